@@ -1,0 +1,63 @@
+//! The stable diagnostic codes. A code never changes meaning once released; `docs/errors.md` is
+//! generated from [`ALL`] by a test, so the table there is always complete.
+
+macro_rules! codes {
+    ($($name:ident = $code:literal : $summary:literal;)*) => {
+        $(
+            #[doc = $summary]
+            pub const $name: &str = $code;
+        )*
+        /// Every code with its one-line summary, in code order.
+        pub const ALL: &[(&str, &str)] = &[$(($code, $summary)),*];
+    };
+}
+
+codes! {
+    // E00xx: reading files.
+    IO = "E0001": "A project file or directory could not be read.";
+    YAML_SYNTAX = "E0002": "A YAML file is not valid YAML.";
+    UNKNOWN_KEY = "E0003": "A mapping has a key that tally does not know (often a typo).";
+    INVALID_VALUE = "E0004": "A value has the wrong type or is not one of the allowed values.";
+    MISSING_KEY = "E0005": "A required key is missing.";
+    DUPLICATE_KEY = "E0006": "A mapping has the same key twice.";
+    UNKNOWN_DOCUMENT = "E0007": "A YAML document in models/ or metrics/ has no key tally reads.";
+    CONFIG = "E0008": "tally.yml is invalid (unknown variable, bad relation template).";
+    // E01xx: names and semantic models.
+    DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
+    INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";
+    UNKNOWN_MEASURE = "E0103": "A metric refers to a measure that no semantic model defines.";
+    AGG_TIME_DIMENSION = "E0104": "A measure has no usable aggregation time dimension.";
+    TIME_DIMENSION_PARAMS = "E0105": "A time dimension lacks a time granularity, or a categorical one has one.";
+    PRIMARY_ENTITY = "E0106": "A semantic model with measures, or with dimensions, has no primary entity.";
+    ELEMENT_CONFLICT = "E0107": "The same element name means different things in different semantic models.";
+    PERCENTILE_PARAMS = "E0108": "A percentile measure lacks a percentile between 0 and 1, or another aggregation has percentile params.";
+    NODE_RELATION = "E0109": "A semantic model has no relation to read from (node_relation, model or sql).";
+    NON_ADDITIVE = "E0110": "A non-additive dimension is not a time dimension of its model, or its window groupings are unknown.";
+    LABEL = "E0111": "Two objects of the same kind share a label.";
+    ENTITY_TYPE = "E0112": "An entity has an invalid type or combination of types.";
+    // E02xx: metrics.
+    UNKNOWN_METRIC = "E0201": "A reference names a metric that does not exist.";
+    METRIC_CYCLE = "E0202": "Derived metrics depend on each other in a cycle.";
+    EXPRESSION = "E0203": "An expression (derived formula, filter or SQL snippet) does not parse.";
+    FILTER_REFERENCE = "E0204": "A filter refers to a dimension, entity or metric that cannot be reached.";
+    METRIC_PARAMS = "E0205": "A metric's type_params do not fit its type.";
+    DERIVED_INPUT = "E0206": "A derived metric's inputs are invalid (alias clashes, unused inputs, unknown names in the formula).";
+    CUMULATIVE_PARAMS = "E0207": "A cumulative metric has both a window and grain_to_date, or an invalid window.";
+    CONVERSION_PARAMS = "E0208": "A conversion metric's base and conversion measures, entity or constant properties are invalid.";
+    SAVED_QUERY = "E0209": "A saved query refers to unknown metrics or group-by items.";
+    TIME_SPINE = "E0210": "The time spine configuration is invalid.";
+    GRANULARITY = "E0211": "An unknown time granularity or date part.";
+    // E03xx: owners and metric trees.
+    UNKNOWN_OWNER = "E0301": "An owner is not a person or team in the roster of tally.yml.";
+    ACCOUNTABLE = "E0302": "A metric with owners must have exactly one accountable owner.";
+    DRIVER_CYCLE = "E0303": "Metric drivers form a cycle.";
+    UNKNOWN_DRIVER = "E0304": "A driver names a metric that does not exist.";
+    // E04xx: joins and queries.
+    UNKNOWN_GROUP_BY = "E0401": "A group-by item, order item or filter reference is not reachable from the queried metrics.";
+    AMBIGUOUS_JOIN = "E0402": "An entity is reachable by several equally short join paths.";
+    FAN_OUT = "E0403": "A join would multiply rows (many-to-one in the wrong direction).";
+    INVALID_QUERY = "E0404": "A query is malformed (no metrics or group-by, bad limit, bad time bound, bad order item).";
+    UNSUPPORTED = "E0405": "The query uses a feature this dialect or tally does not support yet.";
+    // E09xx: bugs in tally.
+    GENERATED_SQL = "E0901": "tally generated SQL that does not parse in the target dialect (a bug in tally).";
+}

@@ -1,0 +1,149 @@
+//! Source files and spans.
+//!
+//! Every value that came from user text carries a [`Span`]: the file it came from and a byte range in
+//! that file. Line and column numbers are computed on demand from the [`SourceMap`], so spans stay small
+//! and cheap to copy.
+
+use std::path::{Path, PathBuf};
+
+/// Index of a file in the [`SourceMap`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct FileId(pub u32);
+
+/// A byte range in one source file.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Default)]
+pub struct Span {
+    pub file: FileId,
+    pub start: u32,
+    pub end: u32,
+}
+
+impl Span {
+    pub fn new(file: FileId, start: usize, end: usize) -> Span {
+        Span {
+            file,
+            start: start as u32,
+            end: end.max(start) as u32,
+        }
+    }
+
+    /// A span that points at nothing in particular (values synthesised by tally itself).
+    pub const DUMMY: Span = Span {
+        file: FileId(u32::MAX),
+        start: 0,
+        end: 0,
+    };
+
+    pub fn is_dummy(&self) -> bool {
+        self.file.0 == u32::MAX
+    }
+
+    /// A sub-span, given byte offsets relative to the start of this span. Used to point inside a
+    /// string value (a filter expression) when the string is written plainly in the file.
+    pub fn sub(&self, start: usize, end: usize) -> Span {
+        if self.is_dummy() {
+            return *self;
+        }
+        let s = (self.start as usize + start).min(self.end as usize);
+        let e = (self.start as usize + end).min(self.end as usize);
+        Span::new(self.file, s, e.max(s))
+    }
+
+    pub fn range(&self) -> std::ops::Range<usize> {
+        self.start as usize..self.end as usize
+    }
+}
+
+/// One loaded source file.
+#[derive(Debug, Clone)]
+pub struct SourceFile {
+    /// The path as shown to users (relative to the project root where possible).
+    pub name: String,
+    pub path: PathBuf,
+    pub text: String,
+    line_starts: Vec<usize>,
+}
+
+impl SourceFile {
+    pub fn new(name: impl Into<String>, path: impl AsRef<Path>, text: String) -> SourceFile {
+        let mut line_starts = vec![0];
+        line_starts.extend(text.match_indices('\n').map(|(i, _)| i + 1));
+        SourceFile {
+            name: name.into(),
+            path: path.as_ref().to_path_buf(),
+            text,
+            line_starts,
+        }
+    }
+
+    /// 1-based line and column (column counted in characters) of a byte offset.
+    pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let line = match self.line_starts.binary_search(&offset) {
+            Ok(i) => i,
+            Err(i) => i - 1,
+        };
+        let start = self.line_starts[line];
+        let col = self.text[start..offset.min(self.text.len())]
+            .chars()
+            .count();
+        (line + 1, col + 1)
+    }
+
+    pub fn line_starts(&self) -> &[usize] {
+        &self.line_starts
+    }
+}
+
+/// All source files of a project, addressed by [`FileId`].
+#[derive(Debug, Clone, Default)]
+pub struct SourceMap {
+    files: Vec<SourceFile>,
+}
+
+impl SourceMap {
+    pub fn new() -> SourceMap {
+        SourceMap::default()
+    }
+
+    pub fn add(&mut self, file: SourceFile) -> FileId {
+        self.files.push(file);
+        FileId((self.files.len() - 1) as u32)
+    }
+
+    pub fn get(&self, id: FileId) -> Option<&SourceFile> {
+        self.files.get(id.0 as usize)
+    }
+
+    pub fn files(&self) -> impl Iterator<Item = (FileId, &SourceFile)> {
+        self.files
+            .iter()
+            .enumerate()
+            .map(|(i, f)| (FileId(i as u32), f))
+    }
+
+    /// `file:line:column` of a span's start, for messages.
+    pub fn location(&self, span: Span) -> Option<(String, usize, usize)> {
+        let f = self.get(span.file)?;
+        let (l, c) = f.line_col(span.start as usize);
+        Some((f.name.clone(), l, c))
+    }
+
+    /// The text a span covers.
+    pub fn text(&self, span: Span) -> Option<&str> {
+        self.get(span.file)?.text.get(span.range())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn line_col_counts_from_one() {
+        let f = SourceFile::new("a.yml", "a.yml", "ab\ncd\n".to_string());
+        assert_eq!(f.line_col(0), (1, 1));
+        assert_eq!(f.line_col(1), (1, 2));
+        assert_eq!(f.line_col(3), (2, 1));
+        assert_eq!(f.line_col(4), (2, 2));
+    }
+}

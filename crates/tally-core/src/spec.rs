@@ -1,0 +1,603 @@
+//! The project files as written: serde types for every YAML shape tally reads, with spans.
+//!
+//! These types are deliberately close to the text. Normalisation (legacy measures to simple metrics,
+//! `count` to `sum` of a case expression, plural window units, ...) happens in [`crate::resolve`], not
+//! here, so that diagnostics can still point at what the user wrote.
+//!
+//! Shapes read:
+//! - MetricFlow's directory format: one top-level key per document (`semantic_model`, `metric`,
+//!   `saved_query`, `project_configuration`).
+//! - dbt's schema YAML: lists under `semantic_models`, `metrics`, `saved_queries`; everything else in
+//!   a dbt YAML file (`models`, `sources`, `version`, ...) is ignored without complaint.
+//! - tally's additive keys on metrics: `owners`, `drivers`, `tags`, `meta`; on semantic models: `sql`
+//!   (a query to read from instead of a table).
+
+use crate::yaml::Spanned;
+use serde::de::IgnoredAny;
+use serde::{Deserialize, Serialize};
+
+pub type SString = Spanned<String>;
+
+/// A list that may also be written as a single value (`filter: "..."` or `filter: ["...", "..."]`).
+#[derive(Clone, Debug, Serialize)]
+pub struct OneOrMany<T>(pub Vec<T>);
+
+impl<T> Default for OneOrMany<T> {
+    fn default() -> Self {
+        OneOrMany(Vec::new())
+    }
+}
+
+impl<T> OneOrMany<T> {
+    pub fn iter(&self) -> std::slice::Iter<'_, T> {
+        self.0.iter()
+    }
+    pub fn is_empty(&self) -> bool {
+        self.0.is_empty()
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V<T>(std::marker::PhantomData<T>);
+        impl<'de, T: Deserialize<'de>> serde::de::Visitor<'de> for V<T> {
+            type Value = Vec<T>;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a value or a list of values")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Vec<T>, A::Error> {
+                let mut v = Vec::new();
+                while let Some(x) = seq.next_element()? {
+                    v.push(x);
+                }
+                Ok(v)
+            }
+            fn visit_newtype_struct<D: serde::Deserializer<'de>>(
+                self,
+                d: D,
+            ) -> Result<Vec<T>, D::Error> {
+                Vec::<T>::deserialize(d)
+            }
+        }
+        d.deserialize_newtype_struct(crate::yaml::ONE_OR_MANY, V(std::marker::PhantomData))
+            .map(OneOrMany)
+    }
+}
+
+// ----- semantic models ---------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct SemanticModel {
+    pub name: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    /// MetricFlow's resolved relation.
+    #[serde(default)]
+    pub node_relation: Option<NodeRelation>,
+    /// dbt's `model: ref('table')`.
+    #[serde(default)]
+    pub model: Option<SString>,
+    /// tally: a SQL query (Jinja with the macro library) to read from instead of a table.
+    #[serde(default)]
+    pub sql: Option<SString>,
+    #[serde(default)]
+    pub defaults: Option<ModelDefaults>,
+    #[serde(default)]
+    pub primary_entity: Option<SString>,
+    #[serde(default)]
+    pub entities: Vec<Entity>,
+    #[serde(default)]
+    pub measures: Vec<Measure>,
+    #[serde(default)]
+    pub dimensions: Vec<Dimension>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub metadata: Option<IgnoredAny>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct NodeRelation {
+    pub alias: SString,
+    #[serde(default)]
+    pub schema_name: Option<SString>,
+    #[serde(default)]
+    pub database: Option<SString>,
+    #[serde(default)]
+    pub relation_name: Option<SString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ModelDefaults {
+    #[serde(default)]
+    pub agg_time_dimension: Option<SString>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum EntityType {
+    Primary,
+    Unique,
+    Foreign,
+    Natural,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Entity {
+    pub name: SString,
+    #[serde(rename = "type")]
+    pub entity_type: Spanned<EntityType>,
+    #[serde(default)]
+    pub expr: Option<SString>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    #[serde(default)]
+    pub role: Option<SString>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum Agg {
+    Sum,
+    Min,
+    Max,
+    CountDistinct,
+    SumBoolean,
+    Count,
+    Average,
+    Percentile,
+    Median,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct AggParams {
+    #[serde(default)]
+    pub percentile: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub use_discrete_percentile: bool,
+    #[serde(default)]
+    pub use_approximate_percentile: bool,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum WindowChoice {
+    Min,
+    Max,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct NonAdditiveDimension {
+    pub name: SString,
+    #[serde(default)]
+    pub window_choice: Option<Spanned<WindowChoice>>,
+    #[serde(default)]
+    pub window_groupings: Vec<SString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Measure {
+    pub name: SString,
+    pub agg: Spanned<Agg>,
+    #[serde(default)]
+    pub expr: Option<SString>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    #[serde(default)]
+    pub create_metric: bool,
+    #[serde(default)]
+    pub agg_params: Option<AggParams>,
+    #[serde(default)]
+    pub non_additive_dimension: Option<NonAdditiveDimension>,
+    #[serde(default)]
+    pub agg_time_dimension: Option<SString>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum DimensionType {
+    Categorical,
+    Time,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ValidityParams {
+    #[serde(default)]
+    pub is_start: bool,
+    #[serde(default)]
+    pub is_end: bool,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct DimensionTypeParams {
+    #[serde(default)]
+    pub time_granularity: Option<SString>,
+    #[serde(default)]
+    pub validity_params: Option<ValidityParams>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Dimension {
+    pub name: SString,
+    #[serde(rename = "type")]
+    pub dimension_type: Spanned<DimensionType>,
+    #[serde(default)]
+    pub expr: Option<SString>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    #[serde(default)]
+    pub is_partition: bool,
+    #[serde(default)]
+    pub type_params: Option<DimensionTypeParams>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+}
+
+// ----- metrics -----------------------------------------------------------------------------------
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[serde(rename_all = "snake_case")]
+pub enum MetricType {
+    Simple,
+    Ratio,
+    Cumulative,
+    Derived,
+    Conversion,
+}
+
+/// A reference to a measure or metric, written as a name or as a mapping with a name.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename = "str_or_map:Input")]
+pub struct Input {
+    pub name: SString,
+    #[serde(default)]
+    pub filter: OneOrMany<SString>,
+    #[serde(default)]
+    pub alias: Option<SString>,
+    #[serde(default)]
+    pub offset_window: Option<SString>,
+    #[serde(default)]
+    pub offset_to_grain: Option<SString>,
+    #[serde(default)]
+    pub join_to_timespine: bool,
+    #[serde(default)]
+    pub fill_nulls_with: Option<Spanned<i64>>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum PeriodAgg {
+    First,
+    Last,
+    Average,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct CumulativeTypeParams {
+    #[serde(default)]
+    pub window: Option<SString>,
+    #[serde(default)]
+    pub grain_to_date: Option<SString>,
+    #[serde(default)]
+    pub period_agg: Option<Spanned<PeriodAgg>>,
+    /// The newer dbt spec names the input metric here.
+    #[serde(default)]
+    pub metric: Option<Input>,
+}
+
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum ConversionCalculation {
+    Conversions,
+    ConversionRate,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct ConstantProperty {
+    pub base_property: SString,
+    pub conversion_property: SString,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ConversionTypeParams {
+    #[serde(default)]
+    pub base_measure: Option<Input>,
+    #[serde(default)]
+    pub conversion_measure: Option<Input>,
+    #[serde(default)]
+    pub base_metric: Option<Input>,
+    #[serde(default)]
+    pub conversion_metric: Option<Input>,
+    #[serde(default)]
+    pub entity: Option<SString>,
+    #[serde(default)]
+    pub calculation: Option<Spanned<ConversionCalculation>>,
+    #[serde(default)]
+    pub window: Option<SString>,
+    #[serde(default)]
+    pub constant_properties: Vec<ConstantProperty>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct MetricTypeParams {
+    #[serde(default)]
+    pub measure: Option<Input>,
+    #[serde(default)]
+    pub numerator: Option<Input>,
+    #[serde(default)]
+    pub denominator: Option<Input>,
+    #[serde(default)]
+    pub expr: Option<SString>,
+    #[serde(default)]
+    pub metrics: Option<Vec<Input>>,
+    #[serde(default)]
+    pub window: Option<SString>,
+    #[serde(default)]
+    pub grain_to_date: Option<SString>,
+    #[serde(default)]
+    pub cumulative_type_params: Option<CumulativeTypeParams>,
+    #[serde(default)]
+    pub conversion_type_params: Option<ConversionTypeParams>,
+    #[serde(default)]
+    pub join_to_timespine: Option<bool>,
+    #[serde(default)]
+    pub fill_nulls_with: Option<Spanned<i64>>,
+    #[serde(default, skip_serializing)]
+    pub input_measures: Option<IgnoredAny>,
+}
+
+/// tally: who answers for a metric, in RACI terms. Names are people or teams of the roster.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Owners {
+    #[serde(default)]
+    pub accountable: OneOrMany<SString>,
+    #[serde(default)]
+    pub responsible: OneOrMany<SString>,
+    #[serde(default)]
+    pub consulted: OneOrMany<SString>,
+    #[serde(default)]
+    pub informed: OneOrMany<SString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Metric {
+    pub name: SString,
+    #[serde(rename = "type")]
+    pub metric_type: Spanned<MetricType>,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    #[serde(default)]
+    pub type_params: Option<MetricTypeParams>,
+    #[serde(default)]
+    pub filter: OneOrMany<SString>,
+    #[serde(default)]
+    pub time_granularity: Option<SString>,
+    // The newer dbt spec: simple metrics carry their aggregation, ratio/derived/cumulative/conversion
+    // metrics carry their params at the top level.
+    #[serde(default)]
+    pub agg: Option<Spanned<Agg>>,
+    #[serde(default)]
+    pub expr: Option<SString>,
+    #[serde(default)]
+    pub semantic_model: Option<SString>,
+    #[serde(default)]
+    pub agg_time_dimension: Option<SString>,
+    #[serde(default)]
+    pub agg_params: Option<AggParams>,
+    #[serde(default)]
+    pub percentile: Option<Spanned<f64>>,
+    #[serde(default)]
+    pub percentile_type: Option<SString>,
+    #[serde(default)]
+    pub non_additive_dimension: Option<NonAdditiveDimension>,
+    #[serde(default)]
+    pub join_to_timespine: Option<bool>,
+    #[serde(default)]
+    pub fill_nulls_with: Option<Spanned<i64>>,
+    #[serde(default)]
+    pub numerator: Option<Input>,
+    #[serde(default)]
+    pub denominator: Option<Input>,
+    #[serde(default)]
+    pub input_metrics: Option<Vec<Input>>,
+    #[serde(default)]
+    pub input_metric: Option<Input>,
+    #[serde(default)]
+    pub window: Option<SString>,
+    #[serde(default)]
+    pub grain_to_date: Option<SString>,
+    #[serde(default)]
+    pub period_agg: Option<Spanned<PeriodAgg>>,
+    #[serde(default)]
+    pub entity: Option<SString>,
+    #[serde(default)]
+    pub calculation: Option<Spanned<ConversionCalculation>>,
+    #[serde(default)]
+    pub base_metric: Option<Input>,
+    #[serde(default)]
+    pub conversion_metric: Option<Input>,
+    #[serde(default)]
+    pub constant_properties: Vec<ConstantProperty>,
+    // tally's additive keys.
+    #[serde(default)]
+    pub owners: Option<Owners>,
+    #[serde(default)]
+    pub drivers: Vec<SString>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default)]
+    pub meta: Option<serde_json::Value>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub hidden: bool,
+    #[serde(default, skip_serializing)]
+    pub metadata: Option<IgnoredAny>,
+}
+
+// ----- saved queries and project configuration ---------------------------------------------------
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct QueryParams {
+    #[serde(default)]
+    pub metrics: Vec<SString>,
+    #[serde(default)]
+    pub group_by: Vec<SString>,
+    #[serde(default, rename = "where")]
+    pub where_: OneOrMany<SString>,
+    #[serde(default)]
+    pub order_by: Vec<SString>,
+    #[serde(default)]
+    pub limit: Option<Spanned<i64>>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct SavedQuery {
+    pub name: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub label: Option<SString>,
+    #[serde(default)]
+    pub query_params: QueryParams,
+    #[serde(default, skip_serializing)]
+    pub exports: Option<IgnoredAny>,
+    #[serde(default)]
+    pub config: Option<serde_json::Value>,
+    #[serde(default)]
+    pub tags: Vec<String>,
+    #[serde(default, skip_serializing)]
+    pub metadata: Option<IgnoredAny>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TimeSpineTableConfiguration {
+    pub location: SString,
+    pub column_name: SString,
+    pub grain: SString,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TimeSpinePrimaryColumn {
+    pub name: SString,
+    pub time_granularity: SString,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(rename = "str_or_map:CustomGranularity")]
+pub struct CustomGranularity {
+    pub name: SString,
+    #[serde(default)]
+    pub column_name: Option<SString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TimeSpine {
+    pub node_relation: NodeRelation,
+    pub primary_column: TimeSpinePrimaryColumn,
+    #[serde(default)]
+    pub custom_granularities: Vec<CustomGranularity>,
+}
+
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ProjectConfiguration {
+    #[serde(default)]
+    pub time_spine_table_configurations: Vec<TimeSpineTableConfiguration>,
+    #[serde(default)]
+    pub time_spines: Vec<TimeSpine>,
+    #[serde(default, skip_serializing)]
+    pub metadata: Option<IgnoredAny>,
+    #[serde(default, skip_serializing)]
+    pub dsi_package_version: Option<IgnoredAny>,
+}
+
+// ----- tally.yml ----------------------------------------------------------------------------------
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Person {
+    pub name: SString,
+    #[serde(default)]
+    pub full_name: Option<String>,
+    #[serde(default)]
+    pub email: Option<String>,
+    #[serde(default)]
+    pub title: Option<String>,
+    #[serde(default)]
+    pub teams: Vec<SString>,
+}
+
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Team {
+    pub name: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    #[serde(default)]
+    pub members: Vec<SString>,
+}
+
+/// How `ref('x')` and `$source_schema` become relations.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Relations {
+    /// What `$source_schema` in node relations stands for.
+    #[serde(default)]
+    pub source_schema: Option<SString>,
+    /// The schema in which `ref('x')` finds relation `x` (default: none, the bare name).
+    #[serde(default)]
+    pub ref_schema: Option<SString>,
+    /// Per-name overrides: `ref('x')` -> the relation given here.
+    #[serde(default)]
+    pub refs: indexmap::IndexMap<String, SString>,
+}
+
+/// `tally.yml`: project settings.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct ProjectFile {
+    #[serde(default)]
+    pub name: Option<SString>,
+    #[serde(default)]
+    pub dialect: Option<SString>,
+    /// The DuckDB database file `tally query` runs against (relative to the project).
+    #[serde(default)]
+    pub duckdb: Option<SString>,
+    /// Sample data to generate into the database when it is missing.
+    #[serde(default)]
+    pub sample_data: Option<serde_json::Value>,
+    #[serde(default)]
+    pub vars: indexmap::IndexMap<String, serde_json::Value>,
+    #[serde(default)]
+    pub relations: Relations,
+    #[serde(default)]
+    pub people: Vec<Person>,
+    #[serde(default)]
+    pub teams: Vec<Team>,
+    /// Directories to read semantic-layer YAML from (default: models and metrics).
+    #[serde(default)]
+    pub paths: Vec<String>,
+}
