@@ -1,1 +1,397 @@
-fn main() {}
+//! The `tally` command line. The only crate that prints.
+
+mod args;
+mod output;
+
+use args::{Cli, Command, QueryArgs};
+use clap::Parser;
+use std::io::IsTerminal;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+use tally_core::diag::{self, Diagnostic};
+use tally_core::dialect::{self, Dialect};
+use tally_core::load::LoadOptions;
+use tally_core::model::Model;
+use tally_core::plan::QueryRequest;
+use tally_core::yaml::Spanned;
+
+/// Exit codes (documented in the README).
+const EXIT_OK: u8 = 0;
+const EXIT_PROBLEMS: u8 = 1;
+const EXIT_USAGE: u8 = 2;
+
+fn main() -> ExitCode {
+    let cli = match Cli::try_parse() {
+        Ok(c) => c,
+        Err(e) => {
+            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
+            let _ = e.print();
+            return ExitCode::from(code);
+        }
+    };
+    ExitCode::from(run(cli))
+}
+
+struct Ctx {
+    project: PathBuf,
+    opts: LoadOptions,
+    color: bool,
+}
+
+impl Ctx {
+    fn print_diags(&self, model: &Model, diags: &[Diagnostic]) {
+        eprint!("{}", diag::render_human(&model.sources, diags, self.color));
+    }
+
+    /// Load the project; on errors print them and return the exit code.
+    fn load(&self) -> Result<Model, u8> {
+        let (model, diags) = tally_core::pipeline::load_model(&self.project, &self.opts);
+        if diags.iter().any(|d| d.code == diag::codes::IO) && model.semantic_models.is_empty() {
+            self.print_diags(&model, &diags);
+            return Err(EXIT_USAGE);
+        }
+        let errors = diags.iter().filter(|d| d.is_error()).count();
+        if errors > 0 {
+            self.print_diags(&model, &diags);
+            eprintln!("error: the project has {errors} error(s); run `tally validate` for details");
+            return Err(EXIT_PROBLEMS);
+        }
+        Ok(model)
+    }
+}
+
+fn run(cli: Cli) -> u8 {
+    let color = match cli.color.as_str() {
+        "always" => true,
+        "never" => false,
+        _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    };
+    let ctx = Ctx {
+        project: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
+        opts: LoadOptions {
+            source_schema: cli.source_schema.clone(),
+        },
+        color,
+    };
+    match cli.command {
+        Command::Validate { format } => validate(&ctx, &format),
+        Command::Sql { query, dialect, stage } => sql(&ctx, &query, dialect.as_deref(), &stage),
+        Command::Query { query, duckdb, format } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
+        Command::List { what, search } => list(&ctx, &what, search.as_deref()),
+        Command::SampleData {
+            generator,
+            conversations,
+            seed,
+            duckdb,
+        } => sample_data(&ctx, &generator, conversations, seed, duckdb.as_deref()),
+    }
+}
+
+fn validate(ctx: &Ctx, format: &str) -> u8 {
+    let (model, diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
+    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let warnings = diags.len() - errors;
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&diag::to_json(&model.sources, &diags)).expect("json")
+        ),
+        "github" => print!("{}", diag::render_github(&model.sources, &diags)),
+        _ => {
+            eprint!("{}", diag::render_human(&model.sources, &diags, ctx.color));
+            if errors == 0 {
+                eprintln!(
+                    "ok: {} semantic models, {} metrics, {} saved queries; {warnings} warning(s)",
+                    model.semantic_models.len(),
+                    model.metrics.len(),
+                    model.saved_queries.len()
+                );
+            } else {
+                eprintln!("{errors} error(s), {warnings} warning(s)");
+            }
+        }
+    }
+    if diags.iter().any(|d| d.code == diag::codes::IO) && model.semantic_models.is_empty() {
+        return EXIT_USAGE;
+    }
+    if errors > 0 {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
+}
+
+/// Build a query request from the command-line flags.
+fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>> {
+    let mut req = match &q.saved_query {
+        Some(name) => QueryRequest::from_saved_query(model, name).map_err(|d| vec![d])?,
+        None => QueryRequest::default(),
+    };
+    let spanned = |v: &[String]| -> Vec<Spanned<String>> {
+        v.iter()
+            .flat_map(|s| args::split_list(s))
+            .map(Spanned::synthetic)
+            .collect()
+    };
+    req.metrics.extend(spanned(&q.metrics));
+    req.group_by.extend(spanned(&q.group_by));
+    req.order_by.extend(spanned(&q.order));
+    for w in &q.where_ {
+        req.where_.push(tally_core::model::Filter {
+            text: w.clone(),
+            span: tally_core::source::Span::DUMMY,
+        });
+    }
+    if q.limit.is_some() {
+        req.limit = q.limit;
+    }
+    req.start_time = q.start_time.clone();
+    req.end_time = q.end_time.clone();
+    Ok(req)
+}
+
+fn pick_dialect(model: &Model, name: Option<&str>) -> Result<&'static dyn Dialect, u8> {
+    let name = name.or(model.default_dialect.as_deref()).unwrap_or("duckdb");
+    match dialect::by_name(name) {
+        Some(d) => Ok(d),
+        None => {
+            let mut msg = format!("error[E0404]: unknown dialect `{name}`; dialects: {}", dialect::NAMES.join(", "));
+            if let Some(s) = diag::did_you_mean(name, dialect::NAMES.iter().copied()) {
+                msg.push_str(&format!("\n  help: did you mean `{s}`?"));
+            }
+            eprintln!("{msg}");
+            Err(EXIT_USAGE)
+        }
+    }
+}
+
+fn compile(ctx: &Ctx, model: &Model, q: &QueryArgs, d: &dyn Dialect) -> Result<tally_core::pipeline::Compiled, u8> {
+    let req = match request(model, q) {
+        Ok(r) => r,
+        Err(diags) => {
+            ctx.print_diags(model, &diags);
+            return Err(EXIT_PROBLEMS);
+        }
+    };
+    tally_core::pipeline::compile(model, d, &req).map_err(|diags| {
+        ctx.print_diags(model, &diags);
+        EXIT_PROBLEMS
+    })
+}
+
+fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let d = match pick_dialect(&model, dialect) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    let compiled = match compile(ctx, &model, q, d) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    match stage {
+        "plan" => println!(
+            "{}",
+            serde_json::to_string_pretty(&compiled.plan).expect("plan serialises")
+        ),
+        _ => print!("{}", compiled.sql),
+    }
+    EXIT_OK
+}
+
+fn database_path(ctx: &Ctx, model_db: Option<String>, flag: Option<&Path>) -> Option<PathBuf> {
+    if let Some(f) = flag {
+        return Some(f.to_path_buf());
+    }
+    model_db.map(|p| ctx.project.join(p))
+}
+
+fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
+    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+    let db_setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
+    let sample = spec.config.sample_data.clone();
+    drop(spec);
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let path = database_path(ctx, db_setting, duckdb);
+    if let Some(p) = &path {
+        if !p.exists() {
+            if let Some(cfg) = sample.as_ref().filter(|_| duckdb.is_none()) {
+                if let Err(c) = generate_from_config(p, cfg) {
+                    return c;
+                }
+            }
+        }
+    }
+    let conn = match tally_duckdb::engine::open(path.as_deref()) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[E0001]: cannot open DuckDB database: {e}");
+            return EXIT_USAGE;
+        }
+    };
+    match tally_duckdb::engine::run(&conn, &compiled.sql) {
+        Ok(table) => {
+            print!("{}", output::render(&table, format));
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: DuckDB could not run the query: {e}");
+            eprintln!("  help: see the SQL with `tally sql` and the same flags");
+            EXIT_PROBLEMS
+        }
+    }
+}
+
+fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> {
+    let generator = cfg.get("generator").and_then(|g| g.as_str()).unwrap_or("intercom");
+    let conversations = cfg.get("conversations").and_then(|g| g.as_u64()).unwrap_or(20_000) as usize;
+    let seed = cfg.get("seed").and_then(|g| g.as_u64()).unwrap_or(42);
+    eprintln!(
+        "note: {} does not exist; generating {generator} sample data ({conversations} conversations, seed {seed}) first",
+        path.display()
+    );
+    match generate(generator, conversations, seed, path) {
+        0 => Ok(()),
+        c => Err(c),
+    }
+}
+
+fn generate(generator: &str, conversations: usize, seed: u64, path: &Path) -> u8 {
+    if generator != "intercom" {
+        eprintln!("error[E0008]: unknown sample-data generator `{generator}`; generators: intercom");
+        return EXIT_USAGE;
+    }
+    if let Some(parent) = path.parent() {
+        let _ = std::fs::create_dir_all(parent);
+    }
+    let conn = match tally_duckdb::engine::open(Some(path)) {
+        Ok(c) => c,
+        Err(e) => {
+            eprintln!("error[E0001]: cannot open DuckDB database {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+    };
+    let opts = tally_duckdb::sample::SampleOptions {
+        conversations,
+        seed,
+        schema: "intercom".into(),
+        progress: std::io::stderr().is_terminal(),
+    };
+    match tally_duckdb::sample::generate_intercom(&conn, &opts) {
+        Ok(summary) => {
+            let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
+            eprintln!(
+                "note: wrote {} tables ({rows} rows) to {}, as of {}",
+                summary.tables.len(),
+                path.display(),
+                summary.as_of
+            );
+            EXIT_OK
+        }
+        Err(e) => {
+            eprintln!("error: sample data generation failed: {e}");
+            EXIT_PROBLEMS
+        }
+    }
+}
+
+fn sample_data(ctx: &Ctx, generator: &str, conversations: usize, seed: u64, duckdb: Option<&Path>) -> u8 {
+    let path = match duckdb {
+        Some(p) => p.to_path_buf(),
+        None => {
+            let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+            match spec.config.duckdb {
+                Some(p) => ctx.project.join(&p.value),
+                None => ctx.project.join(".tally/intercom.duckdb"),
+            }
+        }
+    };
+    if path.exists() {
+        if let Err(e) = std::fs::remove_file(&path) {
+            eprintln!("error[E0001]: cannot replace {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+        let _ = std::fs::remove_file(path.with_extension("duckdb.wal"));
+    }
+    generate(generator, conversations, seed, &path)
+}
+
+fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let matches = |s: &str| search.is_none_or(|q| s.to_lowercase().contains(&q.to_lowercase()));
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let header: Vec<&str>;
+    match what {
+        "metrics" => {
+            header = vec!["metric", "type", "label", "accountable", "description"];
+            for m in model.metrics.values() {
+                if matches(&m.name) || m.label.as_deref().is_some_and(&matches) {
+                    rows.push(vec![
+                        m.name.clone(),
+                        m.type_name().into(),
+                        m.label.clone().unwrap_or_default(),
+                        m.owners.accountable.clone().unwrap_or_default(),
+                        m.description.clone().unwrap_or_default().lines().next().unwrap_or("").into(),
+                    ]);
+                }
+            }
+        }
+        "dimensions" => {
+            header = vec!["dimension", "type", "semantic model", "group by as"];
+            for sm in &model.semantic_models {
+                let prefix = sm.primary_entity_name().unwrap_or("");
+                for d in &sm.dimensions {
+                    if matches(&d.name) {
+                        let name = if prefix.is_empty() { d.name.clone() } else { format!("{prefix}__{}", d.name) };
+                        rows.push(vec![
+                            d.name.clone(),
+                            match d.time_grain {
+                                Some(g) => format!("time ({g})"),
+                                None => "categorical".into(),
+                            },
+                            sm.name.clone(),
+                            name,
+                        ]);
+                    }
+                }
+            }
+        }
+        "entities" => {
+            header = vec!["entity", "type", "semantic model", "expr"];
+            for sm in &model.semantic_models {
+                for e in &sm.entities {
+                    if matches(&e.name) {
+                        rows.push(vec![e.name.clone(), format!("{:?}", e.kind).to_lowercase(), sm.name.clone(), e.expr.clone()]);
+                    }
+                }
+            }
+        }
+        _ => {
+            header = vec!["saved query", "metrics", "group by"];
+            for sq in model.saved_queries.values() {
+                if matches(&sq.name) {
+                    rows.push(vec![
+                        sq.name.clone(),
+                        sq.metrics.iter().map(|m| m.value.clone()).collect::<Vec<_>>().join(", "),
+                        sq.group_by.iter().map(|m| m.value.clone()).collect::<Vec<_>>().join(", "),
+                    ]);
+                }
+            }
+        }
+    }
+    print!("{}", output::simple_table(&header, &rows));
+    EXIT_OK
+}

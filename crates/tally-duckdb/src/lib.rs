@@ -1,1 +1,3 @@
 pub use duckdb;
+pub mod engine;
+pub mod conformance;

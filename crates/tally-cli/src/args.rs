@@ -1,0 +1,157 @@
+//! Command-line arguments.
+
+use clap::{Args, Parser, Subcommand};
+use std::path::PathBuf;
+
+#[derive(Parser, Debug)]
+#[command(name = "tally", version, about = "Metrics as code: check, graph, compile and run metric queries")]
+pub struct Cli {
+    /// The project directory (default: the current directory).
+    #[arg(long, global = true)]
+    pub project: Option<PathBuf>,
+    /// What `$source_schema` in node relations stands for.
+    #[arg(long, global = true)]
+    pub source_schema: Option<String>,
+    /// Colour in diagnostics: auto (on a terminal), always, never.
+    #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
+    pub color: String,
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+#[derive(Subcommand, Debug)]
+pub enum Command {
+    /// Check the project and report every problem at once.
+    Validate {
+        /// Output format.
+        #[arg(long, default_value = "human", value_parser = ["human", "json", "github"])]
+        format: String,
+    },
+    /// Print the SQL of a metric query (or its plan with --stage plan).
+    Sql {
+        #[command(flatten)]
+        query: QueryArgs,
+        /// Target dialect (default: the project's, else duckdb).
+        #[arg(long)]
+        dialect: Option<String>,
+        /// Which stage to show: sql, or plan (the relational plan as JSON).
+        #[arg(long, default_value = "sql", value_parser = ["sql", "plan"])]
+        stage: String,
+    },
+    /// Run a metric query on DuckDB and print the result.
+    Query {
+        #[command(flatten)]
+        query: QueryArgs,
+        /// DuckDB database file (default: `duckdb` in tally.yml).
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
+        format: String,
+    },
+    /// List metrics, dimensions, entities or saved queries.
+    List {
+        #[arg(value_parser = ["metrics", "dimensions", "entities", "saved-queries"])]
+        what: String,
+        /// Only names containing this text.
+        #[arg(long)]
+        search: Option<String>,
+    },
+    /// Generate a deterministic sample dataset into a DuckDB database.
+    SampleData {
+        #[arg(value_parser = ["intercom"])]
+        generator: String,
+        #[arg(long, default_value_t = 20_000)]
+        conversations: usize,
+        #[arg(long, default_value_t = 42)]
+        seed: u64,
+        /// DuckDB database file (default: `duckdb` in tally.yml). It is replaced.
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
+    },
+}
+
+/// Query flags, compatible with `mf query`.
+#[derive(Args, Debug, Default)]
+pub struct QueryArgs {
+    /// Metrics, comma-separated.
+    #[arg(long)]
+    pub metrics: Vec<String>,
+    /// Group-by items, comma-separated: `metric_time__month,listing__country` or
+    /// `TimeDimension('metric_time', 'month')`.
+    #[arg(long)]
+    pub group_by: Vec<String>,
+    /// A where filter in dbt's Jinja syntax; repeat to AND several.
+    #[arg(long = "where")]
+    pub where_: Vec<String>,
+    /// Order items, comma-separated; `-` in front for descending.
+    #[arg(long, allow_hyphen_values = true)]
+    pub order: Vec<String>,
+    #[arg(long)]
+    pub limit: Option<u64>,
+    /// Inclusive start of metric_time (`2024-01-01` or a timestamp).
+    #[arg(long)]
+    pub start_time: Option<String>,
+    /// Inclusive end of metric_time.
+    #[arg(long)]
+    pub end_time: Option<String>,
+    /// Run a saved query of the project.
+    #[arg(long)]
+    pub saved_query: Option<String>,
+}
+
+/// Split a comma-separated list, keeping commas inside parentheses, brackets and quotes.
+pub fn split_list(s: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut depth = 0i32;
+    let mut quote: Option<char> = None;
+    let mut cur = String::new();
+    for c in s.chars() {
+        match quote {
+            Some(q) => {
+                cur.push(c);
+                if c == q {
+                    quote = None;
+                }
+            }
+            None => match c {
+                '\'' | '"' => {
+                    quote = Some(c);
+                    cur.push(c);
+                }
+                '(' | '[' => {
+                    depth += 1;
+                    cur.push(c);
+                }
+                ')' | ']' => {
+                    depth -= 1;
+                    cur.push(c);
+                }
+                ',' if depth == 0 => {
+                    if !cur.trim().is_empty() {
+                        out.push(cur.trim().to_string());
+                    }
+                    cur.clear();
+                }
+                _ => cur.push(c),
+            },
+        }
+    }
+    if !cur.trim().is_empty() {
+        out.push(cur.trim().to_string());
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::split_list;
+
+    #[test]
+    fn split_keeps_object_syntax_together() {
+        assert_eq!(
+            split_list("metric_time__month, TimeDimension('metric_time', 'week'),listing__country"),
+            vec!["metric_time__month", "TimeDimension('metric_time', 'week')", "listing__country"]
+        );
+    }
+}

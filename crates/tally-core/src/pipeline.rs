@@ -1,0 +1,41 @@
+//! The stages composed: one function per common use, each a chain of the stage functions.
+
+use crate::diag::{codes, Diagnostic};
+use crate::dialect::Dialect;
+use crate::load::{load_project, LoadOptions};
+use crate::model::{spec_to_model, Model};
+use crate::plan::{plan_query, Plan, QueryRequest};
+use crate::sql::{parse_back, query_sql};
+use std::path::Path;
+
+/// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
+pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
+    let (spec, mut diags) = load_project(root, opts);
+    let (model, more) = spec_to_model(spec);
+    diags.extend(more);
+    crate::diag::sort(&mut diags);
+    (model, diags)
+}
+
+/// A compiled query: its plan and its SQL in one dialect.
+#[derive(Debug, Clone)]
+pub struct Compiled {
+    pub plan: Plan,
+    pub sql: String,
+}
+
+/// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
+/// statement that does not parse is reported as a bug (E0901).
+pub fn compile(model: &Model, dialect: &dyn Dialect, req: &QueryRequest) -> Result<Compiled, Vec<Diagnostic>> {
+    let plan = plan_query(model, dialect, req)?;
+    let sql = query_sql(dialect, &plan.query);
+    if let Err(e) = parse_back(dialect, &sql) {
+        return Err(vec![Diagnostic::error(
+            codes::GENERATED_SQL,
+            format!("tally generated SQL that does not parse as {}: {e}", dialect.name()),
+        )
+        .with_help("this is a bug in tally; please report it with the query")
+        .with_help(format!("the SQL was:\n{sql}"))]);
+    }
+    Ok(Compiled { plan, sql })
+}

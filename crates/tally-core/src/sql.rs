@@ -1,0 +1,307 @@
+//! Stage 5, `sql`: the relational plan (a small SQL AST) -> SQL text for a dialect.
+//!
+//! The planner builds a [`Query`] of named CTEs; this module renders it, asking the [`Dialect`] for
+//! every construct that differs between warehouses. Output is formatted for people (one clause per
+//! line, CTEs named after what they compute) and deterministic.
+
+use crate::dialect::{Dialect, PercentileSpec};
+use crate::model::AggKind;
+use crate::time::{DatePart, Grain};
+use serde::Serialize;
+
+/// A scalar SQL expression.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum Expr {
+    /// SQL written by the user (a dimension's `expr`), or already rendered by tally.
+    Raw(String),
+    /// A column of a relation in the FROM clause: `alias.name` (name quoted as needed).
+    Col { table: Option<String>, name: String },
+    Trunc(Grain, Box<Expr>),
+    Extract(DatePart, Box<Expr>),
+    Agg(AggKind, Box<Expr>),
+    Coalesce(Vec<Expr>),
+    /// `CAST(e AS DOUBLE)`.
+    Double(Box<Expr>),
+    /// `CAST(a AS DOUBLE) / CAST(NULLIF(b, 0) AS DOUBLE)`.
+    SafeDivide(Box<Expr>, Box<Expr>),
+    /// `a IS NOT DISTINCT FROM b`.
+    NullSafeEq(Box<Expr>, Box<Expr>),
+    Eq(Box<Expr>, Box<Expr>),
+    /// `e >= lo`, `e < hi` (either optional), for time constraints.
+    Range {
+        expr: Box<Expr>,
+        lo: Option<String>,
+        hi: Option<String>,
+    },
+    TimestampLit(String),
+    /// `(e)`.
+    Paren(Box<Expr>),
+}
+
+impl Expr {
+    pub fn col(table: &str, name: &str) -> Expr {
+        Expr::Col {
+            table: Some(table.to_string()),
+            name: name.to_string(),
+        }
+    }
+    pub fn bare(name: &str) -> Expr {
+        Expr::Col {
+            table: None,
+            name: name.to_string(),
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct SelectItem {
+    pub expr: Expr,
+    pub alias: Option<String>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum TableRef {
+    /// A table or view as written by the user.
+    Table { name: String, alias: Option<String> },
+    /// A user SQL query (a semantic model's `sql:`), wrapped in parentheses.
+    Subquery { sql: String, alias: String },
+    /// One of the query's CTEs.
+    Cte { name: String, alias: Option<String> },
+}
+
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub enum JoinKind {
+    Left,
+    Inner,
+    FullOuter,
+    Cross,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Join {
+    pub kind: JoinKind,
+    pub table: TableRef,
+    pub on: Vec<Expr>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Select {
+    pub distinct: bool,
+    pub columns: Vec<SelectItem>,
+    pub from: Option<TableRef>,
+    pub joins: Vec<Join>,
+    pub where_: Vec<Expr>,
+    pub group_by: Vec<Expr>,
+    pub order_by: Vec<(Expr, bool)>,
+    pub limit: Option<u64>,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Cte {
+    pub name: String,
+    /// One line saying what the CTE computes.
+    pub comment: String,
+    pub select: Select,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Serialize)]
+pub struct Query {
+    pub ctes: Vec<Cte>,
+    pub body: Select,
+}
+
+/// Render an expression.
+pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
+    match e {
+        Expr::Raw(s) => s.clone(),
+        Expr::Col { table, name } => match table {
+            Some(t) => format!("{}.{}", d.ident(t), d.ident(name)),
+            None => d.ident(name),
+        },
+        Expr::Trunc(g, inner) => d.date_trunc(*g, &expr_sql(d, inner)),
+        Expr::Extract(p, inner) => d.extract(*p, &expr_sql(d, inner)),
+        Expr::Agg(kind, inner) => {
+            let x = expr_sql(d, inner);
+            match kind {
+                AggKind::Sum => format!("SUM({x})"),
+                AggKind::Min => format!("MIN({x})"),
+                AggKind::Max => format!("MAX({x})"),
+                AggKind::Average => format!("AVG({x})"),
+                AggKind::CountDistinct => d.count_distinct(&x),
+                AggKind::Percentile {
+                    p,
+                    discrete,
+                    approximate,
+                } => d
+                    .percentile(
+                        &x,
+                        PercentileSpec {
+                            p: *p,
+                            discrete: *discrete,
+                            approximate: *approximate,
+                        },
+                    )
+                    .unwrap_or_else(|| format!("NULL /* percentile not supported by {} */", d.name())),
+            }
+        }
+        Expr::Coalesce(items) => {
+            if items.len() == 1 {
+                expr_sql(d, &items[0])
+            } else {
+                format!(
+                    "COALESCE({})",
+                    items.iter().map(|i| expr_sql(d, i)).collect::<Vec<_>>().join(", ")
+                )
+            }
+        }
+        Expr::Double(inner) => d.cast_double(&expr_sql(d, inner)),
+        Expr::SafeDivide(a, b) => format!(
+            "{} / {}",
+            d.cast_double(&expr_sql(d, a)),
+            d.cast_double(&format!("NULLIF({}, 0)", expr_sql(d, b)))
+        ),
+        Expr::NullSafeEq(a, b) => d.null_safe_eq(&expr_sql(d, a), &expr_sql(d, b)),
+        Expr::Eq(a, b) => format!("{} = {}", expr_sql(d, a), expr_sql(d, b)),
+        Expr::Range { expr, lo, hi } => {
+            let x = expr_sql(d, expr);
+            let mut parts = Vec::new();
+            if let Some(lo) = lo {
+                parts.push(format!("{x} >= {}", d.timestamp_literal(lo)));
+            }
+            if let Some(hi) = hi {
+                parts.push(format!("{x} < {}", d.timestamp_literal(hi)));
+            }
+            parts.join(" AND ")
+        }
+        Expr::TimestampLit(s) => d.timestamp_literal(s),
+        Expr::Paren(inner) => format!("({})", expr_sql(d, inner)),
+    }
+}
+
+fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
+    match t {
+        TableRef::Table { name, alias } => match alias {
+            Some(a) => format!("{name} {}", d.ident(a)),
+            None => name.clone(),
+        },
+        TableRef::Subquery { sql, alias } => {
+            let body: Vec<String> = sql
+                .trim()
+                .lines()
+                .map(|l| format!("{indent}  {l}"))
+                .collect();
+            format!("(\n{}\n{indent}) {}", body.join("\n"), d.ident(alias))
+        }
+        TableRef::Cte { name, alias } => match alias {
+            Some(a) if a != name => format!("{} {}", d.ident(name), d.ident(a)),
+            _ => d.ident(name),
+        },
+    }
+}
+
+/// Render a SELECT with every line prefixed by `indent`.
+pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
+    let mut out = String::new();
+    out.push_str(indent);
+    out.push_str(if s.distinct { "SELECT DISTINCT" } else { "SELECT" });
+    out.push('\n');
+    let n = s.columns.len();
+    for (i, c) in s.columns.iter().enumerate() {
+        out.push_str(indent);
+        out.push_str("  ");
+        let e = expr_sql(d, &c.expr);
+        out.push_str(&e);
+        if let Some(a) = &c.alias {
+            let bare = matches!(&c.expr, Expr::Col { name, .. } if name == a);
+            if !bare {
+                out.push_str(" AS ");
+                out.push_str(&d.ident(a));
+            }
+        }
+        if i + 1 < n {
+            out.push(',');
+        }
+        out.push('\n');
+    }
+    if let Some(f) = &s.from {
+        out.push_str(&format!("{indent}FROM {}\n", table_sql(d, f, indent)));
+    }
+    for j in &s.joins {
+        let kw = match j.kind {
+            JoinKind::Left => "LEFT OUTER JOIN",
+            JoinKind::Inner => "INNER JOIN",
+            JoinKind::FullOuter => "FULL OUTER JOIN",
+            JoinKind::Cross => "CROSS JOIN",
+        };
+        out.push_str(&format!("{indent}{kw} {}", table_sql(d, &j.table, indent)));
+        if j.kind != JoinKind::Cross {
+            let conds: Vec<String> = j.on.iter().map(|e| expr_sql(d, e)).collect();
+            if conds.is_empty() {
+                out.push_str(" ON TRUE");
+            } else {
+                out.push_str(&format!("\n{indent}  ON {}", conds.join(&format!("\n{indent}  AND "))));
+            }
+        }
+        out.push('\n');
+    }
+    if !s.where_.is_empty() {
+        let conds: Vec<String> = s
+            .where_
+            .iter()
+            .map(|e| {
+                let x = expr_sql(d, e);
+                if s.where_.len() > 1 {
+                    format!("({x})")
+                } else {
+                    x
+                }
+            })
+            .collect();
+        out.push_str(&format!("{indent}WHERE {}\n", conds.join(&format!("\n{indent}  AND "))));
+    }
+    if !s.group_by.is_empty() {
+        let items: Vec<String> = s.group_by.iter().map(|e| expr_sql(d, e)).collect();
+        out.push_str(&format!("{indent}GROUP BY\n"));
+        let n = items.len();
+        for (i, it) in items.iter().enumerate() {
+            out.push_str(&format!("{indent}  {it}{}\n", if i + 1 < n { "," } else { "" }));
+        }
+    }
+    if !s.order_by.is_empty() {
+        let items: Vec<String> = s
+            .order_by
+            .iter()
+            .map(|(e, desc)| format!("{}{}", expr_sql(d, e), if *desc { " DESC" } else { "" }))
+            .collect();
+        out.push_str(&format!("{indent}ORDER BY {}\n", items.join(", ")));
+    }
+    if let Some(l) = s.limit {
+        out.push_str(&format!("{indent}LIMIT {l}\n"));
+    }
+    out
+}
+
+/// Render a whole query: CTEs, then the body. Ends with a newline, no semicolon.
+pub fn query_sql(d: &dyn Dialect, q: &Query) -> String {
+    let mut out = String::new();
+    for (i, c) in q.ctes.iter().enumerate() {
+        out.push_str(if i == 0 { "WITH " } else { ", " });
+        out.push_str(&d.ident(&c.name));
+        out.push_str(" AS (\n");
+        if !c.comment.is_empty() {
+            out.push_str(&format!("  -- {}\n", c.comment));
+        }
+        out.push_str(&select_sql(d, &c.select, "  "));
+        out.push_str(")\n");
+    }
+    out.push_str(&select_sql(d, &q.body, ""));
+    out
+}
+
+/// Parse generated SQL back with sqlparser in the dialect. An error here is a bug in tally.
+pub fn parse_back(d: &dyn Dialect, sql: &str) -> Result<(), String> {
+    let dialect = d.parser();
+    sqlparser::parser::Parser::parse_sql(dialect.as_ref(), sql)
+        .map(|_| ())
+        .map_err(|e| e.to_string())
+}

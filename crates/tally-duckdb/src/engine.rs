@@ -1,0 +1,155 @@
+//! Stage 6, `engine`: run SQL on embedded DuckDB and return typed rows.
+//!
+//! The only module that links DuckDB for query execution. Values are converted into [`Value`] so the
+//! CLI can print tables, CSV and JSON without knowing DuckDB's types.
+
+use duckdb::types::{TimeUnit, ValueRef};
+use std::fmt;
+use std::path::Path;
+
+/// A result value.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Value {
+    Null,
+    Bool(bool),
+    Int(i64),
+    Float(f64),
+    Text(String),
+    /// A date or timestamp, formatted `YYYY-MM-DD[ HH:MM:SS[.ffffff]]`.
+    Time(String),
+}
+
+impl fmt::Display for Value {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Value::Null => Ok(()),
+            Value::Bool(b) => write!(f, "{b}"),
+            Value::Int(i) => write!(f, "{i}"),
+            Value::Float(x) => {
+                if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
+                    write!(f, "{x:.1}")
+                } else {
+                    write!(f, "{x}")
+                }
+            }
+            Value::Text(s) | Value::Time(s) => f.write_str(s),
+        }
+    }
+}
+
+impl Value {
+    pub fn to_json(&self) -> serde_json::Value {
+        match self {
+            Value::Null => serde_json::Value::Null,
+            Value::Bool(b) => serde_json::Value::Bool(*b),
+            Value::Int(i) => serde_json::json!(i),
+            Value::Float(x) => serde_json::Number::from_f64(*x)
+                .map(serde_json::Value::Number)
+                .unwrap_or(serde_json::Value::Null),
+            Value::Text(s) | Value::Time(s) => serde_json::Value::String(s.clone()),
+        }
+    }
+}
+
+/// Rows returned by a query.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct ResultTable {
+    pub columns: Vec<String>,
+    pub rows: Vec<Vec<Value>>,
+}
+
+/// Open a DuckDB database file (created if missing), or an in-memory one for `None`.
+pub fn open(path: Option<&Path>) -> Result<duckdb::Connection, duckdb::Error> {
+    match path {
+        Some(p) => duckdb::Connection::open(p),
+        None => duckdb::Connection::open_in_memory(),
+    }
+}
+
+/// Run one query and collect its rows.
+pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<ResultTable, duckdb::Error> {
+    let mut stmt = conn.prepare(sql)?;
+    let mut rows = stmt.query([])?;
+    let mut out = Vec::new();
+    let mut ncols = 0;
+    while let Some(row) = rows.next()? {
+        let n = row.as_ref().column_count();
+        ncols = n;
+        let mut vals = Vec::with_capacity(n);
+        for i in 0..n {
+            vals.push(convert(row.get_ref(i)?));
+        }
+        out.push(vals);
+    }
+    let columns = match rows.as_ref() {
+        Some(s) => s.column_names(),
+        None => Vec::new(),
+    };
+    let _ = ncols;
+    Ok(ResultTable { columns, rows: out })
+}
+
+fn civil(days: i64) -> (i64, i64, i64) {
+    let z = days + 719468;
+    let era = if z >= 0 { z } else { z - 146096 } / 146097;
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let y = yoe + era * 400;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    (if m <= 2 { y + 1 } else { y }, m, d)
+}
+
+/// Format microseconds since the epoch.
+pub fn format_micros(us: i64) -> String {
+    let day = 86_400_000_000i64;
+    let days = us.div_euclid(day);
+    let rem = us.rem_euclid(day);
+    let (y, m, d) = civil(days);
+    let secs = rem / 1_000_000;
+    let frac = rem % 1_000_000;
+    let base = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    if frac == 0 {
+        base
+    } else {
+        format!("{base}.{frac:06}")
+    }
+}
+
+fn convert(v: ValueRef<'_>) -> Value {
+    match v {
+        ValueRef::Null => Value::Null,
+        ValueRef::Boolean(b) => Value::Bool(b),
+        ValueRef::TinyInt(i) => Value::Int(i.into()),
+        ValueRef::SmallInt(i) => Value::Int(i.into()),
+        ValueRef::Int(i) => Value::Int(i.into()),
+        ValueRef::BigInt(i) => Value::Int(i),
+        ValueRef::HugeInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        ValueRef::UTinyInt(i) => Value::Int(i.into()),
+        ValueRef::USmallInt(i) => Value::Int(i.into()),
+        ValueRef::UInt(i) => Value::Int(i.into()),
+        ValueRef::UBigInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        ValueRef::UHugeInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        ValueRef::Float(x) => Value::Float(x.into()),
+        ValueRef::Double(x) => Value::Float(x),
+        ValueRef::Decimal(d) => Value::Float(d.to_string().parse().unwrap_or(f64::NAN)),
+        ValueRef::Timestamp(unit, v) => {
+            let us = match unit {
+                TimeUnit::Second => v.saturating_mul(1_000_000),
+                TimeUnit::Millisecond => v.saturating_mul(1000),
+                TimeUnit::Microsecond => v,
+                TimeUnit::Nanosecond => v / 1000,
+            };
+            Value::Time(format_micros(us))
+        }
+        ValueRef::Date32(d) => {
+            let (y, m, dd) = civil(d.into());
+            Value::Time(format!("{y:04}-{m:02}-{dd:02}"))
+        }
+        ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
+        ValueRef::Blob(b) => Value::Text(format!("<{} bytes>", b.len())),
+        other => Value::Text(format!("{other:?}")),
+    }
+}
