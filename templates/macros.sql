@@ -54,3 +54,38 @@ ROW_NUMBER() OVER (PARTITION BY {{ partition_by }} ORDER BY {{ order_by }} DESC)
 {%- macro string_literal(value) -%}
 '{{ value | replace("'", "''") }}'
 {%- endmacro -%}
+
+{#- ----- Additions for source staging (used by the Intercom example project) --------------------- -#}
+
+{#- fivetran_current(relation, key, order_by): a SELECT statement returning the current version of
+    each row of a Fivetran history table: rows with COALESCE(_fivetran_active, TRUE) (the COALESCE
+    keeps tables synced without history mode), then the latest `order_by` per `key`. Window
+    functions in a derived table rather than QUALIFY, so that it runs on any ANSI database. The
+    result carries one extra column, _tally_row_number (always 1).
+    Use as a CTE body: `conversation AS ({{ fivetran_current('intercom.conversation_history') }})`. -#}
+{%- macro fivetran_current(relation, key='id', order_by='updated_at') -%}
+SELECT * FROM (SELECT _tally_src.*, ROW_NUMBER() OVER (PARTITION BY _tally_src.{{ key }} ORDER BY _tally_src.{{ order_by }} DESC) AS _tally_row_number FROM {{ relation }} AS _tally_src WHERE COALESCE(_tally_src._fivetran_active, TRUE)) AS _tally_versions WHERE _tally_row_number = 1
+{%- endmacro -%}
+
+{#- timestamp_literal(value): a timestamp constant from a 'YYYY-MM-DD HH:MM:SS' string, e.g. a
+    project variable: {{ timestamp_literal(var('as_of')) }} -> CAST('2026-06-30 23:59:59' AS TIMESTAMP). -#}
+{%- macro timestamp_literal(value) -%}
+CAST('{{ value | replace("'", "''") }}' AS TIMESTAMP)
+{%- endmacro -%}
+
+{#- greatest_not_null(a, b): the larger of two values, ignoring NULLs (NULL only when both are).
+    GREATEST() ignores NULLs on DuckDB and PostgreSQL but returns NULL on Snowflake, BigQuery and
+    MySQL, so it is spelled out as a CASE. -#}
+{%- macro greatest_not_null(a, b) -%}
+(CASE WHEN {{ a }} IS NULL THEN {{ b }} WHEN {{ b }} IS NULL THEN {{ a }} WHEN {{ a }} >= {{ b }} THEN {{ a }} ELSE {{ b }} END)
+{%- endmacro -%}
+
+{#- least_not_null(a, b): the smaller of two values, ignoring NULLs (see greatest_not_null). -#}
+{%- macro least_not_null(a, b) -%}
+(CASE WHEN {{ a }} IS NULL THEN {{ b }} WHEN {{ b }} IS NULL THEN {{ a }} WHEN {{ a }} <= {{ b }} THEN {{ a }} ELSE {{ b }} END)
+{%- endmacro -%}
+
+{#- as_boolean(condition): a condition as a BOOLEAN column that is never NULL (a NULL comparison is FALSE). -#}
+{%- macro as_boolean(condition) -%}
+(CASE WHEN {{ condition }} THEN TRUE ELSE FALSE END)
+{%- endmacro -%}

@@ -66,11 +66,18 @@
 //! order     := "-"? item        a leading "-" sorts descending; so does object.descending(True)
 //! ```
 
+// Every parser here returns the project's `Diagnostic` by value, as the other stages do; boxing it
+// in this module alone would only make callers unwrap it.
+#![allow(
+    clippy::result_large_err,
+    reason = "errors are the shared `Diagnostic` type, returned by value across the crate"
+)]
+
 use std::fmt;
 
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_till, take_until, take_while};
-use nom::character::complete::{char, digit0, digit1, multispace1, one_of, satisfy};
+use nom::character::complete::{char, digit1, multispace1, one_of, satisfy};
 use nom::combinator::{opt, recognize, value};
 use nom::{IResult, Parser};
 
@@ -108,9 +115,7 @@ impl RefKind {
     }
 
     fn from_function_name(name: &str) -> Option<RefKind> {
-        RefKind::ALL
-            .into_iter()
-            .find(|k| k.function_name() == name)
+        RefKind::ALL.into_iter().find(|k| k.function_name() == name)
     }
 
     /// A call that shows how the function is used, for help lines.
@@ -353,7 +358,10 @@ pub fn parse_filter(text: &str, span: Span) -> Result<Template, Diagnostic> {
                         "close the reference with `}}`, as in {{ Dimension('booking__is_instant') }}",
                     ));
                 }
-                let close = lexed.toks.last().map_or((inner, inner), |t| (t.start, t.end));
+                let close = lexed
+                    .toks
+                    .last()
+                    .map_or((inner, inner), |t| (t.start, t.end));
                 if lexed.toks.len() == 1 {
                     return Err(src.err(
                         open,
@@ -496,8 +504,8 @@ pub fn parse_order_item(text: &str, span: Span) -> Result<(Reference, bool), Dia
 /// A group-by or order item in `text[start..end]` (already trimmed, not empty).
 fn parse_item(src: &Src<'_>, start: usize, end: usize, ctx: Ctx) -> Result<Obj, Diagnostic> {
     let body = &src.text[start..end];
-    if body.starts_with("{{") {
-        let trim_left = body[2..].starts_with('-');
+    if let Some(inner) = body.strip_prefix("{{") {
+        let trim_left = inner.starts_with('-');
         let lexed = lex_jinja(src, start + 2 + usize::from(trim_left))?;
         if !lexed.closed {
             return Err(src.err(
@@ -667,21 +675,27 @@ fn j_ident(i: &str) -> IResult<&str, &str> {
         satisfy(|c| c.is_ascii_alphabetic() || c == '_'),
         take_while(is_name_char),
     ))
-    .parse(i)
+    .parse_complete(i)
+}
+
+/// Zero or more ASCII digits. Not nom's `digit0`: in nom 8.0.0 it returns a remainder that does not
+/// point into the input when the digits run to the end, which breaks `recognize`.
+fn digits0(i: &str) -> IResult<&str, &str> {
+    take_while(|c: char| c.is_ascii_digit()).parse_complete(i)
 }
 
 fn j_number(i: &str) -> IResult<&str, &str> {
-    recognize((digit1, opt((char('.'), digit0)))).parse(i)
+    recognize((digit1, opt((char('.'), digits0)))).parse_complete(i)
 }
 
 /// A Jinja string literal in single or double quotes, with backslash escapes.
 fn j_string(input: &str) -> IResult<&str, String> {
-    let (mut rest, q) = one_of("'\"").parse(input)?;
+    let (mut rest, q) = one_of("'\"").parse_complete(input)?;
     let mut out = String::new();
     loop {
-        let (r, chunk) = take_till(|c: char| c == q || c == '\\').parse(rest)?;
+        let (r, chunk) = take_till(|c: char| c == q || c == '\\').parse_complete(rest)?;
         out.push_str(chunk);
-        let (r, c) = one_of("'\"\\").parse(r)?;
+        let (r, c) = one_of("'\"\\").parse_complete(r)?;
         if c == q {
             return Ok((r, out));
         }
@@ -690,7 +704,7 @@ fn j_string(input: &str) -> IResult<&str, String> {
             rest = r;
             continue;
         }
-        let (r, e) = satisfy(|_: char| true).parse(r)?;
+        let (r, e) = satisfy(|_: char| true).parse_complete(r)?;
         out.push(match e {
             'n' => '\n',
             't' => '\t',
@@ -715,7 +729,7 @@ fn j_token(i: &str) -> IResult<&str, JKind> {
         value(JKind::Dot, char('.')),
         value(JKind::Eq, char('=')),
     ))
-    .parse(i)
+    .parse_complete(i)
 }
 
 /// Tokens from `start` up to and including the first `}}` outside a string, or to the end.
@@ -970,7 +984,8 @@ impl<'s, 'a> JParser<'s, 'a> {
     }
 
     fn parse_object(&mut self) -> Result<Obj, Diagnostic> {
-        const FORMS: &str = "refer to Dimension('...'), TimeDimension('...', 'grain'), Entity('...') or \
+        const FORMS: &str =
+            "refer to Dimension('...'), TimeDimension('...', 'grain'), Entity('...') or \
                              Metric('...', group_by=['...'])";
         let head = match self.peek() {
             Some(t) if t.kind == JKind::Ident => t,
@@ -994,12 +1009,15 @@ impl<'s, 'a> JParser<'s, 'a> {
                     head.end,
                     format!("`{fname}` is not a reference"),
                     "expected Dimension(...), TimeDimension(...), Entity(...) or Metric(...)",
-                    format!("write the name as a string inside a reference, as in Dimension('{fname}')"),
+                    format!(
+                        "write the name as a string inside a reference, as in Dimension('{fname}')"
+                    ),
                 )
             };
             if called {
                 if let Some(s) = did_you_mean(fname, names) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
+                    // The likely fix goes before the general advice.
+                    d.help.insert(0, format!("did you mean `{s}`?"));
                 }
             }
             return Err(d);
@@ -1202,7 +1220,8 @@ impl<'s, 'a> JParser<'s, 'a> {
                                 format!("`{fname}` takes {fname}({signature})"),
                             );
                             if let Some(s) = did_you_mean(kw, params.iter().map(|p| p.name)) {
-                                d = d.with_help(format!("did you mean `{s}`?"));
+                                // The likely fix goes before the general advice.
+                                d.help.insert(0, format!("did you mean `{s}`?"));
                             }
                             return Err(d);
                         }
@@ -1362,7 +1381,8 @@ impl<'s, 'a> JParser<'s, 'a> {
 
     /// One `.method(...)` after the `.`; returns the end of its `)`.
     fn parse_method(&mut self, b: &mut Builder) -> Result<usize, Diagnostic> {
-        const HELP: &str = "the methods are .grain('month'), .date_part('year') and .descending(True)";
+        const HELP: &str =
+            "the methods are .grain('month'), .date_part('year') and .descending(True)";
         let t = match self.peek() {
             Some(t) if t.kind == JKind::Ident => t,
             _ => return Err(self.expected("a method name after `.`", HELP)),
@@ -1379,7 +1399,8 @@ impl<'s, 'a> JParser<'s, 'a> {
                 HELP,
             );
             if let Some(s) = did_you_mean(name, METHODS) {
-                d = d.with_help(format!("did you mean `{s}`?"));
+                // The likely fix goes before the general advice.
+                d.help.insert(0, format!("did you mean `{s}`?"));
             }
             return Err(d);
         }
@@ -1755,10 +1776,10 @@ type Res<'a, T> = IResult<&'a str, T>;
 /// A quoted run with doubled-quote escapes: `'it''s'`, `"a""b"`.
 fn quoted(q: char) -> impl Fn(&str) -> Res<'_, &str> {
     move |input: &str| {
-        let (mut rest, _) = char(q).parse(input)?;
+        let (mut rest, _) = char(q).parse_complete(input)?;
         loop {
-            let (r, _) = take_till(|c: char| c == q).parse(rest)?;
-            let (r, _) = char(q).parse(r)?;
+            let (r, _) = take_till(|c: char| c == q).parse_complete(rest)?;
+            let (r, _) = char(q).parse_complete(r)?;
             if let Some(r2) = r.strip_prefix(q) {
                 rest = r2;
                 continue;
@@ -1772,12 +1793,12 @@ fn quoted(q: char) -> impl Fn(&str) -> Res<'_, &str> {
 fn f_number(i: &str) -> Res<'_, &str> {
     recognize((
         alt((
-            recognize((digit1, opt((char('.'), digit0)))),
+            recognize((digit1, opt((char('.'), digits0)))),
             recognize((char('.'), digit1)),
         )),
         opt((one_of("eE"), opt(one_of("+-")), digit1)),
     ))
-    .parse(i)
+    .parse_complete(i)
 }
 
 fn f_ident(i: &str) -> Res<'_, &str> {
@@ -1785,7 +1806,7 @@ fn f_ident(i: &str) -> Res<'_, &str> {
         satisfy(|c| c.is_alphabetic() || c == '_'),
         take_while(|c: char| c.is_alphanumeric() || c == '_' || c == '$'),
     ))
-    .parse(i)
+    .parse_complete(i)
 }
 
 fn f_ws(i: &str) -> Res<'_, &str> {
@@ -1793,7 +1814,7 @@ fn f_ws(i: &str) -> Res<'_, &str> {
 }
 
 fn f_block_comment(i: &str) -> Res<'_, &str> {
-    recognize((tag("/*"), take_until("*/"), tag("*/"))).parse(i)
+    recognize((tag("/*"), take_until("*/"), tag("*/"))).parse_complete(i)
 }
 
 fn f_op(i: &str) -> Res<'_, &str> {
@@ -1809,7 +1830,7 @@ fn f_op(i: &str) -> Res<'_, &str> {
         )),
         recognize(one_of("+-*/%<>=.|&^~!:[]")),
     ))
-    .parse(i)
+    .parse_complete(i)
 }
 
 fn f_token(i: &str) -> Res<'_, (TokenKind, &str)> {
@@ -1826,7 +1847,7 @@ fn f_token(i: &str) -> Res<'_, (TokenKind, &str)> {
         tag(",").map(|s| (TokenKind::Comma, s)),
         f_op.map(|s| (TokenKind::Op, s)),
     ))
-    .parse(i)
+    .parse_complete(i)
 }
 
 /// Tokenize a derived metric's formula, such as `(a + b) / NULLIF(c, 0)`.
@@ -2026,7 +2047,11 @@ mod tests {
     fn assert_err(f: &Fx, d: &Diagnostic, covered: &str, message: &str, help: &str) {
         assert_eq!(d.code, codes::EXPRESSION, "{d:?}");
         assert_eq!(f.at(d.span), covered, "{d:?}");
-        assert!(d.message.contains(message), "message {:?} lacks {message:?}", d.message);
+        assert!(
+            d.message.contains(message),
+            "message {:?} lacks {message:?}",
+            d.message
+        );
         assert!(d.label.is_some(), "{d:?}");
         assert!(
             d.help.iter().any(|h| h.contains(help)),
@@ -2134,7 +2159,9 @@ mod tests {
         let r = one_ref("{{ TimeDimension('metric_time', time_granularity_name='MONTH') }}");
         assert_eq!(r.grain.as_deref(), Some("month"));
 
-        let f = fx("{{ TimeDimension('booking__ds', 'month', entity_path=['x'], date_part_name='year') }}");
+        let f = fx(
+            "{{ TimeDimension('booking__ds', 'month', entity_path=['x'], date_part_name='year') }}",
+        );
         let t = f.filter().expect("parses");
         let r = t.references().next().expect("a reference");
         assert_eq!(r.name, "booking__ds");
@@ -2236,7 +2263,9 @@ mod tests {
         let r = one_ref(r#"{{ Dimension("x__y" ) }}"#);
         assert_eq!(r.name, "x__y");
         // `}}` inside a SQL string after the reference is just SQL.
-        let t = fx("{{ Dimension('a__b') }} = '}}'").filter().expect("parses");
+        let t = fx("{{ Dimension('a__b') }} = '}}'")
+            .filter()
+            .expect("parses");
         assert_eq!(t.segments.len(), 2);
     }
 
@@ -2262,6 +2291,8 @@ mod tests {
 
     #[test]
     fn filter_unknown_function_suggests() {
+        let d = fx("{{ Dimesion('a__b') }}").filter().expect_err("unknown");
+        assert_eq!(d.help[0], "did you mean `Dimension`?");
         filter_err(
             "x AND {{ Dimesion('a__b') }}",
             "Dimesion",
@@ -2324,7 +2355,12 @@ mod tests {
             "are not supported",
             "combined with AND",
         );
-        filter_err("a {% if x", "{%", "are not supported", "write the condition in SQL");
+        filter_err(
+            "a {% if x",
+            "{%",
+            "are not supported",
+            "write the condition in SQL",
+        );
     }
 
     #[test]
@@ -2335,8 +2371,18 @@ mod tests {
             "unterminated `{{`",
             "close the reference with `}}`",
         );
-        filter_err("{{ Dimension('a__b) }} = 'c'", "'a__b) ", "unterminated string", "matching '");
-        filter_err("{{ Dimension('a__b) ", "'a__b) ", "unterminated string", "matching '");
+        filter_err(
+            "{{ Dimension('a__b) }} = 'c'",
+            "'a__b) ",
+            "unterminated string",
+            "matching '",
+        );
+        filter_err(
+            "{{ Dimension('a__b) ",
+            "'a__b) ",
+            "unterminated string",
+            "matching '",
+        );
         filter_err("x {# note", "{#", "unterminated Jinja comment", "#}");
     }
 
@@ -2349,7 +2395,12 @@ mod tests {
             "expected a quoted name",
             "'booking__is_instant'",
         );
-        filter_err("{{ Dimension() }}", "Dimension()", "needs a name", "Dimension('");
+        filter_err(
+            "{{ Dimension() }}",
+            "Dimension()",
+            "needs a name",
+            "Dimension('",
+        );
         filter_err(
             "{{ Dimension('a__b', entity_pth=['x']) }}",
             "entity_pth",
@@ -2381,22 +2432,42 @@ mod tests {
             "['x']",
         );
         filter_err("{{ Dimension('') }}", "''", "is empty", "write a name");
-        filter_err("{{ Dimension('a b') }}", "'a b'", "not allowed in the name", "letters");
+        filter_err(
+            "{{ Dimension('a b') }}",
+            "'a b'",
+            "not allowed in the name",
+            "letters",
+        );
         filter_err(
             "{{ Dimension('a__b') = 'x' }}",
             "=",
             "unexpected `=`",
             "write comparisons in SQL",
         );
-        filter_err("{{ Dimension('a__b' }}", "}}", "expected `,` or `)`", "close the call");
+        filter_err(
+            "{{ Dimension('a__b' }}",
+            "}}",
+            "expected `,` or `)`",
+            "close the call",
+        );
         filter_err(
             "{{ Dimension('a__b', entity_path=['x' 'y']) }}",
             "'y'",
             "expected `,` or `]`",
             "separate names",
         );
-        filter_err("{{ Dimension('a__b', [1]) }}", "1", "expected a quoted name in the list", "list");
-        filter_err("{{ Dimension 'x' }}", "'x'", "expected `(` after `Dimension`", "call it");
+        filter_err(
+            "{{ Dimension('a__b', [1]) }}",
+            "1",
+            "expected a quoted name in the list",
+            "list",
+        );
+        filter_err(
+            "{{ Dimension 'x' }}",
+            "'x'",
+            "expected `(` after `Dimension`",
+            "call it",
+        );
         filter_err(
             "{{ Dimension('x').grain() }}",
             "grain()",
@@ -2415,9 +2486,24 @@ mod tests {
             "has no parameter `g`",
             ".grain('month')",
         );
-        filter_err("{{ Dimension('x'). }}", "}}", "expected a method name", ".grain('month')");
-        filter_err("{{ Dimension('x') | lower }}", "|", "unexpected `|`", "one reference");
-        filter_err("{{ 'x' }}", "'x'", "expected a reference", "Dimension('...')");
+        filter_err(
+            "{{ Dimension('x'). }}",
+            "}}",
+            "expected a method name",
+            ".grain('month')",
+        );
+        filter_err(
+            "{{ Dimension('x') | lower }}",
+            "|",
+            "unexpected `|`",
+            "one reference",
+        );
+        filter_err(
+            "{{ 'x' }}",
+            "'x'",
+            "expected a reference",
+            "Dimension('...')",
+        );
         filter_err(
             "{{ TimeDimension('x', descending=1) }}",
             "1",
@@ -2455,12 +2541,45 @@ mod tests {
     #[test]
     fn never_panics_on_odd_input() {
         let inputs = [
-            "{", "{{", "}}", "{{-", "-}}", "{{ -}}", "{#", "{#-#}", "{{ Dimension('é') }}", "é{{",
-            "{{ Dimension('x').grain('day').date_part('year').grain('x') }}", "{{(((", "{{ [ }}",
-            "{{ Dimension(['a'], ) }}", "{{ Dimension('a', entity_path=[) }}", "{{ Dimension('\\",
-            "{{ Dimension('a\\'b') }}", "'", "\"", "`", "/*", "--", "(", ")", "-", "- ", "__",
-            "a____b", "x__extract_", "__extract_year", "Dimension(", "Metric('m').descending(",
-            "{{ Dimension('x') }} trailing", "ü(", "a.b", "(1e", ".5e+", "1.e3", "$1",
+            "{",
+            "{{",
+            "}}",
+            "{{-",
+            "-}}",
+            "{{ -}}",
+            "{#",
+            "{#-#}",
+            "{{ Dimension('é') }}",
+            "é{{",
+            "{{ Dimension('x').grain('day').date_part('year').grain('x') }}",
+            "{{(((",
+            "{{ [ }}",
+            "{{ Dimension(['a'], ) }}",
+            "{{ Dimension('a', entity_path=[) }}",
+            "{{ Dimension('\\",
+            "{{ Dimension('a\\'b') }}",
+            "'",
+            "\"",
+            "`",
+            "/*",
+            "--",
+            "(",
+            ")",
+            "-",
+            "- ",
+            "__",
+            "a____b",
+            "x__extract_",
+            "__extract_year",
+            "Dimension(",
+            "Metric('m').descending(",
+            "{{ Dimension('x') }} trailing",
+            "ü(",
+            "a.b",
+            "(1e",
+            ".5e+",
+            "1.e3",
+            "$1",
         ];
         for s in inputs {
             let span = Span::new(FileId(0), 10, 10 + s.len());
@@ -2471,23 +2590,48 @@ mod tests {
             let _ = parse_filter(s, Span::DUMMY);
             let _ = parse_group_by(s, Span::DUMMY);
         }
+        // Every prefix and suffix of some well-formed inputs, cut at each character boundary.
+        let samples = [
+            "a = 'é' AND {{- TimeDimension('booking__ds', 'month', entity_path=['x'], \
+             date_part_name=\"year\") -}} {# c #} > {{ Dimension('m').grain('day') }}",
+            "-{{ Metric('bookings', group_by=('listing',)).descending(True) }}",
+            "CASE WHEN \"a\"\"b\" > 0.5e3 THEN COALESCE(x, 0) ELSE 'it''s' END /* ü */",
+        ];
+        for s in samples {
+            for (i, _) in s.char_indices() {
+                for part in [&s[..i], &s[i..]] {
+                    let span = Span::new(FileId(0), 0, part.len());
+                    let _ = parse_filter(part, span);
+                    let _ = parse_group_by(part, span);
+                    let _ = parse_order_item(part, span);
+                    let _ = parse_formula(part, span);
+                }
+            }
+        }
     }
 
     #[test]
     fn reference_display_is_object_syntax() {
-        let r = one_ref("{{ TimeDimension('booking__ds', 'month', entity_path=['x'], date_part_name='year') }}");
+        let r = one_ref(
+            "{{ TimeDimension('booking__ds', 'month', entity_path=['x'], date_part_name='year') }}",
+        );
         assert_eq!(
             r.to_string(),
             "TimeDimension('booking__ds', entity_path=['x']).grain('month').date_part('year')"
         );
         let r = one_ref("{{ Metric('bookings', ['listing', 'user']) }}");
-        assert_eq!(r.to_string(), "Metric('bookings', group_by=['listing', 'user'])");
+        assert_eq!(
+            r.to_string(),
+            "Metric('bookings', group_by=['listing', 'user'])"
+        );
     }
 
     // ----- group-by items -----------------------------------------------------------------------
 
     fn gb(text: &str) -> Reference {
-        fx(text).group_by().unwrap_or_else(|d| panic!("{text}: {d:?}"))
+        fx(text)
+            .group_by()
+            .unwrap_or_else(|d| panic!("{text}: {d:?}"))
     }
 
     fn gb_err(text: &str, covered: &str, message: &str, help: &str) {
@@ -2539,11 +2683,17 @@ mod tests {
         let f = fx("TimeDimension('metric_time', 'month')");
         let r = f.group_by().expect("parses");
         assert_eq!(r.kind, RefKind::TimeDimension);
-        assert_eq!((r.name.as_str(), r.grain.as_deref()), ("metric_time", Some("month")));
+        assert_eq!(
+            (r.name.as_str(), r.grain.as_deref()),
+            ("metric_time", Some("month"))
+        );
         assert_eq!(f.at(r.span), "TimeDimension('metric_time', 'month')");
 
         let r = gb("Dimension('listing__country')");
-        assert_eq!((r.kind, r.name.as_str()), (RefKind::Dimension, "listing__country"));
+        assert_eq!(
+            (r.kind, r.name.as_str()),
+            (RefKind::Dimension, "listing__country")
+        );
         let r = gb("Entity('listing')");
         assert_eq!((r.kind, r.name.as_str()), (RefKind::Entity, "listing"));
         let r = gb("Dimension('metric_time').grain('week')");
@@ -2552,7 +2702,10 @@ mod tests {
         let f = fx(" {{ Dimension('listing__country', entity_path=['booking']) }} ");
         let r = f.group_by().expect("parses");
         assert_eq!(r.entity_path, strs(&["booking"]));
-        assert_eq!(f.at(r.span), "Dimension('listing__country', entity_path=['booking'])");
+        assert_eq!(
+            f.at(r.span),
+            "Dimension('listing__country', entity_path=['booking'])"
+        );
         let r = gb("{{TimeDimension('metric_time','day')}}");
         assert_eq!(r.grain.as_deref(), Some("day"));
         // A metric is not required to have group_by here; the planner decides what to do with it.
@@ -2570,10 +2723,20 @@ mod tests {
             "is not allowed in the name",
             "listing__country_latest",
         );
-        gb_err("listing.country", ".", "is not allowed", "listing__country_latest");
+        gb_err(
+            "listing.country",
+            ".",
+            "is not allowed",
+            "listing__country_latest",
+        );
         gb_err("listing____country", "__", "empty part", "two underscores");
         gb_err("listing__", "__", "empty part", "two underscores");
-        gb_err("Dimensoin('x')", "Dimensoin", "unknown function", "did you mean `Dimension`?");
+        gb_err(
+            "Dimensoin('x')",
+            "Dimensoin",
+            "unknown function",
+            "did you mean `Dimension`?",
+        );
         gb_err(
             "Dimension('x') extra",
             "extra",
@@ -2581,9 +2744,19 @@ mod tests {
             "separate entries",
         );
         gb_err("{{ Dimension('x')", "{{", "unterminated `{{`", "}}");
-        gb_err("{{ Dimension('x') }} y", "y", "unexpected text after `}}`", "separate entries");
+        gb_err(
+            "{{ Dimension('x') }} y",
+            "y",
+            "unexpected text after `}}`",
+            "separate entries",
+        );
         gb_err("{{ }}", "{{ }}", "empty `{{ }}`", "one reference");
-        gb_err("Dimension('x') }}", "}}", "unexpected `}}`", "one reference");
+        gb_err(
+            "Dimension('x') }}",
+            "}}",
+            "unexpected `}}`",
+            "one reference",
+        );
         gb_err(
             "Dimension('x'",
             "'x'",
@@ -2600,10 +2773,19 @@ mod tests {
 
     #[test]
     fn dunder_helpers() {
-        assert_eq!(split_dunder("listing__user__home_state_latest"), strs(&["listing", "user", "home_state_latest"]));
+        assert_eq!(
+            split_dunder("listing__user__home_state_latest"),
+            strs(&["listing", "user", "home_state_latest"])
+        );
         assert_eq!(split_dunder("metric_time"), strs(&["metric_time"]));
-        assert_eq!(DunderName::parse("metric_time__month").trailing_grain(), Some("month"));
-        assert_eq!(DunderName::parse("booking__ds__week").trailing_grain(), Some("week"));
+        assert_eq!(
+            DunderName::parse("metric_time__month").trailing_grain(),
+            Some("month")
+        );
+        assert_eq!(
+            DunderName::parse("booking__ds__week").trailing_grain(),
+            Some("week")
+        );
         assert_eq!(DunderName::parse("month").trailing_grain(), None);
         assert_eq!(DunderName::parse("listing__country").trailing_grain(), None);
     }
@@ -2632,15 +2814,23 @@ mod tests {
         assert_eq!(r.kind, RefKind::Metric);
         assert_eq!(f.at(r.span), "Metric('bookings').descending(True)");
 
-        let (r, desc) = fx("TimeDimension('metric_time', 'day').descending(False)").order().expect("parses");
+        let (r, desc) = fx("TimeDimension('metric_time', 'day').descending(False)")
+            .order()
+            .expect("parses");
         assert!(!desc);
         assert_eq!(r.grain.as_deref(), Some("day"));
 
-        let (_, desc) = fx("TimeDimension('metric_time', 'day', descending=True)").order().expect("parses");
+        let (_, desc) = fx("TimeDimension('metric_time', 'day', descending=True)")
+            .order()
+            .expect("parses");
         assert!(desc);
-        let (_, desc) = fx("{{ Entity('listing').descending(true) }}").order().expect("parses");
+        let (_, desc) = fx("{{ Entity('listing').descending(true) }}")
+            .order()
+            .expect("parses");
         assert!(desc);
-        let (r, desc) = fx("-TimeDimension('metric_time', 'week')").order().expect("parses");
+        let (r, desc) = fx("-TimeDimension('metric_time', 'week')")
+            .order()
+            .expect("parses");
         assert!(desc);
         assert_eq!(r.grain.as_deref(), Some("week"));
         let (r, _) = fx("-metric_time__extract_year").order().expect("parses");
@@ -2651,7 +2841,13 @@ mod tests {
     fn order_item_errors() {
         let f = fx("-Metric('bookings').descending(True)");
         let d = f.order().expect_err("both");
-        assert_err(&f, &d, "descending(True)", "both by `-` and by `descending`", "not both");
+        assert_err(
+            &f,
+            &d,
+            "descending(True)",
+            "both by `-` and by `descending`",
+            "not both",
+        );
         let f = fx("TimeDimension('metric_time', descending=True).descending(False)");
         let d = f.order().expect_err("twice");
         assert_err(&f, &d, "descending(False)", "already set", "once");
@@ -2698,7 +2894,9 @@ mod tests {
         }
         assert_eq!(formula.span, f.span);
 
-        let formula = fx("(a+b)/NULLIF(c,0.5e3)||'x''y'").formula().expect("parses");
+        let formula = fx("(a+b)/NULLIF(c,0.5e3)||'x''y'")
+            .formula()
+            .expect("parses");
         let got: Vec<(TokenKind, &str)> = formula
             .tokens
             .iter()
@@ -2726,8 +2924,22 @@ mod tests {
     }
 
     #[test]
+    fn formula_number_at_end() {
+        // nom's streaming mode would stop `1.0` at the end of input after `1.`.
+        let f = fx("x * 1.0").formula().expect("parses");
+        let last = f.tokens.last().expect("tokens");
+        assert_eq!((last.kind, last.text.as_str()), (TokenKind::Number, "1.0"));
+        let f = fx("2.5e-3").formula().expect("parses");
+        assert_eq!(f.tokens.len(), 1);
+        assert_eq!(f.tokens[0].text, "2.5e-3");
+    }
+
+    #[test]
     fn formula_identifiers() {
-        assert_eq!(idents("bookings - bookings_2_weeks_ago"), ["bookings", "bookings_2_weeks_ago"]);
+        assert_eq!(
+            idents("bookings - bookings_2_weeks_ago"),
+            ["bookings", "bookings_2_weeks_ago"]
+        );
         assert_eq!(idents("(a + b) / NULLIF(c, 0)"), ["a", "b", "c"]);
         assert_eq!(idents("CASE WHEN x > 0 THEN y ELSE 0 END"), ["x", "y"]);
         assert_eq!(idents("case when x is not null then y end"), ["x", "y"]);
@@ -2736,10 +2948,19 @@ mod tests {
         assert_eq!(idents("CAST(x AS my_type)"), ["x"]);
         assert_eq!(idents("EXTRACT(year FROM d) + x"), ["d", "x"]);
         assert_eq!(idents("d + INTERVAL '1' day"), ["d"]);
-        assert_eq!(idents("x BETWEEN 1 AND 2 OR y IN (1, 2) OR z LIKE 'a%'"), ["x", "y", "z"]);
+        assert_eq!(
+            idents("x BETWEEN 1 AND 2 OR y IN (1, 2) OR z LIKE 'a%'"),
+            ["x", "y", "z"]
+        );
         assert_eq!(idents("COUNT(DISTINCT x) + TRUE + FALSE"), ["x"]);
-        assert_eq!(idents("\"order\" + \"Sum Total\" + `b`"), ["\"order\"", "\"Sum Total\"", "`b`"]);
-        assert_eq!(idents("s.x + 1 /* a comment */"), Vec::<std::string::String>::new());
+        assert_eq!(
+            idents("\"order\" + \"Sum Total\" + `b`"),
+            ["\"order\"", "\"Sum Total\"", "`b`"]
+        );
+        assert_eq!(
+            idents("s.x + 1 /* a comment */"),
+            Vec::<std::string::String>::new()
+        );
         assert_eq!(idents("COALESCE (x, 0)"), ["x"]);
     }
 
@@ -2752,7 +2973,9 @@ mod tests {
 
     #[test]
     fn render_formula_replaces_inputs_only() {
-        let f = fx("(a + \"b\") / NULLIF(c, 0) + COALESCE(a, 0) + d").formula().expect("parses");
+        let f = fx("(a + \"b\") / NULLIF(c, 0) + COALESCE(a, 0) + d")
+            .formula()
+            .expect("parses");
         let mut seen = Vec::new();
         let out = render_formula(&f, &mut |name| {
             seen.push(name.to_string());
@@ -2763,7 +2986,10 @@ mod tests {
                 _ => None,
             }
         });
-        assert_eq!(out, "(SUM(x) + (m1 / m2)) / NULLIF(c_sql, 0) + COALESCE(SUM(x), 0) + d");
+        assert_eq!(
+            out,
+            "(SUM(x) + (m1 / m2)) / NULLIF(c_sql, 0) + COALESCE(SUM(x), 0) + d"
+        );
         assert_eq!(seen, ["a", "b", "c", "a", "d"]);
     }
 
@@ -2772,13 +2998,28 @@ mod tests {
         formula_err("(a + b", "(", "unclosed `(`", "missing `)`");
         formula_err("a + b)", ")", "unmatched `)`", "missing `(`");
         formula_err("a + 'x", "'x", "unterminated string", "close it with '");
-        formula_err("a + \"x", "\"x", "unterminated quoted identifier", "close it with \"");
+        formula_err(
+            "a + \"x",
+            "\"x",
+            "unterminated quoted identifier",
+            "close it with \"",
+        );
         formula_err("a /* x", "/*", "unterminated comment", "*/");
-        formula_err("a -- note\n+ b", "-- note", "comments are not allowed", "/* ... */");
+        formula_err(
+            "a -- note\n+ b",
+            "-- note",
+            "comments are not allowed",
+            "/* ... */",
+        );
         formula_err("a; drop", ";", "unexpected `;`", "remove the `;`");
         formula_err("{{ a }} + b", "{{", "Jinja is not allowed", "by name");
         formula_err("a ? b", "?", "unexpected character `?`", "SQL expression");
-        formula_err("   ", "   ", "empty formula", "bookings - bookings_2_weeks_ago");
+        formula_err(
+            "   ",
+            "   ",
+            "empty formula",
+            "bookings - bookings_2_weeks_ago",
+        );
         formula_err("", "", "empty formula", "bookings");
     }
 

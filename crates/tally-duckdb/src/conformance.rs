@@ -693,7 +693,6 @@ fn render_time_constraint(
 fn build_env(schema: &str, for_where_filter: bool) -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(UndefinedBehavior::Strict);
-    env.set_keep_trailing_newline(false);
 
     env.add_global("source_schema", schema.to_string());
     env.add_global("double_data_type_name", "DOUBLE");

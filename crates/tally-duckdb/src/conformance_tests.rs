@@ -1,1 +1,656 @@
 use super::*;
+use std::cell::RefCell;
+
+fn metricflow_dir() -> PathBuf {
+    match std::env::var_os("TALLY_METRICFLOW_DIR") {
+        Some(dir) => PathBuf::from(dir),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow"),
+    }
+}
+
+fn using_default_dir() -> bool {
+    std::env::var_os("TALLY_METRICFLOW_DIR").is_none()
+}
+
+/// Number of `integration_test:` documents, counted from the raw text (not with the YAML parser).
+fn count_case_documents(dir: &Path) -> usize {
+    let mut n = 0;
+    for path in yaml_files(&dir.join("cases")).unwrap() {
+        let text = fs::read_to_string(path).unwrap();
+        n += text
+            .lines()
+            .filter(|l| l.trim_end() == "integration_test:")
+            .count();
+    }
+    n
+}
+
+fn find<'a>(cases: &'a [Case], name: &str) -> &'a Case {
+    cases
+        .iter()
+        .find(|c| c.name == name)
+        .unwrap_or_else(|| panic!("no case {name}"))
+}
+
+fn table(columns: &[&str], rows: Vec<Vec<Value>>) -> Table {
+    Table {
+        columns: columns.iter().map(|c| c.to_string()).collect(),
+        rows,
+    }
+}
+
+fn fixtures_conn() -> duckdb::Connection {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    load_fixtures(&conn, &metricflow_dir(), SOURCE_SCHEMA).unwrap();
+    conn
+}
+
+fn scalar_i64(conn: &duckdb::Connection, sql: &str) -> i64 {
+    conn.query_row(sql, [], |r| r.get::<_, i64>(0)).unwrap()
+}
+
+// ---------------------------------------------------------------------------------------------
+// Case loading
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn conformance_parses_all_cases() {
+    let dir = metricflow_dir();
+    let cases = load_cases(&dir).unwrap();
+    assert_eq!(cases.len(), count_case_documents(&dir));
+    if using_default_dir() {
+        assert_eq!(cases.len(), 173);
+        let files: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.file.as_str()).collect();
+        assert_eq!(files.len(), 17);
+    }
+    for case in &cases {
+        let id = case.id();
+        assert!(!case.name.is_empty(), "{id}");
+        assert!(dir.join("manifests").join(&case.model).is_dir(), "{id}: {}", case.model);
+        assert!(
+            !case.metrics.is_empty() || !case.group_bys.is_empty() || case.saved_query_name.is_some(),
+            "{id}: nothing to query"
+        );
+        assert!(!case.check_query.trim().is_empty(), "{id}");
+        assert!(case.check_query.contains("SELECT") || case.check_query.contains("select"), "{id}");
+        for item in case.metrics.iter().chain(&case.group_bys).chain(&case.order_bys) {
+            assert!(!item.trim().is_empty(), "{id}: empty item");
+        }
+        if let Some(w) = &case.where_filter {
+            assert!(!w.contains("render_"), "{id}: where filter not rendered: {w}");
+            assert!(!w.trim().is_empty(), "{id}");
+        }
+        if let Some((start, end)) = &case.time_constraint {
+            assert!(parse_datetime(start).is_ok() && parse_datetime(end).is_ok(), "{id}");
+        }
+    }
+    if !using_default_dir() {
+        return;
+    }
+
+    let c = find(&cases, "simple_expr_metric");
+    assert_eq!(c.file, "itest_metrics");
+    assert_eq!(c.id(), "itest_metrics::simple_expr_metric");
+    assert_eq!(c.model, "simple_manifest");
+    assert_eq!(c.metrics, ["booking_fees"]);
+    assert_eq!(c.group_bys, ["metric_time"]);
+    assert!(c.apply_group_by && !c.check_order && !c.allow_empty && !c.min_max_only);
+
+    let c = find(&cases, "constrained_metric");
+    assert_eq!(
+        c.where_filter.as_deref(),
+        Some("{{ Dimension('booking__is_instant', entity_path=[]) }}")
+    );
+    let c = find(&cases, "simple_metric_in_where_filter");
+    assert_eq!(
+        c.where_filter.as_deref(),
+        Some("{{ Metric('bookings', group_by=['listing']) }} > 2")
+    );
+    let c = find(&cases, "nested_derived_metric_offset_with_where_constraint");
+    assert_eq!(
+        c.where_filter.as_deref(),
+        Some(
+            "CAST({{ TimeDimension('metric_time', entity_path=[]) }} AS TIMESTAMP) >= CAST('2020-01-08' AS TIMESTAMP) \
+             AND CAST({{ TimeDimension('metric_time', entity_path=[]) }} AS TIMESTAMP) < CAST('2020-01-10' AS TIMESTAMP)"
+        )
+    );
+    assert_eq!(c.group_bys, ["TimeDimension('metric_time', 'day')"]);
+
+    let c = find(&cases, "test_time_constraint");
+    assert_eq!(c.time_constraint, Some(("2020-01-01".into(), "2020-01-01".into())));
+    let c = find(&cases, "test_subdaily_time_constraint");
+    assert!(c.metrics.is_empty());
+    assert_eq!(c.group_bys, ["metric_time__second"]);
+
+    let c = find(&cases, "simple_query_with_multiple_date_parts");
+    assert_eq!(
+        c.group_bys,
+        [
+            "TimeDimension('metric_time', date_part_name='quarter')",
+            "TimeDimension('metric_time', date_part_name='dow')",
+            "TimeDimension('metric_time', date_part_name='doy')",
+            "TimeDimension('metric_time', date_part_name='day')",
+        ]
+    );
+    let c = find(&cases, "custom_offset_window_with_grain_and_date_part");
+    assert_eq!(
+        c.group_bys,
+        [
+            "TimeDimension('booking__ds', 'week')",
+            "TimeDimension('metric_time', date_part_name='month')",
+            "TimeDimension('booking__ds', 'alien_day')",
+        ]
+    );
+    let c = find(&cases, "simple_join_to_time_spine_with_queried_filter");
+    assert_eq!(c.group_bys, ["metric_time", "booking__is_instant"]);
+    let c = find(&cases, "nested_derived_metric_outer_offset_with_agg_time_dimension");
+    assert_eq!(c.group_bys, ["booking__ds__day"]);
+
+    let c = find(&cases, "order_desc");
+    assert!(c.check_order);
+    assert_eq!(c.order_bys, ["-booking_value", "metric_time"]);
+    let c = find(&cases, "simple_query_without_dates_available");
+    assert!(c.allow_empty);
+    let c = find(&cases, "min_max_only_categorical");
+    assert!(c.min_max_only);
+    let c = find(&cases, "no_dedupe");
+    assert!(!c.apply_group_by);
+    let c = find(&cases, "saved_query_no_dedupe");
+    assert_eq!(c.saved_query_name.as_deref(), Some("dimensions_only"));
+    assert!(!c.apply_group_by);
+    assert!(c.metrics.is_empty() && c.group_bys.is_empty());
+
+    let c = find(&cases, "approximate_discrete_percentile_agg");
+    assert_eq!(c.required_features, ["APPROXIMATE_DISCRETE_PERCENTILE_AGGREGATION"]);
+    assert!(c.skip_reason().is_some());
+    let c = find(&cases, "continuous_percentile_agg");
+    assert!(c.skip_reason().is_none());
+    assert_eq!(cases.iter().filter(|c| c.skip_reason().is_some()).count(), 1);
+
+    let models: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.model.as_str()).collect();
+    assert!(models.contains("scd_manifest") && models.contains("partitioned_multi_hop_join_manifest"));
+}
+
+#[test]
+fn conformance_rejects_bad_cases() {
+    let parse = |text: &str| {
+        let docs = Yaml::load_from_str(text).unwrap();
+        parse_case("f", &docs[0])
+    };
+    let ok = "integration_test:\n  name: a\n  model: SIMPLE_MODEL\n  metrics: [x]\n  check_query: SELECT 1\n";
+    let c = parse(ok).unwrap();
+    assert!(c.apply_group_by);
+    assert!(parse(&ok.replace("SIMPLE_MODEL", "NOPE")).unwrap_err().contains("unknown model"));
+    assert!(parse(&format!("{ok}  bogus: 1\n")).unwrap_err().contains("bogus"));
+    assert!(parse(&format!("{ok}  required_features: [FOO]\n")).is_err());
+    assert!(parse(&format!("{ok}  time_constraint: [\"2020-01-01\"]\n")).is_err());
+    assert!(parse(&format!("{ok}  where_filter: \"{{{{ nope() }}}}\"\n")).is_err());
+    assert_eq!(parse(&format!("{ok}  limit: 3\n")).unwrap().limit, Some(3));
+    assert!(parse("other: 1\n").is_err());
+}
+
+// ---------------------------------------------------------------------------------------------
+// Jinja helpers
+// ---------------------------------------------------------------------------------------------
+
+fn render(src: &str) -> String {
+    render_with(&build_env("s", false), src).unwrap()
+}
+
+#[test]
+fn conformance_macros_render_duckdb_sql() {
+    assert_eq!(
+        render("{{ render_date_trunc('ds', TimeGranularity.WEEK) }}"),
+        "DATE_TRUNC('week', CAST(ds AS TIMESTAMP))"
+    );
+    assert_eq!(
+        render("{{ render_time_constraint(\"ds\", \"2020-01-01\", \"2020-01-31\") }}"),
+        "CAST(ds AS TIMESTAMP) >= CAST('2020-01-01' AS TIMESTAMP) AND CAST(ds AS TIMESTAMP) < CAST('2020-02-01' AS TIMESTAMP)"
+    );
+    assert_eq!(
+        render("{{ render_time_constraint('ts', '2020-12-31 23:59:59', stop_time='2020-12-31 23:59:59') }}"),
+        "CAST(ts AS TIMESTAMP) >= CAST('2020-12-31 23:59:59' AS TIMESTAMP) AND CAST(ts AS TIMESTAMP) < CAST('2021-01-01 00:00:00' AS TIMESTAMP)"
+    );
+    assert_eq!(
+        render("{{ render_time_constraint('ts', start_time='2019-12-20') }}"),
+        "CAST(ts AS TIMESTAMP) >= CAST('2019-12-20' AS TIMESTAMP)"
+    );
+    assert_eq!(
+        render("{{ render_time_constraint('ts', stop_time='2020-02-28') }}"),
+        "CAST(ts AS TIMESTAMP) < CAST('2020-02-29' AS TIMESTAMP)"
+    );
+    assert!(render_with(&build_env("s", false), "{{ render_time_constraint('ts') }}").is_err());
+    assert_eq!(
+        render("{{ render_date_sub('a', 'ds', 2, TimeGranularity.QUARTER) }}"),
+        "a.ds - INTERVAL 6 month"
+    );
+    assert_eq!(
+        render("{{ render_date_sub(\"a\", \"ds\", 5, TimeGranularity.DAY) }}"),
+        "a.ds - INTERVAL 5 day"
+    );
+    assert_eq!(
+        render("{{ render_date_add('x', '(n - 1)', TimeGranularity.DAY) }}"),
+        "x + INTERVAL (n - 1) day"
+    );
+    assert_eq!(
+        render("{{ render_date_add('x', 'n', TimeGranularity.QUARTER) }}"),
+        "x + INTERVAL (n * 3) month"
+    );
+    assert_eq!(
+        render("{{ render_extract('ds', DatePart.DOW) }}"),
+        "EXTRACT(isodow FROM CAST(ds AS TIMESTAMP))"
+    );
+    assert_eq!(
+        render("{{ render_percentile_expr('v', 0.99, False, False) }}"),
+        "PERCENTILE_CONT(0.99) WITHIN GROUP (ORDER BY (v))"
+    );
+    assert_eq!(
+        render("{{ render_percentile_expr('v', 0.5, True, False) }}"),
+        "PERCENTILE_DISC(0.5) WITHIN GROUP (ORDER BY (v))"
+    );
+    assert_eq!(
+        render("{{ render_percentile_expr('v', 0.5, False, True) }}"),
+        "approx_quantile(v, 0.5)"
+    );
+    assert!(render_with(&build_env("s", false), "{{ render_percentile_expr('v', 0.5, True, True) }}").is_err());
+    assert_eq!(
+        render("{{ source_schema }}.t {{ mf_time_spine_source }} {{ double_data_type_name }}"),
+        "s.t s.mf_time_spine DOUBLE"
+    );
+    assert_eq!(
+        render("{{ generate_random_uuid() }} {{ cast_to_ts('2020-01-01') }}"),
+        "GEN_RANDOM_UUID() CAST('2020-01-01' AS TIMESTAMP)"
+    );
+    // Strict undefined: unknown names and enum members are errors.
+    assert!(render_with(&build_env("s", false), "{{ nope }}").is_err());
+    assert!(render_with(&build_env("s", false), "{{ TimeGranularity.FORTNIGHT }}").is_err());
+    // Template helpers exist only for where filters.
+    assert!(render_with(&build_env("s", false), "{{ render_dimension_template('x') }}").is_err());
+}
+
+#[test]
+fn conformance_where_filter_templates() {
+    let r = |s: &str| render_where_filter(s, "s").unwrap();
+    assert_eq!(
+        r("{{ render_dimension_template('listing__country_latest') }} = 'us'"),
+        "{{ Dimension('listing__country_latest', entity_path=[]) }} = 'us'"
+    );
+    assert_eq!(
+        r("{{ render_dimension_template('country_latest', entity_path=['listing']) }}"),
+        "{{ Dimension('country_latest', entity_path=['listing']) }}"
+    );
+    assert_eq!(
+        r("{{ render_entity_template('user', ['listing']) }}"),
+        "{{ Entity('user', entity_path=['listing']) }}"
+    );
+    assert_eq!(
+        r("{{ render_metric_template('bookings', ['listing']) }} > 2"),
+        "{{ Metric('bookings', group_by=['listing']) }} > 2"
+    );
+    assert_eq!(
+        r("{{ render_time_dimension_template('metric_time', 'day') }} = {{ cast_to_ts('2019-12-20') }}"),
+        "{{ TimeDimension('metric_time', 'day', entity_path=[]) }} = CAST('2019-12-20' AS TIMESTAMP)"
+    );
+    assert_eq!(
+        r("{{ render_time_constraint(render_time_dimension_template('listing__ds', 'alien_day'), start_time=\"2019-12-20\") }}\n"),
+        "CAST({{ TimeDimension('listing__ds', 'alien_day', entity_path=[]) }} AS TIMESTAMP) >= CAST('2019-12-20' AS TIMESTAMP)"
+    );
+}
+
+#[test]
+fn conformance_date_helpers() {
+    for s in ["1970-01-01", "2020-02-29", "1900-01-01", "2024-12-31", "1969-12-31"] {
+        assert_eq!(format_date(parse_datetime(s).unwrap()), s);
+    }
+    for s in ["2020-01-01 00:00:00", "2020-01-03 05:59:59", "2020-01-01 00:00:00.000123"] {
+        assert_eq!(format_timestamp(parse_datetime(s).unwrap()), s);
+    }
+    assert_eq!(parse_datetime("1970-01-02").unwrap(), MICROS_PER_DAY);
+    assert_eq!(parse_datetime("2020-01-01T00:00:01").unwrap(), parse_datetime("2020-01-01 00:00:01").unwrap());
+    assert!(parse_datetime("2020-13-01").is_err());
+    assert!(parse_datetime("yesterday").is_err());
+    assert_eq!(truncate_fraction("2020-01-01 00:00:00.000000001"), "2020-01-01 00:00:00.000000");
+    assert_eq!(truncate_fraction("2020-01-01 00:00:00.5"), "2020-01-01 00:00:00.5");
+}
+
+// ---------------------------------------------------------------------------------------------
+// Fixtures and check queries
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn conformance_loads_fixtures() {
+    let conn = fixtures_conn();
+    let tables = scalar_i64(
+        &conn,
+        &format!("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{SOURCE_SCHEMA}'"),
+    );
+    if !using_default_dir() {
+        assert!(tables > 0);
+        return;
+    }
+    assert_eq!(tables, 41);
+    let count = |t: &str| scalar_i64(&conn, &format!("SELECT COUNT(*) FROM {SOURCE_SCHEMA}.{t}"));
+    assert_eq!(count("fct_bookings"), 287);
+    assert_eq!(count("mf_time_spine"), 14976);
+    assert_eq!(count("dim_users"), 12);
+    assert_eq!(count("fct_animals"), 1);
+    assert_eq!(count("mf_time_spine_nanosecond"), 30);
+    // Booleans, nulls, types.
+    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE is_instant") > 0);
+    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE NOT is_instant") > 0);
+    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE referrer_id IS NULL") > 0);
+    assert_eq!(
+        scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.dim_listings_latest WHERE country = 'cote d''ivoire'"),
+        1
+    );
+    let t = query_table(
+        &conn,
+        "SELECT ds, booking_value, is_instant, guest_id FROM mf_src.fct_bookings ORDER BY ds, booking_value LIMIT 1",
+    )
+    .unwrap();
+    assert_eq!(t.columns, ["ds", "booking_value", "is_instant", "guest_id"]);
+    assert!(matches!(t.rows[0][0], Value::Timestamp(_)), "{:?}", t.rows[0]);
+    assert!(matches!(t.rows[0][1], Value::Float(_)), "{:?}", t.rows[0]);
+    assert!(matches!(t.rows[0][2], Value::Bool(_)), "{:?}", t.rows[0]);
+    assert!(matches!(t.rows[0][3], Value::Text(_)), "{:?}", t.rows[0]);
+    let types = query_table(
+        &conn,
+        "SELECT column_name, data_type FROM information_schema.columns \
+         WHERE table_schema = 'mf_src' AND table_name = 'dim_listings_latest' ORDER BY ordinal_position",
+    )
+    .unwrap();
+    let types: Vec<String> = types.rows.iter().map(|r| format!("{} {}", r[0], r[1])).collect();
+    assert!(types.contains(&"\"capacity\" \"BIGINT\"".to_string()), "{types:?}");
+    assert!(types.contains(&"\"is_lux\" \"BOOLEAN\"".to_string()), "{types:?}");
+}
+
+#[test]
+fn conformance_all_check_queries_render_and_run() {
+    let dir = metricflow_dir();
+    let cases = load_cases(&dir).unwrap();
+    let conn = fixtures_conn();
+    let mut failures = Vec::new();
+    let mut ran = 0;
+    for case in &cases {
+        if case.skip_reason().is_some() {
+            assert!(render_check_query(case, SOURCE_SCHEMA).is_err(), "{}", case.id());
+            continue;
+        }
+        let sql = match render_check_query(case, SOURCE_SCHEMA) {
+            Ok(sql) => sql,
+            Err(e) => {
+                failures.push(format!("{}: render: {e}", case.id()));
+                continue;
+            }
+        };
+        assert!(!sql.contains("{{") && !sql.contains("{%"), "{}", case.id());
+        match query_table(&conn, &sql) {
+            Ok(t) => {
+                ran += 1;
+                if t.rows.is_empty() && !case.allow_empty {
+                    failures.push(format!("{}: empty result", case.id()));
+                }
+                if t.columns.is_empty() {
+                    failures.push(format!("{}: no columns", case.id()));
+                }
+            }
+            Err(e) => failures.push(format!("{}: {e}\n{sql}", case.id())),
+        }
+    }
+    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    if using_default_dir() {
+        assert_eq!(ran, 172);
+    }
+}
+
+/// The harness proof: with the check query itself as "tally's SQL", every case must pass.
+#[test]
+fn conformance_run_with_check_queries_as_compiler_passes() {
+    let dir = metricflow_dir();
+    let seen_dirs = RefCell::new(std::collections::BTreeSet::new());
+    let compile = |case: &Case, manifest_dir: &Path| -> Result<String, String> {
+        assert!(manifest_dir.is_dir(), "{}", manifest_dir.display());
+        assert_eq!(manifest_dir.file_name().unwrap().to_str().unwrap(), case.model);
+        seen_dirs.borrow_mut().insert(manifest_dir.to_path_buf());
+        render_check_query(case, SOURCE_SCHEMA)
+    };
+    let report = run(&dir, &compile, None).unwrap();
+    let failures: Vec<String> = report.failures().map(|(id, msg)| format!("{id}: {msg}")).collect();
+    assert!(failures.is_empty(), "{}\n{}", report.summary_line(), failures.join("\n\n"));
+    assert_eq!(report.failed(), 0);
+    assert_eq!(report.results.len(), load_cases(&dir).unwrap().len());
+    if using_default_dir() {
+        assert_eq!(report.passed(), 172);
+        assert_eq!(report.skipped(), 1);
+        assert_eq!(report.summary_line(), "172 passed, 0 failed, 1 skipped");
+    }
+    // Manifests were copied with `$source_schema` replaced, and removed afterwards.
+    for d in seen_dirs.borrow().iter() {
+        assert!(!d.exists(), "{} not cleaned up", d.display());
+    }
+}
+
+#[test]
+fn conformance_run_reports_failures_and_filters() {
+    let dir = metricflow_dir();
+    let compile = |case: &Case, manifest_dir: &Path| -> Result<String, String> {
+        let text = fs::read_to_string(manifest_dir.join("project_configuration.yaml")).unwrap();
+        assert!(!text.contains("$source_schema") && text.contains("mf_src.mf_time_spine"));
+        match case.name.as_str() {
+            "simple_expr_metric" => Err("no such metric".into()),
+            "expr_metric" => Ok("SELECT nope FROM nowhere".into()),
+            "constrained_metric" => Ok("SELECT 1 AS instant_booking_value, DATE '2020-01-01' AS metric_time__day".into()),
+            "identifier_constrained_metric" => panic!("boom"),
+            _ => render_check_query(case, SOURCE_SCHEMA),
+        }
+    };
+    let report = run(&dir, &compile, Some("itest_metrics::")).unwrap();
+    assert!(report.results.iter().all(|(id, _)| id.starts_with("itest_metrics::")));
+    let outcome = |name: &str| {
+        report
+            .results
+            .iter()
+            .find(|(id, _)| id == &format!("itest_metrics::{name}"))
+            .map(|(_, o)| o.clone())
+            .unwrap()
+    };
+    assert!(matches!(outcome("simple_expr_metric"), Outcome::Fail(m) if m.contains("compile error: no such metric")));
+    assert!(matches!(outcome("expr_metric"), Outcome::Fail(m) if m.starts_with("tally SQL failed")));
+    assert!(matches!(outcome("constrained_metric"), Outcome::Fail(m) if m.starts_with("rows differ")));
+    assert!(matches!(outcome("identifier_constrained_metric"), Outcome::Fail(m) if m.contains("boom")));
+    assert_eq!(report.failed(), 4);
+    assert_eq!(report.passed() + 4, report.results.len());
+
+    let one = run(&dir, &compile, Some("order_desc_with_granularity")).unwrap();
+    assert_eq!(one.results.len(), 1);
+    assert_eq!(one.summary_line(), "1 passed, 0 failed, 0 skipped");
+}
+
+// ---------------------------------------------------------------------------------------------
+// compare
+// ---------------------------------------------------------------------------------------------
+
+#[test]
+fn conformance_compare_tolerance_and_types() {
+    let case = Case::default();
+    let e = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.0)]]);
+    // Relative tolerance 1e-6.
+    let a = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.0000005)]]);
+    assert!(compare(&case, &e, &a).is_ok());
+    let a = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.00001)]]);
+    let err = compare(&case, &e, &a).unwrap_err();
+    assert!(err.starts_with("rows differ: 1 expected rows missing, 1 unexpected rows"), "{err}");
+    assert!(err.contains("- 1 | 1.0") && err.contains("+ 1 | 1.00001"), "{err}");
+    // Integers and floats compare as numbers.
+    let a = table(&["a", "b"], vec![vec![Value::Float(1.0), Value::Int(1)]]);
+    assert!(compare(&case, &e, &a).is_ok());
+    assert!(compare(&case, &table(&["x"], vec![vec![Value::Int(1_000_000_000)]]), &table(&["x"], vec![vec![Value::Int(1_000_000_001)]])).is_ok());
+    assert!(compare(&case, &table(&["x"], vec![vec![Value::Int(10)]]), &table(&["x"], vec![vec![Value::Int(11)]])).is_err());
+    // Zero is only close to zero.
+    assert!(compare(&case, &table(&["x"], vec![vec![Value::Float(0.0)]]), &table(&["x"], vec![vec![Value::Float(1e-12)]])).is_err());
+    // NaN equals NaN, and nothing else.
+    let nan = table(&["x"], vec![vec![Value::Float(f64::NAN)]]);
+    assert!(compare(&case, &nan, &nan.clone()).is_ok());
+    assert!(compare(&case, &nan, &table(&["x"], vec![vec![Value::Float(1.0)]])).is_err());
+    assert!(compare(&case, &nan, &table(&["x"], vec![vec![Value::Null]])).is_err());
+    // NULL only equals NULL; text and bool are exact; types do not mix.
+    let n = table(&["x"], vec![vec![Value::Null]]);
+    assert!(compare(&case, &n, &n.clone()).is_ok());
+    assert!(compare(&case, &n, &table(&["x"], vec![vec![Value::Int(0)]])).is_err());
+    let t = table(&["x"], vec![vec![Value::Text("1".into())]]);
+    assert!(compare(&case, &t, &table(&["x"], vec![vec![Value::Int(1)]])).is_err());
+    assert!(compare(&case, &t, &table(&["x"], vec![vec![Value::Text("1 ".into())]])).is_err());
+    let b = table(&["x"], vec![vec![Value::Bool(true)]]);
+    assert!(compare(&case, &b, &table(&["x"], vec![vec![Value::Bool(false)]])).is_err());
+    assert!(compare(&case, &b, &table(&["x"], vec![vec![Value::Int(1)]])).is_err());
+}
+
+#[test]
+fn conformance_compare_columns_and_order() {
+    let case = Case::default();
+    let e = table(
+        &["m", "d"],
+        vec![
+            vec![Value::Int(1), Value::Text("a".into())],
+            vec![Value::Int(2), Value::Text("b".into())],
+            vec![Value::Null, Value::Text("c".into())],
+        ],
+    );
+    // Columns are matched by name and rows by value.
+    let a = table(
+        &["d", "m"],
+        vec![
+            vec![Value::Text("c".into()), Value::Null],
+            vec![Value::Text("b".into()), Value::Float(2.0)],
+            vec![Value::Text("a".into()), Value::Int(1)],
+        ],
+    );
+    assert!(compare(&case, &e, &a).is_ok());
+    // Column names must match exactly.
+    let bad = table(&["D", "m"], a.rows.clone());
+    let err = compare(&case, &e, &bad).unwrap_err();
+    assert!(err.starts_with("column names differ"), "{err}");
+    assert!(err.contains("missing [\"d\"]") && err.contains("unexpected [\"D\"]"), "{err}");
+    let err = compare(&case, &e, &table(&["d"], vec![])).unwrap_err();
+    assert!(err.contains("missing [\"m\"]"), "{err}");
+    // Row multiplicity matters.
+    let mut dup = a.clone();
+    dup.rows.push(dup.rows[0].clone());
+    let err = compare(&case, &e, &dup).unwrap_err();
+    assert!(err.contains("0 expected rows missing, 1 unexpected rows (expected 3 rows, actual 4)"), "{err}");
+    assert!(err.contains("columns: d | m"), "{err}");
+
+    // check_order: rows (and columns) compared in order.
+    let ordered = Case {
+        check_order: true,
+        ..Case::default()
+    };
+    assert!(compare(&ordered, &e, &e.clone()).is_ok());
+    let mut rev = e.clone();
+    rev.rows.reverse();
+    let err = compare(&ordered, &e, &rev).unwrap_err();
+    assert!(err.starts_with("ordered rows differ at 2 positions"), "{err}");
+    assert!(err.contains("row 0: - 1 | \"a\"") && err.contains("row 0: + NULL | \"c\""), "{err}");
+    assert!(compare(&case, &e, &rev).is_ok());
+    let swapped = table(&["d", "m"], e.rows.iter().map(|r| vec![r[1].clone(), r[0].clone()]).collect());
+    assert!(compare(&ordered, &e, &swapped).unwrap_err().starts_with("column order differs"));
+}
+
+#[test]
+fn conformance_compare_empty_tables() {
+    let e = table(&["x"], vec![]);
+    let a = table(&["x"], vec![]);
+    let err = compare(&Case::default(), &e, &a).unwrap_err();
+    assert!(err.contains("expected table is empty"), "{err}");
+    let allow = Case {
+        allow_empty: true,
+        ..Case::default()
+    };
+    assert!(compare(&allow, &e, &a).is_ok());
+    assert!(compare(&allow, &e, &table(&["x"], vec![vec![Value::Int(1)]])).is_err());
+    assert!(compare(&allow, &table(&["x"], vec![vec![Value::Int(1)]]), &a).is_err());
+}
+
+#[test]
+fn conformance_compare_float_noise_does_not_reorder_rows() {
+    // Two rows tied on the float column in expected; rounding noise in actual would flip them if
+    // floats led the sort key.
+    let case = Case::default();
+    let e = table(
+        &["a_value", "b_day"],
+        vec![
+            vec![Value::Float(0.3), Value::Int(1)],
+            vec![Value::Float(0.3), Value::Int(2)],
+        ],
+    );
+    let a = table(
+        &["a_value", "b_day"],
+        vec![
+            vec![Value::Float(0.1 + 0.2), Value::Int(1)],
+            vec![Value::Float(0.3), Value::Int(2)],
+        ],
+    );
+    assert!(compare(&case, &e, &a).is_ok());
+}
+
+#[test]
+fn conformance_compare_long_diff_is_truncated() {
+    let case = Case::default();
+    let e = table(&["x"], (0..100).map(|i| vec![Value::Int(i)]).collect());
+    let a = table(&["x"], (100..200).map(|i| vec![Value::Int(i)]).collect());
+    let err = compare(&case, &e, &a).unwrap_err();
+    assert!(err.lines().count() < 30, "{err}");
+    assert!(err.ends_with("... 180 more"), "{err}");
+}
+
+#[test]
+fn conformance_query_table_types() {
+    let conn = duckdb::Connection::open_in_memory().unwrap();
+    let t = query_table(
+        &conn,
+        "SELECT 1 AS i, 2.5::DOUBLE AS f, 0.05 * 3 AS dec, SUM(x) AS h, 'x' AS s, TRUE AS b, NULL AS n, \
+         DATE '2020-01-02' AS d, TIMESTAMP '2020-01-02 03:04:05.5' AS ts, 'NaN'::DOUBLE AS nan \
+         FROM (VALUES (1), (2)) v(x)",
+    )
+    .unwrap();
+    assert_eq!(t.columns, ["i", "f", "dec", "h", "s", "b", "n", "d", "ts", "nan"]);
+    let r = &t.rows[0];
+    assert!(matches!(r[0], Value::Int(1)));
+    assert!(matches!(r[1], Value::Float(x) if x == 2.5));
+    assert!(matches!(r[2], Value::Float(x) if (x - 0.15).abs() < 1e-12), "{:?}", r[2]);
+    assert!(matches!(r[3], Value::Int(3)), "{:?}", r[3]);
+    assert!(matches!(&r[4], Value::Text(s) if s == "x"));
+    assert!(matches!(r[5], Value::Bool(true)));
+    assert!(matches!(r[6], Value::Null));
+    assert_eq!(r[7].to_string(), "2020-01-02 00:00:00");
+    assert_eq!(r[8].to_string(), "2020-01-02 03:04:05.500000");
+    assert!(matches!(r[9], Value::Float(x) if x.is_nan()));
+
+    // DATE and TIMESTAMP compare as timestamps.
+    let d = query_table(&conn, "SELECT DATE '2020-01-01' AS t").unwrap();
+    let ts = query_table(&conn, "SELECT TIMESTAMP '2020-01-01 00:00:00' AS t").unwrap();
+    let tz = query_table(&conn, "SELECT TIMESTAMP '2020-01-01 00:00:01' AS t").unwrap();
+    assert!(compare(&Case::default(), &d, &ts).is_ok());
+    assert!(compare(&Case::default(), &d, &tz).is_err());
+
+    // Zero-row results keep their columns.
+    let empty = query_table(&conn, "SELECT 1 AS a, 'x' AS b WHERE FALSE").unwrap();
+    assert_eq!(empty.columns, ["a", "b"]);
+    assert!(empty.rows.is_empty());
+    assert!(query_table(&conn, "SELECT * FROM missing_table").is_err());
+}
+
+#[test]
+fn conformance_report_counts() {
+    let report = Report {
+        results: vec![
+            ("f::a".into(), Outcome::Pass),
+            ("f::b".into(), Outcome::Fail("x".into())),
+            ("f::c".into(), Outcome::Skip("y".into())),
+            ("f::d".into(), Outcome::Pass),
+        ],
+    };
+    assert_eq!((report.passed(), report.failed(), report.skipped()), (2, 1, 1));
+    assert_eq!(report.summary_line(), "2 passed, 1 failed, 1 skipped");
+    assert_eq!(report.failures().collect::<Vec<_>>(), [("f::b", "x")]);
+}

@@ -254,7 +254,7 @@ pub(crate) struct Content {
     pub kind: ContentKind,
 }
 
-#[derive(Clone, Copy, PartialEq, Eq)]
+#[derive(Clone, Copy, PartialEq)]
 pub(crate) enum ContentKind {
     /// Broadcast at a fixed time to a share of the audience.
     Broadcast(i64, f64),
@@ -448,8 +448,9 @@ pub(crate) struct World {
     pub by_collection: Vec<Vec<usize>>,
     article_cum: Vec<f64>,
     inbound_cum: Vec<f64>,
-    office_cum: Vec<f64>,
     pub days: i64,
+    pub topic_w_chat: Vec<f64>,
+    pub topic_w_email: Vec<f64>,
 }
 
 const DOW_WEIGHT: [f64; 7] = [1.18, 1.12, 1.06, 1.0, 0.88, 0.36, 0.31];
@@ -477,7 +478,7 @@ impl World {
         let regular = (conversations / 2_500).clamp(14, 800);
         let mut admins = Vec::new();
         let mut members = vec![Vec::new(); TEAMS.len()];
-        let mut push = |admins: &mut Vec<Admin>, rng: &mut Rng, team: usize| {
+        let push = |admins: &mut Vec<Admin>, rng: &Rng, team: usize| {
             let i = admins.len();
             let first = FIRST_NAMES[(mix64(seed ^ (i as u64 * 7 + 1)) % 40) as usize];
             let last = LAST_NAMES[(mix64(seed ^ (i as u64 * 13 + 5)) % 40) as usize];
@@ -592,7 +593,6 @@ impl World {
         let article_cum = cumulative(articles.iter().map(|a| a.weight));
 
         let mut inbound = Vec::with_capacity((days * 24) as usize);
-        let mut office = Vec::with_capacity((days * 24) as usize);
         for d in 0..days {
             let day = START + d * DAY;
             let growth = 1.0 + 0.35 * d as f64 / days as f64;
@@ -600,8 +600,6 @@ impl World {
                 let t = day + hr * HOUR;
                 let incident = if t + HOUR > INCIDENT.0 && t < INCIDENT.1 { 3.0 } else { 1.0 };
                 inbound.push(DOW_WEIGHT[weekday(day) as usize] * HOUR_WEIGHT[hr as usize] * growth * incident);
-                let open = weekday(day) < 5 && (8..18).contains(&hr);
-                office.push(if open { growth * if hr == 12 { 0.6 } else { 1.0 } } else { 0.0 });
             }
         }
         World {
@@ -611,29 +609,25 @@ impl World {
             by_collection,
             article_cum,
             inbound_cum: cumulative(inbound.into_iter()),
-            office_cum: cumulative(office.into_iter()),
             days,
+            topic_w_chat: TOPICS.iter().map(|t| t.w_chat).collect(),
+            topic_w_email: TOPICS.iter().map(|t| t.w_email).collect(),
         }
     }
 
-    fn sample_cells(cum: &[f64], rng: &mut Rng) -> i64 {
+    fn sample_cells(cum: &[f64], rng: &Rng) -> i64 {
         let x = rng.f64() * cum[cum.len() - 1];
         let cell = cum.partition_point(|c| *c <= x).min(cum.len() - 1);
         START + cell as i64 * HOUR + rng.range(0, HOUR - 1)
     }
 
     /// A moment following the inbound daily/weekly rhythm (with growth and the incident).
-    pub(crate) fn inbound_time(&self, rng: &mut Rng) -> i64 {
+    pub(crate) fn inbound_time(&self, rng: &Rng) -> i64 {
         Self::sample_cells(&self.inbound_cum, rng)
     }
 
-    /// A moment during weekday business hours (outbound sends).
-    pub(crate) fn office_time(&self, rng: &mut Rng) -> i64 {
-        Self::sample_cells(&self.office_cum, rng)
-    }
-
     /// An active member of `team` at `t`.
-    pub(crate) fn pick_admin(&self, team: usize, t: i64, rng: &mut Rng) -> usize {
+    pub(crate) fn pick_admin(&self, team: usize, t: i64, rng: &Rng) -> usize {
         let m = &self.members[team];
         for _ in 0..16 {
             let a = *rng.pick(m);
@@ -646,7 +640,7 @@ impl World {
     }
 
     /// A published article, preferring `collection` (if given) and popular ones.
-    pub(crate) fn pick_article(&self, collection: Option<usize>, rng: &mut Rng) -> usize {
+    pub(crate) fn pick_article(&self, collection: Option<usize>, rng: &Rng) -> usize {
         if let Some(c) = collection {
             if rng.chance(0.7) {
                 let list = &self.by_collection[c];
