@@ -277,7 +277,7 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             _ => {
                 let all = OUR_KEYS.iter().chain(DBT_KEYS.iter()).copied();
                 cell.borrow_mut().push(
-                    Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown top-level key `{key}`"))
+                    Diagnostic::error(codes::UNKNOWN_DOCUMENT, format!("unknown top-level key `{key}`"))
                         .at(k.span)
                         .with_label("tally and dbt do not read this key")
                         .with_suggestion(key, all)

@@ -467,7 +467,8 @@ impl<'a> Resolver<'a> {
                     format!("semantic model `{}` is defined twice", sm.name.value),
                 )
                 .at(sm.name.span)
-                .with_secondary(*prev, "first defined here");
+                .with_secondary(*prev, "first defined here")
+                .with_help("semantic model names are unique across the project: rename or remove one");
                 self.err(d);
                 continue;
             }
@@ -518,7 +519,8 @@ impl<'a> Resolver<'a> {
                     format!("metric `{}` is defined twice", m.name.value),
                 )
                 .at(m.name.span)
-                .with_secondary(*prev, "first defined here");
+                .with_secondary(*prev, "first defined here")
+                .with_help("metric names are unique across the project: rename or remove one");
                 self.err(d);
                 continue;
             }
@@ -535,7 +537,8 @@ impl<'a> Resolver<'a> {
                 )
                 .at(c.span)
                 .with_label("`create_metric: true` creates a metric of this name")
-                .with_secondary(*prev, "also defined here");
+                .with_secondary(*prev, "also defined here")
+                .with_help("remove `create_metric: true`, or rename the metric");
                 self.err(d);
                 continue;
             }
@@ -974,7 +977,8 @@ impl<'a> Resolver<'a> {
                                 format!("non-additive dimension `{}` is not a time dimension of `{}`", n.name.value, sm.name.value),
                             )
                             .at(n.name.span)
-                            .with_suggestion(&n.name.value, dimensions.iter().filter(|d| d.is_time()).map(|d| d.name.as_str())),
+                            .with_suggestion(&n.name.value, dimensions.iter().filter(|d| d.is_time()).map(|d| d.name.as_str()))
+                            .with_help("the non-additive dimension is the time dimension a balance is taken at (for example a snapshot date)"),
                         );
                     }
                     for g in &n.window_groupings {
@@ -1310,7 +1314,8 @@ impl<'a> Resolver<'a> {
                         self.err(
                             Diagnostic::error(codes::CONVERSION_PARAMS, format!("entity `{}` is not in semantic model `{}` of measure `{}`", e.value, sm.name, input.name.value))
                                 .at(e.span)
-                                .with_suggestion(&e.value, sm.entities.iter().map(|x| x.name.as_str())),
+                                .with_suggestion(&e.value, sm.entities.iter().map(|x| x.name.as_str()))
+                                .with_help("a conversion entity must be an entity of both the base and the conversion measure's semantic model"),
                         );
                         return None;
                     }
@@ -1500,7 +1505,8 @@ impl<'a> Resolver<'a> {
                     self.diags.push(
                         Diagnostic::error(codes::UNKNOWN_DRIVER, format!("unknown driver metric `{d}`"))
                             .at(span)
-                            .with_suggestion(d, names.iter().map(String::as_str)),
+                            .with_suggestion(d, names.iter().map(String::as_str))
+                            .with_help("`drivers` lists metrics of this project that move this metric"),
                     );
                 }
             }

@@ -90,9 +90,20 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     };
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         let at = byte(e.marker().index());
+        if e.info().contains("duplicated key") {
+            let end = text[at..]
+                .find([':', '\n'])
+                .map(|i| at + i)
+                .unwrap_or(text.len());
+            return Diagnostic::error(codes::DUPLICATE_KEY, "this key appears twice in the same mapping")
+                .at(Span::new(file, at, end.max(at + 1).min(text.len())))
+                .with_label("second occurrence")
+                .with_help("YAML keeps only one of the two values; remove or rename one");
+        }
         Diagnostic::error(codes::YAML_SYNTAX, format!("invalid YAML: {}", e.info()))
             .at(Span::new(file, at, (at + 1).min(text.len()).max(at)))
             .with_label("here")
+            .with_help("check the indentation, quotes and brackets just before this point")
     })?;
     let mut out = Vec::new();
     for d in &docs {
@@ -283,7 +294,8 @@ impl de::Error for Error {
     fn missing_field(field: &'static str) -> Self {
         Error {
             diag: Diagnostic::error(codes::MISSING_KEY, format!("missing key `{field}`"))
-                .with_label(format!("this mapping needs `{field}`")),
+                .with_label(format!("this mapping needs `{field}`"))
+                .with_help(format!("add `{field}: ...` to this mapping")),
         }
     }
 
@@ -301,7 +313,8 @@ impl de::Error for Error {
                 codes::INVALID_VALUE,
                 format!("expected {exp}, found {}", describe(&unexp)),
             )
-            .with_label(format!("expected {exp}")),
+            .with_label(format!("expected {exp}"))
+            .with_help("see the reference of this key in the README, or `tally schema`"),
         }
     }
 }

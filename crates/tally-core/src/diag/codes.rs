@@ -20,7 +20,7 @@ codes! {
     INVALID_VALUE = "E0004": "A value has the wrong type or is not one of the allowed values.";
     MISSING_KEY = "E0005": "A required key is missing.";
     DUPLICATE_KEY = "E0006": "A mapping has the same key twice.";
-    UNKNOWN_DOCUMENT = "E0007": "A YAML document in models/ or metrics/ has no key tally reads.";
+    UNKNOWN_DOCUMENT = "E0007": "A YAML document has a top-level key that neither tally nor dbt reads.";
     CONFIG = "E0008": "tally.yml is invalid (unknown variable, bad relation template).";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";

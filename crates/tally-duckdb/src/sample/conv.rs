@@ -4,7 +4,7 @@
 
 use super::clock::{day_start, Hours, DAY, HOUR, MIN};
 use super::rng::Rng;
-use super::sink::{st, ts, Id, Sink, V, T_CONV, T_CONV_CONTACT, T_PART};
+use super::sink::{sst, st, ts, Id, Sink, V, T_CONV, T_CONV_CONTACT, T_PART};
 use super::world::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -1311,12 +1311,12 @@ impl Replay {
                         V::S(id.as_str()),
                         V::S(conv_id.as_str()),
                         V::T(v.updated_at),
-                        V::S(p.ptype),
-                        st(p.body),
+                        V::St(p.ptype),
+                        sst(p.body),
                         V::S(author.as_str()),
-                        V::S(author_type(p.author, p.created)),
+                        V::St(author_type(p.author, p.created)),
                         assigned.as_ref().map_or(V::Null, |x| V::S(x.0.as_str())),
-                        assigned.as_ref().map_or(V::Null, |x| V::S(x.1)),
+                        assigned.as_ref().map_or(V::Null, |x| V::St(x.1)),
                         V::T(p.created),
                         V::T(p.created),
                         ts(notified),

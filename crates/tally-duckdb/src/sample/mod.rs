@@ -136,8 +136,9 @@ fn invalid(msg: String) -> duckdb::Error {
 /// Generate the Intercom sample data set into `opts.schema`.
 ///
 /// Deterministic: the same `seed` and `conversations` give the same rows, in the same order.
-/// Existing tables of the same names in the schema are replaced. The work runs in one
-/// transaction.
+/// Existing tables of the same names in the schema are replaced; on error the tables are
+/// dropped again (best effort). Two writer threads share the work, each on its own
+/// connection to the database of `conn`.
 pub fn generate_intercom(conn: &Connection, opts: &SampleOptions) -> Result<SampleSummary, duckdb::Error> {
     if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&opts.conversations) {
         return Err(invalid(format!(
@@ -149,28 +150,18 @@ pub fn generate_intercom(conn: &Connection, opts: &SampleOptions) -> Result<Samp
         return Err(invalid("sample schema name must not be empty".into()));
     }
     let schema = quote_ident(&opts.schema);
-    conn.execute_batch("BEGIN TRANSACTION")?;
-    let result = generate_in_transaction(conn, opts, &schema);
-    match result {
-        Ok(summary) => {
-            conn.execute_batch("COMMIT")?;
-            Ok(summary)
-        }
-        Err(e) => {
-            let _ = conn.execute_batch("ROLLBACK");
-            Err(e)
+    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"))?;
+    conn.execute_batch(&DDL.replace("{s}", &schema))?;
+    let result = fill(conn, opts, &schema);
+    if result.is_err() {
+        for t in TABLES.iter().chain([&METADATA_TABLE]) {
+            let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {schema}.{t}"));
         }
     }
+    result
 }
 
-fn generate_in_transaction(
-    conn: &Connection,
-    opts: &SampleOptions,
-    schema: &str,
-) -> Result<SampleSummary, duckdb::Error> {
-    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"))?;
-    conn.execute_batch(&DDL.replace("{s}", schema))?;
-
+fn fill(conn: &Connection, opts: &SampleOptions, schema: &str) -> Result<SampleSummary, duckdb::Error> {
     let bar = if opts.progress {
         let bar = ProgressBar::with_draw_target(Some(opts.conversations as u64), ProgressDrawTarget::stderr());
         if let Ok(style) = ProgressStyle::with_template(
@@ -185,23 +176,35 @@ fn generate_in_transaction(
     };
 
     let world = World::new(opts.seed, opts.conversations);
-    let counts = {
-        let mut sink = Sink::new(conn, &opts.schema)?;
-        let mut gen = people::Gen::new(&world, opts.seed);
-        gen.write_directory(&mut sink)?;
-        let mut shown = 0usize;
-        gen.run(&mut sink, opts.conversations, |n| {
-            if let Some(bar) = &bar {
-                if n >= shown + 1000 || n == opts.conversations {
-                    bar.set_position(n as u64);
-                    shown = n;
+    let second = conn.try_clone()?;
+    let (tx, rx) = std::sync::mpsc::sync_channel(16);
+    let counts = std::thread::scope(|scope| {
+        let writer = scope.spawn(move || sink::remote_writer(second, &opts.schema, rx));
+        let local = (|| {
+            let mut sink = Sink::new(conn, &opts.schema, Some(tx))?;
+            let mut gen = people::Gen::new(&world, opts.seed);
+            gen.write_directory(&mut sink)?;
+            let mut shown = 0usize;
+            gen.run(&mut sink, opts.conversations, |n| {
+                if let Some(bar) = &bar {
+                    if n >= shown + 1000 || n == opts.conversations {
+                        bar.set_position(n as u64);
+                        shown = n;
+                    }
                 }
-            }
-        })?;
-        gen.write_articles(&mut sink)?;
-        sink.flush()?;
-        sink.counts
-    };
+            })?;
+            gen.write_articles(&mut sink)?;
+            sink.finish()
+        })();
+        let remote = writer
+            .join()
+            .unwrap_or_else(|_| Err(invalid("sample: the second writer thread panicked".into())));
+        // The writer's own error explains a failed hand-over better than "thread stopped".
+        match (local, remote) {
+            (Ok(counts), Ok(())) => Ok(counts),
+            (_, Err(e)) | (Err(e), Ok(())) => Err(e),
+        }
+    })?;
     if let Some(bar) = &bar {
         bar.finish_with_message("generated intercom sample");
     }

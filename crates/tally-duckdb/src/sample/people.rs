@@ -4,7 +4,7 @@
 use super::clock::{DAY, HOUR, MIN};
 use super::conv::{simulate, Chan, Conv, People, ReceiptReq, Replay};
 use super::rng::{mix64, Rng};
-use super::sink::{st, ts, Id, Sink, V, T_ADMIN, T_ARTICLE, T_CONTACT, T_RECEIPT, T_TEAM, T_VIEW};
+use super::sink::{sst, st, ts, Id, Sink, V, T_ADMIN, T_ARTICLE, T_CONTACT, T_RECEIPT, T_TEAM, T_VIEW};
 use super::world::*;
 
 #[derive(Clone, Copy)]
@@ -522,10 +522,10 @@ impl<'w> Gen<'w> {
                     V::S(ruleset.as_str()),
                     V::S(version.as_str()),
                     V::S(content_id.as_str()),
-                    V::S(content.content_type),
-                    V::S(content.title),
+                    V::St(content.content_type),
+                    V::St(content.title),
                     V::S(series_id.as_ref().map_or("-1", |s| s.as_str())),
-                    st(content.series.map(|s| s.1)),
+                    sst(content.series.map(|s| s.1)),
                     V::T(t),
                     ts(f[0]),
                     ts(f[1]),

@@ -1,6 +1,8 @@
 //! Rows go straight into DuckDB appenders, one per table, without per-value heap allocation:
 //! ids are formatted into stack buffers and text comes from static tables.
 
+use std::sync::mpsc::{Receiver, SyncSender};
+
 use duckdb::types::{TimeUnit, ToSql, ToSqlOutput, ValueRef};
 use duckdb::{appender_params_from_iter, Appender, Connection};
 
@@ -26,11 +28,18 @@ pub(crate) const T_ARTICLE: usize = 6;
 pub(crate) const T_VIEW: usize = 7;
 pub(crate) const T_RECEIPT: usize = 8;
 
+/// Tables appended by the second writer thread (on its own connection); the other tables
+/// are appended by the generating thread. The split balances the two cores.
+pub(crate) const REMOTE: [usize; 2] = [T_PART, T_RECEIPT];
+
 /// One appended value.
 #[derive(Clone, Copy, Debug)]
 pub(crate) enum V<'a> {
     Null,
+    /// A short string (at most [`Id::CAP`] bytes when the table is appended remotely).
     S(&'a str),
+    /// A static string.
+    St(&'static str),
     /// Timestamp, whole seconds.
     T(i64),
     /// Timestamp, microseconds.
@@ -47,6 +56,7 @@ impl ToSql for V<'_> {
         Ok(ToSqlOutput::Borrowed(match *self {
             V::Null => ValueRef::Null,
             V::S(s) => ValueRef::Text(s.as_bytes()),
+            V::St(s) => ValueRef::Text(s.as_bytes()),
             V::T(t) => ValueRef::Timestamp(TimeUnit::Second, t),
             V::Tu(t) => ValueRef::Timestamp(TimeUnit::Microsecond, t),
             V::B(b) => ValueRef::Boolean(b),
@@ -65,16 +75,87 @@ pub(crate) fn st(s: Option<&str>) -> V<'_> {
     s.map_or(V::Null, V::S)
 }
 
+pub(crate) fn sst(s: Option<&'static str>) -> V<'static> {
+    s.map_or(V::Null, V::St)
+}
+
+/// An owned value, for rows handed to the other writer thread.
+#[derive(Clone, Copy, Debug)]
+enum Owned {
+    Null,
+    Id(Id),
+    St(&'static str),
+    T(i64),
+    Tu(i64),
+    B(bool),
+    I(i32),
+    L(i64),
+    D(f64),
+}
+
+impl Owned {
+    fn from_v(v: &V<'_>) -> duckdb::Result<Owned> {
+        Ok(match *v {
+            V::Null => Owned::Null,
+            V::S(s) => Owned::Id(Id::copy(s).ok_or_else(|| {
+                duckdb::Error::ToSqlConversionFailure(format!("sample: value too long for a remote row: {s}").into())
+            })?),
+            V::St(s) => Owned::St(s),
+            V::T(t) => Owned::T(t),
+            V::Tu(t) => Owned::Tu(t),
+            V::B(b) => Owned::B(b),
+            V::I(i) => Owned::I(i),
+            V::L(l) => Owned::L(l),
+            V::D(d) => Owned::D(d),
+        })
+    }
+
+    fn v(&self) -> V<'_> {
+        match self {
+            Owned::Null => V::Null,
+            Owned::Id(id) => V::S(id.as_str()),
+            Owned::St(s) => V::St(s),
+            Owned::T(t) => V::T(*t),
+            Owned::Tu(t) => V::Tu(*t),
+            Owned::B(b) => V::B(*b),
+            Owned::I(i) => V::I(*i),
+            Owned::L(l) => V::L(*l),
+            Owned::D(d) => V::D(*d),
+        }
+    }
+}
+
+/// Rows of one table, `width` values each.
+pub(crate) struct Batch {
+    table: usize,
+    width: usize,
+    values: Vec<Owned>,
+}
+
+const BATCH_ROWS: usize = 2048;
+
 /// A short id formatted on the stack.
-#[derive(Clone, Copy)]
+#[derive(Clone, Copy, Debug)]
 pub(crate) struct Id {
-    b: [u8; 28],
+    b: [u8; Id::CAP],
     n: u8,
 }
 
 const HEX: &[u8; 16] = b"0123456789abcdef";
 
 impl Id {
+    pub(crate) const CAP: usize = 28;
+
+    pub(crate) fn copy(s: &str) -> Option<Id> {
+        let n = s.len();
+        if n > Id::CAP {
+            return None;
+        }
+        let mut b = [0u8; Id::CAP];
+        b[..n].copy_from_slice(s.as_bytes());
+        Some(Id { b, n: n as u8 })
+    }
+
     pub(crate) fn dec(mut x: u64) -> Id {
         let mut tmp = [0u8; 20];
         let mut i = tmp.len();
@@ -86,7 +167,7 @@ impl Id {
                 break;
             }
         }
-        let mut b = [0u8; 28];
+        let mut b = [0u8; Id::CAP];
         let n = tmp.len() - i;
         b[..n].copy_from_slice(&tmp[i..]);
         Id { b, n: n as u8 }
@@ -95,7 +176,7 @@ impl Id {
     /// `prefix` followed by the 16 hex digits of `x` (prefix at most 12 bytes).
     pub(crate) fn hex(prefix: &str, x: u64) -> Id {
         let p = prefix.as_bytes();
-        let mut b = [0u8; 28];
+        let mut b = [0u8; Id::CAP];
         b[..p.len()].copy_from_slice(p);
         for k in 0..16 {
             b[p.len() + k] = HEX[((x >> (60 - 4 * k)) & 0xf) as usize];
@@ -109,7 +190,7 @@ impl Id {
     /// A Mongo-ObjectId-like id, as Intercom uses for contacts: 8 hex digits of the creation
     /// time, then 16 unique hex digits.
     pub(crate) fn object_id(created: i64, unique: u64) -> Id {
-        let mut b = [0u8; 28];
+        let mut b = [0u8; Id::CAP];
         let hi = created.clamp(0, u32::MAX as i64) as u64;
         for k in 0..8 {
             b[k] = HEX[((hi >> (28 - 4 * k)) & 0xf) as usize];
@@ -125,33 +206,101 @@ impl Id {
     }
 }
 
+/// Where generated rows go: a local appender, or a batch for the other writer thread.
 pub(crate) struct Sink<'c> {
-    apps: Vec<Appender<'c>>,
+    local: Vec<Option<Appender<'c>>>,
+    remote: Vec<Vec<Owned>>,
+    tx: Option<SyncSender<Batch>>,
     pub counts: [u64; 9],
 }
 
+fn stopped() -> duckdb::Error {
+    duckdb::Error::ToSqlConversionFailure("sample: the second writer thread stopped".into())
+}
+
 impl<'c> Sink<'c> {
-    pub(crate) fn new(conn: &'c Connection, schema: &str) -> duckdb::Result<Sink<'c>> {
-        let apps = TABLES
-            .iter()
-            .map(|t| conn.appender_to_db(t, schema))
+    /// Appenders on `conn` for all tables but those in [`REMOTE`], which go to `tx` when given.
+    pub(crate) fn new(
+        conn: &'c Connection,
+        schema: &str,
+        tx: Option<SyncSender<Batch>>,
+    ) -> duckdb::Result<Sink<'c>> {
+        let local = (0..TABLES.len())
+            .map(|t| {
+                if tx.is_some() && REMOTE.contains(&t) {
+                    Ok(None)
+                } else {
+                    conn.appender_to_db(TABLES[t], schema).map(Some)
+                }
+            })
             .collect::<duckdb::Result<Vec<_>>>()?;
-        Ok(Sink { apps, counts: [0; 9] })
+        Ok(Sink {
+            local,
+            remote: vec![Vec::new(); TABLES.len()],
+            tx,
+            counts: [0; 9],
+        })
     }
 
     #[inline]
     pub(crate) fn row(&mut self, table: usize, values: &[V<'_>]) -> duckdb::Result<()> {
-        self.apps[table].append_row(appender_params_from_iter(values.iter()))?;
         self.counts[table] += 1;
-        Ok(())
-    }
-
-    pub(crate) fn flush(&mut self) -> duckdb::Result<()> {
-        for a in &mut self.apps {
-            a.flush()?;
+        if let Some(app) = &mut self.local[table] {
+            return app.append_row(appender_params_from_iter(values.iter()));
+        }
+        let buf = &mut self.remote[table];
+        for v in values {
+            buf.push(Owned::from_v(v)?);
+        }
+        if buf.len() >= BATCH_ROWS * values.len() {
+            self.send(table, values.len())?;
         }
         Ok(())
     }
+
+    fn send(&mut self, table: usize, width: usize) -> duckdb::Result<()> {
+        let values = std::mem::replace(&mut self.remote[table], Vec::with_capacity(BATCH_ROWS * width));
+        if values.is_empty() {
+            return Ok(());
+        }
+        let tx = self.tx.as_ref().ok_or_else(stopped)?;
+        tx.send(Batch { table, width, values }).map_err(|_| stopped())
+    }
+
+    /// Flush the local appenders and hand over the last remote batches.
+    pub(crate) fn finish(mut self) -> duckdb::Result<[u64; 9]> {
+        for a in self.local.iter_mut().flatten() {
+            a.flush()?;
+        }
+        for t in REMOTE {
+            let width = COLUMNS[t];
+            self.send(t, width)?;
+        }
+        Ok(self.counts)
+    }
+}
+
+/// Number of columns of each table.
+pub(crate) const COLUMNS: [usize; 9] = [40, 16, 7, 15, 6, 4, 16, 9, 19];
+
+/// The second writer: appends the batches it receives, on its own connection.
+pub(crate) fn remote_writer(conn: Connection, schema: &str, rx: Receiver<Batch>) -> duckdb::Result<()> {
+    let mut apps = REMOTE
+        .iter()
+        .map(|&t| conn.appender_to_db(TABLES[t], schema).map(|a| (t, a)))
+        .collect::<duckdb::Result<Vec<_>>>()?;
+    for batch in rx {
+        let Some((_, app)) = apps.iter_mut().find(|(t, _)| *t == batch.table) else {
+            continue;
+        };
+        for row in batch.values.chunks_exact(batch.width) {
+            app.append_row(appender_params_from_iter(row.iter().map(Owned::v)))?;
+        }
+    }
+    for (_, app) in &mut apps {
+        app.flush()?;
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -164,5 +313,7 @@ mod tests {
         assert_eq!(Id::dec(18_446_744_073_709_551_615).as_str(), "18446744073709551615");
         assert_eq!(Id::hex("s_", 0xab).as_str(), "s_00000000000000ab");
         assert_eq!(Id::object_id(0x6543_21ff, 1).as_str(), "654321ff0000000000000001");
+        assert_eq!(Id::copy("abc").unwrap().as_str(), "abc");
+        assert!(Id::copy(&"x".repeat(Id::CAP + 1)).is_none());
     }
 }
