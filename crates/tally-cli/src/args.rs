@@ -4,7 +4,11 @@ use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
 #[derive(Parser, Debug)]
-#[command(name = "tally", version, about = "Metrics as code: check, graph, compile and run metric queries")]
+#[command(
+    name = "tally",
+    version,
+    about = "Metrics as code: check, graph, compile and run metric queries"
+)]
 pub struct Cli {
     /// The project directory (default: the current directory).
     #[arg(long, global = true)]
@@ -24,7 +28,7 @@ pub enum Command {
     /// Check the project and report every problem at once.
     Validate {
         /// Output format.
-        #[arg(long, default_value = "human", value_parser = ["human", "json", "github"])]
+        #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
         format: String,
     },
     /// Print the SQL of a metric query (or its plan with --stage plan).
@@ -49,6 +53,20 @@ pub enum Command {
         #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
         format: String,
     },
+    /// Print the project graph: the metric tree (metrics, drivers, owners) or everything.
+    Graph {
+        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "json"])]
+        format: String,
+        /// Show semantic models, entities, dimensions and measures too.
+        #[arg(long)]
+        full: bool,
+    },
+    /// Show a metric's upstream inputs down to source columns, its dependents and its owners.
+    Lineage {
+        metric: String,
+        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
+        format: String,
+    },
     /// List metrics, dimensions, entities or saved queries.
     List {
         #[arg(value_parser = ["metrics", "dimensions", "entities", "saved-queries"])]
@@ -66,6 +84,29 @@ pub enum Command {
         #[arg(long, default_value_t = 42)]
         seed: u64,
         /// DuckDB database file (default: `duckdb` in tally.yml). It is replaced.
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
+    },
+    /// Run the project's metric tests (`metric_tests:`), each on its own in-memory DuckDB.
+    Test {
+        /// Only tests whose name contains this text.
+        filter: Option<String>,
+        /// Output format.
+        #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
+        format: String,
+    },
+    /// What changed since a git ref: metrics, semantic models, affected metrics, who must know.
+    Diff {
+        /// The git ref to compare the working tree with (`main`, `origin/main`, a commit).
+        #[arg(long)]
+        base: String,
+        /// Output format: markdown (a pull-request comment) or json.
+        #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
+        format: String,
+        /// Also run the affected metrics by month with both definitions on the project's DuckDB.
+        #[arg(long)]
+        data: bool,
+        /// DuckDB database file for --data (default: `duckdb` in tally.yml).
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
@@ -151,7 +192,11 @@ mod tests {
     fn split_keeps_object_syntax_together() {
         assert_eq!(
             split_list("metric_time__month, TimeDimension('metric_time', 'week'),listing__country"),
-            vec!["metric_time__month", "TimeDimension('metric_time', 'week')", "listing__country"]
+            vec![
+                "metric_time__month",
+                "TimeDimension('metric_time', 'week')",
+                "listing__country"
+            ]
         );
     }
 }

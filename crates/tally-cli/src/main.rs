@@ -1,6 +1,7 @@
 //! The `tally` command line. The only crate that prints.
 
 mod args;
+mod ci;
 mod output;
 
 use args::{Cli, Command, QueryArgs};
@@ -74,16 +75,36 @@ fn run(cli: Cli) -> u8 {
         color,
     };
     match cli.command {
+        Command::Validate { format } if ci::handles_validate_format(&format) => {
+            ci::validate(&ctx, &format)
+        }
         Command::Validate { format } => validate(&ctx, &format),
-        Command::Sql { query, dialect, stage } => sql(&ctx, &query, dialect.as_deref(), &stage),
-        Command::Query { query, duckdb, format } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
+        Command::Sql {
+            query,
+            dialect,
+            stage,
+        } => sql(&ctx, &query, dialect.as_deref(), &stage),
+        Command::Query {
+            query,
+            duckdb,
+            format,
+        } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
         Command::List { what, search } => list(&ctx, &what, search.as_deref()),
+        Command::Graph { format, full } => graph(&ctx, &format, full),
+        Command::Lineage { metric, format } => lineage(&ctx, &metric, &format),
         Command::SampleData {
             generator,
             conversations,
             seed,
             duckdb,
         } => sample_data(&ctx, &generator, conversations, seed, duckdb.as_deref()),
+        Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
+        Command::Diff {
+            base,
+            format,
+            data,
+            duckdb,
+        } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
     }
 }
 
@@ -151,11 +172,16 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
 }
 
 fn pick_dialect(model: &Model, name: Option<&str>) -> Result<&'static dyn Dialect, u8> {
-    let name = name.or(model.default_dialect.as_deref()).unwrap_or("duckdb");
+    let name = name
+        .or(model.default_dialect.as_deref())
+        .unwrap_or("duckdb");
     match dialect::by_name(name) {
         Some(d) => Ok(d),
         None => {
-            let mut msg = format!("error[E0404]: unknown dialect `{name}`; dialects: {}", dialect::NAMES.join(", "));
+            let mut msg = format!(
+                "error[E0404]: unknown dialect `{name}`; dialects: {}",
+                dialect::NAMES.join(", ")
+            );
             if let Some(s) = diag::did_you_mean(name, dialect::NAMES.iter().copied()) {
                 msg.push_str(&format!("\n  help: did you mean `{s}`?"));
             }
@@ -165,7 +191,12 @@ fn pick_dialect(model: &Model, name: Option<&str>) -> Result<&'static dyn Dialec
     }
 }
 
-fn compile(ctx: &Ctx, model: &Model, q: &QueryArgs, d: &dyn Dialect) -> Result<tally_core::pipeline::Compiled, u8> {
+fn compile(
+    ctx: &Ctx,
+    model: &Model,
+    q: &QueryArgs,
+    d: &dyn Dialect,
+) -> Result<tally_core::pipeline::Compiled, u8> {
     let req = match request(model, q) {
         Ok(r) => r,
         Err(diags) => {
@@ -232,7 +263,11 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
             }
         }
     }
-    let conn = match tally_duckdb::engine::open(path.as_deref()) {
+    let opened = match path.as_deref() {
+        Some(p) if p.exists() => tally_duckdb::engine::open_read_only(p),
+        other => tally_duckdb::engine::open(other),
+    };
+    let conn = match opened {
         Ok(c) => c,
         Err(e) => {
             eprintln!("error[E0001]: cannot open DuckDB database: {e}");
@@ -253,8 +288,14 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
 }
 
 fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> {
-    let generator = cfg.get("generator").and_then(|g| g.as_str()).unwrap_or("intercom");
-    let conversations = cfg.get("conversations").and_then(|g| g.as_u64()).unwrap_or(20_000) as usize;
+    let generator = cfg
+        .get("generator")
+        .and_then(|g| g.as_str())
+        .unwrap_or("intercom");
+    let conversations = cfg
+        .get("conversations")
+        .and_then(|g| g.as_u64())
+        .unwrap_or(20_000) as usize;
     let seed = cfg.get("seed").and_then(|g| g.as_u64()).unwrap_or(42);
     eprintln!(
         "note: {} does not exist; generating {generator} sample data ({conversations} conversations, seed {seed}) first",
@@ -268,7 +309,9 @@ fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> 
 
 fn generate(generator: &str, conversations: usize, seed: u64, path: &Path) -> u8 {
     if generator != "intercom" {
-        eprintln!("error[E0008]: unknown sample-data generator `{generator}`; generators: intercom");
+        eprintln!(
+            "error[E0008]: unknown sample-data generator `{generator}`; generators: intercom"
+        );
         return EXIT_USAGE;
     }
     if let Some(parent) = path.parent() {
@@ -277,7 +320,10 @@ fn generate(generator: &str, conversations: usize, seed: u64, path: &Path) -> u8
     let conn = match tally_duckdb::engine::open(Some(path)) {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error[E0001]: cannot open DuckDB database {}: {e}", path.display());
+            eprintln!(
+                "error[E0001]: cannot open DuckDB database {}: {e}",
+                path.display()
+            );
             return EXIT_USAGE;
         }
     };
@@ -305,7 +351,13 @@ fn generate(generator: &str, conversations: usize, seed: u64, path: &Path) -> u8
     }
 }
 
-fn sample_data(ctx: &Ctx, generator: &str, conversations: usize, seed: u64, duckdb: Option<&Path>) -> u8 {
+fn sample_data(
+    ctx: &Ctx,
+    generator: &str,
+    conversations: usize,
+    seed: u64,
+    duckdb: Option<&Path>,
+) -> u8 {
     let path = match duckdb {
         Some(p) => p.to_path_buf(),
         None => {
@@ -326,6 +378,53 @@ fn sample_data(ctx: &Ctx, generator: &str, conversations: usize, seed: u64, duck
     generate(generator, conversations, seed, &path)
 }
 
+fn graph(ctx: &Ctx, format: &str, full: bool) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let g = tally_core::graph::build_graph(&model);
+    let opts = if full {
+        tally_core::graph::GraphOptions::full()
+    } else {
+        tally_core::graph::GraphOptions::metric_tree()
+    };
+    match format {
+        "dot" => print!("{}", tally_core::graph::to_dot(&g, &opts)),
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&tally_core::graph::to_json(&g, &opts)).expect("json")
+        ),
+        _ => print!("{}", tally_core::graph::to_mermaid(&g, &opts)),
+    }
+    EXIT_OK
+}
+
+fn lineage(ctx: &Ctx, metric: &str, format: &str) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    match tally_core::graph::lineage(&model, metric) {
+        Ok(l) => {
+            if format == "json" {
+                println!(
+                    "{}",
+                    serde_json::to_string_pretty(&tally_core::graph::lineage_to_json(&l))
+                        .expect("json")
+                );
+            } else {
+                print!("{}", tally_core::graph::render_lineage_text(&l));
+            }
+            EXIT_OK
+        }
+        Err(d) => {
+            ctx.print_diags(&model, &[d]);
+            EXIT_PROBLEMS
+        }
+    }
+}
+
 fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
@@ -344,7 +443,13 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                         m.type_name().into(),
                         m.label.clone().unwrap_or_default(),
                         m.owners.accountable.clone().unwrap_or_default(),
-                        m.description.clone().unwrap_or_default().lines().next().unwrap_or("").into(),
+                        m.description
+                            .clone()
+                            .unwrap_or_default()
+                            .lines()
+                            .next()
+                            .unwrap_or("")
+                            .into(),
                     ]);
                 }
             }
@@ -355,7 +460,11 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                 let prefix = sm.primary_entity_name().unwrap_or("");
                 for d in &sm.dimensions {
                     if matches(&d.name) {
-                        let name = if prefix.is_empty() { d.name.clone() } else { format!("{prefix}__{}", d.name) };
+                        let name = if prefix.is_empty() {
+                            d.name.clone()
+                        } else {
+                            format!("{prefix}__{}", d.name)
+                        };
                         rows.push(vec![
                             d.name.clone(),
                             match d.time_grain {
@@ -374,7 +483,12 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
             for sm in &model.semantic_models {
                 for e in &sm.entities {
                     if matches(&e.name) {
-                        rows.push(vec![e.name.clone(), format!("{:?}", e.kind).to_lowercase(), sm.name.clone(), e.expr.clone()]);
+                        rows.push(vec![
+                            e.name.clone(),
+                            format!("{:?}", e.kind).to_lowercase(),
+                            sm.name.clone(),
+                            e.expr.clone(),
+                        ]);
                     }
                 }
             }
@@ -385,8 +499,16 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                 if matches(&sq.name) {
                     rows.push(vec![
                         sq.name.clone(),
-                        sq.metrics.iter().map(|m| m.value.clone()).collect::<Vec<_>>().join(", "),
-                        sq.group_by.iter().map(|m| m.value.clone()).collect::<Vec<_>>().join(", "),
+                        sq.metrics
+                            .iter()
+                            .map(|m| m.value.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
+                        sq.group_by
+                            .iter()
+                            .map(|m| m.value.clone())
+                            .collect::<Vec<_>>()
+                            .join(", "),
                     ]);
                 }
             }

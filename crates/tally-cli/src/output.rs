@@ -32,10 +32,20 @@ fn csv_field(s: &str) -> String {
 }
 
 fn csv(t: &ResultTable) -> String {
-    let mut out = t.columns.iter().map(|c| csv_field(c)).collect::<Vec<_>>().join(",");
+    let mut out = t
+        .columns
+        .iter()
+        .map(|c| csv_field(c))
+        .collect::<Vec<_>>()
+        .join(",");
     out.push('\n');
     for r in &t.rows {
-        out.push_str(&r.iter().map(|v| csv_field(&v.to_string())).collect::<Vec<_>>().join(","));
+        out.push_str(
+            &r.iter()
+                .map(|v| csv_field(&v.to_string()))
+                .collect::<Vec<_>>()
+                .join(","),
+        );
         out.push('\n');
     }
     out
@@ -48,7 +58,11 @@ fn cell(v: &Value) -> comfy_table::Cell {
             if x.is_finite() {
                 let s = format!("{x:.4}");
                 let s = s.trim_end_matches('0').trim_end_matches('.').to_string();
-                if s.is_empty() { "0".into() } else { s }
+                if s.is_empty() {
+                    "0".into()
+                } else {
+                    s
+                }
             } else {
                 x.to_string()
             }
@@ -64,17 +78,21 @@ fn cell(v: &Value) -> comfy_table::Cell {
 
 fn table(t: &ResultTable) -> String {
     let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(t.columns.clone());
     for r in &t.rows {
         table.add_row(r.iter().map(cell).collect::<Vec<_>>());
     }
-    format!("{table}\n({} row{})\n", t.rows.len(), if t.rows.len() == 1 { "" } else { "s" })
+    format!(
+        "{table}\n({} row{})\n",
+        t.rows.len(),
+        if t.rows.len() == 1 { "" } else { "s" }
+    )
 }
 
 pub fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut table = comfy_table::Table::new();
-    table.load_preset(comfy_table::presets::UTF8_FULL_CONDENSED);
+    table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(header.to_vec());
     for r in rows {
         table.add_row(r.clone());

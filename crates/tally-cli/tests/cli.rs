@@ -43,7 +43,8 @@ fn fixture_db() -> PathBuf {
         let path = dir.join(format!("mf-{}.duckdb", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let conn = tally_duckdb::engine::open(Some(&path)).expect("open");
-        tally_duckdb::conformance::load_fixtures(&conn, &metricflow_dir(), "mf_src").expect("fixtures");
+        tally_duckdb::conformance::load_fixtures(&conn, &metricflow_dir(), "mf_src")
+            .expect("fixtures");
         path
     })
     .clone()
@@ -66,13 +67,19 @@ fn validate_without_source_schema_is_an_error_with_a_hint() {
     let m = simple_manifest();
     let out = tally(&["--project", p(&m), "validate"]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error[E0008]: `$source_schema` is used but not set"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error[E0008]: `$source_schema` is used but not set"),
+        "{}",
+        out.stderr
+    );
     assert!(out.stderr.contains("--source-schema"), "{}", out.stderr);
 }
 
 #[test]
 fn validate_broken_project_reports_json_with_locations() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tally-core/tests/errors/E0103_unknown_measure");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tally-core/tests/errors/E0103_unknown_measure");
     let out = tally(&["--project", p(&dir), "validate", "--format", "json"]);
     assert_eq!(out.code, 1);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
@@ -85,11 +92,18 @@ fn validate_broken_project_reports_json_with_locations() {
 
 #[test]
 fn validate_github_annotations_point_at_the_line() {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../tally-core/tests/errors/E0003_unknown_key");
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../tally-core/tests/errors/E0003_unknown_key");
     let out = tally(&["--project", p(&dir), "validate", "--format", "github"]);
     assert_eq!(out.code, 1);
+    // Paths are relative to the repository root, where CI resolves them.
+    assert!(out.stdout.starts_with("::error file="), "{}", out.stdout);
     assert!(
-        out.stdout.starts_with("::error file=models/orders.yml,line=15,col=9,"),
+        out.stdout
+            .contains("E0003_unknown_key/models/orders.yml,line=15,col=9,")
+            || out
+                .stdout
+                .starts_with("::error file=models/orders.yml,line=15,col=9,"),
         "{}",
         out.stdout
     );
@@ -112,18 +126,41 @@ fn bad_flag_is_a_usage_error() {
 fn sql_prints_parseable_sql() {
     let m = simple_manifest();
     let out = tally(&[
-        "--project", p(&m), "--source-schema", "mf_src", "sql",
-        "--metrics", "bookings", "--group-by", "metric_time__month,listing__country_latest",
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "sql",
+        "--metrics",
+        "bookings",
+        "--group-by",
+        "metric_time__month,listing__country_latest",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.starts_with("WITH bookings_source AS ("), "{}", out.stdout);
-    assert!(out.stdout.contains("DATE_TRUNC('month', bookings_source.ds) AS metric_time__month"));
+    assert!(
+        out.stdout.starts_with("WITH bookings_source AS ("),
+        "{}",
+        out.stdout
+    );
+    assert!(out
+        .stdout
+        .contains("DATE_TRUNC('month', bookings_source.ds) AS metric_time__month"));
 }
 
 #[test]
 fn sql_stage_plan_is_json() {
     let m = simple_manifest();
-    let out = tally(&["--project", p(&m), "--source-schema", "mf_src", "sql", "--metrics", "bookings", "--stage", "plan"]);
+    let out = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "sql",
+        "--metrics",
+        "bookings",
+        "--stage",
+        "plan",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan json");
     assert_eq!(v["columns"][0], "bookings");
@@ -132,18 +169,49 @@ fn sql_stage_plan_is_json() {
 #[test]
 fn unknown_metric_is_reported_with_a_suggestion() {
     let m = simple_manifest();
-    let out = tally(&["--project", p(&m), "--source-schema", "mf_src", "sql", "--metrics", "bookngs"]);
+    let out = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "sql",
+        "--metrics",
+        "bookngs",
+    ]);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.contains("error[E0201]: unknown metric `bookngs`"), "{}", out.stderr);
-    assert!(out.stderr.contains("did you mean `bookings`?"), "{}", out.stderr);
+    assert!(
+        out.stderr
+            .contains("error[E0201]: unknown metric `bookngs`"),
+        "{}",
+        out.stderr
+    );
+    assert!(
+        out.stderr.contains("did you mean `bookings`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
 fn unknown_dialect_is_a_usage_error() {
     let m = simple_manifest();
-    let out = tally(&["--project", p(&m), "--source-schema", "mf_src", "sql", "--metrics", "bookings", "--dialect", "duckdbb"]);
+    let out = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "sql",
+        "--metrics",
+        "bookings",
+        "--dialect",
+        "duckdbb",
+    ]);
     assert_eq!(out.code, 2);
-    assert!(out.stderr.contains("did you mean `duckdb`?"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("did you mean `duckdb`?"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -151,8 +219,19 @@ fn query_runs_on_duckdb_in_every_format() {
     let m = simple_manifest();
     let db = fixture_db();
     let base = [
-        "--project", p(&m), "--source-schema", "mf_src", "query", "--duckdb", p(&db),
-        "--metrics", "bookings,booking_value", "--group-by", "booking__is_instant", "--order", "booking__is_instant",
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "query",
+        "--duckdb",
+        p(&db),
+        "--metrics",
+        "bookings,booking_value",
+        "--group-by",
+        "booking__is_instant",
+        "--order",
+        "booking__is_instant",
     ];
     let csv = tally(&[&base[..], &["--format", "csv"]].concat());
     assert_eq!(csv.code, 0, "{}", csv.stderr);
@@ -165,7 +244,11 @@ fn query_runs_on_duckdb_in_every_format() {
     assert_eq!(v[0]["booking__is_instant"], false);
     let table = tally(&base);
     assert_eq!(table.code, 0);
-    assert!(table.stdout.contains("booking__is_instant") && table.stdout.contains("(2 rows)"), "{}", table.stdout);
+    assert!(
+        table.stdout.contains("booking__is_instant") && table.stdout.contains("(2 rows)"),
+        "{}",
+        table.stdout
+    );
 }
 
 #[test]
@@ -173,26 +256,89 @@ fn query_numbers_match_a_hand_written_query() {
     let m = simple_manifest();
     let db = fixture_db();
     let out = tally(&[
-        "--project", p(&m), "--source-schema", "mf_src", "query", "--duckdb", p(&db),
-        "--metrics", "bookings_per_booker", "--format", "csv",
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "query",
+        "--duckdb",
+        p(&db),
+        "--metrics",
+        "bookings_per_booker",
+        "--format",
+        "csv",
     ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    let got: f64 = out.stdout.lines().nth(1).expect("row").parse().expect("number");
-    let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
+    let got: f64 = out
+        .stdout
+        .lines()
+        .nth(1)
+        .expect("row")
+        .parse()
+        .expect("number");
+    let conn = tally_duckdb::engine::open_read_only(&db).expect("open");
     let want = tally_duckdb::engine::run(
         &conn,
         "SELECT CAST(COUNT(*) AS DOUBLE) / COUNT(DISTINCT guest_id) FROM mf_src.fct_bookings",
     )
     .expect("query");
-    let tally_duckdb::engine::Value::Float(want) = want.rows[0][0] else { panic!("float") };
+    let tally_duckdb::engine::Value::Float(want) = want.rows[0][0] else {
+        panic!("float")
+    };
     assert!((got - want).abs() < 1e-9, "{got} vs {want}");
 }
 
 #[test]
 fn list_metrics_with_search() {
     let m = simple_manifest();
-    let out = tally(&["--project", p(&m), "--source-schema", "mf_src", "list", "metrics", "--search", "booking_value"]);
+    let out = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "list",
+        "metrics",
+        "--search",
+        "booking_value",
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("booking_value"));
     assert!(!out.stdout.contains("│ views "), "{}", out.stdout);
+}
+
+#[test]
+fn graph_and_lineage() {
+    let m = simple_manifest();
+    let g = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "graph",
+        "--format",
+        "dot",
+        "--full",
+    ]);
+    assert_eq!(g.code, 0, "{}", g.stderr);
+    assert!(g.stdout.starts_with("digraph"), "{}", g.stdout);
+    let l = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "lineage",
+        "bookings_per_booker",
+    ]);
+    assert_eq!(l.code, 0, "{}", l.stderr);
+    assert!(l.stdout.contains("bookings"), "{}", l.stdout);
+    let bad = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "lineage",
+        "bookngs_per_booker",
+    ]);
+    assert_eq!(bad.code, 1);
+    assert!(bad.stderr.contains("E0201"), "{}", bad.stderr);
 }

@@ -82,6 +82,37 @@ pub trait Dialect: Sync {
         }
     }
 
+    /// `expr + (count) * INTERVAL '1' unit` for a count computed in SQL (quarters as 3 months).
+    fn add_intervals(&self, expr: &str, count: &str, grain: Grain) -> String {
+        let (mult, unit) = match grain {
+            Grain::Quarter => (3, "month"),
+            g => (1, g.name()),
+        };
+        format!("{expr} + ({count}) * INTERVAL '{mult}' {unit}")
+    }
+
+    /// A window function call: `call OVER (PARTITION BY ... ORDER BY ...)`, framing the whole
+    /// partition when asked (`ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING`).
+    fn window(
+        &self,
+        call: &str,
+        partition_by: &[String],
+        order_by: &[String],
+        whole_partition: bool,
+    ) -> String {
+        let mut parts = Vec::new();
+        if !partition_by.is_empty() {
+            parts.push(format!("PARTITION BY {}", partition_by.join(", ")));
+        }
+        if !order_by.is_empty() {
+            parts.push(format!("ORDER BY {}", order_by.join(", ")));
+            if whole_partition {
+                parts.push("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING".to_string());
+            }
+        }
+        format!("{call} OVER ({})", parts.join(" "))
+    }
+
     /// `CAST(expr AS DOUBLE)`.
     fn cast_double(&self, expr: &str) -> String {
         format!("CAST({expr} AS {})", self.double_type())
@@ -154,15 +185,92 @@ pub const NAMES: &[&str] = &["duckdb"];
 
 fn is_reserved(ident: &str) -> bool {
     const RESERVED: &[&str] = &[
-        "all", "and", "any", "as", "asc", "between", "by", "case", "cast", "check", "column",
-        "create", "cross", "current_date", "current_time", "current_timestamp", "default", "desc",
-        "distinct", "else", "end", "except", "false", "fetch", "for", "from", "full", "group",
-        "having", "in", "inner", "intersect", "interval", "into", "is", "join", "lateral", "left",
-        "like", "limit", "natural", "not", "null", "offset", "on", "or", "order", "outer", "over",
-        "primary", "qualify", "right", "select", "table", "then", "to", "true", "union", "unique",
-        "user", "using", "when", "where", "window", "with", "date", "time", "timestamp", "year",
-        "month", "day", "hour", "minute", "second", "week", "quarter", "value", "values", "rows",
-        "row", "range", "position", "percent", "returning", "session_user", "current_user",
+        "all",
+        "and",
+        "any",
+        "as",
+        "asc",
+        "between",
+        "by",
+        "case",
+        "cast",
+        "check",
+        "column",
+        "create",
+        "cross",
+        "current_date",
+        "current_time",
+        "current_timestamp",
+        "default",
+        "desc",
+        "distinct",
+        "else",
+        "end",
+        "except",
+        "false",
+        "fetch",
+        "for",
+        "from",
+        "full",
+        "group",
+        "having",
+        "in",
+        "inner",
+        "intersect",
+        "interval",
+        "into",
+        "is",
+        "join",
+        "lateral",
+        "left",
+        "like",
+        "limit",
+        "natural",
+        "not",
+        "null",
+        "offset",
+        "on",
+        "or",
+        "order",
+        "outer",
+        "over",
+        "primary",
+        "qualify",
+        "right",
+        "select",
+        "table",
+        "then",
+        "to",
+        "true",
+        "union",
+        "unique",
+        "user",
+        "using",
+        "when",
+        "where",
+        "window",
+        "with",
+        "date",
+        "time",
+        "timestamp",
+        "year",
+        "month",
+        "day",
+        "hour",
+        "minute",
+        "second",
+        "week",
+        "quarter",
+        "value",
+        "values",
+        "rows",
+        "row",
+        "range",
+        "position",
+        "percent",
+        "returning",
+        "session_user",
+        "current_user",
     ];
     RESERVED.contains(&ident)
 }

@@ -52,17 +52,22 @@ pub fn render_sql(
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     let vars_owned = vars.clone();
-    env.add_function("var", move |name: String, default: Option<minijinja::Value>| -> Result<minijinja::Value, minijinja::Error> {
-        match vars_owned.get(&name) {
-            Some(v) => Ok(minijinja::Value::from(minijinja::value::Serde(v.clone()))),
-            None => default.ok_or_else(|| {
-                minijinja::Error::new(
-                    minijinja::ErrorKind::UndefinedError,
-                    format!("project variable `{name}` is not set in tally.yml `vars`"),
-                )
-            }),
-        }
-    });
+    env.add_function(
+        "var",
+        move |name: String,
+              default: Option<minijinja::Value>|
+              -> Result<minijinja::Value, minijinja::Error> {
+            match vars_owned.get(&name) {
+                Some(v) => Ok(minijinja::Value::from(minijinja::value::Serde(v.clone()))),
+                None => default.ok_or_else(|| {
+                    minijinja::Error::new(
+                        minijinja::ErrorKind::UndefinedError,
+                        format!("project variable `{name}` is not set in tally.yml `vars`"),
+                    )
+                }),
+            }
+        },
+    );
     let full = format!("{library}\n{text}");
     let result = env
         .render_str(&full, minijinja::context! {})
@@ -96,7 +101,14 @@ mod tests {
         )
         .unwrap();
         assert_eq!(out, "select (x + INTERVAL (7) day)");
-        let err = render_sql("{{ var('nope') }}", Span::DUMMY, &MacroLibrary::default(), "duckdb", &vars).unwrap_err();
+        let err = render_sql(
+            "{{ var('nope') }}",
+            Span::DUMMY,
+            &MacroLibrary::default(),
+            "duckdb",
+            &vars,
+        )
+        .unwrap_err();
         assert!(err.message.contains("nope"), "{}", err.message);
     }
 }

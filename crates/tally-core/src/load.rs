@@ -6,7 +6,9 @@
 
 use crate::diag::{codes, Diagnostic};
 use crate::source::{FileId, SourceFile, SourceMap};
-use crate::spec::{Metric, ProjectConfiguration, ProjectFile, SavedQuery, SemanticModel};
+use crate::spec::{
+    Metric, MetricTest, ProjectConfiguration, ProjectFile, SavedQuery, SemanticModel, TestTable,
+};
 use crate::yaml::{self, Node, NodeKind};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};
@@ -23,6 +25,10 @@ pub struct ProjectSpec {
     pub project_configurations: Vec<ProjectConfiguration>,
     /// The project's own macro files: `templates/*.sql`, as (file name, text).
     pub templates: Vec<(String, String)>,
+    /// tally's metric tests (`metric_tests:`), with their CSV files read into `sources`.
+    pub metric_tests: Vec<MetricTest>,
+    /// tally's declared source tables for metric tests (`test_tables:`).
+    pub test_tables: Vec<TestTable>,
 }
 
 /// Settings from the command line that override tally.yml.
@@ -56,10 +62,19 @@ const OUR_KEYS: &[&str] = &[
     "saved_query",
     "saved_queries",
     "project_configuration",
+    "metric_tests",
+    "metric_test",
+    "test_tables",
 ];
 
 /// Directories never read when a project is scanned recursively.
-const SKIP_DIRS: &[&str] = &["target", "dbt_packages", "node_modules", "logs", "dbt_modules"];
+const SKIP_DIRS: &[&str] = &[
+    "target",
+    "dbt_packages",
+    "node_modules",
+    "logs",
+    "dbt_modules",
+];
 
 /// Load a project directory.
 pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagnostic>) {
@@ -100,13 +115,23 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
     let tdir = root.join("templates");
     if tdir.is_dir() {
         if let Ok(entries) = std::fs::read_dir(&tdir) {
-            let mut paths: Vec<PathBuf> = entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
+            let mut paths: Vec<PathBuf> =
+                entries.filter_map(|e| e.ok().map(|e| e.path())).collect();
             paths.sort();
             for p in paths {
                 if p.extension().is_some_and(|e| e == "sql") {
                     match std::fs::read_to_string(&p) {
-                        Ok(t) => spec.templates.push((p.file_name().unwrap_or_default().to_string_lossy().into_owned(), t)),
-                        Err(e) => diags.push(Diagnostic::error(codes::IO, format!("cannot read `{}`: {e}", p.display()))),
+                        Ok(t) => spec.templates.push((
+                            p.file_name()
+                                .unwrap_or_default()
+                                .to_string_lossy()
+                                .into_owned(),
+                            t,
+                        )),
+                        Err(e) => diags.push(Diagnostic::error(
+                            codes::IO,
+                            format!("cannot read `{}`: {e}", p.display()),
+                        )),
                     }
                 }
             }
@@ -120,11 +145,25 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             }
         }
     }
+    attach_csv_files(&mut spec, &mut diags, &|yaml: &SourceFile, rel: &str| {
+        let path = yaml.path.parent().unwrap_or(Path::new("")).join(rel);
+        let name = match path.strip_prefix(root) {
+            Ok(p) => normalize_path(&p.to_string_lossy()),
+            Err(_) => normalize_path(&path.to_string_lossy()),
+        };
+        std::fs::read_to_string(&path)
+            .map(|text| (name, path.clone(), text))
+            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+    });
     (spec, diags)
 }
 
 /// Load a project from in-memory files (for tests and tools): `(name, text)` pairs.
-pub fn load_files(files: &[(&str, &str)], config: Option<&str>, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagnostic>) {
+pub fn load_files(
+    files: &[(&str, &str)],
+    config: Option<&str>,
+    opts: &LoadOptions,
+) -> (ProjectSpec, Vec<Diagnostic>) {
     let mut spec = ProjectSpec::default();
     let mut diags = Vec::new();
     if let Some(text) = config {
@@ -148,6 +187,10 @@ pub fn load_files(files: &[(&str, &str)], config: Option<&str>, opts: &LoadOptio
         spec.config.relations.source_schema = Some(yaml::Spanned::synthetic(s.clone()));
     }
     for (name, text) in files {
+        // CSV files are fixtures of metric tests, found by their path below.
+        if name.ends_with(".csv") {
+            continue;
+        }
         let id = spec
             .sources
             .add(SourceFile::new(*name, *name, text.to_string()));
@@ -160,7 +203,81 @@ pub fn load_files(files: &[(&str, &str)], config: Option<&str>, opts: &LoadOptio
             Err(d) => diags.push(d),
         }
     }
+    attach_csv_files(&mut spec, &mut diags, &|yaml: &SourceFile, rel: &str| {
+        let dir = yaml.name.rsplit_once('/').map(|(d, _)| d).unwrap_or("");
+        let name = normalize_path(&if dir.is_empty() {
+            rel.to_string()
+        } else {
+            format!("{dir}/{rel}")
+        });
+        files
+            .iter()
+            .find(|(n, _)| normalize_path(n) == name)
+            .map(|(_, t)| (name.clone(), PathBuf::from(&name), t.to_string()))
+            .ok_or_else(|| format!("cannot read `{name}`: no such file"))
+    });
     (spec, diags)
+}
+
+/// A path with `.` and `..` components resolved lexically, `/`-separated.
+fn normalize_path(p: &str) -> String {
+    let mut parts: Vec<&str> = Vec::new();
+    let p = p.replace('\\', "/");
+    let absolute = p.starts_with('/');
+    for c in p.split('/') {
+        match c {
+            "" | "." => {}
+            ".." if parts.last().is_some_and(|l| *l != "..") => {
+                parts.pop();
+            }
+            _ => parts.push(c),
+        }
+    }
+    let joined = parts.join("/");
+    if absolute {
+        format!("/{joined}")
+    } else {
+        joined
+    }
+}
+
+/// Reads a file next to a YAML file: (name to show, path, text), or an error message.
+type ReadBeside<'a> = dyn Fn(&SourceFile, &str) -> Result<(String, PathBuf, String), String> + 'a;
+
+/// Read the CSV files metric tests refer to (fixtures and expected rows), relative to the YAML file
+/// that names them, into the source map.
+fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &ReadBeside<'_>) {
+    let sources = &mut spec.sources;
+    let mut attach = |csv: &Option<crate::yaml::Spanned<String>>, slot: &mut Option<FileId>| {
+        let Some(csv) = csv else { return };
+        let Some(yaml) = sources.get(csv.span.file) else {
+            return;
+        };
+        match read(yaml, &csv.value) {
+            Ok((name, path, text)) => {
+                let existing = sources
+                    .files()
+                    .find(|(_, f)| f.name == name)
+                    .map(|(id, _)| id);
+                *slot = Some(match existing {
+                    Some(id) => id,
+                    None => sources.add(SourceFile::new(name, path, text)),
+                });
+            }
+            Err(e) => diags.push(
+                Diagnostic::error(codes::TEST_FIXTURE, e)
+                    .at(csv.span)
+                    .with_label("CSV file not found")
+                    .with_help("a `csv:` path is relative to the YAML file that names it"),
+            ),
+        }
+    };
+    for t in &mut spec.metric_tests {
+        for f in &mut t.given {
+            attach(&f.csv, &mut f.csv_file);
+        }
+        attach(&t.expect.csv, &mut t.expect.csv_file);
+    }
 }
 
 fn project_files(root: &Path, config: &ProjectFile, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
@@ -216,7 +333,12 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, top_is_
             if top_is_root
                 && matches!(
                     name,
-                    "tally.yml" | "tally.yaml" | "dbt_project.yml" | "profiles.yml" | "packages.yml" | "selectors.yml"
+                    "tally.yml"
+                        | "tally.yaml"
+                        | "dbt_project.yml"
+                        | "profiles.yml"
+                        | "packages.yml"
+                        | "selectors.yml"
                 )
             {
                 continue;
@@ -273,6 +395,9 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             "semantic_models" => push_list(&mut spec.semantic_models, v, &cell),
             "metrics" => push_list(&mut spec.metrics, v, &cell),
             "saved_queries" => push_list(&mut spec.saved_queries, v, &cell),
+            "metric_test" => push(&mut spec.metric_tests, v, &cell),
+            "metric_tests" => push_list(&mut spec.metric_tests, v, &cell),
+            "test_tables" => push_list(&mut spec.test_tables, v, &cell),
             _ if DBT_KEYS.contains(&key) => {}
             _ => {
                 let all = OUR_KEYS.iter().chain(DBT_KEYS.iter()).copied();
@@ -281,7 +406,7 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
                         .at(k.span)
                         .with_label("tally and dbt do not read this key")
                         .with_suggestion(key, all)
-                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries and project_configuration"),
+                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests and test_tables"),
                 );
             }
         }
@@ -289,7 +414,11 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
     diags.extend(cell.into_inner());
 }
 
-fn push<'a, T: serde::Deserialize<'a>>(out: &mut Vec<T>, node: &'a Node, cell: &'a RefCell<Vec<Diagnostic>>) {
+fn push<'a, T: serde::Deserialize<'a>>(
+    out: &mut Vec<T>,
+    node: &'a Node,
+    cell: &'a RefCell<Vec<Diagnostic>>,
+) {
     if let Some(v) = yaml::decode::<T>(node, cell) {
         out.push(v);
     }

@@ -15,7 +15,9 @@
 use crate::diag::{codes, Diagnostic};
 use crate::load::ProjectSpec;
 use crate::source::{SourceMap, Span};
-use crate::spec::{self, Agg, EntityType, MetricType, PeriodAgg, ConversionCalculation, WindowChoice};
+use crate::spec::{
+    self, Agg, ConversionCalculation, EntityType, MetricType, PeriodAgg, WindowChoice,
+};
 use crate::time::{Grain, TimeGrain, Window};
 use crate::yaml::Spanned;
 use indexmap::IndexMap;
@@ -37,6 +39,12 @@ pub struct Model {
     pub macros: crate::jinja::MacroLibrary,
     #[serde(skip)]
     pub sources: SourceMap,
+    /// tally's metric tests, as written (checked by [`crate::metric_test`]).
+    #[serde(skip)]
+    pub metric_tests: Vec<spec::MetricTest>,
+    /// tally's declared source tables for metric tests.
+    #[serde(skip)]
+    pub test_tables: Vec<spec::TestTable>,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -390,6 +398,8 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
     let diags = r.diags;
     let mut model = model;
     model.macros.project_macros = spec.templates.clone();
+    model.metric_tests = spec.metric_tests;
+    model.test_tables = spec.test_tables;
     model.sources = spec.sources;
     (model, diags)
 }
@@ -425,20 +435,27 @@ impl<'a> Resolver<'a> {
             .at(name.span)
             .with_label("names are lower-case letters, digits and single underscores");
             if name.contains("__") {
-                d = d.with_help("`__` separates entity paths in group-by names and may not appear in a name");
+                d = d.with_help(
+                    "`__` separates entity paths in group-by names and may not appear in a name",
+                );
             } else {
                 d = d.with_help(format!("try `{}`", suggest_name(name)));
             }
             self.err(d);
         }
-        if what == "dimension" || what == "entity" || what == "metric" {
-            if name.value == "metric_time" {
-                self.err(
-                    Diagnostic::error(codes::INVALID_NAME, format!("`metric_time` is reserved and cannot name a {what}"))
-                        .at(name.span)
-                        .with_help("pick another name; `metric_time` is the aggregation time of every metric"),
-                );
-            }
+        if (what == "dimension" || what == "entity" || what == "metric")
+            && name.value == "metric_time"
+        {
+            self.err(
+                Diagnostic::error(
+                    codes::INVALID_NAME,
+                    format!("`metric_time` is reserved and cannot name a {what}"),
+                )
+                .at(name.span)
+                .with_help(
+                    "pick another name; `metric_time` is the aggregation time of every metric",
+                ),
+            );
         }
     }
 
@@ -468,7 +485,9 @@ impl<'a> Resolver<'a> {
                 )
                 .at(sm.name.span)
                 .with_secondary(*prev, "first defined here")
-                .with_help("semantic model names are unique across the project: rename or remove one");
+                .with_help(
+                    "semantic model names are unique across the project: rename or remove one",
+                );
                 self.err(d);
                 continue;
             }
@@ -484,10 +503,12 @@ impl<'a> Resolver<'a> {
         for sm in &spec.semantic_models {
             for ms in &sm.measures {
                 if ms.create_metric {
-                    if let Some((mi, i)) = model
-                        .semantic_model(&sm.name)
-                        .and_then(|(mi, m)| m.measures.iter().position(|x| x.name == ms.name.value).map(|i| (mi, i)))
-                    {
+                    if let Some((mi, i)) = model.semantic_model(&sm.name).and_then(|(mi, m)| {
+                        m.measures
+                            .iter()
+                            .position(|x| x.name == ms.name.value)
+                            .map(|i| (mi, i))
+                    }) {
                         created.push(Metric {
                             name: ms.name.value.clone(),
                             span: ms.name.span,
@@ -554,7 +575,12 @@ impl<'a> Resolver<'a> {
                     description: sq.description.clone(),
                     metrics: sq.query_params.metrics.clone(),
                     group_by: sq.query_params.group_by.clone(),
-                    where_: sq.query_params.where_.iter().map(Filter::from_spanned).collect(),
+                    where_: sq
+                        .query_params
+                        .where_
+                        .iter()
+                        .map(Filter::from_spanned)
+                        .collect(),
                     order_by: sq.query_params.order_by.clone(),
                     limit: sq.query_params.limit.as_ref().map(|l| l.value),
                     span: sq.name.span,
@@ -566,7 +592,10 @@ impl<'a> Resolver<'a> {
                 if !model.metrics.contains_key(&m.value) {
                     let d = Diagnostic::error(
                         codes::SAVED_QUERY,
-                        format!("saved query `{}` names unknown metric `{}`", sq.name, m.value),
+                        format!(
+                            "saved query `{}` names unknown metric `{}`",
+                            sq.name, m.value
+                        ),
                     )
                     .at(m.span)
                     .with_suggestion(&m.value, model.metrics.keys().map(String::as_str));
@@ -582,8 +611,11 @@ impl<'a> Resolver<'a> {
         for t in &cfg.teams {
             if model.teams.contains_key(&t.name.value) {
                 self.err(
-                    Diagnostic::error(codes::DUPLICATE_NAME, format!("team `{}` is listed twice", t.name.value))
-                        .at(t.name.span),
+                    Diagnostic::error(
+                        codes::DUPLICATE_NAME,
+                        format!("team `{}` is listed twice", t.name.value),
+                    )
+                    .at(t.name.span),
                 );
             }
             model.teams.insert(
@@ -599,16 +631,25 @@ impl<'a> Resolver<'a> {
         for p in &cfg.people {
             if model.people.contains_key(&p.name.value) || model.teams.contains_key(&p.name.value) {
                 self.err(
-                    Diagnostic::error(codes::DUPLICATE_NAME, format!("person `{}` is listed twice, or shares a team's name", p.name.value))
-                        .at(p.name.span),
+                    Diagnostic::error(
+                        codes::DUPLICATE_NAME,
+                        format!(
+                            "person `{}` is listed twice, or shares a team's name",
+                            p.name.value
+                        ),
+                    )
+                    .at(p.name.span),
                 );
             }
             for t in &p.teams {
                 if !model.teams.contains_key(&t.value) {
-                    let d = Diagnostic::error(codes::UNKNOWN_OWNER, format!("unknown team `{}`", t.value))
-                        .at(t.span)
-                        .with_suggestion(&t.value, model.teams.keys().map(String::as_str))
-                        .with_help("teams are listed under `teams:` in tally.yml");
+                    let d = Diagnostic::error(
+                        codes::UNKNOWN_OWNER,
+                        format!("unknown team `{}`", t.value),
+                    )
+                    .at(t.span)
+                    .with_suggestion(&t.value, model.teams.keys().map(String::as_str))
+                    .with_help("teams are listed under `teams:` in tally.yml");
                     self.err(d);
                 }
             }
@@ -626,7 +667,11 @@ impl<'a> Resolver<'a> {
         let team_members: Vec<(String, Spanned<String>)> = cfg
             .teams
             .iter()
-            .flat_map(|t| t.members.iter().map(move |m| (t.name.value.clone(), m.clone())))
+            .flat_map(|t| {
+                t.members
+                    .iter()
+                    .map(move |m| (t.name.value.clone(), m.clone()))
+            })
             .collect();
         for (team, m) in team_members {
             if !model.people.contains_key(&m.value) {
@@ -691,8 +736,12 @@ impl<'a> Resolver<'a> {
         let configs = &self.spec.project_configurations;
         for pc in configs {
             for ts in &pc.time_spines {
-                let Some(relation) = self.relation_name(&ts.node_relation) else { continue };
-                let Some(grain) = self.grain(&ts.primary_column.time_granularity) else { continue };
+                let Some(relation) = self.relation_name(&ts.node_relation) else {
+                    continue;
+                };
+                let Some(grain) = self.grain(&ts.primary_column.time_granularity) else {
+                    continue;
+                };
                 model.time_spines.push(TimeSpine {
                     relation,
                     column: ts.primary_column.name.value.clone(),
@@ -710,7 +759,9 @@ impl<'a> Resolver<'a> {
                 });
             }
             for ts in &pc.time_spine_table_configurations {
-                let Some(grain) = self.grain(&ts.grain) else { continue };
+                let Some(grain) = self.grain(&ts.grain) else {
+                    continue;
+                };
                 let relation = self.subst_schema(&ts.location);
                 if model
                     .time_spines
@@ -739,10 +790,16 @@ impl<'a> Resolver<'a> {
         match Grain::parse(&s.value) {
             Some(g) => Some(g),
             None => {
-                let d = Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{}`", s.value))
-                    .at(s.span)
-                    .with_suggestion(&s.value, Grain::names())
-                    .with_help(format!("granularities: {}", Grain::names().collect::<Vec<_>>().join(", ")));
+                let d = Diagnostic::error(
+                    codes::GRANULARITY,
+                    format!("unknown time granularity `{}`", s.value),
+                )
+                .at(s.span)
+                .with_suggestion(&s.value, Grain::names())
+                .with_help(format!(
+                    "granularities: {}",
+                    Grain::names().collect::<Vec<_>>().join(", ")
+                ));
                 self.err(d);
                 None
             }
@@ -758,11 +815,17 @@ impl<'a> Resolver<'a> {
         match TimeGrain::parse(&s.value, &|n| names.iter().any(|c| c == n)) {
             Some(g) => Some(g),
             None => {
-                let all: Vec<String> = Grain::names().map(str::to_string).chain(names.iter().cloned()).collect();
-                let d = Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{}`", s.value))
-                    .at(s.span)
-                    .with_suggestion(&s.value, all.iter().map(String::as_str))
-                    .with_help(format!("granularities: {}", all.join(", ")));
+                let all: Vec<String> = Grain::names()
+                    .map(str::to_string)
+                    .chain(names.iter().cloned())
+                    .collect();
+                let d = Diagnostic::error(
+                    codes::GRANULARITY,
+                    format!("unknown time granularity `{}`", s.value),
+                )
+                .at(s.span)
+                .with_suggestion(&s.value, all.iter().map(String::as_str))
+                .with_help(format!("granularities: {}", all.join(", ")));
                 self.err(d);
                 None
             }
@@ -775,10 +838,13 @@ impl<'a> Resolver<'a> {
             Some(w) => Some(w),
             None => {
                 self.err(
-                    Diagnostic::error(codes::CUMULATIVE_PARAMS, format!("invalid window `{}`", s.value))
-                        .at(s.span)
-                        .with_label("expected `<count> <granularity>`")
-                        .with_help("for example `7 days` or `1 month`"),
+                    Diagnostic::error(
+                        codes::CUMULATIVE_PARAMS,
+                        format!("invalid window `{}`", s.value),
+                    )
+                    .at(s.span)
+                    .with_label("expected `<count> <granularity>`")
+                    .with_help("for example `7 days` or `1 month`"),
                 );
                 None
             }
@@ -796,10 +862,15 @@ impl<'a> Resolver<'a> {
             self.err(
                 Diagnostic::error(
                     codes::NODE_RELATION,
-                    format!("semantic model `{}` has nothing to read from", sm.name.value),
+                    format!(
+                        "semantic model `{}` has nothing to read from",
+                        sm.name.value
+                    ),
                 )
                 .at(sm.name.span)
-                .with_help("add `model: ref('table')`, a `node_relation`, or tally's `sql:` with a query"),
+                .with_help(
+                    "add `model: ref('table')`, a `node_relation`, or tally's `sql:` with a query",
+                ),
             );
             return None;
         };
@@ -811,11 +882,16 @@ impl<'a> Resolver<'a> {
                 r.err(
                     Diagnostic::error(
                         codes::DUPLICATE_NAME,
-                        format!("`{}` is defined twice in semantic model `{}`", n.value, sm.name.value),
+                        format!(
+                            "`{}` is defined twice in semantic model `{}`",
+                            n.value, sm.name.value
+                        ),
                     )
                     .at(n.span)
                     .with_secondary(*prev, "first defined here")
-                    .with_help("entities, dimensions and measures of a semantic model share one namespace"),
+                    .with_help(
+                        "entities, dimensions and measures of a semantic model share one namespace",
+                    ),
                 );
                 true
             } else {
@@ -831,16 +907,26 @@ impl<'a> Resolver<'a> {
             entities.push(Entity {
                 name: e.name.value.clone(),
                 kind: e.entity_type.value,
-                expr: e.expr.as_ref().map(|x| x.value.clone()).unwrap_or_else(|| e.name.value.clone()),
+                expr: e
+                    .expr
+                    .as_ref()
+                    .map(|x| x.value.clone())
+                    .unwrap_or_else(|| e.name.value.clone()),
                 span: e.name.span,
             });
         }
-        let primaries = entities.iter().filter(|e| e.kind == EntityType::Primary).count();
+        let primaries = entities
+            .iter()
+            .filter(|e| e.kind == EntityType::Primary)
+            .count();
         if primaries > 1 {
             self.err(
                 Diagnostic::error(
                     codes::PRIMARY_ENTITY,
-                    format!("semantic model `{}` has {primaries} primary entities", sm.name.value),
+                    format!(
+                        "semantic model `{}` has {primaries} primary entities",
+                        sm.name.value
+                    ),
                 )
                 .at(sm.name.span)
                 .with_help("a semantic model has at most one primary entity"),
@@ -848,9 +934,12 @@ impl<'a> Resolver<'a> {
         }
         if let (Some(pe), true) = (&sm.primary_entity, primaries > 0) {
             self.err(
-                Diagnostic::error(codes::PRIMARY_ENTITY, "`primary_entity` is set but the model also has a primary entity")
-                    .at(pe.span)
-                    .with_help("remove `primary_entity`, or make the entity non-primary"),
+                Diagnostic::error(
+                    codes::PRIMARY_ENTITY,
+                    "`primary_entity` is set but the model also has a primary entity",
+                )
+                .at(pe.span)
+                .with_help("remove `primary_entity`, or make the entity non-primary"),
             );
         }
         let mut dimensions = Vec::new();
@@ -868,7 +957,10 @@ impl<'a> Resolver<'a> {
                             self.err(
                                 Diagnostic::error(
                                     codes::TIME_DIMENSION_PARAMS,
-                                    format!("time dimension `{}` has no time granularity", d.name.value),
+                                    format!(
+                                        "time dimension `{}` has no time granularity",
+                                        d.name.value
+                                    ),
                                 )
                                 .at(d.name.span)
                                 .with_help("add `type_params: {time_granularity: day}`"),
@@ -891,11 +983,18 @@ impl<'a> Resolver<'a> {
                     (g, v)
                 }
                 spec::DimensionType::Categorical => {
-                    if d.type_params.as_ref().and_then(|t| t.time_granularity.as_ref()).is_some() {
+                    if d.type_params
+                        .as_ref()
+                        .and_then(|t| t.time_granularity.as_ref())
+                        .is_some()
+                    {
                         self.err(
                             Diagnostic::warning(
                                 codes::TIME_DIMENSION_PARAMS,
-                                format!("categorical dimension `{}` has a time granularity", d.name.value),
+                                format!(
+                                    "categorical dimension `{}` has a time granularity",
+                                    d.name.value
+                                ),
                             )
                             .at(d.name.span)
                             .with_help("use `type: time`, or remove the granularity"),
@@ -908,13 +1007,20 @@ impl<'a> Resolver<'a> {
                 name: d.name.value.clone(),
                 time_grain,
                 validity,
-                expr: d.expr.as_ref().map(|x| x.value.clone()).unwrap_or_else(|| d.name.value.clone()),
+                expr: d
+                    .expr
+                    .as_ref()
+                    .map(|x| x.value.clone())
+                    .unwrap_or_else(|| d.name.value.clone()),
                 is_partition: d.is_partition,
                 label: d.label.as_ref().map(|l| l.value.clone()),
                 span: d.name.span,
             });
         }
-        let default_atd = sm.defaults.as_ref().and_then(|d| d.agg_time_dimension.clone());
+        let default_atd = sm
+            .defaults
+            .as_ref()
+            .and_then(|d| d.agg_time_dimension.clone());
         let mut measures = Vec::new();
         for m in &sm.measures {
             self.check_name(&m.name, "measure");
@@ -949,7 +1055,11 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
                 None => {
-                    let time_dims: Vec<&str> = dimensions.iter().filter(|d| d.is_time()).map(|d| d.name.as_str()).collect();
+                    let time_dims: Vec<&str> = dimensions
+                        .iter()
+                        .filter(|d| d.is_time())
+                        .map(|d| d.name.as_str())
+                        .collect();
                     self.err(
                         Diagnostic::error(
                             codes::AGG_TIME_DIMENSION,
@@ -963,14 +1073,27 @@ impl<'a> Resolver<'a> {
                     continue;
                 }
             }
-            if let Some(mm) = self.resolve_measure(m, m.agg.value, m.expr.as_ref(), m.agg_params.as_ref(), m.agg.span) {
+            if let Some(mm) = self.resolve_measure(
+                m,
+                m.agg.value,
+                m.expr.as_ref(),
+                m.agg_params.as_ref(),
+                m.agg.span,
+            ) {
                 let non_additive = m.non_additive_dimension.as_ref().map(|n| NonAdditive {
                     dimension: n.name.value.clone(),
-                    window_choice: n.window_choice.as_ref().map(|w| w.value).unwrap_or(WindowChoice::Min),
+                    window_choice: n
+                        .window_choice
+                        .as_ref()
+                        .map(|w| w.value)
+                        .unwrap_or(WindowChoice::Min),
                     window_groupings: n.window_groupings.iter().map(|g| g.value.clone()).collect(),
                 });
                 if let Some(n) = &m.non_additive_dimension {
-                    if !dimensions.iter().any(|d| d.name == n.name.value && d.is_time()) {
+                    if !dimensions
+                        .iter()
+                        .any(|d| d.name == n.name.value && d.is_time())
+                    {
                         self.err(
                             Diagnostic::error(
                                 codes::NON_ADDITIVE,
@@ -984,9 +1107,18 @@ impl<'a> Resolver<'a> {
                     for g in &n.window_groupings {
                         if !entities.iter().any(|e| e.name == g.value) {
                             self.err(
-                                Diagnostic::error(codes::NON_ADDITIVE, format!("window grouping `{}` is not an entity of `{}`", g.value, sm.name.value))
-                                    .at(g.span)
-                                    .with_suggestion(&g.value, entities.iter().map(|e| e.name.as_str())),
+                                Diagnostic::error(
+                                    codes::NON_ADDITIVE,
+                                    format!(
+                                        "window grouping `{}` is not an entity of `{}`",
+                                        g.value, sm.name.value
+                                    ),
+                                )
+                                .at(g.span)
+                                .with_suggestion(
+                                    &g.value,
+                                    entities.iter().map(|e| e.name.as_str()),
+                                ),
                             );
                         }
                     }
@@ -1004,11 +1136,19 @@ impl<'a> Resolver<'a> {
                 ok = false;
             }
         }
-        if (!measures.is_empty() || !dimensions.is_empty()) && sm.primary_entity.is_none() && primaries == 0 && !entities.iter().any(|e| e.kind != EntityType::Foreign) && !dimensions.is_empty() {
+        if (!measures.is_empty() || !dimensions.is_empty())
+            && sm.primary_entity.is_none()
+            && primaries == 0
+            && !entities.iter().any(|e| e.kind != EntityType::Foreign)
+            && !dimensions.is_empty()
+        {
             self.err(
                 Diagnostic::error(
                     codes::PRIMARY_ENTITY,
-                    format!("semantic model `{}` has dimensions but no primary entity", sm.name.value),
+                    format!(
+                        "semantic model `{}` has dimensions but no primary entity",
+                        sm.name.value
+                    ),
                 )
                 .at(sm.name.span)
                 .with_help("add an entity of `type: primary`, or `primary_entity: <name>`"),
@@ -1038,15 +1178,24 @@ impl<'a> Resolver<'a> {
         params: Option<&spec::AggParams>,
         agg_span: Span,
     ) -> Option<(AggKind, String)> {
-        let e = expr.map(|x| x.value.clone()).unwrap_or_else(|| m.name.value.clone());
+        let e = expr
+            .map(|x| x.value.clone())
+            .unwrap_or_else(|| m.name.value.clone());
         let kind = match agg {
             Agg::Sum => AggKind::Sum,
             Agg::Min => AggKind::Min,
             Agg::Max => AggKind::Max,
             Agg::CountDistinct => AggKind::CountDistinct,
             Agg::Average => AggKind::Average,
-            Agg::Count => return Some((AggKind::Sum, format!("CASE WHEN {e} IS NOT NULL THEN 1 ELSE 0 END"))),
-            Agg::SumBoolean => return Some((AggKind::Sum, format!("CASE WHEN {e} THEN 1 ELSE 0 END"))),
+            Agg::Count => {
+                return Some((
+                    AggKind::Sum,
+                    format!("CASE WHEN {e} IS NOT NULL THEN 1 ELSE 0 END"),
+                ))
+            }
+            Agg::SumBoolean => {
+                return Some((AggKind::Sum, format!("CASE WHEN {e} THEN 1 ELSE 0 END")))
+            }
             Agg::Median => AggKind::Percentile {
                 p: 0.5,
                 discrete: params.is_some_and(|p| p.use_discrete_percentile),
@@ -1055,17 +1204,23 @@ impl<'a> Resolver<'a> {
             Agg::Percentile => {
                 let Some(p) = params.and_then(|p| p.percentile.clone()) else {
                     self.err(
-                        Diagnostic::error(codes::PERCENTILE_PARAMS, format!("percentile measure `{}` has no percentile", m.name.value))
-                            .at(agg_span)
-                            .with_help("add `agg_params: {percentile: 0.9}`"),
+                        Diagnostic::error(
+                            codes::PERCENTILE_PARAMS,
+                            format!("percentile measure `{}` has no percentile", m.name.value),
+                        )
+                        .at(agg_span)
+                        .with_help("add `agg_params: {percentile: 0.9}`"),
                     );
                     return None;
                 };
                 if !(0.0..=1.0).contains(&p.value) || p.value == 0.0 || p.value == 1.0 {
                     self.err(
-                        Diagnostic::error(codes::PERCENTILE_PARAMS, format!("percentile {} is not strictly between 0 and 1", p.value))
-                            .at(p.span)
-                            .with_help("write the percentile as a fraction: 0.9 for p90"),
+                        Diagnostic::error(
+                            codes::PERCENTILE_PARAMS,
+                            format!("percentile {} is not strictly between 0 and 1", p.value),
+                        )
+                        .at(p.span)
+                        .with_help("write the percentile as a fraction: 0.9 for p90"),
                     );
                     return None;
                 }
@@ -1080,9 +1235,12 @@ impl<'a> Resolver<'a> {
         if !matches!(agg, Agg::Percentile | Agg::Median) {
             if let Some(p) = params.and_then(|p| p.percentile.as_ref()) {
                 self.err(
-                    Diagnostic::error(codes::PERCENTILE_PARAMS, "only percentile measures take a percentile")
-                        .at(p.span)
-                        .with_help("remove `agg_params`, or use `agg: percentile`"),
+                    Diagnostic::error(
+                        codes::PERCENTILE_PARAMS,
+                        "only percentile measures take a percentile",
+                    )
+                    .at(p.span)
+                    .with_help("remove `agg_params`, or use `agg: percentile`"),
                 );
             }
         }
@@ -1097,9 +1255,12 @@ impl<'a> Resolver<'a> {
             .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"').to_string());
         let Some(name) = inner else {
             self.err(
-                Diagnostic::error(codes::NODE_RELATION, format!("expected `ref('name')`, found `{}`", m.value))
-                    .at(m.span)
-                    .with_help("write `model: ref('table_name')`"),
+                Diagnostic::error(
+                    codes::NODE_RELATION,
+                    format!("expected `ref('name')`, found `{}`", m.value),
+                )
+                .at(m.span)
+                .with_help("write `model: ref('table_name')`"),
             );
             return None;
         };
@@ -1122,9 +1283,21 @@ impl<'a> Resolver<'a> {
                 .iter()
                 .map(|e| (e.name.as_str(), "entity", e.span))
                 .chain(sm.dimensions.iter().map(|d| {
-                    (d.name.as_str(), if d.is_time() { "time dimension" } else { "categorical dimension" }, d.span)
+                    (
+                        d.name.as_str(),
+                        if d.is_time() {
+                            "time dimension"
+                        } else {
+                            "categorical dimension"
+                        },
+                        d.span,
+                    )
                 }))
-                .chain(sm.measures.iter().map(|m| (m.name.as_str(), "measure", m.span)));
+                .chain(
+                    sm.measures
+                        .iter()
+                        .map(|m| (m.name.as_str(), "measure", m.span)),
+                );
             for (name, kind, span) in items {
                 match kinds.get(name) {
                     Some((k, prev)) if *k != kind => {
@@ -1134,7 +1307,9 @@ impl<'a> Resolver<'a> {
                         )
                         .at(span)
                         .with_secondary(*prev, format!("a {k} here"))
-                        .with_help("an element name must mean one kind of thing across semantic models");
+                        .with_help(
+                            "an element name must mean one kind of thing across semantic models",
+                        );
                         self.diags.push(d);
                     }
                     Some(_) => {}
@@ -1150,9 +1325,12 @@ impl<'a> Resolver<'a> {
             for m in &sm.measures {
                 if let Some(prev) = measures.get(m.name.as_str()) {
                     self.diags.push(
-                        Diagnostic::error(codes::DUPLICATE_NAME, format!("measure `{}` is defined in two semantic models", m.name))
-                            .at(m.span)
-                            .with_secondary(*prev, "first defined here"),
+                        Diagnostic::error(
+                            codes::DUPLICATE_NAME,
+                            format!("measure `{}` is defined in two semantic models", m.name),
+                        )
+                        .at(m.span)
+                        .with_secondary(*prev, "first defined here"),
                     );
                 } else {
                     measures.insert(&m.name, m.span);
@@ -1172,10 +1350,13 @@ impl<'a> Resolver<'a> {
                 fill_nulls_with: input.fill_nulls_with.as_ref().map(|f| f.value),
             }),
             None => {
-                let d = Diagnostic::error(codes::UNKNOWN_MEASURE, format!("unknown measure `{}`", input.name.value))
-                    .at(input.name.span)
-                    .with_label("no semantic model defines this measure")
-                    .with_suggestion(&input.name.value, model.measure_names());
+                let d = Diagnostic::error(
+                    codes::UNKNOWN_MEASURE,
+                    format!("unknown measure `{}`", input.name.value),
+                )
+                .at(input.name.span)
+                .with_label("no semantic model defines this measure")
+                .with_suggestion(&input.name.value, model.measure_names());
                 self.err(d);
                 None
             }
@@ -1188,7 +1369,10 @@ impl<'a> Resolver<'a> {
             alias: input.alias.as_ref().map(|a| a.value.clone()),
             filters: input.filter.iter().map(Filter::from_spanned).collect(),
             offset_window: input.offset_window.as_ref().and_then(|w| self.window(w)),
-            offset_to_grain: input.offset_to_grain.as_ref().and_then(|g| self.time_grain(g)),
+            offset_to_grain: input
+                .offset_to_grain
+                .as_ref()
+                .and_then(|g| self.time_grain(g)),
             span: input.name.span,
         }
     }
@@ -1199,7 +1383,11 @@ impl<'a> Resolver<'a> {
             r.err(
                 Diagnostic::error(
                     codes::METRIC_PARAMS,
-                    format!("{} metric `{}` has no {what}", type_name(m.metric_type.value), m.name.value),
+                    format!(
+                        "{} metric `{}` has no {what}",
+                        type_name(m.metric_type.value),
+                        m.name.value
+                    ),
                 )
                 .at(m.metric_type.span)
                 .with_help(help.to_string()),
@@ -1224,8 +1412,15 @@ impl<'a> Resolver<'a> {
                 MetricKind::Simple(measure)
             }
             MetricType::Ratio => {
-                let (Some(n), Some(d)) = (tp.numerator.as_ref().or(m.numerator.as_ref()), tp.denominator.as_ref().or(m.denominator.as_ref())) else {
-                    missing(self, "numerator and denominator", "add `type_params: {numerator: <metric>, denominator: <metric>}`");
+                let (Some(n), Some(d)) = (
+                    tp.numerator.as_ref().or(m.numerator.as_ref()),
+                    tp.denominator.as_ref().or(m.denominator.as_ref()),
+                ) else {
+                    missing(
+                        self,
+                        "numerator and denominator",
+                        "add `type_params: {numerator: <metric>, denominator: <metric>}`",
+                    );
                     return None;
                 };
                 MetricKind::Ratio {
@@ -1235,22 +1430,34 @@ impl<'a> Resolver<'a> {
             }
             MetricType::Derived => {
                 let Some(expr) = tp.expr.as_ref().or(m.expr.as_ref()) else {
-                    missing(self, "expr", "add `type_params: {expr: <formula over input metrics>}`");
+                    missing(
+                        self,
+                        "expr",
+                        "add `type_params: {expr: <formula over input metrics>}`",
+                    );
                     return None;
                 };
                 let Some(inputs) = tp.metrics.as_ref().or(m.input_metrics.as_ref()) else {
                     missing(self, "input metrics", "add `type_params: {metrics: [...]}`");
                     return None;
                 };
-                let inputs: Vec<MetricInput> = inputs.iter().map(|i| self.metric_input(i)).collect();
+                let inputs: Vec<MetricInput> =
+                    inputs.iter().map(|i| self.metric_input(i)).collect();
                 let mut seen: IndexMap<&str, Span> = IndexMap::new();
                 for i in &inputs {
                     if let Some(prev) = seen.get(i.output_name()) {
                         self.err(
-                            Diagnostic::error(codes::DERIVED_INPUT, format!("two inputs of `{}` are called `{}`", m.name.value, i.output_name()))
-                                .at(i.span)
-                                .with_secondary(*prev, "first here")
-                                .with_help("give one of them an `alias`"),
+                            Diagnostic::error(
+                                codes::DERIVED_INPUT,
+                                format!(
+                                    "two inputs of `{}` are called `{}`",
+                                    m.name.value,
+                                    i.output_name()
+                                ),
+                            )
+                            .at(i.span)
+                            .with_secondary(*prev, "first here")
+                            .with_help("give one of them an `alias`"),
                         );
                     }
                     seen.insert(i.output_name(), i.span);
@@ -1267,13 +1474,24 @@ impl<'a> Resolver<'a> {
                 };
                 let measure = self.measure_ref(model, input)?;
                 let ctp = tp.cumulative_type_params.clone().unwrap_or_default();
-                let window_s = ctp.window.as_ref().or(tp.window.as_ref()).or(m.window.as_ref());
-                let gtd_s = ctp.grain_to_date.as_ref().or(tp.grain_to_date.as_ref()).or(m.grain_to_date.as_ref());
+                let window_s = ctp
+                    .window
+                    .as_ref()
+                    .or(tp.window.as_ref())
+                    .or(m.window.as_ref());
+                let gtd_s = ctp
+                    .grain_to_date
+                    .as_ref()
+                    .or(tp.grain_to_date.as_ref())
+                    .or(m.grain_to_date.as_ref());
                 if let (Some(w), Some(_)) = (window_s, gtd_s) {
                     self.err(
-                        Diagnostic::error(codes::CUMULATIVE_PARAMS, "a cumulative metric takes a window or grain_to_date, not both")
-                            .at(w.span)
-                            .with_help("remove one of them"),
+                        Diagnostic::error(
+                            codes::CUMULATIVE_PARAMS,
+                            "a cumulative metric takes a window or grain_to_date, not both",
+                        )
+                        .at(w.span)
+                        .with_help("remove one of them"),
                     );
                     return None;
                 }
@@ -1289,7 +1507,12 @@ impl<'a> Resolver<'a> {
                     measure,
                     window,
                     grain_to_date,
-                    period_agg: ctp.period_agg.as_ref().or(m.period_agg.as_ref()).map(|p| p.value).unwrap_or(PeriodAgg::First),
+                    period_agg: ctp
+                        .period_agg
+                        .as_ref()
+                        .or(m.period_agg.as_ref())
+                        .map(|p| p.value)
+                        .unwrap_or(PeriodAgg::First),
                 }
             }
             MetricType::Conversion => {
@@ -1297,8 +1520,16 @@ impl<'a> Resolver<'a> {
                     missing(self, "conversion_type_params", "add `type_params: {conversion_type_params: {base_measure, conversion_measure, entity}}`");
                     return None;
                 };
-                let (Some(b), Some(c), Some(e)) = (ctp.base_measure.as_ref(), ctp.conversion_measure.as_ref(), ctp.entity.as_ref()) else {
-                    missing(self, "base_measure, conversion_measure and entity", "conversion_type_params need base_measure, conversion_measure and entity");
+                let (Some(b), Some(c), Some(e)) = (
+                    ctp.base_measure.as_ref(),
+                    ctp.conversion_measure.as_ref(),
+                    ctp.entity.as_ref(),
+                ) else {
+                    missing(
+                        self,
+                        "base_measure, conversion_measure and entity",
+                        "conversion_type_params need base_measure, conversion_measure and entity",
+                    );
                     return None;
                 };
                 let base = self.measure_ref(model, b);
@@ -1324,7 +1555,11 @@ impl<'a> Resolver<'a> {
                     base,
                     conversion,
                     entity: e.value.clone(),
-                    calculation: ctp.calculation.as_ref().map(|c| c.value).unwrap_or(ConversionCalculation::ConversionRate),
+                    calculation: ctp
+                        .calculation
+                        .as_ref()
+                        .map(|c| c.value)
+                        .unwrap_or(ConversionCalculation::ConversionRate),
                     window,
                     constant_properties: ctp
                         .constant_properties
@@ -1357,19 +1592,38 @@ impl<'a> Resolver<'a> {
     }
 
     /// The newer dbt spec: a simple metric with `agg` and `expr` becomes a measure of its semantic model.
-    fn inline_measure(&mut self, m: &spec::Metric, agg: &Spanned<Agg>, model: &mut Model) -> Option<MeasureRef> {
+    fn inline_measure(
+        &mut self,
+        m: &spec::Metric,
+        agg: &Spanned<Agg>,
+        model: &mut Model,
+    ) -> Option<MeasureRef> {
         let Some(smn) = &m.semantic_model else {
             self.err(
-                Diagnostic::error(codes::METRIC_PARAMS, format!("simple metric `{}` has `agg` but no `semantic_model`", m.name.value))
-                    .at(agg.span)
-                    .with_help("add `semantic_model: <name>` so tally knows which table the metric aggregates"),
+                Diagnostic::error(
+                    codes::METRIC_PARAMS,
+                    format!(
+                        "simple metric `{}` has `agg` but no `semantic_model`",
+                        m.name.value
+                    ),
+                )
+                .at(agg.span)
+                .with_help(
+                    "add `semantic_model: <name>` so tally knows which table the metric aggregates",
+                ),
             );
             return None;
         };
         let Some((mi, sm)) = model.semantic_model(&smn.value) else {
-            let d = Diagnostic::error(codes::METRIC_PARAMS, format!("unknown semantic model `{}`", smn.value))
-                .at(smn.span)
-                .with_suggestion(&smn.value, model.semantic_models.iter().map(|s| s.name.as_str()));
+            let d = Diagnostic::error(
+                codes::METRIC_PARAMS,
+                format!("unknown semantic model `{}`", smn.value),
+            )
+            .at(smn.span)
+            .with_suggestion(
+                &smn.value,
+                model.semantic_models.iter().map(|s| s.name.as_str()),
+            );
             self.err(d);
             return None;
         };
@@ -1380,16 +1634,25 @@ impl<'a> Resolver<'a> {
             .or(sm.default_agg_time_dimension.clone());
         let Some(atd) = atd else {
             self.err(
-                Diagnostic::error(codes::AGG_TIME_DIMENSION, format!("metric `{}` has no aggregation time dimension", m.name.value))
-                    .at(m.name.span)
-                    .with_help("set `agg_time_dimension`, or a default on the semantic model"),
+                Diagnostic::error(
+                    codes::AGG_TIME_DIMENSION,
+                    format!(
+                        "metric `{}` has no aggregation time dimension",
+                        m.name.value
+                    ),
+                )
+                .at(m.name.span)
+                .with_help("set `agg_time_dimension`, or a default on the semantic model"),
             );
             return None;
         };
         let params = m.agg_params.clone().or_else(|| {
             m.percentile.as_ref().map(|p| spec::AggParams {
                 percentile: Some(p.clone()),
-                use_discrete_percentile: m.percentile_type.as_ref().is_some_and(|t| t.value == "discrete"),
+                use_discrete_percentile: m
+                    .percentile_type
+                    .as_ref()
+                    .is_some_and(|t| t.value == "discrete"),
                 use_approximate_percentile: false,
             })
         });
@@ -1406,7 +1669,8 @@ impl<'a> Resolver<'a> {
             config: None,
             meta: None,
         };
-        let (kind, expr) = self.resolve_measure(&fake, agg.value, m.expr.as_ref(), params.as_ref(), agg.span)?;
+        let (kind, expr) =
+            self.resolve_measure(&fake, agg.value, m.expr.as_ref(), params.as_ref(), agg.span)?;
         let sm = &mut model.semantic_models[mi];
         sm.measures.push(Measure {
             name: m.name.value.clone(),
@@ -1415,7 +1679,11 @@ impl<'a> Resolver<'a> {
             agg_time_dimension: atd,
             non_additive: m.non_additive_dimension.as_ref().map(|n| NonAdditive {
                 dimension: n.name.value.clone(),
-                window_choice: n.window_choice.as_ref().map(|w| w.value).unwrap_or(WindowChoice::Min),
+                window_choice: n
+                    .window_choice
+                    .as_ref()
+                    .map(|w| w.value)
+                    .unwrap_or(WindowChoice::Min),
                 window_groupings: n.window_groupings.iter().map(|g| g.value.clone()).collect(),
             }),
             label: None,
@@ -1432,19 +1700,31 @@ impl<'a> Resolver<'a> {
     }
 
     fn resolve_owners(&mut self, m: &spec::Metric, model: &Model) -> Owners {
-        let Some(o) = &m.owners else { return Owners::default() };
+        let Some(o) = &m.owners else {
+            return Owners::default();
+        };
         let known = |n: &str| model.people.contains_key(n) || model.teams.contains_key(n);
-        let candidates: Vec<&str> = model.people.keys().chain(model.teams.keys()).map(String::as_str).collect();
+        let candidates: Vec<&str> = model
+            .people
+            .keys()
+            .chain(model.teams.keys())
+            .map(String::as_str)
+            .collect();
         let check = |r: &mut Self, list: &[Spanned<String>]| -> Vec<String> {
             let mut out = Vec::new();
             for n in list {
                 if !known(&n.value) {
-                    let mut d = Diagnostic::error(codes::UNKNOWN_OWNER, format!("unknown owner `{}`", n.value))
-                        .at(n.span)
-                        .with_label("not a person or team of the roster")
-                        .with_suggestion(&n.value, candidates.iter().copied());
+                    let mut d = Diagnostic::error(
+                        codes::UNKNOWN_OWNER,
+                        format!("unknown owner `{}`", n.value),
+                    )
+                    .at(n.span)
+                    .with_label("not a person or team of the roster")
+                    .with_suggestion(&n.value, candidates.iter().copied());
                     if candidates.is_empty() {
-                        d = d.with_help("list people and teams under `people:` and `teams:` in tally.yml");
+                        d = d.with_help(
+                            "list people and teams under `people:` and `teams:` in tally.yml",
+                        );
                     }
                     r.err(d);
                 }
@@ -1484,10 +1764,13 @@ impl<'a> Resolver<'a> {
         for m in model.metrics.values() {
             for i in m.input_metrics() {
                 if !model.metrics.contains_key(&i.name) {
-                    let d = Diagnostic::error(codes::UNKNOWN_METRIC, format!("unknown metric `{}`", i.name))
-                        .at(i.span)
-                        .with_label(format!("input of `{}`", m.name))
-                        .with_suggestion(&i.name, names.iter().map(String::as_str));
+                    let d = Diagnostic::error(
+                        codes::UNKNOWN_METRIC,
+                        format!("unknown metric `{}`", i.name),
+                    )
+                    .at(i.span)
+                    .with_label(format!("input of `{}`", m.name))
+                    .with_suggestion(&i.name, names.iter().map(String::as_str));
                     self.diags.push(d);
                     bad.push(m.name.clone());
                 }
@@ -1503,10 +1786,13 @@ impl<'a> Resolver<'a> {
                         .map(|s| s.span)
                         .unwrap_or(m.span);
                     self.diags.push(
-                        Diagnostic::error(codes::UNKNOWN_DRIVER, format!("unknown driver metric `{d}`"))
-                            .at(span)
-                            .with_suggestion(d, names.iter().map(String::as_str))
-                            .with_help("`drivers` lists metrics of this project that move this metric"),
+                        Diagnostic::error(
+                            codes::UNKNOWN_DRIVER,
+                            format!("unknown driver metric `{d}`"),
+                        )
+                        .at(span)
+                        .with_suggestion(d, names.iter().map(String::as_str))
+                        .with_help("`drivers` lists metrics of this project that move this metric"),
                     );
                 }
             }
@@ -1546,16 +1832,20 @@ impl<'a> Resolver<'a> {
                                 }
                             }
                             1 => {
-                                let mut cycle: Vec<String> = stack.iter().map(|(n, _)| n.clone()).collect();
+                                let mut cycle: Vec<String> =
+                                    stack.iter().map(|(n, _)| n.clone()).collect();
                                 if let Some(p) = cycle.iter().position(|n| *n == next) {
                                     cycle.drain(..p);
                                 }
                                 cycle.push(next.clone());
                                 let span = model.metrics[&next].span;
                                 self.diags.push(
-                                    Diagnostic::error(code, format!("{what} form a cycle: {}", cycle.join(" -> ")))
-                                        .at(span)
-                                        .with_help("break the cycle: a metric cannot depend on itself"),
+                                    Diagnostic::error(
+                                        code,
+                                        format!("{what} form a cycle: {}", cycle.join(" -> ")),
+                                    )
+                                    .at(span)
+                                    .with_help("break the cycle: a metric cannot depend on itself"),
                                 );
                                 bad.extend(cycle);
                                 reported = true;
@@ -1579,7 +1869,8 @@ impl<'a> Resolver<'a> {
         while changed {
             changed = false;
             for m in model.metrics.values() {
-                if !bad.contains(&m.name) && m.input_metrics().iter().any(|i| bad.contains(&i.name)) {
+                if !bad.contains(&m.name) && m.input_metrics().iter().any(|i| bad.contains(&i.name))
+                {
                     bad.insert(m.name.clone());
                     changed = true;
                 }

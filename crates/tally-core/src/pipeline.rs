@@ -13,6 +13,18 @@ pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
     let (spec, mut diags) = load_project(root, opts);
     let (model, more) = spec_to_model(spec);
     diags.extend(more);
+    // Semantic validation runs on whatever resolved (objects with errors are already left out);
+    // a problem reported by resolution at the same place under the same code is not repeated.
+    for d in crate::validate::validate_model(&model) {
+        if !diags.iter().any(|x| x.code == d.code && x.span == d.span) {
+            diags.push(d);
+        }
+    }
+    // Metric tests are checked against a model without errors (an unknown metric in a test is
+    // otherwise often just a metric that did not resolve).
+    if !diags.iter().any(|d| d.is_error()) {
+        diags.extend(crate::metric_test::check_tests(&model));
+    }
     crate::diag::sort(&mut diags);
     (model, diags)
 }
@@ -26,13 +38,20 @@ pub struct Compiled {
 
 /// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
 /// statement that does not parse is reported as a bug (E0901).
-pub fn compile(model: &Model, dialect: &dyn Dialect, req: &QueryRequest) -> Result<Compiled, Vec<Diagnostic>> {
+pub fn compile(
+    model: &Model,
+    dialect: &dyn Dialect,
+    req: &QueryRequest,
+) -> Result<Compiled, Vec<Diagnostic>> {
     let plan = plan_query(model, dialect, req)?;
     let sql = query_sql(dialect, &plan.query);
     if let Err(e) = parse_back(dialect, &sql) {
         return Err(vec![Diagnostic::error(
             codes::GENERATED_SQL,
-            format!("tally generated SQL that does not parse as {}: {e}", dialect.name()),
+            format!(
+                "tally generated SQL that does not parse as {}: {e}",
+                dialect.name()
+            ),
         )
         .with_help("this is a bug in tally; please report it with the query")
         .with_help(format!("the SQL was:\n{sql}"))]);

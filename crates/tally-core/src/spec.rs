@@ -601,3 +601,171 @@ pub struct ProjectFile {
     #[serde(default)]
     pub paths: Vec<String>,
 }
+
+// ----- metric tests (tally) ------------------------------------------------------------------------
+//
+// ```yaml
+// test_tables:                           # optional: column types of source tables, declared once
+//   - table: intercom.team
+//     columns: {id: varchar, name: varchar}
+// metric_tests:
+//   - name: volume_counts_inbound_only
+//     given:                             # fixture rows per source table (the relation the SQL reads)
+//       - table: intercom.conversation_history
+//         rows:
+//           - {id: c1, created_at: 2026-01-05 09:00:00, source_delivered_as: customer_initiated}
+//       - table: intercom.team
+//         csv: fixtures/team.csv         # relative to this YAML file
+//     query: {metrics: [conversation_volume], group_by: [metric_time__month]}
+//     expect:
+//       rows:
+//         - {metric_time__month: 2026-01-01, conversation_volume: 1}
+// ```
+
+/// One column of a fixture or declared table: a name and, optionally, a SQL type.
+#[derive(Clone, Debug, Serialize)]
+pub struct Column {
+    pub name: SString,
+    pub data_type: Option<SString>,
+}
+
+/// Columns written as a list of names (`[id, name]`) or a mapping of names to SQL types
+/// (`{id: varchar, created_at: timestamp}`; a null type is inferred from the values).
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct Columns(pub Vec<Column>);
+
+impl<'de> Deserialize<'de> for Columns {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Columns;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a list of column names or a mapping of column names to SQL types")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Columns, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = seq.next_element::<SString>()? {
+                    out.push(Column {
+                        name,
+                        data_type: None,
+                    });
+                }
+                Ok(Columns(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(
+                self,
+                mut map: A,
+            ) -> Result<Columns, A::Error> {
+                let mut out = Vec::new();
+                while let Some(name) = map.next_key::<SString>()? {
+                    let data_type = map.next_value::<Option<SString>>()?;
+                    out.push(Column { name, data_type });
+                }
+                Ok(Columns(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// One row of fixture or expected data: a mapping of column to value, or a list of values in the
+/// order of `columns`.
+#[derive(Clone, Debug, Serialize)]
+pub enum Row {
+    Map(Vec<(SString, Spanned<serde_json::Value>)>),
+    List(Vec<Spanned<serde_json::Value>>),
+}
+
+impl<'de> Deserialize<'de> for Row {
+    fn deserialize<D: serde::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl<'de> serde::de::Visitor<'de> for V {
+            type Value = Row;
+            fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+                f.write_str("a row: a mapping of column to value, or a list of values")
+            }
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Row, A::Error> {
+                let mut out = Vec::new();
+                while let Some(v) = seq.next_element::<Spanned<serde_json::Value>>()? {
+                    out.push(v);
+                }
+                Ok(Row::List(out))
+            }
+            fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> Result<Row, A::Error> {
+                let mut out = Vec::new();
+                while let Some(k) = map.next_key::<SString>()? {
+                    let v = map.next_value::<Spanned<serde_json::Value>>()?;
+                    out.push((k, v));
+                }
+                Ok(Row::Map(out))
+            }
+        }
+        d.deserialize_any(V)
+    }
+}
+
+/// Rows of one source table for one metric test: inline `rows`, or a `csv` file (relative to the
+/// YAML file; a header line, then one line per row). Neither means an empty table.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct Fixture {
+    /// The relation as the project's SQL reads it (`intercom.conversation_history`).
+    pub table: SString,
+    #[serde(default)]
+    pub columns: Option<Columns>,
+    #[serde(default)]
+    pub rows: Option<Vec<Spanned<Row>>>,
+    #[serde(default)]
+    pub csv: Option<SString>,
+    /// The CSV file once the loader has read it.
+    #[serde(skip)]
+    pub csv_file: Option<crate::source::FileId>,
+}
+
+/// The rows a metric test expects. Only the columns named here are compared; numbers match with a
+/// relative tolerance of 1e-9; row order matters only with `ordered: true`.
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+pub struct Expectation {
+    #[serde(default)]
+    pub columns: Option<Columns>,
+    #[serde(default)]
+    pub rows: Option<Vec<Spanned<Row>>>,
+    #[serde(default)]
+    pub csv: Option<SString>,
+    #[serde(default)]
+    pub ordered: bool,
+    #[serde(skip)]
+    pub csv_file: Option<crate::source::FileId>,
+}
+
+/// tally: a metric test (`metric_tests:` in any project YAML file).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct MetricTest {
+    pub name: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// Fixture rows per source table. Tables of `test_tables:` that a test does not give are empty.
+    #[serde(default)]
+    pub given: Vec<Fixture>,
+    /// The query: metrics, group_by, where, order_by, limit (like a saved query's query_params).
+    #[serde(default)]
+    pub query: Option<QueryParams>,
+    /// Or run a saved query of the project.
+    #[serde(default)]
+    pub saved_query: Option<SString>,
+    pub expect: Expectation,
+    #[serde(default)]
+    pub tags: Vec<String>,
+}
+
+/// tally: the columns (and SQL types) of a source table, shared by every metric test
+/// (`test_tables:`). Each test starts with every declared table created empty.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+pub struct TestTable {
+    pub table: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    pub columns: Columns,
+}

@@ -15,7 +15,10 @@ pub enum Expr {
     /// SQL written by the user (a dimension's `expr`), or already rendered by tally.
     Raw(String),
     /// A column of a relation in the FROM clause: `alias.name` (name quoted as needed).
-    Col { table: Option<String>, name: String },
+    Col {
+        table: Option<String>,
+        name: String,
+    },
     Trunc(Grain, Box<Expr>),
     Extract(DatePart, Box<Expr>),
     Agg(AggKind, Box<Expr>),
@@ -36,6 +39,68 @@ pub enum Expr {
     TimestampLit(String),
     /// `(e)`.
     Paren(Box<Expr>),
+    /// An integer literal.
+    Int(i64),
+    /// `a <op> b` for a comparison operator: `=`, `<`, `<=`, `>`, `>=`.
+    Cmp(Box<Expr>, CmpOp, Box<Expr>),
+    /// `a AND b AND ...`, each operand parenthesised when it has several.
+    And(Vec<Expr>),
+    /// `(a OR b OR ...)`.
+    Or(Vec<Expr>),
+    /// `e IS NULL`.
+    IsNull(Box<Expr>),
+    /// `e + INTERVAL 'n' unit` (a negative count subtracts).
+    AddInterval(Box<Expr>, i64, Grain),
+    /// `e + (n) * INTERVAL '1' unit` for a count computed by SQL.
+    AddIntervals(Box<Expr>, Box<Expr>, Grain),
+    /// `CASE WHEN cond THEN a ELSE b END`.
+    Case(Box<Expr>, Box<Expr>, Box<Expr>),
+    /// A window function: `func(args) OVER (PARTITION BY ... ORDER BY ... [ROWS BETWEEN UNBOUNDED
+    /// PRECEDING AND UNBOUNDED FOLLOWING])`.
+    Window(Box<Window>),
+}
+
+/// A comparison operator.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum CmpOp {
+    Eq,
+    Lt,
+    Le,
+    Gt,
+    Ge,
+}
+
+impl CmpOp {
+    pub fn sql(self) -> &'static str {
+        match self {
+            CmpOp::Eq => "=",
+            CmpOp::Lt => "<",
+            CmpOp::Le => "<=",
+            CmpOp::Gt => ">",
+            CmpOp::Ge => ">=",
+        }
+    }
+}
+
+/// The function of a window expression.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum WindowFunc {
+    FirstValue,
+    LastValue,
+    Avg,
+    Lead(i64),
+    RowNumber,
+}
+
+/// A window function call.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Window {
+    pub func: WindowFunc,
+    pub arg: Option<Expr>,
+    pub partition_by: Vec<Expr>,
+    pub order_by: Vec<(Expr, bool)>,
+    /// Frame the whole partition (`ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING`).
+    pub whole_partition: bool,
 }
 
 impl Expr {
@@ -49,6 +114,20 @@ impl Expr {
         Expr::Col {
             table: None,
             name: name.to_string(),
+        }
+    }
+    pub fn cmp(a: Expr, op: CmpOp, b: Expr) -> Expr {
+        Expr::Cmp(Box::new(a), op, Box::new(b))
+    }
+    pub fn eq(a: Expr, b: Expr) -> Expr {
+        Expr::Eq(Box::new(a), Box::new(b))
+    }
+    /// `AND` of the conditions; one condition stays as it is.
+    pub fn and(mut conds: Vec<Expr>) -> Expr {
+        if conds.len() == 1 {
+            conds.remove(0)
+        } else {
+            Expr::And(conds)
         }
     }
 }
@@ -141,7 +220,9 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
                             approximate: *approximate,
                         },
                     )
-                    .unwrap_or_else(|| format!("NULL /* percentile not supported by {} */", d.name())),
+                    .unwrap_or_else(|| {
+                        format!("NULL /* percentile not supported by {} */", d.name())
+                    }),
             }
         }
         Expr::Coalesce(items) => {
@@ -150,7 +231,11 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
             } else {
                 format!(
                     "COALESCE({})",
-                    items.iter().map(|i| expr_sql(d, i)).collect::<Vec<_>>().join(", ")
+                    items
+                        .iter()
+                        .map(|i| expr_sql(d, i))
+                        .collect::<Vec<_>>()
+                        .join(", ")
                 )
             }
         }
@@ -175,6 +260,74 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
         }
         Expr::TimestampLit(s) => d.timestamp_literal(s),
         Expr::Paren(inner) => format!("({})", expr_sql(d, inner)),
+        Expr::Int(n) => n.to_string(),
+        Expr::Cmp(a, op, b) => format!("{} {} {}", expr_sql(d, a), op.sql(), expr_sql(d, b)),
+        Expr::And(items) => items
+            .iter()
+            .map(|e| operand_sql(d, e))
+            .collect::<Vec<_>>()
+            .join(" AND "),
+        Expr::Or(items) => format!(
+            "({})",
+            items
+                .iter()
+                .map(|e| operand_sql(d, e))
+                .collect::<Vec<_>>()
+                .join(" OR ")
+        ),
+        Expr::IsNull(inner) => format!("{} IS NULL", expr_sql(d, inner)),
+        Expr::AddInterval(inner, n, g) => d.add_interval(&expr_sql(d, inner), *n, *g),
+        Expr::AddIntervals(inner, n, g) => {
+            d.add_intervals(&expr_sql(d, inner), &expr_sql(d, n), *g)
+        }
+        Expr::Case(cond, a, b) => format!(
+            "CASE WHEN {} THEN {} ELSE {} END",
+            expr_sql(d, cond),
+            expr_sql(d, a),
+            expr_sql(d, b)
+        ),
+        Expr::Window(w) => {
+            let call = match &w.func {
+                WindowFunc::FirstValue => format!(
+                    "FIRST_VALUE({})",
+                    w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default()
+                ),
+                WindowFunc::LastValue => format!(
+                    "LAST_VALUE({})",
+                    w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default()
+                ),
+                WindowFunc::Avg => format!(
+                    "AVG({})",
+                    w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default()
+                ),
+                WindowFunc::Lead(n) => format!(
+                    "LEAD({}, {n})",
+                    w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default()
+                ),
+                WindowFunc::RowNumber => "ROW_NUMBER()".to_string(),
+            };
+            let partition: Vec<String> = w.partition_by.iter().map(|e| expr_sql(d, e)).collect();
+            let order: Vec<String> = w
+                .order_by
+                .iter()
+                .map(|(e, desc)| format!("{}{}", expr_sql(d, e), if *desc { " DESC" } else { "" }))
+                .collect();
+            d.window(&call, &partition, &order, w.whole_partition)
+        }
+    }
+}
+
+/// An operand of AND/OR: parenthesised when it is itself a compound condition.
+fn operand_sql(d: &dyn Dialect, e: &Expr) -> String {
+    match e {
+        Expr::And(items) if items.len() > 1 => format!("({})", expr_sql(d, e)),
+        Expr::Range {
+            lo: Some(_),
+            hi: Some(_),
+            ..
+        } => format!("({})", expr_sql(d, e)),
+        Expr::Raw(s) if s.contains(' ') => format!("({s})"),
+        _ => expr_sql(d, e),
     }
 }
 
@@ -203,7 +356,11 @@ fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
 pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
     let mut out = String::new();
     out.push_str(indent);
-    out.push_str(if s.distinct { "SELECT DISTINCT" } else { "SELECT" });
+    out.push_str(if s.distinct {
+        "SELECT DISTINCT"
+    } else {
+        "SELECT"
+    });
     out.push('\n');
     let n = s.columns.len();
     for (i, c) in s.columns.iter().enumerate() {
@@ -239,7 +396,10 @@ pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
             if conds.is_empty() {
                 out.push_str(" ON TRUE");
             } else {
-                out.push_str(&format!("\n{indent}  ON {}", conds.join(&format!("\n{indent}  AND "))));
+                out.push_str(&format!(
+                    "\n{indent}  ON {}",
+                    conds.join(&format!("\n{indent}  AND "))
+                ));
             }
         }
         out.push('\n');
@@ -257,14 +417,20 @@ pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
                 }
             })
             .collect();
-        out.push_str(&format!("{indent}WHERE {}\n", conds.join(&format!("\n{indent}  AND "))));
+        out.push_str(&format!(
+            "{indent}WHERE {}\n",
+            conds.join(&format!("\n{indent}  AND "))
+        ));
     }
     if !s.group_by.is_empty() {
         let items: Vec<String> = s.group_by.iter().map(|e| expr_sql(d, e)).collect();
         out.push_str(&format!("{indent}GROUP BY\n"));
         let n = items.len();
         for (i, it) in items.iter().enumerate() {
-            out.push_str(&format!("{indent}  {it}{}\n", if i + 1 < n { "," } else { "" }));
+            out.push_str(&format!(
+                "{indent}  {it}{}\n",
+                if i + 1 < n { "," } else { "" }
+            ));
         }
     }
     if !s.order_by.is_empty() {

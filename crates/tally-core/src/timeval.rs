@@ -108,16 +108,43 @@ impl Ts {
         let (y, m, _) = civil_from_days(self.days);
         match g {
             Grain::Nanosecond | Grain::Microsecond => *self,
-            Grain::Millisecond => Ts { days: self.days, micros: self.micros - self.micros % 1000 },
-            Grain::Second => Ts { days: self.days, micros: self.micros - self.micros % 1_000_000 },
-            Grain::Minute => Ts { days: self.days, micros: self.micros - self.micros % 60_000_000 },
-            Grain::Hour => Ts { days: self.days, micros: self.micros - self.micros % 3_600_000_000 },
-            Grain::Day => Ts { days: self.days, micros: 0 },
+            Grain::Millisecond => Ts {
+                days: self.days,
+                micros: self.micros - self.micros % 1000,
+            },
+            Grain::Second => Ts {
+                days: self.days,
+                micros: self.micros - self.micros % 1_000_000,
+            },
+            Grain::Minute => Ts {
+                days: self.days,
+                micros: self.micros - self.micros % 60_000_000,
+            },
+            Grain::Hour => Ts {
+                days: self.days,
+                micros: self.micros - self.micros % 3_600_000_000,
+            },
+            Grain::Day => Ts {
+                days: self.days,
+                micros: 0,
+            },
             // 1970-01-01 was a Thursday; Monday-based weeks.
-            Grain::Week => Ts { days: self.days - (self.days + 3).rem_euclid(7), micros: 0 },
-            Grain::Month => Ts { days: days_from_civil(y, m, 1), micros: 0 },
-            Grain::Quarter => Ts { days: days_from_civil(y, (m - 1) / 3 * 3 + 1, 1), micros: 0 },
-            Grain::Year => Ts { days: days_from_civil(y, 1, 1), micros: 0 },
+            Grain::Week => Ts {
+                days: self.days - (self.days + 3).rem_euclid(7),
+                micros: 0,
+            },
+            Grain::Month => Ts {
+                days: days_from_civil(y, m, 1),
+                micros: 0,
+            },
+            Grain::Quarter => Ts {
+                days: days_from_civil(y, (m - 1) / 3 * 3 + 1, 1),
+                micros: 0,
+            },
+            Grain::Year => Ts {
+                days: days_from_civil(y, 1, 1),
+                micros: 0,
+            },
         }
     }
 
@@ -127,7 +154,10 @@ impl Ts {
             let total = y * 12 + (m - 1) + n;
             let (ny, nm) = (total.div_euclid(12), total.rem_euclid(12) + 1);
             let last = civil_from_days(days_from_civil(ny + (nm / 12), nm % 12 + 1, 1) - 1).2;
-            Ts { days: days_from_civil(ny, nm, d.min(last)), micros: self.micros }
+            Ts {
+                days: days_from_civil(ny, nm, d.min(last)),
+                micros: self.micros,
+            }
         };
         match g {
             Grain::Nanosecond => *self,
@@ -136,8 +166,14 @@ impl Ts {
             Grain::Second => Ts::norm(self.days, self.micros + count * 1_000_000),
             Grain::Minute => Ts::norm(self.days, self.micros + count * 60_000_000),
             Grain::Hour => Ts::norm(self.days, self.micros + count * 3_600_000_000),
-            Grain::Day => Ts { days: self.days + count, micros: self.micros },
-            Grain::Week => Ts { days: self.days + 7 * count, micros: self.micros },
+            Grain::Day => Ts {
+                days: self.days + count,
+                micros: self.micros,
+            },
+            Grain::Week => Ts {
+                days: self.days + 7 * count,
+                micros: self.micros,
+            },
             Grain::Month => months(count),
             Grain::Quarter => months(3 * count),
             Grain::Year => months(12 * count),
@@ -161,7 +197,10 @@ mod tests {
         assert_eq!(w.trunc(Grain::Week).format(), "2019-12-30 00:00:00");
         let (s, has_time) = Ts::parse("2020-01-01 23:59:59.5").unwrap();
         assert!(has_time);
-        assert_eq!(s.add(1, Grain::Second).format(), "2020-01-02 00:00:00.500000");
+        assert_eq!(
+            s.add(1, Grain::Second).format(),
+            "2020-01-02 00:00:00.500000"
+        );
         assert!(Ts::parse("2020-02-30").is_none());
         assert!(Ts::parse("yesterday").is_none());
     }

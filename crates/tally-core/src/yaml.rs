@@ -95,10 +95,13 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
                 .find([':', '\n'])
                 .map(|i| at + i)
                 .unwrap_or(text.len());
-            return Diagnostic::error(codes::DUPLICATE_KEY, "this key appears twice in the same mapping")
-                .at(Span::new(file, at, end.max(at + 1).min(text.len())))
-                .with_label("second occurrence")
-                .with_help("YAML keeps only one of the two values; remove or rename one");
+            return Diagnostic::error(
+                codes::DUPLICATE_KEY,
+                "this key appears twice in the same mapping",
+            )
+            .at(Span::new(file, at, end.max(at + 1).min(text.len())))
+            .with_label("second occurrence")
+            .with_help("YAML keeps only one of the two values; remove or rename one");
         }
         Diagnostic::error(codes::YAML_SYNTAX, format!("invalid YAML: {}", e.info()))
             .at(Span::new(file, at, (at + 1).min(text.len()).max(at)))

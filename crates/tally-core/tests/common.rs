@@ -16,7 +16,11 @@ pub fn metricflow_dir() -> PathBuf {
 
 pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
     let dir = metricflow_dir().join("manifests").join(name);
-    assert!(dir.is_dir(), "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR", dir.display());
+    assert!(
+        dir.is_dir(),
+        "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
+        dir.display()
+    );
     tally_core::pipeline::load_model(
         &dir,
         &LoadOptions {

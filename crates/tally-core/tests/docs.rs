@@ -25,5 +25,8 @@ fn errors_doc_lists_every_code() {
         return;
     }
     let have = std::fs::read_to_string(&path).unwrap_or_default();
-    assert_eq!(have, want, "docs/errors.md is stale: run the tests with TALLY_UPDATE_DOCS=1");
+    assert_eq!(
+        have, want,
+        "docs/errors.md is stale: run the tests with TALLY_UPDATE_DOCS=1"
+    );
 }

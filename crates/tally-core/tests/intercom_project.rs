@@ -16,21 +16,30 @@ fn project_root() -> PathBuf {
 }
 
 fn load() -> Model {
-    let (spec, load_diags) = tally_core::load::load_project(&project_root(), &LoadOptions::default());
-    let (model, diags) = tally_core::model::spec_to_model(spec);
-    let all: Vec<_> = load_diags.into_iter().chain(diags).collect();
-    let errors: Vec<_> = all.iter().filter(|d| d.is_error()).cloned().collect();
-    assert!(errors.is_empty(), "the project has errors:\n{}", render_human(&model.sources, &errors, false));
-    if !all.is_empty() {
-        eprintln!("{}", render_human(&model.sources, &all, false));
+    // The same stages as `tally validate`: load, resolve, semantic validation.
+    let (model, diags) = tally_core::pipeline::load_model(&project_root(), &LoadOptions::default());
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
+    assert!(
+        errors.is_empty(),
+        "the project has errors:\n{}",
+        render_human(&model.sources, &errors, false)
+    );
+    if !diags.is_empty() {
+        eprintln!("{}", render_human(&model.sources, &diags, false));
     }
     model
 }
 
 fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
     QueryRequest {
-        metrics: metrics.iter().map(|s| Spanned::synthetic(s.to_string())).collect(),
-        group_by: group_by.iter().map(|s| Spanned::synthetic(s.to_string())).collect(),
+        metrics: metrics
+            .iter()
+            .map(|s| Spanned::synthetic(s.to_string()))
+            .collect(),
+        group_by: group_by
+            .iter()
+            .map(|s| Spanned::synthetic(s.to_string()))
+            .collect(),
         where_: wheres
             .iter()
             .map(|w| Filter {
@@ -45,11 +54,21 @@ fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
 /// Compile a request to SQL (plan, render, parse back), or panic with the diagnostics.
 fn compile(model: &Model, r: &QueryRequest) -> String {
     if let Err(d) = plan_query(model, &DuckDb, r) {
-        panic!("{:?} by {:?} does not plan:\n{}", r.metrics, r.group_by, render_human(&model.sources, &d, false));
+        panic!(
+            "{:?} by {:?} does not plan:\n{}",
+            r.metrics,
+            r.group_by,
+            render_human(&model.sources, &d, false)
+        );
     }
     match tally_core::pipeline::compile(model, &DuckDb, r) {
         Ok(c) => c.sql,
-        Err(d) => panic!("{:?} by {:?} does not compile:\n{}", r.metrics, r.group_by, render_human(&model.sources, &d, false)),
+        Err(d) => panic!(
+            "{:?} by {:?} does not compile:\n{}",
+            r.metrics,
+            r.group_by,
+            render_human(&model.sources, &d, false)
+        ),
     }
 }
 
@@ -89,6 +108,9 @@ const METRICS: &[&str] = &[
     "closed_conversations",
     "repeat_contacts",
     "repeat_contact_rate",
+    "customers_with_closed_conversations",
+    "repeat_contacting_customers",
+    "repeat_contact_customer_rate",
     "help_center_sessions",
     "self_served_sessions",
     "self_serve_resolution_rate",
@@ -119,15 +141,38 @@ fn project_resolves_without_errors() {
     let model = load();
     assert_eq!(model.name, "intercom_support");
     for m in METRICS {
-        let metric = model.metric(m).unwrap_or_else(|| panic!("metric `{m}` is missing"));
+        let metric = model
+            .metric(m)
+            .unwrap_or_else(|| panic!("metric `{m}` is missing"));
         assert!(metric.label.is_some(), "metric `{m}` has no label");
-        assert!(metric.description.is_some(), "metric `{m}` has no description");
-        assert!(metric.owners.accountable.is_some(), "metric `{m}` has no accountable owner");
+        assert!(
+            metric.description.is_some(),
+            "metric `{m}` has no description"
+        );
+        assert!(
+            metric.owners.accountable.is_some(),
+            "metric `{m}` has no accountable owner"
+        );
     }
-    assert_eq!(model.metrics.len(), METRICS.len(), "a metric is not listed in METRICS");
-    let ns = model.metric("resolved_without_repeat_contact_rate").expect("north star");
-    for d in ["resolution_rate", "csat", "first_response_time_median", "repeat_contact_rate", "abandonment_rate"] {
-        assert!(ns.drivers.iter().any(|x| x == d), "the north star is not driven by `{d}`");
+    assert_eq!(
+        model.metrics.len(),
+        METRICS.len(),
+        "a metric is not listed in METRICS"
+    );
+    let ns = model
+        .metric("resolved_without_repeat_contact_rate")
+        .expect("north star");
+    for d in [
+        "resolution_rate",
+        "csat",
+        "first_response_time_median",
+        "repeat_contact_rate",
+        "abandonment_rate",
+    ] {
+        assert!(
+            ns.drivers.iter().any(|x| x == d),
+            "the north star is not driven by `{d}`"
+        );
     }
 }
 
@@ -145,17 +190,47 @@ fn every_metric_plans_alone_and_by_month() {
 fn readme_queries_plan() {
     let model = load();
     let cases: &[(&str, &[&str], &[&str], &[&str])] = &[
-        ("readme_first", &["resolution_rate", "csat"], &["metric_time__month", "conversation__team"], &[]),
-        ("by_team_name", &["resolution_rate", "csat"], &["metric_time__month", "team__team_name"], &[]),
-        ("by_conversation_team_name", &["resolution_rate"], &["conversation__team_name"], &[]),
+        (
+            "readme_first",
+            &["resolution_rate", "csat"],
+            &["metric_time__month", "conversation__team"],
+            &[],
+        ),
+        (
+            "by_team_name",
+            &["resolution_rate", "csat"],
+            &["metric_time__month", "team__team_name"],
+            &[],
+        ),
+        (
+            "by_conversation_team_name",
+            &["resolution_rate"],
+            &["conversation__team_name"],
+            &[],
+        ),
         (
             "by_channel",
-            &["conversation_volume", "first_response_time_median", "first_response_time_p90", "abandonment_rate"],
+            &[
+                "conversation_volume",
+                "first_response_time_median",
+                "first_response_time_p90",
+                "abandonment_rate",
+            ],
             &["metric_time__week", "conversation__channel"],
             &[],
         ),
-        ("by_assignee", &["csat", "average_rating"], &["conversation__assignee_name", "admin__job_title"], &[]),
-        ("by_source_type", &["conversation_volume", "resolution_rate"], &["conversation__source_type"], &[]),
+        (
+            "by_assignee",
+            &["csat", "average_rating"],
+            &["conversation__assignee_name", "admin__job_title"],
+            &[],
+        ),
+        (
+            "by_source_type",
+            &["conversation_volume", "resolution_rate"],
+            &["conversation__source_type"],
+            &[],
+        ),
         (
             "north_star_tree",
             &[
@@ -169,15 +244,30 @@ fn readme_queries_plan() {
             &["metric_time__month"],
             &[],
         ),
-        ("articles", &["article_views", "article_resolution_rate"], &["article__article_title"], &[]),
-        ("contact_role", &["conversation_volume", "self_serve_resolution_rate"], &["contact__role"], &[]),
+        (
+            "articles",
+            &["article_views", "article_resolution_rate"],
+            &["article__article_title"],
+            &[],
+        ),
+        (
+            "contact_role",
+            &["conversation_volume", "self_serve_resolution_rate"],
+            &["contact__role"],
+            &[],
+        ),
         (
             "email_only",
             &["resolution_rate", "first_response_time_average"],
             &["metric_time__month"],
             &["{{ Dimension('conversation__channel') }} = 'email'"],
         ),
-        ("proactive", &["proactive_open_rate", "proactive_click_rate"], &["content_receipt__content_type"], &[]),
+        (
+            "proactive",
+            &["proactive_open_rate", "proactive_click_rate"],
+            &["content_receipt__content_type"],
+            &[],
+        ),
     ];
     for (name, metrics, group_by, wheres) in cases {
         let sql = compile(&model, &req(metrics, group_by, wheres));

@@ -17,7 +17,10 @@ fn sources(dir: &Path, out: &mut Vec<PathBuf>) {
 fn core_does_not_print_link_duckdb_or_read_files_outside_load() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let manifest = std::fs::read_to_string(root.join("Cargo.toml")).expect("Cargo.toml");
-    assert!(!manifest.contains("duckdb"), "tally-core must not depend on DuckDB");
+    assert!(
+        !manifest.contains("duckdb"),
+        "tally-core must not depend on DuckDB"
+    );
     let mut files = Vec::new();
     sources(&root.join("src"), &mut files);
     files.sort();
@@ -27,7 +30,13 @@ fn core_does_not_print_link_duckdb_or_read_files_outside_load() {
         // Test modules may print; only library code is checked.
         let code = text.split("#[cfg(test)]").next().unwrap_or("");
         let name = f.strip_prefix(&root).expect("prefix").display().to_string();
-        for needle in ["println!", "eprintln!", "print!(", "eprint!(", "std::process::exit"] {
+        for needle in [
+            "println!",
+            "eprintln!",
+            "print!(",
+            "eprint!(",
+            "std::process::exit",
+        ] {
             if code.contains(needle) {
                 problems.push(format!("{name} uses {needle}"));
             }
@@ -47,9 +56,22 @@ fn stage_code_never_names_a_dialect() {
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("src");
     for stage in ["plan.rs", "sql.rs", "model.rs"] {
         let p = root.join(stage);
-        let Ok(text) = std::fs::read_to_string(&p) else { continue };
-        for name in ["\"duckdb\"", "\"snowflake\"", "\"bigquery\"", "\"postgres\"", "\"redshift\"", "\"trino\"", "\"databricks\""] {
-            assert!(!text.contains(name), "{stage} names dialect {name}: ask the Dialect instead");
+        let Ok(text) = std::fs::read_to_string(&p) else {
+            continue;
+        };
+        for name in [
+            "\"duckdb\"",
+            "\"snowflake\"",
+            "\"bigquery\"",
+            "\"postgres\"",
+            "\"redshift\"",
+            "\"trino\"",
+            "\"databricks\"",
+        ] {
+            assert!(
+                !text.contains(name),
+                "{stage} names dialect {name}: ask the Dialect instead"
+            );
         }
     }
     let plan_dir = root.join("plan");
@@ -58,7 +80,11 @@ fn stage_code_never_names_a_dialect() {
         sources(&plan_dir, &mut files);
         for f in files {
             let text = std::fs::read_to_string(&f).expect("read");
-            assert!(!text.to_lowercase().contains("\"duckdb\""), "{} names a dialect", f.display());
+            assert!(
+                !text.to_lowercase().contains("\"duckdb\""),
+                "{} names a dialect",
+                f.display()
+            );
         }
     }
 }

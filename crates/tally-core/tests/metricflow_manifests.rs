@@ -16,7 +16,11 @@ fn all_metricflow_manifests_validate_cleanly() {
     for name in names {
         let (model, diags) = common::load_manifest(&name);
         let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
-        assert!(errors.is_empty(), "{name}:\n{}", common::render(&model, &errors));
+        assert!(
+            errors.is_empty(),
+            "{name}:\n{}",
+            common::render(&model, &errors)
+        );
         assert!(!model.metrics.is_empty(), "{name} has metrics");
     }
 }
@@ -31,6 +35,8 @@ fn simple_manifest_counts() {
     // count -> sum of a case expression.
     let (mi, i) = model.find_measure("referred_bookings").expect("measure");
     let m = &model.semantic_models[mi].measures[i];
-    assert_eq!(m.expr, "CASE WHEN referrer_id IS NOT NULL THEN 1 ELSE 0 END");
+    assert_eq!(
+        m.expr,
+        "CASE WHEN referrer_id IS NOT NULL THEN 1 ELSE 0 END"
+    );
 }
-

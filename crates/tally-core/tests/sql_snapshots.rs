@@ -11,8 +11,14 @@ use tally_core::yaml::Spanned;
 
 fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
     QueryRequest {
-        metrics: metrics.iter().map(|s| Spanned::synthetic(s.to_string())).collect(),
-        group_by: group_by.iter().map(|s| Spanned::synthetic(s.to_string())).collect(),
+        metrics: metrics
+            .iter()
+            .map(|s| Spanned::synthetic(s.to_string()))
+            .collect(),
+        group_by: group_by
+            .iter()
+            .map(|s| Spanned::synthetic(s.to_string()))
+            .collect(),
         where_: wheres
             .iter()
             .map(|w| Filter {
@@ -58,12 +64,20 @@ fn ratio_and_derived_metrics() {
 
 #[test]
 fn multi_hop_dimension() {
-    insta::assert_snapshot!(sql(&req(&["bookings"], &["listing__user__home_state_latest"], &[])));
+    insta::assert_snapshot!(sql(&req(
+        &["bookings"],
+        &["listing__user__home_state_latest"],
+        &[]
+    )));
 }
 
 #[test]
 fn output_is_deterministic() {
-    let r = req(&["bookings", "views", "listings"], &["metric_time__week", "listing__country_latest"], &[]);
+    let r = req(
+        &["bookings", "views", "listings"],
+        &["metric_time__week", "listing__country_latest"],
+        &[],
+    );
     let a = sql(&r);
     for _ in 0..5 {
         assert_eq!(a, sql(&r));

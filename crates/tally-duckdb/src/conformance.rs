@@ -15,6 +15,7 @@ use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
+use duckdb::arrow::datatypes::{DataType, IntervalUnit, TimeUnit as ArrowTimeUnit};
 use duckdb::types::ValueRef;
 use minijinja::value::{Kwargs, Rest, ValueOrKwargs};
 use minijinja::{Environment, Error as JinjaError, ErrorKind, UndefinedBehavior, Value as JValue};
@@ -37,8 +38,14 @@ const KNOWN_FEATURES: &[&str] = &[
 const MODELS: &[(&str, &str)] = &[
     ("SIMPLE_MODEL", "simple_manifest"),
     ("SIMPLE_MODEL_NON_DS", "non_sm_manifest"),
-    ("UNPARTITIONED_MULTI_HOP_JOIN_MODEL", "multi_hop_join_manifest"),
-    ("PARTITIONED_MULTI_HOP_JOIN_MODEL", "partitioned_multi_hop_join_manifest"),
+    (
+        "UNPARTITIONED_MULTI_HOP_JOIN_MODEL",
+        "multi_hop_join_manifest",
+    ),
+    (
+        "PARTITIONED_MULTI_HOP_JOIN_MODEL",
+        "partitioned_multi_hop_join_manifest",
+    ),
     ("EXTENDED_DATE_MODEL", "extended_date_manifest"),
     ("SCD_MODEL", "scd_manifest"),
 ];
@@ -181,9 +188,13 @@ fn parse_case(file: &str, doc: &Yaml) -> Result<Case, String> {
     for (key, value) in entries {
         let field = |e: String| format!("field `{key}`: {e}");
         match key.as_str() {
-            "name" => case.name = scalar_string(value).ok_or_else(|| field("not a string".into()))?,
+            "name" => {
+                case.name = scalar_string(value).ok_or_else(|| field("not a string".into()))?
+            }
             "description" => {}
-            "model" => model = Some(scalar_string(value).ok_or_else(|| field("not a string".into()))?),
+            "model" => {
+                model = Some(scalar_string(value).ok_or_else(|| field("not a string".into()))?)
+            }
             "metrics" => case.metrics = string_list(value).map_err(field)?,
             "group_bys" => case.group_bys = string_list(value).map_err(field)?,
             "group_by_objs" => group_by_objs = parse_group_by_objs(value).map_err(field)?,
@@ -191,7 +202,10 @@ fn parse_case(file: &str, doc: &Yaml) -> Result<Case, String> {
             "time_constraint" => {
                 let items = string_list(value).map_err(field)?;
                 if items.len() != 2 {
-                    return Err(field(format!("expected [start, end], got {} items", items.len())));
+                    return Err(field(format!(
+                        "expected [start, end], got {} items",
+                        items.len()
+                    )));
                 }
                 case.time_constraint = Some((items[0].clone(), items[1].clone()));
             }
@@ -219,7 +233,8 @@ fn parse_case(file: &str, doc: &Yaml) -> Result<Case, String> {
                 }
             }
             "check_query" => {
-                case.check_query = scalar_string(value).ok_or_else(|| field("not a string".into()))?
+                case.check_query =
+                    scalar_string(value).ok_or_else(|| field("not a string".into()))?
             }
             other => return Err(format!("unknown field `{other}`")),
         }
@@ -270,7 +285,10 @@ fn parse_group_by_objs(value: &Yaml) -> Result<Vec<String>, String> {
             (None, None) => name,
             (Some(g), None) => format!("TimeDimension('{name}', '{}')", g.to_lowercase()),
             (None, Some(p)) => {
-                format!("TimeDimension('{name}', date_part_name='{}')", p.to_lowercase())
+                format!(
+                    "TimeDimension('{name}', date_part_name='{}')",
+                    p.to_lowercase()
+                )
             }
             (Some(g), Some(p)) => format!(
                 "TimeDimension('{name}', '{}', date_part_name='{}')",
@@ -304,7 +322,8 @@ fn yaml_files(dir: &Path) -> Result<Vec<PathBuf>, String> {
 }
 
 fn load_yaml_file(path: &Path) -> Result<Vec<Yaml<'static>>, String> {
-    let text = fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+    let text =
+        fs::read_to_string(path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
     // Loading from `&str` goes through a char iterator, so nothing borrows from `text`.
     Yaml::load_from_str(&text).map_err(|e| format!("{}: {e}", path.display()))
 }
@@ -346,7 +365,9 @@ fn opt_string(y: &Yaml) -> Result<Option<String>, String> {
     if is_null(y) {
         return Ok(None);
     }
-    scalar_string(y).map(Some).ok_or_else(|| "not a string".to_string())
+    scalar_string(y)
+        .map(Some)
+        .ok_or_else(|| "not a string".to_string())
 }
 
 fn string_list(y: &Yaml) -> Result<Vec<String>, String> {
@@ -404,7 +425,9 @@ fn parse_fixture(path: &Path) -> Result<Fixture, String> {
         return Err(err("expected the single key `table_snapshot`"));
     }
     let (mut table, mut columns, mut rows) = (None, Vec::new(), Vec::new());
-    for (key, value) in mapping_entries(top[0].1).ok_or_else(|| err("table_snapshot is not a mapping"))? {
+    for (key, value) in
+        mapping_entries(top[0].1).ok_or_else(|| err("table_snapshot is not a mapping"))?
+    {
         match key.as_str() {
             "table_name" => table = scalar_string(value),
             "column_definitions" => {
@@ -412,7 +435,8 @@ fn parse_fixture(path: &Path) -> Result<Fixture, String> {
                     return Err(err("column_definitions is not a list"));
                 };
                 for def in defs {
-                    let entries = mapping_entries(def).ok_or_else(|| err("bad column definition"))?;
+                    let entries =
+                        mapping_entries(def).ok_or_else(|| err("bad column definition"))?;
                     let get = |k: &str| {
                         entries
                             .iter()
@@ -460,7 +484,11 @@ fn parse_fixture(path: &Path) -> Result<Fixture, String> {
             columns.len()
         )));
     }
-    Ok(Fixture { table, columns, rows })
+    Ok(Fixture {
+        table,
+        columns,
+        rows,
+    })
 }
 
 fn quote_ident(s: &str) -> String {
@@ -498,7 +526,11 @@ fn truncate_fraction(v: &str) -> String {
 }
 
 /// Creates `schema` and loads all fixture tables of `<metricflow_dir>/fixtures/*/*.yaml` into it.
-pub fn load_fixtures(conn: &duckdb::Connection, metricflow_dir: &Path, schema: &str) -> Result<(), String> {
+pub fn load_fixtures(
+    conn: &duckdb::Connection,
+    metricflow_dir: &Path,
+    schema: &str,
+) -> Result<(), String> {
     let root = metricflow_dir.join("fixtures");
     let mut groups: Vec<PathBuf> = fs::read_dir(&root)
         .map_err(|e| format!("cannot read {}: {e}", root.display()))?
@@ -516,8 +548,11 @@ pub fn load_fixtures(conn: &duckdb::Connection, metricflow_dir: &Path, schema: &
         return Err(format!("no fixtures under {}", root.display()));
     }
     let sql_err = |what: &str, e: duckdb::Error| format!("{what}: {e}");
-    conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {}", quote_ident(schema)))
-        .map_err(|e| sql_err("create schema", e))?;
+    conn.execute_batch(&format!(
+        "CREATE SCHEMA IF NOT EXISTS {}",
+        quote_ident(schema)
+    ))
+    .map_err(|e| sql_err("create schema", e))?;
     let mut seen = std::collections::HashSet::new();
     for path in files {
         let fixture = parse_fixture(&path)?;
@@ -545,7 +580,10 @@ pub fn load_fixtures(conn: &duckdb::Connection, metricflow_dir: &Path, schema: &
                     .map_err(|e| format!("{} row {}: {e}", path.display(), i + 1))?;
                 values.push(format!("({})", lits.join(", ")));
             }
-            sql.push_str(&format!("INSERT INTO {qualified} VALUES {};\n", values.join(",\n")));
+            sql.push_str(&format!(
+                "INSERT INTO {qualified} VALUES {};\n",
+                values.join(",\n")
+            ));
         }
         sql.push_str("COMMIT;\n");
         if let Err(e) = conn.execute_batch(&sql) {
@@ -600,7 +638,9 @@ impl Args {
             .and_then(|(_, v)| v.take());
         match (positional, keyword) {
             (Some(_), Some(_)) => Err(jerr(format!("{}(): `{name}` given twice", self.func))),
-            (Some(v), None) | (None, Some(v)) => Ok((!v.is_none() && !v.is_undefined()).then_some(v)),
+            (Some(v), None) | (None, Some(v)) => {
+                Ok((!v.is_none() && !v.is_undefined()).then_some(v))
+            }
             (None, None) => Ok(None),
         }
     }
@@ -623,7 +663,10 @@ impl Args {
             return Err(jerr(format!("{}(): too many arguments", self.func)));
         }
         if let Some((n, _)) = self.kw.iter().find(|(_, v)| v.is_some()) {
-            return Err(jerr(format!("{}(): unexpected keyword argument `{n}`", self.func)));
+            return Err(jerr(format!(
+                "{}(): unexpected keyword argument `{n}`",
+                self.func
+            )));
         }
         Ok(())
     }
@@ -673,7 +716,11 @@ fn render_time_constraint(
     let mut parts = Vec::new();
     if let Some(start) = start {
         parse_datetime(start)?;
-        parts.push(format!("{} >= {}", cast_ts(expr), cast_ts(&quote_str(start))));
+        parts.push(format!(
+            "{} >= {}",
+            cast_ts(expr),
+            cast_ts(&quote_str(start))
+        ));
     }
     if let Some(stop) = stop {
         let micros = parse_datetime(stop)?;
@@ -682,7 +729,11 @@ fn render_time_constraint(
         } else {
             format_timestamp(micros + 1_000_000)
         };
-        parts.push(format!("{} < {}", cast_ts(expr), cast_ts(&quote_str(&next))));
+        parts.push(format!(
+            "{} < {}",
+            cast_ts(expr),
+            cast_ts(&quote_str(&next))
+        ));
     }
     if parts.is_empty() {
         return Err("render_time_constraint(): give start_time or stop_time".into());
@@ -708,117 +759,164 @@ fn build_env(schema: &str, for_where_filter: bool) -> Environment<'static> {
     env.add_global("TimeGranularity", enum_map(GRANULARITIES));
     env.add_global("DatePart", enum_map(DATE_PARTS));
 
-    env.add_function("render_date_trunc", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_date_trunc", args)?;
-        let expr = a.string(0, "expr")?;
-        let grain = a.string(1, "granularity")?;
-        a.finish()?;
-        let grain = check_enum("granularity", &grain, GRANULARITIES)?;
-        Ok(format!("DATE_TRUNC('{grain}', {})", cast_ts(&expr)))
-    });
-    env.add_function("render_time_constraint", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_time_constraint", args)?;
-        let expr = a.string(0, "expr")?;
-        let start = a.opt_string(1, "start_time")?;
-        let stop = a.opt_string(2, "stop_time")?;
-        a.finish()?;
-        render_time_constraint(&expr, start.as_deref(), stop.as_deref()).map_err(jerr)
-    });
-    env.add_function("render_date_sub", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_date_sub", args)?;
-        let alias = a.string(0, "table_alias")?;
-        let column = a.string(1, "column_alias")?;
-        let count = a.required(2, "count")?;
-        let grain = a.string(3, "granularity")?;
-        a.finish()?;
-        let count = count
-            .as_i64()
-            .ok_or_else(|| jerr(format!("render_date_sub(): count {count} is not an integer")))?;
-        let grain = check_enum("granularity", &grain, GRANULARITIES)?;
-        let (count, grain) = if grain == "quarter" {
-            (count * 3, "month".to_string())
-        } else {
-            (count, grain)
-        };
-        Ok(format!("{alias}.{column} - INTERVAL {count} {grain}"))
-    });
-    env.add_function("render_date_add", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_date_add", args)?;
-        let expr = a.string(0, "date_column")?;
-        let count = a.string(1, "count_column")?;
-        let grain = a.string(2, "granularity")?;
-        a.finish()?;
-        let grain = check_enum("granularity", &grain, GRANULARITIES)?;
-        Ok(if grain == "quarter" {
-            format!("{expr} + INTERVAL ({count} * 3) month")
-        } else {
-            format!("{expr} + INTERVAL {count} {grain}")
-        })
-    });
-    env.add_function("render_extract", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_extract", args)?;
-        let expr = a.string(0, "expr")?;
-        let part = a.string(1, "date_part")?;
-        a.finish()?;
-        let part = check_enum("date part", &part, DATE_PARTS)?;
-        let part = if part == "dow" { "isodow".to_string() } else { part };
-        Ok(format!("EXTRACT({part} FROM {})", cast_ts(&expr)))
-    });
-    env.add_function("render_percentile_expr", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("render_percentile_expr", args)?;
-        let expr = a.string(0, "expr")?;
-        let p = a.string(1, "percentile")?;
-        let discrete = a.required(2, "use_discrete_percentile")?.is_true();
-        let approximate = a.required(3, "use_approximate_percentile")?.is_true();
-        a.finish()?;
-        match (discrete, approximate) {
-            (false, false) => Ok(format!("PERCENTILE_CONT({p}) WITHIN GROUP (ORDER BY ({expr}))")),
-            (true, false) => Ok(format!("PERCENTILE_DISC({p}) WITHIN GROUP (ORDER BY ({expr}))")),
-            (false, true) => Ok(format!("approx_quantile({expr}, {p})")),
-            (true, true) => Err(jerr("approximate discrete percentile is not available on DuckDB")),
-        }
-    });
+    env.add_function(
+        "render_date_trunc",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_date_trunc", args)?;
+            let expr = a.string(0, "expr")?;
+            let grain = a.string(1, "granularity")?;
+            a.finish()?;
+            let grain = check_enum("granularity", &grain, GRANULARITIES)?;
+            Ok(format!("DATE_TRUNC('{grain}', {})", cast_ts(&expr)))
+        },
+    );
+    env.add_function(
+        "render_time_constraint",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_time_constraint", args)?;
+            let expr = a.string(0, "expr")?;
+            let start = a.opt_string(1, "start_time")?;
+            let stop = a.opt_string(2, "stop_time")?;
+            a.finish()?;
+            render_time_constraint(&expr, start.as_deref(), stop.as_deref()).map_err(jerr)
+        },
+    );
+    env.add_function(
+        "render_date_sub",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_date_sub", args)?;
+            let alias = a.string(0, "table_alias")?;
+            let column = a.string(1, "column_alias")?;
+            let count = a.required(2, "count")?;
+            let grain = a.string(3, "granularity")?;
+            a.finish()?;
+            let count = count.as_i64().ok_or_else(|| {
+                jerr(format!(
+                    "render_date_sub(): count {count} is not an integer"
+                ))
+            })?;
+            let grain = check_enum("granularity", &grain, GRANULARITIES)?;
+            let (count, grain) = if grain == "quarter" {
+                (count * 3, "month".to_string())
+            } else {
+                (count, grain)
+            };
+            Ok(format!("{alias}.{column} - INTERVAL {count} {grain}"))
+        },
+    );
+    env.add_function(
+        "render_date_add",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_date_add", args)?;
+            let expr = a.string(0, "date_column")?;
+            let count = a.string(1, "count_column")?;
+            let grain = a.string(2, "granularity")?;
+            a.finish()?;
+            let grain = check_enum("granularity", &grain, GRANULARITIES)?;
+            Ok(if grain == "quarter" {
+                format!("{expr} + INTERVAL ({count} * 3) month")
+            } else {
+                format!("{expr} + INTERVAL {count} {grain}")
+            })
+        },
+    );
+    env.add_function(
+        "render_extract",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_extract", args)?;
+            let expr = a.string(0, "expr")?;
+            let part = a.string(1, "date_part")?;
+            a.finish()?;
+            let part = check_enum("date part", &part, DATE_PARTS)?;
+            let part = if part == "dow" {
+                "isodow".to_string()
+            } else {
+                part
+            };
+            Ok(format!("EXTRACT({part} FROM {})", cast_ts(&expr)))
+        },
+    );
+    env.add_function(
+        "render_percentile_expr",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("render_percentile_expr", args)?;
+            let expr = a.string(0, "expr")?;
+            let p = a.string(1, "percentile")?;
+            let discrete = a.required(2, "use_discrete_percentile")?.is_true();
+            let approximate = a.required(3, "use_approximate_percentile")?.is_true();
+            a.finish()?;
+            match (discrete, approximate) {
+                (false, false) => Ok(format!(
+                    "PERCENTILE_CONT({p}) WITHIN GROUP (ORDER BY ({expr}))"
+                )),
+                (true, false) => Ok(format!(
+                    "PERCENTILE_DISC({p}) WITHIN GROUP (ORDER BY ({expr}))"
+                )),
+                (false, true) => Ok(format!("approx_quantile({expr}, {p})")),
+                (true, true) => Err(jerr(
+                    "approximate discrete percentile is not available on DuckDB",
+                )),
+            }
+        },
+    );
     env.add_function("generate_random_uuid", || "GEN_RANDOM_UUID()".to_string());
-    env.add_function("cast_to_ts", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-        let mut a = Args::new("cast_to_ts", args)?;
-        let lit = a.string(0, "string_literal")?;
-        a.finish()?;
-        Ok(cast_ts(&quote_str(&lit)))
-    });
+    env.add_function(
+        "cast_to_ts",
+        |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+            let mut a = Args::new("cast_to_ts", args)?;
+            let lit = a.string(0, "string_literal")?;
+            a.finish()?;
+            Ok(cast_ts(&quote_str(&lit)))
+        },
+    );
 
     if for_where_filter {
-        env.add_function("render_dimension_template", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-            let mut a = Args::new("render_dimension_template", args)?;
-            let name = a.string(0, "dimension_name")?;
-            let path = py_list(a.take(1, "entity_path")?)?;
-            a.finish()?;
-            Ok(format!("{{{{ Dimension('{name}', entity_path={path}) }}}}"))
-        });
-        env.add_function("render_entity_template", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-            let mut a = Args::new("render_entity_template", args)?;
-            let name = a.string(0, "entity_name")?;
-            let path = py_list(a.take(1, "entity_path")?)?;
-            a.finish()?;
-            Ok(format!("{{{{ Entity('{name}', entity_path={path}) }}}}"))
-        });
-        env.add_function("render_metric_template", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-            let mut a = Args::new("render_metric_template", args)?;
-            let name = a.string(0, "metric_name")?;
-            let group_by = py_list(a.take(1, "group_by")?)?;
-            a.finish()?;
-            Ok(format!("{{{{ Metric('{name}', group_by={group_by}) }}}}"))
-        });
-        env.add_function("render_time_dimension_template", |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
-            let mut a = Args::new("render_time_dimension_template", args)?;
-            let name = a.string(0, "time_dimension_name")?;
-            let grain = a.opt_string(1, "time_granularity")?;
-            let path = py_list(a.take(2, "entity_path")?)?;
-            a.finish()?;
-            Ok(match grain {
-                Some(g) => format!("{{{{ TimeDimension('{name}', '{g}', entity_path={path}) }}}}"),
-                None => format!("{{{{ TimeDimension('{name}', entity_path={path}) }}}}"),
-            })
-        });
+        env.add_function(
+            "render_dimension_template",
+            |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+                let mut a = Args::new("render_dimension_template", args)?;
+                let name = a.string(0, "dimension_name")?;
+                let path = py_list(a.take(1, "entity_path")?)?;
+                a.finish()?;
+                Ok(format!("{{{{ Dimension('{name}', entity_path={path}) }}}}"))
+            },
+        );
+        env.add_function(
+            "render_entity_template",
+            |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+                let mut a = Args::new("render_entity_template", args)?;
+                let name = a.string(0, "entity_name")?;
+                let path = py_list(a.take(1, "entity_path")?)?;
+                a.finish()?;
+                Ok(format!("{{{{ Entity('{name}', entity_path={path}) }}}}"))
+            },
+        );
+        env.add_function(
+            "render_metric_template",
+            |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+                let mut a = Args::new("render_metric_template", args)?;
+                let name = a.string(0, "metric_name")?;
+                let group_by = py_list(a.take(1, "group_by")?)?;
+                a.finish()?;
+                Ok(format!("{{{{ Metric('{name}', group_by={group_by}) }}}}"))
+            },
+        );
+        env.add_function(
+            "render_time_dimension_template",
+            |args: Rest<ValueOrKwargs>| -> Result<String, JinjaError> {
+                let mut a = Args::new("render_time_dimension_template", args)?;
+                let name = a.string(0, "time_dimension_name")?;
+                let grain = a.opt_string(1, "time_granularity")?;
+                let path = py_list(a.take(2, "entity_path")?)?;
+                a.finish()?;
+                Ok(match grain {
+                    Some(g) => {
+                        format!("{{{{ TimeDimension('{name}', '{g}', entity_path={path}) }}}}")
+                    }
+                    None => format!("{{{{ TimeDimension('{name}', entity_path={path}) }}}}"),
+                })
+            },
+        );
     }
     env
 }
@@ -1011,9 +1109,11 @@ fn convert_value(v: ValueRef<'_>) -> Value {
             let micros = unit.to_micros(t);
             Value::Text(format_timestamp(micros)[11..].to_string())
         }
-        ValueRef::Interval { months, days, nanos } => {
-            Value::Text(format!("{months} months {days} days {nanos} ns"))
-        }
+        ValueRef::Interval {
+            months,
+            days,
+            nanos,
+        } => Value::Text(format!("{months} months {days} days {nanos} ns")),
         other => match other.as_str() {
             Ok(s) => Value::Text(s.to_string()),
             Err(_) => Value::Text(format!("{:?}", other.to_owned())),
@@ -1021,20 +1121,69 @@ fn convert_value(v: ValueRef<'_>) -> Value {
     }
 }
 
+/// Whether duckdb-rs can decode cells of this Arrow type (it panics on the others).
+fn readable(dt: &DataType) -> bool {
+    matches!(
+        dt,
+        DataType::Utf8
+            | DataType::LargeUtf8
+            | DataType::Binary
+            | DataType::LargeBinary
+            | DataType::FixedSizeBinary(_)
+            | DataType::Boolean
+            | DataType::Int8
+            | DataType::Int16
+            | DataType::Int32
+            | DataType::Int64
+            | DataType::UInt8
+            | DataType::UInt16
+            | DataType::UInt32
+            | DataType::UInt64
+            | DataType::Float16
+            | DataType::Float32
+            | DataType::Float64
+            | DataType::Decimal32(..)
+            | DataType::Decimal64(..)
+            | DataType::Decimal128(..)
+            | DataType::Timestamp(..)
+            | DataType::Date32
+            | DataType::Time64(ArrowTimeUnit::Microsecond)
+            | DataType::Interval(IntervalUnit::MonthDayNano)
+            | DataType::LargeList(..)
+            | DataType::List(..)
+            | DataType::Dictionary(..)
+            | DataType::Struct(_)
+            | DataType::Map(..)
+            | DataType::FixedSizeList(..)
+            | DataType::Union(..)
+    )
+}
+
 /// Executes `sql` and collects its result.
 pub fn query_table(conn: &duckdb::Connection, sql: &str) -> Result<Table, String> {
     let mut stmt = conn.prepare(sql).map_err(|e| e.to_string())?;
     let mut rows = stmt.query([]).map_err(|e| e.to_string())?;
     let mut table = Table::default();
-    let mut ncols = 0;
+    // Per column: None = decode normally, Some(v) = every cell is `v`.
+    let mut fixed: Vec<Option<Value>> = Vec::new();
     if let Some(s) = rows.as_ref() {
         table.columns = s.column_names();
-        ncols = table.columns.len();
+        for i in 0..table.columns.len() {
+            let dt = s.column_type(i);
+            fixed.push(match dt {
+                DataType::Null => Some(Value::Null),
+                ref t if !readable(t) => Some(Value::Text(format!("<unsupported type {t}>"))),
+                _ => None,
+            });
+        }
     }
     while let Some(row) = rows.next().map_err(|e| e.to_string())? {
-        let mut out = Vec::with_capacity(ncols);
-        for i in 0..ncols {
-            out.push(convert_value(row.get_ref(i).map_err(|e| e.to_string())?));
+        let mut out = Vec::with_capacity(fixed.len());
+        for (i, f) in fixed.iter().enumerate() {
+            out.push(match f {
+                Some(v) => v.clone(),
+                None => convert_value(row.get_ref(i).map_err(|e| e.to_string())?),
+            });
         }
         table.rows.push(out);
     }
@@ -1100,7 +1249,7 @@ fn values_equal(a: &Value, b: &Value) -> bool {
     match (a, b) {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
-        (Value::Int(x), Value::Int(y)) => x == y,
+        (Value::Int(x), Value::Int(y)) if x == y => true,
         (Value::Timestamp(x), Value::Timestamp(y)) => x == y,
         (Value::Text(x), Value::Text(y)) => x == y,
         _ => match (as_number(a), as_number(b)) {
@@ -1133,13 +1282,20 @@ fn with_sorted_columns(t: &Table) -> Table {
         rows: t
             .rows
             .iter()
-            .map(|r| idx.iter().map(|&i| r.get(i).cloned().unwrap_or(Value::Null)).collect())
+            .map(|r| {
+                idx.iter()
+                    .map(|&i| r.get(i).cloned().unwrap_or(Value::Null))
+                    .collect()
+            })
             .collect(),
     }
 }
 
 fn render_row(row: &[Value]) -> String {
-    row.iter().map(|v| v.to_string()).collect::<Vec<_>>().join(" | ")
+    row.iter()
+        .map(|v| v.to_string())
+        .collect::<Vec<_>>()
+        .join(" | ")
 }
 
 const MAX_DIFF_ROWS: usize = 20;
@@ -1156,8 +1312,16 @@ pub fn compare(case: &Case, expected: &Table, actual: &Table) -> Result<(), Stri
         (with_sorted_columns(expected), with_sorted_columns(actual))
     };
     if exp.columns != act.columns {
-        let missing: Vec<&String> = exp.columns.iter().filter(|c| !act.columns.contains(c)).collect();
-        let extra: Vec<&String> = act.columns.iter().filter(|c| !exp.columns.contains(c)).collect();
+        let missing: Vec<&String> = exp
+            .columns
+            .iter()
+            .filter(|c| !act.columns.contains(c))
+            .collect();
+        let extra: Vec<&String> = act
+            .columns
+            .iter()
+            .filter(|c| !exp.columns.contains(c))
+            .collect();
         let mut msg = if missing.is_empty() && extra.is_empty() {
             "column order differs".to_string()
         } else {
@@ -1169,7 +1333,10 @@ pub fn compare(case: &Case, expected: &Table, actual: &Table) -> Result<(), Stri
         if !extra.is_empty() {
             msg.push_str(&format!("; unexpected {extra:?}"));
         }
-        msg.push_str(&format!("\n  expected columns: {:?}\n  actual columns:   {:?}", exp.columns, act.columns));
+        msg.push_str(&format!(
+            "\n  expected columns: {:?}\n  actual columns:   {:?}",
+            exp.columns, act.columns
+        ));
         return Err(msg);
     }
     if exp.rows.is_empty() && !case.allow_empty {
@@ -1210,17 +1377,22 @@ pub fn compare(case: &Case, expected: &Table, actual: &Table) -> Result<(), Stri
         return Err(msg);
     }
 
-    // Sort rows. Columns holding floats go last in the sort key so that rounding noise in
-    // metric values cannot reorder rows that exact columns tell apart.
+    // Sort rows. The sort key takes text, timestamp and boolean columns first (usually group-by
+    // items), then integer columns, then float columns: rounding noise in float metric values then
+    // cannot reorder rows that exact columns tell apart, and the diff pairs rows by their keys.
     let ncols = exp.columns.len();
-    let has_float = |t: &Table, c: usize| {
-        t.rows
-            .iter()
-            .any(|r| matches!(r.get(c), Some(Value::Float(_))))
+    let rank = |c: usize| {
+        let cells = || exp.rows.iter().chain(&act.rows).filter_map(|r| r.get(c));
+        if cells().any(|v| matches!(v, Value::Float(_))) {
+            2
+        } else if cells().any(|v| matches!(v, Value::Int(_))) {
+            1
+        } else {
+            0
+        }
     };
-    let (mut key, float_cols): (Vec<usize>, Vec<usize>) =
-        (0..ncols).partition(|&c| !has_float(&exp, c) && !has_float(&act, c));
-    key.extend(float_cols);
+    let mut key: Vec<usize> = (0..ncols).collect();
+    key.sort_by_key(|&c| rank(c));
     let mut erows = exp.rows;
     let mut arows = act.rows;
     erows.sort_by(|a, b| cmp_rows(a, b, &key));
@@ -1298,15 +1470,24 @@ pub struct Report {
 
 impl Report {
     pub fn passed(&self) -> usize {
-        self.results.iter().filter(|(_, o)| matches!(o, Outcome::Pass)).count()
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Pass))
+            .count()
     }
 
     pub fn failed(&self) -> usize {
-        self.results.iter().filter(|(_, o)| matches!(o, Outcome::Fail(_))).count()
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Fail(_)))
+            .count()
     }
 
     pub fn skipped(&self) -> usize {
-        self.results.iter().filter(|(_, o)| matches!(o, Outcome::Skip(_))).count()
+        self.results
+            .iter()
+            .filter(|(_, o)| matches!(o, Outcome::Skip(_)))
+            .count()
     }
 
     /// `N passed, N failed, N skipped`.
@@ -1362,17 +1543,21 @@ pub fn prepare_manifests(metricflow_dir: &Path, schema: &str, dest: &Path) -> Re
         let rd = fs::read_dir(src).map_err(|e| format!("cannot read {}: {e}", src.display()))?;
         for entry in rd {
             let path = entry.map_err(|e| format!("{}: {e}", src.display()))?.path();
-            let Some(name) = path.file_name() else { continue };
+            let Some(name) = path.file_name() else {
+                continue;
+            };
             let target = dst.join(name);
             if path.is_dir() {
                 copy(&path, &target, schema)?;
             } else {
-                let bytes = fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
+                let bytes =
+                    fs::read(&path).map_err(|e| format!("cannot read {}: {e}", path.display()))?;
                 let bytes = match String::from_utf8(bytes) {
                     Ok(text) => text.replace("$source_schema", schema).into_bytes(),
                     Err(e) => e.into_bytes(),
                 };
-                fs::write(&target, bytes).map_err(|e| format!("cannot write {}: {e}", target.display()))?;
+                fs::write(&target, bytes)
+                    .map_err(|e| format!("cannot write {}: {e}", target.display()))?;
             }
         }
         Ok(())
@@ -1399,7 +1584,8 @@ fn run_case(
     if let Some(reason) = case.skip_reason() {
         return Outcome::Skip(reason);
     }
-    let compiled = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile(case, manifest_dir)));
+    let compiled =
+        std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| compile(case, manifest_dir)));
     let sql = match compiled {
         Ok(Ok(sql)) => sql,
         Ok(Err(e)) => return Outcome::Fail(format!("compile error: {e}")),
@@ -1407,7 +1593,9 @@ fn run_case(
     };
     let actual = match query_table(conn, &sql) {
         Ok(t) => t,
-        Err(e) => return Outcome::Fail(format!("tally SQL failed: {e}\n  SQL: {}", one_line(&sql))),
+        Err(e) => {
+            return Outcome::Fail(format!("tally SQL failed: {e}\n  SQL: {}", one_line(&sql)))
+        }
     };
     let check_sql = match render_check_query(case, SOURCE_SCHEMA) {
         Ok(s) => s,
@@ -1445,7 +1633,8 @@ pub fn run(
     filter: Option<&str>,
 ) -> Result<Report, String> {
     let cases = load_cases(metricflow_dir)?;
-    let conn = duckdb::Connection::open_in_memory().map_err(|e| format!("cannot open DuckDB: {e}"))?;
+    let conn =
+        duckdb::Connection::open_in_memory().map_err(|e| format!("cannot open DuckDB: {e}"))?;
     load_fixtures(&conn, metricflow_dir, SOURCE_SCHEMA)?;
     let tmp = TempDir::new()?;
     prepare_manifests(metricflow_dir, SOURCE_SCHEMA, &tmp.0)?;

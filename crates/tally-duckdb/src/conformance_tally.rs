@@ -57,10 +57,16 @@ impl TallyCompiler {
         let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
         let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
-            return Err(tally_core::diag::render_human(&model.sources, &errors, false));
+            return Err(tally_core::diag::render_human(
+                &model.sources,
+                &errors,
+                false,
+            ));
         }
         let m = std::rc::Rc::new(model);
-        self.models.borrow_mut().insert(dir.to_path_buf(), m.clone());
+        self.models
+            .borrow_mut()
+            .insert(dir.to_path_buf(), m.clone());
         Ok(m)
     }
 
@@ -70,6 +76,10 @@ impl TallyCompiler {
         let req = case_request(&model, case)?;
         tally_core::pipeline::compile(&model, &DuckDb, &req)
             .map(|c| c.sql)
-            .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false).trim().to_string())
+            .map_err(|d| {
+                tally_core::diag::render_human(&model.sources, &d, false)
+                    .trim()
+                    .to_string()
+            })
     }
 }

@@ -60,28 +60,49 @@ fn conformance_parses_all_cases() {
     assert_eq!(cases.len(), count_case_documents(&dir));
     if using_default_dir() {
         assert_eq!(cases.len(), 173);
-        let files: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.file.as_str()).collect();
+        let files: std::collections::BTreeSet<&str> =
+            cases.iter().map(|c| c.file.as_str()).collect();
         assert_eq!(files.len(), 17);
     }
     for case in &cases {
         let id = case.id();
         assert!(!case.name.is_empty(), "{id}");
-        assert!(dir.join("manifests").join(&case.model).is_dir(), "{id}: {}", case.model);
         assert!(
-            !case.metrics.is_empty() || !case.group_bys.is_empty() || case.saved_query_name.is_some(),
+            dir.join("manifests").join(&case.model).is_dir(),
+            "{id}: {}",
+            case.model
+        );
+        assert!(
+            !case.metrics.is_empty()
+                || !case.group_bys.is_empty()
+                || case.saved_query_name.is_some(),
             "{id}: nothing to query"
         );
         assert!(!case.check_query.trim().is_empty(), "{id}");
-        assert!(case.check_query.contains("SELECT") || case.check_query.contains("select"), "{id}");
-        for item in case.metrics.iter().chain(&case.group_bys).chain(&case.order_bys) {
+        assert!(
+            case.check_query.contains("SELECT") || case.check_query.contains("select"),
+            "{id}"
+        );
+        for item in case
+            .metrics
+            .iter()
+            .chain(&case.group_bys)
+            .chain(&case.order_bys)
+        {
             assert!(!item.trim().is_empty(), "{id}: empty item");
         }
         if let Some(w) = &case.where_filter {
-            assert!(!w.contains("render_"), "{id}: where filter not rendered: {w}");
+            assert!(
+                !w.contains("render_"),
+                "{id}: where filter not rendered: {w}"
+            );
             assert!(!w.trim().is_empty(), "{id}");
         }
         if let Some((start, end)) = &case.time_constraint {
-            assert!(parse_datetime(start).is_ok() && parse_datetime(end).is_ok(), "{id}");
+            assert!(
+                parse_datetime(start).is_ok() && parse_datetime(end).is_ok(),
+                "{id}"
+            );
         }
     }
     if !using_default_dir() {
@@ -117,7 +138,10 @@ fn conformance_parses_all_cases() {
     assert_eq!(c.group_bys, ["TimeDimension('metric_time', 'day')"]);
 
     let c = find(&cases, "test_time_constraint");
-    assert_eq!(c.time_constraint, Some(("2020-01-01".into(), "2020-01-01".into())));
+    assert_eq!(
+        c.time_constraint,
+        Some(("2020-01-01".into(), "2020-01-01".into()))
+    );
     let c = find(&cases, "test_subdaily_time_constraint");
     assert!(c.metrics.is_empty());
     assert_eq!(c.group_bys, ["metric_time__second"]);
@@ -143,7 +167,10 @@ fn conformance_parses_all_cases() {
     );
     let c = find(&cases, "simple_join_to_time_spine_with_queried_filter");
     assert_eq!(c.group_bys, ["metric_time", "booking__is_instant"]);
-    let c = find(&cases, "nested_derived_metric_outer_offset_with_agg_time_dimension");
+    let c = find(
+        &cases,
+        "nested_derived_metric_outer_offset_with_agg_time_dimension",
+    );
     assert_eq!(c.group_bys, ["booking__ds__day"]);
 
     let c = find(&cases, "order_desc");
@@ -161,14 +188,28 @@ fn conformance_parses_all_cases() {
     assert!(c.metrics.is_empty() && c.group_bys.is_empty());
 
     let c = find(&cases, "approximate_discrete_percentile_agg");
-    assert_eq!(c.required_features, ["APPROXIMATE_DISCRETE_PERCENTILE_AGGREGATION"]);
+    assert_eq!(
+        c.required_features,
+        ["APPROXIMATE_DISCRETE_PERCENTILE_AGGREGATION"]
+    );
     assert!(c.skip_reason().is_some());
     let c = find(&cases, "continuous_percentile_agg");
     assert!(c.skip_reason().is_none());
-    assert_eq!(cases.iter().filter(|c| c.skip_reason().is_some()).count(), 1);
+    assert_eq!(
+        cases.iter().filter(|c| c.skip_reason().is_some()).count(),
+        1
+    );
 
     let models: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.model.as_str()).collect();
-    assert!(models.contains("scd_manifest") && models.contains("partitioned_multi_hop_join_manifest"));
+    assert_eq!(
+        models.into_iter().collect::<Vec<_>>(),
+        [
+            "extended_date_manifest",
+            "multi_hop_join_manifest",
+            "scd_manifest",
+            "simple_manifest"
+        ]
+    );
 }
 
 #[test]
@@ -180,8 +221,12 @@ fn conformance_rejects_bad_cases() {
     let ok = "integration_test:\n  name: a\n  model: SIMPLE_MODEL\n  metrics: [x]\n  check_query: SELECT 1\n";
     let c = parse(ok).unwrap();
     assert!(c.apply_group_by);
-    assert!(parse(&ok.replace("SIMPLE_MODEL", "NOPE")).unwrap_err().contains("unknown model"));
-    assert!(parse(&format!("{ok}  bogus: 1\n")).unwrap_err().contains("bogus"));
+    assert!(parse(&ok.replace("SIMPLE_MODEL", "NOPE"))
+        .unwrap_err()
+        .contains("unknown model"));
+    assert!(parse(&format!("{ok}  bogus: 1\n"))
+        .unwrap_err()
+        .contains("bogus"));
     assert!(parse(&format!("{ok}  required_features: [FOO]\n")).is_err());
     assert!(parse(&format!("{ok}  time_constraint: [\"2020-01-01\"]\n")).is_err());
     assert!(parse(&format!("{ok}  where_filter: \"{{{{ nope() }}}}\"\n")).is_err());
@@ -252,7 +297,11 @@ fn conformance_macros_render_duckdb_sql() {
         render("{{ render_percentile_expr('v', 0.5, False, True) }}"),
         "approx_quantile(v, 0.5)"
     );
-    assert!(render_with(&build_env("s", false), "{{ render_percentile_expr('v', 0.5, True, True) }}").is_err());
+    assert!(render_with(
+        &build_env("s", false),
+        "{{ render_percentile_expr('v', 0.5, True, True) }}"
+    )
+    .is_err());
     assert_eq!(
         render("{{ source_schema }}.t {{ mf_time_spine_source }} {{ double_data_type_name }}"),
         "s.t s.mf_time_spine DOUBLE"
@@ -265,7 +314,11 @@ fn conformance_macros_render_duckdb_sql() {
     assert!(render_with(&build_env("s", false), "{{ nope }}").is_err());
     assert!(render_with(&build_env("s", false), "{{ TimeGranularity.FORTNIGHT }}").is_err());
     // Template helpers exist only for where filters.
-    assert!(render_with(&build_env("s", false), "{{ render_dimension_template('x') }}").is_err());
+    assert!(render_with(
+        &build_env("s", false),
+        "{{ render_dimension_template('x') }}"
+    )
+    .is_err());
 }
 
 #[test]
@@ -299,18 +352,37 @@ fn conformance_where_filter_templates() {
 
 #[test]
 fn conformance_date_helpers() {
-    for s in ["1970-01-01", "2020-02-29", "1900-01-01", "2024-12-31", "1969-12-31"] {
+    for s in [
+        "1970-01-01",
+        "2020-02-29",
+        "1900-01-01",
+        "2024-12-31",
+        "1969-12-31",
+    ] {
         assert_eq!(format_date(parse_datetime(s).unwrap()), s);
     }
-    for s in ["2020-01-01 00:00:00", "2020-01-03 05:59:59", "2020-01-01 00:00:00.000123"] {
+    for s in [
+        "2020-01-01 00:00:00",
+        "2020-01-03 05:59:59",
+        "2020-01-01 00:00:00.000123",
+    ] {
         assert_eq!(format_timestamp(parse_datetime(s).unwrap()), s);
     }
     assert_eq!(parse_datetime("1970-01-02").unwrap(), MICROS_PER_DAY);
-    assert_eq!(parse_datetime("2020-01-01T00:00:01").unwrap(), parse_datetime("2020-01-01 00:00:01").unwrap());
+    assert_eq!(
+        parse_datetime("2020-01-01T00:00:01").unwrap(),
+        parse_datetime("2020-01-01 00:00:01").unwrap()
+    );
     assert!(parse_datetime("2020-13-01").is_err());
     assert!(parse_datetime("yesterday").is_err());
-    assert_eq!(truncate_fraction("2020-01-01 00:00:00.000000001"), "2020-01-01 00:00:00.000000");
-    assert_eq!(truncate_fraction("2020-01-01 00:00:00.5"), "2020-01-01 00:00:00.5");
+    assert_eq!(
+        truncate_fraction("2020-01-01 00:00:00.000000001"),
+        "2020-01-01 00:00:00.000000"
+    );
+    assert_eq!(
+        truncate_fraction("2020-01-01 00:00:00.5"),
+        "2020-01-01 00:00:00.5"
+    );
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -322,7 +394,9 @@ fn conformance_loads_fixtures() {
     let conn = fixtures_conn();
     let tables = scalar_i64(
         &conn,
-        &format!("SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{SOURCE_SCHEMA}'"),
+        &format!(
+            "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{SOURCE_SCHEMA}'"
+        ),
     );
     if !using_default_dir() {
         assert!(tables > 0);
@@ -336,11 +410,29 @@ fn conformance_loads_fixtures() {
     assert_eq!(count("fct_animals"), 1);
     assert_eq!(count("mf_time_spine_nanosecond"), 30);
     // Booleans, nulls, types.
-    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE is_instant") > 0);
-    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE NOT is_instant") > 0);
-    assert!(scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE referrer_id IS NULL") > 0);
+    assert!(
+        scalar_i64(
+            &conn,
+            "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE is_instant"
+        ) > 0
+    );
+    assert!(
+        scalar_i64(
+            &conn,
+            "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE NOT is_instant"
+        ) > 0
+    );
+    assert!(
+        scalar_i64(
+            &conn,
+            "SELECT COUNT(*) FROM mf_src.fct_bookings WHERE referrer_id IS NULL"
+        ) > 0
+    );
     assert_eq!(
-        scalar_i64(&conn, "SELECT COUNT(*) FROM mf_src.dim_listings_latest WHERE country = 'cote d''ivoire'"),
+        scalar_i64(
+            &conn,
+            "SELECT COUNT(*) FROM mf_src.dim_listings_latest WHERE country = 'cote d''ivoire'"
+        ),
         1
     );
     let t = query_table(
@@ -349,7 +441,11 @@ fn conformance_loads_fixtures() {
     )
     .unwrap();
     assert_eq!(t.columns, ["ds", "booking_value", "is_instant", "guest_id"]);
-    assert!(matches!(t.rows[0][0], Value::Timestamp(_)), "{:?}", t.rows[0]);
+    assert!(
+        matches!(t.rows[0][0], Value::Timestamp(_)),
+        "{:?}",
+        t.rows[0]
+    );
     assert!(matches!(t.rows[0][1], Value::Float(_)), "{:?}", t.rows[0]);
     assert!(matches!(t.rows[0][2], Value::Bool(_)), "{:?}", t.rows[0]);
     assert!(matches!(t.rows[0][3], Value::Text(_)), "{:?}", t.rows[0]);
@@ -359,9 +455,19 @@ fn conformance_loads_fixtures() {
          WHERE table_schema = 'mf_src' AND table_name = 'dim_listings_latest' ORDER BY ordinal_position",
     )
     .unwrap();
-    let types: Vec<String> = types.rows.iter().map(|r| format!("{} {}", r[0], r[1])).collect();
-    assert!(types.contains(&"\"capacity\" \"BIGINT\"".to_string()), "{types:?}");
-    assert!(types.contains(&"\"is_lux\" \"BOOLEAN\"".to_string()), "{types:?}");
+    let types: Vec<String> = types
+        .rows
+        .iter()
+        .map(|r| format!("{} {}", r[0], r[1]))
+        .collect();
+    assert!(
+        types.contains(&"\"capacity\" \"BIGINT\"".to_string()),
+        "{types:?}"
+    );
+    assert!(
+        types.contains(&"\"is_lux\" \"BOOLEAN\"".to_string()),
+        "{types:?}"
+    );
 }
 
 #[test]
@@ -373,7 +479,11 @@ fn conformance_all_check_queries_render_and_run() {
     let mut ran = 0;
     for case in &cases {
         if case.skip_reason().is_some() {
-            assert!(render_check_query(case, SOURCE_SCHEMA).is_err(), "{}", case.id());
+            assert!(
+                render_check_query(case, SOURCE_SCHEMA).is_err(),
+                "{}",
+                case.id()
+            );
             continue;
         }
         let sql = match render_check_query(case, SOURCE_SCHEMA) {
@@ -397,7 +507,12 @@ fn conformance_all_check_queries_render_and_run() {
             Err(e) => failures.push(format!("{}: {e}\n{sql}", case.id())),
         }
     }
-    assert!(failures.is_empty(), "{} failures:\n{}", failures.len(), failures.join("\n\n"));
+    assert!(
+        failures.is_empty(),
+        "{} failures:\n{}",
+        failures.len(),
+        failures.join("\n\n")
+    );
     if using_default_dir() {
         assert_eq!(ran, 172);
     }
@@ -410,13 +525,24 @@ fn conformance_run_with_check_queries_as_compiler_passes() {
     let seen_dirs = RefCell::new(std::collections::BTreeSet::new());
     let compile = |case: &Case, manifest_dir: &Path| -> Result<String, String> {
         assert!(manifest_dir.is_dir(), "{}", manifest_dir.display());
-        assert_eq!(manifest_dir.file_name().unwrap().to_str().unwrap(), case.model);
+        assert_eq!(
+            manifest_dir.file_name().unwrap().to_str().unwrap(),
+            case.model
+        );
         seen_dirs.borrow_mut().insert(manifest_dir.to_path_buf());
         render_check_query(case, SOURCE_SCHEMA)
     };
     let report = run(&dir, &compile, None).unwrap();
-    let failures: Vec<String> = report.failures().map(|(id, msg)| format!("{id}: {msg}")).collect();
-    assert!(failures.is_empty(), "{}\n{}", report.summary_line(), failures.join("\n\n"));
+    let failures: Vec<String> = report
+        .failures()
+        .map(|(id, msg)| format!("{id}: {msg}"))
+        .collect();
+    assert!(
+        failures.is_empty(),
+        "{}\n{}",
+        report.summary_line(),
+        failures.join("\n\n")
+    );
     assert_eq!(report.failed(), 0);
     assert_eq!(report.results.len(), load_cases(&dir).unwrap().len());
     if using_default_dir() {
@@ -439,13 +565,18 @@ fn conformance_run_reports_failures_and_filters() {
         match case.name.as_str() {
             "simple_expr_metric" => Err("no such metric".into()),
             "expr_metric" => Ok("SELECT nope FROM nowhere".into()),
-            "constrained_metric" => Ok("SELECT 1 AS instant_booking_value, DATE '2020-01-01' AS metric_time__day".into()),
+            "constrained_metric" => Ok(
+                "SELECT 1 AS instant_booking_value, DATE '2020-01-01' AS metric_time__day".into(),
+            ),
             "identifier_constrained_metric" => panic!("boom"),
             _ => render_check_query(case, SOURCE_SCHEMA),
         }
     };
     let report = run(&dir, &compile, Some("itest_metrics::")).unwrap();
-    assert!(report.results.iter().all(|(id, _)| id.starts_with("itest_metrics::")));
+    assert!(report
+        .results
+        .iter()
+        .all(|(id, _)| id.starts_with("itest_metrics::")));
     let outcome = |name: &str| {
         report
             .results
@@ -454,10 +585,18 @@ fn conformance_run_reports_failures_and_filters() {
             .map(|(_, o)| o.clone())
             .unwrap()
     };
-    assert!(matches!(outcome("simple_expr_metric"), Outcome::Fail(m) if m.contains("compile error: no such metric")));
-    assert!(matches!(outcome("expr_metric"), Outcome::Fail(m) if m.starts_with("tally SQL failed")));
-    assert!(matches!(outcome("constrained_metric"), Outcome::Fail(m) if m.starts_with("rows differ")));
-    assert!(matches!(outcome("identifier_constrained_metric"), Outcome::Fail(m) if m.contains("boom")));
+    assert!(
+        matches!(outcome("simple_expr_metric"), Outcome::Fail(m) if m.contains("compile error: no such metric"))
+    );
+    assert!(
+        matches!(outcome("expr_metric"), Outcome::Fail(m) if m.starts_with("tally SQL failed"))
+    );
+    assert!(
+        matches!(outcome("constrained_metric"), Outcome::Fail(m) if m.starts_with("rows differ"))
+    );
+    assert!(
+        matches!(outcome("identifier_constrained_metric"), Outcome::Fail(m) if m.contains("boom"))
+    );
     assert_eq!(report.failed(), 4);
     assert_eq!(report.passed() + 4, report.results.len());
 
@@ -475,19 +614,52 @@ fn conformance_compare_tolerance_and_types() {
     let case = Case::default();
     let e = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.0)]]);
     // Relative tolerance 1e-6.
-    let a = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.0000005)]]);
+    let a = table(
+        &["a", "b"],
+        vec![vec![Value::Int(1), Value::Float(1.0000005)]],
+    );
     assert!(compare(&case, &e, &a).is_ok());
-    let a = table(&["a", "b"], vec![vec![Value::Int(1), Value::Float(1.00001)]]);
+    let a = table(
+        &["a", "b"],
+        vec![vec![Value::Int(1), Value::Float(1.00001)]],
+    );
     let err = compare(&case, &e, &a).unwrap_err();
-    assert!(err.starts_with("rows differ: 1 expected rows missing, 1 unexpected rows"), "{err}");
-    assert!(err.contains("- 1 | 1.0") && err.contains("+ 1 | 1.00001"), "{err}");
+    assert!(
+        err.starts_with("rows differ: 1 expected rows missing, 1 unexpected rows"),
+        "{err}"
+    );
+    assert!(
+        err.contains("- 1 | 1.0") && err.contains("+ 1 | 1.00001"),
+        "{err}"
+    );
     // Integers and floats compare as numbers.
     let a = table(&["a", "b"], vec![vec![Value::Float(1.0), Value::Int(1)]]);
     assert!(compare(&case, &e, &a).is_ok());
-    assert!(compare(&case, &table(&["x"], vec![vec![Value::Int(1_000_000_000)]]), &table(&["x"], vec![vec![Value::Int(1_000_000_001)]])).is_ok());
-    assert!(compare(&case, &table(&["x"], vec![vec![Value::Int(10)]]), &table(&["x"], vec![vec![Value::Int(11)]])).is_err());
+    assert!(compare(
+        &case,
+        &table(&["x"], vec![vec![Value::Int(1_000_000_000)]]),
+        &table(&["x"], vec![vec![Value::Int(1_000_000_001)]])
+    )
+    .is_ok());
+    assert!(compare(
+        &case,
+        &table(&["x"], vec![vec![Value::Int(10)]]),
+        &table(&["x"], vec![vec![Value::Int(11)]])
+    )
+    .is_err());
+    assert!(compare(
+        &case,
+        &table(&["x"], vec![vec![Value::Int(i64::MAX)]]),
+        &table(&["x"], vec![vec![Value::Int(i64::MAX)]])
+    )
+    .is_ok());
     // Zero is only close to zero.
-    assert!(compare(&case, &table(&["x"], vec![vec![Value::Float(0.0)]]), &table(&["x"], vec![vec![Value::Float(1e-12)]])).is_err());
+    assert!(compare(
+        &case,
+        &table(&["x"], vec![vec![Value::Float(0.0)]]),
+        &table(&["x"], vec![vec![Value::Float(1e-12)]])
+    )
+    .is_err());
     // NaN equals NaN, and nothing else.
     let nan = table(&["x"], vec![vec![Value::Float(f64::NAN)]]);
     assert!(compare(&case, &nan, &nan.clone()).is_ok());
@@ -499,7 +671,12 @@ fn conformance_compare_tolerance_and_types() {
     assert!(compare(&case, &n, &table(&["x"], vec![vec![Value::Int(0)]])).is_err());
     let t = table(&["x"], vec![vec![Value::Text("1".into())]]);
     assert!(compare(&case, &t, &table(&["x"], vec![vec![Value::Int(1)]])).is_err());
-    assert!(compare(&case, &t, &table(&["x"], vec![vec![Value::Text("1 ".into())]])).is_err());
+    assert!(compare(
+        &case,
+        &t,
+        &table(&["x"], vec![vec![Value::Text("1 ".into())]])
+    )
+    .is_err());
     let b = table(&["x"], vec![vec![Value::Bool(true)]]);
     assert!(compare(&case, &b, &table(&["x"], vec![vec![Value::Bool(false)]])).is_err());
     assert!(compare(&case, &b, &table(&["x"], vec![vec![Value::Int(1)]])).is_err());
@@ -530,14 +707,20 @@ fn conformance_compare_columns_and_order() {
     let bad = table(&["D", "m"], a.rows.clone());
     let err = compare(&case, &e, &bad).unwrap_err();
     assert!(err.starts_with("column names differ"), "{err}");
-    assert!(err.contains("missing [\"d\"]") && err.contains("unexpected [\"D\"]"), "{err}");
+    assert!(
+        err.contains("missing [\"d\"]") && err.contains("unexpected [\"D\"]"),
+        "{err}"
+    );
     let err = compare(&case, &e, &table(&["d"], vec![])).unwrap_err();
     assert!(err.contains("missing [\"m\"]"), "{err}");
     // Row multiplicity matters.
     let mut dup = a.clone();
     dup.rows.push(dup.rows[0].clone());
     let err = compare(&case, &e, &dup).unwrap_err();
-    assert!(err.contains("0 expected rows missing, 1 unexpected rows (expected 3 rows, actual 4)"), "{err}");
+    assert!(
+        err.contains("0 expected rows missing, 1 unexpected rows (expected 3 rows, actual 4)"),
+        "{err}"
+    );
     assert!(err.contains("columns: d | m"), "{err}");
 
     // check_order: rows (and columns) compared in order.
@@ -549,11 +732,25 @@ fn conformance_compare_columns_and_order() {
     let mut rev = e.clone();
     rev.rows.reverse();
     let err = compare(&ordered, &e, &rev).unwrap_err();
-    assert!(err.starts_with("ordered rows differ at 2 positions"), "{err}");
-    assert!(err.contains("row 0: - 1 | \"a\"") && err.contains("row 0: + NULL | \"c\""), "{err}");
+    assert!(
+        err.starts_with("ordered rows differ at 2 positions"),
+        "{err}"
+    );
+    assert!(
+        err.contains("row 0: - 1 | \"a\"") && err.contains("row 0: + NULL | \"c\""),
+        "{err}"
+    );
     assert!(compare(&case, &e, &rev).is_ok());
-    let swapped = table(&["d", "m"], e.rows.iter().map(|r| vec![r[1].clone(), r[0].clone()]).collect());
-    assert!(compare(&ordered, &e, &swapped).unwrap_err().starts_with("column order differs"));
+    let swapped = table(
+        &["d", "m"],
+        e.rows
+            .iter()
+            .map(|r| vec![r[1].clone(), r[0].clone()])
+            .collect(),
+    );
+    assert!(compare(&ordered, &e, &swapped)
+        .unwrap_err()
+        .starts_with("column order differs"));
 }
 
 #[test]
@@ -613,11 +810,18 @@ fn conformance_query_table_types() {
          FROM (VALUES (1), (2)) v(x)",
     )
     .unwrap();
-    assert_eq!(t.columns, ["i", "f", "dec", "h", "s", "b", "n", "d", "ts", "nan"]);
+    assert_eq!(
+        t.columns,
+        ["i", "f", "dec", "h", "s", "b", "n", "d", "ts", "nan"]
+    );
     let r = &t.rows[0];
     assert!(matches!(r[0], Value::Int(1)));
     assert!(matches!(r[1], Value::Float(x) if x == 2.5));
-    assert!(matches!(r[2], Value::Float(x) if (x - 0.15).abs() < 1e-12), "{:?}", r[2]);
+    assert!(
+        matches!(r[2], Value::Float(x) if (x - 0.15).abs() < 1e-12),
+        "{:?}",
+        r[2]
+    );
     assert!(matches!(r[3], Value::Int(3)), "{:?}", r[3]);
     assert!(matches!(&r[4], Value::Text(s) if s == "x"));
     assert!(matches!(r[5], Value::Bool(true)));
@@ -650,7 +854,29 @@ fn conformance_report_counts() {
             ("f::d".into(), Outcome::Pass),
         ],
     };
-    assert_eq!((report.passed(), report.failed(), report.skipped()), (2, 1, 1));
+    assert_eq!(
+        (report.passed(), report.failed(), report.skipped()),
+        (2, 1, 1)
+    );
     assert_eq!(report.summary_line(), "2 passed, 1 failed, 1 skipped");
     assert_eq!(report.failures().collect::<Vec<_>>(), [("f::b", "x")]);
+}
+
+#[test]
+fn conformance_compare_diff_pairs_rows_by_text_keys() {
+    let row = |n: i64, s: &str| vec![Value::Int(n), Value::Text(s.into())];
+    let e = table(&["count", "state"], vec![row(1, "WA"), row(3, "CA")]);
+    let a = table(&["count", "state"], vec![row(2, "WA"), row(6, "CA")]);
+    let err = compare(&Case::default(), &e, &a).unwrap_err();
+    let lines: Vec<&str> = err.lines().skip(2).collect();
+    assert_eq!(
+        lines,
+        [
+            "  - 3 | \"CA\"",
+            "  + 6 | \"CA\"",
+            "  - 1 | \"WA\"",
+            "  + 2 | \"WA\""
+        ],
+        "{err}"
+    );
 }

@@ -66,6 +66,12 @@ pub fn open(path: Option<&Path>) -> Result<duckdb::Connection, duckdb::Error> {
     }
 }
 
+/// Open an existing database file read-only, so several readers (parallel CI jobs, tests) can share it.
+pub fn open_read_only(path: &Path) -> Result<duckdb::Connection, duckdb::Error> {
+    let config = duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?;
+    duckdb::Connection::open_with_flags(path, config)
+}
+
 /// Run one query and collect its rows.
 pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<ResultTable, duckdb::Error> {
     let mut stmt = conn.prepare(sql)?;
@@ -110,7 +116,12 @@ pub fn format_micros(us: i64) -> String {
     let (y, m, d) = civil(days);
     let secs = rem / 1_000_000;
     let frac = rem % 1_000_000;
-    let base = format!("{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}", secs / 3600, (secs / 60) % 60, secs % 60);
+    let base = format!(
+        "{y:04}-{m:02}-{d:02} {:02}:{:02}:{:02}",
+        secs / 3600,
+        (secs / 60) % 60,
+        secs % 60
+    );
     if frac == 0 {
         base
     } else {
@@ -126,12 +137,18 @@ fn convert(v: ValueRef<'_>) -> Value {
         ValueRef::SmallInt(i) => Value::Int(i.into()),
         ValueRef::Int(i) => Value::Int(i.into()),
         ValueRef::BigInt(i) => Value::Int(i),
-        ValueRef::HugeInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        ValueRef::HugeInt(i) => i64::try_from(i)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(i as f64)),
         ValueRef::UTinyInt(i) => Value::Int(i.into()),
         ValueRef::USmallInt(i) => Value::Int(i.into()),
         ValueRef::UInt(i) => Value::Int(i.into()),
-        ValueRef::UBigInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
-        ValueRef::UHugeInt(i) => i64::try_from(i).map(Value::Int).unwrap_or(Value::Float(i as f64)),
+        ValueRef::UBigInt(i) => i64::try_from(i)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(i as f64)),
+        ValueRef::UHugeInt(i) => i64::try_from(i)
+            .map(Value::Int)
+            .unwrap_or(Value::Float(i as f64)),
         ValueRef::Float(x) => Value::Float(x.into()),
         ValueRef::Double(x) => Value::Float(x),
         ValueRef::Decimal(d) => Value::Float(d.to_string().parse().unwrap_or(f64::NAN)),

@@ -1,5 +1,6 @@
 pub use duckdb;
-pub mod engine;
 pub mod conformance;
 pub mod conformance_tally;
+pub mod engine;
 pub mod sample;
+pub mod testing;

@@ -19,7 +19,11 @@ fn metricflow_dir() -> PathBuf {
 #[test]
 fn metricflow_conformance() {
     let dir = metricflow_dir();
-    assert!(dir.is_dir(), "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR", dir.display());
+    assert!(
+        dir.is_dir(),
+        "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
+        dir.display()
+    );
     let compiler = TallyCompiler::default();
     let report = conformance::run(&dir, &|c, d| compiler.compile(c, d), None).expect("runner");
     for (id, outcome) in &report.results {
@@ -46,9 +50,18 @@ fn metricflow_conformance() {
         .filter(|l| !l.trim().is_empty())
         .filter(|l| !passing.contains(l))
         .collect();
-    let new: Vec<&&str> = passing.iter().filter(|p| !expected.lines().any(|l| l == **p)).collect();
+    let new: Vec<&&str> = passing
+        .iter()
+        .filter(|p| !expected.lines().any(|l| l == **p))
+        .collect();
     if !new.is_empty() {
-        println!("{} case(s) now pass but are not in conformance_passing.txt: {new:?}", new.len());
+        println!(
+            "{} case(s) now pass but are not in conformance_passing.txt: {new:?}",
+            new.len()
+        );
     }
-    assert!(regressions.is_empty(), "cases that used to pass now fail: {regressions:#?}");
+    assert!(
+        regressions.is_empty(),
+        "cases that used to pass now fail: {regressions:#?}"
+    );
 }

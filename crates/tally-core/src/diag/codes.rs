@@ -35,6 +35,7 @@ codes! {
     NON_ADDITIVE = "E0110": "A non-additive dimension is not a time dimension of its model, or its window groupings are unknown.";
     LABEL = "E0111": "Two objects of the same kind share a label.";
     ENTITY_TYPE = "E0112": "An entity has an invalid type or combination of types.";
+    VALIDITY_WINDOW = "E0113": "A validity window (slowly changing dimension) is not one start and one end time dimension on a model keyed by a natural entity, without measures.";
     // E02xx: metrics.
     UNKNOWN_METRIC = "E0201": "A reference names a metric that does not exist.";
     METRIC_CYCLE = "E0202": "Derived metrics depend on each other in a cycle.";
@@ -47,6 +48,7 @@ codes! {
     SAVED_QUERY = "E0209": "A saved query refers to unknown metrics or group-by items.";
     TIME_SPINE = "E0210": "The time spine configuration is invalid.";
     GRANULARITY = "E0211": "An unknown time granularity or date part.";
+    METRIC_TIME_GRANULARITY = "E0212": "A metric's time_granularity is finer than the grain of its measures' aggregation time dimensions.";
     // E03xx: owners and metric trees.
     UNKNOWN_OWNER = "E0301": "An owner is not a person or team in the roster of tally.yml.";
     ACCOUNTABLE = "E0302": "A metric with owners must have exactly one accountable owner.";
@@ -58,6 +60,14 @@ codes! {
     FAN_OUT = "E0403": "A join would multiply rows (many-to-one in the wrong direction).";
     INVALID_QUERY = "E0404": "A query is malformed (no metrics or group-by, bad limit, bad time bound, bad order item).";
     UNSUPPORTED = "E0405": "The query uses a feature this dialect or tally does not support yet.";
+    // E05xx: metric tests (`metric_tests:`, `test_tables:`; run by `tally test`).
+    TEST_UNKNOWN_METRIC = "E0501": "A metric test queries a metric or saved query that does not exist.";
+    TEST_FIXTURE = "E0502": "A metric test's fixture or expected rows are malformed (no query, a list row of the wrong length, a non-scalar value, an unreadable CSV file, an invalid column type, a table given twice).";
+    TEST_MISSING_COLUMN = "E0503": "A fixture row and its table disagree on columns: a row names a column the table does not declare, or the project's SQL reads a column the fixture lacks.";
+    TEST_MISSING_TABLE = "E0504": "A metric test's query reads a table that none of its fixtures (or `test_tables:`) provides.";
+    TEST_EXPECTED_COLUMN = "E0505": "A metric test expects a column its query does not return.";
+    TEST_EXECUTION = "E0506": "DuckDB rejected a metric test's fixture data or query.";
+    TEST_FAILED = "E0507": "A metric test's actual rows differ from its expected rows.";
     // E09xx: bugs in tally.
     GENERATED_SQL = "E0901": "tally generated SQL that does not parse in the target dialect (a bug in tally).";
 }

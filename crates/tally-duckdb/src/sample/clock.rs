@@ -132,7 +132,10 @@ mod tests {
         assert!(!h.is_open(sat));
         assert_eq!(h.next_open(sat), ymd_hms(2026, 6, 29, 8, 0, 0));
         assert_eq!(
-            h.business_secs(ymd_hms(2026, 6, 26, 17, 0, 0), ymd_hms(2026, 6, 29, 9, 0, 0)),
+            h.business_secs(
+                ymd_hms(2026, 6, 26, 17, 0, 0),
+                ymd_hms(2026, 6, 29, 9, 0, 0)
+            ),
             2 * HOUR
         );
     }

@@ -4,7 +4,7 @@
 
 use super::clock::{day_start, Hours, DAY, HOUR, MIN};
 use super::rng::Rng;
-use super::sink::{sst, st, ts, Id, Sink, V, T_CONV, T_CONV_CONTACT, T_PART};
+use super::sink::{sst, st, ts, Id, Sink, T_CONV, T_CONV_CONTACT, T_PART, V};
 use super::world::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -24,21 +24,48 @@ pub(crate) enum To {
 pub(crate) enum Kind {
     Created,
     /// Customer message: `comment`, or `quick_reply` (a button).
-    Customer { quick: bool },
+    Customer {
+        quick: bool,
+    },
     /// Teammate or bot message: `comment` / `quick_reply`.
-    Reply { who: Who, quick: bool },
+    Reply {
+        who: Who,
+        quick: bool,
+    },
     /// `note` / `note_and_reopen`.
-    Note { admin: usize, reopen: bool },
+    Note {
+        admin: usize,
+        reopen: bool,
+    },
     /// `assignment`, `default_assignment`, `assign_and_reopen`.
-    Assign { by: Who, to: To, ptype: &'static str },
-    Close { by: Who },
-    Open { admin: usize },
-    Snooze { admin: usize, until: i64 },
+    Assign {
+        by: Who,
+        to: To,
+        ptype: &'static str,
+    },
+    Close {
+        by: Who,
+    },
+    Open {
+        admin: usize,
+    },
+    Snooze {
+        admin: usize,
+        until: i64,
+    },
     /// `unsnoozed` (teammate) or `timer_unsnooze` (bot).
-    Unsnooze { by: Who, ptype: &'static str },
-    Rating { value: i32, remark: Option<&'static str> },
+    Unsnooze {
+        by: Who,
+        ptype: &'static str,
+    },
+    Rating {
+        value: i32,
+        remark: Option<&'static str>,
+    },
     /// Fin took part; optionally sets `ai_agent_resolution_state`.
-    Ai { state: Option<&'static str> },
+    Ai {
+        state: Option<&'static str>,
+    },
     /// A CC'd colleague joins (`participant_added`).
     Participant,
 }
@@ -211,7 +238,11 @@ pub(crate) fn simulate(w: &World, rng: &Rng, id: u64, t: i64, lead: bool, cc_p: 
             let team = [SALES, ONBOARDING, TIER1][rng.weighted(&[0.4, 0.4, 0.2])];
             let created = OFFICE.next_open(t) + rng.range(0, 2 * HOUR);
             let a = w.pick_admin(team, created, rng);
-            let st = if rng.chance(0.55) { "email" } else { "conversation" };
+            let st = if rng.chance(0.55) {
+                "email"
+            } else {
+                "conversation"
+            };
             (st, created, team, Who::Admin(a))
         }
         2 => {
@@ -249,7 +280,11 @@ pub(crate) fn simulate(w: &World, rng: &Rng, id: u64, t: i64, lead: bool, cc_p: 
         }
         2 => {
             let k = rng.below(3) as usize;
-            let subj = ["Welcome to Acme", "Your trial ends in 3 days", "3 tips to get more out of Acme"][k];
+            let subj = [
+                "Welcome to Acme",
+                "Your trial ends in 3 days",
+                "3 tips to get more out of Acme",
+            ][k];
             ((chan == Chan::Email).then_some(subj), AUTOMATED_BODIES[k])
         }
         _ => (None, BOT_OPERATOR),
@@ -343,7 +378,9 @@ impl Sim<'_> {
     /// When the customer answers something sent at `from`.
     fn customer_time(&mut self, from: i64, engaged: bool) -> i64 {
         let d = match self.c.chan {
-            Chan::Chat | Chan::Phone if engaged && self.rng.chance(0.75) => self.rng.exp(100.0) + 8.0,
+            Chan::Chat | Chan::Phone if engaged && self.rng.chance(0.75) => {
+                self.rng.exp(100.0) + 8.0
+            }
             Chan::Chat | Chan::Phone => self.rng.lognormal(2.5 * 3600.0, 1.2),
             Chan::Email => self.rng.lognormal(3.0 * 3600.0, 1.1),
         };
@@ -405,7 +442,14 @@ impl Sim<'_> {
     }
 
     fn bot(&mut self, t: i64, body: &'static str, quick: bool) -> i64 {
-        self.push(t, Kind::Reply { who: Who::Bot, quick }, Some(body))
+        self.push(
+            t,
+            Kind::Reply {
+                who: Who::Bot,
+                quick,
+            },
+            Some(body),
+        )
     }
 
     fn customer(&mut self, t: i64, body: &'static str, quick: bool) -> i64 {
@@ -449,7 +493,11 @@ impl Sim<'_> {
         };
         if self.rng.chance(fin_p) {
             let t1 = self.push(t + 1, Kind::Ai { state: None }, None);
-            let ta = self.bot(t1 + self.rng.range(3, 20), FIN_ANSWERS[self.rng.below(4) as usize], false);
+            let ta = self.bot(
+                t1 + self.rng.range(3, 20),
+                FIN_ANSWERS[self.rng.below(4) as usize],
+                false,
+            );
             if self.rng.chance(0.55) {
                 let article = self.w.pick_article(Some(topic.collection), self.rng);
                 self.c.views.push(ViewReq {
@@ -565,12 +613,20 @@ impl Sim<'_> {
                 self.humans(tr)
             }
             _ => {
-                let q = if self.rng.chance(0.6) { QUICK_DEMO } else { QUICK_HUMAN };
+                let q = if self.rng.chance(0.6) {
+                    QUICK_DEMO
+                } else {
+                    QUICK_HUMAN
+                };
                 let t = self.customer(reply, q, true);
                 let tb = self.bot(t + self.rng.range(1, 4), BOT_HANDOFF, false);
                 if q == QUICK_DEMO && self.rng.chance(0.55) {
                     // The custom bot books the demo itself and closes.
-                    self.push(tb + self.rng.range(60, 400), Kind::Close { by: Who::Bot }, None);
+                    self.push(
+                        tb + self.rng.range(60, 400),
+                        Kind::Close { by: Who::Bot },
+                        None,
+                    );
                     return Outcome::BotResolved;
                 }
                 let tr = self.route(tb + self.rng.range(1, 5));
@@ -609,7 +665,14 @@ impl Sim<'_> {
         let a = self.staff(t1);
         if self.rng.chance(tp.note_p * 0.5) {
             let body = *self.rng.pick(&NOTES);
-            self.push(t1, Kind::Note { admin: a, reopen: false }, Some(body));
+            self.push(
+                t1,
+                Kind::Note {
+                    admin: a,
+                    reopen: false,
+                },
+                Some(body),
+            );
         }
         let body = *self.rng.pick(&ADMIN_FIRST);
         let r = self.rng.f64();
@@ -656,7 +719,14 @@ impl Sim<'_> {
                 escalated = true;
                 let te = self.admin_time(TIER1, tc, 600.0);
                 let a = self.staff(te);
-                self.push(te, Kind::Note { admin: a, reopen: false }, Some(NOTES[3]));
+                self.push(
+                    te,
+                    Kind::Note {
+                        admin: a,
+                        reopen: false,
+                    },
+                    Some(NOTE_ESCALATE),
+                );
                 self.push(
                     te + 5,
                     Kind::Assign {
@@ -690,10 +760,17 @@ impl Sim<'_> {
                 let ts = self.reply(ts, body);
                 let a = self.staff(ts);
                 let until = ts + self.rng.range(1, 3) * DAY;
-                let ts = self.push(ts + self.rng.range(5, 60), Kind::Snooze { admin: a, until }, None);
+                let ts = self.push(
+                    ts + self.rng.range(5, 60),
+                    Kind::Snooze { admin: a, until },
+                    None,
+                );
                 if self.rng.chance(0.35) {
                     // The customer writes before the timer: that wakes the conversation up.
-                    let tc2 = ts + self.rng.range(2 * HOUR, (until - ts - 60).max(2 * HOUR + 1));
+                    let tc2 = ts
+                        + self
+                            .rng
+                            .range(2 * HOUR, (until - ts - 60).max(2 * HOUR + 1));
                     let body = *self.rng.pick(&CUSTOMER_FOLLOWUP);
                     last_customer = self.customer(tc2, body, false);
                 } else {
@@ -715,7 +792,14 @@ impl Sim<'_> {
             if self.rng.chance(tp.note_p * 0.3) {
                 let a = self.staff(tf);
                 let body = *self.rng.pick(&NOTES);
-                self.push(tf, Kind::Note { admin: a, reopen: false }, Some(body));
+                self.push(
+                    tf,
+                    Kind::Note {
+                        admin: a,
+                        reopen: false,
+                    },
+                    Some(body),
+                );
             }
             let body = *self.rng.pick(&ADMIN_FOLLOWUP);
             self.reply(tf, body);
@@ -758,7 +842,11 @@ impl Sim<'_> {
             Outcome::Abandoned
         } else if r < 0.75 {
             // Workflow: close after two days without an answer.
-            let tc = self.push(ts + 2 * DAY + self.rng.range(0, 600), Kind::Close { by: Who::Bot }, Some(BOT_AUTOCLOSE));
+            let tc = self.push(
+                ts + 2 * DAY + self.rng.range(0, 600),
+                Kind::Close { by: Who::Bot },
+                Some(BOT_AUTOCLOSE),
+            );
             self.customer_comeback(tc, 0.08);
             Outcome::Abandoned
         } else if r < 0.87 {
@@ -823,9 +911,15 @@ impl Sim<'_> {
                 let tr = self.push(tr, Kind::Rating { value, remark }, None);
                 if self.rng.chance(0.1) {
                     let delta = self.rng.range(1, 2) as i32;
-                    let v2 = if value >= 4 { value - delta } else { (value + delta).min(5) };
+                    let v2 = if value >= 4 {
+                        value - delta
+                    } else {
+                        (value + delta).min(5)
+                    };
                     let remark = self.remark(v2);
-                    let t2 = tr + 60 + self.rng.lognormal(6.0 * 3600.0, 1.2).min(10.0 * DAY as f64) as i64;
+                    let t2 = tr
+                        + 60
+                        + self.rng.lognormal(6.0 * 3600.0, 1.2).min(10.0 * DAY as f64) as i64;
                     self.push(t2, Kind::Rating { value: v2, remark }, None);
                 }
             }
@@ -858,7 +952,14 @@ impl Sim<'_> {
                 }
                 _ => {
                     let note = *self.rng.pick(&NOTES);
-                    let t = self.push(t, Kind::Note { admin: a, reopen: true }, Some(note));
+                    let t = self.push(
+                        t,
+                        Kind::Note {
+                            admin: a,
+                            reopen: true,
+                        },
+                        Some(note),
+                    );
                     self.reply(t + self.rng.range(10, 120), body);
                 }
             }
@@ -1055,7 +1156,11 @@ fn apply(s: &mut State, ev: &Ev, inbound: bool) {
 fn part_of(ev: &Ev) -> Option<(&'static str, Who, Option<To>)> {
     Some(match ev.kind {
         Kind::Created | Kind::Ai { .. } => return None,
-        Kind::Customer { quick } => (if quick { "quick_reply" } else { "comment" }, Who::Customer, None),
+        Kind::Customer { quick } => (
+            if quick { "quick_reply" } else { "comment" },
+            Who::Customer,
+            None,
+        ),
         Kind::Reply { who, quick } => (if quick { "quick_reply" } else { "comment" }, who, None),
         Kind::Note { admin, reopen } => (
             if reopen { "note_and_reopen" } else { "note" },
@@ -1174,7 +1279,13 @@ impl Replay {
                 Who::Bot => Id::dec(BOT_ID),
             }
         };
-        let role_at = |t: i64| if t < people.lead_until { "lead" } else { "user" };
+        let role_at = |t: i64| {
+            if t < people.lead_until {
+                "lead"
+            } else {
+                "user"
+            }
+        };
         let author_type = |who: Who, t: i64| match who {
             Who::Customer => role_at(t),
             Who::Admin(_) => "admin",
@@ -1218,7 +1329,11 @@ impl Replay {
                 V::S(s.state),
                 V::B(s.state != "closed"),
                 V::B(s.read),
-                V::S(if c.priority { "priority" } else { "not_priority" }),
+                V::S(if c.priority {
+                    "priority"
+                } else {
+                    "not_priority"
+                }),
                 st(c.title),
                 ts(s.waiting_since),
                 ts(s.snoozed_until),
@@ -1232,7 +1347,11 @@ impl Replay {
                 st(c.subject),
                 V::S(c.body),
                 ts(fcr),
-                if fcr.is_some() { V::S(fcr_type) } else { V::Null },
+                if fcr.is_some() {
+                    V::S(fcr_type)
+                } else {
+                    V::Null
+                },
                 s.rating.map_or(V::Null, |r| V::I(r.0)),
                 st(s.rating.and_then(|r| r.1)),
                 ts(s.rating.map(|r| r.2)),
@@ -1296,12 +1415,18 @@ impl Replay {
                 To::Team(t) => (Id::dec(TEAMS[t].id), "team"),
             });
             let visible = matches!(p.ptype, "comment" | "quick_reply") && p.author != Who::Customer
-                || p.body.is_some() && p.author != Who::Customer && p.ptype != "note" && p.ptype != "note_and_reopen";
+                || p.body.is_some()
+                    && p.author != Who::Customer
+                    && p.ptype != "note"
+                    && p.ptype != "note_and_reopen";
             let notified = visible.then(|| p.created + 1 + (p.id % 20) as i64);
             for (j, &vi) in emissions.iter().enumerate() {
                 let v = &self.versions[vi];
                 let (end, active) = if j + 1 < emissions.len() {
-                    (V::Tu(end_before(self.versions[emissions[j + 1]].updated_at)), false)
+                    (
+                        V::Tu(end_before(self.versions[emissions[j + 1]].updated_at)),
+                        false,
+                    )
                 } else {
                     (V::T(END_OF_TIME), true)
                 };

@@ -139,7 +139,10 @@ fn invalid(msg: String) -> duckdb::Error {
 /// Existing tables of the same names in the schema are replaced; on error the tables are
 /// dropped again (best effort). Two writer threads share the work, each on its own
 /// connection to the database of `conn`.
-pub fn generate_intercom(conn: &Connection, opts: &SampleOptions) -> Result<SampleSummary, duckdb::Error> {
+pub fn generate_intercom(
+    conn: &Connection,
+    opts: &SampleOptions,
+) -> Result<SampleSummary, duckdb::Error> {
     if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&opts.conversations) {
         return Err(invalid(format!(
             "sample conversations must be between {MIN_CONVERSATIONS} and {MAX_CONVERSATIONS}, got {}",
@@ -161,9 +164,16 @@ pub fn generate_intercom(conn: &Connection, opts: &SampleOptions) -> Result<Samp
     result
 }
 
-fn fill(conn: &Connection, opts: &SampleOptions, schema: &str) -> Result<SampleSummary, duckdb::Error> {
+fn fill(
+    conn: &Connection,
+    opts: &SampleOptions,
+    schema: &str,
+) -> Result<SampleSummary, duckdb::Error> {
     let bar = if opts.progress {
-        let bar = ProgressBar::with_draw_target(Some(opts.conversations as u64), ProgressDrawTarget::stderr());
+        let bar = ProgressBar::with_draw_target(
+            Some(opts.conversations as u64),
+            ProgressDrawTarget::stderr(),
+        );
         if let Ok(style) = ProgressStyle::with_template(
             "{msg} [{elapsed_precise}] {wide_bar} {human_pos}/{human_len} conversations ({eta})",
         ) {
@@ -218,7 +228,9 @@ fn fill(conn: &Connection, opts: &SampleOptions, schema: &str) -> Result<SampleS
         ("generator", "tally-duckdb sample".to_string()),
         ("generator_version", GENERATOR_VERSION.to_string()),
     ];
-    let mut stmt = conn.prepare(&format!("INSERT INTO {schema}.{METADATA_TABLE} VALUES (?, ?)"))?;
+    let mut stmt = conn.prepare(&format!(
+        "INSERT INTO {schema}.{METADATA_TABLE} VALUES (?, ?)"
+    ))?;
     for (k, v) in &meta {
         stmt.execute([k, v.as_str()])?;
     }

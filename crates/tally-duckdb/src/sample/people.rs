@@ -4,7 +4,9 @@
 use super::clock::{DAY, HOUR, MIN};
 use super::conv::{simulate, Chan, Conv, People, ReceiptReq, Replay};
 use super::rng::{mix64, Rng};
-use super::sink::{sst, st, ts, Id, Sink, V, T_ADMIN, T_ARTICLE, T_CONTACT, T_RECEIPT, T_TEAM, T_VIEW};
+use super::sink::{
+    sst, st, ts, Id, Sink, T_ADMIN, T_ARTICLE, T_CONTACT, T_RECEIPT, T_TEAM, T_VIEW, V,
+};
 use super::world::*;
 
 #[derive(Clone, Copy)]
@@ -89,16 +91,16 @@ impl<'w> Gen<'w> {
     ) -> duckdb::Result<()> {
         let mut k = 0u64;
         while self.conversations < target {
-            let mut rng = Rng::new(self.seed, k);
+            let rng = Rng::new(self.seed, k);
             k += 1;
             let anonymous = rng.poisson(0.8);
             for _ in 0..anonymous {
-                self.anonymous_session(&mut rng, sink)?;
+                self.anonymous_session(&rng, sink)?;
             }
             if rng.chance(0.3) {
-                self.silent_contact(&mut rng, sink)?;
+                self.silent_contact(&rng, sink)?;
             } else {
-                self.active_contact(&mut rng, sink, target)?;
+                self.active_contact(&rng, sink, target)?;
                 progress(self.conversations);
             }
         }
@@ -161,7 +163,12 @@ impl<'w> Gen<'w> {
         self.write_contact(sink, &mut c)
     }
 
-    fn active_contact(&mut self, rng: &Rng, sink: &mut Sink<'_>, target: usize) -> duckdb::Result<()> {
+    fn active_contact(
+        &mut self,
+        rng: &Rng,
+        sink: &mut Sink<'_>,
+        target: usize,
+    ) -> duckdb::Result<()> {
         let w = self.w;
         let first = w.inbound_time(rng);
         let lead = rng.chance(0.22);
@@ -210,7 +217,16 @@ impl<'w> Gen<'w> {
             for v in &conv.views {
                 let sid = self.session_id();
                 let anon = c.anon;
-                self.view(rng, sink, Some(&mut c), anon, sid, v.t, v.article, "messenger")?;
+                self.view(
+                    rng,
+                    sink,
+                    Some(&mut c),
+                    anon,
+                    sid,
+                    v.t,
+                    v.article,
+                    "messenger",
+                )?;
             }
             if let Some(r) = conv.receipt.take() {
                 receipts.push(r);
@@ -307,7 +323,11 @@ impl<'w> Gen<'w> {
                 }
             }
             let Some(mut t) = start else { continue };
-            let channel = if rng.chance(0.3) { "messenger" } else { "help_center" };
+            let channel = if rng.chance(0.3) {
+                "messenger"
+            } else {
+                "help_center"
+            };
             let sid = self.session_id();
             let mut collection = None;
             let views = 1 + rng.geometric(0.8);
@@ -414,8 +434,10 @@ impl<'w> Gen<'w> {
         c: &mut Contact,
         outbound: Vec<ReceiptReq>,
     ) -> duckdb::Result<()> {
-        let mut list: Vec<(i64, usize, Option<i64>)> =
-            outbound.iter().map(|r| (r.received, r.content, Some(r.reply))).collect();
+        let mut list: Vec<(i64, usize, Option<i64>)> = outbound
+            .iter()
+            .map(|r| (r.received, r.content, Some(r.reply)))
+            .collect();
         for (k, content) in CONTENTS.iter().enumerate() {
             let email = content.content_type == "email";
             if email && c.email.is_none() {
@@ -460,7 +482,8 @@ impl<'w> Gen<'w> {
                 continue; // Intercom stops emailing bounced or unsubscribed addresses
             }
             let mut f = [None::<i64>; 7]; // open, click, reply, completion, dismissal, unsubscribe, bounce
-            let after = |rng: &Rng, from: i64, median: f64| from + 1 + rng.lognormal(median, 1.2) as i64;
+            let after =
+                |rng: &Rng, from: i64, median: f64| from + 1 + rng.lognormal(median, 1.2) as i64;
             if let Some(r) = reply {
                 f[0] = Some((t + 1).max(r - rng.range(60, 3600)).min(r));
                 f[2] = Some(r);
@@ -468,15 +491,16 @@ impl<'w> Gen<'w> {
                 f[6] = Some(t + rng.range(2, 40));
                 bounced = true;
             } else {
-                let (p_open, p_click, p_reply, p_complete, p_dismiss, p_unsub) = match content.content_type {
-                    "email" => (0.45, 0.25, 0.02, 0.0, 0.0, 0.012),
-                    "chat" => (0.70, 0.05, 0.05, 0.0, 0.20, 0.0),
-                    "post" => (0.55, 0.10, 0.01, 0.0, 0.30, 0.0),
-                    "push" => (0.12, 0.0, 0.0, 0.0, 0.0, 0.0),
-                    "banner" => (0.60, 0.03, 0.0, 0.0, 0.18, 0.0),
-                    "tour" => (0.80, 0.0, 0.0, 0.35, 0.40, 0.0),
-                    _ => (0.60, 0.0, 0.0, 0.25, 0.30, 0.0),
-                };
+                let (p_open, p_click, p_reply, p_complete, p_dismiss, p_unsub) =
+                    match content.content_type {
+                        "email" => (0.45, 0.25, 0.02, 0.0, 0.0, 0.012),
+                        "chat" => (0.70, 0.05, 0.05, 0.0, 0.20, 0.0),
+                        "post" => (0.55, 0.10, 0.01, 0.0, 0.30, 0.0),
+                        "push" => (0.12, 0.0, 0.0, 0.0, 0.0, 0.0),
+                        "banner" => (0.60, 0.03, 0.0, 0.0, 0.18, 0.0),
+                        "tour" => (0.80, 0.0, 0.0, 0.35, 0.40, 0.0),
+                        _ => (0.60, 0.0, 0.0, 0.25, 0.30, 0.0),
+                    };
                 if rng.chance(p_open) {
                     let open = after(rng, t, 2.0 * 3600.0);
                     f[0] = Some(open);
@@ -510,7 +534,8 @@ impl<'w> Gen<'w> {
             let id = Id::dec(880_000_000 + self.next_receipt);
             self.next_receipt += 1;
             let ruleset = Id::dec(content.ruleset_id);
-            let version = Id::dec(content.ruleset_id * 100 + if t < START + 90 * DAY { 1 } else { 2 });
+            let version =
+                Id::dec(content.ruleset_id * 100 + if t < START + 90 * DAY { 1 } else { 2 });
             let content_id = Id::dec(content.id);
             let series_id = content.series.map(|s| Id::dec(s.0));
             sink.row(
@@ -584,13 +609,18 @@ impl<'w> Gen<'w> {
             }
         }
         snaps.push(cur);
-        let external_after_signup = c
-            .external_id
-            .clone()
-            .or_else(|| c.signed_up_at.map(|_| format!("usr_{:010}", mix64(c.anon) % 10_000_000_000)));
-        let email_after_signup = c.email.clone().or_else(|| {
+        let external_after_signup = c.external_id.clone().or_else(|| {
             c.signed_up_at
-                .map(|_| format!("{}@{}", &c.id.as_str()[16..], DOMAINS[(c.anon % 13) as usize]))
+                .map(|_| format!("usr_{:010}", mix64(c.anon) % 10_000_000_000))
+        });
+        let email_after_signup = c.email.clone().or_else(|| {
+            c.signed_up_at.map(|_| {
+                format!(
+                    "{}@{}",
+                    &c.id.as_str()[16..],
+                    DOMAINS[(c.anon % 13) as usize]
+                )
+            })
         });
         for (k, s) in snaps.iter().enumerate() {
             let (end, active) = match snaps.get(k + 1) {
@@ -661,10 +691,19 @@ impl<'w> Gen<'w> {
         )?;
         for t in &TEAMS {
             let id = Id::dec(t.id);
-            let synced = if t.deleted { sync_of(LEGACY_END) } else { AS_OF };
+            let synced = if t.deleted {
+                sync_of(LEGACY_END)
+            } else {
+                AS_OF
+            };
             sink.row(
                 T_TEAM,
-                &[V::S(id.as_str()), V::S(t.name), V::B(t.deleted), V::T(synced)],
+                &[
+                    V::S(id.as_str()),
+                    V::S(t.name),
+                    V::B(t.deleted),
+                    V::T(synced),
+                ],
             )?;
         }
         Ok(())
@@ -702,7 +741,11 @@ impl<'w> Gen<'w> {
                 }
             }
             evs.sort();
-            let mut state = if pre && !initial_published || !pre { "draft" } else { "published" };
+            let mut state = if !pre || !initial_published {
+                "draft"
+            } else {
+                "published"
+            };
             let mut views = a.base_views;
             let mut convs = a.base_conversations;
             let mut reactions = a.base_reactions;
@@ -731,7 +774,13 @@ impl<'w> Gen<'w> {
             let slug: String = a
                 .title
                 .chars()
-                .map(|ch| if ch.is_ascii_alphanumeric() { ch.to_ascii_lowercase() } else { '-' })
+                .map(|ch| {
+                    if ch.is_ascii_alphanumeric() {
+                        ch.to_ascii_lowercase()
+                    } else {
+                        '-'
+                    }
+                })
                 .collect();
             let url = format!("https://help.acme.io/en/articles/{}-{}", a.id, slug);
             for (k, &(t, state, views, convs, r)) in rows.iter().enumerate() {

@@ -98,7 +98,9 @@ impl Owned {
         Ok(match *v {
             V::Null => Owned::Null,
             V::S(s) => Owned::Id(Id::copy(s).ok_or_else(|| {
-                duckdb::Error::ToSqlConversionFailure(format!("sample: value too long for a remote row: {s}").into())
+                duckdb::Error::ToSqlConversionFailure(
+                    format!("sample: value too long for a remote row: {s}").into(),
+                )
             })?),
             V::St(s) => Owned::St(s),
             V::T(t) => Owned::T(t),
@@ -259,12 +261,20 @@ impl<'c> Sink<'c> {
     }
 
     fn send(&mut self, table: usize, width: usize) -> duckdb::Result<()> {
-        let values = std::mem::replace(&mut self.remote[table], Vec::with_capacity(BATCH_ROWS * width));
+        let values = std::mem::replace(
+            &mut self.remote[table],
+            Vec::with_capacity(BATCH_ROWS * width),
+        );
         if values.is_empty() {
             return Ok(());
         }
         let tx = self.tx.as_ref().ok_or_else(stopped)?;
-        tx.send(Batch { table, width, values }).map_err(|_| stopped())
+        tx.send(Batch {
+            table,
+            width,
+            values,
+        })
+        .map_err(|_| stopped())
     }
 
     /// Flush the local appenders and hand over the last remote batches.
@@ -284,7 +294,11 @@ impl<'c> Sink<'c> {
 pub(crate) const COLUMNS: [usize; 9] = [40, 16, 7, 15, 6, 4, 16, 9, 19];
 
 /// The second writer: appends the batches it receives, on its own connection.
-pub(crate) fn remote_writer(conn: Connection, schema: &str, rx: Receiver<Batch>) -> duckdb::Result<()> {
+pub(crate) fn remote_writer(
+    conn: Connection,
+    schema: &str,
+    rx: Receiver<Batch>,
+) -> duckdb::Result<()> {
     let mut apps = REMOTE
         .iter()
         .map(|&t| conn.appender_to_db(TABLES[t], schema).map(|a| (t, a)))
@@ -310,9 +324,15 @@ mod tests {
     #[test]
     fn sample_ids_format() {
         assert_eq!(Id::dec(0).as_str(), "0");
-        assert_eq!(Id::dec(18_446_744_073_709_551_615).as_str(), "18446744073709551615");
+        assert_eq!(
+            Id::dec(18_446_744_073_709_551_615).as_str(),
+            "18446744073709551615"
+        );
         assert_eq!(Id::hex("s_", 0xab).as_str(), "s_00000000000000ab");
-        assert_eq!(Id::object_id(0x6543_21ff, 1).as_str(), "654321ff0000000000000001");
+        assert_eq!(
+            Id::object_id(0x6543_21ff, 1).as_str(),
+            "654321ff0000000000000001"
+        );
         assert_eq!(Id::copy("abc").unwrap().as_str(), "abc");
         assert!(Id::copy(&"x".repeat(Id::CAP + 1)).is_none());
     }

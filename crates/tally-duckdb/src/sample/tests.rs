@@ -141,7 +141,11 @@ fn sample_tables_have_the_spec_columns() {
     let names: Vec<&str> = summary.tables.iter().map(|t| t.0.as_str()).collect();
     assert_eq!(names, SPEC.iter().map(|s| s.0).collect::<Vec<_>>());
     for (table, spec) in SPEC {
-        assert_eq!(columns(&conn, "intercom", table), squash(spec), "columns of {table}");
+        assert_eq!(
+            columns(&conn, "intercom", table),
+            squash(spec),
+            "columns of {table}"
+        );
     }
     assert_eq!(
         count(
@@ -156,7 +160,10 @@ fn sample_tables_have_the_spec_columns() {
     );
     // The summary counts what is in the tables.
     for (table, n) in &summary.tables {
-        assert_eq!(count(&conn, &format!("SELECT count(*) FROM intercom.{table}")) as u64, *n);
+        assert_eq!(
+            count(&conn, &format!("SELECT count(*) FROM intercom.{table}")) as u64,
+            *n
+        );
         assert!(*n > 0, "{table} is empty");
     }
     eprintln!("{summary:?}");
@@ -166,7 +173,9 @@ fn checksums(conn: &Connection) -> Vec<String> {
     SPEC.iter()
         .map(|(t, _)| {
             conn.query_row(
-                &format!("SELECT md5(string_agg(x::VARCHAR, '\n' ORDER BY rowid)) FROM intercom.{t} x"),
+                &format!(
+                    "SELECT md5(string_agg(x::VARCHAR, '\n' ORDER BY rowid)) FROM intercom.{t} x"
+                ),
                 [],
                 |r| r.get::<_, String>(0),
             )
@@ -210,16 +219,28 @@ fn sample_metadata_records_the_cut_off() {
     assert_eq!(get("seed"), "3");
     assert_eq!(get("conversations"), "1200");
     assert_eq!(
-        count(&conn, "SELECT count(DISTINCT id) FROM \"demo data\".conversation_history"),
+        count(
+            &conn,
+            "SELECT count(DISTINCT id) FROM \"demo data\".conversation_history"
+        ),
         1_200
     );
     // Re-running replaces the tables.
     gen_into(&conn, 1_000, 3, "demo data");
     assert_eq!(
-        count(&conn, "SELECT count(DISTINCT id) FROM \"demo data\".conversation_history"),
+        count(
+            &conn,
+            "SELECT count(DISTINCT id) FROM \"demo data\".conversation_history"
+        ),
         1_000
     );
-    assert_eq!(count(&conn, "SELECT count(*) FROM \"demo data\".tally_sample_metadata"), 6);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(*) FROM \"demo data\".tally_sample_metadata"
+        ),
+        6
+    );
     // Out-of-range sizes are refused.
     let opts = SampleOptions {
         conversations: 999,
@@ -231,14 +252,24 @@ fn sample_metadata_records_the_cut_off() {
 #[test]
 fn sample_history_versions_are_consistent() {
     let (conn, _) = gen(11);
-    assert_eq!(count(&conn, "SELECT count(DISTINCT id) FROM intercom.conversation_history"), 1_000);
+    assert_eq!(
+        count(
+            &conn,
+            "SELECT count(DISTINCT id) FROM intercom.conversation_history"
+        ),
+        1_000
+    );
     // Exactly one active row per conversation, and it is the latest version.
     for (table, key, order) in [
         ("conversation_history", "id", "updated_at"),
         ("contact_history", "id", "updated_at"),
         ("article_history", "id", "updated_at"),
         ("conversation_part_history", "id", "conversation_updated_at"),
-        ("conversation_contact_history", "conversation_id, contact_id", "conversation_updated_at"),
+        (
+            "conversation_contact_history",
+            "conversation_id, contact_id",
+            "conversation_updated_at",
+        ),
     ] {
         let bad = count(
             &conn,
@@ -248,7 +279,10 @@ fn sample_history_versions_are_consistent() {
                  FROM intercom.{table} GROUP BY ALL) WHERE n <> 1 OR a <> m"
             ),
         );
-        assert_eq!(bad, 0, "{table}: not exactly one active, latest row per key");
+        assert_eq!(
+            bad, 0,
+            "{table}: not exactly one active, latest row per key"
+        );
         // Superseded rows end 1 ms before the next version starts; the current row ends at
         // Fivetran's sentinel.
         let bad = count(
@@ -263,7 +297,9 @@ fn sample_history_versions_are_consistent() {
         assert_eq!(bad, 0, "{table}: _fivetran_end chain broken");
         let bad = count(
             &conn,
-            &format!("SELECT count(*) FROM intercom.{table} WHERE _fivetran_synced < _fivetran_start"),
+            &format!(
+                "SELECT count(*) FROM intercom.{table} WHERE _fivetran_synced < _fivetran_start"
+            ),
         );
         assert_eq!(bad, 0, "{table}: synced before the version started");
     }
@@ -293,7 +329,12 @@ fn sample_history_versions_are_consistent() {
         "SELECT count(*) FROM (SELECT id FROM intercom.contact_history GROUP BY id HAVING count(*) > 1)",
     );
     assert!(contact_versions > 100);
-    assert!(count(&conn, "SELECT count(*) FROM intercom.contact_history WHERE unsubscribed_from_emails") > 0);
+    assert!(
+        count(
+            &conn,
+            "SELECT count(*) FROM intercom.contact_history WHERE unsubscribed_from_emails"
+        ) > 0
+    );
     let converted = count(
         &conn,
         "SELECT count(*) FROM (SELECT id FROM intercom.contact_history GROUP BY id \
@@ -305,8 +346,14 @@ fn sample_history_versions_are_consistent() {
 #[test]
 fn sample_parts_are_reemitted_under_newer_versions() {
     let (conn, _) = gen(5);
-    let rows = count(&conn, "SELECT count(*) FROM intercom.conversation_part_history");
-    let ids = count(&conn, "SELECT count(DISTINCT id) FROM intercom.conversation_part_history");
+    let rows = count(
+        &conn,
+        "SELECT count(*) FROM intercom.conversation_part_history",
+    );
+    let ids = count(
+        &conn,
+        "SELECT count(DISTINCT id) FROM intercom.conversation_part_history",
+    );
     assert!(rows > ids + ids / 4, "{rows} rows for {ids} parts");
     // Each emission carries the updated_at of an existing conversation version, at or after
     // the part's creation; re-emissions are identical apart from the version columns.
@@ -339,7 +386,10 @@ fn sample_parts_are_reemitted_under_newer_versions() {
     // The opening message is not a part: inbound conversations' first part is never a
     // customer comment at created_at, and every conversation has a source body.
     assert_eq!(
-        count(&conn, "SELECT count(*) FROM intercom.conversation_history WHERE source_body IS NULL"),
+        count(
+            &conn,
+            "SELECT count(*) FROM intercom.conversation_history WHERE source_body IS NULL"
+        ),
         0
     );
 }
@@ -516,12 +566,29 @@ fn sample_rhythms_and_behaviour_differ() {
     let (conn, _) = gen(21);
     let inbound = "FROM conv WHERE source_delivered_as = 'customer_initiated'";
     // Weekly rhythm: weekdays are busier than weekends (per day).
-    let weekday = current(&conn, &format!("SELECT count(*) {inbound} AND isodow(created_at) <= 5")) as f64 / 5.0;
-    let weekend = current(&conn, &format!("SELECT count(*) {inbound} AND isodow(created_at) > 5")) as f64 / 2.0;
-    assert!(weekday > 2.0 * weekend, "weekday {weekday}/day vs weekend {weekend}/day");
+    let weekday = current(
+        &conn,
+        &format!("SELECT count(*) {inbound} AND isodow(created_at) <= 5"),
+    ) as f64
+        / 5.0;
+    let weekend = current(
+        &conn,
+        &format!("SELECT count(*) {inbound} AND isodow(created_at) > 5"),
+    ) as f64
+        / 2.0;
+    assert!(
+        weekday > 2.0 * weekend,
+        "weekday {weekday}/day vs weekend {weekend}/day"
+    );
     // Daily rhythm.
-    let day = current(&conn, &format!("SELECT count(*) {inbound} AND hour(created_at) BETWEEN 9 AND 16"));
-    let night = current(&conn, &format!("SELECT count(*) {inbound} AND hour(created_at) BETWEEN 0 AND 5"));
+    let day = current(
+        &conn,
+        &format!("SELECT count(*) {inbound} AND hour(created_at) BETWEEN 9 AND 16"),
+    );
+    let night = current(
+        &conn,
+        &format!("SELECT count(*) {inbound} AND hour(created_at) BETWEEN 0 AND 5"),
+    );
     assert!(day > 5 * night, "day {day} vs night {night}");
     // Office hours: teammates barely ever answer first between 00:00 and 06:00 UTC.
     let first = "FROM (SELECT c.id, min(h.created_at) t FROM conv c JOIN human_reply h ON h.conversation_id = c.id \
@@ -560,7 +627,10 @@ fn sample_rhythms_and_behaviour_differ() {
     let parts_expr = "avg(c.statistics_count_reopens)::DOUBLE";
     let reopen_t1 = by_team("Tier 1 Support", parts_expr);
     let reopen_billing = by_team("Billing", parts_expr);
-    assert!(reopen_billing > reopen_t1, "billing reopens {reopen_billing} vs tier 1 {reopen_t1}");
+    assert!(
+        reopen_billing > reopen_t1,
+        "billing reopens {reopen_billing} vs tier 1 {reopen_t1}"
+    );
     // Contacts come back within days.
     let back = current(
         &conn,
@@ -605,7 +675,7 @@ r AS (SELECT m.*, (first_close_at IS NOT NULL AND NOT abandoned AND NOT reopened
 sessions AS (SELECT session_id, contact_id, min(viewed_at) s FROM intercom.article_view WHERE contact_id IS NOT NULL GROUP BY ALL)
 "
     );
-    let q = |what: &str| current(&conn, &format!("{base} {what}"));
+    let q = |what: &str| count(&conn, &format!("{base} {what}"));
     let mature = q("SELECT count(*) FROM r WHERE mature");
     let resolved = q("SELECT count(*) FROM r WHERE mature AND resolved");
     let reopened = q("SELECT count(*) FROM r WHERE mature AND reopened");
@@ -620,7 +690,9 @@ sessions AS (SELECT session_id, contact_id, min(viewed_at) s FROM intercom.artic
     let quick_close = q(
         "SELECT count(*) FROM r WHERE resolved AND last_close_author_type = 'admin' AND last_close_at - t_s < INTERVAL 24 HOUR",
     );
-    let res_time = q("SELECT count(*) FROM r WHERE state = 'closed' AND NOT abandoned AND last_close_at > t0");
+    let res_time = q(
+        "SELECT count(*) FROM r WHERE state = 'closed' AND NOT abandoned AND last_close_at > t0",
+    );
     let rated = q("SELECT count(*) FROM conv WHERE conversation_rating_value IS NOT NULL");
     let positive = q("SELECT count(*) FROM conv WHERE conversation_rating_value >= 4");
     let closed = q("SELECT count(*) FROM r WHERE last_close_at IS NOT NULL");
@@ -648,9 +720,11 @@ sessions AS (SELECT session_id, contact_id, min(viewed_at) s FROM intercom.artic
          AND EXISTS (SELECT 1 FROM bot_reply x WHERE x.conversation_id = r.id AND x.created_at < r.first_close_at)",
     );
     let fin_involved = q("SELECT count(*) FROM r WHERE ai_agent_participated");
-    let delivered = q("SELECT count(*) FROM intercom.content_receipt WHERE first_hard_bounce IS NULL");
+    let delivered =
+        q("SELECT count(*) FROM intercom.content_receipt WHERE first_hard_bounce IS NULL");
     let opened = q("SELECT count(*) FROM intercom.content_receipt WHERE first_hard_bounce IS NULL AND first_open IS NOT NULL");
-    let outbound_conversations = q("SELECT count(*) FROM conv WHERE source_delivered_as <> 'customer_initiated'");
+    let outbound_conversations =
+        q("SELECT count(*) FROM conv WHERE source_delivered_as <> 'customer_initiated'");
 
     let stats = [
         ("mature", mature),
@@ -695,5 +769,39 @@ sessions AS (SELECT session_id, contact_id, min(viewed_at) s FROM intercom.artic
         assert!(num < den, "{what}: {num} of {den}");
     }
     let inbound = q("SELECT count(*) FROM r");
-    assert!(abandoned < inbound / 3 && resolved > mature / 3, "implausible mix: {stats:?}");
+    assert!(
+        abandoned < inbound / 3 && resolved > mature / 3,
+        "implausible mix: {stats:?}"
+    );
+}
+
+#[test]
+fn sample_timing_tmp() {
+    let n: usize = std::env::var("TALLY_TMP_N")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(0);
+    if n == 0 {
+        return;
+    }
+    let path = std::env::var("TALLY_TMP_PATH").unwrap_or("/tmp/tally_sample_timing.duckdb".into());
+    let _ = std::fs::remove_file(&path);
+    let _ = std::fs::remove_file(format!("{path}.wal"));
+    let conn = if std::env::var("TALLY_TMP_MEM").is_ok() {
+        Connection::open_in_memory().unwrap()
+    } else {
+        Connection::open(&path).unwrap()
+    };
+    let t = std::time::Instant::now();
+    let s = generate_intercom(
+        &conn,
+        &SampleOptions {
+            conversations: n,
+            seed: 7,
+            schema: "intercom".into(),
+            progress: true,
+        },
+    )
+    .unwrap();
+    eprintln!("{n} conversations in {:?}: {s:?}", t.elapsed());
 }

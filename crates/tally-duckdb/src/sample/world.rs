@@ -17,7 +17,10 @@ pub(crate) const END_OF_TIME: i64 = ymd_hms(9999, 12, 31, 23, 59, 59);
 /// Fivetran sync period: one sync every hour, the last one at `AS_OF`.
 pub(crate) const SYNC_EVERY: i64 = HOUR;
 /// An outage: more traffic, mostly "dashboard not loading".
-pub(crate) const INCIDENT: (i64, i64) = (ymd_hms(2026, 3, 17, 9, 30, 0), ymd_hms(2026, 3, 17, 16, 0, 0));
+pub(crate) const INCIDENT: (i64, i64) = (
+    ymd_hms(2026, 3, 17, 9, 30, 0),
+    ymd_hms(2026, 3, 17, 16, 0, 0),
+);
 
 /// The sync that first sees a change made at `t` (the first grid point at or after `t`).
 pub(crate) const fn sync_of(t: i64) -> i64 {
@@ -92,7 +95,11 @@ pub(crate) static TEAMS: [Team; 6] = [
         note_p: 0.12,
         csat: [0.04, 0.04, 0.10, 0.30, 0.52],
         admin_share: 0.38,
-        titles: &["Support Specialist", "Senior Support Specialist", "Support Team Lead"],
+        titles: &[
+            "Support Specialist",
+            "Senior Support Specialist",
+            "Support Team Lead",
+        ],
     },
     Team {
         id: 5_310_202,
@@ -203,23 +210,176 @@ pub(crate) struct Topic {
 pub(crate) const TOPIC_DASHBOARD: usize = 4;
 
 pub(crate) static TOPICS: [Topic; 17] = [
-    Topic { team: TIER1, subject: "Can't log in", body: "<p>Hi, I can't log in. It says my password is wrong but I reset it twice.</p>", choice: "Login & account", w_chat: 9.0, w_email: 4.0, fin_p: 0.60, collection: 1 },
-    Topic { team: TIER1, subject: "How do I invite my team?", body: "<p>Hello! How do I add my colleagues to our workspace?</p>", choice: "Using the product", w_chat: 8.0, w_email: 2.0, fin_p: 0.75, collection: 0 },
-    Topic { team: TIER1, subject: "Export dashboard to CSV", body: "<p>Is there a way to export my dashboard data to CSV or Excel?</p>", choice: "Using the product", w_chat: 7.0, w_email: 3.0, fin_p: 0.70, collection: 5 },
-    Topic { team: TIER1, subject: "Change the email on my account", body: "<p>I changed jobs, can you move my account to my new email address?</p>", choice: "Login & account", w_chat: 4.0, w_email: 3.0, fin_p: 0.55, collection: 1 },
-    Topic { team: TIER1, subject: "Dashboard not loading", body: "<p>My dashboards are stuck on the loading spinner since this morning.</p>", choice: "Something is broken", w_chat: 5.0, w_email: 2.0, fin_p: 0.35, collection: 7 },
-    Topic { team: BILLING, subject: "Refund request", body: "<p>We were charged twice this month, can we get a refund for the duplicate?</p>", choice: "Billing", w_chat: 3.0, w_email: 5.0, fin_p: 0.25, collection: 2 },
-    Topic { team: BILLING, subject: "Invoice needs our VAT number", body: "<p>Could you reissue our last invoice with our VAT number on it?</p>", choice: "Billing", w_chat: 2.0, w_email: 6.0, fin_p: 0.50, collection: 2 },
-    Topic { team: BILLING, subject: "Card declined on renewal", body: "<p>Our renewal failed, the card was declined. How do we update it?</p>", choice: "Billing", w_chat: 3.0, w_email: 3.0, fin_p: 0.40, collection: 2 },
-    Topic { team: BILLING, subject: "Upgrade to the Business plan", body: "<p>We'd like to upgrade to Business, what happens to our current billing cycle?</p>", choice: "Billing", w_chat: 3.0, w_email: 2.0, fin_p: 0.45, collection: 2 },
-    Topic { team: BILLING, subject: "Cancel my subscription", body: "<p>Please cancel our subscription at the end of the term.</p>", choice: "Billing", w_chat: 2.0, w_email: 3.0, fin_p: 0.20, collection: 2 },
-    Topic { team: TECH, subject: "API returns 500 on /v2/reports", body: "<p>Since yesterday GET /v2/reports returns a 500 for about 10% of calls.</p>", choice: "Something is broken", w_chat: 2.0, w_email: 6.0, fin_p: 0.15, collection: 4 },
-    Topic { team: TECH, subject: "Webhooks stopped firing", body: "<p>Our webhook endpoint hasn't received any events since Friday.</p>", choice: "Something is broken", w_chat: 2.0, w_email: 4.0, fin_p: 0.20, collection: 4 },
-    Topic { team: TECH, subject: "SAML SSO with Okta", body: "<p>We're setting up SAML SSO with Okta and get 'invalid audience'.</p>", choice: "Login & account", w_chat: 2.0, w_email: 4.0, fin_p: 0.35, collection: 6 },
-    Topic { team: TECH, subject: "Salesforce sync failing", body: "<p>The Salesforce integration shows 'sync failed' for all accounts.</p>", choice: "Integrations", w_chat: 2.0, w_email: 4.0, fin_p: 0.25, collection: 3 },
-    Topic { team: TECH, subject: "CSV import fails", body: "<p>Importing our contacts CSV stops at row 1,204 with no error message.</p>", choice: "Something is broken", w_chat: 3.0, w_email: 3.0, fin_p: 0.30, collection: 7 },
-    Topic { team: SALES, subject: "Pricing for 50 seats", body: "<p>What would pricing look like for around 50 seats on an annual plan?</p>", choice: "Talk to sales", w_chat: 3.0, w_email: 2.0, fin_p: 0.30, collection: 2 },
-    Topic { team: SALES, subject: "Can we get a demo?", body: "<p>We're evaluating tools for our support team, could we book a demo?</p>", choice: "Talk to sales", w_chat: 2.0, w_email: 2.0, fin_p: 0.15, collection: 0 },
+    Topic {
+        team: TIER1,
+        subject: "Can't log in",
+        body: "<p>Hi, I can't log in. It says my password is wrong but I reset it twice.</p>",
+        choice: "Login & account",
+        w_chat: 9.0,
+        w_email: 4.0,
+        fin_p: 0.60,
+        collection: 1,
+    },
+    Topic {
+        team: TIER1,
+        subject: "How do I invite my team?",
+        body: "<p>Hello! How do I add my colleagues to our workspace?</p>",
+        choice: "Using the product",
+        w_chat: 8.0,
+        w_email: 2.0,
+        fin_p: 0.75,
+        collection: 0,
+    },
+    Topic {
+        team: TIER1,
+        subject: "Export dashboard to CSV",
+        body: "<p>Is there a way to export my dashboard data to CSV or Excel?</p>",
+        choice: "Using the product",
+        w_chat: 7.0,
+        w_email: 3.0,
+        fin_p: 0.70,
+        collection: 5,
+    },
+    Topic {
+        team: TIER1,
+        subject: "Change the email on my account",
+        body: "<p>I changed jobs, can you move my account to my new email address?</p>",
+        choice: "Login & account",
+        w_chat: 4.0,
+        w_email: 3.0,
+        fin_p: 0.55,
+        collection: 1,
+    },
+    Topic {
+        team: TIER1,
+        subject: "Dashboard not loading",
+        body: "<p>My dashboards are stuck on the loading spinner since this morning.</p>",
+        choice: "Something is broken",
+        w_chat: 5.0,
+        w_email: 2.0,
+        fin_p: 0.35,
+        collection: 7,
+    },
+    Topic {
+        team: BILLING,
+        subject: "Refund request",
+        body: "<p>We were charged twice this month, can we get a refund for the duplicate?</p>",
+        choice: "Billing",
+        w_chat: 3.0,
+        w_email: 5.0,
+        fin_p: 0.25,
+        collection: 2,
+    },
+    Topic {
+        team: BILLING,
+        subject: "Invoice needs our VAT number",
+        body: "<p>Could you reissue our last invoice with our VAT number on it?</p>",
+        choice: "Billing",
+        w_chat: 2.0,
+        w_email: 6.0,
+        fin_p: 0.50,
+        collection: 2,
+    },
+    Topic {
+        team: BILLING,
+        subject: "Card declined on renewal",
+        body: "<p>Our renewal failed, the card was declined. How do we update it?</p>",
+        choice: "Billing",
+        w_chat: 3.0,
+        w_email: 3.0,
+        fin_p: 0.40,
+        collection: 2,
+    },
+    Topic {
+        team: BILLING,
+        subject: "Upgrade to the Business plan",
+        body: "<p>We'd like to upgrade to Business, what happens to our current billing cycle?</p>",
+        choice: "Billing",
+        w_chat: 3.0,
+        w_email: 2.0,
+        fin_p: 0.45,
+        collection: 2,
+    },
+    Topic {
+        team: BILLING,
+        subject: "Cancel my subscription",
+        body: "<p>Please cancel our subscription at the end of the term.</p>",
+        choice: "Billing",
+        w_chat: 2.0,
+        w_email: 3.0,
+        fin_p: 0.20,
+        collection: 2,
+    },
+    Topic {
+        team: TECH,
+        subject: "API returns 500 on /v2/reports",
+        body: "<p>Since yesterday GET /v2/reports returns a 500 for about 10% of calls.</p>",
+        choice: "Something is broken",
+        w_chat: 2.0,
+        w_email: 6.0,
+        fin_p: 0.15,
+        collection: 4,
+    },
+    Topic {
+        team: TECH,
+        subject: "Webhooks stopped firing",
+        body: "<p>Our webhook endpoint hasn't received any events since Friday.</p>",
+        choice: "Something is broken",
+        w_chat: 2.0,
+        w_email: 4.0,
+        fin_p: 0.20,
+        collection: 4,
+    },
+    Topic {
+        team: TECH,
+        subject: "SAML SSO with Okta",
+        body: "<p>We're setting up SAML SSO with Okta and get 'invalid audience'.</p>",
+        choice: "Login & account",
+        w_chat: 2.0,
+        w_email: 4.0,
+        fin_p: 0.35,
+        collection: 6,
+    },
+    Topic {
+        team: TECH,
+        subject: "Salesforce sync failing",
+        body: "<p>The Salesforce integration shows 'sync failed' for all accounts.</p>",
+        choice: "Integrations",
+        w_chat: 2.0,
+        w_email: 4.0,
+        fin_p: 0.25,
+        collection: 3,
+    },
+    Topic {
+        team: TECH,
+        subject: "CSV import fails",
+        body: "<p>Importing our contacts CSV stops at row 1,204 with no error message.</p>",
+        choice: "Something is broken",
+        w_chat: 3.0,
+        w_email: 3.0,
+        fin_p: 0.30,
+        collection: 7,
+    },
+    Topic {
+        team: SALES,
+        subject: "Pricing for 50 seats",
+        body: "<p>What would pricing look like for around 50 seats on an annual plan?</p>",
+        choice: "Talk to sales",
+        w_chat: 3.0,
+        w_email: 2.0,
+        fin_p: 0.30,
+        collection: 2,
+    },
+    Topic {
+        team: SALES,
+        subject: "Can we get a demo?",
+        body: "<p>We're evaluating tools for our support team, could we book a demo?</p>",
+        choice: "Talk to sales",
+        w_chat: 2.0,
+        w_email: 2.0,
+        fin_p: 0.15,
+        collection: 0,
+    },
 ];
 
 pub(crate) static COLLECTIONS: [&str; 8] = [
@@ -234,14 +394,70 @@ pub(crate) static COLLECTIONS: [&str; 8] = [
 ];
 
 static ARTICLE_TITLES: [[&str; 6]; 8] = [
-    ["Welcome to Acme", "Create your first dashboard", "Invite teammates", "Roles and permissions", "Keyboard shortcuts", "Glossary"],
-    ["Reset your password", "Change your login email", "Two-factor authentication", "Locked out of your account", "Delete your account", "Manage sessions"],
-    ["Plans and pricing", "Update your payment method", "Download invoices", "Add a VAT number", "Refund policy", "Cancel or downgrade"],
-    ["Connect Salesforce", "Connect HubSpot", "Slack notifications", "Zapier recipes", "Google Sheets sync", "Troubleshoot integration syncs"],
-    ["API authentication", "Rate limits", "Webhook events", "Retrying failed webhooks", "API changelog", "Pagination"],
-    ["Export to CSV", "Schedule email reports", "Custom report builder", "Share a dashboard", "Report filters", "Data freshness"],
-    ["SAML SSO with Okta", "SAML SSO with Azure AD", "SCIM provisioning", "Audit log", "Data retention", "IP allowlisting"],
-    ["Dashboards not loading", "Import errors explained", "Browser requirements", "Status page and incidents", "Clear cache", "Contact support"],
+    [
+        "Welcome to Acme",
+        "Create your first dashboard",
+        "Invite teammates",
+        "Roles and permissions",
+        "Keyboard shortcuts",
+        "Glossary",
+    ],
+    [
+        "Reset your password",
+        "Change your login email",
+        "Two-factor authentication",
+        "Locked out of your account",
+        "Delete your account",
+        "Manage sessions",
+    ],
+    [
+        "Plans and pricing",
+        "Update your payment method",
+        "Download invoices",
+        "Add a VAT number",
+        "Refund policy",
+        "Cancel or downgrade",
+    ],
+    [
+        "Connect Salesforce",
+        "Connect HubSpot",
+        "Slack notifications",
+        "Zapier recipes",
+        "Google Sheets sync",
+        "Troubleshoot integration syncs",
+    ],
+    [
+        "API authentication",
+        "Rate limits",
+        "Webhook events",
+        "Retrying failed webhooks",
+        "API changelog",
+        "Pagination",
+    ],
+    [
+        "Export to CSV",
+        "Schedule email reports",
+        "Custom report builder",
+        "Share a dashboard",
+        "Report filters",
+        "Data freshness",
+    ],
+    [
+        "SAML SSO with Okta",
+        "SAML SSO with Azure AD",
+        "SCIM provisioning",
+        "Audit log",
+        "Data retention",
+        "IP allowlisting",
+    ],
+    [
+        "Dashboards not loading",
+        "Import errors explained",
+        "Browser requirements",
+        "Status page and incidents",
+        "Clear cache",
+        "Contact support",
+    ],
 ];
 
 /// Outbound content (content_receipt). `kind` decides who receives it and when.
@@ -272,24 +488,150 @@ const SERIES_DUNNING: (u64, &str) = (41_003, "Dunning");
 const SERIES_RENEWAL: (u64, &str) = (41_004, "Renewals");
 
 pub(crate) static CONTENTS: [Content; 18] = [
-    Content { id: 30_001, ruleset_id: 90_001, content_type: "email", title: "January product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 1, 13, 10, 0, 0), 0.35) },
-    Content { id: 30_002, ruleset_id: 90_002, content_type: "email", title: "February product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 2, 10, 10, 0, 0), 0.35) },
-    Content { id: 30_003, ruleset_id: 90_003, content_type: "email", title: "March product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 3, 10, 10, 0, 0), 0.35) },
-    Content { id: 30_004, ruleset_id: 90_004, content_type: "email", title: "April product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 4, 14, 10, 0, 0), 0.35) },
-    Content { id: 30_005, ruleset_id: 90_005, content_type: "email", title: "May product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 5, 12, 10, 0, 0), 0.35) },
-    Content { id: 30_006, ruleset_id: 90_006, content_type: "email", title: "June product newsletter", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 6, 9, 10, 0, 0), 0.35) },
-    Content { id: 30_010, ruleset_id: 90_010, content_type: "email", title: "Welcome to Acme", series: Some(SERIES_ONBOARDING), kind: ContentKind::AfterSignup(10 * 60) },
-    Content { id: 30_011, ruleset_id: 90_011, content_type: "chat", title: "Need a hand getting set up?", series: Some(SERIES_ONBOARDING), kind: ContentKind::AfterSignup(DAY) },
-    Content { id: 30_012, ruleset_id: 90_012, content_type: "tour", title: "Tour: your first dashboard", series: Some(SERIES_ONBOARDING), kind: ContentKind::AfterSignup(DAY + 2 * HOUR) },
-    Content { id: 30_013, ruleset_id: 90_013, content_type: "email", title: "3 tips to get more out of Acme", series: Some(SERIES_ONBOARDING), kind: ContentKind::AfterSignup(3 * DAY) },
-    Content { id: 30_014, ruleset_id: 90_014, content_type: "email", title: "Your trial ends in 3 days", series: Some(SERIES_TRIAL), kind: ContentKind::AfterSignup(11 * DAY) },
-    Content { id: 30_020, ruleset_id: 90_020, content_type: "post", title: "New: AI-powered reports", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 3, 3, 15, 0, 0), 0.45) },
-    Content { id: 30_021, ruleset_id: 90_021, content_type: "banner", title: "Scheduled maintenance on Saturday", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 4, 16, 9, 0, 0), 0.30) },
-    Content { id: 30_022, ruleset_id: 90_022, content_type: "survey", title: "How likely are you to recommend Acme?", series: None, kind: ContentKind::Broadcast(ymd_hms(2026, 5, 5, 14, 0, 0), 0.25) },
-    Content { id: 30_023, ruleset_id: 90_023, content_type: "push", title: "Your weekly report is ready", series: None, kind: ContentKind::Random(0.20) },
-    Content { id: 30_024, ruleset_id: 90_024, content_type: "email", title: "Your card was declined", series: Some(SERIES_DUNNING), kind: ContentKind::Random(0.02) },
-    Content { id: 30_025, ruleset_id: 90_025, content_type: "chat", title: "Your renewal is coming up", series: Some(SERIES_RENEWAL), kind: ContentKind::Random(0.04) },
-    Content { id: 30_030, ruleset_id: 90_030, content_type: "chat", title: "Quick question about your setup", series: None, kind: ContentKind::Manual },
+    Content {
+        id: 30_001,
+        ruleset_id: 90_001,
+        content_type: "email",
+        title: "January product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 1, 13, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_002,
+        ruleset_id: 90_002,
+        content_type: "email",
+        title: "February product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 2, 10, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_003,
+        ruleset_id: 90_003,
+        content_type: "email",
+        title: "March product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 3, 10, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_004,
+        ruleset_id: 90_004,
+        content_type: "email",
+        title: "April product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 4, 14, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_005,
+        ruleset_id: 90_005,
+        content_type: "email",
+        title: "May product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 5, 12, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_006,
+        ruleset_id: 90_006,
+        content_type: "email",
+        title: "June product newsletter",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 6, 9, 10, 0, 0), 0.35),
+    },
+    Content {
+        id: 30_010,
+        ruleset_id: 90_010,
+        content_type: "email",
+        title: "Welcome to Acme",
+        series: Some(SERIES_ONBOARDING),
+        kind: ContentKind::AfterSignup(10 * 60),
+    },
+    Content {
+        id: 30_011,
+        ruleset_id: 90_011,
+        content_type: "chat",
+        title: "Need a hand getting set up?",
+        series: Some(SERIES_ONBOARDING),
+        kind: ContentKind::AfterSignup(DAY),
+    },
+    Content {
+        id: 30_012,
+        ruleset_id: 90_012,
+        content_type: "tour",
+        title: "Tour: your first dashboard",
+        series: Some(SERIES_ONBOARDING),
+        kind: ContentKind::AfterSignup(DAY + 2 * HOUR),
+    },
+    Content {
+        id: 30_013,
+        ruleset_id: 90_013,
+        content_type: "email",
+        title: "3 tips to get more out of Acme",
+        series: Some(SERIES_ONBOARDING),
+        kind: ContentKind::AfterSignup(3 * DAY),
+    },
+    Content {
+        id: 30_014,
+        ruleset_id: 90_014,
+        content_type: "email",
+        title: "Your trial ends in 3 days",
+        series: Some(SERIES_TRIAL),
+        kind: ContentKind::AfterSignup(11 * DAY),
+    },
+    Content {
+        id: 30_020,
+        ruleset_id: 90_020,
+        content_type: "post",
+        title: "New: AI-powered reports",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 3, 3, 15, 0, 0), 0.45),
+    },
+    Content {
+        id: 30_021,
+        ruleset_id: 90_021,
+        content_type: "banner",
+        title: "Scheduled maintenance on Saturday",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 4, 16, 9, 0, 0), 0.30),
+    },
+    Content {
+        id: 30_022,
+        ruleset_id: 90_022,
+        content_type: "survey",
+        title: "How likely are you to recommend Acme?",
+        series: None,
+        kind: ContentKind::Broadcast(ymd_hms(2026, 5, 5, 14, 0, 0), 0.25),
+    },
+    Content {
+        id: 30_023,
+        ruleset_id: 90_023,
+        content_type: "push",
+        title: "Your weekly report is ready",
+        series: None,
+        kind: ContentKind::Random(0.20),
+    },
+    Content {
+        id: 30_024,
+        ruleset_id: 90_024,
+        content_type: "email",
+        title: "Your card was declined",
+        series: Some(SERIES_DUNNING),
+        kind: ContentKind::Random(0.02),
+    },
+    Content {
+        id: 30_025,
+        ruleset_id: 90_025,
+        content_type: "chat",
+        title: "Your renewal is coming up",
+        series: Some(SERIES_RENEWAL),
+        kind: ContentKind::Random(0.04),
+    },
+    Content {
+        id: 30_030,
+        ruleset_id: 90_030,
+        content_type: "chat",
+        title: "Quick question about your setup",
+        series: None,
+        kind: ContentKind::Manual,
+    },
 ];
 
 pub(crate) const CONTENT_MANUAL: usize = 17;
@@ -297,23 +639,37 @@ pub(crate) const CONTENT_MANUAL_EMAIL: usize = 13; // a Series email that custom
 pub(crate) const CONTENT_WELCOME_CHAT: usize = 7;
 
 pub(crate) static FIRST_NAMES: [&str; 40] = [
-    "Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Mia", "Mateo", "Sofia", "Elijah", "Amara", "Hugo",
-    "Chloe", "Arjun", "Yuki", "Leon", "Ines", "Omar", "Hana", "Felix", "Zoe", "Diego", "Priya", "Jonas",
-    "Lea", "Kofi", "Nora", "Ivan", "Sara", "Tomas", "Aisha", "Marco", "Freya", "Wei", "Lena", "Samuel",
-    "Maya", "Nils", "Clara", "Rafael",
+    "Olivia", "Liam", "Emma", "Noah", "Ava", "Lucas", "Mia", "Mateo", "Sofia", "Elijah", "Amara",
+    "Hugo", "Chloe", "Arjun", "Yuki", "Leon", "Ines", "Omar", "Hana", "Felix", "Zoe", "Diego",
+    "Priya", "Jonas", "Lea", "Kofi", "Nora", "Ivan", "Sara", "Tomas", "Aisha", "Marco", "Freya",
+    "Wei", "Lena", "Samuel", "Maya", "Nils", "Clara", "Rafael",
 ];
 
 pub(crate) static LAST_NAMES: [&str; 40] = [
-    "Smith", "Garcia", "Müller", "Rossi", "Kim", "Nguyen", "Dubois", "Silva", "Kowalski", "Jensen", "Okafor",
-    "Tanaka", "Novak", "Haddad", "Larsen", "Costa", "Fischer", "Moreau", "Singh", "Ivanova", "Brown", "Lopez",
-    "Wagner", "Bianchi", "Park", "Tran", "Laurent", "Santos", "Nowak", "Hansen", "Mensah", "Sato", "Horvat",
-    "Khalil", "Berg", "Ferreira", "Weber", "Romano", "Cho", "Pham",
+    "Smith", "Garcia", "Müller", "Rossi", "Kim", "Nguyen", "Dubois", "Silva", "Kowalski", "Jensen",
+    "Okafor", "Tanaka", "Novak", "Haddad", "Larsen", "Costa", "Fischer", "Moreau", "Singh",
+    "Ivanova", "Brown", "Lopez", "Wagner", "Bianchi", "Park", "Tran", "Laurent", "Santos", "Nowak",
+    "Hansen", "Mensah", "Sato", "Horvat", "Khalil", "Berg", "Ferreira", "Weber", "Romano", "Cho",
+    "Pham",
 ];
 
 pub(crate) static DOMAINS: [&str; 16] = [
-    "northwind.io", "globex.com", "initech.co", "umbrella.dev", "hooli.com", "vandelay.net", "acmecorp.org",
-    "stark.app", "wayne.co", "tyrell.ai", "cyberdyne.io", "soylent.com", "oscorp.net", "gmail.com",
-    "outlook.com", "proton.me",
+    "northwind.io",
+    "globex.com",
+    "initech.co",
+    "umbrella.dev",
+    "hooli.com",
+    "vandelay.net",
+    "acmecorp.org",
+    "stark.app",
+    "wayne.co",
+    "tyrell.ai",
+    "cyberdyne.io",
+    "soylent.com",
+    "oscorp.net",
+    "gmail.com",
+    "outlook.com",
+    "proton.me",
 ];
 
 // --- canned bodies (HTML as Intercom stores it) ---
@@ -354,11 +710,10 @@ pub(crate) static ADMIN_OUTBOUND: [&str; 3] = [
     "<p>Hi, your renewal is coming up next month. Do you have any questions about your plan?</p>",
     "<p>Hey, we saw a few failed imports on your account. Want me to take a look?</p>",
 ];
-pub(crate) static NOTES: [&str; 6] = [
+pub(crate) static NOTES: [&str; 5] = [
     "<p>Checked in Stripe: the duplicate charge is real, refund issued.</p>",
     "<p>Customer is on the Enterprise plan, priority handling.</p>",
     "<p>Looks like the known bug in the reports service, linking to the incident.</p>",
-    "<p>Escalating to Tier 2, logs attached.</p>",
     "<p>Same customer as last week's ticket, be gentle.</p>",
     "<p>Reproduced on staging, filed an engineering ticket.</p>",
 ];
@@ -394,6 +749,7 @@ pub(crate) static FIN_ANSWERS: [&str; 4] = [
     "<p>You can find this under Billing → Invoices. This article explains each option.</p>",
     "<p>I found an article that should help with this.</p>",
 ];
+pub(crate) const NOTE_ESCALATE: &str = "<p>Escalating to Tier 2, logs attached.</p>";
 pub(crate) const BOT_TRIAGE: &str = "<p>Hi there 👋 What can we help you with today?</p>";
 pub(crate) const BOT_ROUTED: &str = "<p>Thanks! The team typically replies in a few minutes.</p>";
 pub(crate) const BOT_CSAT: &str = "<p>How would you rate the conversation with our team?</p>";
@@ -406,8 +762,18 @@ pub(crate) const QUICK_HELPED: &str = "That helped 👍";
 pub(crate) const QUICK_NOT_HELPED: &str = "That didn't help 👎";
 pub(crate) const QUICK_HUMAN: &str = "Talk to a person";
 pub(crate) const QUICK_DEMO: &str = "Book a demo";
-pub(crate) static REMARK_GOOD: [&str; 4] = ["Super quick, thank you!", "Very helpful", "Great support as always", "Solved my problem"];
-pub(crate) static REMARK_BAD: [&str; 4] = ["Took too long to get an answer", "Problem not solved", "Had to explain it three times", "Not helpful"];
+pub(crate) static REMARK_GOOD: [&str; 4] = [
+    "Super quick, thank you!",
+    "Very helpful",
+    "Great support as always",
+    "Solved my problem",
+];
+pub(crate) static REMARK_BAD: [&str; 4] = [
+    "Took too long to get an answer",
+    "Problem not solved",
+    "Had to explain it three times",
+    "Not helpful",
+];
 
 // --- the seeded parts of the world ---
 
@@ -455,8 +821,8 @@ pub(crate) struct World {
 
 const DOW_WEIGHT: [f64; 7] = [1.18, 1.12, 1.06, 1.0, 0.88, 0.36, 0.31];
 const HOUR_WEIGHT: [f64; 24] = [
-    0.30, 0.24, 0.20, 0.20, 0.25, 0.40, 0.70, 1.10, 1.60, 1.90, 2.00, 1.90, 1.75, 1.95, 2.20, 2.20, 2.00,
-    1.70, 1.40, 1.20, 1.00, 0.80, 0.60, 0.42,
+    0.30, 0.24, 0.20, 0.20, 0.25, 0.40, 0.70, 1.10, 1.60, 1.90, 2.00, 1.90, 1.75, 1.95, 2.20, 2.20,
+    2.00, 1.70, 1.40, 1.20, 1.00, 0.80, 0.60, 0.42,
 ];
 
 fn cumulative(weights: impl Iterator<Item = f64>) -> Vec<f64> {
@@ -495,7 +861,11 @@ impl World {
                     "{}.{}{}@acme.io",
                     first.to_lowercase(),
                     last.to_lowercase().replace('ü', "ue"),
-                    if i >= 40 { i.to_string() } else { String::new() }
+                    if i >= 40 {
+                        i.to_string()
+                    } else {
+                        String::new()
+                    }
                 ),
                 job_title,
                 team,
@@ -598,8 +968,17 @@ impl World {
             let growth = 1.0 + 0.35 * d as f64 / days as f64;
             for hr in 0..24 {
                 let t = day + hr * HOUR;
-                let incident = if t + HOUR > INCIDENT.0 && t < INCIDENT.1 { 3.0 } else { 1.0 };
-                inbound.push(DOW_WEIGHT[weekday(day) as usize] * HOUR_WEIGHT[hr as usize] * growth * incident);
+                let incident = if t + HOUR > INCIDENT.0 && t < INCIDENT.1 {
+                    3.0
+                } else {
+                    1.0
+                };
+                inbound.push(
+                    DOW_WEIGHT[weekday(day) as usize]
+                        * HOUR_WEIGHT[hr as usize]
+                        * growth
+                        * incident,
+                );
             }
         }
         World {
@@ -653,7 +1032,9 @@ impl World {
             }
         }
         let x = rng.f64() * self.article_cum[self.article_cum.len() - 1];
-        self.article_cum.partition_point(|c| *c <= x).min(self.articles.len() - 1)
+        self.article_cum
+            .partition_point(|c| *c <= x)
+            .min(self.articles.len() - 1)
     }
 
     /// Whether the hour is one customers tend to sleep through (pushes replies to the morning).

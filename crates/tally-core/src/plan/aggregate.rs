@@ -1,0 +1,237 @@
+//! Plain aggregations: measures of one semantic model aggregated by the query's items in one pass,
+//! and semi-additive measures (a balance is not summed over time: only the rows at the first or
+//! last value of the non-additive dimension count).
+
+use super::joins::FromBuilder;
+use super::metrics::LeafGroup;
+use super::Planner;
+use crate::model::NonAdditive;
+use crate::spec::WindowChoice;
+use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, TableRef};
+use crate::time::Grain;
+
+impl<'m> Planner<'m> {
+    /// A FROM clause over a group's model with its filters and time constraint in `select`.
+    pub(crate) fn filtered_fact(
+        &mut self,
+        model: usize,
+        atd: &str,
+        filters: &[crate::model::Filter],
+        bounds: &super::Bounds,
+        select: &mut Select,
+    ) -> Option<FromBuilder> {
+        let mut fb = self.fact_from(model, Some(atd), JoinKind::Left);
+        select.from = Some(fb.root(self));
+        for f in filters {
+            let e = self.fact_filter(&mut fb, f)?;
+            select.where_.push(e);
+        }
+        if let Some(e) = bounds.on(Expr::col(&fb.alias, atd)) {
+            select.where_.push(e);
+        }
+        Some(fb)
+    }
+
+    /// The CTE of a group of plain aggregations; returns its name.
+    pub(crate) fn build_group(&mut self, g: &LeafGroup) -> Option<String> {
+        if let Some(na) = &g.non_additive {
+            return self.build_semi_additive(g, na);
+        }
+        let mut select = Select::default();
+        let mut fb = self.filtered_fact(g.model, &g.atd, &g.filters, &g.bounds, &mut select)?;
+        let items = self.q.items.clone();
+        for it in &items {
+            let e = self.fact_item_expr(&mut fb, it)?;
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        let mut names = Vec::new();
+        for (_, m) in &g.leaves {
+            let measure = self.model.measure(m);
+            let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
+            self.project(g.model, &name, &expr);
+            select.columns.push(SelectItem {
+                expr: Expr::Agg(agg, Box::new(Expr::col(&fb.alias, &name))),
+                alias: Some(name.clone()),
+            });
+            names.push(name);
+        }
+        select.joins = std::mem::take(&mut fb.joins);
+        let by: Vec<&str> = items.iter().map(|i| i.out.as_str()).collect();
+        let comment = if by.is_empty() {
+            format!("Aggregate {} over all rows", names.join(", "))
+        } else {
+            format!("Aggregate {} by {}", names.join(", "), by.join(", "))
+        };
+        let model_name = self.scan_name(g.model);
+        Some(self.add_cte(&format!("{model_name}_agg"), comment, select))
+    }
+
+    /// A semi-additive aggregation: the rows (filtered, with the query's items), the first or last
+    /// value of the non-additive dimension per window grouping (and per the queried period of that
+    /// dimension), and the aggregation of the rows at that value.
+    fn build_semi_additive(&mut self, g: &LeafGroup, na: &NonAdditive) -> Option<String> {
+        let model_name = self.scan_name(g.model);
+        let sm = &self.model.semantic_models[g.model];
+        let na_grain = sm
+            .dimension(&na.dimension)
+            .and_then(|d| d.time_grain)
+            .unwrap_or(Grain::Day);
+        let na_col = format!("{}__{}", na.dimension, na_grain);
+        let mut rows = Select::default();
+        let mut fb = self.filtered_fact(g.model, &g.atd, &g.filters, &g.bounds, &mut rows)?;
+        let items = self.q.items.clone();
+        let mut row_cols: Vec<String> = Vec::new();
+        for it in &items {
+            let e = self.fact_item_expr(&mut fb, it)?;
+            rows.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+            row_cols.push(it.out.clone());
+        }
+        self.project_element(g.model, &na.dimension);
+        rows.columns.push(SelectItem {
+            expr: Expr::Trunc(na_grain, Box::new(Expr::col(&fb.alias, &na.dimension))),
+            alias: Some(na_col.clone()),
+        });
+        for grouping in &na.window_groupings {
+            if row_cols.contains(grouping) {
+                continue;
+            }
+            self.project_element(g.model, grouping);
+            rows.columns.push(SelectItem {
+                expr: Expr::col(&fb.alias, grouping),
+                alias: Some(grouping.clone()),
+            });
+            row_cols.push(grouping.clone());
+        }
+        let mut names = Vec::new();
+        for (_, m) in &g.leaves {
+            let measure = self.model.measure(m);
+            let (name, expr) = (measure.name.clone(), measure.expr.clone());
+            self.project(g.model, &name, &expr);
+            rows.columns.push(SelectItem {
+                expr: Expr::col(&fb.alias, &name),
+                alias: Some(name.clone()),
+            });
+            names.push(name);
+        }
+        rows.joins = std::mem::take(&mut fb.joins);
+        let rows_cte = self.add_cte(
+            &format!("{model_name}_rows"),
+            format!("Rows of {} with the query's items", names.join(", ")),
+            rows,
+        );
+        // The first or last value of the non-additive dimension per grouping.
+        let atd = self
+            .model
+            .measure(&g.leaves[0].1)
+            .agg_time_dimension
+            .clone();
+        let queried_time = items.iter().find(|i| match &i.target {
+            super::items::Target::MetricTime { .. } => na.dimension == atd,
+            super::items::Target::Element { element, .. } => *element == na.dimension,
+        });
+        let mut snap = Select {
+            from: Some(TableRef::Cte {
+                name: rows_cte.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        let mut partition: Vec<String> = na.window_groupings.clone();
+        if let Some(t) = queried_time {
+            partition.push(t.out.clone());
+        }
+        for c in &partition {
+            snap.columns.push(SelectItem {
+                expr: Expr::col(&rows_cte, c),
+                alias: Some(c.clone()),
+            });
+            snap.group_by.push(Expr::col(&rows_cte, c));
+        }
+        let agg = match na.window_choice {
+            WindowChoice::Min => crate::model::AggKind::Min,
+            WindowChoice::Max => crate::model::AggKind::Max,
+        };
+        snap.columns.push(SelectItem {
+            expr: Expr::Agg(agg, Box::new(Expr::col(&rows_cte, &na_col))),
+            alias: Some(na_col.clone()),
+        });
+        let choice = match na.window_choice {
+            WindowChoice::Min => "first",
+            WindowChoice::Max => "last",
+        };
+        let per = if partition.is_empty() {
+            String::new()
+        } else {
+            format!(" per {}", partition.join(", "))
+        };
+        let snap_cte = self.add_cte(
+            &format!("{model_name}_{}_{choice}", na.dimension),
+            format!("The {choice} {}{per}", na.dimension),
+            snap,
+        );
+        // Aggregate the rows at that value.
+        let mut select = Select {
+            from: Some(TableRef::Cte {
+                name: rows_cte.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        let mut on = vec![Expr::eq(
+            Expr::col(&rows_cte, &na_col),
+            Expr::col(&snap_cte, &na_col),
+        )];
+        for grouping in &na.window_groupings {
+            on.push(Expr::eq(
+                Expr::col(&rows_cte, grouping),
+                Expr::col(&snap_cte, grouping),
+            ));
+        }
+        select.joins.push(Join {
+            kind: JoinKind::Inner,
+            table: TableRef::Cte {
+                name: snap_cte,
+                alias: None,
+            },
+            on,
+        });
+        for it in &items {
+            let e = Expr::col(&rows_cte, &it.out);
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        for (_, m) in &g.leaves {
+            let measure = self.model.measure(m);
+            select.columns.push(SelectItem {
+                expr: Expr::Agg(measure.agg, Box::new(Expr::col(&rows_cte, &measure.name))),
+                alias: Some(measure.name.clone()),
+            });
+        }
+        let by: Vec<&str> = items.iter().map(|i| i.out.as_str()).collect();
+        let comment = if by.is_empty() {
+            format!(
+                "Aggregate {} at the {choice} {}",
+                names.join(", "),
+                na.dimension
+            )
+        } else {
+            format!(
+                "Aggregate {} at the {choice} {} by {}",
+                names.join(", "),
+                na.dimension,
+                by.join(", ")
+            )
+        };
+        Some(self.add_cte(&format!("{model_name}_agg"), comment, select))
+    }
+}

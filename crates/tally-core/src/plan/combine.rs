@@ -1,0 +1,235 @@
+//! The final SELECT: relations combined on the group-by keys, metrics computed from their columns;
+//! then order and limit.
+
+use super::items::{Item, Target};
+use super::metrics::MetricExpr;
+use super::Planner;
+use crate::diag::{codes, did_you_mean, Diagnostic};
+use crate::expr;
+use crate::sql::{self, Expr, Join, JoinKind, Select, SelectItem, TableRef};
+
+impl<'m> Planner<'m> {
+    /// The (CTE, column) of a plain aggregation leaf.
+    fn leaf_ref(&self, id: usize) -> Option<(String, String)> {
+        self.leaves.get(id).cloned().flatten()
+    }
+
+    fn collect_relations(&self, e: &MetricExpr, out: &mut Vec<String>) -> Option<()> {
+        let mut add = |c: String| {
+            if !out.contains(&c) {
+                out.push(c);
+            }
+        };
+        match e {
+            MetricExpr::Leaf(id, _) => add(self.leaf_ref(*id)?.0),
+            MetricExpr::Col { cte, .. } => add(cte.clone()),
+            MetricExpr::Ratio(a, b) => {
+                self.collect_relations(a, out)?;
+                self.collect_relations(b, out)?;
+            }
+            MetricExpr::Formula(_, inputs) => {
+                for i in inputs.values() {
+                    self.collect_relations(i, out)?;
+                }
+            }
+        }
+        Some(())
+    }
+
+    /// A SELECT computing `metrics` from their relations, combined on `keys`.
+    pub(crate) fn combine_select(
+        &mut self,
+        metrics: &[(String, MetricExpr)],
+        keys: &[String],
+    ) -> Option<Select> {
+        let mut rels = Vec::new();
+        for (_, e) in metrics {
+            if self.collect_relations(e, &mut rels).is_none() {
+                self.err(Diagnostic::error(
+                    codes::INVALID_QUERY,
+                    "a metric of the query could not be planned",
+                ));
+                return None;
+            }
+        }
+        let mut body = Select::default();
+        let Some(first) = rels.first().cloned() else {
+            self.err(Diagnostic::error(
+                codes::INVALID_QUERY,
+                "the query reads no measures",
+            ));
+            return None;
+        };
+        body.from = Some(TableRef::Cte {
+            name: first,
+            alias: None,
+        });
+        for i in 1..rels.len() {
+            let on: Vec<Expr> = keys
+                .iter()
+                .map(|k| {
+                    let left = Expr::Coalesce(rels[..i].iter().map(|r| Expr::col(r, k)).collect());
+                    Expr::NullSafeEq(Box::new(left), Box::new(Expr::col(&rels[i], k)))
+                })
+                .collect();
+            body.joins.push(Join {
+                kind: if keys.is_empty() {
+                    JoinKind::Cross
+                } else {
+                    JoinKind::FullOuter
+                },
+                table: TableRef::Cte {
+                    name: rels[i].clone(),
+                    alias: None,
+                },
+                on,
+            });
+        }
+        let single = rels.len() == 1;
+        for k in keys {
+            let e = if single {
+                Expr::bare(k)
+            } else {
+                Expr::Coalesce(rels.iter().map(|r| Expr::col(r, k)).collect())
+            };
+            body.columns.push(SelectItem {
+                expr: e,
+                alias: Some(k.clone()),
+            });
+        }
+        for (name, e) in metrics {
+            let x = self.metric_sql(e, single)?;
+            body.columns.push(SelectItem {
+                expr: Expr::Raw(x),
+                alias: Some(name.clone()),
+            });
+        }
+        Some(body)
+    }
+
+    fn column_sql(&self, cte: &str, col: &str, fill: Option<i64>, single: bool) -> String {
+        let c = if single {
+            Expr::bare(col)
+        } else {
+            Expr::col(cte, col)
+        };
+        let c = sql::expr_sql(self.dialect, &c);
+        match fill {
+            Some(v) => format!("COALESCE({c}, {v})"),
+            None => c,
+        }
+    }
+
+    fn metric_sql(&self, e: &MetricExpr, single: bool) -> Option<String> {
+        let d = self.dialect;
+        Some(match e {
+            MetricExpr::Leaf(id, fill) => {
+                let (cte, col) = self.leaf_ref(*id)?;
+                self.column_sql(&cte, &col, *fill, single)
+            }
+            MetricExpr::Col { cte, col, fill } => self.column_sql(cte, col, *fill, single),
+            MetricExpr::Ratio(n, den) => {
+                let n = self.metric_sql(n, single)?;
+                let den = self.metric_sql(den, single)?;
+                sql::expr_sql(
+                    d,
+                    &Expr::SafeDivide(Box::new(Expr::Raw(n)), Box::new(Expr::Raw(den))),
+                )
+            }
+            MetricExpr::Formula(f, inputs) => {
+                let mut failed = false;
+                let mut map = |name: &str| -> Option<String> {
+                    let e = inputs.get(name)?;
+                    match self.metric_sql(e, single) {
+                        Some(s) => Some(match e {
+                            MetricExpr::Leaf(_, None) | MetricExpr::Col { fill: None, .. } => s,
+                            _ => format!("({s})"),
+                        }),
+                        None => {
+                            failed = true;
+                            None
+                        }
+                    }
+                };
+                let s = expr::render_formula(f, &mut map);
+                if failed {
+                    return None;
+                }
+                s
+            }
+        })
+    }
+
+    pub(crate) fn order_and_limit(
+        &mut self,
+        body: &mut Select,
+        req: &super::QueryRequest,
+        columns: &[String],
+        items: &[Item],
+    ) {
+        for o in &req.order_by {
+            let (r, desc) = match expr::parse_order_item(&o.value, o.span) {
+                Ok(x) => x,
+                Err(d) => {
+                    self.err(d);
+                    continue;
+                }
+            };
+            // An order item names a metric or a group-by item.
+            let name = if r.entity_path.is_empty() && columns.contains(&r.name) {
+                Some(r.name.clone())
+            } else {
+                match self.reference_to_item(&r) {
+                    Some(it) => {
+                        if columns.contains(&it.out) {
+                            Some(it.out)
+                        } else {
+                            // `metric_time` without grain matches metric_time at any grain in the query.
+                            items
+                                .iter()
+                                .find(|x| {
+                                    matches!(
+                                        (&x.target, &it.target),
+                                        (
+                                            Target::MetricTime { .. },
+                                            Target::MetricTime {
+                                                grain: None,
+                                                date_part: None
+                                            }
+                                        )
+                                    )
+                                })
+                                .map(|x| x.out.clone())
+                                .or_else(|| {
+                                    // A shortened entity path matches the full one.
+                                    items
+                                        .iter()
+                                        .find(|x| x.out.ends_with(&format!("__{}", it.out)))
+                                        .map(|x| x.out.clone())
+                                })
+                        }
+                    }
+                    None => None,
+                }
+            };
+            match name {
+                Some(n) => body.order_by.push((Expr::bare(&n), desc)),
+                None => {
+                    let mut d = Diagnostic::error(
+                        codes::INVALID_QUERY,
+                        format!(
+                            "cannot order by `{}`: it is not a queried metric or group-by item",
+                            o.value
+                        ),
+                    )
+                    .at(o.span);
+                    if let Some(s) = did_you_mean(&r.name, columns.iter().map(String::as_str)) {
+                        d = d.with_help(format!("did you mean `{s}`?"));
+                    }
+                    self.err(d.with_help(format!("the query's columns: {}", columns.join(", "))));
+                }
+            }
+        }
+        body.limit = req.limit;
+    }
+}

@@ -1,0 +1,231 @@
+//! Queries without metrics: the distinct values of dimensions (or their min and max).
+//!
+//! metric_time alone reads the time spine. Otherwise the root is the semantic model that reaches
+//! every item (and every filter reference) with the fewest joins, preferring the model with the
+//! fewest elements; other models are joined with FULL OUTER JOINs so every value of each dimension
+//! appears, and metric_time comes from the time spine, cross joined.
+
+use super::filters::FRef;
+use super::items::{Item, Target};
+use super::joins::FromBuilder;
+use super::{Plan, Planner, QueryRequest};
+use crate::diag::{codes, Diagnostic};
+use crate::sql::{Expr, Join, JoinKind, Query, Select, SelectItem, TableRef};
+use crate::time::{Grain, TimeGrain};
+
+impl<'m> Planner<'m> {
+    /// The number of group-by items a model offers, roughly as MetricFlow counts them (each time
+    /// dimension at every grain): fewer means less to read.
+    fn element_count(&self, model: usize) -> usize {
+        let sm = &self.model.semantic_models[model];
+        sm.entities.len()
+            + sm.dimensions
+                .iter()
+                .map(|d| if d.is_time() { 10 } else { 1 })
+                .sum::<usize>()
+    }
+
+    /// The finest spine grain the metric_time items need.
+    fn time_items_grain(&self, items: &[Item]) -> Grain {
+        items
+            .iter()
+            .filter(|i| i.is_metric_time())
+            .map(|i| match (i.date_part(), i.grain()) {
+                (None, Some(TimeGrain::Standard(g))) => *g,
+                (_, Some(TimeGrain::Custom(c))) => self
+                    .model
+                    .custom_granularity(c)
+                    .map(|(s, _)| s.grain)
+                    .unwrap_or(Grain::Day),
+                _ => Grain::Day,
+            })
+            .min()
+            .unwrap_or(Grain::Day)
+    }
+
+    pub(crate) fn plan_dimensions(&mut self, req: &QueryRequest) -> Option<Plan> {
+        let items = self.q.items.clone();
+        let time_items: Vec<Item> = items
+            .iter()
+            .filter(|i| i.is_metric_time())
+            .cloned()
+            .collect();
+        // Elements the root must reach: the group-by items and the filters' references.
+        let mut needed: Vec<Item> = items
+            .iter()
+            .filter(|i| !i.is_metric_time())
+            .cloned()
+            .collect();
+        for f in &req.where_ {
+            for i in self.filter_items(f) {
+                if !i.is_metric_time() {
+                    needed.push(i);
+                }
+            }
+            let before = self.diags.len();
+            if let Ok(t) = crate::expr::parse_filter(&f.text, f.span) {
+                for r in t
+                    .references()
+                    .filter(|r| r.kind == crate::expr::RefKind::Metric)
+                {
+                    for g in &r.group_by {
+                        if let Ok(p) = crate::expr::parse_group_by(g, r.span) {
+                            if let Some(i) = self.reference_to_item(&p) {
+                                needed.push(i);
+                            }
+                        }
+                    }
+                }
+            }
+            self.diags.truncate(before);
+        }
+        let mut select = Select::default();
+        let time_grain = self.time_items_grain(&items);
+        let bounds = self.q.bounds.clone();
+        if needed.is_empty() {
+            // metric_time alone: the time spine.
+            let spine = self.spine_for(time_grain)?;
+            let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
+            let alias = "time_spine".to_string();
+            let day = Expr::col(&alias, &spine.column);
+            let row = (alias.clone(), spine.clone());
+            select.from = Some(TableRef::Table {
+                name: spine.relation.clone(),
+                alias: Some(alias.clone()),
+            });
+            for it in &items {
+                let e = self.time_item_over(&mut fb, it, day.clone(), spine.grain, Some(&row))?;
+                let e = if e == day {
+                    Expr::Trunc(spine.grain, Box::new(e))
+                } else {
+                    e
+                };
+                select.columns.push(SelectItem {
+                    expr: e.clone(),
+                    alias: Some(it.out.clone()),
+                });
+                select.group_by.push(e);
+            }
+            if let Some(e) = bounds.on(day.clone()) {
+                select.where_.push(e);
+            }
+            for f in &req.where_ {
+                let e = self.render_filter(f, &mut |p, r| match r {
+                    FRef::Item(i) => p.time_item_over(&mut fb, i, day.clone(), spine.grain, Some(&row)),
+                    FRef::Metric(m) => {
+                        p.err(Diagnostic::error(codes::UNSUPPORTED, format!("a metric filter on `{}` needs a group-by item it is computed by", m.name)).at(m.span));
+                        None
+                    }
+                })?;
+                select.where_.push(e);
+            }
+            select.joins = std::mem::take(&mut fb.joins);
+        } else {
+            let mut best: Option<(usize, usize, usize)> = None;
+            for mi in 0..self.model.semantic_models.len() {
+                let mut total = 0;
+                let mut ok = true;
+                for it in &needed {
+                    if let Target::Element { links, element, .. } = &it.target {
+                        match self.reaches(mi, links, element) {
+                            Some(h) => total += h,
+                            None => ok = false,
+                        }
+                    }
+                }
+                let count = self.element_count(mi);
+                if ok && best.is_none_or(|(_, t, c)| (total, count) < (t, c)) {
+                    best = Some((mi, total, count));
+                }
+            }
+            let Some((root, _, _)) = best else {
+                let first = &needed[0];
+                self.err(
+                    Diagnostic::error(
+                        codes::UNKNOWN_GROUP_BY,
+                        "no semantic model reaches all of these group-by items",
+                    )
+                    .at(first.span)
+                    .with_help("check the entity paths, or add a metric to the query"),
+                );
+                return None;
+            };
+            let alias = self.scan_name(root);
+            let mut fb = FromBuilder::new(root, &alias, JoinKind::FullOuter);
+            select.from = Some(fb.root(self));
+            if !time_items.is_empty() {
+                let spine = self.spine_for(time_grain)?;
+                let s = fb.fresh_alias("time_spine");
+                fb.add_keyed(
+                    "time_spine",
+                    &s,
+                    Join {
+                        kind: JoinKind::Cross,
+                        table: TableRef::Table {
+                            name: spine.relation.clone(),
+                            alias: Some(s.clone()),
+                        },
+                        on: vec![],
+                    },
+                );
+                let day = Expr::col(&s, &spine.column);
+                fb.time = Some((day.clone(), spine.grain));
+                if let Some(e) = bounds.on(day) {
+                    select.where_.push(e);
+                }
+            }
+            for it in &items {
+                let e = self.fact_item_expr(&mut fb, it)?;
+                select.columns.push(SelectItem {
+                    expr: e.clone(),
+                    alias: Some(it.out.clone()),
+                });
+                select.group_by.push(e);
+            }
+            for f in &req.where_ {
+                let e = self.fact_filter(&mut fb, f)?;
+                select.where_.push(e);
+            }
+            select.joins = std::mem::take(&mut fb.joins);
+        }
+        if req.no_group_by {
+            select.group_by.clear();
+        }
+        let mut ctes = self.scan_ctes();
+        ctes.append(&mut self.ctes);
+        if req.min_max_only {
+            let inner_name = self.fresh_cte_name("dimension_values");
+            let mut outer = Select::default();
+            let mut cols = Vec::new();
+            for it in &items {
+                for (f, suffix) in [("MIN", "min"), ("MAX", "max")] {
+                    let alias = format!("{}__{suffix}", it.out);
+                    outer.columns.push(SelectItem {
+                        expr: Expr::Raw(format!("{f}({})", self.dialect.ident(&it.out))),
+                        alias: Some(alias.clone()),
+                    });
+                    cols.push(alias);
+                }
+            }
+            outer.from = Some(TableRef::Cte {
+                name: inner_name.clone(),
+                alias: None,
+            });
+            ctes.push(crate::sql::Cte {
+                name: inner_name,
+                comment: "Values of the queried dimensions".into(),
+                select,
+            });
+            return Some(Plan {
+                query: Query { ctes, body: outer },
+                columns: cols,
+            });
+        }
+        let columns: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
+        self.order_and_limit(&mut select, req, &columns, &items);
+        Some(Plan {
+            query: Query { ctes, body: select },
+            columns,
+        })
+    }
+}

@@ -1,0 +1,404 @@
+//! Where filters: each `{{ ... }}` reference becomes an expression of the context the filter is
+//! evaluated in (a FROM clause over a fact, a time spine, a relation's columns). A metric reference
+//! (`{{ Metric('bookings', group_by=['listing']) }}`) is a relation of the metric by its group-by
+//! entities, joined to the filtered rows on those entities.
+
+use super::items::{apply_default_grain, Item, Target};
+use super::joins::FromBuilder;
+use super::{Bounds, MetricFilterRel, Planner, QueryState};
+use crate::diag::{codes, Diagnostic};
+use crate::expr::{self, RefKind, Reference, Segment, Template};
+use crate::model::Filter;
+use crate::sql::{self, Expr, Join, TableRef};
+
+/// A reference of a filter, resolved to what it names.
+#[derive(Clone, Debug)]
+pub(crate) enum FRef {
+    Item(Item),
+    Metric(Reference),
+}
+
+/// How a filter relates to a set of time items.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum FilterClass {
+    /// References no time item.
+    NoTime,
+    /// References only time items.
+    TimeOnly,
+    /// References time items and other items.
+    Mixed,
+}
+
+impl<'m> Planner<'m> {
+    fn parse_filter_refs(&mut self, f: &Filter) -> Option<(Template, Vec<FRef>)> {
+        let template = match expr::parse_filter(&f.text, f.span) {
+            Ok(t) => self.bare_references(t),
+            Err(d) => {
+                self.err(d);
+                return None;
+            }
+        };
+        let mut refs = Vec::new();
+        for r in template.references() {
+            if r.kind == RefKind::Metric {
+                refs.push(FRef::Metric(r.clone()));
+            } else {
+                let item = self.reference_to_item(r)?;
+                refs.push(FRef::Item(item));
+            }
+        }
+        Some((template, refs))
+    }
+
+    /// MetricFlow evaluates filters over columns named after group-by items, so a filter's SQL may
+    /// name an item directly (`metric_time__day >= '2020-01-01'`): bare dunder names that name an
+    /// item are read as references.
+    fn bare_references(&mut self, t: Template) -> Template {
+        let mut segments = Vec::new();
+        for seg in t.segments {
+            let Segment::Sql { text, span } = seg else {
+                segments.push(seg);
+                continue;
+            };
+            let b = text.as_bytes();
+            let (mut i, mut last) = (0, 0);
+            while i < b.len() {
+                let c = b[i];
+                if c == b'\'' || c == b'"' {
+                    // A string literal or quoted identifier (doubled quotes stay inside).
+                    i += 1;
+                    while i < b.len() {
+                        if b[i] == c {
+                            if b.get(i + 1) == Some(&c) {
+                                i += 2;
+                                continue;
+                            }
+                            break;
+                        }
+                        i += 1;
+                    }
+                    i += 1;
+                } else if c.is_ascii_alphabetic() || c == b'_' {
+                    let start = i;
+                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                        i += 1;
+                    }
+                    let word = &text[start..i];
+                    let qualified = text[..start].trim_end().ends_with('.')
+                        || text[i..].trim_start().starts_with(['.', '(']);
+                    if word.contains("__")
+                        && !qualified
+                        && !expr::is_sql_keyword(word)
+                        && self.names_item(word)
+                    {
+                        if last < start {
+                            segments.push(Segment::Sql {
+                                text: text[last..start].to_string(),
+                                span: span.sub(last, start),
+                            });
+                        }
+                        segments.push(Segment::Ref(Reference::new(
+                            RefKind::Dimension,
+                            word,
+                            span.sub(start, i),
+                        )));
+                        last = i;
+                    }
+                } else if c.is_ascii_digit() {
+                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                        i += 1;
+                    }
+                } else {
+                    i += 1;
+                }
+            }
+            if last < text.len() {
+                segments.push(Segment::Sql {
+                    text: text[last..].to_string(),
+                    span: span.sub(last, text.len()),
+                });
+            }
+        }
+        Template {
+            segments,
+            span: t.span,
+        }
+    }
+
+    /// Whether a dunder name names metric_time or an element of some semantic model.
+    fn names_item(&mut self, word: &str) -> bool {
+        let before = self.diags.len();
+        let item = self.reference_to_item(&Reference::new(
+            RefKind::Dimension,
+            word,
+            crate::source::Span::DUMMY,
+        ));
+        self.diags.truncate(before);
+        match item.map(|i| i.target) {
+            Some(super::items::Target::MetricTime { .. }) => true,
+            Some(super::items::Target::Element { element, .. }) => self.element_exists(&element),
+            None => false,
+        }
+    }
+
+    /// The items a filter references (metric references left out), without reporting problems:
+    /// they are reported when the filter is rendered.
+    pub(crate) fn filter_items(&mut self, f: &Filter) -> Vec<Item> {
+        let before = self.diags.len();
+        let refs = self
+            .parse_filter_refs(f)
+            .map(|(_, r)| r)
+            .unwrap_or_default();
+        self.diags.truncate(before);
+        refs.into_iter()
+            .filter_map(|r| match r {
+                FRef::Item(i) => Some(i),
+                FRef::Metric(_) => None,
+            })
+            .collect()
+    }
+
+    /// Classify a filter by whether its references are time items.
+    pub(crate) fn classify_filter(
+        &mut self,
+        f: &Filter,
+        is_time: &dyn Fn(&Self, &Item) -> bool,
+    ) -> FilterClass {
+        let items = self.filter_items(f);
+        let time = items.iter().filter(|i| is_time(self, i)).count();
+        if time == 0 {
+            FilterClass::NoTime
+        } else if time == items.len() {
+            FilterClass::TimeOnly
+        } else {
+            FilterClass::Mixed
+        }
+    }
+
+    /// Whether every item a filter references is a group-by item of the query.
+    pub(crate) fn filter_within_items(&mut self, f: &Filter) -> bool {
+        let refs = {
+            let before = self.diags.len();
+            let r = self.parse_filter_refs(f).map(|(_, r)| r);
+            self.diags.truncate(before);
+            r
+        };
+        let Some(refs) = refs else { return false };
+        refs.iter().all(|r| match r {
+            FRef::Item(i) => self.q.items.iter().any(|x| x.out == i.out),
+            FRef::Metric(_) => false,
+        })
+    }
+
+    /// Render a filter, resolving each reference with `resolve`.
+    pub(crate) fn render_filter(
+        &mut self,
+        f: &Filter,
+        resolve: &mut dyn FnMut(&mut Self, &FRef) -> Option<Expr>,
+    ) -> Option<Expr> {
+        let (template, refs) = self.parse_filter_refs(f)?;
+        let mut rendered = Vec::new();
+        for r in &refs {
+            let e = resolve(self, r)?;
+            rendered.push(sql::expr_sql(self.dialect, &e));
+        }
+        let mut it = rendered.into_iter();
+        let text = expr::render_filter(&template, &mut |_| {
+            Ok(it.next().unwrap_or_else(|| "NULL".into()))
+        });
+        match text {
+            Ok(s) => Some(Expr::Raw(s.trim().to_string())),
+            Err(d) => {
+                self.err(d);
+                None
+            }
+        }
+    }
+
+    /// Render a filter over a FROM clause: references become columns of its joins.
+    pub(crate) fn fact_filter(&mut self, fb: &mut FromBuilder, f: &Filter) -> Option<Expr> {
+        self.render_filter(f, &mut |p, r| match r {
+            FRef::Item(i) => p.fact_item_expr(fb, i),
+            FRef::Metric(m) => p.metric_filter_expr(fb, m),
+        })
+    }
+
+    /// Render a filter over columns named after items (a relation or CTE under `alias`), with time
+    /// items given by `time`.
+    pub(crate) fn column_filter(
+        &mut self,
+        f: &Filter,
+        alias: &str,
+        columns: &[String],
+        time: &mut dyn FnMut(&mut Self, &Item) -> Option<Option<Expr>>,
+    ) -> Option<Expr> {
+        self.render_filter(f, &mut |p, r| match r {
+            FRef::Item(i) => {
+                if let Some(e) = time(p, i) {
+                    return e;
+                }
+                if columns.contains(&i.out) {
+                    return Some(Expr::col(alias, &i.out));
+                }
+                p.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        format!("the filter on `{}` cannot be applied at this step", i.out),
+                    )
+                    .at(f.span)
+                    .with_help("group by the items this filter uses, or filter on them separately"),
+                );
+                None
+            }
+            FRef::Metric(m) => {
+                p.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        format!(
+                            "the metric filter on `{}` cannot be applied after a time offset",
+                            m.name
+                        ),
+                    )
+                    .at(m.span)
+                    .with_help("put the metric filter on the inputs of the offset metric"),
+                );
+                None
+            }
+        })
+    }
+
+    /// A metric reference in a filter over a FROM clause: the metric by its group-by entities,
+    /// joined on them.
+    pub(crate) fn metric_filter_expr(
+        &mut self,
+        fb: &mut FromBuilder,
+        r: &Reference,
+    ) -> Option<Expr> {
+        let rel = self.metric_filter_rel(r)?;
+        let key = format!("metric|{}", rel.cte);
+        let alias = match fb.keyed(&key) {
+            Some(a) => a,
+            None => {
+                let alias = fb.fresh_alias(&rel.cte);
+                let mut on = Vec::new();
+                for it in &rel.items {
+                    // The metric is computed per entity by its own path
+                    // (`account_id__customer_id__customer_third_hop_id`); the filtered rows
+                    // join it on that entity as they reach it.
+                    let outer = match &it.target {
+                        Target::Element { links, element, .. } if !links.is_empty() && self.reaches(fb.model, &[], element).is_some() => Item {
+                            target: Target::Element {
+                                links: Vec::new(),
+                                element: element.clone(),
+                                grain: None,
+                                date_part: None,
+                            },
+                            ..it.clone()
+                        },
+                        _ => it.clone(),
+                    };
+                    let e = self.fact_item_expr(fb, &outer)?;
+                    on.push(Expr::eq(e, Expr::col(&alias, &it.out)));
+                }
+                let join = Join {
+                    kind: fb.join_kind,
+                    table: TableRef::Cte {
+                        name: rel.cte.clone(),
+                        alias: (alias != rel.cte).then(|| alias.clone()),
+                    },
+                    on,
+                };
+                fb.add_keyed(&key, &alias, join);
+                alias
+            }
+        };
+        Some(Expr::col(&alias, &rel.column))
+    }
+
+    /// The relation of a metric reference: the metric grouped by its `group_by` items, planned as a
+    /// query of its own (no filters, no time constraint) into a CTE.
+    fn metric_filter_rel(&mut self, r: &Reference) -> Option<MetricFilterRel> {
+        let key = format!("{}|{}", r.name, r.group_by.join(","));
+        if let Some(rel) = self.metric_filters.get(&key) {
+            return Some(rel.clone());
+        }
+        if self.model.metric(&r.name).is_none() {
+            self.err(
+                Diagnostic::error(
+                    codes::UNKNOWN_METRIC,
+                    format!("unknown metric `{}`", r.name),
+                )
+                .at(r.span)
+                .with_suggestion(&r.name, self.model.metrics.keys().map(String::as_str)),
+            );
+            return None;
+        }
+        if r.group_by.is_empty() {
+            self.err(
+                Diagnostic::error(codes::INVALID_QUERY, format!("the metric `{}` in a filter has no group_by", r.name))
+                    .at(r.span)
+                    .with_help(format!("say which entity the metric is computed per: Metric('{}', group_by=['listing'])", r.name)),
+            );
+            return None;
+        }
+        if self.depth > 8 {
+            self.err(
+                Diagnostic::error(
+                    codes::METRIC_CYCLE,
+                    format!("metric filters nest too deeply at `{}`", r.name),
+                )
+                .at(r.span)
+                .with_help("a metric's filter may not refer to the metric itself"),
+            );
+            return None;
+        }
+        let mut items = Vec::new();
+        for g in &r.group_by {
+            let parsed = match expr::parse_group_by(g, r.span) {
+                Ok(p) => p,
+                Err(d) => {
+                    self.err(d);
+                    return None;
+                }
+            };
+            items.push(self.reference_to_item(&parsed)?);
+        }
+        let default_grain = self.query_default_grain(&[r.name.as_str()]);
+        apply_default_grain(&mut items, default_grain);
+        let saved = std::mem::replace(
+            &mut self.q,
+            QueryState {
+                items: items.clone(),
+                bounds: Bounds::default(),
+            },
+        );
+        let saved_pending = std::mem::take(&mut self.pending);
+        self.depth += 1;
+        let column = format!(
+            "{}__{}",
+            items
+                .iter()
+                .map(|i| i.out.as_str())
+                .collect::<Vec<_>>()
+                .join("__"),
+            r.name
+        );
+        let expr = self.expand_metric(&r.name, r.span, &[], None, &Bounds::default(), 0);
+        self.flush_leaves();
+        let keys: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
+        let select = expr.and_then(|e| self.combine_select(&[(column.clone(), e)], &keys));
+        self.depth -= 1;
+        self.pending = saved_pending;
+        self.q = saved;
+        let select = select?;
+        let by: Vec<&str> = keys.iter().map(String::as_str).collect();
+        let cte = self.add_cte(
+            &format!("{}_by_{}", r.name, by.join("_")),
+            format!("Metric {} by {} for a filter", r.name, by.join(", ")),
+            select,
+        );
+        let rel = MetricFilterRel { cte, column, items };
+        self.metric_filters.insert(key, rel.clone());
+        Some(rel)
+    }
+}

@@ -1,0 +1,389 @@
+//! Stage 4, `plan`: a metric query -> a relational plan ([`sql::Query`]).
+//!
+//! The plan follows what a careful analytics engineer writes by hand:
+//! 1. one CTE per semantic model read, projecting the columns the query needs under their element
+//!    names (so user SQL in `expr` is evaluated against its own table only);
+//! 2. relations keyed by the query's group-by items, one per way a measure is computed:
+//!    - plain aggregations ([`aggregate`]): every measure that can share a scan is aggregated in the
+//!      same pass; dimensions of other models are reached through LEFT OUTER JOINs on entities that
+//!      are keys of the joined model (fan-out protection), with partition and validity-window
+//!      conditions where the models have them; semi-additive measures keep only the rows at the
+//!      first or last value of their non-additive dimension;
+//!    - time spine relations ([`spine`]): offsets, cumulative windows and `join_to_timespine`, each
+//!      aggregating the measure to its base grain before joining the time spine;
+//!    - conversion relations ([`conversion`]);
+//! 3. a final SELECT ([`combine`]) that combines relations on the group-by keys (FULL OUTER JOIN
+//!    with null-safe equality and coalesced keys) and computes ratio and derived metrics.
+//!
+//! Queries without metrics are planned by [`dimensions`].
+
+mod aggregate;
+mod combine;
+mod conversion;
+mod dimensions;
+mod filters;
+mod items;
+mod joins;
+mod metrics;
+mod spine;
+
+use crate::diag::{codes, Diagnostic};
+use crate::dialect::Dialect;
+use crate::model::{Filter, Model, Relation};
+use crate::sql::{Cte, Expr, Query, Select, SelectItem, TableRef};
+use crate::yaml::Spanned;
+use indexmap::IndexMap;
+use serde::Serialize;
+use std::collections::BTreeSet;
+
+use items::Item;
+use metrics::{LeafGroup, MetricExpr};
+
+/// A metric query, as given on the command line or by a saved query.
+#[derive(Clone, Debug, Default)]
+pub struct QueryRequest {
+    pub metrics: Vec<Spanned<String>>,
+    pub group_by: Vec<Spanned<String>>,
+    pub where_: Vec<Filter>,
+    pub order_by: Vec<Spanned<String>>,
+    pub limit: Option<u64>,
+    pub start_time: Option<String>,
+    pub end_time: Option<String>,
+    /// Dimension-only queries: return the min and max of the single group-by item.
+    pub min_max_only: bool,
+    /// Dimension-only queries: `false` returns rows without de-duplication.
+    pub no_group_by: bool,
+}
+
+impl QueryRequest {
+    /// Build a request from a saved query of the model.
+    pub fn from_saved_query(model: &Model, name: &str) -> Result<QueryRequest, Diagnostic> {
+        let Some(sq) = model.saved_queries.get(name) else {
+            return Err(Diagnostic::error(
+                codes::INVALID_QUERY,
+                format!("unknown saved query `{name}`"),
+            )
+            .with_suggestion(name, model.saved_queries.keys().map(String::as_str)));
+        };
+        Ok(QueryRequest {
+            metrics: sq.metrics.clone(),
+            group_by: sq.group_by.clone(),
+            where_: sq.where_.clone(),
+            order_by: sq.order_by.clone(),
+            limit: sq.limit.map(|l| l.max(0) as u64),
+            ..QueryRequest::default()
+        })
+    }
+}
+
+/// The output of planning: the relational plan and the output columns.
+#[derive(Clone, Debug, Serialize)]
+pub struct Plan {
+    pub query: Query,
+    pub columns: Vec<String>,
+}
+
+/// A time constraint as timestamps: `[lo, hi)` on metric_time.
+#[derive(Clone, Debug, Default, PartialEq)]
+pub(crate) struct Bounds {
+    pub lo: Option<String>,
+    pub hi: Option<String>,
+}
+
+impl Bounds {
+    fn is_set(&self) -> bool {
+        self.lo.is_some() || self.hi.is_some()
+    }
+
+    /// `e >= lo AND e < hi`, if any bound is set.
+    fn on(&self, e: Expr) -> Option<Expr> {
+        self.is_set().then(|| Expr::Range {
+            expr: Box::new(e),
+            lo: self.lo.clone(),
+            hi: self.hi.clone(),
+        })
+    }
+}
+
+/// What the query being planned groups by and constrains; sub-queries of metric filters plan with
+/// their own.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct QueryState {
+    pub items: Vec<Item>,
+    pub bounds: Bounds,
+}
+
+/// A relation built for a metric filter (`{{ Metric('bookings', group_by=['listing']) }}`).
+#[derive(Clone, Debug)]
+pub(crate) struct MetricFilterRel {
+    pub cte: String,
+    pub column: String,
+    pub items: Vec<Item>,
+}
+
+pub(crate) struct Planner<'m> {
+    model: &'m Model,
+    dialect: &'m dyn Dialect,
+    diags: Vec<Diagnostic>,
+    /// Columns each semantic model's scan CTE projects: element name -> SQL expr.
+    scans: IndexMap<usize, IndexMap<String, String>>,
+    /// The CTEs after the scans, in dependency order.
+    ctes: Vec<Cte>,
+    /// Names of the CTEs made so far (scans are named after their semantic models).
+    cte_names: BTreeSet<String>,
+    q: QueryState,
+    /// Plain aggregations not yet turned into CTEs.
+    pending: Vec<LeafGroup>,
+    /// Built plain leaves: leaf id -> (CTE, column).
+    leaves: Vec<Option<(String, String)>>,
+    metric_filters: IndexMap<String, MetricFilterRel>,
+    /// CTEs of custom granularity offsets, by `name|count`: (days, periods).
+    custom_offsets: IndexMap<String, (String, String)>,
+    /// Nesting of metric-filter sub-queries, against cycles.
+    depth: usize,
+}
+
+/// Plan a query. Every problem is reported; a plan is returned only when there are none.
+pub fn plan_query(
+    model: &Model,
+    dialect: &dyn Dialect,
+    req: &QueryRequest,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let mut p = Planner {
+        model,
+        dialect,
+        diags: Vec::new(),
+        scans: IndexMap::new(),
+        ctes: Vec::new(),
+        cte_names: BTreeSet::new(),
+        q: QueryState::default(),
+        pending: Vec::new(),
+        leaves: Vec::new(),
+        metric_filters: IndexMap::new(),
+        custom_offsets: IndexMap::new(),
+        depth: 0,
+    };
+    let plan = p.plan(req);
+    match plan {
+        Some(plan) if p.diags.iter().all(|d| !d.is_error()) => Ok(plan),
+        _ => {
+            if !p.diags.iter().any(|d| d.is_error()) {
+                p.diags.push(Diagnostic::error(
+                    codes::INVALID_QUERY,
+                    "the query could not be planned",
+                ));
+            }
+            Err(p.diags)
+        }
+    }
+}
+
+impl<'m> Planner<'m> {
+    fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    fn has_errors(&self) -> bool {
+        self.diags.iter().any(|d| d.is_error())
+    }
+
+    /// A CTE name not used yet (and not the name of a semantic model, which names its scan).
+    fn fresh_cte_name(&mut self, base: &str) -> String {
+        let taken =
+            |n: &str, s: &Self| s.cte_names.contains(n) || s.model.semantic_model(n).is_some();
+        let mut name = base.to_string();
+        let mut i = 1;
+        while taken(&name, self) {
+            i += 1;
+            name = format!("{base}_{i}");
+        }
+        self.cte_names.insert(name.clone());
+        name
+    }
+
+    /// Add a CTE under a fresh name derived from `base`; returns the name.
+    fn add_cte(&mut self, base: &str, comment: String, select: Select) -> String {
+        let name = self.fresh_cte_name(base);
+        self.ctes.push(Cte {
+            name: name.clone(),
+            comment,
+            select,
+        });
+        name
+    }
+
+    fn scan_name(&self, model: usize) -> String {
+        self.model.semantic_models[model].name.clone()
+    }
+
+    /// Ask the scan of `model` to project `column` as `expr_sql`.
+    fn project(&mut self, model: usize, column: &str, expr_sql: &str) {
+        self.scans
+            .entry(model)
+            .or_default()
+            .entry(column.to_string())
+            .or_insert_with(|| expr_sql.to_string());
+    }
+
+    /// Ask the scan of `model` to project a dimension or entity under its name.
+    fn project_element(&mut self, model: usize, element: &str) {
+        let sm = &self.model.semantic_models[model];
+        let e = if let Some(d) = sm.dimension(element) {
+            d.expr.clone()
+        } else if let Some(en) = sm.entity(element) {
+            en.expr.clone()
+        } else {
+            return;
+        };
+        self.project(model, element, &e);
+    }
+
+    fn scan_ctes(&mut self) -> Vec<Cte> {
+        let mut out = Vec::new();
+        let mut rendered_errors = Vec::new();
+        for (model, cols) in &self.scans {
+            let sm = &self.model.semantic_models[*model];
+            let (from, what) = match &sm.relation {
+                Relation::Table(t) => (
+                    TableRef::Table {
+                        name: t.clone(),
+                        alias: None,
+                    },
+                    t.clone(),
+                ),
+                Relation::Query(q, span) => (
+                    TableRef::Subquery {
+                        sql: match crate::jinja::render_sql(
+                            q,
+                            *span,
+                            &self.model.macros,
+                            self.dialect.name(),
+                            &self.model.vars,
+                        ) {
+                            Ok(s) => s,
+                            Err(d) => {
+                                rendered_errors.push(d);
+                                String::new()
+                            }
+                        },
+                        alias: format!("{}_sql", sm.name),
+                    },
+                    "its SQL query".to_string(),
+                ),
+            };
+            let columns = cols
+                .iter()
+                .map(|(name, e)| SelectItem {
+                    expr: if is_simple_ident(e) {
+                        Expr::bare(e)
+                    } else {
+                        Expr::Raw(e.clone())
+                    },
+                    alias: Some(name.clone()),
+                })
+                .collect();
+            out.push(Cte {
+                name: sm.name.clone(),
+                comment: format!("Read semantic model {} from {what}", sm.name),
+                select: Select {
+                    columns,
+                    from: Some(from),
+                    ..Select::default()
+                },
+            });
+        }
+        self.diags.extend(rendered_errors);
+        out
+    }
+
+    // ----- the whole query -----------------------------------------------------------------------
+
+    fn plan(&mut self, req: &QueryRequest) -> Option<Plan> {
+        if req.metrics.is_empty() && req.group_by.is_empty() {
+            self.err(
+                Diagnostic::error(
+                    codes::INVALID_QUERY,
+                    "the query names no metrics and no group-by items",
+                )
+                .with_help("pass --metrics, --group-by, or --saved-query"),
+            );
+            return None;
+        }
+        let mut items: Vec<Item> = Vec::new();
+        for g in &req.group_by {
+            if let Some(i) = self.parse_item(g) {
+                if !items.iter().any(|x| x.out == i.out) {
+                    items.push(i);
+                }
+            }
+        }
+        let mut metric_names: Vec<Spanned<String>> = Vec::new();
+        for m in &req.metrics {
+            if metric_names.iter().any(|n| n.value == m.value) {
+                continue;
+            }
+            if self.model.metric(&m.value).is_none() {
+                self.err(
+                    Diagnostic::error(
+                        codes::UNKNOWN_METRIC,
+                        format!("unknown metric `{}`", m.value),
+                    )
+                    .at(m.span)
+                    .with_suggestion(&m.value, self.model.metrics.keys().map(String::as_str)),
+                );
+                continue;
+            }
+            metric_names.push(m.clone());
+        }
+        if self.has_errors() {
+            return None;
+        }
+        let names: Vec<&str> = metric_names.iter().map(|m| m.value.as_str()).collect();
+        let default_grain = self.query_default_grain(&names);
+        items::apply_default_grain(&mut items, default_grain);
+        self.infer_item_paths(&mut items, &names);
+        let bounds = self.time_bounds(req, &items, default_grain, !names.is_empty())?;
+        self.q = QueryState { items, bounds };
+        if names.is_empty() {
+            return self.plan_dimensions(req);
+        }
+        let mut metrics: Vec<(String, MetricExpr)> = Vec::new();
+        for m in &metric_names {
+            // Query filters apply to every measure the query reads.
+            let bounds = self.q.bounds.clone();
+            if let Some(e) = self.expand_metric(&m.value, m.span, &req.where_, None, &bounds, 0) {
+                metrics.push((m.value.clone(), e));
+            }
+        }
+        self.flush_leaves();
+        if self.has_errors() {
+            return None;
+        }
+        let keys: Vec<String> = self.q.items.iter().map(|i| i.out.clone()).collect();
+        let mut body = self.combine_select(&metrics, &keys)?;
+        let mut columns: Vec<String> = keys.clone();
+        columns.extend(metrics.iter().map(|(n, _)| n.clone()));
+        let items = self.q.items.clone();
+        self.order_and_limit(&mut body, req, &columns, &items);
+        let mut ctes = self.scan_ctes();
+        ctes.append(&mut self.ctes);
+        Some(Plan {
+            query: Query { ctes, body },
+            columns,
+        })
+    }
+}
+
+fn is_simple_ident(s: &str) -> bool {
+    s.chars()
+        .next()
+        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
+        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+}
+
+/// `a__b__c` from path parts.
+fn join_path(links: &[String], element: &str) -> String {
+    let mut parts: Vec<&str> = links.iter().map(String::as_str).collect();
+    parts.push(element);
+    parts.join("__")
+}

@@ -1,0 +1,1025 @@
+//! Time spine relations: offsets, cumulative windows and `join_to_timespine`.
+//!
+//! A measure that moves in time is first aggregated to its base grain (one row per day and
+//! group-by keys, or its distinct values for COUNT DISTINCT) and only then joined to the time spine,
+//! so the spine join reads a day's rows once instead of every fact row per window day. Percentiles
+//! and averages cannot be re-aggregated and are joined row by row.
+
+use super::filters::FRef;
+use super::items::{Item, Target};
+use super::joins::FromBuilder;
+use super::metrics::{Cumulative, MetricExpr, Shift};
+use super::{Bounds, Planner};
+use crate::diag::{codes, Diagnostic};
+use crate::model::{AggKind, Filter, MeasureRef, TimeSpine};
+use crate::spec::PeriodAgg;
+use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
+use crate::time::{Grain, TimeGrain};
+use crate::timeval::Ts;
+
+/// A measure aggregated to its base grain by the query's other items.
+pub(crate) struct BaseRel {
+    pub cte: String,
+    /// The column of the base-grain time.
+    pub time: String,
+    pub grain: Grain,
+    /// The columns of the key items (named by their output names).
+    pub keys: Vec<String>,
+    /// The column holding the measure (a partial aggregate or the raw value).
+    pub measure: String,
+    /// The aggregation that finishes `measure`.
+    pub agg: AggKind,
+}
+
+/// Days of the time spine mapped to the days they move to.
+struct DayMap {
+    from: TableRef,
+    joins: Vec<Join>,
+    /// The day the shifted relation is joined on.
+    in_day: Expr,
+    /// The day it moves to.
+    out_day: Expr,
+    /// The spine row whose day is `out_day`, when there is one (its custom granularity columns
+    /// can be read directly).
+    out_row: Option<(String, TimeSpine)>,
+}
+
+impl<'m> Planner<'m> {
+    /// The time spine for a grain: the one with the coarsest grain at most `grain`.
+    pub(crate) fn spine_for(&mut self, grain: Grain) -> Option<TimeSpine> {
+        match self
+            .model
+            .spine_for(grain)
+            .or(self.model.time_spines.first())
+        {
+            Some(s) => Some(s.clone()),
+            None => {
+                self.err(
+                    Diagnostic::error(
+                        codes::TIME_SPINE,
+                        "this query needs a time spine, and the project has none",
+                    )
+                    .with_help("configure `time_spines` in a project_configuration"),
+                );
+                None
+            }
+        }
+    }
+
+    /// The expression of a time item over a time expression `t` of grain `t_grain`; `row` is the
+    /// time spine row of `t`, if `t` is a spine's own column.
+    pub(crate) fn time_item_over(
+        &mut self,
+        fb: &mut FromBuilder,
+        item: &Item,
+        t: Expr,
+        t_grain: Grain,
+        row: Option<&(String, TimeSpine)>,
+    ) -> Option<Expr> {
+        let (grain, part) = match &item.target {
+            Target::MetricTime { grain, date_part }
+            | Target::Element {
+                grain, date_part, ..
+            } => (grain.clone(), *date_part),
+        };
+        if let (Some(TimeGrain::Custom(c)), None, Some((alias, spine))) = (&grain, part, row) {
+            if let Some((cs, col)) = self.model.custom_granularity(c) {
+                if cs.relation == spine.relation {
+                    return Some(Expr::col(alias, col));
+                }
+            }
+        }
+        if let (Some(TimeGrain::Standard(g)), None) = (&grain, part) {
+            if *g == t_grain && row.is_some() {
+                return Some(t);
+            }
+        }
+        self.time_expr(fb, t, t_grain, grain.as_ref(), part)
+    }
+
+    /// A measure aggregated to its base grain by `keys` (computed over its model), for joining to
+    /// the time spine.
+    fn base_relation(
+        &mut self,
+        m: &MeasureRef,
+        row_filters: &[Filter],
+        keys: &[Item],
+        bounds: &Bounds,
+    ) -> Option<BaseRel> {
+        let measure = self.model.measure(m);
+        let (name, agg, expr, atd) = (
+            measure.name.clone(),
+            measure.agg,
+            measure.expr.clone(),
+            measure.agg_time_dimension.clone(),
+        );
+        let grain = self.measure_time_grain(m);
+        let mut select = Select::default();
+        let mut fb = self.filtered_fact(m.model, &atd, row_filters, bounds, &mut select)?;
+        let mut key_cols = Vec::new();
+        for it in keys {
+            if key_cols.contains(&it.out) {
+                continue;
+            }
+            let e = self.fact_item_expr(&mut fb, it)?;
+            select.columns.push(SelectItem {
+                expr: e.clone(),
+                alias: Some(it.out.clone()),
+            });
+            select.group_by.push(e);
+            key_cols.push(it.out.clone());
+        }
+        let time = format!("metric_time__{grain}");
+        let t = Expr::Trunc(grain, Box::new(Expr::col(&fb.alias, &atd)));
+        select.columns.push(SelectItem {
+            expr: t.clone(),
+            alias: Some(time.clone()),
+        });
+        select.group_by.push(t);
+        self.project(m.model, &name, &expr);
+        let value = Expr::col(&fb.alias, &name);
+        let (measure_expr, final_agg, grouped, what) = match agg {
+            AggKind::Sum | AggKind::Min | AggKind::Max => {
+                (Expr::Agg(agg, Box::new(value)), agg, true, "per")
+            }
+            AggKind::CountDistinct => {
+                select.group_by.push(value.clone());
+                (value, agg, true, "distinct values per")
+            }
+            AggKind::Average | AggKind::Percentile { .. } => (value, agg, false, "rows with"),
+        };
+        if !grouped {
+            select.group_by.clear();
+        }
+        select.columns.push(SelectItem {
+            expr: measure_expr,
+            alias: Some(name.clone()),
+        });
+        select.joins = std::mem::take(&mut fb.joins);
+        let mut by = vec![time.clone()];
+        by.extend(key_cols.iter().cloned());
+        let model_name = self.scan_name(m.model);
+        let cte = self.add_cte(
+            &format!("{model_name}_{name}_{grain}"),
+            format!("{name} {what} {}", by.join(", ")),
+            select,
+        );
+        Some(BaseRel {
+            cte,
+            time,
+            grain,
+            keys: key_cols,
+            measure: name,
+            agg: final_agg,
+        })
+    }
+
+    /// The items of the query that are not time items, plus those other filters need.
+    fn key_items(&mut self, time_items: &[Item], post_filters: &[Filter]) -> Vec<Item> {
+        let mut keys: Vec<Item> = self
+            .q
+            .items
+            .iter()
+            .filter(|i| !time_items.iter().any(|t| t.out == i.out))
+            .cloned()
+            .collect();
+        for f in post_filters {
+            for i in self.filter_items(f) {
+                let is_time = i.is_metric_time() || time_items.iter().any(|t| t.target == i.target);
+                if !is_time && !keys.iter().any(|k| k.out == i.out) {
+                    keys.push(i);
+                }
+            }
+        }
+        keys
+    }
+
+    /// Render a filter evaluated after a shift: time items over the output day, other items from the
+    /// columns of `alias`.
+    fn shifted_filter(
+        &mut self,
+        fb: &mut FromBuilder,
+        f: &Filter,
+        time_is: &dyn Fn(&Self, &Item) -> bool,
+        out_day: &Expr,
+        grain: Grain,
+        row: Option<&(String, TimeSpine)>,
+        alias: &str,
+        columns: &[String],
+    ) -> Option<Expr> {
+        self.render_filter(f, &mut |p, r| match r {
+            FRef::Item(i) if time_is(p, i) => p.time_item_over(fb, i, out_day.clone(), grain, row),
+            FRef::Item(i) if columns.contains(&i.out) => Some(Expr::col(alias, &i.out)),
+            FRef::Item(i) => {
+                p.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        format!(
+                            "the filter on `{}` cannot be applied after a time offset",
+                            i.out
+                        ),
+                    )
+                    .at(f.span)
+                    .with_help("group by the items this filter uses"),
+                );
+                None
+            }
+            FRef::Metric(m) => {
+                p.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        format!(
+                            "the metric filter on `{}` cannot be applied after a time offset",
+                            m.name
+                        ),
+                    )
+                    .at(m.span)
+                    .with_help("put the metric filter on the inputs of the offset metric"),
+                );
+                None
+            }
+        })
+    }
+
+    /// The days of the time spine with the days an offset moves them to.
+    fn day_map(&mut self, fb: &mut FromBuilder, shift: &Shift, grain: Grain) -> Option<DayMap> {
+        match shift {
+            Shift::Window { .. } | Shift::ToGrain(_) => {
+                let spine = self.spine_for(grain)?;
+                let alias = fb.fresh_alias("time_spine");
+                let day = Expr::col(&alias, &spine.column);
+                let in_day = match shift {
+                    Shift::Window { count, grain } => {
+                        Expr::AddInterval(Box::new(day.clone()), -count, *grain)
+                    }
+                    Shift::ToGrain(g) => Expr::Trunc(*g, Box::new(day.clone())),
+                    Shift::Custom { .. } => unreachable!("matched above"),
+                };
+                Some(DayMap {
+                    from: TableRef::Table {
+                        name: spine.relation.clone(),
+                        alias: Some(alias.clone()),
+                    },
+                    joins: Vec::new(),
+                    in_day,
+                    out_day: day,
+                    out_row: Some((alias, spine)),
+                })
+            }
+            Shift::Custom { name, count } => {
+                let (days, periods) = self.custom_day_map(name, *count)?;
+                let d = fb.fresh_alias("days");
+                let p = fb.fresh_alias("periods");
+                let start = Expr::col(&p, "offset_start");
+                let end = Expr::col(&p, "offset_end");
+                let candidate = Expr::AddIntervals(
+                    Box::new(start),
+                    Box::new(Expr::Raw(format!(
+                        "{} - 1",
+                        crate::sql::expr_sql(self.dialect, &Expr::col(&d, "day_number"))
+                    ))),
+                    Grain::Day,
+                );
+                let out_day = Expr::Case(
+                    Box::new(Expr::cmp(candidate.clone(), CmpOp::Le, end.clone())),
+                    Box::new(candidate),
+                    Box::new(end),
+                );
+                Some(DayMap {
+                    from: TableRef::Cte {
+                        name: days,
+                        alias: Some(d.clone()),
+                    },
+                    joins: vec![Join {
+                        kind: JoinKind::Inner,
+                        table: TableRef::Cte {
+                            name: periods,
+                            alias: Some(p.clone()),
+                        },
+                        on: vec![Expr::eq(Expr::col(&d, "period"), Expr::col(&p, "period"))],
+                    }],
+                    in_day: Expr::col(&d, "day"),
+                    out_day,
+                    out_row: None,
+                })
+            }
+        }
+    }
+
+    /// The CTEs that move days by `count` periods of a custom granularity: the k-th day of a
+    /// period moves to the k-th day of the period `count` later, or to its last day when that
+    /// period is shorter (MetricFlow's custom offset windows).
+    fn custom_day_map(&mut self, name: &str, count: i64) -> Option<(String, String)> {
+        let Some((spine, col)) = self.model.custom_granularity(name) else {
+            self.err(Diagnostic::error(
+                codes::GRANULARITY,
+                format!("unknown time granularity `{name}`"),
+            ));
+            return None;
+        };
+        let (relation, day_col, col) = (
+            spine.relation.clone(),
+            spine.column.clone(),
+            col.to_string(),
+        );
+        let key = format!("{name}|{count}");
+        if let Some(x) = self.custom_offsets.get(&key) {
+            return Some(x.clone());
+        }
+        let from = || TableRef::Table {
+            name: relation.clone(),
+            alias: None,
+        };
+        let bare = |c: &str| Expr::bare(c);
+        let days = Select {
+            columns: vec![
+                SelectItem {
+                    expr: bare(&day_col),
+                    alias: Some("day".into()),
+                },
+                SelectItem {
+                    expr: bare(&col),
+                    alias: Some("period".into()),
+                },
+                SelectItem {
+                    expr: Expr::Window(Box::new(Window {
+                        func: WindowFunc::RowNumber,
+                        arg: None,
+                        partition_by: vec![bare(&col)],
+                        order_by: vec![(bare(&day_col), false)],
+                        whole_partition: false,
+                    })),
+                    alias: Some("day_number".into()),
+                },
+            ],
+            from: Some(from()),
+            ..Select::default()
+        };
+        let days = self.add_cte(
+            &format!("{name}_days"),
+            format!("Days of the time spine with their position in their {name}"),
+            days,
+        );
+        let lead = |agg: AggKind| {
+            Expr::Window(Box::new(Window {
+                func: WindowFunc::Lead(count),
+                arg: Some(Expr::Agg(agg, Box::new(bare(&day_col)))),
+                partition_by: vec![],
+                order_by: vec![(bare(&col), false)],
+                whole_partition: false,
+            }))
+        };
+        let periods = Select {
+            columns: vec![
+                SelectItem {
+                    expr: bare(&col),
+                    alias: Some("period".into()),
+                },
+                SelectItem {
+                    expr: lead(AggKind::Min),
+                    alias: Some("offset_start".into()),
+                },
+                SelectItem {
+                    expr: lead(AggKind::Max),
+                    alias: Some("offset_end".into()),
+                },
+            ],
+            from: Some(from()),
+            group_by: vec![bare(&col)],
+            ..Select::default()
+        };
+        let periods = self.add_cte(
+            &format!("{name}_offset_{count}"),
+            format!("Each {name} with the first and last day of the {name} {count} later"),
+            periods,
+        );
+        self.custom_offsets
+            .insert(key, (days.clone(), periods.clone()));
+        Some((days, periods))
+    }
+
+    /// An offset applied before aggregation: the measure by its base grain, moved day by day, then
+    /// aggregated by the query's items.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn offset_before(
+        &mut self,
+        m: &MeasureRef,
+        row_filters: &[Filter],
+        post_filters: &[Filter],
+        shift: &Shift,
+        time_items: &[Item],
+        bounds: &Bounds,
+        fill: Option<i64>,
+    ) -> Option<MetricExpr> {
+        let keys = self.key_items(time_items, post_filters);
+        let base = self.base_relation(m, row_filters, &keys, &Bounds::default())?;
+        let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
+        let dm = self.day_map(&mut fb, shift, base.grain)?;
+        let mut select = Select {
+            from: Some(dm.from.clone()),
+            joins: dm.joins.clone(),
+            ..Select::default()
+        };
+        select.joins.push(Join {
+            kind: JoinKind::Inner,
+            table: TableRef::Cte {
+                name: base.cte.clone(),
+                alias: None,
+            },
+            on: vec![Expr::eq(
+                dm.in_day.clone(),
+                Expr::col(&base.cte, &base.time),
+            )],
+        });
+        for it in time_items {
+            let e = self.time_item_over(
+                &mut fb,
+                it,
+                dm.out_day.clone(),
+                base.grain,
+                dm.out_row.as_ref(),
+            )?;
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        for it in self
+            .q
+            .items
+            .clone()
+            .iter()
+            .filter(|i| !time_items.iter().any(|t| t.out == i.out))
+        {
+            let e = Expr::col(&base.cte, &it.out);
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        select.columns.push(SelectItem {
+            expr: Expr::Agg(base.agg, Box::new(Expr::col(&base.cte, &base.measure))),
+            alias: Some(base.measure.clone()),
+        });
+        if let Some(e) = bounds.on(dm.out_day.clone()) {
+            select.where_.push(e);
+        }
+        for f in post_filters {
+            let e = self.shifted_filter(
+                &mut fb,
+                f,
+                &|p, i| p.is_agg_time_item(i, m),
+                &dm.out_day,
+                base.grain,
+                dm.out_row.as_ref(),
+                &base.cte,
+                &base.keys,
+            )?;
+            select.where_.push(e);
+        }
+        // Offset to a grain by a coarser grain: MetricFlow keeps the days that start a queried period.
+        if matches!(shift, Shift::ToGrain(_))
+            && !time_items
+                .iter()
+                .any(|i| i.standard_grain() == Some(base.grain))
+        {
+            let starts: Vec<Expr> = time_items
+                .iter()
+                .filter_map(Item::standard_grain)
+                .map(|g| {
+                    Expr::eq(
+                        Expr::Trunc(g, Box::new(dm.out_day.clone())),
+                        dm.out_day.clone(),
+                    )
+                })
+                .collect();
+            if !starts.is_empty() {
+                select.where_.push(if starts.len() == 1 {
+                    starts.into_iter().next().expect("one")
+                } else {
+                    Expr::Or(starts)
+                });
+            }
+        }
+        select.joins.append(&mut fb.joins);
+        let what = match shift {
+            Shift::Window { count, grain } => format!("{count} {grain}"),
+            Shift::ToGrain(g) => format!("the start of the {g}"),
+            Shift::Custom { name, count } => format!("{count} {name}"),
+        };
+        let cte = self.add_cte(
+            &format!("{}_offset", base.measure),
+            format!("{} offset by {what}", base.measure),
+            select,
+        );
+        Some(MetricExpr::Col {
+            cte,
+            col: base.measure,
+            fill,
+        })
+    }
+
+    /// A cumulative metric: the measure by its base grain joined to the time spine over the window,
+    /// then (when the query's time items are coarser than the base grain) one value per period
+    /// (`period_agg`: first, last or average of the base-grain values).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn cumulative(
+        &mut self,
+        m: &MeasureRef,
+        non_time: &[Filter],
+        time_only: &[Filter],
+        mixed: &[Filter],
+        cum: &Cumulative,
+        shift: Option<&Shift>,
+        time_items: &[Item],
+        bounds: &Bounds,
+        fill: Option<i64>,
+    ) -> Option<MetricExpr> {
+        let mut row_filters = non_time.to_vec();
+        // Filters on time apply to the window's end (the output day); with an offset, to the
+        // output of the offset.
+        let mut window_filters: Vec<Filter> = Vec::new();
+        let mut output_filters: Vec<Filter> = Vec::new();
+        if shift.is_some() {
+            output_filters.extend(time_only.iter().cloned());
+            row_filters.extend(mixed.iter().cloned());
+        } else {
+            window_filters.extend(time_only.iter().cloned());
+            window_filters.extend(mixed.iter().cloned());
+        }
+        let base_grain = self.measure_time_grain(m);
+        // The rows a window needs start before the constraint.
+        let widened = Bounds {
+            lo: match &bounds.lo {
+                Some(lo) => {
+                    let (t, _) = Ts::parse(lo)?;
+                    match (&cum.window, &cum.grain_to_date) {
+                        (Some(w), _) => match &w.grain {
+                            TimeGrain::Standard(g) => {
+                                Some(t.add(-w.count, *g).trunc(base_grain).format())
+                            }
+                            TimeGrain::Custom(c) => {
+                                self.err(Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count)));
+                                return None;
+                            }
+                        },
+                        (None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g).format()),
+                        (None, Some(TimeGrain::Custom(c))) => {
+                            self.err(Diagnostic::error(codes::UNSUPPORTED, format!("`grain_to_date: {c}`: custom granularities are not supported here")));
+                            return None;
+                        }
+                        (None, None) => None,
+                    }
+                }
+                None => None,
+            },
+            hi: bounds.hi.clone(),
+        };
+        let keys = self.key_items(time_items, &window_filters);
+        let base = self.base_relation(m, &row_filters, &keys, &widened)?;
+        let spine = self.spine_for(base.grain)?;
+        let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
+        let s = fb.fresh_alias("time_spine");
+        let day = Expr::col(&s, &spine.column);
+        let row = (s.clone(), spine.clone());
+        let b_time = Expr::col(&base.cte, &base.time);
+        let mut on = vec![Expr::cmp(b_time.clone(), CmpOp::Le, day.clone())];
+        match (&cum.window, &cum.grain_to_date) {
+            (Some(w), _) => {
+                if let TimeGrain::Standard(g) = &w.grain {
+                    on.push(Expr::cmp(
+                        b_time.clone(),
+                        CmpOp::Gt,
+                        Expr::AddInterval(Box::new(day.clone()), -w.count, *g),
+                    ));
+                }
+            }
+            (None, Some(TimeGrain::Standard(g))) => {
+                on.push(Expr::cmp(
+                    b_time.clone(),
+                    CmpOp::Ge,
+                    Expr::Trunc(*g, Box::new(day.clone())),
+                ));
+            }
+            _ => {}
+        }
+        let mut select = Select {
+            from: Some(TableRef::Table {
+                name: spine.relation.clone(),
+                alias: Some(s.clone()),
+            }),
+            ..Select::default()
+        };
+        select.joins.push(Join {
+            kind: JoinKind::Inner,
+            table: TableRef::Cte {
+                name: base.cte.clone(),
+                alias: None,
+            },
+            on,
+        });
+        // MetricFlow constrains the window ends to the query's time range, also when the metric
+        // is then offset.
+        if let Some(e) = bounds.on(day.clone()) {
+            select.where_.push(e);
+        }
+        for f in &window_filters {
+            let e = self.shifted_filter(
+                &mut fb,
+                f,
+                &|p, i| p.is_agg_time_item(i, m),
+                &day,
+                base.grain,
+                Some(&row),
+                &base.cte,
+                &base.keys,
+            )?;
+            select.where_.push(e);
+        }
+        let other_items: Vec<Item> = self
+            .q
+            .items
+            .iter()
+            .filter(|i| !time_items.iter().any(|t| t.out == i.out))
+            .cloned()
+            .collect();
+        let value = Expr::Agg(base.agg, Box::new(Expr::col(&base.cte, &base.measure)));
+        let reaggregate = !time_items
+            .iter()
+            .any(|i| i.standard_grain() == Some(base.grain));
+        let name = base.measure.clone();
+        if !reaggregate && shift.is_none() {
+            for it in time_items {
+                let e = self.time_item_over(&mut fb, it, day.clone(), base.grain, Some(&row))?;
+                select.group_by.push(e.clone());
+                select.columns.push(SelectItem {
+                    expr: e,
+                    alias: Some(it.out.clone()),
+                });
+            }
+            for it in &other_items {
+                let e = Expr::col(&base.cte, &it.out);
+                select.group_by.push(e.clone());
+                select.columns.push(SelectItem {
+                    expr: e,
+                    alias: Some(it.out.clone()),
+                });
+            }
+            select.columns.push(SelectItem {
+                expr: value,
+                alias: Some(name.clone()),
+            });
+            select.joins.append(&mut fb.joins);
+            let cte = self.add_cte(
+                &format!("{name}_cumulative"),
+                format!("{name} over {}", window_text(cum)),
+                select,
+            );
+            return Some(MetricExpr::Col {
+                cte,
+                col: name,
+                fill,
+            });
+        }
+        // One row per base-grain period and keys.
+        let day_col = base.time.clone();
+        select.columns.push(SelectItem {
+            expr: day.clone(),
+            alias: Some(day_col.clone()),
+        });
+        select.group_by.push(day.clone());
+        for it in &other_items {
+            let e = Expr::col(&base.cte, &it.out);
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        select.columns.push(SelectItem {
+            expr: value,
+            alias: Some(name.clone()),
+        });
+        select.joins.append(&mut fb.joins);
+        let mut cur = self.add_cte(
+            &format!("{name}_cumulative_{}", base.grain),
+            format!("{name} over {} by {}", window_text(cum), base.grain),
+            select,
+        );
+        let other_cols: Vec<String> = other_items.iter().map(|i| i.out.clone()).collect();
+        let mut cur_row: Option<(String, TimeSpine)> = None;
+        let mut cur_day = Expr::col(&cur, &day_col);
+        if let Some(shift) = shift {
+            let mut fb2 = FromBuilder::new(m.model, &cur, JoinKind::Left);
+            let dm = self.day_map(&mut fb2, shift, base.grain)?;
+            let mut sel = Select {
+                from: Some(dm.from.clone()),
+                joins: dm.joins.clone(),
+                ..Select::default()
+            };
+            sel.joins.push(Join {
+                kind: JoinKind::Inner,
+                table: TableRef::Cte {
+                    name: cur.clone(),
+                    alias: None,
+                },
+                on: vec![Expr::eq(dm.in_day.clone(), Expr::col(&cur, &day_col))],
+            });
+            sel.columns.push(SelectItem {
+                expr: dm.out_day.clone(),
+                alias: Some(day_col.clone()),
+            });
+            for c in &other_cols {
+                sel.columns.push(SelectItem {
+                    expr: Expr::col(&cur, c),
+                    alias: Some(c.clone()),
+                });
+            }
+            sel.columns.push(SelectItem {
+                expr: Expr::col(&cur, &name),
+                alias: Some(name.clone()),
+            });
+            if let Some(e) = bounds.on(dm.out_day.clone()) {
+                sel.where_.push(e);
+            }
+            for f in &output_filters {
+                let e = self.shifted_filter(
+                    &mut fb2,
+                    f,
+                    &|p, i| p.is_agg_time_item(i, m),
+                    &dm.out_day,
+                    base.grain,
+                    dm.out_row.as_ref(),
+                    &cur,
+                    &other_cols,
+                )?;
+                sel.where_.push(e);
+            }
+            sel.joins.append(&mut fb2.joins);
+            cur = self.add_cte(
+                &format!("{name}_cumulative_offset"),
+                format!("{name} over {} moved by the offset", window_text(cum)),
+                sel,
+            );
+            cur_day = Expr::col(&cur, &day_col);
+            cur_row = None;
+        }
+        // The query's time items from the base-grain day, one value per period.
+        let mut fb3 = FromBuilder::new(m.model, &cur, JoinKind::Left);
+        let mut sel = Select {
+            from: Some(TableRef::Cte {
+                name: cur.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        let mut partition = Vec::new();
+        for it in time_items {
+            let e =
+                self.time_item_over(&mut fb3, it, cur_day.clone(), base.grain, cur_row.as_ref())?;
+            partition.push(e.clone());
+            sel.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        for c in &other_cols {
+            partition.push(Expr::col(&cur, c));
+            sel.columns.push(SelectItem {
+                expr: Expr::col(&cur, c),
+                alias: Some(c.clone()),
+            });
+        }
+        let v = Expr::col(&cur, &name);
+        let value = if reaggregate {
+            sel.distinct = true;
+            let (func, order) = match cum.period_agg {
+                PeriodAgg::First => (WindowFunc::FirstValue, vec![(cur_day.clone(), false)]),
+                PeriodAgg::Last => (WindowFunc::LastValue, vec![(cur_day.clone(), false)]),
+                PeriodAgg::Average => (WindowFunc::Avg, vec![]),
+            };
+            Expr::Window(Box::new(Window {
+                func,
+                arg: Some(v),
+                partition_by: partition,
+                order_by: order,
+                whole_partition: true,
+            }))
+        } else {
+            v
+        };
+        sel.columns.push(SelectItem {
+            expr: value,
+            alias: Some(name.clone()),
+        });
+        sel.joins.append(&mut fb3.joins);
+        let what = match cum.period_agg {
+            PeriodAgg::First => "first",
+            PeriodAgg::Last => "last",
+            PeriodAgg::Average => "average",
+        };
+        let comment = if reaggregate {
+            format!(
+                "{name} over {}: the {what} value of each period",
+                window_text(cum)
+            )
+        } else {
+            format!("{name} over {} by the query's items", window_text(cum))
+        };
+        let cte = self.add_cte(&format!("{name}_cumulative"), comment, sel);
+        Some(MetricExpr::Col {
+            cte,
+            col: name,
+            fill,
+        })
+    }
+
+    /// Join a relation keyed by the query's items to the time spine at the query's time items,
+    /// shifted by an offset (or not, for `join_to_timespine`): filters in `spine_filters` (on time
+    /// only) select spine rows; `post_filters` apply after the join.
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn shift_relation(
+        &mut self,
+        rel: &str,
+        values: &[String],
+        time_items: &[Item],
+        shift: Option<&Shift>,
+        kind: JoinKind,
+        spine_filters: &[Filter],
+        post_filters: &[Filter],
+        bounds: &Bounds,
+        what: &str,
+    ) -> Option<String> {
+        // Join on the finest standard grain; without an offset any time item will do.
+        let finest = time_items
+            .iter()
+            .filter_map(|i| i.standard_grain().map(|g| (i.clone(), g)))
+            .min_by_key(|(_, g)| *g);
+        let any = || {
+            let i = time_items.first()?;
+            let g = match i.grain() {
+                Some(TimeGrain::Custom(c)) => {
+                    self.model.custom_granularity(c).map(|(s, _)| s.grain)
+                }
+                _ => i.grain().and_then(TimeGrain::standard),
+            };
+            Some((i.clone(), g.unwrap_or(Grain::Day)))
+        };
+        let Some((join_item, join_grain)) =
+            finest.or_else(|| if shift.is_none() { any() } else { None })
+        else {
+            self.err(
+                Diagnostic::error(codes::UNSUPPORTED, format!("`{what}` needs metric_time at a standard granularity in the group-by to be joined to the time spine"))
+                    .with_help("add metric_time__day (or another standard granularity) to the group-by"),
+            );
+            return None;
+        };
+        // The spine that has every grain asked for (custom granularities live on one spine).
+        let mut spine_grain = join_grain;
+        for it in time_items {
+            if let Some(TimeGrain::Custom(c)) = it.grain() {
+                if let Some((s, _)) = self.model.custom_granularity(c) {
+                    spine_grain = spine_grain.min(s.grain);
+                }
+            }
+        }
+        let spine = self.spine_for(spine_grain)?;
+        let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
+        let s = "time_spine".to_string();
+        let day = Expr::col(&s, &spine.column);
+        let row = (s.clone(), spine.clone());
+        let mut ts = Select {
+            from: Some(TableRef::Table {
+                name: spine.relation.clone(),
+                alias: Some(s.clone()),
+            }),
+            ..Select::default()
+        };
+        let mut plain = true;
+        for it in time_items {
+            let e = self.time_item_over(&mut fb, it, day.clone(), spine.grain, Some(&row))?;
+            if e != day {
+                plain = false;
+            }
+            ts.columns.push(SelectItem {
+                expr: e.clone(),
+                alias: Some(it.out.clone()),
+            });
+            ts.group_by.push(e);
+        }
+        if plain && time_items.len() == 1 {
+            ts.group_by.clear();
+        }
+        if let Some(e) = bounds.on(day.clone()) {
+            ts.where_.push(e);
+        }
+        for f in spine_filters {
+            let e = self.render_filter(f, &mut |p, r| match r {
+                FRef::Item(i) => p.time_item_over(&mut fb, i, day.clone(), spine.grain, Some(&row)),
+                FRef::Metric(m) => {
+                    p.err(
+                        Diagnostic::error(
+                            codes::UNSUPPORTED,
+                            format!(
+                                "the metric filter on `{}` cannot be applied to the time spine",
+                                m.name
+                            ),
+                        )
+                        .at(m.span),
+                    );
+                    None
+                }
+            })?;
+            ts.where_.push(e);
+        }
+        ts.joins = std::mem::take(&mut fb.joins);
+        let by: Vec<&str> = time_items.iter().map(|i| i.out.as_str()).collect();
+        let ts_cte = self.add_cte(
+            &format!("{what}_time_spine"),
+            format!("The periods of the time spine by {}", by.join(", ")),
+            ts,
+        );
+        // The relation joined to the spine on the finest time item.
+        let t = Expr::col(&ts_cte, &join_item.out);
+        let on_left = match shift {
+            Some(Shift::Window { count, grain }) => Expr::AddInterval(Box::new(t), -count, *grain),
+            Some(Shift::ToGrain(g)) => Expr::Trunc(*g, Box::new(t)),
+            Some(Shift::Custom { .. }) => {
+                self.err(Diagnostic::error(
+                    codes::UNSUPPORTED,
+                    "custom granularity offsets are applied before aggregation",
+                ));
+                return None;
+            }
+            None => t,
+        };
+        let mut select = Select {
+            from: Some(TableRef::Cte {
+                name: ts_cte.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        select.joins.push(Join {
+            kind,
+            table: TableRef::Cte {
+                name: rel.to_string(),
+                alias: None,
+            },
+            on: vec![Expr::eq(on_left, Expr::col(rel, &join_item.out))],
+        });
+        let time_outs: Vec<String> = time_items.iter().map(|i| i.out.clone()).collect();
+        let mut columns = Vec::new();
+        for it in self.q.items.clone() {
+            let src = if time_outs.contains(&it.out) {
+                &ts_cte
+            } else {
+                rel
+            };
+            select.columns.push(SelectItem {
+                expr: Expr::col(src, &it.out),
+                alias: Some(it.out.clone()),
+            });
+            columns.push(it.out.clone());
+        }
+        for v in values {
+            select.columns.push(SelectItem {
+                expr: Expr::col(rel, v),
+                alias: Some(v.clone()),
+            });
+        }
+        for f in post_filters {
+            let ts_name = ts_cte.clone();
+            let outs = time_outs.clone();
+            let e = self.column_filter(f, rel, &columns, &mut |_, i| {
+                outs.contains(&i.out)
+                    .then(|| Some(Expr::col(&ts_name, &i.out)))
+            })?;
+            select.where_.push(e);
+        }
+        let comment = match shift {
+            Some(Shift::Window { count, grain }) => {
+                format!("{what} {count} {grain} earlier, by {}", by.join(", "))
+            }
+            Some(Shift::ToGrain(g)) => {
+                format!("{what} at the start of the {g}, by {}", by.join(", "))
+            }
+            _ => format!("{what} for every period of the time spine"),
+        };
+        let base = match shift {
+            Some(_) => format!("{what}_offset"),
+            None => format!("{what}_spined"),
+        };
+        Some(self.add_cte(&base, comment, select))
+    }
+}
+
+fn window_text(cum: &Cumulative) -> String {
+    match (&cum.window, &cum.grain_to_date) {
+        (Some(w), _) => format!("a window of {w}"),
+        (None, Some(g)) => format!("the {g} to date"),
+        (None, None) => "all time".to_string(),
+    }
+}
