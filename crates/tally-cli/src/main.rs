@@ -364,7 +364,7 @@ fn sample_data(
             let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
             match spec.config.duckdb {
                 Some(p) => ctx.project.join(&p.value),
-                None => ctx.project.join(".tally/intercom.duckdb"),
+                None => ctx.project.join(".tally/support.duckdb"),
             }
         }
     };

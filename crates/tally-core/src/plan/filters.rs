@@ -286,15 +286,20 @@ impl<'m> Planner<'m> {
                     // (`account_id__customer_id__customer_third_hop_id`); the filtered rows
                     // join it on that entity as they reach it.
                     let outer = match &it.target {
-                        Target::Element { links, element, .. } if !links.is_empty() && self.reaches(fb.model, &[], element).is_some() => Item {
-                            target: Target::Element {
-                                links: Vec::new(),
-                                element: element.clone(),
-                                grain: None,
-                                date_part: None,
-                            },
-                            ..it.clone()
-                        },
+                        Target::Element { links, element, .. }
+                            if !links.is_empty()
+                                && self.reaches(fb.model, &[], element).is_some() =>
+                        {
+                            Item {
+                                target: Target::Element {
+                                    links: Vec::new(),
+                                    element: element.clone(),
+                                    grain: None,
+                                    date_part: None,
+                                },
+                                ..it.clone()
+                            }
+                        }
                         _ => it.clone(),
                     };
                     let e = self.fact_item_expr(fb, &outer)?;
