@@ -99,8 +99,14 @@ impl<'m> Planner<'m> {
         }
         for (name, e) in metrics {
             let x = self.metric_sql(e, single)?;
+            // A column already named after the metric needs no alias.
+            let expr = if x == self.dialect.ident(name) {
+                Expr::bare(name)
+            } else {
+                Expr::Raw(x)
+            };
             body.columns.push(SelectItem {
-                expr: Expr::Raw(x),
+                expr,
                 alias: Some(name.clone()),
             });
         }

@@ -56,9 +56,13 @@ impl<'m> Planner<'m> {
             .filter(|i| !i.is_metric_time())
             .cloned()
             .collect();
+        // metric_time in a filter needs the time spine as much as in the group-by.
+        let mut time_refs: Vec<Item> = time_items.clone();
         for f in &req.where_ {
             for i in self.filter_items(f) {
-                if !i.is_metric_time() {
+                if i.is_metric_time() {
+                    time_refs.push(i);
+                } else {
                     needed.push(i);
                 }
             }
@@ -80,7 +84,7 @@ impl<'m> Planner<'m> {
             self.diags.truncate(before);
         }
         let mut select = Select::default();
-        let time_grain = self.time_items_grain(&items);
+        let time_grain = self.time_items_grain(&time_refs);
         let bounds = self.q.bounds.clone();
         if needed.is_empty() {
             // metric_time alone: the time spine.
@@ -153,7 +157,7 @@ impl<'m> Planner<'m> {
             let alias = self.scan_name(root);
             let mut fb = FromBuilder::new(root, &alias, JoinKind::FullOuter);
             select.from = Some(fb.root(self));
-            if !time_items.is_empty() {
+            if !time_refs.is_empty() {
                 let spine = self.spine_for(time_grain)?;
                 let s = fb.fresh_alias("time_spine");
                 fb.add_keyed(

@@ -564,10 +564,10 @@ impl<'m> Planner<'m> {
         name: &str,
     ) -> Option<Expr> {
         let Some((spine, column)) = self.model.custom_granularity(name) else {
-            self.err(Diagnostic::error(
-                codes::GRANULARITY,
-                format!("unknown time granularity `{name}`"),
-            ));
+            self.err(
+                Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{name}`"))
+                    .with_help("custom granularities are columns of a time spine: list them under `custom_granularities`"),
+            );
             return None;
         };
         let (relation, spine_col, spine_grain, column) = (

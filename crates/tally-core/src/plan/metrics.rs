@@ -74,6 +74,8 @@ impl Shift {
 /// A cumulative metric's parameters.
 #[derive(Clone, Debug)]
 pub(crate) struct Cumulative {
+    /// The metric, for diagnostics.
+    pub span: Span,
     pub window: Option<Window>,
     pub grain_to_date: Option<TimeGrain>,
     pub period_agg: PeriodAgg,
@@ -89,6 +91,28 @@ pub(crate) struct LeafGroup {
     pub non_additive: Option<NonAdditive>,
     /// (leaf id, measure)
     pub leaves: Vec<(usize, MeasureRef)>,
+}
+
+/// What makes two plain aggregations the same: measure, time dimension, filters, time
+/// constraint and group-by items.
+fn leaf_key(
+    m: &MeasureRef,
+    atd: &str,
+    filters: &[Filter],
+    bounds: &Bounds,
+    items: &[Item],
+) -> String {
+    let filters: Vec<&str> = filters.iter().map(|f| f.text.as_str()).collect();
+    let items: Vec<&str> = items.iter().map(|i| i.out.as_str()).collect();
+    format!(
+        "{}|{}|{atd}|{}|{:?}|{:?}|{}",
+        m.model,
+        m.measure,
+        filters.join("\u{1}"),
+        bounds.lo,
+        bounds.hi,
+        items.join(",")
+    )
 }
 
 fn same_filters(a: &[Filter], b: &[Filter]) -> bool {
@@ -165,7 +189,7 @@ impl<'m> Planner<'m> {
             MetricKind::Simple(m) => {
                 let mut own = own_filters;
                 own.extend(m.filters.iter().cloned());
-                self.simple(m, &own, inherited, offset, None, bounds)
+                self.simple(m, &own, inherited, offset, None, bounds, span)
             }
             MetricKind::Cumulative {
                 measure,
@@ -176,24 +200,32 @@ impl<'m> Planner<'m> {
                 let mut own = own_filters;
                 own.extend(measure.filters.iter().cloned());
                 let cum = Cumulative {
+                    span,
                     window: window.clone(),
                     grain_to_date: grain_to_date.clone(),
                     period_agg: *period_agg,
                 };
-                self.simple(measure, &own, inherited, offset, Some(cum), bounds)
+                self.simple(measure, &own, inherited, offset, Some(cum), bounds, span)
             }
             MetricKind::Conversion { .. } => {
                 let mut filters = own_filters;
                 filters.extend(inherited.iter().cloned());
                 let e = self.conversion(name, span, &filters, bounds)?;
                 match offset {
-                    Some(o) => self.shift_metric(name, e, o, &[], bounds),
+                    Some(o) => self.shift_metric(name, e, o, &[], bounds, span),
                     None => Some(e),
                 }
             }
             MetricKind::Ratio { .. } | MetricKind::Derived { .. } => {
                 let kind = metric.kind.clone();
                 let measures = self.metric_measures(name, 0);
+                // Without a time group-by item an offset changes nothing (one period: all time).
+                let has_time = self
+                    .q
+                    .items
+                    .iter()
+                    .any(|i| self.is_metric_time_item(i, &measures));
+                let offset = offset.filter(|_| has_time);
                 // Filters above an offset metric that name its time are applied after the offset.
                 let (pushed, after): (Vec<Filter>, Vec<Filter>) = match offset {
                     None => (inherited.to_vec(), Vec::new()),
@@ -270,10 +302,11 @@ impl<'m> Planner<'m> {
                         }
                         MetricExpr::Formula(parsed, map)
                     }
-                    _ => unreachable!("matched ratio or derived above"),
+                    // Matched as ratio or derived above.
+                    _ => return None,
                 };
                 match offset {
-                    Some(o) => self.shift_metric(name, e, o, &after, bounds),
+                    Some(o) => self.shift_metric(name, e, o, &after, bounds, span),
                     None => Some(e),
                 }
             }
@@ -289,6 +322,7 @@ impl<'m> Planner<'m> {
         offset: &Offset,
         after: &[Filter],
         bounds: &Bounds,
+        span: Span,
     ) -> Option<MetricExpr> {
         let measures = self.metric_measures(name, 0);
         let time_items: Vec<Item> = self
@@ -302,10 +336,11 @@ impl<'m> Planner<'m> {
             // Without a time group-by item the offset does not change the total.
             return Some(e);
         }
-        let shift = self.shift_of(offset)?;
+        let shift = self.shift_of(offset, span)?;
         if matches!(shift, Shift::Custom { .. }) {
             self.err(
                 Diagnostic::error(codes::UNSUPPORTED, format!("an offset by a custom granularity on `{name}` is supported on simple and cumulative metrics only"))
+                    .at(span)
                     .with_help("offset the inputs of this metric instead"),
             );
             return None;
@@ -340,7 +375,7 @@ impl<'m> Planner<'m> {
     }
 
     /// An offset as a shift of the time spine.
-    pub(crate) fn shift_of(&mut self, offset: &Offset) -> Option<Shift> {
+    pub(crate) fn shift_of(&mut self, offset: &Offset, span: Span) -> Option<Shift> {
         match offset {
             Offset::Window(w) => match &w.grain {
                 TimeGrain::Standard(g) => Some(Shift::Window {
@@ -356,6 +391,7 @@ impl<'m> Planner<'m> {
             Offset::ToGrain(TimeGrain::Custom(c)) => {
                 self.err(
                     Diagnostic::error(codes::UNSUPPORTED, format!("`offset_to_grain: {c}`: offsets to a custom granularity are not supported"))
+                        .at(span)
                         .with_help("use a standard granularity (day, week, month, quarter, year)"),
                 );
                 None
@@ -372,6 +408,7 @@ impl<'m> Planner<'m> {
         offset: Option<&Offset>,
         cum: Option<Cumulative>,
         bounds: &Bounds,
+        span: Span,
     ) -> Option<MetricExpr> {
         let fill = m.fill_nulls_with;
         let mut all: Vec<Filter> = own.to_vec();
@@ -403,7 +440,7 @@ impl<'m> Planner<'m> {
         }
         let has_time = !time_items.is_empty();
         let shift = match offset {
-            Some(o) if has_time => Some(self.shift_of(o)?),
+            Some(o) if has_time => Some(self.shift_of(o, span)?),
             _ => None,
         };
         if let (Some(cum), true) = (&cum, has_time) {
@@ -531,6 +568,11 @@ impl<'m> Planner<'m> {
         let measure = self.model.measure(m);
         let atd = measure.agg_time_dimension.clone();
         let non_additive = measure.non_additive.clone();
+        // The same aggregation already built for these group-by items.
+        let key = leaf_key(m, &atd, &filters, &bounds, &self.q.items);
+        if let Some((_, id)) = self.built_leaves.iter().find(|(k, _)| *k == key) {
+            return *id;
+        }
         let gi = self.pending.iter().position(|g| {
             g.model == m.model
                 && g.atd == atd
@@ -574,6 +616,8 @@ impl<'m> Planner<'m> {
                 for (id, m) in &g.leaves {
                     let col = self.model.measure(m).name.clone();
                     self.leaves[*id] = Some((cte.clone(), col));
+                    let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
+                    self.built_leaves.push((key, *id));
                 }
             }
         }

@@ -136,9 +136,11 @@ pub(crate) struct Planner<'m> {
     pending: Vec<LeafGroup>,
     /// Built plain leaves: leaf id -> (CTE, column).
     leaves: Vec<Option<(String, String)>>,
+    /// Built plain leaves by what they aggregate (see `metrics::leaf_key`), for reuse.
+    built_leaves: Vec<(String, usize)>,
     metric_filters: IndexMap<String, MetricFilterRel>,
-    /// CTEs of custom granularity offsets, by `name|count`: (days, periods).
-    custom_offsets: IndexMap<String, (String, String)>,
+    /// CTEs of custom granularity offsets (day -> moved day), by `name|count`.
+    custom_offsets: IndexMap<String, String>,
     /// Nesting of metric-filter sub-queries, against cycles.
     depth: usize,
 }
@@ -159,6 +161,7 @@ pub fn plan_query(
         q: QueryState::default(),
         pending: Vec::new(),
         leaves: Vec::new(),
+        built_leaves: Vec::new(),
         metric_filters: IndexMap::new(),
         custom_offsets: IndexMap::new(),
         depth: 0,

@@ -12,6 +12,7 @@ use super::metrics::{Cumulative, MetricExpr, Shift};
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{AggKind, Filter, MeasureRef, TimeSpine};
+use crate::source::Span;
 use crate::spec::PeriodAgg;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
 use crate::time::{Grain, TimeGrain};
@@ -175,7 +176,12 @@ impl<'m> Planner<'m> {
     }
 
     /// The items of the query that are not time items, plus those other filters need.
-    fn key_items(&mut self, time_items: &[Item], post_filters: &[Filter]) -> Vec<Item> {
+    fn key_items(
+        &mut self,
+        m: &MeasureRef,
+        time_items: &[Item],
+        post_filters: &[Filter],
+    ) -> Vec<Item> {
         let mut keys: Vec<Item> = self
             .q
             .items
@@ -185,7 +191,8 @@ impl<'m> Planner<'m> {
             .collect();
         for f in post_filters {
             for i in self.filter_items(f) {
-                let is_time = i.is_metric_time() || time_items.iter().any(|t| t.target == i.target);
+                let is_time =
+                    self.is_agg_time_item(&i, m) || time_items.iter().any(|t| t.target == i.target);
                 if !is_time && !keys.iter().any(|k| k.out == i.out) {
                     keys.push(i);
                 }
@@ -253,7 +260,7 @@ impl<'m> Planner<'m> {
                         Expr::AddInterval(Box::new(day.clone()), -count, *grain)
                     }
                     Shift::ToGrain(g) => Expr::Trunc(*g, Box::new(day.clone())),
-                    Shift::Custom { .. } => unreachable!("matched above"),
+                    Shift::Custom { .. } => return None,
                 };
                 Some(DayMap {
                     from: TableRef::Table {
@@ -267,54 +274,31 @@ impl<'m> Planner<'m> {
                 })
             }
             Shift::Custom { name, count } => {
-                let (days, periods) = self.custom_day_map(name, *count)?;
-                let d = fb.fresh_alias("days");
-                let p = fb.fresh_alias("periods");
-                let start = Expr::col(&p, "offset_start");
-                let end = Expr::col(&p, "offset_end");
-                let candidate = Expr::AddIntervals(
-                    Box::new(start),
-                    Box::new(Expr::Raw(format!(
-                        "{} - 1",
-                        crate::sql::expr_sql(self.dialect, &Expr::col(&d, "day_number"))
-                    ))),
-                    Grain::Day,
-                );
-                let out_day = Expr::Case(
-                    Box::new(Expr::cmp(candidate.clone(), CmpOp::Le, end.clone())),
-                    Box::new(candidate),
-                    Box::new(end),
-                );
+                let map = self.custom_day_map(name, *count)?;
+                let alias = fb.fresh_alias("day_map");
                 Some(DayMap {
                     from: TableRef::Cte {
-                        name: days,
-                        alias: Some(d.clone()),
+                        name: map,
+                        alias: Some(alias.clone()),
                     },
-                    joins: vec![Join {
-                        kind: JoinKind::Inner,
-                        table: TableRef::Cte {
-                            name: periods,
-                            alias: Some(p.clone()),
-                        },
-                        on: vec![Expr::eq(Expr::col(&d, "period"), Expr::col(&p, "period"))],
-                    }],
-                    in_day: Expr::col(&d, "day"),
-                    out_day,
+                    joins: Vec::new(),
+                    in_day: Expr::col(&alias, "from_day"),
+                    out_day: Expr::col(&alias, "to_day"),
                     out_row: None,
                 })
             }
         }
     }
 
-    /// The CTEs that move days by `count` periods of a custom granularity: the k-th day of a
-    /// period moves to the k-th day of the period `count` later, or to its last day when that
-    /// period is shorter (MetricFlow's custom offset windows).
-    fn custom_day_map(&mut self, name: &str, count: i64) -> Option<(String, String)> {
+    /// The CTE that moves days by `count` periods of a custom granularity (`from_day`, `to_day`):
+    /// the k-th day of a period moves to the k-th day of the period `count` later, or to its last
+    /// day when that period is shorter (MetricFlow's custom offset windows).
+    fn custom_day_map(&mut self, name: &str, count: i64) -> Option<String> {
         let Some((spine, col)) = self.model.custom_granularity(name) else {
-            self.err(Diagnostic::error(
-                codes::GRANULARITY,
-                format!("unknown time granularity `{name}`"),
-            ));
+            self.err(
+                Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{name}`"))
+                    .with_help("custom granularities are columns of a time spine: list them under `custom_granularities`"),
+            );
             return None;
         };
         let (relation, day_col, col) = (
@@ -331,11 +315,12 @@ impl<'m> Planner<'m> {
             alias: None,
         };
         let bare = |c: &str| Expr::bare(c);
+        // Each day with its period and its position in it.
         let days = Select {
             columns: vec![
                 SelectItem {
                     expr: bare(&day_col),
-                    alias: Some("day".into()),
+                    alias: Some("date_day".into()),
                 },
                 SelectItem {
                     expr: bare(&col),
@@ -360,6 +345,7 @@ impl<'m> Planner<'m> {
             format!("Days of the time spine with their position in their {name}"),
             days,
         );
+        // Each period with the first and last day of the period `count` later.
         let lead = |agg: AggKind| {
             Expr::Window(Box::new(Window {
                 func: WindowFunc::Lead(count),
@@ -389,13 +375,63 @@ impl<'m> Planner<'m> {
             ..Select::default()
         };
         let periods = self.add_cte(
-            &format!("{name}_offset_{count}"),
-            format!("Each {name} with the first and last day of the {name} {count} later"),
+            &format!("{name}_periods_{count}_later"),
+            format!(
+                "Each {name} with the first and last day of the {} later",
+                amount(count, name)
+            ),
             periods,
         );
-        self.custom_offsets
-            .insert(key, (days.clone(), periods.clone()));
-        Some((days, periods))
+        // Each day moved to the same position in the later period, capped at its last day.
+        let start = Expr::col(&periods, "offset_start");
+        let end = Expr::col(&periods, "offset_end");
+        let candidate = Expr::AddIntervals(
+            Box::new(start),
+            Box::new(Expr::Raw(format!(
+                "{} - 1",
+                crate::sql::expr_sql(self.dialect, &Expr::col(&days, "day_number"))
+            ))),
+            Grain::Day,
+        );
+        let map = Select {
+            columns: vec![
+                SelectItem {
+                    expr: Expr::col(&days, "date_day"),
+                    alias: Some("from_day".into()),
+                },
+                SelectItem {
+                    expr: Expr::Case(
+                        Box::new(Expr::cmp(candidate.clone(), CmpOp::Le, end.clone())),
+                        Box::new(candidate),
+                        Box::new(end),
+                    ),
+                    alias: Some("to_day".into()),
+                },
+            ],
+            from: Some(TableRef::Cte {
+                name: days.clone(),
+                alias: None,
+            }),
+            joins: vec![Join {
+                kind: JoinKind::Inner,
+                table: TableRef::Cte {
+                    name: periods.clone(),
+                    alias: None,
+                },
+                on: vec![Expr::eq(
+                    Expr::col(&days, "period"),
+                    Expr::col(&periods, "period"),
+                )],
+            }],
+            ..Select::default()
+        };
+        let map = self.add_cte(
+            &format!("{name}_offset_{count}"),
+            format!("Each day moved by {}", amount(count, name)),
+            map,
+        );
+        self.custom_offsets.insert(key, map.clone());
+        Some(map)
     }
 
     /// An offset applied before aggregation: the measure by its base grain, moved day by day, then
@@ -411,7 +447,7 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         fill: Option<i64>,
     ) -> Option<MetricExpr> {
-        let keys = self.key_items(time_items, post_filters);
+        let keys = self.key_items(m, time_items, post_filters);
         let base = self.base_relation(m, row_filters, &keys, &Bounds::default())?;
         let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
         let dm = self.day_map(&mut fb, shift, base.grain)?;
@@ -505,9 +541,9 @@ impl<'m> Planner<'m> {
         }
         select.joins.append(&mut fb.joins);
         let what = match shift {
-            Shift::Window { count, grain } => format!("{count} {grain}"),
+            Shift::Window { count, grain } => amount(*count, grain.name()),
             Shift::ToGrain(g) => format!("the start of the {g}"),
-            Shift::Custom { name, count } => format!("{count} {name}"),
+            Shift::Custom { name, count } => amount(*count, name),
         };
         let cte = self.add_cte(
             &format!("{}_offset", base.measure),
@@ -561,13 +597,21 @@ impl<'m> Planner<'m> {
                                 Some(t.add(-w.count, *g).trunc(base_grain).format())
                             }
                             TimeGrain::Custom(c) => {
-                                self.err(Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count)));
+                                self.err(
+                                    Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count))
+                                        .at(cum.span)
+                                        .with_help("use a window of a standard granularity (days, weeks, months, ...)"),
+                                );
                                 return None;
                             }
                         },
                         (None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g).format()),
                         (None, Some(TimeGrain::Custom(c))) => {
-                            self.err(Diagnostic::error(codes::UNSUPPORTED, format!("`grain_to_date: {c}`: custom granularities are not supported here")));
+                            self.err(
+                                Diagnostic::error(codes::UNSUPPORTED, format!("`grain_to_date: {c}`: custom granularities are not supported here"))
+                                    .at(cum.span)
+                                    .with_help("use a standard granularity (week, month, quarter, year)"),
+                            );
                             return None;
                         }
                         (None, None) => None,
@@ -577,7 +621,7 @@ impl<'m> Planner<'m> {
             },
             hi: bounds.hi.clone(),
         };
-        let keys = self.key_items(time_items, &window_filters);
+        let keys = self.key_items(m, time_items, &window_filters);
         let base = self.base_relation(m, &row_filters, &keys, &widened)?;
         let spine = self.spine_for(base.grain)?;
         let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
@@ -872,6 +916,7 @@ impl<'m> Planner<'m> {
         else {
             self.err(
                 Diagnostic::error(codes::UNSUPPORTED, format!("`{what}` needs metric_time at a standard granularity in the group-by to be joined to the time spine"))
+                    .at(time_items.first().map(|i| i.span).unwrap_or(Span::DUMMY))
                     .with_help("add metric_time__day (or another standard granularity) to the group-by"),
             );
             return None;
@@ -947,10 +992,13 @@ impl<'m> Planner<'m> {
             Some(Shift::Window { count, grain }) => Expr::AddInterval(Box::new(t), -count, *grain),
             Some(Shift::ToGrain(g)) => Expr::Trunc(*g, Box::new(t)),
             Some(Shift::Custom { .. }) => {
-                self.err(Diagnostic::error(
-                    codes::UNSUPPORTED,
-                    "custom granularity offsets are applied before aggregation",
-                ));
+                self.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        "custom granularity offsets are applied before aggregation",
+                    )
+                    .with_help("this is a bug in tally's planner; please report the query"),
+                );
                 return None;
             }
             None => t,
@@ -1001,7 +1049,11 @@ impl<'m> Planner<'m> {
         }
         let comment = match shift {
             Some(Shift::Window { count, grain }) => {
-                format!("{what} {count} {grain} earlier, by {}", by.join(", "))
+                format!(
+                    "{what} {} earlier, by {}",
+                    amount(*count, grain.name()),
+                    by.join(", ")
+                )
             }
             Some(Shift::ToGrain(g)) => {
                 format!("{what} at the start of the {g}, by {}", by.join(", "))
@@ -1018,8 +1070,17 @@ impl<'m> Planner<'m> {
 
 fn window_text(cum: &Cumulative) -> String {
     match (&cum.window, &cum.grain_to_date) {
-        (Some(w), _) => format!("a window of {w}"),
+        (Some(w), _) => format!("a window of {}", amount(w.count, &w.grain.to_string())),
         (None, Some(g)) => format!("the {g} to date"),
         (None, None) => "all time".to_string(),
+    }
+}
+
+/// `1 day`, `5 days`.
+fn amount(count: i64, unit: &str) -> String {
+    if count == 1 {
+        format!("{count} {unit}")
+    } else {
+        format!("{count} {unit}s")
     }
 }

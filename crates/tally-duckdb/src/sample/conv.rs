@@ -852,7 +852,7 @@ impl Sim<'_> {
         } else if r < 0.87 {
             let t = self.admin_time(self.team, ts + HOUR, 1800.0);
             let a = self.staff(t);
-            let until = t + 3 * DAY;
+            let until = t + 7 * DAY;
             self.push(t, Kind::Snooze { admin: a, until }, None);
             self.push(
                 until,

@@ -138,7 +138,8 @@ fn invalid(msg: String) -> duckdb::Error {
 /// Deterministic: the same `seed` and `conversations` give the same rows, in the same order.
 /// Existing tables of the same names in the schema are replaced; on error the tables are
 /// dropped again (best effort). Two writer threads share the work, each on its own
-/// connection to the database of `conn`.
+/// connection to the database of `conn` (so `conn` must not be inside an open transaction);
+/// DuckDB's `threads` setting is 1 while they run and is restored afterwards.
 pub fn generate_intercom(
     conn: &Connection,
     opts: &SampleOptions,
@@ -155,7 +156,18 @@ pub fn generate_intercom(
     let schema = quote_ident(&opts.schema);
     conn.execute_batch(&format!("CREATE SCHEMA IF NOT EXISTS {schema};"))?;
     conn.execute_batch(&DDL.replace("{s}", &schema))?;
+    // Our two writer threads already keep both cores busy; DuckDB's own worker threads would
+    // only spin waiting for appender flushes. Restore the user's setting afterwards.
+    let threads: Option<String> = conn
+        .query_row("SELECT current_setting('threads')::VARCHAR", [], |r| {
+            r.get(0)
+        })
+        .ok();
+    conn.execute_batch("SET threads = 1")?;
     let result = fill(conn, opts, &schema);
+    if let Some(t) = threads.and_then(|t| t.parse::<u64>().ok()) {
+        let _ = conn.execute_batch(&format!("SET threads = {t}"));
+    }
     if result.is_err() {
         for t in TABLES.iter().chain([&METADATA_TABLE]) {
             let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {schema}.{t}"));

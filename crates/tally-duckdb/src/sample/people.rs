@@ -1,7 +1,7 @@
 //! Contacts and everything that hangs off them: their conversations (in order, some coming
 //! back within days), help-center sessions, outbound receipts, and the contact history.
 
-use super::clock::{DAY, HOUR, MIN};
+use super::clock::{day_start, hour_of, weekday, DAY, HOUR, MIN};
 use super::conv::{simulate, Chan, Conv, People, ReceiptReq, Replay};
 use super::rng::{mix64, Rng};
 use super::sink::{
@@ -211,7 +211,7 @@ impl<'w> Gen<'w> {
                 lead_until: c.lead_until,
                 cc: colleague.as_ref(),
             };
-            let reemit = rng.chance(0.65);
+            let reemit = rng.chance(0.4);
             self.replay
                 .write(w, &conv, &people, &mut self.next_part, reemit, sink)?;
             for v in &conv.views {
@@ -244,6 +244,12 @@ impl<'w> Gen<'w> {
                 rng.range(7 * DAY, 45 * DAY)
             };
             t = conv.last_seen_event() + gap;
+            // People come back on their own rhythm: mostly on working days, in the daytime.
+            if weekday(t) >= 5 && rng.chance(0.6) {
+                t = day_start(t) + (7 - weekday(t)) * DAY + rng.range(8 * HOUR, 17 * HOUR);
+            } else if hour_of(t) < 6 && rng.chance(0.7) {
+                t = day_start(t) + rng.range(8 * HOUR, 12 * HOUR);
+            }
             if t > AS_OF {
                 break;
             }
@@ -405,7 +411,11 @@ impl<'w> Gen<'w> {
         let anon_id = Id::hex("anon-", anon);
         let contact_id = match contact {
             Some(c) if t >= c.created => {
-                c.changes.push((t, Change::Seen(t)));
+                // Only the messenger reports to Intercom; the public help center does not
+                // move the contact's last_seen_at.
+                if channel == "messenger" {
+                    c.changes.push((t, Change::Seen(t)));
+                }
                 Some(c.id)
             }
             _ => None,
@@ -419,8 +429,8 @@ impl<'w> Gen<'w> {
                 V::S(anon_id.as_str()),
                 V::S(session.as_str()),
                 V::T(t),
-                V::S(channel),
-                reaction.map_or(V::Null, |r| V::S(REACTIONS[r])),
+                V::St(channel),
+                reaction.map_or(V::Null, |r| V::St(REACTIONS[r])),
                 V::T(sync_of(t)),
             ],
         )?;

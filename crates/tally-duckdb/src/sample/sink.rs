@@ -30,7 +30,7 @@ pub(crate) const T_RECEIPT: usize = 8;
 
 /// Tables appended by the second writer thread (on its own connection); the other tables
 /// are appended by the generating thread. The split balances the two cores.
-pub(crate) const REMOTE: [usize; 2] = [T_PART, T_RECEIPT];
+pub(crate) const REMOTE: [usize; 3] = [T_PART, T_VIEW, T_RECEIPT];
 
 /// One appended value.
 #[derive(Clone, Copy, Debug)]

@@ -206,7 +206,9 @@ fn sample_is_deterministic() {
 #[test]
 fn sample_metadata_records_the_cut_off() {
     let conn = Connection::open_in_memory().unwrap();
+    conn.execute_batch("SET threads = 3").unwrap();
     let summary = gen_into(&conn, 1_200, 3, "demo data");
+    assert_eq!(count(&conn, "SELECT current_setting('threads')"), 3);
     let get = |k: &str| -> String {
         conn.query_row(
             "SELECT value FROM \"demo data\".tally_sample_metadata WHERE key = ?",
@@ -354,7 +356,7 @@ fn sample_parts_are_reemitted_under_newer_versions() {
         &conn,
         "SELECT count(DISTINCT id) FROM intercom.conversation_part_history",
     );
-    assert!(rows > ids + ids / 4, "{rows} rows for {ids} parts");
+    assert!(rows > ids + ids / 10, "{rows} rows for {ids} parts");
     // Each emission carries the updated_at of an existing conversation version, at or after
     // the part's creation; re-emissions are identical apart from the version columns.
     let orphans = count(
@@ -432,7 +434,10 @@ fn sample_has_every_realism_feature() {
         ),
         ("snoozed part", "SELECT count(*) FROM parts WHERE part_type = 'snoozed'"),
         ("timer unsnooze", "SELECT count(*) FROM parts WHERE part_type = 'timer_unsnooze'"),
-        ("conversation currently snoozed", "SELECT count(*) FROM conv WHERE state = 'snoozed' AND snoozed_until IS NOT NULL"),
+        (
+            "snoozed version",
+            "SELECT count(*) FROM intercom.conversation_history WHERE state = 'snoozed' AND snoozed_until > updated_at",
+        ),
         ("admin reopen (open part)", "SELECT count(*) FROM parts WHERE part_type = 'open' AND author_type = 'admin'"),
         (
             "assign_and_reopen / note_and_reopen",
@@ -773,35 +778,4 @@ sessions AS (SELECT session_id, contact_id, min(viewed_at) s FROM intercom.artic
         abandoned < inbound / 3 && resolved > mature / 3,
         "implausible mix: {stats:?}"
     );
-}
-
-#[test]
-fn sample_timing_tmp() {
-    let n: usize = std::env::var("TALLY_TMP_N")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(0);
-    if n == 0 {
-        return;
-    }
-    let path = std::env::var("TALLY_TMP_PATH").unwrap_or("/tmp/tally_sample_timing.duckdb".into());
-    let _ = std::fs::remove_file(&path);
-    let _ = std::fs::remove_file(format!("{path}.wal"));
-    let conn = if std::env::var("TALLY_TMP_MEM").is_ok() {
-        Connection::open_in_memory().unwrap()
-    } else {
-        Connection::open(&path).unwrap()
-    };
-    let t = std::time::Instant::now();
-    let s = generate_intercom(
-        &conn,
-        &SampleOptions {
-            conversations: n,
-            seed: 7,
-            schema: "intercom".into(),
-            progress: true,
-        },
-    )
-    .unwrap();
-    eprintln!("{n} conversations in {:?}: {s:?}", t.elapsed());
 }

@@ -494,7 +494,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "January product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 1, 13, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 1, 13, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_002,
@@ -502,7 +502,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "February product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 2, 10, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 2, 10, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_003,
@@ -510,7 +510,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "March product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 3, 10, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 3, 10, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_004,
@@ -518,7 +518,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "April product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 4, 14, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 4, 14, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_005,
@@ -526,7 +526,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "May product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 5, 12, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 5, 12, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_006,
@@ -534,7 +534,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "email",
         title: "June product newsletter",
         series: None,
-        kind: ContentKind::Broadcast(ymd_hms(2026, 6, 9, 10, 0, 0), 0.35),
+        kind: ContentKind::Broadcast(ymd_hms(2026, 6, 9, 10, 0, 0), 0.22),
     },
     Content {
         id: 30_010,
@@ -606,7 +606,7 @@ pub(crate) static CONTENTS: [Content; 18] = [
         content_type: "push",
         title: "Your weekly report is ready",
         series: None,
-        kind: ContentKind::Random(0.20),
+        kind: ContentKind::Random(0.12),
     },
     Content {
         id: 30_024,
