@@ -1,5 +1,7 @@
 {#- tally's dialect macro library: the base definitions (ANSI SQL / DuckDB).
-    Dialect overrides live in dialects/<dialect>.sql and replace a macro of the same name.
+    Dialect overrides live in dialects/<dialect>.sql (bigquery, databricks, duckdb, postgres,
+    redshift, snowflake, trino) and replace a macro of the same name.
+    Units are lower-case date parts: second, minute, hour, day, week, month, quarter, year.
     A project can add or override macros in its own templates/ directory.
     Every macro takes SQL expressions as strings: {{ dateadd('day', 7, 'first_close_at') }}. -#}
 
@@ -25,6 +27,14 @@ DATE_TRUNC('{{ unit }}', {{ expr }})
 
 {%- macro cast_timestamp(expr) -%}
 CAST({{ expr }} AS TIMESTAMP)
+{%- endmacro -%}
+
+{%- macro cast_date(expr) -%}
+CAST({{ expr }} AS DATE)
+{%- endmacro -%}
+
+{%- macro cast_integer(expr) -%}
+CAST({{ expr }} AS BIGINT)
 {%- endmacro -%}
 
 {%- macro cast_string(expr) -%}
@@ -70,7 +80,7 @@ SELECT * FROM (SELECT _tally_src.*, ROW_NUMBER() OVER (PARTITION BY _tally_src.{
 {#- timestamp_literal(value): a timestamp constant from a 'YYYY-MM-DD HH:MM:SS' string, e.g. a
     project variable: {{ timestamp_literal(var('as_of')) }} -> CAST('2026-06-30 23:59:59' AS TIMESTAMP). -#}
 {%- macro timestamp_literal(value) -%}
-CAST('{{ value | replace("'", "''") }}' AS TIMESTAMP)
+CAST({{ string_literal(value) }} AS TIMESTAMP)
 {%- endmacro -%}
 
 {#- greatest_not_null(a, b): the larger of two values, ignoring NULLs (NULL only when both are).
@@ -88,4 +98,10 @@ CAST('{{ value | replace("'", "''") }}' AS TIMESTAMP)
 {#- as_boolean(condition): a condition as a BOOLEAN column that is never NULL (a NULL comparison is FALSE). -#}
 {%- macro as_boolean(condition) -%}
 (CASE WHEN {{ condition }} THEN TRUE ELSE FALSE END)
+{%- endmacro -%}
+
+{#- time_spine(start_date, end_date): a SELECT of one row per day from start_date to end_date
+    (inclusive, 'YYYY-MM-DD' strings), in a DATE column `date_day`: the body of a time spine model. -#}
+{%- macro time_spine(start_date, end_date) -%}
+SELECT CAST(spine.d AS DATE) AS date_day FROM generate_series(CAST({{ string_literal(start_date) }} AS DATE), CAST({{ string_literal(end_date) }} AS DATE), INTERVAL '1 day') AS spine(d)
 {%- endmacro -%}

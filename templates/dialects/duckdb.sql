@@ -1,1 +1,2 @@
-{#- DuckDB overrides: none needed; the base library is written in DuckDB-compatible SQL. -#}
+{#- DuckDB overrides: none needed; the base library (templates/macros.sql) is written in
+    DuckDB-compatible SQL. -#}

@@ -1,4 +1,187 @@
-//! tally's benchmark binary (work in progress).
+//! tally's benchmark binary: compile-time figures on synthetic projects and execution figures on
+//! generated Intercom data. Run through `scripts/bench` (which builds the release binaries first):
+//!
+//! ```text
+//! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
+//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
+//! tally-bench all  (both, with their defaults)
+//! ```
+//!
+//! Each project size is measured in a child process (this binary re-executed with `compile-child`)
+//! so that peak memory (VmHWM) is that of one size alone. Figures are medians of repeated runs;
+//! nothing here asserts a time.
+
+mod compile;
+mod exec;
+mod synth;
+
+use std::path::PathBuf;
+use std::time::Duration;
+
 fn main() {
-    println!("tally-bench: no benchmarks yet");
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let what = args.first().map(String::as_str).unwrap_or("help");
+    let opts = Options::parse(&args[args.len().min(1)..]);
+    let result = match what {
+        "compile" => compile::run(&opts),
+        "exec" => exec::run(&opts),
+        "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
+        "compile-child" => compile::child(&opts),
+        "generate" => generate(&opts),
+        _ => {
+            eprintln!(
+                "usage: tally-bench compile|exec|all [--sizes N,N,..] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+            );
+            std::process::exit(2);
+        }
+    };
+    if let Err(e) = result {
+        eprintln!("tally-bench: {e}");
+        std::process::exit(1);
+    }
+}
+
+/// `generate --dir DIR --sizes N`: write a synthetic project of N metrics to DIR (for profiling).
+fn generate(opts: &Options) -> Result<(), String> {
+    let dir = opts.dir.as_deref().ok_or("generate needs --dir")?;
+    let n = opts.sizes.first().copied().unwrap_or(10_000);
+    let shape = synth::write_project(dir, n).map_err(|e| e.to_string())?;
+    println!("{shape:?}");
+    Ok(())
+}
+
+/// Command-line options shared by the subcommands.
+#[derive(Debug, Clone)]
+pub struct Options {
+    pub sizes: Vec<usize>,
+    pub conversations: Vec<usize>,
+    pub runs: usize,
+    pub project: PathBuf,
+    pub duckdb: Option<PathBuf>,
+    /// `exec`: only the metrics whose name contains one of these (comma-separated).
+    pub only: Option<String>,
+    /// `compile-child`: the generated project directory.
+    pub dir: Option<PathBuf>,
+}
+
+impl Options {
+    fn parse(args: &[String]) -> Options {
+        let mut o = Options {
+            sizes: vec![1000, 2500, 5000, 10_000, 20_000],
+            conversations: vec![1_000_000],
+            runs: 1,
+            project: PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../.."),
+            duckdb: None,
+            dir: None,
+            only: None,
+        };
+        let mut it = args.iter();
+        while let Some(a) = it.next() {
+            let mut value = || {
+                it.next().cloned().unwrap_or_else(|| {
+                    eprintln!("tally-bench: {a} needs a value");
+                    std::process::exit(2)
+                })
+            };
+            match a.as_str() {
+                "--sizes" => o.sizes = numbers(&value()),
+                "--conversations" => o.conversations = numbers(&value()),
+                "--runs" => o.runs = numbers(&value()).first().copied().unwrap_or(1).max(1),
+                "--project" => o.project = PathBuf::from(value()),
+                "--duckdb" => o.duckdb = Some(PathBuf::from(value())),
+                "--only" => o.only = Some(value()),
+                "--dir" => o.dir = Some(PathBuf::from(value())),
+                _ => {
+                    eprintln!("tally-bench: unknown option {a}");
+                    std::process::exit(2)
+                }
+            }
+        }
+        o.project = o.project.canonicalize().unwrap_or(o.project);
+        o
+    }
+}
+
+/// `1000,2.5k,1M` -> numbers.
+fn numbers(s: &str) -> Vec<usize> {
+    s.split(',')
+        .filter_map(|p| {
+            let p = p.trim().to_ascii_lowercase();
+            let (num, mult) = if let Some(n) = p.strip_suffix('k') {
+                (n.to_string(), 1e3)
+            } else if let Some(n) = p.strip_suffix('m') {
+                (n.to_string(), 1e6)
+            } else {
+                (p.clone(), 1.0)
+            };
+            num.parse::<f64>().ok().map(|n| (n * mult).round() as usize)
+        })
+        .collect()
+}
+
+/// The median of some durations (the upper one of the middle two).
+pub fn median(mut ds: Vec<Duration>) -> Duration {
+    ds.sort();
+    ds.get(ds.len() / 2).copied().unwrap_or_default()
+}
+
+pub fn ms(d: Duration) -> f64 {
+    d.as_secs_f64() * 1e3
+}
+
+/// Peak resident memory of this process so far (VmHWM), in KiB.
+pub fn peak_rss_kib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("VmHWM:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse().ok())
+        })
+        .unwrap_or(0)
+}
+
+/// The machine the figures come from: CPU model, cores, memory.
+pub fn machine() -> String {
+    let cpu = std::fs::read_to_string("/proc/cpuinfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("model name"))
+                .and_then(|l| l.split(':').nth(1))
+                .map(|v| v.trim().to_string())
+        })
+        .unwrap_or_else(|| "unknown CPU".into());
+    let cores = std::thread::available_parallelism()
+        .map(|n| n.get())
+        .unwrap_or(1);
+    let mem = std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines()
+                .find(|l| l.starts_with("MemTotal:"))
+                .and_then(|l| l.split_whitespace().nth(1))
+                .and_then(|v| v.parse::<u64>().ok())
+        })
+        .map(|kib| format!("{:.0} GiB", kib as f64 / 1024.0 / 1024.0))
+        .unwrap_or_else(|| "? GiB".into());
+    format!("{cpu}, {cores} cores, {mem}")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_take_suffixes() {
+        assert_eq!(numbers("1000,2.5k,1M"), vec![1000, 2500, 1_000_000]);
+    }
+
+    #[test]
+    fn median_of_odd_and_even_counts() {
+        let d = |n| Duration::from_millis(n);
+        assert_eq!(median(vec![d(3), d(1), d(2)]), d(2));
+        assert_eq!(median(vec![d(4), d(1), d(2), d(3)]), d(3));
+    }
 }

@@ -35,7 +35,8 @@ pub enum Command {
     Sql {
         #[command(flatten)]
         query: QueryArgs,
-        /// Target dialect (default: the project's, else duckdb).
+        /// Target dialect: bigquery, databricks, duckdb, postgres, redshift, snowflake or trino
+        /// (default: the project's `dialect:`, else duckdb).
         #[arg(long)]
         dialect: Option<String>,
         /// Which stage to show: sql, or plan (the relational plan as JSON).
@@ -94,6 +95,16 @@ pub enum Command {
         /// Output format.
         #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
         format: String,
+    },
+    /// Print the JSON Schema of the project files, for editors (yaml-language-server).
+    Schema {
+        /// Which file: `project` (semantic-layer YAML: models, metrics, saved queries, metric
+        /// tests) or `tally-yml` (the project settings).
+        #[arg(default_value = "project", value_parser = ["project", "tally-yml"])]
+        kind: String,
+        /// Write both schemas into this directory instead of printing one.
+        #[arg(long)]
+        write: Option<PathBuf>,
     },
     /// What changed since a git ref: metrics, semantic models, affected metrics, who must know.
     Diff {

@@ -99,6 +99,7 @@ fn run(cli: Cli) -> u8 {
             duckdb,
         } => sample_data(&ctx, &generator, conversations, seed, duckdb.as_deref()),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
+        Command::Schema { kind, write } => schema(&kind, write.as_deref()),
         Command::Diff {
             base,
             format,
@@ -106,6 +107,29 @@ fn run(cli: Cli) -> u8 {
             duckdb,
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
     }
+}
+
+/// `tally schema`: print one JSON Schema, or write both into a directory.
+fn schema(kind: &str, write: Option<&std::path::Path>) -> u8 {
+    use tally_core::schema::{schema_text, SchemaKind};
+    let Some(dir) = write else {
+        let kind = SchemaKind::by_name(kind).unwrap_or(SchemaKind::Project);
+        print!("{}", schema_text(kind));
+        return EXIT_OK;
+    };
+    if let Err(e) = std::fs::create_dir_all(dir) {
+        eprintln!("error: cannot create {}: {e}", dir.display());
+        return EXIT_USAGE;
+    }
+    for kind in SchemaKind::ALL {
+        let path = dir.join(kind.file_name());
+        if let Err(e) = std::fs::write(&path, schema_text(kind)) {
+            eprintln!("error: cannot write {}: {e}", path.display());
+            return EXIT_USAGE;
+        }
+        eprintln!("wrote {}", path.display());
+    }
+    EXIT_OK
 }
 
 fn validate(ctx: &Ctx, format: &str) -> u8 {
@@ -275,7 +299,17 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         }
     };
     match tally_duckdb::engine::run(&conn, &compiled.sql) {
-        Ok(table) => {
+        Ok(mut table) => {
+            // Without an order (no --order, none in the saved query) the database returns groups
+            // in any order; print them sorted by the group-by columns (the leading columns).
+            let saved_order = q
+                .saved_query
+                .as_ref()
+                .and_then(|n| model.saved_queries.get(n))
+                .is_some_and(|sq| !sq.order_by.is_empty());
+            if q.order.is_empty() && !saved_order {
+                table.rows.sort_by(|a, b| output::compare_rows(a, b));
+            }
             print!("{}", output::render(&table, format));
             EXIT_OK
         }

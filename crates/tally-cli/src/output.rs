@@ -99,3 +99,84 @@ pub fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
     }
     format!("{table}\n")
 }
+
+/// The default order of `tally query` rows when no order is asked for: column by column from the
+/// left (the group-by columns come first), ascending, NULLs last; numbers by value, dates and
+/// text as text.
+pub fn compare_rows(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| compare_values(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.to_string().cmp(&b.to_string()),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn default_row_order_is_by_leading_columns_nulls_last() {
+        let mut rows = [
+            vec![Value::Time("2026-02-01".into()), Value::Null, Value::Int(1)],
+            vec![
+                Value::Time("2026-01-01".into()),
+                Value::Text("Sales".into()),
+                Value::Int(2),
+            ],
+            vec![Value::Time("2026-01-01".into()), Value::Null, Value::Int(3)],
+            vec![
+                Value::Time("2026-01-01".into()),
+                Value::Text("Billing".into()),
+                Value::Int(4),
+            ],
+        ];
+        rows.sort_by(|a, b| compare_rows(a, b));
+        let last: Vec<&Value> = rows.iter().map(|r| &r[2]).collect();
+        assert_eq!(
+            last,
+            [
+                &Value::Int(4),
+                &Value::Int(2),
+                &Value::Int(3),
+                &Value::Int(1)
+            ]
+        );
+        let mut nums = vec![
+            vec![Value::Float(2.5)],
+            vec![Value::Int(10)],
+            vec![Value::Int(-1)],
+        ];
+        nums.sort_by(|a, b| compare_rows(a, b));
+        assert_eq!(
+            nums,
+            [
+                vec![Value::Int(-1)],
+                vec![Value::Float(2.5)],
+                vec![Value::Int(10)]
+            ]
+        );
+    }
+}

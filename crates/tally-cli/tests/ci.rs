@@ -2,48 +2,11 @@
 //! `tally test` (stdout, stderr, exit codes). Projects are written to temporary directories;
 //! `tally diff` runs on a temporary git repository made here (no network).
 
+mod common;
+
+use common::{p, tally, temp_dir, write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tally(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tally");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
-}
-
-/// A fresh directory under the test target's temporary directory.
-fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("ci-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
-}
-
-fn write(root: &Path, files: &[(&str, &str)]) {
-    for (name, text) in files {
-        let path = root.join(name);
-        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
-        std::fs::write(path, text).expect("write");
-    }
-}
 
 const TALLY_YML: &str = "name: shop
 duckdb: warehouse.duckdb

@@ -1,37 +1,13 @@
 //! The `tally` binary: stdout, stderr and exit codes, on MetricFlow's simple manifest and on broken
 //! projects. Queries run on an in-repo DuckDB database built from MetricFlow's fixtures.
 
-use std::path::{Path, PathBuf};
-use std::process::Command;
+mod common;
 
-fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow")
-}
+use common::{metricflow_dir, p, tally};
+use std::path::PathBuf;
 
 fn simple_manifest() -> PathBuf {
     metricflow_dir().join("manifests/simple_manifest")
-}
-
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
-fn tally(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tally");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
 }
 
 /// A DuckDB file with MetricFlow's fixture tables in schema `mf_src`, built once per test run.
@@ -48,10 +24,6 @@ fn fixture_db() -> PathBuf {
         path
     })
     .clone()
-}
-
-fn p(path: &Path) -> &str {
-    path.to_str().expect("utf-8 path")
 }
 
 #[test]
@@ -341,4 +313,93 @@ fn graph_and_lineage() {
     ]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("E0201"), "{}", bad.stderr);
+}
+
+#[test]
+fn schema_prints_and_writes_json_schemas() {
+    let out = tally(&["schema"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(v["title"], "tally project file");
+    assert!(v["$defs"]["Metric"]["properties"]["owners"].is_object());
+    let out = tally(&["schema", "tally-yml"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON");
+    assert_eq!(v["title"], "tally.yml");
+    let dir =
+        PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("schema-{}", std::process::id()));
+    let out = tally(&["schema", "--write", p(&dir)]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    for f in ["tally-project.schema.json", "tally-config.schema.json"] {
+        assert!(dir.join(f).is_file(), "{f}");
+    }
+    // The committed copies are what the binary prints.
+    let committed =
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/tally-project.schema.json");
+    assert_eq!(
+        std::fs::read_to_string(committed).expect("committed schema"),
+        std::fs::read_to_string(dir.join("tally-project.schema.json")).expect("written schema")
+    );
+    let out = tally(&["schema", "nope"]);
+    assert_eq!(out.code, 2);
+}
+
+#[test]
+fn sql_compiles_for_every_dialect() {
+    let m = simple_manifest();
+    for (dialect, marker) in [
+        (
+            "bigquery",
+            "DATETIME_TRUNC(CAST(bookings_source.ds AS DATETIME), MONTH)",
+        ),
+        ("databricks", "DATE_TRUNC('month', bookings_source.ds)"),
+        ("duckdb", "DATE_TRUNC('month', bookings_source.ds)"),
+        (
+            "postgres",
+            "CAST(DATE_TRUNC('month', bookings_source.ds) AS TIMESTAMP)",
+        ),
+        (
+            "PostgreSQL",
+            "CAST(DATE_TRUNC('month', bookings_source.ds) AS TIMESTAMP)",
+        ),
+        ("redshift", "DATE_TRUNC('month', bookings_source.ds)"),
+        ("snowflake", "AS \"bookings\""),
+        (
+            "trino",
+            "CAST(date_trunc('month', bookings_source.ds) AS TIMESTAMP)",
+        ),
+    ] {
+        let out = tally(&[
+            "--project",
+            p(&m),
+            "--source-schema",
+            "mf_src",
+            "sql",
+            "--metrics",
+            "bookings",
+            "--group-by",
+            "metric_time__month",
+            "--dialect",
+            dialect,
+        ]);
+        assert_eq!(out.code, 0, "{dialect}: {}", out.stderr);
+        assert!(out.stdout.contains(marker), "{dialect}:\n{}", out.stdout);
+    }
+    let out = tally(&[
+        "--project",
+        p(&m),
+        "--source-schema",
+        "mf_src",
+        "sql",
+        "--metrics",
+        "bookings",
+        "--dialect",
+        "snowflak",
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("did you mean `snowflake`?"),
+        "{}",
+        out.stderr
+    );
 }

@@ -10,6 +10,7 @@ pub mod metric_test;
 pub mod model;
 pub mod pipeline;
 pub mod plan;
+pub mod schema;
 pub mod source;
 pub mod spec;
 pub mod sql;

@@ -39,7 +39,7 @@ pub struct LoadOptions {
 }
 
 /// Top-level keys of dbt YAML files that tally does not read.
-const DBT_KEYS: &[&str] = &[
+pub(crate) const DBT_KEYS: &[&str] = &[
     "version",
     "models",
     "sources",

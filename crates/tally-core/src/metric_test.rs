@@ -186,9 +186,23 @@ pub fn check_tests(model: &Model) -> Vec<Diagnostic> {
             );
         }
         names.push((&t.name.value, t.name.span));
-        diags.extend(check_test(model, t).err().unwrap_or_default());
+        diags.extend(check_test_plan(model, t));
     }
     diags
+}
+
+/// [`check_test`] without rendering the SQL: every problem of the test and its query, except a
+/// generated statement that does not parse back (E0901, a bug of tally's), which is reported when
+/// the test runs. Validation plans metrics and saved queries the same way.
+fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
+    let prepared = match prepare(model, test) {
+        Ok(p) => p,
+        Err(diags) => return diags,
+    };
+    match crate::pipeline::plan(model, &crate::dialect::DuckDb, &prepared.request) {
+        Ok(plan) => check_expected_columns(&prepared, &plan.columns),
+        Err(diags) => diags,
+    }
 }
 
 /// Prepare one test and compile its query for DuckDB (the engine tests run on): the prepared test

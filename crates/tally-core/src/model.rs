@@ -34,6 +34,9 @@ pub struct Model {
     pub people: IndexMap<String, Person>,
     pub teams: IndexMap<String, Team>,
     pub default_dialect: Option<String>,
+    /// Where tally.yml sets `dialect:`.
+    #[serde(skip)]
+    pub default_dialect_span: Span,
     pub vars: IndexMap<String, serde_json::Value>,
     #[serde(skip)]
     pub macros: crate::jinja::MacroLibrary,
@@ -45,6 +48,60 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
+    /// validation, which plans every metric) does not scan every semantic model per name.
+    #[serde(skip)]
+    pub index: ModelIndex,
+    /// The `sql:` of semantic models rendered through the macro library, per (model, dialect):
+    /// rendered once, not once per query (validation plans every metric).
+    #[serde(skip)]
+    rendered_sql: std::sync::Mutex<RenderedSql>,
+}
+
+/// Rendered `sql:` of semantic models by (semantic model, dialect name).
+type RenderedSql = std::collections::HashMap<(usize, String), Result<String, Diagnostic>>;
+
+/// Hash indexes from names to the semantic models that define them. Only looked up, never
+/// iterated, so output order does not depend on them. An index built for a different number of
+/// semantic models than the model now has is ignored (lookups fall back to a scan).
+#[derive(Debug, Default)]
+pub struct ModelIndex {
+    built_for: usize,
+    /// Measure name -> (semantic model, measure), the first in model order.
+    measures: std::collections::HashMap<String, (usize, usize)>,
+    /// Dimension or entity name -> the grain of the first time dimension of that name, if any.
+    elements: std::collections::HashMap<String, Option<Grain>>,
+    /// Entity name -> the semantic models (ascending) whose entity of that name is not foreign.
+    keyed_by: std::collections::HashMap<String, Vec<usize>>,
+}
+
+impl ModelIndex {
+    pub fn build(models: &[SemanticModel]) -> ModelIndex {
+        let mut ix = ModelIndex {
+            built_for: models.len(),
+            ..ModelIndex::default()
+        };
+        for (mi, m) in models.iter().enumerate() {
+            for (i, x) in m.measures.iter().enumerate() {
+                ix.measures.entry(x.name.clone()).or_insert((mi, i));
+            }
+            for d in &m.dimensions {
+                let g = ix.elements.entry(d.name.clone()).or_insert(None);
+                if g.is_none() {
+                    *g = d.time_grain;
+                }
+            }
+            for (i, e) in m.entities.iter().enumerate() {
+                ix.elements.entry(e.name.clone()).or_insert(None);
+                // `entity(name)` finds the first entity of a name: only that one counts.
+                let first = m.entities.iter().position(|x| x.name == e.name) == Some(i);
+                if first && e.kind != EntityType::Foreign {
+                    ix.keyed_by.entry(e.name.clone()).or_default().push(mi);
+                }
+            }
+        }
+        ix
+    }
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -347,8 +404,86 @@ impl Model {
             .enumerate()
             .find(|(_, m)| m.name == name)
     }
+    fn index(&self) -> Option<&ModelIndex> {
+        (self.index.built_for == self.semantic_models.len() && !self.semantic_models.is_empty())
+            .then_some(&self.index)
+    }
+    /// The SQL of semantic model `model` (a `sql:` query) rendered for the dialect named `dialect`
+    /// (whose macro overrides are `overrides`), or None when the model reads a table.
+    pub fn render_model_sql(
+        &self,
+        model: usize,
+        dialect: &str,
+        overrides: &str,
+    ) -> Option<Result<String, Diagnostic>> {
+        let Relation::Query(q, span) = &self.semantic_models.get(model)?.relation else {
+            return None;
+        };
+        let key = (model, dialect.to_string());
+        if let Some(r) = self
+            .rendered_sql
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned())
+        {
+            return Some(r);
+        }
+        let r = crate::jinja::render_sql(q, *span, &self.macros, overrides, &self.vars);
+        if let Ok(mut c) = self.rendered_sql.lock() {
+            c.insert(key, r.clone());
+        }
+        Some(r)
+    }
+    /// The grain of the first time dimension named `element` in any semantic model.
+    pub fn element_time_grain(&self, element: &str) -> Option<Grain> {
+        match self.index() {
+            Some(ix) => ix.elements.get(element).copied().flatten(),
+            None => self
+                .semantic_models
+                .iter()
+                .find_map(|m| m.dimension(element).and_then(|d| d.time_grain)),
+        }
+    }
+    /// Whether any semantic model has a dimension or an entity named `element`.
+    pub fn element_exists(&self, element: &str) -> bool {
+        match self.index() {
+            Some(ix) => ix.elements.contains_key(element),
+            None => self
+                .semantic_models
+                .iter()
+                .any(|m| m.dimension(element).is_some() || m.entity(element).is_some()),
+        }
+    }
+    /// The semantic models (ascending) on which `entity` is a key (its entity of that name is not
+    /// foreign): the models a join on `entity` can reach.
+    pub fn models_keyed_by(&self, entity: &str) -> Vec<usize> {
+        match self.index() {
+            Some(ix) => ix.keyed_by.get(entity).cloned().unwrap_or_default(),
+            None => self
+                .semantic_models
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| {
+                    t.entity(entity)
+                        .is_some_and(|e| e.kind != EntityType::Foreign)
+                })
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
     /// Find a measure by name across all semantic models.
     pub fn find_measure(&self, name: &str) -> Option<(usize, usize)> {
+        if let Some(&(mi, i)) = self.index().and_then(|ix| ix.measures.get(name)) {
+            // Measures added after the index was built (inline `agg` metrics) are appended, so an
+            // indexed measure is still the first of its name.
+            if self.semantic_models[mi]
+                .measures
+                .get(i)
+                .is_some_and(|x| x.name == name)
+            {
+                return Some((mi, i));
+            }
+        }
         for (mi, m) in self.semantic_models.iter().enumerate() {
             if let Some(i) = m.measures.iter().position(|x| x.name == name) {
                 return Some((mi, i));
@@ -469,6 +604,7 @@ impl<'a> Resolver<'a> {
                 .map(|n| n.value.clone())
                 .unwrap_or_else(|| "project".into()),
             default_dialect: cfg.dialect.as_ref().map(|d| d.value.clone()),
+            default_dialect_span: cfg.dialect.as_ref().map(|d| d.span).unwrap_or_default(),
             vars: cfg.vars.clone(),
             ..Model::default()
         };
@@ -497,6 +633,7 @@ impl<'a> Resolver<'a> {
             }
         }
         self.check_element_consistency(&model);
+        model.index = ModelIndex::build(&model.semantic_models);
         // Metrics: measures with create_metric first, then declared metrics.
         let mut metric_spans: IndexMap<String, Span> = IndexMap::new();
         let mut created: Vec<Metric> = Vec::new();
@@ -603,6 +740,8 @@ impl<'a> Resolver<'a> {
                 }
             }
         }
+        // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
+        model.index = ModelIndex::build(&model.semantic_models);
         model
     }
 

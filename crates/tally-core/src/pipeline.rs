@@ -36,6 +36,25 @@ pub struct Compiled {
     pub sql: String,
 }
 
+/// Plan a query with every check of the user's side ([`compile`] without the SQL text): what
+/// validation needs, at a fraction of the cost (rendering and parsing back the SQL of a query
+/// that reads a large `sql:` model costs several times its planning).
+pub fn plan(
+    model: &Model,
+    dialect: &dyn Dialect,
+    req: &QueryRequest,
+) -> Result<Plan, Vec<Diagnostic>> {
+    let plan = plan_query(model, dialect, req).map_err(|mut diags| {
+        crate::validate::relocate_spans(model, &mut diags);
+        diags
+    })?;
+    let unsupported = crate::sql::unsupported_diagnostics(model, dialect, &plan.query);
+    if !unsupported.is_empty() {
+        return Err(unsupported);
+    }
+    Ok(plan)
+}
+
 /// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
 /// statement that does not parse is reported as a bug (E0901).
 pub fn compile(
@@ -43,7 +62,7 @@ pub fn compile(
     dialect: &dyn Dialect,
     req: &QueryRequest,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let plan = plan_query(model, dialect, req)?;
+    let plan = plan(model, dialect, req)?;
     let sql = query_sql(dialect, &plan.query);
     if let Err(e) = parse_back(dialect, &sql) {
         return Err(vec![Diagnostic::error(

@@ -13,6 +13,7 @@
 //!   (a query to read from instead of a table).
 
 use crate::yaml::Spanned;
+use schemars::JsonSchema;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
@@ -69,9 +70,11 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for OneOrMany<T> {
 
 // ----- semantic models ---------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SemanticModel {
+    /// The semantic model's name, unique in the project.
     pub name: SString,
+    /// What the model holds, for people.
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
@@ -85,14 +88,19 @@ pub struct SemanticModel {
     /// tally: a SQL query (Jinja with the macro library) to read from instead of a table.
     #[serde(default)]
     pub sql: Option<SString>,
+    /// Defaults for the model's measures (`agg_time_dimension`).
     #[serde(default)]
     pub defaults: Option<ModelDefaults>,
+    /// The entity a model without a primary entity in `entities` is about.
     #[serde(default)]
     pub primary_entity: Option<SString>,
+    /// Join keys: primary, unique, foreign or natural.
     #[serde(default)]
     pub entities: Vec<Entity>,
+    /// Aggregations over the model's rows.
     #[serde(default)]
     pub measures: Vec<Measure>,
+    /// Categorical and time columns to group and filter by.
     #[serde(default)]
     pub dimensions: Vec<Dimension>,
     #[serde(default)]
@@ -102,10 +110,11 @@ pub struct SemanticModel {
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NodeRelation {
     pub alias: SString,
     #[serde(default)]
@@ -116,13 +125,15 @@ pub struct NodeRelation {
     pub relation_name: Option<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ModelDefaults {
     #[serde(default)]
     pub agg_time_dimension: Option<SString>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum EntityType {
     Primary,
@@ -131,11 +142,14 @@ pub enum EntityType {
     Natural,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Entity {
+    /// The entity's name (`listing`), used in group-by names (`listing__country`).
     pub name: SString,
+    /// primary (one row per value), unique, natural (SCD type II) or foreign.
     #[serde(rename = "type")]
     pub entity_type: Spanned<EntityType>,
+    /// The SQL expression of the key (default: the column named like the entity).
     #[serde(default)]
     pub expr: Option<SString>,
     #[serde(default)]
@@ -150,7 +164,9 @@ pub struct Entity {
     pub meta: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum Agg {
     Sum,
@@ -164,7 +180,7 @@ pub enum Agg {
     Median,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct AggParams {
     #[serde(default)]
     pub percentile: Option<Spanned<f64>>,
@@ -174,14 +190,14 @@ pub struct AggParams {
     pub use_approximate_percentile: bool,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum WindowChoice {
     Min,
     Max,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct NonAdditiveDimension {
     pub name: SString,
     #[serde(default)]
@@ -190,22 +206,28 @@ pub struct NonAdditiveDimension {
     pub window_groupings: Vec<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Measure {
+    /// The measure's name, unique in the project.
     pub name: SString,
+    /// How rows aggregate: sum, count, count_distinct, min, max, average, sum_boolean, percentile or median.
     pub agg: Spanned<Agg>,
+    /// The SQL expression aggregated (default: the column named like the measure).
     #[serde(default)]
     pub expr: Option<SString>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub label: Option<SString>,
+    /// Also define a simple metric of the same name.
     #[serde(default)]
     pub create_metric: bool,
     #[serde(default)]
     pub agg_params: Option<AggParams>,
+    /// Semi-additive: aggregate only the rows at the first or last value of this time dimension (balances, snapshots).
     #[serde(default)]
     pub non_additive_dimension: Option<NonAdditiveDimension>,
+    /// The time dimension that is `metric_time` for this measure (default: the model's).
     #[serde(default)]
     pub agg_time_dimension: Option<SString>,
     #[serde(default)]
@@ -214,14 +236,14 @@ pub struct Measure {
     pub meta: Option<serde_json::Value>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum DimensionType {
     Categorical,
     Time,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ValidityParams {
     #[serde(default)]
     pub is_start: bool,
@@ -229,7 +251,7 @@ pub struct ValidityParams {
     pub is_end: bool,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct DimensionTypeParams {
     #[serde(default)]
     pub time_granularity: Option<SString>,
@@ -237,19 +259,24 @@ pub struct DimensionTypeParams {
     pub validity_params: Option<ValidityParams>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Dimension {
+    /// The dimension's name, unique within the model.
     pub name: SString,
+    /// categorical or time.
     #[serde(rename = "type")]
     pub dimension_type: Spanned<DimensionType>,
+    /// The SQL expression (default: the column named like the dimension).
     #[serde(default)]
     pub expr: Option<SString>,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub label: Option<SString>,
+    /// A partition column: queries join on it too.
     #[serde(default)]
     pub is_partition: bool,
+    /// For time dimensions: `time_granularity` and SCD `validity_params`.
     #[serde(default)]
     pub type_params: Option<DimensionTypeParams>,
     #[serde(default)]
@@ -260,7 +287,9 @@ pub struct Dimension {
 
 // ----- metrics -----------------------------------------------------------------------------------
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash)]
+#[derive(
+    Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, PartialOrd, Ord, Hash, JsonSchema,
+)]
 #[serde(rename_all = "snake_case")]
 pub enum MetricType {
     Simple,
@@ -271,8 +300,9 @@ pub enum MetricType {
 }
 
 /// A reference to a measure or metric, written as a name or as a mapping with a name.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "str_or_map:Input")]
+#[schemars(rename = "Input", transform = crate::schema::or_name_string)]
 pub struct Input {
     pub name: SString,
     #[serde(default)]
@@ -289,7 +319,7 @@ pub struct Input {
     pub fill_nulls_with: Option<Spanned<i64>>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum PeriodAgg {
     First,
@@ -297,7 +327,7 @@ pub enum PeriodAgg {
     Average,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct CumulativeTypeParams {
     #[serde(default)]
     pub window: Option<SString>,
@@ -310,20 +340,20 @@ pub struct CumulativeTypeParams {
     pub metric: Option<Input>,
 }
 
-#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Deserialize, Serialize, PartialEq, Eq, JsonSchema)]
 #[serde(rename_all = "snake_case")]
 pub enum ConversionCalculation {
     Conversions,
     ConversionRate,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ConstantProperty {
     pub base_property: SString,
     pub conversion_property: SString,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ConversionTypeParams {
     #[serde(default)]
     pub base_measure: Option<Input>,
@@ -343,7 +373,7 @@ pub struct ConversionTypeParams {
     pub constant_properties: Vec<ConstantProperty>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct MetricTypeParams {
     #[serde(default)]
     pub measure: Option<Input>,
@@ -368,11 +398,12 @@ pub struct MetricTypeParams {
     #[serde(default)]
     pub fill_nulls_with: Option<Spanned<i64>>,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub input_measures: Option<IgnoredAny>,
 }
 
 /// tally: who answers for a metric, in RACI terms. Names are people or teams of the roster.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct Owners {
     #[serde(default)]
     pub accountable: OneOrMany<SString>,
@@ -384,17 +415,22 @@ pub struct Owners {
     pub informed: OneOrMany<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Metric {
+    /// The metric's name, unique in the project.
     pub name: SString,
+    /// simple, ratio, cumulative, derived or conversion.
     #[serde(rename = "type")]
     pub metric_type: Spanned<MetricType>,
+    /// What the metric means, for people.
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub label: Option<SString>,
+    /// The metric's definition (MetricFlow's shape): measure, numerator/denominator, expr and metrics, window, ...
     #[serde(default)]
     pub type_params: Option<MetricTypeParams>,
+    /// Where-filters in dbt's Jinja syntax: `{{ Dimension('conversation__channel') }} = 'email'`.
     #[serde(default)]
     pub filter: OneOrMany<SString>,
     #[serde(default)]
@@ -446,8 +482,10 @@ pub struct Metric {
     #[serde(default)]
     pub constant_properties: Vec<ConstantProperty>,
     // tally's additive keys.
+    /// tally: who answers for the metric, in RACI roles; names come from the roster in tally.yml.
     #[serde(default)]
     pub owners: Option<Owners>,
+    /// tally: the metrics that drive this one in the metric tree (`tally graph`).
     #[serde(default)]
     pub drivers: Vec<SString>,
     #[serde(default)]
@@ -456,15 +494,17 @@ pub struct Metric {
     pub meta: Option<serde_json::Value>,
     #[serde(default)]
     pub config: Option<serde_json::Value>,
+    /// Hide from listings (still queryable).
     #[serde(default)]
     pub hidden: bool,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,
 }
 
 // ----- saved queries and project configuration ---------------------------------------------------
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct QueryParams {
     #[serde(default)]
     pub metrics: Vec<SString>,
@@ -478,47 +518,52 @@ pub struct QueryParams {
     pub limit: Option<Spanned<i64>>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct SavedQuery {
+    /// The saved query's name (`tally query --saved-query NAME`).
     pub name: SString,
     #[serde(default)]
     pub description: Option<String>,
     #[serde(default)]
     pub label: Option<SString>,
+    /// metrics, group_by, where, order_by and limit.
     #[serde(default)]
     pub query_params: QueryParams,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub exports: Option<IgnoredAny>,
     #[serde(default)]
     pub config: Option<serde_json::Value>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct TimeSpineTableConfiguration {
     pub location: SString,
     pub column_name: SString,
     pub grain: SString,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct TimeSpinePrimaryColumn {
     pub name: SString,
     pub time_granularity: SString,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "str_or_map:CustomGranularity")]
+#[schemars(rename = "CustomGranularity", transform = crate::schema::or_name_string)]
 pub struct CustomGranularity {
     pub name: SString,
     #[serde(default)]
     pub column_name: Option<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct TimeSpine {
     pub node_relation: NodeRelation,
     pub primary_column: TimeSpinePrimaryColumn,
@@ -526,21 +571,23 @@ pub struct TimeSpine {
     pub custom_granularities: Vec<CustomGranularity>,
 }
 
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ProjectConfiguration {
     #[serde(default)]
     pub time_spine_table_configurations: Vec<TimeSpineTableConfiguration>,
     #[serde(default)]
     pub time_spines: Vec<TimeSpine>,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,
     #[serde(default, skip_serializing)]
+    #[schemars(with = "Option<serde_json::Value>")]
     pub dsi_package_version: Option<IgnoredAny>,
 }
 
 // ----- tally.yml ----------------------------------------------------------------------------------
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Person {
     pub name: SString,
     #[serde(default)]
@@ -553,7 +600,7 @@ pub struct Person {
     pub teams: Vec<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Team {
     pub name: SString,
     #[serde(default)]
@@ -563,7 +610,7 @@ pub struct Team {
 }
 
 /// How `ref('x')` and `$source_schema` become relations.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct Relations {
     /// What `$source_schema` in node relations stands for.
     #[serde(default)]
@@ -577,7 +624,7 @@ pub struct Relations {
 }
 
 /// `tally.yml`: project settings.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ProjectFile {
     #[serde(default)]
     pub name: Option<SString>,
@@ -709,7 +756,7 @@ impl<'de> Deserialize<'de> for Row {
 
 /// Rows of one source table for one metric test: inline `rows`, or a `csv` file (relative to the
 /// YAML file; a header line, then one line per row). Neither means an empty table.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct Fixture {
     /// The relation as the project's SQL reads it (`intercom.conversation_history`).
     pub table: SString,
@@ -726,7 +773,7 @@ pub struct Fixture {
 
 /// The rows a metric test expects. Only the columns named here are compared; numbers match with a
 /// relative tolerance of 1e-9; row order matters only with `ordered: true`.
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct Expectation {
     #[serde(default)]
     pub columns: Option<Columns>,
@@ -741,7 +788,7 @@ pub struct Expectation {
 }
 
 /// tally: a metric test (`metric_tests:` in any project YAML file).
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct MetricTest {
     pub name: SString,
     #[serde(default)]
@@ -762,7 +809,7 @@ pub struct MetricTest {
 
 /// tally: the columns (and SQL types) of a source table, shared by every metric test
 /// (`test_tables:`). Each test starts with every declared table created empty.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct TestTable {
     pub table: SString,
     #[serde(default)]

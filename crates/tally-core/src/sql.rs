@@ -89,6 +89,11 @@ pub enum WindowFunc {
     LastValue,
     Avg,
     Lead(i64),
+    /// `LEAD(arg, n, default)`.
+    LeadOr(i64, Box<Expr>),
+    /// An aggregate over the window frame (with an ORDER BY: a running aggregate up to the current
+    /// row).
+    Agg(AggKind),
     RowNumber,
 }
 
@@ -220,9 +225,9 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
                             approximate: *approximate,
                         },
                     )
-                    .unwrap_or_else(|| {
-                        format!("NULL /* percentile not supported by {} */", d.name())
-                    }),
+                    // The planner reports a percentile the dialect cannot compute (E0405), so
+                    // this SQL is never returned.
+                    .unwrap_or_else(|_| "NULL".to_string()),
             }
         }
         Expr::Coalesce(items) => {
@@ -248,7 +253,7 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
         Expr::NullSafeEq(a, b) => d.null_safe_eq(&expr_sql(d, a), &expr_sql(d, b)),
         Expr::Eq(a, b) => format!("{} = {}", expr_sql(d, a), expr_sql(d, b)),
         Expr::Range { expr, lo, hi } => {
-            let x = expr_sql(d, expr);
+            let x = d.time_operand(&expr_sql(d, expr));
             let mut parts = Vec::new();
             if let Some(lo) = lo {
                 parts.push(format!("{x} >= {}", d.timestamp_literal(lo)));
@@ -304,6 +309,15 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
                     "LEAD({}, {n})",
                     w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default()
                 ),
+                WindowFunc::LeadOr(n, default) => format!(
+                    "LEAD({}, {n}, {})",
+                    w.arg.as_ref().map(|a| expr_sql(d, a)).unwrap_or_default(),
+                    expr_sql(d, default)
+                ),
+                WindowFunc::Agg(kind) => match &w.arg {
+                    Some(a) => expr_sql(d, &Expr::Agg(*kind, Box::new(a.clone()))),
+                    None => String::new(),
+                },
                 WindowFunc::RowNumber => "ROW_NUMBER()".to_string(),
             };
             let partition: Vec<String> = w.partition_by.iter().map(|e| expr_sql(d, e)).collect();
@@ -354,6 +368,19 @@ fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
 
 /// Render a SELECT with every line prefixed by `indent`.
 pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
+    select_sql_as(d, s, indent, false)
+}
+
+/// Render a SELECT; `output` when it is the query's body, whose aliases are the result's column
+/// names ([`Dialect::output_ident`]).
+fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> String {
+    let alias_sql = |a: &str| {
+        if output {
+            d.output_ident(a)
+        } else {
+            d.ident(a)
+        }
+    };
     let mut out = String::new();
     out.push_str(indent);
     out.push_str(if s.distinct {
@@ -369,10 +396,11 @@ pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
         let e = expr_sql(d, &c.expr);
         out.push_str(&e);
         if let Some(a) = &c.alias {
-            let bare = matches!(&c.expr, Expr::Col { name, .. } if name == a);
+            let bare = matches!(&c.expr, Expr::Col { name, .. } if name == a)
+                && alias_sql(a) == d.ident(a);
             if !bare {
                 out.push_str(" AS ");
-                out.push_str(&d.ident(a));
+                out.push_str(&alias_sql(a));
             }
         }
         if i + 1 < n {
@@ -410,7 +438,8 @@ pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
             .iter()
             .map(|e| {
                 let x = expr_sql(d, e);
-                if s.where_.len() > 1 {
+                // An OR renders its own parentheses.
+                if s.where_.len() > 1 && !matches!(e, Expr::Or(_)) {
                     format!("({x})")
                 } else {
                     x
@@ -437,7 +466,17 @@ pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
         let items: Vec<String> = s
             .order_by
             .iter()
-            .map(|(e, desc)| format!("{}{}", expr_sql(d, e), if *desc { " DESC" } else { "" }))
+            .map(|(e, desc)| {
+                let x = match e {
+                    Expr::Col { table: None, name }
+                        if output && s.columns.iter().any(|c| c.alias.as_deref() == Some(name)) =>
+                    {
+                        alias_sql(name)
+                    }
+                    e => expr_sql(d, e),
+                };
+                format!("{x}{}", if *desc { " DESC" } else { "" })
+            })
             .collect();
         out.push_str(&format!("{indent}ORDER BY {}\n", items.join(", ")));
     }
@@ -460,7 +499,7 @@ pub fn query_sql(d: &dyn Dialect, q: &Query) -> String {
         out.push_str(&select_sql(d, &c.select, "  "));
         out.push_str(")\n");
     }
-    out.push_str(&select_sql(d, &q.body, ""));
+    out.push_str(&select_sql_as(d, &q.body, "", true));
     out
 }
 
@@ -470,4 +509,134 @@ pub fn parse_back(d: &dyn Dialect, sql: &str) -> Result<(), String> {
     sqlparser::parser::Parser::parse_sql(dialect.as_ref(), sql)
         .map(|_| ())
         .map_err(|e| e.to_string())
+}
+
+/// The constructs of a query the dialect cannot write: each percentile kind it lacks, with the
+/// dialect's reason. The pipeline reports them (E0405) instead of returning the SQL.
+pub fn unsupported(d: &dyn Dialect, q: &Query) -> Vec<(PercentileSpec, String)> {
+    // Most queries have no percentile: a walk of the AST says so without the JSON round trip
+    // below (which costs as much as planning on wide queries).
+    if !has_percentile(q) {
+        return Vec::new();
+    }
+    fn walk(v: &serde_json::Value, out: &mut Vec<PercentileSpec>) {
+        match v {
+            serde_json::Value::Object(m) => {
+                if let Some(serde_json::Value::Object(p)) = m.get("Percentile") {
+                    let spec = PercentileSpec {
+                        p: p.get("p").and_then(|x| x.as_f64()).unwrap_or_default(),
+                        discrete: p.get("discrete").and_then(|x| x.as_bool()) == Some(true),
+                        approximate: p.get("approximate").and_then(|x| x.as_bool()) == Some(true),
+                    };
+                    if !out.contains(&spec) {
+                        out.push(spec);
+                    }
+                }
+                m.values().for_each(|x| walk(x, out));
+            }
+            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
+            _ => {}
+        }
+    }
+    let mut specs = Vec::new();
+    if let Ok(v) = serde_json::to_value(q) {
+        walk(&v, &mut specs);
+    }
+    specs
+        .into_iter()
+        .filter_map(|s| d.percentile("x", s).err().map(|e| (s, e)))
+        .collect()
+}
+
+/// Whether any aggregate of the query (plain or over a window) is a percentile.
+fn has_percentile(q: &Query) -> bool {
+    fn agg(k: &crate::model::AggKind) -> bool {
+        matches!(k, crate::model::AggKind::Percentile { .. })
+    }
+    fn expr(e: &Expr) -> bool {
+        match e {
+            Expr::Raw(_) | Expr::Col { .. } | Expr::TimestampLit(_) | Expr::Int(_) => false,
+            Expr::Agg(k, e) => agg(k) || expr(e),
+            Expr::Trunc(_, e)
+            | Expr::Extract(_, e)
+            | Expr::Double(e)
+            | Expr::Paren(e)
+            | Expr::IsNull(e)
+            | Expr::AddInterval(e, _, _)
+            | Expr::Range { expr: e, .. } => expr(e),
+            Expr::SafeDivide(a, b)
+            | Expr::NullSafeEq(a, b)
+            | Expr::Eq(a, b)
+            | Expr::Cmp(a, _, b)
+            | Expr::AddIntervals(a, b, _) => expr(a) || expr(b),
+            Expr::Case(a, b, c) => expr(a) || expr(b) || expr(c),
+            Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => es.iter().any(expr),
+            Expr::Window(w) => {
+                (match &w.func {
+                    WindowFunc::Agg(k) => agg(k),
+                    WindowFunc::LeadOr(_, e) => expr(e),
+                    _ => false,
+                }) || w.arg.as_ref().is_some_and(expr)
+                    || w.partition_by.iter().any(expr)
+                    || w.order_by.iter().any(|(e, _)| expr(e))
+            }
+        }
+    }
+    fn select(s: &Select) -> bool {
+        s.columns.iter().any(|c| expr(&c.expr))
+            || s.joins.iter().any(|j| j.on.iter().any(expr))
+            || s.where_.iter().any(expr)
+            || s.group_by.iter().any(expr)
+            || s.order_by.iter().any(|(e, _)| expr(e))
+    }
+    q.ctes.iter().any(|c| select(&c.select)) || select(&q.body)
+}
+
+/// [`unsupported`] as diagnostics (E0405), each at the first measure of the percentile kind.
+pub fn unsupported_diagnostics(
+    model: &crate::model::Model,
+    d: &dyn Dialect,
+    q: &Query,
+) -> Vec<crate::diag::Diagnostic> {
+    unsupported(d, q)
+        .into_iter()
+        .map(|(spec, why)| unsupported_percentile(model, d, spec, why))
+        .collect()
+}
+
+/// E0405 for a percentile kind the dialect cannot compute, at the first measure of that kind.
+fn unsupported_percentile(
+    model: &crate::model::Model,
+    dialect: &dyn Dialect,
+    spec: PercentileSpec,
+    why: String,
+) -> crate::diag::Diagnostic {
+    let measure = model
+        .semantic_models
+        .iter()
+        .flat_map(|m| m.measures.iter())
+        .find(|m| {
+            m.agg
+                == crate::model::AggKind::Percentile {
+                    p: spec.p,
+                    discrete: spec.discrete,
+                    approximate: spec.approximate,
+                }
+        });
+    let mut d = crate::diag::Diagnostic::error(
+        crate::diag::codes::UNSUPPORTED,
+        format!(
+            "{} cannot compute the {} percentile {}{}: {why}",
+            dialect.title(),
+            spec.kind(),
+            spec.p,
+            measure
+                .map(|m| format!(" of measure `{}`", m.name))
+                .unwrap_or_default()
+        ),
+    );
+    if let Some(m) = measure {
+        d = d.at(m.span).with_label("this measure");
+    }
+    d.with_help("use a percentile kind the warehouse has (`use_discrete_percentile`, `use_approximate_percentile`), or another dialect")
 }

@@ -30,3 +30,26 @@ fn errors_doc_lists_every_code() {
         "docs/errors.md is stale: run the tests with TALLY_UPDATE_DOCS=1"
     );
 }
+
+/// `schemas/*.schema.json` are what `tally schema --write schemas` prints, committed so that a
+/// `yaml-language-server: $schema=` line can point at them; this test keeps them current.
+#[test]
+fn committed_json_schemas_are_current() {
+    use tally_core::schema::{schema_text, SchemaKind};
+    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas");
+    for kind in SchemaKind::ALL {
+        let path = dir.join(kind.file_name());
+        let want = schema_text(kind);
+        if std::env::var_os("TALLY_UPDATE_DOCS").is_some() {
+            std::fs::create_dir_all(&dir).expect("create schemas/");
+            std::fs::write(&path, &want).expect("write schema");
+            continue;
+        }
+        let have = std::fs::read_to_string(&path).unwrap_or_default();
+        assert!(
+            have == want,
+            "{} is stale: run the tests with TALLY_UPDATE_DOCS=1",
+            path.display()
+        );
+    }
+}

@@ -6,10 +6,8 @@ use std::path::{Path, PathBuf};
 use tally_core::diag::render_human;
 use tally_core::dialect::DuckDb;
 use tally_core::load::LoadOptions;
-use tally_core::model::{Filter, Model};
+use tally_core::model::Model;
 use tally_core::plan::{plan_query, QueryRequest};
-use tally_core::source::Span;
-use tally_core::yaml::Spanned;
 
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -31,24 +29,7 @@ fn load() -> Model {
 }
 
 fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
-    QueryRequest {
-        metrics: metrics
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        group_by: group_by
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        where_: wheres
-            .iter()
-            .map(|w| Filter {
-                text: w.to_string(),
-                span: Span::DUMMY,
-            })
-            .collect(),
-        ..QueryRequest::default()
-    }
+    QueryRequest::of(metrics, group_by, wheres)
 }
 
 /// Compile a request to SQL (plan, render, parse back), or panic with the diagnostics.

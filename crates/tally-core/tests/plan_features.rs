@@ -6,30 +6,10 @@
 mod common;
 
 use tally_core::dialect::DuckDb;
-use tally_core::model::Filter;
 use tally_core::plan::QueryRequest;
-use tally_core::source::Span;
-use tally_core::yaml::Spanned;
 
 fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
-    QueryRequest {
-        metrics: metrics
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        group_by: group_by
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        where_: wheres
-            .iter()
-            .map(|w| Filter {
-                text: w.to_string(),
-                span: Span::DUMMY,
-            })
-            .collect(),
-        ..QueryRequest::default()
-    }
+    QueryRequest::of(metrics, group_by, wheres)
 }
 
 fn sql_in(manifest: &str, r: &QueryRequest) -> String {
@@ -70,6 +50,104 @@ fn cumulative_by_a_coarser_grain_takes_one_value_per_period() {
         &["metric_time__week", "metric_time__quarter"],
         &[]
     )));
+}
+
+#[test]
+fn cumulative_to_date_is_a_running_total_over_days_with_rows() {
+    let s = sql(&req(
+        &["revenue_mtd"],
+        &["metric_time", "revenue_instance__ds__month"],
+        &[],
+    ));
+    // Revenue is aggregated by day once, summed by a window function over those days, and each
+    // spine day matches the one running total that holds on it: no spine day meets every earlier
+    // row, and nothing is aggregated after the spine join.
+    assert!(s.contains("OVER (PARTITION BY"), "{s}");
+    assert!(s.contains("valid_until > time_spine.ds"), "{s}");
+    assert_eq!(s.matches("FROM mf_src.fct_revenue").count(), 1, "{s}");
+    assert_eq!(s.matches("GROUP BY").count(), 1, "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn cumulative_all_time_by_key_partitions_the_running_total() {
+    insta::assert_snapshot!(sql(&req(
+        &["revenue_all_time"],
+        &["metric_time__month", "user"],
+        &[]
+    )));
+}
+
+#[test]
+fn running_totals_split_by_a_filter_key_are_summed_per_output_row() {
+    // The filter names metric_time and `user`, which is not a group-by item: the running totals
+    // are per user, and the users passing the filter are summed for each day.
+    let s = sql(&req(
+        &["revenue_all_time"],
+        &["metric_time"],
+        &["{{ TimeDimension('metric_time', 'day') }} >= '2020-01-02' OR {{ Entity('user') }} = 1"],
+    ));
+    assert!(s.contains("SUM(txn_revenue_running.txn_revenue)"), "{s}");
+}
+
+#[test]
+fn two_measures_of_one_model_are_aggregated_in_one_scan() {
+    let s = sql(&req(
+        &["bookings", "booking_value", "instant_bookings"],
+        &["metric_time", "listing__country_latest"],
+        &[],
+    ));
+    assert_eq!(s.matches("FROM mf_src.fct_bookings").count(), 1, "{s}");
+    assert_eq!(s.matches("FROM bookings_source\n").count(), 1, "{s}");
+    assert!(!s.contains("FULL OUTER JOIN"), "{s}");
+    assert!(!s.contains("DISTINCT"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn measures_of_one_model_with_different_filters_share_one_scan() {
+    // Three filters on bookings: no filter, `is_instant`, and a dimension of a joined model.
+    let s = sql(&req(
+        &[
+            "booking_value",
+            "instant_booking_value",
+            "lux_booking_value_rate_expr",
+        ],
+        &["metric_time"],
+        &[],
+    ));
+    assert_eq!(s.matches("FROM bookings_source\n").count(), 1, "{s}");
+    assert!(!s.contains("FULL OUTER JOIN"), "{s}");
+    assert!(s.contains("CASE WHEN"), "{s}");
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn a_merged_scan_reads_only_the_rows_some_filter_selects() {
+    let s = sql(&req(
+        &[
+            "instant_booking_value",
+            "booking_value_for_non_null_listing_id",
+        ],
+        &["metric_time__month"],
+        &[],
+    ));
+    assert_eq!(s.matches("FROM bookings_source\n").count(), 1, "{s}");
+    assert!(
+        s.contains("WHERE (bookings_source.is_instant OR (bookings_source.listing IS NOT NULL))"),
+        "{s}"
+    );
+    insta::assert_snapshot!(s);
+}
+
+#[test]
+fn two_metrics_on_one_base_relation_share_it() {
+    let s = sql(&req(
+        &["revenue_all_time", "trailing_2_months_revenue"],
+        &["metric_time"],
+        &[],
+    ));
+    assert_eq!(s.matches("SUM(revenue.txn_revenue)").count(), 1, "{s}");
 }
 
 #[test]

@@ -4,30 +4,10 @@
 mod common;
 
 use tally_core::dialect::DuckDb;
-use tally_core::model::Filter;
 use tally_core::plan::QueryRequest;
-use tally_core::source::Span;
-use tally_core::yaml::Spanned;
 
 fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
-    QueryRequest {
-        metrics: metrics
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        group_by: group_by
-            .iter()
-            .map(|s| Spanned::synthetic(s.to_string()))
-            .collect(),
-        where_: wheres
-            .iter()
-            .map(|w| Filter {
-                text: w.to_string(),
-                span: Span::DUMMY,
-            })
-            .collect(),
-        ..QueryRequest::default()
-    }
+    QueryRequest::of(metrics, group_by, wheres)
 }
 
 fn sql(r: &QueryRequest) -> String {

@@ -973,8 +973,10 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
     (if m <= 2 { y + 1 } else { y }, m, d)
 }
 
-/// Parses `YYYY-MM-DD` or `YYYY-MM-DD[ T]HH:MM[:SS[.f+]]` into microseconds since the epoch.
-fn parse_datetime(s: &str) -> Result<i64, String> {
+/// Parses `YYYY-MM-DD` or `YYYY-MM-DD[ T]HH:MM[:SS[.f+]]` into microseconds since the epoch
+/// (digits past the sixth fractional one are ignored). Also reads dates and timestamps that other
+/// engines print, e.g. PostgreSQL's text output in the cross-engine test.
+pub fn parse_datetime(s: &str) -> Result<i64, String> {
     let bad = || format!("not a date/time: {s:?}");
     let num = |t: &str| -> Result<i64, String> {
         if t.is_empty() || !t.bytes().all(|b| b.is_ascii_digit()) {

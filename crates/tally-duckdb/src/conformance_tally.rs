@@ -8,7 +8,7 @@ use crate::conformance::Case;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::{Dialect, DuckDb};
 use tally_core::load::LoadOptions;
 use tally_core::model::{Filter, Model};
 use tally_core::plan::QueryRequest;
@@ -70,11 +70,21 @@ impl TallyCompiler {
         Ok(m)
     }
 
-    /// tally's SQL for a case, or the rendered diagnostics.
+    /// tally's DuckDB SQL for a case, or the rendered diagnostics.
     pub fn compile(&self, case: &Case, dir: &Path) -> Result<String, String> {
+        self.compile_with(case, dir, &DuckDb)
+    }
+
+    /// tally's SQL for a case in `dialect`, or the rendered diagnostics.
+    pub fn compile_with(
+        &self,
+        case: &Case,
+        dir: &Path,
+        dialect: &dyn Dialect,
+    ) -> Result<String, String> {
         let model = self.model(dir)?;
         let req = case_request(&model, case)?;
-        tally_core::pipeline::compile(&model, &DuckDb, &req)
+        tally_core::pipeline::compile(&model, dialect, &req)
             .map(|c| c.sql)
             .map_err(|d| {
                 tally_core::diag::render_human(&model.sources, &d, false)

@@ -5,7 +5,7 @@
 use super::joins::FromBuilder;
 use super::metrics::LeafGroup;
 use super::Planner;
-use crate::model::NonAdditive;
+use crate::model::{Filter, NonAdditive};
 use crate::spec::WindowChoice;
 use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, TableRef};
 use crate::time::Grain;
@@ -68,6 +68,99 @@ impl<'m> Planner<'m> {
         };
         let model_name = self.scan_name(g.model);
         Some(self.add_cte(&format!("{model_name}_agg"), comment, select))
+    }
+
+    /// Several groups of plain aggregations of one model, time dimension and time constraint that
+    /// differ in their filters, aggregated in one pass: the filters all groups share select the
+    /// rows, and each measure aggregates only the rows its own other filters select
+    /// (`SUM(CASE WHEN <filters> THEN x ELSE NULL END)`). Returns the CTE and each leaf's column.
+    pub(crate) fn build_merged(&mut self, groups: &[LeafGroup]) -> Option<(String, Vec<String>)> {
+        let first = groups.first()?;
+        let shared: Vec<Filter> = first
+            .filters
+            .iter()
+            .filter(|f| {
+                groups
+                    .iter()
+                    .all(|g| g.filters.iter().any(|x| x.text == f.text))
+            })
+            .cloned()
+            .collect();
+        let mut select = Select::default();
+        let mut fb =
+            self.filtered_fact(first.model, &first.atd, &shared, &first.bounds, &mut select)?;
+        let items = self.q.items.clone();
+        for it in &items {
+            let e = self.fact_item_expr(&mut fb, it)?;
+            select.group_by.push(e.clone());
+            select.columns.push(SelectItem {
+                expr: e,
+                alias: Some(it.out.clone()),
+            });
+        }
+        let mut conds: Vec<Option<Expr>> = Vec::new();
+        for g in groups {
+            let mut own = Vec::new();
+            for f in g
+                .filters
+                .iter()
+                .filter(|f| !shared.iter().any(|x| x.text == f.text))
+            {
+                own.push(self.fact_filter(&mut fb, f)?);
+            }
+            conds.push((!own.is_empty()).then(|| Expr::and(own)));
+        }
+        // The rows no measure reads are left out, unless a group reads every row.
+        if conds.iter().all(Option::is_some) {
+            select
+                .where_
+                .push(Expr::Or(conds.iter().flatten().cloned().collect()));
+        }
+        let mut cols: Vec<String> = Vec::new();
+        let mut names = Vec::new();
+        for (g, cond) in groups.iter().zip(&conds) {
+            for (_, m) in &g.leaves {
+                let measure = self.model.measure(m);
+                let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
+                self.project(g.model, &name, &expr);
+                let mut col = name.clone();
+                let mut n = 1;
+                while cols.contains(&col) {
+                    n += 1;
+                    col = format!("{name}_{n}");
+                }
+                let value = Expr::col(&fb.alias, &name);
+                let value = match cond {
+                    Some(c) => Expr::Case(
+                        Box::new(c.clone()),
+                        Box::new(value),
+                        Box::new(Expr::Raw("NULL".into())),
+                    ),
+                    None => value,
+                };
+                select.columns.push(SelectItem {
+                    expr: Expr::Agg(agg, Box::new(value)),
+                    alias: Some(col.clone()),
+                });
+                names.push(col.clone());
+                cols.push(col);
+            }
+        }
+        select.joins = std::mem::take(&mut fb.joins);
+        let by: Vec<&str> = items.iter().map(|i| i.out.as_str()).collect();
+        let each = "each over the rows of its filters";
+        let comment = if by.is_empty() {
+            format!("Aggregate {} over all rows, {each}", names.join(", "))
+        } else {
+            format!(
+                "Aggregate {} by {}, {each}",
+                names.join(", "),
+                by.join(", ")
+            )
+        };
+        let model_name = self.scan_name(first.model);
+        let cte = self.add_cte(&format!("{model_name}_agg"), comment, select);
+        Some((cte, cols))
     }
 
     /// A semi-additive aggregation: the rows (filtered, with the query's items), the first or last

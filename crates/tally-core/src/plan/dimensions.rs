@@ -91,7 +91,7 @@ impl<'m> Planner<'m> {
             let spine = self.spine_for(time_grain)?;
             let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
             let alias = "time_spine".to_string();
-            let day = Expr::col(&alias, &spine.column);
+            let day = self.spine_day(&alias, &spine);
             let row = (alias.clone(), spine.clone());
             select.from = Some(TableRef::Table {
                 name: spine.relation.clone(),
@@ -172,7 +172,7 @@ impl<'m> Planner<'m> {
                         on: vec![],
                     },
                 );
-                let day = Expr::col(&s, &spine.column);
+                let day = self.spine_day(&s, &spine);
                 fb.time = Some((day.clone(), spine.grain));
                 if let Some(e) = bounds.on(day) {
                     select.where_.push(e);

@@ -232,17 +232,11 @@ impl<'m> Planner<'m> {
     }
 
     pub(crate) fn element_time_grain(&self, element: &str) -> Option<Grain> {
-        self.model
-            .semantic_models
-            .iter()
-            .find_map(|m| m.dimension(element).and_then(|d| d.time_grain))
+        self.model.element_time_grain(element)
     }
 
     pub(crate) fn element_exists(&self, element: &str) -> bool {
-        self.model
-            .semantic_models
-            .iter()
-            .any(|m| m.dimension(element).is_some() || m.entity(element).is_some())
+        self.model.element_exists(element)
     }
 
     // ----- default granularity -------------------------------------------------------------------

@@ -134,20 +134,17 @@ impl<'m> Planner<'m> {
                 if e.kind != EntityType::Foreign {
                     next.push((hops.clone(), *cur));
                 }
-                for (ti, t) in models.iter().enumerate() {
+                // The models on which `link` is a key, from the model's index.
+                for ti in self.model.models_keyed_by(link) {
                     if ti == *cur {
                         continue;
                     }
-                    if t.entity(link)
-                        .is_some_and(|te| te.kind != EntityType::Foreign)
-                    {
-                        let mut h = hops.clone();
-                        h.push(Hop {
-                            entity: link.clone(),
-                            to: ti,
-                        });
-                        next.push((h, ti));
-                    }
+                    let mut h = hops.clone();
+                    h.push(Hop {
+                        entity: link.clone(),
+                        to: ti,
+                    });
+                    next.push((h, ti));
                 }
             }
             states = next;

@@ -2,7 +2,8 @@
 //! measure is computed depends on the metric:
 //!
 //! - plain aggregations share CTEs ([`LeafGroup`]) when they read the same model with the same
-//!   filters;
+//!   filters; the query's own groups of one model that differ only in filters are then merged into
+//!   one aggregation (see [`Planner::flush_final_leaves`]);
 //! - `join_to_timespine` aggregates, then LEFT JOINs the time spine so every period appears;
 //! - an offset input (`offset_window`, `offset_to_grain`) joins the time spine shifted by the
 //!   offset: after aggregation when the query's time grain is at most the offset's (a month-ago
@@ -21,7 +22,7 @@ use super::items::{Item, Target};
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, Formula};
-use crate::model::{Filter, MeasureRef, MetricInput, MetricKind, NonAdditive};
+use crate::model::{AggKind, Filter, MeasureRef, MetricInput, MetricKind, NonAdditive};
 use crate::source::Span;
 use crate::spec::PeriodAgg;
 use crate::sql::JoinKind;
@@ -615,6 +616,55 @@ impl<'m> Planner<'m> {
             if let Some(cte) = built {
                 for (id, m) in &g.leaves {
                     let col = self.model.measure(m).name.clone();
+                    self.leaves[*id] = Some((cte.clone(), col));
+                    let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
+                    self.built_leaves.push((key, *id));
+                }
+            }
+        }
+    }
+
+    /// Build the pending plain aggregations of the query's own metrics (used only by the final
+    /// SELECT, which combines every relation on the group-by keys): groups of one model, time
+    /// dimension and time constraint that differ only in their filters share one scan
+    /// ([`Planner::build_merged`]). A group with a semi-additive or COUNT DISTINCT measure is
+    /// built alone: COUNT DISTINCT counts 0, not NULL, where its filters select no row.
+    pub(crate) fn flush_final_leaves(&mut self) {
+        let groups = std::mem::take(&mut self.pending);
+        let mergeable = |p: &Self, g: &LeafGroup| {
+            g.non_additive.is_none()
+                && g.leaves
+                    .iter()
+                    .all(|(_, m)| p.model.measure(m).agg != AggKind::CountDistinct)
+        };
+        let mut clusters: Vec<Vec<LeafGroup>> = Vec::new();
+        for g in groups {
+            let at = clusters.iter().position(|c| {
+                let h = &c[0];
+                mergeable(self, h)
+                    && mergeable(self, &g)
+                    && h.model == g.model
+                    && h.atd == g.atd
+                    && h.bounds == g.bounds
+            });
+            match at {
+                Some(i) => clusters[i].push(g),
+                None => clusters.push(vec![g]),
+            }
+        }
+        for c in clusters {
+            if c.len() == 1 {
+                self.pending = c;
+                self.flush_leaves();
+                continue;
+            }
+            let Some((cte, cols)) = self.build_merged(&c) else {
+                continue;
+            };
+            let mut cols = cols.into_iter();
+            for g in &c {
+                for (id, m) in &g.leaves {
+                    let col = cols.next().unwrap_or_default();
                     self.leaves[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
                     self.built_leaves.push((key, *id));

@@ -10,7 +10,8 @@
 //!      conditions where the models have them; semi-additive measures keep only the rows at the
 //!      first or last value of their non-additive dimension;
 //!    - time spine relations ([`spine`]): offsets, cumulative windows and `join_to_timespine`, each
-//!      aggregating the measure to its base grain before joining the time spine;
+//!      aggregating the measure to its base grain before joining the time spine (all-time and
+//!      grain-to-date totals as running values over those days);
 //!    - conversion relations ([`conversion`]);
 //! 3. a final SELECT ([`combine`]) that combines relations on the group-by keys (FULL OUTER JOIN
 //!    with null-safe equality and coalesced keys) and computes ratio and derived metrics.
@@ -56,6 +57,28 @@ pub struct QueryRequest {
 }
 
 impl QueryRequest {
+    /// A request made by a program (tests, benchmarks): metrics, group-by items and where filters
+    /// as text, with no source spans.
+    pub fn of<M: AsRef<str>, G: AsRef<str>, W: AsRef<str>>(
+        metrics: &[M],
+        group_by: &[G],
+        wheres: &[W],
+    ) -> QueryRequest {
+        let spanned = |s: &str| Spanned::synthetic(s.to_string());
+        QueryRequest {
+            metrics: metrics.iter().map(|m| spanned(m.as_ref())).collect(),
+            group_by: group_by.iter().map(|g| spanned(g.as_ref())).collect(),
+            where_: wheres
+                .iter()
+                .map(|w| Filter {
+                    text: w.as_ref().to_string(),
+                    span: crate::source::Span::DUMMY,
+                })
+                .collect(),
+            ..QueryRequest::default()
+        }
+    }
+
     /// Build a request from a saved query of the model.
     pub fn from_saved_query(model: &Model, name: &str) -> Result<QueryRequest, Diagnostic> {
         let Some(sq) = model.saved_queries.get(name) else {
@@ -204,8 +227,12 @@ impl<'m> Planner<'m> {
         name
     }
 
-    /// Add a CTE under a fresh name derived from `base`; returns the name.
+    /// Add a CTE under a fresh name derived from `base`; returns the name. A CTE that computes
+    /// exactly what an earlier one does is not added again: the earlier one's name is returned.
     fn add_cte(&mut self, base: &str, comment: String, select: Select) -> String {
+        if let Some(c) = self.ctes.iter().find(|c| c.select == select) {
+            return c.name.clone();
+        }
         let name = self.fresh_cte_name(base);
         self.ctes.push(Cte {
             name: name.clone(),
@@ -213,6 +240,19 @@ impl<'m> Planner<'m> {
             select,
         });
         name
+    }
+
+    /// The primary column of a time spine read through `alias`, as a time value the dialect
+    /// compares with truncated times (`Dialect::spine_time`).
+    pub(crate) fn spine_day(&self, alias: &str, spine: &crate::model::TimeSpine) -> Expr {
+        let col = Expr::col(alias, &spine.column);
+        let sql = crate::sql::expr_sql(self.dialect, &col);
+        let read = self.dialect.spine_time(&sql);
+        if read == sql {
+            col
+        } else {
+            Expr::Raw(read)
+        }
     }
 
     fn scan_name(&self, model: usize) -> String {
@@ -254,15 +294,14 @@ impl<'m> Planner<'m> {
                     },
                     t.clone(),
                 ),
-                Relation::Query(q, span) => (
+                Relation::Query(q, _) => (
                     TableRef::Subquery {
-                        sql: match crate::jinja::render_sql(
-                            q,
-                            *span,
-                            &self.model.macros,
-                            self.dialect.name(),
-                            &self.model.vars,
-                        ) {
+                        // Rendered once per model and dialect (cached on the model).
+                        sql: match self
+                            .model
+                            .render_model_sql(*model, self.dialect.name(), self.dialect.macros())
+                            .unwrap_or_else(|| Ok(q.clone()))
+                        {
                             Ok(s) => s,
                             Err(d) => {
                                 rendered_errors.push(d);
@@ -279,6 +318,21 @@ impl<'m> Planner<'m> {
                 .map(|(name, e)| SelectItem {
                     expr: if is_simple_ident(e) {
                         Expr::bare(e)
+                    } else if e.contains("{{") || e.contains("{%") {
+                        // A measure's or dimension's SQL calls the macro library.
+                        match crate::jinja::render_sql(
+                            e,
+                            sm.span,
+                            &self.model.macros,
+                            self.dialect.macros(),
+                            &self.model.vars,
+                        ) {
+                            Ok(s) => Expr::Raw(s),
+                            Err(d) => {
+                                rendered_errors.push(d);
+                                Expr::Raw(String::new())
+                            }
+                        }
                     } else {
                         Expr::Raw(e.clone())
                     },
@@ -358,7 +412,7 @@ impl<'m> Planner<'m> {
                 metrics.push((m.value.clone(), e));
             }
         }
-        self.flush_leaves();
+        self.flush_final_leaves();
         if self.has_errors() {
             return None;
         }

@@ -1,9 +1,12 @@
 //! Time spine relations: offsets, cumulative windows and `join_to_timespine`.
 //!
 //! A measure that moves in time is first aggregated to its base grain (one row per day and
-//! group-by keys, or its distinct values for COUNT DISTINCT) and only then joined to the time spine,
-//! so the spine join reads a day's rows once instead of every fact row per window day. Percentiles
-//! and averages cannot be re-aggregated and are joined row by row.
+//! group-by keys; its distinct values for COUNT DISTINCT; a sum and a count for an average of a
+//! cumulative metric) and only then joined to the time spine, so the spine join reads a day's rows
+//! once instead of every fact row per window day. All-time and grain-to-date sums, minimums and
+//! maximums go further: a window function turns the days into running values, each valid until the
+//! next day with rows, and every spine day joins exactly one of them. Percentiles (which cannot be
+//! re-aggregated) and averages moved by an offset are joined row by row.
 
 use super::filters::FRef;
 use super::items::{Item, Target};
@@ -18,6 +21,15 @@ use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Wind
 use crate::time::{Grain, TimeGrain};
 use crate::timeval::Ts;
 
+/// The column of a running aggregate's relation holding the time until which a row's value holds.
+const VALID_UNTIL: &str = "valid_until";
+
+/// The column numbering the base-grain rows of a period, from the one a cumulative metric keeps.
+const PERIOD_RANK: &str = "period_rank";
+
+/// The end of a running aggregate without a period: a time after every time spine.
+const END_OF_TIME: &str = "9999-12-31 00:00:00";
+
 /// A measure aggregated to its base grain by the query's other items.
 pub(crate) struct BaseRel {
     pub cte: String,
@@ -30,6 +42,8 @@ pub(crate) struct BaseRel {
     pub measure: String,
     /// The aggregation that finishes `measure`.
     pub agg: AggKind,
+    /// For an average split into a sum (`measure`) and a count: the column of the count.
+    pub count: Option<String>,
 }
 
 /// Days of the time spine mapped to the days they move to.
@@ -106,6 +120,7 @@ impl<'m> Planner<'m> {
         row_filters: &[Filter],
         keys: &[Item],
         bounds: &Bounds,
+        split_average: bool,
     ) -> Option<BaseRel> {
         let measure = self.model.measure(m);
         let (name, agg, expr, atd) = (
@@ -139,9 +154,23 @@ impl<'m> Planner<'m> {
         select.group_by.push(t);
         self.project(m.model, &name, &expr);
         let value = Expr::col(&fb.alias, &name);
+        let mut count = None;
         let (measure_expr, final_agg, grouped, what) = match agg {
             AggKind::Sum | AggKind::Min | AggKind::Max => {
                 (Expr::Agg(agg, Box::new(value)), agg, true, "per")
+            }
+            AggKind::Average if split_average => {
+                let n = Expr::Raw(format!(
+                    "COUNT({})",
+                    crate::sql::expr_sql(self.dialect, &value)
+                ));
+                count = Some((format!("{name}_count"), n));
+                (
+                    Expr::Agg(AggKind::Sum, Box::new(value)),
+                    agg,
+                    true,
+                    "sum and count per",
+                )
             }
             AggKind::CountDistinct => {
                 select.group_by.push(value.clone());
@@ -156,6 +185,12 @@ impl<'m> Planner<'m> {
             expr: measure_expr,
             alias: Some(name.clone()),
         });
+        if let Some((c, n)) = &count {
+            select.columns.push(SelectItem {
+                expr: n.clone(),
+                alias: Some(c.clone()),
+            });
+        }
         select.joins = std::mem::take(&mut fb.joins);
         let mut by = vec![time.clone()];
         by.extend(key_cols.iter().cloned());
@@ -172,6 +207,7 @@ impl<'m> Planner<'m> {
             keys: key_cols,
             measure: name,
             agg: final_agg,
+            count: count.map(|(c, _)| c),
         })
     }
 
@@ -254,7 +290,7 @@ impl<'m> Planner<'m> {
             Shift::Window { .. } | Shift::ToGrain(_) => {
                 let spine = self.spine_for(grain)?;
                 let alias = fb.fresh_alias("time_spine");
-                let day = Expr::col(&alias, &spine.column);
+                let day = self.spine_day(&alias, &spine);
                 let in_day = match shift {
                     Shift::Window { count, grain } => {
                         Expr::AddInterval(Box::new(day.clone()), -count, *grain)
@@ -448,7 +484,7 @@ impl<'m> Planner<'m> {
         fill: Option<i64>,
     ) -> Option<MetricExpr> {
         let keys = self.key_items(m, time_items, post_filters);
-        let base = self.base_relation(m, row_filters, &keys, &Bounds::default())?;
+        let base = self.base_relation(m, row_filters, &keys, &Bounds::default(), false)?;
         let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
         let dm = self.day_map(&mut fb, shift, base.grain)?;
         let mut select = Select {
@@ -557,6 +593,161 @@ impl<'m> Planner<'m> {
         })
     }
 
+    /// A running aggregate of a base relation (sum, minimum or maximum of every row up to each row,
+    /// within the period of `period` when given, per key), and the time until which it holds: the
+    /// next row's time, or the end of the period (of time, without a period).
+    fn running_relation(&mut self, base: &BaseRel, period: Option<Grain>) -> String {
+        let t = Expr::col(&base.cte, &base.time);
+        let mut partition: Vec<Expr> = base.keys.iter().map(|k| Expr::col(&base.cte, k)).collect();
+        if let Some(g) = period {
+            partition.push(Expr::Trunc(g, Box::new(t.clone())));
+        }
+        let order = vec![(t.clone(), false)];
+        let until = match period {
+            Some(g) => Expr::AddInterval(Box::new(Expr::Trunc(g, Box::new(t.clone()))), 1, g),
+            None => Expr::TimestampLit(END_OF_TIME.to_string()),
+        };
+        let mut select = Select {
+            from: Some(TableRef::Cte {
+                name: base.cte.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        select.columns.push(SelectItem {
+            expr: t.clone(),
+            alias: Some(base.time.clone()),
+        });
+        for k in &base.keys {
+            select.columns.push(SelectItem {
+                expr: Expr::col(&base.cte, k),
+                alias: Some(k.clone()),
+            });
+        }
+        select.columns.push(SelectItem {
+            expr: Expr::Window(Box::new(Window {
+                func: WindowFunc::Agg(base.agg),
+                arg: Some(Expr::col(&base.cte, &base.measure)),
+                partition_by: partition.clone(),
+                order_by: order.clone(),
+                whole_partition: false,
+            })),
+            alias: Some(base.measure.clone()),
+        });
+        select.columns.push(SelectItem {
+            expr: Expr::Window(Box::new(Window {
+                func: WindowFunc::LeadOr(1, Box::new(until)),
+                arg: Some(t),
+                partition_by: partition,
+                order_by: order,
+                whole_partition: false,
+            })),
+            alias: Some(VALID_UNTIL.to_string()),
+        });
+        let what = match period {
+            Some(g) => format!("the {g} to date"),
+            None => "all time".to_string(),
+        };
+        let name = base.measure.clone();
+        self.add_cte(
+            &format!("{name}_running"),
+            format!(
+                "{name} over {what} at each {} with rows, until the next",
+                base.grain
+            ),
+            select,
+        )
+    }
+
+    /// The values of a COUNT DISTINCT base relation counted on the first base-grain period they
+    /// appear in (per key, and per `period` when given): a relation to sum to date.
+    fn first_seen_relation(&mut self, base: &BaseRel, period: Option<Grain>) -> BaseRel {
+        let t = Expr::col(&base.cte, &base.time);
+        let v = Expr::col(&base.cte, &base.measure);
+        let mut first = Select {
+            from: Some(TableRef::Cte {
+                name: base.cte.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        for k in &base.keys {
+            let e = Expr::col(&base.cte, k);
+            first.columns.push(SelectItem {
+                expr: e.clone(),
+                alias: Some(k.clone()),
+            });
+            first.group_by.push(e);
+        }
+        first.columns.push(SelectItem {
+            expr: v.clone(),
+            alias: Some(base.measure.clone()),
+        });
+        first.group_by.push(v);
+        if let Some(g) = period {
+            first.group_by.push(Expr::Trunc(g, Box::new(t.clone())));
+        }
+        first.columns.push(SelectItem {
+            expr: Expr::Agg(AggKind::Min, Box::new(t)),
+            alias: Some(base.time.clone()),
+        });
+        let name = base.measure.clone();
+        let per = match period {
+            Some(g) => format!(" in each {g}"),
+            None => String::new(),
+        };
+        let first = self.add_cte(
+            &format!("{name}_first_seen"),
+            format!("The first {} of each {name} value{per}", base.grain),
+            first,
+        );
+        let t = Expr::col(&first, &base.time);
+        let mut new = Select {
+            from: Some(TableRef::Cte {
+                name: first.clone(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        new.columns.push(SelectItem {
+            expr: t.clone(),
+            alias: Some(base.time.clone()),
+        });
+        new.group_by.push(t);
+        for k in &base.keys {
+            let e = Expr::col(&first, k);
+            new.columns.push(SelectItem {
+                expr: e.clone(),
+                alias: Some(k.clone()),
+            });
+            new.group_by.push(e);
+        }
+        new.columns.push(SelectItem {
+            expr: Expr::Raw(format!(
+                "COUNT({})",
+                crate::sql::expr_sql(self.dialect, &Expr::col(&first, &name))
+            )),
+            alias: Some(name.clone()),
+        });
+        let cte = self.add_cte(
+            &format!("{name}_new"),
+            format!(
+                "{name} values seen for the first time{per}, per {}",
+                base.grain
+            ),
+            new,
+        );
+        BaseRel {
+            cte,
+            time: base.time.clone(),
+            grain: base.grain,
+            keys: base.keys.clone(),
+            measure: name,
+            agg: AggKind::Sum,
+            count: None,
+        }
+    }
+
     /// A cumulative metric: the measure by its base grain joined to the time spine over the window,
     /// then (when the query's time items are coarser than the base grain) one value per period
     /// (`period_agg`: first, last or average of the base-grain values).
@@ -622,16 +813,49 @@ impl<'m> Planner<'m> {
             hi: bounds.hi.clone(),
         };
         let keys = self.key_items(m, time_items, &window_filters);
-        let base = self.base_relation(m, &row_filters, &keys, &widened)?;
+        // An average is joined to the spine as a daily sum and count.
+        let base = self.base_relation(m, &row_filters, &keys, &widened, true)?;
         let spine = self.spine_for(base.grain)?;
-        let mut fb = FromBuilder::new(m.model, &base.cte, JoinKind::Left);
+        // All-time and grain-to-date sums, minimums and maximums: a running aggregate over the
+        // base-grain rows, each valid until the next one, so every spine day matches one row
+        // (instead of every earlier row).
+        // Keys only a filter needs (not group-by items) are summed away after the spine join.
+        let filter_keys = base.keys.iter().any(|k| {
+            !self
+                .q
+                .items
+                .iter()
+                .any(|i| &i.out == k && !time_items.iter().any(|t| t.out == i.out))
+        });
+        let period = match (&cum.window, &cum.grain_to_date) {
+            (None, None) => Some(None),
+            (None, Some(TimeGrain::Standard(g))) => Some(Some(*g)),
+            _ => None,
+        };
+        let running = match (period, base.agg) {
+            (Some(p), AggKind::Sum | AggKind::Min | AggKind::Max) => {
+                Some(self.running_relation(&base, p))
+            }
+            // A distinct count to date is the running sum of the values seen for the first time.
+            (Some(p), AggKind::CountDistinct) if !filter_keys => {
+                let new = self.first_seen_relation(&base, p);
+                Some(self.running_relation(&new, p))
+            }
+            _ => None,
+        };
+        let src = running.clone().unwrap_or_else(|| base.cte.clone());
+        let grouped = running.is_none() || filter_keys;
+        let mut fb = FromBuilder::new(m.model, &src, JoinKind::Left);
         let s = fb.fresh_alias("time_spine");
-        let day = Expr::col(&s, &spine.column);
+        let day = self.spine_day(&s, &spine);
         let row = (s.clone(), spine.clone());
-        let b_time = Expr::col(&base.cte, &base.time);
+        let b_time = Expr::col(&src, &base.time);
         let mut on = vec![Expr::cmp(b_time.clone(), CmpOp::Le, day.clone())];
-        match (&cum.window, &cum.grain_to_date) {
-            (Some(w), _) => {
+        match (&running, &cum.window, &cum.grain_to_date) {
+            (Some(r), _, _) => {
+                on.push(Expr::cmp(Expr::col(r, VALID_UNTIL), CmpOp::Gt, day.clone()));
+            }
+            (None, Some(w), _) => {
                 if let TimeGrain::Standard(g) = &w.grain {
                     on.push(Expr::cmp(
                         b_time.clone(),
@@ -640,7 +864,7 @@ impl<'m> Planner<'m> {
                     ));
                 }
             }
-            (None, Some(TimeGrain::Standard(g))) => {
+            (None, None, Some(TimeGrain::Standard(g))) => {
                 on.push(Expr::cmp(
                     b_time.clone(),
                     CmpOp::Ge,
@@ -659,7 +883,7 @@ impl<'m> Planner<'m> {
         select.joins.push(Join {
             kind: JoinKind::Inner,
             table: TableRef::Cte {
-                name: base.cte.clone(),
+                name: src.clone(),
                 alias: None,
             },
             on,
@@ -677,7 +901,7 @@ impl<'m> Planner<'m> {
                 &day,
                 base.grain,
                 Some(&row),
-                &base.cte,
+                &src,
                 &base.keys,
             )?;
             select.where_.push(e);
@@ -689,7 +913,14 @@ impl<'m> Planner<'m> {
             .filter(|i| !time_items.iter().any(|t| t.out == i.out))
             .cloned()
             .collect();
-        let value = Expr::Agg(base.agg, Box::new(Expr::col(&base.cte, &base.measure)));
+        let value = if let Some(c) = &base.count {
+            let sum = |col: &str| Expr::Agg(AggKind::Sum, Box::new(Expr::col(&src, col)));
+            Expr::SafeDivide(Box::new(sum(&base.measure)), Box::new(sum(c)))
+        } else if grouped {
+            Expr::Agg(base.agg, Box::new(Expr::col(&src, &base.measure)))
+        } else {
+            Expr::col(&src, &base.measure)
+        };
         let reaggregate = !time_items
             .iter()
             .any(|i| i.standard_grain() == Some(base.grain));
@@ -697,15 +928,19 @@ impl<'m> Planner<'m> {
         if !reaggregate && shift.is_none() {
             for it in time_items {
                 let e = self.time_item_over(&mut fb, it, day.clone(), base.grain, Some(&row))?;
-                select.group_by.push(e.clone());
+                if grouped {
+                    select.group_by.push(e.clone());
+                }
                 select.columns.push(SelectItem {
                     expr: e,
                     alias: Some(it.out.clone()),
                 });
             }
             for it in &other_items {
-                let e = Expr::col(&base.cte, &it.out);
-                select.group_by.push(e.clone());
+                let e = Expr::col(&src, &it.out);
+                if grouped {
+                    select.group_by.push(e.clone());
+                }
                 select.columns.push(SelectItem {
                     expr: e,
                     alias: Some(it.out.clone()),
@@ -733,10 +968,14 @@ impl<'m> Planner<'m> {
             expr: day.clone(),
             alias: Some(day_col.clone()),
         });
-        select.group_by.push(day.clone());
+        if grouped {
+            select.group_by.push(day.clone());
+        }
         for it in &other_items {
-            let e = Expr::col(&base.cte, &it.out);
-            select.group_by.push(e.clone());
+            let e = Expr::col(&src, &it.out);
+            if grouped {
+                select.group_by.push(e.clone());
+            }
             select.columns.push(SelectItem {
                 expr: e,
                 alias: Some(it.out.clone()),
@@ -837,42 +1076,82 @@ impl<'m> Planner<'m> {
             });
         }
         let v = Expr::col(&cur, &name);
-        let value = if reaggregate {
-            sel.distinct = true;
-            let (func, order) = match cum.period_agg {
-                PeriodAgg::First => (WindowFunc::FirstValue, vec![(cur_day.clone(), false)]),
-                PeriodAgg::Last => (WindowFunc::LastValue, vec![(cur_day.clone(), false)]),
-                PeriodAgg::Average => (WindowFunc::Avg, vec![]),
-            };
-            Expr::Window(Box::new(Window {
-                func,
-                arg: Some(v),
-                partition_by: partition,
-                order_by: order,
-                whole_partition: true,
-            }))
-        } else {
-            v
-        };
-        sel.columns.push(SelectItem {
-            expr: value,
-            alias: Some(name.clone()),
-        });
         sel.joins.append(&mut fb3.joins);
         let what = match cum.period_agg {
             PeriodAgg::First => "first",
             PeriodAgg::Last => "last",
             PeriodAgg::Average => "average",
         };
-        let comment = if reaggregate {
-            format!(
-                "{name} over {}: the {what} value of each period",
-                window_text(cum)
-            )
-        } else {
-            format!("{name} over {} by the query's items", window_text(cum))
+        let comment = format!(
+            "{name} over {}: the {what} value of each period",
+            window_text(cum)
+        );
+        let cte = match (reaggregate, cum.period_agg) {
+            (false, _) => {
+                sel.columns.push(SelectItem {
+                    expr: v,
+                    alias: Some(name.clone()),
+                });
+                let comment = format!("{name} over {} by the query's items", window_text(cum));
+                self.add_cte(&format!("{name}_cumulative"), comment, sel)
+            }
+            (true, PeriodAgg::Average) => {
+                sel.group_by = partition;
+                sel.columns.push(SelectItem {
+                    expr: Expr::Agg(AggKind::Average, Box::new(v)),
+                    alias: Some(name.clone()),
+                });
+                self.add_cte(&format!("{name}_cumulative"), comment, sel)
+            }
+            (true, PeriodAgg::First | PeriodAgg::Last) => {
+                // Number the days of each period from the one kept, then keep it.
+                sel.columns.push(SelectItem {
+                    expr: v,
+                    alias: Some(name.clone()),
+                });
+                let last = cum.period_agg == PeriodAgg::Last;
+                sel.columns.push(SelectItem {
+                    expr: Expr::Window(Box::new(Window {
+                        func: WindowFunc::RowNumber,
+                        arg: None,
+                        partition_by: partition,
+                        order_by: vec![(cur_day.clone(), last)],
+                        whole_partition: false,
+                    })),
+                    alias: Some(PERIOD_RANK.to_string()),
+                });
+                let ranked = self.add_cte(
+                    &format!("{name}_cumulative_ranked"),
+                    format!(
+                        "{name} over {} with each {}'s rank in its period, from the {what}",
+                        window_text(cum),
+                        base.grain
+                    ),
+                    sel,
+                );
+                let mut keep = Select {
+                    from: Some(TableRef::Cte {
+                        name: ranked.clone(),
+                        alias: None,
+                    }),
+                    ..Select::default()
+                };
+                for c in time_items
+                    .iter()
+                    .map(|i| &i.out)
+                    .chain(&other_cols)
+                    .chain(std::iter::once(&name))
+                {
+                    keep.columns.push(SelectItem {
+                        expr: Expr::col(&ranked, c),
+                        alias: Some(c.clone()),
+                    });
+                }
+                keep.where_
+                    .push(Expr::eq(Expr::col(&ranked, PERIOD_RANK), Expr::Int(1)));
+                self.add_cte(&format!("{name}_cumulative"), comment, keep)
+            }
         };
-        let cte = self.add_cte(&format!("{name}_cumulative"), comment, sel);
         Some(MetricExpr::Col {
             cte,
             col: name,
@@ -933,7 +1212,7 @@ impl<'m> Planner<'m> {
         let spine = self.spine_for(spine_grain)?;
         let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
         let s = "time_spine".to_string();
-        let day = Expr::col(&s, &spine.column);
+        let day = self.spine_day(&s, &spine);
         let row = (s.clone(), spine.clone());
         let mut ts = Select {
             from: Some(TableRef::Table {
@@ -981,13 +1260,41 @@ impl<'m> Planner<'m> {
         }
         ts.joins = std::mem::take(&mut fb.joins);
         let by: Vec<&str> = time_items.iter().map(|i| i.out.as_str()).collect();
-        let ts_cte = self.add_cte(
-            &format!("{what}_time_spine"),
-            format!("The periods of the time spine by {}", by.join(", ")),
-            ts,
-        );
+        // The spine's rows as they are (one per day, columns renamed): read the spine itself rather
+        // than a CTE that only renames; periods (grouped) or joined rows get a CTE.
+        let inline = ts.group_by.is_empty() && ts.joins.is_empty();
+        let (ts_from, ts_cols, ts_where) = if inline {
+            let cols: Vec<(String, Expr)> = ts
+                .columns
+                .iter()
+                .map(|c| (c.alias.clone().unwrap_or_default(), c.expr.clone()))
+                .collect();
+            (ts.from.clone(), cols, std::mem::take(&mut ts.where_))
+        } else {
+            let ts_cte = self.add_cte(
+                &format!("{what}_time_spine"),
+                format!("The periods of the time spine by {}", by.join(", ")),
+                ts,
+            );
+            let cols = time_items
+                .iter()
+                .map(|i| (i.out.clone(), Expr::col(&ts_cte, &i.out)))
+                .collect();
+            let from = TableRef::Cte {
+                name: ts_cte,
+                alias: None,
+            };
+            (Some(from), cols, Vec::new())
+        };
+        let ts_col = |out: &str| -> Expr {
+            ts_cols
+                .iter()
+                .find(|(o, _)| o == out)
+                .map(|(_, e)| e.clone())
+                .unwrap_or_else(|| Expr::bare(out))
+        };
         // The relation joined to the spine on the finest time item.
-        let t = Expr::col(&ts_cte, &join_item.out);
+        let t = ts_col(&join_item.out);
         let on_left = match shift {
             Some(Shift::Window { count, grain }) => Expr::AddInterval(Box::new(t), -count, *grain),
             Some(Shift::ToGrain(g)) => Expr::Trunc(*g, Box::new(t)),
@@ -1004,10 +1311,8 @@ impl<'m> Planner<'m> {
             None => t,
         };
         let mut select = Select {
-            from: Some(TableRef::Cte {
-                name: ts_cte.clone(),
-                alias: None,
-            }),
+            from: ts_from,
+            where_: ts_where,
             ..Select::default()
         };
         select.joins.push(Join {
@@ -1021,13 +1326,13 @@ impl<'m> Planner<'m> {
         let time_outs: Vec<String> = time_items.iter().map(|i| i.out.clone()).collect();
         let mut columns = Vec::new();
         for it in self.q.items.clone() {
-            let src = if time_outs.contains(&it.out) {
-                &ts_cte
+            let expr = if time_outs.contains(&it.out) {
+                ts_col(&it.out)
             } else {
-                rel
+                Expr::col(rel, &it.out)
             };
             select.columns.push(SelectItem {
-                expr: Expr::col(src, &it.out),
+                expr,
                 alias: Some(it.out.clone()),
             });
             columns.push(it.out.clone());
@@ -1039,11 +1344,9 @@ impl<'m> Planner<'m> {
             });
         }
         for f in post_filters {
-            let ts_name = ts_cte.clone();
             let outs = time_outs.clone();
             let e = self.column_filter(f, rel, &columns, &mut |_, i| {
-                outs.contains(&i.out)
-                    .then(|| Some(Expr::col(&ts_name, &i.out)))
+                outs.contains(&i.out).then(|| Some(ts_col(&i.out)))
             })?;
             select.where_.push(e);
         }

@@ -1,0 +1,356 @@
+//! Execution benchmarks: every metric of the repository's project (plus the benchmark-only
+//! cumulative and offset metrics of `benches/time_metrics.yml`) by month on generated Intercom
+//! data, tally's SQL against the hand-written SQL of `benches/sql/`, checked to return the same
+//! rows, median of `--runs` runs each (the two alternate).
+
+use crate::compile::request;
+use crate::{machine, median, ms, Options};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+use tally_core::dialect::{Dialect, DuckDb};
+use tally_core::load::LoadOptions;
+use tally_core::model::{Model, Relation};
+use tally_duckdb::engine::{self, ResultTable, Value};
+
+const METRICS_SQL: &str = include_str!("../benches/sql/intercom.sql");
+const TIME_SQL: &str = include_str!("../benches/sql/time.sql");
+const TIME_METRICS: &str = include_str!("../benches/time_metrics.yml");
+
+/// The goal: tally's SQL at most this many times the hand-written SQL's time.
+const GOAL_RATIO: f64 = 1.2;
+
+/// One hand-written query: the metric, the group-by item, the SQL (with `{{ model }}` holes).
+#[derive(Debug, Clone, PartialEq)]
+pub struct HandQuery {
+    pub metric: String,
+    pub group_by: String,
+    pub sql: String,
+}
+
+/// Split a file of `-- metric: NAME [by ITEM]` sections into queries (comments before the first
+/// section are the file's header).
+pub fn parse_sections(text: &str) -> Vec<HandQuery> {
+    let mut out: Vec<HandQuery> = Vec::new();
+    for line in text.lines() {
+        if let Some(rest) = line.strip_prefix("-- metric: ") {
+            let mut words = rest.split_whitespace();
+            let metric = words.next().unwrap_or_default().to_string();
+            let group_by = match (words.next(), words.next()) {
+                (Some("by"), Some(item)) => item.to_string(),
+                _ => "metric_time__month".to_string(),
+            };
+            out.push(HandQuery {
+                metric,
+                group_by,
+                sql: String::new(),
+            });
+        } else if let Some(q) = out.last_mut() {
+            q.sql.push_str(line);
+            q.sql.push('\n');
+        }
+    }
+    for q in &mut out {
+        q.sql = q.sql.trim().trim_end_matches(';').trim().to_string();
+    }
+    out
+}
+
+/// Replace every `{{ name }}` by the rendered SQL of semantic model `name`, in parentheses.
+fn fill_models(model: &Model, sql: &str) -> Result<String, String> {
+    let mut out = sql.to_string();
+    for (i, sm) in model.semantic_models.iter().enumerate() {
+        let hole = format!("{{{{ {} }}}}", sm.name);
+        if !out.contains(&hole) {
+            continue;
+        }
+        let relation = match (
+            &sm.relation,
+            model.render_model_sql(i, DuckDb.name(), DuckDb.macros()),
+        ) {
+            (_, Some(r)) => format!("(\n{}\n)", r.map_err(|d| d.message)?),
+            (Relation::Table(t), None) => t.clone(),
+            (Relation::Query(..), None) => return Err(format!("{}: no SQL", sm.name)),
+        };
+        out = out.replace(&hole, &relation);
+    }
+    if out.contains("{{") {
+        return Err(format!("unknown semantic model in {sql}"));
+    }
+    Ok(out)
+}
+
+pub fn run(opts: &Options) -> Result<(), String> {
+    println!("## Execution benchmarks\n");
+    println!("machine: {}\n", machine());
+    let dir = std::env::temp_dir().join(format!("tally-bench-exec-{}", std::process::id()));
+    let result = project_copy(&opts.project, &dir).and_then(|()| {
+        for &n in &opts.conversations {
+            run_size(opts, &dir, n)?;
+        }
+        Ok(())
+    });
+    let _ = std::fs::remove_dir_all(&dir);
+    result
+}
+
+/// The repository's project with the benchmark-only metrics added, in `dir`.
+fn project_copy(project: &Path, dir: &Path) -> Result<(), String> {
+    let _ = std::fs::remove_dir_all(dir);
+    std::fs::create_dir_all(dir).map_err(|e| e.to_string())?;
+    for part in ["tally.yml", "models", "metrics", "templates"] {
+        let from = project.join(part);
+        if from.exists() {
+            copy_tree(&from, &dir.join(part)).map_err(|e| format!("{}: {e}", from.display()))?;
+        }
+    }
+    std::fs::write(dir.join("metrics/bench_time_metrics.yml"), TIME_METRICS)
+        .map_err(|e| e.to_string())
+}
+
+fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
+    if from.is_dir() {
+        std::fs::create_dir_all(to)?;
+        for e in std::fs::read_dir(from)? {
+            let e = e?;
+            copy_tree(&e.path(), &to.join(e.file_name()))?;
+        }
+        Ok(())
+    } else {
+        std::fs::copy(from, to).map(|_| ())
+    }
+}
+
+fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
+    if let (Some(db), 1) = (&opts.duckdb, opts.conversations.len()) {
+        return Ok(db.clone());
+    }
+    let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
+    let dir = PathBuf::from(home).join(".cache/tally-bench");
+    std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
+    let db = dir.join(format!("intercom-{n}.duckdb"));
+    if !db.exists() {
+        let tally = std::env::current_exe()
+            .map_err(|e| e.to_string())?
+            .with_file_name("tally");
+        eprintln!("generating {n} conversations into {} ...", db.display());
+        let t = Instant::now();
+        let status = Command::new(tally)
+            .args([
+                "sample-data",
+                "intercom",
+                "--conversations",
+                &n.to_string(),
+                "--duckdb",
+            ])
+            .arg(&db)
+            .arg("--project")
+            .arg(&opts.project)
+            .status()
+            .map_err(|e| e.to_string())?;
+        if !status.success() {
+            return Err("tally sample-data failed".into());
+        }
+        eprintln!("generated in {:.0} s", t.elapsed().as_secs_f64());
+    }
+    Ok(db)
+}
+
+fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
+    let db = database(opts, n)?;
+    let (model, diags) = tally_core::pipeline::load_model(project, &LoadOptions::default());
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(tally_core::diag::render_human(
+            &model.sources,
+            &diags,
+            false,
+        ));
+    }
+    let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
+    conn.execute_batch(
+        "CREATE SCHEMA IF NOT EXISTS bench;
+         CREATE TABLE IF NOT EXISTS bench.time_spine AS
+           SELECT CAST(range AS DATE) AS ds FROM range(DATE '2015-01-01', DATE '2035-01-01', INTERVAL 1 DAY);",
+    )
+    .map_err(|e| e.to_string())?;
+    let mut queries = parse_sections(METRICS_SQL);
+    queries.extend(parse_sections(TIME_SQL));
+    if let Some(only) = &opts.only {
+        queries.retain(|q| only.split(',').any(|o| q.metric.contains(o.trim())));
+    }
+    let covered: Vec<&str> = queries.iter().map(|q| q.metric.as_str()).collect();
+    let missing: Vec<&String> = model
+        .metrics
+        .keys()
+        .filter(|m| !covered.contains(&m.as_str()))
+        .collect();
+    println!(
+        "{n} conversations ({}), by month unless stated, median of {} runs (alternating); ratio = tally / hand-written, flagged over {GOAL_RATIO}:\n",
+        db.display(),
+        opts.runs
+    );
+    if !missing.is_empty() && opts.only.is_none() {
+        println!("metrics without hand-written SQL: {missing:?}\n");
+    }
+    println!("| metric | rows | tally | hand-written | ratio | same rows |");
+    println!("|---|---:|---:|---:|---:|---|");
+    let (mut total_tally, mut total_hand) = (Duration::ZERO, Duration::ZERO);
+    let mut worst = (0.0_f64, String::new());
+    for q in &queries {
+        let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
+        let tally_sql = tally_core::pipeline::compile(&model, &DuckDb, &req)
+            .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
+            .sql;
+        let hand_sql = fill_models(&model, &q.sql)?;
+        let timed = |sql: &str| -> Result<(Duration, ResultTable), String> {
+            let t = Instant::now();
+            let r = engine::run(&conn, sql).map_err(|e| format!("{}: {e}", q.metric))?;
+            Ok((t.elapsed(), r))
+        };
+        // The first run of each gives the rows compared; the two alternate so that load from
+        // other processes falls on both alike.
+        let (t, a) = timed(&tally_sql)?;
+        let (h, b) = timed(&hand_sql)?;
+        let agree = same_rows(&a, &b);
+        let (mut ta, mut tb) = (vec![t], vec![h]);
+        for _ in 1..opts.runs {
+            ta.push(timed(&tally_sql)?.0);
+            tb.push(timed(&hand_sql)?.0);
+        }
+        let (ta, tb) = (median(ta), median(tb));
+        total_tally += ta;
+        total_hand += tb;
+        let ratio = ta.as_secs_f64() / tb.as_secs_f64().max(1e-9);
+        if ratio > worst.0 {
+            worst = (ratio, q.metric.clone());
+        }
+        let by = if q.group_by == "metric_time__month" {
+            String::new()
+        } else {
+            format!(" (by {})", q.group_by)
+        };
+        println!(
+            "| {}{by} | {} | {:.0} ms | {:.0} ms | {ratio:.2}{} | {} |",
+            q.metric,
+            a.rows.len(),
+            ms(ta),
+            ms(tb),
+            if ratio > GOAL_RATIO { " **over**" } else { "" },
+            match &agree {
+                Ok(()) => "yes".to_string(),
+                Err(e) => format!("**no**: {e}"),
+            }
+        );
+    }
+    println!(
+        "\ntotal: tally {:.2} s, hand-written {:.2} s ({:.2}x); worst ratio {:.2} ({})\n",
+        total_tally.as_secs_f64(),
+        total_hand.as_secs_f64(),
+        total_tally.as_secs_f64() / total_hand.as_secs_f64().max(1e-9),
+        worst.0,
+        worst.1
+    );
+    Ok(())
+}
+
+/// Whether two results have the same rows (in any order; numbers within a relative 1e-9).
+pub fn same_rows(a: &ResultTable, b: &ResultTable) -> Result<(), String> {
+    if a.columns != b.columns {
+        return Err(format!("columns {:?} vs {:?}", a.columns, b.columns));
+    }
+    if a.rows.len() != b.rows.len() {
+        return Err(format!("{} rows vs {}", a.rows.len(), b.rows.len()));
+    }
+    let key = |r: &Vec<Value>| r.iter().map(|v| v.to_string()).collect::<Vec<_>>();
+    let mut ra: Vec<&Vec<Value>> = a.rows.iter().collect();
+    let mut rb: Vec<&Vec<Value>> = b.rows.iter().collect();
+    ra.sort_by_key(|r| key(r));
+    rb.sort_by_key(|r| key(r));
+    for (x, y) in ra.iter().zip(&rb) {
+        for (u, v) in x.iter().zip(y.iter()) {
+            if !same_value(u, v) {
+                return Err(format!("{u} vs {v} in row {}", key(x).join(", ")));
+            }
+        }
+    }
+    Ok(())
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) => Some(*f),
+        _ => None,
+    }
+}
+
+fn same_value(u: &Value, v: &Value) -> bool {
+    match (number(u), number(v)) {
+        (Some(x), Some(y)) => (x - y).abs() <= 1e-9 * x.abs().max(y.abs()).max(1.0),
+        _ => u.to_string() == v.to_string(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sections_carry_their_metric_and_group_by() {
+        let qs = parse_sections(
+            "-- header\n\n-- metric: a\nSELECT 1;\n\n-- metric: b by metric_time__day\nSELECT\n  2;\n",
+        );
+        assert_eq!(qs.len(), 2);
+        assert_eq!(qs[0].metric, "a");
+        assert_eq!(qs[0].group_by, "metric_time__month");
+        assert_eq!(qs[0].sql, "SELECT 1");
+        assert_eq!(qs[1].group_by, "metric_time__day");
+        assert_eq!(qs[1].sql, "SELECT\n  2");
+    }
+
+    #[test]
+    fn hand_written_sql_covers_every_metric_of_the_project() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let dir =
+            std::env::temp_dir().join(format!("tally-bench-exec-test-{}", std::process::id()));
+        project_copy(&root, &dir).unwrap();
+        let (model, diags) = tally_core::pipeline::load_model(&dir, &LoadOptions::default());
+        std::fs::remove_dir_all(&dir).unwrap();
+        assert!(!diags.iter().any(|d| d.is_error()));
+        let mut queries = parse_sections(METRICS_SQL);
+        queries.extend(parse_sections(TIME_SQL));
+        for m in model.metrics.keys() {
+            assert!(
+                queries.iter().any(|q| &q.metric == m),
+                "no hand-written SQL for {m}"
+            );
+        }
+        for q in &queries {
+            assert!(model.metrics.contains_key(&q.metric), "{}", q.metric);
+            let sql = fill_models(&model, &q.sql).unwrap();
+            tally_core::sql::parse_back(&DuckDb, &sql).unwrap();
+        }
+    }
+
+    #[test]
+    fn rows_compare_in_any_order_with_tolerance() {
+        let t = |rows: Vec<Vec<Value>>| ResultTable {
+            columns: vec!["k".into(), "v".into()],
+            rows,
+        };
+        let a = t(vec![
+            vec![Value::Text("x".into()), Value::Int(2)],
+            vec![Value::Text("y".into()), Value::Float(0.1 + 0.2)],
+        ]);
+        let b = t(vec![
+            vec![Value::Text("y".into()), Value::Float(0.3)],
+            vec![Value::Text("x".into()), Value::Float(2.0)],
+        ]);
+        assert!(same_rows(&a, &b).is_ok());
+        let c = t(vec![
+            vec![Value::Text("y".into()), Value::Float(0.31)],
+            vec![Value::Text("x".into()), Value::Float(2.0)],
+        ]);
+        assert!(same_rows(&a, &c).is_err());
+    }
+}

@@ -1,0 +1,55 @@
+//! Helpers shared by the CLI test files: run the `tally` binary, temporary directories, paths.
+#![allow(dead_code)] // Each test file uses its own subset.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+pub struct Out {
+    pub code: i32,
+    pub stdout: String,
+    pub stderr: String,
+}
+
+/// Run the `tally` binary built for these tests, without colour.
+pub fn tally(args: &[&str]) -> Out {
+    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args(args)
+        .env("NO_COLOR", "1")
+        .output()
+        .expect("run tally");
+    Out {
+        code: out.status.code().unwrap_or(-1),
+        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
+        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    }
+}
+
+pub fn p(path: &Path) -> &str {
+    path.to_str().expect("utf-8 path")
+}
+
+/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else `../shared/metricflow` beside the clone.
+pub fn metricflow_dir() -> PathBuf {
+    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
+        return PathBuf::from(d);
+    }
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow")
+}
+
+/// A fresh directory under the test target's temporary directory.
+pub fn temp_dir(name: &str) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
+        .join(format!("ci-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).expect("temp dir");
+    dir
+}
+
+/// Write `(relative path, text)` files under `root`.
+pub fn write(root: &Path, files: &[(&str, &str)]) {
+    for (name, text) in files {
+        let path = root.join(name);
+        std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
+        std::fs::write(path, text).expect("write");
+    }
+}

@@ -1,0 +1,76 @@
+//! Trino (and Presto / Athena, which share its SQL). sqlparser has no Trino dialect; its generic
+//! dialect parses the SQL back.
+
+use super::{null_safe_eq_by_equalities, Dialect, PercentileSpec};
+use crate::time::{DatePart, Grain};
+
+pub struct Trino;
+
+impl Dialect for Trino {
+    fn name(&self) -> &'static str {
+        "trino"
+    }
+    fn title(&self) -> &'static str {
+        "Trino"
+    }
+    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
+        Box::new(sqlparser::dialect::GenericDialect {})
+    }
+    fn macros(&self) -> &'static str {
+        include_str!("../../../../templates/dialects/trino.sql")
+    }
+    /// `CAST(date_trunc('month', expr) AS TIMESTAMP)`: date_trunc of a DATE is a DATE; one type
+    /// keeps the join keys of measures from differently typed columns comparable.
+    fn date_trunc(&self, grain: Grain, expr: &str) -> String {
+        format!("CAST(date_trunc('{}', {expr}) AS TIMESTAMP)", grain.name())
+    }
+    /// `day_of_week` (ISO, Monday = 1), `day_of_year`, `week_of_year` (ISO).
+    fn extract(&self, part: DatePart, expr: &str) -> String {
+        match part {
+            DatePart::Dow => format!("day_of_week({expr})"),
+            DatePart::Doy => format!("day_of_year({expr})"),
+            DatePart::Week => format!("week_of_year({expr})"),
+            p => format!("EXTRACT({} FROM {expr})", p.name()),
+        }
+    }
+    /// `date_add('day', n, expr)`.
+    fn add_interval(&self, expr: &str, count: i64, grain: Grain) -> String {
+        format!("date_add('{}', {count}, {expr})", grain.name())
+    }
+    fn add_intervals(&self, expr: &str, count: &str, grain: Grain) -> String {
+        format!("date_add('{}', {count}, {expr})", grain.name())
+    }
+    fn double_type(&self) -> &'static str {
+        "DOUBLE"
+    }
+    /// Trino has only `approx_percentile`; exact percentiles are computed from the sorted values of
+    /// the group (`element_at(array_sort(array_agg(x)), k)`, NULLs sorted last) with the positions
+    /// PostgreSQL uses: discrete takes position ceil(p * n), continuous interpolates between floor
+    /// and ceil of p * (n - 1).
+    fn percentile(&self, expr: &str, spec: PercentileSpec) -> Result<String, String> {
+        let p = spec.p;
+        if spec.approximate {
+            return Ok(format!("approx_percentile({expr}, {p})"));
+        }
+        if spec.discrete {
+            return Ok(format!(
+                "element_at(array_sort(array_agg({expr})), GREATEST(CAST(CEIL({p} * COUNT({expr})) AS BIGINT), 1))"
+            ));
+        }
+        let x = format!("CAST({expr} AS DOUBLE)");
+        let sorted = format!("array_sort(array_agg({x}))");
+        let rank = format!("{p} * (COUNT({expr}) - 1)");
+        let lo = format!("element_at({sorted}, GREATEST(CAST(FLOOR({rank}) AS BIGINT) + 1, 1))");
+        let hi = format!("element_at({sorted}, GREATEST(CAST(CEIL({rank}) AS BIGINT) + 1, 1))");
+        Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
+    }
+    /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
+    fn spine_time(&self, expr: &str) -> String {
+        format!("CAST({expr} AS TIMESTAMP)")
+    }
+    /// Equalities rather than `IS NOT DISTINCT FROM`, which FULL OUTER JOIN may not accept as a
+    /// join criterion.
+    fn null_safe_eq(&self, a: &str, b: &str) -> String {
+        null_safe_eq_by_equalities(self, a, b)
+    }
+}
