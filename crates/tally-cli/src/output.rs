@@ -80,8 +80,25 @@ fn table(t: &ResultTable) -> String {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(t.columns.clone());
+    // A time column whose values are all at midnight (days, weeks, months...) shows dates.
+    let dates: Vec<bool> = (0..t.columns.len())
+        .map(|i| {
+            t.rows.iter().all(|r| match r.get(i) {
+                Some(Value::Time(s)) => s.len() == 10 || s.ends_with(" 00:00:00"),
+                _ => true,
+            })
+        })
+        .collect();
     for r in &t.rows {
-        table.add_row(r.iter().map(cell).collect::<Vec<_>>());
+        table.add_row(
+            r.iter()
+                .zip(&dates)
+                .map(|(v, &date)| match v {
+                    Value::Time(s) if date => comfy_table::Cell::new(&s[..s.len().min(10)]),
+                    v => cell(v),
+                })
+                .collect::<Vec<_>>(),
+        );
     }
     format!(
         "{table}\n({} row{})\n",
@@ -136,6 +153,24 @@ fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn table_shows_dates_for_midnight_time_columns() {
+        let t = ResultTable {
+            columns: vec!["metric_time__month".into(), "metric_time__hour".into()],
+            rows: vec![
+                vec![
+                    Value::Time("2026-01-01 00:00:00".into()),
+                    Value::Time("2026-01-01 00:00:00".into()),
+                ],
+                vec![Value::Null, Value::Time("2026-01-01 13:00:00".into())],
+            ],
+        };
+        let out = table(&t);
+        assert!(out.contains("│ 2026-01-01         ┆"), "{out}");
+        assert!(out.contains("2026-01-01 13:00:00"), "{out}");
+        assert!(out.contains("┆ 2026-01-01 00:00:00"), "{out}");
+    }
 
     #[test]
     fn default_row_order_is_by_leading_columns_nulls_last() {
