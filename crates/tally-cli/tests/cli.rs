@@ -165,28 +165,6 @@ fn unknown_metric_is_reported_with_a_suggestion() {
 }
 
 #[test]
-fn unknown_dialect_is_a_usage_error() {
-    let m = simple_manifest();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "sql",
-        "--metrics",
-        "bookings",
-        "--dialect",
-        "duckdbb",
-    ]);
-    assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("did you mean `duckdb`?"),
-        "{}",
-        out.stderr
-    );
-}
-
-#[test]
 fn query_runs_on_duckdb_in_every_format() {
     let m = simple_manifest();
     let db = fixture_db();
@@ -402,4 +380,52 @@ fn sql_compiles_for_every_dialect() {
         "{}",
         out.stderr
     );
+}
+
+/// Metrics of three models queried together (combined through a key set left-joined to each
+/// aggregation) give, for every key, what each metric gives alone, and every key of any of them.
+#[test]
+fn metrics_of_three_models_combine_like_each_alone() {
+    let m = simple_manifest();
+    let db = fixture_db();
+    let query = |metrics: &str| -> Vec<Vec<String>> {
+        let out = tally(&[
+            "--project",
+            p(&m),
+            "--source-schema",
+            "mf_src",
+            "query",
+            "--duckdb",
+            p(&db),
+            "--metrics",
+            metrics,
+            "--group-by",
+            "metric_time__day,listing__country_latest",
+            "--format",
+            "csv",
+        ]);
+        assert_eq!(out.code, 0, "{metrics}: {}", out.stderr);
+        out.stdout
+            .lines()
+            .skip(1)
+            .map(|l| l.split(',').map(str::to_string).collect())
+            .collect()
+    };
+    let together = query("bookings,views,listings");
+    let mut keys_alone = std::collections::BTreeSet::new();
+    for (i, metric) in ["bookings", "views", "listings"].iter().enumerate() {
+        let alone = query(metric);
+        assert!(!alone.is_empty(), "{metric}");
+        for row in &alone {
+            let key = (row[0].clone(), row[1].clone());
+            keys_alone.insert(key.clone());
+            let combined = together
+                .iter()
+                .find(|r| (r[0].clone(), r[1].clone()) == key)
+                .unwrap_or_else(|| panic!("{metric}: key {key:?} missing when combined"));
+            assert_eq!(combined[2 + i], row[2], "{metric} at {key:?}");
+        }
+    }
+    // No key appears twice, and none that no metric has.
+    assert_eq!(together.len(), keys_alone.len());
 }

@@ -178,6 +178,9 @@ pub struct Select {
     pub group_by: Vec<Expr>,
     pub order_by: Vec<(Expr, bool)>,
     pub limit: Option<u64>,
+    /// More SELECTs whose rows are added without duplicates (`UNION`); they have the same
+    /// columns and no order or limit of their own.
+    pub union: Vec<Select>,
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -461,6 +464,10 @@ fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> Str
                 if i + 1 < n { "," } else { "" }
             ));
         }
+    }
+    for branch in &s.union {
+        out.push_str(&format!("{indent}{}\n", d.union_distinct()));
+        out.push_str(&select_sql_as(d, branch, indent, output));
     }
     if !s.order_by.is_empty() {
         let items: Vec<String> = s

@@ -133,6 +133,10 @@ impl Dialect for BigQuery {
     }
     /// A FULL OUTER JOIN needs an equality of both sides: equalities instead of
     /// `IS NOT DISTINCT FROM`.
+    /// BigQuery requires the set quantifier: `UNION DISTINCT`.
+    fn union_distinct(&self) -> &'static str {
+        "UNION DISTINCT"
+    }
     fn null_safe_eq(&self, a: &str, b: &str) -> String {
         null_safe_eq_by_equalities(self, a, b)
     }

@@ -196,6 +196,11 @@ pub trait Dialect: Sync {
         Ok(within_group(expr, spec))
     }
 
+    /// The set operator that adds a SELECT's rows without duplicates: `UNION`.
+    fn union_distinct(&self) -> &'static str {
+        "UNION"
+    }
+
     /// Null-safe equality for joining on group-by keys: `a IS NOT DISTINCT FROM b`.
     fn null_safe_eq(&self, a: &str, b: &str) -> String {
         format!("{a} IS NOT DISTINCT FROM {b}")

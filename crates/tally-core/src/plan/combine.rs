@@ -60,6 +60,62 @@ impl<'m> Planner<'m> {
             ));
             return None;
         };
+        if rels.len() >= 3 && !keys.is_empty() {
+            // Three or more relations: every combination of keys once (a UNION of each relation's
+            // keys), then each relation left-joined to it. Chaining FULL OUTER JOINs instead needs
+            // the COALESCE of every earlier relation's key in each join condition, which grows
+            // with the square of the number of relations.
+            let keys_of = |r: &String| Select {
+                columns: keys
+                    .iter()
+                    .map(|k| SelectItem {
+                        expr: Expr::bare(k),
+                        alias: Some(k.clone()),
+                    })
+                    .collect(),
+                from: Some(TableRef::Cte {
+                    name: r.clone(),
+                    alias: None,
+                }),
+                ..Select::default()
+            };
+            let mut all = keys_of(&first);
+            all.union = rels[1..].iter().map(keys_of).collect();
+            let keys_cte = self.add_cte(
+                "group_keys",
+                "Every combination of group-by values of the aggregations below".to_string(),
+                all,
+            );
+            body.from = Some(TableRef::Cte {
+                name: keys_cte.clone(),
+                alias: None,
+            });
+            for r in &rels {
+                body.joins.push(Join {
+                    kind: JoinKind::Left,
+                    table: TableRef::Cte {
+                        name: r.clone(),
+                        alias: None,
+                    },
+                    on: keys
+                        .iter()
+                        .map(|k| {
+                            Expr::NullSafeEq(
+                                Box::new(Expr::col(&keys_cte, k)),
+                                Box::new(Expr::col(r, k)),
+                            )
+                        })
+                        .collect(),
+                });
+            }
+            for k in keys {
+                body.columns.push(SelectItem {
+                    expr: Expr::col(&keys_cte, k),
+                    alias: Some(k.clone()),
+                });
+            }
+            return self.metric_columns(body, metrics, false);
+        }
         body.from = Some(TableRef::Cte {
             name: first,
             alias: None,
@@ -97,6 +153,16 @@ impl<'m> Planner<'m> {
                 alias: Some(k.clone()),
             });
         }
+        self.metric_columns(body, metrics, single)
+    }
+
+    /// Add the metrics' columns to a combining SELECT.
+    fn metric_columns(
+        &mut self,
+        mut body: Select,
+        metrics: &[(String, MetricExpr)],
+        single: bool,
+    ) -> Option<Select> {
         for (name, e) in metrics {
             let x = self.metric_sql(e, single)?;
             // A column already named after the metric needs no alias.
