@@ -10,6 +10,14 @@ fn simple_manifest() -> PathBuf {
     metricflow_dir().join("manifests/simple_manifest")
 }
 
+/// Run `tally` on MetricFlow's simple manifest (fixture tables in schema `mf_src`).
+fn mf(args: &[&str]) -> common::Out {
+    let m = simple_manifest();
+    let mut all = vec!["--project", p(&m), "--source-schema", "mf_src"];
+    all.extend_from_slice(args);
+    tally(&all)
+}
+
 /// A DuckDB file with MetricFlow's fixture tables in schema `mf_src`, built once per test run.
 fn fixture_db() -> PathBuf {
     static ONCE: std::sync::OnceLock<PathBuf> = std::sync::OnceLock::new();
@@ -96,12 +104,7 @@ fn bad_flag_is_a_usage_error() {
 
 #[test]
 fn sql_prints_parseable_sql() {
-    let m = simple_manifest();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
+    let out = mf(&[
         "sql",
         "--metrics",
         "bookings",
@@ -121,18 +124,7 @@ fn sql_prints_parseable_sql() {
 
 #[test]
 fn sql_stage_plan_is_json() {
-    let m = simple_manifest();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "sql",
-        "--metrics",
-        "bookings",
-        "--stage",
-        "plan",
-    ]);
+    let out = mf(&["sql", "--metrics", "bookings", "--stage", "plan"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("plan json");
     assert_eq!(v["columns"][0], "bookings");
@@ -140,16 +132,7 @@ fn sql_stage_plan_is_json() {
 
 #[test]
 fn unknown_metric_is_reported_with_a_suggestion() {
-    let m = simple_manifest();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "sql",
-        "--metrics",
-        "bookngs",
-    ]);
+    let out = mf(&["sql", "--metrics", "bookngs"]);
     assert_eq!(out.code, 1);
     assert!(
         out.stderr
@@ -203,13 +186,8 @@ fn query_runs_on_duckdb_in_every_format() {
 
 #[test]
 fn query_numbers_match_a_hand_written_query() {
-    let m = simple_manifest();
     let db = fixture_db();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
+    let out = mf(&[
         "query",
         "--duckdb",
         p(&db),
@@ -240,17 +218,7 @@ fn query_numbers_match_a_hand_written_query() {
 
 #[test]
 fn list_metrics_with_search() {
-    let m = simple_manifest();
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "list",
-        "metrics",
-        "--search",
-        "booking_value",
-    ]);
+    let out = mf(&["list", "metrics", "--search", "booking_value"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(out.stdout.contains("booking_value"));
     assert!(!out.stdout.contains("│ views "), "{}", out.stdout);
@@ -258,37 +226,13 @@ fn list_metrics_with_search() {
 
 #[test]
 fn graph_and_lineage() {
-    let m = simple_manifest();
-    let g = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "graph",
-        "--format",
-        "dot",
-        "--full",
-    ]);
+    let g = mf(&["graph", "--format", "dot", "--full"]);
     assert_eq!(g.code, 0, "{}", g.stderr);
     assert!(g.stdout.starts_with("digraph"), "{}", g.stdout);
-    let l = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "lineage",
-        "bookings_per_booker",
-    ]);
+    let l = mf(&["lineage", "bookings_per_booker"]);
     assert_eq!(l.code, 0, "{}", l.stderr);
     assert!(l.stdout.contains("bookings"), "{}", l.stdout);
-    let bad = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "lineage",
-        "bookngs_per_booker",
-    ]);
+    let bad = mf(&["lineage", "bookngs_per_booker"]);
     assert_eq!(bad.code, 1);
     assert!(bad.stderr.contains("E0201"), "{}", bad.stderr);
 }
@@ -324,7 +268,6 @@ fn schema_prints_and_writes_json_schemas() {
 
 #[test]
 fn sql_compiles_for_every_dialect() {
-    let m = simple_manifest();
     for (dialect, marker) in [
         (
             "bigquery",
@@ -347,11 +290,7 @@ fn sql_compiles_for_every_dialect() {
             "CAST(date_trunc('month', bookings_source.ds) AS TIMESTAMP)",
         ),
     ] {
-        let out = tally(&[
-            "--project",
-            p(&m),
-            "--source-schema",
-            "mf_src",
+        let out = mf(&[
             "sql",
             "--metrics",
             "bookings",
@@ -363,17 +302,7 @@ fn sql_compiles_for_every_dialect() {
         assert_eq!(out.code, 0, "{dialect}: {}", out.stderr);
         assert!(out.stdout.contains(marker), "{dialect}:\n{}", out.stdout);
     }
-    let out = tally(&[
-        "--project",
-        p(&m),
-        "--source-schema",
-        "mf_src",
-        "sql",
-        "--metrics",
-        "bookings",
-        "--dialect",
-        "snowflak",
-    ]);
+    let out = mf(&["sql", "--metrics", "bookings", "--dialect", "snowflak"]);
     assert_eq!(out.code, 2);
     assert!(
         out.stderr.contains("did you mean `snowflake`?"),
@@ -386,14 +315,9 @@ fn sql_compiles_for_every_dialect() {
 /// aggregation) give, for every key, what each metric gives alone, and every key of any of them.
 #[test]
 fn metrics_of_three_models_combine_like_each_alone() {
-    let m = simple_manifest();
     let db = fixture_db();
     let query = |metrics: &str| -> Vec<Vec<String>> {
-        let out = tally(&[
-            "--project",
-            p(&m),
-            "--source-schema",
-            "mf_src",
+        let out = mf(&[
             "query",
             "--duckdb",
             p(&db),

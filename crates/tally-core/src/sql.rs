@@ -183,6 +183,19 @@ pub struct Select {
     pub union: Vec<Select>,
 }
 
+impl Select {
+    /// Add an output column named `alias`, and group by it when `group`.
+    pub fn push_key(&mut self, expr: Expr, alias: String, group: bool) {
+        if group {
+            self.group_by.push(expr.clone());
+        }
+        self.columns.push(SelectItem {
+            expr,
+            alias: Some(alias),
+        });
+    }
+}
+
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct Cte {
     pub name: String,

@@ -198,72 +198,17 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
     out
 }
 
-/// The planner's join rule: from semantic model `from`, follow the entity `links` through models on
-/// which the link is a key (primary, unique or natural), and find the nearest model that has
-/// `element` (a dimension or entity). `Ok` with that model when there is exactly one (or exactly
-/// one on which the last link is the primary entity); `Err` with the candidates otherwise (empty
-/// when no model has it).
+/// The planner's join rule ([`crate::plan::find_path`]), as the model the element is found on:
+/// `Ok` with that model, `Err` with the candidates (empty when no model has it).
 pub(crate) fn resolve_element(
     model: &Model,
     from: usize,
     links: &[String],
     element: &str,
 ) -> Result<usize, Vec<usize>> {
-    let models = &model.semantic_models;
-    let mut states: Vec<(Vec<(String, usize)>, usize)> = vec![(Vec::new(), from)];
-    for link in links {
-        let mut next = Vec::new();
-        for (hops, cur) in &states {
-            let m = &models[*cur];
-            // `primary_entity:` names the rows' entity without a column: it qualifies local
-            // dimensions only.
-            if m.entity(link).is_none() && m.primary_entity.as_deref() == Some(link.as_str()) {
-                next.push((hops.clone(), *cur));
-                continue;
-            }
-            let Some(e) = m.entity(link) else { continue };
-            if e.kind != EntityType::Foreign {
-                next.push((hops.clone(), *cur));
-            }
-            for (ti, t) in models.iter().enumerate() {
-                if ti != *cur
-                    && t.entity(link)
-                        .is_some_and(|te| te.kind != EntityType::Foreign)
-                {
-                    let mut h = hops.clone();
-                    h.push((link.clone(), ti));
-                    next.push((h, ti));
-                }
-            }
-        }
-        states = next;
-    }
-    let mut found: Vec<(Vec<(String, usize)>, usize)> = states
-        .into_iter()
-        .filter(|(_, m)| {
-            models[*m].dimension(element).is_some() || models[*m].entity(element).is_some()
-        })
-        .collect();
-    if found.is_empty() {
-        return Err(Vec::new());
-    }
-    let min = found.iter().map(|(h, _)| h.len()).min().unwrap_or(0);
-    found.retain(|(h, _)| h.len() == min);
-    found.sort();
-    found.dedup();
-    if found.len() > 1 {
-        let last = links.last().map(String::as_str).unwrap_or("");
-        let primary: Vec<usize> = found
-            .iter()
-            .filter(|(_, m)| models[*m].primary_entity_name() == Some(last))
-            .map(|(_, m)| *m)
-            .collect();
-        if primary.len() == 1 {
-            return Ok(primary[0]);
-        }
-        return Err(found.into_iter().map(|(_, m)| m).collect());
-    }
-    Ok(found[0].1)
+    crate::plan::find_path(model, from, links, element)
+        .map(|(_, m)| m)
+        .map_err(|found| found.into_iter().map(|(_, m)| m).collect())
 }
 
 /// A reference's entity path and element, with a trailing grain taken off as the planner does

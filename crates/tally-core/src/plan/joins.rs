@@ -4,7 +4,7 @@
 use super::items::{item_out, Item, Target};
 use super::{join_path, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::model::Validity;
+use crate::model::{Model, Validity};
 use crate::spec::EntityType;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, TableRef};
 use crate::time::{DatePart, Grain, TimeGrain};
@@ -111,82 +111,24 @@ impl<'m> Planner<'m> {
 
     // ----- paths ---------------------------------------------------------------------------------
 
-    /// Find the join path from model `from` along entity links to a model that has `element`.
+    /// Find the join path from model `from` along entity links to a model that has `element`
+    /// (see [`find_path`]).
     pub(crate) fn resolve_path(
         &self,
         from: usize,
         links: &[String],
         element: &str,
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        let models = &self.model.semantic_models;
-        let mut states: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
-        for link in links {
-            let mut next = Vec::new();
-            for (hops, cur) in &states {
-                let m = &models[*cur];
-                // `primary_entity:` names the rows' entity without a column: it qualifies local
-                // dimensions only.
-                if m.entity(link).is_none() && m.primary_entity.as_deref() == Some(link.as_str()) {
-                    next.push((hops.clone(), *cur));
-                    continue;
-                }
-                let Some(e) = m.entity(link) else { continue };
-                if e.kind != EntityType::Foreign {
-                    next.push((hops.clone(), *cur));
-                }
-                // The models on which `link` is a key, from the model's index.
-                for ti in self.model.models_keyed_by(link) {
-                    if ti == *cur {
-                        continue;
-                    }
-                    let mut h = hops.clone();
-                    h.push(Hop {
-                        entity: link.clone(),
-                        to: ti,
-                    });
-                    next.push((h, ti));
-                }
-            }
-            states = next;
-        }
-        let found: Vec<(Vec<Hop>, usize)> = states
-            .into_iter()
-            .filter(|(_, m)| {
-                let sm = &models[*m];
-                sm.dimension(element).is_some() || sm.entity(element).is_some()
-            })
-            .collect();
-        self.pick_path(found, links)
+        find_path(self.model, from, links, element)
     }
 
-    /// The shortest of several paths; several of the same length are ambiguous unless one ends on
-    /// a model whose primary entity is the last link.
+    /// The shortest of several paths (see [`pick_path`]).
     fn pick_path(
         &self,
-        mut found: Vec<(Vec<Hop>, usize)>,
+        found: Vec<(Vec<Hop>, usize)>,
         links: &[String],
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        let models = &self.model.semantic_models;
-        if found.is_empty() {
-            return Err(Vec::new());
-        }
-        let min = found.iter().map(|(h, _)| h.len()).min().unwrap_or(0);
-        found.retain(|(h, _)| h.len() == min);
-        found.sort();
-        found.dedup();
-        if found.len() > 1 {
-            let last = links.last().cloned().unwrap_or_default();
-            let primary: Vec<(Vec<Hop>, usize)> = found
-                .iter()
-                .filter(|(_, m)| models[*m].primary_entity_name() == Some(last.as_str()))
-                .cloned()
-                .collect();
-            if primary.len() == 1 {
-                return Ok(primary.into_iter().next().expect("one"));
-            }
-            return Err(found);
-        }
-        Ok(found.into_iter().next().expect("non-empty"))
+        pick_path(self.model, found, links)
     }
 
     /// MetricFlow lets an entity path be shortened to its last links (`user__home_state` for
@@ -658,4 +600,86 @@ impl<'m> Planner<'m> {
             }
         }
     }
+}
+
+/// The planner's join rule: from semantic model `from`, follow the entity `links` through models on
+/// which the link is a key (primary, unique or natural), and find the nearest model that has
+/// `element` (a dimension or entity). `Ok` with the path when there is exactly one (or exactly one
+/// ending on a model whose primary entity is the last link); `Err` with the candidates otherwise
+/// (empty when no model has it). Validation and the graph use the same rule.
+pub(crate) fn find_path(
+    model: &Model,
+    from: usize,
+    links: &[String],
+    element: &str,
+) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
+    let models = &model.semantic_models;
+    let mut states: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
+    for link in links {
+        let mut next = Vec::new();
+        for (hops, cur) in &states {
+            let m = &models[*cur];
+            // `primary_entity:` names the rows' entity without a column: it qualifies local
+            // dimensions only.
+            if m.entity(link).is_none() && m.primary_entity.as_deref() == Some(link.as_str()) {
+                next.push((hops.clone(), *cur));
+                continue;
+            }
+            let Some(e) = m.entity(link) else { continue };
+            if e.kind != EntityType::Foreign {
+                next.push((hops.clone(), *cur));
+            }
+            // The models on which `link` is a key, from the model's index.
+            for ti in model.models_keyed_by(link) {
+                if ti == *cur {
+                    continue;
+                }
+                let mut h = hops.clone();
+                h.push(Hop {
+                    entity: link.clone(),
+                    to: ti,
+                });
+                next.push((h, ti));
+            }
+        }
+        states = next;
+    }
+    let found: Vec<(Vec<Hop>, usize)> = states
+        .into_iter()
+        .filter(|(_, m)| {
+            let sm = &models[*m];
+            sm.dimension(element).is_some() || sm.entity(element).is_some()
+        })
+        .collect();
+    pick_path(model, found, links)
+}
+
+/// The shortest of several paths; several of the same length are ambiguous unless one ends on
+/// a model whose primary entity is the last link.
+fn pick_path(
+    model: &Model,
+    mut found: Vec<(Vec<Hop>, usize)>,
+    links: &[String],
+) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
+    let models = &model.semantic_models;
+    if found.is_empty() {
+        return Err(Vec::new());
+    }
+    let min = found.iter().map(|(h, _)| h.len()).min().unwrap_or(0);
+    found.retain(|(h, _)| h.len() == min);
+    found.sort();
+    found.dedup();
+    if found.len() > 1 {
+        let last = links.last().cloned().unwrap_or_default();
+        let primary: Vec<(Vec<Hop>, usize)> = found
+            .iter()
+            .filter(|(_, m)| models[*m].primary_entity_name() == Some(last.as_str()))
+            .cloned()
+            .collect();
+        if primary.len() == 1 {
+            return Ok(primary.into_iter().next().expect("one"));
+        }
+        return Err(found);
+    }
+    Ok(found.into_iter().next().expect("non-empty"))
 }

@@ -25,6 +25,7 @@ mod dimensions;
 mod filters;
 mod items;
 mod joins;
+pub(crate) use joins::find_path;
 mod metrics;
 mod spine;
 

@@ -928,23 +928,10 @@ impl<'m> Planner<'m> {
         if !reaggregate && shift.is_none() {
             for it in time_items {
                 let e = self.time_item_over(&mut fb, it, day.clone(), base.grain, Some(&row))?;
-                if grouped {
-                    select.group_by.push(e.clone());
-                }
-                select.columns.push(SelectItem {
-                    expr: e,
-                    alias: Some(it.out.clone()),
-                });
+                select.push_key(e, it.out.clone(), grouped);
             }
             for it in &other_items {
-                let e = Expr::col(&src, &it.out);
-                if grouped {
-                    select.group_by.push(e.clone());
-                }
-                select.columns.push(SelectItem {
-                    expr: e,
-                    alias: Some(it.out.clone()),
-                });
+                select.push_key(Expr::col(&src, &it.out), it.out.clone(), grouped);
             }
             select.columns.push(SelectItem {
                 expr: value,
@@ -964,22 +951,9 @@ impl<'m> Planner<'m> {
         }
         // One row per base-grain period and keys.
         let day_col = base.time.clone();
-        select.columns.push(SelectItem {
-            expr: day.clone(),
-            alias: Some(day_col.clone()),
-        });
-        if grouped {
-            select.group_by.push(day.clone());
-        }
+        select.push_key(day.clone(), day_col.clone(), grouped);
         for it in &other_items {
-            let e = Expr::col(&src, &it.out);
-            if grouped {
-                select.group_by.push(e.clone());
-            }
-            select.columns.push(SelectItem {
-                expr: e,
-                alias: Some(it.out.clone()),
-            });
+            select.push_key(Expr::col(&src, &it.out), it.out.clone(), grouped);
         }
         select.columns.push(SelectItem {
             expr: value,
