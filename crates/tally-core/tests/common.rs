@@ -6,12 +6,12 @@ use tally_core::diag::{self, Diagnostic};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 
-/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else `../shared/metricflow` beside the clone.
+/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else the copy vendored in `tests/metricflow`.
 pub fn metricflow_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
         return PathBuf::from(d);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
 pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {

@@ -4,7 +4,7 @@ use std::cell::RefCell;
 fn metricflow_dir() -> PathBuf {
     match std::env::var_os("TALLY_METRICFLOW_DIR") {
         Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow"),
+        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow"),
     }
 }
 

@@ -13,7 +13,7 @@ fn metricflow_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
         return PathBuf::from(d);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/metricflow")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
 #[test]

@@ -53,7 +53,7 @@ fn metricflow_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
         return PathBuf::from(d);
     }
-    repo_root().join("../shared/metricflow")
+    repo_root().join("tests/metricflow")
 }
 
 // ---------------------------------------------------------------------------------------------
