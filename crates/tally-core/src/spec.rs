@@ -1,7 +1,7 @@
 //! The project files as written: serde types for every YAML shape tally reads, with spans.
 //!
 //! These types are deliberately close to the text. Normalisation (legacy measures to simple metrics,
-//! `count` to `sum` of a case expression, plural window units, ...) happens in [`crate::resolve`], not
+//! `count` to `sum` of a case expression, plural window units, ...) happens in [`crate::model`] (resolution), not
 //! here, so that diagnostics can still point at what the user wrote.
 //!
 //! Shapes read:

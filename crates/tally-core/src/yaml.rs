@@ -2,7 +2,7 @@
 //!
 //! `saphyr` parses the text (multi-document, YAML 1.2) into marked nodes; we convert them into our own
 //! [`Node`] tree whose spans are byte ranges in a [`SourceFile`](crate::source::SourceFile). The serde
-//! [`Deserializer`] over a node records every unknown key (with a "did you mean" among the keys the
+//! [`serde::Deserializer`] ([`NodeDe`]) over a node records every unknown key (with a "did you mean" among the keys the
 //! target struct accepts) instead of stopping at the first, and attaches the span of the innermost
 //! node to any type error, so messages point at the offending value.
 

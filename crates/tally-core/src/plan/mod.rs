@@ -1,4 +1,4 @@
-//! Stage 4, `plan`: a metric query -> a relational plan ([`sql::Query`]).
+//! Stage 4, `plan`: a metric query -> a relational plan ([`crate::sql::Query`]).
 //!
 //! The plan follows what a careful analytics engineer writes by hand:
 //! 1. one CTE per semantic model read, projecting the columns the query needs under their element
