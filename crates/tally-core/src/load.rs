@@ -201,7 +201,7 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
                 spec.config.vars.insert(k.clone(), v.clone());
             }
         }
-        let (info, pc) = d.finish(!spec.semantic_models.is_empty(), &mut diags);
+        let (info, pc) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
         spec.project_configurations.extend(pc);
         spec.dbt = Some(info);
     }

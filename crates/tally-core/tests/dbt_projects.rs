@@ -282,3 +282,31 @@ fn jinja_errors_point_at_the_call() {
     assert_eq!((file.as_str(), line, col), ("models/m.yml", 3, 25));
     assert!(e.message.contains("NOT_SET"), "{e:?}");
 }
+
+#[test]
+fn a_projects_generate_schema_name_override_names_its_relations() {
+    let macro_sql = "{% macro generate_schema_name(custom_schema_name, node) -%}\n    {%- if custom_schema_name is none -%}{{ target.schema }}\n    {%- elif target.name == 'dev' -%}{{ target.schema }}_{{ node.fqn[1] }}_{{ custom_schema_name | trim }}\n    {%- else -%}{{ custom_schema_name | trim }}{%- endif -%}\n{%- endmacro %}\n";
+    let (m, d, _dir) = load(
+        &[
+            (
+                "dbt_project.yml",
+                "name: shop\nprofile: shop\nmodels:\n  shop:\n    marts:\n      +schema: analytics\n",
+            ),
+            ("profiles.yml", PROFILES),
+            ("macros/get_custom_schema.sql", macro_sql),
+            ("models/marts/orders.sql", "select 1"),
+            ("models/metricflow_time_spine.sql", "select 1"),
+            ("models/marts/orders.yml", ORDERS_SM),
+        ],
+        &opts(&[]),
+    );
+    assert!(!d.iter().any(|d| d.is_error()), "{}", errors(&m, &d));
+    assert_eq!(
+        relation(&m, "orders"),
+        "\"shop\".\"main_marts_analytics\".\"orders\""
+    );
+    assert_eq!(
+        m.time_spines[0].relation,
+        "\"shop\".\"main\".\"metricflow_time_spine\""
+    );
+}

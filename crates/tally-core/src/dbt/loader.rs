@@ -3,6 +3,7 @@
 //! each schema YAML document is rendered and its model and source entries kept; at the end the
 //! relations and time spines are computed.
 
+use super::naming::{Naming, NodeInfo};
 use super::profiles::{self, Target};
 use super::project::{self, Package};
 use super::relations::{self, DbtRelation, ModelFile};
@@ -30,6 +31,8 @@ pub struct DbtLoad {
     entries: Vec<(usize, Node)>,
     /// Source entries of schema YAML: (package, entry).
     source_entries: Vec<(usize, Node)>,
+    /// The root project's naming macros.
+    naming: Naming,
 }
 
 /// Top-level keys of schema YAML that are tally's own, never rendered by dbt's rules.
@@ -95,6 +98,7 @@ impl DbtLoad {
             contexts.push(ctx);
         }
         packages.insert(0, root_pkg);
+        let naming = naming_macros(files, sources, root, &packages[0]);
         let mut models = Vec::new();
         for (i, p) in packages.iter().enumerate() {
             models.extend(relations::discover_models(files, p, i));
@@ -107,6 +111,7 @@ impl DbtLoad {
             models,
             entries: Vec::new(),
             source_entries: Vec::new(),
+            naming,
         })
     }
 
@@ -167,6 +172,7 @@ impl DbtLoad {
     pub fn finish(
         self,
         has_semantic_models: bool,
+        sources: &SourceMap,
         diags: &mut Vec<Diagnostic>,
     ) -> (DbtInfo, Option<ProjectConfiguration>) {
         let root = &self.packages[0];
@@ -198,7 +204,40 @@ impl DbtLoad {
                 if !custom.enabled {
                     continue;
                 }
-                let rel = relations::model_relation(&m.name, &custom, target, &root.quoting);
+                let node = NodeInfo {
+                    name: m.name.clone(),
+                    fqn: m.fqn.clone(),
+                    package_name: own.name.clone(),
+                    resource_type: "model",
+                    unique_id: format!("model.{}.{}", own.name, m.name),
+                    config: serde_json::json!({
+                        "schema": custom.schema,
+                        "database": custom.database,
+                        "alias": custom.alias,
+                        "enabled": custom.enabled,
+                    }),
+                };
+                let (schema, database, alias) =
+                    match self
+                        .naming
+                        .names(&self.contexts[0], sources, &custom, &node)
+                    {
+                        Ok(n) => n,
+                        Err(d) => {
+                            // One report per macro problem, not one per model.
+                            if !diags.iter().any(|x| x.span == d.span && x.code == d.code) {
+                                diags.push(d);
+                            }
+                            continue;
+                        }
+                    };
+                let rel = relations::relation(
+                    database,
+                    schema,
+                    alias,
+                    &target.adapter_type,
+                    &root.quoting,
+                );
                 info.models
                     .entry((own.name.clone(), m.name.clone()))
                     .or_insert(rel);
@@ -258,6 +297,31 @@ impl DbtLoad {
     pub fn root_vars(&self) -> &IndexMap<String, serde_json::Value> {
         &self.contexts[0].vars
     }
+}
+
+/// The naming macros (`generate_schema_name`, ...) the root project overrides in its macro paths,
+/// with their files added to the source map for diagnostics.
+fn naming_macros(files: &dyn Files, sources: &mut SourceMap, root: &Path, pkg: &Package) -> Naming {
+    let mut found = Vec::new();
+    for mp in &pkg.macro_paths {
+        let mut paths = Vec::new();
+        relations::walk(files, &pkg.dir.join(mp), &mut paths);
+        for p in paths {
+            if p.extension().is_none_or(|e| e != "sql") {
+                continue;
+            }
+            let Ok(text) = files.read(&p) else { continue };
+            if !(text.contains("generate_schema_name")
+                || text.contains("generate_database_name")
+                || text.contains("generate_alias_name"))
+            {
+                continue;
+            }
+            let id = sources.add(SourceFile::new(rel_path(root, &p), &p, text.clone()));
+            found.push((text.clone(), crate::source::Span::new(id, 0, text.len())));
+        }
+    }
+    Naming::from_macro_files(&found)
 }
 
 /// `--vars`, a YAML (or JSON) mapping.

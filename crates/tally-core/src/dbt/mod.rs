@@ -7,6 +7,8 @@
 //! - `render`: the Jinja dbt renders in YAML values (`var()`, `env_var()`, `doc()`, `target`), at
 //!   the key paths where dbt renders it;
 //! - `relations`: the relation dbt builds for each model (`ref()`) and source (`source()`);
+//! - `naming`: dbt's `generate_schema_name`/`generate_database_name`/`generate_alias_name`, the
+//!   defaults or the root project's overrides;
 //! - `spine`: time spines from the `time_spine:` model property and the legacy
 //!   `metricflow_time_spine` model.
 //!
@@ -14,6 +16,7 @@
 //! an in-memory map in tests), and the environment comes from [`DbtOptions::env`] or the process.
 
 pub mod loader;
+pub mod naming;
 pub mod profiles;
 pub mod project;
 pub mod relations;

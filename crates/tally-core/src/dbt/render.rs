@@ -202,24 +202,24 @@ pub fn has_jinja(s: &str) -> bool {
     s.contains("{{") || s.contains("{%") || s.contains("{#")
 }
 
+/// Where the functions of an [`environment`] record why they failed.
+pub(crate) type FailureSlot = Arc<Mutex<Option<Failure>>>;
+
 /// Why a template failed, recorded by the functions it called.
 #[derive(Clone, Debug)]
-struct Failure {
+pub(crate) struct Failure {
     /// Text to find in the file to point at (`var('x'`).
-    needle: String,
-    message: String,
-    help: String,
+    pub(crate) needle: String,
+    pub(crate) message: String,
+    pub(crate) help: String,
 }
 
-/// Render one template. `Ok(None)`: left as written (a call of one of tally's SQL macros, which
-/// tally's own SQL rendering handles later).
-pub fn render_str(
+/// A Jinja environment with what dbt offers YAML: `var()`, `env_var()`, `doc()` (when `docs`),
+/// `target`; the functions record why they failed in the returned slot.
+pub(crate) fn environment(
     ctx: &RenderContext,
-    sources: &SourceMap,
-    text: &str,
-    span: Span,
     docs: bool,
-) -> Result<Option<String>, Diagnostic> {
+) -> (minijinja::Environment<'static>, FailureSlot) {
     let failure: Arc<Mutex<Option<Failure>>> = Arc::new(Mutex::new(None));
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -326,6 +326,19 @@ pub fn render_str(
             minijinja::Value::from(minijinja::value::Serde(t.context())),
         );
     }
+    (env, failure)
+}
+
+/// Render one template. `Ok(None)`: left as written (a call of one of tally's SQL macros, which
+/// tally's own SQL rendering handles later).
+pub fn render_str(
+    ctx: &RenderContext,
+    sources: &SourceMap,
+    text: &str,
+    span: Span,
+    docs: bool,
+) -> Result<Option<String>, Diagnostic> {
+    let (env, failure) = environment(ctx, docs);
     match env.render_str(text, minijinja::context! {}) {
         Ok(s) => Ok(Some(s)),
         Err(e) => {
