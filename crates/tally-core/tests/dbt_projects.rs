@@ -310,3 +310,24 @@ fn a_projects_generate_schema_name_override_names_its_relations() {
         "\"shop\".\"main\".\"metricflow_time_spine\""
     );
 }
+
+#[test]
+fn without_profiles_yml_refs_are_bare_names_and_tally_says_why() {
+    let (m, d, _dir) = load(
+        &[
+            ("dbt_project.yml", "name: shop\nprofile: shop\n"),
+            ("models/orders.sql", "select 1"),
+            ("models/metricflow_time_spine.sql", "select 1"),
+            ("models/orders.yml", ORDERS_SM),
+        ],
+        &opts(&[]),
+    );
+    let w = d
+        .iter()
+        .find(|d| d.code == "E0021")
+        .unwrap_or_else(|| panic!("{}", errors(&m, &d)));
+    assert!(!w.is_error(), "{w:?}");
+    assert!(!d.iter().any(|d| d.is_error()), "{}", errors(&m, &d));
+    assert_eq!(relation(&m, "orders"), "orders");
+    assert_eq!(m.time_spines[0].relation, "metricflow_time_spine");
+}
