@@ -16,11 +16,36 @@ pub struct Cli {
     /// What `$source_schema` in node relations stands for.
     #[arg(long, global = true)]
     pub source_schema: Option<String>,
+    /// dbt projects: the directory of profiles.yml (default: $DBT_PROFILES_DIR, the project, ~/.dbt).
+    #[arg(long, global = true)]
+    pub profiles_dir: Option<PathBuf>,
+    /// dbt projects: the profile to use (default: `profile:` in dbt_project.yml).
+    #[arg(long, global = true)]
+    pub profile: Option<String>,
+    /// dbt projects: the target of the profile (default: the profile's `target:`).
+    #[arg(long, global = true)]
+    pub target: Option<String>,
+    /// dbt projects: variables for var(), a YAML or JSON mapping (`--vars '{key: value}'`).
+    #[arg(long, global = true)]
+    pub vars: Option<String>,
     /// Colour in diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
     #[command(subcommand)]
     pub command: Command,
+}
+
+impl Cli {
+    /// The dbt flags as load options (the environment is the process's).
+    pub fn dbt_options(&self) -> tally_core::dbt::DbtOptions {
+        tally_core::dbt::DbtOptions {
+            profiles_dir: self.profiles_dir.clone(),
+            profile: self.profile.clone(),
+            target: self.target.clone(),
+            vars: self.vars.clone(),
+            env: None,
+        }
+    }
 }
 
 #[derive(Subcommand, Debug)]

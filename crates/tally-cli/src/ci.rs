@@ -496,6 +496,13 @@ fn base_model(
     let (mut spec, mut diags) = tally_core::load::load_files(&pairs, config.as_deref(), &ctx.opts);
     spec.root = ctx.project.clone();
     spec.templates = templates;
+    if is_project && rel.iter().any(|r| r == "dbt_project.yml") {
+        // A dbt project's relations come from profiles.yml and SQL files, outside what is read
+        // here: the working tree's stand in for the base's (FIXME: read them at the commit).
+        spec.dbt = tally_core::load::load_project(&ctx.project, &ctx.opts)
+            .0
+            .dbt;
+    }
     let (model, more) = tally_core::model::spec_to_model(spec);
     diags.extend(more);
     let errors = diags.iter().filter(|d| d.is_error()).count();

@@ -71,6 +71,7 @@ fn run(cli: Cli) -> u8 {
         project: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
         opts: LoadOptions {
             source_schema: cli.source_schema.clone(),
+            dbt: cli.dbt_options(),
         },
         color,
     };
@@ -266,7 +267,14 @@ fn database_path(ctx: &Ctx, model_db: Option<String>, flag: Option<&Path>) -> Op
 
 fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-    let db_setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
+    // tally.yml's `duckdb:`, else a dbt DuckDB target's `path:`.
+    let db_setting = spec
+        .config
+        .duckdb
+        .as_ref()
+        .map(|s| s.value.clone())
+        .or_else(|| spec.dbt.as_ref().and_then(|d| d.duckdb_path.clone()));
+    let from_dbt = spec.config.duckdb.is_none() && db_setting.is_some();
     let sample = spec.config.sample_data.clone();
     drop(spec);
     let model = match ctx.load() {
@@ -278,6 +286,17 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         Err(c) => return c,
     };
     let path = database_path(ctx, db_setting, duckdb);
+    if let Some(p) = path
+        .as_deref()
+        .filter(|p| from_dbt && duckdb.is_none() && !p.exists())
+    {
+        eprintln!(
+            "error[E0001]: the dbt target's DuckDB database `{}` does not exist",
+            p.display()
+        );
+        eprintln!("  help: build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE");
+        return EXIT_USAGE;
+    }
     if let Some(p) = &path {
         if !p.exists() {
             if let Some(cfg) = sample.as_ref().filter(|_| duckdb.is_none()) {

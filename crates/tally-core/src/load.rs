@@ -29,6 +29,8 @@ pub struct ProjectSpec {
     pub metric_tests: Vec<MetricTest>,
     /// tally's declared source tables for metric tests (`test_tables:`).
     pub test_tables: Vec<TestTable>,
+    /// A dbt project's target and relations (when the project has a `dbt_project.yml`).
+    pub dbt: Option<crate::dbt::DbtInfo>,
 }
 
 /// Settings from the command line that override tally.yml.
@@ -36,6 +38,31 @@ pub struct ProjectSpec {
 pub struct LoadOptions {
     /// What `$source_schema` stands for.
     pub source_schema: Option<String>,
+    /// dbt's flags (`--profiles-dir`, `--profile`, `--target`, `--vars`) and environment.
+    pub dbt: crate::dbt::DbtOptions,
+}
+
+/// The disk, as the dbt loader reads it.
+struct DiskFiles;
+
+impl crate::dbt::Files for DiskFiles {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        std::fs::read_to_string(path).map_err(|e| e.to_string())
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        path.is_file()
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        path.is_dir()
+    }
+    fn list(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
+            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
+            Err(_) => Vec::new(),
+        };
+        out.sort();
+        out
+    }
 }
 
 /// Top-level keys of dbt YAML files that tally does not read.
@@ -137,13 +164,46 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             }
         }
     }
-    let files = project_files(root, &spec.config, &mut diags);
-    for path in files {
-        if let Some((_, docs)) = read_yaml(&mut spec.sources, root, &path, &mut diags) {
-            for doc in &docs {
+    let mut dbt = if root.join("dbt_project.yml").is_file() {
+        crate::dbt::loader::DbtLoad::open(
+            &DiskFiles,
+            &mut spec.sources,
+            root,
+            &opts.dbt,
+            &mut diags,
+        )
+    } else {
+        None
+    };
+    // A dbt project's YAML is what dbt reads (its model paths and those of packages with
+    // semantic models) unless tally.yml names the directories.
+    let files: Vec<(usize, PathBuf)> = match &dbt {
+        Some(d) if spec.config.paths.is_empty() => d.yaml_files(&DiskFiles),
+        _ => project_files(root, &spec.config, &mut diags)
+            .into_iter()
+            .map(|p| (0, p))
+            .collect(),
+    };
+    for (package, path) in files {
+        if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &mut diags) {
+            for doc in &mut docs {
+                if let Some(d) = &mut dbt {
+                    d.take_document(package, doc, &spec.sources, &mut diags);
+                }
                 read_document(doc, &mut spec, &mut diags);
             }
         }
+    }
+    if let Some(d) = dbt {
+        // `{{ var() }}` in `expr:` and `sql:` sees dbt's variables too; tally.yml's win.
+        for (k, v) in d.root_vars() {
+            if !spec.config.vars.contains_key(k) {
+                spec.config.vars.insert(k.clone(), v.clone());
+            }
+        }
+        let (info, pc) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
+        spec.project_configurations.extend(pc);
+        spec.dbt = Some(info);
     }
     attach_csv_files(&mut spec, &mut diags, &|yaml: &SourceFile, rel: &str| {
         let path = yaml.path.parent().unwrap_or(Path::new("")).join(rel);

@@ -1386,13 +1386,14 @@ impl<'a> Resolver<'a> {
         Some((kind, e))
     }
 
+    /// The relation of `model: ref('x')` (or `ref('package', 'x')`, `source('s', 't')`): tally.yml's
+    /// `relations:` settings first, then the relation dbt builds (a dbt project with a target),
+    /// else the bare name.
     fn resolve_ref(&mut self, m: &Spanned<String>) -> Option<String> {
-        let text = m.value.trim();
-        let inner = text
-            .strip_prefix("ref(")
-            .and_then(|s| s.strip_suffix(')'))
-            .map(|s| s.trim().trim_matches(|c| c == '\'' || c == '"').to_string());
-        let Some(name) = inner else {
+        let call = crate::dbt::relations::parse_call(&m.value).filter(|(f, a)| {
+            (f == "ref" && (a.len() == 1 || a.len() == 2)) || (f == "source" && a.len() == 2)
+        });
+        let Some((func, args)) = call else {
             self.err(
                 Diagnostic::error(
                     codes::NODE_RELATION,
@@ -1403,14 +1404,64 @@ impl<'a> Resolver<'a> {
             );
             return None;
         };
-        let rel = &self.spec.config.relations;
+        let spec = self.spec;
+        let dbt = spec.dbt.as_ref().filter(|d| d.target.is_some());
+        if func == "source" {
+            if let Some(r) = dbt.and_then(|d| d.source_relation(&args[0], &args[1])) {
+                return Some(r.relation_name.clone());
+            }
+            if let Some(d) = dbt {
+                let known: Vec<String> =
+                    d.sources.keys().map(|(s, t)| format!("{s}.{t}")).collect();
+                let wanted = format!("{}.{}", args[0], args[1]);
+                self.err(
+                    Diagnostic::error(
+                        codes::NODE_RELATION,
+                        format!("no source table `{wanted}` in the project's sources"),
+                    )
+                    .at(m.span)
+                    .with_label("unknown source")
+                    .with_suggestion(&wanted, known.iter().map(String::as_str))
+                    .with_help(
+                        "sources are declared under `sources:` in YAML under the model paths",
+                    ),
+                );
+                return None;
+            }
+            return Some(format!("{}.{}", args[0], args[1]));
+        }
+        let name = args.last().cloned().unwrap_or_default();
+        let package = (args.len() == 2).then(|| args[0].as_str());
+        let rel = &spec.config.relations;
         if let Some(r) = rel.refs.get(&name) {
             return Some(r.value.clone());
         }
-        Some(match &rel.ref_schema {
-            Some(s) => format!("{}.{}", s.value, name),
-            None => name,
-        })
+        if let Some(s) = &rel.ref_schema {
+            return Some(format!("{}.{}", s.value, name));
+        }
+        if let Some(d) = dbt {
+            if let Some(r) = d.model_relation(package, &name) {
+                return Some(r.relation_name.clone());
+            }
+            let known: Vec<&str> = d.models.keys().map(|(_, n)| n.as_str()).collect();
+            self.err(
+                Diagnostic::error(
+                    codes::NODE_RELATION,
+                    format!(
+                        "`{}` refers to a model the dbt project does not have",
+                        m.value
+                    ),
+                )
+                .at(m.span)
+                .with_label("no enabled model of this name")
+                .with_suggestion(&name, known.iter().copied())
+                .with_help(
+                    "a model is a .sql or .py file under the model paths of dbt_project.yml",
+                ),
+            );
+            return None;
+        }
+        Some(name)
     }
 
     /// An element name must mean the same kind of thing in every semantic model that has it.

@@ -1644,7 +1644,8 @@ impl<'m> Validator<'m> {
                 .with_help(
                     "cumulative metrics, offset inputs and `join_to_timespine` read a table with one row per day: \
                      add `project_configuration: {time_spines: [{node_relation: {alias: ..., schema_name: ...}, primary_column: {name: date_day, time_granularity: day}}]}`",
-                );
+                )
+                .with_help("in a dbt project: give a model of one row per day the `time_spine: {standard_granularity_column: date_day}` property (and `granularity: day` on that column), or name it `metricflow_time_spine`");
                 if needing.len() > 1 {
                     let others: Vec<&str> = needing[1..].iter().map(|m| m.name.as_str()).collect();
                     d = d.with_help(format!("so do: {}", others.join(", ")));

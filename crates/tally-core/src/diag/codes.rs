@@ -22,6 +22,10 @@ codes! {
     DUPLICATE_KEY = "E0006": "A mapping has the same key twice.";
     UNKNOWN_DOCUMENT = "E0007": "A YAML document has a top-level key that neither tally nor dbt reads.";
     CONFIG = "E0008": "tally.yml is invalid (unknown variable, bad relation template).";
+    // E002x: dbt projects.
+    DBT_PROJECT = "E0020": "dbt_project.yml is invalid (no name, model-paths not a list, vars not a mapping, an unknown key).";
+    DBT_PROFILE = "E0021": "The dbt profile cannot be used: no profiles.yml, an unknown profile or target, a target without type or schema.";
+    DBT_JINJA = "E0022": "Jinja in dbt YAML that tally cannot render: an unset var() or env_var(), an unknown doc(), a macro call, bad --vars.";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";

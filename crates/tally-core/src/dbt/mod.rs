@@ -1,0 +1,215 @@
+//! dbt project conventions: what `dbt parse` and `dbt run` would make of a dbt project, so that a
+//! dbt Semantic Layer project loads unchanged.
+//!
+//! - `project`: `dbt_project.yml` (name, profile, model-paths, vars, `models:` configs, quoting) of
+//!   the root project and of installed packages that define semantic models;
+//! - `profiles`: `profiles.yml` found as dbt finds it, and the active target;
+//! - `render`: the Jinja dbt renders in YAML values (`var()`, `env_var()`, `doc()`, `target`), at
+//!   the key paths where dbt renders it;
+//! - `relations`: the relation dbt builds for each model (`ref()`) and source (`source()`);
+//! - `naming`: dbt's `generate_schema_name`/`generate_database_name`/`generate_alias_name`, the
+//!   defaults or the root project's overrides;
+//! - `spine`: time spines from the `time_spine:` model property and the legacy
+//!   `metricflow_time_spine` model.
+//!
+//! This module never touches the file system itself: the loader hands it a [`Files`] (the disk, or
+//! an in-memory map in tests), and the environment comes from [`DbtOptions::env`] or the process.
+
+pub mod loader;
+pub mod naming;
+pub mod profiles;
+pub mod project;
+pub mod relations;
+pub mod render;
+pub mod spine;
+
+use crate::diag::Diagnostic;
+use crate::source::{FileId, SourceFile, SourceMap};
+use crate::yaml::{self, Node, NodeKind};
+use indexmap::IndexMap;
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+pub use relations::DbtRelation;
+
+/// The dbt settings of the command line (dbt's own flags) and the environment.
+#[derive(Debug, Default, Clone)]
+pub struct DbtOptions {
+    /// `--profiles-dir`: where `profiles.yml` is.
+    pub profiles_dir: Option<PathBuf>,
+    /// `--profile`: the profile to use instead of `dbt_project.yml`'s `profile:`.
+    pub profile: Option<String>,
+    /// `--target`: the output of the profile to use instead of its `target:`.
+    pub target: Option<String>,
+    /// `--vars`: a YAML or JSON mapping, as dbt takes it.
+    pub vars: Option<String>,
+    /// The environment (`env_var()`, `DBT_PROFILES_DIR`, `HOME`); `None` reads the process's.
+    pub env: Option<BTreeMap<String, String>>,
+}
+
+impl DbtOptions {
+    /// An environment variable, from [`DbtOptions::env`] when set, else from the process.
+    pub fn env_var(&self, name: &str) -> Option<String> {
+        match &self.env {
+            Some(m) => m.get(name).cloned(),
+            None => std::env::var(name).ok(),
+        }
+    }
+}
+
+/// Read access to a project's files: the disk for the CLI, a map in tests.
+pub trait Files {
+    fn read(&self, path: &Path) -> Result<String, String>;
+    fn is_file(&self, path: &Path) -> bool;
+    fn is_dir(&self, path: &Path) -> bool;
+    /// The entries of a directory, sorted by path.
+    fn list(&self, dir: &Path) -> Vec<PathBuf>;
+}
+
+/// In-memory files, for tests: paths to texts; directories are implied by the paths.
+#[derive(Debug, Default, Clone)]
+pub struct MemFiles(pub BTreeMap<PathBuf, String>);
+
+impl MemFiles {
+    pub fn new(files: &[(&str, &str)]) -> MemFiles {
+        MemFiles(
+            files
+                .iter()
+                .map(|(p, t)| (PathBuf::from(p), t.to_string()))
+                .collect(),
+        )
+    }
+}
+
+impl Files for MemFiles {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        self.0
+            .get(path)
+            .cloned()
+            .ok_or_else(|| format!("`{}`: no such file", path.display()))
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        self.0.contains_key(path)
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        self.0.keys().any(|p| p != path && p.starts_with(path))
+    }
+    fn list(&self, dir: &Path) -> Vec<PathBuf> {
+        let mut out: Vec<PathBuf> = self
+            .0
+            .keys()
+            .filter_map(|p| {
+                let rest = p.strip_prefix(dir).ok()?;
+                let first = rest.components().next()?;
+                Some(dir.join(first))
+            })
+            .collect();
+        out.sort();
+        out.dedup();
+        out
+    }
+}
+
+/// What tally keeps of a dbt project once it is loaded: the active target and the relation of
+/// every model and source, for `ref()`/`source()` and for `tally query`'s default database.
+#[derive(Debug, Clone, Default)]
+pub struct DbtInfo {
+    /// The root project's `name:`.
+    pub project_name: String,
+    /// The active target, when a profile was found.
+    pub target: Option<profiles::Target>,
+    /// The DuckDB file of a DuckDB target (`path:`, relative to the project directory).
+    pub duckdb_path: Option<String>,
+    /// Model relations: (package, model name) -> relation, root project first.
+    pub models: IndexMap<(String, String), DbtRelation>,
+    /// Source relations: (source name, table name) -> relation.
+    pub sources: IndexMap<(String, String), DbtRelation>,
+}
+
+impl DbtInfo {
+    /// The relation of `ref('name')` or `ref('package', 'name')`: the root project's model first,
+    /// then any package's, as dbt looks a ref up.
+    pub fn model_relation(&self, package: Option<&str>, name: &str) -> Option<&DbtRelation> {
+        match package {
+            Some(p) => self.models.get(&(p.to_string(), name.to_string())),
+            None => self
+                .models
+                .get(&(self.project_name.clone(), name.to_string()))
+                .or_else(|| {
+                    self.models
+                        .iter()
+                        .find(|((_, n), _)| n == name)
+                        .map(|(_, r)| r)
+                }),
+        }
+    }
+
+    /// The relation of `source('source', 'table')`.
+    pub fn source_relation(&self, source: &str, table: &str) -> Option<&DbtRelation> {
+        self.sources.get(&(source.to_string(), table.to_string()))
+    }
+}
+
+/// A YAML file's documents, or the diagnostic that it does not parse.
+pub(crate) fn parse_yaml(
+    sources: &mut SourceMap,
+    name: String,
+    path: &Path,
+    text: String,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<(FileId, Vec<Node>)> {
+    let id = sources.add(SourceFile::new(name, path, text));
+    let text = &sources.get(id).expect("just added").text;
+    match yaml::parse(id, text) {
+        Ok(docs) => Some((id, docs)),
+        Err(d) => {
+            diags.push(d);
+            None
+        }
+    }
+}
+
+/// A YAML node as JSON (for variables): mappings keep their order, keys become strings.
+pub fn node_to_json(n: &Node) -> serde_json::Value {
+    use serde_json::Value;
+    match &n.kind {
+        NodeKind::Null => Value::Null,
+        NodeKind::Bool(b) => Value::Bool(*b),
+        NodeKind::Int(i) => Value::from(*i),
+        NodeKind::Float(f) => serde_json::Number::from_f64(*f)
+            .map(Value::Number)
+            .unwrap_or(Value::Null),
+        NodeKind::Str(s) => Value::String(s.clone()),
+        NodeKind::Seq(items) => Value::Array(items.iter().map(node_to_json).collect()),
+        NodeKind::Map(entries) => Value::Object(
+            entries
+                .iter()
+                .map(|(k, v)| (scalar_text(k).unwrap_or_default(), node_to_json(v)))
+                .collect(),
+        ),
+    }
+}
+
+/// The text of a scalar node (numbers and booleans as written in YAML 1.2).
+pub fn scalar_text(n: &Node) -> Option<String> {
+    match &n.kind {
+        NodeKind::Str(s) => Some(s.clone()),
+        NodeKind::Int(i) => Some(i.to_string()),
+        NodeKind::Float(f) => Some(f.to_string()),
+        NodeKind::Bool(b) => Some(b.to_string()),
+        _ => None,
+    }
+}
+
+/// The names of a mapping's keys.
+pub(crate) fn keys(n: &Node) -> Vec<&str> {
+    n.entries().iter().filter_map(|(k, _)| k.as_str()).collect()
+}
+
+/// A `/`-separated relative path of `p` under `base`.
+pub(crate) fn rel_path(base: &Path, p: &Path) -> String {
+    p.strip_prefix(base)
+        .unwrap_or(p)
+        .to_string_lossy()
+        .replace('\\', "/")
+}
