@@ -16,6 +16,10 @@ pub struct Cli {
     /// What `$source_schema` in node relations stands for.
     #[arg(long, global = true)]
     pub source_schema: Option<String>,
+    /// Read the semantic layer from dbt's semantic manifest (`target/semantic_manifest.json`,
+    /// written by `dbt parse`) instead of the project's YAML files.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     /// Colour in diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -75,6 +79,12 @@ pub enum Command {
         /// Only names containing this text.
         #[arg(long)]
         search: Option<String>,
+    },
+    /// Print the resolved model (semantic models, metrics with their aggregations, saved queries,
+    /// time spines) in a canonical form: the same project in any spec prints the same.
+    Model {
+        #[arg(long, default_value = "json", value_parser = ["json"])]
+        format: String,
     },
     /// Generate a deterministic sample dataset into a DuckDB database.
     SampleData {

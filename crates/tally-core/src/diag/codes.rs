@@ -22,6 +22,7 @@ codes! {
     DUPLICATE_KEY = "E0006": "A mapping has the same key twice.";
     UNKNOWN_DOCUMENT = "E0007": "A YAML document has a top-level key that neither tally nor dbt reads.";
     CONFIG = "E0008": "tally.yml is invalid (unknown variable, bad relation template).";
+    JSON_SYNTAX = "E0014": "A JSON file (dbt's semantic manifest, `--manifest`) is not valid JSON.";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";
