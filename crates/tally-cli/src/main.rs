@@ -492,7 +492,8 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
     match what {
         "metrics" => {
             header = vec!["metric", "type", "label", "accountable", "description"];
-            for m in model.metrics.values() {
+            // Hidden metrics (dbt's `hidden: true`) stay queryable but are not listed.
+            for m in model.metrics.values().filter(|m| !m.hidden) {
                 if matches(&m.name) || m.label.as_deref().is_some_and(&matches) {
                     rows.push(vec![
                         m.name.clone(),

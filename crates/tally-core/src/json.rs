@@ -36,10 +36,13 @@ struct Parser<'a> {
 
 impl Parser<'_> {
     fn error(&self, message: &str, label: &str) -> Diagnostic {
-        let end = (self.pos + 1).min(self.bytes.len());
-        let start = self.pos.min(end);
+        let start = self.pos.min(self.bytes.len());
+        let mut end = (start + 1).min(self.bytes.len());
+        while !self.text.is_char_boundary(end) {
+            end += 1;
+        }
         Diagnostic::error(codes::JSON_SYNTAX, format!("invalid JSON: {message}"))
-            .at(Span::new(self.file, start, end.max(start)))
+            .at(Span::new(self.file, start, end))
             .with_label(label.to_string())
             .with_help("the file is not valid JSON: regenerate it (`dbt parse` writes target/semantic_manifest.json)")
     }
@@ -298,7 +301,7 @@ mod tests {
     #[test]
     fn errors_point_at_the_fault() {
         for (text, at, code) in [
-            ("{\"a\": 1,\n \"b\" 2}", 11, codes::JSON_SYNTAX),
+            ("{\"a\": 1,\n \"b\" 2}", 14, codes::JSON_SYNTAX),
             ("[1, 2", 5, codes::JSON_SYNTAX),
             ("{\"a\": tru}", 6, codes::JSON_SYNTAX),
             ("{\"a\": 1, \"a\": 2}", 9, codes::DUPLICATE_KEY),

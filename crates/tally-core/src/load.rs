@@ -293,7 +293,7 @@ pub fn newer_manifest(root: &Path) -> Option<PathBuf> {
     let mut ignored = Vec::new();
     for name in ["tally.yml", "tally.yaml"] {
         let p = root.join(name);
-        if let Some(text) = std::fs::read_to_string(&p).ok() {
+        if let Ok(text) = std::fs::read_to_string(&p) {
             if let Ok(docs) = yaml::parse(FileId(0), &text) {
                 let cell = RefCell::new(Vec::new());
                 if let Some(cfg) = docs.first().and_then(|d| yaml::decode::<ProjectFile>(d, &cell)) {

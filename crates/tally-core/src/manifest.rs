@@ -8,8 +8,8 @@
 //! spec types:
 //! - filters are objects, `{"where_filters": [{"where_sql_template": "..."}]}`, not strings;
 //! - windows are objects, `{"count": 7, "granularity": "day"}`, not `"7 day"`;
-//! - absent values are written as `null`, and every object carries a `metadata` (dbt's record of
-//!   the YAML it came from).
+//! - absent values are written as `null`, and objects carry keys tally has no use for: `metadata`
+//!   (dbt's record of the YAML an object came from) and `datatype` (dbt-core 1.12, always null).
 //!
 //! Values keep their spans in the JSON file, so every later diagnostic points at file, line and
 //! column of the manifest. Keys tally does not know are warnings here, not errors: the manifest is
@@ -29,6 +29,9 @@ pub struct Manifest {
     pub saved_queries: Vec<SavedQuery>,
     pub project_configurations: Vec<ProjectConfiguration>,
 }
+
+/// Keys of manifest objects that carry nothing tally uses.
+const IGNORED_KEYS: &[&str] = &["metadata", "datatype"];
 
 const TOP_LEVEL: &[&str] = &[
     "semantic_models",
@@ -94,7 +97,28 @@ pub fn read_manifest(file: FileId, text: &str) -> (Manifest, Vec<Diagnostic>) {
         }
         diags.push(d);
     }
+    drop_fusion_measures(&mut out);
     (out, diags)
+}
+
+/// dbt Fusion writes a measure (`create_metric: true`, `agg` defaulting to sum) beside every
+/// latest-spec simple metric, for older readers. The metric's `metric_aggregation_params` are the
+/// definition; such a measure would only define the metric a second time, so it is dropped.
+fn drop_fusion_measures(m: &mut Manifest) {
+    let own: Vec<(String, String)> = m
+        .metrics
+        .iter()
+        .filter_map(|x| {
+            let p = x.type_params.as_ref()?.metric_aggregation_params.as_ref()?;
+            Some((p.semantic_model.value.clone(), x.name.value.clone()))
+        })
+        .collect();
+    for sm in &mut m.semantic_models {
+        sm.measures.retain(|ms| {
+            !own.iter()
+                .any(|(s, n)| *s == sm.name.value && *n == ms.name.value)
+        });
+    }
 }
 
 fn decode_list<'a, T: serde::Deserialize<'a>>(
@@ -132,7 +156,8 @@ fn normalise(node: &Node) -> Node {
                     entries
                         .iter()
                         .filter(|(k, v)| {
-                            v.kind != NodeKind::Null && k.as_str() != Some("metadata")
+                            v.kind != NodeKind::Null
+                                && !k.as_str().is_some_and(|k| IGNORED_KEYS.contains(&k))
                         })
                         .map(|(k, v)| (k.clone(), normalise(v)))
                         .collect(),
@@ -206,6 +231,23 @@ mod tests {
         );
         let inputs = metric.type_params.as_ref().unwrap().metrics.as_ref().unwrap();
         assert_eq!(inputs[1].offset_window.as_ref().unwrap().value, "7 day");
+    }
+
+    #[test]
+    fn fusion_back_compat_measures_are_dropped() {
+        let text = r#"{"semantic_models": [{"name": "orders", "node_relation": {"alias": "orders"},
+              "measures": [{"name": "revenue", "agg": "sum", "create_metric": true},
+                           {"name": "legacy", "agg": "max"}]}],
+            "metrics": [{"name": "revenue", "type": "simple", "type_params": {"expr": "amount",
+              "metric_aggregation_params": {"semantic_model": "orders", "agg": "average"}}}]}"#;
+        let (m, diags) = read_manifest(FileId(0), text);
+        assert!(diags.is_empty(), "{diags:?}");
+        let names: Vec<&str> = m.semantic_models[0]
+            .measures
+            .iter()
+            .map(|x| x.name.value.as_str())
+            .collect();
+        assert_eq!(names, ["legacy"]);
     }
 
     #[test]

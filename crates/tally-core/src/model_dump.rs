@@ -8,7 +8,9 @@
 //! expression, aggregation time dimension), because the legacy spec names a measure apart from
 //! its metric while the latest spec makes every simple metric its own measure, so measure names
 //! differ between the forms of one project while the aggregations do not. Descriptions and labels
-//! are kept: they are part of what a project says.
+//! are kept: they are part of what a project says. Table names lose the double quotes around
+//! plain lower-case identifiers (dbt's manifest writes `"db"."schema"."table"`, a resolved
+//! `ref()` may not quote), which name the same table.
 
 use crate::model::{MeasureRef, MetricInput, MetricKind, Model, Relation, SemanticModel};
 use serde_json::{json, Value};
@@ -28,7 +30,7 @@ pub fn dump(model: &Model) -> Value {
             let mut custom = s.custom_granularities.clone();
             custom.sort();
             json!({
-                "relation": s.relation,
+                "relation": table(&s.relation),
                 "column": s.column,
                 "grain": s.grain,
                 "custom_granularities": custom
@@ -46,7 +48,7 @@ pub fn dump(model: &Model) -> Value {
                 "name": m.name,
                 "type": m.type_name(),
                 "label": m.label,
-                "description": m.description,
+                "description": description(&m.description),
                 "hidden": m.hidden,
                 "filters": m.filters.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(),
                 "time_granularity": m.time_granularity,
@@ -55,7 +57,7 @@ pub fn dump(model: &Model) -> Value {
         }).collect::<Vec<_>>(),
         "saved_queries": saved.iter().map(|q| json!({
             "name": q.name,
-            "description": q.description,
+            "description": description(&q.description),
             "metrics": q.metrics.iter().map(|m| m.value.as_str()).collect::<Vec<_>>(),
             "group_by": q.group_by.iter().map(|m| m.value.as_str()).collect::<Vec<_>>(),
             "where": q.where_.iter().map(|f| f.text.as_str()).collect::<Vec<_>>(),
@@ -64,6 +66,39 @@ pub fn dump(model: &Model) -> Value {
         })).collect::<Vec<_>>(),
         "time_spines": spines,
     })
+}
+
+/// A table name with the quotes around plain lower-case identifiers removed.
+fn table(t: &str) -> String {
+    let plain = |s: &str| {
+        s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+            && s.chars()
+                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+    };
+    // Only a dotted name of identifiers (quoted or not) is touched; anything else stays as is.
+    let parts: Vec<&str> = t.split('.').collect();
+    let unquoted: Vec<Option<&str>> = parts
+        .iter()
+        .map(|p| match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+            Some(inner) if plain(inner) => Some(inner),
+            Some(_) => None,
+            None if plain(p) => Some(*p),
+            None => None,
+        })
+        .collect();
+    if unquoted.iter().all(Option::is_some) {
+        unquoted.into_iter().flatten().collect::<Vec<_>>().join(".")
+    } else {
+        t.to_string()
+    }
+}
+
+/// A description, with dbt's empty string for "none" (its manifests write `""`) as null.
+fn description(d: &Option<String>) -> Value {
+    match d.as_deref().map(str::trim) {
+        Some(t) if !t.is_empty() => Value::String(t.to_string()),
+        _ => Value::Null,
+    }
 }
 
 fn semantic_model(m: &SemanticModel) -> Value {
@@ -90,9 +125,9 @@ fn semantic_model(m: &SemanticModel) -> Value {
     dimensions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
     json!({
         "name": m.name,
-        "description": m.description,
+        "description": description(&m.description),
         "relation": match &m.relation {
-            Relation::Table(t) => json!({"table": t}),
+            Relation::Table(t) => json!({"table": table(t)}),
             Relation::Query(q, _) => json!({"sql": q}),
         },
         "primary_entity": m.primary_entity_name(),
@@ -162,5 +197,18 @@ fn kind(model: &Model, k: &MetricKind) -> Value {
             "window": window,
             "constant_properties": constant_properties,
         }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::table;
+
+    #[test]
+    fn plain_identifiers_lose_their_quotes() {
+        assert_eq!(table("\"shop\".\"main\".\"orders\""), "shop.main.orders");
+        assert_eq!(table("shop.main.orders"), "shop.main.orders");
+        assert_eq!(table("\"Shop\".\"main\".\"orders\""), "\"Shop\".\"main\".\"orders\"");
+        assert_eq!(table("\"a.b\".c"), "\"a.b\".c");
     }
 }

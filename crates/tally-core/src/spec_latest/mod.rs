@@ -189,13 +189,16 @@ pub struct DerivedEntity {
     pub config: Option<serde_json::Value>,
 }
 
-/// Entities and dimensions that are expressions rather than columns.
+/// Entities and dimensions that are expressions rather than columns. Each item is decoded on its
+/// own (see [`translate`]), so that one broken item does not hide the others' problems.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct DerivedSemantics {
-    #[serde(default)]
-    pub dimensions: Vec<DerivedDimension>,
-    #[serde(default)]
-    pub entities: Vec<DerivedEntity>,
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<DerivedDimension>")]
+    pub dimensions: Option<IgnoredAny>,
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<DerivedEntity>")]
+    pub entities: Option<IgnoredAny>,
 }
 
 /// `percentile_type`: `discrete`, or `continuous` (MetricFlow's approximate percentile). Without
@@ -308,7 +311,9 @@ pub struct ModelMetric {
 }
 
 /// A dbt model entry (`models:` in a schema file) that is a semantic model in the latest spec.
-/// Only the semantic keys are read; dbt's own model properties are accepted and ignored.
+/// Only the semantic keys are read; dbt's own model properties are accepted and ignored. The
+/// lists (`metrics`, `columns`, `derived_semantics`) are decoded item by item (see [`translate`]),
+/// so that one broken metric does not hide the problems of the others.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct ModelEntry {
     /// The dbt model's name (the semantic model's, unless `semantic_model.name` says otherwise).
@@ -326,13 +331,16 @@ pub struct ModelEntry {
     #[serde(default)]
     pub primary_entity: Option<SString>,
     /// Metrics of the model: simple metrics aggregate it; others may live here too.
-    #[serde(default)]
-    pub metrics: Vec<ModelMetric>,
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<ModelMetric>")]
+    pub metrics: Option<IgnoredAny>,
     /// Entities and dimensions that are SQL expressions.
     #[serde(default)]
     pub derived_semantics: Option<DerivedSemantics>,
-    #[serde(default)]
-    pub columns: Vec<ModelColumn>,
+    /// The model's columns; `entity:` and `dimension:` make a column part of the semantic model.
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<ModelColumn>")]
+    pub columns: Option<IgnoredAny>,
     // dbt's own model properties: tally ignores them (the time spine is read elsewhere).
     #[serde(default, skip_serializing)]
     #[schemars(with = "Option<serde_json::Value>")]

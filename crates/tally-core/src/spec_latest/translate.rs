@@ -11,7 +11,7 @@
 //! `window_choice`/`window_groupings`, `hidden` becomes `is_private`, `percentile_type: continuous`
 //! becomes an approximate percentile. Filters are kept verbatim.
 
-use super::{ModelColumn, ModelEntry, ModelMetric, PercentileType};
+use super::{DerivedDimension, DerivedEntity, ModelColumn, ModelEntry, ModelMetric, PercentileType};
 use crate::diag::{codes, Diagnostic, Severity};
 use crate::source::Span;
 use crate::spec::{self, DimensionType, MetricType};
@@ -86,29 +86,75 @@ pub fn read_models(node: &Node, diags: &mut Vec<Diagnostic>) -> Translated {
         let entry = yaml::decode::<ModelEntry>(item, &cell);
         let lenient = dbt_level_keys(item);
         for mut d in cell.into_inner() {
-            if d.code == codes::UNKNOWN_KEY {
-                if let Some((_, hint)) = MOVED_KEYS
-                    .iter()
-                    .find(|(k, _)| d.message == format!("unknown key `{k}`"))
-                {
-                    d.help.push((*hint).to_string());
-                }
-            }
-            if d.code == codes::UNKNOWN_KEY && lenient.contains(&d.span) {
-                // dbt itself only warns about keys it does not know on models and columns.
-                d.severity = Severity::Warning;
-                d.help.push(
-                    "tally reads the semantic keys of models and columns and ignores dbt's others"
-                        .to_string(),
-                );
-            }
+            hint_and_relax(&mut d, &lenient);
             diags.push(d);
         }
-        if let Some(entry) = entry {
-            translate_entry(&entry, &mut out, diags);
+        let Some(entry) = entry else { continue };
+        let cell = RefCell::new(Vec::new());
+        let columns: Vec<ModelColumn> = items_of(item.get("columns"), &cell);
+        let ds = item.get("derived_semantics");
+        let derived_dimensions: Vec<DerivedDimension> =
+            items_of(ds.and_then(|d| d.get("dimensions")), &cell);
+        let derived_entities: Vec<DerivedEntity> =
+            items_of(ds.and_then(|d| d.get("entities")), &cell);
+        let metrics: Vec<ModelMetric> = items_of(item.get("metrics"), &cell);
+        for mut d in cell.into_inner() {
+            hint_and_relax(&mut d, &lenient);
+            diags.push(d);
         }
+        let parts = Parts {
+            columns,
+            derived_dimensions,
+            derived_entities,
+            metrics,
+        };
+        translate_entry(&entry, &parts, &mut out, diags);
     }
     out
+}
+
+/// The decoded lists of a model entry.
+struct Parts {
+    columns: Vec<ModelColumn>,
+    derived_dimensions: Vec<DerivedDimension>,
+    derived_entities: Vec<DerivedEntity>,
+    metrics: Vec<ModelMetric>,
+}
+
+/// Each item of a list decoded on its own; a broken item is reported and left out.
+fn items_of<'a, T: serde::Deserialize<'a>>(
+    node: Option<&'a Node>,
+    cell: &'a RefCell<Vec<Diagnostic>>,
+) -> Vec<T> {
+    match node.map(|n| &n.kind) {
+        Some(NodeKind::Seq(items)) => items
+            .iter()
+            .filter_map(|i| yaml::decode::<T>(i, cell))
+            .collect(),
+        // Null, or a type error the entry's own decoding has reported.
+        _ => Vec::new(),
+    }
+}
+
+/// A hint for keys the latest spec moved or renamed; unknown keys of dbt's own model and column
+/// properties are warnings (`lenient` holds their spans), since dbt only warns about them too.
+fn hint_and_relax(d: &mut Diagnostic, lenient: &[Span]) {
+    if d.code != codes::UNKNOWN_KEY {
+        return;
+    }
+    if let Some((_, hint)) = MOVED_KEYS
+        .iter()
+        .find(|(k, _)| d.message == format!("unknown key `{k}`"))
+    {
+        d.help.push((*hint).to_string());
+    }
+    if lenient.contains(&d.span) {
+        d.severity = Severity::Warning;
+        d.help.push(
+            "tally reads the semantic keys of models and columns and ignores dbt's others"
+                .to_string(),
+        );
+    }
 }
 
 /// The spans of the keys of a model entry and of its columns: unknown keys there are dbt's
@@ -123,7 +169,12 @@ fn dbt_level_keys(item: &Node) -> Vec<Span> {
     spans
 }
 
-fn translate_entry(e: &ModelEntry, out: &mut Translated, diags: &mut Vec<Diagnostic>) {
+fn translate_entry(
+    e: &ModelEntry,
+    parts: &Parts,
+    out: &mut Translated,
+    diags: &mut Vec<Diagnostic>,
+) {
     let Some(smc) = &e.semantic_model else {
         diags.push(
             Diagnostic::error(
@@ -145,7 +196,7 @@ fn translate_entry(e: &ModelEntry, out: &mut Translated, diags: &mut Vec<Diagnos
     let sm_name = smc.name.clone().unwrap_or_else(|| e.name.clone());
     let mut entities = Vec::new();
     let mut dimensions = Vec::new();
-    for c in &e.columns {
+    for c in &parts.columns {
         if let Some(ent) = &c.entity {
             entities.push(spec::Entity {
                 name: ent.name.clone().unwrap_or_else(|| c.name.clone()),
@@ -162,47 +213,45 @@ fn translate_entry(e: &ModelEntry, out: &mut Translated, diags: &mut Vec<Diagnos
             dimensions.push(d);
         }
     }
-    if let Some(ds) = &e.derived_semantics {
-        for ent in &ds.entities {
-            entities.push(spec::Entity {
-                name: ent.name.clone(),
-                entity_type: ent.entity_type.clone(),
-                expr: Some(ent.expr.clone()),
-                description: ent.description.clone(),
-                label: ent.label.clone(),
-                role: None,
-                config: ent.config.clone(),
-                meta: None,
-            });
+    for ent in &parts.derived_entities {
+        entities.push(spec::Entity {
+            name: ent.name.clone(),
+            entity_type: ent.entity_type.clone(),
+            expr: Some(ent.expr.clone()),
+            description: ent.description.clone(),
+            label: ent.label.clone(),
+            role: None,
+            config: ent.config.clone(),
+            meta: None,
+        });
+    }
+    for d in &parts.derived_dimensions {
+        let time = d.dimension_type.value == DimensionType::Time;
+        if time && d.granularity.is_none() {
+            diags.push(
+                Diagnostic::error(
+                    codes::TIME_DIMENSION_PARAMS,
+                    format!("time dimension `{}` has no granularity", d.name.value),
+                )
+                .at(d.dimension_type.span)
+                .with_help("add `granularity: day` (or another grain) to the derived dimension"),
+            );
+            continue;
         }
-        for d in &ds.dimensions {
-            let time = d.dimension_type.value == DimensionType::Time;
-            if time && d.granularity.is_none() {
-                diags.push(
-                    Diagnostic::error(
-                        codes::TIME_DIMENSION_PARAMS,
-                        format!("time dimension `{}` has no granularity", d.name.value),
-                    )
-                    .at(d.dimension_type.span)
-                    .with_help("add `granularity: day` (or another grain) to the derived dimension"),
-                );
-                continue;
-            }
-            dimensions.push(spec::Dimension {
-                name: d.name.clone(),
-                dimension_type: d.dimension_type.clone(),
-                expr: Some(d.expr.clone()),
-                description: d.description.clone(),
-                label: d.label.clone(),
-                is_partition: d.is_partition,
-                type_params: time.then(|| spec::DimensionTypeParams {
-                    time_granularity: d.granularity.clone(),
-                    validity_params: d.validity_params.clone(),
-                }),
-                config: d.config.clone(),
-                meta: None,
-            });
-        }
+        dimensions.push(spec::Dimension {
+            name: d.name.clone(),
+            dimension_type: d.dimension_type.clone(),
+            expr: Some(d.expr.clone()),
+            description: d.description.clone(),
+            label: d.label.clone(),
+            is_partition: d.is_partition,
+            type_params: time.then(|| spec::DimensionTypeParams {
+                time_granularity: d.granularity.clone(),
+                validity_params: d.validity_params.clone(),
+            }),
+            config: d.config.clone(),
+            meta: None,
+        });
     }
     out.semantic_models.push(spec::SemanticModel {
         name: sm_name.clone(),
@@ -230,7 +279,7 @@ fn translate_entry(e: &ModelEntry, out: &mut Translated, diags: &mut Vec<Diagnos
         tags: Vec::new(),
         metadata: None,
     });
-    for m in &e.metrics {
+    for m in &parts.metrics {
         if let Some(m) = translate_metric(m, &sm_name, diags) {
             out.metrics.push(m);
         }
