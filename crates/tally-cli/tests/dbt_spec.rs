@@ -59,9 +59,19 @@ fn model_of_the_yaml_equals_model_of_the_manifest() {
 fn a_missing_manifest_is_a_usage_error() {
     let tmp = tempfile::tempdir().unwrap();
     let missing = tmp.path().join("target/semantic_manifest.json");
-    let out = tally(&["--project", p(tmp.path()), "--manifest", p(&missing), "validate"]);
+    let out = tally(&[
+        "--project",
+        p(tmp.path()),
+        "--manifest",
+        p(&missing),
+        "validate",
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(out.stderr.contains("cannot read the semantic manifest"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("cannot read the semantic manifest"),
+        "{}",
+        out.stderr
+    );
 }
 
 #[test]
@@ -93,7 +103,8 @@ fn a_newer_manifest_gets_a_note() {
     let out = tally(&["--project", p(tmp.path()), "validate"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
-        out.stderr.contains("target/semantic_manifest.json is newer than the project's YAML"),
+        out.stderr
+            .contains("target/semantic_manifest.json is newer than the project's YAML"),
         "{}",
         out.stderr
     );

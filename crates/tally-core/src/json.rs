@@ -22,7 +22,10 @@ pub fn parse(file: FileId, text: &str) -> Result<Node, Diagnostic> {
     let node = p.value(0)?;
     p.skip_ws();
     if p.pos < p.bytes.len() {
-        return Err(p.error("unexpected text after the JSON value", "expected the end of the file"));
+        return Err(p.error(
+            "unexpected text after the JSON value",
+            "expected the end of the file",
+        ));
     }
     Ok(node)
 }
@@ -220,7 +223,9 @@ impl Parser<'_> {
                     self.pos += 1;
                     return Ok(NodeKind::Seq(items));
                 }
-                _ => return Err(self.error("expected `,` or `]`", "the list continues or ends here")),
+                _ => {
+                    return Err(self.error("expected `,` or `]`", "the list continues or ends here"))
+                }
             }
         }
     }
@@ -241,7 +246,10 @@ impl Parser<'_> {
             let start = self.pos;
             let key = self.string()?;
             let key_span = Span::new(self.file, start, self.pos);
-            if entries.iter().any(|(k, _)| k.as_str() == Some(key.as_str())) {
+            if entries
+                .iter()
+                .any(|(k, _)| k.as_str() == Some(key.as_str()))
+            {
                 return Err(Diagnostic::error(
                     codes::DUPLICATE_KEY,
                     format!("key `{key}` appears twice in the same object"),
@@ -272,7 +280,9 @@ impl Parser<'_> {
                     return Ok(NodeKind::Map(entries));
                 }
                 _ => {
-                    return Err(self.error("expected `,` or `}`", "the object continues or ends here"))
+                    return Err(
+                        self.error("expected `,` or `}`", "the object continues or ends here")
+                    )
                 }
             }
         }
@@ -295,7 +305,10 @@ mod tests {
         assert_eq!(items[0].kind, NodeKind::Int(1));
         assert_eq!(items[1].kind, NodeKind::Float(2.5));
         assert_eq!(items[2].kind, NodeKind::Str("xé😀".into()));
-        assert_eq!(n.get("b").unwrap().get("d").unwrap().kind, NodeKind::Bool(true));
+        assert_eq!(
+            n.get("b").unwrap().get("d").unwrap().kind,
+            NodeKind::Bool(true)
+        );
     }
 
     #[test]
@@ -312,6 +325,9 @@ mod tests {
             assert_eq!((d.code, d.span.start as usize), (code, at), "{text}");
         }
         let deep = "[".repeat(1000);
-        assert_eq!(parse(FileId(0), &deep).unwrap_err().code, codes::JSON_SYNTAX);
+        assert_eq!(
+            parse(FileId(0), &deep).unwrap_err().code,
+            codes::JSON_SYNTAX
+        );
     }
 }

@@ -239,7 +239,10 @@ fn read_manifest_file(
             diags.push(
                 Diagnostic::error(
                     codes::IO,
-                    format!("cannot read the semantic manifest `{}`: {e}", path.display()),
+                    format!(
+                        "cannot read the semantic manifest `{}`: {e}",
+                        path.display()
+                    ),
                 )
                 .with_help("`dbt parse` writes target/semantic_manifest.json in the dbt project"),
             );
@@ -296,7 +299,10 @@ pub fn newer_manifest(root: &Path) -> Option<PathBuf> {
         if let Ok(text) = std::fs::read_to_string(&p) {
             if let Ok(docs) = yaml::parse(FileId(0), &text) {
                 let cell = RefCell::new(Vec::new());
-                if let Some(cfg) = docs.first().and_then(|d| yaml::decode::<ProjectFile>(d, &cell)) {
+                if let Some(cfg) = docs
+                    .first()
+                    .and_then(|d| yaml::decode::<ProjectFile>(d, &cell))
+                {
                     config = cfg;
                 }
             }

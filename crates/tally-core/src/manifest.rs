@@ -229,7 +229,13 @@ mod tests {
             &text[metric.filter.0[0].span.range()],
             r#""{{ Dimension('a__b') }} = 1""#
         );
-        let inputs = metric.type_params.as_ref().unwrap().metrics.as_ref().unwrap();
+        let inputs = metric
+            .type_params
+            .as_ref()
+            .unwrap()
+            .metrics
+            .as_ref()
+            .unwrap();
         assert_eq!(inputs[1].offset_window.as_ref().unwrap().value, "7 day");
     }
 

@@ -1753,11 +1753,11 @@ impl<'a> Resolver<'a> {
                         &ctp.constant_properties
                     }
                     .iter()
-                        .map(|p| ConstantProperty {
-                            base_property: p.base_property.value.clone(),
-                            conversion_property: p.conversion_property.value.clone(),
-                        })
-                        .collect(),
+                    .map(|p| ConstantProperty {
+                        base_property: p.base_property.value.clone(),
+                        conversion_property: p.conversion_property.value.clone(),
+                    })
+                    .collect(),
                 }
             }
         };
@@ -1814,10 +1814,11 @@ impl<'a> Resolver<'a> {
             self.err(d);
             return None;
         };
-        let atd = a
-            .agg_time_dimension
-            .cloned()
-            .or_else(|| sm.default_agg_time_dimension.clone().map(Spanned::synthetic));
+        let atd = a.agg_time_dimension.cloned().or_else(|| {
+            sm.default_agg_time_dimension
+                .clone()
+                .map(Spanned::synthetic)
+        });
         let Some(atd) = atd else {
             self.err(
                 Diagnostic::error(
@@ -1832,14 +1833,22 @@ impl<'a> Resolver<'a> {
             );
             return None;
         };
-        if !sm.dimensions.iter().any(|d| d.name == atd.value && d.is_time()) {
+        if !sm
+            .dimensions
+            .iter()
+            .any(|d| d.name == atd.value && d.is_time())
+        {
             let time_dims: Vec<&str> = sm
                 .dimensions
                 .iter()
                 .filter(|d| d.is_time())
                 .map(|d| d.name.as_str())
                 .collect();
-            let span = if atd.span.is_dummy() { a.name.span } else { atd.span };
+            let span = if atd.span.is_dummy() {
+                a.name.span
+            } else {
+                atd.span
+            };
             self.err(
                 Diagnostic::error(
                     codes::AGG_TIME_DIMENSION,
@@ -1920,7 +1929,11 @@ impl<'a> Resolver<'a> {
         model: &Model,
     ) -> Option<MeasureRef> {
         let spec = self.spec;
-        let Some(x) = spec.metrics.iter().find(|x| x.name.value == input.name.value) else {
+        let Some(x) = spec
+            .metrics
+            .iter()
+            .find(|x| x.name.value == input.name.value)
+        else {
             let d = Diagnostic::error(
                 codes::UNKNOWN_METRIC,
                 format!("unknown metric `{}`", input.name.value),

@@ -71,7 +71,9 @@ pub fn dump(model: &Model) -> Value {
 /// A table name with the quotes around plain lower-case identifiers removed.
 fn table(t: &str) -> String {
     let plain = |s: &str| {
-        s.chars().next().is_some_and(|c| c.is_ascii_lowercase() || c == '_')
+        s.chars()
+            .next()
+            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
             && s.chars()
                 .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
     };
@@ -79,12 +81,14 @@ fn table(t: &str) -> String {
     let parts: Vec<&str> = t.split('.').collect();
     let unquoted: Vec<Option<&str>> = parts
         .iter()
-        .map(|p| match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
-            Some(inner) if plain(inner) => Some(inner),
-            Some(_) => None,
-            None if plain(p) => Some(*p),
-            None => None,
-        })
+        .map(
+            |p| match p.strip_prefix('"').and_then(|p| p.strip_suffix('"')) {
+                Some(inner) if plain(inner) => Some(inner),
+                Some(_) => None,
+                None if plain(p) => Some(*p),
+                None => None,
+            },
+        )
         .collect();
     if unquoted.iter().all(Option::is_some) {
         unquoted.into_iter().flatten().collect::<Vec<_>>().join(".")
@@ -208,7 +212,10 @@ mod tests {
     fn plain_identifiers_lose_their_quotes() {
         assert_eq!(table("\"shop\".\"main\".\"orders\""), "shop.main.orders");
         assert_eq!(table("shop.main.orders"), "shop.main.orders");
-        assert_eq!(table("\"Shop\".\"main\".\"orders\""), "\"Shop\".\"main\".\"orders\"");
+        assert_eq!(
+            table("\"Shop\".\"main\".\"orders\""),
+            "\"Shop\".\"main\".\"orders\""
+        );
         assert_eq!(table("\"a.b\".c"), "\"a.b\".c");
     }
 }

@@ -324,6 +324,41 @@ mod tests {
     }
 
     #[test]
+    fn project_schema_covers_the_latest_dbt_spec() {
+        let v = schema(SchemaKind::Project);
+        let entry = def(&v, "ModelEntry");
+        // dbt's own model and column properties stay open; the semantic keys are described.
+        assert!(entry.get("additionalProperties").is_none());
+        assert!(def(&v, "ModelColumn").get("additionalProperties").is_none());
+        for key in [
+            "semantic_model",
+            "agg_time_dimension",
+            "metrics",
+            "derived_semantics",
+        ] {
+            assert!(entry["properties"][key].is_object(), "{key}");
+        }
+        let metric = def(&v, "ModelMetric");
+        assert_eq!(metric["additionalProperties"], json!(false));
+        for key in [
+            "agg",
+            "percentile_type",
+            "hidden",
+            "input_metrics",
+            "input_metric",
+        ] {
+            assert!(metric["properties"][key].is_object(), "{key}");
+        }
+        // `semantic_model: true` and `entity: primary` are shorthands.
+        let smc = def(&v, "SemanticModelConfig");
+        assert_eq!(smc["anyOf"][0]["type"], json!("boolean"));
+        let ent = def(&v, "ColumnEntity");
+        assert_eq!(ent["anyOf"].as_array().unwrap().len(), 2);
+        let text = schema_text(SchemaKind::Project);
+        assert!(text.contains("\"window_agg\""));
+    }
+
+    #[test]
     fn config_schema_describes_tally_yml() {
         let v = schema(SchemaKind::Config);
         assert_eq!(v["title"], json!("tally.yml"));

@@ -103,8 +103,16 @@ fn one_project_in_four_forms_is_one_model() {
     );
     let text = |v: &Value| serde_json::to_string_pretty(v).unwrap();
     assert_eq!(text(&legacy), text(&latest), "legacy YAML vs latest YAML");
-    assert_eq!(text(&legacy), text(&legacy_manifest), "legacy YAML vs its manifest");
-    assert_eq!(text(&latest), text(&latest_manifest), "latest YAML vs its manifest");
+    assert_eq!(
+        text(&legacy),
+        text(&legacy_manifest),
+        "legacy YAML vs its manifest"
+    );
+    assert_eq!(
+        text(&latest),
+        text(&latest_manifest),
+        "latest YAML vs its manifest"
+    );
     // The dump is not vacuous: every kind of metric is there, with its parameters.
     assert_eq!(legacy["metrics"].as_array().unwrap().len(), 10);
     let m = |name: &str| {
@@ -116,8 +124,14 @@ fn one_project_in_four_forms_is_one_model() {
             .unwrap()
             .clone()
     };
-    assert_eq!(m("order_total_mtd")["params"]["grain_to_date"], "month");
-    assert_eq!(m("order_total_mtd")["params"]["aggregation"]["expr"], "amount");
+    assert_eq!(
+        m("order_total_mtd")["params"]["grain_to_date"]["Standard"],
+        "month"
+    );
+    assert_eq!(
+        m("order_total_mtd")["params"]["aggregation"]["expr"],
+        "amount"
+    );
     assert_eq!(
         m("p90_amount")["params"]["aggregation"]["agg"]["Percentile"]["approximate"],
         true
@@ -266,7 +280,10 @@ models:
         "second_dim"
     );
     let p = &metric("percentile_metric")["params"]["aggregation"]["agg"]["Percentile"];
-    assert_eq!((p["p"].as_f64(), &p["discrete"]), (Some(0.99), &Value::Bool(true)));
+    assert_eq!(
+        (p["p"].as_f64(), &p["discrete"]),
+        (Some(0.99), &Value::Bool(true))
+    );
     assert_eq!(
         metric("conversion_metric")["params"]["conversion"]["agg_time_dimension"],
         "ds"
@@ -324,11 +341,20 @@ metrics:
         &LoadOptions::default(),
     );
     let (model, diags) = resolve(spec, diags);
-    assert!(!diags.iter().any(|d| d.is_error()), "{}", errors(&model, &diags));
+    assert!(
+        !diags.iter().any(|d| d.is_error()),
+        "{}",
+        errors(&model, &diags)
+    );
     let names: Vec<&str> = model.metrics.keys().map(String::as_str).collect();
     assert_eq!(
         names,
-        ["visits", "orders_per_visit", "orders", "visits_minus_orders"]
+        [
+            "visits",
+            "orders_per_visit",
+            "orders",
+            "visits_minus_orders"
+        ]
     );
     let (_, sm) = model.semantic_model("order_facts").unwrap();
     assert_eq!(
@@ -399,7 +425,10 @@ models:
     assert_eq!(revenue["params"]["aggregation"]["join_to_timespine"], true);
     assert_eq!(revenue["filters"].as_array().unwrap().len(), 2);
     let p50 = &metric("revenue_p50")["params"]["aggregation"]["agg"]["Percentile"];
-    assert_eq!((p50["p"].as_f64(), &p50["approximate"]), (Some(0.5), &Value::Bool(true)));
+    assert_eq!(
+        (p50["p"].as_f64(), &p50["approximate"]),
+        (Some(0.5), &Value::Bool(true))
+    );
     // The cumulative metric reads the simple metric with its filters, options and its own filter.
     let cum = &metric("revenue_cumulative")["params"];
     assert_eq!(cum["aggregation"]["filters"].as_array().unwrap().len(), 3);
@@ -447,7 +476,10 @@ models:
         .find(|d| d.message.contains("dimensoin_note"))
         .unwrap();
     assert_eq!(dimensoin.severity, diag::Severity::Warning);
-    let enable = diags.iter().find(|d| d.message.contains("`enable`")).unwrap();
+    let enable = diags
+        .iter()
+        .find(|d| d.message.contains("`enable`"))
+        .unwrap();
     assert!(enable.is_error());
     assert_eq!(enable.help, vec!["did you mean `enabled`?".to_string()]);
 }
@@ -470,7 +502,10 @@ fn manifest_errors_point_into_the_json() {
  "saved_queries": [{"name": "q", "query_params": {"metrics": ["mm"], "limit": "ten"}}]
 }"#,
     );
-    assert!(out.contains("error[E0103]: unknown measure `nope`"), "{out}");
+    assert!(
+        out.contains("error[E0103]: unknown measure `nope`"),
+        "{out}"
+    );
     assert!(out.contains("target/semantic_manifest.json:2:82"), "{out}");
     assert!(out.contains("error[E0004]"), "{out}");
     assert!(out.contains("target/semantic_manifest.json:3:79"), "{out}");

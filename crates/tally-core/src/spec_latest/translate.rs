@@ -11,7 +11,9 @@
 //! `window_choice`/`window_groupings`, `hidden` becomes `is_private`, `percentile_type: continuous`
 //! becomes an approximate percentile. Filters are kept verbatim.
 
-use super::{DerivedDimension, DerivedEntity, ModelColumn, ModelEntry, ModelMetric, PercentileType};
+use super::{
+    DerivedDimension, DerivedEntity, ModelColumn, ModelEntry, ModelMetric, PercentileType,
+};
 use crate::diag::{codes, Diagnostic, Severity};
 use crate::source::Span;
 use crate::spec::{self, DimensionType, MetricType};
@@ -126,19 +128,37 @@ fn items_of<'a, T: serde::Deserialize<'a>>(
     node: Option<&'a Node>,
     cell: &'a RefCell<Vec<Diagnostic>>,
 ) -> Vec<T> {
-    match node.map(|n| &n.kind) {
-        Some(NodeKind::Seq(items)) => items
+    let Some(n) = node else {
+        return Vec::new();
+    };
+    match &n.kind {
+        NodeKind::Seq(items) => items
             .iter()
             .filter_map(|i| yaml::decode::<T>(i, cell))
             .collect(),
-        // Null, or a type error the entry's own decoding has reported.
-        _ => Vec::new(),
+        NodeKind::Null => Vec::new(),
+        _ => {
+            cell.borrow_mut().push(
+                Diagnostic::error(
+                    codes::INVALID_VALUE,
+                    format!("expected a list, found {}", n.type_name()),
+                )
+                .at(n.span)
+                .with_label("expected a list")
+                .with_help("write one `- ...` item per entry"),
+            );
+            Vec::new()
+        }
     }
 }
 
 /// A hint for keys the latest spec moved or renamed; unknown keys of dbt's own model and column
 /// properties are warnings (`lenient` holds their spans), since dbt only warns about them too.
 fn hint_and_relax(d: &mut Diagnostic, lenient: &[Span]) {
+    if d.code == codes::INVALID_VALUE && d.message == "unknown value `avg`" {
+        d.help
+            .push("the aggregation is called `average` (dbt's docs write `avg` in places)".into());
+    }
     if d.code != codes::UNKNOWN_KEY {
         return;
     }
@@ -264,12 +284,9 @@ fn translate_entry(
             format!("ref('{}')", e.name.value),
         )),
         sql: None,
-        defaults: e
-            .agg_time_dimension
-            .as_ref()
-            .map(|a| spec::ModelDefaults {
-                agg_time_dimension: Some(a.clone()),
-            }),
+        defaults: e.agg_time_dimension.as_ref().map(|a| spec::ModelDefaults {
+            agg_time_dimension: Some(a.clone()),
+        }),
         primary_entity: e.primary_entity.clone(),
         entities,
         measures: Vec::new(),
@@ -353,12 +370,18 @@ fn translate_metric(
     if !simple {
         let only_simple = [
             ("agg", m.agg.as_ref().map(|a| a.span)),
-            ("fill_nulls_with", m.fill_nulls_with.as_ref().map(|f| f.span)),
+            (
+                "fill_nulls_with",
+                m.fill_nulls_with.as_ref().map(|f| f.span),
+            ),
             (
                 "join_to_timespine",
                 m.join_to_timespine.map(|_| m.name.span),
             ),
-            ("non_additive_dimension", m.non_additive_dimension.as_ref().map(|n| n.name.span)),
+            (
+                "non_additive_dimension",
+                m.non_additive_dimension.as_ref().map(|n| n.name.span),
+            ),
         ];
         for (key, span) in only_simple {
             if let Some(span) = span {
@@ -401,14 +424,13 @@ fn translate_metric(
                 .to_string(),
             )
         }),
-        non_additive_dimension: m
-            .non_additive_dimension
-            .as_ref()
-            .map(|n| spec::NonAdditiveDimension {
+        non_additive_dimension: m.non_additive_dimension.as_ref().map(|n| {
+            spec::NonAdditiveDimension {
                 name: n.name.clone(),
                 window_choice: n.window_agg.clone(),
                 window_groupings: n.group_by.clone(),
-            }),
+            }
+        }),
         join_to_timespine: m.join_to_timespine,
         fill_nulls_with: m.fill_nulls_with.clone(),
         numerator: m.numerator.clone(),
