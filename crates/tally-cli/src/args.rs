@@ -28,6 +28,10 @@ pub struct Cli {
     /// dbt projects: variables for var(), a YAML or JSON mapping (`--vars '{key: value}'`).
     #[arg(long, global = true)]
     pub vars: Option<String>,
+    /// Read the semantic layer from dbt's semantic manifest (`target/semantic_manifest.json`,
+    /// written by `dbt parse`) instead of the project's YAML files.
+    #[arg(long, global = true, value_name = "FILE")]
+    pub manifest: Option<PathBuf>,
     /// Colour in diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -100,6 +104,12 @@ pub enum Command {
         /// Only names containing this text.
         #[arg(long)]
         search: Option<String>,
+    },
+    /// Print the resolved model (semantic models, metrics with their aggregations, saved queries,
+    /// time spines) in a canonical form: the same project in any spec prints the same.
+    Model {
+        #[arg(long, default_value = "json", value_parser = ["json"])]
+        format: String,
     },
     /// Generate a deterministic sample dataset into a DuckDB database.
     SampleData {

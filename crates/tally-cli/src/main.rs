@@ -72,9 +72,19 @@ fn run(cli: Cli) -> u8 {
         opts: LoadOptions {
             source_schema: cli.source_schema.clone(),
             dbt: cli.dbt_options(),
+            manifest: cli.manifest.clone(),
         },
         color,
     };
+    if cli.manifest.is_none() && !matches!(cli.command, Command::Schema { .. }) {
+        if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
+            eprintln!(
+                "note: {} is newer than the project's YAML files; tally reads the YAML.\n      To read dbt's rendered manifest instead, pass `--manifest {}`.",
+                m.display(),
+                m.display()
+            );
+        }
+    }
     match cli.command {
         Command::Validate { format } if ci::handles_validate_format(&format) => {
             ci::validate(&ctx, &format)
@@ -91,6 +101,7 @@ fn run(cli: Cli) -> u8 {
             format,
         } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
         Command::List { what, search } => list(&ctx, &what, search.as_deref()),
+        Command::Model { format: _ } => model_cmd(&ctx),
         Command::Graph { format, full } => graph(&ctx, &format, full),
         Command::Lineage { metric, format } => lineage(&ctx, &metric, &format),
         Command::SampleData {
@@ -108,6 +119,17 @@ fn run(cli: Cli) -> u8 {
             duckdb,
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
     }
+}
+
+/// `tally model`: the resolved model as canonical JSON.
+fn model_cmd(ctx: &Ctx) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let dump = tally_core::model_dump::dump(&model);
+    println!("{}", serde_json::to_string_pretty(&dump).expect("json"));
+    EXIT_OK
 }
 
 /// `tally schema`: print one JSON Schema, or write both into a directory.
@@ -489,7 +511,8 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
     match what {
         "metrics" => {
             header = vec!["metric", "type", "label", "accountable", "description"];
-            for m in model.metrics.values() {
+            // Hidden metrics (dbt's `hidden: true`) stay queryable but are not listed.
+            for m in model.metrics.values().filter(|m| !m.hidden) {
                 if matches(&m.name) || m.label.as_deref().is_some_and(&matches) {
                     rows.push(vec![
                         m.name.clone(),

@@ -40,6 +40,9 @@ pub struct LoadOptions {
     pub source_schema: Option<String>,
     /// dbt's flags (`--profiles-dir`, `--profile`, `--target`, `--vars`) and environment.
     pub dbt: crate::dbt::DbtOptions,
+    /// Read the semantic layer from dbt's semantic manifest (`target/semantic_manifest.json`)
+    /// instead of the project's YAML files (`--manifest FILE`).
+    pub manifest: Option<PathBuf>,
 }
 
 /// The disk, as the dbt loader reads it.
@@ -175,6 +178,16 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
     } else {
         None
     };
+    if let Some(path) = &opts.manifest {
+        // The manifest carries the semantic layer with its relations rendered by dbt; the dbt
+        // project (when there is one) still says which database its target writes to.
+        read_manifest_file(&mut spec, root, path, &mut diags);
+        if let Some(d) = dbt {
+            let (info, _) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
+            spec.dbt = Some(info);
+        }
+        return (spec, diags);
+    }
     // A dbt project's YAML is what dbt reads (its model paths and those of packages with
     // semantic models) unless tally.yml names the directories.
     let files: Vec<(usize, PathBuf)> = match &dbt {
@@ -277,6 +290,97 @@ pub fn load_files(
             .ok_or_else(|| format!("cannot read `{name}`: no such file"))
     });
     (spec, diags)
+}
+
+/// Read dbt's semantic manifest into the spec in place of the project's YAML files.
+fn read_manifest_file(
+    spec: &mut ProjectSpec,
+    root: &Path,
+    path: &Path,
+    diags: &mut Vec<Diagnostic>,
+) {
+    let text = match std::fs::read_to_string(path) {
+        Ok(t) => t,
+        Err(e) => {
+            diags.push(
+                Diagnostic::error(
+                    codes::IO,
+                    format!(
+                        "cannot read the semantic manifest `{}`: {e}",
+                        path.display()
+                    ),
+                )
+                .with_help("`dbt parse` writes target/semantic_manifest.json in the dbt project"),
+            );
+            return;
+        }
+    };
+    let name = path
+        .strip_prefix(root)
+        .unwrap_or(path)
+        .to_string_lossy()
+        .replace('\\', "/");
+    let id = spec.sources.add(SourceFile::new(name, path, text));
+    let text = &spec.sources.get(id).expect("just added").text;
+    let (m, more) = crate::manifest::read_manifest(id, text);
+    diags.extend(more);
+    add_manifest(spec, m);
+}
+
+fn add_manifest(spec: &mut ProjectSpec, m: crate::manifest::Manifest) {
+    spec.semantic_models.extend(m.semantic_models);
+    spec.metrics.extend(m.metrics);
+    spec.saved_queries.extend(m.saved_queries);
+    spec.project_configurations.extend(m.project_configurations);
+}
+
+/// Load a semantic manifest from its text (for tests and tools), with an optional tally.yml.
+pub fn load_manifest_text(
+    name: &str,
+    text: &str,
+    config: Option<&str>,
+    opts: &LoadOptions,
+) -> (ProjectSpec, Vec<Diagnostic>) {
+    let (mut spec, mut diags) = load_files(&[], config, opts);
+    let id = spec
+        .sources
+        .add(SourceFile::new(name, name, text.to_string()));
+    let text = &spec.sources.get(id).expect("just added").text;
+    let (m, more) = crate::manifest::read_manifest(id, text);
+    diags.extend(more);
+    add_manifest(&mut spec, m);
+    (spec, diags)
+}
+
+/// dbt's semantic manifest of a project when it is newer than every YAML file tally would read
+/// (the project then likely needs Jinja only dbt renders): `target/semantic_manifest.json`.
+pub fn newer_manifest(root: &Path) -> Option<PathBuf> {
+    let manifest = root.join("target").join("semantic_manifest.json");
+    let modified = |p: &Path| std::fs::metadata(p).and_then(|m| m.modified()).ok();
+    let at = modified(&manifest)?;
+    let mut config = ProjectFile::default();
+    let mut ignored = Vec::new();
+    for name in ["tally.yml", "tally.yaml"] {
+        let p = root.join(name);
+        if let Ok(text) = std::fs::read_to_string(&p) {
+            if let Ok(docs) = yaml::parse(FileId(0), &text) {
+                let cell = RefCell::new(Vec::new());
+                if let Some(cfg) = docs
+                    .first()
+                    .and_then(|d| yaml::decode::<ProjectFile>(d, &cell))
+                {
+                    config = cfg;
+                }
+            }
+            break;
+        }
+    }
+    let files = project_files(root, &config, &mut ignored);
+    if files.is_empty() {
+        return None;
+    }
+    let newest = files.iter().filter_map(|f| modified(f)).max()?;
+    (at > newest).then_some(manifest)
 }
 
 /// A path with `.` and `..` components resolved lexically, `/`-separated.
@@ -453,6 +557,12 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             "saved_query" => push(&mut spec.saved_queries, v, &cell),
             "project_configuration" => push(&mut spec.project_configurations, v, &cell),
             "semantic_models" => push_list(&mut spec.semantic_models, v, &cell),
+            // dbt's latest spec: models with `semantic_model:` are semantic models.
+            "models" => {
+                let t = crate::spec_latest::translate::read_models(v, &mut cell.borrow_mut());
+                spec.semantic_models.extend(t.semantic_models);
+                spec.metrics.extend(t.metrics);
+            }
             "metrics" => push_list(&mut spec.metrics, v, &cell),
             "saved_queries" => push_list(&mut spec.saved_queries, v, &cell),
             "metric_test" => push(&mut spec.metric_tests, v, &cell),

@@ -343,6 +343,8 @@ pub struct Metric {
     pub owners: Owners,
     pub drivers: Vec<String>,
     pub tags: Vec<String>,
+    /// Left out of listings, still queryable: dbt's `hidden: true`, MetricFlow's `is_private`.
+    pub hidden: bool,
 }
 
 impl Metric {
@@ -528,6 +530,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
         diags: Vec::new(),
         spec: &spec,
         custom_grains: Vec::new(),
+        inline: IndexMap::new(),
     };
     let model = r.resolve();
     let diags = r.diags;
@@ -544,6 +547,9 @@ struct Resolver<'a> {
     spec: &'a ProjectSpec,
     /// Names of the custom granularities on the time spines.
     custom_grains: Vec<String>,
+    /// The measures made for simple metrics that carry their own aggregation (dbt's latest spec,
+    /// MetricFlow's `metric_aggregation_params`), by metric name; `None` when it did not resolve.
+    inline: IndexMap<String, Option<MeasureRef>>,
 }
 
 fn is_valid_name(name: &str) -> bool {
@@ -664,9 +670,21 @@ impl<'a> Resolver<'a> {
                             owners: Owners::default(),
                             drivers: vec![],
                             tags: vec![],
+                            hidden: false,
                         });
                     }
                 }
+            }
+        }
+        // Simple metrics with their own aggregation become measures first, so that cumulative and
+        // conversion metrics can read them whatever the order of the files.
+        for m in &spec.metrics {
+            if self.inline.contains_key(&m.name.value) {
+                continue;
+            }
+            if let Some(agg) = inline_agg(m) {
+                let r = self.inline_measure(&agg, &mut model);
+                self.inline.insert(m.name.value.clone(), r);
             }
         }
         for m in &spec.metrics {
@@ -1587,8 +1605,8 @@ impl<'a> Resolver<'a> {
             MetricType::Simple => {
                 let mut measure = if let Some(input) = &tp.measure {
                     self.measure_ref(model, input)?
-                } else if let Some(agg) = &m.agg {
-                    self.inline_measure(m, agg, model)?
+                } else if inline_agg(m).is_some() {
+                    self.inline.get(&m.name.value).cloned().flatten()?
                 } else {
                     missing(self, "measure", "add `type_params: {measure: <measure>}`, or `agg:` and `expr:` (newer dbt spec)");
                     return None;
@@ -1658,12 +1676,19 @@ impl<'a> Resolver<'a> {
                 }
             }
             MetricType::Cumulative => {
-                let Some(input) = tp.measure.as_ref() else {
-                    missing(self, "measure", "add `type_params: {measure: <measure>}`");
+                let ctp = tp.cumulative_type_params.clone().unwrap_or_default();
+                let measure = if let Some(input) = tp.measure.as_ref() {
+                    self.measure_ref(model, input)?
+                } else if let Some(input) = ctp.metric.as_ref().or(m.input_metric.as_ref()) {
+                    self.simple_metric_measure(m, input, model)?
+                } else {
+                    missing(
+                        self,
+                        "input",
+                        "add `input_metric: <simple metric>` (or legacy `type_params: {measure: <measure>}`)",
+                    );
                     return None;
                 };
-                let measure = self.measure_ref(model, input)?;
-                let ctp = tp.cumulative_type_params.clone().unwrap_or_default();
                 let window_s = ctp
                     .window
                     .as_ref()
@@ -1706,25 +1731,46 @@ impl<'a> Resolver<'a> {
                 }
             }
             MetricType::Conversion => {
-                let Some(ctp) = tp.conversion_type_params.clone() else {
-                    missing(self, "conversion_type_params", "add `type_params: {conversion_type_params: {base_measure, conversion_measure, entity}}`");
-                    return None;
-                };
-                let (Some(b), Some(c), Some(e)) = (
-                    ctp.base_measure.as_ref(),
-                    ctp.conversion_measure.as_ref(),
-                    ctp.entity.as_ref(),
-                ) else {
+                let ctp = tp.conversion_type_params.clone().unwrap_or_default();
+                // Legacy measures, or (MetricFlow 0.210+, dbt's latest spec) simple metrics.
+                let base_in = ctp.base_measure.as_ref().map(|b| (b, false)).or_else(|| {
+                    ctp.base_metric
+                        .as_ref()
+                        .or(m.base_metric.as_ref())
+                        .map(|b| (b, true))
+                });
+                let conv_in = ctp
+                    .conversion_measure
+                    .as_ref()
+                    .map(|c| (c, false))
+                    .or_else(|| {
+                        ctp.conversion_metric
+                            .as_ref()
+                            .or(m.conversion_metric.as_ref())
+                            .map(|c| (c, true))
+                    });
+                let (Some((b, b_metric)), Some((c, c_metric)), Some(e)) =
+                    (base_in, conv_in, ctp.entity.as_ref().or(m.entity.as_ref()))
+                else {
                     missing(
                         self,
-                        "base_measure, conversion_measure and entity",
-                        "conversion_type_params need base_measure, conversion_measure and entity",
+                        "base, conversion and entity",
+                        "a conversion metric needs `entity`, `base_metric` and `conversion_metric` (legacy: conversion_type_params with base_measure, conversion_measure and entity)",
                     );
                     return None;
                 };
-                let base = self.measure_ref(model, b);
-                let conversion = self.measure_ref(model, c);
-                let window = match &ctp.window {
+                let base = if b_metric {
+                    self.simple_metric_measure(m, b, model)
+                } else {
+                    self.measure_ref(model, b)
+                };
+                let conversion = if c_metric {
+                    self.simple_metric_measure(m, c, model)
+                } else {
+                    self.measure_ref(model, c)
+                };
+                let window_s = ctp.window.as_ref().or(m.window.as_ref());
+                let window = match window_s {
                     Some(w) => Some(self.window(w)?),
                     None => None,
                 };
@@ -1748,17 +1794,21 @@ impl<'a> Resolver<'a> {
                     calculation: ctp
                         .calculation
                         .as_ref()
+                        .or(m.calculation.as_ref())
                         .map(|c| c.value)
                         .unwrap_or(ConversionCalculation::ConversionRate),
                     window,
-                    constant_properties: ctp
-                        .constant_properties
-                        .iter()
-                        .map(|p| ConstantProperty {
-                            base_property: p.base_property.value.clone(),
-                            conversion_property: p.conversion_property.value.clone(),
-                        })
-                        .collect(),
+                    constant_properties: if ctp.constant_properties.is_empty() {
+                        &m.constant_properties
+                    } else {
+                        &ctp.constant_properties
+                    }
+                    .iter()
+                    .map(|p| ConstantProperty {
+                        base_property: p.base_property.value.clone(),
+                        conversion_property: p.conversion_property.value.clone(),
+                    })
+                    .collect(),
                 }
             }
         };
@@ -1778,28 +1828,25 @@ impl<'a> Resolver<'a> {
             owners,
             drivers: m.drivers.iter().map(|d| d.value.clone()).collect(),
             tags: m.tags.clone(),
+            hidden: m.hidden || tp.is_private == Some(true),
         })
     }
 
-    /// The newer dbt spec: a simple metric with `agg` and `expr` becomes a measure of its semantic model.
-    fn inline_measure(
-        &mut self,
-        m: &spec::Metric,
-        agg: &Spanned<Agg>,
-        model: &mut Model,
-    ) -> Option<MeasureRef> {
-        let Some(smn) = &m.semantic_model else {
+    /// A simple metric that carries its own aggregation becomes a measure of its semantic model,
+    /// named like the metric (dbt's latest spec, MetricFlow's `metric_aggregation_params`).
+    fn inline_measure(&mut self, a: &InlineAgg<'_>, model: &mut Model) -> Option<MeasureRef> {
+        let Some(smn) = a.semantic_model else {
             self.err(
                 Diagnostic::error(
                     codes::METRIC_PARAMS,
                     format!(
-                        "simple metric `{}` has `agg` but no `semantic_model`",
-                        m.name.value
+                        "simple metric `{}` has `agg` but no semantic model",
+                        a.name.value
                     ),
                 )
-                .at(agg.span)
+                .at(a.agg.span)
                 .with_help(
-                    "add `semantic_model: <name>` so tally knows which table the metric aggregates",
+                    "define the metric under its model's `metrics:` (dbt's latest spec), or add `semantic_model: <name>`",
                 ),
             );
             return None;
@@ -1813,61 +1860,95 @@ impl<'a> Resolver<'a> {
             .with_suggestion(
                 &smn.value,
                 model.semantic_models.iter().map(|s| s.name.as_str()),
-            );
+            )
+            .with_help("a simple metric aggregates the rows of one semantic model");
             self.err(d);
             return None;
         };
-        let atd = m
-            .agg_time_dimension
-            .as_ref()
-            .map(|a| a.value.clone())
-            .or(sm.default_agg_time_dimension.clone());
+        let atd = a.agg_time_dimension.cloned().or_else(|| {
+            sm.default_agg_time_dimension
+                .clone()
+                .map(Spanned::synthetic)
+        });
         let Some(atd) = atd else {
             self.err(
                 Diagnostic::error(
                     codes::AGG_TIME_DIMENSION,
                     format!(
                         "metric `{}` has no aggregation time dimension",
-                        m.name.value
+                        a.name.value
                     ),
                 )
-                .at(m.name.span)
-                .with_help("set `agg_time_dimension`, or a default on the semantic model"),
+                .at(a.name.span)
+                .with_help("set `agg_time_dimension` on the metric, or on its model"),
             );
             return None;
         };
-        let params = m.agg_params.clone().or_else(|| {
-            m.percentile.as_ref().map(|p| spec::AggParams {
-                percentile: Some(p.clone()),
-                use_discrete_percentile: m
-                    .percentile_type
-                    .as_ref()
-                    .is_some_and(|t| t.value == "discrete"),
-                use_approximate_percentile: false,
-            })
-        });
+        if !sm
+            .dimensions
+            .iter()
+            .any(|d| d.name == atd.value && d.is_time())
+        {
+            let time_dims: Vec<&str> = sm
+                .dimensions
+                .iter()
+                .filter(|d| d.is_time())
+                .map(|d| d.name.as_str())
+                .collect();
+            let span = if atd.span.is_dummy() {
+                a.name.span
+            } else {
+                atd.span
+            };
+            self.err(
+                Diagnostic::error(
+                    codes::AGG_TIME_DIMENSION,
+                    format!(
+                        "aggregation time dimension `{}` of metric `{}` is not a time dimension of `{}`",
+                        atd.value, a.name.value, sm.name
+                    ),
+                )
+                .at(span)
+                .with_suggestion(&atd.value, time_dims.iter().copied())
+                .with_help(format!(
+                    "time dimensions of `{}`: {}",
+                    sm.name,
+                    if time_dims.is_empty() {
+                        "none".to_string()
+                    } else {
+                        time_dims.join(", ")
+                    }
+                )),
+            );
+            return None;
+        }
         let fake = spec::Measure {
-            name: m.name.clone(),
-            agg: agg.clone(),
-            expr: m.expr.clone(),
+            name: a.name.clone(),
+            agg: a.agg.clone(),
+            expr: a.expr.cloned(),
             description: None,
             label: None,
             create_metric: false,
-            agg_params: params.clone(),
-            non_additive_dimension: m.non_additive_dimension.clone(),
+            agg_params: a.agg_params.clone(),
+            non_additive_dimension: a.non_additive.cloned(),
             agg_time_dimension: None,
             config: None,
             meta: None,
         };
-        let (kind, expr) =
-            self.resolve_measure(&fake, agg.value, m.expr.as_ref(), params.as_ref(), agg.span)?;
+        let (kind, expr) = self.resolve_measure(
+            &fake,
+            a.agg.value,
+            a.expr,
+            a.agg_params.as_ref(),
+            a.agg.span,
+        )?;
         let sm = &mut model.semantic_models[mi];
         sm.measures.push(Measure {
-            name: m.name.value.clone(),
+            name: a.name.value.clone(),
             agg: kind,
             expr,
-            agg_time_dimension: atd,
-            non_additive: m.non_additive_dimension.as_ref().map(|n| NonAdditive {
+            agg_time_dimension: atd.value,
+            non_additive: a.non_additive.map(|n| NonAdditive {
                 dimension: n.name.value.clone(),
                 window_choice: n
                     .window_choice
@@ -1877,16 +1958,92 @@ impl<'a> Resolver<'a> {
                 window_groupings: n.window_groupings.iter().map(|g| g.value.clone()).collect(),
             }),
             label: None,
-            span: m.name.span,
+            span: a.name.span,
         });
         Some(MeasureRef {
             model: mi,
             measure: sm.measures.len() - 1,
-            name: m.name.value.clone(),
+            name: a.name.value.clone(),
             filters: vec![],
             join_to_timespine: false,
             fill_nulls_with: None,
         })
+    }
+
+    /// The measure behind a simple metric named as the input of a cumulative or conversion metric
+    /// (MetricFlow 0.210+, dbt's latest spec): the input metric's filters, `join_to_timespine` and
+    /// `fill_nulls_with` carry over, followed by the input's own filters.
+    fn simple_metric_measure(
+        &mut self,
+        of: &spec::Metric,
+        input: &spec::Input,
+        model: &Model,
+    ) -> Option<MeasureRef> {
+        let spec = self.spec;
+        let Some(x) = spec
+            .metrics
+            .iter()
+            .find(|x| x.name.value == input.name.value)
+        else {
+            let d = Diagnostic::error(
+                codes::UNKNOWN_METRIC,
+                format!("unknown metric `{}`", input.name.value),
+            )
+            .at(input.name.span)
+            .with_label(format!("input of `{}`", of.name.value))
+            .with_suggestion(
+                &input.name.value,
+                spec.metrics
+                    .iter()
+                    .filter(|x| x.metric_type.value == MetricType::Simple)
+                    .map(|x| x.name.value.as_str()),
+            )
+            .with_help("the input of a cumulative or conversion metric is a simple metric");
+            self.err(d);
+            return None;
+        };
+        if x.metric_type.value != MetricType::Simple {
+            self.err(
+                Diagnostic::error(
+                    codes::METRIC_PARAMS,
+                    format!(
+                        "input `{}` of `{}` is a {} metric",
+                        input.name.value,
+                        of.name.value,
+                        type_name(x.metric_type.value)
+                    ),
+                )
+                .at(input.name.span)
+                .with_secondary(x.name.span, "defined here")
+                .with_help("the input of a cumulative or conversion metric is a simple metric"),
+            );
+            return None;
+        }
+        let tp = x.type_params.as_ref();
+        let mut r = match tp.and_then(|t| t.measure.as_ref()) {
+            Some(mi) => self.measure_ref(model, mi)?,
+            // Reported where the simple metric itself is resolved.
+            None => self.inline.get(&x.name.value).cloned().flatten()?,
+        };
+        let mut filters: Vec<Filter> = x.filter.iter().map(Filter::from_spanned).collect();
+        filters.append(&mut r.filters);
+        filters.extend(input.filter.iter().map(Filter::from_spanned));
+        r.filters = filters;
+        r.name = x.name.value.clone();
+        if tp
+            .and_then(|t| t.join_to_timespine)
+            .or(x.join_to_timespine)
+            .unwrap_or(false)
+        {
+            r.join_to_timespine = true;
+        }
+        if let Some(f) = tp
+            .and_then(|t| t.fill_nulls_with.as_ref())
+            .or(x.fill_nulls_with.as_ref())
+        {
+            r.fill_nulls_with = Some(f.value);
+        }
+        Some(r)
     }
 
     fn resolve_owners(&mut self, m: &spec::Metric, model: &Model) -> Owners {
@@ -2068,6 +2225,64 @@ impl<'a> Resolver<'a> {
         }
         model.metrics.retain(|n, _| !bad.contains(n));
     }
+}
+
+/// A simple metric's own aggregation, from the flat keys (`agg`, `expr`, ...; dbt's latest spec as
+/// translated by [`crate::spec_latest`]) or from MetricFlow's `metric_aggregation_params`.
+struct InlineAgg<'b> {
+    name: &'b Spanned<String>,
+    semantic_model: Option<&'b Spanned<String>>,
+    agg: &'b Spanned<Agg>,
+    expr: Option<&'b Spanned<String>>,
+    agg_time_dimension: Option<&'b Spanned<String>>,
+    agg_params: Option<spec::AggParams>,
+    non_additive: Option<&'b spec::NonAdditiveDimension>,
+}
+
+/// The inline aggregation of a simple metric that has no `type_params.measure`, if any.
+fn inline_agg(m: &spec::Metric) -> Option<InlineAgg<'_>> {
+    let tp = m.type_params.as_ref();
+    if m.metric_type.value != MetricType::Simple || tp.is_some_and(|t| t.measure.is_some()) {
+        return None;
+    }
+    if let Some(p) = tp.and_then(|t| t.metric_aggregation_params.as_ref()) {
+        return Some(InlineAgg {
+            name: &m.name,
+            semantic_model: Some(&p.semantic_model),
+            agg: &p.agg,
+            expr: tp.and_then(|t| t.expr.as_ref()).or(p.expr.as_ref()),
+            agg_time_dimension: p.agg_time_dimension.as_ref(),
+            agg_params: p.agg_params.clone(),
+            non_additive: p.non_additive_dimension.as_ref(),
+        });
+    }
+    let agg = m.agg.as_ref()?;
+    let discrete = m
+        .percentile_type
+        .as_ref()
+        .is_some_and(|t| t.value.eq_ignore_ascii_case("discrete"));
+    // dbt's `percentile_type: continuous` is MetricFlow's approximate percentile; without a
+    // `percentile_type` the percentile is exact and continuous.
+    let approximate = m
+        .percentile_type
+        .as_ref()
+        .is_some_and(|t| t.value.eq_ignore_ascii_case("continuous"));
+    let agg_params = m.agg_params.clone().or_else(|| {
+        (m.percentile.is_some() || m.percentile_type.is_some()).then(|| spec::AggParams {
+            percentile: m.percentile.clone(),
+            use_discrete_percentile: discrete,
+            use_approximate_percentile: approximate,
+        })
+    });
+    Some(InlineAgg {
+        name: &m.name,
+        semantic_model: m.semantic_model.as_ref(),
+        agg,
+        expr: m.expr.as_ref().or(tp.and_then(|t| t.expr.as_ref())),
+        agg_time_dimension: m.agg_time_dimension.as_ref(),
+        agg_params,
+        non_additive: m.non_additive_dimension.as_ref(),
+    })
 }
 
 fn type_name(t: MetricType) -> &'static str {

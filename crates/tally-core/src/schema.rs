@@ -76,6 +76,9 @@ struct ProjectYaml {
     metric_tests: Option<Vec<MetricTest>>,
     /// tally: the columns and types of source tables, shared by the metric tests.
     test_tables: Option<Vec<TestTable>>,
+    /// dbt models; in dbt's latest semantic-layer spec a model with `semantic_model:` is a semantic
+    /// model (entities and dimensions on its columns, metrics under it). Other keys are dbt's.
+    models: Option<Vec<crate::spec_latest::ModelEntry>>,
 }
 
 /// The schema of one kind of file, as JSON (draft 2020-12).
@@ -100,11 +103,19 @@ pub fn schema(kind: SchemaKind) -> Value {
     if kind == SchemaKind::Project {
         // dbt's own keys may share the file; tally ignores them.
         if let Some(props) = value.get_mut("properties").and_then(Value::as_object_mut) {
-            for key in crate::load::DBT_KEYS {
+            for key in crate::load::DBT_KEYS.iter().filter(|k| **k != "models") {
                 props.insert(
                     (*key).to_string(),
                     json!({"description": "dbt's own key: tally ignores it."}),
                 );
+            }
+        }
+        // dbt's model and column properties are open: tally reads only the semantic ones.
+        if let Some(defs) = value.get_mut("$defs").and_then(Value::as_object_mut) {
+            for name in ["ModelEntry", "ModelColumn"] {
+                if let Some(d) = defs.get_mut(name).and_then(Value::as_object_mut) {
+                    d.remove("additionalProperties");
+                }
             }
         }
     }
@@ -178,6 +189,35 @@ pub(crate) fn or_name_string(schema: &mut Schema) {
     outer.insert(
         "anyOf".into(),
         json!([{"type": "string", "description": "the name alone"}, object]),
+    );
+    *schema = Schema::from(outer);
+}
+
+/// schemars transform for `type_or_map:` structs: a plain string stands for `{type: <string>}`.
+pub(crate) fn or_type_string(schema: &mut Schema) {
+    let object = std::mem::take(schema).to_value();
+    let type_schema = object["properties"]["type"].clone();
+    let mut outer = Map::new();
+    if let Some(d) = object.get("description") {
+        outer.insert("description".into(), d.clone());
+    }
+    outer.insert(
+        "anyOf".into(),
+        json!([{"description": "the type alone", "allOf": [type_schema]}, object]),
+    );
+    *schema = Schema::from(outer);
+}
+
+/// schemars transform for `bool_or_map:` structs: a boolean stands for `{enabled: <bool>}`.
+pub(crate) fn or_bool(schema: &mut Schema) {
+    let object = std::mem::take(schema).to_value();
+    let mut outer = Map::new();
+    if let Some(d) = object.get("description") {
+        outer.insert("description".into(), d.clone());
+    }
+    outer.insert(
+        "anyOf".into(),
+        json!([{"type": "boolean", "description": "enabled or not"}, object]),
     );
     *schema = Schema::from(outer);
 }
@@ -281,6 +321,41 @@ mod tests {
         let text = schema_text(SchemaKind::Project);
         assert!(text.contains("\"count_distinct\""));
         assert!(text.contains("\"conversion_rate\""));
+    }
+
+    #[test]
+    fn project_schema_covers_the_latest_dbt_spec() {
+        let v = schema(SchemaKind::Project);
+        let entry = def(&v, "ModelEntry");
+        // dbt's own model and column properties stay open; the semantic keys are described.
+        assert!(entry.get("additionalProperties").is_none());
+        assert!(def(&v, "ModelColumn").get("additionalProperties").is_none());
+        for key in [
+            "semantic_model",
+            "agg_time_dimension",
+            "metrics",
+            "derived_semantics",
+        ] {
+            assert!(entry["properties"][key].is_object(), "{key}");
+        }
+        let metric = def(&v, "ModelMetric");
+        assert_eq!(metric["additionalProperties"], json!(false));
+        for key in [
+            "agg",
+            "percentile_type",
+            "hidden",
+            "input_metrics",
+            "input_metric",
+        ] {
+            assert!(metric["properties"][key].is_object(), "{key}");
+        }
+        // `semantic_model: true` and `entity: primary` are shorthands.
+        let smc = def(&v, "SemanticModelConfig");
+        assert_eq!(smc["anyOf"][0]["type"], json!("boolean"));
+        let ent = def(&v, "ColumnEntity");
+        assert_eq!(ent["anyOf"].as_array().unwrap().len(), 2);
+        let text = schema_text(SchemaKind::Project);
+        assert!(text.contains("\"window_agg\""));
     }
 
     #[test]

@@ -400,6 +400,31 @@ pub struct MetricTypeParams {
     #[serde(default, skip_serializing)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub input_measures: Option<IgnoredAny>,
+    /// MetricFlow 0.210+ (measures folded into simple metrics): the aggregation of a simple metric;
+    /// `expr` above is then the aggregated expression.
+    #[serde(default)]
+    pub metric_aggregation_params: Option<MetricAggregationParams>,
+    /// MetricFlow 0.210+: a private metric (dbt's `hidden: true`), left out of listings.
+    #[serde(default)]
+    pub is_private: Option<bool>,
+}
+
+/// MetricFlow's `metric_aggregation_params` of a simple metric (the semantic manifest's form of
+/// dbt's latest-spec `agg` on a model's metric).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct MetricAggregationParams {
+    /// The semantic model whose rows the metric aggregates.
+    pub semantic_model: SString,
+    pub agg: Spanned<Agg>,
+    #[serde(default)]
+    pub agg_params: Option<AggParams>,
+    #[serde(default)]
+    pub agg_time_dimension: Option<SString>,
+    #[serde(default)]
+    pub non_additive_dimension: Option<NonAdditiveDimension>,
+    /// dbt Fusion still writes the aggregated expression here too (MetricFlow reads `type_params.expr`).
+    #[serde(default)]
+    pub expr: Option<SString>,
 }
 
 /// tally: who answers for a metric, in RACI terms. Names are people or teams of the roster.

@@ -188,6 +188,12 @@ const SPANNED: &str = "$__tally_spanned";
 pub const ONE_OR_MANY: &str = "$__tally_one_or_many";
 /// Struct-name prefix: a plain string is accepted as shorthand for `{name: <string>}`.
 const STR_OR_MAP: &str = "str_or_map:";
+/// Struct-name prefix: a plain string is accepted as shorthand for `{type: <string>}` (dbt's
+/// `entity: primary`, `dimension: categorical` on columns).
+const TYPE_OR_MAP: &str = "type_or_map:";
+/// Struct-name prefix: a boolean is accepted as shorthand for `{enabled: <bool>}` (dbt's
+/// `semantic_model: true`).
+const BOOL_OR_MAP: &str = "bool_or_map:";
 const SPANNED_FIELDS: &[&str] = &["$__file", "$__start", "$__end", "$__value"];
 
 /// A value together with the span of the YAML text it came from.
@@ -509,12 +515,19 @@ impl<'de> de::Deserializer<'de> for NodeDe<'de> {
                 })
                 .map_err(|e| e.at(span));
         }
-        if name.starts_with(STR_OR_MAP) && matches!(self.node.kind, NodeKind::Str(_)) {
+        let shorthand = match &self.node.kind {
+            NodeKind::Str(_) if name.starts_with(STR_OR_MAP) => Some("name"),
+            NodeKind::Str(_) if name.starts_with(TYPE_OR_MAP) => Some("type"),
+            NodeKind::Bool(_) if name.starts_with(BOOL_OR_MAP) => Some("enabled"),
+            _ => None,
+        };
+        if let Some(key) = shorthand {
             return visitor
                 .visit_map(NameOnlyDe {
                     node: self.node,
                     diags: self.diags,
                     step: 0,
+                    key,
                 })
                 .map_err(|e| e.at(span));
         }
@@ -727,11 +740,13 @@ impl<'de> MapAccess<'de> for SpannedDe<'de> {
     }
 }
 
-/// A string written where a mapping with a `name` was allowed: `{name: <string>}`.
+/// A scalar written where a mapping was allowed: `{<key>: <scalar>}` (`key` is `name` for
+/// `str_or_map:` structs).
 struct NameOnlyDe<'a> {
     node: &'a Node,
     diags: &'a RefCell<Vec<Diagnostic>>,
     step: usize,
+    key: &'static str,
 }
 
 impl<'de> MapAccess<'de> for NameOnlyDe<'de> {
@@ -744,7 +759,7 @@ impl<'de> MapAccess<'de> for NameOnlyDe<'de> {
             return Ok(None);
         }
         self.step = 1;
-        seed.deserialize("name".into_deserializer()).map(Some)
+        seed.deserialize(self.key.into_deserializer()).map(Some)
     }
     fn next_value_seed<V: DeserializeSeed<'de>>(&mut self, seed: V) -> Result<V::Value, Error> {
         seed.deserialize(NodeDe {

@@ -26,6 +26,7 @@ codes! {
     DBT_PROJECT = "E0020": "dbt_project.yml is invalid (no name, model-paths not a list, vars not a mapping, an unknown key).";
     DBT_PROFILE = "E0021": "The dbt profile cannot be used: no profiles.yml, an unknown profile or target, a target without type or schema.";
     DBT_JINJA = "E0022": "Jinja in dbt YAML that tally cannot render: an unset var() or env_var(), an unknown doc(), a macro call, bad --vars.";
+    JSON_SYNTAX = "E0014": "A JSON file (dbt's semantic manifest, `--manifest`) is not valid JSON.";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";
