@@ -185,6 +185,14 @@ pub struct QueryArgs {
     /// Run a saved query of the project.
     #[arg(long)]
     pub saved_query: Option<String>,
+    /// Without metrics: only the min and max of the single group-by item (`<item>__min`,
+    /// `<item>__max`), as MetricFlow's `min_max_only`.
+    #[arg(long)]
+    pub min_max_only: bool,
+    /// Without metrics: every row, without de-duplicating the group-by values (MetricFlow's
+    /// `apply_group_by: false`).
+    #[arg(long)]
+    pub no_dedupe: bool,
 }
 
 /// Split a comma-separated list, keeping commas inside parentheses, brackets and quotes.

@@ -215,6 +215,8 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
     }
     req.start_time = q.start_time.clone();
     req.end_time = q.end_time.clone();
+    req.min_max_only |= q.min_max_only;
+    req.no_group_by |= q.no_dedupe;
     Ok(req)
 }
 

@@ -23,32 +23,22 @@ pub fn render(t: &ResultTable, format: &str) -> String {
     }
 }
 
-fn csv_field(s: &str) -> String {
-    if s.contains([',', '"', '\n', '\r']) {
-        format!("\"{}\"", s.replace('"', "\"\""))
-    } else {
-        s.to_string()
-    }
-}
-
+/// RFC 4180 CSV as Python's `csv` module writes it (`csv.writer`, QUOTE_MINIMAL, as `mf query
+/// --csv` does): CRLF line ends; a field is quoted when it holds a comma, a quote, CR or LF; NULL is
+/// an empty field, and a row whose only field is empty is written `""` so it stays a row.
 fn csv(t: &ResultTable) -> String {
-    let mut out = t
-        .columns
-        .iter()
-        .map(|c| csv_field(c))
-        .collect::<Vec<_>>()
-        .join(",");
-    out.push('\n');
+    let mut w = ::csv::WriterBuilder::new()
+        .terminator(::csv::Terminator::CRLF)
+        .quote_style(::csv::QuoteStyle::Necessary)
+        .flexible(true)
+        .from_writer(Vec::new());
+    w.write_record(&t.columns).expect("writing CSV to memory");
     for r in &t.rows {
-        out.push_str(
-            &r.iter()
-                .map(|v| csv_field(&v.to_string()))
-                .collect::<Vec<_>>()
-                .join(","),
-        );
-        out.push('\n');
+        w.write_record(r.iter().map(|v| v.to_string()))
+            .expect("writing CSV to memory");
     }
-    out
+    let bytes = w.into_inner().expect("CSV flushed to memory");
+    String::from_utf8(bytes).expect("CSV of UTF-8 text is UTF-8")
 }
 
 fn cell(v: &Value) -> comfy_table::Cell {
@@ -153,6 +143,42 @@ fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_follows_rfc_4180_as_python_writes_it() {
+        let t = ResultTable {
+            columns: vec!["a".into()],
+            rows: vec![
+                vec![Value::Null],
+                vec![Value::Text(String::new())],
+                vec![Value::Text("x".into())],
+            ],
+        };
+        // A lone empty field is `""`: a row, not an empty line.
+        assert_eq!(csv(&t), "a\r\n\"\"\r\n\"\"\r\nx\r\n");
+        let t = ResultTable {
+            columns: vec!["k".into(), "v, w".into()],
+            rows: vec![
+                vec![Value::Null, Value::Int(1)],
+                vec![
+                    Value::Text("say \"hi\"".into()),
+                    Value::Text("two\nlines".into()),
+                ],
+                vec![Value::Text(" pad ".into()), Value::Float(2.5)],
+                vec![Value::Text("cr\r".into()), Value::Null],
+            ],
+        };
+        assert_eq!(
+            csv(&t),
+            "k,\"v, w\"\r\n,1\r\n\"say \"\"hi\"\"\",\"two\nlines\"\r\n pad ,2.5\r\n\"cr\r\",\r\n"
+        );
+        // No rows: the header alone.
+        let t = ResultTable {
+            columns: vec!["a".into(), "b".into()],
+            rows: vec![],
+        };
+        assert_eq!(csv(&t), "a,b\r\n");
+    }
 
     #[test]
     fn table_shows_dates_for_midnight_time_columns() {

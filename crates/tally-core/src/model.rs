@@ -22,6 +22,7 @@ use crate::time::{Grain, TimeGrain, Window};
 use crate::yaml::Spanned;
 use indexmap::IndexMap;
 use serde::Serialize;
+use std::sync::Arc;
 
 /// The checked semantic model of a project.
 #[derive(Debug, Default, Serialize)]
@@ -56,6 +57,19 @@ pub struct Model {
     /// rendered once, not once per query (validation plans every metric).
     #[serde(skip)]
     rendered_sql: std::sync::Mutex<RenderedSql>,
+    /// The relation names the project's SQL reads, per dialect, which CTE names must avoid
+    /// (computed by `plan::names`, once per dialect).
+    #[serde(skip)]
+    reserved_names: std::sync::Mutex<std::collections::HashMap<String, Arc<ReservedNames>>>,
+}
+
+/// Names a plan's CTEs must not take, lower-cased (see `plan::names`).
+#[derive(Debug, Default)]
+pub(crate) struct ReservedNames {
+    /// Every part of every relation name the project's SQL reads.
+    pub relations: std::collections::BTreeSet<String>,
+    /// Semantic model names: their scans keep their names when they can.
+    pub models: std::collections::BTreeSet<String>,
 }
 
 /// Rendered `sql:` of semantic models by (semantic model, dialect name).
@@ -436,6 +450,20 @@ impl Model {
         }
         Some(r)
     }
+    /// The reserved CTE names computed for a dialect, if any.
+    pub(crate) fn reserved_names_cached(&self, dialect: &str) -> Option<Arc<ReservedNames>> {
+        self.reserved_names
+            .lock()
+            .ok()
+            .and_then(|c| c.get(dialect).cloned())
+    }
+
+    pub(crate) fn cache_reserved_names(&self, dialect: &str, names: Arc<ReservedNames>) {
+        if let Ok(mut c) = self.reserved_names.lock() {
+            c.insert(dialect.to_string(), names);
+        }
+    }
+
     /// The grain of the first time dimension named `element` in any semantic model.
     pub fn element_time_grain(&self, element: &str) -> Option<Grain> {
         match self.index() {

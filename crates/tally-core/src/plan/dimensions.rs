@@ -44,7 +44,7 @@ impl<'m> Planner<'m> {
     }
 
     pub(crate) fn plan_dimensions(&mut self, req: &QueryRequest) -> Option<Plan> {
-        let items = self.q.items.clone();
+        let mut items = self.q.items.clone();
         let time_items: Vec<Item> = items
             .iter()
             .filter(|i| i.is_metric_time())
@@ -88,6 +88,7 @@ impl<'m> Planner<'m> {
         let bounds = self.q.bounds.clone();
         if needed.is_empty() {
             // metric_time alone: the time spine.
+            self.order_items_as_metricflow(&mut items, 0, false);
             let spine = self.spine_for(time_grain)?;
             let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
             let alias = "time_spine".to_string();
@@ -154,6 +155,7 @@ impl<'m> Planner<'m> {
                 );
                 return None;
             };
+            self.order_items_as_metricflow(&mut items, root, false);
             let alias = self.scan_name(root);
             let mut fb = FromBuilder::new(root, &alias, JoinKind::FullOuter);
             select.from = Some(fb.root(self));

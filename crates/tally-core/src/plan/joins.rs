@@ -79,7 +79,7 @@ impl FromBuilder {
     }
 
     /// The root relation.
-    pub fn root(&self, planner: &Planner) -> TableRef {
+    pub fn root(&self, planner: &mut Planner) -> TableRef {
         let name = planner.scan_name(self.model);
         TableRef::Cte {
             alias: (name != self.alias).then(|| self.alias.clone()),
@@ -133,7 +133,8 @@ impl<'m> Planner<'m> {
 
     /// MetricFlow lets an entity path be shortened to its last links (`user__home_state` for
     /// `listing__user__home_state` when `user` is only reachable through `listing`): the paths from
-    /// `from` whose last hops are `links` and end on a model with `element`.
+    /// `from` of at most [`MAX_JOIN_HOPS`] joins whose last hops are `links` and end on a model with
+    /// `element`. The output column is named by the full path, as MetricFlow names it.
     pub(crate) fn infer_path(
         &self,
         from: usize,
@@ -141,16 +142,22 @@ impl<'m> Planner<'m> {
         element: &str,
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
         let models = &self.model.semantic_models;
-        if links.is_empty() {
+        // MetricFlow matches the given links as a suffix of the entity paths of the valid group-by
+        // items, which are at most MAX_JOIN_HOPS joins long: only a path shorter than that can be
+        // completed at its front.
+        if links.is_empty() || links.len() >= MAX_JOIN_HOPS {
             return Err(Vec::new());
         }
-        let max_hops = links.len() + 2;
         let mut found = Vec::new();
         let mut frontier: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
-        for _ in 0..max_hops {
+        for _ in 0..MAX_JOIN_HOPS {
             let mut next = Vec::new();
             for (hops, cur) in &frontier {
                 for e in &models[*cur].entities {
+                    // No cycles: a path joins on an entity once.
+                    if hops.iter().any(|h| h.entity == e.name) {
+                        continue;
+                    }
                     for (ti, t) in models.iter().enumerate() {
                         if ti == *cur || ti == from || hops.iter().any(|h| h.to == ti) {
                             continue;
@@ -286,6 +293,40 @@ impl<'m> Planner<'m> {
                     )
                     .at(item.span)
                     .with_suggestion(&name, reachable.iter().map(String::as_str));
+                    let same: Vec<&str> = reachable
+                        .iter()
+                        .filter(|n| **n != name && n.ends_with(&format!("__{element}")))
+                        .map(String::as_str)
+                        .collect();
+                    let root = &self.model.semantic_models[from].name;
+                    if !same.is_empty() {
+                        d = d.with_help(format!(
+                            "`{element}` is reachable from `{root}` as {}; an entity path names the entities joined on, at most {MAX_JOIN_HOPS} joins",
+                            same.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+                        ));
+                    } else {
+                        if let Some(owner) =
+                            self.model.semantic_models.iter().find(|m| {
+                                m.dimension(element).is_some() || m.entity(element).is_some()
+                            })
+                        {
+                            d = d.with_help(format!(
+                                "`{element}` is on semantic model `{}`, which `{root}` does not reach within {MAX_JOIN_HOPS} joins (MetricFlow's limit); an entity path names the entities joined on",
+                                owner.name
+                            ));
+                        }
+                        let closest = closest_names(&name, &reachable, 5);
+                        if !closest.is_empty() {
+                            d = d.with_help(format!(
+                                "the valid group-by items of `{root}` closest to it: {}",
+                                closest
+                                    .iter()
+                                    .map(|n| format!("`{n}`"))
+                                    .collect::<Vec<_>>()
+                                    .join(", ")
+                            ));
+                        }
+                    }
                     if links.is_empty() && self.element_exists(element) {
                         d = d.with_help("qualify a dimension with the entity it belongs to, e.g. `listing__country`");
                     }
@@ -312,40 +353,11 @@ impl<'m> Planner<'m> {
         }
     }
 
-    /// All names reachable from a model, for "did you mean".
+    /// The group-by names valid from a model, as MetricFlow lists them: metric_time, the model's
+    /// entities, its own dimensions and entities under each entity naming its rows, and the
+    /// dimensions and entities of the models one or two joins away under the entities joined on.
     fn reachable_names(&self, from: usize) -> Vec<String> {
-        let models = &self.model.semantic_models;
-        let mut out = vec!["metric_time".to_string()];
-        let m = &models[from];
-        for e in &m.entities {
-            out.push(e.name.clone());
-            for (ti, t) in models.iter().enumerate() {
-                let keyed = if ti == from {
-                    e.kind != EntityType::Foreign
-                } else {
-                    t.entity(&e.name)
-                        .is_some_and(|te| te.kind != EntityType::Foreign)
-                };
-                if keyed {
-                    for d in &t.dimensions {
-                        out.push(format!("{}__{}", e.name, d.name));
-                    }
-                    for x in &t.entities {
-                        if x.name != e.name {
-                            out.push(format!("{}__{}", e.name, x.name));
-                        }
-                    }
-                }
-            }
-        }
-        if let Some(p) = m.primary_entity_name() {
-            for d in &m.dimensions {
-                out.push(format!("{p}__{}", d.name));
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
+        valid_group_by_names(self.model, from)
     }
 
     /// Whether `from` reaches every element item (directly or by a shortened path).
@@ -602,6 +614,10 @@ impl<'m> Planner<'m> {
     }
 }
 
+/// The longest entity path MetricFlow resolves (its `MAX_JOIN_HOPS`): a group-by item is at most
+/// two joins away from the measure's semantic model.
+pub(crate) const MAX_JOIN_HOPS: usize = 2;
+
 /// The planner's join rule: from semantic model `from`, follow the entity `links` through models on
 /// which the link is a key (primary, unique or natural), and find the nearest model that has
 /// `element` (a dimension or entity). `Ok` with the path when there is exactly one (or exactly one
@@ -615,6 +631,13 @@ pub(crate) fn find_path(
 ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
     let models = &model.semantic_models;
     let mut states: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
+    // As in MetricFlow, an entity path is either one link naming the root model's own rows (a
+    // local element: `booking__is_instant`) or the entities joined on, one per hop, at most
+    // MAX_JOIN_HOPS of them: `listing__user__home_state` is not `listing` kept local, then `user`.
+    let local = links.len() == 1;
+    if links.len() > MAX_JOIN_HOPS {
+        return Err(Vec::new());
+    }
     for link in links {
         let mut next = Vec::new();
         for (hops, cur) in &states {
@@ -622,16 +645,18 @@ pub(crate) fn find_path(
             // `primary_entity:` names the rows' entity without a column: it qualifies local
             // dimensions only.
             if m.entity(link).is_none() && m.primary_entity.as_deref() == Some(link.as_str()) {
-                next.push((hops.clone(), *cur));
+                if local {
+                    next.push((hops.clone(), *cur));
+                }
                 continue;
             }
             let Some(e) = m.entity(link) else { continue };
-            if e.kind != EntityType::Foreign {
+            if local && e.kind != EntityType::Foreign {
                 next.push((hops.clone(), *cur));
             }
             // The models on which `link` is a key, from the model's index.
             for ti in model.models_keyed_by(link) {
-                if ti == *cur {
+                if ti == *cur || ti == from || hops.iter().any(|h| h.to == ti) {
                     continue;
                 }
                 let mut h = hops.clone();
@@ -682,4 +707,82 @@ fn pick_path(
         return Err(found);
     }
     Ok(found.into_iter().next().expect("non-empty"))
+}
+
+/// Every group-by name valid for a measure of semantic model `from`, following MetricFlow's
+/// rules (its `ValidLinkableSpecResolver`): `metric_time`; the model's entities; its dimensions and
+/// other entities under each entity naming its rows (primary, unique, natural or `primary_entity:`);
+/// and the dimensions and entities of every model reached by one or two joins, each join on an
+/// entity of the model before it to a model keyed by that entity, under the entities joined on.
+/// Sorted, without duplicates; time dimensions without a grain.
+pub(crate) fn valid_group_by_names(model: &Model, from: usize) -> Vec<String> {
+    let models = &model.semantic_models;
+    let root = &models[from];
+    let mut out = vec!["metric_time".to_string()];
+    let elements = |m: usize, path: &[&str], out: &mut Vec<String>| {
+        let prefix = path.join("__");
+        for d in &models[m].dimensions {
+            out.push(format!("{prefix}__{}", d.name));
+        }
+        for e in &models[m].entities {
+            if !path.contains(&e.name.as_str()) {
+                out.push(format!("{prefix}__{}", e.name));
+            }
+        }
+    };
+    let mut local_links: Vec<&str> = root
+        .entities
+        .iter()
+        .filter(|e| e.kind != EntityType::Foreign)
+        .map(|e| e.name.as_str())
+        .collect();
+    if let Some(p) = root.primary_entity.as_deref() {
+        local_links.push(p);
+    }
+    for e in &root.entities {
+        out.push(e.name.clone());
+    }
+    for link in &local_links {
+        elements(from, &[*link], &mut out);
+    }
+    for e1 in &root.entities {
+        for t in model.models_keyed_by(&e1.name) {
+            if t == from {
+                continue;
+            }
+            elements(t, &[e1.name.as_str()], &mut out);
+            for e2 in &models[t].entities {
+                if e2.name == e1.name {
+                    continue;
+                }
+                for u in model.models_keyed_by(&e2.name) {
+                    if u == from || u == t {
+                        continue;
+                    }
+                    elements(u, &[e1.name.as_str(), e2.name.as_str()], &mut out);
+                }
+            }
+        }
+    }
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Up to `n` of `candidates` closest to `name` (Jaro-Winkler, ties alphabetical), as MetricFlow
+/// lists suggestions for a group-by item it cannot resolve.
+fn closest_names<'a>(name: &str, candidates: &'a [String], n: usize) -> Vec<&'a str> {
+    let lower = name.to_ascii_lowercase();
+    let mut scored: Vec<(f64, &str)> = candidates
+        .iter()
+        .filter(|c| c.as_str() != name)
+        .map(|c| {
+            (
+                strsim::jaro_winkler(&lower, &c.to_ascii_lowercase()),
+                c.as_str(),
+            )
+        })
+        .collect();
+    scored.sort_by(|a, b| b.0.total_cmp(&a.0).then(a.1.cmp(b.1)));
+    scored.into_iter().take(n).map(|(_, c)| c).collect()
 }

@@ -27,6 +27,9 @@ mod items;
 mod joins;
 pub(crate) use joins::find_path;
 mod metrics;
+mod names;
+mod options;
+mod order;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
@@ -37,6 +40,9 @@ use crate::yaml::Spanned;
 use indexmap::IndexMap;
 use serde::Serialize;
 use std::collections::BTreeSet;
+use std::sync::Arc;
+
+use crate::model::ReservedNames;
 
 use items::Item;
 use metrics::{LeafGroup, MetricExpr};
@@ -153,8 +159,12 @@ pub(crate) struct Planner<'m> {
     scans: IndexMap<usize, IndexMap<String, String>>,
     /// The CTEs after the scans, in dependency order.
     ctes: Vec<Cte>,
-    /// Names of the CTEs made so far (scans are named after their semantic models).
+    /// Names of the CTEs made so far, lower-cased (scans are named after their semantic models).
     cte_names: BTreeSet<String>,
+    /// Relation names the query may read, which no CTE may take.
+    reserved: Arc<ReservedNames>,
+    /// The CTE name of each semantic model's scan.
+    scan_names: IndexMap<usize, String>,
     q: QueryState,
     /// Plain aggregations not yet turned into CTEs.
     pending: Vec<LeafGroup>,
@@ -182,6 +192,8 @@ pub fn plan_query(
         scans: IndexMap::new(),
         ctes: Vec::new(),
         cte_names: BTreeSet::new(),
+        reserved: ReservedNames::of(model, dialect.name(), dialect.macros()),
+        scan_names: IndexMap::new(),
         q: QueryState::default(),
         pending: Vec::new(),
         leaves: Vec::new(),
@@ -214,17 +226,26 @@ impl<'m> Planner<'m> {
         self.diags.iter().any(|d| d.is_error())
     }
 
-    /// A CTE name not used yet (and not the name of a semantic model, which names its scan).
+    /// A CTE name not used yet, not the name of a relation the query may read (see [`names`]),
+    /// and not the name of a semantic model, which names its scan; names compare
+    /// case-insensitively.
     fn fresh_cte_name(&mut self, base: &str) -> String {
-        let taken =
-            |n: &str, s: &Self| s.cte_names.contains(n) || s.model.semantic_model(n).is_some();
+        self.allocate_name(base, false)
+    }
+
+    fn allocate_name(&mut self, base: &str, for_scan: bool) -> String {
+        let taken = |n: &str, s: &Self| {
+            s.cte_names.contains(&n.to_ascii_lowercase())
+                || s.reserved.is_relation(n)
+                || (!for_scan && s.reserved.is_model(n))
+        };
         let mut name = base.to_string();
         let mut i = 1;
         while taken(&name, self) {
             i += 1;
             name = format!("{base}_{i}");
         }
-        self.cte_names.insert(name.clone());
+        self.cte_names.insert(name.to_ascii_lowercase());
         name
     }
 
@@ -256,8 +277,16 @@ impl<'m> Planner<'m> {
         }
     }
 
-    fn scan_name(&self, model: usize) -> String {
-        self.model.semantic_models[model].name.clone()
+    /// The CTE name of a semantic model's scan: the model's name, unless a relation the query
+    /// reads has that name.
+    fn scan_name(&mut self, model: usize) -> String {
+        if let Some(n) = self.scan_names.get(&model) {
+            return n.clone();
+        }
+        let base = self.model.semantic_models[model].name.clone();
+        let name = self.allocate_name(&base, true);
+        self.scan_names.insert(model, name.clone());
+        name
     }
 
     /// Ask the scan of `model` to project `column` as `expr_sql`.
@@ -283,6 +312,10 @@ impl<'m> Planner<'m> {
     }
 
     fn scan_ctes(&mut self) -> Vec<Cte> {
+        let scanned: Vec<usize> = self.scans.keys().copied().collect();
+        for m in scanned {
+            self.scan_name(m);
+        }
         let mut out = Vec::new();
         let mut rendered_errors = Vec::new();
         for (model, cols) in &self.scans {
@@ -341,7 +374,7 @@ impl<'m> Planner<'m> {
                 })
                 .collect();
             out.push(Cte {
-                name: sm.name.clone(),
+                name: self.scan_names[model].clone(),
                 comment: format!("Read semantic model {} from {what}", sm.name),
                 select: Select {
                     columns,
@@ -365,6 +398,9 @@ impl<'m> Planner<'m> {
                 )
                 .with_help("pass --metrics, --group-by, or --saved-query"),
             );
+            return None;
+        }
+        if !self.check_request_options(req) {
             return None;
         }
         let mut items: Vec<Item> = Vec::new();
@@ -400,6 +436,13 @@ impl<'m> Planner<'m> {
         let default_grain = self.query_default_grain(&names);
         items::apply_default_grain(&mut items, default_grain);
         self.infer_item_paths(&mut items, &names);
+        // Output columns in MetricFlow's order (see `order`), from the first measure's model.
+        let first_model = names
+            .first()
+            .and_then(|m| self.metric_measures(m, 0).first().map(|r| r.model));
+        if let Some(root) = first_model {
+            self.order_items_as_metricflow(&mut items, root, true);
+        }
         let bounds = self.time_bounds(req, &items, default_grain, !names.is_empty())?;
         self.q = QueryState { items, bounds };
         if names.is_empty() {

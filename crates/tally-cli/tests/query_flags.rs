@@ -1,0 +1,227 @@
+//! `tally query` and `tally sql` on a small claims project whose semantic models are named like the
+//! tables they read: `--min-max-only`, `--no-dedupe`, CSV output as RFC 4180 (Python's `csv`
+//! module, which `mf query --csv` uses), and queries that run although a CTE named like its table
+//! would be a circular reference.
+
+mod common;
+
+use common::{p, tally};
+use std::path::Path;
+
+const CLAIMS: &str = r#"
+semantic_model:
+  name: claim
+  node_relation: {alias: claim}
+  defaults: {agg_time_dimension: claim_date}
+  entities:
+    - {name: claim_identifier, type: primary, expr: claim_id}
+  dimensions:
+    - {name: claim_date, type: time, type_params: {time_granularity: day}}
+    - {name: status, type: categorical}
+  measures:
+    - {name: claim_amount, agg: sum, expr: amount}
+---
+semantic_model:
+  name: claim_detail
+  node_relation: {alias: claim_detail}
+  entities:
+    - {name: claim_identifier, type: primary, expr: claim_id}
+    - {name: policy_coverage_detail, type: foreign, expr: pcd_id}
+  dimensions:
+    - {name: line_kind, type: categorical}
+---
+semantic_model:
+  name: policy_coverage_detail
+  node_relation: {schema_name: Main, alias: Policy_Coverage_Detail}
+  entities:
+    - {name: policy_coverage_detail, type: primary, expr: pcd_id}
+    - {name: policy, type: foreign, expr: policy_id}
+  dimensions:
+    - {name: coverage_type, type: categorical}
+---
+semantic_model:
+  name: policy
+  sql: "select p.policy_id, p.policy_number from main.POLICY as p"
+  entities:
+    - {name: policy, type: primary, expr: policy_id}
+  dimensions:
+    - {name: policy_number, type: categorical}
+---
+metric: {name: claim_amount, type: simple, type_params: {measure: claim_amount}}
+"#;
+
+/// The project and a DuckDB database with its tables, in a temporary directory.
+fn claims() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let project = dir.path().join("project");
+    std::fs::create_dir_all(&project).expect("project dir");
+    std::fs::write(project.join("claims.yml"), CLAIMS).expect("write");
+    let db = dir.path().join("claims.duckdb");
+    let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
+    for sql in [
+        "CREATE TABLE claim (claim_id VARCHAR, claim_date DATE, status VARCHAR, amount BIGINT)",
+        "INSERT INTO claim VALUES ('c1', '2024-01-01', 'open', 10), ('c2', '2024-01-05', 'open', 5), ('c3', '2024-02-03', NULL, 7)",
+        "CREATE TABLE claim_detail (claim_id VARCHAR, pcd_id VARCHAR, line_kind VARCHAR)",
+        "INSERT INTO claim_detail VALUES ('c1', 'd1', 'a'), ('c2', 'd2', 'b'), ('c3', 'd1', 'a')",
+        "CREATE TABLE policy_coverage_detail (pcd_id VARCHAR, policy_id VARCHAR, coverage_type VARCHAR)",
+        "INSERT INTO policy_coverage_detail VALUES ('d1', 'p1', 'fire'), ('d2', 'p2', 'flood')",
+        "CREATE TABLE policy (policy_id VARCHAR, policy_number VARCHAR)",
+        "INSERT INTO policy VALUES ('p1', 'N-1'), ('p2', 'N-2')",
+    ] {
+        tally_duckdb::engine::run(&conn, sql).expect(sql);
+    }
+    drop(conn);
+    (dir, project, db)
+}
+
+fn query(project: &Path, db: &Path, args: &[&str]) -> common::Out {
+    let mut all = vec!["--project", p(project), "query", "--duckdb", p(db)];
+    all.extend_from_slice(args);
+    tally(&all)
+}
+
+#[test]
+fn models_named_like_their_tables_query_on_duckdb() {
+    let (_dir, project, db) = claims();
+    let out = query(
+        &project,
+        &db,
+        &[
+            "--metrics",
+            "claim_amount",
+            "--group-by",
+            "claim_identifier__policy_coverage_detail__coverage_type,claim_identifier__status",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "claim_identifier__status,claim_identifier__policy_coverage_detail__coverage_type,claim_amount\r\n\
+         open,fire,10\r\nopen,flood,5\r\n,fire,7\r\n"
+    );
+}
+
+#[test]
+fn csv_keeps_a_row_whose_only_column_is_null() {
+    let (_dir, project, db) = claims();
+    let out = query(
+        &project,
+        &db,
+        &["--group-by", "claim_identifier__status", "--format", "csv"],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    // Python's csv module (and `mf query --csv`) writes the NULL row as `""`, never as an empty
+    // line that no reader can tell from no row.
+    assert_eq!(out.stdout, "claim_identifier__status\r\nopen\r\n\"\"\r\n");
+}
+
+#[test]
+fn no_dedupe_returns_every_row() {
+    let (_dir, project, db) = claims();
+    let out = query(
+        &project,
+        &db,
+        &[
+            "--group-by",
+            "claim_identifier__status",
+            "--no-dedupe",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "claim_identifier__status\r\nopen\r\nopen\r\n\"\"\r\n"
+    );
+    let out = query(
+        &project,
+        &db,
+        &[
+            "--metrics",
+            "claim_amount",
+            "--group-by",
+            "claim_identifier__status",
+            "--no-dedupe",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(out.stderr.contains("cannot have metrics"), "{}", out.stderr);
+}
+
+#[test]
+fn min_max_only_returns_the_range_of_one_item() {
+    let (_dir, project, db) = claims();
+    let out = query(
+        &project,
+        &db,
+        &[
+            "--group-by",
+            "claim_identifier__claim_date__month",
+            "--min-max-only",
+            "--format",
+            "csv",
+        ],
+    );
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert_eq!(
+        out.stdout,
+        "claim_identifier__claim_date__month__min,claim_identifier__claim_date__month__max\r\n\
+         2024-01-01 00:00:00,2024-02-01 00:00:00\r\n"
+    );
+    let sql = tally(&[
+        "--project",
+        p(&project),
+        "sql",
+        "--group-by",
+        "claim_identifier__status",
+        "--min-max-only",
+    ]);
+    assert_eq!(sql.code, 0, "{}", sql.stderr);
+    assert!(
+        sql.stdout.contains("MIN(") && sql.stdout.contains("AS claim_identifier__status__max"),
+        "{}",
+        sql.stdout
+    );
+    let bad = query(
+        &project,
+        &db,
+        &[
+            "--group-by",
+            "claim_identifier__status,claim_identifier__claim_date",
+            "--min-max-only",
+        ],
+    );
+    assert_eq!(bad.code, 1);
+    assert!(
+        bad.stderr
+            .contains("min_max_only takes exactly one group-by item"),
+        "{}",
+        bad.stderr
+    );
+}
+
+#[test]
+fn a_group_by_name_too_far_away_is_rejected_with_the_valid_names() {
+    let (_dir, project, db) = claims();
+    let out = query(
+        &project,
+        &db,
+        &[
+            "--metrics",
+            "claim_amount",
+            "--group-by",
+            "policy__policy_number",
+        ],
+    );
+    assert_eq!(out.code, 1, "{}", out.stdout);
+    assert!(
+        out.stderr
+            .contains("`policy__policy_number` cannot be reached from semantic model `claim`"),
+        "{}",
+        out.stderr
+    );
+    assert!(!out.stdout.contains("policy_number"), "{}", out.stdout);
+}
