@@ -171,7 +171,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                         "line": loc.as_ref().map(|l| l.1),
                         "status": status(r),
                         "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
-                        "diagnostics": diag::to_json(&sources, &r.diagnostics),
+                        "diagnostics": diag::to_json(&sources, &r.to_diagnostics()),
                         "sql": r.sql,
                     })
                 })
@@ -332,6 +332,9 @@ fn render_test_human(
             out.push_str(&format!("\n---- {}{at} ----\n", r.name));
             match &r.outcome {
                 Outcome::Failed { diff, .. } => {
+                    if let Some(d) = r.to_diagnostics().first() {
+                        out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
+                    }
                     out.push_str("expected (-) and actual (+) rows:\n");
                     out.push_str(diff);
                 }

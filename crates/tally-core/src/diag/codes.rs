@@ -22,6 +22,8 @@ codes! {
     DUPLICATE_KEY = "E0006": "A mapping has the same key twice.";
     UNKNOWN_DOCUMENT = "E0007": "A YAML document has a top-level key that neither tally nor dbt reads.";
     CONFIG = "E0008": "tally.yml is invalid (unknown variable, bad relation template).";
+    OUTSIDE_PROJECT = "E0009": "A path (`paths:`, `csv:`, `duckdb:`, a symbolic link) leads outside the project directory.";
+    USAGE = "E0010": "A command-line flag has an invalid value (out of range, or a file tally must not replace).";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";
@@ -60,6 +62,7 @@ codes! {
     FAN_OUT = "E0403": "A join would multiply rows (many-to-one in the wrong direction).";
     INVALID_QUERY = "E0404": "A query is malformed (no metrics or group-by, bad limit, bad time bound, bad order item).";
     UNSUPPORTED = "E0405": "The query uses a feature this dialect or tally does not support yet.";
+    DATABASE = "E0406": "DuckDB failed to run a query (a runtime error such as a failed cast or a missing table).";
     // E05xx: metric tests (`metric_tests:`, `test_tables:`; run by `tally test`).
     TEST_UNKNOWN_METRIC = "E0501": "A metric test queries a metric or saved query that does not exist.";
     TEST_FIXTURE = "E0502": "A metric test's fixture or expected rows are malformed (no query, a list row of the wrong length, a non-scalar value, an unreadable CSV file, an invalid column type, a table given twice).";
