@@ -819,9 +819,8 @@ fn value_changes(
             path.display()
         ));
     }
-    let cfg = tally_duckdb::duckdb::Config::default()
-        .access_mode(tally_duckdb::duckdb::AccessMode::ReadOnly);
-    let conn = match cfg.and_then(|c| tally_duckdb::duckdb::Connection::open_with_flags(&path, c)) {
+    // Both versions of the project run sandboxed, like `tally query`.
+    let conn = match tally_duckdb::engine::open_project_database(&path) {
         Ok(c) => c,
         Err(e) => return ValueChanges::Skipped(format!("cannot open `{}`: {e}", path.display())),
     };

@@ -10,6 +10,8 @@ use std::path::{Path, PathBuf};
 #[derive(Debug, PartialEq)]
 pub enum Target {
     Missing,
+    /// An empty regular file (what an interrupted tool leaves): nothing to lose.
+    Empty,
     /// A regular file with DuckDB's header.
     DuckDb,
 }
@@ -34,8 +36,10 @@ pub fn inspect(path: &Path) -> Result<Target, String> {
             path.display()
         ));
     }
-    if meta.len() == 0 || is_duckdb_file(path) {
-        // An empty file is what a crashed or interrupted generator leaves; nothing to lose.
+    if meta.len() == 0 {
+        return Ok(Target::Empty);
+    }
+    if is_duckdb_file(path) {
         return Ok(Target::DuckDb);
     }
     Err(format!(

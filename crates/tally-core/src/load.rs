@@ -421,10 +421,11 @@ fn read_yaml(
     let text = match reader.read(path) {
         Ok(t) => t,
         Err(ReadError::Utf8 { text, at }) => {
+            let width = text[at..].chars().next().map_or(0, char::len_utf8);
             let id = sources.add(SourceFile::new(name, path, text));
             diags.push(
                 Diagnostic::error(codes::YAML_SYNTAX, "the file is not valid UTF-8")
-                    .at(Span::new(id, at, at + 1))
+                    .at(Span::new(id, at, at + width))
                     .with_label("first invalid byte")
                     .with_help("save the file as UTF-8"),
             );
@@ -531,7 +532,7 @@ fn not_a_mapping(doc: &Node) -> Diagnostic {
     .at(Span::new(
         doc.span.file,
         doc.span.start as usize,
-        (doc.span.start as usize + 1).min(doc.span.end as usize),
+        doc.span.start as usize,
     ))
     .with_label("tally would ignore this document")
     .with_help("start the document with a top-level key such as `metrics:` or `semantic_models:`")
@@ -543,7 +544,7 @@ fn extra_document(doc: &Node) -> Diagnostic {
         .at(Span::new(
             doc.span.file,
             doc.span.start as usize,
-            (doc.span.start as usize + 1).min(doc.span.end as usize),
+            doc.span.start as usize,
         ))
         .with_label("this document would be ignored")
         .with_help("remove the `---` separator and merge the settings into one document")

@@ -146,7 +146,8 @@ fn check_depth(file: FileId, text: &str, byte: &dyn Fn(usize) -> usize) -> Resul
 }
 
 fn too_deep(file: FileId, text: &str, at: usize) -> Diagnostic {
-    let end = (at + 1).min(text.len()).max(at);
+    let at = at.min(text.len());
+    let end = at + text[at..].chars().next().map_or(0, char::len_utf8);
     Diagnostic::error(
         codes::YAML_SYNTAX,
         format!("YAML nested more than {MAX_DEPTH} levels deep"),

@@ -384,7 +384,8 @@ fn text_mutation_at(input: &mut Input, i: usize, rng: &mut Rng) {
             let b = floor_boundary(text, rng.below(text.len() + 1));
             let (a, b) = (a.min(b), a.max(b));
             let chunk = text[a..b].to_string();
-            text.insert_str(floor_boundary(text, at), &chunk);
+            let at = floor_boundary(text, at);
+            text.insert_str(at, &chunk);
         }
     }
 }
@@ -416,7 +417,7 @@ fn config_mutation(input: &mut Input, rng: &mut Rng) {
 /// Query flags: names from the seed (so queries reach the planner), sometimes hostile.
 fn query(seed: &Input, rng: &mut Rng) -> Query {
     let names = crate::seeds::names(seed);
-    let mut pick_name = |rng: &mut Rng| -> String {
+    let pick_name = |rng: &mut Rng| -> String {
         if rng.one_in(8) {
             rng.pick(HOSTILE).copied().unwrap_or("").to_string()
         } else {
