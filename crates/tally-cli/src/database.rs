@@ -143,9 +143,16 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let text = dir.path().join("notes.txt");
         std::fs::write(&text, "my notes").unwrap();
-        assert!(inspect(&text).unwrap_err().contains("not a DuckDB database"));
-        assert!(inspect(dir.path()).unwrap_err().contains("not a regular file"));
-        assert_eq!(inspect(&dir.path().join("new.duckdb")).unwrap(), Target::Missing);
+        assert!(inspect(&text)
+            .unwrap_err()
+            .contains("not a DuckDB database"));
+        assert!(inspect(dir.path())
+            .unwrap_err()
+            .contains("not a regular file"));
+        assert_eq!(
+            inspect(&dir.path().join("new.duckdb")).unwrap(),
+            Target::Missing
+        );
         #[cfg(unix)]
         {
             let link = dir.path().join("link.duckdb");

@@ -104,7 +104,14 @@ fn run(cli: Cli) -> u8 {
             seed,
             duckdb,
             force,
-        } => sample_data(&ctx, &generator, conversations, seed, duckdb.as_deref(), force),
+        } => sample_data(
+            &ctx,
+            &generator,
+            conversations,
+            seed,
+            duckdb.as_deref(),
+            force,
+        ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
         Command::Schema { kind, write } => schema(&kind, write.as_deref()),
         Command::Diff {
@@ -299,8 +306,7 @@ fn database_path(
     }
     let Some(p) = model_db else { return Ok(None) };
     let path = ctx.project.join(p);
-    let reader =
-        tally_core::files::FileReader::new(&ctx.project, ctx.opts.allow_outside_project);
+    let reader = tally_core::files::FileReader::new(&ctx.project, ctx.opts.allow_outside_project);
     if let Err(e) = reader.check_inside(&path) {
         eprintln!(
             "error[{}]: `duckdb:` in tally.yml: {}",
@@ -454,7 +460,10 @@ fn publish_sample(
     });
     match result {
         Ok(database::Published::AlreadyThere) => {
-            eprintln!("note: {} was generated meanwhile by another tally", path.display());
+            eprintln!(
+                "note: {} was generated meanwhile by another tally",
+                path.display()
+            );
             EXIT_OK
         }
         Ok(database::Published::Generated) => {
@@ -499,7 +508,11 @@ fn sample_data(
     // Never destroy what tally did not make: only a DuckDB database, and only with --force.
     match database::inspect(&path) {
         Err(why) => {
-            eprintln!("error[{}]: refusing to write {}: {why}", diag::codes::USAGE, path.display());
+            eprintln!(
+                "error[{}]: refusing to write {}: {why}",
+                diag::codes::USAGE,
+                path.display()
+            );
             eprintln!("  help: give another path with --duckdb");
             return EXIT_USAGE;
         }

@@ -112,7 +112,11 @@ pub fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(header.to_vec());
     for r in rows {
-        table.add_row(r.iter().map(|c| clip(c, MAX_CELL_CHARS)).collect::<Vec<_>>());
+        table.add_row(
+            r.iter()
+                .map(|c| clip(c, MAX_CELL_CHARS))
+                .collect::<Vec<_>>(),
+        );
     }
     format!("{table}\n")
 }

@@ -43,7 +43,8 @@ const TEST_YML: &str = "metric_tests:
         - {metric_time__month: 2026-01-01, revenue: 15.5}
 ";
 
-const ORDERS_CSV: &str = "id,ordered_at,status,amount\n1,2026-01-05,paid,10.0\n2,2026-01-06,open,5.5\n";
+const ORDERS_CSV: &str =
+    "id,ordered_at,status,amount\n1,2026-01-05,paid,10.0\n2,2026-01-06,open,5.5\n";
 
 /// A small valid project in a fresh temporary directory (`dir/project`), with `extra` files.
 fn shop(extra: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
@@ -79,7 +80,14 @@ fn assert_has(out: &common::Out, code: &str) {
 }
 
 fn sample(path: &Path, extra: &[&str]) -> common::Out {
-    let mut args = vec!["sample-data", "intercom", "--conversations", "1000", "--duckdb", p(path)];
+    let mut args = vec![
+        "sample-data",
+        "intercom",
+        "--conversations",
+        "1000",
+        "--duckdb",
+        p(path),
+    ];
     args.extend_from_slice(extra);
     tally(&args)
 }
@@ -121,7 +129,10 @@ fn sample_data_refuses_files_that_are_not_its_databases() {
     if made.is_ok_and(|s| s.success()) {
         let out = sample(&fifo, &["--force"]);
         assert_eq!(out.code, 2, "{}", out.stderr);
-        assert!(std::fs::symlink_metadata(&fifo).unwrap().file_type().is_fifo_like());
+        assert!(std::fs::symlink_metadata(&fifo)
+            .unwrap()
+            .file_type()
+            .is_fifo_like());
     }
     let out = sample(Path::new("/dev/null"), &["--force"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
@@ -176,7 +187,12 @@ fn deep_block_yaml_is_an_error_not_an_abort_everywhere() {
     ] {
         let (_d, root) = shop(&[(file, text)]);
         let out = validate(&root);
-        assert!(matches!(out.code, 1 | 2), "{file}: {}\n{}", out.code, out.stderr);
+        assert!(
+            matches!(out.code, 1 | 2),
+            "{file}: {}\n{}",
+            out.code,
+            out.stderr
+        );
         assert_has(&out, "E0002");
         assert!(out.stderr.contains("nested more than"), "{}", out.stderr);
     }
@@ -198,7 +214,10 @@ fn documents_tally_would_ignore_are_reported() {
         assert!(out.stderr.contains("metrics/more.yml"), "{}", out.stderr);
     }
     // dbt's own keys stay accepted.
-    let (_d, root) = shop(&[("models/schema.yml", "version: 2\nmodels:\n  - name: orders\n")]);
+    let (_d, root) = shop(&[(
+        "models/schema.yml",
+        "version: 2\nmodels:\n  - name: orders\n",
+    )]);
     assert_eq!(validate(&root).code, 0);
 }
 
@@ -229,13 +248,25 @@ fn validate_rejects_sql_fragments_every_query_would_fail_on() {
         )
     };
     let cases = [
-        ("metrics/f.yml", bad_filter("{{ Dimension('order__status') }} = (1")),
-        ("metrics/f.yml", bad_filter("{{ Dimension('order__status') }} = 1 /* open")),
+        (
+            "metrics/f.yml",
+            bad_filter("{{ Dimension('order__status') }} = (1"),
+        ),
+        (
+            "metrics/f.yml",
+            bad_filter("{{ Dimension('order__status') }} = 1 /* open"),
+        ),
         (
             "models/orders.yml",
-            MODELS.replace("node_relation: {schema_name: shop, alias: orders}", "sql: 'select * from shop.orders; select 1'"),
+            MODELS.replace(
+                "node_relation: {schema_name: shop, alias: orders}",
+                "sql: 'select * from shop.orders; select 1'",
+            ),
         ),
-        ("models/orders.yml", MODELS.replace("expr: amount", "expr: '*'")),
+        (
+            "models/orders.yml",
+            MODELS.replace("expr: amount", "expr: '*'"),
+        ),
     ];
     for (file, text) in cases {
         let (_d, root) = shop(&[(file, &text)]);
@@ -246,7 +277,15 @@ fn validate_rejects_sql_fragments_every_query_would_fail_on() {
     }
     // A query's own --where is checked the same way.
     let (_d, root) = shop(&[]);
-    let out = tally(&["--project", p(&root), "sql", "--metrics", "orders", "--where", "1 = (1"]);
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "sql",
+        "--metrics",
+        "orders",
+        "--where",
+        "1 = (1",
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_has(&out, "E0203");
 }
@@ -255,7 +294,13 @@ fn validate_rejects_sql_fragments_every_query_would_fail_on() {
 fn a_source_schema_that_is_not_a_name_is_rejected() {
     let models = MODELS.replace("schema_name: shop", "schema_name: $source_schema");
     let (_d, root) = shop(&[("models/orders.yml", &models)]);
-    let out = tally(&["--project", p(&root), "--source-schema", "x; drop table y", "validate"]);
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "--source-schema",
+        "x; drop table y",
+        "validate",
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_has(&out, "E0203");
     let out = tally(&["--project", p(&root), "--source-schema", "shop", "validate"]);
@@ -293,7 +338,15 @@ fn a_broken_configuration_is_the_only_error() {
 fn query_does_not_create_a_mistyped_database() {
     let (d, root) = shop(&[]);
     let db = d.path().join("typo.duckdb");
-    let out = tally(&["--project", p(&root), "query", "--metrics", "orders", "--duckdb", p(&db)]);
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "query",
+        "--metrics",
+        "orders",
+        "--duckdb",
+        p(&db),
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_has(&out, "E0001");
     assert!(!db.exists());
@@ -349,13 +402,20 @@ fn only_regular_files_of_bounded_size_are_read() {
 fn list_with_a_huge_description_is_fast_and_clipped() {
     let metrics = METRICS.replace(
         "  - name: revenue\n",
-        &format!("  - name: revenue\n    description: \"{}\"\n", "d".repeat(5 << 20)),
+        &format!(
+            "  - name: revenue\n    description: \"{}\"\n",
+            "d".repeat(5 << 20)
+        ),
     );
     let (_d, root) = shop(&[("metrics/metrics.yml", &metrics)]);
     let started = Instant::now();
     let out = tally(&["--project", p(&root), "list", "metrics"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(started.elapsed() < Duration::from_secs(20), "{:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(20),
+        "{:?}",
+        started.elapsed()
+    );
     assert!(out.stdout.len() < 10_000, "{}", out.stdout.len());
 }
 
@@ -365,12 +425,27 @@ fn list_with_a_huge_description_is_fast_and_clipped() {
 fn flag_values_out_of_range_are_usage_errors() {
     let (_d, root) = shop(&[]);
     for cmd in ["sql", "query"] {
-        let out = tally(&["--project", p(&root), cmd, "--metrics", "orders", "--limit", "9223372036854775808"]);
+        let out = tally(&[
+            "--project",
+            p(&root),
+            cmd,
+            "--metrics",
+            "orders",
+            "--limit",
+            "9223372036854775808",
+        ]);
         assert_eq!(out.code, 2, "{cmd}: {}", out.stderr);
         assert_has(&out, "E0010");
     }
     let dir = tempfile::tempdir().unwrap();
-    let out = tally(&["sample-data", "intercom", "--conversations", "10", "--duckdb", p(&dir.path().join("x.duckdb"))]);
+    let out = tally(&[
+        "sample-data",
+        "intercom",
+        "--conversations",
+        "10",
+        "--duckdb",
+        p(&dir.path().join("x.duckdb")),
+    ]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert_has(&out, "E0010");
     assert!(!dir.path().join("x.duckdb").exists());
@@ -382,7 +457,15 @@ fn duckdb_runtime_errors_are_coded() {
     // A database without the project's tables.
     let db = d.path().join("other.duckdb");
     assert_eq!(sample(&db, &[]).code, 0);
-    let out = tally(&["--project", p(&root), "query", "--metrics", "orders", "--duckdb", p(&db)]);
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "query",
+        "--metrics",
+        "orders",
+        "--duckdb",
+        p(&db),
+    ]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_has(&out, "E0406");
 }
@@ -390,7 +473,11 @@ fn duckdb_runtime_errors_are_coded() {
 #[test]
 fn invalid_utf8_is_located() {
     let (_d, root) = shop(&[]);
-    std::fs::write(root.join("metrics/bad.yml"), b"metrics:\n  - name: caf\xe9\n").unwrap();
+    std::fs::write(
+        root.join("metrics/bad.yml"),
+        b"metrics:\n  - name: caf\xe9\n",
+    )
+    .unwrap();
     let out = validate(&root);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert_has(&out, "E0002");
@@ -403,8 +490,16 @@ fn a_huge_line_is_not_echoed() {
     let (_d, root) = shop(&[("metrics/huge.yml", &line)]);
     let out = validate(&root);
     assert_eq!(out.code, 1);
-    assert!(out.stderr.len() < 20_000, "{} bytes of stderr", out.stderr.len());
-    assert!(out.stderr.contains("metrics/huge.yml:1:"), "{}", &out.stderr[..out.stderr.len().min(2000)]);
+    assert!(
+        out.stderr.len() < 20_000,
+        "{} bytes of stderr",
+        out.stderr.len()
+    );
+    assert!(
+        out.stderr.contains("metrics/huge.yml:1:"),
+        "{}",
+        &out.stderr[..out.stderr.len().min(2000)]
+    );
 }
 
 #[test]
@@ -455,7 +550,9 @@ fn project_sql_cannot_read_files() {
     let metrics = format!(
         "{METRICS}  - name: sneaky\n    type: simple\n    type_params: {{measure: order_count}}\n    filter: \"(SELECT count(*) FROM read_text('/etc/hostname')) > 0\"\n"
     );
-    let test = TEST_YML.replace("metrics: [revenue]", "metrics: [sneaky]").replace("revenue: 15.5", "sneaky: 2");
+    let test = TEST_YML
+        .replace("metrics: [revenue]", "metrics: [sneaky]")
+        .replace("revenue: 15.5", "sneaky: 2");
     let (_d, root) = shop(&[
         ("metrics/metrics.yml", &metrics),
         ("metrics/tests/revenue.yml", &test),

@@ -90,7 +90,12 @@ fn concurrent_first_queries_generate_once_and_agree() {
         .iter()
         .filter(|o| String::from_utf8_lossy(&o.stderr).contains("note: wrote"))
         .count();
-    assert_eq!(generated, 1, "{}", outs.iter().map(text).collect::<Vec<_>>().join("\n"));
+    assert_eq!(
+        generated,
+        1,
+        "{}",
+        outs.iter().map(text).collect::<Vec<_>>().join("\n")
+    );
     let leftovers: Vec<String> = std::fs::read_dir(db.parent().expect("dir"))
         .expect("ls")
         .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
@@ -123,6 +128,9 @@ fn parallel_queries_and_tests_share_one_database() {
             assert_eq!(o.stdout, first.stdout);
         }
     }
-    assert!(std::fs::read(&db).expect("db") == before, "readers changed the database");
+    assert!(
+        std::fs::read(&db).expect("db") == before,
+        "readers changed the database"
+    );
     let _ = p(&db);
 }

@@ -107,8 +107,8 @@ fn escapes(rel: &Path) -> bool {
 
 /// Read a regular file of at most [`MAX_FILE_BYTES`] as UTF-8 text.
 pub fn read_limited(path: &Path) -> Result<String, ReadError> {
-    let meta =
-        std::fs::metadata(path).map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
     if !meta.is_file() {
         let kind = if meta.is_dir() {
             "a directory"
@@ -191,7 +191,10 @@ mod tests {
             r.read(&root.join("../secret.yml")),
             Err(ReadError::Outside(_))
         ));
-        assert!(matches!(r.read(&root.join("models")), Err(ReadError::Io(_))));
+        assert!(matches!(
+            r.read(&root.join("models")),
+            Err(ReadError::Io(_))
+        ));
         #[cfg(unix)]
         {
             std::os::unix::fs::symlink(dir.path().join("secret.yml"), root.join("models/l.yml"))

@@ -33,8 +33,14 @@ pub fn check_model(model: &Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
                 if let Some(Ok(sql)) = rendered {
                     if let Err(e) = one_query(dialect, &sql) {
                         out.push(
-                            bad(*span, format!("the `sql:` of semantic model `{}` is not one query: {e}", sm.name))
-                                .with_help("write a single SELECT (no `;` and no second statement)"),
+                            bad(
+                                *span,
+                                format!(
+                                    "the `sql:` of semantic model `{}` is not one query: {e}",
+                                    sm.name
+                                ),
+                            )
+                            .with_help("write a single SELECT (no `;` and no second statement)"),
                         );
                     }
                 }

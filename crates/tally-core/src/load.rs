@@ -5,12 +5,12 @@
 //! a dbt YAML file is ignored without complaint.
 
 use crate::diag::{codes, Diagnostic};
+use crate::files::{FileReader, ReadError};
+use crate::source::Span;
 use crate::source::{FileId, SourceFile, SourceMap};
 use crate::spec::{
     Metric, MetricTest, ProjectConfiguration, ProjectFile, SavedQuery, SemanticModel, TestTable,
 };
-use crate::files::{FileReader, ReadError};
-use crate::source::Span;
 use crate::yaml::{self, Node, NodeKind};
 use std::cell::RefCell;
 use std::path::{Path, PathBuf};

@@ -413,9 +413,9 @@ impl de::Error for Error {
             codes::INVALID_VALUE,
             format!("unknown value `{}`", clip(variant)),
         )
-            .with_label("not an allowed value")
-            .with_suggestion(variant, expected.iter().copied())
-            .with_help(format!("allowed values: {}", expected.join(", ")));
+        .with_label("not an allowed value")
+        .with_suggestion(variant, expected.iter().copied())
+        .with_help(format!("allowed values: {}", expected.join(", ")));
         Error { diag: d }
     }
 
@@ -930,6 +930,39 @@ mod tests {
         expr: Option<String>,
         #[serde(default)]
         create_metric: bool,
+    }
+
+    #[test]
+    fn deep_block_nesting_is_an_error_before_any_tree() {
+        let list = format!("{}x\n", "- ".repeat(10_000));
+        let d = parse(FileId(0), &list).unwrap_err();
+        assert_eq!(d.code, codes::YAML_SYNTAX);
+        assert!(d.message.contains("nested more than"), "{}", d.message);
+        let mut map = String::new();
+        for i in 0..6_000 {
+            map.push_str(&" ".repeat(i));
+            map.push_str("a:\n");
+        }
+        assert!(parse(FileId(0), &map).is_err());
+        // At the limit is fine.
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(FileId(0), &ok).is_ok());
+        let over = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(parse(FileId(0), &over).is_err());
+    }
+
+    #[test]
+    fn merge_keys_merge_and_own_keys_win() {
+        let text =
+            "base: &b {name: a, expr: x}\nm:\n  <<: *b\n  expr: y\nn:\n  <<: [*b, {agg: sum}]\n";
+        let docs = parse(FileId(0), text).unwrap();
+        let m = docs[0].get("m").unwrap();
+        assert_eq!(m.get("name").and_then(Node::as_str), Some("a"));
+        assert_eq!(m.get("expr").and_then(Node::as_str), Some("y"));
+        assert!(m.get("<<").is_none());
+        let n = docs[0].get("n").unwrap();
+        assert_eq!(n.get("agg").and_then(Node::as_str), Some("sum"));
+        assert!(parse(FileId(0), "m:\n  <<: 3\n").is_err());
     }
 
     #[test]

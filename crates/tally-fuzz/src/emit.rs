@@ -14,10 +14,7 @@ pub fn to_yaml(doc: &Node) -> String {
 
 /// Several documents separated by `---`.
 pub fn documents(docs: &[Node]) -> String {
-    docs.iter()
-        .map(to_yaml)
-        .collect::<Vec<_>>()
-        .join("---\n")
+    docs.iter().map(to_yaml).collect::<Vec<_>>().join("---\n")
 }
 
 fn is_collection(n: &Node) -> bool {
@@ -127,6 +124,9 @@ mod tests {
         let out = super::documents(&docs);
         let again = tally_core::yaml::parse(FileId(0), &out).unwrap();
         assert_eq!(super::documents(&again), out);
-        assert!(out.contains("filter: \"{{ Dimension('x__y') }} = 'a'\""), "{out}");
+        assert!(
+            out.contains("filter: \"{{ Dimension('x__y') }} = 'a'\""),
+            "{out}"
+        );
     }
 }

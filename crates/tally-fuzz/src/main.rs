@@ -95,7 +95,11 @@ fn main() -> ExitCode {
     }
 }
 
-fn subprocess_campaign(tally: &std::path::Path, corpus: &[tally_fuzz::Input], cfg: &Config) -> Vec<Finding> {
+fn subprocess_campaign(
+    tally: &std::path::Path,
+    corpus: &[tally_fuzz::Input],
+    cfg: &Config,
+) -> Vec<Finding> {
     let limits = subprocess::Limits::default();
     let mut rng = Rng::new(cfg.seed);
     let started = Instant::now();

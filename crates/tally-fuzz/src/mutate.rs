@@ -258,7 +258,15 @@ fn change_type(n: &mut Node, rng: &mut Rng) {
 }
 
 fn inject(n: &mut Node, rng: &mut Rng) {
-    let hostile = rng.pick(HOSTILE).copied().unwrap_or("");
+    let deep;
+    let hostile = if rng.one_in(12) {
+        // Deeply nested parentheses, for the expression parsers.
+        let d = [60, 1_000, 100_000][rng.below(3)];
+        deep = format!("{}x{}", "(".repeat(d), ")".repeat(d));
+        deep.as_str()
+    } else {
+        rng.pick(HOSTILE).copied().unwrap_or("")
+    };
     match &mut n.kind {
         NodeKind::Str(s) => {
             *s = match rng.below(4) {
@@ -425,8 +433,15 @@ fn query(seed: &Input, rng: &mut Rng) -> Query {
         }
     };
     let mut q = Query {
-        dialect: ["duckdb", "postgres", "snowflake", "bigquery", "databricks", "redshift", "trino"]
-            [rng.below(7)]
+        dialect: [
+            "duckdb",
+            "postgres",
+            "snowflake",
+            "bigquery",
+            "databricks",
+            "redshift",
+            "trino",
+        ][rng.below(7)]
         .to_string(),
         ..Query::default()
     };
@@ -452,7 +467,10 @@ fn query(seed: &Input, rng: &mut Rng) -> Query {
         q.where_.push(match rng.below(3) {
             0 => format!("{{{{ Dimension('{a}__{b}') }}}} = 'x'"),
             1 => rng.pick(HOSTILE).copied().unwrap_or("").to_string(),
-            _ => format!("{{{{ TimeDimension('metric_time', 'day') }}}} >= '2020-01-01' AND {}", rng.pick(HOSTILE).copied().unwrap_or("")),
+            _ => format!(
+                "{{{{ TimeDimension('metric_time', 'day') }}}} >= '2020-01-01' AND {}",
+                rng.pick(HOSTILE).copied().unwrap_or("")
+            ),
         });
     }
     if rng.one_in(4) {
@@ -462,7 +480,15 @@ fn query(seed: &Input, rng: &mut Rng) -> Query {
         q.limit = Some([0, 1, 100, i64::MAX as u64][rng.below(4)]);
     }
     if rng.one_in(5) {
-        q.start_time = Some(["2020-01-01", "not a date", "2020-13-45", "9999-12-31 23:59:59"][rng.below(4)].into());
+        q.start_time = Some(
+            [
+                "2020-01-01",
+                "not a date",
+                "2020-13-45",
+                "9999-12-31 23:59:59",
+            ][rng.below(4)]
+            .into(),
+        );
     }
     q
 }

@@ -53,7 +53,8 @@ pub fn execute(input: &Input, limit: Duration) -> Outcome {
         });
     let mut out = Outcome::default();
     if let Err(e) = spawned {
-        out.problems.push(("harness".into(), format!("cannot spawn: {e}")));
+        out.problems
+            .push(("harness".into(), format!("cannot spawn: {e}")));
         return out;
     }
     match rx.recv_timeout(limit) {
@@ -152,10 +153,8 @@ fn check(model: &Model, diags: &[Diagnostic], project: bool, out: &mut Outcome) 
         }
         let located = !d.span.is_dummy() && model.sources.get(d.span.file).is_some();
         if project && d.is_error() && !located && !UNLOCATED.contains(&d.code) {
-            out.problems.push((
-                "unlocated".into(),
-                format!("{}: {}", d.code, d.message),
-            ));
+            out.problems
+                .push(("unlocated".into(), format!("{}: {}", d.code, d.message)));
         }
     }
 }

@@ -42,7 +42,10 @@ pub fn run_tally(tally: &Path, args: &[String], limits: &Limits) -> std::io::Res
     let started = Instant::now();
     let mut child = Command::new("sh")
         .arg("-c")
-        .arg(format!("ulimit -v {} 2>/dev/null; exec \"$0\" \"$@\"", limits.memory_kib))
+        .arg(format!(
+            "ulimit -v {} 2>/dev/null; exec \"$0\" \"$@\"",
+            limits.memory_kib
+        ))
         .arg(tally)
         .args(args)
         .env("NO_COLOR", "1")
@@ -119,7 +122,10 @@ pub fn check_input(
 ) -> Vec<(String, String)> {
     let mut problems = Vec::new();
     let Ok(dir) = tempfile::tempdir() else {
-        return vec![("harness".into(), "cannot create a temporary directory".into())];
+        return vec![(
+            "harness".into(),
+            "cannot create a temporary directory".into(),
+        )];
     };
     // The project lives in a subdirectory, so `..` from it stays in the temporary directory.
     let root = dir.path().join("project");
@@ -181,7 +187,10 @@ pub fn check_input(
             }
         };
         if r.timed_out {
-            problems.push(("timeout".into(), format!("`tally {what}` ran over {:?}", limits.time)));
+            problems.push((
+                "timeout".into(),
+                format!("`tally {what}` ran over {:?}", limits.time),
+            ));
             continue;
         }
         match r.code {
@@ -200,8 +209,14 @@ pub fn check_input(
         }
         if what == "validate" {
             check_json(&r.stdout, &mut problems);
-        } else if r.code != Some(0) && !r.stderr.contains("error[E") && !r.stderr.contains("error: ") {
-            problems.push(("uncoded".into(), format!("`tally {what}`: {}", tail(&r.stderr))));
+        } else if r.code != Some(0)
+            && !r.stderr.contains("error[E")
+            && !r.stderr.contains("error: ")
+        {
+            problems.push((
+                "uncoded".into(),
+                format!("`tally {what}`: {}", tail(&r.stderr)),
+            ));
         }
     }
     problems

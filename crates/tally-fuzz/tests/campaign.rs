@@ -58,7 +58,11 @@ fn tally_bin() -> PathBuf {
 #[test]
 fn subprocess_runs_abort_nothing_and_leave_the_database_unchanged() {
     let tally = tally_bin();
-    assert!(tally.is_file(), "build the workspace first: {}", tally.display());
+    assert!(
+        tally.is_file(),
+        "build the workspace first: {}",
+        tally.display()
+    );
     let dir = tempfile::tempdir().unwrap();
     let db = dir.path().join("sample.duckdb");
     let limits = subprocess::Limits::default();
@@ -87,8 +91,15 @@ fn subprocess_runs_abort_nothing_and_leave_the_database_unchanged() {
             findings.push(format!("{p:?}\n{}", input.to_text()));
         }
     }
-    assert!(findings.is_empty(), "{}", findings[..findings.len().min(3)].join("\n====\n"));
-    assert!(std::fs::read(&db).unwrap() == before, "the database changed");
+    assert!(
+        findings.is_empty(),
+        "{}",
+        findings[..findings.len().min(3)].join("\n====\n")
+    );
+    assert!(
+        std::fs::read(&db).unwrap() == before,
+        "the database changed"
+    );
 }
 
 fn project(files: &[(&str, &str)]) -> Input {
