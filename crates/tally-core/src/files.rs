@@ -54,11 +54,12 @@ impl FileReader {
         if self.allow_outside {
             return Ok(());
         }
+        // Shown relative to the project, as the user wrote it (no machine-specific prefix).
+        let shown = path.strip_prefix(&self.root).unwrap_or(path);
         let outside = || {
             ReadError::Outside(format!(
-                "`{}` is outside the project directory `{}`",
-                path.display(),
-                self.root.display()
+                "`{}` leads outside the project directory",
+                shown.display()
             ))
         };
         let lexical_inside = match path.strip_prefix(&self.root) {

@@ -124,7 +124,7 @@ fn bad(span: Span, message: String) -> Diagnostic {
 /// Exactly one query statement.
 fn one_query(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
-    let statements = Parser::parse_sql(d.as_ref(), sql).map_err(|e| e.to_string())?;
+    let statements = Parser::parse_sql(d.as_ref(), sql).map_err(|e| clean(&e))?;
     match statements.as_slice() {
         [Statement::Query(_)] => Ok(()),
         [] => Err("it is empty".into()),
@@ -138,14 +138,24 @@ fn one_expr(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
     let mut p = Parser::new(d.as_ref())
         .try_with_sql(sql)
-        .map_err(|e| e.to_string())?;
-    let e = p.parse_expr().map_err(|e| e.to_string())?;
+        .map_err(|e| clean(&e))?;
+    let e = p.parse_expr().map_err(|e| clean(&e))?;
     if matches!(e, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
         return Err("`*` stands for all columns, not a value".into());
     }
     match p.peek_token().token {
         Token::EOF => Ok(()),
         t => Err(format!("unexpected `{t}` after the expression")),
+    }
+}
+
+/// sqlparser's message without its position, which is in the wrapped text, not the user's.
+fn clean(e: &sqlparser::parser::ParserError) -> String {
+    let s = e.to_string();
+    let s = s.strip_prefix("sql parser error: ").unwrap_or(&s);
+    match s.find(" at Line: ") {
+        Some(i) => s[..i].to_string(),
+        None => s.to_string(),
     }
 }
 

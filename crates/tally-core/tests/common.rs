@@ -25,6 +25,7 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
         &dir,
         &LoadOptions {
             source_schema: Some("mf_src".into()),
+            ..LoadOptions::default()
         },
     )
 }
