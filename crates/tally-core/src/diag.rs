@@ -239,16 +239,23 @@ pub fn render_human(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> S
             let _ = term::emit_to_string(&mut out, &config, &files, &cdiag);
             continue;
         }
+        // Label ranges on character boundaries: codespan slices the text with them.
+        let range = |s: Span| {
+            let f = sources.get(s.file);
+            let fix = |i: usize| f.map_or(i, |f| f.floor_char(i));
+            let start = fix(s.start as usize);
+            start..fix(s.end as usize).max(start)
+        };
         if !d.span.is_dummy() && sources.get(d.span.file).is_some() {
             labels.push(
-                cd::Label::primary(d.span.file, d.span.range())
+                cd::Label::primary(d.span.file, range(d.span))
                     .with_message(d.label.clone().unwrap_or_default()),
             );
         }
         for l in &d.labels {
             if sources.get(l.span.file).is_some() {
                 labels.push(
-                    cd::Label::secondary(l.span.file, l.span.range()).with_message(&l.message),
+                    cd::Label::secondary(l.span.file, range(l.span)).with_message(&l.message),
                 );
             }
         }
@@ -276,7 +283,10 @@ const MAX_SNIPPET_LINE: usize = 400;
 
 /// The byte range of the line holding `offset`.
 fn line_bounds(text: &str, offset: usize) -> (usize, usize) {
-    let offset = offset.min(text.len());
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
     let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
     let end = text[offset..]
         .find('\n')
@@ -302,7 +312,7 @@ fn excerpt(sources: &SourceMap, span: Span, label: &str) -> Option<String> {
         return None;
     }
     let f = sources.get(span.file)?;
-    let at = (span.start as usize).min(f.text.len());
+    let at = f.floor_char(span.start as usize);
     let (ls, le) = line_bounds(&f.text, at);
     let floor = |mut i: usize| {
         while !f.text.is_char_boundary(i) {

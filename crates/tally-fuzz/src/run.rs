@@ -24,13 +24,20 @@ pub struct Outcome {
     pub compiled: bool,
 }
 
+/// Where the last panic of an execution happened.
+static LAST_PANIC: std::sync::Mutex<Option<String>> = std::sync::Mutex::new(None);
+
 /// Keep panics of fuzzed inputs off stderr: they are findings, reported with their inputs.
 pub fn quiet_panics() {
     static ONCE: std::sync::Once = std::sync::Once::new();
     ONCE.call_once(|| {
         let default = std::panic::take_hook();
         std::panic::set_hook(Box::new(move |info| {
-            if std::thread::current().name() != Some("tally-fuzz-exec") {
+            if std::thread::current().name() == Some("tally-fuzz-exec") {
+                if let (Some(loc), Ok(mut last)) = (info.location(), LAST_PANIC.lock()) {
+                    *last = Some(format!("at {loc}"));
+                }
+            } else {
                 default(info);
             }
         }));
@@ -65,7 +72,12 @@ pub fn execute(input: &Input, limit: Duration) -> Outcome {
                 .cloned()
                 .or_else(|| panic.downcast_ref::<&str>().map(|s| s.to_string()))
                 .unwrap_or_else(|| "a panic".into());
-            out.problems.push(("panic".into(), msg));
+            let at = LAST_PANIC
+                .lock()
+                .ok()
+                .and_then(|mut l| l.take())
+                .unwrap_or_default();
+            out.problems.push(("panic".into(), format!("{msg} {at}")));
         }
         Err(_) => out
             .problems
