@@ -32,6 +32,10 @@ pub struct Cli {
     /// written by `dbt parse`) instead of the project's YAML files.
     #[arg(long, global = true, value_name = "FILE")]
     pub manifest: Option<PathBuf>,
+    /// Let the project read files outside its directory (`paths:`, `csv:`, `duckdb:`, symbolic
+    /// links). Off by default: checking a stranger's project reads nothing else.
+    #[arg(long, global = true)]
+    pub allow_outside_project: bool,
     /// Colour in diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
@@ -119,9 +123,13 @@ pub enum Command {
         conversations: usize,
         #[arg(long, default_value_t = 42)]
         seed: u64,
-        /// DuckDB database file (default: `duckdb` in tally.yml). It is replaced.
+        /// DuckDB database file (default: `duckdb` in tally.yml). Created; an existing DuckDB
+        /// database is replaced only with --force, anything else never.
         #[arg(long)]
         duckdb: Option<PathBuf>,
+        /// Replace an existing DuckDB database.
+        #[arg(long)]
+        force: bool,
     },
     /// Run the project's metric tests (`metric_tests:`), each on its own in-memory DuckDB.
     Test {

@@ -171,7 +171,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                         "line": loc.as_ref().map(|l| l.1),
                         "status": status(r),
                         "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
-                        "diagnostics": diag::to_json(&sources, &r.diagnostics),
+                        "diagnostics": diag::to_json(&sources, &r.to_diagnostics()),
                         "sql": r.sql,
                     })
                 })
@@ -332,6 +332,9 @@ fn render_test_human(
             out.push_str(&format!("\n---- {}{at} ----\n", r.name));
             match &r.outcome {
                 Outcome::Failed { diff, .. } => {
+                    if let Some(d) = r.to_diagnostics().first() {
+                        out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
+                    }
                     out.push_str("expected (-) and actual (+) rows:\n");
                     out.push_str(diff);
                 }
@@ -823,9 +826,8 @@ fn value_changes(
             path.display()
         ));
     }
-    let cfg = tally_duckdb::duckdb::Config::default()
-        .access_mode(tally_duckdb::duckdb::AccessMode::ReadOnly);
-    let conn = match cfg.and_then(|c| tally_duckdb::duckdb::Connection::open_with_flags(&path, c)) {
+    // Both versions of the project run sandboxed, like `tally query`.
+    let conn = match tally_duckdb::engine::open_project_database(&path) {
         Ok(c) => c,
         Err(e) => return ValueChanges::Skipped(format!("cannot open `{}`: {e}", path.display())),
     };

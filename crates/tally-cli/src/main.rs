@@ -2,6 +2,7 @@
 
 mod args;
 mod ci;
+mod database;
 mod output;
 
 use args::{Cli, Command, QueryArgs};
@@ -73,6 +74,7 @@ fn run(cli: Cli) -> u8 {
             source_schema: cli.source_schema.clone(),
             dbt: cli.dbt_options(),
             manifest: cli.manifest.clone(),
+            allow_outside_project: cli.allow_outside_project,
         },
         color,
     };
@@ -84,6 +86,10 @@ fn run(cli: Cli) -> u8 {
                 m.display()
             );
         }
+    }
+    if let Err(msg) = check_flags(&cli.command) {
+        eprintln!("error[{}]: {msg}", diag::codes::USAGE);
+        return EXIT_USAGE;
     }
     match cli.command {
         Command::Validate { format } if ci::handles_validate_format(&format) => {
@@ -109,7 +115,15 @@ fn run(cli: Cli) -> u8 {
             conversations,
             seed,
             duckdb,
-        } => sample_data(&ctx, &generator, conversations, seed, duckdb.as_deref()),
+            force,
+        } => sample_data(
+            &ctx,
+            &generator,
+            conversations,
+            seed,
+            duckdb.as_deref(),
+            force,
+        ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
         Command::Schema { kind, write } => schema(&kind, write.as_deref()),
         Command::Diff {
@@ -130,6 +144,29 @@ fn model_cmd(ctx: &Ctx) -> u8 {
     let dump = tally_core::model_dump::dump(&model);
     println!("{}", serde_json::to_string_pretty(&dump).expect("json"));
     EXIT_OK
+}
+
+/// Flag values clap accepts but tally cannot honour: a usage error (exit 2, E0010).
+fn check_flags(command: &Command) -> Result<(), String> {
+    let limit = match command {
+        Command::Sql { query, .. } | Command::Query { query, .. } => query.limit,
+        _ => None,
+    };
+    if let Some(l) = limit.filter(|l| *l > i64::MAX as u64) {
+        return Err(format!(
+            "--limit {l} is larger than {}, the largest limit SQL takes",
+            i64::MAX
+        ));
+    }
+    if let Command::SampleData { conversations, .. } = command {
+        use tally_duckdb::sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
+        if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(conversations) {
+            return Err(format!(
+                "--conversations {conversations} is out of range: give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}"
+            ));
+        }
+    }
+    Ok(())
 }
 
 /// `tally schema`: print one JSON Schema, or write both into a directory.
@@ -282,11 +319,29 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
     EXIT_OK
 }
 
-fn database_path(ctx: &Ctx, model_db: Option<String>, flag: Option<&Path>) -> Option<PathBuf> {
+/// The database to use: the `--duckdb` flag (the user's own choice), else `duckdb:` of tally.yml,
+/// which must stay inside the project unless --allow-outside-project.
+fn database_path(
+    ctx: &Ctx,
+    model_db: Option<String>,
+    flag: Option<&Path>,
+) -> Result<Option<PathBuf>, u8> {
     if let Some(f) = flag {
-        return Some(f.to_path_buf());
+        return Ok(Some(f.to_path_buf()));
     }
-    model_db.map(|p| ctx.project.join(p))
+    let Some(p) = model_db else { return Ok(None) };
+    let path = ctx.project.join(p);
+    let reader = tally_core::files::FileReader::new(&ctx.project, ctx.opts.allow_outside_project);
+    if let Err(e) = reader.check_inside(&path) {
+        eprintln!(
+            "error[{}]: the DuckDB database (`duckdb:` in tally.yml or the dbt target's `path:`): {}",
+            diag::codes::OUTSIDE_PROJECT,
+            e.message()
+        );
+        eprintln!("  help: pass --allow-outside-project to trust this project with more, or --duckdb PATH");
+        return Err(EXIT_USAGE);
+    }
+    Ok(Some(path))
 }
 
 fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
@@ -309,7 +364,10 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         Ok(c) => c,
         Err(c) => return c,
     };
-    let path = database_path(ctx, db_setting, duckdb);
+    let path = match database_path(ctx, db_setting, duckdb) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
     if let Some(p) = path
         .as_deref()
         .filter(|p| from_dbt && duckdb.is_none() && !p.exists())
@@ -331,13 +389,27 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         }
     }
     let opened = match path.as_deref() {
-        Some(p) if p.exists() => tally_duckdb::engine::open_read_only(p),
-        other => tally_duckdb::engine::open(other),
+        // Never create a database tally was asked to read: a mistyped path is an error.
+        Some(p) if !p.is_file() => {
+            eprintln!(
+                "error[{}]: DuckDB database {} does not exist (or is not a file)",
+                diag::codes::IO,
+                p.display()
+            );
+            eprintln!("  help: check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
+            return EXIT_USAGE;
+        }
+        Some(p) => tally_duckdb::engine::open_project_database(p),
+        None => tally_duckdb::engine::open_sandboxed_in_memory()
+            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c)),
     };
     let conn = match opened {
         Ok(c) => c,
         Err(e) => {
-            eprintln!("error[E0001]: cannot open DuckDB database: {e}");
+            eprintln!(
+                "error[{}]: cannot open DuckDB database: {e}",
+                diag::codes::IO
+            );
             return EXIT_USAGE;
         }
     };
@@ -357,7 +429,10 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: DuckDB could not run the query: {e}");
+            eprintln!(
+                "error[{}]: DuckDB could not run the query: {e}",
+                diag::codes::DATABASE
+            );
             eprintln!("  help: see the SQL with `tally sql` and the same flags");
             EXIT_PROBLEMS
         }
@@ -372,57 +447,82 @@ fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> 
     let conversations = cfg
         .get("conversations")
         .and_then(|g| g.as_u64())
-        .unwrap_or(20_000) as usize;
+        .unwrap_or(20_000)
+        .min(usize::MAX as u64) as usize;
     let seed = cfg.get("seed").and_then(|g| g.as_u64()).unwrap_or(42);
     eprintln!(
         "note: {} does not exist; generating {generator} sample data ({conversations} conversations, seed {seed}) first",
         path.display()
     );
-    match generate(generator, conversations, seed, path) {
+    // Concurrent first runs: one generates under the lock, the others wait and then read it.
+    match publish_sample(generator, conversations, seed, path, true) {
         0 => Ok(()),
         c => Err(c),
     }
 }
 
-fn generate(generator: &str, conversations: usize, seed: u64, path: &Path) -> u8 {
+/// Generate sample data and publish it at `path` (see [`database::publish`]).
+fn publish_sample(
+    generator: &str,
+    conversations: usize,
+    seed: u64,
+    path: &Path,
+    only_if_missing: bool,
+) -> u8 {
     if generator != "intercom" {
         eprintln!(
             "error[E0008]: unknown sample-data generator `{generator}`; generators: intercom"
         );
         return EXIT_USAGE;
     }
-    if let Some(parent) = path.parent() {
-        let _ = std::fs::create_dir_all(parent);
+    use tally_duckdb::sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
+    if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&conversations) {
+        eprintln!(
+            "error[{}]: {conversations} conversations is out of range: give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}",
+            diag::codes::USAGE
+        );
+        return EXIT_USAGE;
     }
-    let conn = match tally_duckdb::engine::open(Some(path)) {
-        Ok(c) => c,
-        Err(e) => {
+    let mut summary = None;
+    let result = database::publish(path, only_if_missing, |tmp| {
+        let conn = tally_duckdb::engine::open(Some(tmp))
+            .map_err(|e| format!("cannot create DuckDB database {}: {e}", tmp.display()))?;
+        let opts = tally_duckdb::sample::SampleOptions {
+            conversations,
+            seed,
+            schema: "intercom".into(),
+            progress: std::io::stderr().is_terminal(),
+        };
+        let s = tally_duckdb::sample::generate_intercom(&conn, &opts)
+            .map_err(|e| format!("sample data generation failed: {e}"))?;
+        // Closing checkpoints the write-ahead log into the file before it is renamed.
+        conn.close()
+            .map_err(|(_, e)| format!("cannot close {}: {e}", tmp.display()))?;
+        summary = Some(s);
+        Ok(())
+    });
+    match result {
+        Ok(database::Published::AlreadyThere) => {
             eprintln!(
-                "error[E0001]: cannot open DuckDB database {}: {e}",
+                "note: {} was generated meanwhile by another tally",
                 path.display()
-            );
-            return EXIT_USAGE;
-        }
-    };
-    let opts = tally_duckdb::sample::SampleOptions {
-        conversations,
-        seed,
-        schema: "intercom".into(),
-        progress: std::io::stderr().is_terminal(),
-    };
-    match tally_duckdb::sample::generate_intercom(&conn, &opts) {
-        Ok(summary) => {
-            let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
-            eprintln!(
-                "note: wrote {} tables ({rows} rows) to {}, as of {}",
-                summary.tables.len(),
-                path.display(),
-                summary.as_of
             );
             EXIT_OK
         }
+        Ok(database::Published::Generated) => {
+            if let Some(summary) = summary {
+                let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
+                eprintln!(
+                    "note: wrote {} tables ({rows} rows) to {}, as of {}",
+                    summary.tables.len(),
+                    path.display(),
+                    summary.as_of
+                );
+            }
+            EXIT_OK
+        }
         Err(e) => {
-            eprintln!("error: sample data generation failed: {e}");
+            eprintln!("error[{}]: {e}", diag::codes::IO);
             EXIT_PROBLEMS
         }
     }
@@ -434,25 +534,42 @@ fn sample_data(
     conversations: usize,
     seed: u64,
     duckdb: Option<&Path>,
+    force: bool,
 ) -> u8 {
     let path = match duckdb {
         Some(p) => p.to_path_buf(),
         None => {
             let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-            match spec.config.duckdb {
-                Some(p) => ctx.project.join(&p.value),
-                None => ctx.project.join(".tally/support.duckdb"),
+            let setting = spec.config.duckdb.map(|p| p.value);
+            match database_path(ctx, setting, None) {
+                Ok(Some(p)) => p,
+                Ok(None) => ctx.project.join(".tally/support.duckdb"),
+                Err(c) => return c,
             }
         }
     };
-    if path.exists() {
-        if let Err(e) = std::fs::remove_file(&path) {
-            eprintln!("error[E0001]: cannot replace {}: {e}", path.display());
+    // Never destroy what tally did not make: only a DuckDB database, and only with --force.
+    match database::inspect(&path) {
+        Err(why) => {
+            eprintln!(
+                "error[{}]: refusing to write {}: {why}",
+                diag::codes::USAGE,
+                path.display()
+            );
+            eprintln!("  help: give another path with --duckdb");
             return EXIT_USAGE;
         }
-        let _ = std::fs::remove_file(path.with_extension("duckdb.wal"));
+        Ok(database::Target::DuckDb) if !force => {
+            eprintln!(
+                "error[{}]: {} already exists; pass --force to replace this DuckDB database",
+                diag::codes::USAGE,
+                path.display()
+            );
+            return EXIT_USAGE;
+        }
+        Ok(_) => {}
     }
-    generate(generator, conversations, seed, &path)
+    publish_sample(generator, conversations, seed, &path, false)
 }
 
 fn graph(ctx: &Ctx, format: &str, full: bool) -> u8 {

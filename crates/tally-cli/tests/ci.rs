@@ -121,6 +121,7 @@ test revenue_counts_paid_orders ... FAILED
 failures:
 
 ---- revenue_counts_paid_orders (metrics/tests/revenue.yml:2:11) ----
+error[E0507]: metric test `revenue_counts_paid_orders` failed: 1 expected row not returned, 1 unexpected row
 expected (-) and actual (+) rows:
   | metric_time__month | revenue | orders |
   |--------------------|---------|--------|
@@ -157,6 +158,7 @@ fn test_formats_json_junit_sarif_github() {
     assert_eq!(v["tests"][0]["status"], "failed");
     assert_eq!(v["tests"][0]["file"], "metrics/tests/revenue.yml");
     assert_eq!(v["tests"][0]["line"], 2);
+    assert_eq!(v["tests"][0]["diagnostics"][0]["code"], "E0507");
     assert!(v["tests"][0]["diff"]
         .as_str()
         .unwrap()

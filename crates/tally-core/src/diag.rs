@@ -224,16 +224,38 @@ pub fn render_human(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> S
             .with_code(d.code)
             .with_message(&d.message);
         let mut labels = Vec::new();
+        // A span on a very long line (a minified file, a megabyte of description) is shown as a
+        // location and a clipped excerpt, not as the whole line.
+        let long = std::iter::once(d.span)
+            .chain(d.labels.iter().map(|l| l.span))
+            .any(|s| on_long_line(sources, s));
+        if long {
+            let mut notes: Vec<String> = std::iter::once((d.span, d.label.as_deref()))
+                .chain(d.labels.iter().map(|l| (l.span, Some(l.message.as_str()))))
+                .filter_map(|(s, l)| excerpt(sources, s, l.unwrap_or("")))
+                .collect();
+            notes.extend(d.help.iter().map(|h| format!("help: {h}")));
+            let cdiag = cdiag.with_notes(notes);
+            let _ = term::emit_to_string(&mut out, &config, &files, &cdiag);
+            continue;
+        }
+        // Label ranges on character boundaries: codespan slices the text with them.
+        let range = |s: Span| {
+            let f = sources.get(s.file);
+            let fix = |i: usize| f.map_or(i, |f| f.floor_char(i));
+            let start = fix(s.start as usize);
+            start..fix(s.end as usize).max(start)
+        };
         if !d.span.is_dummy() && sources.get(d.span.file).is_some() {
             labels.push(
-                cd::Label::primary(d.span.file, d.span.range())
+                cd::Label::primary(d.span.file, range(d.span))
                     .with_message(d.label.clone().unwrap_or_default()),
             );
         }
         for l in &d.labels {
             if sources.get(l.span.file).is_some() {
                 labels.push(
-                    cd::Label::secondary(l.span.file, l.span.range()).with_message(&l.message),
+                    cd::Label::secondary(l.span.file, range(l.span)).with_message(&l.message),
                 );
             }
         }
@@ -254,6 +276,65 @@ pub fn render_human(sources: &SourceMap, diags: &[Diagnostic], color: bool) -> S
         }
     }
     out
+}
+
+/// Lines longer than this are not echoed whole in human output.
+const MAX_SNIPPET_LINE: usize = 400;
+
+/// The byte range of the line holding `offset`.
+fn line_bounds(text: &str, offset: usize) -> (usize, usize) {
+    let mut offset = offset.min(text.len());
+    while !text.is_char_boundary(offset) {
+        offset -= 1;
+    }
+    let start = text[..offset].rfind('\n').map(|i| i + 1).unwrap_or(0);
+    let end = text[offset..]
+        .find('\n')
+        .map(|i| offset + i)
+        .unwrap_or(text.len());
+    (start, end)
+}
+
+fn on_long_line(sources: &SourceMap, span: Span) -> bool {
+    if span.is_dummy() {
+        return false;
+    }
+    let Some(f) = sources.get(span.file) else {
+        return false;
+    };
+    let (s, e) = line_bounds(&f.text, span.start as usize);
+    e - s > MAX_SNIPPET_LINE
+}
+
+/// `at file:line:col: …text around the span…` for a span on a long line.
+fn excerpt(sources: &SourceMap, span: Span, label: &str) -> Option<String> {
+    if span.is_dummy() {
+        return None;
+    }
+    let f = sources.get(span.file)?;
+    let at = f.floor_char(span.start as usize);
+    let (ls, le) = line_bounds(&f.text, at);
+    let floor = |mut i: usize| {
+        while !f.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
+    };
+    let from = floor(at.saturating_sub(60).max(ls));
+    let to = floor((at + 120).min(le));
+    let (line, col) = f.line_col(at);
+    Some(format!(
+        "at {}:{line}:{col}: {}{}{}{}",
+        f.name,
+        if from > ls { "…" } else { "" },
+        &f.text[from..to],
+        if to < le { "…" } else { "" },
+        if label.is_empty() {
+            String::new()
+        } else {
+            format!(" ({label})")
+        }
+    ))
 }
 
 #[derive(Serialize)]

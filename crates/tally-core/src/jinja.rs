@@ -36,6 +36,10 @@ pub const MACROS: &[&str] = &[
     "time_spine(start_date, end_date)",
 ];
 
+/// Instructions one SQL snippet may execute when rendered (loops included); far above what any
+/// real macro needs, far below what takes more than a fraction of a second.
+pub const FUEL: u64 = 2_000_000;
+
 /// A macro library: the text of all macro files, in override order.
 #[derive(Clone, Debug, Default)]
 pub struct MacroLibrary {
@@ -73,6 +77,8 @@ pub fn render_sql(
     let prefix_lines = library.matches('\n').count();
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
+    // Bounded work: a template may loop, but not for half an hour.
+    env.set_fuel(Some(FUEL));
     let vars_owned = vars.clone();
     env.add_function(
         "var",
@@ -141,6 +147,15 @@ mod tests {
         )
         .unwrap_err();
         assert!(err.message.contains("nope"), "{}", err.message);
+    }
+
+    #[test]
+    fn nested_loops_run_out_of_fuel() {
+        let vars = indexmap::IndexMap::new();
+        let text = "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}";
+        let err = render_sql(text, Span::DUMMY, &MacroLibrary::default(), "", &vars).unwrap_err();
+        assert_eq!(err.code, codes::EXPRESSION);
+        assert!(err.message.contains("fuel"), "{}", err.message);
     }
 
     #[test]

@@ -4,6 +4,8 @@ pub mod diag;
 pub mod dialect;
 pub mod diff;
 pub mod expr;
+pub mod files;
+pub mod fragments;
 pub mod graph;
 pub mod jinja;
 pub mod json;

@@ -5,6 +5,8 @@
 //! a dbt YAML file is ignored without complaint.
 
 use crate::diag::{codes, Diagnostic};
+use crate::files::{FileReader, ReadError};
+use crate::source::Span;
 use crate::source::{FileId, SourceFile, SourceMap};
 use crate::spec::{
     Metric, MetricTest, ProjectConfiguration, ProjectFile, SavedQuery, SemanticModel, TestTable,
@@ -43,6 +45,9 @@ pub struct LoadOptions {
     /// Read the semantic layer from dbt's semantic manifest (`target/semantic_manifest.json`)
     /// instead of the project's YAML files (`--manifest FILE`).
     pub manifest: Option<PathBuf>,
+    /// Read files outside the project directory (`paths:`, `csv:`, symbolic links); off by default
+    /// so that checking a stranger's project reads nothing else (README, "Trust model and limits").
+    pub allow_outside_project: bool,
 }
 
 /// The disk, as the dbt loader reads it.
@@ -50,7 +55,9 @@ struct DiskFiles;
 
 impl crate::dbt::Files for DiskFiles {
     fn read(&self, path: &Path) -> Result<String, String> {
-        std::fs::read_to_string(path).map_err(|e| e.to_string())
+        // Regular files only, size-limited, UTF-8 (profiles.yml may live in ~/.dbt: the user's own
+        // configuration, so this reader is not confined to the project).
+        crate::files::read_limited(path).map_err(|e| e.message())
     }
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
@@ -123,20 +130,33 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         );
         return (spec, diags);
     }
+    let reader = FileReader::new(root, opts.allow_outside_project);
+    // A configuration that exists in any form (even a dangling link or a directory) is the one.
     let config_path = ["tally.yml", "tally.yaml"]
         .iter()
         .map(|n| root.join(n))
-        .find(|p| p.is_file());
+        .find(|p| p.symlink_metadata().is_ok());
+    let mut config_doc = None;
     if let Some(p) = &config_path {
-        if let Some((file, docs)) = read_yaml(&mut spec.sources, root, p, &mut diags) {
-            let _ = file;
-            if let Some(doc) = docs.first() {
-                let cell = RefCell::new(Vec::new());
-                if let Some(cfg) = yaml::decode::<ProjectFile>(doc, &cell) {
-                    spec.config = cfg;
-                }
-                diags.extend(cell.into_inner());
+        // A broken configuration is the first and only error: everything after it would be noise.
+        let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, p, &reader, &mut diags) else {
+            return (spec, diags);
+        };
+        if let Some(extra) = docs.get(1) {
+            diags.push(extra_document(extra));
+            return (spec, diags);
+        }
+        if let Some(doc) = docs.pop() {
+            if !matches!(doc.kind, NodeKind::Map(_) | NodeKind::Null) {
+                diags.push(not_a_mapping(&doc));
+                return (spec, diags);
             }
+            let cell = RefCell::new(Vec::new());
+            if let Some(cfg) = yaml::decode::<ProjectFile>(&doc, &cell) {
+                spec.config = cfg;
+            }
+            diags.extend(cell.into_inner());
+            config_doc = Some(doc);
         }
     }
     if let Some(s) = &opts.source_schema {
@@ -150,7 +170,7 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             paths.sort();
             for p in paths {
                 if p.extension().is_some_and(|e| e == "sql") {
-                    match std::fs::read_to_string(&p) {
+                    match reader.read(&p) {
                         Ok(t) => spec.templates.push((
                             p.file_name()
                                 .unwrap_or_default()
@@ -158,10 +178,7 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
                                 .into_owned(),
                             t,
                         )),
-                        Err(e) => diags.push(Diagnostic::error(
-                            codes::IO,
-                            format!("cannot read `{}`: {e}", p.display()),
-                        )),
+                        Err(e) => diags.push(read_error(e, &p)),
                     }
                 }
             }
@@ -188,17 +205,21 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         }
         return (spec, diags);
     }
+    let paths_span = config_doc
+        .as_ref()
+        .and_then(|d| d.get("paths"))
+        .map(|n| n.span);
     // A dbt project's YAML is what dbt reads (its model paths and those of packages with
     // semantic models) unless tally.yml names the directories.
     let files: Vec<(usize, PathBuf)> = match &dbt {
         Some(d) if spec.config.paths.is_empty() => d.yaml_files(&DiskFiles),
-        _ => project_files(root, &spec.config, &mut diags)
+        _ => project_files(root, &spec.config, &reader, paths_span, &mut diags)
             .into_iter()
             .map(|p| (0, p))
             .collect(),
     };
     for (package, path) in files {
-        if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &mut diags) {
+        if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &reader, &mut diags) {
             for doc in &mut docs {
                 if let Some(d) = &mut dbt {
                     d.take_document(package, doc, &spec.sources, &mut diags);
@@ -224,9 +245,17 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             Ok(p) => normalize_path(&p.to_string_lossy()),
             Err(_) => normalize_path(&path.to_string_lossy()),
         };
-        std::fs::read_to_string(&path)
-            .map(|text| (name, path.clone(), text))
-            .map_err(|e| format!("cannot read `{}`: {e}", path.display()))
+        match reader.read(&path) {
+            Ok(text) => Ok((name, path.clone(), text)),
+            Err(ReadError::Utf8 { text, at }) => {
+                let (line, col) = SourceFile::new("", "", text).line_col(at);
+                Err(ReadError::Io(format!(
+                    "`{}` is not valid UTF-8 (line {line}, column {col})",
+                    path.display()
+                )))
+            }
+            Err(e) => Err(e),
+        }
     });
     (spec, diags)
 }
@@ -245,7 +274,9 @@ pub fn load_files(
             .add(SourceFile::new("tally.yml", "tally.yml", text.to_string()));
         match yaml::parse(id, text) {
             Ok(docs) => {
-                if let Some(doc) = docs.first() {
+                if let Some(extra) = docs.get(1) {
+                    diags.push(extra_document(extra));
+                } else if let Some(doc) = docs.first().filter(|d| !d.entries().is_empty()) {
                     let cell = RefCell::new(Vec::new());
                     if let Some(cfg) = yaml::decode::<ProjectFile>(doc, &cell) {
                         spec.config = cfg;
@@ -287,7 +318,7 @@ pub fn load_files(
             .iter()
             .find(|(n, _)| normalize_path(n) == name)
             .map(|(_, t)| (name.clone(), PathBuf::from(&name), t.to_string()))
-            .ok_or_else(|| format!("cannot read `{name}`: no such file"))
+            .ok_or_else(|| ReadError::Io(format!("cannot read `{name}`: no such file")))
     });
     (spec, diags)
 }
@@ -406,7 +437,8 @@ fn normalize_path(p: &str) -> String {
 }
 
 /// Reads a file next to a YAML file: (name to show, path, text), or an error message.
-type ReadBeside<'a> = dyn Fn(&SourceFile, &str) -> Result<(String, PathBuf, String), String> + 'a;
+type ReadBeside<'a> =
+    dyn Fn(&SourceFile, &str) -> Result<(String, PathBuf, String), ReadError> + 'a;
 
 /// Read the CSV files metric tests refer to (fixtures and expected rows), relative to the YAML file
 /// that names them, into the source map.
@@ -428,10 +460,11 @@ fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &
                     None => sources.add(SourceFile::new(name, path, text)),
                 });
             }
+            Err(ReadError::Outside(e)) => diags.push(outside(e, csv.span)),
             Err(e) => diags.push(
-                Diagnostic::error(codes::TEST_FIXTURE, e)
+                Diagnostic::error(codes::TEST_FIXTURE, e.message())
                     .at(csv.span)
-                    .with_label("CSV file not found")
+                    .with_label("CSV file not readable")
                     .with_help("a `csv:` path is relative to the YAML file that names it"),
             ),
         }
@@ -444,8 +477,21 @@ fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &
     }
 }
 
-fn project_files(root: &Path, config: &ProjectFile, diags: &mut Vec<Diagnostic>) -> Vec<PathBuf> {
-    let mut dirs: Vec<PathBuf> = config.paths.iter().map(|p| root.join(p)).collect();
+fn project_files(
+    root: &Path,
+    config: &ProjectFile,
+    reader: &FileReader,
+    paths_span: Option<Span>,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<PathBuf> {
+    let mut dirs: Vec<PathBuf> = Vec::new();
+    for p in &config.paths {
+        let dir = root.join(p);
+        match reader.check_inside(&dir) {
+            Ok(()) => dirs.push(dir),
+            Err(e) => diags.push(outside(e.message(), paths_span.unwrap_or(Span::DUMMY))),
+        }
+    }
     let is_project = ["tally.yml", "tally.yaml", "dbt_project.yml"]
         .iter()
         .any(|f| root.join(f).is_file());
@@ -457,12 +503,13 @@ fn project_files(root: &Path, config: &ProjectFile, diags: &mut Vec<Diagnostic>)
         }
     }
     let mut files = Vec::new();
-    if dirs.is_empty() {
+    let mut seen = Vec::new();
+    if dirs.is_empty() && config.paths.is_empty() {
         // A bare directory of YAML (MetricFlow's manifest format): read it all.
-        walk(root, &mut files, diags, true);
+        walk(root, &mut files, diags, true, &mut seen);
     } else {
         for d in dirs {
-            walk(&d, &mut files, diags, false);
+            walk(&d, &mut files, diags, false, &mut seen);
         }
     }
     files.sort();
@@ -470,7 +517,20 @@ fn project_files(root: &Path, config: &ProjectFile, diags: &mut Vec<Diagnostic>)
     files
 }
 
-fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, top_is_root: bool) {
+fn walk(
+    dir: &Path,
+    out: &mut Vec<PathBuf>,
+    diags: &mut Vec<Diagnostic>,
+    top_is_root: bool,
+    seen: &mut Vec<PathBuf>,
+) {
+    // A directory reached twice (a symbolic link to a parent) is read once: no endless descent.
+    if let Ok(real) = std::fs::canonicalize(dir) {
+        if seen.contains(&real) {
+            return;
+        }
+        seen.push(real);
+    }
     let entries = match std::fs::read_dir(dir) {
         Ok(e) => e,
         Err(e) => {
@@ -492,7 +552,7 @@ fn walk(dir: &Path, out: &mut Vec<PathBuf>, diags: &mut Vec<Diagnostic>, top_is_
             if SKIP_DIRS.contains(&name) {
                 continue;
             }
-            walk(&p, out, diags, false);
+            walk(&p, out, diags, false, seen);
         } else if name.ends_with(".yml") || name.ends_with(".yaml") {
             if top_is_root
                 && matches!(
@@ -516,23 +576,32 @@ fn read_yaml(
     sources: &mut SourceMap,
     root: &Path,
     path: &Path,
+    reader: &FileReader,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(FileId, Vec<Node>)> {
-    let text = match std::fs::read_to_string(path) {
-        Ok(t) => t,
-        Err(e) => {
-            diags.push(Diagnostic::error(
-                codes::IO,
-                format!("cannot read `{}`: {e}", path.display()),
-            ));
-            return None;
-        }
-    };
     let name = path
         .strip_prefix(root)
         .unwrap_or(path)
         .to_string_lossy()
         .replace('\\', "/");
+    let text = match reader.read(path) {
+        Ok(t) => t,
+        Err(ReadError::Utf8 { text, at }) => {
+            let width = text[at..].chars().next().map_or(0, char::len_utf8);
+            let id = sources.add(SourceFile::new(name, path, text));
+            diags.push(
+                Diagnostic::error(codes::YAML_SYNTAX, "the file is not valid UTF-8")
+                    .at(Span::new(id, at, at + width))
+                    .with_label("first invalid byte")
+                    .with_help("save the file as UTF-8"),
+            );
+            return None;
+        }
+        Err(e) => {
+            diags.push(read_error(e, path));
+            return None;
+        }
+    };
     let id = sources.add(SourceFile::new(name, path, text));
     let text = &sources.get(id).expect("just added").text;
     match yaml::parse(id, text) {
@@ -545,8 +614,14 @@ fn read_yaml(
 }
 
 fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>) {
-    let NodeKind::Map(entries) = &doc.kind else {
-        return;
+    let entries = match &doc.kind {
+        NodeKind::Map(entries) => entries,
+        // An empty document (`---` alone, comments only) says nothing.
+        NodeKind::Null => return,
+        _ => {
+            diags.push(not_a_mapping(doc));
+            return;
+        }
     };
     let cell = RefCell::new(Vec::new());
     for (k, v) in entries {
@@ -614,5 +689,55 @@ fn push_list<'a, T: serde::Deserialize<'a>>(
             .at(node.span)
             .with_label("expected a list of objects"),
         ),
+    }
+}
+
+/// A project YAML document whose top level is a list or a scalar: its content would be ignored.
+fn not_a_mapping(doc: &Node) -> Diagnostic {
+    Diagnostic::error(
+        codes::UNKNOWN_DOCUMENT,
+        format!(
+            "this YAML document is {}, not a mapping of top-level keys",
+            doc.type_name()
+        ),
+    )
+    .at(Span::new(
+        doc.span.file,
+        doc.span.start as usize,
+        doc.span.start as usize,
+    ))
+    .with_label("tally would ignore this document")
+    .with_help("start the document with a top-level key such as `metrics:` or `semantic_models:`")
+}
+
+/// A second YAML document in tally.yml.
+fn extra_document(doc: &Node) -> Diagnostic {
+    Diagnostic::error(codes::CONFIG, "tally.yml holds more than one YAML document")
+        .at(Span::new(
+            doc.span.file,
+            doc.span.start as usize,
+            doc.span.start as usize,
+        ))
+        .with_label("this document would be ignored")
+        .with_help("remove the `---` separator and merge the settings into one document")
+}
+
+fn outside(message: String, span: Span) -> Diagnostic {
+    Diagnostic::error(codes::OUTSIDE_PROJECT, message)
+        .at(span)
+        .with_label("outside the project")
+        .with_help("tally reads only files inside the project directory; pass --allow-outside-project to trust this project with more")
+}
+
+fn read_error(e: ReadError, path: &Path) -> Diagnostic {
+    match e {
+        ReadError::Outside(m) => outside(m, Span::DUMMY),
+        ReadError::Io(m) => Diagnostic::error(codes::IO, m)
+            .with_help("tally reads regular files of at most 32 MiB inside the project"),
+        ReadError::Utf8 { .. } => Diagnostic::error(
+            codes::IO,
+            format!("`{}` is not valid UTF-8", path.display()),
+        )
+        .with_help("save the file as UTF-8"),
     }
 }

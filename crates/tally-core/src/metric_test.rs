@@ -703,7 +703,8 @@ pub struct Csv {
 pub fn parse_csv(file: FileId, text: &str) -> Result<Csv, Diagnostic> {
     let bytes = text.as_bytes();
     let mut lines: Vec<(Span, Vec<CsvField>)> = Vec::new();
-    let mut i = 0;
+    // A UTF-8 byte order mark (spreadsheets write one) is not part of the first column's name.
+    let mut i = if text.starts_with('\u{feff}') { 3 } else { 0 };
     while i < bytes.len() {
         // One record.
         let start = i;
@@ -804,6 +805,18 @@ pub fn parse_csv(file: FileId, text: &str) -> Result<Csv, Diagnostic> {
                 .with_help("the first line names every column"),
         );
     }
+    for (n, h) in header.iter().enumerate() {
+        if let Some(first) = header[..n].iter().find(|f| f.text == h.text) {
+            return Err(Diagnostic::error(
+                codes::TEST_FIXTURE,
+                format!("the CSV header names column `{}` twice", h.text),
+            )
+            .at(h.span)
+            .with_label("second time")
+            .with_secondary(first.span, "first time")
+            .with_help("every column of a CSV file has its own name"));
+        }
+    }
     let mut rows = Vec::new();
     for (span, fields) in it {
         if fields.len() != header.len() {
@@ -826,6 +839,16 @@ pub fn parse_csv(file: FileId, text: &str) -> Result<Csv, Diagnostic> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn csv_bom_is_stripped_and_duplicate_columns_rejected() {
+        let csv = parse_csv(FileId(0), "\u{feff}id,name\n1,a\n").unwrap();
+        assert_eq!(csv.header[0].text, "id");
+        let err = parse_csv(FileId(0), "id,name,id\n1,a,2\n").unwrap_err();
+        assert_eq!(err.code, codes::TEST_FIXTURE);
+        assert!(err.message.contains("`id` twice"), "{}", err.message);
+        assert_eq!(err.span.start, 8);
+    }
 
     #[test]
     fn csv_fields_are_typed_quoted_text_stays_text() {

@@ -44,6 +44,15 @@ pub fn plan(
     dialect: &dyn Dialect,
     req: &QueryRequest,
 ) -> Result<Plan, Vec<Diagnostic>> {
+    // The query's own filters are user SQL too: checked before they reach the generated SQL.
+    let bad_filters: Vec<Diagnostic> = req
+        .where_
+        .iter()
+        .filter_map(|f| crate::fragments::check_filter(dialect, f))
+        .collect();
+    if !bad_filters.is_empty() {
+        return Err(bad_filters);
+    }
     let plan = plan_query(model, dialect, req).map_err(|mut diags| {
         crate::validate::relocate_spans(model, &mut diags);
         diags

@@ -78,6 +78,7 @@ impl SourceFile {
 
     /// 1-based line and column (column counted in characters) of a byte offset.
     pub fn line_col(&self, offset: usize) -> (usize, usize) {
+        let offset = self.floor_char(offset);
         let line = match self.line_starts.binary_search(&offset) {
             Ok(i) => i,
             Err(i) => i - 1,
@@ -87,6 +88,16 @@ impl SourceFile {
             .chars()
             .count();
         (line + 1, col + 1)
+    }
+
+    /// The greatest character boundary at or before `offset` (spans computed inside a string
+    /// value can land inside a multi-byte character of the file text).
+    pub fn floor_char(&self, offset: usize) -> usize {
+        let mut i = offset.min(self.text.len());
+        while !self.text.is_char_boundary(i) {
+            i -= 1;
+        }
+        i
     }
 
     pub fn line_starts(&self) -> &[usize] {

@@ -94,6 +94,8 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
         v.plan_metric(m);
     }
     v.saved_queries();
+    v.diags
+        .extend(crate::fragments::check_model(model, dialect));
     let texts = v.spanned_texts();
     let mut out = dedup(v.diags);
     for d in &mut out {

@@ -88,6 +88,7 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
             Some(v) => v.get(ci).copied().unwrap_or(text.len()),
         }
     };
+    check_depth(file, text, &byte)?;
     let docs = MarkedYaml::load_from_str(text).map_err(|e| {
         let at = byte(e.marker().index());
         if e.info().contains("duplicated key") {
@@ -110,9 +111,105 @@ pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
     })?;
     let mut out = Vec::new();
     for d in &docs {
-        out.push(convert(file, text, d, &byte)?);
+        out.push(convert(file, text, d, &byte, 0)?);
     }
     Ok(out)
+}
+
+/// The deepest nesting of lists and mappings tally reads. Real project files nest a dozen levels;
+/// the bound keeps every recursive step after parsing (conversion, deserialization, dropping the
+/// tree) far from the end of the stack.
+pub const MAX_DEPTH: usize = 100;
+
+/// Reject documents nested deeper than [`MAX_DEPTH`] before building any tree: saphyr's event
+/// parser keeps its own stack on the heap, so counting its start and end events is safe at any
+/// depth, whereas the tree built from them is dropped and converted recursively.
+fn check_depth(file: FileId, text: &str, byte: &dyn Fn(usize) -> usize) -> Result<(), Diagnostic> {
+    use saphyr_parser::{Event, Parser};
+    let mut depth = 0usize;
+    for ev in Parser::new_from_str(text) {
+        // Syntax errors are reported by the loader, with its own message.
+        let Ok((ev, span)) = ev else { return Ok(()) };
+        match ev {
+            Event::SequenceStart(..) | Event::MappingStart(..) => {
+                depth += 1;
+                if depth > MAX_DEPTH {
+                    let at = byte(span.start.index());
+                    return Err(too_deep(file, text, at));
+                }
+            }
+            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
+            _ => {}
+        }
+    }
+    Ok(())
+}
+
+fn too_deep(file: FileId, text: &str, at: usize) -> Diagnostic {
+    let at = at.min(text.len());
+    let end = at + text[at..].chars().next().map_or(0, char::len_utf8);
+    Diagnostic::error(
+        codes::YAML_SYNTAX,
+        format!("YAML nested more than {MAX_DEPTH} levels deep"),
+    )
+    .at(Span::new(file, at, end))
+    .with_label("too deep")
+    .with_help(format!(
+        "tally reads lists and mappings nested at most {MAX_DEPTH} levels; flatten this document"
+    ))
+}
+
+/// `<<` merge keys (YAML 1.1, common in dbt projects): the entries of the merged mapping (or of
+/// each mapping of a merged list, the first one winning) that the mapping does not set itself.
+fn merge_keys(entries: Vec<(Node, Node)>) -> Result<Vec<(Node, Node)>, Diagnostic> {
+    if !entries.iter().any(|(k, _)| k.as_str() == Some("<<")) {
+        return Ok(entries);
+    }
+    let mut own = Vec::new();
+    let mut merged: Vec<(Node, Node)> = Vec::new();
+    for (k, v) in entries {
+        if k.as_str() != Some("<<") {
+            own.push((k, v));
+            continue;
+        }
+        let sources = match v.kind {
+            NodeKind::Map(m) => vec![m],
+            NodeKind::Seq(items) => {
+                let mut maps = Vec::new();
+                for item in items {
+                    match item.kind {
+                        NodeKind::Map(m) => maps.push(m),
+                        _ => return Err(bad_merge(item.span, item.type_name())),
+                    }
+                }
+                maps
+            }
+            _ => return Err(bad_merge(v.span, v.type_name())),
+        };
+        for m in sources {
+            for (mk, mv) in m {
+                if !merged.iter().any(|(k2, _)| k2.kind == mk.kind) {
+                    merged.push((mk, mv));
+                }
+            }
+        }
+    }
+    for (mk, mv) in merged {
+        if !own.iter().any(|(k2, _)| k2.kind == mk.kind) {
+            own.push((mk, mv));
+        }
+    }
+    Ok(own)
+}
+
+fn bad_merge(span: Span, found: &str) -> Diagnostic {
+    Diagnostic::error(
+        codes::YAML_SYNTAX,
+        format!("a `<<` merge key takes a mapping or a list of mappings, found {found}"),
+    )
+    .at(span)
+    .with_label("not a mapping")
+    .with_help("write `<<: *anchor` where `anchor` names a mapping (`&anchor`)")
 }
 
 fn convert(
@@ -120,6 +217,7 @@ fn convert(
     text: &str,
     n: &saphyr::MarkedYaml,
     byte: &dyn Fn(usize) -> usize,
+    depth: usize,
 ) -> Result<Node, Diagnostic> {
     use saphyr::{Scalar, YamlData};
     let start = byte(n.span.start.index());
@@ -143,6 +241,11 @@ fn convert(
         end += 1;
     }
     let span = Span::new(file, start, end);
+    // Aliases copy their anchor's subtree, which can nest it deeper than the text does.
+    if depth > MAX_DEPTH {
+        return Err(too_deep(file, text, start));
+    }
+    let depth = depth + 1;
     let kind = match &n.data {
         YamlData::Value(s) => match s {
             Scalar::Null => NodeKind::Null,
@@ -155,17 +258,20 @@ fn convert(
         YamlData::Sequence(items) => NodeKind::Seq(
             items
                 .iter()
-                .map(|i| convert(file, text, i, byte))
+                .map(|i| convert(file, text, i, byte, depth))
                 .collect::<Result<_, _>>()?,
         ),
         YamlData::Mapping(m) => {
             let mut entries = Vec::with_capacity(m.len());
             for (k, v) in m.iter() {
-                entries.push((convert(file, text, k, byte)?, convert(file, text, v, byte)?));
+                entries.push((
+                    convert(file, text, k, byte, depth)?,
+                    convert(file, text, v, byte, depth)?,
+                ));
             }
-            NodeKind::Map(entries)
+            NodeKind::Map(merge_keys(entries)?)
         }
-        YamlData::Tagged(_, inner) => return convert(file, text, inner, byte),
+        YamlData::Tagged(_, inner) => return convert(file, text, inner, byte, depth),
         YamlData::Alias(_) => {
             return Err(Diagnostic::error(
                 codes::YAML_SYNTAX,
@@ -309,10 +415,13 @@ impl de::Error for Error {
     }
 
     fn unknown_variant(variant: &str, expected: &'static [&'static str]) -> Self {
-        let d = Diagnostic::error(codes::INVALID_VALUE, format!("unknown value `{variant}`"))
-            .with_label("not an allowed value")
-            .with_suggestion(variant, expected.iter().copied())
-            .with_help(format!("allowed values: {}", expected.join(", ")));
+        let d = Diagnostic::error(
+            codes::INVALID_VALUE,
+            format!("unknown value `{}`", clip(variant)),
+        )
+        .with_label("not an allowed value")
+        .with_suggestion(variant, expected.iter().copied())
+        .with_help(format!("allowed values: {}", expected.join(", ")));
         Error { diag: d }
     }
 
@@ -328,11 +437,19 @@ impl de::Error for Error {
     }
 }
 
+/// A user's value quoted in a message: at most 80 characters of it.
+fn clip(s: &str) -> String {
+    match s.char_indices().nth(80) {
+        None => s.to_string(),
+        Some((at, _)) => format!("{}…", &s[..at]),
+    }
+}
+
 fn describe(u: &de::Unexpected) -> String {
     match u {
         de::Unexpected::Map => "a mapping".into(),
         de::Unexpected::Seq => "a list".into(),
-        de::Unexpected::Str(s) => format!("the string \"{s}\""),
+        de::Unexpected::Str(s) => format!("the string \"{}\"", clip(s)),
         de::Unexpected::Unit => "null".into(),
         other => other.to_string(),
     }
@@ -828,6 +945,39 @@ mod tests {
         expr: Option<String>,
         #[serde(default)]
         create_metric: bool,
+    }
+
+    #[test]
+    fn deep_block_nesting_is_an_error_before_any_tree() {
+        let list = format!("{}x\n", "- ".repeat(10_000));
+        let d = parse(FileId(0), &list).unwrap_err();
+        assert_eq!(d.code, codes::YAML_SYNTAX);
+        assert!(d.message.contains("nested more than"), "{}", d.message);
+        let mut map = String::new();
+        for i in 0..6_000 {
+            map.push_str(&" ".repeat(i));
+            map.push_str("a:\n");
+        }
+        assert!(parse(FileId(0), &map).is_err());
+        // At the limit is fine.
+        let ok = format!("{}x\n", "- ".repeat(MAX_DEPTH));
+        assert!(parse(FileId(0), &ok).is_ok());
+        let over = format!("{}x\n", "- ".repeat(MAX_DEPTH + 1));
+        assert!(parse(FileId(0), &over).is_err());
+    }
+
+    #[test]
+    fn merge_keys_merge_and_own_keys_win() {
+        let text =
+            "base: &b {name: a, expr: x}\nm:\n  <<: *b\n  expr: y\nn:\n  <<: [*b, {agg: sum}]\n";
+        let docs = parse(FileId(0), text).unwrap();
+        let m = docs[0].get("m").unwrap();
+        assert_eq!(m.get("name").and_then(Node::as_str), Some("a"));
+        assert_eq!(m.get("expr").and_then(Node::as_str), Some("y"));
+        assert!(m.get("<<").is_none());
+        let n = docs[0].get("n").unwrap();
+        assert_eq!(n.get("agg").and_then(Node::as_str), Some("sum"));
+        assert!(parse(FileId(0), "m:\n  <<: 3\n").is_err());
     }
 
     #[test]

@@ -72,6 +72,45 @@ pub fn open_read_only(path: &Path) -> Result<duckdb::Connection, duckdb::Error> 
     duckdb::Connection::open_with_flags(path, config)
 }
 
+/// The configuration of a database that runs a project's SQL (README, "Trust model and limits"):
+/// no extension is installed or loaded behind the SQL's back; [`seal`] then takes file access
+/// away.
+fn sandbox(config: duckdb::Config) -> Result<duckdb::Config, duckdb::Error> {
+    config
+        .enable_autoload_extension(false)?
+        .with("autoinstall_known_extensions", "false")
+}
+
+/// From now on SQL on this connection cannot read or write files (`read_csv`, `read_text`,
+/// `COPY`, `ATTACH`) and cannot change any setting back (`lock_configuration`).
+pub fn seal(conn: &duckdb::Connection) -> Result<(), duckdb::Error> {
+    conn.execute_batch(
+        "SET enable_external_access = false; SET autoload_known_extensions = false; \
+         SET autoinstall_known_extensions = false; SET lock_configuration = true;",
+    )
+}
+
+fn lock(conn: duckdb::Connection) -> Result<duckdb::Connection, duckdb::Error> {
+    seal(&conn)?;
+    Ok(conn)
+}
+
+/// An existing database file, read-only and sandboxed: what `tally query` runs on. A missing file
+/// is an error, never a new empty database.
+pub fn open_project_database(path: &Path) -> Result<duckdb::Connection, duckdb::Error> {
+    if !path.is_file() {
+        return Err(duckdb::Error::InvalidPath(path.to_path_buf()));
+    }
+    let config = sandbox(duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?)?;
+    lock(duckdb::Connection::open_with_flags(path, config)?)
+}
+
+/// An in-memory database without extension loading, for metric tests: the runner loads the
+/// fixtures, then calls [`seal`] before the project's SQL runs.
+pub fn open_sandboxed_in_memory() -> Result<duckdb::Connection, duckdb::Error> {
+    duckdb::Connection::open_in_memory_with_flags(sandbox(duckdb::Config::default())?)
+}
+
 /// Run one query and collect its rows.
 pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<ResultTable, duckdb::Error> {
     let mut stmt = conn.prepare(sql)?;

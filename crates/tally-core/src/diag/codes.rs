@@ -27,6 +27,8 @@ codes! {
     DBT_PROFILE = "E0021": "The dbt profile cannot be used: no profiles.yml, an unknown profile or target, a target without type or schema.";
     DBT_JINJA = "E0022": "Jinja in dbt YAML that tally cannot render: an unset var() or env_var(), an unknown doc(), a macro call, bad --vars.";
     JSON_SYNTAX = "E0014": "A JSON file (dbt's semantic manifest, `--manifest`) is not valid JSON.";
+    OUTSIDE_PROJECT = "E0009": "A path (`paths:`, `csv:`, `duckdb:`, a symbolic link) leads outside the project directory.";
+    USAGE = "E0010": "A command-line flag has an invalid value (out of range, or a file tally must not replace).";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";
@@ -65,6 +67,7 @@ codes! {
     FAN_OUT = "E0403": "A join would multiply rows (many-to-one in the wrong direction).";
     INVALID_QUERY = "E0404": "A query is malformed (no metrics or group-by, bad limit, bad time bound, bad order item).";
     UNSUPPORTED = "E0405": "The query uses a feature this dialect or tally does not support yet.";
+    DATABASE = "E0406": "DuckDB failed to run a query (a runtime error such as a failed cast or a missing table).";
     // E05xx: metric tests (`metric_tests:`, `test_tables:`; run by `tally test`).
     TEST_UNKNOWN_METRIC = "E0501": "A metric test queries a metric or saved query that does not exist.";
     TEST_FIXTURE = "E0502": "A metric test's fixture or expected rows are malformed (no query, a list row of the wrong length, a non-scalar value, an unreadable CSV file, an invalid column type, a table given twice).";

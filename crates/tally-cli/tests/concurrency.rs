@@ -1,0 +1,136 @@
+//! Several `tally` processes on one project and one database at once: the first use generates the
+//! sample database once, under a lock, and publishes it by rename; every reader sees a whole
+//! database; `query` and `test` run side by side.
+
+mod common;
+
+use common::p;
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output};
+
+/// A copy of the repository's project in a temporary directory, with a small sample database
+/// configured (generated on first use).
+fn project_copy(dir: &Path) -> PathBuf {
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = dir.join("project");
+    for sub in ["models", "metrics", "templates"] {
+        copy_dir(&repo.join(sub), &root.join(sub));
+    }
+    let cfg = std::fs::read_to_string(repo.join("tally.yml"))
+        .expect("tally.yml")
+        .replace("conversations: 20000", "conversations: 1000");
+    assert!(cfg.contains("conversations: 1000"));
+    std::fs::write(root.join("tally.yml"), cfg).expect("write tally.yml");
+    root
+}
+
+fn copy_dir(from: &Path, to: &Path) {
+    std::fs::create_dir_all(to).expect("mkdir");
+    for e in std::fs::read_dir(from).expect("read dir") {
+        let e = e.expect("entry");
+        let target = to.join(e.file_name());
+        if e.path().is_dir() {
+            copy_dir(&e.path(), &target);
+        } else {
+            std::fs::copy(e.path(), target).expect("copy");
+        }
+    }
+}
+
+fn spawn(root: &Path, args: &[&str]) -> std::process::Child {
+    Command::new(env!("CARGO_BIN_EXE_tally"))
+        .arg("--project")
+        .arg(root)
+        .args(args)
+        .env("NO_COLOR", "1")
+        .stdout(std::process::Stdio::piped())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("spawn tally")
+}
+
+fn text(o: &Output) -> String {
+    format!(
+        "exit {:?}\nstdout: {}\nstderr: {}",
+        o.status.code(),
+        String::from_utf8_lossy(&o.stdout),
+        String::from_utf8_lossy(&o.stderr)
+    )
+}
+
+const QUERY: &[&str] = &[
+    "query",
+    "--metrics",
+    "conversation_volume",
+    "--group-by",
+    "metric_time__month",
+];
+
+#[test]
+fn concurrent_first_queries_generate_once_and_agree() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = project_copy(dir.path());
+    let db = root.join(".tally/support.duckdb");
+    assert!(!db.exists());
+    let children: Vec<_> = (0..4).map(|_| spawn(&root, QUERY)).collect();
+    let outs: Vec<Output> = children
+        .into_iter()
+        .map(|c| c.wait_with_output().expect("wait"))
+        .collect();
+    for o in &outs {
+        assert_eq!(o.status.code(), Some(0), "{}", text(o));
+    }
+    let first = &outs[0].stdout;
+    assert!(!first.is_empty());
+    for o in &outs[1..] {
+        assert_eq!(&o.stdout, first, "{}", text(o));
+    }
+    // Generated exactly once; the others waited for it.
+    let generated = outs
+        .iter()
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("note: wrote"))
+        .count();
+    assert_eq!(
+        generated,
+        1,
+        "{}",
+        outs.iter().map(text).collect::<Vec<_>>().join("\n")
+    );
+    let leftovers: Vec<String> = std::fs::read_dir(db.parent().expect("dir"))
+        .expect("ls")
+        .map(|e| e.expect("entry").file_name().to_string_lossy().into_owned())
+        .filter(|n| n.contains(".tmp-"))
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
+
+#[test]
+fn parallel_queries_and_tests_share_one_database() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = project_copy(dir.path());
+    // First use, alone.
+    let first = spawn(&root, QUERY).wait_with_output().expect("wait");
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let db = root.join(".tally/support.duckdb");
+    let before = std::fs::read(&db).expect("db");
+    let mut children = Vec::new();
+    for i in 0..6 {
+        children.push(if i % 2 == 0 {
+            spawn(&root, QUERY)
+        } else {
+            spawn(&root, &["test"])
+        });
+    }
+    for (i, c) in children.into_iter().enumerate() {
+        let o = c.wait_with_output().expect("wait");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        if i % 2 == 0 {
+            assert_eq!(o.stdout, first.stdout);
+        }
+    }
+    assert!(
+        std::fs::read(&db).expect("db") == before,
+        "readers changed the database"
+    );
+    let _ = p(&db);
+}

@@ -1,0 +1,212 @@
+//! Reading project files under tally's trust model (README, "Trust model and limits"): regular
+//! files only (never a FIFO, a device or a directory), at most [`MAX_FILE_BYTES`], UTF-8 with the
+//! position of the first invalid byte, and inside the project directory unless the user allowed
+//! more (`--allow-outside-project`).
+
+use std::io::Read;
+use std::path::{Component, Path, PathBuf};
+
+/// The largest file tally reads (YAML, SQL templates, CSV fixtures).
+pub const MAX_FILE_BYTES: u64 = 32 << 20;
+
+/// Why a file could not be read.
+#[derive(Debug)]
+pub enum ReadError {
+    /// Missing, unreadable, not a regular file, or too large (E0001).
+    Io(String),
+    /// The path leads outside the project directory (E0009).
+    Outside(String),
+    /// Not UTF-8: the text with invalid bytes replaced, and the byte offset of the first one.
+    Utf8 { text: String, at: usize },
+}
+
+impl ReadError {
+    pub fn message(&self) -> String {
+        match self {
+            ReadError::Io(m) | ReadError::Outside(m) => m.clone(),
+            ReadError::Utf8 { .. } => "the file is not valid UTF-8".into(),
+        }
+    }
+}
+
+/// Reads files for one project.
+#[derive(Clone, Debug)]
+pub struct FileReader {
+    root: PathBuf,
+    /// The project directory with symbolic links resolved (None when it cannot be resolved).
+    canonical_root: Option<PathBuf>,
+    allow_outside: bool,
+}
+
+impl FileReader {
+    pub fn new(root: &Path, allow_outside: bool) -> FileReader {
+        FileReader {
+            root: root.to_path_buf(),
+            canonical_root: std::fs::canonicalize(root).ok(),
+            allow_outside,
+        }
+    }
+
+    /// Whether `path` (absolute, or relative to the current directory like the root) stays inside
+    /// the project: lexically (no `..` above the root, no other absolute path) and once symbolic
+    /// links are resolved. A path that does not exist yet is judged lexically.
+    pub fn check_inside(&self, path: &Path) -> Result<(), ReadError> {
+        if self.allow_outside {
+            return Ok(());
+        }
+        // Shown relative to the project, as the user wrote it (no machine-specific prefix).
+        let shown = path.strip_prefix(&self.root).unwrap_or(path);
+        let outside = || {
+            ReadError::Outside(format!(
+                "`{}` leads outside the project directory",
+                shown.display()
+            ))
+        };
+        let lexical_inside = match path.strip_prefix(&self.root) {
+            Ok(rel) => !escapes(rel),
+            Err(_) => match (&self.canonical_root, path.is_absolute()) {
+                (Some(c), true) => path.strip_prefix(c).is_ok_and(|rel| !escapes(rel)),
+                _ => false,
+            },
+        };
+        if !lexical_inside {
+            return Err(outside());
+        }
+        if let (Ok(real), Some(root)) = (std::fs::canonicalize(path), &self.canonical_root) {
+            if !real.starts_with(root) {
+                return Err(outside());
+            }
+        }
+        Ok(())
+    }
+
+    /// Read a project file as text.
+    pub fn read(&self, path: &Path) -> Result<String, ReadError> {
+        self.check_inside(path)?;
+        read_limited(path)
+    }
+}
+
+/// Whether a relative path climbs above its base (`..` beyond what it descended) or is absolute.
+fn escapes(rel: &Path) -> bool {
+    let mut depth = 0i64;
+    for c in rel.components() {
+        match c {
+            Component::Normal(_) => depth += 1,
+            Component::CurDir => {}
+            Component::ParentDir => {
+                depth -= 1;
+                if depth < 0 {
+                    return true;
+                }
+            }
+            Component::RootDir | Component::Prefix(_) => return true,
+        }
+    }
+    false
+}
+
+/// Read a regular file of at most [`MAX_FILE_BYTES`] as UTF-8 text.
+pub fn read_limited(path: &Path) -> Result<String, ReadError> {
+    let meta = std::fs::metadata(path)
+        .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    if !meta.is_file() {
+        let kind = if meta.is_dir() {
+            "a directory"
+        } else {
+            "not a regular file (a FIFO, device or socket)"
+        };
+        return Err(ReadError::Io(format!(
+            "cannot read `{}`: it is {kind}; tally reads only regular files",
+            path.display()
+        )));
+    }
+    if meta.len() > MAX_FILE_BYTES {
+        return Err(too_large(path));
+    }
+    let file = std::fs::File::open(path)
+        .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    let mut bytes = Vec::new();
+    file.take(MAX_FILE_BYTES + 1)
+        .read_to_end(&mut bytes)
+        .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    if bytes.len() as u64 > MAX_FILE_BYTES {
+        return Err(too_large(path));
+    }
+    decode_utf8(bytes)
+}
+
+/// Text from bytes; invalid UTF-8 is reported with the offset of the first bad byte.
+pub fn decode_utf8(bytes: Vec<u8>) -> Result<String, ReadError> {
+    String::from_utf8(bytes).map_err(|e| {
+        let at = e.utf8_error().valid_up_to();
+        ReadError::Utf8 {
+            text: String::from_utf8_lossy(e.as_bytes()).into_owned(),
+            at,
+        }
+    })
+}
+
+fn too_large(path: &Path) -> ReadError {
+    ReadError::Io(format!(
+        "cannot read `{}`: it is larger than {} MiB, the largest file tally reads",
+        path.display(),
+        MAX_FILE_BYTES >> 20
+    ))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn escapes_is_lexical() {
+        assert!(!escapes(Path::new("models/a.yml")));
+        assert!(!escapes(Path::new("models/../metrics/a.yml")));
+        assert!(escapes(Path::new("../a.yml")));
+        assert!(escapes(Path::new("models/../../a.yml")));
+        assert!(escapes(Path::new("/etc/passwd")));
+    }
+
+    #[test]
+    fn invalid_utf8_keeps_the_offset() {
+        match decode_utf8(b"ab\ncd\xff".to_vec()) {
+            Err(ReadError::Utf8 { at, text }) => {
+                assert_eq!(at, 5);
+                assert!(text.starts_with("ab\ncd"));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn only_regular_files_inside_the_root() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        std::fs::create_dir_all(root.join("models")).unwrap();
+        std::fs::write(root.join("models/a.yml"), "x: 1\n").unwrap();
+        std::fs::write(dir.path().join("secret.yml"), "x: 2\n").unwrap();
+        let r = FileReader::new(&root, false);
+        assert_eq!(r.read(&root.join("models/a.yml")).unwrap(), "x: 1\n");
+        assert!(matches!(
+            r.read(&root.join("../secret.yml")),
+            Err(ReadError::Outside(_))
+        ));
+        assert!(matches!(
+            r.read(&root.join("models")),
+            Err(ReadError::Io(_))
+        ));
+        #[cfg(unix)]
+        {
+            std::os::unix::fs::symlink(dir.path().join("secret.yml"), root.join("models/l.yml"))
+                .unwrap();
+            assert!(matches!(
+                r.read(&root.join("models/l.yml")),
+                Err(ReadError::Outside(_))
+            ));
+            assert!(FileReader::new(&root, true)
+                .read(&root.join("models/l.yml"))
+                .is_ok());
+        }
+    }
+}

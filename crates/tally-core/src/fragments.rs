@@ -1,0 +1,199 @@
+//! User SQL fragments checked at validation time, in the project's dialect: filters, a semantic
+//! model's `sql:` query and table name, and the `expr:` of entities, dimensions and measures.
+//!
+//! The planner pastes these fragments into the SQL it generates, so one that does not parse alone
+//! (an unbalanced parenthesis, an unterminated comment, two statements, `*`) would otherwise only
+//! fail when a query's SQL is parsed back, reported against the generated SQL (E0901, kept for
+//! tally's own bugs). Here each one is reported where the user wrote it (E0203).
+
+use crate::diag::{codes, Diagnostic};
+use crate::dialect::Dialect;
+use crate::expr::{parse_filter, Segment};
+use crate::model::{Filter, Model, Relation};
+use crate::source::Span;
+use sqlparser::ast::{Expr, Statement};
+use sqlparser::parser::Parser;
+use sqlparser::tokenizer::Token;
+
+/// Every fragment of the model that does not parse in `dialect`.
+pub fn check_model(model: &Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
+    let mut out = Vec::new();
+    for (i, sm) in model.semantic_models.iter().enumerate() {
+        match &sm.relation {
+            Relation::Table(name) => {
+                if let Err(e) = one_query(dialect, &format!("SELECT 1 FROM {name}")) {
+                    out.push(
+                        bad(sm.span, format!("the relation `{name}` is not a table name: {e}"))
+                            .with_help("a relation is `schema.table` or `database.schema.table`; check `node_relation`, `$source_schema` and --source-schema"),
+                    );
+                }
+            }
+            Relation::Query(_, span) => {
+                let rendered = model.render_model_sql(i, dialect.name(), dialect.macros());
+                if let Some(Ok(sql)) = rendered {
+                    if let Err(e) = one_query(dialect, &sql) {
+                        out.push(
+                            bad(
+                                *span,
+                                format!(
+                                    "the `sql:` of semantic model `{}` is not one query: {e}",
+                                    sm.name
+                                ),
+                            )
+                            .with_help("write a single SELECT (no `;` and no second statement)"),
+                        );
+                    }
+                }
+            }
+        }
+        let exprs = sm
+            .entities
+            .iter()
+            .map(|e| ("entity", &e.name, &e.expr, e.span))
+            .chain(
+                sm.dimensions
+                    .iter()
+                    .map(|d| ("dimension", &d.name, &d.expr, d.span)),
+            )
+            .chain(
+                sm.measures
+                    .iter()
+                    .map(|m| ("measure", &m.name, &m.expr, m.span)),
+            );
+        for (kind, name, expr, span) in exprs {
+            let span = if span.is_dummy() { sm.span } else { span };
+            let text = if expr.contains("{{") || expr.contains("{%") {
+                match crate::jinja::render_sql(
+                    expr,
+                    span,
+                    &model.macros,
+                    dialect.macros(),
+                    &model.vars,
+                ) {
+                    Ok(s) => s,
+                    // Template errors are reported when the model is planned.
+                    Err(_) => continue,
+                }
+            } else {
+                expr.clone()
+            };
+            if let Err(e) = one_expr(dialect, &text) {
+                out.push(
+                    bad(span, format!("the `expr` of {kind} `{name}` is not a SQL expression: {e}"))
+                        .with_help("an `expr` is one SQL expression over the model's columns, such as `amount * 100` or `CASE WHEN ... END`"),
+                );
+            }
+        }
+    }
+    for f in filters(model) {
+        if let Some(d) = check_filter(dialect, f) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// A where filter whose SQL (with its `{{ }}` references standing for columns) does not parse as
+/// a condition.
+pub fn check_filter(dialect: &dyn Dialect, f: &Filter) -> Option<Diagnostic> {
+    // Filters our own parser rejects are reported by it, with a finer span.
+    let template = parse_filter(&f.text, f.span).ok()?;
+    let mut sql = String::new();
+    for s in &template.segments {
+        match s {
+            Segment::Sql { text, .. } => sql.push_str(text),
+            Segment::Ref(_) => sql.push_str(" tally_ref "),
+        }
+    }
+    // The parentheses keep a filter inside its own condition: `a) OR (b` stays one condition,
+    // and a `--` comment cannot swallow what follows it in the generated SQL.
+    let wrapped = format!("SELECT 1 FROM t WHERE ({sql}\n)");
+    let e = one_query(dialect, &wrapped).err()?;
+    Some(
+        bad(f.span, format!("this filter is not a SQL condition: {e}"))
+            .with_help("check parentheses, quotes and comments; a filter is one condition such as `{{ Dimension('x__y') }} = 'a'`"),
+    )
+}
+
+fn bad(span: Span, message: String) -> Diagnostic {
+    Diagnostic::error(codes::EXPRESSION, message)
+        .at(span)
+        .with_label("does not parse")
+}
+
+/// Exactly one query statement.
+fn one_query(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
+    let d = dialect.parser();
+    let statements = Parser::parse_sql(d.as_ref(), sql).map_err(|e| clean(&e))?;
+    match statements.as_slice() {
+        [Statement::Query(_)] => Ok(()),
+        [] => Err("it is empty".into()),
+        [_] => Err("it is not a query".into()),
+        more => Err(format!("it holds {} statements", more.len())),
+    }
+}
+
+/// Exactly one expression, not a wildcard.
+fn one_expr(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
+    let d = dialect.parser();
+    let mut p = Parser::new(d.as_ref())
+        .try_with_sql(sql)
+        .map_err(|e| clean(&e))?;
+    let e = p.parse_expr().map_err(|e| clean(&e))?;
+    if matches!(e, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
+        return Err("`*` stands for all columns, not a value".into());
+    }
+    match p.peek_token().token {
+        Token::EOF => Ok(()),
+        t => Err(format!("unexpected `{t}` after the expression")),
+    }
+}
+
+/// sqlparser's message without its position, which is in the wrapped text, not the user's.
+fn clean(e: &sqlparser::parser::ParserError) -> String {
+    let s = e.to_string();
+    let s = s.strip_prefix("sql parser error: ").unwrap_or(&s);
+    match s.find(" at Line: ") {
+        Some(i) => s[..i].to_string(),
+        None => s.to_string(),
+    }
+}
+
+/// Every filter written in the model: on metrics, their inputs, and saved queries.
+fn filters(model: &Model) -> Vec<&Filter> {
+    use crate::model::MetricKind;
+    let mut out: Vec<&Filter> = Vec::new();
+    for m in model.metrics.values() {
+        out.extend(&m.filters);
+        match &m.kind {
+            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
+                out.extend(&r.filters)
+            }
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => {
+                out.extend(&base.filters);
+                out.extend(&conversion.filters);
+            }
+            MetricKind::Derived { inputs, .. } => {
+                for i in inputs {
+                    out.extend(&i.filters);
+                }
+            }
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => {
+                out.extend(&numerator.filters);
+                out.extend(&denominator.filters);
+            }
+        }
+    }
+    for sq in model.saved_queries.values() {
+        out.extend(&sq.where_);
+    }
+    // A filter shared by several metrics (an input's) is checked once.
+    out.sort_by(|a, b| (a.span, &a.text).cmp(&(b.span, &b.text)));
+    out.dedup_by(|a, b| a.span == b.span && a.text == b.text);
+    out
+}
