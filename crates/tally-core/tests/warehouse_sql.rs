@@ -155,8 +155,9 @@ fn nulls_last_is_emulated_where_the_syntax_is_missing() {
     assert_eq!(dialect::DuckDb.order_item("x", true), "x DESC NULLS LAST");
 }
 
-/// Every qualified reference to `column` in `sql` (`alias.column`), with the text around it.
-fn references<'a>(sql: &'a str, column: &str) -> Vec<(&'a str, &'a str)> {
+/// Every qualified reference to `column` in `sql` (`alias.column`): the alias and the text before
+/// and after it.
+fn references<'a>(sql: &'a str, column: &str) -> Vec<(&'a str, &'a str, &'a str)> {
     let needle = format!(".{column}");
     let mut out = Vec::new();
     for (i, _) in sql.match_indices(&needle) {
@@ -171,7 +172,7 @@ fn references<'a>(sql: &'a str, column: &str) -> Vec<(&'a str, &'a str)> {
         let start = sql[..i]
             .rfind(|c: char| !(c.is_ascii_alphanumeric() || c == '_' || c == '`'))
             .map_or(0, |s| s + 1);
-        out.push((&sql[..start], &sql[end..]));
+        out.push((&sql[start..i], &sql[..start], &sql[end..]));
     }
     out
 }
@@ -186,26 +187,34 @@ fn bigquery_reads_every_time_spine_column_as_datetime() {
     ];
     for r in &queries {
         let sql = compile("simple_manifest", &dialect::BigQuery, r);
+        let mut spine_refs = 0;
         for column in ["alien_day", "ds"] {
-            for (before, after) in references(&sql, column) {
-                // The spine's own columns; `ds` of the bookings model is truncated or cast anyway.
+            for (alias, before, after) in references(&sql, column) {
+                // The time spine's columns (a model's own `ds` is truncated or cast where used).
+                if column != "alien_day" && !alias.contains("spine") {
+                    continue;
+                }
+                spine_refs += 1;
                 assert!(
-                    before.ends_with("CAST(") && after.starts_with(" AS DATETIME)")
-                        || before.ends_with("DATETIME_TRUNC(CAST(")
-                        || before.ends_with("DATETIME_ADD(CAST("),
-                    "an untyped time column `{column}` (BigQuery does not compare TIMESTAMP with DATETIME):\n...{}<HERE>{}...\n{sql}",
+                    before.ends_with("CAST(") && after.starts_with(" AS DATETIME)"),
+                    "an untyped time spine column {alias}.{column} (BigQuery does not compare TIMESTAMP with DATETIME):\n...{}<HERE>{}...\n{sql}",
                     &before[before.len().saturating_sub(60)..],
                     &after[..after.len().min(60)]
                 );
             }
         }
-        // The day map of a custom offset reads the spine's bare columns: cast too.
+        // The day map of a custom offset reads the spine's columns unqualified: cast too.
         for line in sql.lines() {
             let l = line.trim();
-            if l.starts_with("alien_day") || l.starts_with("ds AS") || l.starts_with("ds,") {
-                panic!("an untyped spine column: {l}\n{sql}");
+            if l.ends_with("AS date_day,") || l.ends_with("AS period,") {
+                spine_refs += 1;
+                assert!(
+                    l.starts_with("CAST(") && l.contains(" AS DATETIME) AS "),
+                    "an untyped time spine column: {l}\n{sql}"
+                );
             }
         }
+        assert!(spine_refs > 0, "no time spine column read:\n{sql}");
     }
 }
 

@@ -123,7 +123,7 @@ impl<'m> Planner<'m> {
             expr: Expr::col(&cfb.alias, &conv_m.name),
             alias: Some(conv_m.name.clone()),
         });
-        // A ranking window must be ordered (Spark, Databricks and Snowflake reject `OVER ()`):
+        // A ranking window must be ordered (several warehouses reject `OVER ()`):
         // the event's time, then every column that tells events apart. Events equal in all of
         // them are interchangeable, so whichever number each gets, the result is the same.
         let mut key_columns: Vec<&SelectItem> = conv.columns.iter().collect();
