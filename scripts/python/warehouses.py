@@ -278,6 +278,13 @@ def snowflake_rule_errors(sql):
 
 
 def check_snowflake_rules(bundle, statements, workdir):
+    # The rule still sees what it is for (a newer sqlglot could shape the tree differently).
+    for bad in ("SELECT ROW_NUMBER() OVER () FROM t", "SELECT LAG(x) OVER (PARTITION BY y) FROM t"):
+        if not snowflake_rule_errors(bad):
+            raise RuntimeError(f"the snowflake-rules check does not flag {bad!r}")
+    if snowflake_rule_errors("SELECT ROW_NUMBER() OVER (PARTITION BY y ORDER BY x) FROM t"):
+        raise RuntimeError("the snowflake-rules check flags an ordered window")
+
     def execute(sql):
         errors = snowflake_rule_errors(sql)
         if errors:

@@ -102,7 +102,10 @@ fn conversion_events_are_numbered_in_a_stable_order_in_every_dialect() {
 
 #[test]
 fn final_order_puts_nulls_last_in_every_dialect() {
-    let mut r = req(&["bookings"], &["metric_time__day", "listing__country_latest"]);
+    let mut r = req(
+        &["bookings"],
+        &["metric_time__day", "listing__country_latest"],
+    );
     r.order_by = vec![
         tally_core::yaml::Spanned::synthetic("-bookings".to_string()),
         tally_core::yaml::Spanned::synthetic("listing__country_latest".to_string()),

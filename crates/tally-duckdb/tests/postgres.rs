@@ -253,7 +253,6 @@ fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-
 /// Copies every table of `schema` from DuckDB into a new schema of the same name in PostgreSQL.
 fn copy_schema(duck: &duckdb::Connection, pg: &Pg, schema: &str) -> Result<usize, String> {
     let tables = crosscheck::export_schema(duck, schema, &pg.scratch, NULL_MARK)?;

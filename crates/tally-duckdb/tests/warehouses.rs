@@ -172,7 +172,9 @@ fn warehouse_sql_runs_on_engines_of_its_family() {
             !ci,
             "TALLY_WAREHOUSES_PYTHON is not set under CI: run the tests with ./scripts/test, which makes the venv"
         );
-        println!("warehouses: skipped: the Python tools are not installed; run ./scripts/warehouses");
+        println!(
+            "warehouses: skipped: the Python tools are not installed; run ./scripts/warehouses"
+        );
         return;
     };
     let checks = selected_checks();

@@ -128,7 +128,10 @@ impl<'m> Planner<'m> {
         // them are interchangeable, so whichever number each gets, the result is the same.
         let mut key_columns: Vec<&SelectItem> = conv.columns.iter().collect();
         key_columns.sort_by_key(|c| c.alias.as_deref() != Some("event_time"));
-        let event_key = key_columns.iter().map(|c| (c.expr.clone(), false)).collect();
+        let event_key = key_columns
+            .iter()
+            .map(|c| (c.expr.clone(), false))
+            .collect();
         conv.columns.push(SelectItem {
             expr: Expr::Window(Box::new(Window {
                 func: WindowFunc::RowNumber,
