@@ -20,3 +20,8 @@ date_diff('{{ unit | lower }}', date_trunc('{{ unit | lower }}', {{ start }}), d
 {%- macro time_spine(start_date, end_date) -%}
 SELECT date_day FROM UNNEST(sequence(CAST({{ string_literal(start_date) }} AS DATE), CAST({{ string_literal(end_date) }} AS DATE), INTERVAL '1' DAY)) AS spine(date_day)
 {%- endmacro -%}
+
+{#- Trino's bare TIMESTAMP has milliseconds; TIMESTAMP(6) keeps microseconds, like the other warehouses. -#}
+{%- macro cast_timestamp(expr) -%}
+CAST({{ expr }} AS TIMESTAMP(6))
+{%- endmacro -%}

@@ -287,7 +287,7 @@ fn sql_compiles_for_every_dialect() {
         ("snowflake", "AS \"bookings\""),
         (
             "trino",
-            "CAST(date_trunc('month', bookings_source.ds) AS TIMESTAMP)",
+            "CAST(date_trunc('month', bookings_source.ds) AS TIMESTAMP(6))",
         ),
     ] {
         let out = mf(&[

@@ -495,7 +495,7 @@ fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> Str
                     }
                     e => expr_sql(d, e),
                 };
-                format!("{x}{}", if *desc { " DESC" } else { "" })
+                d.order_item(&x, *desc)
             })
             .collect();
         out.push_str(&format!("{indent}ORDER BY {}\n", items.join(", ")));

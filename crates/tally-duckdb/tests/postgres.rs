@@ -31,30 +31,13 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 
 use tally_core::dialect::{self, Dialect};
-use tally_core::plan::QueryRequest;
-use tally_core::yaml::Spanned;
 use tally_duckdb::conformance::{self, Case, Table, Value};
-use tally_duckdb::conformance_tally::TallyCompiler;
-use tally_duckdb::sample::{self, SampleOptions};
+use tally_duckdb::crosscheck::{self, Query, Suite, INTERCOM_SCHEMA};
 
 const KNOWN_LIST: &str = "tests/postgres_known_disagreements.txt";
-const INTERCOM_SCHEMA: &str = "intercom";
-const INTERCOM_CONVERSATIONS: usize = 2_000;
-const INTERCOM_SEED: u64 = 42;
 /// How psql prints NULL (its CSV output prints NULL and '' alike otherwise).
 const NULL_MARK: &str = "<tally:null>";
 const SPLIT_MARK: &str = "<tally:split>";
-
-fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
-
-fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
-    repo_root().join("tests/metricflow")
-}
 
 // ---------------------------------------------------------------------------------------------
 // psql
@@ -270,51 +253,21 @@ fn quote_ident(s: &str) -> String {
     format!("\"{}\"", s.replace('"', "\"\""))
 }
 
-fn quote_str(s: &str) -> String {
-    format!("'{}'", s.replace('\'', "''"))
-}
-
 /// Copies every table of `schema` from DuckDB into a new schema of the same name in PostgreSQL.
 fn copy_schema(duck: &duckdb::Connection, pg: &Pg, schema: &str) -> Result<usize, String> {
-    let mut stmt = duck
-        .prepare(
-            "SELECT table_name, column_name, data_type FROM information_schema.columns \
-             WHERE table_schema = ? ORDER BY table_name, ordinal_position",
-        )
-        .map_err(|e| e.to_string())?;
-    let cols: Vec<(String, String, String)> = stmt
-        .query_map([schema], |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)))
-        .map_err(|e| e.to_string())?
-        .collect::<Result<_, _>>()
-        .map_err(|e| e.to_string())?;
-    let mut tables: Vec<(String, Vec<(String, String)>)> = Vec::new();
-    for (table, column, ty) in cols {
-        match tables.last_mut() {
-            Some((t, cs)) if *t == table => cs.push((column, ty)),
-            _ => tables.push((table, vec![(column, ty)])),
-        }
-    }
+    let tables = crosscheck::export_schema(duck, schema, &pg.scratch, NULL_MARK)?;
     let q_schema = quote_ident(schema);
     let mut script =
         format!("DROP SCHEMA IF EXISTS {q_schema} CASCADE;\nCREATE SCHEMA {q_schema};\n");
-    for (table, columns) in &tables {
-        let qualified = format!("{q_schema}.{}", quote_ident(table));
-        let csv = pg.scratch.join(format!("{schema}.{table}.csv"));
-        let csv_text = csv.to_string_lossy().into_owned();
-        if csv_text.contains('\'') {
-            return Err(format!("unusable scratch path {csv_text}"));
-        }
-        duck.execute_batch(&format!(
-            "COPY {qualified} TO {} (FORMAT csv, HEADER false, NULL {})",
-            quote_str(&csv_text),
-            quote_str(NULL_MARK)
-        ))
-        .map_err(|e| format!("exporting {schema}.{table} from DuckDB: {e}"))?;
-        let defs = columns
+    for t in &tables {
+        let qualified = format!("{q_schema}.{}", quote_ident(&t.table));
+        let csv_text = t.csv.to_string_lossy();
+        let defs = t
+            .columns
             .iter()
-            .map(|(c, t)| Ok(format!("{} {}", quote_ident(c), pg_type(t)?)))
+            .map(|(c, ty)| Ok(format!("{} {}", quote_ident(c), pg_type(ty)?)))
             .collect::<Result<Vec<_>, String>>()
-            .map_err(|e| format!("{schema}.{table}: {e}"))?;
+            .map_err(|e| format!("{schema}.{}: {e}", t.table))?;
         let _ = writeln!(script, "CREATE TABLE {qualified} ({});", defs.join(", "));
         let _ = writeln!(
             script,
@@ -406,25 +359,23 @@ enum Verdict {
     Skip(String),
 }
 
-/// Compiles `compile(dialect)` for both engines, runs each and compares (`case` carries the
-/// comparison options).
+/// Runs `query` on both engines (tally's DuckDB SQL on DuckDB, its PostgreSQL SQL on PostgreSQL)
+/// and compares the rows.
 fn compare_engines(
+    suite: &Suite,
     duck: &duckdb::Connection,
     pg: &Pg,
     postgres: &dyn Dialect,
-    case: &Case,
-    compile: &dyn Fn(&dyn Dialect) -> Result<String, String>,
+    query: &Query,
 ) -> Verdict {
-    let first = |s: &str| s.lines().next().unwrap_or("").to_string();
-    let duck_sql = match compile(&dialect::DuckDb) {
-        Ok(s) => s,
-        Err(e) => return Verdict::Skip(format!("no DuckDB SQL: {}", first(&e))),
-    };
-    let expected = match conformance::query_table(duck, &duck_sql) {
+    if let Some(reason) = &query.skip {
+        return Verdict::Skip(reason.clone());
+    }
+    let expected = match suite.expected(duck, query) {
         Ok(t) => t,
-        Err(e) => return Verdict::Skip(format!("DuckDB fails: {}", first(&e))),
+        Err(e) => return Verdict::Skip(e),
     };
-    let pg_sql = match compile(postgres) {
+    let pg_sql = match suite.compile(query, postgres) {
         Ok(s) => s,
         Err(e) => return Verdict::Disagree(format!("no PostgreSQL SQL: {e}")),
     };
@@ -440,101 +391,12 @@ fn compare_engines(
     // Agreement is the question here, so an empty result is fine when both engines return it.
     let case = Case {
         allow_empty: true,
-        ..case.clone()
+        ..query.case.clone()
     };
     match conformance::compare(&case, &expected, &actual) {
         Ok(()) => Verdict::Agree,
         Err(e) => Verdict::Disagree(format!("results differ (- DuckDB, + PostgreSQL): {e}")),
     }
-}
-
-fn conformance_cases(
-    pg: &Pg,
-    postgres: &dyn Dialect,
-    scratch: &Path,
-    out: &mut Vec<(String, Verdict)>,
-) -> Result<(), String> {
-    let dir = metricflow_dir();
-    if !dir.is_dir() {
-        return Err(format!(
-            "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
-            dir.display()
-        ));
-    }
-    let cases = conformance::load_cases(&dir)?;
-    let duck = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
-    conformance::load_fixtures(&duck, &dir, conformance::SOURCE_SCHEMA)?;
-    copy_schema(&duck, pg, conformance::SOURCE_SCHEMA)?;
-    let manifests = scratch.join("manifests");
-    conformance::prepare_manifests(&dir, conformance::SOURCE_SCHEMA, &manifests)?;
-    let compiler = TallyCompiler::default();
-    for case in &cases {
-        if !selected(&case.id()) {
-            continue;
-        }
-        let verdict = if let Some(reason) = case.skip_reason() {
-            Verdict::Skip(reason)
-        } else {
-            let manifest = manifests.join(&case.model);
-            compare_engines(&duck, pg, postgres, case, &|d| {
-                compiler.compile_with(case, &manifest, d)
-            })
-        };
-        out.push((case.id(), verdict));
-    }
-    Ok(())
-}
-
-fn intercom_metrics(
-    pg: &Pg,
-    postgres: &dyn Dialect,
-    out: &mut Vec<(String, Verdict)>,
-) -> Result<(), String> {
-    let (model, diags) = tally_core::pipeline::load_model(&repo_root(), &Default::default());
-    let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
-    if !errors.is_empty() {
-        return Err(tally_core::diag::render_human(
-            &model.sources,
-            &errors,
-            false,
-        ));
-    }
-    let duck = duckdb::Connection::open_in_memory().map_err(|e| e.to_string())?;
-    let opts = SampleOptions {
-        conversations: INTERCOM_CONVERSATIONS,
-        seed: INTERCOM_SEED,
-        schema: INTERCOM_SCHEMA.to_string(),
-        progress: false,
-    };
-    sample::generate_intercom(&duck, &opts).map_err(|e| format!("sample data: {e}"))?;
-    copy_schema(&duck, pg, INTERCOM_SCHEMA)?;
-    let case = Case::default();
-    for name in model.metrics.keys() {
-        for group_by in [None, Some("metric_time__month")] {
-            let req = QueryRequest {
-                metrics: vec![Spanned::synthetic(name.clone())],
-                group_by: group_by
-                    .map(|g| Spanned::synthetic(g.to_string()))
-                    .into_iter()
-                    .collect(),
-                ..QueryRequest::default()
-            };
-            let compile = |d: &dyn Dialect| {
-                tally_core::pipeline::compile(&model, d, &req)
-                    .map(|c| c.sql)
-                    .map_err(|ds| tally_core::diag::render_human(&model.sources, &ds, false))
-            };
-            let id = match group_by {
-                None => format!("intercom::{name}"),
-                Some(g) => format!("intercom::{name} by {g}"),
-            };
-            if !selected(&id) {
-                continue;
-            }
-            out.push((id, compare_engines(&duck, pg, postgres, &case, &compile)));
-        }
-    }
-    Ok(())
 }
 
 #[test]
@@ -561,9 +423,17 @@ fn postgres_agrees_with_duckdb() {
     let db = RunDatabase::create(admin).expect("create the test database on PostgreSQL");
     let pg = db.admin.on(&db.name);
 
+    let duck = duckdb::Connection::open_in_memory().expect("open DuckDB");
+    let suite = Suite::load(&duck).expect("the compared queries and their data");
+    copy_schema(&duck, &pg, conformance::SOURCE_SCHEMA).expect("copy the conformance fixtures");
+    copy_schema(&duck, &pg, INTERCOM_SCHEMA).expect("copy the Intercom sample");
     let mut results = Vec::new();
-    conformance_cases(&pg, postgres, &scratch.0, &mut results).expect("conformance cases");
-    intercom_metrics(&pg, postgres, &mut results).expect("Intercom metrics");
+    for query in &suite.queries {
+        if selected(&query.id) {
+            let verdict = compare_engines(&suite, &duck, &pg, postgres, query);
+            results.push((query.id.clone(), verdict));
+        }
+    }
 
     let known_path = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join(KNOWN_LIST);
     let known_text = fs::read_to_string(&known_path).unwrap_or_default();

@@ -210,6 +210,26 @@ pub trait Dialect: Sync {
     fn count_distinct(&self, expr: &str) -> String {
         format!("COUNT(DISTINCT {expr})")
     }
+
+    /// Whether ORDER BY accepts `NULLS FIRST` / `NULLS LAST` (all seven warehouses do).
+    fn has_nulls_ordering(&self) -> bool {
+        true
+    }
+
+    /// An item of the query's final ORDER BY, NULLs last whatever the direction (what DuckDB and
+    /// Trino do by default, and what MetricFlow's expected results on DuckDB show): `expr NULLS
+    /// LAST`, `expr DESC NULLS LAST`. The warehouses' defaults differ (PostgreSQL, Snowflake and
+    /// Redshift sort NULLs as the largest value, Spark and BigQuery as the smallest), so with a
+    /// LIMIT they would return different rows. Without the syntax ([`Dialect::has_nulls_ordering`]),
+    /// a NULL flag sorts first: `CASE WHEN expr IS NULL THEN 1 ELSE 0 END, expr DESC`.
+    fn order_item(&self, expr: &str, desc: bool) -> String {
+        let dir = if desc { " DESC" } else { "" };
+        if self.has_nulls_ordering() {
+            format!("{expr}{dir} NULLS LAST")
+        } else {
+            format!("CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{dir}")
+        }
+    }
 }
 
 /// `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY expr)` or `PERCENTILE_DISC(...)`.

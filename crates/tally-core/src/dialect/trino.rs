@@ -6,6 +6,10 @@ use crate::time::{DatePart, Grain};
 
 pub struct Trino;
 
+/// The time type of truncated times, spine days and bounds: microseconds, like the other
+/// warehouses (Trino's `TIMESTAMP` alone has milliseconds).
+const TIMESTAMP_TYPE: &str = "TIMESTAMP(6)";
+
 impl Dialect for Trino {
     fn name(&self) -> &'static str {
         "trino"
@@ -19,10 +23,20 @@ impl Dialect for Trino {
     fn macros(&self) -> &'static str {
         include_str!("../../../../templates/dialects/trino.sql")
     }
-    /// `CAST(date_trunc('month', expr) AS TIMESTAMP)`: date_trunc of a DATE is a DATE; one type
-    /// keeps the join keys of measures from differently typed columns comparable.
+    /// `CAST(date_trunc('month', expr) AS TIMESTAMP(6))`: date_trunc of a DATE is a DATE; one type
+    /// keeps the join keys of measures from differently typed columns comparable. Trino's bare
+    /// `TIMESTAMP` is `TIMESTAMP(3)` (milliseconds), which would cut microseconds off finer grains
+    /// and print keys compared as text differently from microsecond columns: `TIMESTAMP(6)`
+    /// throughout ([`TIMESTAMP_TYPE`]).
     fn date_trunc(&self, grain: Grain, expr: &str) -> String {
-        format!("CAST(date_trunc('{}', {expr}) AS TIMESTAMP)", grain.name())
+        format!(
+            "CAST(date_trunc('{}', {expr}) AS {TIMESTAMP_TYPE})",
+            grain.name()
+        )
+    }
+    /// `CAST('2020-01-01 00:00:00' AS TIMESTAMP(6))`.
+    fn timestamp_literal(&self, ts: &str) -> String {
+        format!("CAST({} AS {TIMESTAMP_TYPE})", self.string_literal(ts))
     }
     /// `day_of_week` (ISO, Monday = 1), `day_of_year`, `week_of_year` (ISO).
     fn extract(&self, part: DatePart, expr: &str) -> String {
@@ -64,9 +78,9 @@ impl Dialect for Trino {
         let hi = format!("element_at({sorted}, GREATEST(CAST(CEIL({rank}) AS BIGINT) + 1, 1))");
         Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
     }
-    /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
+    /// `CAST(expr AS TIMESTAMP(6))`, the type of truncated times.
     fn spine_time(&self, expr: &str) -> String {
-        format!("CAST({expr} AS TIMESTAMP)")
+        format!("CAST({expr} AS {TIMESTAMP_TYPE})")
     }
     /// Equalities rather than `IS NOT DISTINCT FROM`, which FULL OUTER JOIN may not accept as a
     /// join criterion.

@@ -123,12 +123,21 @@ impl<'m> Planner<'m> {
             expr: Expr::col(&cfb.alias, &conv_m.name),
             alias: Some(conv_m.name.clone()),
         });
+        // A ranking window must be ordered (several warehouses reject `OVER ()`):
+        // the event's time, then every column that tells events apart. Events equal in all of
+        // them are interchangeable, so whichever number each gets, the result is the same.
+        let mut key_columns: Vec<&SelectItem> = conv.columns.iter().collect();
+        key_columns.sort_by_key(|c| c.alias.as_deref() != Some("event_time"));
+        let event_key = key_columns
+            .iter()
+            .map(|c| (c.expr.clone(), false))
+            .collect();
         conv.columns.push(SelectItem {
             expr: Expr::Window(Box::new(Window {
                 func: WindowFunc::RowNumber,
                 arg: None,
                 partition_by: vec![],
-                order_by: vec![],
+                order_by: event_key,
                 whole_partition: false,
             })),
             alias: Some("event_id".into()),

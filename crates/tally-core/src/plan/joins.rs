@@ -542,13 +542,16 @@ impl<'m> Planner<'m> {
                         name: relation,
                         alias: Some(alias.clone()),
                     },
-                    on: vec![Expr::eq(on_expr, Expr::col(&alias, &spine_col))],
+                    on: vec![Expr::eq(
+                        on_expr,
+                        self.spine_column(Expr::col(&alias, &spine_col)),
+                    )],
                 };
                 fb.add_keyed(&key, &alias, join);
                 alias
             }
         };
-        Some(Expr::col(&alias, &column))
+        Some(self.spine_column(Expr::col(&alias, &column)))
     }
 
     /// A time expression at a granularity or date part.

@@ -267,7 +267,14 @@ impl<'m> Planner<'m> {
     /// The primary column of a time spine read through `alias`, as a time value the dialect
     /// compares with truncated times (`Dialect::spine_time`).
     pub(crate) fn spine_day(&self, alias: &str, spine: &crate::model::TimeSpine) -> Expr {
-        let col = Expr::col(alias, &spine.column);
+        self.spine_column(Expr::col(alias, &spine.column))
+    }
+
+    /// A column of a time spine (its day or a custom granularity's column) as a time value of the
+    /// type the dialect compares truncated times as (`Dialect::spine_time`): every time column of
+    /// a spine is cast alike, so that custom granularity periods compare with truncated times and
+    /// with each other.
+    pub(crate) fn spine_column(&self, col: Expr) -> Expr {
         let sql = crate::sql::expr_sql(self.dialect, &col);
         let read = self.dialect.spine_time(&sql);
         if read == sql {

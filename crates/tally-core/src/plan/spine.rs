@@ -100,7 +100,7 @@ impl<'m> Planner<'m> {
         if let (Some(TimeGrain::Custom(c)), None, Some((alias, spine))) = (&grain, part, row) {
             if let Some((cs, col)) = self.model.custom_granularity(c) {
                 if cs.relation == spine.relation {
-                    return Some(Expr::col(alias, col));
+                    return Some(self.spine_column(Expr::col(alias, col)));
                 }
             }
         }
@@ -350,24 +350,26 @@ impl<'m> Planner<'m> {
             name: relation.clone(),
             alias: None,
         };
-        let bare = |c: &str| Expr::bare(c);
+        // The spine's columns read as time values of one type (`Dialect::spine_time`).
+        let day_e = self.spine_column(Expr::bare(&day_col));
+        let col_e = self.spine_column(Expr::bare(&col));
         // Each day with its period and its position in it.
         let days = Select {
             columns: vec![
                 SelectItem {
-                    expr: bare(&day_col),
+                    expr: day_e.clone(),
                     alias: Some("date_day".into()),
                 },
                 SelectItem {
-                    expr: bare(&col),
+                    expr: col_e.clone(),
                     alias: Some("period".into()),
                 },
                 SelectItem {
                     expr: Expr::Window(Box::new(Window {
                         func: WindowFunc::RowNumber,
                         arg: None,
-                        partition_by: vec![bare(&col)],
-                        order_by: vec![(bare(&day_col), false)],
+                        partition_by: vec![col_e.clone()],
+                        order_by: vec![(day_e.clone(), false)],
                         whole_partition: false,
                     })),
                     alias: Some("day_number".into()),
@@ -385,16 +387,16 @@ impl<'m> Planner<'m> {
         let lead = |agg: AggKind| {
             Expr::Window(Box::new(Window {
                 func: WindowFunc::Lead(count),
-                arg: Some(Expr::Agg(agg, Box::new(bare(&day_col)))),
+                arg: Some(Expr::Agg(agg, Box::new(day_e.clone()))),
                 partition_by: vec![],
-                order_by: vec![(bare(&col), false)],
+                order_by: vec![(col_e.clone(), false)],
                 whole_partition: false,
             }))
         };
         let periods = Select {
             columns: vec![
                 SelectItem {
-                    expr: bare(&col),
+                    expr: col_e.clone(),
                     alias: Some("period".into()),
                 },
                 SelectItem {
@@ -407,7 +409,7 @@ impl<'m> Planner<'m> {
                 },
             ],
             from: Some(from()),
-            group_by: vec![bare(&col)],
+            group_by: vec![col_e.clone()],
             ..Select::default()
         };
         let periods = self.add_cte(
