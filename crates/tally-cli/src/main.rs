@@ -3,6 +3,7 @@
 mod args;
 mod ci;
 mod output;
+mod serve;
 
 use args::{Cli, Command, QueryArgs};
 use clap::Parser;
@@ -106,6 +107,8 @@ fn run(cli: Cli) -> u8 {
             data,
             duckdb,
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
+        Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
+        Command::Serve { serve } => serve::http(&ctx, &serve),
     }
 }
 
