@@ -151,7 +151,7 @@ fn serve_http(ctx: &Ctx, args: &ServeArgs, mcp_only: bool) -> u8 {
     };
     let result = rt.block_on(async {
         if !args.no_watch {
-            tally_serve::http::watch(service.clone(), Duration::from_secs(2));
+            let _watch = tally_serve::http::watch(service.clone(), Duration::from_secs(2));
         }
         let shutdown = async {
             let _ = tokio::signal::ctrl_c().await;
