@@ -110,9 +110,7 @@ impl Options {
                 "--dir" => o.dir = Some(PathBuf::from(value())),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
-                "--seconds" => {
-                    o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64
-                }
+                "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,
                 _ => {
                     eprintln!("tally-bench: unknown option {a}");
                     std::process::exit(2)

@@ -50,7 +50,9 @@ fn rpc_result(body: &str, id: u64) -> Option<Value> {
             .filter_map(|d| serde_json::from_str(d.trim()).ok())
             .collect(),
     };
-    msgs.into_iter().find(|m| m["id"] == json!(id)).map(|m| m["result"].clone())
+    msgs.into_iter()
+        .find(|m| m["id"] == json!(id))
+        .map(|m| m["result"].clone())
 }
 
 impl Session {
@@ -107,7 +109,10 @@ impl Session {
             "params": {"name": "query_metrics", "arguments": args}}))?;
         let result = rpc_result(&body, id).ok_or("no response")?;
         if result["isError"] == json!(true) {
-            return Err(result["content"][0]["text"].as_str().unwrap_or("error").to_string());
+            return Err(result["content"][0]["text"]
+                .as_str()
+                .unwrap_or("error")
+                .to_string());
         }
         Ok(())
     }
@@ -128,7 +133,10 @@ pub fn run(opts: &Options) -> Result<(), String> {
         Some(d) => d.clone(),
         None => {
             let path = tmp.path().join("support.duckdb");
-            eprintln!("generating {conversations} conversations into {}", path.display());
+            eprintln!(
+                "generating {conversations} conversations into {}",
+                path.display()
+            );
             let conn = tally_duckdb::engine::open(Some(&path)).map_err(|e| e.to_string())?;
             let o = tally_duckdb::sample::SampleOptions {
                 conversations,
@@ -224,7 +232,9 @@ pub fn run(opts: &Options) -> Result<(), String> {
     let mut lat = Vec::new();
     let mut errors = Vec::new();
     for w in workers {
-        let (l, e) = w.join().map_err(|_| "a client thread panicked".to_string())?;
+        let (l, e) = w
+            .join()
+            .map_err(|_| "a client thread panicked".to_string())?;
         lat.extend(l);
         errors.extend(e);
     }

@@ -160,7 +160,11 @@ fn serve_http(ctx: &Ctx, args: &ServeArgs, mcp_only: bool) -> u8 {
             service,
             opts,
             |addr| {
-                let what = if mcp_only { "MCP at /mcp" } else { "MCP at /mcp, JSON API under /v1" };
+                let what = if mcp_only {
+                    "MCP at /mcp"
+                } else {
+                    "MCP at /mcp, JSON API under /v1"
+                };
                 eprintln!("tally: listening on http://{addr} ({what})");
             },
             shutdown,

@@ -16,19 +16,31 @@ use std::process::Command;
 fn official_python_sdk_drives_tally_mcp() {
     let Some(venv) = std::env::var_os("TALLY_MCP_VENV") else {
         if std::env::var("CI").is_ok_and(|v| v == "true") {
-            panic!("TALLY_MCP_VENV is not set: run the tests through scripts/test (scripts/pyenv mcp)");
+            panic!(
+                "TALLY_MCP_VENV is not set: run the tests through scripts/test (scripts/pyenv mcp)"
+            );
         }
-        eprintln!("skipped: TALLY_MCP_VENV is not set (scripts/test sets it from `scripts/pyenv mcp`)");
+        eprintln!(
+            "skipped: TALLY_MCP_VENV is not set (scripts/test sets it from `scripts/pyenv mcp`)"
+        );
         return;
     };
     let python = PathBuf::from(venv).join("bin/python");
     let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("support.duckdb");
-    let out = tally(&["sample-data", "intercom", "--conversations", "1000", "--duckdb", p(&db)]);
+    let out = tally(&[
+        "sample-data",
+        "intercom",
+        "--conversations",
+        "1000",
+        "--duckdb",
+        p(&db),
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/python/mcp_client.py");
-    let contract = root.join("crates/tally-serve/contract/dbt-mcp-semantic-layer-tools.contract.json");
+    let contract =
+        root.join("crates/tally-serve/contract/dbt-mcp-semantic-layer-tools.contract.json");
     let out = Command::new(&python)
         .arg(&script)
         .args([env!("CARGO_BIN_EXE_tally"), p(&root), p(&db), p(&contract)])
@@ -37,7 +49,13 @@ fn official_python_sdk_drives_tally_mcp() {
         .expect("run python");
     let stdout = String::from_utf8_lossy(&out.stdout);
     let stderr = String::from_utf8_lossy(&out.stderr);
-    assert!(out.status.success(), "mcp_client.py failed:\n{stdout}\n{stderr}");
-    assert!(stdout.contains("stdio:") && stdout.contains("http:") && stdout.trim_end().ends_with("ok"), "{stdout}");
+    assert!(
+        out.status.success(),
+        "mcp_client.py failed:\n{stdout}\n{stderr}"
+    );
+    assert!(
+        stdout.contains("stdio:") && stdout.contains("http:") && stdout.trim_end().ends_with("ok"),
+        "{stdout}"
+    );
     eprintln!("{stdout}");
 }

@@ -17,7 +17,14 @@ fn repo_root() -> PathBuf {
 /// A small Intercom database made by `tally sample-data` in a fresh temporary directory.
 pub fn sample_db(dir: &Path) -> PathBuf {
     let db = dir.join("support.duckdb");
-    let out = tally(&["sample-data", "intercom", "--conversations", "1000", "--duckdb", p(&db)]);
+    let out = tally(&[
+        "sample-data",
+        "intercom",
+        "--conversations",
+        "1000",
+        "--duckdb",
+        p(&db),
+    ]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     db
 }
@@ -72,7 +79,12 @@ fn agent() -> ureq::Agent {
         .into()
 }
 
-fn post(addr: SocketAddr, path: &str, body: &Value, headers: &[(&str, &str)]) -> (u16, Option<String>, String) {
+fn post(
+    addr: SocketAddr,
+    path: &str,
+    body: &Value,
+    headers: &[(&str, &str)],
+) -> (u16, Option<String>, String) {
     let mut r = agent()
         .post(format!("http://{addr}{path}"))
         .header("content-type", "application/json");
@@ -86,7 +98,11 @@ fn post(addr: SocketAddr, path: &str, body: &Value, headers: &[(&str, &str)]) ->
         .and_then(|v| v.to_str().ok())
         .map(String::from);
     let status = resp.status().as_u16();
-    (status, session, resp.body_mut().read_to_string().unwrap_or_default())
+    (
+        status,
+        session,
+        resp.body_mut().read_to_string().unwrap_or_default(),
+    )
 }
 
 /// JSON-RPC messages of an MCP HTTP reply (JSON, or server-sent events).
@@ -109,8 +125,17 @@ fn mcp_http(addr: SocketAddr, calls: &[(&str, Value)]) -> Vec<Value> {
     let (status, session, body) = post(addr, "/mcp", &init, &[accept]);
     assert_eq!(status, 200, "{body}");
     let session = session.expect("session id");
-    let h = [accept, ("mcp-session-id", session.as_str()), ("mcp-protocol-version", "2025-06-18")];
-    let (status, _, body) = post(addr, "/mcp", &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}), &h);
+    let h = [
+        accept,
+        ("mcp-session-id", session.as_str()),
+        ("mcp-protocol-version", "2025-06-18"),
+    ];
+    let (status, _, body) = post(
+        addr,
+        "/mcp",
+        &json!({"jsonrpc": "2.0", "method": "notifications/initialized"}),
+        &h,
+    );
     assert!(status < 300, "{status} {body}");
     calls
         .iter()
@@ -171,7 +196,8 @@ impl Stdio_ {
             let mut line = String::new();
             let n = self.stdout.read_line(&mut line).expect("read");
             assert!(n > 0, "tally mcp closed stdout");
-            let v: Value = serde_json::from_str(&line).unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line}"));
+            let v: Value = serde_json::from_str(&line)
+                .unwrap_or_else(|e| panic!("stdout is not JSON-RPC ({e}): {line}"));
             if v["id"] == json!(id) {
                 return v;
             }
@@ -185,7 +211,10 @@ impl Stdio_ {
 
 fn text_result(r: &Value) -> String {
     assert_eq!(r["isError"], false, "{r}");
-    r["structuredContent"]["result"].as_str().expect("string result").to_string()
+    r["structuredContent"]["result"]
+        .as_str()
+        .expect("string result")
+        .to_string()
 }
 
 #[test]
@@ -203,14 +232,28 @@ fn cli_mcp_stdio_mcp_http_and_http_api_agree() {
     }
     let cases = [
         Case {
-            cli: vec!["--metrics", "csat,conversation_volume", "--group-by", "metric_time__month,team__team_name"],
+            cli: vec![
+                "--metrics",
+                "csat,conversation_volume",
+                "--group-by",
+                "metric_time__month,team__team_name",
+            ],
             mcp: json!({"metrics": ["csat", "conversation_volume"],
                         "group_by": [{"name": "metric_time", "type": "time_dimension", "grain": "MONTH"},
                                      {"name": "team__team_name", "type": "dimension"}],
                         "where": filter}),
         },
         Case {
-            cli: vec!["--metrics", "csat", "--group-by", "metric_time__month", "--order", "-metric_time__month", "--limit", "3"],
+            cli: vec![
+                "--metrics",
+                "csat",
+                "--group-by",
+                "metric_time__month",
+                "--order",
+                "-metric_time__month",
+                "--limit",
+                "3",
+            ],
             mcp: json!({"metrics": ["csat"],
                         "group_by": [{"name": "metric_time", "type": "time_dimension", "grain": "MONTH"}],
                         "order_by": [{"name": "metric_time", "descending": true}],
@@ -219,8 +262,36 @@ fn cli_mcp_stdio_mcp_http_and_http_api_agree() {
     ];
 
     let mut stdio = Stdio_::start(&[&base[..], &["mcp", "--duckdb", p(&db)]].concat());
-    let (_mcp_proc, mcp_addr) = spawn_http(&[&base[..], &["mcp", "--transport", "http", "--bind", "127.0.0.1:0", "--duckdb", p(&db), "--no-watch"]].concat());
-    let (_api_proc, api_addr) = spawn_http(&[&base[..], &["serve", "--bind", "127.0.0.1:0", "--duckdb", p(&db), "--no-watch"]].concat());
+    let (_mcp_proc, mcp_addr) = spawn_http(
+        &[
+            &base[..],
+            &[
+                "mcp",
+                "--transport",
+                "http",
+                "--bind",
+                "127.0.0.1:0",
+                "--duckdb",
+                p(&db),
+                "--no-watch",
+            ],
+        ]
+        .concat(),
+    );
+    let (_api_proc, api_addr) = spawn_http(
+        &[
+            &base[..],
+            &[
+                "serve",
+                "--bind",
+                "127.0.0.1:0",
+                "--duckdb",
+                p(&db),
+                "--no-watch",
+            ],
+        ]
+        .concat(),
+    );
 
     for (i, case) in cases.iter().enumerate() {
         let mut cli_args: Vec<&str> = base.to_vec();
@@ -247,12 +318,19 @@ fn cli_mcp_stdio_mcp_http_and_http_api_agree() {
         // MCP over stdio.
         let id = 10 + 2 * i as u64;
         let stdio_rows = text_result(&stdio.call(id, "query_metrics", case.mcp.clone()));
-        let stdio_sql = text_result(&stdio.call(id + 1, "get_metrics_compiled_sql", case.mcp.clone()));
+        let stdio_sql =
+            text_result(&stdio.call(id + 1, "get_metrics_compiled_sql", case.mcp.clone()));
         assert_eq!(stdio_rows, cli_rows, "MCP stdio rows");
         assert_eq!(stdio_sql, cli_sql.stdout, "MCP stdio SQL");
 
         // MCP over streamable HTTP.
-        let http = mcp_http(mcp_addr, &[("query_metrics", case.mcp.clone()), ("get_metrics_compiled_sql", case.mcp.clone())]);
+        let http = mcp_http(
+            mcp_addr,
+            &[
+                ("query_metrics", case.mcp.clone()),
+                ("get_metrics_compiled_sql", case.mcp.clone()),
+            ],
+        );
         assert_eq!(text_result(&http[0]), cli_rows, "MCP HTTP rows");
         assert_eq!(text_result(&http[1]), cli_sql.stdout, "MCP HTTP SQL");
 
@@ -261,17 +339,43 @@ fn cli_mcp_stdio_mcp_http_and_http_api_agree() {
         assert_eq!(status, 200, "{body}");
         let api: Value = serde_json::from_str(&body).expect("JSON");
         assert_eq!(api["rows"], Value::Array(rows.clone()), "HTTP API rows");
-        assert_eq!(api["sql"].as_str().unwrap(), cli_sql.stdout, "HTTP API query SQL");
+        assert_eq!(
+            api["sql"].as_str().unwrap(),
+            cli_sql.stdout,
+            "HTTP API query SQL"
+        );
         let (status, _, body) = post(api_addr, "/v1/compile", &case.mcp, &[]);
         assert_eq!(status, 200, "{body}");
         let compiled: Value = serde_json::from_str(&body).expect("JSON");
-        assert_eq!(compiled["sql"].as_str().unwrap(), cli_sql.stdout, "HTTP API compile SQL");
+        assert_eq!(
+            compiled["sql"].as_str().unwrap(),
+            cli_sql.stdout,
+            "HTTP API compile SQL"
+        );
     }
 
     // Another dialect: the same SQL from `tally sql --dialect` and get_metrics_compiled_sql.
-    let cli_sql = tally(&[&base[..], &["sql", "--metrics", "csat", "--group-by", "metric_time__month", "--dialect", "bigquery"]].concat());
+    let cli_sql = tally(
+        &[
+            &base[..],
+            &[
+                "sql",
+                "--metrics",
+                "csat",
+                "--group-by",
+                "metric_time__month",
+                "--dialect",
+                "bigquery",
+            ],
+        ]
+        .concat(),
+    );
     assert_eq!(cli_sql.code, 0, "{}", cli_sql.stderr);
-    let mcp_sql = text_result(&stdio.call(99, "get_metrics_compiled_sql", json!({"metrics": ["csat"], "group_by": ["metric_time__month"], "dialect": "bigquery"})));
+    let mcp_sql = text_result(&stdio.call(
+        99,
+        "get_metrics_compiled_sql",
+        json!({"metrics": ["csat"], "group_by": ["metric_time__month"], "dialect": "bigquery"}),
+    ));
     assert_eq!(mcp_sql, cli_sql.stdout);
 }
 
@@ -282,19 +386,44 @@ fn mcp_in_the_repository_root_lists_metrics_and_gets_csat_by_month() {
     let root = repo_root();
     let mut stdio = Stdio_::start(&["--project", p(&root), "mcp", "--duckdb", p(&db)]);
     let tools = stdio.request(1, "tools/list", json!({}));
-    let names: Vec<&str> = tools["result"]["tools"].as_array().unwrap().iter().map(|t| t["name"].as_str().unwrap()).collect();
-    for t in ["list_metrics", "list_saved_queries", "get_dimensions", "get_entities", "get_dimension_values", "query_metrics", "get_metrics_compiled_sql"] {
+    let names: Vec<&str> = tools["result"]["tools"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    for t in [
+        "list_metrics",
+        "list_saved_queries",
+        "get_dimensions",
+        "get_entities",
+        "get_dimension_values",
+        "query_metrics",
+        "get_metrics_compiled_sql",
+    ] {
         assert!(names.contains(&t), "{t} in {names:?}");
     }
     let list = text_result(&stdio.call(2, "list_metrics", json!({})));
-    for m in ["csat", "resolution_rate", "conversation_volume", "resolved_without_repeat_contact_rate"] {
-        assert!(list.lines().any(|l| l.starts_with(&format!("{m},"))), "{m} in {list}");
+    for m in [
+        "csat",
+        "resolution_rate",
+        "conversation_volume",
+        "resolved_without_repeat_contact_rate",
+    ] {
+        assert!(
+            list.lines().any(|l| l.starts_with(&format!("{m},"))),
+            "{m} in {list}"
+        );
     }
     let r = stdio.call(3, "query_metrics", json!({"metrics": ["csat"], "group_by": [{"name": "metric_time", "type": "time_dimension", "grain": "MONTH"}]}));
     let rows: Vec<Value> = serde_json::from_str(&text_result(&r)).expect("rows");
     assert!(rows.len() >= 6);
-    assert!(rows.iter().all(|r| r["metric_time__month"].as_str().is_some_and(|m| m.ends_with("-01 00:00:00"))));
-    assert!(rows.iter().any(|r| r["csat"].as_f64().is_some_and(|c| (0.0..=1.0).contains(&c))));
+    assert!(rows.iter().all(|r| r["metric_time__month"]
+        .as_str()
+        .is_some_and(|m| m.ends_with("-01 00:00:00"))));
+    assert!(rows
+        .iter()
+        .any(|r| r["csat"].as_f64().is_some_and(|c| (0.0..=1.0).contains(&c))));
 }
 
 #[test]
@@ -306,7 +435,10 @@ fn serve_refuses_a_public_address_without_a_token() {
         .expect("run");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("error[E0607]") && err.contains("without a token"), "{err}");
+    assert!(
+        err.contains("error[E0607]") && err.contains("without a token"),
+        "{err}"
+    );
     // The token never comes from the command line.
     let out = tally(&["serve", "--token", "x"]);
     assert_eq!(out.code, 2, "{}", out.stderr);

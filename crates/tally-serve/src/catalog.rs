@@ -13,8 +13,8 @@ use serde_json::{json, Map, Value};
 use std::sync::Arc;
 use tally_core::dialect;
 use tally_core::model::Model;
-use tally_core::spec::EntityType;
 use tally_core::plan::QueryRequest;
+use tally_core::spec::EntityType;
 use tally_core::time::Grain;
 
 /// dbt-mcp's defaults: metrics listed with their dimensions and entities when at most this many

@@ -35,7 +35,10 @@ impl ServeError {
 
     /// The compiler's diagnostics for a query: the first one's code, every one's plain text.
     pub fn from_diagnostics(sources: &SourceMap, diags: &[Diagnostic]) -> ServeError {
-        let code = diags.first().map(|d| d.code).unwrap_or(codes::INVALID_QUERY);
+        let code = diags
+            .first()
+            .map(|d| d.code)
+            .unwrap_or(codes::INVALID_QUERY);
         let message = diags
             .iter()
             .map(|d| diag::plain_text(sources, d))

@@ -119,6 +119,14 @@ impl Executor {
         Executor { limits, slots }
     }
 
+    /// Queries running now (slots taken).
+    pub fn running(&self) -> usize {
+        self.limits
+            .max_concurrent
+            .max(1)
+            .saturating_sub(self.slots.available_permits())
+    }
+
     /// Take a slot for one query, or refuse at once when all are taken.
     pub fn slot(&self) -> Result<tokio::sync::OwnedSemaphorePermit, ServeError> {
         self.slots.clone().try_acquire_owned().map_err(|_| {

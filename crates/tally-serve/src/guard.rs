@@ -15,17 +15,58 @@ use tally_core::source::Span;
 
 /// Words a filter expression never needs; each starts a statement, a sub-query or a clause.
 const REFUSED_WORDS: &[&str] = &[
-    "select", "from", "union", "intersect", "except", "with", "insert", "update", "delete",
-    "merge", "drop", "create", "alter", "truncate", "attach", "detach", "copy", "export",
-    "import", "pragma", "set", "reset", "install", "load", "call", "execute", "prepare",
-    "vacuum", "checkpoint", "grant", "revoke", "begin", "commit", "rollback", "use", "into",
-    "returning", "limit", "offset", "having", "window", "qualify", "group", "order",
+    "select",
+    "from",
+    "union",
+    "intersect",
+    "except",
+    "with",
+    "insert",
+    "update",
+    "delete",
+    "merge",
+    "drop",
+    "create",
+    "alter",
+    "truncate",
+    "attach",
+    "detach",
+    "copy",
+    "export",
+    "import",
+    "pragma",
+    "set",
+    "reset",
+    "install",
+    "load",
+    "call",
+    "execute",
+    "prepare",
+    "vacuum",
+    "checkpoint",
+    "grant",
+    "revoke",
+    "begin",
+    "commit",
+    "rollback",
+    "use",
+    "into",
+    "returning",
+    "limit",
+    "offset",
+    "having",
+    "window",
+    "qualify",
+    "group",
+    "order",
 ];
 
 /// Check a client's where filter; the error names what is refused and why.
 pub fn check_filter(text: &str) -> Result<(), ServeError> {
-    let template = expr::parse_filter(text, Span::DUMMY)
-        .map_err(|d| ServeError::new(d.code, 422, format!("invalid where filter: {}", d.message)).with_help(d.help.join("; ")))?;
+    let template = expr::parse_filter(text, Span::DUMMY).map_err(|d| {
+        ServeError::new(d.code, 422, format!("invalid where filter: {}", d.message))
+            .with_help(d.help.join("; "))
+    })?;
     // The SQL around the references, each reference standing in as a name.
     let mut sql = String::new();
     for seg in &template.segments {
@@ -83,10 +124,22 @@ mod tests {
     #[test]
     fn statements_comments_and_subqueries_are_refused() {
         for (f, why) in [
-            ("{{ Dimension('team__team_name') }} = 'x'; DROP TABLE intercom.team", "`;`"),
-            ("{{ Dimension('team__team_name') }} = 'x' -- rest", "comments"),
-            ("{{ Dimension('team__team_name') }} IN (SELECT name FROM intercom.team)", "`SELECT`"),
-            ("{{ Dimension('team__team_name') }} = 'x') OR (1 = 1", "unmatched"),
+            (
+                "{{ Dimension('team__team_name') }} = 'x'; DROP TABLE intercom.team",
+                "`;`",
+            ),
+            (
+                "{{ Dimension('team__team_name') }} = 'x' -- rest",
+                "comments",
+            ),
+            (
+                "{{ Dimension('team__team_name') }} IN (SELECT name FROM intercom.team)",
+                "`SELECT`",
+            ),
+            (
+                "{{ Dimension('team__team_name') }} = 'x') OR (1 = 1",
+                "unmatched",
+            ),
             ("{{ Dimension('team__team_name') }} = 'x", "string"),
         ] {
             let err = check_filter(f).expect_err(f);

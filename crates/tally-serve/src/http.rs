@@ -141,7 +141,9 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
                 403,
                 format!("requests from the web origin `{origin}` are not allowed"),
             )
-            .with_help("browser pages may call the server only from origins given with --allow-origin")
+            .with_help(
+                "browser pages may call the server only from origins given with --allow-origin",
+            )
             .into_response();
         }
     }
@@ -164,10 +166,8 @@ async fn guard(State(app): State<App>, req: Request, next: Next) -> Response {
                 )
                 .with_help("send `Authorization: Bearer <token>` with the server's token (TALLY_SERVE_TOKEN or its --token-file)")
                 .into_response();
-                r.headers_mut().insert(
-                    header::WWW_AUTHENTICATE,
-                    HeaderValue::from_static("Bearer"),
-                );
+                r.headers_mut()
+                    .insert(header::WWW_AUTHENTICATE, HeaderValue::from_static("Bearer"));
                 return r;
             }
         }
@@ -225,6 +225,7 @@ async fn healthz(State(app): State<App>) -> Response {
             "project": loaded.model.name,
             "metrics": loaded.model.metrics.len(),
             "generation": app.service.project.generation(),
+            "queries_running": app.service.executor.running(),
         }),
     )
 }
@@ -255,7 +256,10 @@ async fn metrics(
     if wants_csv(&headers, &q)? {
         return Ok(csv_response(app.service.list_metrics(&p), false));
     }
-    Ok(json_response(200, &crate::catalog::metrics_json(&app.service.loaded(), &p)))
+    Ok(json_response(
+        200,
+        &crate::catalog::metrics_json(&app.service.loaded(), &p),
+    ))
 }
 
 async fn saved_queries(
@@ -331,14 +335,20 @@ async fn query(
 async fn compile(State(app): State<App>, body: Body) -> Result<Response, ServeError> {
     let p: QueryParams = read_json(body, limit(&app)).await?;
     let c = app.service.compile(&p)?;
-    Ok(json_response(200, &json!({"sql": c.sql, "dialect": c.dialect})))
+    Ok(json_response(
+        200,
+        &json!({"sql": c.sql, "dialect": c.dialect}),
+    ))
 }
 
 async fn graph(State(app): State<App>, Query(q): Query<FormatQuery>) -> Response {
     json_response(200, &app.service.graph(q.full.unwrap_or(false)))
 }
 
-async fn lineage(State(app): State<App>, Path(metric): Path<String>) -> Result<Response, ServeError> {
+async fn lineage(
+    State(app): State<App>,
+    Path(metric): Path<String>,
+) -> Result<Response, ServeError> {
     Ok(json_response(200, &app.service.lineage(&metric)?))
 }
 
@@ -347,17 +357,28 @@ async fn reload(State(app): State<App>) -> Result<Response, ServeError> {
     let generation = tokio::task::spawn_blocking(move || service.project.reload())
         .await
         .map_err(|e| ServeError::new(codes::SERVE_CONFIG, 500, format!("reload failed: {e}")))??;
-    Ok(json_response(200, &json!({"reloaded": true, "generation": generation})))
+    Ok(json_response(
+        200,
+        &json!({"reloaded": true, "generation": generation}),
+    ))
 }
 
 async fn not_found(uri: axum::http::Uri) -> Response {
-    ServeError::new(codes::SERVE_PARAMS, 404, format!("no route `{}`", uri.path()))
-        .with_help("see /openapi.json for the routes")
-        .into_response()
+    ServeError::new(
+        codes::SERVE_PARAMS,
+        404,
+        format!("no route `{}`", uri.path()),
+    )
+    .with_help("see /openapi.json for the routes")
+    .into_response()
 }
 
 /// The MCP endpoint's settings: the same hosts and origins as the guard, rmcp's own body cap.
-fn mcp_config(opts: &HttpOptions, hosts: &[String], max_body: usize) -> rmcp::transport::StreamableHttpServerConfig {
+fn mcp_config(
+    opts: &HttpOptions,
+    hosts: &[String],
+    max_body: usize,
+) -> rmcp::transport::StreamableHttpServerConfig {
     rmcp::transport::StreamableHttpServerConfig::default()
         .with_allowed_hosts(hosts.iter().cloned())
         .with_allowed_origins(opts.allowed_origins.iter().cloned())
@@ -439,7 +460,11 @@ pub async fn serve(
     };
     check_bind(&addr, opts.token.as_deref())?;
     let listener = tokio::net::TcpListener::bind(addr).await.map_err(|e| {
-        ServeError::new(codes::SERVE_CONFIG, 500, format!("cannot listen on {addr}: {e}"))
+        ServeError::new(
+            codes::SERVE_CONFIG,
+            500,
+            format!("cannot listen on {addr}: {e}"),
+        )
     })?;
     let bound = listener.local_addr().unwrap_or(addr);
     let opts = HttpOptions {

@@ -89,7 +89,8 @@ fn tally_tools() -> Vec<Value> {
         json!({"title": title, "readOnlyHint": true, "destructiveHint": false,
                "idempotentHint": true, "openWorldHint": false})
     };
-    let result_any = json!({"type": "object", "properties": {"result": {}}, "required": ["result"]});
+    let result_any =
+        json!({"type": "object", "properties": {"result": {}}, "required": ["result"]});
     vec![
         json!({
             "name": "tally_metric_lineage",
@@ -244,7 +245,10 @@ fn tool_exists(name: &str) -> bool {
     DBT_TOOLS.contains(&name)
         || matches!(
             name,
-            "tally_metric_lineage" | "tally_metric_tree" | "tally_validate" | "tally_run_metric_tests"
+            "tally_metric_lineage"
+                | "tally_metric_tree"
+                | "tally_validate"
+                | "tally_run_metric_tests"
         )
 }
 

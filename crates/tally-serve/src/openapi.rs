@@ -42,9 +42,18 @@ pub fn document() -> Value {
         schemas.insert(name.to_string(), s);
     };
     add("ListMetricsParams", schema::<params::ListMetricsParams>());
-    add("ListSavedQueriesParams", schema::<params::ListSavedQueriesParams>());
-    add("MetricsSearchParams", schema::<params::MetricsSearchParams>());
-    add("DimensionValuesParams", schema::<params::DimensionValuesParams>());
+    add(
+        "ListSavedQueriesParams",
+        schema::<params::ListSavedQueriesParams>(),
+    );
+    add(
+        "MetricsSearchParams",
+        schema::<params::MetricsSearchParams>(),
+    );
+    add(
+        "DimensionValuesParams",
+        schema::<params::DimensionValuesParams>(),
+    );
     add("QueryParams", schema::<params::QueryParams>());
     schemas.insert(
         "Error".into(),

@@ -27,7 +27,11 @@ impl<'de> Deserialize<'de> for Names {
                 if t.starts_with('[') {
                     serde_json::from_str::<Vec<String>>(t)
                         .map(Names)
-                        .map_err(|e| serde::de::Error::custom(format!("a list given as text must be a JSON array of strings: {e}")))
+                        .map_err(|e| {
+                            serde::de::Error::custom(format!(
+                                "a list given as text must be a JSON array of strings: {e}"
+                            ))
+                        })
                 } else if t.is_empty() {
                     Ok(Names(Vec::new()))
                 } else {
@@ -189,13 +193,13 @@ where
     match v {
         None | Some(serde_json::Value::Null) => Ok(None),
         Some(serde_json::Value::String(s)) if s.trim_start().starts_with('[') => {
-            serde_json::from_str(&s).map(Some).map_err(serde::de::Error::custom)
-        }
-        Some(serde_json::Value::Array(a)) => {
-            serde_json::from_value(serde_json::Value::Array(a))
+            serde_json::from_str(&s)
                 .map(Some)
                 .map_err(serde::de::Error::custom)
         }
+        Some(serde_json::Value::Array(a)) => serde_json::from_value(serde_json::Value::Array(a))
+            .map(Some)
+            .map_err(serde::de::Error::custom),
         Some(other) => serde_json::from_value(serde_json::Value::Array(vec![other]))
             .map(Some)
             .map_err(serde::de::Error::custom),

@@ -161,7 +161,10 @@ mod tests {
         let v = |x: &[Spanned<String>]| x.iter().map(|s| s.value.clone()).collect::<Vec<_>>();
         assert_eq!(v(&r.group_by), ["metric_time__month", "team__team_name"]);
         assert_eq!(v(&r.order_by), ["-metric_time__month", "-csat"]);
-        assert_eq!(r.where_[0].text, "{{ Dimension('team__team_name') }} = 'Billing'");
+        assert_eq!(
+            r.where_[0].text,
+            "{{ Dimension('team__team_name') }} = 'Billing'"
+        );
         assert_eq!(r.limit, Some(3));
     }
 
@@ -174,6 +177,10 @@ mod tests {
             ..QueryParams::default()
         };
         let e = request(&m, &p).expect_err("unknown order");
-        assert!(e.message.contains("Order by `conversation_volume` not found"), "{e}");
+        assert!(
+            e.message
+                .contains("Order by `conversation_volume` not found"),
+            "{e}"
+        );
     }
 }

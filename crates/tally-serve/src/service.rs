@@ -119,10 +119,16 @@ impl Service {
         catalog::saved_queries(&self.loaded(), p)
     }
 
-    fn metrics_of(&self, loaded: &Loaded, p: &MetricsSearchParams) -> Result<Vec<String>, ServeError> {
+    fn metrics_of(
+        &self,
+        loaded: &Loaded,
+        p: &MetricsSearchParams,
+    ) -> Result<Vec<String>, ServeError> {
         let metrics: Vec<String> = p.metrics.0.iter().map(|m| m.trim().to_string()).collect();
         if metrics.is_empty() {
-            return Err(ServeError::params("`metrics` is empty; name at least one metric"));
+            return Err(ServeError::params(
+                "`metrics` is empty; name at least one metric",
+            ));
         }
         if let Some(e) = catalog::unknown_metrics(&loaded.model, &metrics) {
             return Err(e);
@@ -165,7 +171,9 @@ impl Service {
             .await?;
         let mut table = rows.table;
         if !compiled.ordered {
-            table.rows.sort_by(|a, b| tally_duckdb::engine::compare_rows(a, b));
+            table
+                .rows
+                .sort_by(|a, b| tally_duckdb::engine::compare_rows(a, b));
         }
         Ok(QueryResult {
             table,
@@ -205,7 +213,9 @@ impl Service {
             .run(&loaded.database, compiled.sql, cap + 1)
             .await?;
         let mut table = rows.table;
-        table.rows.sort_by(|a, b| tally_duckdb::engine::compare_rows(a, b));
+        table
+            .rows
+            .sort_by(|a, b| tally_duckdb::engine::compare_rows(a, b));
         let mut values: Vec<String> = Vec::new();
         for r in &table.rows {
             match r.first() {
@@ -286,7 +296,10 @@ impl Service {
                 format!("the metric tests stopped unexpectedly: {e}"),
             )
         })?;
-        let passed = reports.iter().filter(|r| r["passed"] == json!(true)).count();
+        let passed = reports
+            .iter()
+            .filter(|r| r["passed"] == json!(true))
+            .count();
         Ok(json!({"passed": passed, "failed": reports.len() - passed, "tests": reports}))
     }
 }
@@ -313,11 +326,7 @@ fn pick_dialect(loaded: &Loaded, name: Option<&str>) -> Result<&'static dyn Dial
     })
 }
 
-fn compile_with(
-    loaded: &Loaded,
-    p: &QueryParams,
-    d: &dyn Dialect,
-) -> Result<Compiled, ServeError> {
+fn compile_with(loaded: &Loaded, p: &QueryParams, d: &dyn Dialect) -> Result<Compiled, ServeError> {
     let model = &loaded.model;
     let metrics: Vec<String> = p.metrics.0.iter().map(|m| m.trim().to_string()).collect();
     if let Some(e) = catalog::unknown_metrics(model, &metrics) {

@@ -128,7 +128,12 @@ fn agent() -> ureq::Agent {
 }
 
 /// One request; `body` `None` sends a GET.
-pub fn request(addr: SocketAddr, path: &str, body: Option<&str>, headers: &[(&str, &str)]) -> Reply {
+pub fn request(
+    addr: SocketAddr,
+    path: &str,
+    body: Option<&str>,
+    headers: &[(&str, &str)],
+) -> Reply {
     let url = format!("http://{addr}{path}");
     let agent = agent();
     let result = match body {
@@ -212,7 +217,10 @@ impl McpHttp {
             }),
         );
         assert_eq!(reply.status, 200, "initialize: {}", reply.body);
-        assert!(msgs[0]["result"]["serverInfo"]["name"] == "tally", "{msgs:?}");
+        assert!(
+            msgs[0]["result"]["serverInfo"]["name"] == "tally",
+            "{msgs:?}"
+        );
         c.session = reply.header("mcp-session-id").map(String::from);
         c.notify("notifications/initialized");
         c
@@ -240,7 +248,9 @@ impl McpHttp {
     pub fn send(&mut self, method: &str, params: Value) -> (Reply, Vec<Value>) {
         let id = self.next;
         self.next += 1;
-        let reply = self.raw(&serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}));
+        let reply = self.raw(
+            &serde_json::json!({"jsonrpc": "2.0", "id": id, "method": method, "params": params}),
+        );
         let msgs: Vec<Value> = rpc_messages(&reply)
             .into_iter()
             .filter(|m| m["id"] == serde_json::json!(id))
@@ -255,7 +265,10 @@ impl McpHttp {
 
     /// `tools/call`, returning the call's result object.
     pub fn call(&mut self, tool: &str, args: Value) -> Value {
-        let (reply, msgs) = self.send("tools/call", serde_json::json!({"name": tool, "arguments": args}));
+        let (reply, msgs) = self.send(
+            "tools/call",
+            serde_json::json!({"name": tool, "arguments": args}),
+        );
         assert_eq!(reply.status, 200, "{tool}: {}", reply.body);
         msgs.first()
             .map(|m| m["result"].clone())
