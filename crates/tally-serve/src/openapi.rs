@@ -32,11 +32,9 @@ fn ok(description: &str, schema: Value) -> Value {
 pub fn document() -> Value {
     let mut schemas = Map::new();
     let mut add = |name: &str, mut s: Value| {
-        if let Some(defs) = s.as_object_mut().and_then(|o| o.remove("$defs")) {
-            if let Value::Object(defs) = defs {
-                for (k, v) in defs {
-                    schemas.insert(k, v);
-                }
+        if let Some(Value::Object(defs)) = s.as_object_mut().and_then(|o| o.remove("$defs")) {
+            for (k, v) in defs {
+                schemas.insert(k, v);
             }
         }
         schemas.insert(name.to_string(), s);
