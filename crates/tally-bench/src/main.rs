@@ -5,6 +5,7 @@
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
 //! tally-bench all  (both, with their defaults)
+//! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! ```
 //!
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
@@ -13,6 +14,7 @@
 
 mod compile;
 mod exec;
+mod serve;
 mod synth;
 
 use std::path::PathBuf;
@@ -27,10 +29,18 @@ fn main() {
         "exec" => exec::run(&opts),
         "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
         "compile-child" => compile::child(&opts),
+        "serve" => serve::run(&Options {
+            conversations: if opts.conversations == [1_000_000] {
+                vec![20_000]
+            } else {
+                opts.conversations.clone()
+            },
+            ..opts.clone()
+        }),
         "generate" => generate(&opts),
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all [--sizes N,N,..] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|all|serve [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -62,6 +72,10 @@ pub struct Options {
     pub only: Option<String>,
     /// `compile-child`: the generated project directory.
     pub dir: Option<PathBuf>,
+    /// `serve`: concurrent clients, calls in all, and the time bound in seconds.
+    pub clients: usize,
+    pub requests: usize,
+    pub seconds: u64,
 }
 
 impl Options {
@@ -74,6 +88,9 @@ impl Options {
             duckdb: None,
             dir: None,
             only: None,
+            clients: 4,
+            requests: 400,
+            seconds: 60,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -91,6 +108,9 @@ impl Options {
                 "--duckdb" => o.duckdb = Some(PathBuf::from(value())),
                 "--only" => o.only = Some(value()),
                 "--dir" => o.dir = Some(PathBuf::from(value())),
+                "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
+                "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
+                "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,
                 _ => {
                     eprintln!("tally-bench: unknown option {a}");
                     std::process::exit(2)

@@ -149,6 +149,19 @@ pub enum Command {
         #[arg(long)]
         write: Option<PathBuf>,
     },
+    /// Serve the project to MCP clients (dbt-mcp's semantic-layer tools and tally's own).
+    Mcp {
+        /// stdio (for desktop clients that start `tally mcp`) or http (streamable HTTP at /mcp).
+        #[arg(long, default_value = "stdio", value_parser = ["stdio", "http"])]
+        transport: String,
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
+    /// Serve the project over HTTP: MCP at /mcp and a JSON API under /v1 (see docs/openapi.json).
+    Serve {
+        #[command(flatten)]
+        serve: ServeArgs,
+    },
     /// What changed since a git ref: metrics, semantic models, affected metrics, who must know.
     Diff {
         /// The git ref to compare the working tree with (`main`, `origin/main`, a commit).
@@ -164,6 +177,42 @@ pub enum Command {
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
+}
+
+/// Server flags (`tally serve`, `tally mcp`). The token is never a flag: it comes from
+/// `TALLY_SERVE_TOKEN` or `--token-file`, so it stays out of `ps` and shell history.
+#[derive(Args, Debug, Default)]
+pub struct ServeArgs {
+    /// Address to listen on (HTTP). Default 127.0.0.1:8484; a non-loopback address needs a token.
+    #[arg(long)]
+    pub bind: Option<String>,
+    /// DuckDB database file (default: `duckdb` in tally.yml). Opened read-only.
+    #[arg(long)]
+    pub duckdb: Option<PathBuf>,
+    /// A file holding the bearer token clients must send (else `TALLY_SERVE_TOKEN`).
+    #[arg(long)]
+    pub token_file: Option<PathBuf>,
+    /// Another `Host` name to accept (repeatable); loopback names are always accepted.
+    #[arg(long)]
+    pub allow_host: Vec<String>,
+    /// A browser origin allowed to call the server, with CORS headers (repeatable; none by default).
+    #[arg(long)]
+    pub allow_origin: Vec<String>,
+    /// Rows a query returns at most (more are reported as truncated).
+    #[arg(long, default_value_t = 1000)]
+    pub max_rows: usize,
+    /// Statement timeout in milliseconds; DuckDB is interrupted after it.
+    #[arg(long, default_value_t = 30_000)]
+    pub timeout_ms: u64,
+    /// Queries running at once; one more is answered 503 (busy).
+    #[arg(long, default_value_t = 4)]
+    pub max_concurrent: usize,
+    /// Largest request body in bytes.
+    #[arg(long, default_value_t = 65_536)]
+    pub max_body_bytes: usize,
+    /// Do not reload the project when its files change (POST /v1/reload still does).
+    #[arg(long)]
+    pub no_watch: bool,
 }
 
 /// Query flags, compatible with `mf query`.

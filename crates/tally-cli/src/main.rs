@@ -4,6 +4,7 @@ mod args;
 mod ci;
 mod database;
 mod output;
+mod serve;
 
 use args::{Cli, Command, QueryArgs};
 use clap::Parser;
@@ -132,6 +133,8 @@ fn run(cli: Cli) -> u8 {
             data,
             duckdb,
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
+        Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
+        Command::Serve { serve } => serve::http(&ctx, &serve),
     }
 }
 

@@ -123,38 +123,8 @@ pub fn clip(s: &str, max: usize) -> String {
     }
 }
 
-/// The default order of `tally query` rows when no order is asked for: column by column from the
-/// left (the group-by columns come first), ascending, NULLs last; numbers by value, dates and
-/// text as text.
-pub fn compare_rows(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
-    a.iter()
-        .zip(b)
-        .map(|(x, y)| compare_values(x, y))
-        .find(|o| o.is_ne())
-        .unwrap_or(std::cmp::Ordering::Equal)
-}
-
-fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
-    use std::cmp::Ordering;
-    fn number(v: &Value) -> Option<f64> {
-        match v {
-            Value::Int(i) => Some(*i as f64),
-            Value::Float(x) => Some(*x),
-            _ => None,
-        }
-    }
-    match (a, b) {
-        (Value::Null, Value::Null) => Ordering::Equal,
-        (Value::Null, _) => Ordering::Greater,
-        (_, Value::Null) => Ordering::Less,
-        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
-        (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        _ => match (number(a), number(b)) {
-            (Some(x), Some(y)) => x.total_cmp(&y),
-            _ => a.to_string().cmp(&b.to_string()),
-        },
-    }
-}
+/// The default order of `tally query` rows (shared with `tally serve` and `tally mcp`).
+pub use tally_duckdb::engine::compare_rows;
 
 #[cfg(test)]
 mod tests {

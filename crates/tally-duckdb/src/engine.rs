@@ -113,13 +113,26 @@ pub fn open_sandboxed_in_memory() -> Result<duckdb::Connection, duckdb::Error> {
 
 /// Run one query and collect its rows.
 pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<ResultTable, duckdb::Error> {
+    run_capped(conn, sql, usize::MAX).map(|(table, _)| table)
+}
+
+/// Run one query and collect at most `max_rows` rows; the flag says whether more rows were left
+/// unread (servers cap what one request can return).
+pub fn run_capped(
+    conn: &duckdb::Connection,
+    sql: &str,
+    max_rows: usize,
+) -> Result<(ResultTable, bool), duckdb::Error> {
     let mut stmt = conn.prepare(sql)?;
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
-    let mut ncols = 0;
+    let mut truncated = false;
     while let Some(row) = rows.next()? {
+        if out.len() == max_rows {
+            truncated = true;
+            break;
+        }
         let n = row.as_ref().column_count();
-        ncols = n;
         let mut vals = Vec::with_capacity(n);
         for i in 0..n {
             vals.push(convert(row.get_ref(i)?));
@@ -130,8 +143,40 @@ pub fn run(conn: &duckdb::Connection, sql: &str) -> Result<ResultTable, duckdb::
         Some(s) => s.column_names(),
         None => Vec::new(),
     };
-    let _ = ncols;
-    Ok(ResultTable { columns, rows: out })
+    Ok((ResultTable { columns, rows: out }, truncated))
+}
+
+/// The default order of result rows when a query asks for none: column by column from the left
+/// (the group-by columns come first), ascending, NULLs last; numbers by value, dates and text as
+/// text. `tally query` and the servers print rows in this order, so they agree row for row.
+pub fn compare_rows(a: &[Value], b: &[Value]) -> std::cmp::Ordering {
+    a.iter()
+        .zip(b)
+        .map(|(x, y)| compare_values(x, y))
+        .find(|o| o.is_ne())
+        .unwrap_or(std::cmp::Ordering::Equal)
+}
+
+fn compare_values(a: &Value, b: &Value) -> std::cmp::Ordering {
+    use std::cmp::Ordering;
+    fn number(v: &Value) -> Option<f64> {
+        match v {
+            Value::Int(i) => Some(*i as f64),
+            Value::Float(x) => Some(*x),
+            _ => None,
+        }
+    }
+    match (a, b) {
+        (Value::Null, Value::Null) => Ordering::Equal,
+        (Value::Null, _) => Ordering::Greater,
+        (_, Value::Null) => Ordering::Less,
+        (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
+        (Value::Int(x), Value::Int(y)) => x.cmp(y),
+        _ => match (number(a), number(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            _ => a.to_string().cmp(&b.to_string()),
+        },
+    }
 }
 
 fn civil(days: i64) -> (i64, i64, i64) {

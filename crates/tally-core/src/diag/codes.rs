@@ -76,6 +76,14 @@ codes! {
     TEST_EXPECTED_COLUMN = "E0505": "A metric test expects a column its query does not return.";
     TEST_EXECUTION = "E0506": "DuckDB rejected a metric test's fixture data or query.";
     TEST_FAILED = "E0507": "A metric test's actual rows differ from its expected rows.";
+    // E06xx: serving (`tally serve`, `tally mcp`).
+    SERVE_AUTH = "E0601": "A server request lacks the right bearer token (HTTP 401).";
+    SERVE_ORIGIN = "E0602": "A server request has a Host or Origin header the server does not allow (HTTP 403).";
+    SERVE_LIMIT = "E0603": "A server request is over a limit: body size (413), concurrent requests (503) or the statement timeout (504).";
+    SERVE_PARAMS = "E0604": "A server request's parameters are malformed: unknown field, wrong type, unknown dialect or format.";
+    SERVE_FILTER = "E0605": "A where filter holds SQL the server refuses: several statements, comments, sub-queries or statement keywords.";
+    SERVE_EXECUTION = "E0606": "DuckDB could not run a compiled query for a server request.";
+    SERVE_CONFIG = "E0607": "The server cannot start: a non-loopback address without a token, an unreadable token file, an unusable database.";
     // E09xx: bugs in tally.
     GENERATED_SQL = "E0901": "tally generated SQL that does not parse in the target dialect (a bug in tally).";
 }
