@@ -5,6 +5,7 @@
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
 //! tally-bench all  (both, with their defaults)
+//! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
 //! ```
 //!
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
@@ -12,6 +13,7 @@
 //! nothing here asserts a time.
 
 mod compile;
+mod docs;
 mod exec;
 mod synth;
 
@@ -28,9 +30,14 @@ fn main() {
         "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
         "compile-child" => compile::child(&opts),
         "generate" => generate(&opts),
+        "docs" => {
+            // Without --sizes, the 10,000-metric project the docs site is sized for.
+            let explicit = args.iter().any(|a| a == "--sizes");
+            docs::run(&opts, if explicit { &opts.sizes } else { &[10_000] })
+        }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all [--sizes N,N,..] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|all|docs [--sizes N,N,..] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }

@@ -2,6 +2,7 @@
 
 mod args;
 mod ci;
+mod docs;
 mod output;
 
 use args::{Cli, Command, QueryArgs};
@@ -106,6 +107,7 @@ fn run(cli: Cli) -> u8 {
             data,
             duckdb,
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
+        Command::Docs { action } => docs::run(&ctx, action),
     }
 }
 
