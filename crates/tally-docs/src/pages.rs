@@ -98,12 +98,12 @@ fn home(env: &Environment, cat: &Catalog, common: &Common, opts: &SiteOptions) -
     } else {
         let mut pic = Picture::default();
         let mut idx: BTreeMap<&str, usize> = BTreeMap::new();
-        for name in &linked {
-            let m = &model.metrics[*name];
+        for &name in &linked {
+            let m = &model.metrics[name];
             let i = pic.node(PicNode {
                 label: cat.metric_display(name),
                 detail: Some(m.type_name().to_string()),
-                style: if roots.iter().any(|r| r["name"] == *name) {
+                style: if roots.iter().any(|r| r["name"] == name) {
                     NodeStyle::Focus
                 } else {
                     NodeStyle::Metric

@@ -24,8 +24,24 @@ const TEMPLATES: &[(&str, &str)] = &[
 pub fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    env.set_trim_blocks(true);
-    env.set_lstrip_blocks(true);
+    env.set_syntax(
+        minijinja::syntax::SyntaxConfig::builder()
+            .trim_blocks(true)
+            .lstrip_blocks(true)
+            .build()
+            .expect("syntax config"),
+    );
+    // HTML escaping of every value that is not marked safe, as minijinja's, except that `/` stays
+    // as it is: it is harmless in text and attributes, and links read `../metrics/x.html`.
+    env.set_formatter(|out, state, value| {
+        match value.as_str() {
+            Some(s) if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
+                out.write_str(&crate::picture::escape(s))
+                    .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
+            }
+            _ => minijinja::escape_formatter(out, state, value),
+        }
+    });
     for (name, text) in TEMPLATES {
         env.add_template(name, text)
             .unwrap_or_else(|e| panic!("embedded template {name} is invalid: {e:#}"));
@@ -52,7 +68,7 @@ pub fn page(env: &Environment, template: &str, path: &str, common: &Common, ctx:
     let tmpl = env.get_template(template).expect("template is embedded");
     // Templates are embedded and their contexts built here: a failure is a bug in tally.
     let html = tmpl
-        .render(&ctx)
+        .render(minijinja::Value::from(minijinja::value::Serde(&ctx)))
         .unwrap_or_else(|e| panic!("rendering {template} for {path} failed: {e:#}"));
     SiteFile {
         path: path.to_string(),
