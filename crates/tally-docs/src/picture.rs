@@ -6,7 +6,7 @@
 use layout::backends::svg::SVGWriter;
 use layout::core::base::Orientation;
 use layout::core::color::Color;
-use layout::core::geometry::Point;
+use layout::core::geometry::{Point, Position};
 use layout::core::style::{LineStyleKind, StyleAttr};
 use layout::std_shapes::shapes::{Arrow, Element, LineEndKind, ShapeKind};
 use layout::topo::layout::VisualGraph;
@@ -62,6 +62,8 @@ pub struct Picture {
 }
 
 const FONT_SIZE: usize = 13;
+/// Space kept around each node, in pixels.
+const HALO: f64 = 24.0;
 
 impl Picture {
     /// Add a node, returning its index.
@@ -90,13 +92,15 @@ impl Picture {
             );
             let size = text_size(&text);
             let shape = ShapeKind::new_box(&text);
-            let el = Element::create_with_properties(
+            let mut el = Element::create_with_properties(
                 shape,
                 look,
                 Orientation::LeftToRight,
                 size,
                 format!("data-n=\"{i}\""),
             );
+            // A smaller halo than layout-rs's default (60) keeps large trees compact.
+            el.pos = Position::new(Point::zero(), size, Point::zero(), Point::splat(HALO));
             handles.push(vg.add_node(el));
         }
         for &(a, b, style) in &self.edges {

@@ -68,7 +68,7 @@ async function main() {
     await page.goto(url(rel), { waitUntil: 'load' });
     const info = await page.evaluate(() => ({
       links: Array.from(document.querySelectorAll('a[href], link[href], script[src]'))
-        .map((e) => e.href || e.src || (e.getAttribute('href') && new URL(e.getAttribute('href'), location.href).href)),
+        .map((e) => new URL(e.getAttribute('href') || e.getAttribute('src'), location.href).href),
       ids: Array.from(document.querySelectorAll('[id]')).map((e) => e.id),
       h1: document.querySelectorAll('h1').length,
       main: document.querySelectorAll('main').length,
@@ -141,7 +141,7 @@ async function main() {
   check('choosing snowflake shows its SQL only', visible.snowflake && !visible.duckdb, JSON.stringify(visible));
   await page.locator('[role="tab"]', { hasText: 'duckdb' }).click();
   await page.screenshot({ path: path.join(artefacts, 'docs-metric.png'), fullPage: true });
-  await page.goto(url('metrics/csat.html#lineage'));
+  await page.goto(url('metrics/csat.html') + '#lineage');
   await page.screenshot({ path: path.join(artefacts, 'docs-lineage.png') });
   const owners = await page.locator('#owners').innerText();
   check('the csat page names its accountable owner', /accountable\s+Aisha Khan/i.test(owners), owners);
