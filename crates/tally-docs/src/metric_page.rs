@@ -133,6 +133,7 @@ fn page(
         "used_by": cat.used_by.get(&m.name).map(|s| s.iter().map(link).collect::<Vec<_>>()).unwrap_or_default(),
         "owners": owners,
         "has_owners": !catalog::roles(m).is_empty(),
+        "accountable": m.owners.accountable.as_deref().map(|a| owner(cat, a)),
         "tests": cat.tests.get(&m.name).map(|ts| ts.iter().map(|t| json!({"name": t.name, "description": t.description, "location": t.location, "how": t.how})).collect::<Vec<_>>()).unwrap_or_default(),
         "saved_queries": cat.saved_queries.get(&m.name).map(|s| s.iter().map(|n| json!({"name": n, "href": paths::saved_query(n)})).collect::<Vec<_>>()).unwrap_or_default(),
         "svg": svg,

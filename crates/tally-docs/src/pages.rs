@@ -85,51 +85,7 @@ fn home(env: &Environment, cat: &Catalog, common: &Common, opts: &SiteOptions) -
         .filter(|m| linked.contains(m.name.as_str()) && !feeds.contains(m.name.as_str()))
         .map(|m| metric_row(cat, m))
         .collect();
-    let (svg, note) = if linked.is_empty() {
-        (None, Some("No metric has drivers or metric inputs yet.".to_string()))
-    } else if linked.len() > opts.max_picture_nodes {
-        (
-            None,
-            Some(format!(
-                "The metric tree has {} metrics, too many to draw on one page; each metric's page draws its own lineage.",
-                linked.len()
-            )),
-        )
-    } else {
-        let mut pic = Picture::default();
-        let mut idx: BTreeMap<&str, usize> = BTreeMap::new();
-        for &name in &linked {
-            let m = &model.metrics[name];
-            let i = pic.node(PicNode {
-                label: cat.metric_display(name),
-                detail: Some(m.type_name().to_string()),
-                style: if roots.iter().any(|r| r["name"] == name) {
-                    NodeStyle::Focus
-                } else {
-                    NodeStyle::Metric
-                },
-                href: Some(paths::metric(name)),
-            });
-            idx.insert(name, i);
-        }
-        pic.edges = edges
-            .iter()
-            .map(|(a, b, d)| {
-                (
-                    idx[a],
-                    idx[b],
-                    if *d { EdgeStyle::Drives } else { EdgeStyle::Flow },
-                )
-            })
-            .collect();
-        (
-            Some(pic.to_svg(
-                "tree",
-                "The metric tree: each metric with the metrics that drive it (dashed) and the metrics its formula reads (solid), flowing left to right",
-            )),
-            None,
-        )
-    };
+    let (trees, note) = trees(cat, &linked, &edges, &feeds, opts.max_picture_nodes);
     let tags: BTreeSet<&str> = model
         .metrics
         .values()
@@ -137,7 +93,7 @@ fn home(env: &Environment, cat: &Catalog, common: &Common, opts: &SiteOptions) -
         .collect();
     let ctx = json!({
         "title": "Home",
-        "svg": svg,
+        "trees": trees,
         "picture_note": note,
         "roots": roots,
         "counts": {
@@ -151,6 +107,107 @@ fn home(env: &Environment, cat: &Catalog, common: &Common, opts: &SiteOptions) -
         "tags": tags,
     });
     render::page(env, "home.html", paths::HOME, common, ctx)
+}
+
+/// At most this many trees are drawn on the home page (the largest first).
+const MAX_TREES: usize = 24;
+
+/// The metric tree split into its connected trees, each drawn on its own, largest first; and a
+/// note for what is not drawn.
+fn trees(
+    cat: &Catalog,
+    linked: &BTreeSet<&str>,
+    edges: &BTreeSet<(&str, &str, bool)>,
+    feeds: &BTreeSet<&str>,
+    max_nodes: usize,
+) -> (Vec<Value>, Option<String>) {
+    if linked.is_empty() {
+        return (
+            Vec::new(),
+            Some("No metric has drivers or metric inputs yet.".to_string()),
+        );
+    }
+    // Connected components (union-find over the metric names).
+    let names: Vec<&str> = linked.iter().copied().collect();
+    let pos: BTreeMap<&str, usize> = names.iter().enumerate().map(|(i, n)| (*n, i)).collect();
+    let mut parent: Vec<usize> = (0..names.len()).collect();
+    fn find(parent: &mut [usize], mut i: usize) -> usize {
+        while parent[i] != i {
+            parent[i] = parent[parent[i]];
+            i = parent[i];
+        }
+        i
+    }
+    for (a, b, _) in edges {
+        let (x, y) = (find(&mut parent, pos[a]), find(&mut parent, pos[b]));
+        if x != y {
+            parent[x.max(y)] = x.min(y);
+        }
+    }
+    let mut groups: BTreeMap<usize, Vec<&str>> = BTreeMap::new();
+    for (i, n) in names.iter().enumerate() {
+        let r = find(&mut parent, i);
+        groups.entry(r).or_default().push(n);
+    }
+    let mut groups: Vec<Vec<&str>> = groups.into_values().collect();
+    groups.sort_by(|a, b| b.len().cmp(&a.len()).then_with(|| a[0].cmp(b[0])));
+    let mut out = Vec::new();
+    let mut skipped = 0;
+    for (k, group) in groups.iter().enumerate() {
+        if group.len() > max_nodes || out.len() >= MAX_TREES {
+            skipped += 1;
+            continue;
+        }
+        let members: BTreeSet<&str> = group.iter().copied().collect();
+        let mut pic = Picture::default();
+        let mut idx: BTreeMap<&str, usize> = BTreeMap::new();
+        let mut tops = Vec::new();
+        for &name in group {
+            let m = &cat.model.metrics[name];
+            let top = !feeds.contains(name);
+            if top {
+                tops.push(json!({"name": name, "label": cat.metric_display(name), "href": paths::metric(name)}));
+            }
+            let i = pic.node(PicNode {
+                label: cat.metric_display(name),
+                detail: Some(m.type_name().to_string()),
+                style: if top { NodeStyle::Focus } else { NodeStyle::Metric },
+                href: Some(paths::metric(name)),
+            });
+            idx.insert(name, i);
+        }
+        pic.edges = edges
+            .iter()
+            .filter(|(a, _, _)| members.contains(a))
+            .map(|(a, b, d)| {
+                (
+                    idx[a],
+                    idx[b],
+                    if *d { EdgeStyle::Drives } else { EdgeStyle::Flow },
+                )
+            })
+            .collect();
+        let title = format!(
+            "The metric tree of {}: {} metrics, drivers (dashed) and formula inputs (solid) flowing left to right into it",
+            tops.iter()
+                .map(|t| t["label"].as_str().unwrap_or("").to_string())
+                .collect::<Vec<_>>()
+                .join(", "),
+            group.len()
+        );
+        out.push(json!({
+            "id": format!("tree-{}", k + 1),
+            "tops": tops,
+            "size": group.len(),
+            "svg": pic.to_svg(&format!("tree-{}", k + 1), &title),
+        }));
+    }
+    let note = (skipped > 0).then(|| {
+        format!(
+            "{skipped} more tree(s) are not drawn here (too large, or too many to show on one page); each metric's page draws its own lineage."
+        )
+    });
+    (out, note)
 }
 
 fn metrics_index(env: &Environment, cat: &Catalog, common: &Common) -> SiteFile {

@@ -131,6 +131,7 @@ impl Picture {
         if let Some(start) = s.find("<svg") {
             s.drain(..start);
         }
+        s = fit_to_nodes(s);
         s = s
             .replace("id=\"arrow", &format!("id=\"{id}-arrow"))
             .replace("href=\"#arrow", &format!("href=\"#{id}-arrow"))
@@ -177,6 +178,55 @@ impl Picture {
         }
         s
     }
+}
+
+/// layout-rs sizes the picture by the nodes and edges, and also by an estimate of each label's
+/// length that it adds to the height, which leaves empty space below small graphs. Size it by the
+/// node boxes and edge paths instead.
+fn fit_to_nodes(svg: String) -> String {
+    let (mut w, mut h) = (0.0f64, 0.0f64);
+    let (mut x0, mut y0) = (f64::MAX, f64::MAX);
+    let num = |s: &str, attr: &str| -> Option<f64> {
+        let k = format!(" {attr}=\"");
+        let i = s.find(&k)? + k.len();
+        s[i..].split('"').next()?.trim().parse().ok()
+    };
+    for part in svg.split("<rect").skip(1) {
+        let tag = part.split("/>").next().unwrap_or("");
+        if let (Some(x), Some(y), Some(rw), Some(rh)) =
+            (num(tag, "x"), num(tag, "y"), num(tag, "width"), num(tag, "height"))
+        {
+            w = w.max(x + rw);
+            h = h.max(y + rh);
+            x0 = x0.min(x);
+            y0 = y0.min(y);
+        }
+    }
+    for part in svg.split(" d=\"").skip(1) {
+        let d = part.split('"').next().unwrap_or("");
+        let nums: Vec<f64> = d
+            .split(|c: char| c.is_ascii_alphabetic() || c == ',' || c.is_whitespace())
+            .filter_map(|t| t.parse().ok())
+            .collect();
+        for p in nums.chunks(2) {
+            if let [x, y] = p {
+                w = w.max(*x);
+                h = h.max(*y);
+                x0 = x0.min(*x);
+                y0 = y0.min(*y);
+            }
+        }
+    }
+    if w <= 0.0 || h <= 0.0 {
+        return svg;
+    }
+    let (x0, y0) = ((x0 - 12.0).max(0.0).floor(), (y0 - 12.0).max(0.0).floor());
+    let (w, h) = ((w + 12.0 - x0).ceil(), (h + 12.0 - y0).ceil());
+    let Some(end) = svg.find('>') else { return svg };
+    let head = format!(
+        "<svg width=\"{w}\" height=\"{h}\" viewBox=\"{x0} {y0} {w} {h}\" xmlns=\"http://www.w3.org/2000/svg\">"
+    );
+    format!("{head}{}", &svg[end + 1..])
 }
 
 /// Labels longer than this are cut with an ellipsis (the full text is in the node's title).
