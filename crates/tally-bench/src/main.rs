@@ -6,6 +6,7 @@
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
 //! tally-bench all  (both, with their defaults)
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
+//! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
 //! ```
 //!
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
@@ -13,6 +14,7 @@
 //! nothing here asserts a time.
 
 mod compile;
+mod docs;
 mod exec;
 mod serve;
 mod synth;
@@ -38,9 +40,14 @@ fn main() {
             ..opts.clone()
         }),
         "generate" => generate(&opts),
+        "docs" => {
+            // Without --sizes, the 10,000-metric project the docs site is sized for.
+            let explicit = args.iter().any(|a| a == "--sizes");
+            docs::run(&opts, if explicit { &opts.sizes } else { &[10_000] })
+        }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all|serve [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|all|serve|docs [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }

@@ -177,6 +177,29 @@ pub enum Command {
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
+    /// A browsable catalog of the project's metrics: owners, formulas, lineage, SQL, search.
+    Docs {
+        #[command(subcommand)]
+        action: DocsAction,
+    },
+}
+
+/// `tally docs` subcommands.
+#[derive(Subcommand, Debug)]
+pub enum DocsAction {
+    /// Write the catalog as a static site (opens from the file system or any static host).
+    Generate {
+        /// Output directory (default: `.tally/docs` in the project). tally writes only there and
+        /// refuses a non-empty directory it did not generate.
+        #[arg(long)]
+        out: Option<PathBuf>,
+    },
+    /// Serve the catalog on a loopback address, regenerating it when project files change.
+    Serve {
+        /// Address to listen on (loopback only; port 0 picks a free port).
+        #[arg(long, default_value = "127.0.0.1:8080")]
+        bind: String,
+    },
 }
 
 /// Server flags (`tally serve`, `tally mcp`). The token is never a flag: it comes from

@@ -3,6 +3,7 @@
 mod args;
 mod ci;
 mod database;
+mod docs;
 mod output;
 mod serve;
 
@@ -135,6 +136,7 @@ fn run(cli: Cli) -> u8 {
         } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
         Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
         Command::Serve { serve } => serve::http(&ctx, &serve),
+        Command::Docs { action } => docs::run(&ctx, action),
     }
 }
 

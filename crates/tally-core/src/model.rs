@@ -123,6 +123,8 @@ pub struct Person {
     pub name: String,
     pub full_name: Option<String>,
     pub email: Option<String>,
+    /// A job title (tally.yml), shown in the docs site.
+    pub title: Option<String>,
     pub teams: Vec<String>,
     #[serde(skip)]
     pub span: Span,
@@ -844,6 +846,7 @@ impl<'a> Resolver<'a> {
                     name: p.name.value.clone(),
                     full_name: p.full_name.clone(),
                     email: p.email.clone(),
+                    title: p.title.clone(),
                     teams: p.teams.iter().map(|t| t.value.clone()).collect(),
                     span: p.name.span,
                 },
