@@ -1,0 +1,83 @@
+"""Records MetricFlow's answers to an example's queries (run by scripts/record-mf).
+
+    python record_mf.py EXAMPLE_DIR VENV_DIR
+
+Copies EXAMPLE_DIR into a temporary directory (without target/, logs/ and expected/), builds it
+with the venv's dbt (`dbt seed`, `dbt run`, `dbt parse`), runs `mf query ... --csv FILE` for every
+query of EXAMPLE_DIR/queries.yml and writes EXAMPLE_DIR/expected/<name>.csv exactly as mf wrote
+it. Any failure (dbt, or mf rejecting a query) stops the script with the tool's output.
+"""
+
+import os
+import shutil
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+import yaml
+
+SKIP = shutil.ignore_patterns("target", "logs", "expected", "dbt_packages", ".user.yml")
+
+
+def run(cmd, cwd, env):
+    proc = subprocess.run(cmd, cwd=cwd, env=env, capture_output=True, text=True)
+    if proc.returncode != 0:
+        sys.stderr.write(f"record-mf: `{' '.join(cmd)}` failed ({proc.returncode}):\n")
+        sys.stderr.write(proc.stdout[-4000:] + proc.stderr[-4000:])
+        sys.exit(1)
+    return proc
+
+
+def mf_args(query):
+    """The `mf query` flags of one query of queries.yml."""
+    args = []
+    if "saved_query" in query:
+        args += ["--saved-query", query["saved_query"]]
+    if query.get("metrics"):
+        args += ["--metrics", ",".join(query["metrics"])]
+    if query.get("group_by"):
+        args += ["--group-by", ",".join(query["group_by"])]
+    for where in query.get("where", []):
+        args += ["--where", where]
+    if query.get("order"):
+        args += ["--order", ",".join(query["order"])]
+    if "limit" in query:
+        args += ["--limit", str(query["limit"])]
+    if "start_time" in query:
+        args += ["--start-time", str(query["start_time"])]
+    if "end_time" in query:
+        args += ["--end-time", str(query["end_time"])]
+    return args
+
+
+def main():
+    example = Path(sys.argv[1]).resolve()
+    venv = Path(sys.argv[2]).resolve()
+    spec = yaml.safe_load((example / "queries.yml").read_text())
+    expected = example / "expected"
+    with tempfile.TemporaryDirectory(prefix="record-mf-") as tmp:
+        project = Path(tmp) / example.name
+        shutil.copytree(example, project, ignore=SKIP)
+        env = dict(os.environ, DBT_PROFILES_DIR=str(project), DBT_SEND_ANONYMOUS_USAGE_STATS="false")
+        env["PATH"] = f"{venv / 'bin'}{os.pathsep}{env.get('PATH', '')}"
+        for step in (["dbt", "seed"], ["dbt", "run"], ["dbt", "parse"]):
+            print(f"record-mf: {example.name}: {' '.join(step)}", file=sys.stderr)
+            run([str(venv / "bin" / step[0])] + step[1:], project, env)
+        if expected.exists():
+            shutil.rmtree(expected)
+        expected.mkdir()
+        for query in spec["queries"]:
+            out = Path(tmp) / f"{query['name']}.csv"
+            args = [str(venv / "bin" / "mf"), "query", "--quiet"] + mf_args(query) + ["--csv", str(out)]
+            print(f"record-mf: {example.name}: {query['name']}", file=sys.stderr)
+            proc = run(args, project, env)
+            if not out.exists():
+                sys.stderr.write(f"record-mf: mf wrote no CSV for {query['name']}:\n{proc.stdout}{proc.stderr}")
+                sys.exit(1)
+            shutil.copyfile(out, expected / f"{query['name']}.csv")
+    print(f"record-mf: {example.name}: {len(spec['queries'])} answers in {expected}", file=sys.stderr)
+
+
+if __name__ == "__main__":
+    main()
