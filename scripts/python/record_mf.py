@@ -17,7 +17,35 @@ from pathlib import Path
 
 import yaml
 
-SKIP = shutil.ignore_patterns("target", "logs", "expected", "dbt_packages", ".user.yml")
+SKIP_NAMES = {"target", "logs", "expected", "dbt_packages", ".user.yml"}
+SKIP = shutil.ignore_patterns(*SKIP_NAMES)
+
+
+def example_hash(example):
+    """FNV-1a (64 bits) over the example's files (relative path, NUL, content, NUL; sorted by path),
+    without what dbt writes and the answers: crates/tally-cli/tests/dbt_examples.rs computes the
+    same to tell when the answers are older than the example."""
+    files = []
+    for path in example.rglob("*"):
+        rel = path.relative_to(example)
+        if any(part in SKIP_NAMES for part in rel.parts) or not path.is_file():
+            continue
+        files.append(("/".join(rel.parts), path))
+    h = 0xCBF29CE484222325
+    for rel, path in sorted(files):
+        for chunk in (rel.encode(), b"\0", path.read_bytes(), b"\0"):
+            for byte in chunk:
+                h = ((h ^ byte) * 0x100000001B3) & 0xFFFFFFFFFFFFFFFF
+    return f"{h:016x}"
+
+
+def versions(venv):
+    out = subprocess.run(
+        [str(venv / "bin" / "python"), "-m", "pip", "list", "--format=freeze", "--disable-pip-version-check"],
+        capture_output=True, text=True, check=True,
+    ).stdout
+    keep = ("dbt-core", "dbt-duckdb", "dbt-metricflow", "metricflow")
+    return ", ".join(l for l in out.splitlines() if l.split("==")[0].lower() in keep)
 
 
 def run(cmd, cwd, env):
@@ -76,6 +104,12 @@ def main():
                 sys.stderr.write(f"record-mf: mf wrote no CSV for {query['name']}:\n{proc.stdout}{proc.stderr}")
                 sys.exit(1)
             shutil.copyfile(out, expected / f"{query['name']}.csv")
+    (expected / "RECORDED_FROM").write_text(
+        "# Written by scripts/record-mf: the hash of the example's files these answers were recorded\n"
+        "# from (checked by crates/tally-cli/tests/dbt_examples.rs) and the tools that answered.\n"
+        f"fnv1a64 {example_hash(example)}\n"
+        f"tools {versions(venv)}\n"
+    )
     print(f"record-mf: {example.name}: {len(spec['queries'])} answers in {expected}", file=sys.stderr)
 
 

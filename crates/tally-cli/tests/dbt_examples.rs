@@ -190,15 +190,29 @@ impl Cell {
 /// `YYYY-MM-DD`, optionally followed by ` ` or `T` and `HH:MM[:SS[.fraction]]`.
 fn parse_time(s: &str) -> Option<String> {
     let b = s.as_bytes();
-    let digits = |r: std::ops::Range<usize>| b.get(r.clone()).is_some_and(|x| x.iter().all(u8::is_ascii_digit));
-    if b.len() < 10 || !digits(0..4) || b[4] != b'-' || !digits(5..7) || b[7] != b'-' || !digits(8..10) {
+    let digits = |r: std::ops::Range<usize>| {
+        b.get(r.clone())
+            .is_some_and(|x| x.iter().all(u8::is_ascii_digit))
+    };
+    if b.len() < 10
+        || !digits(0..4)
+        || b[4] != b'-'
+        || !digits(5..7)
+        || b[7] != b'-'
+        || !digits(8..10)
+    {
         return None;
     }
     let date = &s[..10];
     if b.len() == 10 {
         return Some(format!("{date} 00:00:00.000000"));
     }
-    if !matches!(b[10], b' ' | b'T') || b.len() < 16 || !digits(11..13) || b[13] != b':' || !digits(14..16) {
+    if !matches!(b[10], b' ' | b'T')
+        || b.len() < 16
+        || !digits(11..13)
+        || b[13] != b':'
+        || !digits(14..16)
+    {
         return None;
     }
     let hm = &s[11..16];
@@ -357,7 +371,10 @@ fn copy_project(from: &Path, to: &Path) {
         let entry = entry.expect("dir entry");
         let name = entry.file_name();
         let name = name.to_string_lossy();
-        if matches!(name.as_ref(), "target" | "logs" | "expected" | "dbt_packages") {
+        if matches!(
+            name.as_ref(),
+            "target" | "logs" | "expected" | "dbt_packages"
+        ) {
             continue;
         }
         let path = entry.path();
@@ -590,12 +607,19 @@ fn dbt_examples_against_metricflow() {
         skipped.len()
     );
     if ci && !skipped.is_empty() {
-        panic!("the dbt examples cannot be skipped under CI:\n{}", skipped.join("\n"));
+        panic!(
+            "the dbt examples cannot be skipped under CI:\n{}",
+            skipped.join("\n")
+        );
     }
     // Known failures of examples that did not run stay as they are.
     let relevant_known: BTreeSet<String> = known
         .iter()
-        .filter(|k| checked_examples.iter().any(|e| k.starts_with(&format!("{e}/"))))
+        .filter(|k| {
+            checked_examples
+                .iter()
+                .any(|e| k.starts_with(&format!("{e}/")))
+        })
         .cloned()
         .collect();
     if std::env::var("TALLY_UPDATE_DBT_EXAMPLES").is_ok_and(|v| v == "1") {
@@ -625,17 +649,81 @@ fn dbt_examples_against_metricflow() {
     assert!(problems.is_empty(), "{problems}");
 }
 
-/// Every query has a recorded answer and every recorded answer a query; runs without dbt.
+/// What dbt writes into a project, and the recorded answers: not part of an example.
+const NOT_EXAMPLE: [&str; 5] = ["target", "logs", "expected", "dbt_packages", ".user.yml"];
+
+/// FNV-1a (64 bits) over the example's files: relative path, NUL, content, NUL, sorted by path
+/// (`example_hash` of scripts/python/record_mf.py, which stores it in `expected/RECORDED_FROM`).
+fn example_hash(dir: &Path) -> String {
+    fn collect(root: &Path, dir: &Path, out: &mut Vec<(String, PathBuf)>) {
+        for entry in std::fs::read_dir(dir).expect("read example") {
+            let path = entry.expect("dir entry").path();
+            let name = path.file_name().unwrap().to_string_lossy().into_owned();
+            if NOT_EXAMPLE.contains(&name.as_str()) {
+                continue;
+            }
+            if path.is_dir() {
+                collect(root, &path, out);
+            } else if path.is_file() {
+                let rel = path.strip_prefix(root).unwrap();
+                let rel: Vec<String> = rel
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect();
+                out.push((rel.join("/"), path));
+            }
+        }
+    }
+    let mut files = Vec::new();
+    collect(dir, dir, &mut files);
+    files.sort();
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for (rel, path) in files {
+        let content = std::fs::read(&path).expect("read example file");
+        let chunks: [&[u8]; 4] = [rel.as_bytes(), b"\0", &content, b"\0"];
+        for chunk in chunks {
+            for &byte in chunk {
+                h = (h ^ u64::from(byte)).wrapping_mul(0x0000_0100_0000_01b3);
+            }
+        }
+    }
+    format!("{h:016x}")
+}
+
+/// Every query has a recorded answer and every recorded answer a query, recorded from the example
+/// as it is; runs without dbt.
 #[test]
 fn dbt_examples_have_recorded_answers() {
     let all = examples();
     assert!(!all.is_empty(), "no examples/*/queries.yml");
     for (name, dir, file) in all {
+        let recorded_from = std::fs::read_to_string(dir.join("expected/RECORDED_FROM"))
+            .unwrap_or_else(|e| {
+                panic!("{name}: no expected/RECORDED_FROM ({e}); run scripts/record-mf")
+            });
+        let hash = recorded_from
+            .lines()
+            .find_map(|l| l.strip_prefix("fnv1a64 "))
+            .unwrap_or_else(|| panic!("{name}: expected/RECORDED_FROM has no `fnv1a64` line"));
+        assert_eq!(
+            hash.trim(),
+            example_hash(&dir),
+            "{name}: the example changed since MetricFlow's answers were recorded; run scripts/record-mf {name}"
+        );
         let names: BTreeSet<String> = file.queries.iter().map(|q| q.name.clone()).collect();
-        assert_eq!(names.len(), file.queries.len(), "{name}: duplicate query names");
+        assert_eq!(
+            names.len(),
+            file.queries.len(),
+            "{name}: duplicate query names"
+        );
         let recorded: BTreeSet<String> = std::fs::read_dir(dir.join("expected"))
             .unwrap_or_else(|e| panic!("{name}: no expected/ ({e}); run scripts/record-mf"))
-            .map(|e| e.expect("dir entry").file_name().to_string_lossy().into_owned())
+            .map(|e| {
+                e.expect("dir entry")
+                    .file_name()
+                    .to_string_lossy()
+                    .into_owned()
+            })
             .filter_map(|f| f.strip_suffix(".csv").map(str::to_string))
             .collect();
         assert_eq!(
@@ -643,11 +731,16 @@ fn dbt_examples_have_recorded_answers() {
             "{name}: the queries of queries.yml and the answers in expected/ differ; run scripts/record-mf"
         );
         for q in &file.queries {
-            let text = std::fs::read_to_string(dir.join("expected").join(format!("{}.csv", q.name)))
-                .expect("read answer");
+            let text =
+                std::fs::read_to_string(dir.join("expected").join(format!("{}.csv", q.name)))
+                    .expect("read answer");
             let answer = read_csv(&text).unwrap_or_else(|e| panic!("{name}/{}: {e}", q.name));
             assert!(!answer.columns.is_empty(), "{name}/{}: no columns", q.name);
-            assert!(!answer.rows.is_empty(), "{name}/{}: MetricFlow answered no rows", q.name);
+            assert!(
+                !answer.rows.is_empty(),
+                "{name}/{}: MetricFlow answered no rows",
+                q.name
+            );
         }
     }
 }
@@ -673,19 +766,23 @@ fn dbt_examples_in_both_specs_answer_alike() {
                 };
                 let read = |dir: &Path, q: &Query| {
                     read_csv(
-                        &std::fs::read_to_string(dir.join("expected").join(format!("{}.csv", q.name)))
-                            .expect("read answer"),
+                        &std::fs::read_to_string(
+                            dir.join("expected").join(format!("{}.csv", q.name)),
+                        )
+                        .expect("read answer"),
                     )
                     .expect("csv")
                 };
-                compare(&read(a_dir, qa), &read(b_dir, qb), !qa.order.is_empty()).unwrap_or_else(
-                    |e| panic!("{a_name} and {b_name} differ on {}: {e}", qa.name),
-                );
+                compare(&read(a_dir, qa), &read(b_dir, qb), !qa.order.is_empty())
+                    .unwrap_or_else(|e| panic!("{a_name} and {b_name} differ on {}: {e}", qa.name));
                 compared += 1;
             }
         }
     }
-    assert!(compared > 0, "no two examples share their seeds and queries");
+    assert!(
+        compared > 0,
+        "no two examples share their seeds and queries"
+    );
 }
 
 #[test]
@@ -693,13 +790,19 @@ fn answers_compare_by_value() {
     let csv = |s: &str| read_csv(s).unwrap();
     // Times by value, numbers within a relative 1e-6, rows as a multiset unless ordered.
     let mf = csv("metric_time__month,city,revenue\n2025-02-01 00:00:00,Porto,95.0\n2025-01-01 00:00:00,Lisbon,12.450000000000001\n");
-    let tally = csv("metric_time__month,city,revenue\n2025-01-01,Lisbon,12.45\n2025-02-01T00:00:00,Porto,95\n");
+    let tally = csv(
+        "metric_time__month,city,revenue\n2025-01-01,Lisbon,12.45\n2025-02-01T00:00:00,Porto,95\n",
+    );
     assert_eq!(compare(&mf, &tally, false), Ok(()));
     let err = compare(&mf, &tally, true).unwrap_err();
-    assert!(err.starts_with("rows differ (2 expected, 2 actual, in order)"), "{err}");
+    assert!(
+        err.starts_with("rows differ (2 expected, 2 actual, in order)"),
+        "{err}"
+    );
     assert!(err.contains("- 2025-02-01 00:00:00,Porto,95.0"), "{err}");
     // Column names and their order count.
-    let swapped = csv("city,metric_time__month,revenue\nLisbon,2025-01-01,12.45\nPorto,2025-02-01,95\n");
+    let swapped =
+        csv("city,metric_time__month,revenue\nLisbon,2025-01-01,12.45\nPorto,2025-02-01,95\n");
     let err = compare(&mf, &swapped, false).unwrap_err();
     assert!(err.starts_with("columns differ"), "{err}");
     // A NULL is not a zero, and a number off by more than the tolerance differs.
@@ -707,8 +810,14 @@ fn answers_compare_by_value() {
     let zeros = csv("x\n0\n");
     assert!(compare(&nulls, &zeros, false).is_err());
     assert!(compare(&csv("x\n1.0\n"), &csv("x\n1.00001\n"), false).is_err());
-    assert_eq!(compare(&csv("x\n1.0\n"), &csv("x\n1.0000001\n"), false), Ok(()));
+    assert_eq!(
+        compare(&csv("x\n1.0\n"), &csv("x\n1.0000001\n"), false),
+        Ok(())
+    );
     assert_eq!(Cell::parse("True"), Cell::Bool(true));
     assert_eq!(Cell::parse("2025-13"), Cell::Text("2025-13".into()));
-    assert_eq!(parse_time("2025-03-01T08:09:10.5").as_deref(), Some("2025-03-01 08:09:10.500000"));
+    assert_eq!(
+        parse_time("2025-03-01T08:09:10.5").as_deref(),
+        Some("2025-03-01 08:09:10.500000")
+    );
 }
