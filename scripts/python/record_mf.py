@@ -4,10 +4,13 @@
 
 Copies EXAMPLE_DIR into a temporary directory (without target/, logs/ and expected/), builds it
 with the venv's dbt (`dbt seed`, `dbt run`, `dbt parse`), runs `mf query ... --csv FILE` for every
-query of EXAMPLE_DIR/queries.yml and writes EXAMPLE_DIR/expected/<name>.csv exactly as mf wrote
-it. Any failure (dbt, or mf rejecting a query) stops the script with the tool's output.
+query of EXAMPLE_DIR/queries.yml and writes EXAMPLE_DIR/expected/<name>.csv as mf wrote it, with
+its rows sorted as text when the query has no `order`. Any failure (dbt, or mf rejecting a query)
+stops the script with the tool's output.
 """
 
+import csv
+import io
 import os
 import shutil
 import subprocess
@@ -57,6 +60,23 @@ def run(cmd, cwd, env):
     return proc
 
 
+def sorted_rows(text):
+    """mf's CSV with its rows sorted (as text), so that refreshing the answer of a query without an
+    order changes no file when the answer is the same. Written back with the csv module's defaults,
+    as mf writes it (checked: the round trip must give mf's bytes back)."""
+    rows = list(csv.reader(io.StringIO(text, newline="")))
+
+    def dump(rows):
+        buf = io.StringIO(newline="")
+        csv.writer(buf).writerows(rows)
+        return buf.getvalue()
+
+    if dump(rows) != text:
+        sys.stderr.write("record-mf: mf's CSV does not round-trip through the csv module\n")
+        sys.exit(1)
+    return dump(rows[:1] + sorted(rows[1:]))
+
+
 def mf_args(query):
     """The `mf query` flags of one query of queries.yml."""
     args = []
@@ -103,7 +123,12 @@ def main():
             if not out.exists():
                 sys.stderr.write(f"record-mf: mf wrote no CSV for {query['name']}:\n{proc.stdout}{proc.stderr}")
                 sys.exit(1)
-            shutil.copyfile(out, expected / f"{query['name']}.csv")
+            with open(out, newline="") as f:
+                text = f.read()
+            if not query.get("order"):
+                text = sorted_rows(text)
+            with open(expected / f"{query['name']}.csv", "w", newline="") as f:
+                f.write(text)
     (expected / "RECORDED_FROM").write_text(
         "# Written by scripts/record-mf: the hash of the example's files these answers were recorded\n"
         "# from (checked by crates/tally-cli/tests/dbt_examples.rs) and the tools that answered.\n"
