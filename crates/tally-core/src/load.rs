@@ -393,7 +393,7 @@ pub fn newer_manifest(root: &Path) -> Option<PathBuf> {
     let mut ignored = Vec::new();
     for name in ["tally.yml", "tally.yaml"] {
         let p = root.join(name);
-        if let Ok(text) = std::fs::read_to_string(&p) {
+        if let Ok(text) = crate::files::read_limited(&p) {
             if let Ok(docs) = yaml::parse(FileId(0), &text) {
                 let cell = RefCell::new(Vec::new());
                 if let Some(cfg) = docs
@@ -406,7 +406,8 @@ pub fn newer_manifest(root: &Path) -> Option<PathBuf> {
             break;
         }
     }
-    let files = project_files(root, &config, &mut ignored);
+    let reader = FileReader::new(root, false);
+    let files = project_files(root, &config, &reader, None, &mut ignored);
     if files.is_empty() {
         return None;
     }
