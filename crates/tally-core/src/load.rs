@@ -211,20 +211,23 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         .map(|n| n.span);
     // A dbt project's YAML is what dbt reads (its model paths and those of packages with
     // semantic models) unless tally.yml names the directories.
-    let files: Vec<(usize, PathBuf)> = match &dbt {
+    let files: Vec<(usize, PathBuf, bool)> = match &dbt {
         Some(d) if spec.config.paths.is_empty() => d.yaml_files(&DiskFiles),
         _ => project_files(root, &spec.config, &reader, paths_span, &mut diags)
             .into_iter()
-            .map(|p| (0, p))
+            .map(|p| (0, p, true))
             .collect(),
     };
-    for (package, path) in files {
+    for (package, path, whole) in files {
         if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &reader, &mut diags) {
             for doc in &mut docs {
                 if let Some(d) = &mut dbt {
-                    d.take_document(package, doc, &spec.sources, &mut diags);
+                    d.take_document(package, doc, whole, &spec.sources, &mut diags);
                 }
-                read_document(doc, &mut spec, &mut diags);
+                // Seed properties files are not semantic-layer YAML.
+                if whole {
+                    read_document(doc, &mut spec, &mut diags);
+                }
             }
         }
     }

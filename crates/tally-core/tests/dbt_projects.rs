@@ -331,3 +331,35 @@ fn without_profiles_yml_refs_are_bare_names_and_tally_says_why() {
     assert_eq!(relation(&m, "orders"), "orders");
     assert_eq!(m.time_spines[0].relation, "metricflow_time_spine");
 }
+
+#[test]
+fn seeds_are_relations_too() {
+    let yaml = "seeds:\n  - name: raw_stores\n    config: {alias: stores}\nsemantic_models:\n  - name: customers\n    model: ref('raw_customers')\n    entities: [{name: customer, type: primary, expr: id}]\n    dimensions: [{name: region, type: categorical}]\n  - name: stores\n    model: ref('raw_stores')\n    entities: [{name: store, type: primary, expr: id}]\n    dimensions: [{name: city, type: categorical}]\n";
+    let (m, d, _dir) = load(
+        &[
+            (
+                "dbt_project.yml",
+                "name: shop\nprofile: shop\nseeds:\n  shop:\n    +schema: raw\n",
+            ),
+            ("profiles.yml", PROFILES),
+            ("seeds/raw_customers.csv", "id,region\n1,emea\n"),
+            ("seeds/raw_stores.csv", "id,city\n1,Lyon\n"),
+            ("seeds/properties.yml", yaml),
+            (
+                "models/sm.yml",
+                yaml.split_once("semantic_models:")
+                    .map(|(_, r)| r)
+                    .map(|r| format!("semantic_models:{r}"))
+                    .as_deref()
+                    .unwrap_or(""),
+            ),
+        ],
+        &opts(&[]),
+    );
+    assert!(!d.iter().any(|d| d.is_error()), "{}", errors(&m, &d));
+    assert_eq!(
+        relation(&m, "customers"),
+        "\"shop\".\"main_raw\".\"raw_customers\""
+    );
+    assert_eq!(relation(&m, "stores"), "\"shop\".\"main_raw\".\"stores\"");
+}

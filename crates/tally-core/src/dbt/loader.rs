@@ -31,6 +31,8 @@ pub struct DbtLoad {
     entries: Vec<(usize, Node)>,
     /// Source entries of schema YAML: (package, entry).
     source_entries: Vec<(usize, Node)>,
+    /// Seed entries of schema YAML: (package, entry).
+    seed_entries: Vec<(usize, Node)>,
     /// The root project's naming macros.
     naming: Naming,
 }
@@ -90,11 +92,13 @@ impl DbtLoad {
         };
         // `models:` configs of dbt_project.yml are rendered like any config value.
         let root_ctx = context_for(&root_pkg, &root_pkg);
-        root_pkg.models_config = rendered_models_config(&root_pkg, &root_ctx, sources, diags);
+        root_pkg.models_config = rendered_config(&root_pkg, "models", &root_ctx, sources, diags);
+        root_pkg.seeds_config = rendered_config(&root_pkg, "seeds", &root_ctx, sources, diags);
         let mut contexts = vec![root_ctx];
         for p in &mut packages {
             let ctx = context_for(p, &root_pkg);
-            p.models_config = rendered_models_config(p, &ctx, sources, diags);
+            p.models_config = rendered_config(p, "models", &ctx, sources, diags);
+            p.seeds_config = rendered_config(p, "seeds", &ctx, sources, diags);
             contexts.push(ctx);
         }
         packages.insert(0, root_pkg);
@@ -111,37 +115,46 @@ impl DbtLoad {
             models,
             entries: Vec::new(),
             source_entries: Vec::new(),
+            seed_entries: Vec::new(),
             naming,
         })
     }
 
-    /// The schema YAML files dbt reads: `.yml`/`.yaml` under each package's model paths, as
-    /// (package, path), in path order.
-    pub fn yaml_files(&self, files: &dyn Files) -> Vec<(usize, PathBuf)> {
+    /// The schema YAML files dbt reads: `.yml`/`.yaml` under each package's model paths (read
+    /// whole) and seed paths (read for seed properties only), as (package, path, whole), in path
+    /// order.
+    pub fn yaml_files(&self, files: &dyn Files) -> Vec<(usize, PathBuf, bool)> {
         let mut out = Vec::new();
         for (i, p) in self.packages.iter().enumerate() {
-            for mp in &p.model_paths {
+            let dirs = p
+                .model_paths
+                .iter()
+                .map(|d| (d, true))
+                .chain(p.seed_paths.iter().map(|d| (d, false)));
+            for (dir, whole) in dirs {
                 let mut found = Vec::new();
-                relations::walk(files, &p.dir.join(mp), &mut found);
+                relations::walk(files, &p.dir.join(dir), &mut found);
                 for f in found {
                     let name = f.file_name().and_then(|n| n.to_str()).unwrap_or("");
                     if name.ends_with(".yml") || name.ends_with(".yaml") {
-                        out.push((i, f));
+                        out.push((i, f, whole));
                     }
                 }
             }
         }
         out.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
-        out.dedup();
+        out.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
         out
     }
 
     /// Render a schema YAML document of package `pkg` in place (as dbt renders it) and keep its
     /// model and source entries.
+    /// With `whole` false (a file under the seed paths) only its `seeds:` entries are read.
     pub fn take_document(
         &mut self,
         pkg: usize,
         doc: &mut Node,
+        whole: bool,
         sources: &SourceMap,
         diags: &mut Vec<Diagnostic>,
     ) {
@@ -154,9 +167,13 @@ impl DbtLoad {
                 if TALLY_KEYS.contains(&key.as_str()) || key == "version" {
                     continue;
                 }
+                if !whole && key != "seeds" {
+                    continue;
+                }
                 render::render_entries(ctx, sources, &key, v, diags);
                 let keep = match key.as_str() {
                     "models" => &mut self.entries,
+                    "seeds" => &mut self.seed_entries,
                     "sources" => &mut self.source_entries,
                     _ => continue,
                 };
@@ -194,10 +211,20 @@ impl DbtLoad {
                 entry_of.insert((*p, n), e);
             }
         }
+        let mut seed_entry_of: IndexMap<(usize, String), &Node> = IndexMap::new();
+        for (p, e) in &self.seed_entries {
+            if let Some(n) = e.get("name").and_then(super::scalar_text) {
+                seed_entry_of.insert((*p, n), e);
+            }
+        }
         if let Some(target) = &self.target {
             for m in &self.models {
                 let own = &self.packages[m.package];
-                let yaml_config = entry_of
+                let entries = match m.resource_type {
+                    "seed" => &seed_entry_of,
+                    _ => &entry_of,
+                };
+                let yaml_config = entries
                     .get(&(m.package, m.name.clone()))
                     .and_then(|e| e.get("config"));
                 let custom = relations::model_configs(m, yaml_config, own, root);
@@ -208,8 +235,8 @@ impl DbtLoad {
                     name: m.name.clone(),
                     fqn: m.fqn.clone(),
                     package_name: own.name.clone(),
-                    resource_type: "model",
-                    unique_id: format!("model.{}.{}", own.name, m.name),
+                    resource_type: m.resource_type,
+                    unique_id: format!("{}.{}.{}", m.resource_type, own.name, m.name),
                     config: serde_json::json!({
                         "schema": custom.schema,
                         "database": custom.database,
@@ -252,7 +279,7 @@ impl DbtLoad {
             let known = self
                 .models
                 .iter()
-                .any(|m| m.package == pkg && m.name == name);
+                .any(|m| m.package == pkg && m.name == name && m.resource_type == "model");
             if !known {
                 return None;
             }
@@ -386,14 +413,16 @@ fn read_package(
     project::read_project(doc, id, dir, is_root, diags)
 }
 
-/// The `models:` block of a dbt_project.yml, rendered (hooks excepted).
-fn rendered_models_config(
+/// A resource's config block of a dbt_project.yml (`models:`, `seeds:`), rendered (hooks
+/// excepted).
+fn rendered_config(
     p: &Package,
+    key: &str,
     ctx: &RenderContext,
     sources: &SourceMap,
     diags: &mut Vec<Diagnostic>,
 ) -> Option<Node> {
-    let mut m = p.doc.get("models")?.clone();
+    let mut m = p.doc.get(key)?.clone();
     strip_hooks(&mut m);
     let mut path = vec![Seg::Key("config".into())];
     render::render_node(ctx, sources, "dbt_project", &mut m, &mut path, diags);

@@ -22,6 +22,8 @@ pub struct Package {
     pub model_paths: Vec<String>,
     /// `macro-paths` (default `macros`).
     pub macro_paths: Vec<String>,
+    /// `seed-paths` (default `seeds`): seeds are relations `ref()` reads too.
+    pub seed_paths: Vec<String>,
     /// `docs-paths` (default: every resource path dbt reads; here the model and macro paths).
     pub docs_paths: Vec<String>,
     /// `packages-install-path` (default `dbt_packages`).
@@ -30,6 +32,8 @@ pub struct Package {
     pub vars: IndexMap<String, serde_json::Value>,
     /// `models:`: configs by project, folder and model, rendered.
     pub models_config: Option<Node>,
+    /// `seeds:`: the same for seeds.
+    pub seeds_config: Option<Node>,
     /// `quoting:`.
     pub quoting: Quoting,
     /// The file, for spans.
@@ -223,6 +227,7 @@ pub fn read_project(
     };
     let model_paths = paths("model-paths", &["models"], diags);
     let macro_paths = paths("macro-paths", &["macros"], diags);
+    let seed_paths = paths("seed-paths", &["seeds"], diags);
     let docs_paths = if doc.get("docs-paths").is_some() {
         paths("docs-paths", &[], diags)
     } else {
@@ -280,10 +285,12 @@ pub fn read_project(
         profile,
         model_paths,
         macro_paths,
+        seed_paths,
         docs_paths,
         packages_install_path,
         vars,
         models_config: None,
+        seeds_config: None,
         quoting,
         file,
         anchor,

@@ -25,11 +25,13 @@ pub struct DbtRelation {
     pub relation_name: String,
 }
 
-/// A model found under a package's model paths.
+/// A model (or seed) found under a package's model (or seed) paths.
 #[derive(Debug, Clone)]
 pub struct ModelFile {
     /// Index of the package in the loader's package list.
     pub package: usize,
+    /// `model` or `seed`.
+    pub resource_type: &'static str,
     pub name: String,
     /// `[project, folder..., name]`, as `models:` configs are keyed.
     pub fqn: Vec<String>,
@@ -48,42 +50,51 @@ pub enum ConfigValue {
     Other(String),
 }
 
-/// The models (SQL and Python files) under a package's model paths, sorted by path.
+/// The models (SQL and Python files) under a package's model paths and the seeds (CSV files)
+/// under its seed paths, sorted by path.
 pub fn discover_models(files: &dyn Files, pkg: &Package, package: usize) -> Vec<ModelFile> {
     let mut out = Vec::new();
-    for mp in &pkg.model_paths {
-        let base = pkg.dir.join(mp);
-        let mut found = Vec::new();
-        walk(files, &base, &mut found);
-        for p in found {
-            let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
-            if ext != "sql" && ext != "py" {
-                continue;
+    let kinds = [("model", &pkg.model_paths), ("seed", &pkg.seed_paths)];
+    for (resource_type, paths) in kinds {
+        for mp in paths {
+            let base = pkg.dir.join(mp);
+            let mut found = Vec::new();
+            walk(files, &base, &mut found);
+            for p in found {
+                let ext = p.extension().and_then(|e| e.to_str()).unwrap_or("");
+                let wanted = match resource_type {
+                    "seed" => ext == "csv",
+                    _ => ext == "sql" || ext == "py",
+                };
+                if !wanted {
+                    continue;
+                }
+                let Some(name) = p.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
+                    continue;
+                };
+                let mut fqn = vec![pkg.name.clone()];
+                if let Some(parent) = p.parent().and_then(|d| d.strip_prefix(&base).ok()) {
+                    fqn.extend(
+                        parent
+                            .components()
+                            .map(|c| c.as_os_str().to_string_lossy().into_owned()),
+                    );
+                }
+                fqn.push(name.clone());
+                let sql_config = if ext == "sql" {
+                    files.read(&p).map(|t| sql_config(&t)).unwrap_or_default()
+                } else {
+                    IndexMap::new()
+                };
+                out.push(ModelFile {
+                    package,
+                    resource_type,
+                    name,
+                    fqn,
+                    sql_config,
+                    path: p,
+                });
             }
-            let Some(name) = p.file_stem().and_then(|s| s.to_str()).map(str::to_string) else {
-                continue;
-            };
-            let mut fqn = vec![pkg.name.clone()];
-            if let Some(parent) = p.parent().and_then(|d| d.strip_prefix(&base).ok()) {
-                fqn.extend(
-                    parent
-                        .components()
-                        .map(|c| c.as_os_str().to_string_lossy().into_owned()),
-                );
-            }
-            fqn.push(name.clone());
-            let sql_config = if ext == "sql" {
-                files.read(&p).map(|t| sql_config(&t)).unwrap_or_default()
-            } else {
-                IndexMap::new()
-            };
-            out.push(ModelFile {
-                package,
-                name,
-                fqn,
-                sql_config,
-                path: p,
-            });
         }
     }
     out
@@ -240,12 +251,16 @@ pub fn model_configs(
                 .collect(),
         ));
     }
-    if let Some(m) = &root.models_config {
-        layers.push(of_nodes(configs_for(m, &model.fqn)));
+    let block = |p: &Package| match model.resource_type {
+        "seed" => p.seeds_config.clone(),
+        _ => p.models_config.clone(),
+    };
+    if let Some(m) = block(root) {
+        layers.push(of_nodes(configs_for(&m, &model.fqn)));
     }
     if !own.is_root {
-        if let Some(m) = &own.models_config {
-            layers.push(of_nodes(configs_for(m, &model.fqn)));
+        if let Some(m) = block(own) {
+            layers.push(of_nodes(configs_for(&m, &model.fqn)));
         }
     }
     let get =
