@@ -558,7 +558,7 @@ semantic_models:
     let (a, b) = (load(latest), load(legacy));
     assert_eq!(a, b);
     assert_eq!(
-        a["semantic_models"][0]["dimensions"][1]["validity"],
+        a["semantic_models"][0]["dimensions"][2]["validity"],
         "Start"
     );
 }
