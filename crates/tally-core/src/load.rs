@@ -142,13 +142,22 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
     }
     if let Some(path) = &opts.manifest {
         read_manifest_file(&mut spec, root, path, &mut diags);
-        return (spec, diags);
     }
     let files = project_files(root, &spec.config, &mut diags);
     for path in files {
+        // With a manifest the semantic layer comes from it; tally's metric tests still live in
+        // the YAML, and only files that have some are read (every file read is a source, and
+        // later stages look at the sources).
+        if opts.manifest.is_some() && !has_tests(&path) {
+            continue;
+        }
         if let Some((_, docs)) = read_yaml(&mut spec.sources, root, &path, &mut diags) {
             for doc in &docs {
-                read_document(doc, &mut spec, &mut diags);
+                if opts.manifest.is_some() {
+                    read_tests(doc, &mut spec, &mut diags);
+                } else {
+                    read_document(doc, &mut spec, &mut diags);
+                }
             }
         }
     }
@@ -513,6 +522,27 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
                         .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests and test_tables"),
                 );
             }
+        }
+    }
+    diags.extend(cell.into_inner());
+}
+
+/// Whether a YAML file may hold metric tests (a cheap look at its text).
+fn has_tests(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .is_ok_and(|t| t.contains("metric_test") || t.contains("test_tables"))
+}
+
+/// Only tally's metric tests of a document (`metric_test(s)`, `test_tables`), when the semantic
+/// layer is read from dbt's manifest.
+fn read_tests(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>) {
+    let cell = RefCell::new(Vec::new());
+    for (k, v) in doc.entries() {
+        match k.as_str() {
+            Some("metric_test") => push(&mut spec.metric_tests, v, &cell),
+            Some("metric_tests") => push_list(&mut spec.metric_tests, v, &cell),
+            Some("test_tables") => push_list(&mut spec.test_tables, v, &cell),
+            _ => {}
         }
     }
     diags.extend(cell.into_inner());

@@ -562,3 +562,39 @@ semantic_models:
         "Start"
     );
 }
+
+/// With `--manifest`, the semantic layer comes from the manifest only; the project's metric tests
+/// are still read from its YAML.
+#[test]
+fn with_a_manifest_the_yaml_gives_only_metric_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("tally.yml", "name: shop\n");
+    write(
+        "models/semantic.yml",
+        &fixture("shop_latest/models/semantic.yml"),
+    );
+    write(
+        "models/tests.yml",
+        "metric_tests:\n  - name: t\n    query: {metrics: [order_total]}\n    expect: {rows: []}\n",
+    );
+    write(
+        "target/semantic_manifest.json",
+        &fixture("shop_legacy/semantic_manifest.json"),
+    );
+    let opts = LoadOptions {
+        manifest: Some(root.join("target/semantic_manifest.json")),
+        ..LoadOptions::default()
+    };
+    let (spec, diags) = tally_core::load::load_project(root, &opts);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(spec.metric_tests.len(), 1);
+    assert_eq!(spec.metrics.len(), 10);
+    // The legacy manifest's measures, not the latest YAML's model metrics.
+    assert_eq!(spec.semantic_models[1].measures.len(), 4);
+}
