@@ -120,3 +120,33 @@ fn a_newer_manifest_gets_a_note() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(!out.stderr.contains("note:"), "{}", out.stderr);
 }
+
+#[test]
+fn hidden_metrics_are_not_listed_but_stay_queryable() {
+    let tmp = tempfile::tempdir().unwrap();
+    write(
+        tmp.path(),
+        &[
+            ("tally.yml", "name: shop\n"),
+            (
+                "models/orders.yml",
+                "models:\n  - name: orders\n    semantic_model: true\n    agg_time_dimension: ordered_at\n    columns:\n      - {name: order_id, entity: primary}\n      - {name: ordered_at, granularity: day, dimension: time}\n    metrics:\n      - {name: revenue_raw, agg: sum, expr: amount, hidden: true}\n      - {name: revenue, type: derived, expr: revenue_raw, input_metrics: [revenue_raw]}\n",
+            ),
+        ],
+    );
+    let out = tally(&["--project", p(tmp.path()), "list", "metrics"]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("revenue"), "{}", out.stdout);
+    assert!(!out.stdout.contains("revenue_raw"), "{}", out.stdout);
+    let out = tally(&[
+        "--project",
+        p(tmp.path()),
+        "sql",
+        "--metrics",
+        "revenue_raw",
+        "--group-by",
+        "metric_time__day",
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(out.stdout.contains("SUM("), "{}", out.stdout);
+}

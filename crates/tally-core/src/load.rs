@@ -199,11 +199,6 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         // The manifest carries the semantic layer with its relations rendered by dbt; the dbt
         // project (when there is one) still says which database its target writes to.
         read_manifest_file(&mut spec, root, path, &mut diags);
-        if let Some(d) = dbt {
-            let (info, _) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
-            spec.dbt = Some(info);
-        }
-        return (spec, diags);
     }
     let paths_span = config_doc
         .as_ref()
@@ -219,8 +214,18 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             .collect(),
     };
     for (package, path, whole) in files {
+        // With a manifest the semantic layer comes from it; tally's metric tests still live in
+        // the YAML, and only files that have some are read (every file read is a source, and
+        // later stages look at the sources).
+        if opts.manifest.is_some() && !has_tests(&path) {
+            continue;
+        }
         if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &reader, &mut diags) {
             for doc in &mut docs {
+                if opts.manifest.is_some() {
+                    read_tests(doc, &mut spec, &mut diags);
+                    continue;
+                }
                 if let Some(d) = &mut dbt {
                     d.take_document(package, doc, whole, &spec.sources, &mut diags);
                 }
@@ -239,7 +244,11 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             }
         }
         let (info, pc) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
-        spec.project_configurations.extend(pc);
+        // With a manifest its own project configuration (time spines) holds; the dbt project
+        // still says which database its target writes to.
+        if opts.manifest.is_none() {
+            spec.project_configurations.extend(pc);
+        }
         spec.dbt = Some(info);
     }
     attach_csv_files(&mut spec, &mut diags, &|yaml: &SourceFile, rel: &str| {
@@ -658,6 +667,27 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
                         .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests and test_tables"),
                 );
             }
+        }
+    }
+    diags.extend(cell.into_inner());
+}
+
+/// Whether a YAML file may hold metric tests (a cheap look at its text).
+fn has_tests(path: &Path) -> bool {
+    std::fs::read_to_string(path)
+        .is_ok_and(|t| t.contains("metric_test") || t.contains("test_tables"))
+}
+
+/// Only tally's metric tests of a document (`metric_test(s)`, `test_tables`), when the semantic
+/// layer is read from dbt's manifest.
+fn read_tests(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>) {
+    let cell = RefCell::new(Vec::new());
+    for (k, v) in doc.entries() {
+        match k.as_str() {
+            Some("metric_test") => push(&mut spec.metric_tests, v, &cell),
+            Some("metric_tests") => push_list(&mut spec.metric_tests, v, &cell),
+            Some("test_tables") => push_list(&mut spec.test_tables, v, &cell),
+            _ => {}
         }
     }
     diags.extend(cell.into_inner());

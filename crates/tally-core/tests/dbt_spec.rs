@@ -510,3 +510,91 @@ fn manifest_errors_point_into_the_json() {
     assert!(out.contains("error[E0004]"), "{out}");
     assert!(out.contains("target/semantic_manifest.json:3:79"), "{out}");
 }
+
+/// A slowly changing dimension (SCD type II) in the latest spec (reference §2.11 (c)) is the same
+/// model as in the legacy spec.
+#[test]
+fn scd2_in_both_specs() {
+    let latest = r#"
+models:
+  - name: sales_person_tiers
+    semantic_model: {enabled: true}
+    agg_time_dimension: tier_start
+    primary_entity: sales_person
+    columns:
+      - name: start_date
+        granularity: day
+        dimension: {type: time, name: tier_start, validity_params: {is_start: true}}
+      - name: end_date
+        granularity: day
+        dimension: {type: time, name: tier_end, validity_params: {is_end: true}}
+      - name: tier
+        dimension: {type: categorical}
+      - name: sales_person_id
+        entity: {type: natural, name: sales_person}
+"#;
+    let legacy = r#"
+semantic_models:
+  - name: sales_person_tiers
+    model: ref('sales_person_tiers')
+    defaults: {agg_time_dimension: tier_start}
+    primary_entity: sales_person
+    entities: [{name: sales_person, type: natural, expr: sales_person_id}]
+    dimensions:
+      - name: tier_start
+        type: time
+        expr: start_date
+        type_params: {time_granularity: day, validity_params: {is_start: true}}
+      - name: tier_end
+        type: time
+        expr: end_date
+        type_params: {time_granularity: day, validity_params: {is_end: true}}
+      - {name: tier, type: categorical}
+"#;
+    let load = |yaml: &str| {
+        let (spec, diags) = load_files(&[("models/m.yml", yaml)], None, &LoadOptions::default());
+        clean_dump("SCD", resolve(spec, diags))
+    };
+    let (a, b) = (load(latest), load(legacy));
+    assert_eq!(a, b);
+    assert_eq!(
+        a["semantic_models"][0]["dimensions"][2]["validity"],
+        "Start"
+    );
+}
+
+/// With `--manifest`, the semantic layer comes from the manifest only; the project's metric tests
+/// are still read from its YAML.
+#[test]
+fn with_a_manifest_the_yaml_gives_only_metric_tests() {
+    let tmp = tempfile::tempdir().unwrap();
+    let root = tmp.path();
+    let write = |rel: &str, text: &str| {
+        let p = root.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    };
+    write("tally.yml", "name: shop\n");
+    write(
+        "models/semantic.yml",
+        &fixture("shop_latest/models/semantic.yml"),
+    );
+    write(
+        "models/tests.yml",
+        "metric_tests:\n  - name: t\n    query: {metrics: [order_total]}\n    expect: {rows: []}\n",
+    );
+    write(
+        "target/semantic_manifest.json",
+        &fixture("shop_legacy/semantic_manifest.json"),
+    );
+    let opts = LoadOptions {
+        manifest: Some(root.join("target/semantic_manifest.json")),
+        ..LoadOptions::default()
+    };
+    let (spec, diags) = tally_core::load::load_project(root, &opts);
+    assert!(diags.is_empty(), "{diags:?}");
+    assert_eq!(spec.metric_tests.len(), 1);
+    assert_eq!(spec.metrics.len(), 10);
+    // The legacy manifest's measures, not the latest YAML's model metrics.
+    assert_eq!(spec.semantic_models[1].measures.len(), 4);
+}
