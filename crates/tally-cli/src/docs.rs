@@ -75,7 +75,13 @@ fn serve(ctx: &Ctx, bind: &str) -> u8 {
     let opts: LoadOptions = ctx.opts.clone();
     let build: tally_docs::serve::Build = Arc::new(move || site_for(&project, &opts));
     let log: tally_docs::serve::Log = Arc::new(|line: &str| eprintln!("{line}"));
-    match tally_docs::serve::start(addr, ctx.project.clone(), Duration::from_secs(1), build, log) {
+    match tally_docs::serve::start(
+        addr,
+        ctx.project.clone(),
+        Duration::from_secs(1),
+        build,
+        log,
+    ) {
         Ok(server) => {
             eprintln!(
                 "serving the catalog at http://{}/ (regenerated when project files change; Ctrl-C stops)",

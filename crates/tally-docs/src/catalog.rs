@@ -161,7 +161,11 @@ pub fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
 
 /// The first sentence (or line) of a description, for lists.
 pub fn summary(text: Option<&str>) -> String {
-    let t = text.unwrap_or("").split_whitespace().collect::<Vec<_>>().join(" ");
+    let t = text
+        .unwrap_or("")
+        .split_whitespace()
+        .collect::<Vec<_>>()
+        .join(" ");
     let cut = t
         .char_indices()
         .find(|&(i, c)| c == '.' && t[i + 1..].starts_with(' '))

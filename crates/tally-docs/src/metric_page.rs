@@ -212,10 +212,7 @@ fn measure_parts(cat: &Catalog, r: &MeasureRef) -> Vec<Value> {
         ),
         part(format!(" = {} on ", agg_text(ms)), None),
         part(&sm.name, Some(paths::semantic_model(&sm.name))),
-        part(
-            format!(", by {}", ms.agg_time_dimension),
-            None,
-        ),
+        part(format!(", by {}", ms.agg_time_dimension), None),
     ];
     for f in &r.filters {
         parts.push(part(format!("; where {}", f.text), None));
@@ -227,10 +224,7 @@ fn measure_parts(cat: &Catalog, r: &MeasureRef) -> Vec<Value> {
         parts.push(part("; joined to the time spine", None));
     }
     if let Some(na) = &ms.non_additive {
-        parts.push(part(
-            format!("; non-additive over {}", na.dimension),
-            None,
-        ));
+        parts.push(part(format!("; non-additive over {}", na.dimension), None));
     }
     parts
 }
@@ -346,12 +340,12 @@ fn formula(cat: &Catalog, m: &Metric) -> (Vec<Value>, Vec<Value>) {
                 ));
             }
             let f = if calc == "ConversionRate" {
+                format!("{} / {} per {entity}{within}", conversion.name, base.name)
+            } else {
                 format!(
-                    "{} / {} per {entity}{within}",
+                    "{} following {} per {entity}{within}",
                     conversion.name, base.name
                 )
-            } else {
-                format!("{} following {} per {entity}{within}", conversion.name, base.name)
             };
             (vec![part(f, None)], def)
         }
@@ -409,7 +403,11 @@ fn sql_for_dialects(cat: &Catalog, m: &Metric, opts: &SiteOptions) -> (Option<St
         Some(_) => None,
         None => Some(by_time),
     };
-    let req = if group_by.is_some() { &with_time } else { &alone };
+    let req = if group_by.is_some() {
+        &with_time
+    } else {
+        &alone
+    };
     let sql = opts
         .dialects
         .iter()
@@ -554,7 +552,11 @@ fn lineage_picture(
                 kind: LineageKind::Metric,
                 name: d.clone(),
                 role: Some("drives".into()),
-                detail: cat.model.metrics.get(d).map(|x| format!("{} metric", x.type_name())),
+                detail: cat
+                    .model
+                    .metrics
+                    .get(d)
+                    .map(|x| format!("{} metric", x.type_name())),
                 owners: vec![],
                 children: vec![],
             };
@@ -574,7 +576,17 @@ fn lineage_picture(
     pic.edges = edges
         .into_iter()
         .filter(|(a, b, _)| a != b)
-        .map(|(a, b, dashed)| (a, b, if dashed { EdgeStyle::Drives } else { EdgeStyle::Flow }))
+        .map(|(a, b, dashed)| {
+            (
+                a,
+                b,
+                if dashed {
+                    EdgeStyle::Drives
+                } else {
+                    EdgeStyle::Flow
+                },
+            )
+        })
         .collect();
     let title = format!(
         "Lineage of {}: its inputs down to semantic models and filter columns, the metrics that drive it, and the metrics that depend on it",

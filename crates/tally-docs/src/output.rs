@@ -1,6 +1,6 @@
 //! Writing a site into a directory, and nothing outside it.
 //!
-//! A directory holds a tally site when it has the marker file [`MARKER`](crate::MARKER), which
+//! A directory holds a tally site when it has the marker file [`MARKER`], which
 //! lists the files of the last generation. Writing refuses a non-empty directory without the
 //! marker (it could be anything: a project, a home directory), removes the files the previous
 //! generation listed (so a deleted metric's page goes away) and nothing else, and refuses to

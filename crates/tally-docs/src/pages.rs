@@ -171,7 +171,11 @@ fn trees(
             let i = pic.node(PicNode {
                 label: cat.metric_display(name),
                 detail: Some(m.type_name().to_string()),
-                style: if top { NodeStyle::Focus } else { NodeStyle::Metric },
+                style: if top {
+                    NodeStyle::Focus
+                } else {
+                    NodeStyle::Metric
+                },
                 href: Some(paths::metric(name)),
             });
             idx.insert(name, i);
@@ -183,7 +187,11 @@ fn trees(
                 (
                     idx[a],
                     idx[b],
-                    if *d { EdgeStyle::Drives } else { EdgeStyle::Flow },
+                    if *d {
+                        EdgeStyle::Drives
+                    } else {
+                        EdgeStyle::Flow
+                    },
                 )
             })
             .collect();
@@ -403,7 +411,13 @@ fn owners_index(env: &Environment, cat: &Catalog, common: &Common) -> SiteFile {
     )
 }
 
-fn owner_page(env: &Environment, cat: &Catalog, common: &Common, name: &str, kind: &str) -> SiteFile {
+fn owner_page(
+    env: &Environment,
+    cat: &Catalog,
+    common: &Common,
+    name: &str,
+    kind: &str,
+) -> SiteFile {
     let model = cat.model;
     let path = if kind == "person" {
         paths::person(name)
@@ -429,21 +443,22 @@ fn owner_page(env: &Environment, cat: &Catalog, common: &Common, name: &str, kin
             })
             .collect()
     };
-    let (teams, members, description): (Vec<Value>, Vec<Value>, Option<String>) = if kind == "person" {
-        let p = &model.people[name];
-        (
-            p.teams.iter().map(|t| owner(cat, t)).collect(),
-            Vec::new(),
-            None,
-        )
-    } else {
-        let t = &model.teams[name];
-        (
-            Vec::new(),
-            t.members.iter().map(|m| owner(cat, m)).collect(),
-            t.description.clone(),
-        )
-    };
+    let (teams, members, description): (Vec<Value>, Vec<Value>, Option<String>) =
+        if kind == "person" {
+            let p = &model.people[name];
+            (
+                p.teams.iter().map(|t| owner(cat, t)).collect(),
+                Vec::new(),
+                None,
+            )
+        } else {
+            let t = &model.teams[name];
+            (
+                Vec::new(),
+                t.members.iter().map(|m| owner(cat, m)).collect(),
+                t.description.clone(),
+            )
+        };
     // A person is also told about what their teams own.
     let via_teams: Vec<Value> = if kind == "person" {
         model.people[name]
@@ -506,7 +521,9 @@ fn saved_query_page(
     ) {
         (Some(d), Ok(req)) => match tally_core::pipeline::compile(model, *d, &req) {
             Ok(c) => json!({"dialect": d.name(), "sql": c.sql, "error": null}),
-            Err(ds) => json!({"dialect": d.name(), "sql": null, "error": ds.iter().map(|x| format!("{}: {}", x.code, x.message)).collect::<Vec<_>>().join("; ")}),
+            Err(ds) => {
+                json!({"dialect": d.name(), "sql": null, "error": ds.iter().map(|x| format!("{}: {}", x.code, x.message)).collect::<Vec<_>>().join("; ")})
+            }
         },
         (_, Err(d)) => json!({"dialect": "", "sql": null, "error": d.message}),
         (None, _) => Value::Null,
@@ -525,7 +542,13 @@ fn saved_query_page(
         },
         "sql": sql,
     });
-    render::page(env, "saved_query.html", &paths::saved_query(name), common, ctx)
+    render::page(
+        env,
+        "saved_query.html",
+        &paths::saved_query(name),
+        common,
+        ctx,
+    )
 }
 
 fn diagnostics(env: &Environment, cat: &Catalog, common: &Common) -> SiteFile {

@@ -193,9 +193,12 @@ fn fit_to_nodes(svg: String) -> String {
     };
     for part in svg.split("<rect").skip(1) {
         let tag = part.split("/>").next().unwrap_or("");
-        if let (Some(x), Some(y), Some(rw), Some(rh)) =
-            (num(tag, "x"), num(tag, "y"), num(tag, "width"), num(tag, "height"))
-        {
+        if let (Some(x), Some(y), Some(rw), Some(rh)) = (
+            num(tag, "x"),
+            num(tag, "y"),
+            num(tag, "width"),
+            num(tag, "height"),
+        ) {
             w = w.max(x + rw);
             h = h.max(y + rh);
             x0 = x0.min(x);

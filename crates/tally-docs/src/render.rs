@@ -15,9 +15,18 @@ const TEMPLATES: &[(&str, &str)] = &[
     ("models.html", include_str!("../templates/models.html")),
     ("owner.html", include_str!("../templates/owner.html")),
     ("owners.html", include_str!("../templates/owners.html")),
-    ("saved_query.html", include_str!("../templates/saved_query.html")),
-    ("saved_queries.html", include_str!("../templates/saved_queries.html")),
-    ("diagnostics.html", include_str!("../templates/diagnostics.html")),
+    (
+        "saved_query.html",
+        include_str!("../templates/saved_query.html"),
+    ),
+    (
+        "saved_queries.html",
+        include_str!("../templates/saved_queries.html"),
+    ),
+    (
+        "diagnostics.html",
+        include_str!("../templates/diagnostics.html"),
+    ),
 ];
 
 /// The environment with every template; `.html` templates auto-escape.
@@ -33,14 +42,11 @@ pub fn environment() -> Environment<'static> {
     );
     // HTML escaping of every value that is not marked safe, as minijinja's, except that `/` stays
     // as it is: it is harmless in text and attributes, and links read `../metrics/x.html`.
-    env.set_formatter(|out, state, value| {
-        match value.as_str() {
-            Some(s) if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => {
-                out.write_str(&crate::picture::escape(s))
-                    .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string()))
-            }
-            _ => minijinja::escape_formatter(out, state, value),
-        }
+    env.set_formatter(|out, state, value| match value.as_str() {
+        Some(s) if *state.auto_escape() == minijinja::AutoEscape::Html && !value.is_safe() => out
+            .write_str(&crate::picture::escape(s))
+            .map_err(|e| minijinja::Error::new(minijinja::ErrorKind::WriteFailure, e.to_string())),
+        _ => minijinja::escape_formatter(out, state, value),
     });
     for (name, text) in TEMPLATES {
         env.add_template(name, text)
@@ -59,7 +65,13 @@ pub struct Common {
 }
 
 /// Render `template` into the page at `path` with `ctx` plus the common values.
-pub fn page(env: &Environment, template: &str, path: &str, common: &Common, ctx: Value) -> SiteFile {
+pub fn page(
+    env: &Environment,
+    template: &str,
+    path: &str,
+    common: &Common,
+    ctx: Value,
+) -> SiteFile {
     let mut ctx = ctx;
     let obj = ctx.as_object_mut().expect("page context is an object");
     obj.insert("root".into(), json!(crate::paths::root_of(path)));

@@ -139,7 +139,9 @@ async fn watch_loop(state: SharedState, root: PathBuf, poll: Duration, build: Bu
             s.version += 1;
             s.version
         };
-        log(&format!("project changed: site regenerated (version {version})"));
+        log(&format!(
+            "project changed: site regenerated (version {version})"
+        ));
     }
 }
 
@@ -209,7 +211,11 @@ async fn handle(State(state): State<SharedState>, uri: Uri) -> Response {
         return ([(header::CACHE_CONTROL, "no-store")], v.to_string()).into_response();
     }
     if path == "__tally/reload.js" {
-        return ([(header::CONTENT_TYPE, "text/javascript; charset=utf-8")], RELOAD_JS).into_response();
+        return (
+            [(header::CONTENT_TYPE, "text/javascript; charset=utf-8")],
+            RELOAD_JS,
+        )
+            .into_response();
     }
     let path = if path.is_empty() || path.ends_with('/') {
         format!("{path}index.html")
@@ -236,7 +242,10 @@ async fn handle(State(state): State<SharedState>, uri: Uri) -> Response {
         bytes.clone()
     };
     (
-        [(header::CONTENT_TYPE, ct), (header::CACHE_CONTROL, "no-store")],
+        [
+            (header::CONTENT_TYPE, ct),
+            (header::CACHE_CONTROL, "no-store"),
+        ],
         body,
     )
         .into_response()

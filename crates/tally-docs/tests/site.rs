@@ -174,7 +174,9 @@ fn the_repository_project_answers_who_owns_csat_how_it_is_computed_and_what_driv
         assert!(site.file(&tally_docs::paths::metric(m)).is_some(), "{m}");
     }
     for sm in &model.semantic_models {
-        assert!(site.file(&tally_docs::paths::semantic_model(&sm.name)).is_some());
+        assert!(site
+            .file(&tally_docs::paths::semantic_model(&sm.name))
+            .is_some());
     }
     for p in model.people.keys() {
         assert!(site.file(&tally_docs::paths::person(p)).is_some());
@@ -192,8 +194,15 @@ fn the_repository_project_answers_who_owns_csat_how_it_is_computed_and_what_driv
     // How it is computed: numerator / denominator, linked.
     assert!(csat.contains("<a href=\"../metrics/positive_ratings.html\">positive_ratings</a> / <a href=\"../metrics/rated_conversations.html\">rated_conversations</a>"), "formula");
     // What drives it: its drivers, linked, and the lineage picture.
-    for d in ["first_response_time_median", "resolution_time_median", "reopen_rate"] {
-        assert!(csat.contains(&format!("href=\"../metrics/{d}.html\"")), "{d}");
+    for d in [
+        "first_response_time_median",
+        "resolution_time_median",
+        "reopen_rate",
+    ] {
+        assert!(
+            csat.contains(&format!("href=\"../metrics/{d}.html\"")),
+            "{d}"
+        );
     }
     assert!(csat.contains("<svg class=\"picture\""));
     assert!(csat.contains("Lineage of CSAT"));
@@ -202,7 +211,10 @@ fn the_repository_project_answers_who_owns_csat_how_it_is_computed_and_what_driv
         assert!(csat.contains(&format!("id=\"sql-{d}\"")), "{d}");
     }
     assert!(csat.contains("tally query --metrics csat --group-by metric_time__month"));
-    assert!(!csat.contains("No metric test queries this metric"), "csat has tests");
+    assert!(
+        !csat.contains("No metric test queries this metric"),
+        "csat has tests"
+    );
     // The home page draws the metric tree and links every metric in it.
     let home = text(&site, "index.html");
     assert!(home.contains("<svg class=\"picture\""));
@@ -219,7 +231,10 @@ fn the_repository_project_answers_who_owns_csat_how_it_is_computed_and_what_driv
 #[test]
 fn user_text_is_escaped_everywhere() {
     let dir = tempfile::tempdir().unwrap();
-    write_project(dir.path(), "Paid revenue <script>alert(\"x\")</script> & more");
+    write_project(
+        dir.path(),
+        "Paid revenue <script>alert(\"x\")</script> & more",
+    );
     let (model, site) = site_of(dir.path());
     assert!(model.metrics.contains_key("revenue"));
     for f in &site.files {
@@ -232,8 +247,14 @@ fn user_text_is_escaped_everywhere() {
         }
     }
     let page = text(&site, "metrics/revenue.html");
-    assert!(page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt;") || page.contains("&lt;script&gt;alert"));
-    assert!(page.contains("Revenue &lt;i&gt;net&lt;&#x2f;i&gt;") || page.contains("Revenue &lt;i&gt;net"));
+    assert!(
+        page.contains("&lt;script&gt;alert(&quot;x&quot;)&lt;&#x2f;script&gt;")
+            || page.contains("&lt;script&gt;alert")
+    );
+    assert!(
+        page.contains("Revenue &lt;i&gt;net&lt;&#x2f;i&gt;")
+            || page.contains("Revenue &lt;i&gt;net")
+    );
     // In the search index the text is JSON data that the page inserts as text, never as HTML.
     let index = text(&site, "assets/search/index-0.js");
     assert!(index.contains("<script>alert(\\\"x\\\")</script>"));
@@ -251,7 +272,10 @@ fn a_small_project_has_owners_pages_models_and_saved_queries() {
     assert!(ann.contains("Accountable for"));
     assert!(ann.contains("href=\"../metrics/revenue.html\""));
     assert!(ann.contains("href=\"../metrics/average_order_value.html\""));
-    assert!(ann.contains("Through the team"), "ann's team finance is consulted");
+    assert!(
+        ann.contains("Through the team"),
+        "ann's team finance is consulted"
+    );
     let bob = text(&site, "people/bob.html");
     let informed = &bob[bob.find("Informed for").unwrap()..];
     assert!(informed.contains("href=\"../metrics/revenue.html\""));
@@ -260,7 +284,10 @@ fn a_small_project_has_owners_pages_models_and_saved_queries() {
     assert!(finance.contains("href=\"../people/ann.html\""));
     let orders = text(&site, "models/orders.html");
     assert!(orders.contains("id=\"measure-revenue_total\""));
-    assert!(orders.contains("href=\"../models/customers.html\""), "joins to customers");
+    assert!(
+        orders.contains("href=\"../models/customers.html\""),
+        "joins to customers"
+    );
     let customers = text(&site, "models/customers.html");
     assert!(customers.contains("Joined from"));
     assert!(customers.contains("href=\"../models/orders.html\""));
@@ -297,7 +324,11 @@ fn generation_is_deterministic() {
     assert_eq!(a.files.len(), b.files.len());
     for (x, y) in a.files.iter().zip(&b.files) {
         assert_eq!(x.path, y.path);
-        assert!(x.bytes == y.bytes, "{} differs between two generations", x.path);
+        assert!(
+            x.bytes == y.bytes,
+            "{} differs between two generations",
+            x.path
+        );
     }
 }
 
@@ -338,7 +369,10 @@ fn output_directory_rules() {
     std::fs::create_dir_all(&foreign).unwrap();
     std::fs::write(foreign.join("notes.txt"), "mine").unwrap();
     let err = tally_docs::output::write_site(&site, &foreign).unwrap_err();
-    assert!(err.to_string().contains("not generated by `tally docs`"), "{err}");
+    assert!(
+        err.to_string().contains("not generated by `tally docs`"),
+        "{err}"
+    );
     assert_eq!(std::fs::read_dir(&foreign).unwrap().count(), 1);
 
     // A file where the directory should be is refused.
@@ -436,7 +470,8 @@ fn serve_regenerates_when_the_project_changes() {
     let build: tally_docs::serve::Build = Arc::new(move || site_of(&p2).1);
     let lines = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
     let l2 = lines.clone();
-    let log: tally_docs::serve::Log = Arc::new(move |l: &str| l2.lock().unwrap().push(l.to_string()));
+    let log: tally_docs::serve::Log =
+        Arc::new(move |l: &str| l2.lock().unwrap().push(l.to_string()));
 
     let refused = tally_docs::serve::start(
         "0.0.0.0:0".parse().unwrap(),
@@ -481,7 +516,11 @@ fn serve_regenerates_when_the_project_changes() {
     assert_ne!(v1, v2, "the site was not regenerated");
     let (_, page) = get(addr, "/metrics/revenue.html");
     assert!(page.contains("Second, longer description of revenue."));
-    assert!(lines.lock().unwrap().iter().any(|l| l.contains("regenerated")));
+    assert!(lines
+        .lock()
+        .unwrap()
+        .iter()
+        .any(|l| l.contains("regenerated")));
     server.stop();
 }
 

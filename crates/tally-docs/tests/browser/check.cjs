@@ -103,7 +103,7 @@ async function main() {
     cls: document.activeElement && document.activeElement.className,
     outline: getComputedStyle(document.activeElement).outlineStyle,
   }));
-  check('the first Tab focuses the skip link', focus.cls === 'skip', JSON.stringify(focus));
+  check('the first Tab focuses the skip link, with a visible outline', focus.cls === 'skip' && focus.outline !== 'none', JSON.stringify(focus));
 
   // Search finds CSAT by a word of its description, and the result opens its page.
   problems = [];
