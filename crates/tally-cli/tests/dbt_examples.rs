@@ -427,6 +427,8 @@ fn shell_words(args: &[String]) -> String {
                 .all(|c| c.is_ascii_alphanumeric() || "-_,./=".contains(c))
             {
                 a.clone()
+            } else if !a.contains(['"', '$', '`', '\\', '!']) {
+                format!("\"{a}\"")
             } else {
                 format!("'{}'", a.replace('\'', r"'\''"))
             }
@@ -579,11 +581,29 @@ fn dbt_examples_against_metricflow() {
             }
         }
         checked_examples.insert(name.clone());
+        // The details of a failure (what follows its first line) that an earlier check of this
+        // example already printed, such as a project tally refuses for every query, are not repeated.
+        let mut printed: Vec<(String, String)> = Vec::new();
         let mut record = |id: String, result: Result<(), String>| match result {
             Ok(()) => passed += 1,
             Err(e) => {
                 let tag = if known.contains(&id) { "known" } else { "NEW" };
-                let _ = writeln!(report, "FAIL ({tag}) {id}: {e}\n");
+                let (first, details) = e.split_once('\n').unwrap_or((&e, ""));
+                match printed
+                    .iter()
+                    .find(|(d, _)| !details.is_empty() && d == details)
+                {
+                    Some((_, earlier)) => {
+                        let _ = writeln!(
+                            report,
+                            "FAIL ({tag}) {id}: {first}\n  (the same output as {earlier})\n"
+                        );
+                    }
+                    None => {
+                        let _ = writeln!(report, "FAIL ({tag}) {id}: {e}\n");
+                        printed.push((details.to_string(), id.clone()));
+                    }
+                }
                 failing.insert(id);
             }
         };
@@ -601,8 +621,11 @@ fn dbt_examples_against_metricflow() {
         eprintln!("dbt examples: skipped {s}");
     }
     eprint!("{report}");
+    let known_failing = failing.iter().filter(|f| known.contains(*f)).count();
     eprintln!(
-        "dbt-examples: {passed} passed, {} failed, {} skipped",
+        "dbt-examples: {passed} of {} checks agree with MetricFlow; {} fail ({known_failing} of them \
+         listed as known); {} example(s) skipped",
+        passed + failing.len(),
         failing.len(),
         skipped.len()
     );
