@@ -636,3 +636,114 @@ fn openapi_document_is_current() {
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), serde_json::from_str::<Value>(&want).unwrap());
 }
+
+#[test]
+fn list_metrics_follows_dbt_mcp_size_rules() {
+    let settings = Settings {
+        list_budget: 2000,
+        ..Settings::default()
+    };
+    let s = intercom(settings, HttpOptions::default());
+    let mut c = McpHttp::connect(s.addr, &[]);
+    let csv = |r: Value| {
+        r["structuredContent"]["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A broad listing over the budget drops `description`, says so, and lists no dimensions.
+    let broad = csv(c.call("list_metrics", json!({})));
+    assert!(
+        broad.starts_with("# Note: the `description` column was omitted"),
+        "{broad}"
+    );
+    let header = broad.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert_eq!(header, "name,type,label");
+    assert!(broad.lines().count() > 40, "every metric is listed");
+    // A narrow one (at most 10 metrics) keeps everything, however long, with dimensions and entities.
+    let narrow = csv(c.call(
+        "list_metrics",
+        json!({"search": ["csat", "conversation_volume"]}),
+    ));
+    assert!(
+        narrow.starts_with("name,type,label,description,dimensions,entities\n"),
+        "{narrow}"
+    );
+    // Substrings: `conversation_volume` also finds `outbound_conversation_volume`.
+    let names: Vec<&str> = narrow
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "conversation_volume",
+            "csat",
+            "outbound_conversation_volume"
+        ]
+    );
+    // A list sent as a JSON-encoded string is read as the list.
+    let encoded = csv(c.call(
+        "list_metrics",
+        json!({"search": "[\"csat\", \"conversation_volume\"]"}),
+    ));
+    assert_eq!(encoded, narrow);
+}
+
+#[test]
+fn list_metrics_meta_filter_matches_config_meta() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("m.yml"),
+        r#"semantic_model:
+  name: numbers
+  sql: "select range as id, date '2020-01-01' + cast(range % 10 as integer) as created_at from range(100)"
+  defaults:
+    agg_time_dimension: created_at
+  entities:
+    - name: number
+      type: primary
+      expr: id
+  dimensions:
+    - name: created_at
+      type: time
+      type_params:
+        time_granularity: day
+  measures:
+    - name: numbers
+      agg: count
+      expr: id
+---
+metric:
+  name: numbers
+  type: simple
+  type_params:
+    measure: numbers
+  config:
+    meta: {agent_accessible: true, domain: math}
+---
+metric:
+  name: hidden_numbers
+  type: simple
+  type_params:
+    measure: numbers
+  meta: {agent_accessible: false}
+"#,
+    )
+    .expect("write");
+    let s = start(
+        service(dir.path(), None, Settings::default()),
+        HttpOptions::default(),
+    );
+    let mut c = McpHttp::connect(s.addr, &[]);
+    let r = c.call(
+        "list_metrics",
+        json!({"meta_filter": {"agent_accessible": "true"}}),
+    );
+    let csv = r["structuredContent"]["result"].as_str().unwrap();
+    assert_eq!(
+        csv,
+        "name,type,metadata,dimensions,entities\nnumbers,SIMPLE,\"{\"\"agent_accessible\"\":true,\"\"domain\"\":\"\"math\"\"}\",\"metric_time,number__created_at\",number\n"
+    );
+}
