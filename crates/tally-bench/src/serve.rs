@@ -201,11 +201,15 @@ pub fn run(opts: &Options) -> Result<(), String> {
     let total = opts.requests.max(1);
     let budget = Duration::from_secs(opts.seconds.max(1));
     let issued = Arc::new(AtomicUsize::new(0));
+    // Resident memory when half the calls are made, to tell growth from a one-time fill of
+    // DuckDB's caches.
+    let rss_half = Arc::new(AtomicUsize::new(0));
     let start = Instant::now();
     let workers: Vec<_> = (0..clients)
         .map(|c| {
             let issued = issued.clone();
             let qs = qs.clone();
+            let rss_half = rss_half.clone();
             std::thread::spawn(move || -> (Vec<Duration>, Vec<String>) {
                 let mut lat = Vec::new();
                 let mut errors = Vec::new();
@@ -217,6 +221,9 @@ pub fn run(opts: &Options) -> Result<(), String> {
                     let n = issued.fetch_add(1, Ordering::SeqCst);
                     if n >= total || start.elapsed() > budget {
                         break;
+                    }
+                    if n == total / 2 {
+                        rss_half.store(rss_kib() as usize, Ordering::SeqCst);
                     }
                     let q = &qs[(n + c) % qs.len()];
                     let t = Instant::now();
@@ -251,10 +258,12 @@ pub fn run(opts: &Options) -> Result<(), String> {
         wall.as_secs_f64()
     );
     println!();
-    println!("| throughput | p50 | p90 | p99 | max | errors | RSS before | RSS after |");
-    println!("|---|---|---|---|---|---|---|---|");
     println!(
-        "| {:.1} calls/s | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} MiB | {} MiB |",
+        "| throughput | p50 | p90 | p99 | max | errors | RSS after warm-up | at half | at end |"
+    );
+    println!("|---|---|---|---|---|---|---|---|---|");
+    println!(
+        "| {:.1} calls/s | {:.1} ms | {:.1} ms | {:.1} ms | {:.1} ms | {} | {} MiB | {} MiB | {} MiB |",
         lat.len() as f64 / wall.as_secs_f64(),
         ms(percentile(&lat, 0.50)),
         ms(percentile(&lat, 0.90)),
@@ -262,6 +271,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
         ms(lat.last().copied().unwrap_or_default()),
         errors.len(),
         rss_before / 1024,
+        rss_half.load(Ordering::SeqCst) / 1024,
         rss_after / 1024
     );
     if let Some(e) = errors.first() {

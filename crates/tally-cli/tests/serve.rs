@@ -443,3 +443,84 @@ fn serve_refuses_a_public_address_without_a_token() {
     let out = tally(&["serve", "--token", "x"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
 }
+
+#[test]
+fn serve_takes_its_token_from_a_file_or_the_environment() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let db = sample_db(dir.path());
+    let root = repo_root();
+    let token_file = dir.path().join("token");
+    std::fs::write(&token_file, "file-token\n").expect("write token");
+    let get = |addr: SocketAddr, token: Option<&str>| {
+        let mut r = agent().get(format!("http://{addr}/v1/saved-queries"));
+        if let Some(t) = token {
+            r = r.header("authorization", format!("Bearer {t}"));
+        }
+        r.call().expect("request").status().as_u16()
+    };
+    let (_p, addr) = spawn_http(&[
+        "--project",
+        p(&root),
+        "serve",
+        "--bind",
+        "127.0.0.1:0",
+        "--duckdb",
+        p(&db),
+        "--no-watch",
+        "--token-file",
+        p(&token_file),
+    ]);
+    assert_eq!(get(addr, None), 401);
+    assert_eq!(get(addr, Some("other")), 401);
+    assert_eq!(get(addr, Some("file-token")), 200);
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_tally"))
+        .args([
+            "--project",
+            p(&root),
+            "serve",
+            "--bind",
+            "127.0.0.1:0",
+            "--duckdb",
+            p(&db),
+            "--no-watch",
+        ])
+        .env("TALLY_SERVE_TOKEN", "env-token")
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("spawn");
+    let stderr = child.stderr.take().expect("stderr");
+    let _proc = Proc(child);
+    let line = BufReader::new(stderr)
+        .lines()
+        .map_while(Result::ok)
+        .find(|l| l.contains("listening on http://"))
+        .expect("listening");
+    let addr: SocketAddr = line
+        .split("http://")
+        .nth(1)
+        .unwrap()
+        .split_whitespace()
+        .next()
+        .unwrap()
+        .parse()
+        .unwrap();
+    assert_eq!(get(addr, None), 401);
+    assert_eq!(get(addr, Some("env-token")), 200);
+
+    // An empty token file is refused rather than serving without a token.
+    std::fs::write(&token_file, "  \n").expect("write token");
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "serve",
+        "--token-file",
+        p(&token_file),
+    ]);
+    assert_eq!(out.code, 2);
+    assert!(
+        out.stderr.contains("error[E0607]") && out.stderr.contains("empty"),
+        "{}",
+        out.stderr
+    );
+}

@@ -254,7 +254,7 @@ async fn metrics(
         p.search = Some(params::Names(vec![s]));
     }
     if wants_csv(&headers, &q)? {
-        return Ok(csv_response(app.service.list_metrics(&p), false));
+        return Ok(csv_response(app.service.list_metrics(&p).await?, false));
     }
     Ok(json_response(
         200,
@@ -281,12 +281,12 @@ async fn saved_queries(
 
 async fn dimensions(State(app): State<App>, body: Body) -> Result<Response, ServeError> {
     let p: MetricsSearchParams = read_json(body, limit(&app)).await?;
-    Ok(json_response(200, &app.service.get_dimensions(&p)?))
+    Ok(json_response(200, &app.service.get_dimensions(&p).await?))
 }
 
 async fn entities(State(app): State<App>, body: Body) -> Result<Response, ServeError> {
     let p: MetricsSearchParams = read_json(body, limit(&app)).await?;
-    Ok(json_response(200, &app.service.get_entities(&p)?))
+    Ok(json_response(200, &app.service.get_entities(&p).await?))
 }
 
 async fn dimension_values(State(app): State<App>, body: Body) -> Result<Response, ServeError> {

@@ -177,14 +177,14 @@ impl McpServer {
             Ok(match name {
                 "list_metrics" => {
                     let p: ListMetricsParams = params::parse(args)?;
-                    success(Value::String(s.list_metrics(&p)))
+                    success(Value::String(s.list_metrics(&p).await?))
                 }
                 "list_saved_queries" => {
                     let p: ListSavedQueriesParams = params::parse(args)?;
                     success(s.list_saved_queries(&p))
                 }
-                "get_dimensions" => success(s.get_dimensions(&params::parse(args)?)?),
-                "get_entities" => success(s.get_entities(&params::parse(args)?)?),
+                "get_dimensions" => success(s.get_dimensions(&params::parse(args)?).await?),
+                "get_entities" => success(s.get_entities(&params::parse(args)?).await?),
                 "get_dimension_values" => {
                     let p: DimensionValuesParams = params::parse(args)?;
                     success(s.dimension_values(&p).await?)

@@ -30,7 +30,7 @@ fn group_by_name(g: &GroupByParam) -> Result<(String, String), ServeError> {
     }
 }
 
-/// Build the request. `sq_order` says whether a saved query brought its own order.
+/// Build the request (a saved query first, when named, then the parameters on top).
 pub fn request(model: &Model, p: &QueryParams) -> Result<QueryRequest, ServeError> {
     let mut req = match &p.saved_query {
         Some(name) => QueryRequest::from_saved_query(model, name)

@@ -111,19 +111,19 @@ impl Service {
         self.project.current()
     }
 
-    pub fn list_metrics(&self, p: &ListMetricsParams) -> String {
-        catalog::list_metrics(&self.loaded(), p, self.settings.list_budget)
+    /// `list_metrics`. Listing plans group-by candidates (see `catalog`), so it runs off the async
+    /// threads, like every other planner-heavy call.
+    pub async fn list_metrics(&self, p: &ListMetricsParams) -> Result<String, ServeError> {
+        let loaded = self.loaded();
+        let (p, budget) = (p.clone(), self.settings.list_budget);
+        blocking(move || Ok(catalog::list_metrics(&loaded, &p, budget))).await
     }
 
     pub fn list_saved_queries(&self, p: &ListSavedQueriesParams) -> Value {
         catalog::saved_queries(&self.loaded(), p)
     }
 
-    fn metrics_of(
-        &self,
-        loaded: &Loaded,
-        p: &MetricsSearchParams,
-    ) -> Result<Vec<String>, ServeError> {
+    fn metrics_of(loaded: &Loaded, p: &MetricsSearchParams) -> Result<Vec<String>, ServeError> {
         let metrics: Vec<String> = p.metrics.0.iter().map(|m| m.trim().to_string()).collect();
         if metrics.is_empty() {
             return Err(ServeError::params(
@@ -136,16 +136,24 @@ impl Service {
         Ok(metrics)
     }
 
-    pub fn get_dimensions(&self, p: &MetricsSearchParams) -> Result<Value, ServeError> {
+    pub async fn get_dimensions(&self, p: &MetricsSearchParams) -> Result<Value, ServeError> {
         let loaded = self.loaded();
-        let metrics = self.metrics_of(&loaded, p)?;
-        Ok(catalog::dimensions(&loaded, &metrics, p.search.as_deref()))
+        let p = p.clone();
+        blocking(move || {
+            let metrics = Self::metrics_of(&loaded, &p)?;
+            Ok(catalog::dimensions(&loaded, &metrics, p.search.as_deref()))
+        })
+        .await
     }
 
-    pub fn get_entities(&self, p: &MetricsSearchParams) -> Result<Value, ServeError> {
+    pub async fn get_entities(&self, p: &MetricsSearchParams) -> Result<Value, ServeError> {
         let loaded = self.loaded();
-        let metrics = self.metrics_of(&loaded, p)?;
-        Ok(catalog::entities(&loaded, &metrics, p.search.as_deref()))
+        let p = p.clone();
+        blocking(move || {
+            let metrics = Self::metrics_of(&loaded, &p)?;
+            Ok(catalog::entities(&loaded, &metrics, p.search.as_deref()))
+        })
+        .await
     }
 
     /// Compile a query for a dialect (default: the project's, else duckdb).
@@ -302,6 +310,19 @@ impl Service {
             .count();
         Ok(json!({"passed": passed, "failed": reports.len() - passed, "tests": reports}))
     }
+}
+
+/// Run planner-heavy work on tokio's blocking threads.
+async fn blocking<T: Send + 'static>(
+    f: impl FnOnce() -> Result<T, ServeError> + Send + 'static,
+) -> Result<T, ServeError> {
+    tokio::task::spawn_blocking(f).await.map_err(|e| {
+        ServeError::new(
+            codes::SERVE_EXECUTION,
+            500,
+            format!("the request stopped unexpectedly: {e}"),
+        )
+    })?
 }
 
 fn pick_dialect(loaded: &Loaded, name: Option<&str>) -> Result<&'static dyn Dialect, ServeError> {

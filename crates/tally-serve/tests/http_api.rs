@@ -338,8 +338,8 @@ fn the_database_is_read_only_and_locked_down() {
     }
 }
 
-/// A project whose one metric counts distinct values of hundreds of millions of generated rows:
-/// seconds of DuckDB work, to exercise the timeout and the concurrency limit.
+/// A project whose one metric hashes two billion generated rows: seconds of DuckDB work in
+/// constant memory, to exercise the timeout and the concurrency limit.
 fn heavy_project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("temp dir");
     std::fs::write(
@@ -359,15 +359,15 @@ fn heavy_project() -> tempfile::TempDir {
       type_params:
         time_granularity: day
   measures:
-    - name: distinct_numbers
-      agg: count_distinct
-      expr: id
+    - name: heavy_numbers
+      agg: max
+      expr: "hash(id * 7919)"
 ---
 metric:
-  name: distinct_numbers
+  name: heavy_numbers
   type: simple
   type_params:
-    measure: distinct_numbers
+    measure: heavy_numbers
 "#,
     )
     .expect("write");
@@ -386,11 +386,7 @@ fn a_query_past_the_timeout_is_interrupted() {
     };
     let s = start(service(dir.path(), None, settings), HttpOptions::default());
     let t = Instant::now();
-    let r = post(
-        s.addr,
-        "/v1/query",
-        &json!({"metrics": ["distinct_numbers"]}),
-    );
+    let r = post(s.addr, "/v1/query", &json!({"metrics": ["heavy_numbers"]}));
     assert_eq!(r.status, 504, "{}", r.body);
     assert_eq!(r.json()["code"], "E0603");
     assert!(r.json()["error"].as_str().unwrap().contains("interrupted"));
@@ -400,11 +396,7 @@ fn a_query_past_the_timeout_is_interrupted() {
         t.elapsed()
     );
     // The slot is free again: the next query is not refused as busy.
-    let again = post(
-        s.addr,
-        "/v1/query",
-        &json!({"metrics": ["distinct_numbers"]}),
-    );
+    let again = post(s.addr, "/v1/query", &json!({"metrics": ["heavy_numbers"]}));
     assert_eq!(again.status, 504, "{}", again.body);
 }
 
@@ -421,7 +413,7 @@ fn more_concurrent_queries_than_allowed_get_503() {
     };
     let s = start(service(dir.path(), None, settings), HttpOptions::default());
     let addr = s.addr;
-    let heavy = json!({"metrics": ["distinct_numbers"]});
+    let heavy = json!({"metrics": ["heavy_numbers"]});
     // Wait (on /healthz, which takes no slot) until the first query holds the only slot.
     let wait_running = || {
         let deadline = Instant::now() + Duration::from_secs(10);
@@ -635,4 +627,174 @@ fn openapi_document_is_current() {
     let r = request(s.addr, "/openapi.json", None, &[]);
     assert_eq!(r.status, 200);
     assert_eq!(r.json(), serde_json::from_str::<Value>(&want).unwrap());
+}
+
+#[test]
+fn list_metrics_follows_dbt_mcp_size_rules() {
+    let settings = Settings {
+        list_budget: 2000,
+        ..Settings::default()
+    };
+    let s = intercom(settings, HttpOptions::default());
+    let mut c = McpHttp::connect(s.addr, &[]);
+    let csv = |r: Value| {
+        r["structuredContent"]["result"]
+            .as_str()
+            .unwrap()
+            .to_string()
+    };
+    // A broad listing over the budget drops `description`, says so, and lists no dimensions.
+    let broad = csv(c.call("list_metrics", json!({})));
+    assert!(
+        broad.starts_with("# Note: the `description` column was omitted"),
+        "{broad}"
+    );
+    let header = broad.lines().find(|l| !l.starts_with('#')).unwrap();
+    assert_eq!(header, "name,type,label");
+    assert!(broad.lines().count() > 40, "every metric is listed");
+    // A narrow one (at most 10 metrics) keeps everything, however long, with dimensions and entities.
+    let narrow = csv(c.call(
+        "list_metrics",
+        json!({"search": ["csat", "conversation_volume"]}),
+    ));
+    assert!(
+        narrow.starts_with("name,type,label,description,dimensions,entities\n"),
+        "{narrow}"
+    );
+    // Substrings: `conversation_volume` also finds `outbound_conversation_volume`.
+    let names: Vec<&str> = narrow
+        .lines()
+        .skip(1)
+        .map(|l| l.split(',').next().unwrap())
+        .collect();
+    assert_eq!(
+        names,
+        [
+            "conversation_volume",
+            "csat",
+            "outbound_conversation_volume"
+        ]
+    );
+    // A list sent as a JSON-encoded string is read as the list.
+    let encoded = csv(c.call(
+        "list_metrics",
+        json!({"search": "[\"csat\", \"conversation_volume\"]"}),
+    ));
+    assert_eq!(encoded, narrow);
+}
+
+#[test]
+fn list_metrics_meta_filter_matches_config_meta() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("m.yml"),
+        r#"semantic_model:
+  name: numbers
+  sql: "select range as id, date '2020-01-01' + cast(range % 10 as integer) as created_at from range(100)"
+  defaults:
+    agg_time_dimension: created_at
+  entities:
+    - name: number
+      type: primary
+      expr: id
+  dimensions:
+    - name: created_at
+      type: time
+      type_params:
+        time_granularity: day
+  measures:
+    - name: numbers
+      agg: count
+      expr: id
+---
+metric:
+  name: numbers
+  type: simple
+  type_params:
+    measure: numbers
+  config:
+    meta: {agent_accessible: true, domain: math}
+---
+metric:
+  name: hidden_numbers
+  type: simple
+  type_params:
+    measure: numbers
+  meta: {agent_accessible: false}
+"#,
+    )
+    .expect("write");
+    let s = start(
+        service(dir.path(), None, Settings::default()),
+        HttpOptions::default(),
+    );
+    let mut c = McpHttp::connect(s.addr, &[]);
+    let r = c.call(
+        "list_metrics",
+        json!({"meta_filter": {"agent_accessible": "true"}}),
+    );
+    let csv = r["structuredContent"]["result"].as_str().unwrap();
+    assert_eq!(
+        csv,
+        "name,type,metadata,dimensions,entities\nnumbers,SIMPLE,\"{\"\"agent_accessible\"\":true,\"\"domain\"\":\"\"math\"\"}\",\"metric_time,number__created_at\",number\n"
+    );
+}
+
+#[test]
+fn a_reload_does_not_drop_a_query_in_flight() {
+    let dir = tempfile::tempdir().expect("temp dir");
+    std::fs::write(
+        dir.path().join("m.yml"),
+        r#"semantic_model:
+  name: numbers
+  sql: "select range as id, date '2020-01-01' + cast(range % 1000 as integer) as created_at from range(300000000)"
+  defaults:
+    agg_time_dimension: created_at
+  entities:
+    - name: number
+      type: primary
+      expr: id
+  dimensions:
+    - name: created_at
+      type: time
+      type_params:
+        time_granularity: day
+  measures:
+    - name: top_hash
+      agg: max
+      expr: "hash(id)"
+---
+metric:
+  name: top_hash
+  type: simple
+  type_params:
+    measure: top_hash
+"#,
+    )
+    .expect("write");
+    let s = start(
+        service(dir.path(), None, Settings::default()),
+        HttpOptions::default(),
+    );
+    let addr = s.addr;
+    let query =
+        std::thread::spawn(move || post(addr, "/v1/query", &json!({"metrics": ["top_hash"]})));
+    let deadline = Instant::now() + Duration::from_secs(10);
+    while request(addr, "/healthz", None, &[]).json()["queries_running"] != 1 {
+        if query.is_finished() {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the query never started");
+        std::thread::sleep(Duration::from_millis(10));
+    }
+    let reload = request(addr, "/v1/reload", Some(""), &[]);
+    assert_eq!(reload.status, 200, "{}", reload.body);
+    assert_eq!(request(addr, "/healthz", None, &[]).json()["generation"], 2);
+    let q = query.join().expect("query");
+    assert_eq!(
+        q.status, 200,
+        "the query in flight finished on the project it started with: {}",
+        q.body
+    );
+    assert!(q.json()["rows"][0]["top_hash"].is_number(), "{}", q.body);
 }
