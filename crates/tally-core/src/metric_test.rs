@@ -201,7 +201,11 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
     };
     match crate::pipeline::plan(model, &crate::dialect::DuckDb, &prepared.request) {
         Ok(plan) => check_expected_columns(&prepared, &plan.columns),
-        Err(diags) => diags,
+        // A problem of the query that has no place of its own is the test's.
+        Err(diags) => diags
+            .into_iter()
+            .map(|d| d.at_if_unset(test.name.span))
+            .collect(),
     }
 }
 
