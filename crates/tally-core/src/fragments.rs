@@ -105,10 +105,12 @@ pub fn check_filter(dialect: &dyn Dialect, f: &Filter) -> Option<Diagnostic> {
             Segment::Ref(_) => sql.push_str(" tally_ref "),
         }
     }
-    // The parentheses keep a filter inside its own condition: `a) OR (b` stays one condition,
-    // and a `--` comment cannot swallow what follows it in the generated SQL.
-    let wrapped = format!("SELECT 1 FROM t WHERE ({sql}\n)");
-    let e = one_query(dialect, &wrapped).err()?;
+    // Alone, a filter must parse as a condition (`a) OR (b` does not: it would break out of the
+    // parentheses the planner puts around it); in parentheses on one line, a `--` comment that
+    // would swallow what follows it in the generated SQL fails too.
+    let e = one_query(dialect, &format!("SELECT 1 FROM t WHERE {sql}"))
+        .and_then(|()| one_query(dialect, &format!("SELECT 1 FROM t WHERE ({sql})")))
+        .err()?;
     Some(
         bad(f.span, format!("this filter is not a SQL condition: {e}"))
             .with_help("check parentheses, quotes and comments; a filter is one condition such as `{{ Dimension('x__y') }} = 'a'`"),

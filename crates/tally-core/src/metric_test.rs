@@ -201,7 +201,11 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
     };
     match crate::pipeline::plan(model, &crate::dialect::DuckDb, &prepared.request) {
         Ok(plan) => check_expected_columns(&prepared, &plan.columns),
-        Err(diags) => diags,
+        // A problem of the query that has no place of its own is the test's.
+        Err(diags) => diags
+            .into_iter()
+            .map(|d| d.at_if_unset(test.name.span))
+            .collect(),
     }
 }
 
@@ -212,7 +216,13 @@ pub fn check_test(
     test: &MetricTest,
 ) -> Result<(PreparedTest, crate::pipeline::Compiled), Vec<Diagnostic>> {
     let prepared = prepare(model, test)?;
-    let compiled = crate::pipeline::compile(model, &crate::dialect::DuckDb, &prepared.request)?;
+    // A problem of the query that has no place of its own is the test's.
+    let compiled = crate::pipeline::compile(model, &crate::dialect::DuckDb, &prepared.request)
+        .map_err(|ds| {
+            ds.into_iter()
+                .map(|d| d.at_if_unset(test.name.span))
+                .collect::<Vec<_>>()
+        })?;
     let diags = check_expected_columns(&prepared, &compiled.plan.columns);
     if diags.is_empty() {
         Ok((prepared, compiled))

@@ -178,6 +178,8 @@ pub fn check_input(
         runs.push(query);
     }
     for args in runs {
+        // A process argument cannot hold a NUL byte (the in-process mode covers those).
+        let args: Vec<String> = args.iter().map(|a| a.replace('\0', "")).collect();
         let what = args.get(2).cloned().unwrap_or_default();
         let r = match run_tally(tally, &args, limits) {
             Ok(r) => r,

