@@ -6,7 +6,7 @@
 Called by crates/tally-duckdb/tests/warehouses.rs, which writes the bundle (input tables as CSV files
 with their DuckDB column types, and statements: check, query id, SQL) and compares the rows this
 script writes back with DuckDB's by the conformance runner's rules. This script only executes or
-parses; it judges nothing. Checks:
+parses; it judges nothing. Progress goes to standard error, timings to standard output. Checks:
 
   spark            Databricks SQL on Apache Spark in local mode (one session for every statement)
   fakesnow         Snowflake SQL on the fakesnow emulator
@@ -16,7 +16,7 @@ parses; it judges nothing. Checks:
 
 Each result is {"check", "id", "error"} or {"check", "id", "columns", "rows"}; cells are JSON
 scalars, {"ts": "YYYY-MM-DD HH:MM:SS.ffffff"} for dates and timestamps (UTC) and {"float": "nan"}
-for non-finite numbers. Timings go to standard output.
+for non-finite numbers.
 """
 
 import datetime
@@ -93,7 +93,9 @@ def run_all(check, statements, execute):
     """Runs `execute(sql) -> (columns, rows)` on each statement; returns the results."""
     timer = Timer(check)
     results = []
-    for st in statements:
+    for n, st in enumerate(statements):
+        if n and n % 50 == 0:
+            print(f"{check}: {n}/{len(statements)} after {time.monotonic() - timer.start:.0f} s", file=sys.stderr, flush=True)
         t = time.monotonic()
         try:
             columns, rows = execute(st["sql"])
