@@ -220,7 +220,8 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         if opts.manifest.is_some() && !has_tests(&path) {
             continue;
         }
-        if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &reader, &mut diags) {
+        if let Some((_, mut docs)) = read_yaml(&mut spec.sources, root, &path, &reader, &mut diags)
+        {
             for doc in &mut docs {
                 if opts.manifest.is_some() {
                     read_tests(doc, &mut spec, &mut diags);
