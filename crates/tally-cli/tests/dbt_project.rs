@@ -208,13 +208,14 @@ fn vars_render_in_expressions_and_filters_stay_for_metricflow() {
     // big_order is 50 in dbt_project.yml: two orders of 70 and 100.
     let out = tally(dir.path(), &[], &q);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "big_orders\n2\n");
+    // RFC 4180 line ends, as `mf query --csv` writes them.
+    assert_eq!(out.stdout, "big_orders\r\n2\r\n");
     // --vars overrides dbt_project.yml, as in dbt.
     let mut with_vars = vec!["--vars", "{big_order: 80}"];
     with_vars.extend_from_slice(&q);
     let out = tally(dir.path(), &[], &with_vars);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "big_orders\n1\n");
+    assert_eq!(out.stdout, "big_orders\r\n1\r\n");
 }
 
 #[test]
