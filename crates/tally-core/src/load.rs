@@ -50,14 +50,24 @@ pub struct LoadOptions {
     pub allow_outside_project: bool,
 }
 
-/// The disk, as the dbt loader reads it.
-struct DiskFiles;
+/// The disk, as the dbt loader reads it: the project's files through the project's
+/// [`FileReader`] (confined, bounded), and a `profiles.yml` from outside the project as a bounded
+/// regular file (`--profiles-dir`, `$DBT_PROFILES_DIR` and `~/.dbt` are the user's own choice).
+struct DiskFiles<'a> {
+    root: &'a Path,
+    reader: &'a FileReader,
+}
 
-impl crate::dbt::Files for DiskFiles {
+impl crate::dbt::Files for DiskFiles<'_> {
     fn read(&self, path: &Path) -> Result<String, String> {
-        // Regular files only, size-limited, UTF-8 (profiles.yml may live in ~/.dbt: the user's own
-        // configuration, so this reader is not confined to the project).
-        crate::files::read_limited(path).map_err(|e| e.message())
+        let outside = path.strip_prefix(self.root).is_err();
+        let profiles = path.file_name().is_some_and(|n| n == "profiles.yml");
+        let text = if outside && profiles {
+            crate::files::read_limited(path)
+        } else {
+            self.reader.read(path)
+        };
+        text.map_err(|e| e.message())
     }
     fn is_file(&self, path: &Path) -> bool {
         path.is_file()
@@ -184,14 +194,12 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             }
         }
     }
+    let disk = DiskFiles {
+        root,
+        reader: &reader,
+    };
     let mut dbt = if root.join("dbt_project.yml").is_file() {
-        crate::dbt::loader::DbtLoad::open(
-            &DiskFiles,
-            &mut spec.sources,
-            root,
-            &opts.dbt,
-            &mut diags,
-        )
+        crate::dbt::loader::DbtLoad::open(&disk, &mut spec.sources, root, &opts.dbt, &mut diags)
     } else {
         None
     };
@@ -207,7 +215,7 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
     // A dbt project's YAML is what dbt reads (its model paths and those of packages with
     // semantic models) unless tally.yml names the directories.
     let files: Vec<(usize, PathBuf, bool)> = match &dbt {
-        Some(d) if spec.config.paths.is_empty() => d.yaml_files(&DiskFiles),
+        Some(d) if spec.config.paths.is_empty() => d.yaml_files(&disk),
         _ => project_files(root, &spec.config, &reader, paths_span, &mut diags)
             .into_iter()
             .map(|p| (0, p, true))
@@ -774,5 +782,53 @@ fn read_error(e: ReadError, path: &Path) -> Diagnostic {
             format!("`{}` is not valid UTF-8", path.display()),
         )
         .with_help("save the file as UTF-8"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::DiskFiles;
+    use crate::dbt::Files;
+    use crate::files::FileReader;
+
+    /// A dbt project's own files are read confined to the project (a symbolic link out of it is
+    /// refused); a `profiles.yml` the user keeps elsewhere (`~/.dbt`, `--profiles-dir`) is read.
+    #[cfg(unix)]
+    #[test]
+    fn dbt_files_stay_in_the_project_but_profiles_may_live_elsewhere() {
+        let outside = tempfile::tempdir().unwrap();
+        let project = tempfile::tempdir().unwrap();
+        let secret = outside.path().join("secret.sql");
+        std::fs::write(&secret, "select 'secret'").unwrap();
+        std::fs::write(outside.path().join("profiles.yml"), "p: {target: dev}\n").unwrap();
+        std::fs::create_dir(project.path().join("models")).unwrap();
+        std::fs::write(project.path().join("models/own.sql"), "select 1").unwrap();
+        std::os::unix::fs::symlink(&secret, project.path().join("models/leak.sql")).unwrap();
+
+        let reader = FileReader::new(project.path(), false);
+        let disk = DiskFiles {
+            root: project.path(),
+            reader: &reader,
+        };
+        assert_eq!(
+            disk.read(&project.path().join("models/own.sql")).unwrap(),
+            "select 1"
+        );
+        let err = disk
+            .read(&project.path().join("models/leak.sql"))
+            .unwrap_err();
+        assert!(err.contains("outside the project"), "{err}");
+        assert!(
+            disk.read(&secret).is_err(),
+            "a project file outside the root"
+        );
+        assert!(disk.read(&outside.path().join("profiles.yml")).is_ok());
+
+        let trusting = FileReader::new(project.path(), true);
+        let disk = DiskFiles {
+            root: project.path(),
+            reader: &trusting,
+        };
+        assert!(disk.read(&project.path().join("models/leak.sql")).is_ok());
     }
 }
