@@ -6,6 +6,7 @@ mod common;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use tally_conformance_cases::{self as cases, Case};
 use tally_core::dialect::{self, Dialect};
 use tally_core::load::LoadOptions;
 use tally_core::model::{Filter, Model};
@@ -21,274 +22,38 @@ const EXPECTED_UNSUPPORTED: &[(&str, &str, &str, &str)] = &[(
     "Redshift's PERCENTILE_DISC is a window function, not an aggregate",
 )];
 
-/// The conformance cases that cannot run on DuckDB (see the tally-conformance runner) are
-/// skipped for every dialect: they need an approximate discrete percentile.
-const SKIP_FEATURE: &str = "APPROXIMATE_DISCRETE_PERCENTILE_AGGREGATION";
-
-const MODELS: &[(&str, &str)] = &[
-    ("SIMPLE_MODEL", "simple_manifest"),
-    ("SIMPLE_MODEL_NON_DS", "non_sm_manifest"),
-    (
-        "UNPARTITIONED_MULTI_HOP_JOIN_MODEL",
-        "multi_hop_join_manifest",
-    ),
-    (
-        "PARTITIONED_MULTI_HOP_JOIN_MODEL",
-        "partitioned_multi_hop_join_manifest",
-    ),
-    ("EXTENDED_DATE_MODEL", "extended_date_manifest"),
-    ("SCD_MODEL", "scd_manifest"),
-];
-
-/// A conformance case, as much of it as a query needs.
-#[derive(Default, Debug)]
-struct Case {
-    id: String,
-    manifest: String,
-    req: QueryRequest,
-    saved_query: Option<String>,
-    skip: bool,
-}
-
-fn scalar(y: &saphyr::Yaml) -> Option<String> {
-    use saphyr::{Scalar, Yaml};
-    match y {
-        Yaml::Value(Scalar::String(s)) => Some(s.to_string()),
-        Yaml::Value(Scalar::Integer(i)) => Some(i.to_string()),
-        Yaml::Value(Scalar::FloatingPoint(f)) => Some(f.to_string()),
-        Yaml::Value(Scalar::Boolean(b)) => Some(b.to_string()),
-        Yaml::Representation(s, _, _) => Some(s.to_string()),
-        Yaml::Tagged(_, inner) => scalar(inner),
-        _ => None,
-    }
-}
-
-fn list(y: &saphyr::Yaml) -> Vec<String> {
-    match y {
-        saphyr::Yaml::Sequence(items) => items.iter().filter_map(scalar).collect(),
-        _ => Vec::new(),
-    }
-}
-
-fn entries<'a, 'b>(y: &'a saphyr::Yaml<'b>) -> Vec<(String, &'a saphyr::Yaml<'b>)> {
-    match y {
-        saphyr::Yaml::Mapping(m) => m
-            .iter()
-            .filter_map(|(k, v)| scalar(k).map(|k| (k, v)))
-            .collect(),
-        saphyr::Yaml::Tagged(_, inner) => entries(inner),
-        _ => Vec::new(),
-    }
-}
-
-/// The first Jinja pass of a where filter: MetricFlow's `render_*_template` helpers produce
-/// `{{ Dimension('x', entity_path=[...]) }}` text; the check-query helpers produce DuckDB SQL.
-fn render_where(raw: &str) -> String {
-    use minijinja::value::{Rest, Value, ValueOrKwargs};
-    fn list(v: Option<&Value>) -> String {
-        let items: Vec<String> = v
-            .and_then(|v| v.try_iter().ok())
-            .map(|it| {
-                it.map(|i| format!("'{}'", i.as_str().unwrap_or_default()))
-                    .collect()
-            })
-            .unwrap_or_default();
-        format!("[{}]", items.join(", "))
-    }
-    /// Argument `i`, or the keyword argument `name`.
-    fn kw(args: &[Value], i: usize, name: &str) -> Option<Value> {
-        if let Some(v) = args.get(i).filter(|v| !v.is_kwargs() && !v.is_none()) {
-            return Some(v.clone());
-        }
-        args.last()
-            .filter(|v| v.is_kwargs())
-            .and_then(|k| k.get_attr(name).ok())
-            .filter(|v| !v.is_undefined() && !v.is_none())
-    }
-    let mut env = minijinja::Environment::new();
-    let grains: BTreeMap<String, String> = [
-        "day", "week", "month", "quarter", "year", "hour", "minute", "second",
-    ]
-    .iter()
-    .map(|g| (g.to_uppercase(), g.to_string()))
-    .collect();
-    env.add_global("TimeGranularity", Value::from(grains));
-    env.add_function("render_dimension_template", |args: Rest<ValueOrKwargs>| {
-        let args = args.into_values();
-        let name = kw(&args, 0, "dimension_name").unwrap_or_default();
-        format!(
-            "{{{{ Dimension('{name}', entity_path={}) }}}}",
-            list(kw(&args, 1, "entity_path").as_ref())
-        )
-    });
-    env.add_function("render_entity_template", |args: Rest<ValueOrKwargs>| {
-        let args = args.into_values();
-        let name = kw(&args, 0, "entity_name").unwrap_or_default();
-        format!(
-            "{{{{ Entity('{name}', entity_path={}) }}}}",
-            list(kw(&args, 1, "entity_path").as_ref())
-        )
-    });
-    env.add_function("render_metric_template", |args: Rest<ValueOrKwargs>| {
-        let args = args.into_values();
-        let name = kw(&args, 0, "metric_name").unwrap_or_default();
-        format!(
-            "{{{{ Metric('{name}', group_by={}) }}}}",
-            list(kw(&args, 1, "group_by").as_ref())
-        )
-    });
-    env.add_function(
-        "render_time_dimension_template",
-        |args: Rest<ValueOrKwargs>| {
-            let args = args.into_values();
-            let name = kw(&args, 0, "time_dimension_name").unwrap_or_default();
-            let path = list(kw(&args, 2, "entity_path").as_ref());
-            match kw(&args, 1, "time_granularity") {
-                Some(g) => format!("{{{{ TimeDimension('{name}', '{g}', entity_path={path}) }}}}"),
-                None => format!("{{{{ TimeDimension('{name}', entity_path={path}) }}}}"),
-            }
-        },
-    );
-    env.add_function("cast_to_ts", |s: String| {
-        format!("CAST('{}' AS TIMESTAMP)", s.replace('\'', "''"))
-    });
-    env.add_function("render_date_trunc", |e: String, g: String| {
-        format!("DATE_TRUNC('{g}', CAST({e} AS TIMESTAMP))")
-    });
-    env.add_function("render_time_constraint", |args: Rest<ValueOrKwargs>| {
-        let args = args.into_values();
-        let e = kw(&args, 0, "expr").unwrap_or_default();
-        let mut parts = Vec::new();
-        if let Some(s) = kw(&args, 1, "start_time") {
-            parts.push(format!(
-                "CAST({e} AS TIMESTAMP) >= CAST('{s}' AS TIMESTAMP)"
-            ));
-        }
-        if let Some(s) = kw(&args, 2, "stop_time") {
-            // The exact bound does not matter for compiling.
-            parts.push(format!(
-                "CAST({e} AS TIMESTAMP) <= CAST('{s}' AS TIMESTAMP)"
-            ));
-        }
-        parts.join(" AND ")
-    });
-    env.render_str(raw, ())
-        .unwrap_or_else(|e| panic!("where filter {raw:?}: {e}"))
-}
-
+/// The conformance cases, read by the same DuckDB-free loader as the conformance runner
+/// (`tally-conformance-cases`): `model` mapped to a manifest directory, where filters through
+/// MetricFlow's first Jinja pass. Cases that cannot run on DuckDB (an approximate discrete
+/// percentile, [`Case::skip_reason`]) are skipped for every dialect.
 fn load_cases() -> Vec<Case> {
-    let dir = common::metricflow_dir().join("cases");
-    let mut files: Vec<PathBuf> = std::fs::read_dir(&dir)
-        .expect("cases directory")
-        .filter_map(|e| e.ok().map(|e| e.path()))
-        .filter(|p| p.extension().is_some_and(|x| x == "yaml"))
-        .collect();
-    files.sort();
-    let mut out = Vec::new();
-    for f in files {
-        let stem = f.file_stem().unwrap().to_string_lossy().into_owned();
-        let text = std::fs::read_to_string(&f).expect("case file");
-        use saphyr::LoadableYamlNode;
-        let docs = saphyr::Yaml::load_from_str(&text).expect("case YAML");
-        for doc in &docs {
-            let Some((_, body)) = entries(doc)
-                .into_iter()
-                .find(|(k, _)| k == "integration_test")
-            else {
-                continue;
-            };
-            let mut case = Case::default();
-            let mut name = String::new();
-            let s = |v: &str| Spanned::synthetic(v.to_string());
-            for (k, v) in entries(body) {
-                match k.as_str() {
-                    "name" => name = scalar(v).unwrap_or_default(),
-                    "model" => {
-                        let m = scalar(v).unwrap_or_default();
-                        case.manifest = MODELS
-                            .iter()
-                            .find(|(x, _)| *x == m)
-                            .map(|(_, d)| d.to_string())
-                            .unwrap_or_else(|| panic!("unknown model {m}"));
-                    }
-                    "metrics" => case.req.metrics = list(v).iter().map(|m| s(m)).collect(),
-                    "group_bys" => case.req.group_by.extend(list(v).iter().map(|m| s(m))),
-                    "group_by_objs" => {
-                        if let saphyr::Yaml::Sequence(items) = v {
-                            for item in items {
-                                let e: BTreeMap<String, String> = entries(item)
-                                    .into_iter()
-                                    .filter_map(|(k, v)| scalar(v).map(|v| (k, v)))
-                                    .collect();
-                                let n = &e["name"];
-                                let g = e.get("grain").map(|g| g.to_lowercase());
-                                let p = e.get("date_part").map(|p| p.to_lowercase());
-                                let item = match (g, p) {
-                                    (None, None) => n.clone(),
-                                    (Some(g), None) => format!("TimeDimension('{n}', '{g}')"),
-                                    (None, Some(p)) => {
-                                        format!("TimeDimension('{n}', date_part_name='{p}')")
-                                    }
-                                    (Some(g), Some(p)) => {
-                                        format!("TimeDimension('{n}', '{g}', date_part_name='{p}')")
-                                    }
-                                };
-                                case.req.group_by.push(s(&item));
-                            }
-                        }
-                    }
-                    "where_filter" => {
-                        if let Some(w) = scalar(v) {
-                            case.req.where_.push(Filter {
-                                text: render_where(&w),
-                                span: Span::DUMMY,
-                            });
-                        }
-                    }
-                    "time_constraint" => {
-                        let t = list(v);
-                        case.req.start_time = t.first().cloned();
-                        case.req.end_time = t.get(1).cloned();
-                    }
-                    "order_bys" => case.req.order_by = list(v).iter().map(|m| s(m)).collect(),
-                    "limit" => case.req.limit = scalar(v).and_then(|l| l.parse().ok()),
-                    "saved_query_name" => case.saved_query = scalar(v),
-                    "min_max_only" => case.req.min_max_only = scalar(v).as_deref() == Some("true"),
-                    "apply_group_by" => {
-                        case.req.no_group_by = scalar(v).as_deref() == Some("false")
-                    }
-                    "required_features" => case.skip = list(v).iter().any(|f| f == SKIP_FEATURE),
-                    _ => {}
-                }
-            }
-            case.id = format!("{stem}::{name}");
-            out.push(case);
-        }
-    }
-    out
+    cases::load_cases(&common::metricflow_dir()).expect("conformance cases")
 }
 
 /// The request of a case against its model (a saved query's, extended by the case's items).
 fn request(model: &Model, case: &Case) -> QueryRequest {
-    let Some(name) = &case.saved_query else {
-        return case.req.clone();
+    let mut req = match &case.saved_query_name {
+        Some(name) => QueryRequest::from_saved_query(model, name)
+            .unwrap_or_else(|d| panic!("{}: {}", case.id(), d.message)),
+        None => QueryRequest::default(),
     };
-    let mut req = QueryRequest::from_saved_query(model, name)
-        .unwrap_or_else(|d| panic!("{}: {}", case.id, d.message));
-    let c = case.req.clone();
-    req.metrics.extend(c.metrics);
-    req.group_by.extend(c.group_by);
-    req.order_by.extend(c.order_by);
-    req.where_.extend(c.where_);
-    if c.limit.is_some() {
-        req.limit = c.limit;
+    let s = |v: &String| Spanned::synthetic(v.clone());
+    req.metrics.extend(case.metrics.iter().map(s));
+    req.group_by.extend(case.group_bys.iter().map(s));
+    req.order_by.extend(case.order_bys.iter().map(s));
+    req.where_.extend(case.where_filter.iter().map(|w| Filter {
+        text: w.clone(),
+        span: Span::DUMMY,
+    }));
+    if case.limit.is_some() {
+        req.limit = case.limit;
     }
-    if c.start_time.is_some() {
-        req.start_time = c.start_time;
-        req.end_time = c.end_time;
+    if let Some((start, end)) = &case.time_constraint {
+        req.start_time = Some(start.clone());
+        req.end_time = Some(end.clone());
     }
-    req.min_max_only = c.min_max_only;
-    req.no_group_by = c.no_group_by;
+    req.min_max_only = case.min_max_only;
+    req.no_group_by = !case.apply_group_by;
     req
 }
 
@@ -319,7 +84,7 @@ fn every_conformance_case_compiles_in_every_dialect() {
     let cases = load_cases();
     assert!(cases.len() > 150, "{} cases", cases.len());
     let mut models: BTreeMap<String, Model> = BTreeMap::new();
-    for (_, dir) in MODELS {
+    for (_, dir) in cases::MODELS {
         let (model, diags) = common::load_manifest(dir);
         assert!(diags.iter().all(|d| !d.is_error()), "{dir} has errors");
         models.insert(dir.to_string(), model);
@@ -328,10 +93,10 @@ fn every_conformance_case_compiles_in_every_dialect() {
     let mut unsupported_seen = Vec::new();
     let mut compiled = 0;
     for case in &cases {
-        if case.skip {
+        if case.skip_reason().is_some() {
             continue;
         }
-        let model = &models[&case.manifest];
+        let model = &models[&case.model];
         let req = request(model, case);
         // Cases that fail on DuckDB are the conformance runner's business; every other dialect
         // must then compile whatever DuckDB compiles.
@@ -341,18 +106,18 @@ fn every_conformance_case_compiles_in_every_dialect() {
         for d in dialect::ALL {
             let expected = EXPECTED_UNSUPPORTED
                 .iter()
-                .find(|(n, id, _, _)| *n == d.name() && *id == case.id);
+                .find(|(n, id, _, _)| *n == d.name() && *id == case.id());
             match (compile(model, *d, &req), expected) {
                 (Ok(_), None) => compiled += 1,
                 (Ok(_), Some(_)) => problems.push(format!(
                     "{} {}: compiles, but is listed as unsupported",
                     d.name(),
-                    case.id
+                    case.id()
                 )),
                 (Err(e), Some((_, _, code, _))) if e.iter().all(|(c, _)| c == code) => {
-                    unsupported_seen.push((d.name(), case.id.clone()));
+                    unsupported_seen.push((d.name(), case.id()));
                 }
-                (Err(e), _) => problems.push(format!("{} {}: {e:?}", d.name(), case.id)),
+                (Err(e), _) => problems.push(format!("{} {}: {e:?}", d.name(), case.id())),
             }
         }
     }
