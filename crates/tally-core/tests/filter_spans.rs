@@ -4,10 +4,14 @@
 //! line breaks that make the value differ from the file text, and asserts the text under the span
 //! and its line and column.
 
+mod common;
+
 use tally_core::diag::{codes, Diagnostic};
 use tally_core::load::{load_files, LoadOptions};
-use tally_core::model::{spec_to_model, Model};
+use tally_core::model::{spec_to_model, Filter, MetricKind, Model};
+use tally_core::source::Span;
 use tally_core::validate::validate_model;
+use tally_core::yaml::value_offsets;
 
 const MODELS: &str = "\
 semantic_models:
@@ -187,5 +191,86 @@ fn reference_after_escapes_of_later_characters() {
         codes::FILTER_REFERENCE,
         "Dimension('order__statuss')",
         (5, 33),
+    );
+}
+
+/// Every filter, formula and saved-query item of a model, with its span.
+fn expressions(model: &Model) -> Vec<(Span, &str)> {
+    let mut texts: Vec<(Span, &str)> = Vec::new();
+    for m in model.metrics.values() {
+        let mut filters: Vec<&Filter> = m.filters.iter().collect();
+        match &m.kind {
+            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
+                filters.extend(&r.filters)
+            }
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => filters.extend(base.filters.iter().chain(&conversion.filters)),
+            MetricKind::Derived { expr, inputs } => {
+                texts.push((expr.span, expr.text.as_str()));
+                filters.extend(inputs.iter().flat_map(|i| &i.filters));
+            }
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => filters.extend(numerator.filters.iter().chain(&denominator.filters)),
+        }
+        texts.extend(filters.iter().map(|f| (f.span, f.text.as_str())));
+    }
+    for q in model.saved_queries.values() {
+        texts.extend(q.where_.iter().map(|f| (f.span, f.text.as_str())));
+        texts.extend(
+            q.group_by
+                .iter()
+                .chain(&q.order_by)
+                .map(|g| (g.span, g.value.as_str())),
+        );
+    }
+    texts.retain(|(s, _)| !s.is_dummy());
+    texts
+}
+
+/// Every expression of the model has an exact offset map: its YAML text decodes to the value the
+/// parser produced. Returns how many were checked.
+fn all_have_offset_maps(model: &Model) -> usize {
+    let texts = expressions(model);
+    for &(span, value) in &texts {
+        let file = model.sources.get(span.file).expect("a file");
+        let map = value_offsets(&file.text, span.start as usize, span.end as usize, value);
+        assert!(
+            map.is_some(),
+            "{:?}: {value:?}",
+            model.sources.location(span)
+        );
+    }
+    texts.len()
+}
+
+#[test]
+fn every_expression_of_the_repository_project_has_an_offset_map() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (model, _) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    assert!(all_have_offset_maps(&model) > 20);
+}
+
+#[test]
+fn every_expression_of_metricflows_manifests_has_an_offset_map() {
+    let dir = common::metricflow_dir().join("manifests");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("MetricFlow's manifests")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut checked = 0;
+    for name in &names {
+        let (model, _) = common::load_manifest(name);
+        checked += all_have_offset_maps(&model);
+    }
+    assert!(
+        names.len() > 5 && checked > 100,
+        "{} manifests, {checked}",
+        names.len()
     );
 }
