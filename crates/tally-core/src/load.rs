@@ -85,22 +85,6 @@ impl crate::dbt::Files for DiskFiles<'_> {
     }
 }
 
-/// Top-level keys of dbt YAML files that tally does not read.
-pub(crate) const DBT_KEYS: &[&str] = &[
-    "version",
-    "models",
-    "sources",
-    "seeds",
-    "snapshots",
-    "analyses",
-    "macros",
-    "exposures",
-    "groups",
-    "unit_tests",
-    "data_tests",
-    "tests",
-    "functions",
-];
 const OUR_KEYS: &[&str] = &[
     "semantic_model",
     "semantic_models",
@@ -665,9 +649,9 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             "metric_test" => push(&mut spec.metric_tests, v, &cell),
             "metric_tests" => push_list(&mut spec.metric_tests, v, &cell),
             "test_tables" => push_list(&mut spec.test_tables, v, &cell),
-            _ if DBT_KEYS.contains(&key) => {}
+            _ if crate::spec::DBT_KEYS.contains(&key) => {}
             _ => {
-                let all = OUR_KEYS.iter().chain(DBT_KEYS.iter()).copied();
+                let all = OUR_KEYS.iter().chain(crate::spec::DBT_KEYS.iter()).copied();
                 cell.borrow_mut().push(
                     Diagnostic::error(codes::UNKNOWN_DOCUMENT, format!("unknown top-level key `{key}`"))
                         .at(k.span)

@@ -199,7 +199,7 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
         Ok(p) => p,
         Err(diags) => return diags,
     };
-    match crate::pipeline::plan(model, &crate::dialect::DuckDb, &prepared.request) {
+    match crate::query::plan(model, &crate::dialect::DuckDb, &prepared.request) {
         Ok(plan) => check_expected_columns(&prepared, &plan.columns),
         // A problem of the query that has no place of its own is the test's.
         Err(diags) => diags
@@ -214,10 +214,10 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
 pub fn check_test(
     model: &Model,
     test: &MetricTest,
-) -> Result<(PreparedTest, crate::pipeline::Compiled), Vec<Diagnostic>> {
+) -> Result<(PreparedTest, crate::query::Compiled), Vec<Diagnostic>> {
     let prepared = prepare(model, test)?;
     // A problem of the query that has no place of its own is the test's.
-    let compiled = crate::pipeline::compile(model, &crate::dialect::DuckDb, &prepared.request)
+    let compiled = crate::query::compile(model, &crate::dialect::DuckDb, &prepared.request)
         .map_err(|ds| {
             ds.into_iter()
                 .map(|d| d.at_if_unset(test.name.span))

@@ -1,12 +1,11 @@
 //! The stages composed: one function per common use, each a chain of the stage functions.
 
-use crate::diag::{codes, Diagnostic};
-use crate::dialect::Dialect;
+use crate::diag::Diagnostic;
 use crate::load::{load_project, LoadOptions};
 use crate::model::{spec_to_model, Model};
-use crate::plan::{plan_query, Plan, QueryRequest};
-use crate::sql::{parse_back, query_sql};
 use std::path::Path;
+
+pub use crate::query::{compile, plan, Compiled};
 
 /// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
 pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
@@ -27,62 +26,4 @@ pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
     }
     crate::diag::sort(&mut diags);
     (model, diags)
-}
-
-/// A compiled query: its plan and its SQL in one dialect.
-#[derive(Debug, Clone)]
-pub struct Compiled {
-    pub plan: Plan,
-    pub sql: String,
-}
-
-/// Plan a query with every check of the user's side ([`compile`] without the SQL text): what
-/// validation needs, at a fraction of the cost (rendering and parsing back the SQL of a query
-/// that reads a large `sql:` model costs several times its planning).
-pub fn plan(
-    model: &Model,
-    dialect: &dyn Dialect,
-    req: &QueryRequest,
-) -> Result<Plan, Vec<Diagnostic>> {
-    // The query's own filters are user SQL too: checked before they reach the generated SQL.
-    let bad_filters: Vec<Diagnostic> = req
-        .where_
-        .iter()
-        .filter_map(|f| crate::fragments::check_filter(dialect, f))
-        .collect();
-    if !bad_filters.is_empty() {
-        return Err(bad_filters);
-    }
-    let plan = plan_query(model, dialect, req).map_err(|mut diags| {
-        crate::validate::relocate_spans(model, &mut diags);
-        diags
-    })?;
-    let unsupported = crate::sql::unsupported_diagnostics(model, dialect, &plan.query);
-    if !unsupported.is_empty() {
-        return Err(unsupported);
-    }
-    Ok(plan)
-}
-
-/// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
-/// statement that does not parse is reported as a bug (E0901).
-pub fn compile(
-    model: &Model,
-    dialect: &dyn Dialect,
-    req: &QueryRequest,
-) -> Result<Compiled, Vec<Diagnostic>> {
-    let plan = plan(model, dialect, req)?;
-    let sql = query_sql(dialect, &plan.query);
-    if let Err(e) = parse_back(dialect, &sql) {
-        return Err(vec![Diagnostic::error(
-            codes::GENERATED_SQL,
-            format!(
-                "tally generated SQL that does not parse as {}: {e}",
-                dialect.name()
-            ),
-        )
-        .with_help("this is a bug in tally; please report it with the query")
-        .with_help(format!("the SQL was:\n{sql}"))]);
-    }
-    Ok(Compiled { plan, sql })
 }

@@ -14,7 +14,7 @@ use crate::spec::{
 };
 use crate::yaml::Spanned;
 use schemars::{json_schema, JsonSchema, Schema, SchemaGenerator};
-use serde_json::{json, Map, Value};
+use serde_json::{json, Value};
 use std::borrow::Cow;
 
 /// Which file a schema describes.
@@ -103,7 +103,7 @@ pub fn schema(kind: SchemaKind) -> Value {
     if kind == SchemaKind::Project {
         // dbt's own keys may share the file; tally ignores them.
         if let Some(props) = value.get_mut("properties").and_then(Value::as_object_mut) {
-            for key in crate::load::DBT_KEYS.iter().filter(|k| **k != "models") {
+            for key in crate::spec::DBT_KEYS.iter().filter(|k| **k != "models") {
                 props.insert(
                     (*key).to_string(),
                     json!({"description": "dbt's own key: tally ignores it."}),
@@ -177,49 +177,6 @@ fn loosen_scalars(v: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(loosen_scalars),
         _ => {}
     }
-}
-
-/// schemars transform for `str_or_map:` structs: a plain string stands for `{name: <string>}`.
-pub(crate) fn or_name_string(schema: &mut Schema) {
-    let object = std::mem::take(schema).to_value();
-    let mut outer = Map::new();
-    if let Some(d) = object.get("description") {
-        outer.insert("description".into(), d.clone());
-    }
-    outer.insert(
-        "anyOf".into(),
-        json!([{"type": "string", "description": "the name alone"}, object]),
-    );
-    *schema = Schema::from(outer);
-}
-
-/// schemars transform for `type_or_map:` structs: a plain string stands for `{type: <string>}`.
-pub(crate) fn or_type_string(schema: &mut Schema) {
-    let object = std::mem::take(schema).to_value();
-    let type_schema = object["properties"]["type"].clone();
-    let mut outer = Map::new();
-    if let Some(d) = object.get("description") {
-        outer.insert("description".into(), d.clone());
-    }
-    outer.insert(
-        "anyOf".into(),
-        json!([{"description": "the type alone", "allOf": [type_schema]}, object]),
-    );
-    *schema = Schema::from(outer);
-}
-
-/// schemars transform for `bool_or_map:` structs: a boolean stands for `{enabled: <bool>}`.
-pub(crate) fn or_bool(schema: &mut Schema) {
-    let object = std::mem::take(schema).to_value();
-    let mut outer = Map::new();
-    if let Some(d) = object.get("description") {
-        outer.insert("description".into(), d.clone());
-    }
-    outer.insert(
-        "anyOf".into(),
-        json!([{"type": "boolean", "description": "enabled or not"}, object]),
-    );
-    *schema = Schema::from(outer);
 }
 
 // ----- hand-written schemas for the types with their own deserializers -------------------------

@@ -302,7 +302,7 @@ pub enum MetricType {
 /// A reference to a measure or metric, written as a name or as a mapping with a name.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "str_or_map:Input")]
-#[schemars(rename = "Input", transform = crate::schema::or_name_string)]
+#[schemars(rename = "Input", transform = crate::schema_transform::or_name_string)]
 pub struct Input {
     pub name: SString,
     #[serde(default)]
@@ -581,7 +581,7 @@ pub struct TimeSpinePrimaryColumn {
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "str_or_map:CustomGranularity")]
-#[schemars(rename = "CustomGranularity", transform = crate::schema::or_name_string)]
+#[schemars(rename = "CustomGranularity", transform = crate::schema_transform::or_name_string)]
 pub struct CustomGranularity {
     pub name: SString,
     #[serde(default)]
@@ -841,3 +841,20 @@ pub struct TestTable {
     pub description: Option<String>,
     pub columns: Columns,
 }
+
+/// Top-level keys of dbt YAML files that tally does not read.
+pub(crate) const DBT_KEYS: &[&str] = &[
+    "version",
+    "models",
+    "sources",
+    "seeds",
+    "snapshots",
+    "analyses",
+    "macros",
+    "exposures",
+    "groups",
+    "unit_tests",
+    "data_tests",
+    "tests",
+    "functions",
+];

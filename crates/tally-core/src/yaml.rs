@@ -6,6 +6,9 @@
 //! target struct accepts) instead of stopping at the first, and attaches the span of the innermost
 //! node to any type error, so messages point at the offending value.
 
+mod offsets;
+pub use offsets::value_offsets;
+
 use crate::diag::{codes, did_you_mean, Diagnostic};
 use crate::source::{FileId, Span};
 use serde::de::{self, DeserializeSeed, IntoDeserializer, MapAccess, SeqAccess, Visitor};

@@ -24,6 +24,7 @@ use std::sync::Arc;
 mod lookup;
 mod resolve;
 
+pub(crate) use resolve::is_valid_name;
 pub use resolve::spec_to_model;
 
 /// The checked semantic model of a project.

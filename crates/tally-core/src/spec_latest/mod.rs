@@ -43,7 +43,7 @@ use serde::{Deserialize, Serialize};
 /// `semantic_model:` on a model entry: `true`/`false` (dbt-core 1.12) or a mapping (both engines).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "bool_or_map:SemanticModelConfig")]
-#[schemars(rename = "SemanticModelConfig", transform = crate::schema::or_bool)]
+#[schemars(rename = "SemanticModelConfig", transform = crate::schema_transform::or_bool)]
 pub struct SemanticModelConfig {
     /// Whether the model is a semantic model (default true; dbt Fusion requires the key).
     #[serde(default)]
@@ -61,7 +61,7 @@ pub struct SemanticModelConfig {
 /// `dimension:` on a column: its type alone (`dimension: categorical`) or a mapping.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "type_or_map:ColumnDimension")]
-#[schemars(rename = "ColumnDimension", transform = crate::schema::or_type_string)]
+#[schemars(rename = "ColumnDimension", transform = crate::schema_transform::or_type_string)]
 pub struct ColumnDimension {
     /// categorical or time (a time dimension's granularity is the column's `granularity`).
     #[serde(rename = "type")]
@@ -85,7 +85,7 @@ pub struct ColumnDimension {
 /// `entity:` on a column: its type alone (`entity: foreign`) or a mapping.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 #[serde(rename = "type_or_map:ColumnEntity")]
-#[schemars(rename = "ColumnEntity", transform = crate::schema::or_type_string)]
+#[schemars(rename = "ColumnEntity", transform = crate::schema_transform::or_type_string)]
 pub struct ColumnEntity {
     /// primary, unique, foreign or natural.
     #[serde(rename = "type")]

@@ -1,8 +1,9 @@
 //! Metric parameters: formulas, inputs, windows, conversions and time granularities.
 
-use super::{is_valid_name, Validator};
+use super::Validator;
 use crate::diag::{codes, Diagnostic};
 use crate::expr;
+use crate::model::is_valid_name;
 use crate::model::{AggKind, MeasureRef, Metric, MetricKind};
 use crate::source::Span;
 use crate::time::{Grain, TimeGrain, Window};

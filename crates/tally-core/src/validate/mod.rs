@@ -104,7 +104,7 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
     v.saved_queries();
     v.diags
         .extend(crate::fragments::check_model(model, dialect));
-    let texts = v.spanned_texts();
+    let texts = spans::spanned_texts(model);
     let mut out = dedup(v.diags);
     for d in &mut out {
         d.span = in_source(&texts, model, d.span);
@@ -165,17 +165,6 @@ pub(crate) fn reference_path(r: &Reference) -> Option<(Vec<String>, String)> {
     }
     let element = parts.pop().unwrap_or_default();
     Some((parts, element))
-}
-
-/// Whether a name is a lower-case identifier without `__` (the rule of `model.rs`).
-fn is_valid_name(name: &str) -> bool {
-    let mut chars = name.chars();
-    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
-        && name
-            .chars()
-            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-        && !name.contains("__")
-        && !name.ends_with('_')
 }
 
 /// What a reference points at once its grain suffix is taken off (the planner's reading).

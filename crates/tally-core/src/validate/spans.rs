@@ -2,7 +2,6 @@
 
 use super::Validator;
 use crate::diag::Diagnostic;
-use crate::dialect;
 use crate::model::{Filter, MetricKind, Model};
 use crate::source::Span;
 
@@ -10,13 +9,7 @@ use crate::source::Span;
 /// saved-query items) to the file text they stand for: for diagnostics made after validation, by
 /// the planner at query time.
 pub fn relocate_spans(model: &Model, diags: &mut [Diagnostic]) {
-    let v = Validator {
-        model,
-        dialect: &dialect::DuckDb,
-        diags: Vec::new(),
-        boundaries: Vec::new(),
-    };
-    let texts = v.spanned_texts();
+    let texts = spanned_texts(model);
     for d in diags {
         d.span = in_source(&texts, model, d.span);
         for l in &mut d.labels {
@@ -28,7 +21,7 @@ pub fn relocate_spans(model: &Model, diags: &mut [Diagnostic]) {
 /// Spans inside a string value (a reference in a filter) are byte offsets into the value, added to
 /// the start of the value's span. When the value is quoted or a block scalar in the file, the
 /// value and the file text differ (quotes, escapes, indentation); move such a span to the file
-/// text it stands for, by aligning the value with the text of its scalar.
+/// text it stands for, through the scalar's offset map ([`crate::yaml::value_offsets`]).
 pub(super) fn in_source(texts: &[(Span, &str)], model: &Model, span: Span) -> Span {
     if span.is_dummy() {
         return span;
@@ -46,7 +39,13 @@ pub(super) fn in_source(texts: &[(Span, &str)], model: &Model, span: Span) -> Sp
     if src == value {
         return span;
     }
-    let map = align(src, value);
+    // The value differs from its text (quotes, escapes, folding, indentation): map through the
+    // scalar's exact offset map; a text that does not decode to the value keeps the whole value.
+    let Some(map) = model.sources.get(outer.file).and_then(|f| {
+        crate::yaml::value_offsets(&f.text, outer.start as usize, outer.end as usize, value)
+    }) else {
+        return outer;
+    };
     let vs = (span.start - outer.start) as usize;
     let ve = (span.end - outer.start) as usize;
     if vs > value.len() || ve > value.len() {
@@ -59,26 +58,6 @@ pub(super) fn in_source(texts: &[(Span, &str)], model: &Model, span: Span) -> Sp
         outer.start as usize + start,
         outer.start as usize + end.max(start),
     )
-}
-
-/// For each byte of `value` (and its end), the byte of `src` it was written as: each character
-/// of the value is matched with its next occurrence in the source; a character written as an
-/// escape (which has no literal occurrence) stays at the current position.
-fn align(src: &str, value: &str) -> Vec<usize> {
-    let mut map = vec![0; value.len() + 1];
-    let mut j = 0;
-    for (b, c) in value.char_indices() {
-        let found = src[j..].find(c).map(|k| j + k);
-        let at = found.unwrap_or(j);
-        for k in 0..c.len_utf8() {
-            map[b + k] = at + k;
-        }
-        if found.is_some() {
-            j = at + c.len_utf8();
-        }
-    }
-    map[value.len()] = j;
-    map
 }
 
 pub(super) fn is_word_char(c: u8) -> bool {
@@ -108,55 +87,54 @@ pub(super) fn find_word_in(
     None
 }
 
-impl<'m> Validator<'m> {
-    /// Every string value that is parsed as an expression, with its span: filters, formulas and
-    /// saved-query items.
-    pub(super) fn spanned_texts(&self) -> Vec<(Span, &'m str)> {
-        let model = self.model;
-        let mut out: Vec<(Span, &'m str)> = Vec::new();
-        let filters = |fs: &'m [Filter], out: &mut Vec<(Span, &'m str)>| {
-            out.extend(fs.iter().map(|f| (f.span, f.text.as_str())));
-        };
-        for m in model.metrics.values() {
-            filters(&m.filters, &mut out);
-            match &m.kind {
-                MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
-                    filters(&r.filters, &mut out)
-                }
-                MetricKind::Conversion {
-                    base, conversion, ..
-                } => {
-                    filters(&base.filters, &mut out);
-                    filters(&conversion.filters, &mut out);
-                }
-                MetricKind::Derived { expr, inputs } => {
-                    out.push((expr.span, expr.text.as_str()));
-                    for i in inputs {
-                        filters(&i.filters, &mut out);
-                    }
-                }
-                MetricKind::Ratio {
-                    numerator,
-                    denominator,
-                } => {
-                    filters(&numerator.filters, &mut out);
-                    filters(&denominator.filters, &mut out);
+/// Every string value that is parsed as an expression, with its span: filters, formulas and
+/// saved-query items.
+pub(super) fn spanned_texts<'m>(model: &'m Model) -> Vec<(Span, &'m str)> {
+    let mut out: Vec<(Span, &'m str)> = Vec::new();
+    let filters = |fs: &'m [Filter], out: &mut Vec<(Span, &'m str)>| {
+        out.extend(fs.iter().map(|f| (f.span, f.text.as_str())));
+    };
+    for m in model.metrics.values() {
+        filters(&m.filters, &mut out);
+        match &m.kind {
+            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
+                filters(&r.filters, &mut out)
+            }
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => {
+                filters(&base.filters, &mut out);
+                filters(&conversion.filters, &mut out);
+            }
+            MetricKind::Derived { expr, inputs } => {
+                out.push((expr.span, expr.text.as_str()));
+                for i in inputs {
+                    filters(&i.filters, &mut out);
                 }
             }
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => {
+                filters(&numerator.filters, &mut out);
+                filters(&denominator.filters, &mut out);
+            }
         }
-        for sq in model.saved_queries.values() {
-            filters(&sq.where_, &mut out);
-            out.extend(
-                sq.group_by
-                    .iter()
-                    .chain(&sq.order_by)
-                    .map(|g| (g.span, g.value.as_str())),
-            );
-        }
-        out.retain(|(s, _)| !s.is_dummy());
-        out
     }
+    for sq in model.saved_queries.values() {
+        filters(&sq.where_, &mut out);
+        out.extend(
+            sq.group_by
+                .iter()
+                .chain(&sq.order_by)
+                .map(|g| (g.span, g.value.as_str())),
+        );
+    }
+    out.retain(|(s, _)| !s.is_dummy());
+    out
+}
 
+impl<'m> Validator<'m> {
     // ----- finding text the model kept no span for ---------------------------------------------
 
     /// The text after `span` up to the next object in the same file, as a byte range.

@@ -45,7 +45,9 @@ struct Resolver<'a> {
     inline: IndexMap<String, Option<MeasureRef>>,
 }
 
-fn is_valid_name(name: &str) -> bool {
+/// Whether a name is a lower-case identifier without `__` or a trailing `_` (MetricFlow's rule
+/// for the names of objects, also applied to input aliases by validation).
+pub(crate) fn is_valid_name(name: &str) -> bool {
     let mut chars = name.chars();
     matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
         && name

@@ -1,0 +1,276 @@
+//! Diagnostics in a filter point at the exact character of the file, in every YAML scalar style:
+//! plain, single-quoted (`''` escapes), double-quoted (backslash escapes, a line break folded to a
+//! space), literal (`|`) and folded (`>`) blocks. Each case puts the mistake after the escapes or
+//! line breaks that make the value differ from the file text, and asserts the text under the span
+//! and its line and column.
+
+mod common;
+
+use tally_core::diag::{codes, Diagnostic};
+use tally_core::load::{load_files, LoadOptions};
+use tally_core::model::{spec_to_model, Filter, MetricKind, Model};
+use tally_core::source::Span;
+use tally_core::validate::validate_model;
+use tally_core::yaml::value_offsets;
+
+const MODELS: &str = "\
+semantic_models:
+  - name: orders
+    node_relation: {alias: orders, schema_name: shop}
+    defaults: {agg_time_dimension: ordered_at}
+    entities:
+      - {name: order, type: primary, expr: order_id}
+    dimensions:
+      - {name: ordered_at, type: time, type_params: {time_granularity: day}}
+      - {name: status, type: categorical}
+    measures:
+      - {name: revenue, agg: sum, expr: amount}
+";
+
+/// The first lines of the metrics file; the case adds the `filter:` key.
+const HEAD: &str = "\
+metrics:
+  - name: paid_revenue
+    type: simple
+    type_params: {measure: revenue}
+";
+
+fn run(filter: &str) -> (Model, Vec<Diagnostic>) {
+    let metrics = format!("{HEAD}{filter}");
+    let files = [
+        ("models/shop.yml", MODELS),
+        ("metrics/m.yml", metrics.as_str()),
+    ];
+    let (spec, mut diags) = load_files(&files, None, &LoadOptions::default());
+    let (model, more) = spec_to_model(spec);
+    diags.extend(more);
+    diags.extend(validate_model(&model));
+    (model, diags)
+}
+
+/// The filter gives exactly one error, of `code`, whose span covers `text` at `(line, column)`.
+fn check(filter: &str, code: &str, text: &str, at: (usize, usize)) {
+    let (model, diags) = run(filter);
+    let rendered = tally_core::diag::render_human(&model.sources, &diags, false);
+    let errors: Vec<&Diagnostic> = diags.iter().filter(|d| d.is_error()).collect();
+    assert_eq!(errors.len(), 1, "{rendered}");
+    let d = errors[0];
+    assert_eq!(d.code, code, "{rendered}");
+    assert_eq!(model.sources.text(d.span), Some(text), "{rendered}");
+    let (file, line, column) = model.sources.location(d.span).expect("a file span");
+    assert_eq!(file, "metrics/m.yml");
+    assert_eq!((line, column), at, "{rendered}");
+}
+
+#[test]
+fn reference_in_plain_scalar() {
+    check(
+        "    filter: 1 = 1 AND {{ Dimension('order__statuss') }} = 'paid'\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (5, 26),
+    );
+}
+
+#[test]
+fn parse_error_in_plain_scalar() {
+    check(
+        "    filter: 1 = 1 AND {{ Dimenson('order__status') }} = 'paid'\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (5, 26),
+    );
+}
+
+#[test]
+fn reference_in_single_quoted_scalar() {
+    check(
+        "    filter: '{{ Dimension(''order__status'') }} = ''paid'' AND {{ Dimension(''order__statuss'') }} IS NOT NULL'\n",
+        codes::FILTER_REFERENCE,
+        "Dimension(''order__statuss'')",
+        (5, 67),
+    );
+}
+
+#[test]
+fn parse_error_in_single_quoted_scalar() {
+    check(
+        "    filter: '{{ Dimension(''order__status'') }} = ''paid'' AND {{ Dimenson(''order__status'') }} IS NOT NULL'\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (5, 67),
+    );
+}
+
+#[test]
+fn reference_in_double_quoted_scalar() {
+    check(
+        "    filter: \"{{ Dimension(\\\"order__status\\\") }} = 'caf\\u00e9'\\tAND {{ Dimension('order__statuss') }} IS NOT NULL\"\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (5, 71),
+    );
+}
+
+#[test]
+fn parse_error_in_double_quoted_scalar() {
+    check(
+        "    filter: \"{{ Dimension(\\\"order__status\\\") }} = 'caf\\u00e9'\\tAND {{ Dimenson('order__status') }} IS NOT NULL\"\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (5, 71),
+    );
+}
+
+#[test]
+fn reference_in_double_quoted_line_break_scalar() {
+    check(
+        "    filter: \"{{ Dimension('order__status') }} = 'paid'\n      AND {{ Dimension('order__statuss') }} IS NOT NULL\"\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (6, 14),
+    );
+}
+
+#[test]
+fn parse_error_in_double_quoted_line_break_scalar() {
+    check(
+        "    filter: \"{{ Dimension('order__status') }} = 'paid'\n      AND {{ Dimenson('order__status') }} IS NOT NULL\"\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (6, 14),
+    );
+}
+
+#[test]
+fn reference_in_literal_scalar() {
+    check(
+        "    filter: |\n      {{ Dimension('order__status') }} = 'paid'\n        AND {{ Dimension('order__statuss') }} IS NOT NULL\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (7, 16),
+    );
+}
+
+#[test]
+fn parse_error_in_literal_scalar() {
+    check(
+        "    filter: |\n      {{ Dimension('order__status') }} = 'paid'\n        AND {{ Dimenson('order__status') }} IS NOT NULL\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (7, 16),
+    );
+}
+
+#[test]
+fn reference_in_folded_scalar() {
+    check(
+        "    filter: >\n      {{ Dimension('order__status') }} = 'paid'\n      AND {{ Dimension('order__statuss') }} IS NOT NULL\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (7, 14),
+    );
+}
+
+#[test]
+fn parse_error_in_folded_scalar() {
+    check(
+        "    filter: >\n      {{ Dimension('order__status') }} = 'paid'\n      AND {{ Dimenson('order__status') }} IS NOT NULL\n",
+        codes::EXPRESSION,
+        "Dimenson",
+        (7, 14),
+    );
+}
+
+/// An escape that writes a character found literally further on: the offset map follows the
+/// escapes, where matching characters of the value with the text would jump ahead.
+#[test]
+fn reference_after_escapes_of_later_characters() {
+    check(
+        "    filter: \"\\x41 = \\x41 AND {{ Dimension('order__statuss') }} IS NOT NULL\"\n",
+        codes::FILTER_REFERENCE,
+        "Dimension('order__statuss')",
+        (5, 33),
+    );
+}
+
+/// Every filter, formula and saved-query item of a model, with its span.
+fn expressions(model: &Model) -> Vec<(Span, &str)> {
+    let mut texts: Vec<(Span, &str)> = Vec::new();
+    for m in model.metrics.values() {
+        let mut filters: Vec<&Filter> = m.filters.iter().collect();
+        match &m.kind {
+            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
+                filters.extend(&r.filters)
+            }
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => filters.extend(base.filters.iter().chain(&conversion.filters)),
+            MetricKind::Derived { expr, inputs } => {
+                texts.push((expr.span, expr.text.as_str()));
+                filters.extend(inputs.iter().flat_map(|i| &i.filters));
+            }
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => filters.extend(numerator.filters.iter().chain(&denominator.filters)),
+        }
+        texts.extend(filters.iter().map(|f| (f.span, f.text.as_str())));
+    }
+    for q in model.saved_queries.values() {
+        texts.extend(q.where_.iter().map(|f| (f.span, f.text.as_str())));
+        texts.extend(
+            q.group_by
+                .iter()
+                .chain(&q.order_by)
+                .map(|g| (g.span, g.value.as_str())),
+        );
+    }
+    texts.retain(|(s, _)| !s.is_dummy());
+    texts
+}
+
+/// Every expression of the model has an exact offset map: its YAML text decodes to the value the
+/// parser produced. Returns how many were checked.
+fn all_have_offset_maps(model: &Model) -> usize {
+    let texts = expressions(model);
+    for &(span, value) in &texts {
+        let file = model.sources.get(span.file).expect("a file");
+        let map = value_offsets(&file.text, span.start as usize, span.end as usize, value);
+        assert!(
+            map.is_some(),
+            "{:?}: {value:?}",
+            model.sources.location(span)
+        );
+    }
+    texts.len()
+}
+
+#[test]
+fn every_expression_of_the_repository_project_has_an_offset_map() {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let (model, _) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    assert!(all_have_offset_maps(&model) > 20);
+}
+
+#[test]
+fn every_expression_of_metricflows_manifests_has_an_offset_map() {
+    let dir = common::metricflow_dir().join("manifests");
+    let mut names: Vec<String> = std::fs::read_dir(&dir)
+        .expect("MetricFlow's manifests")
+        .flatten()
+        .filter(|e| e.path().is_dir())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    let mut checked = 0;
+    for name in &names {
+        let (model, _) = common::load_manifest(name);
+        checked += all_have_offset_maps(&model);
+    }
+    assert!(
+        names.len() >= 5 && checked > 50,
+        "{} manifests, {checked}",
+        names.len()
+    );
+}
