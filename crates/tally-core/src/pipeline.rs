@@ -1,6 +1,6 @@
 //! The stages composed: one function per common use, each a chain of the stage functions.
 
-use crate::diag::{codes, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::load::{load_project, LoadOptions};
 use crate::model::{spec_to_model, Model};
@@ -74,14 +74,10 @@ pub fn compile(
     let plan = plan(model, dialect, req)?;
     let sql = query_sql(dialect, &plan.query);
     if let Err(e) = parse_back(dialect, &sql) {
-        return Err(vec![Diagnostic::error(
-            codes::GENERATED_SQL,
-            format!(
-                "tally generated SQL that does not parse as {}: {e}",
-                dialect.name()
-            ),
-        )
-        .with_help("this is a bug in tally; please report it with the query")
+        return Err(vec![Diagnostic::bug(format!(
+            "tally generated SQL that does not parse as {}: {e}",
+            dialect.name()
+        ))
         .with_help(format!("the SQL was:\n{sql}"))]);
     }
     Ok(Compiled { plan, sql })
