@@ -216,7 +216,7 @@ fn run(name: &str, case: &Case, model: &Model) -> Vec<String> {
     if let Some(code) = &case.expect.error {
         match compiled {
             Ok(c) => problems.push(format!("expected {code}, the query compiled:\n{}", c.sql)),
-            Err(d) if !d.iter().any(|d| &d.code == code) => problems.push(format!(
+            Err(d) if !d.iter().any(|d| d.code == code.as_str()) => problems.push(format!(
                 "expected {code}, got:\n{}",
                 common::render(model, &d)
             )),
