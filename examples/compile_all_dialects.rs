@@ -8,6 +8,7 @@
 //!
 //! Arguments: the project directory, the metric, then any group-by items. Diagnostics are printed
 //! the way `tally validate` prints them; the exit code is 1 when the project or the query has errors.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line example: it prints
 
 use std::path::PathBuf;
 use std::process::ExitCode;

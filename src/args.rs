@@ -318,6 +318,22 @@ pub fn split_list(s: &str) -> Vec<String> {
     out
 }
 
+impl Command {
+    /// The command was asked for JSON output: its own errors are printed as JSON diagnostics too.
+    pub fn prints_json(&self) -> bool {
+        match self {
+            Command::Validate { format }
+            | Command::Query { format, .. }
+            | Command::Graph { format, .. }
+            | Command::Lineage { format, .. }
+            | Command::Model { format }
+            | Command::Test { format, .. }
+            | Command::Diff { format, .. } => format == "json",
+            _ => false,
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::split_list;

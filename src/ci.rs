@@ -2,7 +2,7 @@
 //! `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
 //! since a git ref, what it affects and who must know).
 
-use crate::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tally_core::diag::{self, codes, Diagnostic, JunitCase, JunitProblem, JunitProblemKind};
@@ -517,12 +517,17 @@ pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Pat
     let toplevel = match git_text(&ctx.project, &["rev-parse", "--show-toplevel"]) {
         Ok(t) => PathBuf::from(t),
         Err(e) => {
-            eprintln!(
-                "error[E0001]: `{}` is not in a git repository: {e}",
-                ctx.project.display()
+            let d = Diagnostic::error(
+                codes::IO,
+                format!(
+                    "`{}` is not in a git repository: {e}",
+                    ctx.project.display()
+                ),
+            )
+            .with_help(
+                "`tally diff` compares the project with a git ref; run it inside the repository",
             );
-            eprintln!("  help: `tally diff` compares the project with a git ref; run it inside the repository");
-            return EXIT_USAGE;
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     let prefix = git_text(&ctx.project, &["rev-parse", "--show-prefix"]).unwrap_or_default();
@@ -537,16 +542,20 @@ pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Pat
     ) {
         Ok(c) if !c.is_empty() => c,
         _ => {
-            eprintln!("error[E0001]: unknown git ref `{base}`");
-            eprintln!("  help: pass a branch, tag or commit: `--base origin/main` (in CI, fetch it first: `git fetch origin main`)");
-            return EXIT_USAGE;
+            let d = Diagnostic::error(codes::IO, format!("unknown git ref `{base}`"))
+                .with_help("pass a branch, tag or commit: `--base origin/main` (in CI, fetch it first: `git fetch origin main`)");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     let (base_model, base_errors) = match base_model(ctx, &toplevel, &prefix, &commit) {
         Ok(x) => x,
         Err(e) => {
-            eprintln!("error[E0001]: cannot read the project at `{base}`: {e}");
-            return EXIT_USAGE;
+            let d = Diagnostic::error(
+                codes::IO,
+                format!("cannot read the project at `{base}`: {e}"),
+            )
+            .with_help("check that the project directory exists at that ref");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     let (head, head_diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);

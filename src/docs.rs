@@ -1,7 +1,7 @@
 //! `tally docs generate` and `tally docs serve`: the metric catalog (crate `tally-docs`).
 
 use crate::args::DocsAction;
-use crate::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,10 +50,12 @@ fn generate(ctx: &Ctx, out: Option<PathBuf>) -> u8 {
             }
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("error[E0001]: {e}\n  help: {}", e.help());
-            EXIT_USAGE
-        }
+        Err(e) => report::fail(
+            ctx,
+            tally_core::diag::Diagnostic::error(tally_core::diag::codes::IO, e.to_string())
+                .with_help(e.help()),
+            EXIT_USAGE,
+        ),
     }
 }
 

@@ -1,10 +1,12 @@
 //! The `tally` command line. The only crate that prints.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // printing is the CLI's job
 
 mod args;
 mod ci;
 mod database;
 mod docs;
 mod output;
+mod report;
 mod serve;
 
 use args::{Cli, Command, QueryArgs};
@@ -33,13 +35,20 @@ fn main() -> ExitCode {
             return ExitCode::from(code);
         }
     };
-    ExitCode::from(run(cli))
+    report::install_bug_hook();
+    // A panic has printed its bug diagnostic (E0901) through the hook.
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
+        Ok(code) => ExitCode::from(code),
+        Err(_) => ExitCode::from(report::EXIT_BUG),
+    }
 }
 
 struct Ctx {
     project: PathBuf,
     opts: LoadOptions,
     color: bool,
+    /// The command prints JSON: its own errors are printed as JSON diagnostics on stdout too.
+    json: bool,
 }
 
 impl Ctx {
@@ -79,6 +88,7 @@ fn run(cli: Cli) -> u8 {
             allow_outside_project: cli.allow_outside_project,
         },
         color,
+        json: cli.command.prints_json(),
     };
     if cli.manifest.is_none() && !matches!(cli.command, Command::Schema { .. }) {
         if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
@@ -90,8 +100,11 @@ fn run(cli: Cli) -> u8 {
         }
     }
     if let Err(msg) = check_flags(&cli.command) {
-        eprintln!("error[{}]: {msg}", diag::codes::USAGE);
-        return EXIT_USAGE;
+        return report::fail(
+            &ctx,
+            Diagnostic::error(diag::codes::USAGE, msg).with_help("see `tally help`"),
+            EXIT_USAGE,
+        );
     }
     match cli.command {
         Command::Validate { format } if ci::handles_validate_format(&format) => {
@@ -127,7 +140,7 @@ fn run(cli: Cli) -> u8 {
             force,
         ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
-        Command::Schema { kind, write } => schema(&kind, write.as_deref()),
+        Command::Schema { kind, write } => schema(&ctx, &kind, write.as_deref()),
         Command::Diff {
             base,
             format,
@@ -175,7 +188,7 @@ fn check_flags(command: &Command) -> Result<(), String> {
 }
 
 /// `tally schema`: print one JSON Schema, or write both into a directory.
-fn schema(kind: &str, write: Option<&std::path::Path>) -> u8 {
+fn schema(ctx: &Ctx, kind: &str, write: Option<&std::path::Path>) -> u8 {
     use tally_core::schema::{schema_text, SchemaKind};
     let Some(dir) = write else {
         let kind = SchemaKind::by_name(kind).unwrap_or(SchemaKind::Project);
@@ -183,14 +196,22 @@ fn schema(kind: &str, write: Option<&std::path::Path>) -> u8 {
         return EXIT_OK;
     };
     if let Err(e) = std::fs::create_dir_all(dir) {
-        eprintln!("error: cannot create {}: {e}", dir.display());
-        return EXIT_USAGE;
+        let d = Diagnostic::error(
+            diag::codes::IO,
+            format!("cannot create {}: {e}", dir.display()),
+        )
+        .with_help("pass a directory you can write to");
+        return report::fail(ctx, d, EXIT_USAGE);
     }
     for kind in SchemaKind::ALL {
         let path = dir.join(kind.file_name());
         if let Err(e) = std::fs::write(&path, schema_text(kind)) {
-            eprintln!("error: cannot write {}: {e}", path.display());
-            return EXIT_USAGE;
+            let d = Diagnostic::error(
+                diag::codes::IO,
+                format!("cannot write {}: {e}", path.display()),
+            )
+            .with_help("pass a directory you can write to");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
         eprintln!("wrote {}", path.display());
     }
@@ -377,17 +398,22 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         .as_deref()
         .filter(|p| from_dbt && duckdb.is_none() && !p.exists())
     {
-        eprintln!(
-            "error[E0001]: the dbt target's DuckDB database `{}` does not exist",
-            p.display()
+        let d = Diagnostic::error(
+            diag::codes::IO,
+            format!(
+                "the dbt target's DuckDB database `{}` does not exist",
+                p.display()
+            ),
+        )
+        .with_help(
+            "build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE",
         );
-        eprintln!("  help: build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE");
-        return EXIT_USAGE;
+        return report::fail(ctx, d, EXIT_USAGE);
     }
     if let Some(p) = &path {
         if !p.exists() {
             if let Some(cfg) = sample.as_ref().filter(|_| duckdb.is_none()) {
-                if let Err(c) = generate_from_config(p, cfg) {
+                if let Err(c) = generate_from_config(ctx, p, cfg) {
                     return c;
                 }
             }
@@ -444,23 +470,20 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
     }
 }
 
-fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> {
-    let generator = cfg
-        .get("generator")
-        .and_then(|g| g.as_str())
-        .unwrap_or("intercom");
-    let conversations = cfg
-        .get("conversations")
-        .and_then(|g| g.as_u64())
-        .unwrap_or(20_000)
-        .min(usize::MAX as u64) as usize;
-    let seed = cfg.get("seed").and_then(|g| g.as_u64()).unwrap_or(42);
+fn generate_from_config(
+    ctx: &Ctx,
+    path: &Path,
+    cfg: &tally_core::spec::SampleData,
+) -> Result<(), u8> {
+    let generator = cfg.generator.name();
+    let conversations = cfg.conversations.min(usize::MAX as u64) as usize;
+    let seed = cfg.seed;
     eprintln!(
         "note: {} does not exist; generating {generator} sample data ({conversations} conversations, seed {seed}) first",
         path.display()
     );
     // Concurrent first runs: one generates under the lock, the others wait and then read it.
-    match publish_sample(generator, conversations, seed, path, true) {
+    match publish_sample(ctx, generator, conversations, seed, path, true) {
         0 => Ok(()),
         c => Err(c),
     }
@@ -468,6 +491,7 @@ fn generate_from_config(path: &Path, cfg: &serde_json::Value) -> Result<(), u8> 
 
 /// Generate sample data and publish it at `path` (see [`database::publish`]).
 fn publish_sample(
+    ctx: &Ctx,
     generator: &str,
     conversations: usize,
     seed: u64,
@@ -475,18 +499,21 @@ fn publish_sample(
     only_if_missing: bool,
 ) -> u8 {
     if generator != "intercom" {
-        eprintln!(
-            "error[E0008]: unknown sample-data generator `{generator}`; generators: intercom"
-        );
-        return EXIT_USAGE;
+        let d = Diagnostic::error(
+            diag::codes::CONFIG,
+            format!("unknown sample-data generator `{generator}`"),
+        )
+        .with_help("generators: intercom");
+        return report::fail(ctx, d, EXIT_USAGE);
     }
     use tally_sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
     if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&conversations) {
-        eprintln!(
-            "error[{}]: {conversations} conversations is out of range: give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}",
-            diag::codes::USAGE
-        );
-        return EXIT_USAGE;
+        let d = Diagnostic::error(
+            diag::codes::USAGE,
+            format!("{conversations} conversations is out of range"),
+        )
+        .with_help(format!("give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}"));
+        return report::fail(ctx, d, EXIT_USAGE);
     }
     let mut summary = None;
     let result = database::publish(path, only_if_missing, |tmp| {
@@ -526,10 +553,12 @@ fn publish_sample(
             }
             EXIT_OK
         }
-        Err(e) => {
-            eprintln!("error[{}]: {e}", diag::codes::IO);
-            EXIT_PROBLEMS
-        }
+        Err(e) => report::fail(
+            ctx,
+            Diagnostic::error(diag::codes::IO, e)
+                .with_help("check that the directory exists and is writable"),
+            EXIT_PROBLEMS,
+        ),
     }
 }
 
@@ -574,7 +603,7 @@ fn sample_data(
         }
         Ok(_) => {}
     }
-    publish_sample(generator, conversations, seed, &path, false)
+    publish_sample(ctx, generator, conversations, seed, &path, false)
 }
 
 fn graph(ctx: &Ctx, format: &str, full: bool) -> u8 {

@@ -1,30 +1,33 @@
 //! `tally mcp` and `tally serve`: flags to settings, then tally-serve runs the servers.
 
 use crate::args::ServeArgs;
-use crate::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::net::SocketAddr;
 use std::sync::Arc;
 use std::time::Duration;
+use tally_core::diag::{codes, Diagnostic};
 use tally_serve::exec::Limits;
 use tally_serve::http::HttpOptions;
 use tally_serve::project::ProjectOptions;
 use tally_serve::{Service, Settings};
 
 /// The token from `--token-file` or `TALLY_SERVE_TOKEN`; never from the command line.
-fn token(args: &ServeArgs) -> Result<Option<String>, String> {
+fn token(args: &ServeArgs) -> Result<Option<String>, Diagnostic> {
     if let Some(path) = &args.token_file {
         let text = std::fs::read_to_string(path).map_err(|e| {
-            format!(
-                "error[E0607]: cannot read the token file {}: {e}",
-                path.display()
+            Diagnostic::error(
+                codes::SERVE_CONFIG,
+                format!("cannot read the token file {}: {e}", path.display()),
             )
+            .with_help("--token-file names a readable file holding the token")
         })?;
         let t = text.trim().to_string();
         if t.is_empty() {
-            return Err(format!(
-                "error[E0607]: the token file {} is empty",
-                path.display()
-            ));
+            return Err(Diagnostic::error(
+                codes::SERVE_CONFIG,
+                format!("the token file {} is empty", path.display()),
+            )
+            .with_help("write the token into the file"));
         }
         return Ok(Some(t));
     }
@@ -116,18 +119,21 @@ fn serve_http(ctx: &Ctx, args: &ServeArgs, mcp_only: bool) -> u8 {
     {
         Ok(a) => a,
         Err(e) => {
-            eprintln!(
-                "error[E0607]: --bind `{}` is not an address like 127.0.0.1:8484: {e}",
-                args.bind.as_deref().unwrap_or("")
-            );
-            return EXIT_USAGE;
+            let d = Diagnostic::error(
+                codes::SERVE_CONFIG,
+                format!(
+                    "--bind `{}` is not an address: {e}",
+                    args.bind.as_deref().unwrap_or("")
+                ),
+            )
+            .with_help("give an address like 127.0.0.1:8484");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     let token = match token(args) {
         Ok(t) => t,
-        Err(e) => {
-            eprintln!("{e}");
-            return EXIT_USAGE;
+        Err(d) => {
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     if let Err(e) = tally_serve::http::check_bind(&bind, token.as_deref()) {

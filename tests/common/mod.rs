@@ -53,3 +53,16 @@ pub fn write(root: &Path, files: &[(&str, &str)]) {
         std::fs::write(path, text).expect("write");
     }
 }
+
+/// A run as one text for a snapshot: the exit code, stdout and stderr, with each `(path, name)`
+/// replaced (temporary directories differ from run to run).
+pub fn transcript(out: &Out, replace: &[(&Path, &str)]) -> String {
+    let mut text = format!(
+        "exit: {}\n--- stdout\n{}--- stderr\n{}",
+        out.code, out.stdout, out.stderr
+    );
+    for (path, name) in replace {
+        text = text.replace(p(path), name);
+    }
+    text
+}

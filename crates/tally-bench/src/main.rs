@@ -12,6 +12,7 @@
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
 //! so that peak memory (VmHWM) is that of one size alone. Figures are medians of repeated runs;
 //! nothing here asserts a time.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool: printing is its job
 
 mod compile;
 mod docs;

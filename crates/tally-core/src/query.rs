@@ -2,7 +2,7 @@
 //! `metric_test` (which compiles a test's query) and `pipeline` (which composes loading, checking
 //! and these).
 
-use crate::diag::{codes, Diagnostic};
+use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::plan::{plan_query, Plan, QueryRequest};
@@ -53,14 +53,10 @@ pub fn compile(
     let plan = plan(model, dialect, req)?;
     let sql = query_sql(dialect, &plan.query);
     if let Err(e) = parse_back(dialect, &sql) {
-        return Err(vec![Diagnostic::error(
-            codes::GENERATED_SQL,
-            format!(
-                "tally generated SQL that does not parse as {}: {e}",
-                dialect.name()
-            ),
-        )
-        .with_help("this is a bug in tally; please report it with the query")
+        return Err(vec![Diagnostic::bug(format!(
+            "tally generated SQL that does not parse as {}: {e}",
+            dialect.name()
+        ))
         .with_help(format!("the SQL was:\n{sql}"))]);
     }
     Ok(Compiled { plan, sql })

@@ -648,6 +648,56 @@ pub struct Relations {
     pub refs: indexmap::IndexMap<String, SString>,
 }
 
+/// `sample_data:` in tally.yml: what `tally query` and the servers generate into the project's
+/// DuckDB database when it does not exist yet (`tally sample-data` with the same settings).
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+pub struct SampleData {
+    /// The generator (`intercom`: the Intercom support project's tables).
+    #[serde(default)]
+    pub generator: SampleGenerator,
+    /// How many conversations to simulate.
+    #[serde(default = "SampleData::default_conversations")]
+    pub conversations: u64,
+    /// The random seed: the same seed gives the same rows.
+    #[serde(default = "SampleData::default_seed")]
+    pub seed: u64,
+}
+
+impl SampleData {
+    fn default_conversations() -> u64 {
+        20_000
+    }
+    fn default_seed() -> u64 {
+        42
+    }
+}
+
+impl Default for SampleData {
+    fn default() -> SampleData {
+        SampleData {
+            generator: SampleGenerator::default(),
+            conversations: SampleData::default_conversations(),
+            seed: SampleData::default_seed(),
+        }
+    }
+}
+
+/// The sample-data generators tally has.
+#[derive(Clone, Copy, Debug, Default, Deserialize, Serialize, JsonSchema, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleGenerator {
+    #[default]
+    Intercom,
+}
+
+impl SampleGenerator {
+    pub fn name(self) -> &'static str {
+        match self {
+            SampleGenerator::Intercom => "intercom",
+        }
+    }
+}
+
 /// `tally.yml`: project settings.
 #[derive(Clone, Debug, Default, Deserialize, Serialize, JsonSchema)]
 pub struct ProjectFile {
@@ -660,7 +710,7 @@ pub struct ProjectFile {
     pub duckdb: Option<SString>,
     /// Sample data to generate into the database when it is missing.
     #[serde(default)]
-    pub sample_data: Option<serde_json::Value>,
+    pub sample_data: Option<SampleData>,
     #[serde(default)]
     pub vars: indexmap::IndexMap<String, serde_json::Value>,
     #[serde(default)]

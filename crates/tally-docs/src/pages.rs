@@ -10,7 +10,7 @@ use crate::{SiteFile, SiteOptions};
 use minijinja::Environment;
 use serde_json::{json, Value};
 use std::collections::{BTreeMap, BTreeSet};
-use tally_core::diag::{self, Severity};
+use tally_core::diag;
 use tally_core::model::{MeasureRef, Metric, MetricKind, Model, Relation};
 use tally_core::spec::EntityType;
 
@@ -558,7 +558,7 @@ fn diagnostics(env: &Environment, cat: &Catalog, common: &Common) -> SiteFile {
         .map(|d| {
             json!({
                 "code": d.code,
-                "severity": match d.severity { Severity::Error => "error", Severity::Warning => "warning", Severity::Note => "note" },
+                "severity": d.severity.as_str(),
                 "location": cat.model.sources.location(d.span).map(|(f, l, c)| format!("{f}:{l}:{c}")),
                 "message": d.message,
                 "text": diag::plain_text(&cat.model.sources, d),

@@ -7,6 +7,7 @@
 //! `--subprocess` each input is also run by the `tally` binary under a memory limit and a
 //! deadline, which catches aborts. Findings are written to `--crashes DIR` (one file per input)
 //! and make the exit code 1.
+#![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool: printing is its job
 
 use std::path::PathBuf;
 use std::process::ExitCode;

@@ -14,6 +14,7 @@ use std::sync::{Arc, Mutex, RwLock};
 use tally_core::diag::{self, codes};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
+use tally_core::spec::SampleData;
 
 /// How to load the project.
 #[derive(Clone, Debug, Default)]
@@ -145,22 +146,11 @@ fn extras(spec: &tally_core::load::ProjectSpec) -> Extras {
 
 /// Generate the project's sample data (`sample_data:` in tally.yml) into a missing database, as
 /// `tally query` does.
-fn generate_sample(path: &Path, cfg: &serde_json::Value) -> Result<String, ServeError> {
-    let generator = cfg
-        .get("generator")
-        .and_then(|g| g.as_str())
-        .unwrap_or("intercom");
-    let conversations = cfg
-        .get("conversations")
-        .and_then(|g| g.as_u64())
-        .unwrap_or(20_000) as usize;
-    let seed = cfg.get("seed").and_then(|g| g.as_u64()).unwrap_or(42);
+fn generate_sample(path: &Path, cfg: &SampleData) -> Result<String, ServeError> {
+    let generator = cfg.generator.name();
+    let conversations = cfg.conversations.min(usize::MAX as u64) as usize;
+    let seed = cfg.seed;
     let fail = |msg: String| ServeError::new(codes::SERVE_CONFIG, 500, msg);
-    if generator != "intercom" {
-        return Err(fail(format!(
-            "unknown sample-data generator `{generator}`; generators: intercom"
-        )));
-    }
     if let Some(parent) = path.parent() {
         let _ = std::fs::create_dir_all(parent);
     }

@@ -85,5 +85,8 @@ codes! {
     SERVE_EXECUTION = "E0606": "DuckDB could not run a compiled query for a server request.";
     SERVE_CONFIG = "E0607": "The server cannot start: a non-loopback address without a token, an unreadable token file, an unusable database.";
     // E09xx: bugs in tally.
-    GENERATED_SQL = "E0901": "tally generated SQL that does not parse in the target dialect (a bug in tally).";
+    BUG = "E0901": "A bug in tally, not in the project: generated SQL that does not parse in the target dialect, a broken internal invariant, a panic (severity `bug`; please report it).";
 }
+
+/// Generated SQL that does not parse back is one kind of bug in tally.
+pub const GENERATED_SQL: &str = BUG;
