@@ -811,7 +811,10 @@ fn sample_ratings_follow_intercoms_request_rules() {
                 WHERE p.conversation_id = c.id AND ((p.author_type IN ('user', 'lead') AND p.part_type IN ('comment', 'quick_reply')) \
                 OR (p.author_type = 'admin' AND (p.part_type = 'comment' OR (p.body IS NOT NULL \
                 AND p.part_type IN ('assignment', 'assign_and_reopen', 'open', 'close'))))))";
-    let rated = current(&conn, "SELECT count(*) FROM conv WHERE conversation_rating_value IS NOT NULL");
+    let rated = current(
+        &conn,
+        "SELECT count(*) FROM conv WHERE conversation_rating_value IS NOT NULL",
+    );
     assert!(rated > 20, "only {rated} rated conversations");
     for (rule, sql) in [
         (
@@ -842,5 +845,8 @@ fn sample_ratings_follow_intercoms_request_rules() {
              AND EXISTS (SELECT 1 FROM human_reply h WHERE h.conversation_id = c.id)"
         ),
     );
-    assert!(short > 0, "no short answered conversation: the length rule is not exercised");
+    assert!(
+        short > 0,
+        "no short answered conversation: the length rule is not exercised"
+    );
 }
