@@ -115,6 +115,28 @@ const METRICS: &[&str] = &[
     "proactive_click_rate",
     "conversations_resolved_without_repeat_contact",
     "resolved_without_repeat_contact_rate",
+    // Intercom's conversation statistics (metrics/statistics.yml).
+    "new_inbound_conversations",
+    "time_to_assignment_average",
+    "time_to_assignment_median",
+    "time_to_admin_reply_average",
+    "time_to_admin_reply_median",
+    "time_to_first_close_average",
+    "time_to_first_close_median",
+    "time_to_last_close_average",
+    "time_to_last_close_median",
+    "time_to_last_human_close_average",
+    "time_to_last_human_close_median",
+    "reply_time_average",
+    "reply_time_median",
+    "conversation_median_reply_time_median",
+    // CSAT as Intercom attributes it (metrics/csat_attribution.yml).
+    "rating_eligible_conversations",
+    "rated_eligible_conversations",
+    "rating_response_rate",
+    "teammate_rated_conversations",
+    "teammate_positive_ratings",
+    "teammate_csat",
 ];
 
 #[test]

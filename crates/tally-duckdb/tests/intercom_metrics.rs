@@ -75,10 +75,15 @@ reopen AS (
   WHERE p.created_at > k.first_close_at
     AND (p.part_type IN ('open', 'assign_and_reopen', 'note_and_reopen')
          OR (p.author_type IN ('user', 'lead') AND p.part_type IN ('comment', 'quick_reply')))),
+-- The conversation's contact: the author of an inbound conversation, else the smallest contact.
 contact AS (
-  SELECT conversation_id, min(contact_id) AS contact_id
-  FROM intercom.conversation_contact_history
-  WHERE coalesce(_fivetran_active, true) GROUP BY 1),
+  SELECT c.id AS conversation_id,
+         coalesce(CASE WHEN c.source_delivered_as = 'customer_initiated'
+                        AND c.source_author_type IN ('user', 'lead', 'contact')
+                       THEN c.source_author_id END,
+                  (SELECT min(h.contact_id) FROM intercom.conversation_contact_history h
+                    WHERE h.conversation_id = c.id AND coalesce(h._fivetran_active, true))) AS contact_id
+  FROM conv c),
 inbound_start AS (
   SELECT nc.contact_id, n.id, n.created_at
   FROM inbound n JOIN contact nc ON nc.conversation_id = n.id),
@@ -144,7 +149,70 @@ mature_view AS (
                   AND n.created_at >= v.viewed_at
                   AND n.created_at <= v.viewed_at + INTERVAL 24 HOUR) AS resolving
   FROM intercom.article_view v
-  WHERE v.contact_id IS NOT NULL AND v.viewed_at + INTERVAL 24 HOUR <= @AS_OF)
+  WHERE v.contact_id IS NOT NULL AND v.viewed_at + INTERVAL 24 HOUR <= @AS_OF),
+-- Intercom's conversation statistics, from first_contact_reply_at (fcr): for an inbound
+-- conversation, Intercom's own field or else the opening message.
+stat AS (
+  SELECT c.id, c.created_at, c.state, c.source_body,
+         c.conversation_rating_value AS rating, c.conversation_rating_created_at AS rated_at,
+         coalesce(c.first_contact_reply_created_at, c.created_at) AS fcr
+  FROM inbound c),
+teammate_part AS (
+  SELECT * FROM parts
+  WHERE author_type = 'admin'
+    AND (part_type = 'comment'
+         OR (body IS NOT NULL AND part_type IN ('assignment', 'assign_and_reopen', 'open', 'close')))),
+stat_ref AS (
+  SELECT s.*,
+    (SELECT min(p.created_at) FROM parts p WHERE p.conversation_id = s.id AND p.created_at >= s.fcr
+        AND p.part_type IN ('assignment', 'default_assignment', 'away_mode_assignment',
+                            'assign_and_reopen', 'assign_and_unsnooze')) AS first_assignment_at,
+    (SELECT min(h.created_at) FROM teammate_part h WHERE h.conversation_id = s.id AND h.created_at > s.fcr) AS first_admin_reply_at,
+    (SELECT max(h.created_at) FROM teammate_part h WHERE h.conversation_id = s.id AND h.created_at > s.fcr) AS last_admin_reply_at,
+    (SELECT min(p.created_at) FROM parts p WHERE p.conversation_id = s.id AND p.part_type = 'close' AND p.created_at > s.fcr) AS first_close_at,
+    (SELECT max(p.created_at) FROM parts p WHERE p.conversation_id = s.id AND p.part_type = 'close' AND p.created_at > s.fcr) AS last_close_at,
+    (SELECT max(p.created_at) FROM parts p WHERE p.conversation_id = s.id AND p.part_type = 'close'
+        AND p.author_type = 'admin' AND p.created_at > s.fcr) AS last_human_close_at,
+    -- CSAT attribution: the author of the last teammate message.
+    (SELECT h.author_id FROM teammate_part h WHERE h.conversation_id = s.id
+      ORDER BY h.created_at DESC, h.id DESC LIMIT 1) AS last_teammate_id,
+    EXISTS (SELECT 1 FROM teammate_part h WHERE h.conversation_id = s.id) AS teammate_replied,
+    length(coalesce(s.source_body, ''))
+      + (SELECT coalesce(sum(length(p.body)), 0) FROM parts p WHERE p.conversation_id = s.id
+           AND ((p.author_type IN ('user', 'lead') AND p.part_type IN ('comment', 'quick_reply'))
+                OR p.id IN (SELECT h.id FROM teammate_part h))) AS text_len,
+    greatest(s.created_at,
+             (SELECT max(p.created_at) FROM parts p WHERE p.conversation_id = s.id
+                AND ((p.author_type IN ('user', 'lead') AND p.part_type IN ('comment', 'quick_reply'))
+                     OR p.id IN (SELECT h.id FROM teammate_part h)))) AS last_message_at,
+    (SELECT count(DISTINCT h.contact_id) FROM intercom.conversation_contact_history h
+      WHERE h.conversation_id = s.id AND coalesce(h._fivetran_active, true)) AS contacts
+  FROM stat s),
+csat_ref AS (
+  SELECT r.*,
+    teammate_replied AND text_len > 250 AND state = 'closed'
+      AND last_close_at <= last_message_at + INTERVAL 7 DAY AND contacts <= 1 AS eligible
+  FROM stat_ref r),
+-- Reply times: each teammate message answers the customer messages (the opening one included)
+-- since the previous teammate message, timed from the first of them.
+customer_message AS (
+  SELECT conversation_id, created_at FROM cust_msg
+  UNION ALL SELECT id, created_at FROM inbound),
+teammate_turn AS (
+  SELECT h.conversation_id, h.id, h.created_at,
+         lag(h.created_at) OVER (PARTITION BY h.conversation_id ORDER BY h.created_at, h.id) AS previous_at
+  FROM teammate_part h WHERE h.conversation_id IN (SELECT id FROM inbound)),
+reply_ref AS (
+  SELECT t.conversation_id, t.id, t.created_at AS replied_at,
+         (epoch(t.created_at) - epoch(min(m.created_at))) / 60.0 AS minutes
+  FROM teammate_turn t
+  JOIN customer_message m ON m.conversation_id = t.conversation_id
+   AND m.created_at <= t.created_at AND (t.previous_at IS NULL OR m.created_at > t.previous_at)
+  GROUP BY t.conversation_id, t.id, t.created_at),
+conversation_reply_ref AS (
+  SELECT r.conversation_id, quantile_cont(r.minutes, 0.5) AS median_minutes,
+         (SELECT s.last_admin_reply_at FROM stat_ref s WHERE s.id = r.conversation_id) AS last_admin_reply_at
+  FROM reply_ref r GROUP BY r.conversation_id)
 "#;
 
 /// One metric and its independent definition: `value` aggregated over `source` (a CTE of
@@ -243,6 +311,44 @@ fn cases() -> Vec<Case> {
               r("count(*) FILTER (WHERE first_hard_bounce IS NULL AND first_open IS NOT NULL)", "count(*) FILTER (WHERE first_hard_bounce IS NULL)")),
         value("proactive_click_rate", "received_at", "intercom.content_receipt",
               r("count(*) FILTER (WHERE first_hard_bounce IS NULL AND first_click IS NOT NULL)", "count(*) FILTER (WHERE first_hard_bounce IS NULL)")),
+        // 12. Conversation statistics (wall clock, minutes from first_contact_reply_at).
+        count("new_inbound_conversations", "created_at", "reference.stat_ref", "count(*)"),
+        value("time_to_assignment_average", "first_assignment_at", "reference.stat_ref WHERE first_assignment_at IS NOT NULL",
+              "avg(epoch(first_assignment_at) - epoch(fcr)) / 60.0"),
+        value("time_to_assignment_median", "first_assignment_at", "reference.stat_ref WHERE first_assignment_at IS NOT NULL",
+              "quantile_cont((epoch(first_assignment_at) - epoch(fcr)) / 60.0, 0.5)"),
+        value("time_to_admin_reply_average", "first_admin_reply_at", "reference.stat_ref WHERE first_admin_reply_at IS NOT NULL",
+              "avg(epoch(first_admin_reply_at) - epoch(fcr)) / 60.0"),
+        value("time_to_admin_reply_median", "first_admin_reply_at", "reference.stat_ref WHERE first_admin_reply_at IS NOT NULL",
+              "quantile_cont((epoch(first_admin_reply_at) - epoch(fcr)) / 60.0, 0.5)"),
+        value("time_to_first_close_average", "first_close_at", "reference.stat_ref WHERE first_close_at IS NOT NULL",
+              "avg(epoch(first_close_at) - epoch(fcr)) / 60.0"),
+        value("time_to_first_close_median", "first_close_at", "reference.stat_ref WHERE first_close_at IS NOT NULL",
+              "quantile_cont((epoch(first_close_at) - epoch(fcr)) / 60.0, 0.5)"),
+        value("time_to_last_close_average", "last_close_at", "reference.stat_ref WHERE state = 'closed' AND last_close_at IS NOT NULL",
+              "avg(epoch(last_close_at) - epoch(fcr)) / 60.0"),
+        value("time_to_last_close_median", "last_close_at", "reference.stat_ref WHERE state = 'closed' AND last_close_at IS NOT NULL",
+              "quantile_cont((epoch(last_close_at) - epoch(fcr)) / 60.0, 0.5)"),
+        value("time_to_last_human_close_average", "last_human_close_at", "reference.stat_ref WHERE state = 'closed' AND last_human_close_at IS NOT NULL",
+              "avg(epoch(last_human_close_at) - epoch(fcr)) / 60.0"),
+        value("time_to_last_human_close_median", "last_human_close_at", "reference.stat_ref WHERE state = 'closed' AND last_human_close_at IS NOT NULL",
+              "quantile_cont((epoch(last_human_close_at) - epoch(fcr)) / 60.0, 0.5)"),
+        value("reply_time_average", "replied_at", "reference.reply_ref", "avg(minutes)"),
+        value("reply_time_median", "replied_at", "reference.reply_ref", "quantile_cont(minutes, 0.5)"),
+        value("conversation_median_reply_time_median", "last_admin_reply_at", "reference.conversation_reply_ref",
+              "quantile_cont(median_minutes, 0.5)"),
+        // 13. CSAT as Intercom attributes it: rating-request eligibility (72-hour window) and the
+        // last teammate to send a message.
+        count("rating_eligible_conversations", "last_close_at", "reference.csat_ref WHERE eligible", "count(*)"),
+        count("rated_eligible_conversations", "last_close_at", "reference.csat_ref WHERE eligible",
+              "count(*) FILTER (WHERE rating IS NOT NULL AND rated_at <= last_close_at + INTERVAL 72 HOUR)"),
+        value("rating_response_rate", "last_close_at", "reference.csat_ref WHERE eligible",
+              r("count(*) FILTER (WHERE rating IS NOT NULL AND rated_at <= last_close_at + INTERVAL 72 HOUR)", "count(*)")),
+        count("teammate_rated_conversations", "rated_at", "reference.csat_ref WHERE rating IS NOT NULL AND last_teammate_id IS NOT NULL", "count(*)"),
+        count("teammate_positive_ratings", "rated_at", "reference.csat_ref WHERE rating IS NOT NULL AND last_teammate_id IS NOT NULL",
+              "count(*) FILTER (WHERE rating IN (4, 5))"),
+        value("teammate_csat", "rated_at", "reference.csat_ref WHERE rating IS NOT NULL AND last_teammate_id IS NOT NULL",
+              r("count(*) FILTER (WHERE rating IN (4, 5))", "count(*)")),
     ]
 }
 
@@ -330,7 +436,15 @@ fn intercom_metrics_match_independent_sql_on_generated_data() {
     let reference = REFERENCE.replace("@AS_OF", AS_OF);
     conn.execute_batch("CREATE SCHEMA reference")
         .expect("create schema reference");
-    for table in ["ref", "mature_session", "mature_view"] {
+    for table in [
+        "ref",
+        "mature_session",
+        "mature_view",
+        "stat_ref",
+        "csat_ref",
+        "reply_ref",
+        "conversation_reply_ref",
+    ] {
         conn.execute_batch(&format!(
             "CREATE TABLE reference.{table} AS {reference} SELECT * FROM {table}"
         ))

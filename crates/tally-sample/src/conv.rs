@@ -676,7 +676,11 @@ impl Sim<'_> {
         }
         let body = *self.rng.pick(&ADMIN_FIRST);
         let r = self.rng.f64();
-        if !assigned && r < 0.2 {
+        if !assigned && r < 0.03 {
+            // Reply-and-close: the first teammate reply travels on the close part.
+            self.push(t1, Kind::Close { by: Who::Admin(a) }, Some(body));
+            return self.after_close();
+        } else if !assigned && r < 0.2 {
             // Reply-and-assign: the reply travels on the assignment part.
             self.push(
                 t1,
@@ -901,7 +905,8 @@ impl Sim<'_> {
             Chan::Email => 0.5,
             Chan::Phone => 0.3,
         };
-        if self.rng.chance(prompt_p) {
+        // Intercom asks only when its rules allow (sample/rating.rs).
+        if super::rating::request_eligible(&self.c, tclose) && self.rng.chance(prompt_p) {
             // The rating request arrives as a bot message after the close.
             let tp = self.bot(tclose + self.rng.range(20, 120), BOT_CSAT, false);
             if self.rng.chance(0.42) {
@@ -1037,7 +1042,7 @@ pub(crate) struct People<'a> {
     pub cc: Option<&'a Id>,
 }
 
-fn is_human_reply(kind: &Kind, body: Option<&str>) -> Option<usize> {
+pub(crate) fn is_human_reply(kind: &Kind, body: Option<&str>) -> Option<usize> {
     match *kind {
         Kind::Reply {
             who: Who::Admin(a), ..
@@ -1297,7 +1302,13 @@ impl Replay {
         for (k, v) in self.versions.iter().enumerate() {
             let s = &v.s;
             let (end, active) = match self.versions.get(k + 1) {
-                Some(next) => (V::Tu(end_before(next.updated_at)), false),
+                // About 1% of conversations keep their previous version active too (two
+                // active versions of one id, as a missed history-mode update leaves them): the
+                // latest updated_at must win.
+                Some(next) => (
+                    V::Tu(end_before(next.updated_at)),
+                    c.id % 97 == 13 && k + 2 == n,
+                ),
                 None => (V::T(END_OF_TIME), true),
             };
             let assignee = s.assignee.map(|a| Id::dec(w.admins[a].id));

@@ -15,6 +15,7 @@
 mod clock;
 mod conv;
 mod people;
+mod rating;
 mod rng;
 mod sink;
 mod world;
@@ -65,7 +66,7 @@ pub const MAX_CONVERSATIONS: usize = 10_000_000;
 /// Name of the metadata table written next to the data.
 pub const METADATA_TABLE: &str = "tally_sample_metadata";
 /// Bumped whenever the generated rows change for a given seed.
-pub const GENERATOR_VERSION: &str = "1";
+pub const GENERATOR_VERSION: &str = "2";
 
 const DDL: &str = r#"
 CREATE OR REPLACE TABLE {s}.conversation_history (
