@@ -49,6 +49,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Business calendars (`business_calendars:`), checked.
+    #[serde(skip)]
+    pub calendars: crate::calendar::Calendars,
     /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
     /// validation, which plans every metric) does not scan every semantic model per name.
     #[serde(skip)]
@@ -561,6 +564,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
         spec: &spec,
         custom_grains: Vec::new(),
         inline: IndexMap::new(),
+        calendars: Default::default(),
     };
     let model = r.resolve();
     let diags = r.diags;
@@ -580,6 +584,8 @@ struct Resolver<'a> {
     /// The measures made for simple metrics that carry their own aggregation (dbt's latest spec,
     /// MetricFlow's `metric_aggregation_params`), by metric name; `None` when it did not resolve.
     inline: IndexMap<String, Option<MeasureRef>>,
+    /// The project's calendars, resolved first (business durations read them).
+    calendars: crate::calendar::Calendars,
 }
 
 fn is_valid_name(name: &str) -> bool {
@@ -645,6 +651,12 @@ impl<'a> Resolver<'a> {
             ..Model::default()
         };
         self.resolve_roster(&mut model);
+        self.calendars = crate::calendar::resolve::resolve(
+            &spec.business_calendars,
+            &spec.holiday_sets,
+            &mut self.diags,
+        );
+        model.calendars = self.calendars.clone();
         self.resolve_time_spines(&mut model);
         // Semantic models.
         let mut seen: IndexMap<String, Span> = IndexMap::new();
@@ -1343,7 +1355,7 @@ impl<'a> Resolver<'a> {
             );
         }
         let _ = ok;
-        Some(SemanticModel {
+        let mut out = SemanticModel {
             name: sm.name.value.clone(),
             span: sm.name.span,
             label: sm.label.as_ref().map(|l| l.value.clone()),
@@ -1354,7 +1366,9 @@ impl<'a> Resolver<'a> {
             entities,
             dimensions,
             measures,
-        })
+        };
+        crate::calendar::duration::apply(&mut out, sm, &self.calendars, &mut self.diags);
+        Some(out)
     }
 
     /// Normalise an aggregation: returns the aggregation and the SQL expression it aggregates.
