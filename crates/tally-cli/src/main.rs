@@ -1,6 +1,7 @@
 //! The `tally` command line. The only crate that prints.
 
 mod args;
+mod calendars;
 mod ci;
 mod database;
 mod docs;
@@ -128,6 +129,12 @@ fn run(cli: Cli) -> u8 {
         ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
         Command::Schema { kind, write } => schema(&kind, write.as_deref()),
+        Command::Calendars {
+            action,
+            calendar,
+            format,
+            dialect,
+        } => calendars::run(&ctx, &action, calendar.as_deref(), &format, dialect.as_deref()),
         Command::Diff {
             base,
             format,

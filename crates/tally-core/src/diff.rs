@@ -391,6 +391,8 @@ enum Target {
     Model,
     Measure(String),
     Dimension(String),
+    /// A business duration (its calendar included): the measures and filters that read it.
+    Business(String),
     /// Documentation only.
     Nothing,
 }
@@ -447,6 +449,12 @@ fn model_fields(sm: &SemanticModel) -> Vec<(Field, Target)> {
         out.push((
             field(format!("measure `{}`", m.name), v, true),
             Target::Measure(m.name.clone()),
+        ));
+    }
+    for (name, def) in sm.business.iter().flat_map(|b| &b.definitions) {
+        out.push((
+            field(format!("business duration `{name}`"), def.clone(), true),
+            Target::Business(name.clone()),
         ));
     }
     if let Some(l) = &sm.label {
@@ -536,6 +544,19 @@ fn depends_on(model: &Model, m: &Metric, sm: &str, target: &Target) -> bool {
         Target::Dimension(name) => {
             measures.iter().any(|(s, _, atd)| *s == sm && atd == name)
                 || filter_elements(m).contains(name)
+        }
+        Target::Business(name) => {
+            let mentions = |e: &str| {
+                e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == name)
+            };
+            measures.iter().any(|(s, n, _)| {
+                *s == sm
+                    && model
+                        .semantic_model(s)
+                        .and_then(|(_, x)| x.measure(n))
+                        .is_some_and(|x| mentions(&x.expr))
+            }) || filter_elements(m).contains(name)
         }
     }
 }

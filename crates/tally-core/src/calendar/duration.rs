@@ -36,6 +36,38 @@ pub fn is_safe_key(s: &str) -> bool {
             .all(|c| c.is_ascii_alphanumeric() || matches!(c, '_' | '-' | '.' | ' ' | ':' | '/'))
 }
 
+/// A semantic model's relation with its business durations added as columns. A scan reads it
+/// only when it projects one of `columns` (or an expression that mentions one); other queries
+/// read the model's own relation and pay nothing for the clock.
+#[derive(Debug, Clone)]
+pub struct Wrapped {
+    pub relation: Relation,
+    pub columns: Vec<String>,
+    /// Each duration's definition as text, calendars written out (for `tally diff`).
+    pub definitions: Vec<(String, String)>,
+}
+
+impl Wrapped {
+    /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
+    pub fn used_by<'a>(&self, projected: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
+        projected.into_iter().any(|(name, expr)| {
+            self.columns
+                .iter()
+                .any(|c| c == name || mentions(expr, c))
+        })
+    }
+}
+
+/// `text` holds `name` as a whole identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
 /// Text inside a single-quoted Jinja string literal.
 fn jinja_str(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\'', "\\'")
@@ -131,7 +163,11 @@ pub fn apply(
         Relation::Query(_, span) => *span,
         Relation::Table(_) => out.span,
     };
-    out.relation = Relation::Query(sql, span);
+    out.business = Some(Wrapped {
+        relation: Relation::Query(sql, span),
+        columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
+        definitions: planned.iter().map(|p| (p.d.name.value.clone(), definition(p, cals))).collect(),
+    });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
             out.dimensions.push(Dimension {
@@ -145,6 +181,27 @@ pub fn apply(
             });
         }
     }
+}
+
+/// A duration's definition with its calendars written out, so that `tally diff` sees a calendar
+/// change as a change of every duration that uses it.
+fn definition(p: &Planned, cals: &Calendars) -> String {
+    let d = p.d;
+    let mut s = format!(
+        "{} -> {} in {} ({}{})\n",
+        d.start.value,
+        d.end.value,
+        d.calendar.value,
+        d.unit.as_ref().map_or("minute", |u| u.value.as_str()),
+        d.open_end.as_ref().map_or(String::new(), |o| format!(", open_end {}", o.value))
+    );
+    if let Some(Calendar::ByColumn(sel)) = cals.calendars.get(&d.calendar.value) {
+        s.push_str(&format!("by {}: {:?}, default {}\n", sel.by, sel.map, sel.default));
+    }
+    for sch in cals.schedules_of(&d.calendar.value) {
+        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
+    }
+    s
 }
 
 /// A timestamp of the model: a dimension's (or entity's) expression, or a column name.

@@ -15,6 +15,7 @@
 
 pub mod clock;
 pub mod duration;
+pub mod export;
 pub mod resolve;
 pub mod spec;
 
@@ -159,13 +160,32 @@ impl Schedule {
             "tz={};range={}..{};day={}\n",
             self.timezone, self.range.0, self.range.1, self.day_seconds
         );
+        let hours = |h: &DayHours| {
+            if h.is_empty() {
+                "closed".to_string()
+            } else {
+                h.iter()
+                    .map(|(a, b)| format!("{}-{}", hhmm(*a), hhmm(*b)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
+            }
+        };
+        const DAYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
         for (from, week) in &self.versions {
-            s.push_str(&format!("version {from}: {week:?}\n"));
+            let days: Vec<String> = DAYS
+                .iter()
+                .zip(week.iter())
+                .map(|(d, h)| format!("{d} {}", hours(h)))
+                .collect();
+            s.push_str(&format!("from {from}: {}\n", days.join("; ")));
         }
         for e in &self.exceptions {
             s.push_str(&format!(
-                "exception {}..{} annually={} {:?}\n",
-                e.from, e.to, e.annually, e.hours
+                "exception {}{}{}: {}\n",
+                e.from,
+                if e.to != e.from { format!("..{}", e.to) } else { String::new() },
+                if e.annually { " (annually)" } else { "" },
+                hours(&e.hours)
             ));
         }
         s
