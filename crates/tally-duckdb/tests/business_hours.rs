@@ -344,9 +344,9 @@ fn sample_data_reconciles_with_intercom_statistics() {
     let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
     assert!(diags.iter().all(|d| !d.is_error()));
     let conn = engine::open(None).unwrap();
-    tally_duckdb::sample::generate_intercom(
+    tally_sample::generate_intercom(
         &conn,
-        &tally_duckdb::sample::SampleOptions {
+        &tally_sample::SampleOptions {
             conversations: 3_000,
             seed: 7,
             schema: "intercom".into(),
