@@ -134,7 +134,13 @@ fn run(cli: Cli) -> u8 {
             calendar,
             format,
             dialect,
-        } => calendars::run(&ctx, &action, calendar.as_deref(), &format, dialect.as_deref()),
+        } => calendars::run(
+            &ctx,
+            &action,
+            calendar.as_deref(),
+            &format,
+            dialect.as_deref(),
+        ),
         Command::Diff {
             base,
             format,

@@ -85,15 +85,26 @@ fn compiles_for_every_dialect_and_joins_the_clock_only_when_read() {
                     )
                 })
                 .sql;
-            assert!(sql.contains("tally_bh"), "{name} {metric}: the clock is joined");
+            assert!(
+                sql.contains("tally_bh"),
+                "{name} {metric}: the clock is joined"
+            );
             let lower = sql.to_ascii_lowercase();
-            for f in ["timezone", "at time zone", "convert_tz", "from_utc_timestamp"] {
+            for f in [
+                "timezone",
+                "at time zone",
+                "convert_tz",
+                "from_utc_timestamp",
+            ] {
                 assert!(!lower.contains(f), "{name}: `{f}` in\n{sql}");
             }
         }
         let req = QueryRequest::of::<&str, &str, &str>(&["ticket_count"], &[], &[]);
         let sql = tally_core::pipeline::compile(&model, d, &req).unwrap().sql;
-        assert!(!sql.contains("tally_bh"), "{name}: no clock without a duration");
+        assert!(
+            !sql.contains("tally_bh"),
+            "{name}: no clock without a duration"
+        );
     }
 }
 
@@ -114,7 +125,10 @@ fn diff_reports_calendar_changes_and_the_metrics_they_move() {
         .iter()
         .any(|f| f.field == "business duration `response_minutes`" && f.affects_values));
     let affected: Vec<&str> = d.affected.iter().map(|a| a.name.as_str()).collect();
-    assert!(affected.contains(&"response_time_business_median"), "{affected:?}");
+    assert!(
+        affected.contains(&"response_time_business_median"),
+        "{affected:?}"
+    );
     assert!(affected.contains(&"sla_tickets"), "{affected:?}");
     assert!(!affected.contains(&"ticket_count"), "{affected:?}");
     let owner = d

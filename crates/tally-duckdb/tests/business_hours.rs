@@ -222,7 +222,15 @@ fn team_calendar(team: Option<&str>) -> &'static str {
 fn sql_matches_reference_on_random_rows() {
     let dir = tempfile::tempdir().unwrap();
     let model = load_project(dir.path());
-    let teams = [Some("d"), Some("n"), Some("k"), Some("l"), Some("y"), Some("x"), None];
+    let teams = [
+        Some("d"),
+        Some("n"),
+        Some("k"),
+        Some("l"),
+        Some("y"),
+        Some("x"),
+        None,
+    ];
     let lo = ts("2025-10-03 00:00:00");
     let span = ts("2026-12-28 00:00:00") - lo;
     let mut rng = Rng(16);
@@ -276,7 +284,12 @@ fn sql_matches_reference_on_random_rows() {
             }
         }
     }
-    assert!(bad.is_empty(), "{} mismatches:\n{}", bad.len(), bad[..bad.len().min(20)].join("\n"));
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad[..bad.len().min(20)].join("\n")
+    );
 }
 
 #[test]
@@ -286,27 +299,105 @@ fn edge_cases() {
     // (name, team, start, end, business seconds)
     let cases: &[(&str, Option<&'static str>, &str, Option<&str>, Option<i64>)] = &[
         // Dublin on GMT in March: Friday 17:59 -> Monday 08:01 = 1 + 1 minutes.
-        ("friday_to_monday", Some("d"), "2026-03-06 17:59:00", Some("2026-03-09 08:01:00"), Some(120)),
+        (
+            "friday_to_monday",
+            Some("d"),
+            "2026-03-06 17:59:00",
+            Some("2026-03-09 08:01:00"),
+            Some(120),
+        ),
         // Saturday 2026-03-14 is a holiday: no Saturday hours.
-        ("holiday_on_a_weekend", Some("d"), "2026-03-14 00:00:00", Some("2026-03-15 00:00:00"), Some(0)),
-        ("ordinary_saturday", Some("d"), "2026-03-07 00:00:00", Some("2026-03-08 00:00:00"), Some(4 * 3600)),
+        (
+            "holiday_on_a_weekend",
+            Some("d"),
+            "2026-03-14 00:00:00",
+            Some("2026-03-15 00:00:00"),
+            Some(0),
+        ),
+        (
+            "ordinary_saturday",
+            Some("d"),
+            "2026-03-07 00:00:00",
+            Some("2026-03-08 00:00:00"),
+            Some(4 * 3600),
+        ),
         // Christmas Eve custom hours 09:00-13:00; Christmas Day closed (recurring), then the weekend.
-        ("christmas_eve", Some("d"), "2025-12-24 00:00:00", Some("2025-12-26 00:00:00"), Some(4 * 3600)),
-        ("christmas_2026_recurring", Some("d"), "2026-12-25 00:00:00", Some("2026-12-26 00:00:00"), Some(0)),
+        (
+            "christmas_eve",
+            Some("d"),
+            "2025-12-24 00:00:00",
+            Some("2025-12-26 00:00:00"),
+            Some(4 * 3600),
+        ),
+        (
+            "christmas_2026_recurring",
+            Some("d"),
+            "2026-12-25 00:00:00",
+            Some("2026-12-26 00:00:00"),
+            Some(0),
+        ),
         // The offsite closes Monday to Friday; Saturday 08-08 is open 10:00-14:00 IST (09:00-13:00 UTC).
-        ("multi_day_closure", Some("d"), "2026-08-03 00:00:00", Some("2026-08-08 10:00:00"), Some(3600)),
+        (
+            "multi_day_closure",
+            Some("d"),
+            "2026-08-03 00:00:00",
+            Some("2026-08-08 10:00:00"),
+            Some(3600),
+        ),
         // Kathmandu (+05:45) Monday 22:00-06:00 = 16:15-00:15 UTC.
-        ("overnight_across_utc_midnight", Some("k"), "2026-06-01 23:00:00", Some("2026-06-02 00:10:00"), Some(70 * 60)),
+        (
+            "overnight_across_utc_midnight",
+            Some("k"),
+            "2026-06-01 23:00:00",
+            Some("2026-06-02 00:10:00"),
+            Some(70 * 60),
+        ),
         // New York night shift 00:30-02:30: on 2026-03-08 02:30 does not exist (-> 03:00 EDT).
-        ("spring_forward", Some("y"), "2026-03-08 00:00:00", Some("2026-03-08 12:00:00"), Some(5400)),
+        (
+            "spring_forward",
+            Some("y"),
+            "2026-03-08 00:00:00",
+            Some("2026-03-08 12:00:00"),
+            Some(5400),
+        ),
         // On 2026-11-01 01:00-02:00 happens twice: 00:30 EDT -> 02:30 EST is three hours.
-        ("fall_back", Some("y"), "2026-11-01 00:00:00", Some("2026-11-01 12:00:00"), Some(3 * 3600)),
+        (
+            "fall_back",
+            Some("y"),
+            "2026-11-01 00:00:00",
+            Some("2026-11-01 12:00:00"),
+            Some(3 * 3600),
+        ),
         // Dublin's hours change on 2026-04-01 (IST): 08:00-18:00 on 03-31, 09:00-17:30 on 04-01.
-        ("schedule_change_mid_span", Some("d"), "2026-03-31 00:00:00", Some("2026-04-02 00:00:00"), Some(66_600)),
-        ("end_before_start", Some("d"), "2026-03-10 12:00:00", Some("2026-03-10 11:00:00"), None),
-        ("end_exactly_at_opening", Some("d"), "2026-03-09 18:00:00", Some("2026-03-10 08:00:00"), Some(0)),
+        (
+            "schedule_change_mid_span",
+            Some("d"),
+            "2026-03-31 00:00:00",
+            Some("2026-04-02 00:00:00"),
+            Some(66_600),
+        ),
+        (
+            "end_before_start",
+            Some("d"),
+            "2026-03-10 12:00:00",
+            Some("2026-03-10 11:00:00"),
+            None,
+        ),
+        (
+            "end_exactly_at_opening",
+            Some("d"),
+            "2026-03-09 18:00:00",
+            Some("2026-03-10 08:00:00"),
+            Some(0),
+        ),
         ("open_span", Some("d"), "2026-03-10 12:00:00", None, None),
-        ("outside_the_range", Some("d"), "2027-02-01 09:00:00", Some("2027-02-01 10:00:00"), None),
+        (
+            "outside_the_range",
+            Some("d"),
+            "2027-02-01 09:00:00",
+            Some("2027-02-01 10:00:00"),
+            None,
+        ),
     ];
     let rows: Vec<Row> = cases
         .iter()
@@ -357,7 +448,10 @@ fn sample_data_reconciles_with_intercom_statistics() {
     let query = |metrics: &[&str], group_by: &[&str]| {
         let req = QueryRequest::of::<&str, &str, &str>(metrics, group_by, &[]);
         let c = tally_core::pipeline::compile(&model, &DuckDb, &req).unwrap_or_else(|d| {
-            panic!("{}", tally_core::diag::render_human(&model.sources, &d, false))
+            panic!(
+                "{}",
+                tally_core::diag::render_human(&model.sources, &d, false)
+            )
         });
         engine::run(&conn, &c.sql).unwrap().rows
     };
@@ -377,14 +471,18 @@ fn sample_data_reconciles_with_intercom_statistics() {
     assert!(compared > 1000, "only {compared} conversations compared");
     for k in 1..3 {
         assert!(
-            matches!(rows[0][k], Value::Int(0)) || matches!(rows[0][k], Value::Float(f) if f == 0.0),
+            matches!(rows[0][k], Value::Int(0))
+                || matches!(rows[0][k], Value::Float(f) if f == 0.0),
             "mismatches with Intercom's statistics: {:?}",
             rows[0]
         );
     }
     // The business-time median by team answers, in business minutes below the wall-clock one.
     let by_team = query(
-        &["first_response_time_business_median", "first_response_time_median"],
+        &[
+            "first_response_time_business_median",
+            "first_response_time_median",
+        ],
         &["team__team_name"],
     );
     assert!(by_team.len() >= 4, "{by_team:?}");

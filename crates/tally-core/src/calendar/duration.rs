@@ -49,12 +49,13 @@ pub struct Wrapped {
 
 impl Wrapped {
     /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
-    pub fn used_by<'a>(&self, projected: impl IntoIterator<Item = (&'a String, &'a String)>) -> bool {
-        projected.into_iter().any(|(name, expr)| {
-            self.columns
-                .iter()
-                .any(|c| c == name || mentions(expr, c))
-        })
+    pub fn used_by<'a>(
+        &self,
+        projected: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> bool {
+        projected
+            .into_iter()
+            .any(|(name, expr)| self.columns.iter().any(|c| c == name || mentions(expr, c)))
     }
 }
 
@@ -166,7 +167,10 @@ pub fn apply(
     out.business = Some(Wrapped {
         relation: Relation::Query(sql, span),
         columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
-        definitions: planned.iter().map(|p| (p.d.name.value.clone(), definition(p, cals))).collect(),
+        definitions: planned
+            .iter()
+            .map(|p| (p.d.name.value.clone(), definition(p, cals)))
+            .collect(),
     });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
@@ -193,10 +197,15 @@ fn definition(p: &Planned, cals: &Calendars) -> String {
         d.end.value,
         d.calendar.value,
         d.unit.as_ref().map_or("minute", |u| u.value.as_str()),
-        d.open_end.as_ref().map_or(String::new(), |o| format!(", open_end {}", o.value))
+        d.open_end
+            .as_ref()
+            .map_or(String::new(), |o| format!(", open_end {}", o.value))
     );
     if let Some(Calendar::ByColumn(sel)) = cals.calendars.get(&d.calendar.value) {
-        s.push_str(&format!("by {}: {:?}, default {}\n", sel.by, sel.map, sel.default));
+        s.push_str(&format!(
+            "by {}: {:?}, default {}\n",
+            sel.by, sel.map, sel.default
+        ));
     }
     for sch in cals.schedules_of(&d.calendar.value) {
         s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
@@ -280,16 +289,16 @@ fn row_values(clock: &Clock, d: &clock::ClockDay, k: usize) -> Vec<String> {
     v
 }
 
-/// The clocks as a `SELECT ... UNION ALL SELECT ...` (Jinja: the first row's types go through
-/// `cast_integer`/`cast_double`).
+/// The clocks as `SELECT` rows joined by `UNION ALL`, nested as a balanced tree of parenthesised
+/// pairs (a left-deep chain of thousands of branches is slow to parse and bind). Jinja: the first
+/// row's types go through `cast_integer`/`cast_double`.
 pub fn inline_rows(clocks: &[Clock], k: usize) -> String {
     let cols = clock_columns(k);
-    let mut out = String::new();
-    let mut first = true;
+    let mut rows: Vec<String> = Vec::new();
     for c in clocks {
         for d in &c.days {
             let vals = row_values(c, d, k);
-            if first {
+            if rows.is_empty() {
                 let typed: Vec<String> = vals
                     .iter()
                     .zip(&cols)
@@ -300,14 +309,24 @@ pub fn inline_rows(clocks: &[Clock], k: usize) -> String {
                         _ => format!("{{{{ cast_integer('{v}') }}}} AS {n}"),
                     })
                     .collect();
-                out.push_str(&format!("SELECT {}", typed.join(", ")));
-                first = false;
+                rows.push(format!("SELECT {}", typed.join(", ")));
             } else {
-                out.push_str(&format!("\nUNION ALL SELECT {}", vals.join(", ")));
+                rows.push(format!("SELECT {}", vals.join(", ")));
             }
         }
     }
-    out
+    balanced_union(&rows)
+}
+
+fn balanced_union(rows: &[String]) -> String {
+    match rows.len() {
+        0 => String::new(),
+        1 => rows[0].clone(),
+        n => {
+            let (a, b) = rows.split_at(n / 2);
+            format!("({})\nUNION ALL ({})", balanced_union(a), balanced_union(b))
+        }
+    }
 }
 
 fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Clock]) -> String {

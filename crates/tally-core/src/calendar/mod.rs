@@ -183,7 +183,11 @@ impl Schedule {
             s.push_str(&format!(
                 "exception {}{}{}: {}\n",
                 e.from,
-                if e.to != e.from { format!("..{}", e.to) } else { String::new() },
+                if e.to != e.from {
+                    format!("..{}", e.to)
+                } else {
+                    String::new()
+                },
                 if e.annually { " (annually)" } else { "" },
                 hours(&e.hours)
             ));

@@ -83,7 +83,10 @@ impl Model {
         let Relation::Query(q, span) = relation else {
             return None;
         };
-        let key = (model, format!("{dialect}{}", if business { "#business" } else { "" }));
+        let key = (
+            model,
+            format!("{dialect}{}", if business { "#business" } else { "" }),
+        );
         if let Some(r) = self
             .rendered_sql
             .lock()

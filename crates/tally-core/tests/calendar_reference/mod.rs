@@ -139,4 +139,3 @@ pub fn sampler(s: &Schedule, start: i64, end: i64) -> Option<i64> {
     }
     Some(open)
 }
-
