@@ -139,6 +139,21 @@ pub enum Command {
         #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
         format: String,
     },
+    /// Business calendars: list them, export a calendar's business clock for a warehouse (a CSV
+    /// seed or `CREATE TABLE` SQL), or print the query that finds stale warehouse copies.
+    Calendars {
+        #[arg(value_parser = ["list", "export", "check"])]
+        action: String,
+        /// One calendar (a calendar chosen by column exports the calendars it maps to).
+        #[arg(long)]
+        calendar: Option<String>,
+        /// export: csv (a dbt seed) or sql (CREATE TABLE tally_bh__<calendar> AS ...).
+        #[arg(long, default_value = "sql", value_parser = ["csv", "sql"])]
+        format: String,
+        /// The SQL dialect (default: the project's `dialect:`, else duckdb).
+        #[arg(long)]
+        dialect: Option<String>,
+    },
     /// Print the JSON Schema of the project files, for editors (yaml-language-server).
     Schema {
         /// Which file: `project` (semantic-layer YAML: models, metrics, saved queries, metric

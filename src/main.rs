@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is the CLI's job
 
 mod args;
+mod calendars;
 mod ci;
 mod database;
 mod docs;
@@ -141,6 +142,18 @@ fn run(cli: Cli) -> u8 {
         ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
         Command::Schema { kind, write } => schema(&ctx, &kind, write.as_deref()),
+        Command::Calendars {
+            action,
+            calendar,
+            format,
+            dialect,
+        } => calendars::run(
+            &ctx,
+            &action,
+            calendar.as_deref(),
+            &format,
+            dialect.as_deref(),
+        ),
         Command::Diff {
             base,
             format,

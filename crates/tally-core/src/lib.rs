@@ -1,4 +1,5 @@
 //! tally's compiler core. See ARCHITECTURE.md for the stage table.
+pub mod calendar;
 pub mod dbt;
 pub mod diag;
 pub mod dialect;

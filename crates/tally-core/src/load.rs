@@ -31,6 +31,9 @@ pub struct ProjectSpec {
     pub metric_tests: Vec<MetricTest>,
     /// tally's declared source tables for metric tests (`test_tables:`).
     pub test_tables: Vec<TestTable>,
+    /// tally's business calendars (`business_calendars:`) and holiday sets (`holiday_sets:`).
+    pub business_calendars: Vec<crate::calendar::spec::BusinessCalendar>,
+    pub holiday_sets: Vec<crate::calendar::spec::HolidaySet>,
     /// A dbt project's target and relations (when the project has a `dbt_project.yml`).
     pub dbt: Option<crate::dbt::DbtInfo>,
 }
@@ -96,6 +99,8 @@ const OUR_KEYS: &[&str] = &[
     "metric_tests",
     "metric_test",
     "test_tables",
+    "business_calendars",
+    "holiday_sets",
 ];
 
 /// Directories never read when a project is scanned recursively.
@@ -649,6 +654,8 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             "metric_test" => push(&mut spec.metric_tests, v, &cell),
             "metric_tests" => push_list(&mut spec.metric_tests, v, &cell),
             "test_tables" => push_list(&mut spec.test_tables, v, &cell),
+            "business_calendars" => push_list(&mut spec.business_calendars, v, &cell),
+            "holiday_sets" => push_list(&mut spec.holiday_sets, v, &cell),
             _ if crate::spec::DBT_KEYS.contains(&key) => {}
             _ => {
                 let all = OUR_KEYS.iter().chain(crate::spec::DBT_KEYS.iter()).copied();
@@ -657,7 +664,7 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
                         .at(k.span)
                         .with_label("tally and dbt do not read this key")
                         .with_suggestion(key, all)
-                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests and test_tables"),
+                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests, test_tables, business_calendars and holiday_sets"),
                 );
             }
         }

@@ -109,6 +109,9 @@ pub struct SemanticModel {
     pub meta: Option<serde_json::Value>,
     #[serde(default)]
     pub tags: Vec<String>,
+    /// tally: columns measured in business time (see `calendar`).
+    #[serde(default)]
+    pub business_durations: Vec<crate::calendar::spec::BusinessDuration>,
     #[serde(default, skip_serializing)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,

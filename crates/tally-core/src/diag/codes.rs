@@ -84,6 +84,15 @@ codes! {
     SERVE_FILTER = "E0605": "A where filter holds SQL the server refuses: several statements, comments, sub-queries or statement keywords.";
     SERVE_EXECUTION = "E0606": "DuckDB could not run a compiled query for a server request.";
     SERVE_CONFIG = "E0607": "The server cannot start: a non-loopback address without a token, an unreadable token file, an unusable database.";
+    // E08xx: business calendars (`business_calendars:`, `holiday_sets:`, `business_durations:`).
+    CALENDAR_ZONE = "E0801": "A business calendar's time zone is not an IANA zone in tally's tz database.";
+    CALENDAR_HOURS = "E0802": "Office hours are malformed: not `HH:MM-HH:MM`, empty, longer than a day, or hours beside `by`.";
+    CALENDAR_OVERLAP = "E0803": "Office-hours intervals overlap (in one day, or an overnight shift into the next day).";
+    CALENDAR_VERSIONS = "E0804": "A calendar's versions are not in increasing `effective_from` order.";
+    CALENDAR_EXCEPTION = "E0805": "A calendar exception is invalid: a bad or duplicate date, `closed` with `hours`, neither, or `from` after `to`.";
+    UNKNOWN_CALENDAR = "E0806": "A business duration, calendar `map`/`default` or `include_exceptions` names a calendar or holiday set that does not exist.";
+    CALENDAR_RANGE = "E0807": "A calendar's `range` starts after it ends.";
+    BUSINESS_DURATION = "E0808": "A business duration is invalid: an unknown unit or open_end, a start or end that is not a column, a `by` column missing.";
     // E09xx: bugs in tally.
     BUG = "E0901": "A bug in tally, not in the project: generated SQL that does not parse in the target dialect, a broken internal invariant, a panic (severity `bug`; please report it).";
 }

@@ -274,6 +274,8 @@ pub(super) enum Target {
     Model,
     Measure(String),
     Dimension(String),
+    /// A business duration (its calendar included): the measures and filters that read it.
+    Business(String),
     /// Documentation only.
     Nothing,
 }
@@ -330,6 +332,12 @@ fn model_fields(sm: &SemanticModel) -> Vec<(Field, Target)> {
         out.push((
             field(format!("measure `{}`", m.name), v, true),
             Target::Measure(m.name.clone()),
+        ));
+    }
+    for (name, def) in sm.business.iter().flat_map(|b| &b.definitions) {
+        out.push((
+            field(format!("business duration `{name}`"), def.clone(), true),
+            Target::Business(name.clone()),
         ));
     }
     if let Some(l) = &sm.label {
@@ -419,6 +427,19 @@ pub(super) fn depends_on(model: &Model, m: &Metric, sm: &str, target: &Target) -
         Target::Dimension(name) => {
             measures.iter().any(|(s, _, atd)| *s == sm && atd == name)
                 || filter_elements(m).contains(name)
+        }
+        Target::Business(name) => {
+            let mentions = |e: &str| {
+                e.split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
+                    .any(|w| w == name)
+            };
+            measures.iter().any(|(s, n, _)| {
+                *s == sm
+                    && model
+                        .semantic_model(s)
+                        .and_then(|(_, x)| x.measure(n))
+                        .is_some_and(|x| mentions(&x.expr))
+            }) || filter_elements(m).contains(name)
         }
     }
 }

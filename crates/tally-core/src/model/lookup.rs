@@ -64,10 +64,29 @@ impl Model {
         dialect: &str,
         overrides: &str,
     ) -> Option<Result<String, Diagnostic>> {
-        let Relation::Query(q, span) = &self.semantic_models.get(model)?.relation else {
+        self.render_relation_sql(model, false, dialect, overrides)
+    }
+    /// [`Self::render_model_sql`], of the relation with the model's business durations when
+    /// `business` (cached apart).
+    pub fn render_relation_sql(
+        &self,
+        model: usize,
+        business: bool,
+        dialect: &str,
+        overrides: &str,
+    ) -> Option<Result<String, Diagnostic>> {
+        let sm = self.semantic_models.get(model)?;
+        let relation = match (&sm.business, business) {
+            (Some(b), true) => &b.relation,
+            _ => &sm.relation,
+        };
+        let Relation::Query(q, span) = relation else {
             return None;
         };
-        let key = (model, dialect.to_string());
+        let key = (
+            model,
+            format!("{dialect}{}", if business { "#business" } else { "" }),
+        );
         if let Some(r) = self
             .rendered_sql
             .lock()

@@ -52,6 +52,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Business calendars (`business_calendars:`), checked.
+    #[serde(skip)]
+    pub calendars: crate::calendar::Calendars,
     /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
     /// validation, which plans every metric) does not scan every semantic model per name.
     #[serde(skip)]
@@ -135,6 +138,9 @@ pub struct SemanticModel {
     pub entities: Vec<Entity>,
     pub dimensions: Vec<Dimension>,
     pub measures: Vec<Measure>,
+    /// The relation with the model's business durations as columns (`calendar::duration`).
+    #[serde(skip)]
+    pub business: Option<crate::calendar::duration::Wrapped>,
 }
 
 impl SemanticModel {

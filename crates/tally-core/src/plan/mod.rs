@@ -327,7 +327,10 @@ impl<'m> Planner<'m> {
         let mut rendered_errors = Vec::new();
         for (model, cols) in &self.scans {
             let sm = &self.model.semantic_models[*model];
-            let (from, what) = match &sm.relation {
+            // Business durations (`calendar::duration`): the clock joins only when used.
+            let business = sm.business.as_ref().filter(|b| b.used_by(cols.iter()));
+            let relation = business.map_or(&sm.relation, |b| &b.relation);
+            let (from, what) = match relation {
                 Relation::Table(t) => (
                     TableRef::Table {
                         name: t.clone(),
@@ -340,7 +343,12 @@ impl<'m> Planner<'m> {
                         // Rendered once per model and dialect (cached on the model).
                         sql: match self
                             .model
-                            .render_model_sql(*model, self.dialect.name(), self.dialect.macros())
+                            .render_relation_sql(
+                                *model,
+                                business.is_some(),
+                                self.dialect.name(),
+                                self.dialect.macros(),
+                            )
                             .unwrap_or_else(|| Ok(q.clone()))
                         {
                             Ok(s) => s,

@@ -294,6 +294,7 @@ fn translate_entry(
         config: smc.config.clone(),
         meta: None,
         tags: Vec::new(),
+        business_durations: Vec::new(),
         metadata: None,
     });
     for m in &parts.metrics {

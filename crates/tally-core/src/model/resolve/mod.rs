@@ -24,6 +24,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
         spec: &spec,
         custom_grains: Vec::new(),
         inline: IndexMap::new(),
+        calendars: Default::default(),
     };
     let model = r.resolve();
     let diags = r.diags;
@@ -43,6 +44,8 @@ struct Resolver<'a> {
     /// The measures made for simple metrics that carry their own aggregation (dbt's latest spec,
     /// MetricFlow's `metric_aggregation_params`), by metric name; `None` when it did not resolve.
     inline: IndexMap<String, Option<MeasureRef>>,
+    /// The project's calendars, resolved first (business durations read them).
+    calendars: crate::calendar::Calendars,
 }
 
 /// Whether a name is a lower-case identifier without `__` or a trailing `_` (MetricFlow's rule
@@ -110,6 +113,12 @@ impl<'a> Resolver<'a> {
             ..Model::default()
         };
         self.resolve_roster(&mut model);
+        self.calendars = crate::calendar::resolve::resolve(
+            &spec.business_calendars,
+            &spec.holiday_sets,
+            &mut self.diags,
+        );
+        model.calendars = self.calendars.clone();
         self.resolve_time_spines(&mut model);
         // Semantic models.
         let mut seen: IndexMap<String, Span> = IndexMap::new();

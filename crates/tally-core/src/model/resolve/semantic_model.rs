@@ -359,7 +359,7 @@ impl Resolver<'_> {
             );
         }
         let _ = ok;
-        Some(SemanticModel {
+        let mut out = SemanticModel {
             name: sm.name.value.clone(),
             span: sm.name.span,
             label: sm.label.as_ref().map(|l| l.value.clone()),
@@ -370,7 +370,10 @@ impl Resolver<'_> {
             entities,
             dimensions,
             measures,
-        })
+            business: None,
+        };
+        crate::calendar::duration::apply(&mut out, sm, &self.calendars, &mut self.diags);
+        Some(out)
     }
 
     /// Normalise an aggregation: returns the aggregation and the SQL expression it aggregates.

@@ -1,0 +1,142 @@
+//! Business durations in a project: the SQL compiles for every dialect from one plan (no
+//! time-zone function), queries that do not read a duration do not join the clock, and `tally
+//! diff` reports a calendar change with the business-time metrics it moves and their owners.
+
+use std::path::Path;
+use tally_core::dialect;
+use tally_core::load::LoadOptions;
+use tally_core::model::Model;
+use tally_core::plan::QueryRequest;
+
+const TALLY_YML: &str = "name: shop\npeople:\n  - {name: ana, full_name: Ana Lima}\n";
+
+fn models(hours: &str) -> String {
+    format!(
+        r#"
+business_calendars:
+  - name: office
+    timezone: Europe/Dublin
+    weekly: {{weekdays: ["{hours}"]}}
+    range: {{start: 2026-01-01, end: 2026-12-31}}
+  - name: by_team
+    by: team_id
+    map: {{"1": office}}
+    default: office
+semantic_models:
+  - name: tickets
+    node_relation: {{alias: tickets, schema_name: shop}}
+    defaults: {{agg_time_dimension: created_at}}
+    entities:
+      - {{name: ticket, type: primary, expr: id}}
+    dimensions:
+      - {{name: created_at, type: time, type_params: {{time_granularity: day}}}}
+      - {{name: team_id, type: categorical}}
+    business_durations:
+      - {{name: response_minutes, start: created_at, end: replied_at, calendar: by_team}}
+    measures:
+      - {{name: tickets, agg: count, expr: id}}
+      - {{name: response_minutes_median, agg: median, expr: response_minutes}}
+metrics:
+  - name: ticket_count
+    label: Tickets
+    type: simple
+    type_params: {{measure: tickets}}
+  - name: response_time_business_median
+    label: Median response (business minutes)
+    type: simple
+    type_params: {{measure: response_minutes_median}}
+    owners: {{accountable: ana}}
+  - name: sla_tickets
+    label: Tickets answered within an hour of business time
+    type: simple
+    type_params: {{measure: tickets}}
+    filter: "{{{{ Dimension('ticket__response_minutes') }}}} <= 60"
+"#
+    )
+}
+
+fn load(dir: &Path, hours: &str) -> Model {
+    std::fs::create_dir_all(dir.join("models")).unwrap();
+    std::fs::write(dir.join("tally.yml"), TALLY_YML).unwrap();
+    std::fs::write(dir.join("models/m.yml"), models(hours)).unwrap();
+    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
+    assert!(
+        errors.is_empty(),
+        "{}",
+        tally_core::diag::render_human(&model.sources, &errors, false)
+    );
+    model
+}
+
+#[test]
+fn compiles_for_every_dialect_and_joins_the_clock_only_when_read() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "09:00-17:00");
+    for name in dialect::NAMES {
+        let d = dialect::by_name(name).unwrap();
+        for metric in ["response_time_business_median", "sla_tickets"] {
+            let req = QueryRequest::of::<&str, &str, &str>(&[metric], &["metric_time__month"], &[]);
+            let sql = tally_core::pipeline::compile(&model, d, &req)
+                .unwrap_or_else(|e| {
+                    panic!(
+                        "{name} {metric}: {}",
+                        tally_core::diag::render_human(&model.sources, &e, false)
+                    )
+                })
+                .sql;
+            assert!(
+                sql.contains("tally_bh"),
+                "{name} {metric}: the clock is joined"
+            );
+            let lower = sql.to_ascii_lowercase();
+            for f in [
+                "timezone",
+                "at time zone",
+                "convert_tz",
+                "from_utc_timestamp",
+            ] {
+                assert!(!lower.contains(f), "{name}: `{f}` in\n{sql}");
+            }
+        }
+        let req = QueryRequest::of::<&str, &str, &str>(&["ticket_count"], &[], &[]);
+        let sql = tally_core::pipeline::compile(&model, d, &req).unwrap().sql;
+        assert!(
+            !sql.contains("tally_bh"),
+            "{name}: no clock without a duration"
+        );
+    }
+}
+
+#[test]
+fn diff_reports_calendar_changes_and_the_metrics_they_move() {
+    let base_dir = tempfile::tempdir().unwrap();
+    let head_dir = tempfile::tempdir().unwrap();
+    let base = load(base_dir.path(), "09:00-17:00");
+    let head = load(head_dir.path(), "08:00-18:00");
+    let d = tally_core::diff::diff_models(&base, &head);
+    let change = d
+        .semantic_models
+        .iter()
+        .find(|c| c.name == "tickets")
+        .expect("tickets changed");
+    assert!(change
+        .changes
+        .iter()
+        .any(|f| f.field == "business duration `response_minutes`" && f.affects_values));
+    let affected: Vec<&str> = d.affected.iter().map(|a| a.name.as_str()).collect();
+    assert!(
+        affected.contains(&"response_time_business_median"),
+        "{affected:?}"
+    );
+    assert!(affected.contains(&"sla_tickets"), "{affected:?}");
+    assert!(!affected.contains(&"ticket_count"), "{affected:?}");
+    let owner = d
+        .affected
+        .iter()
+        .find(|a| a.name == "response_time_business_median")
+        .unwrap();
+    assert_eq!(owner.accountable, vec!["ana".to_string()]);
+    let md = tally_core::diff::render_markdown(&d, "base", "head");
+    assert!(md.contains("08:00") || md.contains("28800"), "{md}");
+}

@@ -1,0 +1,98 @@
+//! `tally calendars`: list the project's business calendars, export a calendar's business clock
+//! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
+
+use crate::{pick_dialect, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use tally_core::calendar::{clock, export};
+
+pub fn run(
+    ctx: &Ctx,
+    action: &str,
+    calendar: Option<&str>,
+    format: &str,
+    dialect: Option<&str>,
+) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(code) => return code,
+    };
+    let cals = &model.calendars;
+    let names: Vec<&str> = match calendar {
+        Some(n) => {
+            if cals.calendars.contains_key(n) {
+                cals.schedules_of(n)
+                    .into_iter()
+                    .map(|s| s.name.as_str())
+                    .collect()
+            } else {
+                eprintln!(
+                    "error[{}]: unknown business calendar `{n}`",
+                    tally_core::diag::codes::UNKNOWN_CALENDAR
+                );
+                if let Some(s) =
+                    tally_core::diag::did_you_mean(n, cals.declared.iter().map(|s| s.as_str()))
+                {
+                    eprintln!("  = help: did you mean `{s}`?");
+                }
+                return EXIT_USAGE;
+            }
+        }
+        None => cals
+            .calendars
+            .keys()
+            .filter_map(|n| cals.schedule(n).map(|s| s.name.as_str()))
+            .collect(),
+    };
+    let clocks: Vec<clock::Clock> = names
+        .iter()
+        .filter_map(|n| cals.schedule(n))
+        .map(clock::expand)
+        .collect();
+    if action == "list" {
+        for c in &clocks {
+            let s = cals.schedule(&c.calendar).expect("a schedule");
+            println!(
+                "{}\t{}\t{}..{}\t{} days\tfingerprint {}",
+                c.calendar,
+                s.timezone,
+                s.range.0,
+                s.range.1,
+                c.days.len(),
+                c.fingerprint
+            );
+        }
+        return EXIT_OK;
+    }
+    let text = match (action, format) {
+        ("export", "csv") => clocks.iter().map(export::csv).collect::<Vec<_>>().join(""),
+        ("export", _) => clocks
+            .iter()
+            .map(export::create_table)
+            .collect::<Vec<_>>()
+            .join("\n"),
+        _ => export::check_query(&clocks),
+    };
+    if action == "export" && format == "csv" {
+        print!("{text}");
+        return EXIT_OK;
+    }
+    let d = match pick_dialect(&model, dialect) {
+        Ok(d) => d,
+        Err(code) => return code,
+    };
+    match tally_core::jinja::render_sql(
+        &text,
+        Default::default(),
+        &model.macros,
+        d.macros(),
+        &model.vars,
+    ) {
+        Ok(sql) => {
+            println!("{}", sql.trim_end());
+            EXIT_OK
+        }
+        Err(diag) => {
+            ctx.print_diags(&model, &[diag]);
+            EXIT_PROBLEMS
+        }
+    }
+}
