@@ -528,10 +528,7 @@ impl<'m> Planner<'m> {
             column.to_string(),
         );
         let on_expr = Expr::Trunc(spine_grain, Box::new(time));
-        let key = format!(
-            "spine|{relation}|{}",
-            crate::sql::expr_sql(self.dialect, &on_expr)
-        );
+        let key = format!("spine|{relation}|{on_expr:?}");
         let alias = match fb.keyed(&key) {
             Some(a) => a,
             None => {

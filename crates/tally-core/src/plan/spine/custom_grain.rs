@@ -107,10 +107,10 @@ impl<'m> Planner<'m> {
         let end = Expr::col(&periods, "offset_end");
         let candidate = Expr::AddIntervals(
             Box::new(start),
-            Box::new(Expr::Raw(format!(
-                "{} - 1",
-                crate::sql::expr_sql(self.dialect, &Expr::col(&days, "day_number"))
-            ))),
+            Box::new(Expr::Sub(
+                Box::new(Expr::col(&days, "day_number")),
+                Box::new(Expr::Int(1)),
+            )),
             Grain::Day,
         );
         let map = Select {
