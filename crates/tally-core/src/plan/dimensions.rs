@@ -7,7 +7,7 @@
 
 use super::filters::FRef;
 use super::items::{Item, Target};
-use super::joins::FromBuilder;
+use super::joins::{FromBuilder, JoinKey};
 use super::{Plan, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
@@ -164,7 +164,7 @@ impl<'m> Planner<'m> {
                 let spine = self.spine_for(time_grain)?;
                 let s = fb.fresh_alias("time_spine");
                 fb.add_keyed(
-                    "time_spine",
+                    JoinKey::TimeSpine,
                     &s,
                     Join {
                         kind: JoinKind::Cross,

@@ -4,7 +4,7 @@
 //! entities, joined to the filtered rows on those entities.
 
 use super::items::{apply_default_grain, Item, Target};
-use super::joins::FromBuilder;
+use super::joins::{FromBuilder, JoinKey};
 use super::{Bounds, MetricFilterRel, Planner, QueryState};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, RefKind, Reference, Segment, Template};
@@ -264,7 +264,7 @@ impl<'m> Planner<'m> {
         r: &Reference,
     ) -> Option<Expr> {
         let rel = self.metric_filter_rel(r)?;
-        let key = format!("metric|{}", rel.cte);
+        let key = JoinKey::MetricFilter(rel.cte.clone());
         let alias = match fb.keyed(&key) {
             Some(a) => a,
             None => {
@@ -302,7 +302,7 @@ impl<'m> Planner<'m> {
                     },
                     on,
                 };
-                fb.add_keyed(&key, &alias, join);
+                fb.add_keyed(key, &alias, join);
                 alias
             }
         };

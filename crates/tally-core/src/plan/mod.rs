@@ -139,6 +139,13 @@ impl Bounds {
     }
 }
 
+/// A custom granularity offset: `count` periods of the custom granularity `granularity`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CustomOffsetKey {
+    pub granularity: String,
+    pub count: i64,
+}
+
 /// What the query being planned groups by and constrains; sub-queries of metric filters plan with
 /// their own.
 #[derive(Clone, Debug, Default)]
@@ -175,11 +182,11 @@ pub(crate) struct Planner<'m> {
     pending: Vec<LeafGroup>,
     /// Built plain leaves: leaf id -> (CTE, column).
     leaves: Vec<Option<(String, String)>>,
-    /// Built plain leaves by what they aggregate (see `metrics::leaf_key`), for reuse.
-    built_leaves: Vec<(String, usize)>,
+    /// Built plain leaves by what they aggregate, for reuse.
+    built_leaves: IndexMap<metrics::LeafKey, usize>,
     metric_filters: IndexMap<String, MetricFilterRel>,
-    /// CTEs of custom granularity offsets (day -> moved day), by `name|count`.
-    custom_offsets: IndexMap<String, String>,
+    /// CTEs of custom granularity offsets (day -> moved day).
+    custom_offsets: IndexMap<CustomOffsetKey, String>,
     /// Nesting of metric-filter sub-queries, against cycles.
     depth: usize,
 }
@@ -198,7 +205,7 @@ pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnos
         q: QueryState::default(),
         pending: Vec::new(),
         leaves: Vec::new(),
-        built_leaves: Vec::new(),
+        built_leaves: IndexMap::new(),
         metric_filters: IndexMap::new(),
         custom_offsets: IndexMap::new(),
         depth: 0,
