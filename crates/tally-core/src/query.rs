@@ -6,7 +6,8 @@ use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::plan::{plan_query, Plan, QueryRequest};
-use crate::sql::{parse_back, query_sql};
+use crate::sql::user::render_user_sql;
+use crate::sql::{parse_back, query_sql, Query};
 
 /// A compiled query: its plan and its SQL in one dialect.
 #[derive(Debug, Clone)]
@@ -16,13 +17,23 @@ pub struct Compiled {
 }
 
 /// Plan a query with every check of the user's side ([`compile`] without the SQL text): what
-/// validation needs, at a fraction of the cost (rendering and parsing back the SQL of a query
-/// that reads a large `sql:` model costs several times its planning).
+/// validation needs, at a fraction of the cost (parsing back the SQL of a query that reads a large
+/// `sql:` model costs several times its planning). The plan is the same for every dialect; the
+/// dialect checks what it cannot compute and renders users' SQL.
 pub fn plan(
     model: &Model,
     dialect: &dyn Dialect,
     req: &QueryRequest,
 ) -> Result<Plan, Vec<Diagnostic>> {
+    checked_plan(model, dialect, req).map(|(plan, _)| plan)
+}
+
+/// The plan, and its query with users' SQL rendered for the dialect.
+fn checked_plan(
+    model: &Model,
+    dialect: &dyn Dialect,
+    req: &QueryRequest,
+) -> Result<(Plan, Query), Vec<Diagnostic>> {
     // The query's own filters are user SQL too: checked before they reach the generated SQL.
     let bad_filters: Vec<Diagnostic> = req
         .where_
@@ -32,15 +43,19 @@ pub fn plan(
     if !bad_filters.is_empty() {
         return Err(bad_filters);
     }
-    let plan = plan_query(model, dialect, req).map_err(|mut diags| {
+    let plan = plan_query(model, req).map_err(|mut diags| {
         crate::validate::relocate_spans(model, &mut diags);
         diags
     })?;
-    let unsupported = crate::sql::unsupported_diagnostics(model, dialect, &plan.query);
+    let unsupported = crate::sql::unsupported_diagnostics(model, dialect, &plan.measures);
     if !unsupported.is_empty() {
         return Err(unsupported);
     }
-    Ok(plan)
+    let query = render_user_sql(model, dialect, &plan.query).map_err(|mut diags| {
+        crate::validate::relocate_spans(model, &mut diags);
+        diags
+    })?;
+    Ok((plan, query))
 }
 
 /// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
@@ -50,8 +65,8 @@ pub fn compile(
     dialect: &dyn Dialect,
     req: &QueryRequest,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let plan = plan(model, dialect, req)?;
-    let sql = query_sql(dialect, &plan.query);
+    let (plan, query) = checked_plan(model, dialect, req)?;
+    let sql = query_sql(dialect, &query);
     if let Err(e) = parse_back(dialect, &sql) {
         return Err(vec![Diagnostic::bug(format!(
             "tally generated SQL that does not parse as {}: {e}",

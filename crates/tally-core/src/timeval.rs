@@ -4,10 +4,17 @@
 use crate::time::Grain;
 
 /// A naive timestamp with microsecond precision.
-#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash)]
 pub struct Ts {
     pub days: i64,
     pub micros: i64,
+}
+
+/// A timestamp in plans is shown as its text (`2020-01-01 00:00:00`).
+impl serde::Serialize for Ts {
+    fn serialize<S: serde::Serializer>(&self, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&self.format())
+    }
 }
 
 fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
@@ -34,6 +41,20 @@ fn civil_from_days(z: i64) -> (i64, i64, i64) {
 }
 
 impl Ts {
+    /// Midnight of a civil date.
+    pub const fn date(y: i64, m: i64, d: i64) -> Ts {
+        let y = if m <= 2 { y - 1 } else { y };
+        let era = if y >= 0 { y } else { y - 399 } / 400;
+        let yoe = y - era * 400;
+        let mp = (m + 9) % 12;
+        let doy = (153 * mp + 2) / 5 + d - 1;
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+        Ts {
+            days: era * 146097 + doe - 719468,
+            micros: 0,
+        }
+    }
+
     /// Parse `YYYY-MM-DD`, `YYYY-MM-DD HH:MM[:SS[.ffffff]]` or with a `T` separator.
     /// Returns the timestamp and whether a time part was given.
     pub fn parse(s: &str) -> Option<(Ts, bool)> {

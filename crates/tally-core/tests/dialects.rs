@@ -103,6 +103,7 @@ fn every_conformance_case_compiles_in_every_dialect() {
         if compile(model, &dialect::DuckDb, &req).is_err() {
             continue;
         }
+        same_plan_in_every_dialect(model, &req, &case.id, &mut problems);
         for d in dialect::ALL {
             let expected = EXPECTED_UNSUPPORTED
                 .iter()
@@ -136,6 +137,31 @@ fn every_conformance_case_compiles_in_every_dialect() {
     assert!(compiled > 7 * 100, "{compiled} compiled");
 }
 
+/// The plan (`tally sql --stage plan`) knows no dialect: every dialect that can compute the query
+/// gets the plan DuckDB gets.
+fn same_plan_in_every_dialect(
+    model: &Model,
+    req: &QueryRequest,
+    id: &str,
+    problems: &mut Vec<String>,
+) {
+    let plan = |d: &dyn Dialect| {
+        tally_core::pipeline::plan(model, d, req)
+            .ok()
+            .map(|p| serde_json::to_string(&p).expect("a plan serialises"))
+    };
+    let Some(base) = plan(&dialect::DuckDb) else {
+        return;
+    };
+    for d in dialect::ALL {
+        if let Some(p) = plan(*d) {
+            if p != base {
+                problems.push(format!("{} {id}: the plan differs from DuckDB's", d.name()));
+            }
+        }
+    }
+}
+
 fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
@@ -156,6 +182,7 @@ fn every_intercom_metric_compiles_in_every_dialect() {
                     .collect(),
                 ..QueryRequest::default()
             };
+            same_plan_in_every_dialect(&model, &req, name, &mut problems);
             for d in dialect::ALL {
                 if let Err(e) = compile(&model, *d, &req) {
                     problems.push(format!("{} {name} by {group_by:?}: {e:?}", d.name()));

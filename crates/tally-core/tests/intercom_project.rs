@@ -34,7 +34,7 @@ fn req(metrics: &[&str], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
 
 /// Compile a request to SQL (plan, render, parse back), or panic with the diagnostics.
 fn compile(model: &Model, r: &QueryRequest) -> String {
-    if let Err(d) = plan_query(model, &DuckDb, r) {
+    if let Err(d) = plan_query(model, r) {
         panic!(
             "{:?} by {:?} does not plan:\n{}",
             r.metrics,

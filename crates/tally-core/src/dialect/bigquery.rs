@@ -127,6 +127,9 @@ impl Dialect for BigQuery {
         let hi = format!("{sorted}[SAFE_OFFSET(CAST(CEIL({rank}) AS INT64))]");
         Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
     }
+    fn casts_spine_time(&self) -> bool {
+        true
+    }
     /// `CAST(expr AS DATETIME)`, the type of truncated times.
     fn spine_time(&self, expr: &str) -> String {
         format!("CAST({expr} AS DATETIME)")

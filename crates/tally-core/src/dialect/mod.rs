@@ -125,6 +125,11 @@ pub trait Dialect: Sync {
         expr.to_string()
     }
 
+    /// Whether [`Dialect::spine_time`] casts (`false`: a spine column is read as it is).
+    fn casts_spine_time(&self) -> bool {
+        false
+    }
+
     /// A time expression compared with [`Dialect::timestamp_literal`] bounds: unchanged.
     fn time_operand(&self, expr: &str) -> String {
         expr.to_string()
@@ -194,6 +199,12 @@ pub trait Dialect: Sync {
             ));
         }
         Ok(within_group(expr, spec))
+    }
+
+    /// Whether the dialect computes this kind of percentile; `Err` says why not (reported as
+    /// E0405 at the measure that asks for it).
+    fn percentile_support(&self, spec: PercentileSpec) -> Result<(), String> {
+        self.percentile("", spec).map(|_| ())
     }
 
     /// The set operator that adds a SELECT's rows without duplicates: `UNION`.

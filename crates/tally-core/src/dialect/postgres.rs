@@ -43,6 +43,9 @@ impl Dialect for Postgres {
         let (n, unit) = pg_unit(1, grain);
         format!("{expr} + ({count}) * INTERVAL '{n} {unit}'")
     }
+    fn casts_spine_time(&self) -> bool {
+        true
+    }
     /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
     fn spine_time(&self, expr: &str) -> String {
         format!("CAST({expr} AS TIMESTAMP)")

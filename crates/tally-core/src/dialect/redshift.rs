@@ -53,6 +53,9 @@ impl Dialect for Redshift {
             ),
         }
     }
+    fn casts_spine_time(&self) -> bool {
+        true
+    }
     /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
     fn spine_time(&self, expr: &str) -> String {
         format!("CAST({expr} AS TIMESTAMP)")

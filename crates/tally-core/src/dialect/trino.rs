@@ -78,6 +78,9 @@ impl Dialect for Trino {
         let hi = format!("element_at({sorted}, GREATEST(CAST(CEIL({rank}) AS BIGINT) + 1, 1))");
         Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
     }
+    fn casts_spine_time(&self) -> bool {
+        true
+    }
     /// `CAST(expr AS TIMESTAMP(6))`, the type of truncated times.
     fn spine_time(&self, expr: &str) -> String {
         format!("CAST({expr} AS {TIMESTAMP_TYPE})")

@@ -152,7 +152,7 @@ impl Formula {
     }
 
     /// For each token, whether it is an identifier naming an input.
-    fn input_flags(&self) -> Vec<bool> {
+    pub(crate) fn input_flags(&self) -> Vec<bool> {
         // Indices of the tokens that are not whitespace, to look at neighbours.
         let sig: Vec<usize> = (0..self.tokens.len())
             .filter(|&i| self.tokens[i].kind != TokenKind::Whitespace)

@@ -50,7 +50,7 @@ impl<'m> Planner<'m> {
         }
         let mut names = Vec::new();
         for (_, m) in &g.leaves {
-            let measure = self.model.measure(m);
+            let measure = self.use_measure(m);
             let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
             self.project(g.model, &name, &expr);
             select.columns.push(SelectItem {
@@ -120,7 +120,7 @@ impl<'m> Planner<'m> {
         let mut names = Vec::new();
         for (g, cond) in groups.iter().zip(&conds) {
             for (_, m) in &g.leaves {
-                let measure = self.model.measure(m);
+                let measure = self.use_measure(m);
                 let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
                 self.project(g.model, &name, &expr);
                 let mut col = name.clone();
@@ -131,11 +131,9 @@ impl<'m> Planner<'m> {
                 }
                 let value = Expr::col(&fb.alias, &name);
                 let value = match cond {
-                    Some(c) => Expr::Case(
-                        Box::new(c.clone()),
-                        Box::new(value),
-                        Box::new(Expr::Raw("NULL".into())),
-                    ),
+                    Some(c) => {
+                        Expr::Case(Box::new(c.clone()), Box::new(value), Box::new(Expr::Null))
+                    }
                     None => value,
                 };
                 select.columns.push(SelectItem {
@@ -304,7 +302,7 @@ impl<'m> Planner<'m> {
             });
         }
         for (_, m) in &g.leaves {
-            let measure = self.model.measure(m);
+            let measure = self.use_measure(m);
             select.columns.push(SelectItem {
                 expr: Expr::Agg(measure.agg, Box::new(Expr::col(&rows_cte, &measure.name))),
                 alias: Some(measure.name.clone()),

@@ -6,7 +6,7 @@ use super::metrics::MetricExpr;
 use super::Planner;
 use crate::diag::{codes, did_you_mean, Diagnostic};
 use crate::expr;
-use crate::sql::{self, Expr, Join, JoinKind, Select, SelectItem, TableRef};
+use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, SqlPart, TableRef};
 
 impl<'m> Planner<'m> {
     /// The (CTE, column) of a plain aggregation leaf.
@@ -164,12 +164,14 @@ impl<'m> Planner<'m> {
         single: bool,
     ) -> Option<Select> {
         for (name, e) in metrics {
-            let x = self.metric_sql(e, single)?;
+            let x = self.metric_expr(e, single)?;
             // A column already named after the metric needs no alias.
-            let expr = if x == self.dialect.ident(name) {
-                Expr::bare(name)
-            } else {
-                Expr::Raw(x)
+            let expr = match x {
+                Expr::Col {
+                    table: None,
+                    name: ref c,
+                } if c == name => x,
+                x => Expr::MetricValue(Box::new(x)),
             };
             body.columns.push(SelectItem {
                 expr,
@@ -179,55 +181,56 @@ impl<'m> Planner<'m> {
         Some(body)
     }
 
-    fn column_sql(&self, cte: &str, col: &str, fill: Option<i64>, single: bool) -> String {
+    fn column_expr(&self, cte: &str, col: &str, fill: Option<i64>, single: bool) -> Expr {
         let c = if single {
             Expr::bare(col)
         } else {
             Expr::col(cte, col)
         };
-        let c = sql::expr_sql(self.dialect, &c);
         match fill {
-            Some(v) => format!("COALESCE({c}, {v})"),
+            Some(v) => Expr::Coalesce(vec![c, Expr::Int(v)]),
             None => c,
         }
     }
 
-    fn metric_sql(&self, e: &MetricExpr, single: bool) -> Option<String> {
-        let d = self.dialect;
+    fn metric_expr(&self, e: &MetricExpr, single: bool) -> Option<Expr> {
         Some(match e {
             MetricExpr::Leaf(id, fill) => {
                 let (cte, col) = self.leaf_ref(*id)?;
-                self.column_sql(&cte, &col, *fill, single)
+                self.column_expr(&cte, &col, *fill, single)
             }
-            MetricExpr::Col { cte, col, fill } => self.column_sql(cte, col, *fill, single),
+            MetricExpr::Col { cte, col, fill } => self.column_expr(cte, col, *fill, single),
             MetricExpr::Ratio(n, den) => {
-                let n = self.metric_sql(n, single)?;
-                let den = self.metric_sql(den, single)?;
-                sql::expr_sql(
-                    d,
-                    &Expr::SafeDivide(Box::new(Expr::Raw(n)), Box::new(Expr::Raw(den))),
-                )
+                let n = self.metric_expr(n, single)?;
+                let den = self.metric_expr(den, single)?;
+                Expr::SafeDivide(Box::new(n), Box::new(den))
             }
             MetricExpr::Formula(f, inputs) => {
+                // The formula's text with each input in place (parenthesised unless a column).
                 let mut failed = false;
-                let mut map = |name: &str| -> Option<String> {
-                    let e = inputs.get(name)?;
-                    match self.metric_sql(e, single) {
-                        Some(s) => Some(match e {
-                            MetricExpr::Leaf(_, None) | MetricExpr::Col { fill: None, .. } => s,
-                            _ => format!("({s})"),
-                        }),
-                        None => {
-                            failed = true;
-                            None
-                        }
+                let mut parts = Vec::new();
+                for (t, is_input) in f.tokens.iter().zip(f.input_flags()) {
+                    let input = if is_input {
+                        inputs.get(&t.name())
+                    } else {
+                        None
+                    };
+                    let Some(input) = input else {
+                        parts.push(SqlPart::Text(t.text.clone()));
+                        continue;
+                    };
+                    match self.metric_expr(input, single) {
+                        Some(x) => parts.push(SqlPart::Expr(match input {
+                            MetricExpr::Leaf(_, None) | MetricExpr::Col { fill: None, .. } => x,
+                            _ => Expr::Paren(Box::new(x)),
+                        })),
+                        None => failed = true,
                     }
-                };
-                let s = expr::render_formula(f, &mut map);
+                }
                 if failed {
                     return None;
                 }
-                s
+                Expr::Splice(parts)
             }
         })
     }

@@ -43,7 +43,7 @@ impl<'m> Planner<'m> {
         let items = self.q.items.clone();
 
         // Base events: filtered and constrained like the opportunities, with the query's items.
-        let base_m = model.measure(base);
+        let base_m = self.use_measure(base);
         let mut events = Select::default();
         let mut fb = self.filtered_fact(
             base.model,
@@ -88,7 +88,7 @@ impl<'m> Planner<'m> {
         );
 
         // Conversion events, each with an id.
-        let conv_m = model.measure(conversion);
+        let conv_m = self.use_measure(conversion);
         let mut conv = Select::default();
         let mut cfb = self.filtered_fact(
             conversion.model,

@@ -7,9 +7,10 @@
 
 use super::filters::FRef;
 use super::items::{Item, Target};
-use super::joins::FromBuilder;
+use super::joins::{FromBuilder, JoinKey};
 use super::{Plan, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
+use crate::model::AggKind;
 use crate::sql::{Expr, Join, JoinKind, Query, Select, SelectItem, TableRef};
 use crate::time::{Grain, TimeGrain};
 
@@ -163,7 +164,7 @@ impl<'m> Planner<'m> {
                 let spine = self.spine_for(time_grain)?;
                 let s = fb.fresh_alias("time_spine");
                 fb.add_keyed(
-                    "time_spine",
+                    JoinKey::TimeSpine,
                     &s,
                     Join {
                         kind: JoinKind::Cross,
@@ -204,10 +205,10 @@ impl<'m> Planner<'m> {
             let mut outer = Select::default();
             let mut cols = Vec::new();
             for it in &items {
-                for (f, suffix) in [("MIN", "min"), ("MAX", "max")] {
+                for (f, suffix) in [(AggKind::Min, "min"), (AggKind::Max, "max")] {
                     let alias = format!("{}__{suffix}", it.out);
                     outer.columns.push(SelectItem {
-                        expr: Expr::Raw(format!("{f}({})", self.dialect.ident(&it.out))),
+                        expr: Expr::Agg(f, Box::new(Expr::bare(&it.out))),
                         alias: Some(alias.clone()),
                     });
                     cols.push(alias);
@@ -225,6 +226,7 @@ impl<'m> Planner<'m> {
             return Some(Plan {
                 query: Query { ctes, body: outer },
                 columns: cols,
+                measures: Vec::new(),
             });
         }
         let columns: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
@@ -232,6 +234,7 @@ impl<'m> Planner<'m> {
         Some(Plan {
             query: Query { ctes, body: select },
             columns,
+            measures: Vec::new(),
         })
     }
 }

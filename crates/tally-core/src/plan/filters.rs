@@ -4,12 +4,12 @@
 //! entities, joined to the filtered rows on those entities.
 
 use super::items::{apply_default_grain, Item, Target};
-use super::joins::FromBuilder;
+use super::joins::{FromBuilder, JoinKey};
 use super::{Bounds, MetricFilterRel, Planner, QueryState};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, RefKind, Reference, Segment, Template};
 use crate::model::Filter;
-use crate::sql::{self, Expr, Join, TableRef};
+use crate::sql::{Expr, Join, SqlPart, TableRef};
 
 /// A reference of a filter, resolved to what it names.
 #[derive(Clone, Debug)]
@@ -197,22 +197,11 @@ impl<'m> Planner<'m> {
         resolve: &mut dyn FnMut(&mut Self, &FRef) -> Option<Expr>,
     ) -> Option<Expr> {
         let (template, refs) = self.parse_filter_refs(f)?;
-        let mut rendered = Vec::new();
+        let mut resolved = Vec::new();
         for r in &refs {
-            let e = resolve(self, r)?;
-            rendered.push(sql::expr_sql(self.dialect, &e));
+            resolved.push(resolve(self, r)?);
         }
-        let mut it = rendered.into_iter();
-        let text = expr::render_filter(&template, &mut |_| {
-            Ok(it.next().unwrap_or_else(|| "NULL".into()))
-        });
-        match text {
-            Ok(s) => Some(Expr::Raw(s.trim().to_string())),
-            Err(d) => {
-                self.err(d);
-                None
-            }
-        }
+        Some(splice_filter(&template, resolved))
     }
 
     /// Render a filter over a FROM clause: references become columns of its joins.
@@ -275,7 +264,7 @@ impl<'m> Planner<'m> {
         r: &Reference,
     ) -> Option<Expr> {
         let rel = self.metric_filter_rel(r)?;
-        let key = format!("metric|{}", rel.cte);
+        let key = JoinKey::MetricFilter(rel.cte.clone());
         let alias = match fb.keyed(&key) {
             Some(a) => a,
             None => {
@@ -313,7 +302,7 @@ impl<'m> Planner<'m> {
                     },
                     on,
                 };
-                fb.add_keyed(&key, &alias, join);
+                fb.add_keyed(key, &alias, join);
                 alias
             }
         };
@@ -406,4 +395,33 @@ impl<'m> Planner<'m> {
         self.metric_filters.insert(key, rel.clone());
         Some(rel)
     }
+}
+
+/// A filter's SQL with its references resolved to `resolved` (in order), trimmed.
+fn splice_filter(template: &Template, resolved: Vec<Expr>) -> Expr {
+    let mut resolved = resolved.into_iter();
+    let mut parts: Vec<SqlPart> = template
+        .segments
+        .iter()
+        .map(|s| match s {
+            Segment::Sql { text, .. } => SqlPart::Text(text.clone()),
+            Segment::Ref(_) => SqlPart::Expr(resolved.next().unwrap_or(Expr::Null)),
+        })
+        .collect();
+    // Leading and trailing white space of the text goes (as the text alone would be trimmed).
+    while let Some(SqlPart::Text(t)) = parts.first_mut() {
+        *t = t.trim_start().to_string();
+        if !t.is_empty() {
+            break;
+        }
+        parts.remove(0);
+    }
+    while let Some(SqlPart::Text(t)) = parts.last_mut() {
+        *t = t.trim_end().to_string();
+        if !t.is_empty() {
+            break;
+        }
+        parts.pop();
+    }
+    Expr::Splice(parts)
 }

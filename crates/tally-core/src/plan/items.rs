@@ -346,7 +346,7 @@ impl<'m> Planner<'m> {
             }
         };
         let lo = match &req.start_time {
-            Some(s) => Some(parse(s, "start time", self)?.0.trunc(grain).format()),
+            Some(s) => Some(parse(s, "start time", self)?.0.trunc(grain)),
             None => None,
         };
         let hi = match &req.end_time {
@@ -358,7 +358,7 @@ impl<'m> Planner<'m> {
                 } else {
                     t.add(1, Grain::Day).add(-1, Grain::Microsecond)
                 };
-                Some(last.trunc(grain).add(1, grain).format())
+                Some(last.trunc(grain).add(1, grain))
             }
             None => None,
         };

@@ -25,6 +25,18 @@ struct Chain {
     aliases: Vec<String>,
 }
 
+/// What a join of a FROM clause is made for, so that it is made once.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) enum JoinKey {
+    /// The time spine, cross-joined (dimension-only queries with time items).
+    TimeSpine,
+    /// The relation of a metric filter, by its CTE.
+    MetricFilter(String),
+    /// A time spine joined for its custom granularity columns, on a truncated time (the time
+    /// expression as the plan writes it).
+    CustomGranularity { relation: String, time: String },
+}
+
 /// A FROM clause under construction: a root model and the joins added for items and filters.
 pub(crate) struct FromBuilder {
     pub model: usize,
@@ -37,7 +49,7 @@ pub(crate) struct FromBuilder {
     chains: Vec<Chain>,
     pub joins: Vec<Join>,
     /// Joins other than entity hops (time spines, metric filters), by a key, -> alias.
-    keyed: IndexMap<String, String>,
+    keyed: IndexMap<JoinKey, String>,
     aliases: BTreeSet<String>,
 }
 
@@ -69,12 +81,12 @@ impl FromBuilder {
     }
 
     /// The alias of the join made under `key`, if any.
-    pub fn keyed(&self, key: &str) -> Option<String> {
+    pub fn keyed(&self, key: &JoinKey) -> Option<String> {
         self.keyed.get(key).cloned()
     }
 
-    pub fn add_keyed(&mut self, key: &str, alias: &str, join: Join) {
-        self.keyed.insert(key.to_string(), alias.to_string());
+    pub fn add_keyed(&mut self, key: JoinKey, alias: &str, join: Join) {
+        self.keyed.insert(key, alias.to_string());
         self.joins.push(join);
     }
 
@@ -528,10 +540,10 @@ impl<'m> Planner<'m> {
             column.to_string(),
         );
         let on_expr = Expr::Trunc(spine_grain, Box::new(time));
-        let key = format!(
-            "spine|{relation}|{}",
-            crate::sql::expr_sql(self.dialect, &on_expr)
-        );
+        let key = JoinKey::CustomGranularity {
+            relation: relation.clone(),
+            time: format!("{on_expr:?}"),
+        };
         let alias = match fb.keyed(&key) {
             Some(a) => a,
             None => {
@@ -547,7 +559,7 @@ impl<'m> Planner<'m> {
                         self.spine_column(Expr::col(&alias, &spine_col)),
                     )],
                 };
-                fb.add_keyed(&key, &alias, join);
+                fb.add_keyed(key, &alias, join);
                 alias
             }
         };

@@ -27,6 +27,7 @@ use crate::source::Span;
 use crate::spec::PeriodAgg;
 use crate::sql::JoinKind;
 use crate::time::{Grain, TimeGrain, Window};
+use crate::timeval::Ts;
 use indexmap::IndexMap;
 
 /// How a metric is computed from relation columns.
@@ -96,24 +97,33 @@ pub(crate) struct LeafGroup {
 
 /// What makes two plain aggregations the same: measure, time dimension, filters, time
 /// constraint and group-by items.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct LeafKey {
+    model: usize,
+    measure: usize,
+    agg_time_dimension: String,
+    filters: Vec<String>,
+    lo: Option<Ts>,
+    hi: Option<Ts>,
+    items: Vec<String>,
+}
+
 fn leaf_key(
     m: &MeasureRef,
     atd: &str,
     filters: &[Filter],
     bounds: &Bounds,
     items: &[Item],
-) -> String {
-    let filters: Vec<&str> = filters.iter().map(|f| f.text.as_str()).collect();
-    let items: Vec<&str> = items.iter().map(|i| i.out.as_str()).collect();
-    format!(
-        "{}|{}|{atd}|{}|{:?}|{:?}|{}",
-        m.model,
-        m.measure,
-        filters.join("\u{1}"),
-        bounds.lo,
-        bounds.hi,
-        items.join(",")
-    )
+) -> LeafKey {
+    LeafKey {
+        model: m.model,
+        measure: m.measure,
+        agg_time_dimension: atd.to_string(),
+        filters: filters.iter().map(|f| f.text.clone()).collect(),
+        lo: bounds.lo,
+        hi: bounds.hi,
+        items: items.iter().map(|i| i.out.clone()).collect(),
+    }
 }
 
 fn same_filters(a: &[Filter], b: &[Filter]) -> bool {
@@ -571,7 +581,7 @@ impl<'m> Planner<'m> {
         let non_additive = measure.non_additive.clone();
         // The same aggregation already built for these group-by items.
         let key = leaf_key(m, &atd, &filters, &bounds, &self.q.items);
-        if let Some((_, id)) = self.built_leaves.iter().find(|(k, _)| *k == key) {
+        if let Some(id) = self.built_leaves.get(&key) {
             return *id;
         }
         let gi = self.pending.iter().position(|g| {
@@ -618,7 +628,7 @@ impl<'m> Planner<'m> {
                     let col = self.model.measure(m).name.clone();
                     self.leaves[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.push((key, *id));
+                    self.built_leaves.entry(key).or_insert(*id);
                 }
             }
         }
@@ -667,7 +677,7 @@ impl<'m> Planner<'m> {
                     let col = cols.next().unwrap_or_default();
                     self.leaves[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.push((key, *id));
+                    self.built_leaves.entry(key).or_insert(*id);
                 }
             }
         }

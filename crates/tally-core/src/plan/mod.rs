@@ -33,9 +33,9 @@ mod order;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
-use crate::dialect::Dialect;
 use crate::model::{Filter, Model, Relation};
 use crate::sql::{Cte, Expr, Query, Select, SelectItem, TableRef};
+use crate::timeval::Ts;
 use crate::yaml::Spanned;
 use indexmap::IndexMap;
 use serde::Serialize;
@@ -111,13 +111,17 @@ impl QueryRequest {
 pub struct Plan {
     pub query: Query,
     pub columns: Vec<String>,
+    /// The measures the query aggregates (semantic model and measure positions), in the order
+    /// first planned: what the SQL stage checks the dialect can compute.
+    #[serde(skip)]
+    pub measures: Vec<(usize, usize)>,
 }
 
 /// A time constraint as timestamps: `[lo, hi)` on metric_time.
 #[derive(Clone, Debug, Default, PartialEq)]
 pub(crate) struct Bounds {
-    pub lo: Option<String>,
-    pub hi: Option<String>,
+    pub lo: Option<Ts>,
+    pub hi: Option<Ts>,
 }
 
 impl Bounds {
@@ -129,10 +133,17 @@ impl Bounds {
     fn on(&self, e: Expr) -> Option<Expr> {
         self.is_set().then(|| Expr::Range {
             expr: Box::new(e),
-            lo: self.lo.clone(),
-            hi: self.hi.clone(),
+            lo: self.lo,
+            hi: self.hi,
         })
     }
+}
+
+/// A custom granularity offset: `count` periods of the custom granularity `granularity`.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct CustomOffsetKey {
+    pub granularity: String,
+    pub count: i64,
 }
 
 /// What the query being planned groups by and constrains; sub-queries of metric filters plan with
@@ -153,8 +164,9 @@ pub(crate) struct MetricFilterRel {
 
 pub(crate) struct Planner<'m> {
     model: &'m Model,
-    dialect: &'m dyn Dialect,
     diags: Vec<Diagnostic>,
+    /// The measures aggregated so far (see [`Plan::measures`]).
+    measures: Vec<(usize, usize)>,
     /// Columns each semantic model's scan CTE projects: element name -> SQL expr.
     scans: IndexMap<usize, IndexMap<String, String>>,
     /// The CTEs after the scans, in dependency order.
@@ -170,39 +182,38 @@ pub(crate) struct Planner<'m> {
     pending: Vec<LeafGroup>,
     /// Built plain leaves: leaf id -> (CTE, column).
     leaves: Vec<Option<(String, String)>>,
-    /// Built plain leaves by what they aggregate (see `metrics::leaf_key`), for reuse.
-    built_leaves: Vec<(String, usize)>,
+    /// Built plain leaves by what they aggregate, for reuse.
+    built_leaves: IndexMap<metrics::LeafKey, usize>,
     metric_filters: IndexMap<String, MetricFilterRel>,
-    /// CTEs of custom granularity offsets (day -> moved day), by `name|count`.
-    custom_offsets: IndexMap<String, String>,
+    /// CTEs of custom granularity offsets (day -> moved day).
+    custom_offsets: IndexMap<CustomOffsetKey, String>,
     /// Nesting of metric-filter sub-queries, against cycles.
     depth: usize,
 }
 
 /// Plan a query. Every problem is reported; a plan is returned only when there are none.
-pub fn plan_query(
-    model: &Model,
-    dialect: &dyn Dialect,
-    req: &QueryRequest,
-) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
         model,
-        dialect,
         diags: Vec::new(),
+        measures: Vec::new(),
         scans: IndexMap::new(),
         ctes: Vec::new(),
         cte_names: BTreeSet::new(),
-        reserved: ReservedNames::of(model, dialect.name(), dialect.macros()),
+        reserved: ReservedNames::of(model),
         scan_names: IndexMap::new(),
         q: QueryState::default(),
         pending: Vec::new(),
         leaves: Vec::new(),
-        built_leaves: Vec::new(),
+        built_leaves: IndexMap::new(),
         metric_filters: IndexMap::new(),
         custom_offsets: IndexMap::new(),
         depth: 0,
     };
-    let plan = p.plan(req);
+    let plan = p.plan(req).map(|mut plan| {
+        plan.measures = std::mem::take(&mut p.measures);
+        plan
+    });
     match plan {
         Some(plan) if p.diags.iter().all(|d| !d.is_error()) => Ok(plan),
         _ => {
@@ -220,6 +231,14 @@ pub fn plan_query(
 impl<'m> Planner<'m> {
     fn err(&mut self, d: Diagnostic) {
         self.diags.push(d);
+    }
+
+    /// A measure the query aggregates (recorded for the dialect's capability checks).
+    fn use_measure(&mut self, m: &crate::model::MeasureRef) -> &'m crate::model::Measure {
+        if !self.measures.contains(&(m.model, m.measure)) {
+            self.measures.push((m.model, m.measure));
+        }
+        self.model.measure(m)
     }
 
     fn has_errors(&self) -> bool {
@@ -265,23 +284,17 @@ impl<'m> Planner<'m> {
     }
 
     /// The primary column of a time spine read through `alias`, as a time value the dialect
-    /// compares with truncated times (`Dialect::spine_time`).
+    /// compares with truncated times ([`Expr::SpineTime`]).
     pub(crate) fn spine_day(&self, alias: &str, spine: &crate::model::TimeSpine) -> Expr {
         self.spine_column(Expr::col(alias, &spine.column))
     }
 
     /// A column of a time spine (its day or a custom granularity's column) as a time value of the
-    /// type the dialect compares truncated times as (`Dialect::spine_time`): every time column of
-    /// a spine is cast alike, so that custom granularity periods compare with truncated times and
+    /// type the dialect compares truncated times as ([`Expr::SpineTime`]): every time column of
+    /// a spine is read alike, so that custom granularity periods compare with truncated times and
     /// with each other.
     pub(crate) fn spine_column(&self, col: Expr) -> Expr {
-        let sql = crate::sql::expr_sql(self.dialect, &col);
-        let read = self.dialect.spine_time(&sql);
-        if read == sql {
-            col
-        } else {
-            Expr::Raw(read)
-        }
+        Expr::SpineTime(Box::new(col))
     }
 
     /// The CTE name of a semantic model's scan: the model's name, unless a relation the query
@@ -324,7 +337,6 @@ impl<'m> Planner<'m> {
             self.scan_name(m);
         }
         let mut out = Vec::new();
-        let mut rendered_errors = Vec::new();
         for (model, cols) in &self.scans {
             let sm = &self.model.semantic_models[*model];
             // Business durations (`calendar::duration`): the clock joins only when used.
@@ -340,23 +352,9 @@ impl<'m> Planner<'m> {
                 ),
                 Relation::Query(q, _) => (
                     TableRef::Subquery {
-                        // Rendered once per model and dialect (cached on the model).
-                        sql: match self
-                            .model
-                            .render_relation_sql(
-                                *model,
-                                business.is_some(),
-                                self.dialect.name(),
-                                self.dialect.macros(),
-                            )
-                            .unwrap_or_else(|| Ok(q.clone()))
-                        {
-                            Ok(s) => s,
-                            Err(d) => {
-                                rendered_errors.push(d);
-                                String::new()
-                            }
-                        },
+                        sql: q.clone(),
+                        model: *model,
+                        business: business.is_some(),
                         alias: format!("{}_sql", sm.name),
                     },
                     "its SQL query".to_string(),
@@ -367,23 +365,11 @@ impl<'m> Planner<'m> {
                 .map(|(name, e)| SelectItem {
                     expr: if is_simple_ident(e) {
                         Expr::bare(e)
-                    } else if e.contains("{{") || e.contains("{%") {
-                        // A measure's or dimension's SQL calls the macro library.
-                        match crate::jinja::render_sql(
-                            e,
-                            sm.span,
-                            &self.model.macros,
-                            self.dialect.macros(),
-                            &self.model.vars,
-                        ) {
-                            Ok(s) => Expr::Raw(s),
-                            Err(d) => {
-                                rendered_errors.push(d);
-                                Expr::Raw(String::new())
-                            }
-                        }
                     } else {
-                        Expr::Raw(e.clone())
+                        Expr::UserSql {
+                            text: e.clone(),
+                            span: sm.span,
+                        }
                     },
                     alias: Some(name.clone()),
                 })
@@ -398,7 +384,6 @@ impl<'m> Planner<'m> {
                 },
             });
         }
-        self.diags.extend(rendered_errors);
         out
     }
 
@@ -486,6 +471,7 @@ impl<'m> Planner<'m> {
         Some(Plan {
             query: Query { ctes, body },
             columns,
+            measures: Vec::new(),
         })
     }
 }

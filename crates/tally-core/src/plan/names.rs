@@ -14,10 +14,12 @@ use std::collections::BTreeSet;
 use std::sync::Arc;
 
 impl ReservedNames {
-    /// What CTE names must avoid for a dialect (users' SQL renders per dialect), computed once per
-    /// dialect (validation plans every metric) and kept on the model.
-    pub(crate) fn of(model: &Model, dialect: &str, overrides: &str) -> Arc<ReservedNames> {
-        if let Some(r) = model.reserved_names_cached(dialect) {
+    /// What CTE names must avoid in every dialect (users' SQL renders per dialect, and a plan is
+    /// the same for all of them), computed once (validation plans every metric) and kept on the
+    /// model.
+    pub(crate) fn of(model: &Model) -> Arc<ReservedNames> {
+        const ALL_DIALECTS: &str = "*";
+        if let Some(r) = model.reserved_names_cached(ALL_DIALECTS) {
             return r;
         }
         let mut r = ReservedNames::default();
@@ -26,11 +28,13 @@ impl ReservedNames {
             match &sm.relation {
                 Relation::Table(t) => r.relations.extend(relation_parts(t)),
                 Relation::Query(q, _) => {
-                    let sql = match model.render_model_sql(i, dialect, overrides) {
-                        Some(Ok(s)) => s,
-                        _ => q.clone(),
-                    };
-                    r.relations.extend(relations_read(&sql));
+                    for d in crate::dialect::ALL {
+                        let sql = match model.render_model_sql(i, d.name(), d.macros()) {
+                            Some(Ok(s)) => s,
+                            _ => q.clone(),
+                        };
+                        r.relations.extend(relations_read(&sql));
+                    }
                 }
             }
         }
@@ -38,7 +42,7 @@ impl ReservedNames {
             r.relations.extend(relation_parts(&s.relation));
         }
         let r = Arc::new(r);
-        model.cache_reserved_names(dialect, r.clone());
+        model.cache_reserved_names(ALL_DIALECTS, r.clone());
         r
     }
 

@@ -19,10 +19,12 @@ impl<'m> Validator<'m> {
             ..QueryRequest::default()
         };
         let mut complete = true;
-        let planned = plan_query(self.model, self.dialect, &req);
+        let planned = plan_query(self.model, &req).and_then(|plan| {
+            crate::sql::user::render_user_sql(self.model, self.dialect, &plan.query).map(|_| plan)
+        });
         if let (Ok(plan), Some(_)) = (&planned, &self.model.default_dialect) {
             // What the dialect tally.yml declares cannot compute (a percentile kind it lacks).
-            for d in crate::sql::unsupported_diagnostics(self.model, self.dialect, &plan.query) {
+            for d in crate::sql::unsupported_diagnostics(self.model, self.dialect, &plan.measures) {
                 self.push(d.at_if_unset(m.span));
             }
         }

@@ -51,7 +51,10 @@ impl<'m> Validator<'m> {
                 })
             };
             let mut complete = true;
-            if let Err(ds) = plan_query(model, self.dialect, &req) {
+            let planned = plan_query(model, &req).and_then(|plan| {
+                crate::sql::user::render_user_sql(model, self.dialect, &plan.query).map(|_| plan)
+            });
+            if let Err(ds) = planned {
                 for mut d in ds {
                     if d.code == codes::UNSUPPORTED {
                         complete = false;

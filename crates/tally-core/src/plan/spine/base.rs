@@ -22,7 +22,7 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         split_average: bool,
     ) -> Option<BaseRel> {
-        let measure = self.model.measure(m);
+        let measure = self.use_measure(m);
         let (name, agg, expr, atd) = (
             measure.name.clone(),
             measure.agg,
@@ -60,10 +60,7 @@ impl<'m> Planner<'m> {
                 (Expr::Agg(agg, Box::new(value)), agg, true, "per")
             }
             AggKind::Average if split_average => {
-                let n = Expr::Raw(format!(
-                    "COUNT({})",
-                    crate::sql::expr_sql(self.dialect, &value)
-                ));
+                let n = Expr::Count(Box::new(value.clone()));
                 count = Some((format!("{name}_count"), n));
                 (
                     Expr::Agg(AggKind::Sum, Box::new(value)),

@@ -10,7 +10,6 @@ use crate::plan::{Bounds, Planner};
 use crate::spec::PeriodAgg;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
 use crate::time::{Grain, TimeGrain};
-use crate::timeval::Ts;
 
 impl<'m> Planner<'m> {
     /// A running aggregate of a base relation (sum, minimum or maximum of every row up to each row,
@@ -25,7 +24,7 @@ impl<'m> Planner<'m> {
         let order = vec![(t.clone(), false)];
         let until = match period {
             Some(g) => Expr::AddInterval(Box::new(Expr::Trunc(g, Box::new(t.clone()))), 1, g),
-            None => Expr::TimestampLit(END_OF_TIME.to_string()),
+            None => Expr::TimestampLit(END_OF_TIME),
         };
         let mut select = Select {
             from: Some(TableRef::Cte {
@@ -143,10 +142,7 @@ impl<'m> Planner<'m> {
             new.group_by.push(e);
         }
         new.columns.push(SelectItem {
-            expr: Expr::Raw(format!(
-                "COUNT({})",
-                crate::sql::expr_sql(self.dialect, &Expr::col(&first, &name))
-            )),
+            expr: Expr::Count(Box::new(Expr::col(&first, &name))),
             alias: Some(name.clone()),
         });
         let cte = self.add_cte(
@@ -200,37 +196,32 @@ impl<'m> Planner<'m> {
         // The rows a window needs start before the constraint.
         let widened = Bounds {
             lo: match &bounds.lo {
-                Some(lo) => {
-                    let (t, _) = Ts::parse(lo)?;
-                    match (&cum.window, &cum.grain_to_date) {
-                        (Some(w), _) => match &w.grain {
-                            TimeGrain::Standard(g) => {
-                                Some(t.add(-w.count, *g).trunc(base_grain).format())
-                            }
-                            TimeGrain::Custom(c) => {
-                                self.err(
+                Some(t) => match (&cum.window, &cum.grain_to_date) {
+                    (Some(w), _) => match &w.grain {
+                        TimeGrain::Standard(g) => Some(t.add(-w.count, *g).trunc(base_grain)),
+                        TimeGrain::Custom(c) => {
+                            self.err(
                                     Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count))
                                         .at(cum.span)
                                         .with_help("use a window of a standard granularity (days, weeks, months, ...)"),
                                 );
-                                return None;
-                            }
-                        },
-                        (None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g).format()),
-                        (None, Some(TimeGrain::Custom(c))) => {
-                            self.err(
+                            return None;
+                        }
+                    },
+                    (None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g)),
+                    (None, Some(TimeGrain::Custom(c))) => {
+                        self.err(
                                 Diagnostic::error(codes::UNSUPPORTED, format!("`grain_to_date: {c}`: custom granularities are not supported here"))
                                     .at(cum.span)
                                     .with_help("use a standard granularity (week, month, quarter, year)"),
                             );
-                            return None;
-                        }
-                        (None, None) => None,
+                        return None;
                     }
-                }
+                    (None, None) => None,
+                },
                 None => None,
             },
-            hi: bounds.hi.clone(),
+            hi: bounds.hi,
         };
         let keys = self.key_items(m, time_items, &window_filters);
         // An average is joined to the spine as a daily sum and count.

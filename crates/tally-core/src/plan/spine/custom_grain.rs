@@ -3,7 +3,7 @@
 use super::amount;
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
-use crate::plan::Planner;
+use crate::plan::{CustomOffsetKey, Planner};
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
 use crate::time::Grain;
 
@@ -24,7 +24,10 @@ impl<'m> Planner<'m> {
             spine.column.clone(),
             col.to_string(),
         );
-        let key = format!("{name}|{count}");
+        let key = CustomOffsetKey {
+            granularity: name.to_string(),
+            count,
+        };
         if let Some(x) = self.custom_offsets.get(&key) {
             return Some(x.clone());
         }
@@ -107,10 +110,10 @@ impl<'m> Planner<'m> {
         let end = Expr::col(&periods, "offset_end");
         let candidate = Expr::AddIntervals(
             Box::new(start),
-            Box::new(Expr::Raw(format!(
-                "{} - 1",
-                crate::sql::expr_sql(self.dialect, &Expr::col(&days, "day_number"))
-            ))),
+            Box::new(Expr::Sub(
+                Box::new(Expr::col(&days, "day_number")),
+                Box::new(Expr::Int(1)),
+            )),
             Grain::Day,
         );
         let map = Select {

@@ -21,6 +21,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{AggKind, TimeSpine};
 use crate::sql::{Expr, Join, TableRef};
 use crate::time::{Grain, TimeGrain};
+use crate::timeval::Ts;
 
 /// The column of a running aggregate's relation holding the time until which a row's value holds.
 const VALID_UNTIL: &str = "valid_until";
@@ -29,7 +30,7 @@ const VALID_UNTIL: &str = "valid_until";
 const PERIOD_RANK: &str = "period_rank";
 
 /// The end of a running aggregate without a period: a time after every time spine.
-const END_OF_TIME: &str = "9999-12-31 00:00:00";
+const END_OF_TIME: Ts = Ts::date(9999, 12, 31);
 
 /// A measure aggregated to its base grain by the query's other items.
 pub(crate) struct BaseRel {

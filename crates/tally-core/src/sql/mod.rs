@@ -3,17 +3,45 @@
 //! The planner builds a [`Query`] of named CTEs; this module renders it, asking the [`Dialect`] for
 //! every construct that differs between warehouses. Output is formatted for people (one clause per
 //! line, CTEs named after what they compute) and deterministic.
+//!
+//! The plan knows no dialect: users' SQL (`sql:` of semantic models, `expr:` of measures and
+//! dimensions) stays in it as written, and [`user`] renders its Jinja with the dialect's macros
+//! before the query is printed.
+
+pub mod user;
 
 use crate::dialect::{Dialect, PercentileSpec};
 use crate::model::AggKind;
+use crate::source::Span;
 use crate::time::{DatePart, Grain};
+use crate::timeval::Ts;
 use serde::Serialize;
 
 /// A scalar SQL expression.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub enum Expr {
-    /// SQL written by the user (a dimension's `expr`), or already rendered by tally.
-    Raw(String),
+    /// SQL written by the user (a measure's or dimension's `expr`), as written: its Jinja (calls
+    /// of the macro library) is rendered for the dialect by the SQL stage ([`user`]).
+    UserSql {
+        text: String,
+        #[serde(skip)]
+        span: Span,
+    },
+    /// A user's filter or formula: its SQL text with the references it makes, already resolved to
+    /// expressions, in place (rendered one after the other).
+    Splice(Vec<SqlPart>),
+    /// `NULL`.
+    Null,
+    /// `COUNT(e)`.
+    Count(Box<Expr>),
+    /// `a - b`.
+    Sub(Box<Expr>, Box<Expr>),
+    /// A column of a time spine read as a time value of the type the dialect compares truncated
+    /// times as ([`Dialect::spine_time`]).
+    SpineTime(Box<Expr>),
+    /// The value of a metric in the final SELECT: rendered as its expression, always under the
+    /// metric's name.
+    MetricValue(Box<Expr>),
     /// A column of a relation in the FROM clause: `alias.name` (name quoted as needed).
     Col {
         table: Option<String>,
@@ -33,10 +61,10 @@ pub enum Expr {
     /// `e >= lo`, `e < hi` (either optional), for time constraints.
     Range {
         expr: Box<Expr>,
-        lo: Option<String>,
-        hi: Option<String>,
+        lo: Option<Ts>,
+        hi: Option<Ts>,
     },
-    TimestampLit(String),
+    TimestampLit(Ts),
     /// `(e)`.
     Paren(Box<Expr>),
     /// An integer literal.
@@ -58,6 +86,14 @@ pub enum Expr {
     /// A window function: `func(args) OVER (PARTITION BY ... ORDER BY ... [ROWS BETWEEN UNBOUNDED
     /// PRECEDING AND UNBOUNDED FOLLOWING])`.
     Window(Box<Window>),
+}
+
+/// A piece of a [`Expr::Splice`].
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub enum SqlPart {
+    /// SQL text as the user wrote it.
+    Text(String),
+    Expr(Expr),
 }
 
 /// A comparison operator.
@@ -147,8 +183,15 @@ pub struct SelectItem {
 pub enum TableRef {
     /// A table or view as written by the user.
     Table { name: String, alias: Option<String> },
-    /// A user SQL query (a semantic model's `sql:`), wrapped in parentheses.
-    Subquery { sql: String, alias: String },
+    /// A user SQL query (a semantic model's `sql:`, index `model`), wrapped in parentheses; its
+    /// Jinja is rendered for the dialect by the SQL stage ([`user`]).
+    Subquery {
+        sql: String,
+        model: usize,
+        /// Whether it is the model's relation with its business durations (`calendar::duration`).
+        business: bool,
+        alias: String,
+    },
     /// One of the query's CTEs.
     Cte { name: String, alias: Option<String> },
 }
@@ -213,7 +256,19 @@ pub struct Query {
 /// Render an expression.
 pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
     match e {
-        Expr::Raw(s) => s.clone(),
+        Expr::UserSql { text, .. } => text.clone(),
+        Expr::Splice(parts) => parts
+            .iter()
+            .map(|p| match p {
+                SqlPart::Text(t) => t.clone(),
+                SqlPart::Expr(e) => expr_sql(d, e),
+            })
+            .collect::<String>(),
+        Expr::Null => "NULL".to_string(),
+        Expr::Count(inner) => format!("COUNT({})", expr_sql(d, inner)),
+        Expr::Sub(a, b) => format!("{} - {}", expr_sql(d, a), expr_sql(d, b)),
+        Expr::SpineTime(inner) => d.spine_time(&expr_sql(d, inner)),
+        Expr::MetricValue(inner) => expr_sql(d, inner),
         Expr::Col { table, name } => match table {
             Some(t) => format!("{}.{}", d.ident(t), d.ident(name)),
             None => d.ident(name),
@@ -272,14 +327,14 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
             let x = d.time_operand(&expr_sql(d, expr));
             let mut parts = Vec::new();
             if let Some(lo) = lo {
-                parts.push(format!("{x} >= {}", d.timestamp_literal(lo)));
+                parts.push(format!("{x} >= {}", d.timestamp_literal(&lo.format())));
             }
             if let Some(hi) = hi {
-                parts.push(format!("{x} < {}", d.timestamp_literal(hi)));
+                parts.push(format!("{x} < {}", d.timestamp_literal(&hi.format())));
             }
             parts.join(" AND ")
         }
-        Expr::TimestampLit(s) => d.timestamp_literal(s),
+        Expr::TimestampLit(t) => d.timestamp_literal(&t.format()),
         Expr::Paren(inner) => format!("({})", expr_sql(d, inner)),
         Expr::Int(n) => n.to_string(),
         Expr::Cmp(a, op, b) => format!("{} {} {}", expr_sql(d, a), op.sql(), expr_sql(d, b)),
@@ -356,7 +411,14 @@ fn operand_sql(d: &dyn Dialect, e: &Expr) -> String {
             hi: Some(_),
             ..
         } => format!("({})", expr_sql(d, e)),
-        Expr::Raw(s) if s.contains(' ') => format!("({s})"),
+        Expr::UserSql { .. } | Expr::Splice(_) => {
+            let s = expr_sql(d, e);
+            if s.contains(' ') {
+                format!("({s})")
+            } else {
+                s
+            }
+        }
         _ => expr_sql(d, e),
     }
 }
@@ -367,7 +429,7 @@ fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
             Some(a) => format!("{name} {}", d.ident(a)),
             None => name.clone(),
         },
-        TableRef::Subquery { sql, alias } => {
+        TableRef::Subquery { sql, alias, .. } => {
             let body: Vec<String> = sql
                 .trim()
                 .lines()
@@ -379,6 +441,16 @@ fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
             Some(a) if a != name => format!("{} {}", d.ident(name), d.ident(a)),
             _ => d.ident(name),
         },
+    }
+}
+
+/// The name of a column an expression renders as, when it is one (a select item so named needs
+/// no alias).
+fn plain_column<'e>(d: &dyn Dialect, e: &'e Expr) -> Option<&'e str> {
+    match e {
+        Expr::Col { name, .. } => Some(name),
+        Expr::SpineTime(inner) if !d.casts_spine_time() => plain_column(d, inner),
+        _ => None,
     }
 }
 
@@ -412,8 +484,7 @@ fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> Str
         let e = expr_sql(d, &c.expr);
         out.push_str(&e);
         if let Some(a) = &c.alias {
-            let bare = matches!(&c.expr, Expr::Col { name, .. } if name == a)
-                && alias_sql(a) == d.ident(a);
+            let bare = plain_column(d, &c.expr) == Some(a) && alias_sql(a) == d.ident(a);
             if !bare {
                 out.push_str(" AS ");
                 out.push_str(&alias_sql(a));
@@ -531,132 +602,59 @@ pub fn parse_back(d: &dyn Dialect, sql: &str) -> Result<(), String> {
         .map_err(|e| e.to_string())
 }
 
-/// The constructs of a query the dialect cannot write: each percentile kind it lacks, with the
-/// dialect's reason. The pipeline reports them (E0405) instead of returning the SQL.
-pub fn unsupported(d: &dyn Dialect, q: &Query) -> Vec<(PercentileSpec, String)> {
-    // Most queries have no percentile: a walk of the AST says so without the JSON round trip
-    // below (which costs as much as planning on wide queries).
-    if !has_percentile(q) {
-        return Vec::new();
-    }
-    fn walk(v: &serde_json::Value, out: &mut Vec<PercentileSpec>) {
-        match v {
-            serde_json::Value::Object(m) => {
-                if let Some(serde_json::Value::Object(p)) = m.get("Percentile") {
-                    let spec = PercentileSpec {
-                        p: p.get("p").and_then(|x| x.as_f64()).unwrap_or_default(),
-                        discrete: p.get("discrete").and_then(|x| x.as_bool()) == Some(true),
-                        approximate: p.get("approximate").and_then(|x| x.as_bool()) == Some(true),
-                    };
-                    if !out.contains(&spec) {
-                        out.push(spec);
-                    }
-                }
-                m.values().for_each(|x| walk(x, out));
-            }
-            serde_json::Value::Array(a) => a.iter().for_each(|x| walk(x, out)),
-            _ => {}
-        }
-    }
-    let mut specs = Vec::new();
-    if let Ok(v) = serde_json::to_value(q) {
-        walk(&v, &mut specs);
-    }
-    specs
-        .into_iter()
-        .filter_map(|s| d.percentile("x", s).err().map(|e| (s, e)))
-        .collect()
-}
-
-/// Whether any aggregate of the query (plain or over a window) is a percentile.
-fn has_percentile(q: &Query) -> bool {
-    fn agg(k: &crate::model::AggKind) -> bool {
-        matches!(k, crate::model::AggKind::Percentile { .. })
-    }
-    fn expr(e: &Expr) -> bool {
-        match e {
-            Expr::Raw(_) | Expr::Col { .. } | Expr::TimestampLit(_) | Expr::Int(_) => false,
-            Expr::Agg(k, e) => agg(k) || expr(e),
-            Expr::Trunc(_, e)
-            | Expr::Extract(_, e)
-            | Expr::Double(e)
-            | Expr::Paren(e)
-            | Expr::IsNull(e)
-            | Expr::AddInterval(e, _, _)
-            | Expr::Range { expr: e, .. } => expr(e),
-            Expr::SafeDivide(a, b)
-            | Expr::NullSafeEq(a, b)
-            | Expr::Eq(a, b)
-            | Expr::Cmp(a, _, b)
-            | Expr::AddIntervals(a, b, _) => expr(a) || expr(b),
-            Expr::Case(a, b, c) => expr(a) || expr(b) || expr(c),
-            Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => es.iter().any(expr),
-            Expr::Window(w) => {
-                (match &w.func {
-                    WindowFunc::Agg(k) => agg(k),
-                    WindowFunc::LeadOr(_, e) => expr(e),
-                    _ => false,
-                }) || w.arg.as_ref().is_some_and(expr)
-                    || w.partition_by.iter().any(expr)
-                    || w.order_by.iter().any(|(e, _)| expr(e))
-            }
-        }
-    }
-    fn select(s: &Select) -> bool {
-        s.columns.iter().any(|c| expr(&c.expr))
-            || s.joins.iter().any(|j| j.on.iter().any(expr))
-            || s.where_.iter().any(expr)
-            || s.group_by.iter().any(expr)
-            || s.order_by.iter().any(|(e, _)| expr(e))
-    }
-    q.ctes.iter().any(|c| select(&c.select)) || select(&q.body)
-}
-
-/// [`unsupported`] as diagnostics (E0405), each at the first measure of the percentile kind.
+/// E0405 for each measure a plan aggregates (`measures`: semantic model and measure positions)
+/// whose percentile the dialect cannot compute, at that measure; one per percentile kind.
 pub fn unsupported_diagnostics(
     model: &crate::model::Model,
     d: &dyn Dialect,
-    q: &Query,
+    measures: &[(usize, usize)],
 ) -> Vec<crate::diag::Diagnostic> {
-    unsupported(d, q)
-        .into_iter()
-        .map(|(spec, why)| unsupported_percentile(model, d, spec, why))
-        .collect()
+    let mut seen: Vec<PercentileSpec> = Vec::new();
+    let mut out = Vec::new();
+    for &(sm, i) in measures {
+        let m = &model.semantic_models[sm].measures[i];
+        let AggKind::Percentile {
+            p,
+            discrete,
+            approximate,
+        } = m.agg
+        else {
+            continue;
+        };
+        let spec = PercentileSpec {
+            p,
+            discrete,
+            approximate,
+        };
+        if seen.contains(&spec) {
+            continue;
+        }
+        seen.push(spec);
+        if let Err(why) = d.percentile_support(spec) {
+            out.push(unsupported_percentile(m, d, spec, why));
+        }
+    }
+    out
 }
 
-/// E0405 for a percentile kind the dialect cannot compute, at the first measure of that kind.
+/// E0405 for a percentile kind the dialect cannot compute, at the measure that asks for it.
 fn unsupported_percentile(
-    model: &crate::model::Model,
+    measure: &crate::model::Measure,
     dialect: &dyn Dialect,
     spec: PercentileSpec,
     why: String,
 ) -> crate::diag::Diagnostic {
-    let measure = model
-        .semantic_models
-        .iter()
-        .flat_map(|m| m.measures.iter())
-        .find(|m| {
-            m.agg
-                == crate::model::AggKind::Percentile {
-                    p: spec.p,
-                    discrete: spec.discrete,
-                    approximate: spec.approximate,
-                }
-        });
-    let mut d = crate::diag::Diagnostic::error(
+    crate::diag::Diagnostic::error(
         crate::diag::codes::UNSUPPORTED,
         format!(
-            "{} cannot compute the {} percentile {}{}: {why}",
+            "{} cannot compute the {} percentile {} of measure `{}`: {why}",
             dialect.title(),
             spec.kind(),
             spec.p,
-            measure
-                .map(|m| format!(" of measure `{}`", m.name))
-                .unwrap_or_default()
+            measure.name
         ),
-    );
-    if let Some(m) = measure {
-        d = d.at(m.span).with_label("this measure");
-    }
-    d.with_help("use a percentile kind the warehouse has (`use_discrete_percentile`, `use_approximate_percentile`), or another dialect")
+    )
+    .at(measure.span)
+    .with_label("this measure")
+    .with_help("use a percentile kind the warehouse has (`use_discrete_percentile`, `use_approximate_percentile`), or another dialect")
 }

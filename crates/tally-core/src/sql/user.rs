@@ -1,0 +1,160 @@
+//! Users' SQL in a plan, rendered for a dialect.
+//!
+//! The plan keeps users' SQL as written ([`Expr::UserSql`], [`TableRef::Subquery`]); its Jinja
+//! calls the macro library, whose definitions differ by dialect, so it is rendered here, in the SQL
+//! stage, once the dialect is known. A semantic model's `sql:` is rendered once per model and
+//! dialect (kept on the model: validation plans every metric).
+
+use super::{Expr, Query, Select, SqlPart, TableRef, WindowFunc};
+use crate::diag::Diagnostic;
+use crate::dialect::Dialect;
+use crate::model::Model;
+use std::collections::HashMap;
+
+/// The query with every piece of users' SQL rendered for the dialect; every rendering error is
+/// reported.
+pub fn render_user_sql(
+    model: &Model,
+    d: &dyn Dialect,
+    q: &Query,
+) -> Result<Query, Vec<Diagnostic>> {
+    let mut r = Renderer {
+        model,
+        d,
+        done: HashMap::new(),
+        errors: Vec::new(),
+    };
+    let mut q = q.clone();
+    for c in &mut q.ctes {
+        r.select(&mut c.select);
+    }
+    r.select(&mut q.body);
+    if r.errors.is_empty() {
+        Ok(q)
+    } else {
+        Err(r.errors)
+    }
+}
+
+struct Renderer<'a> {
+    model: &'a Model,
+    d: &'a dyn Dialect,
+    /// Texts rendered so far in this query (a scan's `expr` is often read by several CTEs).
+    done: HashMap<String, String>,
+    errors: Vec<Diagnostic>,
+}
+
+impl Renderer<'_> {
+    fn select(&mut self, s: &mut Select) {
+        for c in &mut s.columns {
+            self.expr(&mut c.expr);
+        }
+        if let Some(t) = &mut s.from {
+            self.table(t);
+        }
+        for j in &mut s.joins {
+            self.table(&mut j.table);
+            j.on.iter_mut().for_each(|e| self.expr(e));
+        }
+        s.where_.iter_mut().for_each(|e| self.expr(e));
+        s.group_by.iter_mut().for_each(|e| self.expr(e));
+        s.order_by.iter_mut().for_each(|(e, _)| self.expr(e));
+        s.union.iter_mut().for_each(|b| self.select(b));
+    }
+
+    fn table(&mut self, t: &mut TableRef) {
+        if let TableRef::Subquery {
+            sql,
+            model,
+            business,
+            ..
+        } = t
+        {
+            match self.model.render_relation_sql(
+                *model,
+                *business,
+                self.d.name(),
+                self.d.macros(),
+            )
+            {
+                Some(Ok(s)) => *sql = s,
+                Some(Err(e)) => {
+                    self.errors.push(e);
+                    sql.clear();
+                }
+                None => {}
+            }
+        }
+    }
+
+    fn expr(&mut self, e: &mut Expr) {
+        match e {
+            Expr::UserSql { text, span } => {
+                if !(text.contains("{{") || text.contains("{%")) {
+                    return;
+                }
+                if let Some(s) = self.done.get(text.as_str()) {
+                    *text = s.clone();
+                    return;
+                }
+                let m = self.model;
+                match crate::jinja::render_sql(text, *span, &m.macros, self.d.macros(), &m.vars) {
+                    Ok(s) => {
+                        self.done.insert(text.clone(), s.clone());
+                        *text = s;
+                    }
+                    Err(d) => {
+                        self.errors.push(d);
+                        text.clear();
+                    }
+                }
+            }
+            Expr::Splice(parts) => {
+                for p in parts {
+                    if let SqlPart::Expr(e) = p {
+                        self.expr(e);
+                    }
+                }
+            }
+            Expr::Col { .. } | Expr::Null | Expr::Int(_) | Expr::TimestampLit(_) => {}
+            Expr::Trunc(_, x)
+            | Expr::Extract(_, x)
+            | Expr::Agg(_, x)
+            | Expr::Count(x)
+            | Expr::SpineTime(x)
+            | Expr::MetricValue(x)
+            | Expr::Double(x)
+            | Expr::Paren(x)
+            | Expr::IsNull(x)
+            | Expr::AddInterval(x, _, _)
+            | Expr::Range { expr: x, .. } => self.expr(x),
+            Expr::SafeDivide(a, b)
+            | Expr::NullSafeEq(a, b)
+            | Expr::Eq(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Cmp(a, _, b)
+            | Expr::AddIntervals(a, b, _) => {
+                self.expr(a);
+                self.expr(b);
+            }
+            Expr::Case(a, b, c) => {
+                self.expr(a);
+                self.expr(b);
+                self.expr(c);
+            }
+            Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => {
+                es.iter_mut().for_each(|e| self.expr(e));
+            }
+            Expr::Window(w) => {
+                if let WindowFunc::LeadOr(_, e) = &mut w.func {
+                    self.expr(e);
+                }
+                if let Some(a) = &mut w.arg {
+                    self.expr(a);
+                }
+                w.partition_by.iter_mut().for_each(|e| self.expr(e));
+                w.order_by.iter_mut().for_each(|(e, _)| self.expr(e));
+            }
+        }
+    }
+}
