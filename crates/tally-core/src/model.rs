@@ -49,6 +49,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Targets, alerts and notification endpoints (`tally check`), resolved by [`crate::targets`].
+    #[serde(skip)]
+    pub checks: crate::targets::Checks,
     /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
     /// validation, which plans every metric) does not scan every semantic model per name.
     #[serde(skip)]
@@ -563,8 +566,11 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
         inline: IndexMap::new(),
     };
     let model = r.resolve();
-    let diags = r.diags;
+    let mut diags = r.diags;
     let mut model = model;
+    let (checks, more) = crate::targets::resolve::resolve(&spec, &model);
+    model.checks = checks;
+    diags.extend(more);
     model.macros.project_macros = spec.templates.clone();
     model.metric_tests = spec.metric_tests;
     model.test_tables = spec.test_tables;
