@@ -1,6 +1,7 @@
 //! The `tally` command line. The only crate that prints.
 
 mod args;
+mod check;
 mod ci;
 mod database;
 mod docs;
@@ -137,6 +138,7 @@ fn run(cli: Cli) -> u8 {
         Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
         Command::Serve { serve } => serve::http(&ctx, &serve),
         Command::Docs { action } => docs::run(&ctx, action),
+        Command::Check(a) => check::run(&ctx, &a),
     }
 }
 

@@ -8,6 +8,7 @@
 //! Target evaluations are made for the period containing `as_of` (with pacing when it is
 //! partial) and, when that period is immature, for the latest mature period too. Alerts are
 //! evaluated on the latest complete, mature period, so a partial or immature period never fires.
+//! `as_of` names its last second: `2026-06-30 23:59:59` completes June.
 
 use super::period::Period;
 use super::status::{judge, Judgement, Status};
@@ -287,7 +288,8 @@ fn judge_period(
     let (Some(tv), Some(dir)) = (target_value, mc.direction) else {
         return (Status::NoTarget, target_value, None);
     };
-    let j = judge(dir, value, tv, t.bands, t.pacing, p.elapsed_share(as_of));
+    let through = super::period::add_seconds(as_of, 1);
+    let j = judge(dir, value, tv, t.bands, t.pacing, p.elapsed_share(through));
     (j.status, target_value, Some(j))
 }
 
@@ -406,7 +408,7 @@ fn target_evaluations(
             status,
             gap: j.map(|j| j.gap),
             gap_pct: j.and_then(|j| j.gap_pct),
-            elapsed: p.elapsed_share(as_of),
+            elapsed: p.elapsed_share(super::period::add_seconds(as_of, 1)),
             pacing: t.pacing,
             previous,
         });
@@ -557,7 +559,9 @@ fn alert_evaluation(
     let mut p = Period::containing(a.grain, as_of.date());
     let as_of_midnight = |p: Period| p.end().to_datetime(jiff::civil::Time::midnight());
     let mut guard = 0;
-    while (as_of_midnight(p) > as_of || immature(mc, p, as_of)) && guard < 400 {
+    // `as_of` names its last second: data up to 23:59:59 completes the day.
+    let through = super::period::add_seconds(as_of, 1);
+    while (as_of_midnight(p) > through || immature(mc, p, as_of)) && guard < 400 {
         p = p.shift(-1);
         guard += 1;
     }

@@ -11,8 +11,10 @@
 //!   [`eval::evaluate`] turns the values read into evaluations and alert states; pure, no I/O.
 //! - [`query`]: the SQL of one series request (the compiled metric query joined to its target
 //!   series as a `VALUES` relation).
+//! - [`describe`]: targets and alerts as text fields for `tally diff`.
 //! - [`state`]: episodes across runs (fire once, escalate, resolve) and the notifications to send.
 
+pub mod describe;
 pub mod eval;
 pub mod period;
 pub mod query;
