@@ -64,7 +64,7 @@ const MONTHS: &[(&str, f64, f64)] = &[
 fn tally_yml(smtp_port: u16) -> String {
     format!(
         "name: shop
-duckdb: shop.duckdb
+duckdb: data.duckdb
 people:
   - {{name: ana, full_name: Ana Lima, email: ana@shop.test, teams: [sales]}}
 teams:
@@ -89,7 +89,7 @@ fn project(smtp_port: u16) -> (tempfile::TempDir, PathBuf) {
             ("metrics/revenue.yml", METRICS),
         ],
     );
-    let conn = tally_duckdb::duckdb::Connection::open(root.join("shop.duckdb")).expect("db");
+    let conn = tally_duckdb::duckdb::Connection::open(root.join("data.duckdb")).expect("db");
     conn.execute_batch(
         "CREATE SCHEMA shop; CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, team VARCHAR, amount DOUBLE);",
     )
@@ -199,7 +199,9 @@ fn smtp_sink() -> (u16, Arc<Mutex<Vec<String>>>) {
                 }
                 if let Some(d) = data.as_mut() {
                     if line == ".\r\n" {
-                        rec.lock().expect("lock").push(data.take().unwrap_or_default());
+                        rec.lock()
+                            .expect("lock")
+                            .push(data.take().unwrap_or_default());
                         let _ = s.write_all(b"250 queued\r\n");
                     } else {
                         d.push_str(&line);
@@ -264,10 +266,22 @@ fn statuses_and_alerts_at_as_of() {
 
     let never = check(&root, &["--fail-on", "never"], &[]);
     assert_eq!(never.code, 0, "{}", never.stderr);
-    assert!(never.stdout.contains("Ana Lima (ana), accountable"), "{}", never.stdout);
-    assert!(never.stdout.contains("notifies sales: slack, webhook"), "{}", never.stdout);
+    assert!(
+        never.stdout.contains("Ana Lima (ana), accountable"),
+        "{}",
+        never.stdout
+    );
+    assert!(
+        never.stdout.contains("notifies sales: slack, webhook"),
+        "{}",
+        never.stdout
+    );
     // An earlier evaluation time: February is on track (95 within 10% of 100).
-    let feb = check(&root, &["--as-of", "2026-02-28 23:59:59", "--format", "json"], &[]);
+    let feb = check(
+        &root,
+        &["--as-of", "2026-02-28 23:59:59", "--format", "json"],
+        &[],
+    );
     let v: serde_json::Value = serde_json::from_str(&feb.stdout).expect("json");
     assert_eq!(v["evaluations"][0]["status"], "on_track", "{v}");
     assert_eq!(feb.code, 0, "{}", feb.stderr);
@@ -277,24 +291,62 @@ fn statuses_and_alerts_at_as_of() {
 fn formats_and_sql() {
     let (_d, root) = project(1);
     let md = check(&root, &["--format", "markdown", "--fail-on", "never"], &[]);
-    assert!(md.stdout.contains("| revenue |  | plan | 2026-05 | 60 | 100 | off_track |"), "{}", md.stdout);
+    assert!(
+        md.stdout
+            .contains("| revenue |  | plan | 2026-05 | 60 | 100 | off_track |"),
+        "{}",
+        md.stdout
+    );
     let gh = check(&root, &["--format", "github"], &[]);
-    assert!(gh.stdout.contains("::error file=metrics/revenue.yml,line=8"), "{}", gh.stdout);
+    assert!(
+        gh.stdout
+            .contains("::error file=metrics/revenue.yml,line=8"),
+        "{}",
+        gh.stdout
+    );
     let junit = check(&root, &["--format", "junit"], &[]);
-    assert!(junit.stdout.contains("<testcase name=\"alert revenue_off_plan\" classname=\"revenue\""), "{}", junit.stdout);
+    assert!(
+        junit
+            .stdout
+            .contains("<testcase name=\"alert revenue_off_plan\" classname=\"revenue\""),
+        "{}",
+        junit.stdout
+    );
     let sarif = check(&root, &["--format", "sarif"], &[]);
     let s: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("sarif");
     assert_eq!(s["runs"][0]["results"][0]["ruleId"], "E0316");
     // --sql: the target series is data joined to the compiled query, in the warehouse's dialect.
     let sql = check(&root, &["--sql", "--dialect", "snowflake"], &[]);
     assert_eq!(sql.code, 0, "{}", sql.stderr);
-    assert!(sql.stdout.contains("-- revenue per month by order__team"), "{}", sql.stdout);
-    assert!(sql.stdout.contains("CAST('b' AS VARCHAR) AS tally_t0, 40.0 AS tally_target"), "{}", sql.stdout);
-    assert!(sql.stdout.contains("CAST(NULL AS VARCHAR) AS tally_t0, 100.0 AS tally_target"), "{}", sql.stdout);
-    assert!(sql.stdout.contains("LEFT JOIN tally_targets ts"), "{}", sql.stdout);
+    assert!(
+        sql.stdout.contains("-- revenue per month by order__team"),
+        "{}",
+        sql.stdout
+    );
+    assert!(
+        sql.stdout
+            .contains("CAST('b' AS VARCHAR) AS tally_t0, 40.0 AS tally_target"),
+        "{}",
+        sql.stdout
+    );
+    assert!(
+        sql.stdout
+            .contains("CAST(NULL AS VARCHAR) AS tally_t0, 100.0 AS tally_target"),
+        "{}",
+        sql.stdout
+    );
+    assert!(
+        sql.stdout.contains("LEFT JOIN tally_targets ts"),
+        "{}",
+        sql.stdout
+    );
     let bad = check(&root, &["revenu"], &[]);
     assert_eq!(bad.code, 2);
-    assert!(bad.stderr.contains("did you mean `revenue`?"), "{}", bad.stderr);
+    assert!(
+        bad.stderr.contains("did you mean `revenue`?"),
+        "{}",
+        bad.stderr
+    );
 }
 
 #[test]
@@ -309,7 +361,12 @@ fn one_message_per_episode_escalation_and_resolution_through_real_servers() {
     ];
     // Dry run: payloads printed, nothing sent, no state written.
     let dry = check(&root, &["--notify", "dry-run"], &env);
-    assert!(dry.stderr.contains("would send slack to sales ($SALES_SLACK)"), "{}", dry.stderr);
+    assert!(
+        dry.stderr
+            .contains("would send slack to sales ($SALES_SLACK)"),
+        "{}",
+        dry.stderr
+    );
     assert!(http.lock().expect("lock").is_empty());
     assert!(!state.exists());
 
@@ -321,7 +378,13 @@ fn one_message_per_episode_escalation_and_resolution_through_real_servers() {
         assert_eq!(got.len(), 2, "{got:?}");
         let slack = got.iter().find(|(p, _)| p == "/slack").expect("slack");
         let body: serde_json::Value = serde_json::from_str(&slack.1).expect("json");
-        assert!(body["text"].as_str().expect("text").contains("revenue_off_plan on revenue is firing for 2026-05"), "{body}");
+        assert!(
+            body["text"]
+                .as_str()
+                .expect("text")
+                .contains("revenue_off_plan on revenue is firing for 2026-05"),
+            "{body}"
+        );
         let hook = got.iter().find(|(p, _)| p == "/hook").expect("hook");
         let body: serde_json::Value = serde_json::from_str(&hook.1).expect("json");
         assert_eq!(body["kind"], "firing");
@@ -331,23 +394,53 @@ fn one_message_per_episode_escalation_and_resolution_through_real_servers() {
     // The same evaluation again: the episode is open, nothing is re-sent.
     let again = check(&root, &["--notify", "send"], &env);
     assert_eq!(again.code, 1);
-    assert_eq!(http.lock().expect("lock").len(), 2, "fired once per episode");
+    assert_eq!(
+        http.lock().expect("lock").len(),
+        2,
+        "fired once per episode"
+    );
 
     // June 30: June is off track too -> third period, escalation to the accountable (e-mail).
-    let july = check(&root, &["--notify", "send", "--as-of", "2026-06-30 23:59:59"], &env);
-    assert!(july.stderr.contains("sent escalated revenue_off_plan to ana via email"), "{}", july.stderr);
+    let july = check(
+        &root,
+        &["--notify", "send", "--as-of", "2026-06-30 23:59:59"],
+        &env,
+    );
+    assert!(
+        july.stderr
+            .contains("sent escalated revenue_off_plan to ana via email"),
+        "{}",
+        july.stderr
+    );
     {
         let m = mails.lock().expect("lock");
         assert_eq!(m.len(), 1, "{m:?}");
         assert!(m[0].contains("To: ana@shop.test"), "{}", m[0]);
-        assert!(m[0].contains("escalated revenue_off_plan on revenue"), "{}", m[0]);
+        assert!(
+            m[0].contains("escalated revenue_off_plan on revenue"),
+            "{}",
+            m[0]
+        );
     }
     // July 31: July is back on plan -> resolved, sent to the responsible team.
-    let aug = check(&root, &["--notify", "send", "--as-of", "2026-07-31 23:59:59"], &env);
-    assert!(aug.stderr.contains("sent resolved revenue_off_plan to sales"), "{}", aug.stderr);
+    let aug = check(
+        &root,
+        &["--notify", "send", "--as-of", "2026-07-31 23:59:59"],
+        &env,
+    );
+    assert!(
+        aug.stderr
+            .contains("sent resolved revenue_off_plan to sales"),
+        "{}",
+        aug.stderr
+    );
     let text = std::fs::read_to_string(&state).expect("state");
     let s: serde_json::Value = serde_json::from_str(&text).expect("state json");
-    assert_eq!(s["episodes"].as_object().expect("episodes").len(), 0, "{text}");
+    assert_eq!(
+        s["episodes"].as_object().expect("episodes").len(),
+        0,
+        "{text}"
+    );
 }
 
 #[test]

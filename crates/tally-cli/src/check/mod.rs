@@ -148,10 +148,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         }
         _ => {}
     }
-    print!(
-        "{}",
-        output::render(&model, &report, &notices, &a.format)
-    );
+    print!("{}", output::render(&model, &report, &notices, &a.format));
     for f in &failures {
         eprintln!("error: notification not delivered (will be retried on the next run): {f}");
     }
@@ -285,14 +282,18 @@ fn read_state(path: &Path) -> Result<State, String> {
         Ok(text) => serde_json::from_str(&text)
             .map_err(|e| format!("the state file {} is not valid: {e}", path.display())),
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
-        Err(e) => Err(format!("cannot read the state file {}: {e}", path.display())),
+        Err(e) => Err(format!(
+            "cannot read the state file {}: {e}",
+            path.display()
+        )),
     }
 }
 
 /// Write the state atomically (a temporary file renamed over the old one).
 fn write_state(path: &Path, s: &State) -> Result<(), String> {
     if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
-        std::fs::create_dir_all(dir).map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
     }
     let tmp = path.with_extension("json.tmp");
     let text = serde_json::to_string_pretty(s).expect("state serialises") + "\n";
@@ -322,10 +323,19 @@ fn send_all(model: &Model, notices: &[Notice], next: &mut State) -> Vec<String> 
         let mut ok = true;
         for d in notify::deliveries(&model.checks, n) {
             if let Err(e) = notify::send(&d, model.checks.config.smtp.as_ref(), &env, limits) {
-                failures.push(format!("{} to {} via {}: {e}", n.alert, d.recipient, d.channel));
+                failures.push(format!(
+                    "{} to {} via {}: {e}",
+                    n.alert, d.recipient, d.channel
+                ));
                 ok = false;
             } else {
-                eprintln!("sent {} {} to {} via {}", n.kind.name(), n.alert, d.recipient, d.channel);
+                eprintln!(
+                    "sent {} {} to {} via {}",
+                    n.kind.name(),
+                    n.alert,
+                    d.recipient,
+                    d.channel
+                );
             }
         }
         if ok {
@@ -347,7 +357,6 @@ fn limits_from_env() -> notify::Limits {
     }
     l
 }
-
 
 /// The project's DuckDB database (`--duckdb`, else `duckdb:` of tally.yml, generated from
 /// `sample_data:` when missing), as `tally query` opens it.
@@ -377,7 +386,10 @@ fn open_database(ctx: &Ctx, flag: Option<&Path>) -> Result<tally_duckdb::duckdb:
         return Err(EXIT_USAGE);
     }
     tally_duckdb::engine::open_project_database(&path).map_err(|e| {
-        eprintln!("error[{}]: cannot open DuckDB database: {e}", diag::codes::IO);
+        eprintln!(
+            "error[{}]: cannot open DuckDB database: {e}",
+            diag::codes::IO
+        );
         EXIT_USAGE
     })
 }

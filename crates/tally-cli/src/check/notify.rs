@@ -164,7 +164,10 @@ fn send_email(
     };
     let parse = |a: &str| a.parse::<lettre::message::Mailbox>();
     let (Ok(from), Ok(to)) = (parse(&cfg.from), parse(&d.to)) else {
-        return Err((format!("invalid address `{}` or `{}`", cfg.from, d.to), false));
+        return Err((
+            format!("invalid address `{}` or `{}`", cfg.from, d.to),
+            false,
+        ));
     };
     let subject = d.payload["subject"].as_str().unwrap_or("tally check");
     let body = d.payload["body"].as_str().unwrap_or_default().to_string();
@@ -176,7 +179,9 @@ fn send_email(
         .map_err(|e| (e.to_string(), false))?;
     let builder = match cfg.security.as_str() {
         "tls" => SmtpTransport::relay(&cfg.host).map_err(|e| (e.to_string(), false))?,
-        "starttls" => SmtpTransport::starttls_relay(&cfg.host).map_err(|e| (e.to_string(), false))?,
+        "starttls" => {
+            SmtpTransport::starttls_relay(&cfg.host).map_err(|e| (e.to_string(), false))?
+        }
         _ => SmtpTransport::builder_dangerous(&cfg.host),
     };
     let mut builder = builder.port(cfg.port).timeout(Some(limits.timeout));
@@ -191,9 +196,10 @@ fn send_email(
             }
         }
     }
-    builder
-        .build()
-        .send(&msg)
-        .map(|_| ())
-        .map_err(|e| (format!("SMTP {}:{}: {e}", cfg.host, cfg.port), !e.is_permanent()))
+    builder.build().send(&msg).map(|_| ()).map_err(|e| {
+        (
+            format!("SMTP {}:{}: {e}", cfg.host, cfg.port),
+            !e.is_permanent(),
+        )
+    })
 }

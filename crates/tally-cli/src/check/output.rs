@@ -54,17 +54,12 @@ pub fn fails_with(model: &Model, report: &Report, fail_on: FailOn) -> bool {
             .any(|a| a.state == AlertState::Firing && alert_level(model, a) >= level)
 }
 
-fn slice_text(s: &indexmap::IndexMap<String, String>) -> String {
-    if s.is_empty() {
+fn slice_text<'a>(s: impl IntoIterator<Item = (&'a String, &'a String)>) -> String {
+    let parts: Vec<String> = s.into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+    if parts.is_empty() {
         String::new()
     } else {
-        format!(
-            " [{}]",
-            s.iter()
-                .map(|(k, v)| format!("{k}={v}"))
-                .collect::<Vec<_>>()
-                .join(", ")
-        )
+        format!(" [{}]", parts.join(", "))
     }
 }
 
@@ -293,7 +288,11 @@ fn findings(model: &Model, report: &Report) -> Vec<Diagnostic> {
         };
         out.push(d.at(span));
     }
-    for a in report.alerts.iter().filter(|a| a.state == AlertState::Firing) {
+    for a in report
+        .alerts
+        .iter()
+        .filter(|a| a.state == AlertState::Firing)
+    {
         let span = model
             .checks
             .metrics
@@ -323,14 +322,24 @@ fn findings(model: &Model, report: &Report) -> Vec<Diagnostic> {
 fn junit(report: &Report) -> String {
     let mut cases = Vec::new();
     for e in &report.evaluations {
-        let problem = e.status.severity().filter(|s| *s > 0).map(|_| JunitProblem {
-            kind: JunitProblemKind::Failure,
-            type_: e.status.name().into(),
-            message: evaluation_line(e),
-            text: String::new(),
-        });
+        let problem = e
+            .status
+            .severity()
+            .filter(|s| *s > 0)
+            .map(|_| JunitProblem {
+                kind: JunitProblemKind::Failure,
+                type_: e.status.name().into(),
+                message: evaluation_line(e),
+                text: String::new(),
+            });
         cases.push(JunitCase {
-            name: format!("{}{} {} {}", e.target, slice_text(&e.slice), e.period, e.status.name()),
+            name: format!(
+                "{}{} {} {}",
+                e.target,
+                slice_text(&e.slice),
+                e.period,
+                e.status.name()
+            ),
             classname: e.metric.clone(),
             file: None,
             line: None,

@@ -276,9 +276,7 @@ fn judge_period(
     obs: Option<&Observation>,
     as_of: DateTime,
 ) -> (Status, Option<f64>, Option<Judgement>) {
-    let target_value = obs
-        .and_then(|o| o.target)
-        .or_else(|| t.value_at(p, slice));
+    let target_value = obs.and_then(|o| o.target).or_else(|| t.value_at(p, slice));
     if immature(mc, p, as_of) {
         return (Status::Immature, target_value, None);
     }
@@ -441,7 +439,10 @@ fn holds(
                 _ => false,
             };
             let tv = tv.map(fmt_num).unwrap_or_else(|| "none".into());
-            (Some(fires), format!("{} against target {tv} ({target})", status.name()))
+            (
+                Some(fires),
+                format!("{} against target {tv} ({target})", status.name()),
+            )
         }
         Condition::Threshold { op, value: x } => {
             let fires = match op {
@@ -464,7 +465,10 @@ fn holds(
                 ChangeVs::SamePeriodLastYear => p.year_ago(),
             };
             let Some(b) = s.values.get(&base_p).and_then(|o| o.value) else {
-                return (Some(false), format!("no value for {base_p} to compare with"));
+                return (
+                    Some(false),
+                    format!("no value for {base_p} to compare with"),
+                );
             };
             let bad = match mc.direction {
                 Some(Direction::HigherIsBetter) => b - v,
@@ -591,8 +595,10 @@ fn alert_evaluation(
     };
     let firing_len = held - a.for_periods + 1;
     let escalated = state == AlertState::Firing
-        && a.routing.escalate.as_ref().is_some_and(|(n, _)| firing_len >= *n);
-    let _ = Severity::Warn;
+        && a.routing
+            .escalate
+            .as_ref()
+            .is_some_and(|(n, _)| firing_len >= *n);
     AlertEvaluation {
         metric: mc.metric.clone(),
         alert: a.name.clone(),

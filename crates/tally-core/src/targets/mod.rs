@@ -154,7 +154,10 @@ pub struct TargetEntry {
 pub enum Level {
     Constant(f64),
     /// From `start` at the entry's first period to `end` at its last, in equal steps.
-    Linear { start: f64, end: f64 },
+    Linear {
+        start: f64,
+        end: f64,
+    },
 }
 
 /// A band: how far on the bad side of the target a value may be.
@@ -249,8 +252,14 @@ pub struct Alert {
 #[serde(tag = "kind", rename_all = "snake_case")]
 pub enum Condition {
     /// The target's status is at least `at_least` (at_risk fires on at_risk and off_track).
-    Status { target: String, at_least: Status },
-    Threshold { op: Op, value: f64 },
+    Status {
+        target: String,
+        at_least: Status,
+    },
+    Threshold {
+        op: Op,
+        value: f64,
+    },
     /// The change against a comparison period, in the bad (`worse`) or good direction.
     Change {
         vs: ChangeVs,
@@ -258,7 +267,10 @@ pub enum Condition {
         by: Band,
     },
     /// A robust z-score (median and MAD of the previous `lookback` periods) above `threshold`.
-    Anomaly { lookback: i64, threshold: f64 },
+    Anomaly {
+        lookback: i64,
+        threshold: f64,
+    },
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]

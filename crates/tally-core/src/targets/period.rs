@@ -274,7 +274,15 @@ mod tests {
         assert_eq!(w.next().label(), "2026-01-12");
         let q = Period::parse(Grain::Quarter, "2026-Q3").unwrap();
         assert_eq!(q.start.to_string(), "2026-07-01");
-        assert_eq!(Period::parse(Grain::Month, "2026-01").unwrap().steps_to(Period { grain: Grain::Month, start: q.start }), 6);
+        assert_eq!(
+            Period::parse(Grain::Month, "2026-01")
+                .unwrap()
+                .steps_to(Period {
+                    grain: Grain::Month,
+                    start: q.start
+                }),
+            6
+        );
         assert_eq!(m.steps_to(m.shift(5)), 5);
         assert_eq!(w.steps_to(w.shift(3)), 3);
     }

@@ -8,8 +8,8 @@
 
 use super::eval::SeriesRequest;
 use super::Target;
-use crate::dialect::Dialect;
 use crate::diag::Diagnostic;
+use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::plan::QueryRequest;
 use crate::yaml::Spanned;
@@ -42,7 +42,10 @@ fn number(v: f64) -> String {
 
 /// The target rows of a series request, as (period start, slice values or None for the overall
 /// target, value).
-pub fn target_rows(req: &SeriesRequest, target: &Target) -> Vec<(String, Option<Vec<String>>, f64)> {
+pub fn target_rows(
+    req: &SeriesRequest,
+    target: &Target,
+) -> Vec<(String, Option<Vec<String>>, f64)> {
     let mut out = Vec::new();
     let sliced = !req.key.dims.is_empty() && req.key.dims == target.slice_dims;
     let mut slices: Vec<Vec<String>> = Vec::new();
@@ -128,7 +131,11 @@ pub fn series_sql(
     }
     let mut cols = vec![format!("{} AS {}", out(&time_col), id("tally_period"))];
     for (i, d) in req.key.dims.iter().enumerate() {
-        cols.push(format!("{} AS {}", text(out(d)), id(&format!("tally_s{i}"))));
+        cols.push(format!(
+            "{} AS {}",
+            text(out(d)),
+            id(&format!("tally_s{i}"))
+        ));
     }
     cols.push(format!("{} AS {}", out(&req.key.metric), id("tally_value")));
     let mut joins = String::new();

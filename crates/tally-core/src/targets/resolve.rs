@@ -156,11 +156,16 @@ pub fn parse_band(s: &Spanned<String>, code: &'static str) -> Result<Band, Diagn
         }),
         _ => Err(Diagnostic::error(
             code,
-            format!("`{}` is not an amount: write `10%` (relative) or `5` (absolute)", s.value),
+            format!(
+                "`{}` is not an amount: write `10%` (relative) or `5` (absolute)",
+                s.value
+            ),
         )
         .at(s.span)
         .with_label("a non-negative number, optionally with %")
-        .with_help("`10%` is 10% of the target (or of the compared value); `5` is 5 in the metric's unit")),
+        .with_help(
+            "`10%` is 10% of the target (or of the compared value); `5` is 5 in the metric's unit",
+        )),
     }
 }
 
@@ -191,10 +196,15 @@ impl MetricResolver<'_> {
             self.err(
                 Diagnostic::error(
                     codes::DIRECTION,
-                    format!("metric `{}` has targets or worse/better alerts but no `direction`", m.name.value),
+                    format!(
+                        "metric `{}` has targets or worse/better alerts but no `direction`",
+                        m.name.value
+                    ),
                 )
                 .at(m.name.span)
-                .with_help("add `direction: higher_is_better`, `lower_is_better` or `target_is_best`"),
+                .with_help(
+                    "add `direction: higher_is_better`, `lower_is_better` or `target_is_best`",
+                ),
             );
         }
         let mut targets: Vec<Target> = Vec::new();
@@ -203,7 +213,10 @@ impl MetricResolver<'_> {
                 self.err(
                     Diagnostic::error(
                         codes::DUPLICATE_NAME,
-                        format!("target `{}` is defined twice on `{}`", t.name.value, m.name.value),
+                        format!(
+                            "target `{}` is defined twice on `{}`",
+                            t.name.value, m.name.value
+                        ),
                     )
                     .at(t.name.span)
                     .with_help("target names are unique per metric: rename or remove one"),
@@ -220,7 +233,10 @@ impl MetricResolver<'_> {
                 self.err(
                     Diagnostic::error(
                         codes::DUPLICATE_NAME,
-                        format!("alert `{}` is defined twice on `{}`", a.name.value, m.name.value),
+                        format!(
+                            "alert `{}` is defined twice on `{}`",
+                            a.name.value, m.name.value
+                        ),
                     )
                     .at(a.name.span)
                     .with_help("alert names are unique per metric: rename or remove one"),
@@ -289,7 +305,12 @@ impl MetricResolver<'_> {
             if slice_dims.is_empty() {
                 slice_dims = dims.clone();
             } else if dims != slice_dims {
-                let sp = s.where_.values().next().map(|v| v.span).unwrap_or(t.name.span);
+                let sp = s
+                    .where_
+                    .values()
+                    .next()
+                    .map(|v| v.span)
+                    .unwrap_or(t.name.span);
                 self.err(
                     Diagnostic::error(
                         codes::TARGET,
@@ -301,7 +322,9 @@ impl MetricResolver<'_> {
                         ),
                     )
                     .at(sp)
-                    .with_help("every slice of a target names the same dimensions, in the same order"),
+                    .with_help(
+                        "every slice of a target names the same dimensions, in the same order",
+                    ),
                 );
                 continue;
             }
@@ -343,10 +366,13 @@ impl MetricResolver<'_> {
         if b.at_risk.relative == b.off_track.relative && b.off_track.amount < b.at_risk.amount {
             let sp = tol.off_track.as_ref().map(|s| s.span).unwrap_or_default();
             self.err(
-                Diagnostic::error(codes::TARGET, "the off_track band is narrower than the at_risk band")
-                    .at(sp)
-                    .with_label("narrower than at_risk")
-                    .with_help("off_track must be at least as wide as at_risk"),
+                Diagnostic::error(
+                    codes::TARGET,
+                    "the off_track band is narrower than the at_risk band",
+                )
+                .at(sp)
+                .with_label("narrower than at_risk")
+                .with_help("off_track must be at least as wide as at_risk"),
             );
         }
         b
@@ -384,11 +410,15 @@ impl MetricResolver<'_> {
                 .unwrap_or_default();
             let (from, to) = match (&v.period, &v.from) {
                 (Some(p), None) if v.to.is_none() => {
-                    let Some(p) = self.period(grain, p) else { continue };
+                    let Some(p) = self.period(grain, p) else {
+                        continue;
+                    };
                     (p, Some(p))
                 }
                 (None, Some(f)) => {
-                    let Some(f) = self.period(grain, f) else { continue };
+                    let Some(f) = self.period(grain, f) else {
+                        continue;
+                    };
                     let to = match &v.to {
                         Some(t) => match self.period(grain, t) {
                             Some(x) => Some(x),
@@ -468,7 +498,9 @@ impl MetricResolver<'_> {
         slice_dims: &mut Vec<String>,
         out: &mut Vec<TargetEntry>,
     ) {
-        let Some(src) = self.spec.sources.get(id) else { return };
+        let Some(src) = self.spec.sources.get(id) else {
+            return;
+        };
         let text = src.text.clone();
         let whole = Span::new(id, 0, text.lines().next().map(str::len).unwrap_or(0));
         let mut rdr = csv::ReaderBuilder::new().from_reader(text.as_bytes());
@@ -478,7 +510,9 @@ impl MetricResolver<'_> {
                 self.err(
                     Diagnostic::error(codes::TARGET_FILE, format!("unreadable CSV: {e}"))
                         .at(file.span)
-                        .with_help("the file is CSV with a header `period,<slice dimensions…>,value`"),
+                        .with_help(
+                            "the file is CSV with a header `period,<slice dimensions…>,value`",
+                        ),
                 );
                 return;
             }
@@ -513,7 +547,11 @@ impl MetricResolver<'_> {
         for rec in rdr.records() {
             let Ok(rec) = rec else { continue };
             let pos = rec.position().map(|p| p.byte() as usize).unwrap_or(0);
-            let line_len = text[pos.min(text.len())..].lines().next().map(str::len).unwrap_or(0);
+            let line_len = text[pos.min(text.len())..]
+                .lines()
+                .next()
+                .map(str::len)
+                .unwrap_or(0);
             let sp = Span::new(id, pos, pos + line_len);
             let cells: Vec<&str> = rec.iter().map(str::trim).collect();
             let period = Period::parse(grain, cells.first().copied().unwrap_or(""));
@@ -565,9 +603,19 @@ impl MetricResolver<'_> {
         }
     }
 
-    fn alert(&mut self, a: &spec::Alert, targets: &[Target], direction: Option<Direction>) -> Option<Alert> {
+    fn alert(
+        &mut self,
+        a: &spec::Alert,
+        targets: &[Target],
+        direction: Option<Direction>,
+    ) -> Option<Alert> {
         let w = &a.when;
-        let forms = [w.status.is_some(), w.threshold.is_some(), w.change_vs.is_some(), w.anomaly.is_some()];
+        let forms = [
+            w.status.is_some(),
+            w.threshold.is_some(),
+            w.change_vs.is_some(),
+            w.anomaly.is_some(),
+        ];
         if forms.iter().filter(|x| **x).count() != 1 {
             self.err(
                 Diagnostic::error(codes::ALERT, format!("alert `{}` needs exactly one condition", a.name.value))
@@ -604,10 +652,16 @@ impl MetricResolver<'_> {
                 (Some(t), _) => {
                     let Some(found) = targets.iter().find(|x| x.name == t.value) else {
                         self.err(
-                            Diagnostic::error(codes::ALERT, format!("metric `{}` has no target `{}`", self.metric.name.value, t.value))
-                                .at(t.span)
-                                .with_suggestion(&t.value, targets.iter().map(|x| x.name.as_str()))
-                                .with_help("`when.target` names a target of the same metric"),
+                            Diagnostic::error(
+                                codes::ALERT,
+                                format!(
+                                    "metric `{}` has no target `{}`",
+                                    self.metric.name.value, t.value
+                                ),
+                            )
+                            .at(t.span)
+                            .with_suggestion(&t.value, targets.iter().map(|x| x.name.as_str()))
+                            .with_help("`when.target` names a target of the same metric"),
                         );
                         return None;
                     };
@@ -616,12 +670,19 @@ impl MetricResolver<'_> {
                 (None, 1) => &targets[0],
                 (None, _) => {
                     self.err(
-                        Diagnostic::error(codes::ALERT, format!("alert `{}` must name its target", a.name.value))
-                            .at(st.span)
-                            .with_help(format!(
-                                "add `target:` with one of: {}",
-                                targets.iter().map(|t| t.name.as_str()).collect::<Vec<_>>().join(", ")
-                            )),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("alert `{}` must name its target", a.name.value),
+                        )
+                        .at(st.span)
+                        .with_help(format!(
+                            "add `target:` with one of: {}",
+                            targets
+                                .iter()
+                                .map(|t| t.name.as_str())
+                                .collect::<Vec<_>>()
+                                .join(", ")
+                        )),
                     );
                     return None;
                 }
@@ -639,25 +700,34 @@ impl MetricResolver<'_> {
                 "lte" => Op::Lte,
                 _ => {
                     self.err(
-                        Diagnostic::error(codes::ALERT, format!("unknown operator `{}`", t.op.value))
-                            .at(t.op.span)
-                            .with_suggestion(&t.op.value, ["gt", "gte", "lt", "lte"])
-                            .with_help("use gt, gte, lt or lte"),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("unknown operator `{}`", t.op.value),
+                        )
+                        .at(t.op.span)
+                        .with_suggestion(&t.op.value, ["gt", "gte", "lt", "lte"])
+                        .with_help("use gt, gte, lt or lte"),
                     );
                     return None;
                 }
             };
-            Condition::Threshold { op, value: t.value.value }
+            Condition::Threshold {
+                op,
+                value: t.value.value,
+            }
         } else if let Some(vs) = &w.change_vs {
             let vs_kind = match vs.value.as_str() {
                 "previous_period" => ChangeVs::PreviousPeriod,
                 "same_period_last_year" => ChangeVs::SamePeriodLastYear,
                 _ => {
                     self.err(
-                        Diagnostic::error(codes::ALERT, format!("unknown comparison `{}`", vs.value))
-                            .at(vs.span)
-                            .with_suggestion(&vs.value, ["previous_period", "same_period_last_year"])
-                            .with_help("use previous_period or same_period_last_year"),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("unknown comparison `{}`", vs.value),
+                        )
+                        .at(vs.span)
+                        .with_suggestion(&vs.value, ["previous_period", "same_period_last_year"])
+                        .with_help("use previous_period or same_period_last_year"),
                     );
                     return None;
                 }
@@ -667,23 +737,33 @@ impl MetricResolver<'_> {
                 (None, Some(x)) => (x, false),
                 _ => {
                     self.err(
-                        Diagnostic::error(codes::ALERT, "`change_vs` needs exactly one of `worse_by` or `better_by`")
-                            .at(vs.span)
-                            .with_help("`{change_vs: previous_period, worse_by: 20%}`"),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            "`change_vs` needs exactly one of `worse_by` or `better_by`",
+                        )
+                        .at(vs.span)
+                        .with_help("`{change_vs: previous_period, worse_by: 20%}`"),
                     );
                     return None;
                 }
             };
             if direction == Some(Direction::TargetIsBest) {
                 self.err(
-                    Diagnostic::error(codes::ALERT, "worse and better are not defined for `target_is_best` metrics")
-                        .at(amount.span)
-                        .with_help("use a `threshold` condition or a target status"),
+                    Diagnostic::error(
+                        codes::ALERT,
+                        "worse and better are not defined for `target_is_best` metrics",
+                    )
+                    .at(amount.span)
+                    .with_help("use a `threshold` condition or a target status"),
                 );
                 return None;
             }
             match parse_band(amount, codes::ALERT) {
-                Ok(by) => Condition::Change { vs: vs_kind, worse, by },
+                Ok(by) => Condition::Change {
+                    vs: vs_kind,
+                    worse,
+                    by,
+                },
                 Err(d) => {
                     self.err(d);
                     return None;
@@ -694,10 +774,13 @@ impl MetricResolver<'_> {
             if let Some(m) = &an.method {
                 if m.value != "robust_z" {
                     self.err(
-                        Diagnostic::error(codes::ALERT, format!("unknown anomaly method `{}`", m.value))
-                            .at(m.span)
-                            .with_suggestion(&m.value, ["robust_z"])
-                            .with_help("the method is `robust_z` (median and MAD)"),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("unknown anomaly method `{}`", m.value),
+                        )
+                        .at(m.span)
+                        .with_suggestion(&m.value, ["robust_z"])
+                        .with_help("the method is `robust_z` (median and MAD)"),
                     );
                     return None;
                 }
@@ -707,9 +790,12 @@ impl MetricResolver<'_> {
                     Some(n) if n >= 3 => n,
                     _ => {
                         self.err(
-                            Diagnostic::error(codes::ALERT, format!("`{}` is not a lookback of at least 3 periods", l.value))
-                                .at(l.span)
-                                .with_help("write `lookback: 13 periods`"),
+                            Diagnostic::error(
+                                codes::ALERT,
+                                format!("`{}` is not a lookback of at least 3 periods", l.value),
+                            )
+                            .at(l.span)
+                            .with_help("write `lookback: 13 periods`"),
                         );
                         return None;
                     }
@@ -717,16 +803,22 @@ impl MetricResolver<'_> {
                 None => 13,
             };
             let threshold = an.threshold.as_ref().map(|t| t.value).unwrap_or(3.5);
-            Condition::Anomaly { lookback, threshold }
+            Condition::Anomaly {
+                lookback,
+                threshold,
+            }
         };
         let for_periods = match &a.for_ {
             Some(f) => match parse_periods(&f.value) {
                 Some(n) => n,
                 None => {
                     self.err(
-                        Diagnostic::error(codes::ALERT, format!("`{}` is not a number of periods", f.value))
-                            .at(f.span)
-                            .with_help("write `for: 2 periods`"),
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("`{}` is not a number of periods", f.value),
+                        )
+                        .at(f.span)
+                        .with_help("write `for: 2 periods`"),
                     );
                     1
                 }
@@ -789,14 +881,22 @@ impl MetricResolver<'_> {
                     self.err(
                         Diagnostic::error(
                             codes::NOTIFY,
-                            format!("metric `{}` has no `{}` owner to notify", self.metric.name.value, n.value),
+                            format!(
+                                "metric `{}` has no `{}` owner to notify",
+                                self.metric.name.value, n.value
+                            ),
                         )
                         .at(n.span)
-                        .with_help(format!("add `owners: {{{}: …}}` to the metric, or name a person or team", n.value)),
+                        .with_help(format!(
+                            "add `owners: {{{}: …}}` to the metric, or name a person or team",
+                            n.value
+                        )),
                     );
                     continue;
                 }
-            } else if !self.model.people.contains_key(&n.value) && !self.model.teams.contains_key(&n.value) {
+            } else if !self.model.people.contains_key(&n.value)
+                && !self.model.teams.contains_key(&n.value)
+            {
                 let cands: Vec<&str> = ROLES
                     .iter()
                     .copied()
@@ -836,9 +936,12 @@ impl MetricResolver<'_> {
                 let escalate = m.after.as_ref().map(|e| {
                     if e.periods.value < 1 {
                         self.err(
-                            Diagnostic::error(codes::NOTIFY, "escalation needs `periods` of at least 1")
-                                .at(e.periods.span)
-                                .with_help("`after: {periods: 3, add: [accountable]}`"),
+                            Diagnostic::error(
+                                codes::NOTIFY,
+                                "escalation needs `periods` of at least 1",
+                            )
+                            .at(e.periods.span)
+                            .with_help("`after: {periods: 3, add: [accountable]}`"),
                         );
                     }
                     (e.periods.value.max(1), self.recipients(&e.add))

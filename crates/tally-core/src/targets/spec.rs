@@ -213,7 +213,10 @@ impl<'de> Deserialize<'de> for Notify {
             fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
                 f.write_str("a list of roles or a mapping with firing, after and resolved")
             }
-            fn visit_seq<A: serde::de::SeqAccess<'de>>(self, mut seq: A) -> Result<Notify, A::Error> {
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<Notify, A::Error> {
                 let mut v = Vec::new();
                 while let Some(x) = seq.next_element()? {
                     v.push(x);

@@ -152,7 +152,11 @@ pub fn advance(prev: &State, report: &Report) -> (State, Vec<Notice>) {
             metric: a.metric.clone(),
             alert: a.alert.clone(),
             severity: a.severity,
-            slice: a.slice.iter().map(|(x, y)| (x.clone(), y.clone())).collect(),
+            slice: a
+                .slice
+                .iter()
+                .map(|(x, y)| (x.clone(), y.clone()))
+                .collect(),
             period: period.clone(),
             since: since.to_string(),
             value: a.value,
@@ -168,7 +172,11 @@ pub fn advance(prev: &State, report: &Report) -> (State, Vec<Notice>) {
                 let e = next.episodes.entry(k.clone()).or_insert(Episode {
                     metric: a.metric.clone(),
                     alert: a.alert.clone(),
-                    slice: a.slice.iter().map(|(x, y)| (x.clone(), y.clone())).collect(),
+                    slice: a
+                        .slice
+                        .iter()
+                        .map(|(x, y)| (x.clone(), y.clone()))
+                        .collect(),
                     since,
                     last: String::new(),
                     notified: false,
@@ -196,7 +204,11 @@ pub fn advance(prev: &State, report: &Report) -> (State, Vec<Notice>) {
                     e.last = period.clone().unwrap_or_default();
                     if e.notified {
                         let since = e.since.clone();
-                        notices.push(notice(NoticeKind::Resolved, &since, a.notify_resolved.clone()));
+                        notices.push(notice(
+                            NoticeKind::Resolved,
+                            &since,
+                            a.notify_resolved.clone(),
+                        ));
                     } else {
                         // Never announced: nothing to resolve.
                         next.episodes.remove(&k);

@@ -130,11 +130,25 @@ mod tests {
     fn pacing_for_partial_periods() {
         let b = bands(0.0, 0.10);
         // Half the month gone, 55 of a 100 target: prorated target 50, on track.
-        let p = judge(Direction::HigherIsBetter, 55.0, 100.0, b, Pacing::Prorate, 0.5);
+        let p = judge(
+            Direction::HigherIsBetter,
+            55.0,
+            100.0,
+            b,
+            Pacing::Prorate,
+            0.5,
+        );
         assert_eq!(p.status, Status::OnTrack);
         assert_eq!(p.compared_target, 50.0);
         // Projected 110 against 100.
-        let p = judge(Direction::HigherIsBetter, 55.0, 100.0, b, Pacing::Project, 0.5);
+        let p = judge(
+            Direction::HigherIsBetter,
+            55.0,
+            100.0,
+            b,
+            Pacing::Project,
+            0.5,
+        );
         assert_eq!(p.compared_value, 110.0);
         // Without pacing the period to date is compared as is.
         let p = judge(Direction::HigherIsBetter, 55.0, 100.0, b, Pacing::None, 0.5);
