@@ -58,6 +58,8 @@ impl Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
+    /// Evaluate targets and alerts at --as-of, report statuses by owner, notify (tally check).
+    Check(crate::check::CheckArgs),
     /// Check the project and report every problem at once.
     Validate {
         /// Output format.

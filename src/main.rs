@@ -3,6 +3,7 @@
 
 mod args;
 mod calendars;
+mod check;
 mod ci;
 mod database;
 mod docs;
@@ -163,6 +164,7 @@ fn run(cli: Cli) -> u8 {
         Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
         Command::Serve { serve } => serve::http(&ctx, &serve),
         Command::Docs { action } => docs::run(&ctx, action),
+        Command::Check(a) => check::run(&ctx, &a),
     }
 }
 

@@ -210,6 +210,10 @@ fn metric_fields(model: &Model, m: &Metric, rename: &dyn Fn(&str) -> String) -> 
             out.push(field(name, list.join(", "), false));
         }
     }
+    // Direction, maturity, targets and alerts: reported, never a value change.
+    for (name, text) in crate::targets::describe::fields(model, &m.name) {
+        out.push(field(name, text, false));
+    }
     if !m.drivers.is_empty() {
         out.push(field(
             "drivers",

@@ -52,6 +52,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Targets, alerts and notification endpoints (`tally check`), resolved by [`crate::targets`].
+    #[serde(skip)]
+    pub checks: crate::targets::Checks,
     /// Business calendars (`business_calendars:`), checked.
     #[serde(skip)]
     pub calendars: crate::calendar::Calendars,

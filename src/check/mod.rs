@@ -1,0 +1,395 @@
+//! `tally check`: evaluate targets and alerts at `--as-of`, print them, notify owners.
+//!
+//! One compiled query per series (metric, grain, slice dimensions; see `tally_core::targets`),
+//! run on DuckDB; `--sql` prints them for a warehouse dialect instead. The state file gives
+//! once-per-episode notifications; `--notify dry-run` prints the payloads without sending or
+//! writing the state.
+
+pub mod notify;
+pub mod output;
+
+use super::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use std::path::{Path, PathBuf};
+use tally_core::diag;
+use tally_core::model::Model;
+use tally_core::targets::eval::{self, Observation, SeriesKey, SeriesRequest, Values};
+use tally_core::targets::period::{parse_as_of, Period};
+use tally_core::targets::state::{self, Notice, State};
+use tally_core::targets::{query, FailOn};
+use tally_duckdb::engine::Value;
+
+/// The flags of `tally check`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct CheckArgs {
+    /// Metrics to check (default: every metric with targets or alerts).
+    pub metrics: Vec<String>,
+    /// The evaluation time (`2026-06-30` or `2026-06-30 23:59:59`); default: `checks.as_of` of
+    /// tally.yml, else now (UTC).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(long, default_value = "human", value_parser = ["human", "json", "markdown", "github", "junit", "sarif"])]
+    pub format: String,
+    /// Exit 1 when a status or firing alert reaches this level (default: `checks.default_fail_on`,
+    /// else off_track).
+    #[arg(long, value_parser = ["at_risk", "off_track", "never"])]
+    pub fail_on: Option<String>,
+    /// none, dry-run (print the notifications), or send (deliver them and update the state file).
+    #[arg(long, default_value = "none", value_parser = ["none", "dry-run", "send"])]
+    pub notify: String,
+    /// The state file (default: `checks.state` of tally.yml, else `.tally/check-state.json`).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The DuckDB database to read (default: `duckdb:` of tally.yml).
+    #[arg(long, value_name = "FILE")]
+    pub duckdb: Option<PathBuf>,
+    /// Print the check queries instead of running them.
+    #[arg(long)]
+    pub sql: bool,
+    /// The dialect of `--sql` (default: the project's `dialect:`, else duckdb).
+    #[arg(long)]
+    pub dialect: Option<String>,
+}
+
+/// The evaluation time: the flag, else tally.yml's `checks.as_of` (a `{{ var('x') }}` reads the
+/// project variable), else now.
+fn as_of(model: &Model, flag: Option<&str>) -> Result<jiff::civil::DateTime, String> {
+    let text = match flag {
+        Some(f) => f.to_string(),
+        None => match &model.checks.config.as_of {
+            Some(c) => {
+                let t = c.trim();
+                match t
+                    .strip_prefix("{{")
+                    .and_then(|x| x.strip_suffix("}}"))
+                    .map(str::trim)
+                    .and_then(|x| x.strip_prefix("var("))
+                    .and_then(|x| x.strip_suffix(')'))
+                {
+                    Some(name) => {
+                        let name = name.trim().trim_matches(['\'', '"']);
+                        match model.vars.get(name) {
+                            Some(serde_json::Value::String(s)) => s.clone(),
+                            _ => return Err(format!("checks.as_of reads var('{name}'), which is not a string variable of tally.yml")),
+                        }
+                    }
+                    None => t.to_string(),
+                }
+            }
+            None => jiff::Zoned::now()
+                .with_time_zone(jiff::tz::TimeZone::UTC)
+                .datetime()
+                .to_string(),
+        },
+    };
+    parse_as_of(&text).ok_or_else(|| {
+        format!("`{text}` is not an evaluation time: write `2026-06-30` or `2026-06-30 23:59:59`")
+    })
+}
+
+fn fail_on(model: &Model, flag: Option<&str>) -> FailOn {
+    flag.and_then(FailOn::parse)
+        .or(model.checks.config.fail_on)
+        .unwrap_or(FailOn::OffTrack)
+}
+
+pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    for m in &a.metrics {
+        if !model.checks.metrics.contains_key(m) {
+            let known: Vec<&str> = model.checks.metrics.keys().map(String::as_str).collect();
+            eprintln!(
+                "error[{}]: metric `{m}` has no targets or alerts to check",
+                diag::codes::UNKNOWN_METRIC
+            );
+            if let Some(s) = diag::did_you_mean(m, known.iter().copied()) {
+                eprintln!("  help: did you mean `{s}`?");
+            }
+            return EXIT_USAGE;
+        }
+    }
+    let as_of = match as_of(&model, a.as_of.as_deref()) {
+        Ok(t) => t,
+        Err(msg) => {
+            eprintln!("error[{}]: {msg}", diag::codes::USAGE);
+            return EXIT_USAGE;
+        }
+    };
+    let requests = eval::requests(&model, &a.metrics, as_of);
+    if a.sql {
+        return print_sql(ctx, &model, &requests, a.dialect.as_deref());
+    }
+    let values = match read_values(ctx, &model, &requests, a.duckdb.as_deref()) {
+        Ok(v) => v,
+        Err(c) => return c,
+    };
+    let report = eval::evaluate(&model, &values, &a.metrics, as_of);
+    let state_path = state_path(ctx, &model, a.state.as_deref());
+    let prev = match read_state(&state_path) {
+        Ok(s) => s,
+        Err(msg) => {
+            eprintln!("error[{}]: {msg}", diag::codes::IO);
+            return EXIT_USAGE;
+        }
+    };
+    let (mut next, notices) = state::advance(&prev, &report);
+    let mut failures = Vec::new();
+    match a.notify.as_str() {
+        "dry-run" => dry_run(&model, &notices),
+        "send" => {
+            failures = send_all(&model, &notices, &mut next);
+            if let Err(msg) = write_state(&state_path, &next) {
+                eprintln!("error[{}]: {msg}", diag::codes::IO);
+                return EXIT_USAGE;
+            }
+        }
+        _ => {}
+    }
+    print!("{}", output::render(&model, &report, &notices, &a.format));
+    for f in &failures {
+        eprintln!("error: notification not delivered (will be retried on the next run): {f}");
+    }
+    let fail = fail_on(&model, a.fail_on.as_deref());
+    if output::fails_with(&model, &report, fail) || !failures.is_empty() {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
+}
+
+fn print_sql(ctx: &Ctx, model: &Model, requests: &[SeriesRequest], dialect: Option<&str>) -> u8 {
+    let d = match super::pick_dialect(model, dialect) {
+        Ok(d) => d,
+        Err(c) => return c,
+    };
+    for r in requests {
+        match query::series_sql(model, d, r) {
+            Ok(sql) => println!("{}\n{sql};\n", header(r)),
+            Err(diags) => {
+                ctx.print_diags(model, &diags);
+                return EXIT_PROBLEMS;
+            }
+        }
+    }
+    EXIT_OK
+}
+
+fn header(r: &SeriesRequest) -> String {
+    let by = if r.key.dims.is_empty() {
+        String::new()
+    } else {
+        format!(" by {}", r.key.dims.join(", "))
+    };
+    let target = r
+        .target
+        .as_ref()
+        .map(|t| format!(", target {t}"))
+        .unwrap_or_default();
+    format!(
+        "-- {} per {}{by}, {} to {}{target}",
+        r.key.metric,
+        r.key.grain.name(),
+        r.first,
+        r.last
+    )
+}
+
+/// Run every series query on DuckDB.
+fn read_values(
+    ctx: &Ctx,
+    model: &Model,
+    requests: &[SeriesRequest],
+    flag: Option<&Path>,
+) -> Result<Values, u8> {
+    let conn = open_database(ctx, flag)?;
+    let mut values = Values::new();
+    for r in requests {
+        let sql = query::series_sql(model, &tally_core::dialect::DuckDb, r).map_err(|diags| {
+            ctx.print_diags(model, &diags);
+            EXIT_PROBLEMS
+        })?;
+        let table = tally_duckdb::engine::run(&conn, &sql).map_err(|e| {
+            eprintln!(
+                "error[{}]: DuckDB could not run the check query of {}: {e}",
+                diag::codes::DATABASE,
+                r.key.metric
+            );
+            eprintln!("  help: see the SQL with `tally check --sql`");
+            EXIT_PROBLEMS
+        })?;
+        values.insert(r.key.clone(), observations(&r.key, &table.rows));
+    }
+    Ok(values)
+}
+
+fn number(v: &Value) -> Option<f64> {
+    match v {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(f) if f.is_finite() => Some(*f),
+        Value::Text(s) => s.parse().ok(),
+        _ => None,
+    }
+}
+
+/// Rows of a series query (`tally_period`, `tally_s0…`, `tally_value`, `tally_target`) as
+/// observations; rows without a period (a NULL time) are left out.
+pub fn observations(key: &SeriesKey, rows: &[Vec<Value>]) -> Vec<Observation> {
+    let n = key.dims.len();
+    rows.iter()
+        .filter_map(|row| {
+            let period = match row.first()? {
+                Value::Time(t) | Value::Text(t) => {
+                    let d = t.get(..10)?.parse::<jiff::civil::Date>().ok()?;
+                    Period::containing(key.grain, d)
+                }
+                _ => return None,
+            };
+            let slice = (0..n)
+                .map(|i| match row.get(1 + i) {
+                    Some(Value::Null) | None => String::new(),
+                    Some(v) => v.to_string(),
+                })
+                .collect();
+            Some(Observation {
+                slice,
+                period,
+                value: row.get(1 + n).and_then(number),
+                target: row.get(2 + n).and_then(number),
+            })
+        })
+        .collect()
+}
+
+fn state_path(ctx: &Ctx, model: &Model, flag: Option<&Path>) -> PathBuf {
+    match flag {
+        Some(p) => p.to_path_buf(),
+        None => ctx.project.join(
+            model
+                .checks
+                .config
+                .state
+                .as_deref()
+                .unwrap_or(".tally/check-state.json"),
+        ),
+    }
+}
+
+fn read_state(path: &Path) -> Result<State, String> {
+    match std::fs::read_to_string(path) {
+        Ok(text) => serde_json::from_str(&text)
+            .map_err(|e| format!("the state file {} is not valid: {e}", path.display())),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(State::default()),
+        Err(e) => Err(format!(
+            "cannot read the state file {}: {e}",
+            path.display()
+        )),
+    }
+}
+
+/// Write the state atomically (a temporary file renamed over the old one).
+fn write_state(path: &Path, s: &State) -> Result<(), String> {
+    if let Some(dir) = path.parent().filter(|d| !d.as_os_str().is_empty()) {
+        std::fs::create_dir_all(dir)
+            .map_err(|e| format!("cannot create {}: {e}", dir.display()))?;
+    }
+    let tmp = path.with_extension("json.tmp");
+    let text = serde_json::to_string_pretty(s).expect("state serialises") + "\n";
+    std::fs::write(&tmp, text).map_err(|e| format!("cannot write {}: {e}", tmp.display()))?;
+    std::fs::rename(&tmp, path).map_err(|e| format!("cannot write {}: {e}", path.display()))
+}
+
+fn dry_run(model: &Model, notices: &[Notice]) {
+    for n in notices {
+        for d in notify::deliveries(&model.checks, n) {
+            eprintln!(
+                "would send {} to {} ({}): {}",
+                d.channel, d.recipient, d.to, d.payload
+            );
+        }
+        if notify::deliveries(&model.checks, n).is_empty() {
+            eprintln!("no endpoint for: {}", n.text());
+        }
+    }
+}
+
+fn send_all(model: &Model, notices: &[Notice], next: &mut State) -> Vec<String> {
+    let env = |k: &str| std::env::var(k).ok();
+    let limits = limits_from_env();
+    let mut failures = Vec::new();
+    for n in notices {
+        let mut ok = true;
+        for d in notify::deliveries(&model.checks, n) {
+            if let Err(e) = notify::send(&d, model.checks.config.smtp.as_ref(), &env, limits) {
+                failures.push(format!(
+                    "{} to {} via {}: {e}",
+                    n.alert, d.recipient, d.channel
+                ));
+                ok = false;
+            } else {
+                eprintln!(
+                    "sent {} {} to {} via {}",
+                    n.kind.name(),
+                    n.alert,
+                    d.recipient,
+                    d.channel
+                );
+            }
+        }
+        if ok {
+            next.mark_sent(n);
+        }
+    }
+    failures
+}
+
+/// `TALLY_NOTIFY_TIMEOUT_MS` and `TALLY_NOTIFY_BACKOFF_MS` shorten the bounds (tests).
+fn limits_from_env() -> notify::Limits {
+    let mut l = notify::Limits::default();
+    let ms = |k: &str| std::env::var(k).ok().and_then(|v| v.parse::<u64>().ok());
+    if let Some(t) = ms("TALLY_NOTIFY_TIMEOUT_MS") {
+        l.timeout = std::time::Duration::from_millis(t.clamp(10, 60_000));
+    }
+    if let Some(b) = ms("TALLY_NOTIFY_BACKOFF_MS") {
+        l.backoff = std::time::Duration::from_millis(b.min(10_000));
+    }
+    l
+}
+
+/// The project's DuckDB database (`--duckdb`, else `duckdb:` of tally.yml, generated from
+/// `sample_data:` when missing), as `tally query` opens it.
+fn open_database(ctx: &Ctx, flag: Option<&Path>) -> Result<tally_duckdb::duckdb::Connection, u8> {
+    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+    let setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
+    let sample = spec.config.sample_data.clone();
+    drop(spec);
+    let Some(path) = super::database_path(ctx, setting, flag)? else {
+        eprintln!(
+            "error[{}]: no DuckDB database: pass --duckdb FILE or set `duckdb:` in tally.yml",
+            diag::codes::USAGE
+        );
+        return Err(EXIT_USAGE);
+    };
+    if !path.exists() && flag.is_none() {
+        if let Some(cfg) = &sample {
+            super::generate_from_config(&path, cfg)?;
+        }
+    }
+    if !path.is_file() {
+        eprintln!(
+            "error[{}]: DuckDB database {} does not exist (or is not a file)",
+            diag::codes::IO,
+            path.display()
+        );
+        return Err(EXIT_USAGE);
+    }
+    tally_duckdb::engine::open_project_database(&path).map_err(|e| {
+        eprintln!(
+            "error[{}]: cannot open DuckDB database: {e}",
+            diag::codes::IO
+        );
+        EXIT_USAGE
+    })
+}
