@@ -23,5 +23,6 @@ pub mod spec_latest;
 pub mod sql;
 pub mod time;
 pub mod timeval;
+pub mod tree;
 pub mod validate;
 pub mod yaml;
