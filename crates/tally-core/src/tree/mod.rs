@@ -195,6 +195,9 @@ pub struct NodeFacts {
     pub drivers: Vec<CoMovement>,
 }
 
+/// Every metric's facts, in the order of the tree.
+pub type Facts = IndexMap<String, NodeFacts>;
+
 /// How bad a status is, for the rolled-up status (higher is worse); None: not a judgement.
 pub fn status_rank(s: &str) -> Option<u8> {
     match s {
@@ -501,28 +504,44 @@ pub fn display(
     roots: &[String],
     facts: &IndexMap<String, NodeFacts>,
 ) -> Vec<DisplayNode> {
+    // Each metric is expanded where it is closest to a root (so a root's direct drivers are not
+    // buried under a sibling that also reads them), and referenced everywhere else.
+    let mut depth: BTreeMap<String, usize> = BTreeMap::new();
+    let mut queue: std::collections::VecDeque<(String, usize)> =
+        roots.iter().map(|r| (r.clone(), 0)).collect();
+    while let Some((m, d)) = queue.pop_front() {
+        if depth.contains_key(&m) {
+            continue;
+        }
+        queue.extend(tree.edges(&m).iter().map(|e| (e.child.clone(), d + 1)));
+        depth.insert(m, d);
+    }
     let mut shown = HashSet::new();
-    roots
-        .iter()
-        .map(|r| expand(tree, r, None, facts, &mut shown))
-        .collect()
+    let mut ctx = Expand {
+        tree,
+        facts,
+        depth: &depth,
+        shown: &mut shown,
+    };
+    roots.iter().map(|r| ctx.expand(r, None, 0)).collect()
 }
 
-fn expand(
-    tree: &MetricTree,
-    metric: &str,
-    via: Option<&Edge>,
-    facts: &IndexMap<String, NodeFacts>,
-    shown: &mut HashSet<String>,
-) -> DisplayNode {
-    let repeat = !shown.insert(metric.to_string());
-    let children = if repeat {
-        Vec::new()
-    } else {
-        tree.edges(metric)
-            .iter()
-            .map(|e| {
-                let mut node = expand(tree, &e.child, Some(e), facts, shown);
+struct Expand<'a> {
+    tree: &'a MetricTree,
+    facts: &'a IndexMap<String, NodeFacts>,
+    depth: &'a BTreeMap<String, usize>,
+    shown: &'a mut HashSet<String>,
+}
+
+impl Expand<'_> {
+    fn expand(&mut self, metric: &str, via: Option<&Edge>, at: usize) -> DisplayNode {
+        let home = self.depth.get(metric).is_none_or(|d| *d == at);
+        let repeat = !home || !self.shown.insert(metric.to_string());
+        let (tree, facts) = (self.tree, self.facts);
+        let mut children = Vec::new();
+        if !repeat {
+            for e in tree.edges(metric) {
+                let mut node = self.expand(&e.child, Some(e), at + 1);
                 if e.kind == EdgeKind::Formula {
                     node.contribution = facts
                         .get(metric)
@@ -534,16 +553,16 @@ fn expand(
                         })
                         .map(|c| c.value);
                 }
-                node
-            })
-            .collect()
-    };
-    DisplayNode {
-        metric: metric.to_string(),
-        edge: via.map(|e| e.kind),
-        role: via.map(|e| e.role.clone()),
-        contribution: None,
-        repeat,
-        children,
+                children.push(node);
+            }
+        }
+        DisplayNode {
+            metric: metric.to_string(),
+            edge: via.map(|e| e.kind),
+            role: via.map(|e| e.role.clone()),
+            contribution: None,
+            repeat,
+            children,
+        }
     }
 }

@@ -8,7 +8,7 @@ use super::render::{num, opt, pct, signed, Header};
 use super::{DisplayNode, EdgeKind, NodeFacts};
 use indexmap::IndexMap;
 
-const W: f64 = 220.0;
+const W: f64 = 244.0;
 const H: f64 = 84.0;
 const GAP_X: f64 = 24.0;
 const GAP_Y: f64 = 78.0;
@@ -209,7 +209,9 @@ fn edge_svg(
     } else {
         1.4
     };
-    let lx = (x1 + x2) / 2.0;
+    // The label sits just above the child, where labels of siblings never overlap.
+    let lx = x2;
+    let my = y2 - 12.0;
     let lw = label.chars().count() as f64 * 6.6 + 10.0;
     format!(
         r##"<g class="edge"><path d="{path}" fill="none" stroke="{stroke}" stroke-width="{width}"{dash}/>
@@ -278,7 +280,7 @@ fn node_svg(n: &DisplayNode, x: f64, y: f64, facts: &IndexMap<String, NodeFacts>
         badge.unwrap_or_default(),
         x + 10.0,
         y + 19.0,
-        esc(&clip(&title, 28)),
+        esc(&clip(&title, 26)),
         x + 10.0,
         y + 38.0,
         esc(&line2),
@@ -311,7 +313,7 @@ header {{ padding: 12px 24px; background: #0f172a; color: #f8fafc; }}
 header h1 {{ font-size: 18px; margin: 0 0 4px; }}
 .legend span {{ display: inline-block; margin-right: 14px; font-size: 13px; }}
 .legend i {{ display: inline-block; width: 12px; height: 12px; border-radius: 3px; margin-right: 5px; vertical-align: -1px; }}
-main {{ overflow: auto; padding: 12px; }}
+main {{ padding: 12px; width: max-content; }}
 </style></head>
 <body><header><h1>Metric tree: {} {} vs {}</h1>
 <div class="legend"><span><i style="background:#dcfce7;border:2px solid #15803d"></i>on track</span><span><i style="background:#fef3c7;border:2px solid #b45309"></i>at risk</span><span><i style="background:#fee2e2;border:2px solid #b91c1c"></i>off track</span><span><i style="background:#fff;border:2px solid #475569"></i>no target</span><span>edge label: the child's contribution to its parent's change (adds up exactly)</span><span>dashed: driver, co-movement not causation</span><span>dot: the worst status below</span></div></header>

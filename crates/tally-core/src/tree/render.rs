@@ -44,14 +44,14 @@ pub fn to_json(
 /// A number for people: counts without decimals, rates with three significant decimals.
 pub fn num(v: f64) -> String {
     let a = v.abs();
-    let s = if a >= 1000.0 {
+    let s = if a >= 1000.0 || v.fract() == 0.0 {
         format!("{v:.0}")
     } else if a >= 10.0 {
         format!("{v:.1}")
-    } else if a >= 0.01 || a == 0.0 {
+    } else if a >= 0.01 {
         format!("{v:.3}")
     } else {
-        format!("{v:.2e}")
+        format!("{v:.4}")
     };
     if s.starts_with("-0.000") && s.trim_start_matches(['-', '0', '.']).is_empty() {
         s[1..].to_string()
@@ -125,11 +125,11 @@ pub fn to_text(
     for r in roots {
         out.push('\n');
         line(&mut out, r, facts, "", "");
+        notes(&mut out, &r.metric, facts, "│  ");
         let kids = &r.children;
         for (i, c) in kids.iter().enumerate() {
             text_node(&mut out, c, facts, "", i + 1 == kids.len());
         }
-        notes(&mut out, &r.metric, facts, "   ");
     }
     out.push_str(
         "\n= formula input (its contribution adds up to the parent's change)   ~ driver (co-movement, not causation)\n",
@@ -177,11 +177,16 @@ fn text_node(
 ) {
     line(out, n, facts, prefix, if last { "└─ " } else { "├─ " });
     let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
+    if !n.repeat {
+        let bar = if n.children.is_empty() {
+            "   "
+        } else {
+            "│  "
+        };
+        notes(out, &n.metric, facts, &format!("{inner}{bar}"));
+    }
     for (i, c) in n.children.iter().enumerate() {
         text_node(out, c, facts, &inner, i + 1 == n.children.len());
-    }
-    if !n.repeat {
-        notes(out, &n.metric, facts, &format!("{inner}   "));
     }
 }
 
@@ -190,7 +195,10 @@ fn notes(out: &mut String, metric: &str, facts: &IndexMap<String, NodeFacts>, in
         return;
     };
     if let Some(note) = &a.note {
-        out.push_str(&format!("{indent}note ({}): {note}\n", a.method.name()));
+        out.push_str(&format!(
+            "{indent}({}) {note}\n",
+            a.method.name().replace('_', "-")
+        ));
     }
 }
 
