@@ -26,7 +26,7 @@ SKIP = shutil.ignore_patterns(*SKIP_NAMES)
 
 def example_hash(example):
     """FNV-1a (64 bits) over the example's files (relative path, NUL, content, NUL; sorted by path),
-    without what dbt writes and the answers: crates/tally-cli/tests/dbt_examples.rs computes the
+    without what dbt writes and the answers: tests/dbt_examples.rs computes the
     same to tell when the answers are older than the example."""
     files = []
     for path in example.rglob("*"):
@@ -131,7 +131,7 @@ def main():
                 f.write(text)
     (expected / "RECORDED_FROM").write_text(
         "# Written by scripts/record-mf: the hash of the example's files these answers were recorded\n"
-        "# from (checked by crates/tally-cli/tests/dbt_examples.rs) and the tools that answered.\n"
+        "# from (checked by tests/dbt_examples.rs) and the tools that answered.\n"
         f"fnv1a64 {example_hash(example)}\n"
         f"tools {versions(venv)}\n"
     )

@@ -3,7 +3,7 @@
 
     warehouses.py BUNDLE.json RESULTS.json
 
-Called by crates/tally-duckdb/tests/warehouses.rs, which writes the bundle (input tables as CSV files
+Called by crates/tally-conformance/tests/warehouses.rs, which writes the bundle (input tables as CSV files
 with their DuckDB column types, and statements: check, query id, SQL) and compares the rows this
 script writes back with DuckDB's by the conformance runner's rules. This script only executes or
 parses; it judges nothing. Progress goes to standard error, timings to standard output. Checks:

@@ -138,13 +138,13 @@ pub fn run(opts: &Options) -> Result<(), String> {
                 path.display()
             );
             let conn = tally_duckdb::engine::open(Some(&path)).map_err(|e| e.to_string())?;
-            let o = tally_duckdb::sample::SampleOptions {
+            let o = tally_sample::SampleOptions {
                 conversations,
                 seed: 42,
                 schema: "intercom".into(),
                 progress: false,
             };
-            tally_duckdb::sample::generate_intercom(&conn, &o).map_err(|e| e.to_string())?;
+            tally_sample::generate_intercom(&conn, &o).map_err(|e| e.to_string())?;
             path
         }
     };

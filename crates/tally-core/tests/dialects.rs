@@ -21,7 +21,7 @@ const EXPECTED_UNSUPPORTED: &[(&str, &str, &str, &str)] = &[(
     "Redshift's PERCENTILE_DISC is a window function, not an aggregate",
 )];
 
-/// The conformance cases that cannot run on DuckDB (see tally-duckdb's conformance runner) are
+/// The conformance cases that cannot run on DuckDB (see the tally-conformance runner) are
 /// skipped for every dialect: they need an approximate discrete percentile.
 const SKIP_FEATURE: &str = "APPROXIMATE_DISCRETE_PERCENTILE_AGGREGATION";
 

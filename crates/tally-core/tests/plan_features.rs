@@ -1,6 +1,6 @@
 //! SQL snapshots of the planner's time-spine, conversion, semi-additive, custom-granularity,
 //! metric-filter and join features on MetricFlow's manifests. The results of these shapes are
-//! checked against MetricFlow's expected tables by the conformance runner (tally-duckdb); these
+//! checked against MetricFlow's expected tables by the conformance runner (tally-conformance); these
 //! snapshots pin the SQL itself, readable and deterministic.
 
 mod common;

@@ -1,4 +1,4 @@
-//! Regression tests for what the warehouse execution checks (tally-duckdb's `tests/warehouses.rs`)
+//! Regression tests for what the warehouse execution checks (tally-conformance's `tests/warehouses.rs`)
 //! found in the SQL of the warehouse dialects: unordered ranking windows in conversion metrics,
 //! the warehouses' different NULL orders, BigQuery's untyped custom-granularity columns and Trino's
 //! millisecond timestamps.

@@ -1,5 +1,5 @@
 //! Every metric of the repository's Intercom project is asserted by at least one metric test
-//! (`metrics/tests/*.yml`, run by `tally test` and by `crates/tally-cli/tests/ci.rs`), and the
+//! (`metrics/tests/*.yml`, run by `tally test` and by `tests/ci.rs`), and the
 //! coverage table in docs/intercom.md ("Metric tests") lists exactly which test covers which
 //! metric. A metric is covered by a test when the test's query (or saved query) asks for it, so
 //! its expected value is written out beside hand-made fixture rows. `TALLY_UPDATE_DOCS=1`

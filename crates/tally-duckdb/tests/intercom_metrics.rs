@@ -26,7 +26,7 @@ use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 use tally_duckdb::engine::{self, Value};
-use tally_duckdb::sample::{generate_intercom, SampleOptions};
+use tally_sample::{generate_intercom, SampleOptions};
 
 const CONVERSATIONS: usize = 3_000;
 const SEED: u64 = 20_260_101;

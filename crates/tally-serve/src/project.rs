@@ -166,13 +166,13 @@ fn generate_sample(path: &Path, cfg: &serde_json::Value) -> Result<String, Serve
     }
     let conn = tally_duckdb::engine::open(Some(path))
         .map_err(|e| fail(format!("cannot create {}: {e}", path.display())))?;
-    let opts = tally_duckdb::sample::SampleOptions {
+    let opts = tally_sample::SampleOptions {
         conversations,
         seed,
         schema: "intercom".into(),
         progress: false,
     };
-    tally_duckdb::sample::generate_intercom(&conn, &opts)
+    tally_sample::generate_intercom(&conn, &opts)
         .map_err(|e| fail(format!("sample data generation failed: {e}")))?;
     Ok(format!(
         "{} did not exist; generated {generator} sample data ({conversations} conversations, seed {seed})",

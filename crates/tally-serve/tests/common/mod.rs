@@ -22,13 +22,13 @@ pub fn sample_db() -> &'static Path {
         let dir = tempfile::tempdir().expect("temp dir");
         let path = dir.path().join("support.duckdb");
         let conn = tally_duckdb::engine::open(Some(&path)).expect("create database");
-        let opts = tally_duckdb::sample::SampleOptions {
+        let opts = tally_sample::SampleOptions {
             conversations: 1000,
             seed: 42,
             schema: "intercom".into(),
             progress: false,
         };
-        tally_duckdb::sample::generate_intercom(&conn, &opts).expect("sample data");
+        tally_sample::generate_intercom(&conn, &opts).expect("sample data");
         drop(conn);
         (dir, path)
     });

@@ -274,7 +274,7 @@ fn the_picture_renders_in_a_headless_browser() {
         eprintln!("{msg}");
         return;
     };
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let tmp = tempfile::tempdir().expect("temp dir");
     let db = tmp.path().join("support.duckdb");
     let gen = tally(&[

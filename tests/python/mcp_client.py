@@ -1,7 +1,7 @@
 """Drive `tally mcp` with the official MCP Python SDK (the `mcp` package dbt-mcp is built on),
 over stdio and over streamable HTTP, the way a dbt-mcp client would.
 
-Run by crates/tally-cli/tests/mcp_python.rs:
+Run by tests/mcp_python.rs:
     python mcp_client.py TALLY_BINARY PROJECT_DIR DUCKDB_FILE CONTRACT_JSON
 Exits non-zero (with the reason) on the first failed check.
 """

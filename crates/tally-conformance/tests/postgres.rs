@@ -30,9 +30,9 @@ use std::fs;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use tally_conformance::crosscheck::{self, Query, Suite, INTERCOM_SCHEMA};
+use tally_conformance::{self as conformance, Case, Table, Value};
 use tally_core::dialect::{self, Dialect};
-use tally_duckdb::conformance::{self, Case, Table, Value};
-use tally_duckdb::crosscheck::{self, Query, Suite, INTERCOM_SCHEMA};
 
 const KNOWN_LIST: &str = "tests/postgres_known_disagreements.txt";
 /// How psql prints NULL (its CSV output prints NULL and '' alike otherwise).

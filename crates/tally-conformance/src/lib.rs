@@ -10,6 +10,9 @@
 //! `compile` callback for tally's SQL, executes it, renders and executes the case's check query and
 //! compares both tables with MetricFlow's comparison rules ([`compare`]). It prints nothing.
 
+pub mod crosscheck;
+pub mod tally;
+
 use std::cmp::Ordering;
 use std::fmt;
 use std::fs;
@@ -1656,5 +1659,4 @@ pub fn run(
 }
 
 #[cfg(test)]
-#[path = "conformance_tests.rs"]
 mod tests;

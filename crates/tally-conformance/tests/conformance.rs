@@ -6,8 +6,8 @@
 //! to rewrite the list from the current results.
 
 use std::path::PathBuf;
-use tally_duckdb::conformance::{self, Outcome};
-use tally_duckdb::conformance_tally::TallyCompiler;
+use tally_conformance::tally::TallyCompiler;
+use tally_conformance::{self as conformance, Outcome};
 
 fn metricflow_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {

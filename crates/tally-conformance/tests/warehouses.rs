@@ -37,9 +37,9 @@ use std::path::PathBuf;
 use std::process::{Command, Stdio};
 
 use serde_json::{json, Value as Json};
+use tally_conformance::crosscheck::{self, Suite, INTERCOM_SCHEMA};
+use tally_conformance::{self as conformance, Case, Table, Value};
 use tally_core::dialect;
-use tally_duckdb::conformance::{self, Case, Table, Value};
-use tally_duckdb::crosscheck::{self, Suite, INTERCOM_SCHEMA};
 
 const KNOWN_LIST: &str = "tests/warehouse_known_limits.txt";
 const NULL_MARK: &str = "<tally:null>";

@@ -26,7 +26,7 @@ fn official_python_sdk_drives_tally_mcp() {
         return;
     };
     let python = PathBuf::from(venv).join("bin/python");
-    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let root = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let dir = tempfile::tempdir().expect("temp dir");
     let db = dir.path().join("support.duckdb");
     let out = tally(&[

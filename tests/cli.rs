@@ -27,8 +27,7 @@ fn fixture_db() -> PathBuf {
         let path = dir.join(format!("mf-{}.duckdb", std::process::id()));
         let _ = std::fs::remove_file(&path);
         let conn = tally_duckdb::engine::open(Some(&path)).expect("open");
-        tally_duckdb::conformance::load_fixtures(&conn, &metricflow_dir(), "mf_src")
-            .expect("fixtures");
+        tally_conformance::load_fixtures(&conn, &metricflow_dir(), "mf_src").expect("fixtures");
         path
     })
     .clone()
@@ -59,7 +58,7 @@ fn validate_without_source_schema_is_an_error_with_a_hint() {
 #[test]
 fn validate_broken_project_reports_json_with_locations() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tally-core/tests/errors/E0103_unknown_measure");
+        .join("crates/tally-core/tests/errors/E0103_unknown_measure");
     let out = tally(&["--project", p(&dir), "validate", "--format", "json"]);
     assert_eq!(out.code, 1);
     let v: serde_json::Value = serde_json::from_str(&out.stdout).expect("json");
@@ -73,7 +72,7 @@ fn validate_broken_project_reports_json_with_locations() {
 #[test]
 fn validate_github_annotations_point_at_the_line() {
     let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tally-core/tests/errors/E0003_unknown_key");
+        .join("crates/tally-core/tests/errors/E0003_unknown_key");
     let out = tally(&["--project", p(&dir), "validate", "--format", "github"]);
     assert_eq!(out.code, 1);
     // Paths are relative to the repository root, where CI resolves them.
@@ -257,7 +256,7 @@ fn schema_prints_and_writes_json_schemas() {
     }
     // The committed copies are what the binary prints.
     let committed =
-        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../schemas/tally-project.schema.json");
+        PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("schemas/tally-project.schema.json");
     assert_eq!(
         std::fs::read_to_string(committed).expect("committed schema"),
         std::fs::read_to_string(dir.join("tally-project.schema.json")).expect("written schema")

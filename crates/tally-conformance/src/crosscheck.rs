@@ -19,9 +19,10 @@ use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 
-use crate::conformance::{self, Case, Table};
-use crate::conformance_tally::TallyCompiler;
-use crate::sample::{self, SampleOptions};
+use crate as conformance;
+use crate::tally::TallyCompiler;
+use crate::{Case, Table};
+use tally_sample::{self as sample, SampleOptions};
 
 pub const INTERCOM_SCHEMA: &str = "intercom";
 const INTERCOM_CONVERSATIONS: usize = 2_000;

@@ -9,7 +9,7 @@ use std::time::{Duration, SystemTime};
 
 fn fixture(rel: &str) -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../tally-core/tests/dbt_spec")
+        .join("crates/tally-core/tests/dbt_spec")
         .join(rel)
 }
 

@@ -11,7 +11,7 @@ use std::process::{Command, Output};
 /// A copy of the repository's project in a temporary directory, with a small sample database
 /// configured (generated on first use).
 fn project_copy(dir: &Path) -> PathBuf {
-    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+    let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR"));
     let root = dir.join("project");
     for sub in ["models", "metrics", "templates"] {
         copy_dir(&repo.join(sub), &root.join(sub));

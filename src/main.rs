@@ -191,7 +191,7 @@ fn check_flags(command: &Command) -> Result<(), String> {
         ));
     }
     if let Command::SampleData { conversations, .. } = command {
-        use tally_duckdb::sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
+        use tally_sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
         if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(conversations) {
             return Err(format!(
                 "--conversations {conversations} is out of range: give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}"
@@ -519,7 +519,7 @@ fn publish_sample(
         );
         return EXIT_USAGE;
     }
-    use tally_duckdb::sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
+    use tally_sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
     if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&conversations) {
         eprintln!(
             "error[{}]: {conversations} conversations is out of range: give {MIN_CONVERSATIONS} to {MAX_CONVERSATIONS}",
@@ -531,13 +531,13 @@ fn publish_sample(
     let result = database::publish(path, only_if_missing, |tmp| {
         let conn = tally_duckdb::engine::open(Some(tmp))
             .map_err(|e| format!("cannot create DuckDB database {}: {e}", tmp.display()))?;
-        let opts = tally_duckdb::sample::SampleOptions {
+        let opts = tally_sample::SampleOptions {
             conversations,
             seed,
             schema: "intercom".into(),
             progress: std::io::stderr().is_terminal(),
         };
-        let s = tally_duckdb::sample::generate_intercom(&conn, &opts)
+        let s = tally_sample::generate_intercom(&conn, &opts)
             .map_err(|e| format!("sample data generation failed: {e}"))?;
         // Closing checkpoints the write-ahead log into the file before it is renamed.
         conn.close()

@@ -4,7 +4,7 @@
 //! items, where filter, time constraint, order, limit, saved query); the manifest is loaded with the
 //! normal loader and compiled with [`tally_core::pipeline::compile`] for DuckDB.
 
-use crate::conformance::Case;
+use crate::Case;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};

@@ -33,7 +33,7 @@ pub fn metricflow_dir() -> PathBuf {
     if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
         return PathBuf::from(d);
     }
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
+    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/metricflow")
 }
 
 /// A fresh directory under the test target's temporary directory.
