@@ -1,0 +1,182 @@
+//! Look-ups on a resolved [`Model`]: by name through the [`ModelIndex`] hash indexes, the
+//! rendered-SQL cache, time spines and custom granularities.
+
+use super::{
+    Measure, MeasureRef, Metric, Model, ModelIndex, Relation, ReservedNames, SemanticModel,
+    TimeSpine,
+};
+use crate::diag::Diagnostic;
+use crate::spec::EntityType;
+use crate::time::Grain;
+use std::sync::Arc;
+
+impl ModelIndex {
+    pub fn build(models: &[SemanticModel]) -> ModelIndex {
+        let mut ix = ModelIndex {
+            built_for: models.len(),
+            ..ModelIndex::default()
+        };
+        for (mi, m) in models.iter().enumerate() {
+            for (i, x) in m.measures.iter().enumerate() {
+                ix.measures.entry(x.name.clone()).or_insert((mi, i));
+            }
+            for d in &m.dimensions {
+                let g = ix.elements.entry(d.name.clone()).or_insert(None);
+                if g.is_none() {
+                    *g = d.time_grain;
+                }
+            }
+            for (i, e) in m.entities.iter().enumerate() {
+                ix.elements.entry(e.name.clone()).or_insert(None);
+                // `entity(name)` finds the first entity of a name: only that one counts.
+                let first = m.entities.iter().position(|x| x.name == e.name) == Some(i);
+                if first && e.kind != EntityType::Foreign {
+                    ix.keyed_by.entry(e.name.clone()).or_default().push(mi);
+                }
+            }
+        }
+        ix
+    }
+}
+
+impl Model {
+    pub fn metric(&self, name: &str) -> Option<&Metric> {
+        self.metrics.get(name)
+    }
+    pub fn measure(&self, r: &MeasureRef) -> &Measure {
+        &self.semantic_models[r.model].measures[r.measure]
+    }
+    pub fn semantic_model(&self, name: &str) -> Option<(usize, &SemanticModel)> {
+        self.semantic_models
+            .iter()
+            .enumerate()
+            .find(|(_, m)| m.name == name)
+    }
+    fn index(&self) -> Option<&ModelIndex> {
+        (self.index.built_for == self.semantic_models.len() && !self.semantic_models.is_empty())
+            .then_some(&self.index)
+    }
+    /// The SQL of semantic model `model` (a `sql:` query) rendered for the dialect named `dialect`
+    /// (whose macro overrides are `overrides`), or None when the model reads a table.
+    pub fn render_model_sql(
+        &self,
+        model: usize,
+        dialect: &str,
+        overrides: &str,
+    ) -> Option<Result<String, Diagnostic>> {
+        let Relation::Query(q, span) = &self.semantic_models.get(model)?.relation else {
+            return None;
+        };
+        let key = (model, dialect.to_string());
+        if let Some(r) = self
+            .rendered_sql
+            .lock()
+            .ok()
+            .and_then(|c| c.get(&key).cloned())
+        {
+            return Some(r);
+        }
+        let r = crate::jinja::render_sql(q, *span, &self.macros, overrides, &self.vars);
+        if let Ok(mut c) = self.rendered_sql.lock() {
+            c.insert(key, r.clone());
+        }
+        Some(r)
+    }
+    /// The reserved CTE names computed for a dialect, if any.
+    pub(crate) fn reserved_names_cached(&self, dialect: &str) -> Option<Arc<ReservedNames>> {
+        self.reserved_names
+            .lock()
+            .ok()
+            .and_then(|c| c.get(dialect).cloned())
+    }
+
+    pub(crate) fn cache_reserved_names(&self, dialect: &str, names: Arc<ReservedNames>) {
+        if let Ok(mut c) = self.reserved_names.lock() {
+            c.insert(dialect.to_string(), names);
+        }
+    }
+
+    /// The grain of the first time dimension named `element` in any semantic model.
+    pub fn element_time_grain(&self, element: &str) -> Option<Grain> {
+        match self.index() {
+            Some(ix) => ix.elements.get(element).copied().flatten(),
+            None => self
+                .semantic_models
+                .iter()
+                .find_map(|m| m.dimension(element).and_then(|d| d.time_grain)),
+        }
+    }
+    /// Whether any semantic model has a dimension or an entity named `element`.
+    pub fn element_exists(&self, element: &str) -> bool {
+        match self.index() {
+            Some(ix) => ix.elements.contains_key(element),
+            None => self
+                .semantic_models
+                .iter()
+                .any(|m| m.dimension(element).is_some() || m.entity(element).is_some()),
+        }
+    }
+    /// The semantic models (ascending) on which `entity` is a key (its entity of that name is not
+    /// foreign): the models a join on `entity` can reach.
+    pub fn models_keyed_by(&self, entity: &str) -> Vec<usize> {
+        match self.index() {
+            Some(ix) => ix.keyed_by.get(entity).cloned().unwrap_or_default(),
+            None => self
+                .semantic_models
+                .iter()
+                .enumerate()
+                .filter(|(_, t)| {
+                    t.entity(entity)
+                        .is_some_and(|e| e.kind != EntityType::Foreign)
+                })
+                .map(|(i, _)| i)
+                .collect(),
+        }
+    }
+    /// Find a measure by name across all semantic models.
+    pub fn find_measure(&self, name: &str) -> Option<(usize, usize)> {
+        if let Some(&(mi, i)) = self.index().and_then(|ix| ix.measures.get(name)) {
+            // Measures added after the index was built (inline `agg` metrics) are appended, so an
+            // indexed measure is still the first of its name.
+            if self.semantic_models[mi]
+                .measures
+                .get(i)
+                .is_some_and(|x| x.name == name)
+            {
+                return Some((mi, i));
+            }
+        }
+        for (mi, m) in self.semantic_models.iter().enumerate() {
+            if let Some(i) = m.measures.iter().position(|x| x.name == name) {
+                return Some((mi, i));
+            }
+        }
+        None
+    }
+    /// All measure names, for suggestions.
+    pub fn measure_names(&self) -> impl Iterator<Item = &str> {
+        self.semantic_models
+            .iter()
+            .flat_map(|m| m.measures.iter().map(|x| x.name.as_str()))
+    }
+    /// The time spine with the finest grain at most `grain`, preferring the coarsest such.
+    pub fn spine_for(&self, grain: Grain) -> Option<&TimeSpine> {
+        self.time_spines
+            .iter()
+            .filter(|s| s.grain <= grain)
+            .max_by_key(|s| s.grain)
+    }
+    /// A custom granularity by name: (spine, column).
+    pub fn custom_granularity(&self, name: &str) -> Option<(&TimeSpine, &str)> {
+        self.time_spines.iter().find_map(|s| {
+            s.custom_granularities
+                .iter()
+                .find(|(n, _)| n == name)
+                .map(|(_, c)| (s, c.as_str()))
+        })
+    }
+    /// The value of a project variable, for `{{ var('x') }}`.
+    pub fn var(&self, name: &str) -> Option<&serde_json::Value> {
+        self.vars.get(name)
+    }
+}

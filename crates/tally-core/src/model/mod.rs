@@ -1,0 +1,383 @@
+//! Stage 2, `resolve`: [`ProjectSpec`] -> checked semantic [`Model`] + diagnostics.
+//!
+//! Applies MetricFlow's parse-time normalisations so that later stages see one shape:
+//! - `count` becomes `sum` of `CASE WHEN expr IS NOT NULL THEN 1 ELSE 0 END`, `sum_boolean` becomes
+//!   `sum` of `CASE WHEN expr THEN 1 ELSE 0 END`, `median` becomes the continuous 0.5 percentile;
+//! - measures with `create_metric: true` and the newer simple metrics that carry `agg` themselves become
+//!   simple metrics over a measure;
+//! - cumulative params given at the top of `type_params` (`window`, `grain_to_date`) move into
+//!   `cumulative_type_params`; plural window units (`7 days`) are accepted.
+//!
+//! Names are resolved here (measures, agg time dimensions, owners); a reference that does not resolve is
+//! a diagnostic with a "did you mean", and the object is left out of the model so later stages never
+//! see dangling references.
+
+use crate::diag::Diagnostic;
+use crate::source::{SourceMap, Span};
+use crate::spec::{self, ConversionCalculation, EntityType, PeriodAgg, WindowChoice};
+use crate::time::{Grain, TimeGrain, Window};
+use crate::yaml::Spanned;
+use indexmap::IndexMap;
+use serde::Serialize;
+use std::sync::Arc;
+
+mod lookup;
+mod resolve;
+
+pub use resolve::spec_to_model;
+
+/// The checked semantic model of a project.
+#[derive(Debug, Default, Serialize)]
+pub struct Model {
+    pub name: String,
+    pub semantic_models: Vec<SemanticModel>,
+    pub metrics: IndexMap<String, Metric>,
+    pub saved_queries: IndexMap<String, SavedQuery>,
+    pub time_spines: Vec<TimeSpine>,
+    pub people: IndexMap<String, Person>,
+    pub teams: IndexMap<String, Team>,
+    pub default_dialect: Option<String>,
+    /// Where tally.yml sets `dialect:`.
+    #[serde(skip)]
+    pub default_dialect_span: Span,
+    pub vars: IndexMap<String, serde_json::Value>,
+    #[serde(skip)]
+    pub macros: crate::jinja::MacroLibrary,
+    #[serde(skip)]
+    pub sources: SourceMap,
+    /// tally's metric tests, as written (checked by [`crate::metric_test`]).
+    #[serde(skip)]
+    pub metric_tests: Vec<spec::MetricTest>,
+    /// tally's declared source tables for metric tests.
+    #[serde(skip)]
+    pub test_tables: Vec<spec::TestTable>,
+    /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
+    /// validation, which plans every metric) does not scan every semantic model per name.
+    #[serde(skip)]
+    pub index: ModelIndex,
+    /// The `sql:` of semantic models rendered through the macro library, per (model, dialect):
+    /// rendered once, not once per query (validation plans every metric).
+    #[serde(skip)]
+    rendered_sql: std::sync::Mutex<RenderedSql>,
+    /// The relation names the project's SQL reads, per dialect, which CTE names must avoid
+    /// (computed by `plan::names`, once per dialect).
+    #[serde(skip)]
+    reserved_names: std::sync::Mutex<std::collections::HashMap<String, Arc<ReservedNames>>>,
+}
+
+/// Names a plan's CTEs must not take, lower-cased (see `plan::names`).
+#[derive(Debug, Default)]
+pub(crate) struct ReservedNames {
+    /// Every part of every relation name the project's SQL reads.
+    pub relations: std::collections::BTreeSet<String>,
+    /// Semantic model names: their scans keep their names when they can.
+    pub models: std::collections::BTreeSet<String>,
+}
+
+/// Rendered `sql:` of semantic models by (semantic model, dialect name).
+type RenderedSql = std::collections::HashMap<(usize, String), Result<String, Diagnostic>>;
+
+/// Hash indexes from names to the semantic models that define them. Only looked up, never
+/// iterated, so output order does not depend on them. An index built for a different number of
+/// semantic models than the model now has is ignored (lookups fall back to a scan).
+#[derive(Debug, Default)]
+pub struct ModelIndex {
+    built_for: usize,
+    /// Measure name -> (semantic model, measure), the first in model order.
+    measures: std::collections::HashMap<String, (usize, usize)>,
+    /// Dimension or entity name -> the grain of the first time dimension of that name, if any.
+    elements: std::collections::HashMap<String, Option<Grain>>,
+    /// Entity name -> the semantic models (ascending) whose entity of that name is not foreign.
+    keyed_by: std::collections::HashMap<String, Vec<usize>>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Person {
+    pub name: String,
+    pub full_name: Option<String>,
+    pub email: Option<String>,
+    /// A job title (tally.yml), shown in the docs site.
+    pub title: Option<String>,
+    pub teams: Vec<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Team {
+    pub name: String,
+    pub description: Option<String>,
+    pub members: Vec<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub enum Relation {
+    /// A table or view, as written (`schema.table`).
+    Table(String),
+    /// A SQL query (tally's `sql:` key), rendered through the macro library for the target dialect
+    /// when a query is planned.
+    Query(String, #[serde(skip)] Span),
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SemanticModel {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub relation: Relation,
+    pub primary_entity: Option<String>,
+    pub default_agg_time_dimension: Option<String>,
+    pub entities: Vec<Entity>,
+    pub dimensions: Vec<Dimension>,
+    pub measures: Vec<Measure>,
+}
+
+impl SemanticModel {
+    pub fn entity(&self, name: &str) -> Option<&Entity> {
+        self.entities.iter().find(|e| e.name == name)
+    }
+    pub fn dimension(&self, name: &str) -> Option<&Dimension> {
+        self.dimensions.iter().find(|d| d.name == name)
+    }
+    pub fn measure(&self, name: &str) -> Option<&Measure> {
+        self.measures.iter().find(|m| m.name == name)
+    }
+    /// The entity rows of this model are keyed by (a primary, unique or natural entity), if any.
+    pub fn key_entities(&self) -> impl Iterator<Item = &Entity> {
+        self.entities
+            .iter()
+            .filter(|e| e.kind != EntityType::Foreign)
+    }
+    /// The primary entity's name: the `primary` entity, or `primary_entity`.
+    pub fn primary_entity_name(&self) -> Option<&str> {
+        self.entities
+            .iter()
+            .find(|e| e.kind == EntityType::Primary)
+            .map(|e| e.name.as_str())
+            .or(self.primary_entity.as_deref())
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Entity {
+    pub name: String,
+    pub kind: EntityType,
+    pub expr: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq, Eq)]
+pub enum Validity {
+    Start,
+    End,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Dimension {
+    pub name: String,
+    /// `Some(grain)` for a time dimension: its own (finest) granularity.
+    pub time_grain: Option<Grain>,
+    pub validity: Option<Validity>,
+    pub expr: String,
+    pub is_partition: bool,
+    pub label: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Dimension {
+    pub fn is_time(&self) -> bool {
+        self.time_grain.is_some()
+    }
+}
+
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub enum AggKind {
+    Sum,
+    Min,
+    Max,
+    CountDistinct,
+    Average,
+    Percentile {
+        p: f64,
+        discrete: bool,
+        approximate: bool,
+    },
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct NonAdditive {
+    pub dimension: String,
+    pub window_choice: WindowChoice,
+    pub window_groupings: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Measure {
+    pub name: String,
+    pub agg: AggKind,
+    /// The SQL expression aggregated (after normalisation).
+    pub expr: String,
+    pub agg_time_dimension: String,
+    pub non_additive: Option<NonAdditive>,
+    pub label: Option<String>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A filter as written: MetricFlow's Jinja-in-SQL. Parsed by [`crate::expr::parse_filter`].
+#[derive(Debug, Clone, Serialize, PartialEq)]
+pub struct Filter {
+    pub text: String,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl Filter {
+    fn from_spanned(s: &Spanned<String>) -> Filter {
+        Filter {
+            text: s.value.clone(),
+            span: s.span,
+        }
+    }
+}
+
+/// A measure as the input of a simple, cumulative or conversion metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct MeasureRef {
+    pub model: usize,
+    pub measure: usize,
+    pub name: String,
+    /// Filters on the measure input (legacy `type_params.measure.filter`).
+    pub filters: Vec<Filter>,
+    pub join_to_timespine: bool,
+    pub fill_nulls_with: Option<i64>,
+}
+
+/// A metric as the input of a ratio or derived metric.
+#[derive(Debug, Clone, Serialize)]
+pub struct MetricInput {
+    pub name: String,
+    pub alias: Option<String>,
+    pub filters: Vec<Filter>,
+    pub offset_window: Option<Window>,
+    pub offset_to_grain: Option<TimeGrain>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+impl MetricInput {
+    /// The name the input has in the formula.
+    pub fn output_name(&self) -> &str {
+        self.alias.as_deref().unwrap_or(&self.name)
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct ConstantProperty {
+    pub base_property: String,
+    pub conversion_property: String,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub enum MetricKind {
+    Simple(MeasureRef),
+    Ratio {
+        numerator: MetricInput,
+        denominator: MetricInput,
+    },
+    Derived {
+        expr: Filter,
+        inputs: Vec<MetricInput>,
+    },
+    Cumulative {
+        measure: MeasureRef,
+        window: Option<Window>,
+        grain_to_date: Option<TimeGrain>,
+        period_agg: PeriodAgg,
+    },
+    Conversion {
+        base: MeasureRef,
+        conversion: MeasureRef,
+        entity: String,
+        calculation: ConversionCalculation,
+        window: Option<Window>,
+        constant_properties: Vec<ConstantProperty>,
+    },
+}
+
+#[derive(Debug, Clone, Default, Serialize)]
+pub struct Owners {
+    pub accountable: Option<String>,
+    pub responsible: Vec<String>,
+    pub consulted: Vec<String>,
+    pub informed: Vec<String>,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct Metric {
+    pub name: String,
+    #[serde(skip)]
+    pub span: Span,
+    pub label: Option<String>,
+    pub description: Option<String>,
+    pub kind: MetricKind,
+    pub filters: Vec<Filter>,
+    pub time_granularity: Option<Grain>,
+    pub owners: Owners,
+    pub drivers: Vec<String>,
+    pub tags: Vec<String>,
+    /// Left out of listings, still queryable: dbt's `hidden: true`, MetricFlow's `is_private`.
+    pub hidden: bool,
+}
+
+impl Metric {
+    pub fn type_name(&self) -> &'static str {
+        match self.kind {
+            MetricKind::Simple(_) => "simple",
+            MetricKind::Ratio { .. } => "ratio",
+            MetricKind::Derived { .. } => "derived",
+            MetricKind::Cumulative { .. } => "cumulative",
+            MetricKind::Conversion { .. } => "conversion",
+        }
+    }
+
+    /// Names of the metrics this metric reads.
+    pub fn input_metrics(&self) -> Vec<&MetricInput> {
+        match &self.kind {
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator, denominator],
+            MetricKind::Derived { inputs, .. } => inputs.iter().collect(),
+            _ => Vec::new(),
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct SavedQuery {
+    pub name: String,
+    pub description: Option<String>,
+    pub metrics: Vec<Spanned<String>>,
+    pub group_by: Vec<Spanned<String>>,
+    pub where_: Vec<Filter>,
+    pub order_by: Vec<Spanned<String>>,
+    pub limit: Option<i64>,
+    #[serde(skip)]
+    pub span: Span,
+}
+
+#[derive(Debug, Clone, Serialize)]
+pub struct TimeSpine {
+    pub relation: String,
+    pub column: String,
+    pub grain: Grain,
+    /// Custom granularities: name -> column on the spine.
+    pub custom_granularities: Vec<(String, String)>,
+}

@@ -1,0 +1,280 @@
+//! Resolution: the `Resolver` walks a [`ProjectSpec`] and builds the [`Model`].
+
+use crate::diag::{codes, Diagnostic};
+use crate::load::ProjectSpec;
+use crate::model::{Filter, MeasureRef, Metric, MetricKind, Model, ModelIndex, Owners, SavedQuery};
+use crate::source::Span;
+use crate::spec::MetricType;
+use crate::yaml::Spanned;
+use indexmap::IndexMap;
+
+mod inline;
+use inline::inline_agg;
+mod metric;
+mod references;
+mod roster;
+mod semantic_model;
+mod time;
+
+/// Resolve a loaded project into a model. Diagnostics cover every problem found; objects with
+/// errors are left out of the model.
+pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
+    let mut r = Resolver {
+        diags: Vec::new(),
+        spec: &spec,
+        custom_grains: Vec::new(),
+        inline: IndexMap::new(),
+    };
+    let model = r.resolve();
+    let diags = r.diags;
+    let mut model = model;
+    model.macros.project_macros = spec.templates.clone();
+    model.metric_tests = spec.metric_tests;
+    model.test_tables = spec.test_tables;
+    model.sources = spec.sources;
+    (model, diags)
+}
+
+struct Resolver<'a> {
+    diags: Vec<Diagnostic>,
+    spec: &'a ProjectSpec,
+    /// Names of the custom granularities on the time spines.
+    custom_grains: Vec<String>,
+    /// The measures made for simple metrics that carry their own aggregation (dbt's latest spec,
+    /// MetricFlow's `metric_aggregation_params`), by metric name; `None` when it did not resolve.
+    inline: IndexMap<String, Option<MeasureRef>>,
+}
+
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+}
+
+impl<'a> Resolver<'a> {
+    pub(super) fn err(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+
+    pub(super) fn check_name(&mut self, name: &Spanned<String>, what: &str) {
+        if !is_valid_name(name) {
+            let mut d = Diagnostic::error(
+                codes::INVALID_NAME,
+                format!("invalid {what} name `{}`", name.value),
+            )
+            .at(name.span)
+            .with_label("names are lower-case letters, digits and single underscores");
+            if name.contains("__") {
+                d = d.with_help(
+                    "`__` separates entity paths in group-by names and may not appear in a name",
+                );
+            } else {
+                d = d.with_help(format!("try `{}`", suggest_name(name)));
+            }
+            self.err(d);
+        }
+        if (what == "dimension" || what == "entity" || what == "metric")
+            && name.value == "metric_time"
+        {
+            self.err(
+                Diagnostic::error(
+                    codes::INVALID_NAME,
+                    format!("`metric_time` is reserved and cannot name a {what}"),
+                )
+                .at(name.span)
+                .with_help(
+                    "pick another name; `metric_time` is the aggregation time of every metric",
+                ),
+            );
+        }
+    }
+
+    pub(super) fn resolve(&mut self) -> Model {
+        let spec = self.spec;
+        let cfg = &spec.config;
+        let mut model = Model {
+            name: cfg
+                .name
+                .as_ref()
+                .map(|n| n.value.clone())
+                .unwrap_or_else(|| "project".into()),
+            default_dialect: cfg.dialect.as_ref().map(|d| d.value.clone()),
+            default_dialect_span: cfg.dialect.as_ref().map(|d| d.span).unwrap_or_default(),
+            vars: cfg.vars.clone(),
+            ..Model::default()
+        };
+        self.resolve_roster(&mut model);
+        self.resolve_time_spines(&mut model);
+        // Semantic models.
+        let mut seen: IndexMap<String, Span> = IndexMap::new();
+        for sm in &spec.semantic_models {
+            self.check_name(&sm.name, "semantic model");
+            if let Some(prev) = seen.get(&sm.name.value) {
+                let d = Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("semantic model `{}` is defined twice", sm.name.value),
+                )
+                .at(sm.name.span)
+                .with_secondary(*prev, "first defined here")
+                .with_help(
+                    "semantic model names are unique across the project: rename or remove one",
+                );
+                self.err(d);
+                continue;
+            }
+            seen.insert(sm.name.value.clone(), sm.name.span);
+            if let Some(m) = self.resolve_semantic_model(sm) {
+                model.semantic_models.push(m);
+            }
+        }
+        self.check_element_consistency(&model);
+        model.index = ModelIndex::build(&model.semantic_models);
+        // Metrics: measures with create_metric first, then declared metrics.
+        let mut metric_spans: IndexMap<String, Span> = IndexMap::new();
+        let mut created: Vec<Metric> = Vec::new();
+        for sm in &spec.semantic_models {
+            for ms in &sm.measures {
+                if ms.create_metric {
+                    if let Some((mi, i)) = model.semantic_model(&sm.name).and_then(|(mi, m)| {
+                        m.measures
+                            .iter()
+                            .position(|x| x.name == ms.name.value)
+                            .map(|i| (mi, i))
+                    }) {
+                        created.push(Metric {
+                            name: ms.name.value.clone(),
+                            span: ms.name.span,
+                            label: ms.label.as_ref().map(|l| l.value.clone()),
+                            description: ms.description.clone(),
+                            kind: MetricKind::Simple(MeasureRef {
+                                model: mi,
+                                measure: i,
+                                name: ms.name.value.clone(),
+                                filters: vec![],
+                                join_to_timespine: false,
+                                fill_nulls_with: None,
+                            }),
+                            filters: vec![],
+                            time_granularity: None,
+                            owners: Owners::default(),
+                            drivers: vec![],
+                            tags: vec![],
+                            hidden: false,
+                        });
+                    }
+                }
+            }
+        }
+        // Simple metrics with their own aggregation become measures first, so that cumulative and
+        // conversion metrics can read them whatever the order of the files.
+        for m in &spec.metrics {
+            if self.inline.contains_key(&m.name.value) {
+                continue;
+            }
+            if let Some(agg) = inline_agg(m) {
+                let r = self.inline_measure(&agg, &mut model);
+                self.inline.insert(m.name.value.clone(), r);
+            }
+        }
+        for m in &spec.metrics {
+            self.check_name(&m.name, "metric");
+            if let Some(prev) = metric_spans.get(&m.name.value) {
+                let d = Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("metric `{}` is defined twice", m.name.value),
+                )
+                .at(m.name.span)
+                .with_secondary(*prev, "first defined here")
+                .with_help("metric names are unique across the project: rename or remove one");
+                self.err(d);
+                continue;
+            }
+            metric_spans.insert(m.name.value.clone(), m.name.span);
+            if let Some(def) = self.resolve_metric(m, &mut model) {
+                model.metrics.insert(def.name.clone(), def);
+            }
+        }
+        for c in created {
+            if let Some(prev) = metric_spans.get(&c.name) {
+                let d = Diagnostic::error(
+                    codes::DUPLICATE_NAME,
+                    format!("metric `{}` is defined twice", c.name),
+                )
+                .at(c.span)
+                .with_label("`create_metric: true` creates a metric of this name")
+                .with_secondary(*prev, "also defined here")
+                .with_help("remove `create_metric: true`, or rename the metric");
+                self.err(d);
+                continue;
+            }
+            model.metrics.insert(c.name.clone(), c);
+        }
+        self.check_metric_references(&mut model);
+        for sq in &spec.saved_queries {
+            self.check_name(&sq.name, "saved query");
+            model.saved_queries.insert(
+                sq.name.value.clone(),
+                SavedQuery {
+                    name: sq.name.value.clone(),
+                    description: sq.description.clone(),
+                    metrics: sq.query_params.metrics.clone(),
+                    group_by: sq.query_params.group_by.clone(),
+                    where_: sq
+                        .query_params
+                        .where_
+                        .iter()
+                        .map(Filter::from_spanned)
+                        .collect(),
+                    order_by: sq.query_params.order_by.clone(),
+                    limit: sq.query_params.limit.as_ref().map(|l| l.value),
+                    span: sq.name.span,
+                },
+            );
+        }
+        for sq in model.saved_queries.values() {
+            for m in &sq.metrics {
+                if !model.metrics.contains_key(&m.value) {
+                    let d = Diagnostic::error(
+                        codes::SAVED_QUERY,
+                        format!(
+                            "saved query `{}` names unknown metric `{}`",
+                            sq.name, m.value
+                        ),
+                    )
+                    .at(m.span)
+                    .with_suggestion(&m.value, model.metrics.keys().map(String::as_str));
+                    self.diags.push(d);
+                }
+            }
+        }
+        // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
+        model.index = ModelIndex::build(&model.semantic_models);
+        model
+    }
+}
+
+fn type_name(t: MetricType) -> &'static str {
+    match t {
+        MetricType::Simple => "simple",
+        MetricType::Ratio => "ratio",
+        MetricType::Cumulative => "cumulative",
+        MetricType::Derived => "derived",
+        MetricType::Conversion => "conversion",
+    }
+}
+
+fn suggest_name(name: &str) -> String {
+    let mut out = String::new();
+    for c in name.chars() {
+        if c.is_ascii_alphanumeric() {
+            out.push(c.to_ascii_lowercase());
+        } else if !out.ends_with('_') {
+            out.push('_');
+        }
+    }
+    out.trim_matches('_').to_string()
+}

@@ -1,0 +1,365 @@
+//! Metric parameters: formulas, inputs, windows, conversions and time granularities.
+
+use super::{is_valid_name, Validator};
+use crate::diag::{codes, Diagnostic};
+use crate::expr;
+use crate::model::{AggKind, MeasureRef, Metric, MetricKind};
+use crate::source::Span;
+use crate::time::{Grain, TimeGrain, Window};
+use std::collections::BTreeSet;
+
+impl<'m> Validator<'m> {
+    pub(super) fn metric_params(&mut self, m: &Metric) {
+        let model = self.model;
+        for i in m.input_metrics() {
+            if i.offset_window.is_some() && i.offset_to_grain.is_some() {
+                self.push(
+                    Diagnostic::error(
+                        codes::DERIVED_INPUT,
+                        format!("input `{}` of `{}` has both `offset_window` and `offset_to_grain`", i.name, m.name),
+                    )
+                    .at(self.find_value(i.span, "offset_to_grain", None).unwrap_or(i.span))
+                    .with_label("second offset")
+                    .with_help("offset an input by a window (`offset_window: 1 week`) or to the start of a grain (`offset_to_grain: month`), not both"),
+                );
+            }
+            if let Some(TimeGrain::Custom(g)) = &i.offset_to_grain {
+                self.push(
+                    Diagnostic::error(
+                        codes::GRANULARITY,
+                        format!(
+                            "`offset_to_grain` of input `{}` is the custom granularity `{g}`",
+                            i.name
+                        ),
+                    )
+                    .at(self
+                        .find_value(i.span, "offset_to_grain", None)
+                        .unwrap_or(i.span))
+                    .with_label("custom granularity")
+                    .with_help(format!(
+                        "use a standard granularity: {}",
+                        Grain::names().collect::<Vec<_>>().join(", ")
+                    )),
+                );
+            }
+            if let Some(a) = &i.alias {
+                let at = self.find_value(i.span, "alias", Some(a)).unwrap_or(i.span);
+                if !is_valid_name(a) {
+                    self.push(
+                        Diagnostic::error(codes::INVALID_NAME, format!("invalid alias `{a}` for input `{}`", i.name))
+                            .at(at)
+                            .with_label("aliases are lower-case letters, digits and single underscores")
+                            .with_help("an alias names a column in the formula: use a name such as `bookings_last_week`"),
+                    );
+                } else if let Some(other) = m
+                    .input_metrics()
+                    .into_iter()
+                    .find(|o| o.name == *a && o.output_name() != a.as_str())
+                {
+                    // MetricFlow's rule: an alias may not be the name of another input, or the
+                    // formula would read `a` as this input while the metric `a` is also an input.
+                    self.push(
+                        Diagnostic::error(
+                            codes::DERIVED_INPUT,
+                            format!(
+                                "alias `{a}` of input `{}` is the name of another input of `{}`",
+                                i.name, m.name
+                            ),
+                        )
+                        .at(at)
+                        .with_label(format!("in the formula `{a}` means `{}`", i.name))
+                        .with_secondary(other.span, format!("metric `{a}` is also an input"))
+                        .with_help(format!(
+                            "pick an alias that is not the name of an input, such as `{}_{a}`",
+                            i.name
+                        )),
+                    );
+                }
+            }
+        }
+        match &m.kind {
+            MetricKind::Derived {
+                expr: formula,
+                inputs,
+            } => {
+                let parsed = match expr::parse_formula(&formula.text, formula.span) {
+                    Ok(f) => f,
+                    Err(d) => {
+                        self.push(d);
+                        return;
+                    }
+                };
+                let names: Vec<&str> = inputs.iter().map(|i| i.output_name()).collect();
+                let mut used: BTreeSet<String> = BTreeSet::new();
+                for id in parsed.identifiers() {
+                    let n = id.name();
+                    if names.contains(&n.as_str()) {
+                        used.insert(n);
+                        continue;
+                    }
+                    let mut d = Diagnostic::error(
+                        codes::DERIVED_INPUT,
+                        format!(
+                            "`{n}` in the formula of `{}` is not one of its inputs",
+                            m.name
+                        ),
+                    )
+                    .at(id.span)
+                    .with_label("not an input")
+                    .with_suggestion(&n, names.iter().copied());
+                    d = if model.metrics.contains_key(&n) {
+                        d.with_help(format!("`{n}` is a metric: add it to the inputs (`metrics:`) to use it in the formula"))
+                    } else {
+                        d.with_help(format!(
+                            "the formula can use its inputs: {}",
+                            names.join(", ")
+                        ))
+                    };
+                    self.push(d);
+                }
+                for i in inputs {
+                    if !used.contains(i.output_name()) {
+                        self.push(
+                            Diagnostic::warning(
+                                codes::DERIVED_INPUT,
+                                format!(
+                                    "input `{}` of `{}` is not used in its formula",
+                                    i.output_name(),
+                                    m.name
+                                ),
+                            )
+                            .at(i.span)
+                            .with_label("unused input")
+                            .with_secondary(formula.span, "the formula")
+                            .with_help("use it in `expr`, or remove it from the inputs"),
+                        );
+                    }
+                }
+            }
+            MetricKind::Cumulative {
+                window,
+                grain_to_date,
+                ..
+            } => {
+                if let Some(w) = window {
+                    let at = self.find_value(m.span, "window", None).unwrap_or(m.span);
+                    self.window_is_standard(w, at, codes::CUMULATIVE_PARAMS, "window");
+                    if w.count == 0 {
+                        self.push(
+                            Diagnostic::error(codes::CUMULATIVE_PARAMS, format!("the window of `{}` is empty", m.name))
+                                .at(at)
+                                .with_label("a window of 0 periods")
+                                .with_help("give a window of at least one period, such as `7 days`, or remove it to accumulate over all time"),
+                        );
+                    }
+                }
+                if let Some(TimeGrain::Custom(g)) = grain_to_date {
+                    self.push(
+                        Diagnostic::error(
+                            codes::CUMULATIVE_PARAMS,
+                            format!(
+                                "`grain_to_date` of `{}` is the custom granularity `{g}`",
+                                m.name
+                            ),
+                        )
+                        .at(self
+                            .find_value(m.span, "grain_to_date", None)
+                            .unwrap_or(m.span))
+                        .with_label("custom granularity")
+                        .with_help(format!(
+                            "use a standard granularity: {}",
+                            Grain::names().collect::<Vec<_>>().join(", ")
+                        )),
+                    );
+                }
+            }
+            MetricKind::Conversion {
+                base,
+                conversion,
+                window,
+                constant_properties,
+                ..
+            } => {
+                if let Some(w) = window {
+                    let at = self.find_value(m.span, "window", None).unwrap_or(m.span);
+                    self.window_is_standard(w, at, codes::CONVERSION_PARAMS, "window");
+                }
+                let bsm = &model.semantic_models[base.model];
+                let csm = &model.semantic_models[conversion.model];
+                for p in constant_properties {
+                    for (name, key, sm, side) in [
+                        (&p.base_property, "base_property", bsm, "base"),
+                        (
+                            &p.conversion_property,
+                            "conversion_property",
+                            csm,
+                            "conversion",
+                        ),
+                    ] {
+                        if sm.dimension(name).is_some() || sm.entity(name).is_some() {
+                            continue;
+                        }
+                        let candidates: Vec<&str> = sm
+                            .dimensions
+                            .iter()
+                            .map(|d| d.name.as_str())
+                            .chain(sm.entities.iter().map(|e| e.name.as_str()))
+                            .collect();
+                        self.push(
+                            Diagnostic::error(
+                                codes::CONVERSION_PARAMS,
+                                format!("constant property `{name}` is not a dimension or entity of `{}`, the {side} measure's semantic model", sm.name),
+                            )
+                            .at(self.find_value(m.span, key, Some(name)).unwrap_or(m.span))
+                            .with_label(format!("not on `{}`", sm.name))
+                            .with_suggestion(name, candidates.iter().copied())
+                            .with_help(format!("`{key}` names a dimension or entity of `{}`", sm.name)),
+                        );
+                    }
+                }
+                for (r, side) in [(base, "base"), (conversion, "conversion")] {
+                    let ms = model.measure(r);
+                    let counts = match ms.agg {
+                        AggKind::CountDistinct => true,
+                        AggKind::Sum => {
+                            ms.expr.trim() == "1"
+                                || (ms.expr.starts_with("CASE WHEN ")
+                                    && ms.expr.ends_with(" IS NOT NULL THEN 1 ELSE 0 END"))
+                        }
+                        _ => false,
+                    };
+                    if !counts {
+                        self.push(
+                            Diagnostic::error(
+                                codes::CONVERSION_PARAMS,
+                                format!("the {side} measure `{}` of conversion metric `{}` does not count rows", ms.name, m.name),
+                            )
+                            .at(self.find_word(m.span, &ms.name).unwrap_or(m.span))
+                            .with_label("not a count")
+                            .with_secondary(ms.span, "defined here")
+                            .with_help("conversion measures count events: use `agg: count`, `count_distinct`, or `sum` of `1`"),
+                        );
+                    }
+                }
+                if let Some(f) = conversion.filters.first() {
+                    self.push(
+                        Diagnostic::warning(
+                            codes::CONVERSION_PARAMS,
+                            format!("the conversion measure `{}` of `{}` has a filter", conversion.name, m.name),
+                        )
+                        .at(f.span)
+                        .with_label("filter on the conversion measure")
+                        .with_help("MetricFlow does not fully support filters on the conversion input; filter the base measure or the metric instead"),
+                    );
+                }
+            }
+            MetricKind::Simple(_) | MetricKind::Ratio { .. } => {}
+        }
+    }
+
+    pub(super) fn window_is_standard(
+        &mut self,
+        w: &Window,
+        at: Span,
+        code: &'static str,
+        what: &str,
+    ) {
+        if let TimeGrain::Custom(g) = &w.grain {
+            self.push(
+                Diagnostic::error(
+                    code,
+                    format!("the {what} `{w}` uses the custom granularity `{g}`"),
+                )
+                .at(at)
+                .with_label("custom granularity")
+                .with_help(format!(
+                    "use a standard granularity: {}",
+                    Grain::names().collect::<Vec<_>>().join(", ")
+                )),
+            );
+        }
+    }
+
+    /// Every measure a metric reads, through its inputs.
+    pub(super) fn measures_of(&self, name: &str) -> Vec<&'m MeasureRef> {
+        let mut out = Vec::new();
+        let mut seen = BTreeSet::new();
+        self.collect_measures(name, &mut out, &mut seen);
+        out
+    }
+
+    pub(super) fn collect_measures(
+        &self,
+        name: &str,
+        out: &mut Vec<&'m MeasureRef>,
+        seen: &mut BTreeSet<String>,
+    ) {
+        if !seen.insert(name.to_string()) {
+            return;
+        }
+        let Some(m) = self.model.metric(name) else {
+            return;
+        };
+        match &m.kind {
+            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => out.push(r),
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => {
+                out.push(base);
+                out.push(conversion);
+            }
+            MetricKind::Ratio { .. } | MetricKind::Derived { .. } => {
+                for i in m.input_metrics() {
+                    self.collect_measures(&i.name, out, seen);
+                }
+            }
+        }
+    }
+
+    /// The semantic models a metric's filters apply to (for a conversion metric, the base side).
+    pub(super) fn filter_models(&self, name: &str) -> BTreeSet<usize> {
+        let Some(m) = self.model.metric(name) else {
+            return BTreeSet::new();
+        };
+        if let MetricKind::Conversion { base, .. } = &m.kind {
+            return [base.model].into();
+        }
+        self.measures_of(name).iter().map(|r| r.model).collect()
+    }
+
+    pub(super) fn metric_time_granularity(&mut self, m: &Metric) {
+        let Some(g) = m.time_granularity else { return };
+        let model = self.model;
+        let mut coarsest: Option<(Grain, &crate::model::Dimension)> = None;
+        for r in self.measures_of(&m.name) {
+            let sm = &model.semantic_models[r.model];
+            let Some(atd) = sm.dimension(&model.measure(r).agg_time_dimension) else {
+                continue;
+            };
+            let dg = atd.time_grain.unwrap_or(Grain::Day);
+            if coarsest.is_none_or(|(c, _)| dg > c) {
+                coarsest = Some((dg, atd));
+            }
+        }
+        let Some((min, atd)) = coarsest else { return };
+        if g < min {
+            let valid: Vec<&str> = Grain::ALL
+                .iter()
+                .filter(|x| **x >= min)
+                .map(|x| x.name())
+                .collect();
+            self.push(
+                Diagnostic::error(
+                    codes::METRIC_TIME_GRANULARITY,
+                    format!("`time_granularity` of `{}` is `{g}`, finer than the grain `{min}` of its aggregation time dimension `{}`", m.name, atd.name),
+                )
+                .at(self.find_value(m.span, "time_granularity", Some(g.name())).unwrap_or(m.span))
+                .with_label(format!("finer than `{min}`"))
+                .with_secondary(atd.span, format!("`{}` has grain `{min}`", atd.name))
+                .with_help(format!("a metric cannot be shown finer than its data: use one of {}", valid.join(", "))),
+            );
+        }
+    }
+
+    // ----- planning ----------------------------------------------------------------------------
+}

@@ -1,0 +1,201 @@
+//! Semantic validation of a resolved [`Model`]: the checks that need the whole project.
+//!
+//! [`crate::model::spec_to_model`] already checks names, duplicates, measure and metric references,
+//! aggregation time dimensions, percentiles, owners and cycles, and leaves out what it cannot
+//! resolve. The rules here run on what is left, so a broken object is reported once, by resolution,
+//! and not again here. They are MetricFlow's remaining semantic rules plus tally's own:
+//!
+//! | code | rule |
+//! |---|---|
+//! | E0111 | labels are unique among metrics, among semantic models, and among the dimensions and the measures of one semantic model |
+//! | E0106 | a semantic model with measures has a primary entity |
+//! | E0110 | a non-additive dimension has the grain of its measure's aggregation time dimension |
+//! | E0112 | at most one natural entity per semantic model, and only with a validity window |
+//! | E0113 | a validity window is one `is_start` and one `is_end` time dimension, on a model keyed by a natural entity and without measures |
+//! | E0402 | a dimension reached through an entity lives on one semantic model (not two at the same distance) |
+//! | E0403 | a foreign entity has somewhere to join to (warning) |
+//! | E0206 | a derived formula names only its inputs and uses every input (warning); an alias is not the name of another input; an input has `offset_window` or `offset_to_grain`, not both |
+//! | E0102 | an input alias is a valid name |
+//! | E0211 | `offset_to_grain` is a standard grain |
+//! | E0207 | a cumulative window or grain_to_date uses a standard grain; a window is not empty |
+//! | E0208 | conversion constant properties are dimensions or entities of each side; conversion measures count; no filter on the conversion measure (warning) |
+//! | E0212 | a metric's `time_granularity` is not finer than its measures' aggregation time dimensions |
+//! | E0203, E0204, E0206, E0402 | every metric plans on its own: filters parse and every reference is reachable from the measures it filters, formulas are valid |
+//! | E0209 | saved queries plan: group-by items, order items and filters resolve, the limit is not negative |
+//! | E0210 | at most one time spine per grain; a day-or-finer spine exists when a metric needs one (cumulative, offsets, `join_to_timespine`); custom granularity names are unique and not standard names; a spine at least as fine as the finest time dimension (warning) |
+//!
+//! Filters and formulas are checked by planning a one-metric query per metric with the planner, so
+//! a project validates exactly as its queries will plan. Where the planner does not support a metric
+//! yet (cumulative and conversion metrics, offsets, metric filters) the filters of that metric are
+//! checked here with the planner's join rules ([`resolve_element`]).
+//!
+//! The model keeps no spans for some values (labels, windows, constant properties, time spines);
+//! those are found again in the source text of their object, so every diagnostic still points at
+//! the value it is about.
+
+use crate::diag::{self, codes, Diagnostic};
+use crate::dialect::{self, Dialect};
+use crate::expr::{self, RefKind, Reference};
+use crate::model::Model;
+use crate::source::Span;
+use crate::time::Grain;
+use std::collections::BTreeSet;
+
+mod filters;
+mod joins;
+mod labels;
+mod metrics;
+mod saved_queries;
+mod semantic_models;
+mod spans;
+mod time_spines;
+
+use spans::in_source;
+pub use spans::relocate_spans;
+
+/// Run every semantic check on a model. Diagnostics are sorted and carry spans.
+pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
+    let dialect: &dyn Dialect = model
+        .default_dialect
+        .as_deref()
+        .and_then(dialect::by_name)
+        .unwrap_or(&dialect::DuckDb);
+    let mut boundaries: Vec<Span> = model
+        .semantic_models
+        .iter()
+        .map(|s| s.span)
+        .chain(model.metrics.values().map(|m| m.span))
+        .chain(model.saved_queries.values().map(|q| q.span))
+        .filter(|s| !s.is_dummy())
+        .collect();
+    boundaries.sort();
+    let mut v = Validator {
+        model,
+        dialect,
+        diags: Vec::new(),
+        boundaries,
+    };
+    if let Some(name) = model
+        .default_dialect
+        .as_deref()
+        .filter(|n| dialect::by_name(n).is_none())
+    {
+        v.diags.push(
+            Diagnostic::error(codes::INVALID_VALUE, format!("unknown dialect `{name}`"))
+                .at(model.default_dialect_span)
+                .with_label("not a dialect tally knows")
+                .with_suggestion(name, dialect::NAMES.iter().copied())
+                .with_help(format!("dialects: {}", dialect::NAMES.join(", "))),
+        );
+    }
+    v.labels();
+    v.semantic_models();
+    v.joins();
+    for m in model.metrics.values() {
+        v.metric_params(m);
+        v.metric_time_granularity(m);
+    }
+    v.time_spines();
+    // Static checks first: when the planner reports the same problem at the same place, the
+    // first report (with its help lines) is kept.
+    for m in model.metrics.values() {
+        v.plan_metric(m);
+    }
+    v.saved_queries();
+    v.diags
+        .extend(crate::fragments::check_model(model, dialect));
+    let texts = v.spanned_texts();
+    let mut out = dedup(v.diags);
+    for d in &mut out {
+        d.span = in_source(&texts, model, d.span);
+        for l in &mut d.labels {
+            l.span = in_source(&texts, model, l.span);
+        }
+    }
+    diag::sort(&mut out);
+    out
+}
+
+/// Keep the first diagnostic of each code at each place.
+fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
+    let mut seen: BTreeSet<(&'static str, Span, String)> = BTreeSet::new();
+    let mut out = Vec::new();
+    for d in diags {
+        let key = if d.span.is_dummy() {
+            (d.code, d.span, d.message.clone())
+        } else {
+            (d.code, d.span, String::new())
+        };
+        if seen.insert(key) {
+            out.push(d);
+        }
+    }
+    out
+}
+
+/// The planner's join rule ([`crate::plan::find_path`]), as the model the element is found on:
+/// `Ok` with that model, `Err` with the candidates (empty when no model has it).
+pub(crate) fn resolve_element(
+    model: &Model,
+    from: usize,
+    links: &[String],
+    element: &str,
+) -> Result<usize, Vec<usize>> {
+    crate::plan::find_path(model, from, links, element)
+        .map(|(_, m)| m)
+        .map_err(|found| found.into_iter().map(|(_, m)| m).collect())
+}
+
+/// A reference's entity path and element, with a trailing grain taken off as the planner does
+/// (`order__ordered_at__month` -> links `[order]`, element `ordered_at`); `None` for `metric_time`.
+pub(crate) fn reference_path(r: &Reference) -> Option<(Vec<String>, String)> {
+    let mut parts: Vec<String> = r.entity_path.clone();
+    parts.extend(expr::split_dunder(&r.name));
+    if r.kind != RefKind::Entity && r.grain.is_none() && parts.len() >= 2 {
+        let last = parts.last().expect("len checked").clone();
+        if Grain::parse(&last).is_some_and(|g| g.name() == last) {
+            let is_metric_time = parts.len() == 2 && parts[0] == "metric_time";
+            if is_metric_time || parts.len() >= 3 {
+                parts.pop();
+            }
+        }
+    }
+    if parts.len() == 1 && parts[0] == "metric_time" {
+        return None;
+    }
+    let element = parts.pop().unwrap_or_default();
+    Some((parts, element))
+}
+
+/// Whether a name is a lower-case identifier without `__` (the rule of `model.rs`).
+fn is_valid_name(name: &str) -> bool {
+    let mut chars = name.chars();
+    matches!(chars.next(), Some(c) if c.is_ascii_lowercase())
+        && name
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
+        && !name.contains("__")
+        && !name.ends_with('_')
+}
+
+/// What a reference points at once its grain suffix is taken off (the planner's reading).
+struct Target {
+    metric_time: bool,
+    links: Vec<String>,
+    element: String,
+}
+
+struct Validator<'m> {
+    model: &'m Model,
+    dialect: &'m dyn Dialect,
+    diags: Vec<Diagnostic>,
+    /// Spans of the names of top-level objects, sorted: the text of one object runs from its name
+    /// to the next name in the same file. Used to find a key's value when the model kept no span.
+    boundaries: Vec<Span>,
+}
+
+impl<'m> Validator<'m> {
+    fn push(&mut self, d: Diagnostic) {
+        self.diags.push(d);
+    }
+}
