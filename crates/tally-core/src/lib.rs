@@ -21,6 +21,7 @@ pub mod source;
 pub mod spec;
 pub mod spec_latest;
 pub mod sql;
+pub mod targets;
 pub mod time;
 pub mod timeval;
 pub mod tree;

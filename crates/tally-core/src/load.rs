@@ -466,7 +466,9 @@ type ReadBeside<'a> =
 /// that names them, into the source map.
 fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &ReadBeside<'_>) {
     let sources = &mut spec.sources;
-    let mut attach = |csv: &Option<crate::yaml::Spanned<String>>, slot: &mut Option<FileId>| {
+    let mut attach = |csv: &Option<crate::yaml::Spanned<String>>,
+                      slot: &mut Option<FileId>,
+                      code: &'static str| {
         let Some(csv) = csv else { return };
         let Some(yaml) = sources.get(csv.span.file) else {
             return;
@@ -484,7 +486,7 @@ fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &
             }
             Err(ReadError::Outside(e)) => diags.push(outside(e, csv.span)),
             Err(e) => diags.push(
-                Diagnostic::error(codes::TEST_FIXTURE, e.message())
+                Diagnostic::error(code, e.message())
                     .at(csv.span)
                     .with_label("CSV file not readable")
                     .with_help("a `csv:` path is relative to the YAML file that names it"),
@@ -493,9 +495,14 @@ fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &
     };
     for t in &mut spec.metric_tests {
         for f in &mut t.given {
-            attach(&f.csv, &mut f.csv_file);
+            attach(&f.csv, &mut f.csv_file, codes::TEST_FIXTURE);
         }
-        attach(&t.expect.csv, &mut t.expect.csv_file);
+        attach(&t.expect.csv, &mut t.expect.csv_file, codes::TEST_FIXTURE);
+    }
+    for m in &mut spec.metrics {
+        for t in &mut m.targets {
+            attach(&t.file, &mut t.file_id, codes::TARGET_FILE);
+        }
     }
 }
 

@@ -513,6 +513,18 @@ pub struct Metric {
     /// tally: the metrics that drive this one in the metric tree (`tally graph`).
     #[serde(default)]
     pub drivers: Vec<SString>,
+    /// tally: which way the metric is better (`tally check`, `tally tree`).
+    #[serde(default)]
+    pub direction: Option<Spanned<crate::targets::Direction>>,
+    /// tally: how long after a period's end its value is final (`7 days`); younger periods are `immature`.
+    #[serde(default)]
+    pub maturity: Option<SString>,
+    /// tally: target series with tolerance bands (`tally check`).
+    #[serde(default)]
+    pub targets: Vec<crate::targets::spec::Target>,
+    /// tally: alerts on target status, thresholds, changes and anomalies (`tally check`).
+    #[serde(default)]
+    pub alerts: Vec<crate::targets::spec::Alert>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -623,6 +635,9 @@ pub struct Person {
     pub title: Option<String>,
     #[serde(default)]
     pub teams: Vec<SString>,
+    /// Where `tally check` notifies this person (secrets by environment-variable name only).
+    #[serde(default)]
+    pub notify: Option<crate::targets::spec::Endpoints>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -632,6 +647,9 @@ pub struct Team {
     pub description: Option<String>,
     #[serde(default)]
     pub members: Vec<SString>,
+    /// Where `tally check` notifies this team (secrets by environment-variable name only).
+    #[serde(default)]
+    pub notify: Option<crate::targets::spec::Endpoints>,
 }
 
 /// How `ref('x')` and `$source_schema` become relations.
@@ -672,6 +690,9 @@ pub struct ProjectFile {
     /// Directories to read semantic-layer YAML from (default: models and metrics).
     #[serde(default)]
     pub paths: Vec<String>,
+    /// `tally check` settings: as_of, default_fail_on, state file, SMTP.
+    #[serde(default)]
+    pub checks: Option<crate::targets::spec::ChecksConfig>,
 }
 
 // ----- metric tests (tally) ------------------------------------------------------------------------

@@ -61,6 +61,13 @@ codes! {
     ACCOUNTABLE = "E0302": "A metric with owners must have exactly one accountable owner.";
     DRIVER_CYCLE = "E0303": "Metric drivers form a cycle.";
     UNKNOWN_DRIVER = "E0304": "A driver names a metric that does not exist.";
+    // E031x: targets, alerts and checks (`tally check`).
+    TARGET = "E0310": "A target is invalid: a period that does not fit its grain, overlapping ranges, a ramp without from/to/start/end, a bad tolerance, pacing on a non-additive metric, a slice on an unknown dimension.";
+    DIRECTION = "E0311": "A metric with targets or worse/better conditions has no `direction`.";
+    ALERT = "E0312": "An alert is invalid: no condition or several, an unknown target, a bad `for`, severity, no_data, threshold or anomaly setting.";
+    NOTIFY = "E0313": "A notification recipient is not a RACI role of the metric or a person or team of the roster, or an endpoint or `checks:` setting is invalid.";
+    TARGET_FILE = "E0314": "A target's CSV file cannot be read or does not have the columns `period,<slice dimensions…>,value`.";
+    CHECK_STATUS = "E0316": "`tally check`: a metric is at risk or off track against a target, or an alert fires (a finding in github and sarif output, not a project error).";
     // E04xx: joins and queries.
     UNKNOWN_GROUP_BY = "E0401": "A group-by item, order item or filter reference is not reachable from the queried metrics.";
     AMBIGUOUS_JOIN = "E0402": "An entity is reachable by several equally short join paths.";

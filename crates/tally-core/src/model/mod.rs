@@ -51,6 +51,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// Targets, alerts and notification endpoints (`tally check`), resolved by [`crate::targets`].
+    #[serde(skip)]
+    pub checks: crate::targets::Checks,
     /// Name lookups over `semantic_models`, built once by resolution so that planning a query (and
     /// validation, which plans every metric) does not scan every semantic model per name.
     #[serde(skip)]

@@ -308,6 +308,18 @@ pub struct ModelMetric {
     /// tally: the metrics that drive this one in the metric tree.
     #[serde(default)]
     pub drivers: Vec<SString>,
+    /// tally: which way the metric is better.
+    #[serde(default)]
+    pub direction: Option<Spanned<crate::targets::Direction>>,
+    /// tally: how long after a period's end its value is final.
+    #[serde(default)]
+    pub maturity: Option<SString>,
+    /// tally: target series (`tally check`).
+    #[serde(default)]
+    pub targets: Vec<crate::targets::spec::Target>,
+    /// tally: alerts (`tally check`).
+    #[serde(default)]
+    pub alerts: Vec<crate::targets::spec::Alert>,
 }
 
 /// A dbt model entry (`models:` in a schema file) that is a semantic model in the latest spec.

@@ -26,8 +26,11 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
         inline: IndexMap::new(),
     };
     let model = r.resolve();
-    let diags = r.diags;
+    let mut diags = r.diags;
     let mut model = model;
+    let (checks, more) = crate::targets::resolve::resolve(&spec, &model);
+    model.checks = checks;
+    diags.extend(more);
     model.macros.project_macros = spec.templates.clone();
     model.metric_tests = spec.metric_tests;
     model.test_tables = spec.test_tables;
