@@ -96,6 +96,34 @@ pub enum Command {
         /// Show semantic models, entities, dimensions and measures too.
         #[arg(long)]
         full: bool,
+        /// Draw owners (people, teams) as nodes with `owned-by` edges.
+        #[arg(long)]
+        owners: bool,
+    },
+    /// The metric tree with values, change versus a comparison period, each input's
+    /// contribution, drivers as co-movement and status.
+    Tree {
+        /// The root metric (default: every metric at the top of a tree).
+        root: Option<String>,
+        #[arg(long, default_value = "month", value_parser = ["day", "week", "month", "quarter", "year"])]
+        grain: String,
+        /// The current period: a date in it (2026-05, 2026-05-01); default: the period of --as-of.
+        #[arg(long)]
+        period: Option<String>,
+        /// The evaluation time (default: the data's recorded cut-off, else now).
+        #[arg(long = "as-of")]
+        as_of: Option<String>,
+        /// What to compare with: the previous period or the same period a year earlier.
+        #[arg(long, default_value = "previous", value_parser = ["previous", "year", "target"])]
+        compare: String,
+        /// Split the root ratio's change by one dimension into mix and rate effects.
+        #[arg(long)]
+        by: Option<String>,
+        #[arg(long, default_value = "text", value_parser = ["text", "json", "mermaid", "svg", "html"])]
+        format: String,
+        /// DuckDB database file (default: `duckdb` in tally.yml).
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
     },
     /// Show a metric's upstream inputs down to source columns, its dependents and its owners.
     Lineage {

@@ -10,6 +10,7 @@ mod docs;
 mod output;
 mod report;
 mod serve;
+mod tree;
 
 use args::{Cli, Command, QueryArgs};
 use clap::Parser;
@@ -125,8 +126,34 @@ fn run(cli: Cli) -> u8 {
         } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
         Command::List { what, search } => list(&ctx, &what, search.as_deref()),
         Command::Model { format: _ } => model_cmd(&ctx),
-        Command::Graph { format, full } => graph(&ctx, &format, full),
+        Command::Graph {
+            format,
+            full,
+            owners,
+        } => graph(&ctx, &format, full, owners),
         Command::Lineage { metric, format } => lineage(&ctx, &metric, &format),
+        Command::Tree {
+            root,
+            grain,
+            period,
+            as_of,
+            compare,
+            by,
+            format,
+            duckdb,
+        } => tree::run(
+            &ctx,
+            &tree::TreeArgs {
+                root: root.as_deref(),
+                grain: &grain,
+                period: period.as_deref(),
+                as_of: as_of.as_deref(),
+                compare: &compare,
+                format: &format,
+                by: by.as_deref(),
+                duckdb: duckdb.as_deref(),
+            },
+        ),
         Command::SampleData {
             generator,
             conversations,
@@ -386,6 +413,25 @@ fn database_path(
 }
 
 fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
+    let model = match ctx.load() {
+        Ok(m) => m,
+        Err(c) => return c,
+    };
+    let compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    let conn = match open_database(ctx, duckdb) {
+        Ok(c) => c,
+        Err(c) => return c,
+    };
+    run_query(&conn, &model, q, &compiled, format)
+}
+
+/// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt
+/// DuckDB target's `path:`; sample data generated first when configured and missing), or a sealed
+/// in-memory database when the project names none. Errors are printed; the exit code returned.
+fn open_database(ctx: &Ctx, duckdb: Option<&Path>) -> Result<tally_duckdb::duckdb::Connection, u8> {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
     // tally.yml's `duckdb:`, else a dbt DuckDB target's `path:`.
     let db_setting = spec
@@ -397,18 +443,7 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
     let from_dbt = spec.config.duckdb.is_none() && db_setting.is_some();
     let sample = spec.config.sample_data.clone();
     drop(spec);
-    let model = match ctx.load() {
-        Ok(m) => m,
-        Err(c) => return c,
-    };
-    let compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
-        Ok(c) => c,
-        Err(c) => return c,
-    };
-    let path = match database_path(ctx, db_setting, duckdb) {
-        Ok(p) => p,
-        Err(c) => return c,
-    };
+    let path = database_path(ctx, db_setting, duckdb)?;
     if let Some(p) = path
         .as_deref()
         .filter(|p| from_dbt && duckdb.is_none() && !p.exists())
@@ -443,23 +478,29 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
                 p.display()
             );
             eprintln!("  help: check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
-            return EXIT_USAGE;
+            return Err(EXIT_USAGE);
         }
         Some(p) => tally_duckdb::engine::open_project_database(p),
         None => tally_duckdb::engine::open_sandboxed_in_memory()
             .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c)),
     };
-    let conn = match opened {
-        Ok(c) => c,
-        Err(e) => {
-            eprintln!(
-                "error[{}]: cannot open DuckDB database: {e}",
-                diag::codes::IO
-            );
-            return EXIT_USAGE;
-        }
-    };
-    match tally_duckdb::engine::run(&conn, &compiled.sql) {
+    opened.map_err(|e| {
+        eprintln!(
+            "error[{}]: cannot open DuckDB database: {e}",
+            diag::codes::IO
+        );
+        EXIT_USAGE
+    })
+}
+
+fn run_query(
+    conn: &tally_duckdb::duckdb::Connection,
+    model: &Model,
+    q: &QueryArgs,
+    compiled: &tally_core::pipeline::Compiled,
+    format: &str,
+) -> u8 {
+    match tally_duckdb::engine::run(conn, &compiled.sql) {
         Ok(mut table) => {
             // Without an order (no --order, none in the saved query) the database returns groups
             // in any order; print them sorted by the group-by columns (the leading columns).
@@ -621,17 +662,20 @@ fn sample_data(
     publish_sample(ctx, generator, conversations, seed, &path, false)
 }
 
-fn graph(ctx: &Ctx, format: &str, full: bool) -> u8 {
+fn graph(ctx: &Ctx, format: &str, full: bool, owners: bool) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
     };
     let g = tally_core::graph::build_graph(&model);
-    let opts = if full {
+    let mut opts = if full {
         tally_core::graph::GraphOptions::full()
     } else {
         tally_core::graph::GraphOptions::metric_tree()
     };
+    if owners {
+        opts = opts.with_owners();
+    }
     match format {
         "dot" => print!("{}", tally_core::graph::to_dot(&g, &opts)),
         "json" => println!(

@@ -148,16 +148,31 @@ pub enum View {
 #[derive(Clone, Copy, Debug, Default)]
 pub struct GraphOptions {
     pub view: View,
+    /// Draw people and teams with `owned-by` and `member-of` edges. Off by default: on a real
+    /// project every metric has several owners and the arrows bury the tree
+    /// (`tally tree` shows owners as labels instead).
+    pub owners: bool,
 }
 
 impl GraphOptions {
     pub fn metric_tree() -> GraphOptions {
         GraphOptions {
             view: View::MetricTree,
+            owners: false,
         }
     }
     pub fn full() -> GraphOptions {
-        GraphOptions { view: View::Full }
+        GraphOptions {
+            view: View::Full,
+            owners: false,
+        }
+    }
+    /// The same view with owners drawn as nodes and edges.
+    pub fn with_owners(self) -> GraphOptions {
+        GraphOptions {
+            owners: true,
+            ..self
+        }
     }
 }
 
@@ -448,6 +463,26 @@ fn entity_type(t: EntityType) -> &'static str {
 
 /// The nodes and edges a view shows, as indices into the graph, in graph order.
 fn visible(
+    g: &ProjectGraph,
+    opts: &GraphOptions,
+) -> (Vec<NodeIndex>, Vec<petgraph::graph::EdgeIndex>) {
+    let (nodes, edges) = visible_view(g, opts);
+    if opts.owners {
+        return (nodes, edges);
+    }
+    let is_owner = |i: NodeIndex| matches!(g.graph[i].kind, NodeKind::Person | NodeKind::Team);
+    let nodes = nodes.into_iter().filter(|i| !is_owner(*i)).collect();
+    let edges = edges
+        .into_iter()
+        .filter(|e| {
+            let (a, b) = g.graph.edge_endpoints(*e).expect("edge");
+            !is_owner(a) && !is_owner(b)
+        })
+        .collect();
+    (nodes, edges)
+}
+
+fn visible_view(
     g: &ProjectGraph,
     opts: &GraphOptions,
 ) -> (Vec<NodeIndex>, Vec<petgraph::graph::EdgeIndex>) {

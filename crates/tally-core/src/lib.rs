@@ -27,5 +27,6 @@ pub mod sql;
 pub mod targets;
 pub mod time;
 pub mod timeval;
+pub mod tree;
 pub mod validate;
 pub mod yaml;
