@@ -458,14 +458,12 @@ fn open_database(ctx: &Ctx, duckdb: Option<&Path>) -> Result<tally_duckdb::duckd
         .with_help(
             "build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE",
         );
-        return report::fail(ctx, d, EXIT_USAGE);
+        return Err(report::fail(ctx, d, EXIT_USAGE));
     }
     if let Some(p) = &path {
         if !p.exists() {
             if let Some(cfg) = sample.as_ref().filter(|_| duckdb.is_none()) {
-                if let Err(c) = generate_from_config(ctx, p, cfg) {
-                    return c;
-                }
+                generate_from_config(ctx, p, cfg)?;
             }
         }
     }

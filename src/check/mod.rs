@@ -374,7 +374,7 @@ fn open_database(ctx: &Ctx, flag: Option<&Path>) -> Result<tally_duckdb::duckdb:
     };
     if !path.exists() && flag.is_none() {
         if let Some(cfg) = &sample {
-            super::generate_from_config(&path, cfg)?;
+            super::generate_from_config(ctx, &path, cfg)?;
         }
     }
     if !path.is_file() {

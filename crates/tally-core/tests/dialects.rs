@@ -103,7 +103,7 @@ fn every_conformance_case_compiles_in_every_dialect() {
         if compile(model, &dialect::DuckDb, &req).is_err() {
             continue;
         }
-        same_plan_in_every_dialect(model, &req, &case.id, &mut problems);
+        same_plan_in_every_dialect(model, &req, &case.id(), &mut problems);
         for d in dialect::ALL {
             let expected = EXPECTED_UNSUPPORTED
                 .iter()

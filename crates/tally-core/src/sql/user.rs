@@ -70,12 +70,9 @@ impl Renderer<'_> {
             ..
         } = t
         {
-            match self.model.render_relation_sql(
-                *model,
-                *business,
-                self.d.name(),
-                self.d.macros(),
-            )
+            match self
+                .model
+                .render_relation_sql(*model, *business, self.d.name(), self.d.macros())
             {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
