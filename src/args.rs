@@ -177,7 +177,7 @@ pub enum Command {
         /// One calendar (a calendar chosen by column exports the calendars it maps to).
         #[arg(long)]
         calendar: Option<String>,
-        /// export: csv (a dbt seed) or sql (CREATE TABLE tally_bh__<calendar> AS ...).
+        /// export: csv (a dbt seed) or sql (CREATE TABLE tally_bh__CALENDAR AS ...).
         #[arg(long, default_value = "sql", value_parser = ["csv", "sql"])]
         format: String,
         /// The SQL dialect (default: the project's `dialect:`, else duckdb).

@@ -1,7 +1,7 @@
 //! Semantic diff of two models: what changed between a base version of a project (a git ref) and
 //! the working tree, which metrics that affects, and who must know.
 //!
-//! [`diff_models`] is pure: it compares two resolved [`Model`]s.
+//! [`diff_models`] is pure: it compares two resolved [`Model`](crate::model::Model)s.
 //! - Metrics are added, removed, renamed (a removed and an added metric with the same definition)
 //!   or changed; a change lists each field that differs (type, measure, aggregation, filter,
 //!   formula, inputs, grain, owners, ...) and whether it can move the metric's values.

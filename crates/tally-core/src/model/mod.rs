@@ -1,4 +1,4 @@
-//! Stage 2, `resolve`: [`ProjectSpec`] -> checked semantic [`Model`] + diagnostics.
+//! Stage 2, `resolve`: [`ProjectSpec`](crate::load::ProjectSpec) -> checked semantic [`Model`] + diagnostics.
 //!
 //! Applies MetricFlow's parse-time normalisations so that later stages see one shape:
 //! - `count` becomes `sum` of `CASE WHEN expr IS NOT NULL THEN 1 ELSE 0 END`, `sum_boolean` becomes

@@ -62,10 +62,9 @@ pub fn num(v: f64) -> String {
 
 pub fn signed(v: f64) -> String {
     let s = num(v);
-    if s.starts_with('-') {
-        format!("−{}", &s[1..])
-    } else {
-        format!("+{s}")
+    match s.strip_prefix('-') {
+        Some(abs) => format!("−{abs}"),
+        None => format!("+{s}"),
     }
 }
 
@@ -76,10 +75,9 @@ pub fn opt(v: Option<f64>) -> String {
 pub fn pct(v: Option<f64>) -> String {
     v.map(|p| {
         let s = format!("{:.1}%", p * 100.0);
-        if s.starts_with('-') {
-            format!("−{}", &s[1..])
-        } else {
-            format!("+{s}")
+        match s.strip_prefix('-') {
+            Some(abs) => format!("−{abs}"),
+            None => format!("+{s}"),
         }
     })
     .unwrap_or_default()
