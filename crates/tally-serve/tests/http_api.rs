@@ -674,7 +674,8 @@ fn list_metrics_follows_dbt_mcp_size_rules() {
         [
             "conversation_volume",
             "csat",
-            "outbound_conversation_volume"
+            "outbound_conversation_volume",
+            "teammate_csat"
         ]
     );
     // A list sent as a JSON-encoded string is read as the list.
