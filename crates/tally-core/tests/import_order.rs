@@ -16,13 +16,41 @@ const ALLOWED: &[(&str, &str, &str)] = &[
     // round as this test: their spec types are named by `spec`/`spec_latest`/`schema`/`load`, their
     // resolution is called by `model`, and they read the `Model`. Their spec types belong above
     // `spec` and their resolution inside `model`'s (issue #12); until then, these arrows.
-    ("spec", "calendar", "spec holds `business_calendars:` types from calendar/spec.rs"),
-    ("spec", "targets", "spec holds `targets:`/`alerts:` types from targets/spec.rs"),
-    ("spec_latest", "targets", "the latest spec's metrics carry the same target keys"),
-    ("schema", "calendar", "the JSON Schema names the calendar spec types"),
-    ("load", "calendar", "load reads `business_calendars:`/`holiday_sets:` documents"),
-    ("model", "targets", "Model::checks holds the resolved targets and alerts"),
-    ("calendar", "model", "calendar/duration.rs builds a model's business relation"),
+    (
+        "spec",
+        "calendar",
+        "spec holds `business_calendars:` types from calendar/spec.rs",
+    ),
+    (
+        "spec",
+        "targets",
+        "spec holds `targets:`/`alerts:` types from targets/spec.rs",
+    ),
+    (
+        "spec_latest",
+        "targets",
+        "the latest spec's metrics carry the same target keys",
+    ),
+    (
+        "schema",
+        "calendar",
+        "the JSON Schema names the calendar spec types",
+    ),
+    (
+        "load",
+        "calendar",
+        "load reads `business_calendars:`/`holiday_sets:` documents",
+    ),
+    (
+        "model",
+        "targets",
+        "Model::checks holds the resolved targets and alerts",
+    ),
+    (
+        "calendar",
+        "model",
+        "calendar/duration.rs builds a model's business relation",
+    ),
 ];
 
 /// The layers of ARCHITECTURE.md's module list, in order; each bullet is one layer of one or
