@@ -28,11 +28,8 @@ pub fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
-/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else the copy vendored in `tests/metricflow`.
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 pub fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/metricflow")
 }
 

@@ -4,15 +4,9 @@ use crate::jinja::*;
 use saphyr::LoadableYamlNode;
 use std::path::PathBuf;
 
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 fn metricflow_dir() -> PathBuf {
-    match std::env::var_os("TALLY_METRICFLOW_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow"),
-    }
-}
-
-fn using_default_dir() -> bool {
-    std::env::var_os("TALLY_METRICFLOW_DIR").is_none()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
 /// Number of `integration_test:` documents, counted from the raw text (not with the YAML parser).
@@ -44,12 +38,10 @@ fn conformance_parses_all_cases() {
     let dir = metricflow_dir();
     let cases = load_cases(&dir).unwrap();
     assert_eq!(cases.len(), count_case_documents(&dir));
-    if using_default_dir() {
-        assert_eq!(cases.len(), 173);
-        let files: std::collections::BTreeSet<&str> =
-            cases.iter().map(|c| c.file.as_str()).collect();
-        assert_eq!(files.len(), 17);
-    }
+    assert_eq!(cases.len(), 173);
+    let files: std::collections::BTreeSet<&str> =
+        cases.iter().map(|c| c.file.as_str()).collect();
+    assert_eq!(files.len(), 17);
     for case in &cases {
         let id = case.id();
         assert!(!case.name.is_empty(), "{id}");
@@ -90,9 +82,6 @@ fn conformance_parses_all_cases() {
                 "{id}"
             );
         }
-    }
-    if !using_default_dir() {
-        return;
     }
 
     let c = find(&cases, "simple_expr_metric");

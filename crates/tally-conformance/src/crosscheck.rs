@@ -60,12 +60,8 @@ pub fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
-/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else the copy vendored in
-/// `tests/metricflow`.
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 pub fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
     repo_root().join("tests/metricflow")
 }
 
@@ -75,7 +71,7 @@ impl Suite {
         let dir = metricflow_dir();
         if !dir.is_dir() {
             return Err(format!(
-                "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
+                "MetricFlow data not found at {} (vendored in tests/metricflow)",
                 dir.display()
             ));
         }

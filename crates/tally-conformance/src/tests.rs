@@ -1,15 +1,9 @@
 use super::*;
 use std::cell::RefCell;
 
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 fn metricflow_dir() -> PathBuf {
-    match std::env::var_os("TALLY_METRICFLOW_DIR") {
-        Some(dir) => PathBuf::from(dir),
-        None => Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow"),
-    }
-}
-
-fn using_default_dir() -> bool {
-    std::env::var_os("TALLY_METRICFLOW_DIR").is_none()
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
 fn table(columns: &[&str], rows: Vec<Vec<Value>>) -> Table {
@@ -38,10 +32,6 @@ fn conformance_loads_fixtures() {
             "SELECT COUNT(*) FROM information_schema.tables WHERE table_schema = '{SOURCE_SCHEMA}'"
         ),
     );
-    if !using_default_dir() {
-        assert!(tables > 0);
-        return;
-    }
     assert_eq!(tables, 41);
     let count = |t: &str| scalar_i64(&conn, &format!("SELECT COUNT(*) FROM {SOURCE_SCHEMA}.{t}"));
     assert_eq!(count("fct_bookings"), 287);
@@ -153,9 +143,7 @@ fn conformance_all_check_queries_render_and_run() {
         failures.len(),
         failures.join("\n\n")
     );
-    if using_default_dir() {
-        assert_eq!(ran, 172);
-    }
+    assert_eq!(ran, 172);
 }
 
 /// The harness proof: with the check query itself as "tally's SQL", every case must pass.
@@ -185,11 +173,9 @@ fn conformance_run_with_check_queries_as_compiler_passes() {
     );
     assert_eq!(report.failed(), 0);
     assert_eq!(report.results.len(), load_cases(&dir).unwrap().len());
-    if using_default_dir() {
-        assert_eq!(report.passed(), 172);
-        assert_eq!(report.skipped(), 1);
-        assert_eq!(report.summary_line(), "172 passed, 0 failed, 1 skipped");
-    }
+    assert_eq!(report.passed(), 172);
+    assert_eq!(report.skipped(), 1);
+    assert_eq!(report.summary_line(), "172 passed, 0 failed, 1 skipped");
     // Manifests were copied with `$source_schema` replaced, and removed afterwards.
     for d in seen_dirs.borrow().iter() {
         assert!(!d.exists(), "{} not cleaned up", d.display());

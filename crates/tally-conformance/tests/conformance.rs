@@ -9,10 +9,8 @@ use std::path::PathBuf;
 use tally_conformance::tally::TallyCompiler;
 use tally_conformance::{self as conformance, Outcome};
 
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
@@ -21,7 +19,7 @@ fn metricflow_conformance() {
     let dir = metricflow_dir();
     assert!(
         dir.is_dir(),
-        "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
+        "MetricFlow data not found at {} (vendored in tests/metricflow)",
         dir.display()
     );
     let compiler = TallyCompiler::default();

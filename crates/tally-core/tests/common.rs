@@ -6,11 +6,8 @@ use tally_core::diag::{self, Diagnostic};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 
-/// MetricFlow's conformance data: `TALLY_METRICFLOW_DIR`, else the copy vendored in `tests/metricflow`.
+/// MetricFlow's conformance data, vendored in `tests/metricflow`.
 pub fn metricflow_dir() -> PathBuf {
-    if let Some(d) = std::env::var_os("TALLY_METRICFLOW_DIR") {
-        return PathBuf::from(d);
-    }
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
@@ -18,7 +15,7 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
     let dir = metricflow_dir().join("manifests").join(name);
     assert!(
         dir.is_dir(),
-        "MetricFlow data not found at {}; set TALLY_METRICFLOW_DIR",
+        "MetricFlow data not found at {} (vendored in tests/metricflow)",
         dir.display()
     );
     tally_core::pipeline::load_model(
