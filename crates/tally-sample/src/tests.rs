@@ -53,7 +53,7 @@ fn current(conn: &Connection, tail: &str) -> i64 {
     count(conn, &format!("{CURRENT} {tail}"))
 }
 
-const SPEC: [(&str, &str); 9] = [
+const SPEC: [(&str, &str); 10] = [
     (
         "conversation_history",
         "id VARCHAR, updated_at TIMESTAMP, created_at TIMESTAMP, state VARCHAR, open BOOLEAN, read BOOLEAN, \
@@ -112,7 +112,14 @@ const SPEC: [(&str, &str); 9] = [
          ruleset_version_id VARCHAR, content_id VARCHAR, content_type VARCHAR, content_title VARCHAR, \
          series_id VARCHAR, series_title VARCHAR, received_at TIMESTAMP, first_open TIMESTAMP, \
          first_click TIMESTAMP, first_reply TIMESTAMP, first_completion TIMESTAMP, first_dismisall TIMESTAMP, \
-         first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, _fivetran_synced TIMESTAMP",
+         first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, first_reaction TIMESTAMP, \
+         _fivetran_synced TIMESTAMP",
+    ),
+    (
+        "help_center_event",
+        "id VARCHAR, event_type VARCHAR, contact_id VARCHAR, anonymous_id VARCHAR, session_id VARCHAR, \
+         occurred_at TIMESTAMP, channel VARCHAR, search_query VARCHAR, results_count INTEGER, \
+         _fivetran_synced TIMESTAMP",
     ),
 ];
 
@@ -152,7 +159,11 @@ fn sample_tables_have_the_spec_columns() {
             &conn,
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'intercom'"
         ),
-        10
+        12
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM intercom.metricflow_time_spine"),
+        1095
     );
     assert_eq!(
         columns(&conn, "intercom", "tally_sample_metadata"),
