@@ -874,3 +874,81 @@ fn sample_ratings_follow_intercoms_request_rules() {
         "no short answered conversation: the length rule is not exercised"
     );
 }
+
+#[test]
+fn sample_has_the_support_funnel_events() {
+    let (conn, _) = gen(11);
+    let n = |sql: &str| count(&conn, sql);
+    for (kind, channel) in [
+        ("landing", "help_center"),
+        ("search", "help_center"),
+        ("search", "messenger"),
+    ] {
+        assert!(
+            n(&format!(
+                "SELECT count(*) FROM intercom.help_center_event \
+                 WHERE event_type = '{kind}' AND channel = '{channel}'"
+            )) > 50,
+            "{kind} in {channel}"
+        );
+    }
+    // Searches that find nothing, and landings never followed by an article view the same day
+    // (people who stop seeking support), anonymous and identified.
+    assert!(n("SELECT count(*) FROM intercom.help_center_event WHERE results_count = 0") > 20);
+    for who in ["contact_id IS NULL", "contact_id IS NOT NULL"] {
+        assert!(
+            n(&format!(
+                "SELECT count(*) FROM intercom.help_center_event e
+                 WHERE e.event_type = 'landing' AND e.{who}
+                   AND NOT EXISTS (SELECT 1 FROM intercom.article_view v
+                                   WHERE v.anonymous_id = e.anonymous_id
+                                     AND v.viewed_at BETWEEN e.occurred_at - INTERVAL 1 DAY
+                                                         AND e.occurred_at + INTERVAL 1 DAY)"
+            )) > 20,
+            "bounces where {who}"
+        );
+    }
+    // Conversations started right after a search with no article view in the 24 hours before,
+    // and conversations started after an article view.
+    let before = |table: &str, t: &str| {
+        format!(
+            "SELECT count(DISTINCT c.id) FROM intercom.conversation_history c
+             WHERE c.source_delivered_as = 'customer_initiated'
+               AND EXISTS (SELECT 1 FROM intercom.{table} x WHERE x.contact_id = c.source_author_id
+                             AND x.{t} BETWEEN c.created_at - INTERVAL 1 DAY AND c.created_at)"
+        )
+    };
+    assert!(n(&before("help_center_event", "occurred_at")) > 30);
+    assert!(n(&before("article_view", "viewed_at")) > 30);
+    assert!(
+        n("SELECT count(DISTINCT c.id) FROM intercom.conversation_history c
+           WHERE c.source_delivered_as = 'customer_initiated'
+             AND EXISTS (SELECT 1 FROM intercom.help_center_event e WHERE e.contact_id = c.source_author_id
+                           AND e.event_type = 'search'
+                           AND e.occurred_at BETWEEN c.created_at - INTERVAL 30 MINUTE AND c.created_at)
+             AND NOT EXISTS (SELECT 1 FROM intercom.article_view v WHERE v.contact_id = c.source_author_id
+                           AND v.viewed_at BETWEEN c.created_at - INTERVAL 1 DAY AND c.created_at)")
+            > 10
+    );
+    // Fin answers resolving and handing off.
+    for state in ["assumed_resolution", "escalated"] {
+        assert!(
+            n(&format!(
+                "SELECT count(DISTINCT id) FROM intercom.conversation_history \
+                 WHERE ai_agent_resolution_state = '{state}'"
+            )) > 10
+        );
+    }
+    // Reactions: only to opened posts, chats and e-mails, after the open.
+    assert!(
+        n("SELECT count(*) FROM intercom.content_receipt WHERE first_reaction IS NOT NULL") > 20
+    );
+    assert_eq!(
+        n(
+            "SELECT count(*) FROM intercom.content_receipt WHERE first_reaction IS NOT NULL
+           AND (first_open IS NULL OR first_reaction <= first_open
+                OR content_type NOT IN ('post', 'chat', 'email'))"
+        ),
+        0
+    );
+}
