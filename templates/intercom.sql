@@ -72,3 +72,88 @@ FROM (
 ) AS _tally_turns
 WHERE _tally_turns.is_human = 1 AND _tally_turns.turn_started_at IS NOT NULL
 {%- endmacro -%}
+
+{#- intercom_support_session_actions(): a SELECT of one row per support-seeking action, each
+    placed in its support session as Intercom's Conversational Support funnel defines it. The
+    actions: help-center landings and searches (help_center_event), article views in the help
+    center or the Messenger (article_view), and inbound conversations (their start, by the
+    conversation's contact). A person is the contact, else the anonymous visitor id. A session is
+    the 24-hour period (self_serve_session_hours) that starts at a person's first action; the
+    first action at or after its end starts the next one. That is a walk over each person's
+    actions in time order (a recursive CTE: a session start depends on the previous one, which
+    no fixed-gap window function can express).
+    A conversation is "closed by automation" when Fin (or Custom Answers) resolved it
+    (ai_agent_resolution_state assumed_resolution or confirmed_resolution) and no teammate ever
+    replied; every other inbound conversation is a conversation with human support.
+    Columns: person_key, contact_id, kind (landing, search, article_view, conversation),
+    action_id, conversation_id, acted_at, session_started_at, is_fin_answered, is_fin_closed,
+    is_human (0/1 integers). -#}
+{%- macro intercom_support_session_actions() -%}
+WITH RECURSIVE _tally_conversation AS (
+  {{ fivetran_current('intercom.conversation_history', 'id', 'updated_at') }}
+),
+_tally_part AS (
+  {{ fivetran_current('intercom.conversation_part_history', 'id', 'conversation_updated_at') }}
+),
+_tally_contact AS (
+  {{ intercom_conversation_contact('_tally_conversation') }}
+),
+_tally_teammate_replied AS (
+  SELECT DISTINCT conversation_id
+  FROM _tally_part
+  WHERE author_type = 'admin'
+    AND (part_type = 'comment' OR (body IS NOT NULL AND part_type IN ('assignment', 'assign_and_reopen', 'open', 'close')))
+),
+_tally_inbound AS (
+  SELECT
+    _tally_k.contact_id,
+    _tally_c.id AS conversation_id,
+    _tally_c.created_at,
+    CASE WHEN COALESCE(_tally_c.ai_agent_participated, FALSE) THEN 1 ELSE 0 END AS is_fin_answered,
+    CASE WHEN _tally_c.ai_agent_resolution_state IN ('assumed_resolution', 'confirmed_resolution')
+          AND _tally_r.conversation_id IS NULL THEN 1 ELSE 0 END AS is_fin_closed
+  FROM _tally_conversation AS _tally_c
+  JOIN _tally_contact AS _tally_k ON _tally_k.conversation_id = _tally_c.id
+  LEFT JOIN _tally_teammate_replied AS _tally_r ON _tally_r.conversation_id = _tally_c.id
+  WHERE _tally_c.source_delivered_as = 'customer_initiated' AND _tally_k.contact_id IS NOT NULL
+),
+_tally_action AS (
+  SELECT COALESCE(contact_id, anonymous_id) AS person_key, contact_id,
+         CASE WHEN event_type = 'search' THEN 'search' ELSE 'landing' END AS kind,
+         id AS action_id, {{ cast_string('NULL') }} AS conversation_id, occurred_at AS acted_at,
+         0 AS is_fin_answered, 0 AS is_fin_closed, 0 AS is_human
+  FROM intercom.help_center_event
+  WHERE event_type IN ('landing', 'search')
+  UNION ALL
+  SELECT COALESCE(contact_id, anonymous_id), contact_id, 'article_view', id, {{ cast_string('NULL') }}, viewed_at, 0, 0, 0
+  FROM intercom.article_view
+  UNION ALL
+  SELECT contact_id, contact_id, 'conversation', conversation_id, conversation_id, created_at,
+         is_fin_answered, is_fin_closed, 1 - is_fin_closed
+  FROM _tally_inbound
+),
+_tally_numbered AS (
+  SELECT _tally_action.*,
+         ROW_NUMBER() OVER (PARTITION BY person_key ORDER BY acted_at, kind, action_id) AS action_number
+  FROM _tally_action
+  WHERE person_key IS NOT NULL
+),
+_tally_walk AS (
+  SELECT person_key, action_number, acted_at AS session_started_at
+  FROM _tally_numbered
+  WHERE action_number = 1
+  UNION ALL
+  SELECT _tally_n.person_key, _tally_n.action_number,
+         CASE WHEN _tally_n.acted_at >= {{ dateadd('hour', var('self_serve_session_hours'), '_tally_w.session_started_at') }}
+              THEN _tally_n.acted_at ELSE _tally_w.session_started_at END
+  FROM _tally_walk AS _tally_w
+  JOIN _tally_numbered AS _tally_n
+    ON _tally_n.person_key = _tally_w.person_key AND _tally_n.action_number = _tally_w.action_number + 1
+)
+SELECT _tally_n.person_key, _tally_n.contact_id, _tally_n.kind, _tally_n.action_id,
+       _tally_n.conversation_id, _tally_n.acted_at, _tally_w.session_started_at,
+       _tally_n.is_fin_answered, _tally_n.is_fin_closed, _tally_n.is_human
+FROM _tally_numbered AS _tally_n
+JOIN _tally_walk AS _tally_w
+  ON _tally_w.person_key = _tally_n.person_key AND _tally_w.action_number = _tally_n.action_number
+{%- endmacro -%}

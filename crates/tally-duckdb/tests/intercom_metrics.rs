@@ -28,6 +28,9 @@ use tally_core::yaml::Spanned;
 use tally_duckdb::engine::{self, Value};
 use tally_sample::{generate_intercom, SampleOptions};
 
+#[path = "support/funnel_reference.rs"]
+mod funnel_reference;
+
 const CONVERSATIONS: usize = 3_000;
 const SEED: u64 = 20_260_101;
 
@@ -225,6 +228,8 @@ struct Case {
     value: String,
     /// A count: a month the query does not return stands for 0.
     count: bool,
+    /// Compared by month only (an offset metric has no value without a time grain).
+    monthly_only: bool,
 }
 
 fn ratio(num: &str, den: &str) -> String {
@@ -243,6 +248,7 @@ fn count(
         source,
         value: value.into(),
         count: true,
+        monthly_only: false,
     }
 }
 
@@ -258,7 +264,161 @@ fn value(
         source,
         value: value.into(),
         count: false,
+        monthly_only: false,
     }
+}
+
+/// A metric one month later: `case` attributed to the month after its own (an offset metric).
+fn next_month(metric: &'static str, case: Case) -> Case {
+    let time: &'static str =
+        Box::leak(format!("({} + INTERVAL 1 MONTH)", case.time).into_boxed_str());
+    Case {
+        metric,
+        time,
+        monthly_only: true,
+        ..case
+    }
+}
+
+/// Conversations with human support in a support session and their path (independent funnel).
+const HUMAN_SERVED: &str =
+    "reference.ref r JOIN reference.funnel_conversation f ON f.conversation_id = r.id";
+
+/// Issue #20's Conversational Support funnel, over the sessions walked in `funnel_reference`.
+fn funnel_cases() -> Vec<Case> {
+    let r = ratio;
+    let volume = || {
+        count(
+            "human_served_conversations",
+            "created_at",
+            HUMAN_SERVED,
+            "count(*)",
+        )
+    };
+    let csat = || {
+        value(
+            "human_served_csat",
+            "rated_at",
+            HUMAN_SERVED_RATED,
+            r("count(*) FILTER (WHERE rating IN (4, 5))", "count(*)"),
+        )
+    };
+    let frt = || {
+        value(
+            "human_served_first_response_time_median",
+            "first_human_reply_at",
+            HUMAN_SERVED_REPLIED,
+            "quantile_cont((epoch(first_human_reply_at) - epoch(t0)) / 60.0, 0.5)",
+        )
+    };
+    let close = || {
+        value(
+            "human_served_time_to_close_median",
+            "last_close_at",
+            HUMAN_SERVED_CLOSED,
+            "quantile_cont((epoch(last_close_at) - epoch(fcr)) / 60.0, 0.5)",
+        )
+    };
+    const HUMAN_SERVED_RATED: &str = "reference.ref r JOIN reference.funnel_conversation f ON f.conversation_id = r.id WHERE r.rating IS NOT NULL";
+    const HUMAN_SERVED_REPLIED: &str = "reference.ref r JOIN reference.funnel_conversation f ON f.conversation_id = r.id WHERE r.first_human_reply_at IS NOT NULL";
+    const HUMAN_SERVED_CLOSED: &str = "reference.stat_ref s JOIN reference.funnel_conversation f ON f.conversation_id = s.id WHERE s.state = 'closed' AND s.last_close_at IS NOT NULL";
+    const MATURE: &str = "reference.funnel_session WHERE mature";
+    vec![
+        count("support_sessions", "started_at", MATURE, "count(*)"),
+        count(
+            "sessions_stopped_seeking",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE outcome = 'stopped_seeking')",
+        ),
+        count(
+            "sessions_resolved_self_serve",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE outcome = 'self_serve_resolved')",
+        ),
+        count(
+            "sessions_human_from_start",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE outcome = 'human_from_start')",
+        ),
+        count(
+            "sessions_human_after_self_serve",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE outcome = 'human_after_self_serve')",
+        ),
+        count(
+            "resolved_support_sessions",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE outcome <> 'stopped_seeking')",
+        ),
+        count(
+            "people_seeking_support",
+            "started_at",
+            "reference.funnel_session",
+            "count(DISTINCT person)",
+        ),
+        value(
+            "funnel_self_serve_resolution_rate",
+            "started_at",
+            MATURE,
+            r(
+                "count(*) FILTER (WHERE outcome = 'self_serve_resolved')",
+                "count(*) FILTER (WHERE outcome <> 'stopped_seeking')",
+            ),
+        ),
+        count("session_article_views", "started_at", MATURE, "sum(views)"),
+        count(
+            "unfollowed_article_views",
+            "started_at",
+            MATURE,
+            "sum(unfollowed_views)",
+        ),
+        value(
+            "funnel_articles_resolution_rate",
+            "started_at",
+            MATURE,
+            r("sum(unfollowed_views)", "sum(views)"),
+        ),
+        count(
+            "fin_answered_sessions",
+            "started_at",
+            MATURE,
+            "count(*) FILTER (WHERE fin_answered)",
+        ),
+        count(
+            "fin_closed_conversations",
+            "started_at",
+            MATURE,
+            "sum(fin_closed)",
+        ),
+        value(
+            "funnel_automated_resolution_rate",
+            "started_at",
+            MATURE,
+            r("sum(fin_closed)", "count(*) FILTER (WHERE fin_answered)"),
+        ),
+        count(
+            "proactive_messages_reacted",
+            "received_at",
+            "intercom.content_receipt",
+            "count(*) FILTER (WHERE first_hard_bounce IS NULL AND first_reaction IS NOT NULL)",
+        ),
+        volume(),
+        csat(),
+        frt(),
+        close(),
+        next_month("human_served_conversations_previous_period", volume()),
+        next_month("human_served_csat_previous_period", csat()),
+        next_month(
+            "human_served_first_response_time_median_previous_period",
+            frt(),
+        ),
+        next_month("human_served_time_to_close_median_previous_period", close()),
+    ]
 }
 
 fn cases() -> Vec<Case> {
@@ -450,11 +610,16 @@ fn intercom_metrics_match_independent_sql_on_generated_data() {
         ))
         .unwrap_or_else(|e| panic!("reference table {table}: {e}"));
     }
+    // 2026-06-30 23:59:59 UTC in epoch seconds.
+    funnel_reference::build(&conn, 1_782_863_999);
 
     let mut problems = Vec::new();
     let mut compared = 0usize;
-    for case in cases() {
+    for case in cases().into_iter().chain(funnel_cases()) {
         for by_month in [true, false] {
+            if case.monthly_only && !by_month {
+                continue;
+            }
             let ours = if by_month {
                 format!(
                     "SELECT date_trunc('month', {}) AS m, {} AS v FROM {} GROUP BY 1",

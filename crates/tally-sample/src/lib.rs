@@ -1,7 +1,8 @@
 //! Deterministic sample data for the Intercom support-metrics project.
 //!
-//! [`generate_intercom`] writes the nine source tables of `intercom.md` §4 (seven in the shape
-//! the Fivetran Intercom connector lands them, plus `article_view` and `content_receipt`) into
+//! [`generate_intercom`] writes the ten source tables of `intercom.md` §4 (seven in the shape
+//! the Fivetran Intercom connector lands them, plus `article_view`, `content_receipt` and
+//! `help_center_event`, the help-center landings and searches of the support funnel) into
 //! a schema, together with `tally_sample_metadata` holding the data cut-off (`as_of`).
 //!
 //! Everything is a pure function of the seed and the conversation count: no wall clock, no
@@ -65,8 +66,11 @@ pub const MIN_CONVERSATIONS: usize = 1_000;
 pub const MAX_CONVERSATIONS: usize = 10_000_000;
 /// Name of the metadata table written next to the data.
 pub const METADATA_TABLE: &str = "tally_sample_metadata";
+/// The project's day time spine (dbt's `metricflow_time_spine`: one `date_day` per day of 2025
+/// to 2027), written next to the data for the offset metrics; it depends on nothing random.
+pub const TIME_SPINE_TABLE: &str = "metricflow_time_spine";
 /// Bumped whenever the generated rows change for a given seed.
-pub const GENERATOR_VERSION: &str = "2";
+pub const GENERATOR_VERSION: &str = "3";
 
 const DDL: &str = r#"
 CREATE OR REPLACE TABLE {s}.conversation_history (
@@ -122,7 +126,12 @@ CREATE OR REPLACE TABLE {s}.content_receipt (
   content_title VARCHAR, series_id VARCHAR, series_title VARCHAR,
   received_at TIMESTAMP, first_open TIMESTAMP, first_click TIMESTAMP, first_reply TIMESTAMP,
   first_completion TIMESTAMP, first_dismisall TIMESTAMP,
-  first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, _fivetran_synced TIMESTAMP);
+  first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, first_reaction TIMESTAMP,
+  _fivetran_synced TIMESTAMP);
+CREATE OR REPLACE TABLE {s}.help_center_event (
+  id VARCHAR, event_type VARCHAR, contact_id VARCHAR, anonymous_id VARCHAR,
+  session_id VARCHAR, occurred_at TIMESTAMP, channel VARCHAR,
+  search_query VARCHAR, results_count INTEGER, _fivetran_synced TIMESTAMP);
 CREATE OR REPLACE TABLE {s}.tally_sample_metadata (key VARCHAR, value VARCHAR);
 "#;
 
@@ -170,7 +179,7 @@ pub fn generate_intercom(
         let _ = conn.execute_batch(&format!("SET threads = {t}"));
     }
     if result.is_err() {
-        for t in TABLES.iter().chain([&METADATA_TABLE]) {
+        for t in TABLES.iter().chain([&METADATA_TABLE, &TIME_SPINE_TABLE]) {
             let _ = conn.execute_batch(&format!("DROP TABLE IF EXISTS {schema}.{t}"));
         }
     }
@@ -247,6 +256,11 @@ fn fill(
     for (k, v) in &meta {
         stmt.execute([k, v.as_str()])?;
     }
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TABLE {schema}.{TIME_SPINE_TABLE} AS \
+         SELECT CAST(d AS DATE) AS date_day \
+         FROM range(DATE '2025-01-01', DATE '2028-01-01', INTERVAL 1 DAY) AS spine(d)"
+    ))?;
 
     Ok(SampleSummary {
         as_of,

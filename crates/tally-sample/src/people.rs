@@ -9,6 +9,10 @@ use super::sink::{
 };
 use super::world::*;
 
+#[path = "funnel.rs"]
+mod funnel;
+use funnel::{Person, FUNNEL_STREAM};
+
 #[derive(Clone, Copy)]
 enum Change {
     Replied(i64),
@@ -50,12 +54,25 @@ pub(crate) struct Gen<'w> {
     next_receipt: u64,
     next_contact: u64,
     next_anon: u64,
+    next_event: u64,
+    next_event_session: u64,
+    /// The support-funnel events' own stream, reseeded per contact (see `funnel`).
+    funnel: Rng,
     replay: Replay,
     stats: ArticleStats,
     pub conversations: usize,
 }
 
 const REACTIONS: [&str; 3] = ["happy", "neutral", "sad"];
+
+impl Contact {
+    fn person(&self) -> Person {
+        Person {
+            contact: Some((self.id, self.created)),
+            anon: self.anon,
+        }
+    }
+}
 
 impl<'w> Gen<'w> {
     pub(crate) fn new(w: &'w World, seed: u64) -> Gen<'w> {
@@ -71,6 +88,9 @@ impl<'w> Gen<'w> {
             next_receipt: 0,
             next_contact: 0,
             next_anon: 0,
+            next_event: 0,
+            next_event_session: 0,
+            funnel: Rng::new(seed ^ FUNNEL_STREAM, u64::MAX),
             replay: Replay::new(),
             stats: ArticleStats {
                 days,
@@ -92,11 +112,21 @@ impl<'w> Gen<'w> {
         let mut k = 0u64;
         while self.conversations < target {
             let rng = Rng::new(self.seed, k);
+            self.funnel = Rng::new(self.seed ^ FUNNEL_STREAM, k);
             k += 1;
             let anonymous = rng.poisson(0.8);
             for _ in 0..anonymous {
                 self.anonymous_session(&rng, sink)?;
             }
+            let anon = self.anon_value_funnel();
+            self.bounces(
+                sink,
+                Person {
+                    contact: None,
+                    anon,
+                },
+                0.6,
+            )?;
             if rng.chance(0.3) {
                 self.silent_contact(&rng, sink)?;
             } else {
@@ -148,6 +178,14 @@ impl<'w> Gen<'w> {
         }
     }
 
+    /// An anonymous visitor of the funnel's own: not drawn from `next_anon`, so the other
+    /// visitors keep their cookies.
+    fn anon_value_funnel(&mut self) -> u64 {
+        let v = mix64(self.next_event_session ^ mix64(self.seed ^ FUNNEL_STREAM ^ 0xa11));
+        self.next_event_session += 1;
+        v
+    }
+
     fn anon_value(&mut self) -> u64 {
         let v = mix64(self.next_anon ^ mix64(self.seed ^ 0xa11));
         self.next_anon += 1;
@@ -159,6 +197,7 @@ impl<'w> Gen<'w> {
         let lead = rng.chance(0.3);
         let mut c = self.new_contact(rng, created, lead);
         self.own_sessions(rng, sink, &mut c, 0.8)?;
+        self.bounces(sink, c.person(), 0.5)?;
         self.receipts(rng, sink, &mut c, Vec::new())?;
         self.write_contact(sink, &mut c)
     }
@@ -205,6 +244,8 @@ impl<'w> Gen<'w> {
             };
             if conv.inbound() {
                 self.pre_conversation_session(rng, sink, &mut c, &conv)?;
+                let who = c.person();
+                self.search_before_conversation(sink, who, conv.created, conv.chan, conv.topic)?;
             }
             let people = People {
                 contact: &c.id,
@@ -256,6 +297,7 @@ impl<'w> Gen<'w> {
         }
         let lambda = if lead { 0.3 } else { 1.1 };
         self.own_sessions(rng, sink, &mut c, lambda)?;
+        self.bounces(sink, c.person(), lambda * 0.5)?;
         self.receipts(rng, sink, &mut c, receipts)?;
         self.write_contact(sink, &mut c)
     }
@@ -294,6 +336,7 @@ impl<'w> Gen<'w> {
         let collection = TOPICS[conv.topic].collection;
         let sid = self.session_id();
         let anon = c.anon;
+        self.before_views(sink, c.person(), sid, t, channel)?;
         let mut last_article = None;
         for _ in 0..n {
             let a = self.w.pick_article(Some(collection), rng);
@@ -338,6 +381,7 @@ impl<'w> Gen<'w> {
             let mut collection = None;
             let views = 1 + rng.geometric(0.8);
             let anon = c.anon;
+            self.before_views(sink, c.person(), sid, t, channel)?;
             for _ in 0..views {
                 let a = self.w.pick_article(collection, rng);
                 collection = Some(self.w.articles[a].collection);
@@ -354,6 +398,11 @@ impl<'w> Gen<'w> {
         let sid = self.session_id();
         let views = 1 + rng.geometric(0.5);
         let mut collection = None;
+        let who = Person {
+            contact: None,
+            anon,
+        };
+        self.before_views(sink, who, sid, t, "help_center")?;
         for _ in 0..views {
             let a = self.w.pick_article(collection, rng);
             collection = Some(self.w.articles[a].collection);
@@ -540,7 +589,13 @@ impl<'w> Gen<'w> {
                     *x = None;
                 }
             }
-            let last = f.iter().flatten().copied().fold(t, i64::max);
+            let reaction = self.reaction(self.next_receipt, content.content_type, f[0]);
+            let last = f
+                .iter()
+                .chain(&[reaction])
+                .flatten()
+                .copied()
+                .fold(t, i64::max);
             let id = Id::dec(880_000_000 + self.next_receipt);
             self.next_receipt += 1;
             let ruleset = Id::dec(content.ruleset_id);
@@ -569,6 +624,7 @@ impl<'w> Gen<'w> {
                     ts(f[4]),
                     ts(f[5]),
                     ts(f[6]),
+                    ts(reaction),
                     V::T(sync_of(last)),
                 ],
             )?;

@@ -6,8 +6,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use duckdb::types::{TimeUnit, ToSql, ToSqlOutput, ValueRef};
 use duckdb::{appender_params_from_iter, Appender, Connection};
 
-/// The nine tables, in `SampleSummary` order.
-pub(crate) const TABLES: [&str; 9] = [
+/// The ten tables, in `SampleSummary` order.
+pub(crate) const TABLES: [&str; 10] = [
     "conversation_history",
     "conversation_part_history",
     "conversation_contact_history",
@@ -17,6 +17,7 @@ pub(crate) const TABLES: [&str; 9] = [
     "article_history",
     "article_view",
     "content_receipt",
+    "help_center_event",
 ];
 pub(crate) const T_CONV: usize = 0;
 pub(crate) const T_PART: usize = 1;
@@ -27,10 +28,11 @@ pub(crate) const T_TEAM: usize = 5;
 pub(crate) const T_ARTICLE: usize = 6;
 pub(crate) const T_VIEW: usize = 7;
 pub(crate) const T_RECEIPT: usize = 8;
+pub(crate) const T_EVENT: usize = 9;
 
 /// Tables appended by the second writer thread (on its own connection); the other tables
 /// are appended by the generating thread. The split balances the two cores.
-pub(crate) const REMOTE: [usize; 3] = [T_PART, T_VIEW, T_RECEIPT];
+pub(crate) const REMOTE: [usize; 4] = [T_PART, T_VIEW, T_RECEIPT, T_EVENT];
 
 /// One appended value.
 #[derive(Clone, Copy, Debug)]
@@ -213,7 +215,7 @@ pub(crate) struct Sink<'c> {
     local: Vec<Option<Appender<'c>>>,
     remote: Vec<Vec<Owned>>,
     tx: Option<SyncSender<Batch>>,
-    pub counts: [u64; 9],
+    pub counts: [u64; 10],
 }
 
 fn stopped() -> duckdb::Error {
@@ -240,7 +242,7 @@ impl<'c> Sink<'c> {
             local,
             remote: vec![Vec::new(); TABLES.len()],
             tx,
-            counts: [0; 9],
+            counts: [0; 10],
         })
     }
 
@@ -278,7 +280,7 @@ impl<'c> Sink<'c> {
     }
 
     /// Flush the local appenders and hand over the last remote batches.
-    pub(crate) fn finish(mut self) -> duckdb::Result<[u64; 9]> {
+    pub(crate) fn finish(mut self) -> duckdb::Result<[u64; 10]> {
         for a in self.local.iter_mut().flatten() {
             a.flush()?;
         }
@@ -291,7 +293,7 @@ impl<'c> Sink<'c> {
 }
 
 /// Number of columns of each table.
-pub(crate) const COLUMNS: [usize; 9] = [40, 16, 7, 15, 6, 4, 16, 9, 19];
+pub(crate) const COLUMNS: [usize; 10] = [40, 16, 7, 15, 6, 4, 16, 9, 20, 10];
 
 /// The second writer: appends the batches it receives, on its own connection.
 pub(crate) fn remote_writer(

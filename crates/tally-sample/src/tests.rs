@@ -53,7 +53,7 @@ fn current(conn: &Connection, tail: &str) -> i64 {
     count(conn, &format!("{CURRENT} {tail}"))
 }
 
-const SPEC: [(&str, &str); 9] = [
+const SPEC: [(&str, &str); 10] = [
     (
         "conversation_history",
         "id VARCHAR, updated_at TIMESTAMP, created_at TIMESTAMP, state VARCHAR, open BOOLEAN, read BOOLEAN, \
@@ -112,7 +112,14 @@ const SPEC: [(&str, &str); 9] = [
          ruleset_version_id VARCHAR, content_id VARCHAR, content_type VARCHAR, content_title VARCHAR, \
          series_id VARCHAR, series_title VARCHAR, received_at TIMESTAMP, first_open TIMESTAMP, \
          first_click TIMESTAMP, first_reply TIMESTAMP, first_completion TIMESTAMP, first_dismisall TIMESTAMP, \
-         first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, _fivetran_synced TIMESTAMP",
+         first_unsubscribe TIMESTAMP, first_hard_bounce TIMESTAMP, first_reaction TIMESTAMP, \
+         _fivetran_synced TIMESTAMP",
+    ),
+    (
+        "help_center_event",
+        "id VARCHAR, event_type VARCHAR, contact_id VARCHAR, anonymous_id VARCHAR, session_id VARCHAR, \
+         occurred_at TIMESTAMP, channel VARCHAR, search_query VARCHAR, results_count INTEGER, \
+         _fivetran_synced TIMESTAMP",
     ),
 ];
 
@@ -152,7 +159,11 @@ fn sample_tables_have_the_spec_columns() {
             &conn,
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'intercom'"
         ),
-        10
+        12
+    );
+    assert_eq!(
+        count(&conn, "SELECT count(*) FROM intercom.metricflow_time_spine"),
+        1095
     );
     assert_eq!(
         columns(&conn, "intercom", "tally_sample_metadata"),
@@ -861,5 +872,83 @@ fn sample_ratings_follow_intercoms_request_rules() {
     assert!(
         short > 0,
         "no short answered conversation: the length rule is not exercised"
+    );
+}
+
+#[test]
+fn sample_has_the_support_funnel_events() {
+    let (conn, _) = gen(11);
+    let n = |sql: &str| count(&conn, sql);
+    for (kind, channel) in [
+        ("landing", "help_center"),
+        ("search", "help_center"),
+        ("search", "messenger"),
+    ] {
+        assert!(
+            n(&format!(
+                "SELECT count(*) FROM intercom.help_center_event \
+                 WHERE event_type = '{kind}' AND channel = '{channel}'"
+            )) > 50,
+            "{kind} in {channel}"
+        );
+    }
+    // Searches that find nothing, and landings never followed by an article view the same day
+    // (people who stop seeking support), anonymous and identified.
+    assert!(n("SELECT count(*) FROM intercom.help_center_event WHERE results_count = 0") > 20);
+    for who in ["contact_id IS NULL", "contact_id IS NOT NULL"] {
+        assert!(
+            n(&format!(
+                "SELECT count(*) FROM intercom.help_center_event e
+                 WHERE e.event_type = 'landing' AND e.{who}
+                   AND NOT EXISTS (SELECT 1 FROM intercom.article_view v
+                                   WHERE v.anonymous_id = e.anonymous_id
+                                     AND v.viewed_at BETWEEN e.occurred_at - INTERVAL 1 DAY
+                                                         AND e.occurred_at + INTERVAL 1 DAY)"
+            )) > 20,
+            "bounces where {who}"
+        );
+    }
+    // Conversations started right after a search with no article view in the 24 hours before,
+    // and conversations started after an article view.
+    let before = |table: &str, t: &str| {
+        format!(
+            "SELECT count(DISTINCT c.id) FROM intercom.conversation_history c
+             WHERE c.source_delivered_as = 'customer_initiated'
+               AND EXISTS (SELECT 1 FROM intercom.{table} x WHERE x.contact_id = c.source_author_id
+                             AND x.{t} BETWEEN c.created_at - INTERVAL 1 DAY AND c.created_at)"
+        )
+    };
+    assert!(n(&before("help_center_event", "occurred_at")) > 30);
+    assert!(n(&before("article_view", "viewed_at")) > 30);
+    assert!(
+        n("SELECT count(DISTINCT c.id) FROM intercom.conversation_history c
+           WHERE c.source_delivered_as = 'customer_initiated'
+             AND EXISTS (SELECT 1 FROM intercom.help_center_event e WHERE e.contact_id = c.source_author_id
+                           AND e.event_type = 'search'
+                           AND e.occurred_at BETWEEN c.created_at - INTERVAL 30 MINUTE AND c.created_at)
+             AND NOT EXISTS (SELECT 1 FROM intercom.article_view v WHERE v.contact_id = c.source_author_id
+                           AND v.viewed_at BETWEEN c.created_at - INTERVAL 1 DAY AND c.created_at)")
+            > 10
+    );
+    // Fin answers resolving and handing off.
+    for state in ["assumed_resolution", "escalated"] {
+        assert!(
+            n(&format!(
+                "SELECT count(DISTINCT id) FROM intercom.conversation_history \
+                 WHERE ai_agent_resolution_state = '{state}'"
+            )) > 10
+        );
+    }
+    // Reactions: only to opened posts, chats and e-mails, after the open.
+    assert!(
+        n("SELECT count(*) FROM intercom.content_receipt WHERE first_reaction IS NOT NULL") > 20
+    );
+    assert_eq!(
+        n(
+            "SELECT count(*) FROM intercom.content_receipt WHERE first_reaction IS NOT NULL
+           AND (first_open IS NULL OR first_reaction <= first_open
+                OR content_type NOT IN ('post', 'chat', 'email'))"
+        ),
+        0
     );
 }

@@ -342,3 +342,155 @@ WHERE is_inbound
   AND is_resolution_mature
   AND ai_agent_participated
 GROUP BY 1;
+
+-- metric: support_sessions
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) AS support_sessions
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: sessions_stopped_seeking
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE outcome = 'stopped_seeking') AS sessions_stopped_seeking
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: sessions_resolved_self_serve
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE outcome = 'self_serve_resolved') AS sessions_resolved_self_serve
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: sessions_human_from_start
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE outcome = 'human_from_start') AS sessions_human_from_start
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: sessions_human_after_self_serve
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE outcome = 'human_after_self_serve') AS sessions_human_after_self_serve
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: resolved_support_sessions
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE outcome <> 'stopped_seeking') AS resolved_support_sessions
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: people_seeking_support
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(DISTINCT person_key) AS people_seeking_support
+FROM {{ support_sessions }} AS t
+GROUP BY 1;
+
+-- metric: funnel_self_serve_resolution_rate
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE outcome = 'self_serve_resolved') AS DOUBLE) / NULLIF(COUNT(*) FILTER (WHERE outcome <> 'stopped_seeking'), 0) AS funnel_self_serve_resolution_rate
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: session_article_views
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, SUM(article_view_count) AS session_article_views
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: unfollowed_article_views
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, SUM(unfollowed_article_view_count) AS unfollowed_article_views
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: funnel_articles_resolution_rate
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, CAST(SUM(unfollowed_article_view_count) AS DOUBLE) / NULLIF(SUM(article_view_count), 0) AS funnel_articles_resolution_rate
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: fin_answered_sessions
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, COUNT(*) FILTER (WHERE is_fin_answered) AS fin_answered_sessions
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: fin_closed_conversations
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, SUM(fin_closed_conversation_count) AS fin_closed_conversations
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: funnel_automated_resolution_rate
+SELECT DATE_TRUNC('month', session_started_at) AS metric_time__month, CAST(SUM(fin_closed_conversation_count) AS DOUBLE) / NULLIF(COUNT(*) FILTER (WHERE is_fin_answered), 0) AS funnel_automated_resolution_rate
+FROM {{ support_sessions }} AS t
+WHERE is_mature
+GROUP BY 1;
+
+-- metric: proactive_messages_reacted
+SELECT DATE_TRUNC('month', received_at) AS metric_time__month, COUNT(*) FILTER (WHERE first_hard_bounce IS NULL AND first_reaction IS NOT NULL) AS proactive_messages_reacted
+FROM {{ content_receipts }} AS t
+GROUP BY 1;
+
+-- metric: human_served_conversations
+SELECT DATE_TRUNC('month', t.created_at) AS metric_time__month, COUNT(*) AS human_served_conversations
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: human_served_csat
+SELECT DATE_TRUNC('month', t.rated_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE t.is_positive_rating) AS DOUBLE) / NULLIF(COUNT(*), 0) AS human_served_csat
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+  AND t.is_rated
+GROUP BY 1;
+
+-- metric: human_served_first_response_time_median
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, QUANTILE_CONT(t.first_response_minutes, 0.5) AS human_served_first_response_time_median
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: human_served_time_to_close_median
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, QUANTILE_CONT(s.time_to_last_close_minutes, 0.5) AS human_served_time_to_close_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_after_contact
+GROUP BY 1;
+
+-- metric: human_served_conversations_previous_period
+SELECT DATE_TRUNC('month', t.created_at + INTERVAL 1 MONTH) AS metric_time__month, COUNT(*) AS human_served_conversations_previous_period
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: human_served_csat_previous_period
+SELECT DATE_TRUNC('month', t.rated_at + INTERVAL 1 MONTH) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE t.is_positive_rating) AS DOUBLE) / NULLIF(COUNT(*), 0) AS human_served_csat_previous_period
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+  AND t.is_rated
+GROUP BY 1;
+
+-- metric: human_served_first_response_time_median_previous_period
+SELECT DATE_TRUNC('month', t.first_human_reply_at + INTERVAL 1 MONTH) AS metric_time__month, QUANTILE_CONT(t.first_response_minutes, 0.5) AS human_served_first_response_time_median_previous_period
+FROM {{ conversations }} AS t
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = t.conversation_id
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: human_served_time_to_close_median_previous_period
+SELECT DATE_TRUNC('month', s.stats_last_close_at + INTERVAL 1 MONTH) AS metric_time__month, QUANTILE_CONT(s.time_to_last_close_minutes, 0.5) AS human_served_time_to_close_median_previous_period
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+JOIN {{ support_session_conversations }} AS f ON f.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_after_contact
+GROUP BY 1;
