@@ -39,8 +39,23 @@ pub struct Cli {
     /// Colour in diagnostics: auto (on a terminal), always, never.
     #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
     pub color: String,
+    /// The materialisation cache of `sql:` semantic models on the local DuckDB (`tally query`,
+    /// `check`, `tree`): on, off, or refresh (rebuild what the command uses).
+    #[arg(long, global = true, value_enum, default_value_t = CacheMode::On)]
+    pub cache: CacheMode,
+    /// Say more on stderr (what the cache did).
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
     #[command(subcommand)]
     pub command: Command,
+}
+
+/// `--cache`.
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum CacheMode {
+    On,
+    Off,
+    Refresh,
 }
 
 impl Cli {
@@ -183,6 +198,15 @@ pub enum Command {
         /// The SQL dialect (default: the project's `dialect:`, else duckdb).
         #[arg(long)]
         dialect: Option<String>,
+    },
+    /// The materialisation cache beside the project's DuckDB database: `status` lists its
+    /// tables (model, rows, fresh or stale), `clear` deletes it.
+    Cache {
+        #[arg(value_parser = ["status", "clear"])]
+        action: String,
+        /// DuckDB database file (default: `duckdb` in tally.yml).
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
     },
     /// Print the JSON Schema of the project files, for editors (yaml-language-server).
     Schema {

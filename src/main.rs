@@ -2,6 +2,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // printing is the CLI's job
 
 mod args;
+mod cache;
 mod calendars;
 mod check;
 mod ci;
@@ -52,6 +53,10 @@ struct Ctx {
     color: bool,
     /// The command prints JSON: its own errors are printed as JSON diagnostics on stdout too.
     json: bool,
+    /// `--cache`: the materialisation cache of queries run on the local DuckDB.
+    cache: tally_duckdb::cache::Mode,
+    /// `-v`: say what the cache did.
+    verbose: bool,
 }
 
 impl Ctx {
@@ -92,6 +97,8 @@ fn run(cli: Cli) -> u8 {
         },
         color,
         json: cli.command.prints_json(),
+        cache: cache::mode(cli.cache),
+        verbose: cli.verbose,
     };
     if cli.manifest.is_none() && !matches!(cli.command, Command::Schema { .. }) {
         if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
@@ -169,6 +176,7 @@ fn run(cli: Cli) -> u8 {
             force,
         ),
         Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
+        Command::Cache { action, duckdb } => cache::run(&ctx, &action, duckdb.as_deref()),
         Command::Schema { kind, write } => schema(&ctx, &kind, write.as_deref()),
         Command::Calendars {
             action,
@@ -413,25 +421,36 @@ fn database_path(
 }
 
 fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
-    let model = match ctx.load() {
+    let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+    let mut compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
         Ok(c) => c,
         Err(c) => return c,
     };
-    let conn = match open_database(ctx, duckdb) {
+    let (conn, mut session) = match open_database(ctx, duckdb) {
         Ok(c) => c,
         Err(c) => return c,
     };
+    // The `sql:` relations the query reads, materialised once (`tally cache`).
+    if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
+        compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+            Ok(c) => c,
+            Err(c) => return c,
+        };
+    }
     run_query(&conn, &model, q, &compiled, format)
 }
 
 /// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt
 /// DuckDB target's `path:`; sample data generated first when configured and missing), or a sealed
-/// in-memory database when the project names none. Errors are printed; the exit code returned.
-fn open_database(ctx: &Ctx, duckdb: Option<&Path>) -> Result<tally_duckdb::duckdb::Connection, u8> {
+/// in-memory database when the project names none, with the materialisation cache of a database
+/// file attached (`--cache`). Errors are printed; the exit code returned.
+fn open_database(
+    ctx: &Ctx,
+    duckdb: Option<&Path>,
+) -> Result<(tally_duckdb::duckdb::Connection, tally_duckdb::cache::Session), u8> {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
     // tally.yml's `duckdb:`, else a dbt DuckDB target's `path:`.
     let db_setting = spec
@@ -478,9 +497,10 @@ fn open_database(ctx: &Ctx, duckdb: Option<&Path>) -> Result<tally_duckdb::duckd
             eprintln!("  help: check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
             return Err(EXIT_USAGE);
         }
-        Some(p) => tally_duckdb::engine::open_project_database(p),
+        Some(p) => tally_duckdb::engine::open_project_database_cached(p, ctx.cache),
         None => tally_duckdb::engine::open_sandboxed_in_memory()
-            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c)),
+            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c))
+            .map(|c| (c, tally_duckdb::cache::Session::off())),
     };
     opened.map_err(|e| {
         eprintln!(

@@ -27,7 +27,7 @@ pub struct TreeArgs<'a> {
 }
 
 pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
-    let model = match ctx.load() {
+    let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
     };
@@ -40,7 +40,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     if args.compare == "target" {
         return usage("--compare target needs targets, which `tally check` defines; compare with `previous` or `year` for now");
     }
-    let conn = match crate::open_database(ctx, args.duckdb) {
+    let (conn, mut session) = match crate::open_database(ctx, args.duckdb) {
         Ok(c) => c,
         Err(c) => return c,
     };
@@ -64,6 +64,10 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         current.add(-1, grain)
     };
     let metrics = structure.reachable(&roots);
+    let requests = metrics
+        .iter()
+        .map(|m| crate::cache::metric_request(m, grain.name(), &[]));
+    crate::cache::prepare_requests(ctx, &mut session, &conn, &mut model, requests);
     let mut values = BTreeMap::new();
     for m in &metrics {
         match metric_values(&model, &conn, m, grain, base, current) {

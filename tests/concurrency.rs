@@ -134,3 +134,58 @@ fn parallel_queries_and_tests_share_one_database() {
     );
     let _ = p(&db);
 }
+
+fn run(root: &Path, args: &[&str]) -> Output {
+    spawn(root, args).wait_with_output().expect("wait")
+}
+
+/// The materialisation cache across processes: the first query builds the `sql:` relation it
+/// reads, the next reads it (`-v` says which), the rows are those of `--cache off`, concurrent
+/// queries agree (a process that finds the cache file held runs uncached), `tally cache status`
+/// lists the table and `clear` removes the file.
+#[test]
+fn the_cache_is_built_once_reused_and_shared_by_processes() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = project_copy(dir.path());
+    let mut verbose = QUERY.to_vec();
+    verbose.push("-v");
+    let first = run(&root, &verbose);
+    assert_eq!(first.status.code(), Some(0), "{}", text(&first));
+    let err = String::from_utf8_lossy(&first.stderr);
+    assert!(err.contains("cache: conversations: built in"), "{err}");
+    let cache = root.join(".tally/support.tally-cache.duckdb");
+    assert!(cache.is_file());
+    let second = run(&root, &verbose);
+    let err = String::from_utf8_lossy(&second.stderr);
+    assert!(err.contains("cache: conversations: hit"), "{err}");
+    assert_eq!(second.stdout, first.stdout);
+    let mut off = QUERY.to_vec();
+    off.extend(["--cache", "off", "-v"]);
+    let plain = run(&root, &off);
+    assert_eq!(plain.stdout, first.stdout, "{}", text(&plain));
+    assert!(String::from_utf8_lossy(&plain.stderr).contains("cache: off"));
+    let children: Vec<_> = (0..4).map(|_| spawn(&root, &verbose)).collect();
+    for c in children {
+        let o = c.wait_with_output().expect("wait");
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        assert_eq!(o.stdout, first.stdout, "{}", text(&o));
+    }
+    let status = run(&root, &["cache", "status"]);
+    let out = String::from_utf8_lossy(&status.stdout);
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("conversations ") && l.contains("fresh")),
+        "{}",
+        text(&status)
+    );
+    let cleared = run(&root, &["cache", "clear"]);
+    assert_eq!(cleared.status.code(), Some(0), "{}", text(&cleared));
+    assert!(!cache.exists());
+    // Something that is not tally's where the cache would be: left alone, the query runs.
+    std::fs::create_dir(&cache).expect("mkdir");
+    let blocked = run(&root, &verbose);
+    assert_eq!(blocked.stdout, first.stdout, "{}", text(&blocked));
+    assert!(String::from_utf8_lossy(&blocked.stderr).contains("cache: not used"));
+    assert!(cache.is_dir());
+    assert_ne!(run(&root, &["cache", "clear"]).status.code(), Some(0));
+}

@@ -94,7 +94,7 @@ fn fail_on(model: &Model, flag: Option<&str>) -> FailOn {
 }
 
 pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
-    let model = match ctx.load() {
+    let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
     };
@@ -122,7 +122,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     if a.sql {
         return print_sql(ctx, &model, &requests, a.dialect.as_deref());
     }
-    let values = match read_values(ctx, &model, &requests, a.duckdb.as_deref()) {
+    let values = match read_values(ctx, &mut model, &requests, a.duckdb.as_deref()) {
         Ok(v) => v,
         Err(c) => return c,
     };
@@ -200,11 +200,16 @@ fn header(r: &SeriesRequest) -> String {
 /// Run every series query on DuckDB.
 fn read_values(
     ctx: &Ctx,
-    model: &Model,
+    model: &mut Model,
     requests: &[SeriesRequest],
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
-    let conn = open_database(ctx, flag)?;
+    let (conn, mut session) = open_database(ctx, flag)?;
+    let wanted = requests
+        .iter()
+        .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));
+    crate::cache::prepare_requests(ctx, &mut session, &conn, model, wanted);
+    let model = &*model;
     let mut values = Values::new();
     for r in requests {
         let sql = query::series_sql(model, &tally_core::dialect::DuckDb, r).map_err(|diags| {
@@ -360,7 +365,10 @@ fn limits_from_env() -> notify::Limits {
 
 /// The project's DuckDB database (`--duckdb`, else `duckdb:` of tally.yml, generated from
 /// `sample_data:` when missing), as `tally query` opens it.
-fn open_database(ctx: &Ctx, flag: Option<&Path>) -> Result<tally_duckdb::duckdb::Connection, u8> {
+fn open_database(
+    ctx: &Ctx,
+    flag: Option<&Path>,
+) -> Result<(tally_duckdb::duckdb::Connection, tally_duckdb::cache::Session), u8> {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
     let setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
     let sample = spec.config.sample_data.clone();
@@ -385,7 +393,7 @@ fn open_database(ctx: &Ctx, flag: Option<&Path>) -> Result<tally_duckdb::duckdb:
         );
         return Err(EXIT_USAGE);
     }
-    tally_duckdb::engine::open_project_database(&path).map_err(|e| {
+    tally_duckdb::engine::open_project_database_cached(&path, ctx.cache).map_err(|e| {
         eprintln!(
             "error[{}]: cannot open DuckDB database: {e}",
             diag::codes::IO

@@ -121,7 +121,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
-fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
+pub fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
     if let (Some(db), 1) = (&opts.duckdb, opts.conversations.len()) {
         return Ok(db.clone());
     }

@@ -7,6 +7,8 @@
 //! tally-bench all  (both, with their defaults)
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
+//! tally-bench cache [--conversations 1M] [--runs 3] [--only TEXT]  (the materialisation cache)
+//! tally-bench compare --bin NAME=COMMAND --bin NAME=COMMAND [--runs 20] [--project DIR] [--query Q]
 //! ```
 //!
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
@@ -14,7 +16,9 @@
 //! nothing here asserts a time.
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool: printing is its job
 
+mod cache;
 mod compile;
+mod compare;
 mod docs;
 mod exec;
 mod serve;
@@ -30,6 +34,11 @@ fn main() {
     let result = match what {
         "compile" => compile::run(&opts),
         "exec" => exec::run(&opts),
+        "cache" => cache::run(&Options {
+            runs: opts.runs.max(3),
+            ..opts.clone()
+        }),
+        "compare" => compare::run(&opts),
         "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
         "compile-child" => compile::child(&opts),
         "serve" => serve::run(&Options {
@@ -48,7 +57,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all|serve|docs [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|all|serve|docs|cache|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -84,6 +93,9 @@ pub struct Options {
     pub clients: usize,
     pub requests: usize,
     pub seconds: u64,
+    /// `compare`: the commands (`NAME=COMMAND`) and queries (`metrics|group_by`).
+    pub bins: Vec<String>,
+    pub queries: Vec<String>,
 }
 
 impl Options {
@@ -99,6 +111,8 @@ impl Options {
             clients: 4,
             requests: 400,
             seconds: 60,
+            bins: Vec::new(),
+            queries: Vec::new(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -116,6 +130,8 @@ impl Options {
                 "--duckdb" => o.duckdb = Some(PathBuf::from(value())),
                 "--only" => o.only = Some(value()),
                 "--dir" => o.dir = Some(PathBuf::from(value())),
+                "--bin" => o.bins.push(value()),
+                "--query" => o.queries.push(value()),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
                 "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,

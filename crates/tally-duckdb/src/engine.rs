@@ -105,6 +105,22 @@ pub fn open_project_database(path: &Path) -> Result<duckdb::Connection, duckdb::
     lock(duckdb::Connection::open_with_flags(path, config)?)
 }
 
+/// [`open_project_database`] with the materialisation cache ([`crate::cache`]) attached before
+/// the connection is sealed. A cache that cannot be used is reported in the session, never an
+/// error.
+pub fn open_project_database_cached(
+    path: &Path,
+    mode: crate::cache::Mode,
+) -> Result<(duckdb::Connection, crate::cache::Session), duckdb::Error> {
+    if !path.is_file() {
+        return Err(duckdb::Error::InvalidPath(path.to_path_buf()));
+    }
+    let config = sandbox(duckdb::Config::default().access_mode(duckdb::AccessMode::ReadOnly)?)?;
+    let conn = duckdb::Connection::open_with_flags(path, config)?;
+    let session = crate::cache::attach(&conn, path, mode);
+    Ok((lock(conn)?, session))
+}
+
 /// An in-memory database without extension loading, for metric tests: the runner loads the
 /// fixtures, then calls [`seal`] before the project's SQL runs.
 pub fn open_sandboxed_in_memory() -> Result<duckdb::Connection, duckdb::Error> {

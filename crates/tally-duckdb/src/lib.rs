@@ -1,3 +1,4 @@
 pub use duckdb;
+pub mod cache;
 pub mod engine;
 pub mod testing;

@@ -1,0 +1,167 @@
+//! `tally-bench cache`: the materialisation cache as a user meets it, through the `tally` binary
+//! on generated Intercom data (1M conversations by default): every metric by month without the
+//! cache, on the first run with it (which builds the `sql:` relations the query reads, unless an
+//! earlier metric did), and on later runs (median); the rows must be the same. Then `tally check`
+//! over every target, on a cold cache and a warm one.
+
+use crate::{median, ms, Options};
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+fn tally() -> Result<PathBuf, String> {
+    let t = std::env::current_exe()
+        .map_err(|e| e.to_string())?
+        .with_file_name("tally");
+    if t.exists() {
+        Ok(t)
+    } else {
+        Err(format!("no {} binary (build it first)", t.display()))
+    }
+}
+
+/// Run `tally args...`; its stdout and wall time. A failure is an error with its stderr.
+fn refs(v: &[String]) -> Vec<&str> {
+    v.iter().map(String::as_str).collect()
+}
+
+fn timed(tally: &Path, project: &Path, args: &[&str]) -> Result<(String, Duration), String> {
+    let t = Instant::now();
+    let out = Command::new(tally)
+        .args(args)
+        .arg("--project")
+        .arg(project)
+        .output()
+        .map_err(|e| e.to_string())?;
+    let took = t.elapsed();
+    if !out.status.success() {
+        return Err(format!(
+            "tally {} failed: {}",
+            args.join(" "),
+            String::from_utf8_lossy(&out.stderr)
+        ));
+    }
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), took))
+}
+
+pub fn run(opts: &Options) -> Result<(), String> {
+    let tally = tally()?;
+    let n = opts.conversations.first().copied().unwrap_or(1_000_000);
+    let db = crate::exec::database(opts, n)?;
+    let dbs = db.to_string_lossy().into_owned();
+    let project = &opts.project;
+    let (model, _) =
+        tally_core::pipeline::load_model(project, &tally_core::load::LoadOptions::default());
+    let metrics: Vec<&String> = model
+        .metrics
+        .keys()
+        .filter(|m| {
+            opts.only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|p| m.contains(p.trim())))
+        })
+        .collect();
+    println!("## The materialisation cache\n");
+    println!("machine: {}\n", crate::machine());
+    println!(
+        "{} metrics by month on {n} conversations ({}); `tally query` as a process, wall time; \
+         second run: median of {} runs\n",
+        metrics.len(),
+        db.display(),
+        opts.runs
+    );
+    timed(&tally, project, &["cache", "clear", "--duckdb", &dbs])?;
+    println!("| metric | --cache off | first run | second run | same rows |");
+    println!("|---|---:|---:|---:|---|");
+    let mut seconds = Vec::new();
+    let mut firsts = Duration::ZERO;
+    let mut offs = Duration::ZERO;
+    for m in &metrics {
+        let q = |mode: &'static str| {
+            vec![
+                "query".to_string(),
+                "--metrics".into(),
+                m.to_string(),
+                "--group-by".into(),
+                "metric_time__month".into(),
+                "--format".into(),
+                "csv".into(),
+                "--duckdb".into(),
+                dbs.clone(),
+                "--cache".into(),
+                mode.into(),
+            ]
+        };
+        let off_args = q("off");
+        let on_args = q("on");
+        let (plain, off) = timed(&tally, project, &refs(&off_args))?;
+        let (first_rows, first) = timed(&tally, project, &refs(&on_args))?;
+        let mut ts = Vec::new();
+        let mut same = first_rows == plain;
+        for _ in 0..opts.runs {
+            let (rows, t) = timed(&tally, project, &refs(&on_args))?;
+            same &= rows == plain;
+            ts.push(t);
+        }
+        let second = median(ts);
+        seconds.push(second);
+        firsts += first;
+        offs += off;
+        println!(
+            "| `{m}` | {:.0} ms | {:.0} ms | {:.1} ms | {} |",
+            ms(off),
+            ms(first),
+            ms(second),
+            if same { "yes" } else { "NO" }
+        );
+    }
+    let worst = seconds.iter().max().copied().unwrap_or_default();
+    println!(
+        "\ntotal: {:.1} s without the cache, {:.1} s on first runs; second runs: median {:.1} ms, \
+         slowest {:.1} ms (goal: under 100 ms)\n",
+        offs.as_secs_f64(),
+        firsts.as_secs_f64(),
+        ms(median(seconds.clone())),
+        ms(worst)
+    );
+    check(&tally, project, &dbs)
+}
+
+/// `tally check` over every target: cold cache, then warm.
+fn check(tally: &Path, project: &Path, db: &str) -> Result<(), String> {
+    let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
+    let args = [
+        "check", "--duckdb", db, "--fail-on", "never", "--format", "json",
+    ];
+    let mut rows = Vec::new();
+    for (i, (label, clear, mode)) in [
+        ("without the cache", false, "off"),
+        ("cold cache (builds)", true, "on"),
+        ("warm cache", false, "on"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
+        if clear {
+            timed(tally, project, &["cache", "clear", "--duckdb", db])?;
+        }
+        // A state file per run: episodes fire once, so a shared one would change the output.
+        let state = dir.path().join(format!("state-{i}.json"));
+        let state = state.to_string_lossy().into_owned();
+        let mut a: Vec<&str> = args.to_vec();
+        a.extend(["--cache", mode, "--state", &state]);
+        let (out, t) = timed(tally, project, &a)?;
+        rows.push((label, t, out));
+    }
+    let same = rows.windows(2).all(|w| w[0].2 == w[1].2);
+    println!("`tally check` over every target (wall time; goal: under 10 s):\n");
+    println!("| run | time |\n|---|---:|");
+    for (label, t, _) in &rows {
+        println!("| {label} | {:.2} s |", t.as_secs_f64());
+    }
+    println!(
+        "\nsame output in the three runs: {}\n",
+        if same { "yes" } else { "NO" }
+    );
+    Ok(())
+}

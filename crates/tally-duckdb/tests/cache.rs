@@ -1,0 +1,323 @@
+//! The materialisation cache (`tally_duckdb::cache`) on the repository's Intercom project and
+//! generated data in a temporary database file: every metric gives the same rows with and without
+//! the cache, and entries are rebuilt when a source table, a model's SQL or a var changes.
+
+use std::collections::BTreeSet;
+use std::path::Path;
+
+use tally_core::dialect::DuckDb;
+use tally_core::load::LoadOptions;
+use tally_core::model::{Model, Relation};
+use tally_core::plan::QueryRequest;
+use tally_duckdb::cache::{self, Mode, Outcome, Status};
+use tally_duckdb::engine::{self, ResultTable, Value};
+use tally_sample::{generate_intercom, SampleOptions};
+
+fn repository() -> std::path::PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+fn load_from(root: &Path) -> Model {
+    let (model, diags) = tally_core::pipeline::load_model(root, &LoadOptions::default());
+    assert!(!diags.iter().any(|d| d.is_error()), "the project has errors");
+    model
+}
+
+fn load_project() -> Model {
+    load_from(&repository())
+}
+
+/// The repository's project files (tally.yml, models, metrics, templates) copied into `to`.
+fn copy_project(to: &Path) {
+    fn copy_dir(from: &Path, to: &Path) {
+        std::fs::create_dir_all(to).unwrap();
+        for e in std::fs::read_dir(from).unwrap() {
+            let e = e.unwrap();
+            let target = to.join(e.file_name());
+            if e.file_type().unwrap().is_dir() {
+                copy_dir(&e.path(), &target);
+            } else {
+                std::fs::copy(e.path(), target).unwrap();
+            }
+        }
+    }
+    let root = repository();
+    std::fs::copy(root.join("tally.yml"), to.join("tally.yml")).unwrap();
+    for d in ["models", "metrics", "templates"] {
+        copy_dir(&root.join(d), &to.join(d));
+    }
+}
+
+/// A database file with 1,000 generated conversations, in `dir`.
+fn database(dir: &Path) -> std::path::PathBuf {
+    let path = dir.join("support.duckdb");
+    let conn = engine::open(Some(&path)).expect("create the database");
+    generate_intercom(
+        &conn,
+        &SampleOptions {
+            conversations: 1_000,
+            seed: 7,
+            ..SampleOptions::default()
+        },
+    )
+    .expect("generate");
+    drop(conn);
+    path
+}
+
+fn request(metric: &str) -> QueryRequest {
+    QueryRequest::of(&[metric], &["metric_time__month"], &[] as &[&str])
+}
+
+fn sorted(mut t: ResultTable) -> ResultTable {
+    t.rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    t
+}
+
+/// Run a metric by month through the cache session (as `tally query` does: compile, cache the
+/// relations the plan reads, compile again).
+fn run_cached(
+    conn: &duckdb::Connection,
+    session: &mut cache::Session,
+    model: &mut Model,
+    metric: &str,
+) -> ResultTable {
+    let compiled = tally_core::pipeline::compile(model, &DuckDb, &request(metric)).expect("compiles");
+    let used = cache::relations_read(&compiled.plan);
+    let sql = if session.prepare(conn, model, &used) {
+        tally_core::pipeline::compile(model, &DuckDb, &request(metric))
+            .expect("compiles")
+            .sql
+    } else {
+        compiled.sql
+    };
+    sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
+}
+
+fn run_plain(conn: &duckdb::Connection, model: &Model, metric: &str) -> ResultTable {
+    let sql = tally_core::pipeline::compile(model, &DuckDb, &request(metric))
+        .expect("compiles")
+        .sql;
+    sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
+}
+
+/// Same rows; floating-point values within 1e-9 relative (a table's row order may change the
+/// order of a parallel sum).
+fn same(a: &ResultTable, b: &ResultTable) -> bool {
+    a.columns == b.columns
+        && a.rows.len() == b.rows.len()
+        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(u, v)| match (u, v) {
+                    (Value::Float(p), Value::Float(q)) => {
+                        (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
+                    }
+                    _ => u == v,
+                })
+        })
+}
+
+#[test]
+fn every_metric_gives_the_same_rows_with_and_without_the_cache() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let plain_model = load_project();
+    let plain = engine::open_project_database(&db).unwrap();
+    let (conn, mut session) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert!(
+        matches!(session.status, Status::Attached(_)),
+        "{:?}",
+        session.status
+    );
+    let mut model = load_project();
+    let metrics: Vec<String> = plain_model.metrics.keys().cloned().collect();
+    assert!(metrics.len() > 40);
+    let mut problems = Vec::new();
+    for m in &metrics {
+        let expected = run_plain(&plain, &plain_model, m);
+        // Twice: the first run may build, the second reads.
+        for round in 0..2 {
+            let got = run_cached(&conn, &mut session, &mut model, m);
+            if !same(&expected, &got) {
+                problems.push(format!("{m} (round {round}): {expected:?} vs {got:?}"));
+            }
+        }
+    }
+    assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Every `sql:` model some metric reads was cached (built once, read after).
+    let built: BTreeSet<(&str, bool)> = session
+        .events
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Built { .. }))
+        .map(|e| (e.model.as_str(), e.business))
+        .collect();
+    assert!(built.contains(&("conversations", false)), "{built:?}");
+    let built_count = session
+        .events
+        .iter()
+        .filter(|e| matches!(e.outcome, Outcome::Built { .. }))
+        .count();
+    assert_eq!(built_count, built.len(), "each relation built once");
+    assert!(session
+        .events
+        .iter()
+        .all(|e| !matches!(e.outcome, Outcome::Skipped(_))));
+    // The model now reads tables of the cache catalog.
+    let conv = model
+        .semantic_models
+        .iter()
+        .find(|s| s.name == "conversations")
+        .unwrap();
+    assert!(
+        matches!(&conv.relation, Relation::Table(t) if t.starts_with("tally_cache.main.m_")),
+        "{:?}",
+        conv.relation
+    );
+    // The user's database was not written: it is read-only, the cache is beside it.
+    assert!(cache::cache_path(&db).is_file());
+    drop(conn);
+    let entries = cache::entries(&db).unwrap();
+    assert_eq!(entries.len(), built_count);
+    assert!(entries.iter().all(|e| e.fresh));
+}
+
+fn events_of(session: &cache::Session, model: &str) -> Vec<Outcome> {
+    session
+        .events
+        .iter()
+        .filter(|e| e.model == model && !e.business)
+        .map(|e| e.outcome.clone())
+        .collect()
+}
+
+#[test]
+fn a_changed_source_table_model_sql_or_var_rebuilds() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let metric = "conversation_volume";
+    let first = {
+        let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+        let mut model = load_project();
+        let rows = run_cached(&conn, &mut s, &mut model, metric);
+        assert!(matches!(
+            events_of(&s, "conversations")[..],
+            [Outcome::Built { replaced: false, .. }]
+        ));
+        rows
+    };
+    // Unchanged: a hit, same rows.
+    {
+        let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+        let mut model = load_project();
+        assert!(same(&first, &run_cached(&conn, &mut s, &mut model, metric)));
+        assert!(matches!(
+            events_of(&s, "conversations")[..],
+            [Outcome::Hit { .. }]
+        ));
+    }
+    // A source table changes: half of the conversations' rows go.
+    {
+        let rw = engine::open(Some(&db)).unwrap();
+        rw.execute_batch("DELETE FROM intercom.conversation_history WHERE rowid % 2 = 0")
+            .unwrap();
+    }
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    let mut model = load_project();
+    let after = run_cached(&conn, &mut s, &mut model, metric);
+    assert!(matches!(
+        events_of(&s, "conversations")[..],
+        [Outcome::Built { replaced: true, .. }]
+    ));
+    let plain = engine::open_project_database(&db).unwrap();
+    assert!(same(&after, &run_plain(&plain, &load_project(), metric)));
+    assert!(!same(&first, &after), "the data changed");
+
+    // A var the model's SQL reads changes: another table, built, with the new var's rows.
+    let copy = tempfile::tempdir().unwrap();
+    copy_project(copy.path());
+    let yml = copy.path().join("tally.yml");
+    let text = std::fs::read_to_string(&yml).unwrap();
+    assert!(text.contains("reopen_window_days: 7"));
+    std::fs::write(&yml, text.replace("reopen_window_days: 7", "reopen_window_days: 1")).unwrap();
+    let mut model2 = load_from(copy.path());
+    let mut s2 = s;
+    s2.events.clear();
+    let with_var = run_cached(&conn, &mut s2, &mut model2, "reopen_rate");
+    let conv_events = events_of(&s2, "conversations");
+    assert!(
+        matches!(conv_events[..], [Outcome::Built { replaced: false, .. }]),
+        "{conv_events:?}"
+    );
+    assert!(same(
+        &with_var,
+        &run_plain(&plain, &load_from(copy.path()), "reopen_rate")
+    ));
+    assert!(!same(&with_var, &run_plain(&plain, &load_project(), "reopen_rate")));
+    // The model's SQL changes: another table again.
+    let conv = copy.path().join("models/conversations.yml");
+    let text = std::fs::read_to_string(&conv).unwrap();
+    let edited = text.replacen(
+        "ON a.id = v.admin_id",
+        "ON a.id = v.admin_id AND TRUE",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&conv, edited).unwrap();
+    let mut model3 = load_from(copy.path());
+    s2.events.clear();
+    run_cached(&conn, &mut s2, &mut model3, "reopen_rate");
+    let conv_events = events_of(&s2, "conversations");
+    assert!(
+        matches!(conv_events[..], [Outcome::Built { replaced: false, .. }]),
+        "{conv_events:?}"
+    );
+    // Refresh rebuilds what is used even when fresh.
+    drop(conn);
+    drop(plain);
+    let (conn, mut s3) = engine::open_project_database_cached(&db, Mode::Refresh).unwrap();
+    let mut model3 = load_project();
+    run_cached(&conn, &mut s3, &mut model3, metric);
+    assert!(matches!(
+        events_of(&s3, "conversations")[..],
+        [Outcome::Built { replaced: true, .. }]
+    ));
+}
+
+#[test]
+fn off_attaches_nothing_and_a_foreign_cache_file_is_left_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (_conn, s) = engine::open_project_database_cached(&db, Mode::Off).unwrap();
+    assert_eq!(s.status, Status::Off);
+    assert!(!cache::cache_path(&db).exists());
+    // A file that is not a DuckDB database where the cache would be: not touched, not used.
+    std::fs::write(cache::cache_path(&db), "my notes").unwrap();
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert!(matches!(s.status, Status::Unavailable(_)), "{:?}", s.status);
+    let mut model = load_project();
+    let rows = run_cached(&conn, &mut s, &mut model, "conversation_volume");
+    assert!(!rows.rows.is_empty());
+    assert_eq!(
+        std::fs::read_to_string(cache::cache_path(&db)).unwrap(),
+        "my notes"
+    );
+    assert!(cache::clear(&db).is_err());
+}
+
+#[test]
+fn the_sealed_connection_still_reads_no_files() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let (conn, s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert!(s.attached());
+    let csv = dir.path().join("x.csv");
+    std::fs::write(&csv, "a\n1\n").unwrap();
+    let err = engine::run(
+        &conn,
+        &format!("SELECT * FROM read_csv('{}')", csv.display()),
+    );
+    assert!(err.is_err());
+    assert!(conn
+        .execute_batch("ATTACH ':memory:' AS other")
+        .is_err());
+}

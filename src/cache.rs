@@ -1,0 +1,161 @@
+//! `tally cache status|clear`, and the materialisation cache (`tally_duckdb::cache`) as the
+//! commands that run queries on the local DuckDB use it: compile, cache the `sql:` relations the
+//! plans read, compile again against the cached tables. Warehouse SQL (`tally sql`, `--sql`)
+//! never goes through here.
+
+use crate::args::CacheMode;
+use crate::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use std::path::{Path, PathBuf};
+use tally_core::diag::{self, Diagnostic};
+use tally_core::model::Model;
+use tally_core::plan::Plan;
+use tally_duckdb::cache::{self, Mode, Session};
+use tally_duckdb::duckdb::Connection;
+
+pub fn mode(m: CacheMode) -> Mode {
+    match m {
+        CacheMode::On => Mode::On,
+        CacheMode::Off => Mode::Off,
+        CacheMode::Refresh => Mode::Refresh,
+    }
+}
+
+/// Cache the relations `plans` read and point `model` at them; with `-v`, say what was done.
+/// Returns whether the model changed (compile again).
+pub fn prepare<'p>(
+    ctx: &Ctx,
+    session: &mut Session,
+    conn: &Connection,
+    model: &mut Model,
+    plans: impl IntoIterator<Item = &'p Plan>,
+) -> bool {
+    let mut used = std::collections::BTreeSet::new();
+    for p in plans {
+        used.extend(cache::relations_read(p));
+    }
+    let changed = session.prepare(conn, model, &used);
+    if ctx.verbose {
+        for line in session.describe() {
+            eprintln!("{line}");
+        }
+    }
+    session.events.clear();
+    changed
+}
+
+/// [`prepare`] for the plans of `requests` (requests that do not plan are left to the command,
+/// which reports them).
+pub fn prepare_requests(
+    ctx: &Ctx,
+    session: &mut Session,
+    conn: &Connection,
+    model: &mut Model,
+    requests: impl IntoIterator<Item = tally_core::plan::QueryRequest>,
+) -> bool {
+    let plans: Vec<Plan> = if session.attached() {
+        requests
+            .into_iter()
+            .filter_map(|req| {
+                tally_core::pipeline::plan(model, &tally_core::dialect::DuckDb, &req).ok()
+            })
+            .collect()
+    } else {
+        Vec::new()
+    };
+    prepare(ctx, session, conn, model, &plans)
+}
+
+/// A metric by `metric_time` at `grain` and `dims`, as `tally tree` and `tally check` read it.
+pub fn metric_request(metric: &str, grain: &str, dims: &[String]) -> tally_core::plan::QueryRequest {
+    let mut group_by = vec![format!("metric_time__{grain}")];
+    group_by.extend(dims.iter().cloned());
+    tally_core::plan::QueryRequest::of(&[metric], &group_by, &[] as &[&str])
+}
+
+/// The database `tally cache` works on: `--duckdb`, else the project's.
+fn database(ctx: &Ctx, flag: Option<&Path>) -> Result<PathBuf, u8> {
+    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+    let setting = spec
+        .config
+        .duckdb
+        .as_ref()
+        .map(|s| s.value.clone())
+        .or_else(|| spec.dbt.as_ref().and_then(|d| d.duckdb_path.clone()));
+    match crate::database_path(ctx, setting, flag)? {
+        Some(p) => Ok(p),
+        None => Err(crate::report::fail(
+            ctx,
+            Diagnostic::error(
+                diag::codes::USAGE,
+                "no DuckDB database: the cache lives beside one".to_string(),
+            )
+            .with_help("pass --duckdb FILE or set `duckdb:` in tally.yml"),
+            EXIT_USAGE,
+        )),
+    }
+}
+
+/// `tally cache status|clear`.
+pub fn run(ctx: &Ctx, action: &str, flag: Option<&Path>) -> u8 {
+    let db = match database(ctx, flag) {
+        Ok(p) => p,
+        Err(c) => return c,
+    };
+    let path = cache::cache_path(&db);
+    match action {
+        "clear" => match cache::clear(&db) {
+            Ok(true) => {
+                println!("removed {}", path.display());
+                EXIT_OK
+            }
+            Ok(false) => {
+                println!("no cache at {}", path.display());
+                EXIT_OK
+            }
+            Err(e) => {
+                eprintln!("error[{}]: {e}", diag::codes::IO);
+                EXIT_PROBLEMS
+            }
+        },
+        _ => status(&db, &path),
+    }
+}
+
+fn status(db: &Path, path: &Path) -> u8 {
+    let entries = match cache::entries(db) {
+        Ok(e) => e,
+        Err(e) => {
+            eprintln!("error[{}]: {e}", diag::codes::IO);
+            return EXIT_PROBLEMS;
+        }
+    };
+    let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
+    if !path.exists() {
+        println!("no cache at {} (database {})", path.display(), db.display());
+        return EXIT_OK;
+    }
+    println!(
+        "cache {} ({:.1} MB) for database {}",
+        path.display(),
+        size as f64 / 1e6,
+        db.display()
+    );
+    if entries.is_empty() {
+        println!("no tables");
+    }
+    for e in &entries {
+        let what = if e.business {
+            format!("{} (with business durations)", e.model)
+        } else {
+            e.model.clone()
+        };
+        println!(
+            "{:<28} {:>12} rows  {}  {}",
+            what,
+            e.rows,
+            if e.fresh { "fresh" } else { "stale" },
+            e.table
+        );
+    }
+    EXIT_OK
+}
