@@ -8,6 +8,7 @@
 use super::filters::FRef;
 use super::items::{Item, Target};
 use super::joins::{FromBuilder, JoinKey};
+use super::spine_day;
 use super::{Plan, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
@@ -18,7 +19,7 @@ impl<'m> Planner<'m> {
     /// The number of group-by items a model offers, roughly as MetricFlow counts them (each time
     /// dimension at every grain): fewer means less to read.
     fn element_count(&self, model: usize) -> usize {
-        let sm = &self.model.semantic_models[model];
+        let sm = &self.cx.model.semantic_models[model];
         sm.entities.len()
             + sm.dimensions
                 .iter()
@@ -34,6 +35,7 @@ impl<'m> Planner<'m> {
             .map(|i| match (i.date_part(), i.grain()) {
                 (None, Some(TimeGrain::Standard(g))) => *g,
                 (_, Some(TimeGrain::Custom(c))) => self
+                    .cx
                     .model
                     .custom_granularity(c)
                     .map(|(s, _)| s.grain)
@@ -93,7 +95,7 @@ impl<'m> Planner<'m> {
             let spine = self.spine_for(time_grain)?;
             let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
             let alias = "time_spine".to_string();
-            let day = self.spine_day(&alias, &spine);
+            let day = spine_day(&alias, &spine);
             let row = (alias.clone(), spine.clone());
             select.from = Some(TableRef::Table {
                 name: spine.relation.clone(),
@@ -128,7 +130,7 @@ impl<'m> Planner<'m> {
             select.joins = std::mem::take(&mut fb.joins);
         } else {
             let mut best: Option<(usize, usize, usize)> = None;
-            for mi in 0..self.model.semantic_models.len() {
+            for mi in 0..self.cx.model.semantic_models.len() {
                 let mut total = 0;
                 let mut ok = true;
                 for it in &needed {
@@ -175,7 +177,7 @@ impl<'m> Planner<'m> {
                         on: vec![],
                     },
                 );
-                let day = self.spine_day(&s, &spine);
+                let day = spine_day(&s, &spine);
                 fb.time = Some((day.clone(), spine.grain));
                 if let Some(e) = bounds.on(day) {
                     select.where_.push(e);
@@ -198,10 +200,9 @@ impl<'m> Planner<'m> {
         if req.no_group_by {
             select.group_by.clear();
         }
-        let mut ctes = self.scan_ctes();
-        ctes.append(&mut self.ctes);
+        let mut ctes = self.finish_ctes();
         if req.min_max_only {
-            let inner_name = self.fresh_cte_name("dimension_values");
+            let inner_name = self.ctes.fresh_name("dimension_values");
             let mut outer = Select::default();
             let mut cols = Vec::new();
             for it in &items {

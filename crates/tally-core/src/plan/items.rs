@@ -109,14 +109,15 @@ impl<'m> Planner<'m> {
             return Some(TimeGrain::Standard(g));
         }
         let l = s.trim().to_ascii_lowercase();
-        self.model
+        self.cx
+            .model
             .custom_granularity(&l)
             .map(|_| TimeGrain::Custom(l))
     }
 
     fn grain_names(&self) -> Vec<String> {
         let mut names: Vec<String> = Grain::names().map(str::to_string).collect();
-        for s in &self.model.time_spines {
+        for s in &self.cx.model.time_spines {
             names.extend(s.custom_granularities.iter().map(|(n, _)| n.clone()));
         }
         names
@@ -164,6 +165,7 @@ impl<'m> Planner<'m> {
             let g = match Grain::parse(&last) {
                 Some(g) if g.name() == last => Some(TimeGrain::Standard(g)),
                 _ => self
+                    .cx
                     .model
                     .custom_granularity(&last)
                     .map(|_| TimeGrain::Custom(last.clone())),
@@ -232,18 +234,18 @@ impl<'m> Planner<'m> {
     }
 
     pub(crate) fn element_time_grain(&self, element: &str) -> Option<Grain> {
-        self.model.element_time_grain(element)
+        self.cx.model.element_time_grain(element)
     }
 
     pub(crate) fn element_exists(&self, element: &str) -> bool {
-        self.model.element_exists(element)
+        self.cx.model.element_exists(element)
     }
 
     // ----- default granularity -------------------------------------------------------------------
 
     /// The measures a metric reads, through its inputs.
     pub(crate) fn metric_measures(&self, name: &str, depth: usize) -> Vec<MeasureRef> {
-        let Some(m) = self.model.metric(name) else {
+        let Some(m) = self.cx.model.metric(name) else {
             return Vec::new();
         };
         if depth > 64 {
@@ -265,8 +267,8 @@ impl<'m> Planner<'m> {
 
     /// The grain of a measure's aggregation time dimension.
     pub(crate) fn measure_time_grain(&self, r: &MeasureRef) -> Grain {
-        let sm = &self.model.semantic_models[r.model];
-        let atd = &self.model.measure(r).agg_time_dimension;
+        let sm = &self.cx.model.semantic_models[r.model];
+        let atd = &self.cx.model.measure(r).agg_time_dimension;
         sm.dimension(atd)
             .and_then(|d| d.time_grain)
             .unwrap_or(Grain::Day)
@@ -285,7 +287,7 @@ impl<'m> Planner<'m> {
     /// A metric's default granularity: its `time_granularity`, else its finest queryable grain but
     /// at least a day (MetricFlow: sub-daily measures default to day).
     pub(crate) fn metric_default_grain(&self, name: &str) -> Grain {
-        if let Some(g) = self.model.metric(name).and_then(|m| m.time_granularity) {
+        if let Some(g) = self.cx.model.metric(name).and_then(|m| m.time_granularity) {
             return g;
         }
         self.min_queryable_grain(name).max(Grain::Day)
@@ -319,6 +321,7 @@ impl<'m> Planner<'m> {
             .map(|i| match (i.date_part(), i.grain()) {
                 (None, Some(TimeGrain::Standard(g))) => *g,
                 (None, Some(TimeGrain::Custom(c))) => self
+                    .cx
                     .model
                     .custom_granularity(c)
                     .map(|(s, _)| s.grain)

@@ -2,6 +2,7 @@
 //! and validity-window conditions), and group-by items as expressions over them.
 
 use super::items::{item_out, Item, Target};
+use super::spine_column;
 use super::{join_path, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{Model, Validity};
@@ -112,7 +113,7 @@ impl<'m> Planner<'m> {
         let mut fb = FromBuilder::new(model, &alias, join_kind);
         if let Some(atd) = atd {
             self.project_element(model, atd);
-            let grain = self.model.semantic_models[model]
+            let grain = self.cx.model.semantic_models[model]
                 .dimension(atd)
                 .and_then(|d| d.time_grain)
                 .unwrap_or(Grain::Day);
@@ -131,7 +132,7 @@ impl<'m> Planner<'m> {
         links: &[String],
         element: &str,
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        find_path(self.model, from, links, element)
+        find_path(self.cx.model, from, links, element)
     }
 
     /// The shortest of several paths (see [`pick_path`]).
@@ -140,7 +141,7 @@ impl<'m> Planner<'m> {
         found: Vec<(Vec<Hop>, usize)>,
         links: &[String],
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        pick_path(self.model, found, links)
+        pick_path(self.cx.model, found, links)
     }
 
     /// MetricFlow lets an entity path be shortened to its last links (`user__home_state` for
@@ -153,7 +154,7 @@ impl<'m> Planner<'m> {
         links: &[String],
         element: &str,
     ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        let models = &self.model.semantic_models;
+        let models = &self.cx.model.semantic_models;
         // MetricFlow matches the given links as a suffix of the entity paths of the valid group-by
         // items, which are at most MAX_JOIN_HOPS joins long: only a path shorter than that can be
         // completed at its front.
@@ -220,7 +221,7 @@ impl<'m> Planner<'m> {
             }
         }
         if metrics.is_empty() {
-            roots = (0..self.model.semantic_models.len()).collect();
+            roots = (0..self.cx.model.semantic_models.len()).collect();
         }
         for it in items.iter_mut() {
             let Target::Element { links, element, .. } = &it.target else {
@@ -272,7 +273,7 @@ impl<'m> Planner<'m> {
                 Err(c) if c.is_empty() => self.infer_path(*r, links, element).ok()?,
                 x => x.ok()?,
             };
-            self.model.semantic_models[m]
+            self.cx.model.semantic_models[m]
                 .dimension(element)
                 .and_then(|d| d.time_grain)
         })
@@ -300,7 +301,7 @@ impl<'m> Planner<'m> {
                         codes::UNKNOWN_GROUP_BY,
                         format!(
                             "`{name}` cannot be reached from semantic model `{}`",
-                            self.model.semantic_models[from].name
+                            self.cx.model.semantic_models[from].name
                         ),
                     )
                     .at(item.span)
@@ -310,7 +311,7 @@ impl<'m> Planner<'m> {
                         .filter(|n| **n != name && n.ends_with(&format!("__{element}")))
                         .map(String::as_str)
                         .collect();
-                    let root = &self.model.semantic_models[from].name;
+                    let root = &self.cx.model.semantic_models[from].name;
                     if !same.is_empty() {
                         d = d.with_help(format!(
                             "`{element}` is reachable from `{root}` as {}; an entity path names the entities joined on, at most {MAX_JOIN_HOPS} joins",
@@ -318,7 +319,7 @@ impl<'m> Planner<'m> {
                         ));
                     } else {
                         if let Some(owner) =
-                            self.model.semantic_models.iter().find(|m| {
+                            self.cx.model.semantic_models.iter().find(|m| {
                                 m.dimension(element).is_some() || m.entity(element).is_some()
                             })
                         {
@@ -346,7 +347,7 @@ impl<'m> Planner<'m> {
                 } else {
                     let names: Vec<String> = candidates
                         .iter()
-                        .map(|(_, m)| self.model.semantic_models[*m].name.clone())
+                        .map(|(_, m)| self.cx.model.semantic_models[*m].name.clone())
                         .collect();
                     self.err(
                         Diagnostic::error(
@@ -369,7 +370,7 @@ impl<'m> Planner<'m> {
     /// entities, its own dimensions and entities under each entity naming its rows, and the
     /// dimensions and entities of the models one or two joins away under the entities joined on.
     fn reachable_names(&self, from: usize) -> Vec<String> {
-        valid_group_by_names(self.model, from)
+        valid_group_by_names(self.cx.model, from)
     }
 
     /// Whether `from` reaches every element item (directly or by a shortened path).
@@ -451,8 +452,8 @@ impl<'m> Planner<'m> {
     /// Partitions with the same name on the root model and a joined model must match: a
     /// partitioned model is keyed by its entity and its partition.
     fn partition_conditions(&mut self, fb: &FromBuilder, to: usize, alias: &str) -> Vec<Expr> {
-        let root = &self.model.semantic_models[fb.model];
-        let target = &self.model.semantic_models[to];
+        let root = &self.cx.model.semantic_models[fb.model];
+        let target = &self.cx.model.semantic_models[to];
         let mut pairs = Vec::new();
         for d in target.dimensions.iter().filter(|d| d.is_partition) {
             if let Some(r) = root.dimension(&d.name).filter(|r| r.is_partition) {
@@ -483,7 +484,7 @@ impl<'m> Planner<'m> {
         let Some((time, _)) = fb.time.clone() else {
             return Vec::new();
         };
-        let target = &self.model.semantic_models[to];
+        let target = &self.cx.model.semantic_models[to];
         let start = target
             .dimensions
             .iter()
@@ -526,7 +527,7 @@ impl<'m> Planner<'m> {
         time: Expr,
         name: &str,
     ) -> Option<Expr> {
-        let Some((spine, column)) = self.model.custom_granularity(name) else {
+        let Some((spine, column)) = self.cx.model.custom_granularity(name) else {
             self.err(
                 Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{name}`"))
                     .with_help("custom granularities are columns of a time spine: list them under `custom_granularities`"),
@@ -556,14 +557,14 @@ impl<'m> Planner<'m> {
                     },
                     on: vec![Expr::eq(
                         on_expr,
-                        self.spine_column(Expr::col(&alias, &spine_col)),
+                        spine_column(Expr::col(&alias, &spine_col)),
                     )],
                 };
                 fb.add_keyed(key, &alias, join);
                 alias
             }
         };
-        Some(self.spine_column(Expr::col(&alias, &column)))
+        Some(spine_column(Expr::col(&alias, &column)))
     }
 
     /// A time expression at a granularity or date part.
@@ -617,7 +618,7 @@ impl<'m> Planner<'m> {
                 let alias = self.ensure_chain(fb, &hops);
                 self.project_element(target, element);
                 let col = Expr::col(&alias, element);
-                let dim_grain = self.model.semantic_models[target]
+                let dim_grain = self.cx.model.semantic_models[target]
                     .dimension(element)
                     .and_then(|d| d.time_grain);
                 match dim_grain {

@@ -108,6 +108,17 @@ pub(crate) struct LeafKey {
     items: Vec<String>,
 }
 
+/// The plain aggregations of the query being planned.
+#[derive(Default)]
+pub(crate) struct Leaves {
+    /// Aggregations not yet turned into CTEs.
+    pub pending: Vec<LeafGroup>,
+    /// Built leaves: leaf id -> (CTE, column); `None` while pending.
+    pub columns: Vec<Option<(String, String)>>,
+    /// Built leaves by what they aggregate, for reuse.
+    pub built: IndexMap<LeafKey, usize>,
+}
+
 fn leaf_key(
     m: &MeasureRef,
     atd: &str,
@@ -149,8 +160,8 @@ impl<'m> Planner<'m> {
         match &item.target {
             Target::MetricTime { .. } => true,
             Target::Element { links, element, .. } => {
-                let sm = &self.model.semantic_models[m.model];
-                *element == self.model.measure(m).agg_time_dimension
+                let sm = &self.cx.model.semantic_models[m.model];
+                *element == self.cx.model.measure(m).agg_time_dimension
                     && links.len() == 1
                     && sm.primary_entity_name() == Some(links[0].as_str())
             }
@@ -176,12 +187,12 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         depth: usize,
     ) -> Option<MetricExpr> {
-        let model = self.model;
+        let model = self.cx.model;
         let Some(metric) = model.metric(name) else {
             self.err(
                 Diagnostic::error(codes::UNKNOWN_METRIC, format!("unknown metric `{name}`"))
                     .at(span)
-                    .with_suggestion(name, self.model.metrics.keys().map(String::as_str)),
+                    .with_suggestion(name, self.cx.model.metrics.keys().map(String::as_str)),
             );
             return None;
         };
@@ -499,7 +510,7 @@ impl<'m> Planner<'m> {
             }
             let leaf = self.plain_leaf(m, row, Bounds::default());
             self.flush_leaves();
-            let (cte, col) = self.leaves.get(leaf).cloned().flatten()?;
+            let (cte, col) = self.leaves.columns.get(leaf).cloned().flatten()?;
             // With join_to_timespine, every period of the spine stays.
             let kind = if m.join_to_timespine {
                 JoinKind::Left
@@ -526,7 +537,7 @@ impl<'m> Planner<'m> {
         if m.join_to_timespine && has_time {
             let leaf = self.plain_leaf(m, all.clone(), bounds.clone());
             self.flush_leaves();
-            let (cte, col) = self.leaves.get(leaf).cloned().flatten()?;
+            let (cte, col) = self.leaves.columns.get(leaf).cloned().flatten()?;
             let e = MetricExpr::Col { cte, col, fill };
             return self.spine_fill(m, e, &time_items, &time_only, &reapply, bounds);
         }
@@ -576,15 +587,15 @@ impl<'m> Planner<'m> {
         filters: Vec<Filter>,
         bounds: Bounds,
     ) -> usize {
-        let measure = self.model.measure(m);
+        let measure = self.cx.model.measure(m);
         let atd = measure.agg_time_dimension.clone();
         let non_additive = measure.non_additive.clone();
         // The same aggregation already built for these group-by items.
         let key = leaf_key(m, &atd, &filters, &bounds, &self.q.items);
-        if let Some(id) = self.built_leaves.get(&key) {
+        if let Some(id) = self.leaves.built.get(&key) {
             return *id;
         }
-        let gi = self.pending.iter().position(|g| {
+        let gi = self.leaves.pending.iter().position(|g| {
             g.model == m.model
                 && g.atd == atd
                 && g.bounds == bounds
@@ -594,7 +605,7 @@ impl<'m> Planner<'m> {
         let gi = match gi {
             Some(gi) => gi,
             None => {
-                self.pending.push(LeafGroup {
+                self.leaves.pending.push(LeafGroup {
                     model: m.model,
                     atd,
                     filters,
@@ -602,33 +613,33 @@ impl<'m> Planner<'m> {
                     non_additive,
                     leaves: Vec::new(),
                 });
-                self.pending.len() - 1
+                self.leaves.pending.len() - 1
             }
         };
-        if let Some((id, _)) = self.pending[gi]
+        if let Some((id, _)) = self.leaves.pending[gi]
             .leaves
             .iter()
             .find(|(_, r)| r.measure == m.measure)
         {
             return *id;
         }
-        let id = self.leaves.len();
-        self.leaves.push(None);
-        self.pending[gi].leaves.push((id, m.clone()));
+        let id = self.leaves.columns.len();
+        self.leaves.columns.push(None);
+        self.leaves.pending[gi].leaves.push((id, m.clone()));
         id
     }
 
     /// Build the CTEs of every pending plain aggregation.
     pub(crate) fn flush_leaves(&mut self) {
-        let groups = std::mem::take(&mut self.pending);
+        let groups = std::mem::take(&mut self.leaves.pending);
         for g in groups {
             let built = self.build_group(&g);
             if let Some(cte) = built {
                 for (id, m) in &g.leaves {
-                    let col = self.model.measure(m).name.clone();
-                    self.leaves[*id] = Some((cte.clone(), col));
+                    let col = self.cx.model.measure(m).name.clone();
+                    self.leaves.columns[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.entry(key).or_insert(*id);
+                    self.leaves.built.entry(key).or_insert(*id);
                 }
             }
         }
@@ -640,12 +651,12 @@ impl<'m> Planner<'m> {
     /// ([`Planner::build_merged`]). A group with a semi-additive or COUNT DISTINCT measure is
     /// built alone: COUNT DISTINCT counts 0, not NULL, where its filters select no row.
     pub(crate) fn flush_final_leaves(&mut self) {
-        let groups = std::mem::take(&mut self.pending);
+        let groups = std::mem::take(&mut self.leaves.pending);
         let mergeable = |p: &Self, g: &LeafGroup| {
             g.non_additive.is_none()
                 && g.leaves
                     .iter()
-                    .all(|(_, m)| p.model.measure(m).agg != AggKind::CountDistinct)
+                    .all(|(_, m)| p.cx.model.measure(m).agg != AggKind::CountDistinct)
         };
         let mut clusters: Vec<Vec<LeafGroup>> = Vec::new();
         for g in groups {
@@ -664,7 +675,7 @@ impl<'m> Planner<'m> {
         }
         for c in clusters {
             if c.len() == 1 {
-                self.pending = c;
+                self.leaves.pending = c;
                 self.flush_leaves();
                 continue;
             }
@@ -675,9 +686,9 @@ impl<'m> Planner<'m> {
             for g in &c {
                 for (id, m) in &g.leaves {
                     let col = cols.next().unwrap_or_default();
-                    self.leaves[*id] = Some((cte.clone(), col));
+                    self.leaves.columns[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.entry(key).or_insert(*id);
+                    self.leaves.built.entry(key).or_insert(*id);
                 }
             }
         }
@@ -688,7 +699,7 @@ impl<'m> Planner<'m> {
         self.flush_leaves();
         let keys: Vec<String> = self.q.items.iter().map(|i| i.out.clone()).collect();
         let select = self.combine_select(&[(name.to_string(), e.clone())], &keys)?;
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{name}_unshifted"),
             format!("Compute {name} before its offset"),
             select,

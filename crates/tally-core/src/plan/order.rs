@@ -92,7 +92,7 @@ impl<'m> Planner<'m> {
         let Some((hops, model)) = path else {
             return (3, usize::MAX, 0, 0, 0, 0);
         };
-        let sm = &self.model.semantic_models[*model];
+        let sm = &self.cx.model.semantic_models[*model];
         let is_time = it.grain().is_some() || it.date_part().is_some();
         let (kind, index) = match sm.dimensions.iter().position(|d| d.name == *element) {
             Some(i) => (if is_time { 0 } else { 2 }, i),
@@ -122,7 +122,7 @@ impl<'m> Planner<'m> {
     /// metric_time when the model has measures and the query metrics): MetricFlow tries the
     /// smaller data sets first when several joins bring as many items.
     fn group_by_item_count(&self, model: usize, metric_query: bool) -> usize {
-        let sm: &SemanticModel = &self.model.semantic_models[model];
+        let sm: &SemanticModel = &self.cx.model.semantic_models[model];
         let time_specs =
             |g: Grain| Grain::ALL.iter().filter(|x| **x >= g).count() + DatePart::ALL.len();
         let own_primary = sm

@@ -52,7 +52,7 @@ impl<'m> Planner<'m> {
             alias: Some(time.clone()),
         });
         select.group_by.push(t);
-        self.project(m.model, &name, &expr);
+        self.ctes.project(m.model, &name, &expr);
         let value = Expr::col(&fb.alias, &name);
         let mut count = None;
         let (measure_expr, final_agg, grouped, what) = match agg {
@@ -92,7 +92,7 @@ impl<'m> Planner<'m> {
         let mut by = vec![time.clone()];
         by.extend(key_cols.iter().cloned());
         let model_name = self.scan_name(m.model);
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{model_name}_{name}_{grain}"),
             format!("{name} {what} {}", by.join(", ")),
             select,
