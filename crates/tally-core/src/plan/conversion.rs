@@ -38,8 +38,9 @@ impl<'m> Planner<'m> {
         let opportunities = self.plain_leaf(base, base_filters.clone(), bounds.clone());
         // Both events at the metric's finest queryable grain.
         let grain = self
+            .cx
             .measure_time_grain(base)
-            .max(self.measure_time_grain(conversion));
+            .max(self.cx.measure_time_grain(conversion));
         let items = self.q.items.clone();
 
         // Base events: filtered and constrained like the opportunities, with the query's items.

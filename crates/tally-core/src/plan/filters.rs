@@ -136,7 +136,7 @@ impl<'m> Planner<'m> {
         self.diags.truncate(before);
         match item.map(|i| i.target) {
             Some(super::items::Target::MetricTime { .. }) => true,
-            Some(super::items::Target::Element { element, .. }) => self.element_exists(&element),
+            Some(super::items::Target::Element { element, .. }) => self.cx.element_exists(&element),
             None => false,
         }
     }
@@ -277,7 +277,7 @@ impl<'m> Planner<'m> {
                     let outer = match &it.target {
                         Target::Element { links, element, .. }
                             if !links.is_empty()
-                                && self.reaches(fb.model, &[], element).is_some() =>
+                                && self.cx.reaches(fb.model, &[], element).is_some() =>
                         {
                             Item {
                                 target: Target::Element {
@@ -360,7 +360,7 @@ impl<'m> Planner<'m> {
             };
             items.push(self.reference_to_item(&parsed)?);
         }
-        let default_grain = self.query_default_grain(&[r.name.as_str()]);
+        let default_grain = self.cx.query_default_grain(&[r.name.as_str()]);
         apply_default_grain(&mut items, default_grain);
         let saved = std::mem::replace(
             &mut self.q,

@@ -18,7 +18,7 @@
 //! are evaluated on the measure's rows.
 
 use super::filters::FilterClass;
-use super::items::{Item, Target};
+use super::items::Item;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, Formula};
@@ -154,26 +154,6 @@ fn same_non_additive(a: &Option<NonAdditive>, b: &Option<NonAdditive>) -> bool {
 }
 
 impl<'m> Planner<'m> {
-    /// Whether an item is aggregation time for a measure: metric_time, or the measure's aggregation
-    /// time dimension through its model's primary entity (`booking__ds` for bookings).
-    pub(crate) fn is_agg_time_item(&self, item: &Item, m: &MeasureRef) -> bool {
-        match &item.target {
-            Target::MetricTime { .. } => true,
-            Target::Element { links, element, .. } => {
-                let sm = &self.cx.model.semantic_models[m.model];
-                *element == self.cx.model.measure(m).agg_time_dimension
-                    && links.len() == 1
-                    && sm.primary_entity_name() == Some(links[0].as_str())
-            }
-        }
-    }
-
-    /// Whether an item is aggregation time for every measure of a metric.
-    fn is_metric_time_item(&self, item: &Item, measures: &[MeasureRef]) -> bool {
-        item.is_metric_time()
-            || (!measures.is_empty() && measures.iter().all(|m| self.is_agg_time_item(item, m)))
-    }
-
     /// Expand a metric into an expression over relations.
     ///
     /// `inherited` are the filters from the query and the metrics above; `offset` is the offset this
@@ -240,13 +220,13 @@ impl<'m> Planner<'m> {
             }
             MetricKind::Ratio { .. } | MetricKind::Derived { .. } => {
                 let kind = metric.kind.clone();
-                let measures = self.metric_measures(name, 0);
+                let measures = self.cx.metric_measures(name, 0);
                 // Without a time group-by item an offset changes nothing (one period: all time).
                 let has_time = self
                     .q
                     .items
                     .iter()
-                    .any(|i| self.is_metric_time_item(i, &measures));
+                    .any(|i| self.cx.is_metric_time_item(i, &measures));
                 let offset = offset.filter(|_| has_time);
                 // Filters above an offset metric that name its time are applied after the offset.
                 let (pushed, after): (Vec<Filter>, Vec<Filter>) = match offset {
@@ -256,7 +236,7 @@ impl<'m> Planner<'m> {
                         let mut after = Vec::new();
                         for f in inherited {
                             let class = self
-                                .classify_filter(f, &|p, i| p.is_metric_time_item(i, &measures));
+                                .classify_filter(f, &|p, i| p.cx.is_metric_time_item(i, &measures));
                             if class == FilterClass::NoTime
                                 || (class == FilterClass::Mixed && !self.filter_within_items(f))
                             {
@@ -346,12 +326,12 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         span: Span,
     ) -> Option<MetricExpr> {
-        let measures = self.metric_measures(name, 0);
+        let measures = self.cx.metric_measures(name, 0);
         let time_items: Vec<Item> = self
             .q
             .items
             .iter()
-            .filter(|i| self.is_metric_time_item(i, &measures))
+            .filter(|i| self.cx.is_metric_time_item(i, &measures))
             .cloned()
             .collect();
         if time_items.is_empty() {
@@ -371,7 +351,7 @@ impl<'m> Planner<'m> {
         let mut spine_filters = Vec::new();
         let mut post = Vec::new();
         for f in after {
-            let class = self.classify_filter(f, &|p, i| p.is_metric_time_item(i, &measures));
+            let class = self.classify_filter(f, &|p, i| p.cx.is_metric_time_item(i, &measures));
             if class == FilterClass::TimeOnly {
                 spine_filters.push(f.clone());
             } else {
@@ -439,14 +419,14 @@ impl<'m> Planner<'m> {
             .q
             .items
             .iter()
-            .filter(|i| self.is_agg_time_item(i, m))
+            .filter(|i| self.cx.is_agg_time_item(i, m))
             .cloned()
             .collect();
         let mut non_time = Vec::new();
         let mut time_only = Vec::new();
         let mut mixed = Vec::new();
         for f in &all {
-            match self.classify_filter(f, &|p, i| p.is_agg_time_item(i, m)) {
+            match self.classify_filter(f, &|p, i| p.cx.is_agg_time_item(i, m)) {
                 FilterClass::NoTime => non_time.push(f.clone()),
                 FilterClass::TimeOnly => time_only.push(f.clone()),
                 FilterClass::Mixed => mixed.push(f.clone()),

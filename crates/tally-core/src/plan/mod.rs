@@ -27,11 +27,12 @@ mod dimensions;
 mod filters;
 mod items;
 mod joins;
-pub(crate) use joins::find_path;
+pub(crate) use paths::find_path;
 mod metrics;
 mod names;
 mod options;
 mod order;
+mod paths;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
@@ -300,15 +301,15 @@ impl<'m> Planner<'m> {
             return None;
         }
         let names: Vec<&str> = metric_names.iter().map(|m| m.value.as_str()).collect();
-        let default_grain = self.query_default_grain(&names);
+        let default_grain = self.cx.query_default_grain(&names);
         items::apply_default_grain(&mut items, default_grain);
-        self.infer_item_paths(&mut items, &names);
+        self.cx.infer_item_paths(&mut items, &names);
         // Output columns in MetricFlow's order (see `order`), from the first measure's model.
         let first_model = names
             .first()
-            .and_then(|m| self.metric_measures(m, 0).first().map(|r| r.model));
+            .and_then(|m| self.cx.metric_measures(m, 0).first().map(|r| r.model));
         if let Some(root) = first_model {
-            self.order_items_as_metricflow(&mut items, root, true);
+            self.cx.order_items_as_metricflow(&mut items, root, true);
         }
         let bounds = self.time_bounds(req, &items, default_grain, !names.is_empty())?;
         self.q = QueryState { items, bounds };

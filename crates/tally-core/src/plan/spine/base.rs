@@ -29,7 +29,7 @@ impl<'m> Planner<'m> {
             measure.expr.clone(),
             measure.agg_time_dimension.clone(),
         );
-        let grain = self.measure_time_grain(m);
+        let grain = self.cx.measure_time_grain(m);
         let mut select = Select::default();
         let mut fb = self.filtered_fact(m.model, &atd, row_filters, bounds, &mut select)?;
         let mut key_cols = Vec::new();
@@ -124,8 +124,8 @@ impl<'m> Planner<'m> {
             .collect();
         for f in post_filters {
             for i in self.filter_items(f) {
-                let is_time =
-                    self.is_agg_time_item(&i, m) || time_items.iter().any(|t| t.target == i.target);
+                let is_time = self.cx.is_agg_time_item(&i, m)
+                    || time_items.iter().any(|t| t.target == i.target);
                 if !is_time && !keys.iter().any(|k| k.out == i.out) {
                     keys.push(i);
                 }

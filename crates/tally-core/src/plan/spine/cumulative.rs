@@ -193,7 +193,7 @@ impl<'m> Planner<'m> {
             window_filters.extend(time_only.iter().cloned());
             window_filters.extend(mixed.iter().cloned());
         }
-        let base_grain = self.measure_time_grain(m);
+        let base_grain = self.cx.measure_time_grain(m);
         // The rows a window needs start before the constraint.
         let widened = Bounds {
             lo: match &bounds.lo {
@@ -309,7 +309,7 @@ impl<'m> Planner<'m> {
             let e = self.shifted_filter(
                 &mut fb,
                 f,
-                &|p, i| p.is_agg_time_item(i, m),
+                &|p, i| p.cx.is_agg_time_item(i, m),
                 &day,
                 base.grain,
                 Some(&row),
@@ -417,7 +417,7 @@ impl<'m> Planner<'m> {
                 let e = self.shifted_filter(
                     &mut fb2,
                     f,
-                    &|p, i| p.is_agg_time_item(i, m),
+                    &|p, i| p.cx.is_agg_time_item(i, m),
                     &dm.out_day,
                     base.grain,
                     dm.out_row.as_ref(),

@@ -134,7 +134,7 @@ impl<'m> Planner<'m> {
             let e = self.shifted_filter(
                 &mut fb,
                 f,
-                &|p, i| p.is_agg_time_item(i, m),
+                &|p, i| p.cx.is_agg_time_item(i, m),
                 &dm.out_day,
                 base.grain,
                 dm.out_row.as_ref(),
