@@ -452,6 +452,7 @@ impl RowSink<'_> {
 }
 
 /// Resolve a test's tables, query and expected rows.
+#[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let what = format!("metric test `{}`", test.name.value);
@@ -517,10 +518,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
                 where_: q
                     .where_
                     .iter()
-                    .map(|w| Filter {
-                        text: w.value.clone(),
-                        span: w.span,
-                    })
+                    .map(|w| Filter::located(w, &model.sources))
                     .collect(),
                 order_by: q.order_by.clone(),
                 limit: q.limit.as_ref().map(|l| l.value.max(0) as u64),
