@@ -162,6 +162,7 @@ fn one_line(sql: &str) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one table-driven test of every case
 fn warehouse_sql_runs_on_engines_of_its_family() {
     let Some(python) = std::env::var("TALLY_WAREHOUSES_PYTHON")
         .ok()

@@ -115,6 +115,7 @@ fn error(model: &Model, metrics: &[&str], group_by: &[&str]) -> String {
 }
 
 #[test]
+#[allow(clippy::too_many_lines)] // one table-driven test of every case
 fn group_by_columns_come_in_metricflows_order() {
     let (_dir, m) = load(&[("shop.yml", SHOP)]);
     // (metrics, group-by as requested, columns as `mf query` returns them)

@@ -644,6 +644,7 @@ impl Sim<'_> {
         self.humans_from(from, false)
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     fn humans_from(&mut self, from: i64, assigned: bool) -> Outcome {
         let team = self.team;
         let tp = &TEAMS[team];
@@ -1202,6 +1203,7 @@ impl Replay {
 
     /// Cut the conversation into versions and write its rows. Returns the number of versions
     /// (0 when the conversation is not visible at the cut-off).
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(crate) fn write(
         &mut self,
         w: &World,

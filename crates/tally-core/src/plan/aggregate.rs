@@ -2,6 +2,7 @@
 //! and semi-additive measures (a balance is not summed over time: only the rows at the first or
 //! last value of the non-additive dimension count).
 
+use super::items::Item;
 use super::joins::FromBuilder;
 use super::metrics::LeafGroup;
 use super::Planner;
@@ -218,56 +219,8 @@ impl<'m> Planner<'m> {
             rows,
         );
         // The first or last value of the non-additive dimension per grouping.
-        let atd = self
-            .cx
-            .model
-            .measure(&g.leaves[0].1)
-            .agg_time_dimension
-            .clone();
-        let queried_time = items.iter().find(|i| match &i.target {
-            super::items::Target::MetricTime { .. } => na.dimension == atd,
-            super::items::Target::Element { element, .. } => *element == na.dimension,
-        });
-        let mut snap = Select {
-            from: Some(TableRef::Cte {
-                name: rows_cte.clone(),
-                alias: None,
-            }),
-            ..Select::default()
-        };
-        let mut partition: Vec<String> = na.window_groupings.clone();
-        if let Some(t) = queried_time {
-            partition.push(t.out.clone());
-        }
-        for c in &partition {
-            snap.columns.push(SelectItem {
-                expr: Expr::col(&rows_cte, c),
-                alias: Some(c.clone()),
-            });
-            snap.group_by.push(Expr::col(&rows_cte, c));
-        }
-        let agg = match na.window_choice {
-            WindowChoice::Min => crate::model::AggKind::Min,
-            WindowChoice::Max => crate::model::AggKind::Max,
-        };
-        snap.columns.push(SelectItem {
-            expr: Expr::Agg(agg, Box::new(Expr::col(&rows_cte, &na_col))),
-            alias: Some(na_col.clone()),
-        });
-        let choice = match na.window_choice {
-            WindowChoice::Min => "first",
-            WindowChoice::Max => "last",
-        };
-        let per = if partition.is_empty() {
-            String::new()
-        } else {
-            format!(" per {}", partition.join(", "))
-        };
-        let snap_cte = self.ctes.add(
-            &format!("{model_name}_{}_{choice}", na.dimension),
-            format!("The {choice} {}{per}", na.dimension),
-            snap,
-        );
+        let (snap_cte, choice) =
+            self.semi_additive_snapshot(g, na, &model_name, &rows_cte, &na_col, &items);
         // Aggregate the rows at that value.
         let mut select = Select {
             from: Some(TableRef::Cte {
@@ -325,5 +278,69 @@ impl<'m> Planner<'m> {
             )
         };
         Some(self.ctes.add(&format!("{model_name}_agg"), comment, select))
+    }
+
+    /// The first or last value of the non-additive dimension (column `na_col` of `rows_cte`) per
+    /// window grouping and queried period of that dimension; its CTE and "first" or "last".
+    fn semi_additive_snapshot(
+        &mut self,
+        g: &LeafGroup,
+        na: &NonAdditive,
+        model_name: &str,
+        rows_cte: &str,
+        na_col: &str,
+        items: &[Item],
+    ) -> (String, &'static str) {
+        let atd = self
+            .cx
+            .model
+            .measure(&g.leaves[0].1)
+            .agg_time_dimension
+            .clone();
+        let queried_time = items.iter().find(|i| match &i.target {
+            super::items::Target::MetricTime { .. } => na.dimension == atd,
+            super::items::Target::Element { element, .. } => *element == na.dimension,
+        });
+        let mut snap = Select {
+            from: Some(TableRef::Cte {
+                name: rows_cte.to_string(),
+                alias: None,
+            }),
+            ..Select::default()
+        };
+        let mut partition: Vec<String> = na.window_groupings.clone();
+        if let Some(t) = queried_time {
+            partition.push(t.out.clone());
+        }
+        for c in &partition {
+            snap.columns.push(SelectItem {
+                expr: Expr::col(rows_cte, c),
+                alias: Some(c.clone()),
+            });
+            snap.group_by.push(Expr::col(rows_cte, c));
+        }
+        let agg = match na.window_choice {
+            WindowChoice::Min => crate::model::AggKind::Min,
+            WindowChoice::Max => crate::model::AggKind::Max,
+        };
+        snap.columns.push(SelectItem {
+            expr: Expr::Agg(agg, Box::new(Expr::col(rows_cte, na_col))),
+            alias: Some(na_col.to_string()),
+        });
+        let choice = match na.window_choice {
+            WindowChoice::Min => "first",
+            WindowChoice::Max => "last",
+        };
+        let per = if partition.is_empty() {
+            String::new()
+        } else {
+            format!(" per {}", partition.join(", "))
+        };
+        let snap_cte = self.ctes.add(
+            &format!("{model_name}_{}_{choice}", na.dimension),
+            format!("The {choice} {}{per}", na.dimension),
+            snap,
+        );
+        (snap_cte, choice)
     }
 }

@@ -9,7 +9,7 @@ use super::filters::FRef;
 use super::items::{Item, Target};
 use super::joins::{FromBuilder, JoinKey};
 use super::spine_day;
-use super::{Plan, Planner, QueryRequest};
+use super::{Plan, PlanCtx, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
 use crate::sql::{Expr, Join, JoinKind, Query, Select, SelectItem, TableRef};
@@ -98,24 +98,7 @@ impl<'m> Planner<'m> {
             }
             select.joins = std::mem::take(&mut fb.joins);
         } else {
-            let mut best: Option<(usize, usize, usize)> = None;
-            for mi in 0..self.cx.model.semantic_models.len() {
-                let mut total = 0;
-                let mut ok = true;
-                for it in &needed {
-                    if let Target::Element { links, element, .. } = &it.target {
-                        match self.cx.reaches(mi, links, element) {
-                            Some(h) => total += h,
-                            None => ok = false,
-                        }
-                    }
-                }
-                let count = self.cx.element_count(mi);
-                if ok && best.is_none_or(|(_, t, c)| (total, count) < (t, c)) {
-                    best = Some((mi, total, count));
-                }
-            }
-            let Some((root, _, _)) = best else {
+            let Some(root) = self.cx.dimension_root(&needed) else {
                 let first = &needed[0];
                 self.err(
                     Diagnostic::error(
@@ -169,35 +152,10 @@ impl<'m> Planner<'m> {
         if req.no_group_by {
             select.group_by.clear();
         }
-        let mut ctes = self.finish_ctes();
+        let ctes = self.finish_ctes();
         if req.min_max_only {
             let inner_name = self.ctes.fresh_name("dimension_values");
-            let mut outer = Select::default();
-            let mut cols = Vec::new();
-            for it in &items {
-                for (f, suffix) in [(AggKind::Min, "min"), (AggKind::Max, "max")] {
-                    let alias = format!("{}__{suffix}", it.out);
-                    outer.columns.push(SelectItem {
-                        expr: Expr::Agg(f, Box::new(Expr::bare(&it.out))),
-                        alias: Some(alias.clone()),
-                    });
-                    cols.push(alias);
-                }
-            }
-            outer.from = Some(TableRef::Cte {
-                name: inner_name.clone(),
-                alias: None,
-            });
-            ctes.push(crate::sql::Cte {
-                name: inner_name,
-                comment: "Values of the queried dimensions".into(),
-                select,
-            });
-            return Some(Plan {
-                query: Query { ctes, body: outer },
-                columns: cols,
-                measures: Vec::new(),
-            });
+            return Some(min_max_plan(ctes, inner_name, select, &items));
         }
         let columns: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
         self.order_and_limit(&mut select, req, &columns, &items);
@@ -206,5 +164,66 @@ impl<'m> Planner<'m> {
             columns,
             measures: Vec::new(),
         })
+    }
+}
+
+impl<'m> PlanCtx<'m> {
+    /// The semantic model a query without metrics reads from: one that reaches every item, by the
+    /// fewest joins, then the fewest group-by items.
+    fn dimension_root(&self, needed: &[Item]) -> Option<usize> {
+        let mut best: Option<(usize, usize, usize)> = None;
+        for mi in 0..self.model.semantic_models.len() {
+            let mut total = 0;
+            let mut ok = true;
+            for it in needed {
+                if let Target::Element { links, element, .. } = &it.target {
+                    match self.reaches(mi, links, element) {
+                        Some(h) => total += h,
+                        None => ok = false,
+                    }
+                }
+            }
+            let count = self.element_count(mi);
+            if ok && best.is_none_or(|(_, t, c)| (total, count) < (t, c)) {
+                best = Some((mi, total, count));
+            }
+        }
+        best.map(|(root, _, _)| root)
+    }
+}
+
+/// `min_max_only`: the min and max of each item over the dimension values (`select`, made the
+/// CTE `inner_name`).
+fn min_max_plan(
+    mut ctes: Vec<crate::sql::Cte>,
+    inner_name: String,
+    select: Select,
+    items: &[Item],
+) -> Plan {
+    let mut outer = Select::default();
+    let mut cols = Vec::new();
+    for it in items {
+        for (f, suffix) in [(AggKind::Min, "min"), (AggKind::Max, "max")] {
+            let alias = format!("{}__{suffix}", it.out);
+            outer.columns.push(SelectItem {
+                expr: Expr::Agg(f, Box::new(Expr::bare(&it.out))),
+                alias: Some(alias.clone()),
+            });
+            cols.push(alias);
+        }
+    }
+    outer.from = Some(TableRef::Cte {
+        name: inner_name.clone(),
+        alias: None,
+    });
+    ctes.push(crate::sql::Cte {
+        name: inner_name,
+        comment: "Values of the queried dimensions".into(),
+        select,
+    });
+    Plan {
+        query: Query { ctes, body: outer },
+        columns: cols,
+        measures: Vec::new(),
     }
 }

@@ -603,6 +603,7 @@ impl MetricResolver<'_> {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     fn alert(
         &mut self,
         a: &spec::Alert,

@@ -9,6 +9,7 @@ use crate::time::{Grain, TimeGrain, Window};
 use std::collections::BTreeSet;
 
 impl<'m> Validator<'m> {
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(super) fn metric_params(&mut self, m: &Metric) {
         let model = self.model;
         for i in m.input_metrics() {

@@ -57,6 +57,7 @@ impl Resolver<'_> {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(super) fn resolve_metric(&mut self, m: &spec::Metric, model: &mut Model) -> Option<Metric> {
         let tp = m.type_params.clone().unwrap_or_default();
         let missing = |r: &mut Self, what: &str, help: &str| {

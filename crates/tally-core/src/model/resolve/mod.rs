@@ -101,6 +101,7 @@ impl<'a> Resolver<'a> {
         }
     }
 
+    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(super) fn resolve(&mut self) -> Model {
         let spec = self.spec;
         let cfg = &spec.config;

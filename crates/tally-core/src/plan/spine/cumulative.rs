@@ -2,7 +2,7 @@
 
 use super::{window_text, BaseRel, END_OF_TIME, PERIOD_RANK, VALID_UNTIL};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{AggKind, Filter, MeasureRef, TimeSpine};
+use crate::model::{AggKind, Filter, MeasureRef};
 use crate::plan::items::Item;
 use crate::plan::joins::FromBuilder;
 use crate::plan::metrics::{Cumulative, MetricExpr, Shift};
@@ -194,43 +194,11 @@ impl<'m> Planner<'m> {
             window_filters.extend(mixed.iter().cloned());
         }
         let base_grain = self.cx.measure_time_grain(m);
-        // The rows a window needs start before the constraint.
-        let widened = Bounds {
-            lo: match &bounds.lo {
-                Some(t) => match (&cum.window, &cum.grain_to_date) {
-                    (Some(w), _) => match &w.grain {
-                        TimeGrain::Standard(g) => Some(t.add(-w.count, *g).trunc(base_grain)),
-                        TimeGrain::Custom(c) => {
-                            self.err(
-                                    Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count))
-                                        .at(cum.span)
-                                        .with_help("use a window of a standard granularity (days, weeks, months, ...)"),
-                                );
-                            return None;
-                        }
-                    },
-                    (None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g)),
-                    (None, Some(TimeGrain::Custom(c))) => {
-                        self.err(
-                                Diagnostic::error(codes::UNSUPPORTED, format!("`grain_to_date: {c}`: custom granularities are not supported here"))
-                                    .at(cum.span)
-                                    .with_help("use a standard granularity (week, month, quarter, year)"),
-                            );
-                        return None;
-                    }
-                    (None, None) => None,
-                },
-                None => None,
-            },
-            hi: bounds.hi,
-        };
+        let widened = self.window_rows_bounds(cum, bounds, base_grain)?;
         let keys = self.key_items(m, time_items, &window_filters);
         // An average is joined to the spine as a daily sum and count.
         let base = self.base_relation(m, &row_filters, &keys, &widened, true)?;
         let spine = self.spine_for(base.grain)?;
-        // All-time and grain-to-date sums, minimums and maximums: a running aggregate over the
-        // base-grain rows, each valid until the next one, so every spine day matches one row
-        // (instead of every earlier row).
         // Keys only a filter needs (not group-by items) are summed away after the spine join.
         let filter_keys = base.keys.iter().any(|k| {
             !self
@@ -239,52 +207,14 @@ impl<'m> Planner<'m> {
                 .iter()
                 .any(|i| &i.out == k && !time_items.iter().any(|t| t.out == i.out))
         });
-        let period = match (&cum.window, &cum.grain_to_date) {
-            (None, None) => Some(None),
-            (None, Some(TimeGrain::Standard(g))) => Some(Some(*g)),
-            _ => None,
-        };
-        let running = match (period, base.agg) {
-            (Some(p), AggKind::Sum | AggKind::Min | AggKind::Max) => {
-                Some(self.running_relation(&base, p))
-            }
-            // A distinct count to date is the running sum of the values seen for the first time.
-            (Some(p), AggKind::CountDistinct) if !filter_keys => {
-                let new = self.first_seen_relation(&base, p);
-                Some(self.running_relation(&new, p))
-            }
-            _ => None,
-        };
+        let running = self.running_for(cum, &base, filter_keys);
         let src = running.clone().unwrap_or_else(|| base.cte.clone());
         let grouped = running.is_none() || filter_keys;
         let mut fb = FromBuilder::new(m.model, &src, JoinKind::Left);
         let s = fb.fresh_alias("time_spine");
         let day = spine_day(&s, &spine);
         let row = (s.clone(), spine.clone());
-        let b_time = Expr::col(&src, &base.time);
-        let mut on = vec![Expr::cmp(b_time.clone(), CmpOp::Le, day.clone())];
-        match (&running, &cum.window, &cum.grain_to_date) {
-            (Some(r), _, _) => {
-                on.push(Expr::cmp(Expr::col(r, VALID_UNTIL), CmpOp::Gt, day.clone()));
-            }
-            (None, Some(w), _) => {
-                if let TimeGrain::Standard(g) = &w.grain {
-                    on.push(Expr::cmp(
-                        b_time.clone(),
-                        CmpOp::Gt,
-                        Expr::AddInterval(Box::new(day.clone()), -w.count, *g),
-                    ));
-                }
-            }
-            (None, None, Some(TimeGrain::Standard(g))) => {
-                on.push(Expr::cmp(
-                    b_time.clone(),
-                    CmpOp::Ge,
-                    Expr::Trunc(*g, Box::new(day.clone())),
-                ));
-            }
-            _ => {}
-        }
+        let on = window_on(&src, &base.time, running.as_deref(), cum, &day);
         let mut select = Select {
             from: Some(TableRef::Table {
                 name: spine.relation.clone(),
@@ -325,14 +255,7 @@ impl<'m> Planner<'m> {
             .filter(|i| !time_items.iter().any(|t| t.out == i.out))
             .cloned()
             .collect();
-        let value = if let Some(c) = &base.count {
-            let sum = |col: &str| Expr::Agg(AggKind::Sum, Box::new(Expr::col(&src, col)));
-            Expr::SafeDivide(Box::new(sum(&base.measure)), Box::new(sum(c)))
-        } else if grouped {
-            Expr::Agg(base.agg, Box::new(Expr::col(&src, &base.measure)))
-        } else {
-            Expr::col(&src, &base.measure)
-        };
+        let value = window_value(&base, &src, grouped);
         let reaggregate = !time_items
             .iter()
             .any(|i| i.standard_grain() == Some(base.grain));
@@ -372,96 +295,209 @@ impl<'m> Planner<'m> {
             alias: Some(name.clone()),
         });
         select.joins.append(&mut fb.joins);
-        let mut cur = self.ctes.add(
+        let cur = self.ctes.add(
             &format!("{name}_cumulative_{}", base.grain),
             format!("{name} over {} by {}", window_text(cum), base.grain),
             select,
         );
         let other_cols: Vec<String> = other_items.iter().map(|i| i.out.clone()).collect();
-        let mut cur_row: Option<(String, TimeSpine)> = None;
-        let mut cur_day = Expr::col(&cur, &day_col);
-        if let Some(shift) = shift {
-            let mut fb2 = FromBuilder::new(m.model, &cur, JoinKind::Left);
-            let dm = self.day_map(&mut fb2, shift, base.grain)?;
-            let mut sel = Select {
-                from: Some(dm.from.clone()),
-                joins: dm.joins.clone(),
-                ..Select::default()
-            };
-            sel.joins.push(Join {
-                kind: JoinKind::Inner,
-                table: TableRef::Cte {
-                    name: cur.clone(),
-                    alias: None,
-                },
-                on: vec![Expr::eq(dm.in_day.clone(), Expr::col(&cur, &day_col))],
-            });
-            sel.columns.push(SelectItem {
-                expr: dm.out_day.clone(),
-                alias: Some(day_col.clone()),
-            });
-            for c in &other_cols {
-                sel.columns.push(SelectItem {
-                    expr: Expr::col(&cur, c),
-                    alias: Some(c.clone()),
-                });
+        let by_day = ByDay {
+            model: m.model,
+            name,
+            day_col,
+            grain: base.grain,
+            other_cols,
+        };
+        let cur = match shift {
+            Some(shift) => {
+                self.shift_window_values(m, cum, &by_day, &cur, shift, bounds, &output_filters)?
             }
-            sel.columns.push(SelectItem {
-                expr: Expr::col(&cur, &name),
-                alias: Some(name.clone()),
-            });
-            if let Some(e) = bounds.on(dm.out_day.clone()) {
-                sel.where_.push(e);
+            None => cur,
+        };
+        let cte = self.values_per_period(cum, &by_day, &cur, time_items, reaggregate)?;
+        Some(MetricExpr::Col {
+            cte,
+            col: by_day.name,
+            fill,
+        })
+    }
+
+    /// The rows a window needs: the query's time constraint, starting a window (or a
+    /// grain-to-date period) before its start.
+    fn window_rows_bounds(
+        &mut self,
+        cum: &Cumulative,
+        bounds: &Bounds,
+        base_grain: Grain,
+    ) -> Option<Bounds> {
+        let lo = match (&bounds.lo, &cum.window, &cum.grain_to_date) {
+            (None, _, _) | (Some(_), None, None) => None,
+            (Some(t), Some(w), _) => match &w.grain {
+                TimeGrain::Standard(g) => Some(t.add(-w.count, *g).trunc(base_grain)),
+                TimeGrain::Custom(c) => {
+                    self.err(
+                        Diagnostic::error(codes::UNSUPPORTED, format!("cumulative windows of a custom granularity (`{} {c}`) are not supported", w.count))
+                            .at(cum.span)
+                            .with_help("use a window of a standard granularity (days, weeks, months, ...)"),
+                    );
+                    return None;
+                }
+            },
+            (Some(t), None, Some(TimeGrain::Standard(g))) => Some(t.trunc(*g)),
+            (Some(_), None, Some(TimeGrain::Custom(c))) => {
+                self.err(
+                    Diagnostic::error(
+                        codes::UNSUPPORTED,
+                        format!(
+                            "`grain_to_date: {c}`: custom granularities are not supported here"
+                        ),
+                    )
+                    .at(cum.span)
+                    .with_help("use a standard granularity (week, month, quarter, year)"),
+                );
+                return None;
             }
-            for f in &output_filters {
-                let e = self.shifted_filter(
-                    &mut fb2,
-                    f,
-                    &|p, i| p.cx.is_agg_time_item(i, m),
-                    &dm.out_day,
-                    base.grain,
-                    dm.out_row.as_ref(),
-                    &cur,
-                    &other_cols,
-                )?;
-                sel.where_.push(e);
+        };
+        Some(Bounds { lo, hi: bounds.hi })
+    }
+
+    /// All-time and grain-to-date sums, minimums and maximums: a running aggregate over the
+    /// base-grain rows, each valid until the next one, so every spine day matches one row (instead
+    /// of every earlier row). `None` when the window is not of that kind.
+    fn running_for(
+        &mut self,
+        cum: &Cumulative,
+        base: &BaseRel,
+        filter_keys: bool,
+    ) -> Option<String> {
+        let period = match (&cum.window, &cum.grain_to_date) {
+            (None, None) => None,
+            (None, Some(TimeGrain::Standard(g))) => Some(*g),
+            _ => return None,
+        };
+        match base.agg {
+            AggKind::Sum | AggKind::Min | AggKind::Max => Some(self.running_relation(base, period)),
+            // A distinct count to date is the running sum of the values seen for the first time.
+            AggKind::CountDistinct if !filter_keys => {
+                let new = self.first_seen_relation(base, period);
+                Some(self.running_relation(&new, period))
             }
-            sel.joins.append(&mut fb2.joins);
-            cur = self.ctes.add(
-                &format!("{name}_cumulative_offset"),
-                format!("{name} over {} moved by the offset", window_text(cum)),
-                sel,
-            );
-            cur_day = Expr::col(&cur, &day_col);
-            cur_row = None;
+            _ => None,
         }
-        // The query's time items from the base-grain day, one value per period.
-        let mut fb3 = FromBuilder::new(m.model, &cur, JoinKind::Left);
+    }
+
+    /// The base-grain window values moved by an offset (their day through the offset's day map),
+    /// constrained to the query's time range and filtered on the output time.
+    #[allow(clippy::too_many_arguments)]
+    fn shift_window_values(
+        &mut self,
+        m: &MeasureRef,
+        cum: &Cumulative,
+        by_day: &ByDay,
+        cur: &str,
+        shift: &Shift,
+        bounds: &Bounds,
+        output_filters: &[Filter],
+    ) -> Option<String> {
+        let ByDay {
+            name,
+            day_col,
+            grain,
+            other_cols,
+            ..
+        } = by_day;
+        let mut fb2 = FromBuilder::new(by_day.model, cur, JoinKind::Left);
+        let dm = self.day_map(&mut fb2, shift, *grain)?;
+        let mut sel = Select {
+            from: Some(dm.from.clone()),
+            joins: dm.joins.clone(),
+            ..Select::default()
+        };
+        sel.joins.push(Join {
+            kind: JoinKind::Inner,
+            table: TableRef::Cte {
+                name: cur.to_string(),
+                alias: None,
+            },
+            on: vec![Expr::eq(dm.in_day.clone(), Expr::col(cur, day_col))],
+        });
+        sel.columns.push(SelectItem {
+            expr: dm.out_day.clone(),
+            alias: Some(day_col.clone()),
+        });
+        for c in other_cols.iter().chain(std::iter::once(name)) {
+            sel.columns.push(SelectItem {
+                expr: Expr::col(cur, c),
+                alias: Some(c.clone()),
+            });
+        }
+        if let Some(e) = bounds.on(dm.out_day.clone()) {
+            sel.where_.push(e);
+        }
+        for f in output_filters {
+            let e = self.shifted_filter(
+                &mut fb2,
+                f,
+                &|p, i| p.cx.is_agg_time_item(i, m),
+                &dm.out_day,
+                *grain,
+                dm.out_row.as_ref(),
+                cur,
+                other_cols,
+            )?;
+            sel.where_.push(e);
+        }
+        sel.joins.append(&mut fb2.joins);
+        Some(self.ctes.add(
+            &format!("{name}_cumulative_offset"),
+            format!("{name} over {} moved by the offset", window_text(cum)),
+            sel,
+        ))
+    }
+
+    /// The query's time items from the base-grain days of `cur`, one value per period (the first,
+    /// last or average of the base-grain values when `reaggregate`).
+    fn values_per_period(
+        &mut self,
+        cum: &Cumulative,
+        by_day: &ByDay,
+        cur: &str,
+        time_items: &[Item],
+        reaggregate: bool,
+    ) -> Option<String> {
+        let ByDay {
+            name,
+            day_col,
+            grain,
+            other_cols,
+            ..
+        } = by_day;
+        let cur_day = Expr::col(cur, day_col);
+        let mut fb3 = FromBuilder::new(by_day.model, cur, JoinKind::Left);
         let mut sel = Select {
             from: Some(TableRef::Cte {
-                name: cur.clone(),
+                name: cur.to_string(),
                 alias: None,
             }),
             ..Select::default()
         };
         let mut partition = Vec::new();
         for it in time_items {
-            let e =
-                self.time_item_over(&mut fb3, it, cur_day.clone(), base.grain, cur_row.as_ref())?;
+            let e = self.time_item_over(&mut fb3, it, cur_day.clone(), *grain, None)?;
             partition.push(e.clone());
             sel.columns.push(SelectItem {
                 expr: e,
                 alias: Some(it.out.clone()),
             });
         }
-        for c in &other_cols {
-            partition.push(Expr::col(&cur, c));
+        for c in other_cols {
+            partition.push(Expr::col(cur, c));
             sel.columns.push(SelectItem {
-                expr: Expr::col(&cur, c),
+                expr: Expr::col(cur, c),
                 alias: Some(c.clone()),
             });
         }
-        let v = Expr::col(&cur, &name);
+        let v = Expr::col(cur, name);
         sel.joins.append(&mut fb3.joins);
         let what = match cum.period_agg {
             PeriodAgg::First => "first",
@@ -501,7 +537,7 @@ impl<'m> Planner<'m> {
                         func: WindowFunc::RowNumber,
                         arg: None,
                         partition_by: partition,
-                        order_by: vec![(cur_day.clone(), last)],
+                        order_by: vec![(cur_day, last)],
                         whole_partition: false,
                     })),
                     alias: Some(PERIOD_RANK.to_string()),
@@ -509,39 +545,102 @@ impl<'m> Planner<'m> {
                 let ranked = self.ctes.add(
                     &format!("{name}_cumulative_ranked"),
                     format!(
-                        "{name} over {} with each {}'s rank in its period, from the {what}",
+                        "{name} over {} with each {grain}'s rank in its period, from the {what}",
                         window_text(cum),
-                        base.grain
                     ),
                     sel,
                 );
-                let mut keep = Select {
-                    from: Some(TableRef::Cte {
-                        name: ranked.clone(),
-                        alias: None,
-                    }),
-                    ..Select::default()
-                };
-                for c in time_items
+                let cols: Vec<&String> = time_items
                     .iter()
                     .map(|i| &i.out)
-                    .chain(&other_cols)
-                    .chain(std::iter::once(&name))
-                {
-                    keep.columns.push(SelectItem {
-                        expr: Expr::col(&ranked, c),
-                        alias: Some(c.clone()),
-                    });
-                }
-                keep.where_
-                    .push(Expr::eq(Expr::col(&ranked, PERIOD_RANK), Expr::Int(1)));
+                    .chain(other_cols)
+                    .chain(std::iter::once(name))
+                    .collect();
+                let keep = keep_first_ranked(&ranked, &cols);
                 self.ctes.add(&format!("{name}_cumulative"), comment, keep)
             }
         };
-        Some(MetricExpr::Col {
-            cte,
-            col: name,
-            fill,
-        })
+        Some(cte)
+    }
+}
+
+/// A window's values by base-grain day: what the steps after the spine join read.
+struct ByDay {
+    model: usize,
+    /// The column of the value (the measure's name).
+    name: String,
+    /// The column of the base-grain day.
+    day_col: String,
+    grain: Grain,
+    /// The columns of the group-by items other than time.
+    other_cols: Vec<String>,
+}
+
+/// The rows of `ranked` ranked first in their period, with `cols`.
+fn keep_first_ranked(ranked: &str, cols: &[&String]) -> Select {
+    let mut keep = Select {
+        from: Some(TableRef::Cte {
+            name: ranked.to_string(),
+            alias: None,
+        }),
+        ..Select::default()
+    };
+    for c in cols {
+        keep.columns.push(SelectItem {
+            expr: Expr::col(ranked, c),
+            alias: Some((*c).clone()),
+        });
+    }
+    keep.where_
+        .push(Expr::eq(Expr::col(ranked, PERIOD_RANK), Expr::Int(1)));
+    keep
+}
+
+/// The window's join of the base rows `src` to the spine day `day`: rows up to the day, and within
+/// the window (a running aggregate: the row valid on that day).
+fn window_on(
+    src: &str,
+    time: &str,
+    running: Option<&str>,
+    cum: &Cumulative,
+    day: &Expr,
+) -> Vec<Expr> {
+    let b_time = Expr::col(src, time);
+    let mut on = vec![Expr::cmp(b_time.clone(), CmpOp::Le, day.clone())];
+    match (running, &cum.window, &cum.grain_to_date) {
+        (Some(r), _, _) => {
+            on.push(Expr::cmp(Expr::col(r, VALID_UNTIL), CmpOp::Gt, day.clone()));
+        }
+        (None, Some(w), _) => {
+            if let TimeGrain::Standard(g) = &w.grain {
+                on.push(Expr::cmp(
+                    b_time,
+                    CmpOp::Gt,
+                    Expr::AddInterval(Box::new(day.clone()), -w.count, *g),
+                ));
+            }
+        }
+        (None, None, Some(TimeGrain::Standard(g))) => {
+            on.push(Expr::cmp(
+                b_time,
+                CmpOp::Ge,
+                Expr::Trunc(*g, Box::new(day.clone())),
+            ));
+        }
+        _ => {}
+    }
+    on
+}
+
+/// The value of a window over the rows of `src`: an average as the sum over the count, else the
+/// measure's aggregation (`grouped`) or the running value itself.
+fn window_value(base: &BaseRel, src: &str, grouped: bool) -> Expr {
+    if let Some(c) = &base.count {
+        let sum = |col: &str| Expr::Agg(AggKind::Sum, Box::new(Expr::col(src, col)));
+        Expr::SafeDivide(Box::new(sum(&base.measure)), Box::new(sum(c)))
+    } else if grouped {
+        Expr::Agg(base.agg, Box::new(Expr::col(src, &base.measure)))
+    } else {
+        Expr::col(src, &base.measure)
     }
 }

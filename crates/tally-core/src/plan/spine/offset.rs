@@ -201,31 +201,7 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         what: &str,
     ) -> Option<String> {
-        // Join on the finest standard grain; without an offset any time item will do.
-        let finest = time_items
-            .iter()
-            .filter_map(|i| i.standard_grain().map(|g| (i.clone(), g)))
-            .min_by_key(|(_, g)| *g);
-        let any = || {
-            let i = time_items.first()?;
-            let g = match i.grain() {
-                Some(TimeGrain::Custom(c)) => {
-                    self.cx.model.custom_granularity(c).map(|(s, _)| s.grain)
-                }
-                _ => i.grain().and_then(TimeGrain::standard),
-            };
-            Some((i.clone(), g.unwrap_or(Grain::Day)))
-        };
-        let Some((join_item, join_grain)) =
-            finest.or_else(|| if shift.is_none() { any() } else { None })
-        else {
-            self.err(
-                Diagnostic::error(codes::UNSUPPORTED, format!("`{what}` needs metric_time at a standard granularity in the group-by to be joined to the time spine"))
-                    .at(time_items.first().map(|i| i.span).unwrap_or(Span::DUMMY))
-                    .with_help("add metric_time__day (or another standard granularity) to the group-by"),
-            );
-            return None;
-        };
+        let (join_item, join_grain) = self.spine_join_item(time_items, shift, what)?;
         // The spine that has every grain asked for (custom granularities live on one spine).
         let mut spine_grain = join_grain;
         for it in time_items {
@@ -286,32 +262,7 @@ impl<'m> Planner<'m> {
         }
         ts.joins = std::mem::take(&mut fb.joins);
         let by: Vec<&str> = time_items.iter().map(|i| i.out.as_str()).collect();
-        // The spine's rows as they are (one per day, columns renamed): read the spine itself rather
-        // than a CTE that only renames; periods (grouped) or joined rows get a CTE.
-        let inline = ts.group_by.is_empty() && ts.joins.is_empty();
-        let (ts_from, ts_cols, ts_where) = if inline {
-            let cols: Vec<(String, Expr)> = ts
-                .columns
-                .iter()
-                .map(|c| (c.alias.clone().unwrap_or_default(), c.expr.clone()))
-                .collect();
-            (ts.from.clone(), cols, std::mem::take(&mut ts.where_))
-        } else {
-            let ts_cte = self.ctes.add(
-                &format!("{what}_time_spine"),
-                format!("The periods of the time spine by {}", by.join(", ")),
-                ts,
-            );
-            let cols = time_items
-                .iter()
-                .map(|i| (i.out.clone(), Expr::col(&ts_cte, &i.out)))
-                .collect();
-            let from = TableRef::Cte {
-                name: ts_cte,
-                alias: None,
-            };
-            (Some(from), cols, Vec::new())
-        };
+        let (ts_from, ts_cols, ts_where) = self.spine_periods(ts, time_items, what, &by);
         let ts_col = |out: &str| -> Expr {
             ts_cols
                 .iter()
@@ -376,23 +327,97 @@ impl<'m> Planner<'m> {
             })?;
             select.where_.push(e);
         }
-        let comment = match shift {
-            Some(Shift::Window { count, grain }) => {
-                format!(
-                    "{what} {} earlier, by {}",
-                    amount(*count, grain.name()),
-                    by.join(", ")
-                )
-            }
-            Some(Shift::ToGrain(g)) => {
-                format!("{what} at the start of the {g}, by {}", by.join(", "))
-            }
-            _ => format!("{what} for every period of the time spine"),
-        };
+        let comment = shift_comment(shift, what, &by);
         let base = match shift {
             Some(_) => format!("{what}_offset"),
             None => format!("{what}_spined"),
         };
         Some(self.ctes.add(&base, comment, select))
+    }
+
+    /// The time item a relation joins the spine on: the finest standard grain; without an offset
+    /// any time item will do.
+    fn spine_join_item(
+        &mut self,
+        time_items: &[Item],
+        shift: Option<&Shift>,
+        what: &str,
+    ) -> Option<(Item, Grain)> {
+        let finest = time_items
+            .iter()
+            .filter_map(|i| i.standard_grain().map(|g| (i.clone(), g)))
+            .min_by_key(|(_, g)| *g);
+        let any = || {
+            let i = time_items.first()?;
+            let g = match i.grain() {
+                Some(TimeGrain::Custom(c)) => {
+                    self.cx.model.custom_granularity(c).map(|(s, _)| s.grain)
+                }
+                _ => i.grain().and_then(TimeGrain::standard),
+            };
+            Some((i.clone(), g.unwrap_or(Grain::Day)))
+        };
+        let found = finest.or_else(|| if shift.is_none() { any() } else { None });
+        if found.is_none() {
+            self.err(
+                Diagnostic::error(codes::UNSUPPORTED, format!("`{what}` needs metric_time at a standard granularity in the group-by to be joined to the time spine"))
+                    .at(time_items.first().map(|i| i.span).unwrap_or(Span::DUMMY))
+                    .with_help("add metric_time__day (or another standard granularity) to the group-by"),
+            );
+        }
+        found
+    }
+
+    /// The spine's periods by the query's time items, as (FROM, the items' columns, conditions):
+    /// the spine's rows as they are (one per day, columns renamed) read from the spine itself
+    /// rather than a CTE that only renames; periods (grouped) or joined rows get a CTE.
+    fn spine_periods(
+        &mut self,
+        mut ts: Select,
+        time_items: &[Item],
+        what: &str,
+        by: &[&str],
+    ) -> (Option<TableRef>, Vec<(String, Expr)>, Vec<Expr>) {
+        let inline = ts.group_by.is_empty() && ts.joins.is_empty();
+        if inline {
+            let cols: Vec<(String, Expr)> = ts
+                .columns
+                .iter()
+                .map(|c| (c.alias.clone().unwrap_or_default(), c.expr.clone()))
+                .collect();
+            (ts.from.clone(), cols, std::mem::take(&mut ts.where_))
+        } else {
+            let ts_cte = self.ctes.add(
+                &format!("{what}_time_spine"),
+                format!("The periods of the time spine by {}", by.join(", ")),
+                ts,
+            );
+            let cols = time_items
+                .iter()
+                .map(|i| (i.out.clone(), Expr::col(&ts_cte, &i.out)))
+                .collect();
+            let from = TableRef::Cte {
+                name: ts_cte,
+                alias: None,
+            };
+            (Some(from), cols, Vec::new())
+        }
+    }
+}
+
+/// The comment of a relation joined to the spine (`what`, by the items `by`), moved by `shift`.
+fn shift_comment(shift: Option<&Shift>, what: &str, by: &[&str]) -> String {
+    match shift {
+        Some(Shift::Window { count, grain }) => {
+            format!(
+                "{what} {} earlier, by {}",
+                amount(*count, grain.name()),
+                by.join(", ")
+            )
+        }
+        Some(Shift::ToGrain(g)) => {
+            format!("{what} at the start of the {g}, by {}", by.join(", "))
+        }
+        _ => format!("{what} for every period of the time spine"),
     }
 }
