@@ -66,7 +66,11 @@ pub fn prepare_requests(
 }
 
 /// A metric by `metric_time` at `grain` and `dims`, as `tally tree` and `tally check` read it.
-pub fn metric_request(metric: &str, grain: &str, dims: &[String]) -> tally_core::plan::QueryRequest {
+pub fn metric_request(
+    metric: &str,
+    grain: &str,
+    dims: &[String],
+) -> tally_core::plan::QueryRequest {
     let mut group_by = vec![format!("metric_time__{grain}")];
     group_by.extend(dims.iter().cloned());
     tally_core::plan::QueryRequest::of(&[metric], &group_by, &[] as &[&str])

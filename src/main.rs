@@ -450,7 +450,13 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
 fn open_database(
     ctx: &Ctx,
     duckdb: Option<&Path>,
-) -> Result<(tally_duckdb::duckdb::Connection, tally_duckdb::cache::Session), u8> {
+) -> Result<
+    (
+        tally_duckdb::duckdb::Connection,
+        tally_duckdb::cache::Session,
+    ),
+    u8,
+> {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
     // tally.yml's `duckdb:`, else a dbt DuckDB target's `path:`.
     let db_setting = spec

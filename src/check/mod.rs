@@ -368,7 +368,13 @@ fn limits_from_env() -> notify::Limits {
 fn open_database(
     ctx: &Ctx,
     flag: Option<&Path>,
-) -> Result<(tally_duckdb::duckdb::Connection, tally_duckdb::cache::Session), u8> {
+) -> Result<
+    (
+        tally_duckdb::duckdb::Connection,
+        tally_duckdb::cache::Session,
+    ),
+    u8,
+> {
     let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
     let setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
     let sample = spec.config.sample_data.clone();

@@ -162,7 +162,8 @@ mod tests {
 
     #[test]
     fn templates_expand_their_placeholders() {
-        let b = parse_bin("mf=mf query --explain --metrics {metrics} --group-by {group_by}").unwrap();
+        let b =
+            parse_bin("mf=mf query --explain --metrics {metrics} --group-by {group_by}").unwrap();
         assert_eq!(b.name, "mf");
         assert_eq!(
             expand(&b.template, "a,b", "metric_time__month", "/p"),

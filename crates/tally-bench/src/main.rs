@@ -17,8 +17,8 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool: printing is its job
 
 mod cache;
-mod compile;
 mod compare;
+mod compile;
 mod docs;
 mod exec;
 mod serve;

@@ -58,7 +58,11 @@ pub enum Outcome {
     /// Read from the cache.
     Hit { rows: u64 },
     /// Computed and stored (first use, a changed source or `--cache refresh`).
-    Built { rows: u64, millis: u64, replaced: bool },
+    Built {
+        rows: u64,
+        millis: u64,
+        replaced: bool,
+    },
     /// Not cached; the model's SQL runs in the query.
     Skipped(String),
 }
@@ -234,7 +238,11 @@ fn try_attach(conn: &Connection, db: &Path, path: &Path) -> Result<String, Strin
     );
     if let Err(e) = conn.execute_batch(&create) {
         let _ = conn.execute_batch(&format!("DETACH {CATALOG}"));
-        return Err(format!("cannot write {}: {}", path.display(), first_line(&e)));
+        return Err(format!(
+            "cannot write {}: {}",
+            path.display(),
+            first_line(&e)
+        ));
     }
     Ok(state)
 }
@@ -456,7 +464,10 @@ pub fn clear(db: &Path) -> Result<bool, String> {
     match std::fs::symlink_metadata(&path) {
         Err(_) => return Ok(false),
         Ok(m) if !m.is_file() => {
-            return Err(format!("{} is not a regular file; left alone", path.display()))
+            return Err(format!(
+                "{} is not a regular file; left alone",
+                path.display()
+            ))
         }
         Ok(m) if m.len() > 0 && !is_duckdb_file(&path) => {
             return Err(format!(

@@ -19,7 +19,10 @@ fn repository() -> std::path::PathBuf {
 
 fn load_from(root: &Path) -> Model {
     let (model, diags) = tally_core::pipeline::load_model(root, &LoadOptions::default());
-    assert!(!diags.iter().any(|d| d.is_error()), "the project has errors");
+    assert!(
+        !diags.iter().any(|d| d.is_error()),
+        "the project has errors"
+    );
     model
 }
 
@@ -70,7 +73,8 @@ fn request(metric: &str) -> QueryRequest {
 }
 
 fn sorted(mut t: ResultTable) -> ResultTable {
-    t.rows.sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    t.rows
+        .sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
     t
 }
 
@@ -82,7 +86,8 @@ fn run_cached(
     model: &mut Model,
     metric: &str,
 ) -> ResultTable {
-    let compiled = tally_core::pipeline::compile(model, &DuckDb, &request(metric)).expect("compiles");
+    let compiled =
+        tally_core::pipeline::compile(model, &DuckDb, &request(metric)).expect("compiles");
     let used = cache::relations_read(&compiled.plan);
     let sql = if session.prepare(conn, model, &used) {
         tally_core::pipeline::compile(model, &DuckDb, &request(metric))
@@ -201,7 +206,10 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         let rows = run_cached(&conn, &mut s, &mut model, metric);
         assert!(matches!(
             events_of(&s, "conversations")[..],
-            [Outcome::Built { replaced: false, .. }]
+            [Outcome::Built {
+                replaced: false,
+                ..
+            }]
         ));
         rows
     };
@@ -238,29 +246,38 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
     let yml = copy.path().join("tally.yml");
     let text = std::fs::read_to_string(&yml).unwrap();
     assert!(text.contains("reopen_window_days: 7"));
-    std::fs::write(&yml, text.replace("reopen_window_days: 7", "reopen_window_days: 1")).unwrap();
+    std::fs::write(
+        &yml,
+        text.replace("reopen_window_days: 7", "reopen_window_days: 1"),
+    )
+    .unwrap();
     let mut model2 = load_from(copy.path());
     let mut s2 = s;
     s2.events.clear();
     let with_var = run_cached(&conn, &mut s2, &mut model2, "reopen_rate");
     let conv_events = events_of(&s2, "conversations");
     assert!(
-        matches!(conv_events[..], [Outcome::Built { replaced: false, .. }]),
+        matches!(
+            conv_events[..],
+            [Outcome::Built {
+                replaced: false,
+                ..
+            }]
+        ),
         "{conv_events:?}"
     );
     assert!(same(
         &with_var,
         &run_plain(&plain, &load_from(copy.path()), "reopen_rate")
     ));
-    assert!(!same(&with_var, &run_plain(&plain, &load_project(), "reopen_rate")));
+    assert!(!same(
+        &with_var,
+        &run_plain(&plain, &load_project(), "reopen_rate")
+    ));
     // The model's SQL changes: another table again.
     let conv = copy.path().join("models/conversations.yml");
     let text = std::fs::read_to_string(&conv).unwrap();
-    let edited = text.replacen(
-        "ON a.id = v.admin_id",
-        "ON a.id = v.admin_id AND TRUE",
-        1,
-    );
+    let edited = text.replacen("ON a.id = v.admin_id", "ON a.id = v.admin_id AND TRUE", 1);
     assert_ne!(text, edited);
     std::fs::write(&conv, edited).unwrap();
     let mut model3 = load_from(copy.path());
@@ -268,7 +285,13 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
     run_cached(&conn, &mut s2, &mut model3, "reopen_rate");
     let conv_events = events_of(&s2, "conversations");
     assert!(
-        matches!(conv_events[..], [Outcome::Built { replaced: false, .. }]),
+        matches!(
+            conv_events[..],
+            [Outcome::Built {
+                replaced: false,
+                ..
+            }]
+        ),
         "{conv_events:?}"
     );
     // Refresh rebuilds what is used even when fresh.
@@ -317,7 +340,5 @@ fn the_sealed_connection_still_reads_no_files() {
         &format!("SELECT * FROM read_csv('{}')", csv.display()),
     );
     assert!(err.is_err());
-    assert!(conn
-        .execute_batch("ATTACH ':memory:' AS other")
-        .is_err());
+    assert!(conn.execute_batch("ATTACH ':memory:' AS other").is_err());
 }
