@@ -11,15 +11,19 @@
 //!   [`eval::evaluate`] turns the values read into evaluations and alert states; pure, no I/O.
 //! - [`query`]: the SQL of one series request (the compiled metric query joined to its target
 //!   series as a `VALUES` relation).
+//! - [`standing`]: one metric's target and status in one period (for `tally tree`).
+//! - [`check_test`]: check tests (`check_tests:`) checked and compared with an evaluation.
 //! - [`describe`]: targets and alerts as text fields for `tally diff`.
 //! - [`state`]: episodes across runs (fire once, escalate, resolve) and the notifications to send.
 
+pub mod check_test;
 pub mod describe;
 pub mod eval;
 pub mod period;
 pub mod query;
 pub mod resolve;
 pub mod spec;
+pub mod standing;
 pub mod state;
 pub mod status;
 
