@@ -234,7 +234,7 @@ fn check_tests_pass_fail_and_report_bad_input() {
         dir.path(),
         &[(
             "metrics/checks.yml",
-            &CHECK_TESTS.replace("not_firing: [aov_off_plan]", "firing: [aov_off_plan]"),
+            &CHECK_TESTS.replace("status: at_risk", "status: on_track"),
         )],
     );
     let out = tally(&["--project", p(dir.path()), "test"]);
@@ -246,7 +246,9 @@ fn check_tests_pass_fail_and_report_bad_input() {
         out.stdout
     );
     assert!(
-        out.stdout.contains("- alert aov_off_plan: firing\n+ ok ("),
+        out.stdout.contains(
+            "- average_order_value plan 2026-05: on_track\n+ at_risk (value 34, target 36)"
+        ),
         "{}",
         out.stdout
     );
