@@ -55,7 +55,7 @@ const PROJECT: &[(&str, &str)] = &[
         tolerance: {at_risk: 5%, off_track: 10%}
   - name: quirky
     type: derived
-    type_params: {expr: (revenue - refunds) / NULLIF(revenue, 0), metrics: [revenue, refunds]}
+    type_params: {expr: '(revenue - refunds) / NULLIF(revenue, 0)', metrics: [revenue, refunds]}
 ",
     ),
 ];

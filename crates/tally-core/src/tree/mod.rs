@@ -504,14 +504,16 @@ fn target_totals(own: Values, p0: f64, p1: f64, held: &[&str]) -> (f64, Option<f
             let rest = gap - (p1 - p0);
             if mismatch(Some(rest), 0.0) {
                 notes.push(format!(
-                    "its inputs' targets imply {p0}, not its own target; the difference is unexplained"
+                    "its inputs' targets imply {}, not its own target; the difference is unexplained",
+                    render::num(p0)
                 ));
             }
             (gap, Some(rest), notes)
         }
         None => {
             notes.push(format!(
-                "no target of its own: the contributions add up to the gap to {p0}, the target its inputs' targets imply"
+                "no target of its own: the contributions add up to the gap to {}, the target its inputs' targets imply",
+                render::num(p0)
             ));
             (p1 - p0, None, notes)
         }

@@ -12,16 +12,16 @@ use super::{DisplayNode, EdgeKind, NodeFacts};
 use indexmap::IndexMap;
 
 /// Box width, column gap, the vertical gap between boxes, the margin.
-const W: f64 = 250.0;
-const GAP_X: f64 = 56.0;
+const W: f64 = 224.0;
+const GAP_X: f64 = 36.0;
 const GAP_Y: f64 = 12.0;
 const MARGIN: f64 = 24.0;
 /// Height of a text line and of a box without its title's second line.
 const LINE: f64 = 16.0;
 const BASE_H: f64 = 78.0;
 const REPEAT_H: f64 = 30.0;
-/// Characters of a title line (13px semibold in a 230px text column).
-const TITLE_CHARS: usize = 30;
+/// Characters of a title line (13px semibold in a 204px text column).
+const TITLE_CHARS: usize = 27;
 
 /// A node placed on the canvas.
 struct Placed<'a> {
@@ -289,7 +289,7 @@ fn edge_label(n: &DisplayNode, parent_direction: Option<&str>) -> (String, &'sta
                 Some(false) => "#b91c1c",
                 None => "#334155",
             };
-            let role = clip(n.role.as_deref().unwrap_or(""), 14);
+            let role = clip(n.role.as_deref().unwrap_or(""), 11);
             match n.contribution {
                 Some(c) => (format!("{role} {}", signed(c)), colour),
                 None => (role, colour),
@@ -311,12 +311,12 @@ fn node_svg(
     let f = facts.get(&n.metric);
     if n.repeat {
         return format!(
-            r##"<g class="node repeat" data-metric="{m}"><rect x="{x:.1}" y="{y:.1}" width="{W}" height="{REPEAT_H}" rx="8" fill="#f8fafc" stroke="#94a3b8" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="#475569">{t} (shown above)</text><title>{m}</title></g>
+            r##"<g class="node repeat" data-metric="{m}"><rect x="{x:.1}" y="{y:.1}" width="{W}" height="{REPEAT_H}" rx="8" fill="#f8fafc" stroke="#94a3b8" stroke-dasharray="4 3"/><text x="{tx:.1}" y="{ty:.1}" font-size="12" fill="#475569">{t} (above)</text><title>{m} (shown above)</title></g>
 "##,
             m = esc(&n.metric),
             tx = x + 10.0,
             ty = y + 19.0,
-            t = esc(&clip(&n.metric, 24)),
+            t = esc(&clip(&n.metric, 20)),
         );
     }
     let status = f.and_then(|f| f.standing.status.as_deref());
@@ -376,15 +376,15 @@ fn node_svg(
     let last = ty + 2.0 * LINE + 2.0;
     if !owner.is_empty() {
         texts.push_str(&format!(
-            r##"<text class="owner" x="{:.1}" y="{last:.1}" font-size="11" fill="#6d28d9">@{}</text>"##,
+            r##"<text class="owner" x="{:.1}" y="{last:.1}" font-size="10.5" fill="#6d28d9">@{}</text>"##,
             x + 10.0,
-            esc(&clip(&owner, 16))
+            esc(&clip(&owner, 14))
         ));
     }
     let (label, colour) = edge_label(n, parent_direction);
     if !label.is_empty() {
         texts.push_str(&format!(
-            r##"<text class="via" x="{:.1}" y="{last:.1}" font-size="11" text-anchor="end" fill="{colour}">{}</text>"##,
+            r##"<text class="via" x="{:.1}" y="{last:.1}" font-size="10.5" text-anchor="end" fill="{colour}">{}</text>"##,
             x + W - 10.0,
             esc(&label)
         ));

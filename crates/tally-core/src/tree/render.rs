@@ -43,6 +43,8 @@ pub fn to_json(
 
 /// A number for people: counts without decimals, rates with three significant decimals.
 pub fn num(v: f64) -> String {
+    // Rounding noise around zero (a held input's contribution) is zero.
+    let v = if v.abs() < 5e-13 { 0.0 } else { v };
     let a = v.abs();
     let s = if a >= 1000.0 || v.fract() == 0.0 {
         format!("{v:.0}")
