@@ -102,7 +102,11 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
         return EXIT_USAGE;
     }
     // Problems of the tests themselves are reported per test; anything else stops the run.
-    let test_diags = tally_core::metric_test::check_tests(&model);
+    let mut test_diags = tally_core::metric_test::check_tests(&model);
+    test_diags.extend(tally_core::targets::check_test::check_all(
+        &tally_duckdb::check_testing::project(&model),
+        &model.check_tests,
+    ));
     let project_errors: Vec<Diagnostic> = diags
         .iter()
         .filter(|d| d.is_error() && !test_diags.contains(d))
@@ -144,7 +148,8 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
         .into_iter()
         .filter(|d| d.code == codes::DUPLICATE_NAME)
         .collect();
-    let reports = tally_duckdb::testing::run_tests(&model, filter);
+    let mut reports = tally_duckdb::testing::run_tests(&model, filter);
+    reports.extend(tally_duckdb::check_testing::run_check_tests(&model, filter));
     let passed = reports.iter().filter(|r| r.passed()).count();
     let failed = reports
         .iter()
@@ -170,6 +175,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                         "name": r.name,
                         "file": loc.as_ref().map(|l| l.0.clone()),
                         "line": loc.as_ref().map(|l| l.1),
+                        "kind": r.kind,
                         "status": status(r),
                         "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
                         "diagnostics": diag::to_json(&sources, &r.to_diagnostics()),
@@ -203,7 +209,11 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                                 kind: JunitProblemKind::Failure,
                                 type_: codes::TEST_FAILED.into(),
                                 message: d.message.clone(),
-                                text: format!("expected (-) and actual (+) rows:\n{diff}"),
+                                text: if r.kind == tally_duckdb::testing::CHECK_TEST {
+                                    format!("expected (-) and actual (+):\n{diff}")
+                                } else {
+                                    format!("expected (-) and actual (+) rows:\n{diff}")
+                                },
                             })
                         }
                         Outcome::Error => Some(JunitProblem {
@@ -305,10 +315,20 @@ fn render_test_human(
     if reports.is_empty() && extra.is_empty() {
         return out;
     }
-    let n = reports.len();
+    let checks = reports
+        .iter()
+        .filter(|r| r.kind == tally_duckdb::testing::CHECK_TEST)
+        .count();
+    let n = reports.len() - checks;
+    let plural = |n: usize| if n == 1 { "" } else { "s" };
     out.push_str(&format!(
-        "running {n} metric test{}{}\n",
-        if n == 1 { "" } else { "s" },
+        "running {n} metric test{}{}{}\n",
+        plural(n),
+        if checks > 0 {
+            format!(" and {checks} check test{}", plural(checks))
+        } else {
+            String::new()
+        },
         filter
             .map(|f| format!(" (names containing `{f}`)"))
             .unwrap_or_default()
@@ -336,7 +356,11 @@ fn render_test_human(
                     if let Some(d) = r.to_diagnostics().first() {
                         out.push_str(&format!("error[{}]: {}\n", d.code, d.message));
                     }
-                    out.push_str("expected (-) and actual (+) rows:\n");
+                    out.push_str(if r.kind == tally_duckdb::testing::CHECK_TEST {
+                        "expected (-) and actual (+):\n"
+                    } else {
+                        "expected (-) and actual (+) rows:\n"
+                    });
                     out.push_str(diff);
                 }
                 _ => {
@@ -623,6 +647,99 @@ struct MetricValues {
     /// (month, base, head).
     rows: Vec<(String, Option<f64>, Option<f64>)>,
     notes: Vec<String>,
+    /// Months whose target status the change moves (monthly targets).
+    flips: Vec<Flip>,
+}
+
+/// A month whose status against the metric's monthly target differs between the base and the
+/// head definitions (values, targets, bands or maturity).
+struct Flip {
+    month: String,
+    target: String,
+    from: String,
+    to: String,
+    target_from: Option<f64>,
+    target_to: Option<f64>,
+}
+
+impl Flip {
+    fn sentence(&self, metric: &str) -> String {
+        let t = |v: Option<f64>| v.map(number).unwrap_or_else(|| "none".into());
+        let target = if self.target_from == self.target_to {
+            format!("target {} {}", self.target, t(self.target_to))
+        } else {
+            format!(
+                "target {} {} → {}",
+                self.target,
+                t(self.target_from),
+                t(self.target_to)
+            )
+        };
+        format!(
+            "this change moves `{metric}` for {} from {} to {} ({target})",
+            self.month, self.from, self.to
+        )
+    }
+}
+
+/// The status flips of one metric's months between the two models, at `as_of`.
+fn flips(
+    base: &Model,
+    head: &Model,
+    base_name: &str,
+    metric: &str,
+    rows: &[(String, Option<f64>, Option<f64>)],
+    as_of: jiff::civil::DateTime,
+) -> Vec<Flip> {
+    use tally_core::targets::{period::Period, standing::standing};
+    let grain = tally_core::time::Grain::Month;
+    let mut out = Vec::new();
+    for (month, b, h) in rows {
+        let Ok(period) = Period::parse(grain, month) else {
+            continue;
+        };
+        let sb = standing(base, base_name, grain, period, *b, as_of);
+        let sh = standing(head, metric, grain, period, *h, as_of);
+        if sb.is_none() && sh.is_none() {
+            continue;
+        }
+        let name = |s: &Option<tally_core::targets::standing::Standing>| {
+            s.as_ref()
+                .map(|s| s.status.name().to_string())
+                .unwrap_or_else(|| "no_target".into())
+        };
+        let (from, to) = (name(&sb), name(&sh));
+        if from != to {
+            out.push(Flip {
+                month: month.clone(),
+                target: sh
+                    .as_ref()
+                    .and_then(|s| s.target_name.clone())
+                    .or_else(|| sb.as_ref().and_then(|s| s.target_name.clone()))
+                    .unwrap_or_default(),
+                from,
+                to,
+                target_from: sb.as_ref().and_then(|s| s.target),
+                target_to: sh.as_ref().and_then(|s| s.target),
+            });
+        }
+    }
+    out
+}
+
+fn flips_markdown(metrics: &[MetricValues]) -> String {
+    let all: Vec<String> = metrics
+        .iter()
+        .flat_map(|m| {
+            m.flips
+                .iter()
+                .map(|f| format!("- {}\n", f.sentence(&m.metric)))
+        })
+        .collect();
+    if all.is_empty() {
+        return String::new();
+    }
+    format!("### Status flips\n\n{}\n", all.concat())
 }
 
 enum ValueChanges {
@@ -639,6 +756,16 @@ impl ValueChanges {
             ValueChanges::Skipped(why) => serde_json::json!({"skipped": why}),
             ValueChanges::Ran { database, metrics } => serde_json::json!({
                 "database": database,
+                "status_flips": metrics.iter().flat_map(|m| m.flips.iter().map(|f| serde_json::json!({
+                    "metric": m.metric,
+                    "period": f.month,
+                    "target": f.target,
+                    "from": f.from,
+                    "to": f.to,
+                    "target_from": f.target_from,
+                    "target_to": f.target_to,
+                    "message": f.sentence(&m.metric),
+                }))).collect::<Vec<_>>(),
                 "metrics": metrics.iter().map(|m| serde_json::json!({
                     "metric": m.metric,
                     "notes": m.notes,
@@ -659,6 +786,7 @@ impl ValueChanges {
                 if metrics.is_empty() {
                     out.push_str("_No metric whose values may move._\n");
                 }
+                out.push_str(&flips_markdown(metrics));
                 // The metrics that move, largest move first; the others in one line.
                 let mut moved: Vec<(f64, &MetricValues)> = metrics
                     .iter()
@@ -685,7 +813,7 @@ impl ValueChanges {
 /// How much a metric moves: the largest relative change of a month (infinite when values appear,
 /// disappear or could not be computed); `None` when every month is unchanged.
 fn movement(m: &MetricValues) -> Option<f64> {
-    if !m.notes.is_empty() {
+    if !m.notes.is_empty() || !m.flips.is_empty() {
         return Some(f64::INFINITY);
     }
     let mut score: Option<f64> = None;
@@ -841,14 +969,31 @@ fn value_changes(
         Ok(c) => c,
         Err(e) => return ValueChanges::Skipped(format!("cannot open `{}`: {e}", path.display())),
     };
+    // Statuses are judged at the project's evaluation time, as `tally check` does.
+    let as_of = crate::check::evaluation_time(head, None).ok();
+    // Metrics whose values may move, and those whose targets, bands or maturity changed.
+    let mut names: Vec<&str> = d
+        .affected
+        .iter()
+        .filter(|a| a.values_may_change)
+        .map(|a| a.name.as_str())
+        .collect();
+    for m in head.checks.metrics.keys() {
+        if !names.contains(&m.as_str())
+            && tally_core::targets::describe::fields(base, m)
+                != tally_core::targets::describe::fields(head, m)
+        {
+            names.push(m);
+        }
+    }
     let mut metrics = Vec::new();
-    for a in d.affected.iter().filter(|a| a.values_may_change) {
+    for name in names {
         let renamed_from = d
             .metrics
             .iter()
-            .find(|m| m.name == a.name)
+            .find(|m| m.name == name)
             .and_then(|m| m.renamed_from.clone());
-        let base_name = renamed_from.unwrap_or_else(|| a.name.clone());
+        let base_name = renamed_from.unwrap_or_else(|| name.to_string());
         let mut notes = Vec::new();
         let mut side = |model: &Model, name: &str, label: &str| -> Vec<(String, Option<f64>)> {
             if !model.metrics.contains_key(name) {
@@ -860,11 +1005,11 @@ fn value_changes(
             })
         };
         let b = side(base, &base_name, "base");
-        let h = side(head, &a.name, "head");
+        let h = side(head, name, "head");
         let mut months: Vec<String> = b.iter().chain(&h).map(|(m, _)| m.clone()).collect();
         months.sort();
         months.dedup();
-        let rows = months
+        let rows: Vec<(String, Option<f64>, Option<f64>)> = months
             .into_iter()
             .map(|m| {
                 let bv = b.iter().find(|(x, _)| *x == m).and_then(|(_, v)| *v);
@@ -872,10 +1017,14 @@ fn value_changes(
                 (m, bv, hv)
             })
             .collect();
+        let flips = as_of
+            .map(|t| flips(base, head, &base_name, name, &rows, t))
+            .unwrap_or_default();
         metrics.push(MetricValues {
-            metric: a.name.clone(),
+            metric: name.to_string(),
             rows,
             notes,
+            flips,
         });
     }
     ValueChanges::Ran {

@@ -8,6 +8,8 @@ use std::collections::BTreeMap;
 use std::path::Path;
 use tally_core::model::{MetricKind, Model};
 use tally_core::plan::QueryRequest;
+use tally_core::targets::period::{parse_as_of, Period};
+use tally_core::targets::standing;
 use tally_core::time::Grain;
 use tally_core::timeval::Ts;
 use tally_core::tree::{self, attribution, render, Values};
@@ -37,9 +39,6 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         Err(msg) => return usage(&msg),
     };
     let grain = Grain::parse(args.grain).unwrap_or(Grain::Month);
-    if args.compare == "target" {
-        return usage("--compare target needs targets, which `tally check` defines; compare with `previous` or `year` for now");
-    }
     let (conn, mut session) = match crate::open_database(ctx, args.duckdb) {
         Ok(c) => c,
         Err(c) => return c,
@@ -80,13 +79,30 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
             }
         }
     }
-    let facts = tree::evaluate(&model, &structure, &metrics, &values, &BTreeMap::new());
+    // A date alone names its last second, as in `tally check`.
+    let at = args
+        .as_of
+        .and_then(parse_as_of)
+        .or_else(|| parse_as_of(&as_of.format()));
+    let standing = at
+        .map(|at| standings(&model, &values, grain, current, at))
+        .unwrap_or_default();
+    let baseline = if args.compare == "target" {
+        // The gap to target is the change: each metric's target stands in for the base period.
+        for (m, v) in values.iter_mut() {
+            v.base = standing.get(m).and_then(|s| s.target);
+        }
+        tree::Baseline::Target
+    } else {
+        tree::Baseline::Period
+    };
+    let facts = tree::evaluate(&model, &structure, &metrics, &values, &standing, baseline);
     let display = tree::display(&structure, &roots, &facts);
     let header = render::Header {
         grain: grain.name().to_string(),
         period: day(current),
         compare: args.compare.to_string(),
-        compare_period: Some(day(base)),
+        compare_period: (baseline == tree::Baseline::Period).then(|| day(base)),
     };
     let mix = match args.by {
         Some(dim) => match mix_rate(&model, &conn, &roots[0], dim, grain, base, current) {
@@ -136,7 +152,7 @@ fn output(
             }
             format!("{}\n", serde_json::to_string_pretty(&v).expect("json"))
         }
-        "mermaid" => render::to_mermaid(display, facts),
+        "mermaid" => render::to_mermaid(header, display, facts),
         "svg" => tree::picture::to_svg(header, display, facts),
         "html" => tree::picture::to_html(header, display, facts),
         _ => {
@@ -179,6 +195,43 @@ fn roots(model: &Model, t: &tree::MetricTree, root: Option<&str>) -> Result<Vec<
             }
         }
     }
+}
+
+/// Each metric's target and status in the current period (`tally check`'s judgement, with
+/// maturity and pacing at `as_of`); metrics without direction, targets or maturity have none.
+fn standings(
+    model: &Model,
+    values: &BTreeMap<String, Values>,
+    grain: Grain,
+    current: Ts,
+    at: jiff::civil::DateTime,
+) -> BTreeMap<String, tree::Standing> {
+    let Ok(date) = day(current).parse::<jiff::civil::Date>() else {
+        return BTreeMap::new();
+    };
+    let period = Period::containing(grain, date);
+    let mut out = BTreeMap::new();
+    for (m, v) in values {
+        let Some(s) = standing::standing(model, m, grain, period, v.current, at) else {
+            continue;
+        };
+        let gap = s.target.zip(v.current).map(|(t, v)| v - t);
+        out.insert(
+            m.clone(),
+            tree::Standing {
+                target_name: s.target_name,
+                target: s.target,
+                status: Some(s.status.name().to_string()),
+                direction: s.direction.map(|d| d.name().to_string()),
+                gap,
+                gap_pct: gap
+                    .zip(s.target)
+                    .filter(|(_, t)| *t != 0.0)
+                    .map(|(g, t)| g / t.abs()),
+            },
+        );
+    }
+    out
 }
 
 /// `2026-05`, `2026`, `2026-05-01` or a timestamp.

@@ -286,36 +286,42 @@ fn the_picture_renders_in_a_headless_browser() {
         p(&db),
     ]);
     assert_eq!(gen.code, 0, "{}", gen.stderr);
-    let out = tally(&[
-        "--project",
-        p(&repo),
-        "tree",
-        "resolved_without_repeat_contact_rate",
-        "--duckdb",
-        p(&db),
-        "--period",
-        "2026-05",
-        "--format",
-        "html",
-    ]);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    let page = tmp.path().join("tree.html");
-    std::fs::write(&page, &out.stdout).expect("write page");
     let shots = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("tree-browser");
     std::fs::create_dir_all(&shots).expect("dir");
-    let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tree/check.cjs");
-    let run = Command::new("node")
-        .arg(&script)
-        .arg(&page)
-        .arg(shots.join("tree.png"))
-        .env("TALLY_BROWSER", browser)
-        .env("NODE_PATH", modules)
-        .output()
-        .expect("run node");
-    let stdout = String::from_utf8_lossy(&run.stdout);
-    let stderr = String::from_utf8_lossy(&run.stderr);
-    println!("{stdout}\n{stderr}");
-    assert!(run.status.success(), "{stdout}\n{stderr}");
-    assert!(stdout.contains("nodes: "), "{stdout}");
-    assert!(shots.join("tree.png").is_file());
+    // The north star's tree, and every tree of the project (50+ nodes) under 1,600 px wide.
+    for (name, root) in [
+        ("tree", Some("resolved_without_repeat_contact_rate")),
+        ("forest", None),
+    ] {
+        let mut args = vec!["--project", p(&repo), "tree"];
+        args.extend(root);
+        args.extend([
+            "--duckdb",
+            p(&db),
+            "--period",
+            "2026-05",
+            "--format",
+            "html",
+        ]);
+        let out = tally(&args);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        let page = tmp.path().join(format!("{name}.html"));
+        std::fs::write(&page, &out.stdout).expect("write page");
+        let script = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/tree/check.cjs");
+        let run = Command::new("node")
+            .arg(&script)
+            .arg(&page)
+            .arg(shots.join(format!("{name}.png")))
+            .arg("1600")
+            .env("TALLY_BROWSER", &browser)
+            .env("NODE_PATH", &modules)
+            .output()
+            .expect("run node");
+        let stdout = String::from_utf8_lossy(&run.stdout);
+        let stderr = String::from_utf8_lossy(&run.stderr);
+        println!("{stdout}\n{stderr}");
+        assert!(run.status.success(), "{stdout}\n{stderr}");
+        assert!(stdout.contains("nodes: "), "{stdout}");
+        assert!(shots.join(format!("{name}.png")).is_file());
+    }
 }

@@ -12,11 +12,10 @@ use super::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::{Path, PathBuf};
 use tally_core::diag;
 use tally_core::model::Model;
-use tally_core::targets::eval::{self, Observation, SeriesKey, SeriesRequest, Values};
-use tally_core::targets::period::{parse_as_of, Period};
+use tally_core::targets::eval::{self, SeriesRequest, Values};
+use tally_core::targets::period::parse_as_of;
 use tally_core::targets::state::{self, Notice, State};
 use tally_core::targets::{query, FailOn};
-use tally_duckdb::engine::Value;
 
 /// The flags of `tally check`.
 #[derive(clap::Args, Debug, Clone)]
@@ -53,7 +52,10 @@ pub struct CheckArgs {
 
 /// The evaluation time: the flag, else tally.yml's `checks.as_of` (a `{{ var('x') }}` reads the
 /// project variable), else now.
-fn as_of(model: &Model, flag: Option<&str>) -> Result<jiff::civil::DateTime, String> {
+pub(crate) fn evaluation_time(
+    model: &Model,
+    flag: Option<&str>,
+) -> Result<jiff::civil::DateTime, String> {
     let text = match flag {
         Some(f) => f.to_string(),
         None => match &model.checks.config.as_of {
@@ -111,7 +113,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
             return EXIT_USAGE;
         }
     }
-    let as_of = match as_of(&model, a.as_of.as_deref()) {
+    let as_of = match evaluation_time(&model, a.as_of.as_deref()) {
         Ok(t) => t,
         Err(msg) => {
             eprintln!("error[{}]: {msg}", diag::codes::USAGE);
@@ -225,47 +227,12 @@ fn read_values(
             eprintln!("  help: see the SQL with `tally check --sql`");
             EXIT_PROBLEMS
         })?;
-        values.insert(r.key.clone(), observations(&r.key, &table.rows));
+        values.insert(
+            r.key.clone(),
+            tally_duckdb::check_testing::observations(&r.key, &table.rows),
+        );
     }
     Ok(values)
-}
-
-fn number(v: &Value) -> Option<f64> {
-    match v {
-        Value::Int(i) => Some(*i as f64),
-        Value::Float(f) if f.is_finite() => Some(*f),
-        Value::Text(s) => s.parse().ok(),
-        _ => None,
-    }
-}
-
-/// Rows of a series query (`tally_period`, `tally_s0…`, `tally_value`, `tally_target`) as
-/// observations; rows without a period (a NULL time) are left out.
-pub fn observations(key: &SeriesKey, rows: &[Vec<Value>]) -> Vec<Observation> {
-    let n = key.dims.len();
-    rows.iter()
-        .filter_map(|row| {
-            let period = match row.first()? {
-                Value::Time(t) | Value::Text(t) => {
-                    let d = t.get(..10)?.parse::<jiff::civil::Date>().ok()?;
-                    Period::containing(key.grain, d)
-                }
-                _ => return None,
-            };
-            let slice = (0..n)
-                .map(|i| match row.get(1 + i) {
-                    Some(Value::Null) | None => String::new(),
-                    Some(v) => v.to_string(),
-                })
-                .collect();
-            Some(Observation {
-                slice,
-                period,
-                value: row.get(1 + n).and_then(number),
-                target: row.get(2 + n).and_then(number),
-            })
-        })
-        .collect()
 }
 
 fn state_path(ctx: &Ctx, model: &Model, flag: Option<&Path>) -> PathBuf {

@@ -1,7 +1,9 @@
 // The `tally tree --format html` page in headless Chromium: no console errors, every node box
 // drawn with its text inside, no two boxes overlapping; a full-page screenshot is written.
 //
-//   node check.cjs PAGE.html SCREENSHOT.png      (TALLY_BROWSER, NODE_PATH as for the docs checks)
+//   node check.cjs PAGE.html SCREENSHOT.png [MAX_WIDTH]   (TALLY_BROWSER, NODE_PATH as for the docs checks)
+//
+// With MAX_WIDTH, the picture (the page's svg) must be narrower than that many pixels.
 'use strict';
 const { chromium } = require('playwright-core');
 const fs = require('fs');
@@ -9,7 +11,7 @@ const os = require('os');
 const path = require('path');
 const { pathToFileURL } = require('url');
 
-const [page, shot] = process.argv.slice(2);
+const [page, shot, maxWidth] = process.argv.slice(2);
 const ARGS = ['--headless', '--no-sandbox', '--disable-gpu', '--no-first-run',
   '--disable-background-networking', '--disable-component-update', '--disable-sync'];
 
@@ -32,6 +34,12 @@ async function main() {
       inside: texts.every((t) => t.width === 0 || (t.left >= b.left - 1 && t.right <= b.right + 1 && t.top >= b.top - 1 && t.bottom <= b.bottom + 1)) };
   }));
   if (boxes.length < 10) problems.push(`only ${boxes.length} nodes`);
+  const svg = await p.$eval('svg', (e) => { const b = e.getBoundingClientRect(); return { w: b.width, h: b.height }; });
+  if (maxWidth && svg.w >= Number(maxWidth)) problems.push(`the picture is ${svg.w} px wide (limit ${maxWidth})`);
+  const legend = await p.$$eval('g.legend text', (ts) => ts.map((t) => t.textContent));
+  ['on track', 'at risk', 'off track'].forEach((l) => { if (!legend.includes(l)) problems.push(`legend lacks "${l}"`); });
+  const owners = await p.$$eval('g.node text.owner', (ts) => ts.length);
+  if (owners < boxes.length / 2) problems.push(`only ${owners} owner labels on ${boxes.length} nodes`);
   boxes.forEach((b, i) => { if (!b.inside) problems.push(`node ${i}: text outside its box`); });
   for (let i = 0; i < boxes.length; i++) {
     for (let j = i + 1; j < boxes.length; j++) {
@@ -42,7 +50,7 @@ async function main() {
   await p.screenshot({ path: shot, fullPage: true });
   await context.close();
   fs.rmSync(dataDir, { recursive: true, force: true });
-  console.log(`nodes: ${boxes.length}; screenshot: ${shot}`);
+  console.log(`nodes: ${boxes.length}; picture: ${svg.w}x${svg.h} px; screenshot: ${shot}`);
   problems.forEach((m) => console.log('FAIL ' + m));
   process.exit(problems.length ? 1 : 0);
 }

@@ -31,6 +31,8 @@ pub struct ProjectSpec {
     pub metric_tests: Vec<MetricTest>,
     /// tally's declared source tables for metric tests (`test_tables:`).
     pub test_tables: Vec<TestTable>,
+    /// tally's check tests (`check_tests:`), with their CSV files read into `sources`.
+    pub check_tests: Vec<crate::spec::CheckTest>,
     /// tally's business calendars (`business_calendars:`) and holiday sets (`holiday_sets:`).
     pub business_calendars: Vec<crate::spec::calendar::BusinessCalendar>,
     pub holiday_sets: Vec<crate::spec::calendar::HolidaySet>,
@@ -99,6 +101,7 @@ const OUR_KEYS: &[&str] = &[
     "metric_tests",
     "metric_test",
     "test_tables",
+    "check_tests",
     "business_calendars",
     "holiday_sets",
 ];
@@ -482,6 +485,11 @@ fn attach_csv_files(spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>, read: &
             ),
         }
     };
+    for t in &mut spec.check_tests {
+        for f in &mut t.given {
+            attach(&f.csv, &mut f.csv_file, codes::TEST_FIXTURE);
+        }
+    }
     for t in &mut spec.metric_tests {
         for f in &mut t.given {
             attach(&f.csv, &mut f.csv_file, codes::TEST_FIXTURE);
@@ -661,6 +669,7 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
             "metric_test" => push(&mut spec.metric_tests, v, &cell),
             "metric_tests" => push_list(&mut spec.metric_tests, v, &cell),
             "test_tables" => push_list(&mut spec.test_tables, v, &cell),
+            "check_tests" => push_list(&mut spec.check_tests, v, &cell),
             "business_calendars" => push_list(&mut spec.business_calendars, v, &cell),
             "holiday_sets" => push_list(&mut spec.holiday_sets, v, &cell),
             _ if crate::spec::DBT_KEYS.contains(&key) => {}
@@ -671,7 +680,7 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
                         .at(k.span)
                         .with_label("tally and dbt do not read this key")
                         .with_suggestion(key, all)
-                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests, test_tables, business_calendars and holiday_sets"),
+                        .with_help("tally reads semantic_model(s), metric(s), saved_query/saved_queries, project_configuration, metric_tests, test_tables, check_tests, business_calendars and holiday_sets"),
                 );
             }
         }
@@ -681,8 +690,9 @@ fn read_document(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>
 
 /// Whether a YAML file may hold metric tests (a cheap look at its text).
 fn has_tests(path: &Path) -> bool {
-    std::fs::read_to_string(path)
-        .is_ok_and(|t| t.contains("metric_test") || t.contains("test_tables"))
+    std::fs::read_to_string(path).is_ok_and(|t| {
+        t.contains("metric_test") || t.contains("test_tables") || t.contains("check_tests")
+    })
 }
 
 /// Only tally's metric tests of a document (`metric_test(s)`, `test_tables`), when the semantic
@@ -694,6 +704,7 @@ fn read_tests(doc: &Node, spec: &mut ProjectSpec, diags: &mut Vec<Diagnostic>) {
             Some("metric_test") => push(&mut spec.metric_tests, v, &cell),
             Some("metric_tests") => push_list(&mut spec.metric_tests, v, &cell),
             Some("test_tables") => push_list(&mut spec.test_tables, v, &cell),
+            Some("check_tests") => push_list(&mut spec.check_tests, v, &cell),
             _ => {}
         }
     }

@@ -526,9 +526,72 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
             })
         }
     };
-    // The fixture tables: every declared table, filled by the test's `given` where it has one.
-    let mut tables: Vec<TableData> = model
-        .test_tables
+    let tables = fixture_tables(
+        &what,
+        &model.test_tables,
+        &model.sources,
+        &test.given,
+        &mut diags,
+    );
+    // The expected rows.
+    let e = &test.expect;
+    let explicit = e.columns.as_ref().map(columns_of);
+    let mut sink = RowSink {
+        what: "the expected rows".into(),
+        columns: explicit.clone().unwrap_or_default(),
+        fixed: false,
+        explicit,
+        rows: Vec::new(),
+        diags: &mut diags,
+        unknown_code: codes::TEST_EXPECTED_COLUMN,
+    };
+    match (&e.rows, &e.csv, e.csv_file) {
+        (Some(_), Some(csv), _) => sink.diags.push(
+            Diagnostic::error(codes::TEST_FIXTURE, "the expected rows are given both inline and in a CSV file")
+                .at(csv.span)
+                .with_help("keep `rows` or `csv`"),
+        ),
+        (Some(rows), None, _) => sink.add_rows(rows),
+        (None, Some(_), Some(id)) => match csv_text(&model.sources, id) {
+            Ok(csv) => sink.add_csv(&csv),
+            Err(d) => sink.diags.push(d),
+        },
+        (None, Some(_), None) => {} // reported by the loader
+        (None, None, _) => sink.diags.push(
+            Diagnostic::error(codes::TEST_FIXTURE, format!("{what} expects nothing"))
+                .at(test.name.span)
+                .with_label("`expect` has no rows")
+                .with_help("add `expect: {rows: [...]}` (an empty list expects no rows), or `expect: {csv: file.csv}`"),
+        ),
+    }
+    let (columns, rows) = sink.finish();
+    let expected = ExpectedRows {
+        columns,
+        rows,
+        ordered: e.ordered,
+    };
+    match request {
+        Some(request) if diags.is_empty() => Ok(PreparedTest {
+            name: test.name.value.clone(),
+            span: test.name.span,
+            request,
+            tables,
+            expected,
+        }),
+        _ => Err(diags),
+    }
+}
+
+/// The fixture tables of a test (`what` names it in messages): every `test_tables:` table,
+/// filled by the test's `given` where it has one. Shared by metric tests and check tests.
+pub fn fixture_tables(
+    what: &str,
+    test_tables: &[crate::spec::TestTable],
+    sources: &crate::source::SourceMap,
+    given: &[crate::spec::Fixture],
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<TableData> {
+    let mut tables: Vec<TableData> = test_tables
         .iter()
         .map(|t| TableData {
             name: t.table.value.clone(),
@@ -538,7 +601,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
         })
         .collect();
     let mut given_seen: Vec<(String, Span)> = Vec::new();
-    for f in &test.given {
+    for f in given {
         let key = f.table.value.to_ascii_lowercase();
         if let Some((_, prev)) = given_seen.iter().find(|(k, _)| *k == key) {
             diags.push(
@@ -562,7 +625,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
             .unwrap_or_default();
         let explicit = f.columns.as_ref().map(columns_of);
         if let Some(cols) = &f.columns {
-            check_columns(&f.table.value, cols, &mut diags);
+            check_columns(&f.table.value, cols, diags);
         }
         if let Some(ex) = &explicit {
             for c in ex {
@@ -595,7 +658,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
             columns,
             explicit,
             rows: Vec::new(),
-            diags: &mut diags,
+            diags,
             unknown_code: codes::TEST_MISSING_COLUMN,
         };
         if let (Some(_), Some(csv)) = (&f.rows, &f.csv) {
@@ -611,7 +674,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
         if let Some(rows) = &f.rows {
             sink.add_rows(rows);
         } else if let Some(id) = f.csv_file {
-            match csv_text(model, id) {
+            match csv_text(sources, id) {
                 Ok(csv) => sink.add_csv(&csv),
                 Err(d) => sink.diags.push(d),
             }
@@ -628,57 +691,11 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
             None => tables.push(data),
         }
     }
-    // The expected rows.
-    let e = &test.expect;
-    let explicit = e.columns.as_ref().map(columns_of);
-    let mut sink = RowSink {
-        what: "the expected rows".into(),
-        columns: explicit.clone().unwrap_or_default(),
-        fixed: false,
-        explicit,
-        rows: Vec::new(),
-        diags: &mut diags,
-        unknown_code: codes::TEST_EXPECTED_COLUMN,
-    };
-    match (&e.rows, &e.csv, e.csv_file) {
-        (Some(_), Some(csv), _) => sink.diags.push(
-            Diagnostic::error(codes::TEST_FIXTURE, "the expected rows are given both inline and in a CSV file")
-                .at(csv.span)
-                .with_help("keep `rows` or `csv`"),
-        ),
-        (Some(rows), None, _) => sink.add_rows(rows),
-        (None, Some(_), Some(id)) => match csv_text(model, id) {
-            Ok(csv) => sink.add_csv(&csv),
-            Err(d) => sink.diags.push(d),
-        },
-        (None, Some(_), None) => {} // reported by the loader
-        (None, None, _) => sink.diags.push(
-            Diagnostic::error(codes::TEST_FIXTURE, format!("{what} expects nothing"))
-                .at(test.name.span)
-                .with_label("`expect` has no rows")
-                .with_help("add `expect: {rows: [...]}` (an empty list expects no rows), or `expect: {csv: file.csv}`"),
-        ),
-    }
-    let (columns, rows) = sink.finish();
-    let expected = ExpectedRows {
-        columns,
-        rows,
-        ordered: e.ordered,
-    };
-    match request {
-        Some(request) if diags.is_empty() => Ok(PreparedTest {
-            name: test.name.value.clone(),
-            span: test.name.span,
-            request,
-            tables,
-            expected,
-        }),
-        _ => Err(diags),
-    }
+    tables
 }
 
-fn csv_text(model: &Model, id: FileId) -> Result<Csv, Diagnostic> {
-    let f = model.sources.get(id).ok_or_else(|| {
+fn csv_text(sources: &crate::source::SourceMap, id: FileId) -> Result<Csv, Diagnostic> {
+    let f = sources.get(id).ok_or_else(|| {
         Diagnostic::error(
             codes::TEST_FIXTURE,
             "a CSV file of a metric test was not loaded",

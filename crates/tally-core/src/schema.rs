@@ -76,6 +76,9 @@ struct ProjectYaml {
     metric_tests: Option<Vec<MetricTest>>,
     /// tally: the columns and types of source tables, shared by the metric tests.
     test_tables: Option<Vec<TestTable>>,
+    /// tally: check tests, each with fixture rows, an evaluation time and the target statuses and
+    /// alerts it expects (`tally test`).
+    check_tests: Option<Vec<crate::spec::CheckTest>>,
     /// tally: business calendars (office hours in an IANA zone, exceptions, versions) for
     /// `business_durations:` on semantic models.
     business_calendars: Option<Vec<crate::spec::calendar::BusinessCalendar>>,

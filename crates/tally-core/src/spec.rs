@@ -909,6 +909,48 @@ pub struct MetricTest {
     pub tags: Vec<String>,
 }
 
+/// tally: a check test (`check_tests:` in any project YAML file): fixture rows in, the statuses
+/// of targets and the alerts that fire (or stay quiet) at `as_of` out; run by `tally test`.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct CheckTest {
+    pub name: SString,
+    #[serde(default)]
+    pub description: Option<String>,
+    /// The evaluation time, as `tally check --as-of` takes it (`2026-06-30 23:59:59`; a date
+    /// alone names its last second).
+    pub as_of: SString,
+    /// Fixture rows per source table, as in metric tests.
+    #[serde(default)]
+    pub given: Vec<Fixture>,
+    /// What the evaluation must say, one entry per metric (and period, slice).
+    pub expect: Vec<CheckExpectation>,
+}
+
+/// One expectation of a check test: a target's status for a period (and slice), and alerts of the
+/// metric that fire or stay quiet.
+#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+pub struct CheckExpectation {
+    pub metric: SString,
+    /// The target (default: the metric's first target).
+    #[serde(default)]
+    pub target: Option<SString>,
+    /// The target's period, as its grain writes it (`2026-05`, `2026-Q2`).
+    #[serde(default)]
+    pub period: Option<SString>,
+    /// Values of the target's slice dimensions or of the alerts' `by:` dimensions.
+    #[serde(default)]
+    pub slice: Option<std::collections::BTreeMap<String, SString>>,
+    /// on_track, at_risk, off_track, no_target, no_data or immature.
+    #[serde(default)]
+    pub status: Option<SString>,
+    /// Alerts of the metric that must fire.
+    #[serde(default)]
+    pub firing: Vec<SString>,
+    /// Alerts of the metric that must not fire.
+    #[serde(default)]
+    pub not_firing: Vec<SString>,
+}
+
 /// tally: the columns (and SQL types) of a source table, shared by every metric test
 /// (`test_tables:`). Each test starts with every declared table created empty.
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]

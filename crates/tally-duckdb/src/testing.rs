@@ -21,6 +21,11 @@ use tally_core::spec::MetricTest;
 /// Relative tolerance for numbers.
 pub const TOLERANCE: f64 = 1e-9;
 
+/// [`TestReport::kind`] of a metric test.
+pub const METRIC_TEST: &str = "metric test";
+/// [`TestReport::kind`] of a check test (`crate::check_testing`).
+pub const CHECK_TEST: &str = "check test";
+
 /// How a test ended.
 #[derive(Clone, Debug, PartialEq)]
 pub enum Outcome {
@@ -48,6 +53,8 @@ pub struct TestReport {
     pub sql: Option<String>,
     /// The rows the query returned, when it ran.
     pub actual: Option<ResultTable>,
+    /// `metric test` or `check test`.
+    pub kind: &'static str,
 }
 
 impl TestReport {
@@ -66,16 +73,32 @@ impl TestReport {
                 unexpected,
             } => vec![Diagnostic::error(
                 codes::TEST_FAILED,
-                format!(
-                    "metric test `{}` failed: {missing} expected row{} not returned, {unexpected} unexpected row{}",
-                    self.name,
-                    plural(*missing),
-                    plural(*unexpected)
-                ),
+                if self.kind == CHECK_TEST {
+                    format!(
+                        "check test `{}` failed: {missing} expectation{} not met",
+                        self.name,
+                        plural(*missing)
+                    )
+                } else {
+                    format!(
+                        "metric test `{}` failed: {missing} expected row{} not returned, {unexpected} unexpected row{}",
+                        self.name,
+                        plural(*missing),
+                        plural(*unexpected)
+                    )
+                },
             )
             .at(self.span)
-            .with_label("the query returned other rows")
-            .with_help(format!("expected (-) and actual (+) rows:\n{}", diff.trim_end()))],
+            .with_label(if self.kind == CHECK_TEST {
+                "the evaluation said otherwise"
+            } else {
+                "the query returned other rows"
+            })
+            .with_help(if self.kind == CHECK_TEST {
+                format!("expected (-) and actual (+):\n{}", diff.trim_end())
+            } else {
+                format!("expected (-) and actual (+) rows:\n{}", diff.trim_end())
+            })],
             Outcome::Error => self.diagnostics.clone(),
         }
     }
@@ -108,6 +131,7 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
         diagnostics: Vec::new(),
         sql: None,
         actual: None,
+        kind: METRIC_TEST,
     };
     let (prepared, compiled) = match metric_test::check_test(model, test) {
         Ok(x) => x,
@@ -304,7 +328,7 @@ pub fn table_sql(t: &TableData) -> (String, Vec<String>) {
     (ddl, inserts)
 }
 
-fn create_table(conn: &duckdb::Connection, t: &TableData) -> Result<(), Diagnostic> {
+pub(crate) fn create_table(conn: &duckdb::Connection, t: &TableData) -> Result<(), Diagnostic> {
     if t.columns.is_empty() {
         return Err(Diagnostic::error(
             codes::TEST_FIXTURE,

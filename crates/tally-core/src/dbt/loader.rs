@@ -38,7 +38,7 @@ pub struct DbtLoad {
 }
 
 /// Top-level keys of schema YAML that are tally's own, never rendered by dbt's rules.
-const TALLY_KEYS: &[&str] = &["metric_tests", "metric_test", "test_tables"];
+const TALLY_KEYS: &[&str] = &["metric_tests", "metric_test", "test_tables", "check_tests"];
 
 impl DbtLoad {
     /// Read the dbt project at `root` (which has a `dbt_project.yml`).

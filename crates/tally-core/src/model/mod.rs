@@ -53,6 +53,8 @@ pub struct Model {
     /// tally's metric tests, as written (checked by [`crate::metric_test`]).
     #[serde(skip)]
     pub metric_tests: Vec<spec::MetricTest>,
+    /// tally's check tests (`check_tests:`), checked by `targets::check_test`.
+    pub check_tests: Vec<spec::CheckTest>,
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,

@@ -259,7 +259,8 @@ fn slices(obs: &[Observation]) -> BTreeMap<Vec<String>, Slice<'_>> {
     out
 }
 
-fn immature(mc: &MetricChecks, p: Period, as_of: DateTime) -> bool {
+/// Whether `p` is not mature yet at `as_of` (it ended less than the metric's `maturity` ago).
+pub fn is_immature(mc: &MetricChecks, p: Period, as_of: DateTime) -> bool {
     let end = p.end().to_datetime(jiff::civil::Time::midnight());
     match mc.maturity_seconds {
         Some(s) => super::period::add_seconds(end, s) > as_of,
@@ -267,8 +268,8 @@ fn immature(mc: &MetricChecks, p: Period, as_of: DateTime) -> bool {
     }
 }
 
-/// Judge one period of one slice against a target.
-fn judge_period(
+/// Judge one period of one slice against a target: status, target value, judgement.
+pub fn judge_period(
     mc: &MetricChecks,
     t: &Target,
     p: Period,
@@ -277,7 +278,7 @@ fn judge_period(
     as_of: DateTime,
 ) -> (Status, Option<f64>, Option<Judgement>) {
     let target_value = obs.and_then(|o| o.target).or_else(|| t.value_at(p, slice));
-    if immature(mc, p, as_of) {
+    if is_immature(mc, p, as_of) {
         return (Status::Immature, target_value, None);
     }
     let Some(value) = obs.and_then(|o| o.value) else {
@@ -370,10 +371,10 @@ fn target_evaluations(
         &[]
     };
     let mut periods = vec![current];
-    if immature(mc, current, as_of) {
+    if is_immature(mc, current, as_of) {
         let mut p = current.shift(-1);
         for _ in 0..400 {
-            if !immature(mc, p, as_of) {
+            if !is_immature(mc, p, as_of) {
                 periods.push(p);
                 break;
             }
@@ -565,7 +566,7 @@ fn alert_evaluation(
     let mut guard = 0;
     // `as_of` names its last second: data up to 23:59:59 completes the day.
     let through = super::period::add_seconds(as_of, 1);
-    while (as_of_midnight(p) > through || immature(mc, p, as_of)) && guard < 400 {
+    while (as_of_midnight(p) > through || is_immature(mc, p, as_of)) && guard < 400 {
         p = p.shift(-1);
         guard += 1;
     }

@@ -11,9 +11,12 @@
 //!   [`eval::evaluate`] turns the values read into evaluations and alert states; pure, no I/O.
 //! - [`query`]: the SQL of one series request (the compiled metric query joined to its target
 //!   series as a `VALUES` relation).
+//! - [`standing`]: one metric's target and status in one period (for `tally tree`).
+//! - [`check_test`]: check tests (`check_tests:`) checked and compared with an evaluation.
 //! - [`describe`]: targets and alerts as text fields for `tally diff`.
 //! - [`state`]: episodes across runs (fire once, escalate, resolve) and the notifications to send.
 
+pub mod check_test;
 pub mod describe;
 pub mod eval;
 pub mod period;
@@ -21,6 +24,7 @@ pub mod query;
 pub mod resolve;
 /// The spec types, with the other spec types ([`crate::spec::targets`]).
 pub use crate::spec::targets as spec;
+pub mod standing;
 pub mod state;
 pub mod status;
 

@@ -40,6 +40,13 @@ pub fn resolve(spec: &ProjectSpec, model: &Model) -> (Checks, Vec<Diagnostic>) {
         let mc = r.resolve();
         checks.metrics.insert(m.name.value.clone(), mc);
     }
+    let project = super::check_test::Project {
+        metrics: model.metrics.keys().map(String::as_str).collect(),
+        checks: &checks,
+        test_tables: &spec.test_tables,
+        sources: &spec.sources,
+    };
+    diags.extend(super::check_test::check_all(&project, &spec.check_tests));
     (checks, diags)
 }
 

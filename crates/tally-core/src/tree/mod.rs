@@ -136,13 +136,33 @@ impl Values {
 }
 
 /// Target and status of a metric in the current period, supplied by the caller (`tally check`'s
-/// evaluation). Status names are check's: on_track, at_risk, off_track, no_target, no_data,
-/// immature.
+/// judgement, `targets::standing`). Status names are check's: on_track, at_risk, off_track,
+/// no_target, no_data, immature.
 #[derive(Clone, Debug, Default, PartialEq, Serialize)]
 pub struct Standing {
+    /// The target judged (its name in the metric's `targets:`).
+    pub target_name: Option<String>,
     pub target: Option<f64>,
     pub status: Option<String>,
     pub direction: Option<String>,
+    /// The value minus the target (signed; which side is bad follows `direction`).
+    pub gap: Option<f64>,
+    /// `gap / |target|`.
+    pub gap_pct: Option<f64>,
+}
+
+/// What a tree compares the current period with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Baseline {
+    /// An earlier period: `Values::base` is the metric's value then.
+    #[default]
+    Period,
+    /// The targets: `Values::base` is the metric's target for the current period (None without
+    /// one), so a change is the gap to target. In an attribution, an input without a target is
+    /// held at its actual value, and what the inputs' targets do not explain of the parent's gap
+    /// is reported as `unexplained`.
+    Target,
 }
 
 /// How much of a metric's change one child explains.
@@ -160,6 +180,11 @@ pub struct Contribution {
 pub struct Attribution {
     pub method: Method,
     pub contributions: Vec<Contribution>,
+    /// Against targets: the part of the metric's gap to its target that the inputs' gaps do not
+    /// explain (its target differs from the one its inputs' targets imply); contributions plus
+    /// this make the gap exactly.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub unexplained: Option<f64>,
     /// Why the method was chosen or what to keep in mind (fallbacks, filtered inputs).
     pub note: Option<String>,
 }
@@ -217,6 +242,7 @@ pub fn evaluate(
     metrics: &[String],
     values: &BTreeMap<String, Values>,
     standing: &BTreeMap<String, Standing>,
+    baseline: Baseline,
 ) -> IndexMap<String, NodeFacts> {
     let mut out = IndexMap::new();
     for name in metrics {
@@ -249,7 +275,7 @@ pub fn evaluate(
                 change_pct: v.change_pct(),
                 standing: standing.get(name).cloned().unwrap_or_default(),
                 rolled_up_status: None,
-                attribution: attribute(model, m, tree, values),
+                attribution: attribute(model, m, values, baseline),
                 drivers,
             },
         );
@@ -361,34 +387,31 @@ fn formula_of(m: &Metric) -> Option<(Option<Arith>, Vec<String>, Vec<String>, bo
     }
 }
 
-/// Split a metric's change among its formula inputs; None for metrics without a formula.
+/// Split a metric's change (or gap to target) among its formula inputs; None for metrics without
+/// a formula.
 fn attribute(
     model: &Model,
     m: &Metric,
-    tree: &MetricTree,
     values: &BTreeMap<String, Values>,
+    baseline: Baseline,
 ) -> Option<Attribution> {
+    let non = |note: String| Attribution {
+        method: Method::NonDecomposable,
+        contributions: Vec::new(),
+        unexplained: None,
+        note: Some(note),
+    };
     if let Some(p) = percentile_of(model, m) {
         let what = if p == 0.5 {
             "a median".to_string()
         } else {
             format!("percentile {p}")
         };
-        return Some(Attribution {
-            method: Method::NonDecomposable,
-            contributions: Vec::new(),
-            note: Some(format!(
-                "{what} has no exact decomposition; compare the slices' changes, or use the average as a decomposable companion"
-            )),
-        });
+        return Some(non(format!(
+            "{what} has no exact decomposition; compare the slices' changes, or use the average as a decomposable companion"
+        )));
     }
     let (arith, inputs, roles, adjusted) = formula_of(m)?;
-    let _ = tree;
-    let non = |note: String| Attribution {
-        method: Method::NonDecomposable,
-        contributions: Vec::new(),
-        note: Some(note),
-    };
     let Some(arith) = arith else {
         return Some(non(
             "the formula is not plain arithmetic over its inputs (+ - * /, NULLIF, COALESCE, CAST)"
@@ -404,8 +427,18 @@ fn attribute(
         .iter()
         .map(|n| values.get(n).copied().unwrap_or_default())
         .collect();
+    let held: Vec<&str> = inputs
+        .iter()
+        .zip(&v)
+        .filter(|(_, v)| baseline == Baseline::Target && v.base.is_none())
+        .map(|(n, _)| n.as_str())
+        .collect();
+    let base = |v: &Values| match baseline {
+        Baseline::Period => v.base,
+        Baseline::Target => v.base.or(v.current),
+    };
     let (Some(x0), Some(x1)) = (
-        v.iter().map(|v| v.base).collect::<Option<Vec<f64>>>(),
+        v.iter().map(base).collect::<Option<Vec<f64>>>(),
         v.iter().map(|v| v.current).collect::<Option<Vec<f64>>>(),
     ) else {
         return Some(non("an input has no value in one of the periods".into()));
@@ -415,19 +448,16 @@ fn attribute(
             "the formula has no value in one of the periods (NULL or division by zero)".into(),
         ));
     };
-    let (method, contributions, mut note) = split(&arith, inputs.len(), &x0, &x1);
+    let (method, contributions, note) = split(&arith, inputs.len(), &x0, &x1);
     let Some(contributions) = contributions else {
         return Some(non(note.unwrap_or_default()));
     };
     let own = values.get(&m.name).copied().unwrap_or_default();
-    let mismatch =
-        |a: Option<f64>, b: f64| a.is_some_and(|a| (a - b).abs() > 1e-9 * b.abs().max(1.0));
-    if mismatch(own.base, p0) || mismatch(own.current, p1) {
-        note = Some(format!(
-            "the formula over the inputs' values gives {p0} -> {p1}, not the metric's own values; the contributions add up to that change"
-        ));
-    }
-    let total = p1 - p0;
+    let (total, unexplained, mut notes) = match baseline {
+        Baseline::Period => period_totals(own, p0, p1),
+        Baseline::Target => target_totals(own, p0, p1, &held),
+    };
+    notes.extend(note);
     Some(Attribution {
         method,
         contributions: inputs
@@ -441,8 +471,55 @@ fn attribute(
                 share: (total != 0.0).then(|| value / total),
             })
             .collect(),
-        note,
+        unexplained,
+        note: (!notes.is_empty()).then(|| notes.join("; ")),
     })
+}
+
+fn mismatch(a: Option<f64>, b: f64) -> bool {
+    a.is_some_and(|a| (a - b).abs() > 1e-9 * b.abs().max(1.0))
+}
+
+/// The change the contributions split, against an earlier period.
+fn period_totals(own: Values, p0: f64, p1: f64) -> (f64, Option<f64>, Vec<String>) {
+    let mut notes = Vec::new();
+    if mismatch(own.base, p0) || mismatch(own.current, p1) {
+        notes.push(format!(
+            "the formula over the inputs' values gives {p0} -> {p1}, not the metric's own values; the contributions add up to that change"
+        ));
+    }
+    (p1 - p0, None, notes)
+}
+
+/// The gap the contributions split, against the targets: the metric's own gap when it has a
+/// target (the rest is `unexplained`), else the gap to the target its inputs' targets imply.
+fn target_totals(own: Values, p0: f64, p1: f64, held: &[&str]) -> (f64, Option<f64>, Vec<String>) {
+    let mut notes = Vec::new();
+    if !held.is_empty() {
+        notes.push(format!(
+            "without a target of their own, {} held at the actual value",
+            held.join(", ")
+        ));
+    }
+    match own.change() {
+        Some(gap) => {
+            let rest = gap - (p1 - p0);
+            if mismatch(Some(rest), 0.0) {
+                notes.push(format!(
+                    "its inputs' targets imply {}, not its own target; the difference is unexplained",
+                    render::num(p0)
+                ));
+            }
+            (gap, Some(rest), notes)
+        }
+        None => {
+            notes.push(format!(
+                "no target of its own: the contributions add up to the gap to {}, the target its inputs' targets imply",
+                render::num(p0)
+            ));
+            (p1 - p0, None, notes)
+        }
+    }
 }
 
 /// The method for a formula's shape, with the fallback from LMDI to Shapley.

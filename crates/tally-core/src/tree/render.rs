@@ -43,6 +43,8 @@ pub fn to_json(
 
 /// A number for people: counts without decimals, rates with three significant decimals.
 pub fn num(v: f64) -> String {
+    // Rounding noise around zero (a held input's contribution) is zero.
+    let v = if v.abs() < 5e-13 { 0.0 } else { v };
     let a = v.abs();
     let s = if a >= 1000.0 || v.fract() == 0.0 {
         format!("{v:.0}")
@@ -83,17 +85,33 @@ pub fn pct(v: Option<f64>) -> String {
     .unwrap_or_default()
 }
 
-/// The one-line summary of a metric: value, change, target and status.
-pub fn summary(f: &NodeFacts) -> String {
-    let mut s = format!("{} (was {})", opt(f.values.current), opt(f.values.base));
-    if let Some(c) = f.change {
-        s.push_str(&format!("  Δ {}", signed(c)));
-        if let Some(p) = f.change_pct {
-            s.push_str(&format!(" ({})", pct(Some(p))));
+impl Header {
+    /// Whether the tree compares with the targets (`--compare target`): a change is a gap.
+    pub fn vs_target(&self) -> bool {
+        self.compare == "target"
+    }
+}
+
+/// The one-line summary of a metric: value, change (or gap to target), target and status.
+pub fn summary(f: &NodeFacts, vs_target: bool) -> String {
+    let mut s = opt(f.values.current);
+    if !vs_target {
+        s.push_str(&format!(" (was {})", opt(f.values.base)));
+        if let Some(c) = f.change {
+            s.push_str(&format!("  Δ {}", signed(c)));
+            if let Some(p) = f.change_pct {
+                s.push_str(&format!(" ({})", pct(Some(p))));
+            }
         }
     }
     if let Some(t) = f.standing.target {
         s.push_str(&format!("  target {}", num(t)));
+    }
+    if let Some(g) = f.standing.gap {
+        s.push_str(&format!("  gap {}", signed(g)));
+        if let Some(p) = f.standing.gap_pct {
+            s.push_str(&format!(" ({})", pct(Some(p))));
+        }
     }
     if let Some(st) = &f.standing.status {
         s.push_str(&format!("  [{st}]"));
@@ -120,83 +138,90 @@ pub fn to_text(
         header.period,
         header.compare_period.as_deref().unwrap_or(&header.compare)
     );
+    let t = Text {
+        facts,
+        vs_target: header.vs_target(),
+    };
     for r in roots {
         out.push('\n');
-        line(&mut out, r, facts, "", "");
-        notes(&mut out, &r.metric, facts, "│  ");
+        t.line(&mut out, r, "", "");
+        t.notes(&mut out, &r.metric, "│  ");
         let kids = &r.children;
         for (i, c) in kids.iter().enumerate() {
-            text_node(&mut out, c, facts, "", i + 1 == kids.len());
+            t.node(&mut out, c, "", i + 1 == kids.len());
         }
     }
-    out.push_str(
-        "\n= formula input (its contribution adds up to the parent's change)   ~ driver (co-movement, not causation)\n",
-    );
+    out.push_str(if t.vs_target {
+        "\n= formula input (its contribution adds up to the parent's gap to target)   ~ driver (co-movement, not causation)\n"
+    } else {
+        "\n= formula input (its contribution adds up to the parent's change)   ~ driver (co-movement, not causation)\n"
+    });
     out
 }
 
-fn line(
-    out: &mut String,
-    n: &DisplayNode,
-    facts: &IndexMap<String, NodeFacts>,
-    prefix: &str,
-    branch: &str,
-) {
-    let f = facts.get(&n.metric);
-    let mark = match n.edge {
-        Some(EdgeKind::Formula) => format!("= {} ", n.role.as_deref().unwrap_or("")),
-        Some(EdgeKind::Influence) => "~ ".to_string(),
-        None => String::new(),
-    };
-    let owner = f
-        .and_then(|f| f.accountable.as_deref())
-        .map(|a| format!("  @{a}"))
-        .unwrap_or_default();
-    let mut s = format!("{prefix}{branch}{mark}{}", n.metric);
-    if n.repeat {
-        s.push_str("  (shown above)");
-    } else if let Some(f) = f {
-        s.push_str(&format!("  {}", summary(f)));
-    }
-    if let Some(c) = n.contribution {
-        s.push_str(&format!("  → contributes {}", signed(c)));
-    }
-    s.push_str(&owner);
-    out.push_str(s.trim_end());
-    out.push('\n');
+struct Text<'a> {
+    facts: &'a IndexMap<String, NodeFacts>,
+    vs_target: bool,
 }
 
-fn text_node(
-    out: &mut String,
-    n: &DisplayNode,
-    facts: &IndexMap<String, NodeFacts>,
-    prefix: &str,
-    last: bool,
-) {
-    line(out, n, facts, prefix, if last { "└─ " } else { "├─ " });
-    let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
-    if !n.repeat {
-        let bar = if n.children.is_empty() {
-            "   "
-        } else {
-            "│  "
+impl Text<'_> {
+    fn line(&self, out: &mut String, n: &DisplayNode, prefix: &str, branch: &str) {
+        let f = self.facts.get(&n.metric);
+        let mark = match n.edge {
+            Some(EdgeKind::Formula) => format!("= {} ", n.role.as_deref().unwrap_or("")),
+            Some(EdgeKind::Influence) => "~ ".to_string(),
+            None => String::new(),
         };
-        notes(out, &n.metric, facts, &format!("{inner}{bar}"));
+        let owner = f
+            .and_then(|f| f.accountable.as_deref())
+            .map(|a| format!("  @{a}"))
+            .unwrap_or_default();
+        let mut s = format!("{prefix}{branch}{mark}{}", n.metric);
+        if n.repeat {
+            s.push_str("  (shown above)");
+        } else if let Some(f) = f {
+            s.push_str(&format!("  {}", summary(f, self.vs_target)));
+        }
+        if let Some(c) = n.contribution {
+            s.push_str(&format!("  → contributes {}", signed(c)));
+        }
+        s.push_str(&owner);
+        out.push_str(s.trim_end());
+        out.push('\n');
     }
-    for (i, c) in n.children.iter().enumerate() {
-        text_node(out, c, facts, &inner, i + 1 == n.children.len());
-    }
-}
 
-fn notes(out: &mut String, metric: &str, facts: &IndexMap<String, NodeFacts>, indent: &str) {
-    let Some(a) = facts.get(metric).and_then(|f| f.attribution.as_ref()) else {
-        return;
-    };
-    if let Some(note) = &a.note {
-        out.push_str(&format!(
-            "{indent}({}) {note}\n",
-            a.method.name().replace('_', "-")
-        ));
+    fn node(&self, out: &mut String, n: &DisplayNode, prefix: &str, last: bool) {
+        self.line(out, n, prefix, if last { "└─ " } else { "├─ " });
+        let inner = format!("{prefix}{}", if last { "   " } else { "│  " });
+        if !n.repeat {
+            let bar = if n.children.is_empty() {
+                "   "
+            } else {
+                "│  "
+            };
+            self.notes(out, &n.metric, &format!("{inner}{bar}"));
+        }
+        for (i, c) in n.children.iter().enumerate() {
+            self.node(out, c, &inner, i + 1 == n.children.len());
+        }
+    }
+
+    fn notes(&self, out: &mut String, metric: &str, indent: &str) {
+        let Some(a) = self.facts.get(metric).and_then(|f| f.attribution.as_ref()) else {
+            return;
+        };
+        if let Some(u) = a.unexplained.filter(|u| u.abs() > 1e-9) {
+            out.push_str(&format!(
+                "{indent}unexplained by the inputs' targets: {}\n",
+                signed(u)
+            ));
+        }
+        if let Some(note) = &a.note {
+            out.push_str(&format!(
+                "{indent}({}) {note}\n",
+                a.method.name().replace('_', "-")
+            ));
+        }
     }
 }
 
@@ -211,12 +236,17 @@ fn mermaid_escape(s: &str) -> String {
 }
 
 /// Mermaid flowchart: formula edges solid with the contribution, drivers dotted; status classes.
-pub fn to_mermaid(roots: &[DisplayNode], facts: &IndexMap<String, NodeFacts>) -> String {
+pub fn to_mermaid(
+    header: &Header,
+    roots: &[DisplayNode],
+    facts: &IndexMap<String, NodeFacts>,
+) -> String {
+    let vs_target = header.vs_target();
     let mut out = String::from("flowchart TD\n");
     let mut next = 0usize;
     let mut classes: Vec<(String, &'static str)> = Vec::new();
     for r in roots {
-        mermaid_node(&mut out, r, facts, &mut next, &mut classes);
+        mermaid_node(&mut out, r, facts, vs_target, &mut next, &mut classes);
     }
     out.push_str("  classDef on_track fill:#dcfce7,stroke:#15803d\n");
     out.push_str("  classDef at_risk fill:#fef3c7,stroke:#b45309\n");
@@ -232,6 +262,7 @@ fn mermaid_node(
     out: &mut String,
     n: &DisplayNode,
     facts: &IndexMap<String, NodeFacts>,
+    vs_target: bool,
     next: &mut usize,
     classes: &mut Vec<(String, &'static str)>,
 ) -> String {
@@ -240,11 +271,21 @@ fn mermaid_node(
     let f = facts.get(&n.metric);
     let mut label = n.metric.clone();
     if let Some(f) = f.filter(|_| !n.repeat) {
-        label.push_str(&format!(
-            "<br/>{} Δ {}",
-            opt(f.values.current),
-            f.change.map(signed).unwrap_or_default()
-        ));
+        label.push_str(&format!("<br/>{}", opt(f.values.current)));
+        match (vs_target, f.change) {
+            (false, Some(c)) => label.push_str(&format!(" Δ {}", signed(c))),
+            (true, Some(c)) => label.push_str(&format!(" gap {}", signed(c))),
+            _ => {}
+        }
+        if let (Some(t), Some(st)) = (f.standing.target, &f.standing.status) {
+            label.push_str(&format!(
+                "<br/>target {} · {}",
+                num(t),
+                st.replace('_', " ")
+            ));
+        } else if let Some(st) = &f.standing.status {
+            label.push_str(&format!("<br/>{}", st.replace('_', " ")));
+        }
         if let Some(a) = &f.accountable {
             label.push_str(&format!("<br/>@{a}"));
         }
@@ -264,7 +305,7 @@ fn mermaid_node(
         }
     }
     for c in &n.children {
-        let cid = mermaid_node(out, c, facts, next, classes);
+        let cid = mermaid_node(out, c, facts, vs_target, next, classes);
         match c.edge {
             Some(EdgeKind::Formula) => {
                 let l = c

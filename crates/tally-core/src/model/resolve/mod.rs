@@ -35,6 +35,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
     model.macros.project_macros = spec.templates.clone();
     model.metric_tests = spec.metric_tests;
     model.test_tables = spec.test_tables;
+    model.check_tests = spec.check_tests;
     model.sources = spec.sources;
     (model, diags)
 }
