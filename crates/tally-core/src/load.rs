@@ -32,8 +32,8 @@ pub struct ProjectSpec {
     /// tally's declared source tables for metric tests (`test_tables:`).
     pub test_tables: Vec<TestTable>,
     /// tally's business calendars (`business_calendars:`) and holiday sets (`holiday_sets:`).
-    pub business_calendars: Vec<crate::calendar::spec::BusinessCalendar>,
-    pub holiday_sets: Vec<crate::calendar::spec::HolidaySet>,
+    pub business_calendars: Vec<crate::spec::calendar::BusinessCalendar>,
+    pub holiday_sets: Vec<crate::spec::calendar::HolidaySet>,
     /// A dbt project's target and relations (when the project has a `dbt_project.yml`).
     pub dbt: Option<crate::dbt::DbtInfo>,
 }

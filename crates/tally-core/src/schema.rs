@@ -78,9 +78,9 @@ struct ProjectYaml {
     test_tables: Option<Vec<TestTable>>,
     /// tally: business calendars (office hours in an IANA zone, exceptions, versions) for
     /// `business_durations:` on semantic models.
-    business_calendars: Option<Vec<crate::calendar::spec::BusinessCalendar>>,
+    business_calendars: Option<Vec<crate::spec::calendar::BusinessCalendar>>,
     /// tally: named lists of exceptions that calendars include (`include_exceptions`).
-    holiday_sets: Option<Vec<crate::calendar::spec::HolidaySet>>,
+    holiday_sets: Option<Vec<crate::spec::calendar::HolidaySet>>,
     /// dbt models; in dbt's latest semantic-layer spec a model with `semantic_model:` is a semantic
     /// model (entities and dimensions on its columns, metrics under it). Other keys are dbt's.
     models: Option<Vec<crate::spec_latest::ModelEntry>>,

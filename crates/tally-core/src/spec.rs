@@ -17,6 +17,9 @@ use schemars::JsonSchema;
 use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
+pub mod calendar;
+pub mod targets;
+
 pub type SString = Spanned<String>;
 
 /// A list that may also be written as a single value (`filter: "..."` or `filter: ["...", "..."]`).
@@ -111,7 +114,7 @@ pub struct SemanticModel {
     pub tags: Vec<String>,
     /// tally: columns measured in business time (see `calendar`).
     #[serde(default)]
-    pub business_durations: Vec<crate::calendar::spec::BusinessDuration>,
+    pub business_durations: Vec<calendar::BusinessDuration>,
     #[serde(default, skip_serializing)]
     #[schemars(with = "Option<serde_json::Value>")]
     pub metadata: Option<IgnoredAny>,
@@ -518,16 +521,16 @@ pub struct Metric {
     pub drivers: Vec<SString>,
     /// tally: which way the metric is better (`tally check`, `tally tree`).
     #[serde(default)]
-    pub direction: Option<Spanned<crate::targets::Direction>>,
+    pub direction: Option<Spanned<targets::Direction>>,
     /// tally: how long after a period's end its value is final (`7 days`); younger periods are `immature`.
     #[serde(default)]
     pub maturity: Option<SString>,
     /// tally: target series with tolerance bands (`tally check`).
     #[serde(default)]
-    pub targets: Vec<crate::targets::spec::Target>,
+    pub targets: Vec<targets::Target>,
     /// tally: alerts on target status, thresholds, changes and anomalies (`tally check`).
     #[serde(default)]
-    pub alerts: Vec<crate::targets::spec::Alert>,
+    pub alerts: Vec<targets::Alert>,
     #[serde(default)]
     pub tags: Vec<String>,
     #[serde(default)]
@@ -640,7 +643,7 @@ pub struct Person {
     pub teams: Vec<SString>,
     /// Where `tally check` notifies this person (secrets by environment-variable name only).
     #[serde(default)]
-    pub notify: Option<crate::targets::spec::Endpoints>,
+    pub notify: Option<targets::Endpoints>,
 }
 
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
@@ -652,7 +655,7 @@ pub struct Team {
     pub members: Vec<SString>,
     /// Where `tally check` notifies this team (secrets by environment-variable name only).
     #[serde(default)]
-    pub notify: Option<crate::targets::spec::Endpoints>,
+    pub notify: Option<targets::Endpoints>,
 }
 
 /// How `ref('x')` and `$source_schema` become relations.
@@ -745,7 +748,7 @@ pub struct ProjectFile {
     pub paths: Vec<String>,
     /// `tally check` settings: as_of, default_fail_on, state file, SMTP.
     #[serde(default)]
-    pub checks: Option<crate::targets::spec::ChecksConfig>,
+    pub checks: Option<targets::ChecksConfig>,
 }
 
 // ----- metric tests (tally) ------------------------------------------------------------------------

@@ -1,14 +1,14 @@
 //! Business calendars and business-time durations.
 //!
-//! - [`spec`]: the YAML as written (`business_calendars:`, `holiday_sets:`, `business_durations:`).
+//! - [`spec`] (in [`crate::spec::calendar`]): the YAML as written (`business_calendars:`, `holiday_sets:`, `business_durations:`).
 //! - [`resolve`]: checked into [`Calendars`] (IANA zones from jiff's bundled tz database, local
 //!   intervals in seconds, versions, exceptions), every mistake a spanned E08xx diagnostic.
 //! - [`clock`]: the business clock: per calendar and UTC day, the open seconds before that day
 //!   (`cum_s`) and the day's open intervals in seconds since 00:00 UTC. A duration is
 //!   `B(end) - B(start)`, two equi-join lookups in SQL, no time-zone function.
-//! - [`duration`]: business durations on semantic models: the model's relation wrapped in a query
-//!   that joins the clock twice per duration (Jinja over the macro library, so one text serves all
-//!   dialects).
+//! - [`duration`]: the clock as SQL (its relations, its rows inline); semantic models' business
+//!   durations (`model/business.rs`) wrap a model's relation in a query that joins it twice per
+//!   duration (Jinja over the macro library, so one text serves all dialects).
 //!
 //! DST rules: a local endpoint in a spring-forward gap moves to the first instant after the gap;
 //! one in a fall-back fold takes the earlier offset. Intervals are half-open.
@@ -17,7 +17,8 @@ pub mod clock;
 pub mod duration;
 pub mod export;
 pub mod resolve;
-pub mod spec;
+/// The spec types, with the other spec types ([`crate::spec::calendar`]).
+pub use crate::spec::calendar as spec;
 
 use crate::source::Span;
 use indexmap::IndexMap;

@@ -21,6 +21,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::sync::Arc;
 
+pub mod business;
 mod ir;
 mod lookup;
 mod resolve;
@@ -146,7 +147,7 @@ pub struct SemanticModel {
     pub measures: Vec<Measure>,
     /// The relation with the model's business durations as columns (`calendar::duration`).
     #[serde(skip)]
-    pub business: Option<crate::calendar::duration::Wrapped>,
+    pub business: Option<business::Wrapped>,
 }
 
 impl SemanticModel {

@@ -52,7 +52,7 @@ impl<'m> Planner<'m> {
         for (_, m) in &g.leaves {
             let measure = self.use_measure(m);
             let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
-            self.project(g.model, &name, &expr);
+            self.ctes.project(g.model, &name, &expr);
             select.columns.push(SelectItem {
                 expr: Expr::Agg(agg, Box::new(Expr::col(&fb.alias, &name))),
                 alias: Some(name.clone()),
@@ -67,7 +67,7 @@ impl<'m> Planner<'m> {
             format!("Aggregate {} by {}", names.join(", "), by.join(", "))
         };
         let model_name = self.scan_name(g.model);
-        Some(self.add_cte(&format!("{model_name}_agg"), comment, select))
+        Some(self.ctes.add(&format!("{model_name}_agg"), comment, select))
     }
 
     /// Several groups of plain aggregations of one model, time dimension and time constraint that
@@ -122,7 +122,7 @@ impl<'m> Planner<'m> {
             for (_, m) in &g.leaves {
                 let measure = self.use_measure(m);
                 let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
-                self.project(g.model, &name, &expr);
+                self.ctes.project(g.model, &name, &expr);
                 let mut col = name.clone();
                 let mut n = 1;
                 while cols.contains(&col) {
@@ -157,7 +157,7 @@ impl<'m> Planner<'m> {
             )
         };
         let model_name = self.scan_name(first.model);
-        let cte = self.add_cte(&format!("{model_name}_agg"), comment, select);
+        let cte = self.ctes.add(&format!("{model_name}_agg"), comment, select);
         Some((cte, cols))
     }
 
@@ -166,7 +166,7 @@ impl<'m> Planner<'m> {
     /// dimension), and the aggregation of the rows at that value.
     fn build_semi_additive(&mut self, g: &LeafGroup, na: &NonAdditive) -> Option<String> {
         let model_name = self.scan_name(g.model);
-        let sm = &self.model.semantic_models[g.model];
+        let sm = &self.cx.model.semantic_models[g.model];
         let na_grain = sm
             .dimension(&na.dimension)
             .and_then(|d| d.time_grain)
@@ -202,9 +202,9 @@ impl<'m> Planner<'m> {
         }
         let mut names = Vec::new();
         for (_, m) in &g.leaves {
-            let measure = self.model.measure(m);
+            let measure = self.cx.model.measure(m);
             let (name, expr) = (measure.name.clone(), measure.expr.clone());
-            self.project(g.model, &name, &expr);
+            self.ctes.project(g.model, &name, &expr);
             rows.columns.push(SelectItem {
                 expr: Expr::col(&fb.alias, &name),
                 alias: Some(name.clone()),
@@ -212,13 +212,14 @@ impl<'m> Planner<'m> {
             names.push(name);
         }
         rows.joins = std::mem::take(&mut fb.joins);
-        let rows_cte = self.add_cte(
+        let rows_cte = self.ctes.add(
             &format!("{model_name}_rows"),
             format!("Rows of {} with the query's items", names.join(", ")),
             rows,
         );
         // The first or last value of the non-additive dimension per grouping.
         let atd = self
+            .cx
             .model
             .measure(&g.leaves[0].1)
             .agg_time_dimension
@@ -262,7 +263,7 @@ impl<'m> Planner<'m> {
         } else {
             format!(" per {}", partition.join(", "))
         };
-        let snap_cte = self.add_cte(
+        let snap_cte = self.ctes.add(
             &format!("{model_name}_{}_{choice}", na.dimension),
             format!("The {choice} {}{per}", na.dimension),
             snap,
@@ -323,6 +324,6 @@ impl<'m> Planner<'m> {
                 by.join(", ")
             )
         };
-        Some(self.add_cte(&format!("{model_name}_agg"), comment, select))
+        Some(self.ctes.add(&format!("{model_name}_agg"), comment, select))
     }
 }

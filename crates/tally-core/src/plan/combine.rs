@@ -11,7 +11,7 @@ use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, SqlPart, TableRef};
 impl<'m> Planner<'m> {
     /// The (CTE, column) of a plain aggregation leaf.
     fn leaf_ref(&self, id: usize) -> Option<(String, String)> {
-        self.leaves.get(id).cloned().flatten()
+        self.leaves.columns.get(id).cloned().flatten()
     }
 
     fn collect_relations(&self, e: &MetricExpr, out: &mut Vec<String>) -> Option<()> {
@@ -81,7 +81,7 @@ impl<'m> Planner<'m> {
             };
             let mut all = keys_of(&first);
             all.union = rels[1..].iter().map(keys_of).collect();
-            let keys_cte = self.add_cte(
+            let keys_cte = self.ctes.add(
                 "group_keys",
                 "Every combination of group-by values of the aggregations below".to_string(),
                 all,
@@ -243,7 +243,7 @@ impl<'m> Planner<'m> {
         items: &[Item],
     ) {
         for o in &req.order_by {
-            let loc = crate::yaml::locate(&self.model.sources, o.span, &o.value);
+            let loc = crate::yaml::locate(&self.cx.model.sources, o.span, &o.value);
             let (r, desc) = match expr::parse_order_item_at(&o.value, &loc) {
                 Ok(x) => x,
                 Err(d) => {

@@ -20,7 +20,7 @@ impl<'m> Planner<'m> {
         filters: &[Filter],
         bounds: &Bounds,
     ) -> Option<MetricExpr> {
-        let model = self.model;
+        let model = self.cx.model;
         let metric = model.metric(name)?;
         let MetricKind::Conversion {
             base,
@@ -38,8 +38,9 @@ impl<'m> Planner<'m> {
         let opportunities = self.plain_leaf(base, base_filters.clone(), bounds.clone());
         // Both events at the metric's finest queryable grain.
         let grain = self
+            .cx
             .measure_time_grain(base)
-            .max(self.measure_time_grain(conversion));
+            .max(self.cx.measure_time_grain(conversion));
         let items = self.q.items.clone();
 
         // Base events: filtered and constrained like the opportunities, with the query's items.
@@ -81,7 +82,7 @@ impl<'m> Planner<'m> {
             });
         }
         events.joins = std::mem::take(&mut fb.joins);
-        let base_events = self.add_cte(
+        let base_events = self.ctes.add(
             &format!("{}_events", base.name),
             format!("Base events of {name}"),
             events,
@@ -118,7 +119,8 @@ impl<'m> Planner<'m> {
                 alias: Some(format!("property_{}", i + 1)),
             });
         }
-        self.project(conversion.model, &conv_m.name, &conv_m.expr);
+        self.ctes
+            .project(conversion.model, &conv_m.name, &conv_m.expr);
         conv.columns.push(SelectItem {
             expr: Expr::col(&cfb.alias, &conv_m.name),
             alias: Some(conv_m.name.clone()),
@@ -143,7 +145,7 @@ impl<'m> Planner<'m> {
             alias: Some("event_id".into()),
         });
         conv.joins = std::mem::take(&mut cfb.joins);
-        let conversion_events = self.add_cte(
+        let conversion_events = self.ctes.add(
             &format!("{}_events", conversion.name),
             format!("Conversion events of {name}"),
             conv,
@@ -216,7 +218,7 @@ impl<'m> Planner<'m> {
             })),
             alias: Some("base_rank".into()),
         });
-        let matched = self.add_cte(
+        let matched = self.ctes.add(
             &format!("{name}_matches"),
             format!(
                 "Conversion events of {name} with their preceding base events, the closest first"
@@ -244,7 +246,7 @@ impl<'m> Planner<'m> {
             expr: Expr::Agg(conv_m.agg, Box::new(Expr::col(&matched, &conv_m.name))),
             alias: Some(conv_m.name.clone()),
         });
-        let conversions = self.add_cte(
+        let conversions = self.ctes.add(
             &format!("{name}_conversions"),
             format!("Conversions of {name}"),
             agg,
@@ -265,7 +267,7 @@ impl<'m> Planner<'m> {
 
     /// Project a dimension or entity of a model, or report that it is not one.
     fn local_element(&mut self, model: usize, element: &str, span: Span) -> bool {
-        let sm = &self.model.semantic_models[model];
+        let sm = &self.cx.model.semantic_models[model];
         if sm.dimension(element).is_some() || sm.entity(element).is_some() {
             self.project_element(model, element);
             return true;

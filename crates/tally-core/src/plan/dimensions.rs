@@ -8,42 +8,13 @@
 use super::filters::FRef;
 use super::items::{Item, Target};
 use super::joins::{FromBuilder, JoinKey};
+use super::spine_day;
 use super::{Plan, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
 use crate::sql::{Expr, Join, JoinKind, Query, Select, SelectItem, TableRef};
-use crate::time::{Grain, TimeGrain};
 
 impl<'m> Planner<'m> {
-    /// The number of group-by items a model offers, roughly as MetricFlow counts them (each time
-    /// dimension at every grain): fewer means less to read.
-    fn element_count(&self, model: usize) -> usize {
-        let sm = &self.model.semantic_models[model];
-        sm.entities.len()
-            + sm.dimensions
-                .iter()
-                .map(|d| if d.is_time() { 10 } else { 1 })
-                .sum::<usize>()
-    }
-
-    /// The finest spine grain the metric_time items need.
-    fn time_items_grain(&self, items: &[Item]) -> Grain {
-        items
-            .iter()
-            .filter(|i| i.is_metric_time())
-            .map(|i| match (i.date_part(), i.grain()) {
-                (None, Some(TimeGrain::Standard(g))) => *g,
-                (_, Some(TimeGrain::Custom(c))) => self
-                    .model
-                    .custom_granularity(c)
-                    .map(|(s, _)| s.grain)
-                    .unwrap_or(Grain::Day),
-                _ => Grain::Day,
-            })
-            .min()
-            .unwrap_or(Grain::Day)
-    }
-
     pub(crate) fn plan_dimensions(&mut self, req: &QueryRequest) -> Option<Plan> {
         let mut items = self.q.items.clone();
         let time_items: Vec<Item> = items
@@ -85,15 +56,15 @@ impl<'m> Planner<'m> {
             self.diags.truncate(before);
         }
         let mut select = Select::default();
-        let time_grain = self.time_items_grain(&time_refs);
+        let time_grain = self.cx.time_items_grain(&time_refs);
         let bounds = self.q.bounds.clone();
         if needed.is_empty() {
             // metric_time alone: the time spine.
-            self.order_items_as_metricflow(&mut items, 0, false);
+            self.cx.order_items_as_metricflow(&mut items, 0, false);
             let spine = self.spine_for(time_grain)?;
             let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
             let alias = "time_spine".to_string();
-            let day = self.spine_day(&alias, &spine);
+            let day = spine_day(&alias, &spine);
             let row = (alias.clone(), spine.clone());
             select.from = Some(TableRef::Table {
                 name: spine.relation.clone(),
@@ -128,18 +99,18 @@ impl<'m> Planner<'m> {
             select.joins = std::mem::take(&mut fb.joins);
         } else {
             let mut best: Option<(usize, usize, usize)> = None;
-            for mi in 0..self.model.semantic_models.len() {
+            for mi in 0..self.cx.model.semantic_models.len() {
                 let mut total = 0;
                 let mut ok = true;
                 for it in &needed {
                     if let Target::Element { links, element, .. } = &it.target {
-                        match self.reaches(mi, links, element) {
+                        match self.cx.reaches(mi, links, element) {
                             Some(h) => total += h,
                             None => ok = false,
                         }
                     }
                 }
-                let count = self.element_count(mi);
+                let count = self.cx.element_count(mi);
                 if ok && best.is_none_or(|(_, t, c)| (total, count) < (t, c)) {
                     best = Some((mi, total, count));
                 }
@@ -156,7 +127,7 @@ impl<'m> Planner<'m> {
                 );
                 return None;
             };
-            self.order_items_as_metricflow(&mut items, root, false);
+            self.cx.order_items_as_metricflow(&mut items, root, false);
             let alias = self.scan_name(root);
             let mut fb = FromBuilder::new(root, &alias, JoinKind::FullOuter);
             select.from = Some(fb.root(self));
@@ -175,7 +146,7 @@ impl<'m> Planner<'m> {
                         on: vec![],
                     },
                 );
-                let day = self.spine_day(&s, &spine);
+                let day = spine_day(&s, &spine);
                 fb.time = Some((day.clone(), spine.grain));
                 if let Some(e) = bounds.on(day) {
                     select.where_.push(e);
@@ -198,10 +169,9 @@ impl<'m> Planner<'m> {
         if req.no_group_by {
             select.group_by.clear();
         }
-        let mut ctes = self.scan_ctes();
-        ctes.append(&mut self.ctes);
+        let mut ctes = self.finish_ctes();
         if req.min_max_only {
-            let inner_name = self.fresh_cte_name("dimension_values");
+            let inner_name = self.ctes.fresh_name("dimension_values");
             let mut outer = Select::default();
             let mut cols = Vec::new();
             for it in &items {

@@ -5,7 +5,7 @@
 
 use super::items::{apply_default_grain, Item, Target};
 use super::joins::{FromBuilder, JoinKey};
-use super::{Bounds, MetricFilterRel, Planner, QueryState};
+use super::{Bounds, MetricFilterKey, MetricFilterRel, Planner, QueryState};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, RefKind, Reference, Segment, Template};
 use crate::model::Filter;
@@ -136,7 +136,7 @@ impl<'m> Planner<'m> {
         self.diags.truncate(before);
         match item.map(|i| i.target) {
             Some(super::items::Target::MetricTime { .. }) => true,
-            Some(super::items::Target::Element { element, .. }) => self.element_exists(&element),
+            Some(super::items::Target::Element { element, .. }) => self.cx.element_exists(&element),
             None => false,
         }
     }
@@ -277,7 +277,7 @@ impl<'m> Planner<'m> {
                     let outer = match &it.target {
                         Target::Element { links, element, .. }
                             if !links.is_empty()
-                                && self.reaches(fb.model, &[], element).is_some() =>
+                                && self.cx.reaches(fb.model, &[], element).is_some() =>
                         {
                             Item {
                                 target: Target::Element {
@@ -312,18 +312,21 @@ impl<'m> Planner<'m> {
     /// The relation of a metric reference: the metric grouped by its `group_by` items, planned as a
     /// query of its own (no filters, no time constraint) into a CTE.
     fn metric_filter_rel(&mut self, r: &Reference) -> Option<MetricFilterRel> {
-        let key = format!("{}|{}", r.name, r.group_by.join(","));
+        let key = MetricFilterKey {
+            metric: r.name.clone(),
+            group_by: r.group_by.clone(),
+        };
         if let Some(rel) = self.metric_filters.get(&key) {
             return Some(rel.clone());
         }
-        if self.model.metric(&r.name).is_none() {
+        if self.cx.model.metric(&r.name).is_none() {
             self.err(
                 Diagnostic::error(
                     codes::UNKNOWN_METRIC,
                     format!("unknown metric `{}`", r.name),
                 )
                 .at(r.span)
-                .with_suggestion(&r.name, self.model.metrics.keys().map(String::as_str)),
+                .with_suggestion(&r.name, self.cx.model.metrics.keys().map(String::as_str)),
             );
             return None;
         }
@@ -357,7 +360,7 @@ impl<'m> Planner<'m> {
             };
             items.push(self.reference_to_item(&parsed)?);
         }
-        let default_grain = self.query_default_grain(&[r.name.as_str()]);
+        let default_grain = self.cx.query_default_grain(&[r.name.as_str()]);
         apply_default_grain(&mut items, default_grain);
         let saved = std::mem::replace(
             &mut self.q,
@@ -366,7 +369,7 @@ impl<'m> Planner<'m> {
                 bounds: Bounds::default(),
             },
         );
-        let saved_pending = std::mem::take(&mut self.pending);
+        let saved_pending = std::mem::take(&mut self.leaves.pending);
         self.depth += 1;
         let column = format!(
             "{}__{}",
@@ -382,11 +385,11 @@ impl<'m> Planner<'m> {
         let keys: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
         let select = expr.and_then(|e| self.combine_select(&[(column.clone(), e)], &keys));
         self.depth -= 1;
-        self.pending = saved_pending;
+        self.leaves.pending = saved_pending;
         self.q = saved;
         let select = select?;
         let by: Vec<&str> = keys.iter().map(String::as_str).collect();
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{}_by_{}", r.name, by.join("_")),
             format!("Metric {} by {} for a filter", r.name, by.join(", ")),
             select,

@@ -3,7 +3,7 @@
 use super::{join_path, Bounds, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, RefKind, Reference};
-use crate::model::{MeasureRef, MetricKind};
+
 use crate::source::Span;
 use crate::time::{DatePart, Grain, TimeGrain};
 use crate::timeval::Ts;
@@ -94,7 +94,7 @@ pub(crate) fn apply_default_grain(items: &mut [Item], default: Grain) {
 
 impl<'m> Planner<'m> {
     pub(crate) fn parse_item(&mut self, text: &Spanned<String>) -> Option<Item> {
-        let loc = crate::yaml::locate(&self.model.sources, text.span, &text.value);
+        let loc = crate::yaml::locate(&self.cx.model.sources, text.span, &text.value);
         match expr::parse_group_by_at(&text.value, &loc) {
             Ok(r) => self.reference_to_item(&r),
             Err(d) => {
@@ -104,34 +104,15 @@ impl<'m> Planner<'m> {
         }
     }
 
-    /// A granularity name: standard, or custom (a column of a time spine).
-    pub(crate) fn parse_time_grain(&self, s: &str) -> Option<TimeGrain> {
-        if let Some(g) = Grain::parse(s) {
-            return Some(TimeGrain::Standard(g));
-        }
-        let l = s.trim().to_ascii_lowercase();
-        self.model
-            .custom_granularity(&l)
-            .map(|_| TimeGrain::Custom(l))
-    }
-
-    fn grain_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Grain::names().map(str::to_string).collect();
-        for s in &self.model.time_spines {
-            names.extend(s.custom_granularities.iter().map(|(n, _)| n.clone()));
-        }
-        names
-    }
-
     /// Turn a parsed reference into a target and its output column name.
     pub(crate) fn reference_to_item(&mut self, r: &Reference) -> Option<Item> {
         let mut parts: Vec<String> = r.entity_path.clone();
         parts.extend(expr::split_dunder(&r.name));
         let mut grain = match &r.grain {
-            Some(g) => match self.parse_time_grain(g) {
+            Some(g) => match self.cx.parse_time_grain(g) {
                 Some(g) => Some(g),
                 None => {
-                    let names = self.grain_names();
+                    let names = self.cx.grain_names();
                     self.err(
                         Diagnostic::error(
                             codes::GRANULARITY,
@@ -165,6 +146,7 @@ impl<'m> Planner<'m> {
             let g = match Grain::parse(&last) {
                 Some(g) if g.name() == last => Some(TimeGrain::Standard(g)),
                 _ => self
+                    .cx
                     .model
                     .custom_granularity(&last)
                     .map(|_| TimeGrain::Custom(last.clone())),
@@ -199,8 +181,8 @@ impl<'m> Planner<'m> {
         }
         let element = parts.pop().unwrap_or_default();
         let links = parts;
-        let time_grain = self.element_time_grain(&element);
-        if grain.is_some() && time_grain.is_none() && self.element_exists(&element) {
+        let time_grain = self.cx.element_time_grain(&element);
+        if grain.is_some() && time_grain.is_none() && self.cx.element_exists(&element) {
             self.err(
                 Diagnostic::error(
                     codes::INVALID_QUERY,
@@ -232,74 +214,7 @@ impl<'m> Planner<'m> {
         })
     }
 
-    pub(crate) fn element_time_grain(&self, element: &str) -> Option<Grain> {
-        self.model.element_time_grain(element)
-    }
-
-    pub(crate) fn element_exists(&self, element: &str) -> bool {
-        self.model.element_exists(element)
-    }
-
     // ----- default granularity -------------------------------------------------------------------
-
-    /// The measures a metric reads, through its inputs.
-    pub(crate) fn metric_measures(&self, name: &str, depth: usize) -> Vec<MeasureRef> {
-        let Some(m) = self.model.metric(name) else {
-            return Vec::new();
-        };
-        if depth > 64 {
-            return Vec::new();
-        }
-        match &m.kind {
-            MetricKind::Simple(r) => vec![r.clone()],
-            MetricKind::Cumulative { measure, .. } => vec![measure.clone()],
-            MetricKind::Conversion {
-                base, conversion, ..
-            } => vec![base.clone(), conversion.clone()],
-            MetricKind::Ratio { .. } | MetricKind::Derived { .. } => m
-                .input_metrics()
-                .iter()
-                .flat_map(|i| self.metric_measures(&i.name, depth + 1))
-                .collect(),
-        }
-    }
-
-    /// The grain of a measure's aggregation time dimension.
-    pub(crate) fn measure_time_grain(&self, r: &MeasureRef) -> Grain {
-        let sm = &self.model.semantic_models[r.model];
-        let atd = &self.model.measure(r).agg_time_dimension;
-        sm.dimension(atd)
-            .and_then(|d| d.time_grain)
-            .unwrap_or(Grain::Day)
-    }
-
-    /// The finest grain a metric can be queried at: the coarsest grain of its measures' aggregation
-    /// time dimensions.
-    pub(crate) fn min_queryable_grain(&self, name: &str) -> Grain {
-        self.metric_measures(name, 0)
-            .iter()
-            .map(|r| self.measure_time_grain(r))
-            .max()
-            .unwrap_or(Grain::Day)
-    }
-
-    /// A metric's default granularity: its `time_granularity`, else its finest queryable grain but
-    /// at least a day (MetricFlow: sub-daily measures default to day).
-    pub(crate) fn metric_default_grain(&self, name: &str) -> Grain {
-        if let Some(g) = self.model.metric(name).and_then(|m| m.time_granularity) {
-            return g;
-        }
-        self.min_queryable_grain(name).max(Grain::Day)
-    }
-
-    /// The default granularity of metric_time for a query: the largest of its metrics' defaults.
-    pub(crate) fn query_default_grain(&self, metrics: &[&str]) -> Grain {
-        metrics
-            .iter()
-            .map(|m| self.metric_default_grain(m))
-            .max()
-            .unwrap_or(Grain::Day)
-    }
 
     /// The time constraint as timestamps `[lo, hi)` on metric_time, widened to whole periods of the
     /// query's metric_time granularity (MetricFlow: `[2020-01-15, 2020-02-15]` by month is
@@ -320,6 +235,7 @@ impl<'m> Planner<'m> {
             .map(|i| match (i.date_part(), i.grain()) {
                 (None, Some(TimeGrain::Standard(g))) => *g,
                 (None, Some(TimeGrain::Custom(c))) => self
+                    .cx
                     .model
                     .custom_granularity(c)
                     .map(|(s, _)| s.grain)

@@ -18,7 +18,7 @@
 //! are evaluated on the measure's rows.
 
 use super::filters::FilterClass;
-use super::items::{Item, Target};
+use super::items::Item;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::Formula;
@@ -108,6 +108,17 @@ pub(crate) struct LeafKey {
     items: Vec<String>,
 }
 
+/// The plain aggregations of the query being planned.
+#[derive(Default)]
+pub(crate) struct Leaves {
+    /// Aggregations not yet turned into CTEs.
+    pub pending: Vec<LeafGroup>,
+    /// Built leaves: leaf id -> (CTE, column); `None` while pending.
+    pub columns: Vec<Option<(String, String)>>,
+    /// Built leaves by what they aggregate, for reuse.
+    pub built: IndexMap<LeafKey, usize>,
+}
+
 fn leaf_key(
     m: &MeasureRef,
     atd: &str,
@@ -143,26 +154,6 @@ fn same_non_additive(a: &Option<NonAdditive>, b: &Option<NonAdditive>) -> bool {
 }
 
 impl<'m> Planner<'m> {
-    /// Whether an item is aggregation time for a measure: metric_time, or the measure's aggregation
-    /// time dimension through its model's primary entity (`booking__ds` for bookings).
-    pub(crate) fn is_agg_time_item(&self, item: &Item, m: &MeasureRef) -> bool {
-        match &item.target {
-            Target::MetricTime { .. } => true,
-            Target::Element { links, element, .. } => {
-                let sm = &self.model.semantic_models[m.model];
-                *element == self.model.measure(m).agg_time_dimension
-                    && links.len() == 1
-                    && sm.primary_entity_name() == Some(links[0].as_str())
-            }
-        }
-    }
-
-    /// Whether an item is aggregation time for every measure of a metric.
-    fn is_metric_time_item(&self, item: &Item, measures: &[MeasureRef]) -> bool {
-        item.is_metric_time()
-            || (!measures.is_empty() && measures.iter().all(|m| self.is_agg_time_item(item, m)))
-    }
-
     /// Expand a metric into an expression over relations.
     ///
     /// `inherited` are the filters from the query and the metrics above; `offset` is the offset this
@@ -176,12 +167,12 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         depth: usize,
     ) -> Option<MetricExpr> {
-        let model = self.model;
+        let model = self.cx.model;
         let Some(metric) = model.metric(name) else {
             self.err(
                 Diagnostic::error(codes::UNKNOWN_METRIC, format!("unknown metric `{name}`"))
                     .at(span)
-                    .with_suggestion(name, self.model.metrics.keys().map(String::as_str)),
+                    .with_suggestion(name, self.cx.model.metrics.keys().map(String::as_str)),
             );
             return None;
         };
@@ -229,13 +220,13 @@ impl<'m> Planner<'m> {
             }
             MetricKind::Ratio { .. } | MetricKind::Derived { .. } => {
                 let kind = metric.kind.clone();
-                let measures = self.metric_measures(name, 0);
+                let measures = self.cx.metric_measures(name, 0);
                 // Without a time group-by item an offset changes nothing (one period: all time).
                 let has_time = self
                     .q
                     .items
                     .iter()
-                    .any(|i| self.is_metric_time_item(i, &measures));
+                    .any(|i| self.cx.is_metric_time_item(i, &measures));
                 let offset = offset.filter(|_| has_time);
                 // Filters above an offset metric that name its time are applied after the offset.
                 let (pushed, after): (Vec<Filter>, Vec<Filter>) = match offset {
@@ -245,7 +236,7 @@ impl<'m> Planner<'m> {
                         let mut after = Vec::new();
                         for f in inherited {
                             let class = self
-                                .classify_filter(f, &|p, i| p.is_metric_time_item(i, &measures));
+                                .classify_filter(f, &|p, i| p.cx.is_metric_time_item(i, &measures));
                             if class == FilterClass::NoTime
                                 || (class == FilterClass::Mixed && !self.filter_within_items(f))
                             {
@@ -339,12 +330,12 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         span: Span,
     ) -> Option<MetricExpr> {
-        let measures = self.metric_measures(name, 0);
+        let measures = self.cx.metric_measures(name, 0);
         let time_items: Vec<Item> = self
             .q
             .items
             .iter()
-            .filter(|i| self.is_metric_time_item(i, &measures))
+            .filter(|i| self.cx.is_metric_time_item(i, &measures))
             .cloned()
             .collect();
         if time_items.is_empty() {
@@ -364,7 +355,7 @@ impl<'m> Planner<'m> {
         let mut spine_filters = Vec::new();
         let mut post = Vec::new();
         for f in after {
-            let class = self.classify_filter(f, &|p, i| p.is_metric_time_item(i, &measures));
+            let class = self.classify_filter(f, &|p, i| p.cx.is_metric_time_item(i, &measures));
             if class == FilterClass::TimeOnly {
                 spine_filters.push(f.clone());
             } else {
@@ -432,14 +423,14 @@ impl<'m> Planner<'m> {
             .q
             .items
             .iter()
-            .filter(|i| self.is_agg_time_item(i, m))
+            .filter(|i| self.cx.is_agg_time_item(i, m))
             .cloned()
             .collect();
         let mut non_time = Vec::new();
         let mut time_only = Vec::new();
         let mut mixed = Vec::new();
         for f in &all {
-            match self.classify_filter(f, &|p, i| p.is_agg_time_item(i, m)) {
+            match self.classify_filter(f, &|p, i| p.cx.is_agg_time_item(i, m)) {
                 FilterClass::NoTime => non_time.push(f.clone()),
                 FilterClass::TimeOnly => time_only.push(f.clone()),
                 FilterClass::Mixed => mixed.push(f.clone()),
@@ -503,7 +494,7 @@ impl<'m> Planner<'m> {
             }
             let leaf = self.plain_leaf(m, row, Bounds::default());
             self.flush_leaves();
-            let (cte, col) = self.leaves.get(leaf).cloned().flatten()?;
+            let (cte, col) = self.leaves.columns.get(leaf).cloned().flatten()?;
             // With join_to_timespine, every period of the spine stays.
             let kind = if m.join_to_timespine {
                 JoinKind::Left
@@ -530,7 +521,7 @@ impl<'m> Planner<'m> {
         if m.join_to_timespine && has_time {
             let leaf = self.plain_leaf(m, all.clone(), bounds.clone());
             self.flush_leaves();
-            let (cte, col) = self.leaves.get(leaf).cloned().flatten()?;
+            let (cte, col) = self.leaves.columns.get(leaf).cloned().flatten()?;
             let e = MetricExpr::Col { cte, col, fill };
             return self.spine_fill(m, e, &time_items, &time_only, &reapply, bounds);
         }
@@ -580,15 +571,15 @@ impl<'m> Planner<'m> {
         filters: Vec<Filter>,
         bounds: Bounds,
     ) -> usize {
-        let measure = self.model.measure(m);
+        let measure = self.cx.model.measure(m);
         let atd = measure.agg_time_dimension.clone();
         let non_additive = measure.non_additive.clone();
         // The same aggregation already built for these group-by items.
         let key = leaf_key(m, &atd, &filters, &bounds, &self.q.items);
-        if let Some(id) = self.built_leaves.get(&key) {
+        if let Some(id) = self.leaves.built.get(&key) {
             return *id;
         }
-        let gi = self.pending.iter().position(|g| {
+        let gi = self.leaves.pending.iter().position(|g| {
             g.model == m.model
                 && g.atd == atd
                 && g.bounds == bounds
@@ -598,7 +589,7 @@ impl<'m> Planner<'m> {
         let gi = match gi {
             Some(gi) => gi,
             None => {
-                self.pending.push(LeafGroup {
+                self.leaves.pending.push(LeafGroup {
                     model: m.model,
                     atd,
                     filters,
@@ -606,33 +597,33 @@ impl<'m> Planner<'m> {
                     non_additive,
                     leaves: Vec::new(),
                 });
-                self.pending.len() - 1
+                self.leaves.pending.len() - 1
             }
         };
-        if let Some((id, _)) = self.pending[gi]
+        if let Some((id, _)) = self.leaves.pending[gi]
             .leaves
             .iter()
             .find(|(_, r)| r.measure == m.measure)
         {
             return *id;
         }
-        let id = self.leaves.len();
-        self.leaves.push(None);
-        self.pending[gi].leaves.push((id, m.clone()));
+        let id = self.leaves.columns.len();
+        self.leaves.columns.push(None);
+        self.leaves.pending[gi].leaves.push((id, m.clone()));
         id
     }
 
     /// Build the CTEs of every pending plain aggregation.
     pub(crate) fn flush_leaves(&mut self) {
-        let groups = std::mem::take(&mut self.pending);
+        let groups = std::mem::take(&mut self.leaves.pending);
         for g in groups {
             let built = self.build_group(&g);
             if let Some(cte) = built {
                 for (id, m) in &g.leaves {
-                    let col = self.model.measure(m).name.clone();
-                    self.leaves[*id] = Some((cte.clone(), col));
+                    let col = self.cx.model.measure(m).name.clone();
+                    self.leaves.columns[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.entry(key).or_insert(*id);
+                    self.leaves.built.entry(key).or_insert(*id);
                 }
             }
         }
@@ -644,12 +635,12 @@ impl<'m> Planner<'m> {
     /// ([`Planner::build_merged`]). A group with a semi-additive or COUNT DISTINCT measure is
     /// built alone: COUNT DISTINCT counts 0, not NULL, where its filters select no row.
     pub(crate) fn flush_final_leaves(&mut self) {
-        let groups = std::mem::take(&mut self.pending);
+        let groups = std::mem::take(&mut self.leaves.pending);
         let mergeable = |p: &Self, g: &LeafGroup| {
             g.non_additive.is_none()
                 && g.leaves
                     .iter()
-                    .all(|(_, m)| p.model.measure(m).agg != AggKind::CountDistinct)
+                    .all(|(_, m)| p.cx.model.measure(m).agg != AggKind::CountDistinct)
         };
         let mut clusters: Vec<Vec<LeafGroup>> = Vec::new();
         for g in groups {
@@ -668,7 +659,7 @@ impl<'m> Planner<'m> {
         }
         for c in clusters {
             if c.len() == 1 {
-                self.pending = c;
+                self.leaves.pending = c;
                 self.flush_leaves();
                 continue;
             }
@@ -679,9 +670,9 @@ impl<'m> Planner<'m> {
             for g in &c {
                 for (id, m) in &g.leaves {
                     let col = cols.next().unwrap_or_default();
-                    self.leaves[*id] = Some((cte.clone(), col));
+                    self.leaves.columns[*id] = Some((cte.clone(), col));
                     let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
-                    self.built_leaves.entry(key).or_insert(*id);
+                    self.leaves.built.entry(key).or_insert(*id);
                 }
             }
         }
@@ -692,7 +683,7 @@ impl<'m> Planner<'m> {
         self.flush_leaves();
         let keys: Vec<String> = self.q.items.iter().map(|i| i.out.clone()).collect();
         let select = self.combine_select(&[(name.to_string(), e.clone())], &keys)?;
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{name}_unshifted"),
             format!("Compute {name} before its offset"),
             select,

@@ -21,31 +21,34 @@
 mod aggregate;
 mod combine;
 mod conversion;
+mod cte;
+mod ctx;
 mod dimensions;
 mod filters;
 mod items;
 mod joins;
-pub(crate) use joins::find_path;
+pub(crate) use paths::find_path;
 mod metrics;
 mod names;
 mod options;
 mod order;
+mod paths;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
-use crate::model::{Filter, Model, Relation};
-use crate::sql::{Cte, Expr, Query, Select, SelectItem, TableRef};
+use crate::model::{Filter, Model};
+use crate::sql::{Cte, Expr, Query};
 use crate::timeval::Ts;
 use crate::yaml::Spanned;
 use indexmap::IndexMap;
 use serde::Serialize;
-use std::collections::BTreeSet;
-use std::sync::Arc;
 
 use crate::model::ReservedNames;
 
+use cte::CteBuilder;
+pub(crate) use ctx::{spine_column, spine_day, PlanCtx};
 use items::Item;
-use metrics::{LeafGroup, MetricExpr};
+use metrics::MetricExpr;
 
 /// A metric query, as given on the command line or by a saved query.
 #[derive(Clone, Debug, Default)]
@@ -159,29 +162,27 @@ pub(crate) struct MetricFilterRel {
     pub items: Vec<Item>,
 }
 
+/// A metric filter's relation is planned once per metric and group-by items.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub(crate) struct MetricFilterKey {
+    pub metric: String,
+    pub group_by: Vec<String>,
+}
+
+/// Planning a query: the read-only context, the CTE builder, and what the query has planned so
+/// far (the state the relation builders share).
 pub(crate) struct Planner<'m> {
-    model: &'m Model,
+    /// What planning reads and never changes: the model.
+    cx: PlanCtx<'m>,
+    /// CTE names, scans and the CTEs made so far.
+    ctes: CteBuilder,
     diags: Vec<Diagnostic>,
     /// The measures aggregated so far (see [`Plan::measures`]).
     measures: Vec<(usize, usize)>,
-    /// Columns each semantic model's scan CTE projects: element name -> SQL expr.
-    scans: IndexMap<usize, IndexMap<String, String>>,
-    /// The CTEs after the scans, in dependency order.
-    ctes: Vec<Cte>,
-    /// Names of the CTEs made so far, lower-cased (scans are named after their semantic models).
-    cte_names: BTreeSet<String>,
-    /// Relation names the query may read, which no CTE may take.
-    reserved: Arc<ReservedNames>,
-    /// The CTE name of each semantic model's scan.
-    scan_names: IndexMap<usize, String>,
     q: QueryState,
-    /// Plain aggregations not yet turned into CTEs.
-    pending: Vec<LeafGroup>,
-    /// Built plain leaves: leaf id -> (CTE, column).
-    leaves: Vec<Option<(String, String)>>,
-    /// Built plain leaves by what they aggregate, for reuse.
-    built_leaves: IndexMap<metrics::LeafKey, usize>,
-    metric_filters: IndexMap<String, MetricFilterRel>,
+    /// Plain aggregations: pending and built (see [`metrics::Leaves`]).
+    leaves: metrics::Leaves,
+    metric_filters: IndexMap<MetricFilterKey, MetricFilterRel>,
     /// CTEs of custom granularity offsets (day -> moved day).
     custom_offsets: IndexMap<CustomOffsetKey, String>,
     /// Nesting of metric-filter sub-queries, against cycles.
@@ -191,18 +192,12 @@ pub(crate) struct Planner<'m> {
 /// Plan a query. Every problem is reported; a plan is returned only when there are none.
 pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
-        model,
+        cx: PlanCtx { model },
+        ctes: CteBuilder::new(ReservedNames::of(model)),
         diags: Vec::new(),
         measures: Vec::new(),
-        scans: IndexMap::new(),
-        ctes: Vec::new(),
-        cte_names: BTreeSet::new(),
-        reserved: ReservedNames::of(model),
-        scan_names: IndexMap::new(),
         q: QueryState::default(),
-        pending: Vec::new(),
-        leaves: Vec::new(),
-        built_leaves: IndexMap::new(),
+        leaves: metrics::Leaves::default(),
         metric_filters: IndexMap::new(),
         custom_offsets: IndexMap::new(),
         depth: 0,
@@ -235,153 +230,26 @@ impl<'m> Planner<'m> {
         if !self.measures.contains(&(m.model, m.measure)) {
             self.measures.push((m.model, m.measure));
         }
-        self.model.measure(m)
+        self.cx.model.measure(m)
     }
 
     fn has_errors(&self) -> bool {
         self.diags.iter().any(|d| d.is_error())
     }
 
-    /// A CTE name not used yet, not the name of a relation the query may read (see [`names`]),
-    /// and not the name of a semantic model, which names its scan; names compare
-    /// case-insensitively.
-    fn fresh_cte_name(&mut self, base: &str) -> String {
-        self.allocate_name(base, false)
+    /// The CTE name of a semantic model's scan (see [`CteBuilder::scan_name`]).
+    fn scan_name(&mut self, sm: usize) -> String {
+        self.ctes.scan_name(self.cx.model, sm)
     }
 
-    fn allocate_name(&mut self, base: &str, for_scan: bool) -> String {
-        let taken = |n: &str, s: &Self| {
-            s.cte_names.contains(&n.to_ascii_lowercase())
-                || s.reserved.is_relation(n)
-                || (!for_scan && s.reserved.is_model(n))
-        };
-        let mut name = base.to_string();
-        let mut i = 1;
-        while taken(&name, self) {
-            i += 1;
-            name = format!("{base}_{i}");
-        }
-        self.cte_names.insert(name.to_ascii_lowercase());
-        name
+    /// Ask the scan of `sm` to project a dimension or entity under its name.
+    fn project_element(&mut self, sm: usize, element: &str) {
+        self.ctes.project_element(self.cx.model, sm, element);
     }
 
-    /// Add a CTE under a fresh name derived from `base`; returns the name. A CTE that computes
-    /// exactly what an earlier one does is not added again: the earlier one's name is returned.
-    fn add_cte(&mut self, base: &str, comment: String, select: Select) -> String {
-        if let Some(c) = self.ctes.iter().find(|c| c.select == select) {
-            return c.name.clone();
-        }
-        let name = self.fresh_cte_name(base);
-        self.ctes.push(Cte {
-            name: name.clone(),
-            comment,
-            select,
-        });
-        name
-    }
-
-    /// The primary column of a time spine read through `alias`, as a time value the dialect
-    /// compares with truncated times ([`Expr::SpineTime`]).
-    pub(crate) fn spine_day(&self, alias: &str, spine: &crate::model::TimeSpine) -> Expr {
-        self.spine_column(Expr::col(alias, &spine.column))
-    }
-
-    /// A column of a time spine (its day or a custom granularity's column) as a time value of the
-    /// type the dialect compares truncated times as ([`Expr::SpineTime`]): every time column of
-    /// a spine is read alike, so that custom granularity periods compare with truncated times and
-    /// with each other.
-    pub(crate) fn spine_column(&self, col: Expr) -> Expr {
-        Expr::SpineTime(Box::new(col))
-    }
-
-    /// The CTE name of a semantic model's scan: the model's name, unless a relation the query
-    /// reads has that name.
-    fn scan_name(&mut self, model: usize) -> String {
-        if let Some(n) = self.scan_names.get(&model) {
-            return n.clone();
-        }
-        let base = self.model.semantic_models[model].name.clone();
-        let name = self.allocate_name(&base, true);
-        self.scan_names.insert(model, name.clone());
-        name
-    }
-
-    /// Ask the scan of `model` to project `column` as `expr_sql`.
-    fn project(&mut self, model: usize, column: &str, expr_sql: &str) {
-        self.scans
-            .entry(model)
-            .or_default()
-            .entry(column.to_string())
-            .or_insert_with(|| expr_sql.to_string());
-    }
-
-    /// Ask the scan of `model` to project a dimension or entity under its name.
-    fn project_element(&mut self, model: usize, element: &str) {
-        let sm = &self.model.semantic_models[model];
-        let e = if let Some(d) = sm.dimension(element) {
-            d.expr.clone()
-        } else if let Some(en) = sm.entity(element) {
-            en.expr.clone()
-        } else {
-            return;
-        };
-        self.project(model, element, &e);
-    }
-
-    fn scan_ctes(&mut self) -> Vec<Cte> {
-        let scanned: Vec<usize> = self.scans.keys().copied().collect();
-        for m in scanned {
-            self.scan_name(m);
-        }
-        let mut out = Vec::new();
-        for (model, cols) in &self.scans {
-            let sm = &self.model.semantic_models[*model];
-            // Business durations (`calendar::duration`): the clock joins only when used.
-            let business = sm.business.as_ref().filter(|b| b.used_by(cols.iter()));
-            let relation = business.map_or(&sm.relation, |b| &b.relation);
-            let (from, what) = match relation {
-                Relation::Table(t) => (
-                    TableRef::Table {
-                        name: t.clone(),
-                        alias: None,
-                    },
-                    t.clone(),
-                ),
-                Relation::Query(q, _) => (
-                    TableRef::Subquery {
-                        sql: q.clone(),
-                        model: *model,
-                        business: business.is_some(),
-                        alias: format!("{}_sql", sm.name),
-                    },
-                    "its SQL query".to_string(),
-                ),
-            };
-            let columns = cols
-                .iter()
-                .map(|(name, e)| SelectItem {
-                    expr: if is_simple_ident(e) {
-                        Expr::bare(e)
-                    } else {
-                        Expr::UserSql {
-                            text: e.clone(),
-                            span: sm.span,
-                        }
-                    },
-                    alias: Some(name.clone()),
-                })
-                .collect();
-            out.push(Cte {
-                name: self.scan_names[model].clone(),
-                comment: format!("Read semantic model {} from {what}", sm.name),
-                select: Select {
-                    columns,
-                    from: Some(from),
-                    ..Select::default()
-                },
-            });
-        }
-        out
+    /// Every CTE of the plan, scans first.
+    fn finish_ctes(&mut self) -> Vec<Cte> {
+        self.ctes.finish(self.cx.model)
     }
 
     // ----- the whole query -----------------------------------------------------------------------
@@ -413,14 +281,14 @@ impl<'m> Planner<'m> {
             if metric_names.iter().any(|n| n.value == m.value) {
                 continue;
             }
-            if self.model.metric(&m.value).is_none() {
+            if self.cx.model.metric(&m.value).is_none() {
                 self.err(
                     Diagnostic::error(
                         codes::UNKNOWN_METRIC,
                         format!("unknown metric `{}`", m.value),
                     )
                     .at(m.span)
-                    .with_suggestion(&m.value, self.model.metrics.keys().map(String::as_str)),
+                    .with_suggestion(&m.value, self.cx.model.metrics.keys().map(String::as_str)),
                 );
                 continue;
             }
@@ -430,15 +298,15 @@ impl<'m> Planner<'m> {
             return None;
         }
         let names: Vec<&str> = metric_names.iter().map(|m| m.value.as_str()).collect();
-        let default_grain = self.query_default_grain(&names);
+        let default_grain = self.cx.query_default_grain(&names);
         items::apply_default_grain(&mut items, default_grain);
-        self.infer_item_paths(&mut items, &names);
+        self.cx.infer_item_paths(&mut items, &names);
         // Output columns in MetricFlow's order (see `order`), from the first measure's model.
         let first_model = names
             .first()
-            .and_then(|m| self.metric_measures(m, 0).first().map(|r| r.model));
+            .and_then(|m| self.cx.metric_measures(m, 0).first().map(|r| r.model));
         if let Some(root) = first_model {
-            self.order_items_as_metricflow(&mut items, root, true);
+            self.cx.order_items_as_metricflow(&mut items, root, true);
         }
         let bounds = self.time_bounds(req, &items, default_grain, !names.is_empty())?;
         self.q = QueryState { items, bounds };
@@ -463,21 +331,13 @@ impl<'m> Planner<'m> {
         columns.extend(metrics.iter().map(|(n, _)| n.clone()));
         let items = self.q.items.clone();
         self.order_and_limit(&mut body, req, &columns, &items);
-        let mut ctes = self.scan_ctes();
-        ctes.append(&mut self.ctes);
+        let ctes = self.finish_ctes();
         Some(Plan {
             query: Query { ctes, body },
             columns,
             measures: Vec::new(),
         })
     }
-}
-
-fn is_simple_ident(s: &str) -> bool {
-    s.chars()
-        .next()
-        .is_some_and(|c| c.is_ascii_alphabetic() || c == '_')
-        && s.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
 }
 
 /// `a__b__c` from path parts.

@@ -11,8 +11,8 @@
 //! up, date parts after grains. The order the items were requested in plays no part.
 
 use super::items::{Item, Target};
-use super::joins::Hop;
-use super::Planner;
+use super::paths::Hop;
+use super::PlanCtx;
 use crate::model::SemanticModel;
 use crate::spec::EntityType;
 use crate::time::{DatePart, Grain, TimeGrain};
@@ -20,7 +20,7 @@ use crate::time::{DatePart, Grain, TimeGrain};
 /// Where an item's column comes in MetricFlow's output, as a sortable key.
 type Key = (u8, usize, usize, usize, usize, usize);
 
-impl<'m> Planner<'m> {
+impl<'m> PlanCtx<'m> {
     /// Sort group-by items into MetricFlow's output order for a query whose rows come from the
     /// semantic model `root` (the first measure's, or the model a query without metrics reads).
     /// Items that `root` cannot reach keep their relative order after the others.
@@ -67,7 +67,7 @@ impl<'m> Planner<'m> {
     }
 
     /// The path from `root` to an item's model (the same resolution as planning uses).
-    fn item_path(&self, root: usize, it: &Item) -> Option<(Vec<Hop>, usize)> {
+    pub(crate) fn item_path(&self, root: usize, it: &Item) -> Option<(Vec<Hop>, usize)> {
         let Target::Element { links, element, .. } = &it.target else {
             return None;
         };
@@ -78,7 +78,7 @@ impl<'m> Planner<'m> {
         }
     }
 
-    fn output_key(
+    pub(crate) fn output_key(
         &self,
         it: &Item,
         path: Option<&(Vec<Hop>, usize)>,
@@ -121,7 +121,7 @@ impl<'m> Planner<'m> {
     /// time dimension at every grain and date part, under each entity naming its rows, plus
     /// metric_time when the model has measures and the query metrics): MetricFlow tries the
     /// smaller data sets first when several joins bring as many items.
-    fn group_by_item_count(&self, model: usize, metric_query: bool) -> usize {
+    pub(crate) fn group_by_item_count(&self, model: usize, metric_query: bool) -> usize {
         let sm: &SemanticModel = &self.model.semantic_models[model];
         let time_specs =
             |g: Grain| Grain::ALL.iter().filter(|x| **x >= g).count() + DatePart::ALL.len();

@@ -310,16 +310,16 @@ pub struct ModelMetric {
     pub drivers: Vec<SString>,
     /// tally: which way the metric is better.
     #[serde(default)]
-    pub direction: Option<Spanned<crate::targets::Direction>>,
+    pub direction: Option<Spanned<crate::spec::targets::Direction>>,
     /// tally: how long after a period's end its value is final.
     #[serde(default)]
     pub maturity: Option<SString>,
     /// tally: target series (`tally check`).
     #[serde(default)]
-    pub targets: Vec<crate::targets::spec::Target>,
+    pub targets: Vec<crate::spec::targets::Target>,
     /// tally: alerts (`tally check`).
     #[serde(default)]
-    pub alerts: Vec<crate::targets::spec::Alert>,
+    pub alerts: Vec<crate::spec::targets::Alert>,
 }
 
 /// A dbt model entry (`models:` in a schema file) that is a semantic model in the latest spec.

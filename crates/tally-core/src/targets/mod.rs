@@ -2,7 +2,7 @@
 //! with tolerance bands, alert conditions, routing by RACI role, and the statuses of a metric's
 //! periods.
 //!
-//! - [`spec`]: the YAML as written (`direction`, `maturity`, `targets`, `alerts` on metrics;
+//! - [`spec`] (in [`crate::spec::targets`]): the YAML as written (`direction`, `maturity`, `targets`, `alerts` on metrics;
 //!   `notify` on people and teams and `checks:` in tally.yml).
 //! - [`period`]: calendar periods of a grain (parse, shift, label).
 //! - [`resolve`]: spec -> [`Checks`] with spanned diagnostics (E031x), run by resolution.
@@ -19,7 +19,8 @@ pub mod eval;
 pub mod period;
 pub mod query;
 pub mod resolve;
-pub mod spec;
+/// The spec types, with the other spec types ([`crate::spec::targets`]).
+pub use crate::spec::targets as spec;
 pub mod state;
 pub mod status;
 

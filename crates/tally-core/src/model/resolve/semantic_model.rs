@@ -372,7 +372,7 @@ impl Resolver<'_> {
             measures,
             business: None,
         };
-        crate::calendar::duration::apply(&mut out, sm, &self.calendars, &mut self.diags);
+        super::super::business::apply(&mut out, sm, &self.calendars, &mut self.diags);
         Some(out)
     }
 

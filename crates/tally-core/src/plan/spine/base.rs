@@ -29,7 +29,7 @@ impl<'m> Planner<'m> {
             measure.expr.clone(),
             measure.agg_time_dimension.clone(),
         );
-        let grain = self.measure_time_grain(m);
+        let grain = self.cx.measure_time_grain(m);
         let mut select = Select::default();
         let mut fb = self.filtered_fact(m.model, &atd, row_filters, bounds, &mut select)?;
         let mut key_cols = Vec::new();
@@ -52,7 +52,7 @@ impl<'m> Planner<'m> {
             alias: Some(time.clone()),
         });
         select.group_by.push(t);
-        self.project(m.model, &name, &expr);
+        self.ctes.project(m.model, &name, &expr);
         let value = Expr::col(&fb.alias, &name);
         let mut count = None;
         let (measure_expr, final_agg, grouped, what) = match agg {
@@ -92,7 +92,7 @@ impl<'m> Planner<'m> {
         let mut by = vec![time.clone()];
         by.extend(key_cols.iter().cloned());
         let model_name = self.scan_name(m.model);
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{model_name}_{name}_{grain}"),
             format!("{name} {what} {}", by.join(", ")),
             select,
@@ -124,8 +124,8 @@ impl<'m> Planner<'m> {
             .collect();
         for f in post_filters {
             for i in self.filter_items(f) {
-                let is_time =
-                    self.is_agg_time_item(&i, m) || time_items.iter().any(|t| t.target == i.target);
+                let is_time = self.cx.is_agg_time_item(&i, m)
+                    || time_items.iter().any(|t| t.target == i.target);
                 if !is_time && !keys.iter().any(|k| k.out == i.out) {
                     keys.push(i);
                 }

@@ -6,6 +6,7 @@ use crate::model::{AggKind, Filter, MeasureRef, TimeSpine};
 use crate::plan::items::Item;
 use crate::plan::joins::FromBuilder;
 use crate::plan::metrics::{Cumulative, MetricExpr, Shift};
+use crate::plan::spine_day;
 use crate::plan::{Bounds, Planner};
 use crate::spec::PeriodAgg;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
@@ -68,7 +69,7 @@ impl<'m> Planner<'m> {
             None => "all time".to_string(),
         };
         let name = base.measure.clone();
-        self.add_cte(
+        self.ctes.add(
             &format!("{name}_running"),
             format!(
                 "{name} over {what} at each {} with rows, until the next",
@@ -115,7 +116,7 @@ impl<'m> Planner<'m> {
             Some(g) => format!(" in each {g}"),
             None => String::new(),
         };
-        let first = self.add_cte(
+        let first = self.ctes.add(
             &format!("{name}_first_seen"),
             format!("The first {} of each {name} value{per}", base.grain),
             first,
@@ -145,7 +146,7 @@ impl<'m> Planner<'m> {
             expr: Expr::Count(Box::new(Expr::col(&first, &name))),
             alias: Some(name.clone()),
         });
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{name}_new"),
             format!(
                 "{name} values seen for the first time{per}, per {}",
@@ -192,7 +193,7 @@ impl<'m> Planner<'m> {
             window_filters.extend(time_only.iter().cloned());
             window_filters.extend(mixed.iter().cloned());
         }
-        let base_grain = self.measure_time_grain(m);
+        let base_grain = self.cx.measure_time_grain(m);
         // The rows a window needs start before the constraint.
         let widened = Bounds {
             lo: match &bounds.lo {
@@ -258,7 +259,7 @@ impl<'m> Planner<'m> {
         let grouped = running.is_none() || filter_keys;
         let mut fb = FromBuilder::new(m.model, &src, JoinKind::Left);
         let s = fb.fresh_alias("time_spine");
-        let day = self.spine_day(&s, &spine);
+        let day = spine_day(&s, &spine);
         let row = (s.clone(), spine.clone());
         let b_time = Expr::col(&src, &base.time);
         let mut on = vec![Expr::cmp(b_time.clone(), CmpOp::Le, day.clone())];
@@ -308,7 +309,7 @@ impl<'m> Planner<'m> {
             let e = self.shifted_filter(
                 &mut fb,
                 f,
-                &|p, i| p.is_agg_time_item(i, m),
+                &|p, i| p.cx.is_agg_time_item(i, m),
                 &day,
                 base.grain,
                 Some(&row),
@@ -349,7 +350,7 @@ impl<'m> Planner<'m> {
                 alias: Some(name.clone()),
             });
             select.joins.append(&mut fb.joins);
-            let cte = self.add_cte(
+            let cte = self.ctes.add(
                 &format!("{name}_cumulative"),
                 format!("{name} over {}", window_text(cum)),
                 select,
@@ -371,7 +372,7 @@ impl<'m> Planner<'m> {
             alias: Some(name.clone()),
         });
         select.joins.append(&mut fb.joins);
-        let mut cur = self.add_cte(
+        let mut cur = self.ctes.add(
             &format!("{name}_cumulative_{}", base.grain),
             format!("{name} over {} by {}", window_text(cum), base.grain),
             select,
@@ -416,7 +417,7 @@ impl<'m> Planner<'m> {
                 let e = self.shifted_filter(
                     &mut fb2,
                     f,
-                    &|p, i| p.is_agg_time_item(i, m),
+                    &|p, i| p.cx.is_agg_time_item(i, m),
                     &dm.out_day,
                     base.grain,
                     dm.out_row.as_ref(),
@@ -426,7 +427,7 @@ impl<'m> Planner<'m> {
                 sel.where_.push(e);
             }
             sel.joins.append(&mut fb2.joins);
-            cur = self.add_cte(
+            cur = self.ctes.add(
                 &format!("{name}_cumulative_offset"),
                 format!("{name} over {} moved by the offset", window_text(cum)),
                 sel,
@@ -478,7 +479,7 @@ impl<'m> Planner<'m> {
                     alias: Some(name.clone()),
                 });
                 let comment = format!("{name} over {} by the query's items", window_text(cum));
-                self.add_cte(&format!("{name}_cumulative"), comment, sel)
+                self.ctes.add(&format!("{name}_cumulative"), comment, sel)
             }
             (true, PeriodAgg::Average) => {
                 sel.group_by = partition;
@@ -486,7 +487,7 @@ impl<'m> Planner<'m> {
                     expr: Expr::Agg(AggKind::Average, Box::new(v)),
                     alias: Some(name.clone()),
                 });
-                self.add_cte(&format!("{name}_cumulative"), comment, sel)
+                self.ctes.add(&format!("{name}_cumulative"), comment, sel)
             }
             (true, PeriodAgg::First | PeriodAgg::Last) => {
                 // Number the days of each period from the one kept, then keep it.
@@ -505,7 +506,7 @@ impl<'m> Planner<'m> {
                     })),
                     alias: Some(PERIOD_RANK.to_string()),
                 });
-                let ranked = self.add_cte(
+                let ranked = self.ctes.add(
                     &format!("{name}_cumulative_ranked"),
                     format!(
                         "{name} over {} with each {}'s rank in its period, from the {what}",
@@ -534,7 +535,7 @@ impl<'m> Planner<'m> {
                 }
                 keep.where_
                     .push(Expr::eq(Expr::col(&ranked, PERIOD_RANK), Expr::Int(1)));
-                self.add_cte(&format!("{name}_cumulative"), comment, keep)
+                self.ctes.add(&format!("{name}_cumulative"), comment, keep)
             }
         };
         Some(MetricExpr::Col {

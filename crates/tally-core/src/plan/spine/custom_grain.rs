@@ -3,6 +3,7 @@
 use super::amount;
 use crate::diag::{codes, Diagnostic};
 use crate::model::AggKind;
+use crate::plan::spine_column;
 use crate::plan::{CustomOffsetKey, Planner};
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
 use crate::time::Grain;
@@ -12,7 +13,7 @@ impl<'m> Planner<'m> {
     /// the k-th day of a period moves to the k-th day of the period `count` later, or to its last
     /// day when that period is shorter (MetricFlow's custom offset windows).
     pub(super) fn custom_day_map(&mut self, name: &str, count: i64) -> Option<String> {
-        let Some((spine, col)) = self.model.custom_granularity(name) else {
+        let Some((spine, col)) = self.cx.model.custom_granularity(name) else {
             self.err(
                 Diagnostic::error(codes::GRANULARITY, format!("unknown time granularity `{name}`"))
                     .with_help("custom granularities are columns of a time spine: list them under `custom_granularities`"),
@@ -36,8 +37,8 @@ impl<'m> Planner<'m> {
             alias: None,
         };
         // The spine's columns read as time values of one type (`Dialect::spine_time`).
-        let day_e = self.spine_column(Expr::bare(&day_col));
-        let col_e = self.spine_column(Expr::bare(&col));
+        let day_e = spine_column(Expr::bare(&day_col));
+        let col_e = spine_column(Expr::bare(&col));
         // Each day with its period and its position in it.
         let days = Select {
             columns: vec![
@@ -63,7 +64,7 @@ impl<'m> Planner<'m> {
             from: Some(from()),
             ..Select::default()
         };
-        let days = self.add_cte(
+        let days = self.ctes.add(
             &format!("{name}_days"),
             format!("Days of the time spine with their position in their {name}"),
             days,
@@ -97,7 +98,7 @@ impl<'m> Planner<'m> {
             group_by: vec![col_e.clone()],
             ..Select::default()
         };
-        let periods = self.add_cte(
+        let periods = self.ctes.add(
             &format!("{name}_periods_{count}_later"),
             format!(
                 "Each {name} with the first and last day of the {} later",
@@ -148,7 +149,7 @@ impl<'m> Planner<'m> {
             }],
             ..Select::default()
         };
-        let map = self.add_cte(
+        let map = self.ctes.add(
             &format!("{name}_offset_{count}"),
             format!("Each day moved by {}", amount(count, name)),
             map,

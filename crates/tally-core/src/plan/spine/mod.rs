@@ -16,6 +16,7 @@ mod offset;
 use super::items::{Item, Target};
 use super::joins::FromBuilder;
 use super::metrics::Cumulative;
+use super::spine_column;
 use super::Planner;
 use crate::diag::{codes, Diagnostic};
 use crate::model::{AggKind, TimeSpine};
@@ -65,9 +66,10 @@ impl<'m> Planner<'m> {
     /// The time spine for a grain: the one with the coarsest grain at most `grain`.
     pub(crate) fn spine_for(&mut self, grain: Grain) -> Option<TimeSpine> {
         match self
+            .cx
             .model
             .spine_for(grain)
-            .or(self.model.time_spines.first())
+            .or(self.cx.model.time_spines.first())
         {
             Some(s) => Some(s.clone()),
             None => {
@@ -100,9 +102,9 @@ impl<'m> Planner<'m> {
             } => (grain.clone(), *date_part),
         };
         if let (Some(TimeGrain::Custom(c)), None, Some((alias, spine))) = (&grain, part, row) {
-            if let Some((cs, col)) = self.model.custom_granularity(c) {
+            if let Some((cs, col)) = self.cx.model.custom_granularity(c) {
                 if cs.relation == spine.relation {
-                    return Some(self.spine_column(Expr::col(alias, col)));
+                    return Some(spine_column(Expr::col(alias, col)));
                 }
             }
         }

@@ -8,6 +8,7 @@ use crate::plan::filters::FRef;
 use crate::plan::items::Item;
 use crate::plan::joins::FromBuilder;
 use crate::plan::metrics::{MetricExpr, Shift};
+use crate::plan::spine_day;
 use crate::plan::{Bounds, Planner};
 use crate::source::Span;
 use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, TableRef};
@@ -25,7 +26,7 @@ impl<'m> Planner<'m> {
             Shift::Window { .. } | Shift::ToGrain(_) => {
                 let spine = self.spine_for(grain)?;
                 let alias = fb.fresh_alias("time_spine");
-                let day = self.spine_day(&alias, &spine);
+                let day = spine_day(&alias, &spine);
                 let in_day = match shift {
                     Shift::Window { count, grain } => {
                         Expr::AddInterval(Box::new(day.clone()), -count, *grain)
@@ -133,7 +134,7 @@ impl<'m> Planner<'m> {
             let e = self.shifted_filter(
                 &mut fb,
                 f,
-                &|p, i| p.is_agg_time_item(i, m),
+                &|p, i| p.cx.is_agg_time_item(i, m),
                 &dm.out_day,
                 base.grain,
                 dm.out_row.as_ref(),
@@ -172,7 +173,7 @@ impl<'m> Planner<'m> {
             Shift::ToGrain(g) => format!("the start of the {g}"),
             Shift::Custom { name, count } => amount(*count, name),
         };
-        let cte = self.add_cte(
+        let cte = self.ctes.add(
             &format!("{}_offset", base.measure),
             format!("{} offset by {what}", base.measure),
             select,
@@ -209,7 +210,7 @@ impl<'m> Planner<'m> {
             let i = time_items.first()?;
             let g = match i.grain() {
                 Some(TimeGrain::Custom(c)) => {
-                    self.model.custom_granularity(c).map(|(s, _)| s.grain)
+                    self.cx.model.custom_granularity(c).map(|(s, _)| s.grain)
                 }
                 _ => i.grain().and_then(TimeGrain::standard),
             };
@@ -229,7 +230,7 @@ impl<'m> Planner<'m> {
         let mut spine_grain = join_grain;
         for it in time_items {
             if let Some(TimeGrain::Custom(c)) = it.grain() {
-                if let Some((s, _)) = self.model.custom_granularity(c) {
+                if let Some((s, _)) = self.cx.model.custom_granularity(c) {
                     spine_grain = spine_grain.min(s.grain);
                 }
             }
@@ -237,7 +238,7 @@ impl<'m> Planner<'m> {
         let spine = self.spine_for(spine_grain)?;
         let mut fb = FromBuilder::new(0, "time_spine", JoinKind::Left);
         let s = "time_spine".to_string();
-        let day = self.spine_day(&s, &spine);
+        let day = spine_day(&s, &spine);
         let row = (s.clone(), spine.clone());
         let mut ts = Select {
             from: Some(TableRef::Table {
@@ -296,7 +297,7 @@ impl<'m> Planner<'m> {
                 .collect();
             (ts.from.clone(), cols, std::mem::take(&mut ts.where_))
         } else {
-            let ts_cte = self.add_cte(
+            let ts_cte = self.ctes.add(
                 &format!("{what}_time_spine"),
                 format!("The periods of the time spine by {}", by.join(", ")),
                 ts,
@@ -392,6 +393,6 @@ impl<'m> Planner<'m> {
             Some(_) => format!("{what}_offset"),
             None => format!("{what}_spined"),
         };
-        Some(self.add_cte(&base, comment, select))
+        Some(self.ctes.add(&base, comment, select))
     }
 }

@@ -1,6 +1,6 @@
 //! Business calendars as written: `business_calendars:` and `holiday_sets:` (top-level keys of any
 //! project YAML file), and `business_durations:` on semantic models. Everything is checked by
-//! [`super::resolve`]; these types only carry spans.
+//! [`crate::calendar::resolve`]; these types only carry spans.
 
 use crate::spec::SString;
 use schemars::JsonSchema;

@@ -1,0 +1,327 @@
+//! Business durations on semantic models (`business_durations:`): the model's relation becomes a
+//! query that adds one column per duration, computed from the business clock
+//! ([`crate::calendar::duration`]) with two equi-join lookups (the clock row of the start's UTC day
+//! and of the end's). The query is Jinja over the macro library (`cast_date`, `cast_timestamp`,
+//! `seconds_between`, `cast_string`, `cast_integer`), so the one text renders for every dialect; no
+//! time-zone function is emitted.
+
+use super::{Dimension, Relation, SemanticModel};
+use crate::calendar::clock::{self, Clock};
+use crate::calendar::duration::{
+    clock_columns, clock_relation, inline_rows, is_ident, INLINE_MAX_ROWS,
+};
+use crate::calendar::{Calendar, Calendars, Schedule};
+use crate::diag::{codes, Diagnostic};
+use crate::spec::calendar::BusinessDuration;
+use crate::spec::{self, SString};
+
+/// A semantic model's relation with its business durations added as columns. A scan reads it
+/// only when it projects one of `columns` (or an expression that mentions one); other queries
+/// read the model's own relation and pay nothing for the clock.
+#[derive(Debug, Clone)]
+pub struct Wrapped {
+    pub relation: Relation,
+    pub columns: Vec<String>,
+    /// Each duration's definition as text, calendars written out (for `tally diff`).
+    pub definitions: Vec<(String, String)>,
+}
+
+impl Wrapped {
+    /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
+    pub fn used_by<'a>(
+        &self,
+        projected: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> bool {
+        projected
+            .into_iter()
+            .any(|(name, expr)| self.columns.iter().any(|c| c == name || mentions(expr, c)))
+    }
+}
+
+/// `text` holds `name` as a whole identifier.
+fn mentions(text: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    text.match_indices(name).any(|(i, _)| {
+        let before = text[..i].chars().next_back();
+        let after = text[i + name.len()..].chars().next();
+        !before.is_some_and(ident) && !after.is_some_and(ident)
+    })
+}
+
+/// Text inside a single-quoted Jinja string literal.
+fn jinja_str(s: &str) -> String {
+    s.replace('\\', "\\\\").replace('\'', "\\'")
+}
+
+/// What one duration needs in SQL.
+struct Planned<'a> {
+    d: &'a BusinessDuration,
+    start: String,
+    end: String,
+    calendar: String,
+    divisor: &'static str,
+}
+
+/// Add the model's business durations: wrap its relation and declare each duration as a
+/// categorical dimension (unless the model declares one of that name).
+pub fn apply(
+    out: &mut SemanticModel,
+    sm: &spec::SemanticModel,
+    cals: &Calendars,
+    diags: &mut Vec<Diagnostic>,
+) {
+    if sm.business_durations.is_empty() {
+        return;
+    }
+    let known: Vec<&str> = cals.declared.iter().map(|s| s.as_str()).collect();
+    let mut planned = Vec::new();
+    let mut schedules: Vec<&Schedule> = Vec::new();
+    for d in &sm.business_durations {
+        let Some(cal) = cals.calendars.get(&d.calendar.value) else {
+            if !known.contains(&d.calendar.value.as_str()) {
+                diags.push(crate::calendar::resolve::unknown_calendar(
+                    &d.calendar,
+                    &known,
+                    "a calendar",
+                ));
+            }
+            continue;
+        };
+        let (Some(start), Some(end)) = (column(out, &d.start, diags), column(out, &d.end, diags))
+        else {
+            continue;
+        };
+        let Some(divisor) = unit(d.unit.as_ref(), diags) else {
+            continue;
+        };
+        let end = match d.open_end.as_ref().map(|o| o.value.as_str()) {
+            None | Some("null") => end,
+            Some("as_of") => format!("COALESCE({end}, {{{{ timestamp_literal(var('as_of')) }}}})"),
+            Some(other) => {
+                diags.push(
+                    Diagnostic::error(codes::BUSINESS_DURATION, format!("unknown open_end `{other}`"))
+                        .at(d.open_end.as_ref().map(|o| o.span).unwrap_or_default())
+                        .with_help("`null` (an open span has no duration) or `as_of` (its age so far, up to the project variable `as_of`)"),
+                );
+                continue;
+            }
+        };
+        let calendar = match cal {
+            Calendar::Schedule(s) => format!("'{}'", s.name),
+            Calendar::ByColumn(sel) => {
+                let Some(by) = column(out, &SString::new(d.calendar.span, sel.by.clone()), diags)
+                else {
+                    continue;
+                };
+                let mut case = format!("CASE {{{{ cast_string('{}') }}}}", jinja_str(&by));
+                for (k, v) in &sel.map {
+                    case.push_str(&format!(" WHEN '{k}' THEN '{v}'"));
+                }
+                case.push_str(&format!(" ELSE '{}' END", sel.default));
+                case
+            }
+        };
+        for s in cals.schedules_of(&d.calendar.value) {
+            if !schedules.iter().any(|o| o.name == s.name) {
+                schedules.push(s);
+            }
+        }
+        planned.push(Planned {
+            d,
+            start,
+            end,
+            calendar,
+            divisor,
+        });
+    }
+    if planned.len() != sm.business_durations.len() || schedules.is_empty() {
+        return;
+    }
+    let clocks: Vec<Clock> = schedules.iter().map(|s| clock::expand(s)).collect();
+    let sql = wrapped_sql(&out.relation, &planned, &clocks);
+    let span = match &out.relation {
+        Relation::Query(_, span) => *span,
+        Relation::Table(_) => out.span,
+    };
+    out.business = Some(Wrapped {
+        relation: Relation::Query(sql, span),
+        columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
+        definitions: planned
+            .iter()
+            .map(|p| (p.d.name.value.clone(), definition(p, cals)))
+            .collect(),
+    });
+    for p in &planned {
+        if out.dimension(&p.d.name.value).is_none() {
+            out.dimensions.push(Dimension {
+                name: p.d.name.value.clone(),
+                time_grain: None,
+                validity: None,
+                expr: p.d.name.value.clone(),
+                is_partition: false,
+                label: p.d.label.as_ref().map(|l| l.value.clone()),
+                span: p.d.name.span,
+            });
+        }
+    }
+}
+
+/// A duration's definition with its calendars written out, so that `tally diff` sees a calendar
+/// change as a change of every duration that uses it.
+fn definition(p: &Planned, cals: &Calendars) -> String {
+    let d = p.d;
+    let mut s = format!(
+        "{} -> {} in {} ({}{})\n",
+        d.start.value,
+        d.end.value,
+        d.calendar.value,
+        d.unit.as_ref().map_or("minute", |u| u.value.as_str()),
+        d.open_end
+            .as_ref()
+            .map_or(String::new(), |o| format!(", open_end {}", o.value))
+    );
+    if let Some(Calendar::ByColumn(sel)) = cals.calendars.get(&d.calendar.value) {
+        s.push_str(&format!(
+            "by {}: {:?}, default {}\n",
+            sel.by, sel.map, sel.default
+        ));
+    }
+    for sch in cals.schedules_of(&d.calendar.value) {
+        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
+    }
+    s
+}
+
+/// A timestamp of the model: a dimension's (or entity's) expression, or a column name.
+fn column(sm: &SemanticModel, name: &SString, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    if let Some(d) = sm.dimension(&name.value) {
+        return Some(format!("({})", d.expr));
+    }
+    if let Some(e) = sm.entity(&name.value) {
+        return Some(format!("({})", e.expr));
+    }
+    if is_ident(&name.value) {
+        return Some(name.value.clone());
+    }
+    diags.push(
+        Diagnostic::error(
+            codes::BUSINESS_DURATION,
+            format!(
+                "`{}` is neither a dimension of the model nor a column name",
+                name.value
+            ),
+        )
+        .at(name.span)
+        .with_suggestion(&name.value, sm.dimensions.iter().map(|d| d.name.as_str()))
+        .with_help("name a column of the model's relation or one of its dimensions"),
+    );
+    None
+}
+
+fn unit(u: Option<&SString>, diags: &mut Vec<Diagnostic>) -> Option<&'static str> {
+    match u.map(|u| u.value.as_str()) {
+        None | Some("minute") => Some("60.0"),
+        Some("second") => Some("1"),
+        Some("hour") => Some("3600.0"),
+        Some("business_day") => Some("day_s"),
+        Some(other) => {
+            let span = u.map(|u| u.span).unwrap_or_default();
+            diags.push(
+                Diagnostic::error(codes::BUSINESS_DURATION, format!("unknown unit `{other}`"))
+                    .at(span)
+                    .with_suggestion(other, ["second", "minute", "hour", "business_day"])
+                    .with_help("units: second, minute, hour, business_day"),
+            );
+            None
+        }
+    }
+}
+
+fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Clock]) -> String {
+    let k = clocks
+        .iter()
+        .map(|c| c.max_slots())
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let rows: usize = clocks.iter().map(|c| c.days.len()).sum();
+    let bh = if rows <= INLINE_MAX_ROWS {
+        inline_rows(clocks, k)
+    } else {
+        clocks
+            .iter()
+            .map(|c| {
+                let ck = c.max_slots();
+                let cols: Vec<String> = clock_columns(k)
+                    .into_iter()
+                    .enumerate()
+                    .map(|(i, n)| {
+                        if i >= 4 + 2 * ck {
+                            format!("0 AS {n}")
+                        } else {
+                            n
+                        }
+                    })
+                    .collect();
+                format!(
+                    "SELECT {} FROM {}",
+                    cols.join(", "),
+                    clock_relation(&c.calendar)
+                )
+            })
+            .collect::<Vec<_>>()
+            .join("\nUNION ALL ")
+    };
+    let from = match base {
+        Relation::Table(t) => t.clone(),
+        Relation::Query(q, _) => format!("({q}\n)"),
+    };
+    let mut inner = vec!["tally_base.*".to_string()];
+    let mut outer = vec!["tally_m.*".to_string()];
+    let mut joins = String::new();
+    for (i, p) in planned.iter().enumerate() {
+        let n = i + 1;
+        inner.push(format!("{} AS tally_bd{n}_s", p.start));
+        inner.push(format!("{} AS tally_bd{n}_e", p.end));
+        inner.push(format!("{} AS tally_bd{n}_c", p.calendar));
+        let (s, e) = (
+            format!("tally_m.tally_bd{n}_s"),
+            format!("tally_m.tally_bd{n}_e"),
+        );
+        let (bs, be) = (format!("tally_bh{n}s"), format!("tally_bh{n}e"));
+        let divisor = if p.divisor == "day_s" {
+            format!("{be}.day_s")
+        } else {
+            p.divisor.to_string()
+        };
+        outer.push(format!(
+            "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
+            b_of(&e, &be, k),
+            b_of(&s, &bs, k),
+            p.d.name.value
+        ));
+        for (alias, t) in [(&bs, &s), (&be, &e)] {
+            joins.push_str(&format!(
+                "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
+            ));
+        }
+    }
+    format!(
+        "WITH tally_bh AS (\n{bh}\n),\ntally_m AS (\nSELECT {} FROM {from} AS tally_base\n)\nSELECT {}\nFROM tally_m{joins}",
+        inner.join(", "),
+        outer.join(",\n  ")
+    )
+}
+
+/// `B(t)` against the clock row `alias`.
+fn b_of(t: &str, alias: &str, k: usize) -> String {
+    let sod = format!("{{{{ seconds_between(cast_timestamp(cast_date('{t}')), '{t}') }}}}");
+    let mut s = format!("({alias}.cum_s");
+    for i in 1..=k {
+        s.push_str(&format!(
+            " + GREATEST(0, LEAST({sod}, {alias}.e{i}) - {alias}.s{i})"
+        ));
+    }
+    s.push(')');
+    s
+}

@@ -1,0 +1,167 @@
+//! The read-only planning context: what every builder reads and none changes.
+//!
+//! [`PlanCtx`] holds the model; its methods answer questions about it (join paths, grains, the
+//! measures of a metric) and are shared by reference. What changes while a query is planned lives
+//! elsewhere: the CTEs in [`super::cte::CteBuilder`], the query's own state in
+//! [`super::Planner`].
+
+use super::items::{Item, Target};
+use crate::model::{MeasureRef, MetricKind, Model, TimeSpine};
+use crate::sql::Expr;
+use crate::time::{Grain, TimeGrain};
+
+/// The read-only context of planning.
+#[derive(Clone, Copy)]
+pub(crate) struct PlanCtx<'m> {
+    pub model: &'m Model,
+}
+
+impl<'m> PlanCtx<'m> {
+    /// A granularity name: standard, or custom (a column of a time spine).
+    pub(crate) fn parse_time_grain(&self, s: &str) -> Option<TimeGrain> {
+        if let Some(g) = Grain::parse(s) {
+            return Some(TimeGrain::Standard(g));
+        }
+        let l = s.trim().to_ascii_lowercase();
+        self.model
+            .custom_granularity(&l)
+            .map(|_| TimeGrain::Custom(l))
+    }
+
+    pub(crate) fn grain_names(&self) -> Vec<String> {
+        let mut names: Vec<String> = Grain::names().map(str::to_string).collect();
+        for s in &self.model.time_spines {
+            names.extend(s.custom_granularities.iter().map(|(n, _)| n.clone()));
+        }
+        names
+    }
+
+    pub(crate) fn element_time_grain(&self, element: &str) -> Option<Grain> {
+        self.model.element_time_grain(element)
+    }
+
+    pub(crate) fn element_exists(&self, element: &str) -> bool {
+        self.model.element_exists(element)
+    }
+
+    /// The measures a metric reads, through its inputs.
+    pub(crate) fn metric_measures(&self, name: &str, depth: usize) -> Vec<MeasureRef> {
+        let Some(m) = self.model.metric(name) else {
+            return Vec::new();
+        };
+        if depth > 64 {
+            return Vec::new();
+        }
+        match &m.kind {
+            MetricKind::Simple(r) => vec![r.clone()],
+            MetricKind::Cumulative { measure, .. } => vec![measure.clone()],
+            MetricKind::Conversion {
+                base, conversion, ..
+            } => vec![base.clone(), conversion.clone()],
+            MetricKind::Ratio { .. } | MetricKind::Derived { .. } => m
+                .input_metrics()
+                .iter()
+                .flat_map(|i| self.metric_measures(&i.name, depth + 1))
+                .collect(),
+        }
+    }
+
+    /// The grain of a measure's aggregation time dimension.
+    pub(crate) fn measure_time_grain(&self, r: &MeasureRef) -> Grain {
+        let sm = &self.model.semantic_models[r.model];
+        let atd = &self.model.measure(r).agg_time_dimension;
+        sm.dimension(atd)
+            .and_then(|d| d.time_grain)
+            .unwrap_or(Grain::Day)
+    }
+
+    /// The finest grain a metric can be queried at: the coarsest grain of its measures' aggregation
+    /// time dimensions.
+    pub(crate) fn min_queryable_grain(&self, name: &str) -> Grain {
+        self.metric_measures(name, 0)
+            .iter()
+            .map(|r| self.measure_time_grain(r))
+            .max()
+            .unwrap_or(Grain::Day)
+    }
+
+    /// A metric's default granularity: its `time_granularity`, else its finest queryable grain but
+    /// at least a day (MetricFlow: sub-daily measures default to day).
+    pub(crate) fn metric_default_grain(&self, name: &str) -> Grain {
+        if let Some(g) = self.model.metric(name).and_then(|m| m.time_granularity) {
+            return g;
+        }
+        self.min_queryable_grain(name).max(Grain::Day)
+    }
+
+    /// The default granularity of metric_time for a query: the largest of its metrics' defaults.
+    pub(crate) fn query_default_grain(&self, metrics: &[&str]) -> Grain {
+        metrics
+            .iter()
+            .map(|m| self.metric_default_grain(m))
+            .max()
+            .unwrap_or(Grain::Day)
+    }
+
+    /// The number of group-by items a model offers, roughly as MetricFlow counts them (each time
+    /// dimension at every grain): fewer means less to read.
+    pub(crate) fn element_count(&self, model: usize) -> usize {
+        let sm = &self.model.semantic_models[model];
+        sm.entities.len()
+            + sm.dimensions
+                .iter()
+                .map(|d| if d.is_time() { 10 } else { 1 })
+                .sum::<usize>()
+    }
+
+    /// The finest spine grain the metric_time items need.
+    pub(crate) fn time_items_grain(&self, items: &[Item]) -> Grain {
+        items
+            .iter()
+            .filter(|i| i.is_metric_time())
+            .map(|i| match (i.date_part(), i.grain()) {
+                (None, Some(TimeGrain::Standard(g))) => *g,
+                (_, Some(TimeGrain::Custom(c))) => self
+                    .model
+                    .custom_granularity(c)
+                    .map(|(s, _)| s.grain)
+                    .unwrap_or(Grain::Day),
+                _ => Grain::Day,
+            })
+            .min()
+            .unwrap_or(Grain::Day)
+    }
+
+    /// Whether an item is aggregation time for a measure: metric_time, or the measure's aggregation
+    /// time dimension through its model's primary entity (`booking__ds` for bookings).
+    pub(crate) fn is_agg_time_item(&self, item: &Item, m: &MeasureRef) -> bool {
+        match &item.target {
+            Target::MetricTime { .. } => true,
+            Target::Element { links, element, .. } => {
+                let sm = &self.model.semantic_models[m.model];
+                *element == self.model.measure(m).agg_time_dimension
+                    && links.len() == 1
+                    && sm.primary_entity_name() == Some(links[0].as_str())
+            }
+        }
+    }
+
+    /// Whether an item is aggregation time for every measure of a metric.
+    pub(crate) fn is_metric_time_item(&self, item: &Item, measures: &[MeasureRef]) -> bool {
+        item.is_metric_time()
+            || (!measures.is_empty() && measures.iter().all(|m| self.is_agg_time_item(item, m)))
+    }
+}
+
+/// The primary column of a time spine read through `alias`, as a time value the dialect compares
+/// with truncated times ([`Expr::SpineTime`]).
+pub(crate) fn spine_day(alias: &str, spine: &TimeSpine) -> Expr {
+    spine_column(Expr::col(alias, &spine.column))
+}
+
+/// A column of a time spine (its day or a custom granularity's column) as a time value of the type
+/// the dialect compares truncated times as ([`Expr::SpineTime`]): every time column of a spine is
+/// read alike, so that custom granularity periods compare with truncated times and with each other.
+pub(crate) fn spine_column(col: Expr) -> Expr {
+    Expr::SpineTime(Box::new(col))
+}
