@@ -15,9 +15,9 @@ use super::super::world::{sync_of, AS_OF, START, TOPICS};
 use super::Gen;
 
 /// Salt of the per-contact funnel stream.
-pub(super) const FUNNEL_STREAM: u64 = 0xf0_1e1_5e55;
+pub(super) const FUNNEL_STREAM: u64 = 0x000f_01e1_5e55;
 /// Salt of the per-receipt reaction stream.
-const REACTION_STREAM: u64 = 0x4ea_c7;
+const REACTION_STREAM: u64 = 0x0004_eac7;
 
 /// Searches that find nothing (a visitor who gives up).
 const NO_RESULT_QUERIES: [&str; 6] = [
