@@ -81,7 +81,7 @@ pub fn target_rows(
 /// The SQL of a series request, with its target joined when it has one.
 pub fn series_sql(
     model: &Model,
-    dialect: &dyn Dialect,
+    dialect: Dialect,
     req: &SeriesRequest,
 ) -> Result<String, Vec<Diagnostic>> {
     let compiled = crate::pipeline::compile(model, dialect, &series_request(req))?;
