@@ -446,7 +446,7 @@ fn table_sql(d: Dialect, t: &TableRef, indent: &str) -> String {
 
 /// The name of a column an expression renders as, when it is one (a select item so named needs
 /// no alias).
-fn plain_column<'e>(d: Dialect, e: &'e Expr) -> Option<&'e str> {
+fn plain_column(d: Dialect, e: &Expr) -> Option<&str> {
     match e {
         Expr::Col { name, .. } => Some(name),
         Expr::SpineTime(inner) if !d.casts_spine_time() => plain_column(d, inner),
