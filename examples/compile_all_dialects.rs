@@ -31,7 +31,7 @@ fn main() -> ExitCode {
         return ExitCode::from(1);
     }
     let request = QueryRequest::of(&[metric.as_str()], group_by, &[] as &[&str]);
-    let results: Vec<_> = dialect::ALL
+    let results: Vec<_> = dialect::Dialect::ALL
         .iter()
         .map(|d| (d.name(), pipeline::compile(&model, *d, &request)))
         .collect();

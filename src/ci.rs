@@ -911,7 +911,7 @@ fn by_month(
         order_by: vec![Spanned::synthetic("metric_time__month".to_string())],
         ..Default::default()
     };
-    let compiled = tally_core::pipeline::compile(model, &tally_core::dialect::DuckDb, &req)
+    let compiled = tally_core::pipeline::compile(model, tally_core::dialect::Dialect::DuckDb, &req)
         .map_err(|d| {
             d.first()
                 .map(|d| format!("{}: {}", d.code, d.message))

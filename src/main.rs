@@ -333,31 +333,26 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
     Ok(req)
 }
 
-fn pick_dialect(model: &Model, name: Option<&str>) -> Result<&'static dyn Dialect, u8> {
-    let name = name
-        .or(model.default_dialect.as_deref())
-        .unwrap_or("duckdb");
-    match dialect::by_name(name) {
-        Some(d) => Ok(d),
-        None => {
-            let mut msg = format!(
-                "error[E0404]: unknown dialect `{name}`; dialects: {}",
-                dialect::NAMES.join(", ")
-            );
-            if let Some(s) = diag::did_you_mean(name, dialect::NAMES.iter().copied()) {
-                msg.push_str(&format!("\n  help: did you mean `{s}`?"));
-            }
-            eprintln!("{msg}");
-            Err(EXIT_USAGE)
-        }
-    }
+/// The dialect named by the flag, else by tally.yml, else DuckDB; an unknown name is E0004 (the
+/// one unknown-dialect diagnostic, with its "did you mean").
+fn pick_dialect(model: &Model, name: Option<&str>) -> Result<Dialect, u8> {
+    let (name, span) = match (name, model.default_dialect.as_deref()) {
+        (Some(n), _) => (n, tally_core::source::Span::DUMMY),
+        (None, Some(n)) => (n, model.default_dialect_span),
+        (None, None) => return Ok(Dialect::DuckDb),
+    };
+    name.parse::<Dialect>().map_err(|e| {
+        let d = e.diagnostic().at(span);
+        eprint!("{}", diag::render_human(&model.sources, &[d], false));
+        EXIT_USAGE
+    })
 }
 
 fn compile(
     ctx: &Ctx,
     model: &Model,
     q: &QueryArgs,
-    d: &dyn Dialect,
+    d: Dialect,
 ) -> Result<tally_core::pipeline::Compiled, u8> {
     let req = match request(model, q) {
         Ok(r) => r,
@@ -425,7 +420,7 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         Ok(m) => m,
         Err(c) => return c,
     };
-    let mut compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+    let mut compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
         Ok(c) => c,
         Err(c) => return c,
     };

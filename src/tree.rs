@@ -338,7 +338,7 @@ fn run_request(
     conn: &Connection,
     req: &QueryRequest,
 ) -> Result<tally_duckdb::engine::ResultTable, String> {
-    let compiled = tally_core::pipeline::compile(model, &tally_core::dialect::DuckDb, req)
+    let compiled = tally_core::pipeline::compile(model, tally_core::dialect::Dialect::DuckDb, req)
         .map_err(|diags| {
             diags
                 .iter()

@@ -214,10 +214,11 @@ fn read_values(
     let model = &*model;
     let mut values = Values::new();
     for r in requests {
-        let sql = query::series_sql(model, &tally_core::dialect::DuckDb, r).map_err(|diags| {
-            ctx.print_diags(model, &diags);
-            EXIT_PROBLEMS
-        })?;
+        let sql =
+            query::series_sql(model, tally_core::dialect::Dialect::DuckDb, r).map_err(|diags| {
+                ctx.print_diags(model, &diags);
+                EXIT_PROBLEMS
+            })?;
         let table = tally_duckdb::engine::run(&conn, &sql).map_err(|e| {
             eprintln!(
                 "error[{}]: DuckDB could not run the check query of {}: {e}",

@@ -7,7 +7,7 @@ use crate::{machine, median, ms, peak_rss_kib, Options};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
@@ -40,7 +40,7 @@ fn wide_query(width: usize) -> QueryRequest {
 }
 
 fn compile_ok(model: &Model, req: &QueryRequest) -> Result<String, String> {
-    tally_core::pipeline::compile(model, &DuckDb, req)
+    tally_core::pipeline::compile(model, Dialect::DuckDb, req)
         .map(|c| c.sql)
         .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))
 }

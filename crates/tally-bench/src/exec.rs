@@ -8,7 +8,7 @@ use crate::{machine, median, ms, Options};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
-use tally_core::dialect::{Dialect, DuckDb};
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::{Model, Relation};
 use tally_duckdb::engine::{self, ResultTable, Value};
@@ -66,7 +66,7 @@ fn fill_models(model: &Model, sql: &str) -> Result<String, String> {
         }
         let relation = match (
             &sm.relation,
-            model.render_model_sql(i, DuckDb.name(), DuckDb.macros()),
+            model.render_model_sql(i, Dialect::DuckDb.name(), Dialect::DuckDb.macros()),
         ) {
             (_, Some(r)) => format!("(\n{}\n)", r.map_err(|d| d.message)?),
             (Relation::Table(t), None) => t.clone(),
@@ -198,7 +198,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     let mut worst = (0.0_f64, String::new());
     for q in &queries {
         let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
-        let tally_sql = tally_core::pipeline::compile(&model, &DuckDb, &req)
+        let tally_sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
             .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
             .sql;
         let hand_sql = fill_models(&model, &q.sql)?;
@@ -373,7 +373,7 @@ mod tests {
         for q in &queries {
             assert!(model.metrics.contains_key(&q.metric), "{}", q.metric);
             let sql = fill_models(&model, &q.sql).unwrap();
-            tally_core::sql::parse_back(&DuckDb, &sql).unwrap();
+            tally_core::sql::parse_back(Dialect::DuckDb, &sql).unwrap();
         }
     }
 

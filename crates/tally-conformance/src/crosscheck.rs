@@ -136,7 +136,7 @@ impl Suite {
     }
 
     /// tally's SQL for `query` in `dialect`, or the rendered diagnostics.
-    pub fn compile(&self, query: &Query, dialect: &dyn Dialect) -> Result<String, String> {
+    pub fn compile(&self, query: &Query, dialect: Dialect) -> Result<String, String> {
         match &query.source {
             Source::Case(manifest) => self.compiler.compile_with(&query.case, manifest, dialect),
             Source::Intercom(req) => tally_core::pipeline::compile(&self.intercom, dialect, req)
@@ -151,7 +151,7 @@ impl Suite {
     pub fn expected(&self, duck: &duckdb::Connection, query: &Query) -> Result<Table, String> {
         let first = |s: &str| s.lines().next().unwrap_or("").to_string();
         let sql = self
-            .compile(query, &dialect::DuckDb)
+            .compile(query, dialect::Dialect::DuckDb)
             .map_err(|e| format!("no DuckDB SQL: {}", first(&e)))?;
         conformance::query_table(duck, &sql).map_err(|e| format!("DuckDB fails: {}", first(&e)))
     }

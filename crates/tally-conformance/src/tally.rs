@@ -8,7 +8,7 @@ use crate::Case;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tally_core::dialect::{Dialect, DuckDb};
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::{Filter, Model};
 use tally_core::plan::QueryRequest;
@@ -69,7 +69,7 @@ impl TallyCompiler {
 
     /// tally's DuckDB SQL for a case, or the rendered diagnostics.
     pub fn compile(&self, case: &Case, dir: &Path) -> Result<String, String> {
-        self.compile_with(case, dir, &DuckDb)
+        self.compile_with(case, dir, Dialect::DuckDb)
     }
 
     /// tally's SQL for a case in `dialect`, or the rendered diagnostics.
@@ -77,7 +77,7 @@ impl TallyCompiler {
         &self,
         case: &Case,
         dir: &Path,
-        dialect: &dyn Dialect,
+        dialect: Dialect,
     ) -> Result<String, String> {
         let model = self.model(dir)?;
         let req = case_request(&model, case)?;

@@ -365,7 +365,7 @@ fn compare_engines(
     suite: &Suite,
     duck: &duckdb::Connection,
     pg: &Pg,
-    postgres: &dyn Dialect,
+    postgres: Dialect,
     query: &Query,
 ) -> Verdict {
     if let Some(reason) = &query.skip {
@@ -413,7 +413,7 @@ fn postgres_agrees_with_duckdb() {
         println!("postgres: skipped: PostgreSQL not started; run ./scripts/test");
         return;
     };
-    let postgres = dialect::by_name("postgres").expect("tally has a postgres dialect");
+    let postgres = dialect::Dialect::Postgres;
     let scratch = Scratch::new();
     let admin = Pg {
         conninfo,

@@ -16,7 +16,7 @@ use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
 
 /// Every fragment of the model that does not parse in `dialect`.
-pub fn check_model(model: &Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
+pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
     let mut out = Vec::new();
     for (i, sm) in model.semantic_models.iter().enumerate() {
         match &sm.relation {
@@ -95,7 +95,7 @@ pub fn check_model(model: &Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
 
 /// A where filter whose SQL (with its `{{ }}` references standing for columns) does not parse as
 /// a condition.
-pub fn check_filter(dialect: &dyn Dialect, f: &Filter) -> Option<Diagnostic> {
+pub fn check_filter(dialect: Dialect, f: &Filter) -> Option<Diagnostic> {
     // Filters our own parser rejects are reported by it, with a finer span.
     let template = f.parsed.as_ref().ok()?;
     let mut sql = String::new();
@@ -124,7 +124,7 @@ fn bad(span: Span, message: String) -> Diagnostic {
 }
 
 /// Exactly one query statement.
-fn one_query(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
+fn one_query(dialect: Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
     let statements = Parser::parse_sql(d.as_ref(), sql).map_err(|e| clean(&e))?;
     match statements.as_slice() {
@@ -136,7 +136,7 @@ fn one_query(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
 }
 
 /// Exactly one expression, not a wildcard.
-fn one_expr(dialect: &dyn Dialect, sql: &str) -> Result<(), String> {
+fn one_expr(dialect: Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
     let mut p = Parser::new(d.as_ref())
         .try_with_sql(sql)

@@ -199,7 +199,7 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
         Ok(p) => p,
         Err(diags) => return diags,
     };
-    match crate::query::plan(model, &crate::dialect::DuckDb, &prepared.request) {
+    match crate::query::plan(model, crate::dialect::Dialect::DuckDb, &prepared.request) {
         Ok(plan) => check_expected_columns(&prepared, &plan.columns),
         // A problem of the query that has no place of its own is the test's.
         Err(diags) => diags
@@ -217,7 +217,7 @@ pub fn check_test(
 ) -> Result<(PreparedTest, crate::query::Compiled), Vec<Diagnostic>> {
     let prepared = prepare(model, test)?;
     // A problem of the query that has no place of its own is the test's.
-    let compiled = crate::query::compile(model, &crate::dialect::DuckDb, &prepared.request)
+    let compiled = crate::query::compile(model, crate::dialect::Dialect::DuckDb, &prepared.request)
         .map_err(|ds| {
             ds.into_iter()
                 .map(|d| d.at_if_unset(test.name.span))

@@ -20,18 +20,14 @@ pub struct Compiled {
 /// validation needs, at a fraction of the cost (parsing back the SQL of a query that reads a large
 /// `sql:` model costs several times its planning). The plan is the same for every dialect; the
 /// dialect checks what it cannot compute and renders users' SQL.
-pub fn plan(
-    model: &Model,
-    dialect: &dyn Dialect,
-    req: &QueryRequest,
-) -> Result<Plan, Vec<Diagnostic>> {
+pub fn plan(model: &Model, dialect: Dialect, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
     checked_plan(model, dialect, req).map(|(plan, _)| plan)
 }
 
 /// The plan, and its query with users' SQL rendered for the dialect.
 fn checked_plan(
     model: &Model,
-    dialect: &dyn Dialect,
+    dialect: Dialect,
     req: &QueryRequest,
 ) -> Result<(Plan, Query), Vec<Diagnostic>> {
     // The query's own filters are user SQL too: checked before they reach the generated SQL.
@@ -56,7 +52,7 @@ fn checked_plan(
 /// statement that does not parse is reported as a bug (E0901).
 pub fn compile(
     model: &Model,
-    dialect: &dyn Dialect,
+    dialect: Dialect,
     req: &QueryRequest,
 ) -> Result<Compiled, Vec<Diagnostic>> {
     let (plan, query) = checked_plan(model, dialect, req)?;

@@ -73,8 +73,8 @@ fn load(dir: &Path, hours: &str) -> Model {
 fn compiles_for_every_dialect_and_joins_the_clock_only_when_read() {
     let dir = tempfile::tempdir().unwrap();
     let model = load(dir.path(), "09:00-17:00");
-    for name in dialect::NAMES {
-        let d = dialect::by_name(name).unwrap();
+    for d in dialect::Dialect::ALL {
+        let name = d.name();
         for metric in ["response_time_business_median", "sla_tickets"] {
             let req = QueryRequest::of::<&str, &str, &str>(&[metric], &["metric_time__month"], &[]);
             let sql = tally_core::pipeline::compile(&model, d, &req)

@@ -60,11 +60,7 @@ fn request(model: &Model, case: &Case) -> QueryRequest {
 
 /// Compile in a dialect: `Ok(sql)` (already parsed back by the pipeline, and parsed again here),
 /// or the codes and messages of the diagnostics.
-fn compile(
-    model: &Model,
-    d: &dyn Dialect,
-    req: &QueryRequest,
-) -> Result<String, Vec<(String, String)>> {
+fn compile(model: &Model, d: Dialect, req: &QueryRequest) -> Result<String, Vec<(String, String)>> {
     match tally_core::pipeline::compile(model, d, req) {
         Ok(c) => {
             if let Err(e) = tally_core::sql::parse_back(d, &c.sql) {
@@ -101,15 +97,15 @@ fn every_conformance_case_compiles_in_every_dialect() {
         let req = request(model, case);
         // Cases that fail on DuckDB are the conformance runner's business; every other dialect
         // must then compile whatever DuckDB compiles.
-        if compile(model, &dialect::DuckDb, &req).is_err() {
+        if compile(model, dialect::Dialect::DuckDb, &req).is_err() {
             continue;
         }
         same_plan_in_every_dialect(model, &req, &case.id(), &mut problems);
-        for d in dialect::ALL {
+        for d in dialect::Dialect::ALL {
             let expected = EXPECTED_UNSUPPORTED
                 .iter()
                 .find(|(n, id, _, _)| *n == d.name() && *id == case.id());
-            match (compile(model, *d, &req), expected) {
+            match (compile(model, d, &req), expected) {
                 (Ok(_), None) => compiled += 1,
                 (Ok(_), Some(_)) => problems.push(format!(
                     "{} {}: compiles, but is listed as unsupported",
@@ -146,16 +142,16 @@ fn same_plan_in_every_dialect(
     id: &str,
     problems: &mut Vec<String>,
 ) {
-    let plan = |d: &dyn Dialect| {
+    let plan = |d: Dialect| {
         tally_core::pipeline::plan(model, d, req)
             .ok()
             .map(|p| serde_json::to_string(&p).expect("a plan serialises"))
     };
-    let Some(base) = plan(&dialect::DuckDb) else {
+    let Some(base) = plan(dialect::Dialect::DuckDb) else {
         return;
     };
-    for d in dialect::ALL {
-        if let Some(p) = plan(*d) {
+    for d in dialect::Dialect::ALL {
+        if let Some(p) = plan(d) {
             if p != base {
                 problems.push(format!("{} {id}: the plan differs from DuckDB's", d.name()));
             }
@@ -184,8 +180,8 @@ fn every_intercom_metric_compiles_in_every_dialect() {
                 ..QueryRequest::default()
             };
             same_plan_in_every_dialect(&model, &req, name, &mut problems);
-            for d in dialect::ALL {
-                if let Err(e) = compile(&model, *d, &req) {
+            for d in dialect::Dialect::ALL {
+                if let Err(e) = compile(&model, d, &req) {
                     problems.push(format!("{} {name} by {group_by:?}: {e:?}", d.name()));
                 }
             }
@@ -219,12 +215,12 @@ fn every_macro_renders_and_parses_in_every_dialect() {
         "WITH c AS ({{ fivetran_current('src.history', 'id', 'updated_at') }}) SELECT * FROM c",
         "{{ time_spine('2020-01-01', '2030-12-31') }}",
     ];
-    for d in dialect::ALL {
+    for d in dialect::Dialect::ALL {
         for stmt in statements {
             let sql = tally_core::jinja::render_sql(stmt, Span::DUMMY, &lib, d.macros(), &vars)
                 .unwrap_or_else(|e| panic!("{}: {}", d.name(), e.message));
             assert!(!sql.contains("{{"), "{sql}");
-            if let Err(e) = tally_core::sql::parse_back(*d, &sql) {
+            if let Err(e) = tally_core::sql::parse_back(d, &sql) {
                 panic!("{}: {e}\n{sql}", d.name());
             }
         }
@@ -238,7 +234,7 @@ fn string_literal_macro_agrees_with_the_dialect() {
     let mut vars = indexmap::IndexMap::new();
     let value = "it's a \\ back\tslash\nand a newline";
     vars.insert("v".to_string(), serde_json::json!(value));
-    for d in dialect::ALL {
+    for d in dialect::Dialect::ALL {
         let sql = tally_core::jinja::render_sql(
             "{{ string_literal(var('v')) }}",
             Span::DUMMY,
@@ -249,27 +245,40 @@ fn string_literal_macro_agrees_with_the_dialect() {
         .unwrap();
         assert_eq!(sql, d.string_literal(value), "{}", d.name());
         let stmt = format!("SELECT {sql}");
-        tally_core::sql::parse_back(*d, &stmt).unwrap_or_else(|e| panic!("{}: {e}", d.name()));
+        tally_core::sql::parse_back(d, &stmt).unwrap_or_else(|e| panic!("{}: {e}", d.name()));
     }
 }
 
 #[test]
 fn dialect_names_and_did_you_mean() {
-    assert_eq!(dialect::NAMES.len(), 7);
-    for n in dialect::NAMES {
-        assert_eq!(dialect::by_name(n).map(|d| d.name()), Some(*n));
-        assert_eq!(
-            dialect::by_name(&n.to_uppercase()).map(|d| d.name()),
-            Some(*n)
-        );
+    use dialect::Dialect;
+    assert_eq!(Dialect::ALL.len(), 7);
+    for d in Dialect::ALL {
+        assert_eq!(d.name().parse::<Dialect>(), Ok(d));
+        assert_eq!(d.name().to_uppercase().parse::<Dialect>(), Ok(d));
+        assert_eq!(d.to_string(), d.name());
+        // serde spells it as `--dialect` does.
+        let json = serde_json::to_string(&d).unwrap();
+        assert_eq!(json, format!("\"{}\"", d.name()));
+        assert_eq!(serde_json::from_str::<Dialect>(&json).unwrap(), d);
     }
+    assert_eq!("postgresql".parse::<Dialect>(), Ok(Dialect::Postgres));
     assert_eq!(
-        dialect::by_name("postgresql").map(|d| d.name()),
-        Some("postgres")
+        serde_json::from_str::<Dialect>("\"postgresql\"").unwrap(),
+        Dialect::Postgres
     );
-    assert!(dialect::by_name("oracle").is_none());
+    let unknown = "oracle".parse::<Dialect>().unwrap_err();
+    assert_eq!(unknown.diagnostic().code, "E0004");
+    let d = "snowflak".parse::<Dialect>().unwrap_err().diagnostic();
+    assert!(
+        d.help
+            .iter()
+            .any(|h| h.contains("did you mean `snowflake`")),
+        "{:?}",
+        d.help
+    );
     assert_eq!(
-        tally_core::diag::did_you_mean("snowflak", dialect::NAMES.iter().copied()),
+        tally_core::diag::did_you_mean("snowflak", Dialect::names()),
         Some("snowflake".to_string())
     );
 }
@@ -343,7 +352,7 @@ fn project_templates_add_and_override_macros_in_every_dialect() {
         "{}",
         errors[0].message
     );
-    for d in dialect::ALL {
+    for d in dialect::Dialect::ALL {
         let req = QueryRequest {
             metrics: vec![
                 Spanned::synthetic("revenue".to_string()),
@@ -351,7 +360,7 @@ fn project_templates_add_and_override_macros_in_every_dialect() {
             ],
             ..QueryRequest::default()
         };
-        let sql = compile(&model, *d, &req).unwrap_or_else(|e| panic!("{}: {e:?}", d.name()));
+        let sql = compile(&model, d, &req).unwrap_or_else(|e| panic!("{}: {e:?}", d.name()));
         // The project's own macro, and its override of tally's `dateadd`, in every dialect.
         assert!(sql.contains("(amount_cents / 100.0) AS amount"), "{sql}");
         assert!(sql.contains("SHOP_ADD(ordered_at)"), "{sql}");
@@ -362,7 +371,7 @@ fn project_templates_add_and_override_macros_in_every_dialect() {
         metrics: vec![Spanned::synthetic("late_revenue".to_string())],
         ..QueryRequest::default()
     };
-    let snowflake = compile(&model, &dialect::Snowflake, &req).unwrap();
+    let snowflake = compile(&model, dialect::Dialect::Snowflake, &req).unwrap();
     assert!(
         snowflake.contains("DATEDIFF(day, ordered_at, ordered_at)"),
         "{snowflake}"
@@ -418,7 +427,7 @@ fn the_macro_list_is_complete() {
     for l in &listed {
         assert!(base.iter().any(|n| n == l), "{l} is listed but not defined");
     }
-    for d in dialect::ALL {
+    for d in dialect::Dialect::ALL {
         for n in names(d.macros()) {
             assert!(
                 base.contains(&n),

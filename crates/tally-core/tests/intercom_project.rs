@@ -4,7 +4,7 @@
 
 use std::path::{Path, PathBuf};
 use tally_core::diag::render_human;
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::{plan_query, QueryRequest};
@@ -42,7 +42,7 @@ fn compile(model: &Model, r: &QueryRequest) -> String {
             render_human(&model.sources, &d, false)
         );
     }
-    match tally_core::pipeline::compile(model, &DuckDb, r) {
+    match tally_core::pipeline::compile(model, Dialect::DuckDb, r) {
         Ok(c) => c.sql,
         Err(d) => panic!(
             "{:?} by {:?} does not compile:\n{}",

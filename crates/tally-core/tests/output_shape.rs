@@ -6,7 +6,7 @@
 //! produced by `mf query` (MetricFlow 0.213.0, dbt-metricflow 0.15.0, dbt-duckdb) on the same
 //! semantic models built as a dbt project.
 
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
@@ -100,7 +100,7 @@ fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Model) {
 
 fn columns(model: &Model, metrics: &[&str], group_by: &[&str]) -> Vec<String> {
     let req = QueryRequest::of(metrics, group_by, &[] as &[&str]);
-    match tally_core::pipeline::compile(model, &DuckDb, &req) {
+    match tally_core::pipeline::compile(model, Dialect::DuckDb, &req) {
         Ok(c) => c.plan.columns,
         Err(d) => panic!("{metrics:?} by {group_by:?}: {d:#?}"),
     }
@@ -108,7 +108,7 @@ fn columns(model: &Model, metrics: &[&str], group_by: &[&str]) -> Vec<String> {
 
 fn error(model: &Model, metrics: &[&str], group_by: &[&str]) -> String {
     let req = QueryRequest::of(metrics, group_by, &[] as &[&str]);
-    match tally_core::pipeline::compile(model, &DuckDb, &req) {
+    match tally_core::pipeline::compile(model, Dialect::DuckDb, &req) {
         Ok(c) => panic!("{metrics:?} by {group_by:?} compiled:\n{}", c.sql),
         Err(d) => tally_core::diag::render_human(&model.sources, &d, false),
     }
@@ -612,7 +612,7 @@ fn cte_names_never_shadow_a_relation_the_query_reads() {
         ],
         &[] as &[&str],
     );
-    let sql = tally_core::pipeline::compile(&m, &DuckDb, &req)
+    let sql = tally_core::pipeline::compile(&m, Dialect::DuckDb, &req)
         .expect("compiles")
         .sql;
     let lower = sql.to_ascii_lowercase();
@@ -646,7 +646,7 @@ fn request_options_of_dimension_only_queries() {
         &[] as &[&str],
     );
     req.min_max_only = true;
-    let c = tally_core::pipeline::compile(&m, &DuckDb, &req).expect("min_max_only");
+    let c = tally_core::pipeline::compile(&m, Dialect::DuckDb, &req).expect("min_max_only");
     assert_eq!(
         c.plan.columns,
         [
@@ -663,7 +663,7 @@ fn request_options_of_dimension_only_queries() {
         let mut req = QueryRequest::of(metrics, group_by, &[] as &[&str]);
         req.min_max_only = true;
         req.limit = limit;
-        let d = tally_core::pipeline::compile(&m, &DuckDb, &req).expect_err("invalid");
+        let d = tally_core::pipeline::compile(&m, Dialect::DuckDb, &req).expect_err("invalid");
         assert!(
             d[0].message
                 .contains("min_max_only takes exactly one group-by item"),
@@ -672,10 +672,10 @@ fn request_options_of_dimension_only_queries() {
     }
     let mut req = QueryRequest::of(&[] as &[&str], &["customer__region"], &[] as &[&str]);
     req.no_group_by = true;
-    let c = tally_core::pipeline::compile(&m, &DuckDb, &req).expect("no dedupe");
+    let c = tally_core::pipeline::compile(&m, Dialect::DuckDb, &req).expect("no dedupe");
     assert!(!c.sql.contains("GROUP BY"), "{}", c.sql);
     let mut req = QueryRequest::of(&["order_total"], &["customer__region"], &[] as &[&str]);
     req.no_group_by = true;
-    let d = tally_core::pipeline::compile(&m, &DuckDb, &req).expect_err("metrics");
+    let d = tally_core::pipeline::compile(&m, Dialect::DuckDb, &req).expect_err("metrics");
     assert!(d[0].message.contains("cannot have metrics"), "{d:#?}");
 }

@@ -28,7 +28,7 @@ use serde::Deserialize;
 use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
-use tally_core::dialect::{self, DuckDb};
+use tally_core::dialect::{self, Dialect};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
@@ -176,7 +176,10 @@ fn all_dialects(
     skip: &IndexMap<String, String>,
 ) -> String {
     let mut out = format!("-- duckdb\n{base}");
-    for d in dialect::ALL.iter().filter(|d| d.name() != "duckdb") {
+    for d in dialect::Dialect::ALL
+        .iter()
+        .filter(|d| d.name() != "duckdb")
+    {
         if let Some(why) = skip.get(d.name()) {
             out.push_str(&format!("\n-- {} skipped: {why}\n", d.name()));
             continue;
@@ -207,12 +210,12 @@ fn all_dialects(
 fn run(name: &str, case: &Case, model: &Model) -> Vec<String> {
     let mut problems = Vec::new();
     for d in case.skip_dialects.keys() {
-        if !dialect::ALL.iter().any(|x| x.name() == d) {
+        if !dialect::Dialect::ALL.iter().any(|x| x.name() == d) {
             problems.push(format!("skip_dialects names `{d}`, which is not a dialect"));
         }
     }
     let r = request(&case.query);
-    let compiled = tally_core::pipeline::compile(model, &DuckDb, &r);
+    let compiled = tally_core::pipeline::compile(model, Dialect::DuckDb, &r);
     if let Some(code) = &case.expect.error {
         match compiled {
             Ok(c) => problems.push(format!("expected {code}, the query compiled:\n{}", c.sql)),
@@ -246,7 +249,7 @@ fn run(name: &str, case: &Case, model: &Model) -> Vec<String> {
         }
     }
     for _ in 0..case.repeat {
-        match tally_core::pipeline::compile(model, &DuckDb, &r) {
+        match tally_core::pipeline::compile(model, Dialect::DuckDb, &r) {
             Ok(again) if again.sql == *s => {}
             _ => problems.push("compiling again gives other SQL".into()),
         }

@@ -12,7 +12,7 @@ fn req(metrics: &[&str], group_by: &[&str]) -> QueryRequest {
     QueryRequest::of(metrics, group_by, &[] as &[&str])
 }
 
-fn compile(manifest: &str, d: &dyn Dialect, r: &QueryRequest) -> String {
+fn compile(manifest: &str, d: Dialect, r: &QueryRequest) -> String {
     let (model, diags) = common::load_manifest(manifest);
     assert!(
         diags.iter().all(|d| !d.is_error()),
@@ -57,8 +57,8 @@ fn conversion_events_are_numbered_in_a_stable_order_in_every_dialect() {
         "visit_buy_conversion_rate_by_session",
     ] {
         let r = req(&[metric], &["metric_time__day"]);
-        for d in dialect::ALL {
-            let sql = compile("simple_manifest", *d, &r);
+        for d in dialect::Dialect::ALL {
+            let sql = compile("simple_manifest", d, &r);
             let windows = row_number_windows(&sql);
             assert!(windows.len() >= 2, "{}: {metric}:\n{sql}", d.name());
             for w in &windows {
@@ -111,8 +111,8 @@ fn final_order_puts_nulls_last_in_every_dialect() {
         tally_core::yaml::Spanned::synthetic("listing__country_latest".to_string()),
     ];
     r.limit = Some(3);
-    for d in dialect::ALL {
-        let sql = compile("simple_manifest", *d, &r);
+    for d in dialect::Dialect::ALL {
+        let sql = compile("simple_manifest", d, &r);
         let order = sql
             .lines()
             .find(|l| l.trim_start().starts_with("ORDER BY "))
@@ -128,38 +128,11 @@ fn final_order_puts_nulls_last_in_every_dialect() {
     }
 }
 
-/// A warehouse without `NULLS LAST`: the order is emulated with a NULL flag sorted first.
-struct NoNullsOrdering;
-
-impl Dialect for NoNullsOrdering {
-    fn name(&self) -> &'static str {
-        "no-nulls-ordering"
-    }
-    fn title(&self) -> &'static str {
-        "a warehouse without NULLS LAST"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::GenericDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        ""
-    }
-    fn has_nulls_ordering(&self) -> bool {
-        false
-    }
-}
-
 #[test]
-fn nulls_last_is_emulated_where_the_syntax_is_missing() {
-    assert_eq!(
-        NoNullsOrdering.order_item("x", true),
-        "CASE WHEN x IS NULL THEN 1 ELSE 0 END, x DESC"
-    );
-    assert_eq!(
-        NoNullsOrdering.order_item("x", false),
-        "CASE WHEN x IS NULL THEN 1 ELSE 0 END, x"
-    );
-    assert_eq!(dialect::DuckDb.order_item("x", true), "x DESC NULLS LAST");
+fn the_final_order_puts_nulls_last() {
+    for d in dialect::Dialect::ALL {
+        assert_eq!(d.order_item("x", true), "x DESC NULLS LAST", "{d}");
+    }
 }
 
 /// Every qualified reference to `column` in `sql` (`alias.column`): the alias and the text before
@@ -193,7 +166,7 @@ fn bigquery_reads_every_time_spine_column_as_datetime() {
         req(&[], &["metric_time__alien_day"]),
     ];
     for r in &queries {
-        let sql = compile("simple_manifest", &dialect::BigQuery, r);
+        let sql = compile("simple_manifest", dialect::Dialect::BigQuery, r);
         let mut spine_refs = 0;
         for column in ["alien_day", "ds"] {
             for (alias, before, after) in references(&sql, column) {
@@ -230,13 +203,13 @@ fn trino_keeps_microseconds() {
     let mut r = req(&["bookings"], &["metric_time__day"]);
     r.start_time = Some("2020-01-01".into());
     r.end_time = Some("2020-01-02".into());
-    let sql = compile("simple_manifest", &dialect::Trino, &r);
+    let sql = compile("simple_manifest", dialect::Dialect::Trino, &r);
     assert!(sql.contains("AS TIMESTAMP(6))"), "{sql}");
     assert!(
         !sql.contains("AS TIMESTAMP)"),
         "Trino's TIMESTAMP has milliseconds only:\n{sql}"
     );
     let spine = req(&["bookings_fill_nulls_with_0"], &["metric_time__day"]);
-    let sql = compile("simple_manifest", &dialect::Trino, &spine);
+    let sql = compile("simple_manifest", dialect::Dialect::Trino, &spine);
     assert!(!sql.contains("AS TIMESTAMP)"), "{sql}");
 }

@@ -22,7 +22,7 @@ mod search;
 pub mod serve;
 
 use tally_core::diag::Diagnostic;
-use tally_core::dialect::{self, Dialect};
+use tally_core::dialect::Dialect;
 use tally_core::model::{Metric, Model};
 
 /// One file of the site.
@@ -58,7 +58,7 @@ pub trait MetricSection: Send + Sync {
 /// What to generate.
 pub struct SiteOptions {
     /// The dialects whose SQL each metric page shows; the first is shown first.
-    pub dialects: Vec<&'static dyn Dialect>,
+    pub dialects: Vec<Dialect>,
     /// Extra metric-page sections (see [`MetricSection`]).
     pub sections: Vec<Box<dyn MetricSection>>,
     /// Worker threads for the metric pages (compiling SQL dominates); 0 means one per core.
@@ -70,18 +70,13 @@ pub struct SiteOptions {
 impl SiteOptions {
     /// Every dialect, the project's default first.
     pub fn for_model(model: &Model) -> SiteOptions {
-        let first = model.default_dialect.as_deref().unwrap_or("duckdb");
-        let mut dialects: Vec<&'static dyn Dialect> = Vec::new();
-        if let Some(d) = dialect::by_name(first) {
-            dialects.push(d);
-        }
-        for name in dialect::NAMES {
-            if *name != first {
-                if let Some(d) = dialect::by_name(name) {
-                    dialects.push(d);
-                }
-            }
-        }
+        let first = model
+            .default_dialect
+            .as_deref()
+            .and_then(|n| n.parse::<Dialect>().ok())
+            .unwrap_or(Dialect::DuckDb);
+        let mut dialects = vec![first];
+        dialects.extend(Dialect::ALL.into_iter().filter(|d| *d != first));
         SiteOptions {
             dialects,
             sections: Vec::new(),

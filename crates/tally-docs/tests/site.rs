@@ -207,7 +207,7 @@ fn the_repository_project_answers_who_owns_csat_how_it_is_computed_and_what_driv
     assert!(csat.contains("<svg class=\"picture\""));
     assert!(csat.contains("Lineage of CSAT"));
     // The SQL in every dialect, and the tests that cover it.
-    for d in tally_core::dialect::NAMES {
+    for d in tally_core::dialect::Dialect::names() {
         assert!(csat.contains(&format!("id=\"sql-{d}\"")), "{d}");
     }
     assert!(csat.contains("tally query --metrics csat --group-by metric_time__month"));

@@ -143,15 +143,27 @@ pub fn run_capped(
     let mut rows = stmt.query([])?;
     let mut out = Vec::new();
     let mut truncated = false;
+    // Columns of DuckDB's NULL type (`SELECT NULL AS x`): duckdb-rs cannot read their values, and
+    // every value is NULL.
+    let mut untyped: Option<Vec<bool>> = None;
     while let Some(row) = rows.next()? {
         if out.len() == max_rows {
             truncated = true;
             break;
         }
-        let n = row.as_ref().column_count();
-        let mut vals = Vec::with_capacity(n);
-        for i in 0..n {
-            vals.push(convert(row.get_ref(i)?));
+        let stmt = row.as_ref();
+        let untyped = untyped.get_or_insert_with(|| {
+            (0..stmt.column_count())
+                .map(|i| stmt.column_type(i) == duckdb::arrow::datatypes::DataType::Null)
+                .collect()
+        });
+        let mut vals = Vec::with_capacity(untyped.len());
+        for (i, &null) in untyped.iter().enumerate() {
+            vals.push(if null {
+                Value::Null
+            } else {
+                convert(row.get_ref(i)?)
+            });
         }
         out.push(vals);
     }
@@ -268,5 +280,27 @@ fn convert(v: ValueRef<'_>) -> Value {
         ValueRef::Text(t) => Value::Text(String::from_utf8_lossy(t).into_owned()),
         ValueRef::Blob(b) => Value::Text(format!("<{} bytes>", b.len())),
         other => Value::Text(format!("{other:?}")),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn an_untyped_null_column_reads_as_nulls() {
+        let conn = open(None).unwrap();
+        let t = run(
+            &conn,
+            "SELECT NULL AS x, 1 AS y UNION ALL SELECT NULL, 2 ORDER BY y",
+        )
+        .unwrap();
+        assert_eq!(t.columns, ["x", "y"]);
+        assert_eq!(
+            t.rows,
+            [[Value::Null, Value::Int(1)], [Value::Null, Value::Int(2)]]
+        );
+        let t = run(&conn, "SELECT NULL AS x").unwrap();
+        assert_eq!(t.rows, [[Value::Null]]);
     }
 }

@@ -20,7 +20,7 @@ mod calendar_reference;
 
 use std::path::Path;
 
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
@@ -163,12 +163,13 @@ fn run(model: &Model, rows: &[Row]) -> std::collections::BTreeMap<String, [Optio
     {
         let group_by = ["span__span_id".to_string(), format!("span__{column}")];
         let req = QueryRequest::of::<&str, String, &str>(&[], &group_by, &[]);
-        let compiled = tally_core::pipeline::compile(model, &DuckDb, &req).unwrap_or_else(|d| {
-            panic!(
-                "{}",
-                tally_core::diag::render_human(&model.sources, &d, false)
-            )
-        });
+        let compiled =
+            tally_core::pipeline::compile(model, Dialect::DuckDb, &req).unwrap_or_else(|d| {
+                panic!(
+                    "{}",
+                    tally_core::diag::render_human(&model.sources, &d, false)
+                )
+            });
         assert!(
             !compiled.sql.to_ascii_lowercase().contains("timezone"),
             "no time-zone function in the SQL"
@@ -441,7 +442,7 @@ fn sample_data_reconciles_with_intercom_statistics() {
     .unwrap();
     let query = |metrics: &[&str], group_by: &[&str]| {
         let req = QueryRequest::of::<&str, &str, &str>(metrics, group_by, &[]);
-        let c = tally_core::pipeline::compile(&model, &DuckDb, &req).unwrap_or_else(|d| {
+        let c = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req).unwrap_or_else(|d| {
             panic!(
                 "{}",
                 tally_core::diag::render_human(&model.sources, &d, false)

@@ -20,7 +20,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use tally_core::diag::render_human;
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
@@ -534,7 +534,7 @@ fn tally_sql(model: &Model, metric: &str, by_month: bool) -> String {
         },
         ..QueryRequest::default()
     };
-    match tally_core::pipeline::compile(model, &DuckDb, &req) {
+    match tally_core::pipeline::compile(model, Dialect::DuckDb, &req) {
         Ok(c) => c.sql,
         Err(d) => panic!(
             "{metric} does not compile:\n{}",

@@ -115,7 +115,7 @@ pub fn pipeline(input: &Input) -> Outcome {
     }
     let req = request(&input.query);
     for name in ["duckdb", input.query.dialect.as_str()] {
-        let Some(d) = tally_core::dialect::by_name(name) else {
+        let Ok(d) = name.parse::<tally_core::dialect::Dialect>() else {
             continue;
         };
         match tally_core::pipeline::compile(&model, d, &req) {

@@ -124,7 +124,7 @@ pub fn accepted(loaded: &Loaded, metric: &str) -> Arc<Accepted> {
         .into_iter()
         .filter(|c| {
             let req = QueryRequest::of(&[metric], &[c.name.as_str()], &[] as &[&str]);
-            tally_core::pipeline::plan(model, &dialect::DuckDb, &req).is_ok()
+            tally_core::pipeline::plan(model, dialect::Dialect::DuckDb, &req).is_ok()
         })
         .collect();
     let a = Arc::new(Accepted { items });

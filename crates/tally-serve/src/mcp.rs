@@ -55,7 +55,7 @@ pub fn tool_definitions() -> Vec<Value> {
                 "default": null,
                 "description": format!(
                     "tally: the SQL dialect to compile for: {} (default: the project's `dialect`, else duckdb)",
-                    tally_core::dialect::NAMES.join(", ")
+                    tally_core::dialect::Dialect::names().collect::<Vec<_>>().join(", ")
                 ),
                 "title": "Dialect"
             });

@@ -171,7 +171,7 @@ impl Service {
             ));
         }
         let loaded = self.loaded();
-        let compiled = compile_with(&loaded, p, &dialect::DuckDb)?;
+        let compiled = compile_with(&loaded, p, dialect::Dialect::DuckDb)?;
         let cap = self.executor.limits.max_rows;
         let rows = self
             .executor
@@ -212,7 +212,7 @@ impl Service {
             group_by: Some(vec![crate::params::GroupByParam::Name(p.dimension.clone())]),
             ..QueryParams::default()
         };
-        let compiled = compile_with(&loaded, &params, &dialect::DuckDb)?;
+        let compiled = compile_with(&loaded, &params, dialect::Dialect::DuckDb)?;
         // Values beyond the server's row cap are not read either.
         let cap = (p.limit as usize).min(self.executor.limits.max_rows.max(1));
         // Nulls are dropped after reading, so read one more row per possible null group.
@@ -325,29 +325,22 @@ async fn blocking<T: Send + 'static>(
     })?
 }
 
-fn pick_dialect(loaded: &Loaded, name: Option<&str>) -> Result<&'static dyn Dialect, ServeError> {
+fn pick_dialect(loaded: &Loaded, name: Option<&str>) -> Result<Dialect, ServeError> {
     let name = name
         .map(str::trim)
         .filter(|s| !s.is_empty())
         .or(loaded.model.default_dialect.as_deref())
         .unwrap_or("duckdb");
-    dialect::by_name(&name.to_ascii_lowercase()).ok_or_else(|| {
-        let mut e = ServeError::new(
-            codes::SERVE_PARAMS,
-            400,
-            format!(
-                "unknown dialect `{name}`; dialects: {}",
-                dialect::NAMES.join(", ")
-            ),
-        );
-        if let Some(s) = tally_core::diag::did_you_mean(name, dialect::NAMES.iter().copied()) {
-            e = e.with_help(format!("did you mean `{s}`?"));
-        }
-        e
+    name.parse::<Dialect>().map_err(|unknown| {
+        let d = unknown.diagnostic();
+        d.help.into_iter().fold(
+            ServeError::new(codes::SERVE_PARAMS, 400, unknown.to_string()),
+            ServeError::with_help,
+        )
     })
 }
 
-fn compile_with(loaded: &Loaded, p: &QueryParams, d: &dyn Dialect) -> Result<Compiled, ServeError> {
+fn compile_with(loaded: &Loaded, p: &QueryParams, d: Dialect) -> Result<Compiled, ServeError> {
     let model = &loaded.model;
     let metrics: Vec<String> = p.metrics.0.iter().map(|m| m.trim().to_string()).collect();
     if let Some(e) = catalog::unknown_metrics(model, &metrics) {
@@ -365,7 +358,7 @@ fn compile_with(loaded: &Loaded, p: &QueryParams, d: &dyn Dialect) -> Result<Com
 }
 
 /// The second check on what reaches the database: the compiled SQL is one statement, a query.
-fn only_one_select(d: &dyn Dialect, sql: &str) -> Result<(), ServeError> {
+fn only_one_select(d: Dialect, sql: &str) -> Result<(), ServeError> {
     let parsed = sqlparser::parser::Parser::parse_sql(d.parser().as_ref(), sql);
     match parsed.as_deref() {
         Ok([sqlparser::ast::Statement::Query(_)]) => Ok(()),

@@ -4,10 +4,10 @@
 //! DATETIME where they are truncated or moved, and time bounds are DATETIME literals, so that every
 //! comparison has one type (BigQuery does not compare TIMESTAMP with DATETIME).
 
-use super::{null_safe_eq_by_equalities, Dialect, PercentileSpec};
+use super::{Capabilities, NullSafeEqStyle, PercentileSpec, QuoteStyle, StringEscape};
 use crate::time::{DatePart, Grain};
 
-pub struct BigQuery;
+pub(super) struct BigQuery;
 
 /// BigQuery's name of a date part for DATETIME_TRUNC / DATETIME_ADD (weeks are ISO weeks).
 fn part(grain: Grain, trunc: bool) -> &'static str {
@@ -26,26 +26,14 @@ fn part(grain: Grain, trunc: bool) -> &'static str {
     }
 }
 
-impl Dialect for BigQuery {
-    fn name(&self) -> &'static str {
-        "bigquery"
-    }
-    fn title(&self) -> &'static str {
-        "BigQuery"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::BigQueryDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/bigquery.sql")
-    }
-    /// `` `name` ``.
-    fn quote_ident(&self, ident: &str) -> String {
-        format!("`{}`", ident.replace('\\', "\\\\").replace('`', "\\`"))
+impl Capabilities for BigQuery {
+    /// `` `name` ``, a backtick or backslash escaped with a backslash.
+    fn quote_style(&self) -> QuoteStyle {
+        QuoteStyle::BacktickBackslash
     }
     /// Backslash escapes: `'it\'s'`; a newline is written `\n`.
-    fn string_literal(&self, s: &str) -> String {
-        format!("'{}'", backslash_escaped(s))
+    fn string_escape(&self) -> StringEscape {
+        StringEscape::Backslash
     }
     fn string_type(&self) -> &'static str {
         "STRING"
@@ -71,8 +59,8 @@ impl Dialect for BigQuery {
         }
     }
     /// `CAST('2020-01-01 00:00:00' AS DATETIME)`.
-    fn timestamp_literal(&self, ts: &str) -> String {
-        format!("CAST({} AS DATETIME)", self.string_literal(ts))
+    fn timestamp_type(&self) -> &'static str {
+        "DATETIME"
     }
     /// `CAST(expr AS DATETIME)`: a time column may be a DATE, DATETIME or TIMESTAMP.
     fn time_operand(&self, expr: &str) -> String {
@@ -127,21 +115,18 @@ impl Dialect for BigQuery {
         let hi = format!("{sorted}[SAFE_OFFSET(CAST(CEIL({rank}) AS INT64))]");
         Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
     }
-    fn casts_spine_time(&self) -> bool {
-        true
-    }
     /// `CAST(expr AS DATETIME)`, the type of truncated times.
-    fn spine_time(&self, expr: &str) -> String {
-        format!("CAST({expr} AS DATETIME)")
+    fn spine_time_type(&self) -> Option<&'static str> {
+        Some("DATETIME")
+    }
+    /// BigQuery requires the set quantifier: `UNION DISTINCT`.
+    fn union_needs_distinct(&self) -> bool {
+        true
     }
     /// A FULL OUTER JOIN needs an equality of both sides: equalities instead of
     /// `IS NOT DISTINCT FROM`.
-    /// BigQuery requires the set quantifier: `UNION DISTINCT`.
-    fn union_distinct(&self) -> &'static str {
-        "UNION DISTINCT"
-    }
-    fn null_safe_eq(&self, a: &str, b: &str) -> String {
-        null_safe_eq_by_equalities(self, a, b)
+    fn null_safe_eq_style(&self) -> NullSafeEqStyle {
+        NullSafeEqStyle::Equalities
     }
 }
 
@@ -177,20 +162,4 @@ fn as_datetime(expr: &str) -> String {
     } else {
         format!("CAST({expr} AS DATETIME)")
     }
-}
-
-/// A string's characters for a backslash-escaping string literal.
-pub(crate) fn backslash_escaped(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '\\' => out.push_str("\\\\"),
-            '\'' => out.push_str("\\'"),
-            '\n' => out.push_str("\\n"),
-            '\r' => out.push_str("\\r"),
-            '\t' => out.push_str("\\t"),
-            c => out.push(c),
-        }
-    }
-    out
 }

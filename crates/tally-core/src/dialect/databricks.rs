@@ -1,30 +1,18 @@
 //! Databricks SQL (Spark SQL).
 
-use super::{within_group, Dialect, PercentileSpec};
+use super::{within_group, Capabilities, PercentileSpec, QuoteStyle, StringEscape};
 use crate::time::{DatePart, Grain};
 
-pub struct Databricks;
+pub(super) struct Databricks;
 
-impl Dialect for Databricks {
-    fn name(&self) -> &'static str {
-        "databricks"
-    }
-    fn title(&self) -> &'static str {
-        "Databricks"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::DatabricksDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/databricks.sql")
-    }
+impl Capabilities for Databricks {
     /// `` `name` `` (double quotes are string literals in Spark SQL).
-    fn quote_ident(&self, ident: &str) -> String {
-        format!("`{}`", ident.replace('`', "``"))
+    fn quote_style(&self) -> QuoteStyle {
+        QuoteStyle::Backtick
     }
     /// Backslash escapes: `'it\'s'` (Spark reads `'it''s'` as two adjacent literals).
-    fn string_literal(&self, s: &str) -> String {
-        format!("'{}'", super::bigquery::backslash_escaped(s))
+    fn string_escape(&self) -> StringEscape {
+        StringEscape::Backslash
     }
     fn string_type(&self) -> &'static str {
         "STRING"

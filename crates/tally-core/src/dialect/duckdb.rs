@@ -1,22 +1,10 @@
 //! DuckDB: tally's embedded engine, and the dialect every query is executed in by the test suite.
 
-use super::{within_group, Dialect, PercentileSpec};
+use super::{within_group, Capabilities, PercentileSpec};
 
-pub struct DuckDb;
+pub(super) struct DuckDb;
 
-impl Dialect for DuckDb {
-    fn name(&self) -> &'static str {
-        "duckdb"
-    }
-    fn title(&self) -> &'static str {
-        "DuckDB"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::DuckDbDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/duckdb.sql")
-    }
+impl Capabilities for DuckDb {
     fn double_type(&self) -> &'static str {
         "DOUBLE"
     }

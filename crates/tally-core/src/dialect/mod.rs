@@ -1,29 +1,196 @@
-//! SQL dialects as capabilities.
+//! SQL dialects: a closed set of warehouses, each mapped to its capabilities.
 //!
-//! Stage code never asks which dialect it is: it asks the dialect how to write a construct
-//! (`date_trunc`, `quote_ident`, `percentile`, ...). [`Dialect`] has generic (ANSI-leaning) default
-//! methods; each dialect, in its own file, overrides only where generic SQL is wrong or much slower.
-//! The method docs say which SQL each default emits. User SQL (`sql:` on semantic models, `expr:`
-//! of measures and dimensions) reaches the same differences through the macro library in
+//! [`Dialect`] is a `Copy` enum (what `--dialect`, `dialect:` in tally.yml and the servers'
+//! `dialect` parameter name). [`Dialect::caps`] maps it to a [`Capabilities`] value whose methods
+//! state facts about the warehouse as structure (quoting style, string escapes, how a null-safe
+//! equality is written, type names, whether ORDER BY has `NULLS LAST`, ...) and spell the few
+//! function calls that differ in shape (`date_trunc`, `extract`, interval arithmetic,
+//! percentiles). The SQL stage assembles SQL from that structure through [`Dialect`]'s methods
+//! (`sql.rs`); stage code never asks which dialect it is. User SQL (`sql:` on semantic models,
+//! `expr:` of measures and dimensions) reaches the same differences through the macro library in
 //! `templates/` ([`Dialect::macros`] is the dialect's override file).
 
+use crate::diag::{codes, Diagnostic};
 use crate::time::{DatePart, Grain};
+use std::fmt;
+use std::str::FromStr;
 
 mod bigquery;
 mod databricks;
 mod duckdb;
 mod postgres;
 mod redshift;
+mod reserved;
 mod snowflake;
+mod sql;
 mod trino;
 
-pub use bigquery::BigQuery;
-pub use databricks::Databricks;
-pub use duckdb::DuckDb;
-pub use postgres::Postgres;
-pub use redshift::Redshift;
-pub use snowflake::Snowflake;
-pub use trino::Trino;
+pub(crate) use reserved::is_reserved;
+
+/// A warehouse tally writes SQL for. Serialised as its `--dialect` name (`postgres`; `postgresql`
+/// is accepted too); [`FromStr`] also ignores case.
+#[derive(
+    Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, serde::Serialize, serde::Deserialize,
+)]
+#[serde(rename_all = "lowercase")]
+pub enum Dialect {
+    BigQuery,
+    Databricks,
+    DuckDb,
+    #[serde(alias = "postgresql")]
+    Postgres,
+    Redshift,
+    Snowflake,
+    Trino,
+}
+
+impl Dialect {
+    /// Every dialect, in `--dialect` name order.
+    pub const ALL: [Dialect; 7] = [
+        Dialect::BigQuery,
+        Dialect::Databricks,
+        Dialect::DuckDb,
+        Dialect::Postgres,
+        Dialect::Redshift,
+        Dialect::Snowflake,
+        Dialect::Trino,
+    ];
+
+    /// The name users pass to `--dialect`.
+    pub const fn name(self) -> &'static str {
+        match self {
+            Dialect::BigQuery => "bigquery",
+            Dialect::Databricks => "databricks",
+            Dialect::DuckDb => "duckdb",
+            Dialect::Postgres => "postgres",
+            Dialect::Redshift => "redshift",
+            Dialect::Snowflake => "snowflake",
+            Dialect::Trino => "trino",
+        }
+    }
+
+    /// Other spellings accepted for the dialect (besides any case of [`Dialect::name`]).
+    pub const fn aliases(self) -> &'static [&'static str] {
+        match self {
+            Dialect::Postgres => &["postgresql"],
+            _ => &[],
+        }
+    }
+
+    /// The warehouse's name as people write it (`PostgreSQL`), for messages.
+    pub const fn title(self) -> &'static str {
+        match self {
+            Dialect::BigQuery => "BigQuery",
+            Dialect::Databricks => "Databricks",
+            Dialect::DuckDb => "DuckDB",
+            Dialect::Postgres => "PostgreSQL",
+            Dialect::Redshift => "Redshift",
+            Dialect::Snowflake => "Snowflake",
+            Dialect::Trino => "Trino",
+        }
+    }
+
+    /// What the warehouse can do and how it spells what differs.
+    pub fn caps(self) -> &'static dyn Capabilities {
+        match self {
+            Dialect::BigQuery => &bigquery::BigQuery,
+            Dialect::Databricks => &databricks::Databricks,
+            Dialect::DuckDb => &duckdb::DuckDb,
+            Dialect::Postgres => &postgres::Postgres,
+            Dialect::Redshift => &redshift::Redshift,
+            Dialect::Snowflake => &snowflake::Snowflake,
+            Dialect::Trino => &trino::Trino,
+        }
+    }
+
+    /// The sqlparser dialect generated SQL is parsed back with (sqlparser has no Trino dialect;
+    /// its generic one parses Trino's SQL).
+    pub fn parser(self) -> Box<dyn sqlparser::dialect::Dialect> {
+        use sqlparser::dialect as p;
+        match self {
+            Dialect::BigQuery => Box::new(p::BigQueryDialect {}),
+            Dialect::Databricks => Box::new(p::DatabricksDialect {}),
+            Dialect::DuckDb => Box::new(p::DuckDbDialect {}),
+            Dialect::Postgres => Box::new(p::PostgreSqlDialect {}),
+            Dialect::Redshift => Box::new(p::RedshiftSqlDialect {}),
+            Dialect::Snowflake => Box::new(p::SnowflakeDialect {}),
+            Dialect::Trino => Box::new(p::GenericDialect {}),
+        }
+    }
+
+    /// The dialect's macro overrides (`templates/dialects/<name>.sql`), loaded after the base
+    /// library `templates/macros.sql` and before the project's own `templates/`.
+    pub fn macros(self) -> &'static str {
+        match self {
+            Dialect::BigQuery => include_str!("../../../../templates/dialects/bigquery.sql"),
+            Dialect::Databricks => include_str!("../../../../templates/dialects/databricks.sql"),
+            Dialect::DuckDb => include_str!("../../../../templates/dialects/duckdb.sql"),
+            Dialect::Postgres => include_str!("../../../../templates/dialects/postgres.sql"),
+            Dialect::Redshift => include_str!("../../../../templates/dialects/redshift.sql"),
+            Dialect::Snowflake => include_str!("../../../../templates/dialects/snowflake.sql"),
+            Dialect::Trino => include_str!("../../../../templates/dialects/trino.sql"),
+        }
+    }
+
+    /// The `--dialect` names, in order.
+    pub fn names() -> impl Iterator<Item = &'static str> {
+        Self::ALL.iter().map(|d| d.name())
+    }
+
+    /// The one error for a dialect name tally does not know (E0004, wherever the name comes
+    /// from: `--dialect`, `dialect:` in tally.yml, a server's parameter), with a "did you mean"
+    /// and the list of dialects. The caller places it (`.at(span)`).
+    pub fn unknown(name: &str) -> Diagnostic {
+        let names: Vec<&str> = Self::names().collect();
+        Diagnostic::error(codes::INVALID_VALUE, format!("unknown dialect `{name}`"))
+            .with_label("not a dialect tally knows")
+            .with_suggestion(name, names.iter().copied())
+            .with_help(format!("dialects: {}", names.join(", ")))
+    }
+}
+
+impl fmt::Display for Dialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// A name that is not a dialect's; [`UnknownDialect::diagnostic`] is the coded error.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct UnknownDialect(pub String);
+
+impl UnknownDialect {
+    /// [`Dialect::unknown`] for this name.
+    pub fn diagnostic(&self) -> Diagnostic {
+        Dialect::unknown(&self.0)
+    }
+}
+
+impl fmt::Display for UnknownDialect {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "unknown dialect `{}`; dialects: {}",
+            self.0,
+            Dialect::names().collect::<Vec<_>>().join(", ")
+        )
+    }
+}
+
+impl std::error::Error for UnknownDialect {}
+
+impl FromStr for Dialect {
+    type Err = UnknownDialect;
+
+    /// A dialect by `--dialect` name or alias, in any case.
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        let l = s.to_ascii_lowercase();
+        Self::ALL
+            .into_iter()
+            .find(|d| d.name() == l || d.aliases().contains(&l.as_str()))
+            .ok_or_else(|| UnknownDialect(s.to_string()))
+    }
+}
 
 /// How a percentile should be computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -45,58 +212,99 @@ impl PercentileSpec {
     }
 }
 
-pub trait Dialect: Sync {
-    /// The name users pass to `--dialect`.
-    fn name(&self) -> &'static str;
+/// How identifiers are quoted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QuoteStyle {
+    /// `"name"`, a `"` doubled (standard SQL).
+    Double,
+    /// `"NAME"`: double quotes around the upper-cased name, for a warehouse that folds bare
+    /// names to upper case (a quoted `"DATE"` is the column a bare `date` names).
+    DoubleUpper,
+    /// `` `name` ``, a backtick doubled (Spark SQL).
+    Backtick,
+    /// `` `name` ``, a backtick or backslash escaped with a backslash (GoogleSQL).
+    BacktickBackslash,
+}
 
-    /// The warehouse's name as people write it (`PostgreSQL`), for messages.
-    fn title(&self) -> &'static str;
+/// How string literals escape their characters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum StringEscape {
+    /// `'it''s'`; a backslash is an ordinary character (standard SQL).
+    Standard,
+    /// `'it''s'`, a backslash doubled (the warehouse reads backslash escapes).
+    DoubledBackslash,
+    /// `'it\'s'`: backslash escapes throughout (`\\`, `\'`, `\n`, `\r`, `\t`).
+    Backslash,
+}
 
-    /// The sqlparser dialect generated SQL is parsed back with.
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect>;
+/// How a null-safe equality on group-by keys is written.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum NullSafeEqStyle {
+    /// `a IS NOT DISTINCT FROM b`.
+    IsNotDistinctFrom,
+    /// Equalities only, for warehouses whose FULL OUTER JOIN accepts only hash- or
+    /// merge-joinable conditions: the keys compared as text with NULL as the empty string, and
+    /// their NULL-ness compared so that NULL and `''` differ.
+    Equalities,
+}
 
-    /// The dialect's macro overrides (`templates/dialects/<name>.sql`), loaded after the base
-    /// library `templates/macros.sql` and before the project's own `templates/`.
-    fn macros(&self) -> &'static str;
-
-    /// Quote an identifier tally generates (column aliases, CTE names): `"name"`.
-    fn quote_ident(&self, ident: &str) -> String {
-        format!("\"{}\"", ident.replace('"', "\"\""))
+/// What a warehouse can do and how it spells what differs. The defaults are generic
+/// (ANSI-leaning) SQL; each dialect, in its own file, overrides only where generic SQL is wrong or
+/// much slower. Facts are returned as structure; only function calls whose shape differs by
+/// warehouse are spelled as SQL fragments (`date_trunc`, `extract`, intervals, percentiles).
+pub trait Capabilities: Sync {
+    /// How generated identifiers (column aliases, CTE names) are quoted.
+    fn quote_style(&self) -> QuoteStyle {
+        QuoteStyle::Double
     }
 
-    /// An identifier tally generates, bare when it is lower-case and not a keyword (output stays
-    /// readable and is still correct on case-folding warehouses), else quoted.
-    fn ident(&self, ident: &str) -> String {
-        let bare = ident
-            .chars()
-            .next()
-            .is_some_and(|c| c.is_ascii_lowercase() || c == '_')
-            && ident
-                .chars()
-                .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_')
-            && !is_reserved(ident);
-        if bare {
-            ident.to_string()
-        } else {
-            self.quote_ident(ident)
-        }
+    /// Whether result column names (the final SELECT's aliases) are always quoted as they are
+    /// named, so that they keep the lower-case names of metrics and group-by items on a
+    /// warehouse that folds bare names to upper case.
+    fn quotes_output_names(&self) -> bool {
+        false
     }
 
-    /// A column name of the query's result (the final SELECT's aliases and the ORDER BY items that
-    /// name them): [`Dialect::ident`]. A warehouse that folds bare names to upper case quotes them,
-    /// so that result columns keep the names of the metrics and group-by items.
-    fn output_ident(&self, ident: &str) -> String {
-        self.ident(ident)
-    }
-
-    /// A string literal: `'it''s'` (standard SQL: a backslash is an ordinary character).
-    fn string_literal(&self, s: &str) -> String {
-        format!("'{}'", s.replace('\'', "''"))
+    /// How string literals escape.
+    fn string_escape(&self) -> StringEscape {
+        StringEscape::Standard
     }
 
     /// The name of the string type in casts: `VARCHAR`.
     fn string_type(&self) -> &'static str {
         "VARCHAR"
+    }
+
+    /// The name of the floating-point type in casts: `DOUBLE PRECISION`.
+    fn double_type(&self) -> &'static str {
+        "DOUBLE PRECISION"
+    }
+
+    /// The type of time bounds: `TIMESTAMP`.
+    fn timestamp_type(&self) -> &'static str {
+        "TIMESTAMP"
+    }
+
+    /// The type a time spine's column is cast to, so that it compares equal to the truncated
+    /// times [`Capabilities::date_trunc`] returns; `None`: read as it is.
+    fn spine_time_type(&self) -> Option<&'static str> {
+        None
+    }
+
+    /// Whether the set operator adding rows without duplicates needs the quantifier
+    /// (`UNION DISTINCT` rather than `UNION`).
+    fn union_needs_distinct(&self) -> bool {
+        false
+    }
+
+    /// How null-safe equality on group-by keys is written.
+    fn null_safe_eq_style(&self) -> NullSafeEqStyle {
+        NullSafeEqStyle::IsNotDistinctFrom
+    }
+
+    /// Whether ORDER BY accepts `NULLS FIRST` / `NULLS LAST` (all seven warehouses do).
+    fn has_nulls_ordering(&self) -> bool {
+        true
     }
 
     /// `DATE_TRUNC('month', expr)`; weeks start on Monday (ISO).
@@ -113,24 +321,7 @@ pub trait Dialect: Sync {
         format!("EXTRACT({p} FROM {expr})")
     }
 
-    /// A timestamp literal: `CAST('2020-01-01 00:00:00' AS TIMESTAMP)`.
-    fn timestamp_literal(&self, ts: &str) -> String {
-        format!("CAST({} AS TIMESTAMP)", self.string_literal(ts))
-    }
-
-    /// A time spine's column read as a time value: unchanged. A dialect that compares group-by keys
-    /// as text ([`null_safe_eq_by_equalities`]) casts it to the type its [`Dialect::date_trunc`]
-    /// returns, so that a DATE spine column and a truncated timestamp compare equal.
-    fn spine_time(&self, expr: &str) -> String {
-        expr.to_string()
-    }
-
-    /// Whether [`Dialect::spine_time`] casts (`false`: a spine column is read as it is).
-    fn casts_spine_time(&self) -> bool {
-        false
-    }
-
-    /// A time expression compared with [`Dialect::timestamp_literal`] bounds: unchanged.
+    /// A time expression compared with time bounds: unchanged.
     fn time_operand(&self, expr: &str) -> String {
         expr.to_string()
     }
@@ -157,89 +348,14 @@ pub trait Dialect: Sync {
         format!("{expr} + ({count}) * INTERVAL '{mult}' {unit}")
     }
 
-    /// A window function call: `call OVER (PARTITION BY ... ORDER BY ...)`, framing the whole
-    /// partition when asked (`ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING`).
-    fn window(
-        &self,
-        call: &str,
-        partition_by: &[String],
-        order_by: &[String],
-        whole_partition: bool,
-    ) -> String {
-        let mut parts = Vec::new();
-        if !partition_by.is_empty() {
-            parts.push(format!("PARTITION BY {}", partition_by.join(", ")));
-        }
-        if !order_by.is_empty() {
-            parts.push(format!("ORDER BY {}", order_by.join(", ")));
-            if whole_partition {
-                parts.push("ROWS BETWEEN UNBOUNDED PRECEDING AND UNBOUNDED FOLLOWING".to_string());
-            }
-        }
-        format!("{call} OVER ({})", parts.join(" "))
-    }
-
-    /// `CAST(expr AS DOUBLE PRECISION)`.
-    fn cast_double(&self, expr: &str) -> String {
-        format!("CAST({expr} AS {})", self.double_type())
-    }
-
-    fn double_type(&self) -> &'static str {
-        "DOUBLE PRECISION"
-    }
-
     /// A percentile aggregate: `PERCENTILE_CONT(p) WITHIN GROUP (ORDER BY expr)` (or
     /// `PERCENTILE_DISC`). `Err` says why the dialect cannot compute this kind; the planner reports
     /// it as E0405 rather than emit wrong SQL. By default there is no approximate percentile.
     fn percentile(&self, expr: &str, spec: PercentileSpec) -> Result<String, String> {
         if spec.approximate {
-            return Err(format!(
-                "{} has no approximate percentile function",
-                self.title()
-            ));
+            return Err("there is no approximate percentile function".to_string());
         }
         Ok(within_group(expr, spec))
-    }
-
-    /// Whether the dialect computes this kind of percentile; `Err` says why not (reported as
-    /// E0405 at the measure that asks for it).
-    fn percentile_support(&self, spec: PercentileSpec) -> Result<(), String> {
-        self.percentile("", spec).map(|_| ())
-    }
-
-    /// The set operator that adds a SELECT's rows without duplicates: `UNION`.
-    fn union_distinct(&self) -> &'static str {
-        "UNION"
-    }
-
-    /// Null-safe equality for joining on group-by keys: `a IS NOT DISTINCT FROM b`.
-    fn null_safe_eq(&self, a: &str, b: &str) -> String {
-        format!("{a} IS NOT DISTINCT FROM {b}")
-    }
-
-    /// `COUNT(DISTINCT expr)`.
-    fn count_distinct(&self, expr: &str) -> String {
-        format!("COUNT(DISTINCT {expr})")
-    }
-
-    /// Whether ORDER BY accepts `NULLS FIRST` / `NULLS LAST` (all seven warehouses do).
-    fn has_nulls_ordering(&self) -> bool {
-        true
-    }
-
-    /// An item of the query's final ORDER BY, NULLs last whatever the direction (what DuckDB and
-    /// Trino do by default, and what MetricFlow's expected results on DuckDB show): `expr NULLS
-    /// LAST`, `expr DESC NULLS LAST`. The warehouses' defaults differ (PostgreSQL, Snowflake and
-    /// Redshift sort NULLs as the largest value, Spark and BigQuery as the smallest), so with a
-    /// LIMIT they would return different rows. Without the syntax ([`Dialect::has_nulls_ordering`]),
-    /// a NULL flag sorts first: `CASE WHEN expr IS NULL THEN 1 ELSE 0 END, expr DESC`.
-    fn order_item(&self, expr: &str, desc: bool) -> String {
-        let dir = if desc { " DESC" } else { "" };
-        if self.has_nulls_ordering() {
-            format!("{expr}{dir} NULLS LAST")
-        } else {
-            format!("CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{dir}")
-        }
     }
 }
 
@@ -251,196 +367,4 @@ pub(crate) fn within_group(expr: &str, spec: PercentileSpec) -> String {
         "PERCENTILE_CONT"
     };
     format!("{f}({}) WITHIN GROUP (ORDER BY {expr})", spec.p)
-}
-
-/// Null-safe equality written as equalities only, for warehouses whose FULL OUTER JOIN accepts
-/// only hash- or merge-joinable conditions (PostgreSQL, Redshift, BigQuery): the keys compared as
-/// text with NULL as the empty string, and their NULL-ness compared so that NULL and `''` differ.
-pub(crate) fn null_safe_eq_by_equalities(d: &dyn Dialect, a: &str, b: &str) -> String {
-    let t = d.string_type();
-    format!(
-        "COALESCE(CAST({a} AS {t}), '') = COALESCE(CAST({b} AS {t}), '') AND ({a} IS NULL) = ({b} IS NULL)"
-    )
-}
-
-/// Every dialect, in `--dialect` name order.
-pub const ALL: &[&dyn Dialect] = &[
-    &BigQuery,
-    &Databricks,
-    &DuckDb,
-    &Postgres,
-    &Redshift,
-    &Snowflake,
-    &Trino,
-];
-
-/// The dialects tally knows, by `--dialect` name (`postgresql` is accepted for `postgres`).
-pub fn by_name(name: &str) -> Option<&'static dyn Dialect> {
-    let l = name.to_ascii_lowercase();
-    let l = if l == "postgresql" {
-        "postgres".to_string()
-    } else {
-        l
-    };
-    ALL.iter().copied().find(|d| d.name() == l)
-}
-
-/// The `--dialect` names.
-pub const NAMES: &[&str] = &[
-    "bigquery",
-    "databricks",
-    "duckdb",
-    "postgres",
-    "redshift",
-    "snowflake",
-    "trino",
-];
-
-pub(crate) fn is_reserved(ident: &str) -> bool {
-    const RESERVED: &[&str] = &[
-        "all",
-        "and",
-        "any",
-        "as",
-        "asc",
-        "between",
-        "by",
-        "case",
-        "cast",
-        "check",
-        "column",
-        "create",
-        "cross",
-        "current_date",
-        "current_time",
-        "current_timestamp",
-        "default",
-        "desc",
-        "distinct",
-        "else",
-        "end",
-        "except",
-        "false",
-        "fetch",
-        "for",
-        "from",
-        "full",
-        "group",
-        "having",
-        "in",
-        "inner",
-        "intersect",
-        "interval",
-        "into",
-        "is",
-        "join",
-        "lateral",
-        "left",
-        "like",
-        "limit",
-        "natural",
-        "not",
-        "null",
-        "offset",
-        "on",
-        "or",
-        "order",
-        "outer",
-        "over",
-        "primary",
-        "qualify",
-        "right",
-        "select",
-        "table",
-        "then",
-        "to",
-        "true",
-        "union",
-        "unique",
-        "user",
-        "using",
-        "when",
-        "where",
-        "window",
-        "with",
-        "date",
-        "time",
-        "timestamp",
-        "year",
-        "month",
-        "day",
-        "hour",
-        "minute",
-        "second",
-        "week",
-        "quarter",
-        "value",
-        "values",
-        "rows",
-        "row",
-        "range",
-        "position",
-        "percent",
-        "returning",
-        "session_user",
-        "current_user",
-        // Reserved in one of the other warehouses (PostgreSQL, Snowflake, BigQuery, Databricks,
-        // Redshift, Trino): quoted everywhere, so that one project's SQL reads the same in each.
-        "array",
-        "assert_rows_modified",
-        "at",
-        "both",
-        "collate",
-        "connect",
-        "constraint",
-        "contains",
-        "cube",
-        "current",
-        "define",
-        "describe",
-        "do",
-        "enum",
-        "escape",
-        "exists",
-        "extract",
-        "following",
-        "foreign",
-        "grant",
-        "grouping",
-        "groups",
-        "hash",
-        "if",
-        "ignore",
-        "ilike",
-        "increment",
-        "leading",
-        "localtime",
-        "localtimestamp",
-        "lookup",
-        "merge",
-        "minus",
-        "new",
-        "nulls",
-        "only",
-        "preceding",
-        "proto",
-        "references",
-        "regexp",
-        "respect",
-        "rlike",
-        "rollup",
-        "sample",
-        "similar",
-        "some",
-        "start",
-        "struct",
-        "tablesample",
-        "trailing",
-        "treat",
-        "trim",
-        "unbounded",
-        "unnest",
-        "within",
-    ];
-    RESERVED.contains(&ident)
 }

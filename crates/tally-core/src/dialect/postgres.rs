@@ -1,24 +1,12 @@
 //! PostgreSQL (15 and later). The test suite executes its SQL on a real server and compares the
 //! results with DuckDB's.
 
-use super::{null_safe_eq_by_equalities, Dialect};
+use super::{Capabilities, NullSafeEqStyle, PercentileSpec};
 use crate::time::Grain;
 
-pub struct Postgres;
+pub(super) struct Postgres;
 
-impl Dialect for Postgres {
-    fn name(&self) -> &'static str {
-        "postgres"
-    }
-    fn title(&self) -> &'static str {
-        "PostgreSQL"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::PostgreSqlDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/postgres.sql")
-    }
+impl Capabilities for Postgres {
     fn string_type(&self) -> &'static str {
         "TEXT"
     }
@@ -43,17 +31,21 @@ impl Dialect for Postgres {
         let (n, unit) = pg_unit(1, grain);
         format!("{expr} + ({count}) * INTERVAL '{n} {unit}'")
     }
-    fn casts_spine_time(&self) -> bool {
-        true
-    }
     /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
-    fn spine_time(&self, expr: &str) -> String {
-        format!("CAST({expr} AS TIMESTAMP)")
+    fn spine_time_type(&self) -> Option<&'static str> {
+        Some("TIMESTAMP")
     }
     /// FULL OUTER JOIN accepts only merge- or hash-joinable conditions, which
     /// `IS NOT DISTINCT FROM` is not: equalities instead.
-    fn null_safe_eq(&self, a: &str, b: &str) -> String {
-        null_safe_eq_by_equalities(self, a, b)
+    fn null_safe_eq_style(&self) -> NullSafeEqStyle {
+        NullSafeEqStyle::Equalities
+    }
+    /// Exact percentiles as ordered-set aggregates; PostgreSQL has no approximate one.
+    fn percentile(&self, expr: &str, spec: PercentileSpec) -> Result<String, String> {
+        if spec.approximate {
+            return Err("PostgreSQL has no approximate percentile function".to_string());
+        }
+        Ok(super::within_group(expr, spec))
     }
 }
 

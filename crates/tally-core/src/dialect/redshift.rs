@@ -1,26 +1,14 @@
 //! Amazon Redshift.
 
-use super::{null_safe_eq_by_equalities, within_group, Dialect, PercentileSpec};
+use super::{within_group, Capabilities, NullSafeEqStyle, PercentileSpec, StringEscape};
 use crate::time::{DatePart, Grain};
 
-pub struct Redshift;
+pub(super) struct Redshift;
 
-impl Dialect for Redshift {
-    fn name(&self) -> &'static str {
-        "redshift"
-    }
-    fn title(&self) -> &'static str {
-        "Redshift"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::RedshiftSqlDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/redshift.sql")
-    }
+impl Capabilities for Redshift {
     /// Redshift reads backslash escapes in string literals: a backslash is doubled.
-    fn string_literal(&self, s: &str) -> String {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    fn string_escape(&self) -> StringEscape {
+        StringEscape::DoubledBackslash
     }
     /// Redshift's `dow` counts from Sunday = 0; ISO day of week is derived from it.
     fn extract(&self, part: DatePart, expr: &str) -> String {
@@ -53,16 +41,13 @@ impl Dialect for Redshift {
             ),
         }
     }
-    fn casts_spine_time(&self) -> bool {
-        true
-    }
     /// `CAST(expr AS TIMESTAMP)`, the type of truncated times.
-    fn spine_time(&self, expr: &str) -> String {
-        format!("CAST({expr} AS TIMESTAMP)")
+    fn spine_time_type(&self) -> Option<&'static str> {
+        Some("TIMESTAMP")
     }
     /// FULL OUTER JOIN needs merge- or hash-joinable conditions: equalities instead of
     /// `IS NOT DISTINCT FROM`.
-    fn null_safe_eq(&self, a: &str, b: &str) -> String {
-        null_safe_eq_by_equalities(self, a, b)
+    fn null_safe_eq_style(&self) -> NullSafeEqStyle {
+        NullSafeEqStyle::Equalities
     }
 }

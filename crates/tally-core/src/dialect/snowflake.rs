@@ -1,36 +1,24 @@
 //! Snowflake.
 
-use super::{within_group, Dialect, PercentileSpec};
+use super::{within_group, Capabilities, PercentileSpec, QuoteStyle, StringEscape};
 use crate::time::{DatePart, Grain};
 
-pub struct Snowflake;
+pub(super) struct Snowflake;
 
-impl Dialect for Snowflake {
-    fn name(&self) -> &'static str {
-        "snowflake"
-    }
-    fn title(&self) -> &'static str {
-        "Snowflake"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::SnowflakeDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/snowflake.sql")
-    }
+impl Capabilities for Snowflake {
     /// Snowflake upper-cases bare identifiers, so a quoted one is written in upper case: `"DATE"`
     /// is the column a bare `date` names, whether tally made it or the user's table has it.
-    fn quote_ident(&self, ident: &str) -> String {
-        format!("\"{}\"", ident.to_uppercase().replace('"', "\"\""))
+    fn quote_style(&self) -> QuoteStyle {
+        QuoteStyle::DoubleUpper
     }
     /// Result columns are quoted as they are named, so that they keep the lower-case names of the
     /// metrics and group-by items; columns inside the query stay bare or upper-case.
-    fn output_ident(&self, ident: &str) -> String {
-        format!("\"{}\"", ident.replace('"', "\"\""))
+    fn quotes_output_names(&self) -> bool {
+        true
     }
     /// Snowflake reads backslash escapes in single-quoted strings: a backslash is doubled.
-    fn string_literal(&self, s: &str) -> String {
-        format!("'{}'", s.replace('\\', "\\\\").replace('\'', "''"))
+    fn string_escape(&self) -> StringEscape {
+        StringEscape::DoubledBackslash
     }
     /// `DATE_TRUNC('month', expr)`; a week is truncated with `DAYOFWEEKISO` so that it starts on
     /// Monday whatever the session's WEEK_START.

@@ -1,28 +1,16 @@
 //! Trino (and Presto / Athena, which share its SQL). sqlparser has no Trino dialect; its generic
 //! dialect parses the SQL back.
 
-use super::{null_safe_eq_by_equalities, Dialect, PercentileSpec};
+use super::{Capabilities, NullSafeEqStyle, PercentileSpec};
 use crate::time::{DatePart, Grain};
 
-pub struct Trino;
+pub(super) struct Trino;
 
 /// The time type of truncated times, spine days and bounds: microseconds, like the other
 /// warehouses (Trino's `TIMESTAMP` alone has milliseconds).
 const TIMESTAMP_TYPE: &str = "TIMESTAMP(6)";
 
-impl Dialect for Trino {
-    fn name(&self) -> &'static str {
-        "trino"
-    }
-    fn title(&self) -> &'static str {
-        "Trino"
-    }
-    fn parser(&self) -> Box<dyn sqlparser::dialect::Dialect> {
-        Box::new(sqlparser::dialect::GenericDialect {})
-    }
-    fn macros(&self) -> &'static str {
-        include_str!("../../../../templates/dialects/trino.sql")
-    }
+impl Capabilities for Trino {
     /// `CAST(date_trunc('month', expr) AS TIMESTAMP(6))`: date_trunc of a DATE is a DATE; one type
     /// keeps the join keys of measures from differently typed columns comparable. Trino's bare
     /// `TIMESTAMP` is `TIMESTAMP(3)` (milliseconds), which would cut microseconds off finer grains
@@ -35,8 +23,8 @@ impl Dialect for Trino {
         )
     }
     /// `CAST('2020-01-01 00:00:00' AS TIMESTAMP(6))`.
-    fn timestamp_literal(&self, ts: &str) -> String {
-        format!("CAST({} AS {TIMESTAMP_TYPE})", self.string_literal(ts))
+    fn timestamp_type(&self) -> &'static str {
+        TIMESTAMP_TYPE
     }
     /// `day_of_week` (ISO, Monday = 1), `day_of_year`, `week_of_year` (ISO).
     fn extract(&self, part: DatePart, expr: &str) -> String {
@@ -78,16 +66,13 @@ impl Dialect for Trino {
         let hi = format!("element_at({sorted}, GREATEST(CAST(CEIL({rank}) AS BIGINT) + 1, 1))");
         Ok(format!("({lo} + ({rank} - FLOOR({rank})) * ({hi} - {lo}))"))
     }
-    fn casts_spine_time(&self) -> bool {
-        true
-    }
     /// `CAST(expr AS TIMESTAMP(6))`, the type of truncated times.
-    fn spine_time(&self, expr: &str) -> String {
-        format!("CAST({expr} AS {TIMESTAMP_TYPE})")
+    fn spine_time_type(&self) -> Option<&'static str> {
+        Some(TIMESTAMP_TYPE)
     }
     /// Equalities rather than `IS NOT DISTINCT FROM`, which FULL OUTER JOIN may not accept as a
     /// join criterion.
-    fn null_safe_eq(&self, a: &str, b: &str) -> String {
-        null_safe_eq_by_equalities(self, a, b)
+    fn null_safe_eq_style(&self) -> NullSafeEqStyle {
+        NullSafeEqStyle::Equalities
     }
 }

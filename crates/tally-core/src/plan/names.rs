@@ -28,7 +28,7 @@ impl ReservedNames {
             match &sm.relation {
                 Relation::Table(t) => r.relations.extend(relation_parts(t)),
                 Relation::Query(q, _) => {
-                    for d in crate::dialect::ALL {
+                    for d in crate::dialect::Dialect::ALL {
                         let sql = match model.render_model_sql(i, d.name(), d.macros()) {
                             Some(Ok(s)) => s,
                             _ => q.clone(),

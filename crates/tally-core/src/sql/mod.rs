@@ -254,7 +254,7 @@ pub struct Query {
 }
 
 /// Render an expression.
-pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
+pub fn expr_sql(d: Dialect, e: &Expr) -> String {
     match e {
         Expr::UserSql { text, .. } => text.clone(),
         Expr::Splice(parts) => parts
@@ -403,7 +403,7 @@ pub fn expr_sql(d: &dyn Dialect, e: &Expr) -> String {
 }
 
 /// An operand of AND/OR: parenthesised when it is itself a compound condition.
-fn operand_sql(d: &dyn Dialect, e: &Expr) -> String {
+fn operand_sql(d: Dialect, e: &Expr) -> String {
     match e {
         Expr::And(items) if items.len() > 1 => format!("({})", expr_sql(d, e)),
         Expr::Range {
@@ -423,7 +423,7 @@ fn operand_sql(d: &dyn Dialect, e: &Expr) -> String {
     }
 }
 
-fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
+fn table_sql(d: Dialect, t: &TableRef, indent: &str) -> String {
     match t {
         TableRef::Table { name, alias } => match alias {
             Some(a) => format!("{name} {}", d.ident(a)),
@@ -446,7 +446,7 @@ fn table_sql(d: &dyn Dialect, t: &TableRef, indent: &str) -> String {
 
 /// The name of a column an expression renders as, when it is one (a select item so named needs
 /// no alias).
-fn plain_column<'e>(d: &dyn Dialect, e: &'e Expr) -> Option<&'e str> {
+fn plain_column(d: Dialect, e: &Expr) -> Option<&str> {
     match e {
         Expr::Col { name, .. } => Some(name),
         Expr::SpineTime(inner) if !d.casts_spine_time() => plain_column(d, inner),
@@ -455,13 +455,13 @@ fn plain_column<'e>(d: &dyn Dialect, e: &'e Expr) -> Option<&'e str> {
 }
 
 /// Render a SELECT with every line prefixed by `indent`.
-pub fn select_sql(d: &dyn Dialect, s: &Select, indent: &str) -> String {
+pub fn select_sql(d: Dialect, s: &Select, indent: &str) -> String {
     select_sql_as(d, s, indent, false)
 }
 
 /// Render a SELECT; `output` when it is the query's body, whose aliases are the result's column
 /// names ([`Dialect::output_ident`]).
-fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> String {
+fn select_sql_as(d: Dialect, s: &Select, indent: &str, output: bool) -> String {
     let alias_sql = |a: &str| {
         if output {
             d.output_ident(a)
@@ -578,7 +578,7 @@ fn select_sql_as(d: &dyn Dialect, s: &Select, indent: &str, output: bool) -> Str
 }
 
 /// Render a whole query: CTEs, then the body. Ends with a newline, no semicolon.
-pub fn query_sql(d: &dyn Dialect, q: &Query) -> String {
+pub fn query_sql(d: Dialect, q: &Query) -> String {
     let mut out = String::new();
     for (i, c) in q.ctes.iter().enumerate() {
         out.push_str(if i == 0 { "WITH " } else { ", " });
@@ -595,7 +595,7 @@ pub fn query_sql(d: &dyn Dialect, q: &Query) -> String {
 }
 
 /// Parse generated SQL back with sqlparser in the dialect. An error here is a bug in tally.
-pub fn parse_back(d: &dyn Dialect, sql: &str) -> Result<(), String> {
+pub fn parse_back(d: Dialect, sql: &str) -> Result<(), String> {
     let dialect = d.parser();
     sqlparser::parser::Parser::parse_sql(dialect.as_ref(), sql)
         .map(|_| ())
@@ -606,7 +606,7 @@ pub fn parse_back(d: &dyn Dialect, sql: &str) -> Result<(), String> {
 /// whose percentile the dialect cannot compute, at that measure; one per percentile kind.
 pub fn unsupported_diagnostics(
     model: &crate::model::Model,
-    d: &dyn Dialect,
+    d: Dialect,
     measures: &[(usize, usize)],
 ) -> Vec<crate::diag::Diagnostic> {
     let mut seen: Vec<PercentileSpec> = Vec::new();
@@ -640,7 +640,7 @@ pub fn unsupported_diagnostics(
 /// E0405 for a percentile kind the dialect cannot compute, at the measure that asks for it.
 fn unsupported_percentile(
     measure: &crate::model::Measure,
-    dialect: &dyn Dialect,
+    dialect: Dialect,
     spec: PercentileSpec,
     why: String,
 ) -> crate::diag::Diagnostic {

@@ -13,11 +13,7 @@ use std::collections::HashMap;
 
 /// The query with every piece of users' SQL rendered for the dialect; every rendering error is
 /// reported.
-pub fn render_user_sql(
-    model: &Model,
-    d: &dyn Dialect,
-    q: &Query,
-) -> Result<Query, Vec<Diagnostic>> {
+pub fn render_user_sql(model: &Model, d: Dialect, q: &Query) -> Result<Query, Vec<Diagnostic>> {
     let mut r = Renderer {
         model,
         d,
@@ -38,7 +34,7 @@ pub fn render_user_sql(
 
 struct Renderer<'a> {
     model: &'a Model,
-    d: &'a dyn Dialect,
+    d: Dialect,
     /// Texts rendered so far in this query (a scan's `expr` is often read by several CTEs).
     done: HashMap<String, String>,
     errors: Vec<Diagnostic>,

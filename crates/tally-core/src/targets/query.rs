@@ -81,7 +81,7 @@ pub fn target_rows(
 /// The SQL of a series request, with its target joined when it has one.
 pub fn series_sql(
     model: &Model,
-    dialect: &dyn Dialect,
+    dialect: Dialect,
     req: &SeriesRequest,
 ) -> Result<String, Vec<Diagnostic>> {
     let compiled = crate::pipeline::compile(model, dialect, &series_request(req))?;
@@ -140,8 +140,7 @@ pub fn series_sql(
     cols.push(format!("{} AS {}", out(&req.key.metric), id("tally_value")));
     let mut joins = String::new();
     if rows.is_empty() {
-        // A typed NULL (an untyped one has no column type to read back).
-        cols.push(format!("NULLIF(0.0, 0.0) AS {}", id("tally_target")));
+        cols.push(format!("NULL AS {}", id("tally_target")));
     } else {
         let on_overall = if sliced {
             (0..n)

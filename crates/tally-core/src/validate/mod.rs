@@ -33,8 +33,8 @@
 //! those are found again in the source text of their object, so every diagnostic still points at
 //! the value it is about.
 
-use crate::diag::{self, codes, Diagnostic};
-use crate::dialect::{self, Dialect};
+use crate::diag::{self, Diagnostic};
+use crate::dialect::Dialect;
 use crate::expr::{self, RefKind, Reference};
 use crate::model::Model;
 use crate::source::Span;
@@ -52,11 +52,10 @@ mod time_spines;
 
 /// Run every semantic check on a model. Diagnostics are sorted and carry spans.
 pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
-    let dialect: &dyn Dialect = model
-        .default_dialect
-        .as_deref()
-        .and_then(dialect::by_name)
-        .unwrap_or(&dialect::DuckDb);
+    let dialect = match model.default_dialect.as_deref().map(str::parse::<Dialect>) {
+        Some(Ok(d)) => d,
+        _ => Dialect::DuckDb,
+    };
     let mut boundaries: Vec<Span> = model
         .semantic_models
         .iter()
@@ -72,18 +71,8 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
         diags: Vec::new(),
         boundaries,
     };
-    if let Some(name) = model
-        .default_dialect
-        .as_deref()
-        .filter(|n| dialect::by_name(n).is_none())
-    {
-        v.diags.push(
-            Diagnostic::error(codes::INVALID_VALUE, format!("unknown dialect `{name}`"))
-                .at(model.default_dialect_span)
-                .with_label("not a dialect tally knows")
-                .with_suggestion(name, dialect::NAMES.iter().copied())
-                .with_help(format!("dialects: {}", dialect::NAMES.join(", "))),
-        );
+    if let Some(Err(e)) = model.default_dialect.as_deref().map(str::parse::<Dialect>) {
+        v.diags.push(e.diagnostic().at(model.default_dialect_span));
     }
     v.labels();
     v.semantic_models();
@@ -167,7 +156,7 @@ struct Target {
 
 struct Validator<'m> {
     model: &'m Model,
-    dialect: &'m dyn Dialect,
+    dialect: Dialect,
     diags: Vec<Diagnostic>,
     /// Spans of the names of top-level objects, sorted: the text of one object runs from its name
     /// to the next name in the same file. Used to find a key's value when the model kept no span.
