@@ -56,7 +56,7 @@ pub fn prepare_requests(
         requests
             .into_iter()
             .filter_map(|req| {
-                tally_core::pipeline::plan(model, &tally_core::dialect::DuckDb, &req).ok()
+                tally_core::pipeline::plan(model, tally_core::dialect::Dialect::DuckDb, &req).ok()
             })
             .collect()
     } else {

@@ -430,7 +430,7 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
     };
     // The `sql:` relations the query reads, materialised once (`tally cache`).
     if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
-        compiled = match compile(ctx, &model, q, &dialect::DuckDb) {
+        compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
             Ok(c) => c,
             Err(c) => return c,
         };

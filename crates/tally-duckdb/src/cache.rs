@@ -305,7 +305,7 @@ impl Session {
             let Some(sm) = model.semantic_models.get(index) else {
                 continue;
             };
-            let d = &tally_core::dialect::DuckDb;
+            let d = tally_core::dialect::Dialect::DuckDb;
             let rendered = match model.render_relation_sql(index, business, d.name(), d.macros()) {
                 Some(Ok(s)) => s,
                 Some(Err(_)) | None => continue,

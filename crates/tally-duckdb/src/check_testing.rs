@@ -89,7 +89,7 @@ pub fn run_check_test(model: &Model, test: &CheckTest) -> TestReport {
     let mut values = Values::new();
     let mut sqls = Vec::new();
     for r in &requests {
-        let sql = match query::series_sql(model, &tally_core::dialect::DuckDb, r) {
+        let sql = match query::series_sql(model, tally_core::dialect::Dialect::DuckDb, r) {
             Ok(sql) => sql,
             Err(diags) => {
                 report.diagnostics = diags

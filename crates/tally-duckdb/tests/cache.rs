@@ -5,7 +5,7 @@
 use std::collections::BTreeSet;
 use std::path::Path;
 
-use tally_core::dialect::DuckDb;
+use tally_core::dialect::Dialect::DuckDb;
 use tally_core::load::LoadOptions;
 use tally_core::model::{Model, Relation};
 use tally_core::plan::QueryRequest;
@@ -87,10 +87,10 @@ fn run_cached(
     metric: &str,
 ) -> ResultTable {
     let compiled =
-        tally_core::pipeline::compile(model, &DuckDb, &request(metric)).expect("compiles");
+        tally_core::pipeline::compile(model, DuckDb, &request(metric)).expect("compiles");
     let used = cache::relations_read(&compiled.plan);
     let sql = if session.prepare(conn, model, &used) {
-        tally_core::pipeline::compile(model, &DuckDb, &request(metric))
+        tally_core::pipeline::compile(model, DuckDb, &request(metric))
             .expect("compiles")
             .sql
     } else {
@@ -100,7 +100,7 @@ fn run_cached(
 }
 
 fn run_plain(conn: &duckdb::Connection, model: &Model, metric: &str) -> ResultTable {
-    let sql = tally_core::pipeline::compile(model, &DuckDb, &request(metric))
+    let sql = tally_core::pipeline::compile(model, DuckDb, &request(metric))
         .expect("compiles")
         .sql;
     sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
