@@ -103,7 +103,9 @@ fn a_missing_database_is_a_coded_error_in_text_and_json() {
 #[test]
 fn a_database_named_like_its_schema_gets_a_hint() {
     // DuckDB names the database `shop` after its file: `shop.orders` is then ambiguous.
-    let (dir, root, db) = shop("shop.duckdb");
+    let (dir, root, made) = shop("shop_data.duckdb");
+    let db = dir.path().join("shop.duckdb");
+    std::fs::rename(&made, &db).expect("rename");
     let out = query(&root, &db, &[]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("error[E0406]"), "{}", out.stderr);
@@ -113,11 +115,10 @@ fn a_database_named_like_its_schema_gets_a_hint() {
         out.stderr
     );
     // The hint's fix works.
-    let renamed = dir.path().join("shop_data.duckdb");
-    std::fs::rename(&db, &renamed).expect("rename");
-    let out = query(&root, &renamed, &["--format", "csv"]);
+    std::fs::rename(&db, &made).expect("rename");
+    let out = query(&root, &made, &["--format", "csv"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "revenue\n15.5\n");
+    assert_eq!(out.stdout, "revenue\r\n15.5\r\n");
 }
 
 #[test]

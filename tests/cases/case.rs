@@ -29,6 +29,9 @@ pub struct Case {
     /// DuckDB's result rows as CSV (`tally query --format csv`), checked by the root package.
     #[serde(default)]
     pub rows: Option<String>,
+    /// Why the case has no `rows:` (too many to read, or a query that fails on the data).
+    #[serde(default)]
+    pub skip_rows: Option<String>,
 }
 
 #[derive(Debug, Default, Deserialize)]

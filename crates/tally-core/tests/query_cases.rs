@@ -22,6 +22,7 @@
 //! rows: |                               # DuckDB's result rows as `tally query --format csv`
 //!   metric_time__day,bookings           # prints them (checked by the root package's
 //!   2019-12-01,1                        # tests/query_case_rows.rs; TALLY_UPDATE_CASES=1 writes them)
+//! skip_rows: why                        # instead of rows: too many, or the data rejects the query
 //! ```
 
 mod common;
