@@ -2,8 +2,8 @@
 //! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
 
 use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
-use tally_core::diag::{codes, did_you_mean, Diagnostic};
 use tally_core::calendar::{clock, export};
+use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
 pub fn run(
     ctx: &Ctx,

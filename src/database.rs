@@ -205,8 +205,14 @@ mod tests {
     fn an_ambiguous_schema_names_the_name_and_the_fix() {
         let e = "Binder Error: Ambiguous reference to catalog or schema \"intercom\" - use a fully qualified path like \"memory.intercom\"";
         let hint = super::ambiguity_hint(e).expect("a hint");
-        assert!(hint.starts_with("`intercom` is both the database"), "{hint}");
+        assert!(
+            hint.starts_with("`intercom` is both the database"),
+            "{hint}"
+        );
         assert!(hint.contains("intercom_data.duckdb"), "{hint}");
-        assert_eq!(super::ambiguity_hint("Catalog Error: Table x does not exist"), None);
+        assert_eq!(
+            super::ambiguity_hint("Catalog Error: Table x does not exist"),
+            None
+        );
     }
 }

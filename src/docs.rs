@@ -101,11 +101,9 @@ fn serve(ctx: &Ctx, bind: &str) -> u8 {
             } else {
                 EXIT_PROBLEMS
             };
-            let d = diag::Diagnostic::error(
-                diag::codes::IO,
-                format!("cannot serve on {addr}: {e}"),
-            )
-            .with_help("pass a free loopback address with --bind, like 127.0.0.1:8485");
+            let d =
+                diag::Diagnostic::error(diag::codes::IO, format!("cannot serve on {addr}: {e}"))
+                    .with_help("pass a free loopback address with --bind, like 127.0.0.1:8485");
             report::fail(ctx, d, code)
         }
     }

@@ -289,11 +289,7 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
     Ok(req)
 }
 
-fn pick_dialect(
-    ctx: &Ctx,
-    model: &Model,
-    name: Option<&str>,
-) -> Result<&'static dyn Dialect, u8> {
+fn pick_dialect(ctx: &Ctx, model: &Model, name: Option<&str>) -> Result<&'static dyn Dialect, u8> {
     let name = name
         .or(model.default_dialect.as_deref())
         .unwrap_or("duckdb");
@@ -539,7 +535,9 @@ fn sample_data(
                 diag::codes::USAGE,
                 format!("{} already exists", path.display()),
             )
-            .with_help("pass --force to replace this DuckDB database, or give another path with --duckdb");
+            .with_help(
+                "pass --force to replace this DuckDB database, or give another path with --duckdb",
+            );
             return report::fail(ctx, d, EXIT_USAGE);
         }
         Ok(_) => {}

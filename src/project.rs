@@ -111,15 +111,21 @@ pub(crate) fn validate(ctx: &Ctx, format: &str) -> u8 {
             "{}",
             serde_json::to_string_pretty(&diag::to_json(&model.sources, diags)).expect("json")
         ),
-        "github" => print!("{}", diag::render_github(&crate::ci::ci_sources(ctx, model), diags)),
+        "github" => print!(
+            "{}",
+            diag::render_github(&crate::ci::ci_sources(ctx, model), diags)
+        ),
         "junit" => print!(
             "{}",
             diag::render_junit(&crate::ci::ci_sources(ctx, model), diags, "tally validate")
         ),
         "sarif" => println!(
             "{}",
-            serde_json::to_string_pretty(&diag::to_sarif(&crate::ci::ci_sources(ctx, model), diags))
-                .expect("json")
+            serde_json::to_string_pretty(&diag::to_sarif(
+                &crate::ci::ci_sources(ctx, model),
+                diags
+            ))
+            .expect("json")
         ),
         _ => {
             eprint!("{}", diag::render_human(&model.sources, diags, ctx.color));
@@ -168,7 +174,9 @@ pub(crate) fn database_path(
                 e.message()
             ),
         )
-        .with_help("pass --allow-outside-project to trust this project with more, or --duckdb PATH");
+        .with_help(
+            "pass --allow-outside-project to trust this project with more, or --duckdb PATH",
+        );
         return Err(report::fail(ctx, d, EXIT_USAGE));
     }
     Ok(Some(path))

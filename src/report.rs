@@ -27,7 +27,10 @@ pub(crate) fn print_in(ctx: &Ctx, sources: &SourceMap, diags: &[Diagnostic]) {
 
 /// Print diagnostics as human text on stderr whatever the format (after a command's output).
 pub(crate) fn print_human(ctx: &Ctx, diags: &[Diagnostic]) {
-    eprint!("{}", diag::render_human(&SourceMap::new(), diags, ctx.color));
+    eprint!(
+        "{}",
+        diag::render_human(&SourceMap::new(), diags, ctx.color)
+    );
 }
 
 /// Report one error and return the exit code to end with.

@@ -51,14 +51,20 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let as_of = match args.as_of.map(parse_time) {
         Some(Some(t)) => t,
         Some(None) => {
-            return usage(ctx, "--as-of takes a date or timestamp: 2026-06-30 or 2026-06-30 23:59:59")
+            return usage(
+                ctx,
+                "--as-of takes a date or timestamp: 2026-06-30 or 2026-06-30 23:59:59",
+            )
         }
         None => data_cut_off(&conn).unwrap_or_else(now),
     };
     let current = match args.period.map(parse_time) {
         Some(Some(t)) => t.trunc(grain),
         Some(None) => {
-            return usage(ctx, "--period takes a date in the period: 2026-05, 2026-05-01 or 2026")
+            return usage(
+                ctx,
+                "--period takes a date in the period: 2026-05, 2026-05-01 or 2026",
+            )
         }
         None => as_of.trunc(grain),
     };

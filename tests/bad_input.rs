@@ -10,7 +10,6 @@ use std::time::{Duration, Instant};
 
 const TALLY_YML: &str = "name: shop\n";
 
-
 const METRICS: &str = "metrics:
   - name: orders
     type: simple

@@ -11,7 +11,6 @@ use std::net::TcpListener;
 use std::path::{Path, PathBuf};
 use std::sync::{Arc, Mutex};
 
-
 const METRICS: &str = "metrics:
   - name: revenue
     type: simple

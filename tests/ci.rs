@@ -17,7 +17,6 @@ teams:
   - {name: finance, members: [ann]}
 ";
 
-
 const METRICS: &str = "metrics:
   - name: orders
     type: simple
@@ -56,9 +55,9 @@ fn test_yml(january_revenue: &str) -> String {
 
 fn shop(january_revenue: &str) -> (tempfile::TempDir, PathBuf) {
     project(&[
-            ("tally.yml", TALLY_YML),
-            ("models/orders.yml", &shop_models("is_paid", "")),
-            ("metrics/metrics.yml", METRICS),
+        ("tally.yml", TALLY_YML),
+        ("models/orders.yml", &shop_models("is_paid", "")),
+        ("metrics/metrics.yml", METRICS),
         ("metrics/tests/revenue.yml", &test_yml(january_revenue)),
     ])
 }
@@ -241,7 +240,8 @@ fn validate_junit_and_sarif_parse_back() {
         &dir,
         &[(
             "models/orders.yml",
-            &shop_models("is_paid", "").replace("type: categorical}", "type: categorical, exprr: paid}"),
+            &shop_models("is_paid", "")
+                .replace("type: categorical}", "type: categorical, exprr: paid}"),
         )],
     );
     let junit = tally(&["--project", p(&dir), "validate", "--format", "junit"]);
@@ -332,7 +332,8 @@ fn github_annotations_are_relative_to_the_repository_root() {
         &project,
         &[(
             "models/orders.yml",
-            &shop_models("is_paid", "").replace("type: categorical}", "type: categorical, exprr: paid}"),
+            &shop_models("is_paid", "")
+                .replace("type: categorical}", "type: categorical, exprr: paid}"),
         )],
     );
     let out = tally(&["--project", p(&project), "validate", "--format", "github"]);

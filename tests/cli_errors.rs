@@ -78,7 +78,15 @@ fn shop(db_name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
 }
 
 fn query(root: &Path, db: &Path, extra: &[&str]) -> common::Out {
-    let mut args = vec!["--project", p(root), "query", "--metrics", "revenue", "--duckdb", p(db)];
+    let mut args = vec![
+        "--project",
+        p(root),
+        "query",
+        "--metrics",
+        "revenue",
+        "--duckdb",
+        p(db),
+    ];
     args.extend_from_slice(extra);
     tally(&args)
 }
@@ -110,7 +118,8 @@ fn a_database_named_like_its_schema_gets_a_hint() {
     assert_eq!(out.code, 1, "{}", out.stderr);
     assert!(out.stderr.contains("error[E0406]"), "{}", out.stderr);
     assert!(
-        out.stderr.contains("`shop` is both the database") && out.stderr.contains("shop_data.duckdb"),
+        out.stderr.contains("`shop` is both the database")
+            && out.stderr.contains("shop_data.duckdb"),
         "{}",
         out.stderr
     );
@@ -124,8 +133,11 @@ fn a_database_named_like_its_schema_gets_a_hint() {
 #[test]
 fn a_project_with_errors_reports_them_as_json_to_a_json_command() {
     let (dir, root, db) = shop("shop_data.duckdb");
-    std::fs::write(root.join("metrics/broken.yml"), "metrics:\n  - {name: broken, type: simple, type_params: {measure: nope}}\n")
-        .expect("write");
+    std::fs::write(
+        root.join("metrics/broken.yml"),
+        "metrics:\n  - {name: broken, type: simple, type_params: {measure: nope}}\n",
+    )
+    .expect("write");
     let out = query(&root, &db, &["--format", "json"]);
     assert_eq!(out.code, 1, "{}", out.stderr);
     let diags: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
@@ -136,13 +148,27 @@ fn a_project_with_errors_reports_them_as_json_to_a_json_command() {
 #[test]
 fn sample_data_refuses_to_replace_a_database_without_force() {
     let (dir, root, db) = shop("shop_data.duckdb");
-    let out = tally(&["--project", p(&root), "sample-data", "intercom", "--duckdb", p(&db)]);
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "sample-data",
+        "intercom",
+        "--duckdb",
+        p(&db),
+    ]);
     insta::assert_snapshot!(transcript(&out, &[(dir.path(), "[tmp]")]));
 }
 
 #[test]
 fn an_unknown_business_calendar_is_coded_with_a_suggestion() {
-    let out = tally(&["--project", p(&repo()), "calendars", "export", "--calendar", "tier1_hour"]);
+    let out = tally(&[
+        "--project",
+        p(&repo()),
+        "calendars",
+        "export",
+        "--calendar",
+        "tier1_hour",
+    ]);
     insta::assert_snapshot!(transcript(&out, &[]));
 }
 
@@ -150,7 +176,14 @@ fn an_unknown_business_calendar_is_coded_with_a_suggestion() {
 fn check_of_a_metric_without_targets_is_coded_with_a_suggestion() {
     let (dir, root, db) = shop("shop_data.duckdb");
     let out = tally(&[
-        "--project", p(&root), "check", "revenu", "--as-of", "2026-06-30", "--duckdb", p(&db),
+        "--project",
+        p(&root),
+        "check",
+        "revenu",
+        "--as-of",
+        "2026-06-30",
+        "--duckdb",
+        p(&db),
     ]);
     insta::assert_snapshot!(transcript(&out, &[(dir.path(), "[tmp]")]));
 }
@@ -166,7 +199,15 @@ fn check_without_a_database_is_a_usage_error() {
 fn a_server_on_a_public_address_without_a_token_is_refused() {
     let (dir, root, db) = shop("shop_data.duckdb");
     let out = tally_env(
-        &["--project", p(&root), "serve", "--bind", "0.0.0.0:0", "--duckdb", p(&db)],
+        &[
+            "--project",
+            p(&root),
+            "serve",
+            "--bind",
+            "0.0.0.0:0",
+            "--duckdb",
+            p(&db),
+        ],
         &[],
         &["TALLY_SERVE_TOKEN"],
     );
@@ -176,10 +217,22 @@ fn a_server_on_a_public_address_without_a_token_is_refused() {
 #[test]
 fn query_reads_the_project_once() {
     let (_dir, root, db) = shop("shop_data.duckdb");
-    let args = ["--project", p(&root), "query", "--metrics", "revenue", "--duckdb", p(&db)];
+    let args = [
+        "--project",
+        p(&root),
+        "query",
+        "--metrics",
+        "revenue",
+        "--duckdb",
+        p(&db),
+    ];
     let out = tally_env(&args, &[("TALLY_DEBUG_LOADS", "1".into())], &[]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stderr.contains("debug: the project was read 1 time(s)"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("debug: the project was read 1 time(s)"),
+        "{}",
+        out.stderr
+    );
 }
 
 /// Run tally with its stdout a pipe whose reader is already closed (`tally ... | head` after
@@ -193,20 +246,33 @@ fn into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
         .stdout(writer)
         .output()
         .expect("run tally");
-    (out.status.code(), String::from_utf8_lossy(&out.stderr).into_owned())
+    (
+        out.status.code(),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn output_into_a_closed_pipe_ends_quietly() {
     let repo = repo();
     for args in [
-        vec!["--project", p(&repo), "calendars", "export", "--format", "csv"],
+        vec![
+            "--project",
+            p(&repo),
+            "calendars",
+            "export",
+            "--format",
+            "csv",
+        ],
         vec!["--project", p(&repo), "calendars", "list"],
         vec!["--project", p(&repo), "graph", "--format", "json"],
         vec!["schema"],
     ] {
         let (code, stderr) = into_closed_pipe(&args);
         assert_eq!(code, Some(0), "{args:?}: {stderr}");
-        assert!(!stderr.contains("E0901") && !stderr.contains("panicked"), "{args:?}: {stderr}");
+        assert!(
+            !stderr.contains("E0901") && !stderr.contains("panicked"),
+            "{args:?}: {stderr}"
+        );
     }
 }

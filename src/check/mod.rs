@@ -151,8 +151,11 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     let undelivered: Vec<Diagnostic> = failures
         .iter()
         .map(|f| {
-            Diagnostic::error(diag::codes::NOTIFY, format!("notification not delivered: {f}"))
-                .with_help("it is retried on the next run")
+            Diagnostic::error(
+                diag::codes::NOTIFY,
+                format!("notification not delivered: {f}"),
+            )
+            .with_help("it is retried on the next run")
         })
         .collect();
     report::print_human(ctx, &undelivered);
@@ -357,4 +360,3 @@ fn limits_from_env() -> notify::Limits {
     }
     l
 }
-

@@ -127,4 +127,3 @@ pub fn request(q: &Query) -> QueryRequest {
     r.end_time = q.end_time.clone();
     r
 }
-

@@ -572,7 +572,10 @@ mod tests {
                 ("/p/models/orders.sql", "select 1 as id"),
                 ("/p/models/broken.sql", "select 2"),
                 ("/p/models/notes.md", "{% docs x %}x{% enddocs %}"),
-                ("/p/macros/naming.sql", "{% macro generate_schema_name() %}{% endmacro %}"),
+                (
+                    "/p/macros/naming.sql",
+                    "{% macro generate_schema_name() %}{% endmacro %}",
+                ),
             ]),
             bad: vec!["broken.sql", "notes.md", "naming.sql"],
         };
