@@ -51,7 +51,7 @@ fn docs_generate_refuses_a_directory_it_did_not_make() {
         "docs",
         "generate",
         "--out",
-        p(&dir),
+        p(dir),
     ]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("error[E0001]"), "{}", r.stderr);
@@ -61,7 +61,7 @@ fn docs_generate_refuses_a_directory_it_did_not_make() {
         r.stderr
     );
     assert!(r.stderr.contains("help:"), "{}", r.stderr);
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
 }
 
 #[test]
