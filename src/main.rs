@@ -274,10 +274,10 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
     req.group_by.extend(spanned(&q.group_by));
     req.order_by.extend(spanned(&q.order));
     for w in &q.where_ {
-        req.where_.push(tally_core::model::Filter {
-            text: w.clone(),
-            span: tally_core::source::Span::DUMMY,
-        });
+        req.where_.push(tally_core::model::Filter::new(
+            w.clone(),
+            tally_core::source::Span::DUMMY,
+        ));
     }
     if q.limit.is_some() {
         req.limit = q.limit;

@@ -32,10 +32,7 @@ pub fn case_request(model: &Model, case: &Case) -> Result<QueryRequest, String> 
     req.group_by.extend(case.group_bys.iter().map(|g| s(g)));
     req.order_by.extend(case.order_bys.iter().map(|o| s(o)));
     if let Some(w) = &case.where_filter {
-        req.where_.push(Filter {
-            text: w.clone(),
-            span: Span::DUMMY,
-        });
+        req.where_.push(Filter::new(w.clone(), Span::DUMMY));
     }
     if let Some((a, b)) = &case.time_constraint {
         req.start_time = Some(a.clone());

@@ -8,7 +8,7 @@
 
 use crate::diag::{codes, Diagnostic};
 use crate::dialect::Dialect;
-use crate::expr::{parse_filter, Segment};
+use crate::expr::Segment;
 use crate::model::{Filter, Model, Relation};
 use crate::source::Span;
 use sqlparser::ast::{Expr, Statement};
@@ -97,7 +97,7 @@ pub fn check_model(model: &Model, dialect: &dyn Dialect) -> Vec<Diagnostic> {
 /// a condition.
 pub fn check_filter(dialect: &dyn Dialect, f: &Filter) -> Option<Diagnostic> {
     // Filters our own parser rejects are reported by it, with a finer span.
-    let template = parse_filter(&f.text, f.span).ok()?;
+    let template = f.parsed.as_ref().ok()?;
     let mut sql = String::new();
     for s in &template.segments {
         match s {

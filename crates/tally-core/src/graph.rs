@@ -946,7 +946,7 @@ fn filter_nodes(
 ) -> Vec<LineageNode> {
     let mut out: Vec<LineageNode> = Vec::new();
     for f in filters {
-        let Ok(t) = expr::parse_filter(&f.text, f.span) else {
+        let Ok(t) = &f.parsed else {
             continue;
         };
         for r in t.references() {

@@ -517,10 +517,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
                 where_: q
                     .where_
                     .iter()
-                    .map(|w| Filter {
-                        text: w.value.clone(),
-                        span: w.span,
-                    })
+                    .map(|w| Filter::located(w, &model.sources))
                     .collect(),
                 order_by: q.order_by.clone(),
                 limit: q.limit.as_ref().map(|l| l.value.max(0) as u64),

@@ -43,18 +43,12 @@ fn checked_plan(
     if !bad_filters.is_empty() {
         return Err(bad_filters);
     }
-    let plan = plan_query(model, req).map_err(|mut diags| {
-        crate::validate::relocate_spans(model, &mut diags);
-        diags
-    })?;
+    let plan = plan_query(model, req)?;
     let unsupported = crate::sql::unsupported_diagnostics(model, dialect, &plan.measures);
     if !unsupported.is_empty() {
         return Err(unsupported);
     }
-    let query = render_user_sql(model, dialect, &plan.query).map_err(|mut diags| {
-        crate::validate::relocate_spans(model, &mut diags);
-        diags
-    })?;
+    let query = render_user_sql(model, dialect, &plan.query)?;
     Ok((plan, query))
 }
 

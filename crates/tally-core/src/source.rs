@@ -54,6 +54,74 @@ impl Span {
     }
 }
 
+/// Where the bytes of a string value are in its file: the value's span and, when the value was
+/// written differently from its text (quoted, escaped, folded, a block scalar), the file offset of
+/// each of its bytes (the scalar's offset map, `crate::yaml::locate`). The expression parsers
+/// compute every span through it, so a span inside a filter or formula is the exact characters of
+/// the file in every scalar style.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Located {
+    /// The span of the whole value (quotes included for a quoted scalar).
+    pub span: Span,
+    at: Offsets,
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+enum Offsets {
+    /// The value is its text: byte `i` of the value is byte `span.start + i` of the file.
+    Plain,
+    /// Byte `i` of the value was written at `span.start + map[i]` (one more entry for the end).
+    Mapped(Vec<usize>),
+    /// The value's text does not decode to it: every sub-span is the whole value.
+    Whole,
+}
+
+impl Located {
+    /// A value written plainly (or with no span at all: the sub-spans of [`Span::DUMMY`] are dummy).
+    pub fn plain(span: Span) -> Located {
+        Located {
+            span,
+            at: Offsets::Plain,
+        }
+    }
+
+    /// A value with its offset map: `map[i]` is where byte `i` of the value was written, relative
+    /// to `span.start`, with one more entry for the end of the value.
+    pub fn mapped(span: Span, map: Vec<usize>) -> Located {
+        Located {
+            span,
+            at: Offsets::Mapped(map),
+        }
+    }
+
+    /// A value whose bytes cannot be placed in the file: sub-spans are the whole value.
+    pub fn whole(span: Span) -> Located {
+        Located {
+            span,
+            at: Offsets::Whole,
+        }
+    }
+
+    /// The file span of the value's bytes `start..end`.
+    pub fn sub(&self, start: usize, end: usize) -> Span {
+        if self.span.is_dummy() {
+            return self.span;
+        }
+        match &self.at {
+            Offsets::Plain => self.span.sub(start, end),
+            Offsets::Whole => self.span,
+            Offsets::Mapped(map) => {
+                let last = map.len().saturating_sub(1);
+                let (vs, ve) = (start.min(last), end.min(last));
+                let s = map[vs];
+                let e = if ve > vs { map[ve - 1] + 1 } else { s };
+                let base = self.span.start as usize;
+                Span::new(self.span.file, base + s, base + e.max(s))
+            }
+        }
+    }
+}
+
 /// One loaded source file.
 #[derive(Debug, Clone)]
 pub struct SourceFile {

@@ -41,10 +41,11 @@ fn request(model: &Model, case: &Case) -> QueryRequest {
     req.metrics.extend(case.metrics.iter().map(s));
     req.group_by.extend(case.group_bys.iter().map(s));
     req.order_by.extend(case.order_bys.iter().map(s));
-    req.where_.extend(case.where_filter.iter().map(|w| Filter {
-        text: w.clone(),
-        span: Span::DUMMY,
-    }));
+    req.where_.extend(
+        case.where_filter
+            .iter()
+            .map(|w| Filter::new(w.clone(), Span::DUMMY)),
+    );
     if case.limit.is_some() {
         req.limit = case.limit;
     }

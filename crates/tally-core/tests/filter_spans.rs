@@ -274,3 +274,99 @@ fn every_expression_of_metricflows_manifests_has_an_offset_map() {
         names.len()
     );
 }
+
+// ----- derived formulas ------------------------------------------------------------------------
+
+/// A derived metric over `paid_revenue`; the case adds the `expr:` key (indented for
+/// `type_params`).
+const DERIVED: &str = "  - name: doubled
+    type: derived
+    type_params:
+      metrics: [paid_revenue]
+";
+
+/// The formula gives exactly one error, of `code`, whose span covers `text` at `(line, column)`.
+fn check_formula(expr: &str, code: &str, text: &str, at: (usize, usize)) {
+    check(&format!("{DERIVED}{expr}"), code, text, at);
+}
+
+#[test]
+fn formula_name_in_plain_scalar() {
+    check_formula(
+        "      expr: paid_revenue * 2 + paid_revenu\n",
+        codes::DERIVED_INPUT,
+        "paid_revenu",
+        (9, 32),
+    );
+}
+
+#[test]
+fn formula_name_in_single_quoted_scalar() {
+    check_formula(
+        "      expr: 'CASE WHEN paid_revenue > 0 THEN ''yes'' END = ''yes'' AND paid_revenu > 1'\n",
+        codes::DERIVED_INPUT,
+        "paid_revenu",
+        (9, 72),
+    );
+}
+
+#[test]
+fn formula_name_in_double_quoted_line_break_scalar() {
+    check_formula(
+        "      expr: \"paid_revenue\\t* 2\n        + paid_revenu\"\n",
+        codes::DERIVED_INPUT,
+        "paid_revenu",
+        (10, 11),
+    );
+}
+
+#[test]
+fn formula_name_in_literal_scalar() {
+    check_formula(
+        "      expr: |\n        paid_revenue * 2\n          + paid_revenu\n",
+        codes::DERIVED_INPUT,
+        "paid_revenu",
+        (11, 13),
+    );
+}
+
+#[test]
+fn formula_name_in_folded_scalar() {
+    check_formula(
+        "      expr: >\n        paid_revenue * 2\n        + paid_revenu\n",
+        codes::DERIVED_INPUT,
+        "paid_revenu",
+        (11, 11),
+    );
+}
+
+#[test]
+fn formula_parse_error_in_double_quoted_scalar() {
+    check_formula(
+        "      expr: \"'caf\\u00e9' = 'x' OR paid_revenue -- a comment\"\n",
+        codes::EXPRESSION,
+        "-- a comment",
+        (9, 48),
+    );
+}
+
+#[test]
+fn formula_parse_error_in_literal_scalar() {
+    check_formula(
+        "      expr: |\n        paid_revenue\n          -- a comment\n",
+        codes::EXPRESSION,
+        "-- a comment",
+        (11, 11),
+    );
+}
+
+/// A saved query's group-by item in a quoted scalar: the reference inside it is found exactly.
+#[test]
+fn saved_query_group_by_in_double_quoted_scalar() {
+    check(
+        "saved_queries:\n  - name: by_status\n    query_params:\n      metrics: [paid_revenue]\n      group_by: [\"metric_time\", \"{{ Dimension('order\\x5f_statuss') }}\"]\n",
+        codes::SAVED_QUERY,
+        "Dimension('order\\x5f_statuss')",
+        (9, 37),
+    );
+}

@@ -138,10 +138,7 @@ fn request(q: &crate::Query) -> QueryRequest {
         where_: q
             .where_
             .iter()
-            .map(|w| Filter {
-                text: w.clone(),
-                span: Span::DUMMY,
-            })
+            .map(|w| Filter::new(w.clone(), Span::DUMMY))
             .collect(),
         limit: q.limit,
         start_time: q.start_time.clone(),

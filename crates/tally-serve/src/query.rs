@@ -88,10 +88,7 @@ pub fn request(model: &Model, p: &QueryParams) -> Result<QueryRequest, ServeErro
         let w = strip_quotes(w.trim());
         if !w.is_empty() {
             crate::guard::check_filter(w)?;
-            req.where_.push(Filter {
-                text: w.to_string(),
-                span: Span::DUMMY,
-            });
+            req.where_.push(Filter::new(w.to_string(), Span::DUMMY));
         }
     }
     if p.limit.is_some() {

@@ -403,7 +403,7 @@ fn metric_filters(m: &Metric) -> Vec<&Filter> {
 fn filter_elements(m: &Metric) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
     for f in metric_filters(m) {
-        match expr::parse_filter(&f.text, f.span) {
+        match &f.parsed {
             Ok(t) => {
                 for r in t.references() {
                     out.extend(r.entity_path.iter().cloned());

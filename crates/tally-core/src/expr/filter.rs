@@ -3,7 +3,7 @@
 use super::jinja_call::{lex_jinja, Ctx, JKind, JParser};
 use super::{Reference, Src};
 use crate::diag::Diagnostic;
-use crate::source::Span;
+use crate::source::{Located, Span};
 
 /// A parsed where-filter: SQL text with references in between.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -33,7 +33,14 @@ pub enum Segment {
 /// Parse a where-filter written in MetricFlow's Jinja syntax, such as
 /// `{{ Dimension('booking__is_instant') }} AND {{ TimeDimension('metric_time', 'day') }} >= '2024-01-01'`.
 pub fn parse_filter(text: &str, span: Span) -> Result<Template, Diagnostic> {
-    let src = Src { text, span };
+    parse_filter_at(text, &Located::plain(span))
+}
+
+/// [`parse_filter`] of a value whose bytes `loc` places in its file (spans exact in every scalar
+/// style).
+pub fn parse_filter_at(text: &str, loc: &Located) -> Result<Template, Diagnostic> {
+    let span = loc.span;
+    let src = Src { text, loc };
     let mut segments = Vec::new();
     // Start of the SQL text not yet pushed, and whether a `-}}` asked to trim its leading space.
     let mut sql_start = 0;

@@ -3,7 +3,7 @@
 use super::jinja_call::digits0;
 use super::Src;
 use crate::diag::{codes, Diagnostic};
-use crate::source::Span;
+use crate::source::{Located, Span};
 use nom::branch::alt;
 use nom::bytes::complete::{tag, take_till, take_until, take_while};
 use nom::character::complete::{char, digit1, multispace1, one_of, satisfy};
@@ -284,7 +284,13 @@ fn f_token(i: &str) -> Res<'_, (TokenKind, &str)> {
 
 /// Tokenize a derived metric's formula, such as `(a + b) / NULLIF(c, 0)`.
 pub fn parse_formula(text: &str, span: Span) -> Result<Formula, Diagnostic> {
-    let src = Src { text, span };
+    parse_formula_at(text, &Located::plain(span))
+}
+
+/// [`parse_formula`] of a value whose bytes `loc` places in its file.
+pub fn parse_formula_at(text: &str, loc: &Located) -> Result<Formula, Diagnostic> {
+    let span = loc.span;
+    let src = Src { text, loc };
     let mut tokens = Vec::new();
     let mut pos = 0;
     while pos < text.len() {

@@ -3,13 +3,18 @@
 use super::jinja_call::{lex_jinja, Ctx, JKind, JParser, Obj};
 use super::{is_name_char, trim_range, RefKind, Reference, Src};
 use crate::diag::Diagnostic;
-use crate::source::Span;
+use crate::source::{Located, Span};
 
 /// Parse a group-by item as written on the command line or in a saved query: a dunder name
 /// (`metric_time__month`, `listing__country_latest`, `metric_time__extract_year`), an object
 /// (`TimeDimension('metric_time', 'month')`) or an object in `{{ }}`.
 pub fn parse_group_by(text: &str, span: Span) -> Result<Reference, Diagnostic> {
-    let src = Src { text, span };
+    parse_group_by_at(text, &Located::plain(span))
+}
+
+/// [`parse_group_by`] of a value whose bytes `loc` places in its file.
+pub fn parse_group_by_at(text: &str, loc: &Located) -> Result<Reference, Diagnostic> {
+    let src = Src { text, loc };
     let (start, end) = trim_range(text, 0, text.len());
     if start == end {
         return Err(src.err(
@@ -27,7 +32,12 @@ pub fn parse_group_by(text: &str, span: Span) -> Result<Reference, Diagnostic> {
 /// (`-metric_time__day`, `-bookings`) or with `.descending(True)` on an object. Returns the reference
 /// and whether the order is descending.
 pub fn parse_order_item(text: &str, span: Span) -> Result<(Reference, bool), Diagnostic> {
-    let src = Src { text, span };
+    parse_order_item_at(text, &Located::plain(span))
+}
+
+/// [`parse_order_item`] of a value whose bytes `loc` places in its file.
+pub fn parse_order_item_at(text: &str, loc: &Located) -> Result<(Reference, bool), Diagnostic> {
+    let src = Src { text, loc };
     let (mut start, end) = trim_range(text, 0, text.len());
     if start == end {
         return Err(src.err(

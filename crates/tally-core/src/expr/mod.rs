@@ -76,16 +76,18 @@
 use std::fmt;
 
 use crate::diag::{codes, Diagnostic};
-use crate::source::Span;
+use crate::source::{Located, Span};
 
 mod filter;
 mod formula;
 mod items;
 mod jinja_call;
 
-pub use filter::{parse_filter, render_filter, Segment, Template};
-pub use formula::{is_sql_keyword, parse_formula, render_formula, Formula, Token, TokenKind};
-pub use items::{parse_group_by, parse_order_item};
+pub use filter::{parse_filter, parse_filter_at, render_filter, Segment, Template};
+pub use formula::{
+    is_sql_keyword, parse_formula, parse_formula_at, render_formula, Formula, Token, TokenKind,
+};
+pub use items::{parse_group_by, parse_group_by_at, parse_order_item, parse_order_item_at};
 
 // ----- shared types ----------------------------------------------------------------------------
 
@@ -237,12 +239,12 @@ pub fn split_dunder(name: &str) -> Vec<String> {
 /// The string being parsed and the span of all of it.
 struct Src<'a> {
     text: &'a str,
-    span: Span,
+    loc: &'a Located,
 }
 
 impl Src<'_> {
     fn sub(&self, start: usize, end: usize) -> Span {
-        self.span.sub(start, end)
+        self.loc.sub(start, end)
     }
 
     fn err(

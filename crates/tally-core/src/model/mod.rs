@@ -21,8 +21,11 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::sync::Arc;
 
+mod ir;
 mod lookup;
 mod resolve;
+
+pub use ir::{DerivedFormula, Filter, FormulaName};
 
 pub(crate) use resolve::is_valid_name;
 pub use resolve::spec_to_model;
@@ -240,23 +243,6 @@ pub struct Measure {
     pub span: Span,
 }
 
-/// A filter as written: MetricFlow's Jinja-in-SQL. Parsed by [`crate::expr::parse_filter`].
-#[derive(Debug, Clone, Serialize, PartialEq)]
-pub struct Filter {
-    pub text: String,
-    #[serde(skip)]
-    pub span: Span,
-}
-
-impl Filter {
-    fn from_spanned(s: &Spanned<String>) -> Filter {
-        Filter {
-            text: s.value.clone(),
-            span: s.span,
-        }
-    }
-}
-
 /// A measure as the input of a simple, cumulative or conversion metric.
 #[derive(Debug, Clone, Serialize)]
 pub struct MeasureRef {
@@ -302,7 +288,7 @@ pub enum MetricKind {
         denominator: MetricInput,
     },
     Derived {
-        expr: Filter,
+        expr: DerivedFormula,
         inputs: Vec<MetricInput>,
     },
     Cumulative {
@@ -381,6 +367,12 @@ pub struct SavedQuery {
     pub limit: Option<i64>,
     #[serde(skip)]
     pub span: Span,
+    /// `group_by`, parsed by resolution (spans exact in the file), one per item.
+    #[serde(skip)]
+    pub group_by_parsed: Vec<Result<crate::expr::Reference, Diagnostic>>,
+    /// `order_by`, parsed by resolution: the reference and whether it sorts descending.
+    #[serde(skip)]
+    pub order_by_parsed: Vec<Result<(crate::expr::Reference, bool), Diagnostic>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

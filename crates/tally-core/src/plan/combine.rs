@@ -243,7 +243,8 @@ impl<'m> Planner<'m> {
         items: &[Item],
     ) {
         for o in &req.order_by {
-            let (r, desc) = match expr::parse_order_item(&o.value, o.span) {
+            let loc = crate::yaml::locate(&self.model.sources, o.span, &o.value);
+            let (r, desc) = match expr::parse_order_item_at(&o.value, &loc) {
                 Ok(x) => x,
                 Err(d) => {
                     self.err(d);

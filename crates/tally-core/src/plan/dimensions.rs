@@ -68,7 +68,7 @@ impl<'m> Planner<'m> {
                 }
             }
             let before = self.diags.len();
-            if let Ok(t) = crate::expr::parse_filter(&f.text, f.span) {
+            if let Ok(t) = &f.parsed {
                 for r in t
                     .references()
                     .filter(|r| r.kind == crate::expr::RefKind::Metric)

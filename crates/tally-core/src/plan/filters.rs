@@ -31,10 +31,10 @@ pub(crate) enum FilterClass {
 
 impl<'m> Planner<'m> {
     fn parse_filter_refs(&mut self, f: &Filter) -> Option<(Template, Vec<FRef>)> {
-        let template = match expr::parse_filter(&f.text, f.span) {
-            Ok(t) => self.bare_references(t),
+        let template = match &f.parsed {
+            Ok(t) => self.bare_references(t.clone()),
             Err(d) => {
-                self.err(d);
+                self.err(d.clone());
                 return None;
             }
         };

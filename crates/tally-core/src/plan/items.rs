@@ -94,7 +94,8 @@ pub(crate) fn apply_default_grain(items: &mut [Item], default: Grain) {
 
 impl<'m> Planner<'m> {
     pub(crate) fn parse_item(&mut self, text: &Spanned<String>) -> Option<Item> {
-        match expr::parse_group_by(&text.value, text.span) {
+        let loc = crate::yaml::locate(&self.model.sources, text.span, &text.value);
+        match expr::parse_group_by_at(&text.value, &loc) {
             Ok(r) => self.reference_to_item(&r),
             Err(d) => {
                 self.err(d);

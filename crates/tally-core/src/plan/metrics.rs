@@ -21,7 +21,7 @@ use super::filters::FilterClass;
 use super::items::{Item, Target};
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::expr::{self, Formula};
+use crate::expr::Formula;
 use crate::model::{AggKind, Filter, MeasureRef, MetricInput, MetricKind, NonAdditive};
 use crate::source::Span;
 use crate::spec::PeriodAgg;
@@ -288,10 +288,10 @@ impl<'m> Planner<'m> {
                         expr: formula,
                         inputs,
                     } => {
-                        let parsed = match expr::parse_formula(&formula.text, formula.span) {
-                            Ok(f) => f,
+                        let parsed = match &formula.parsed {
+                            Ok(f) => f.clone(),
                             Err(d) => {
-                                self.err(d);
+                                self.err(d.clone());
                                 return None;
                             }
                         };
@@ -300,16 +300,20 @@ impl<'m> Planner<'m> {
                             let e = input(self, i)?;
                             map.insert(i.output_name().to_string(), e);
                         }
-                        for id in parsed.identifiers() {
-                            let n = id.name();
-                            if !map.contains_key(&n) {
-                                self.err(
-                                    Diagnostic::error(codes::DERIVED_INPUT, format!("`{n}` in the formula of `{name}` is not one of its inputs"))
-                                        .at(id.span)
-                                        .with_suggestion(&n, map.keys().map(String::as_str)),
-                                );
-                                return None;
-                            }
+                        // Names are bound to inputs by resolution.
+                        if let Some(n) = formula.names.iter().find(|n| n.input.is_none()) {
+                            self.err(
+                                Diagnostic::error(
+                                    codes::DERIVED_INPUT,
+                                    format!(
+                                        "`{}` in the formula of `{name}` is not one of its inputs",
+                                        n.name
+                                    ),
+                                )
+                                .at(n.token.span)
+                                .with_suggestion(&n.name, map.keys().map(String::as_str)),
+                            );
+                            return None;
                         }
                         MetricExpr::Formula(parsed, map)
                     }

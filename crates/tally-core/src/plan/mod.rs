@@ -77,10 +77,7 @@ impl QueryRequest {
             group_by: group_by.iter().map(|g| spanned(g.as_ref())).collect(),
             where_: wheres
                 .iter()
-                .map(|w| Filter {
-                    text: w.as_ref().to_string(),
-                    span: crate::source::Span::DUMMY,
-                })
+                .map(|w| Filter::new(w.as_ref(), crate::source::Span::DUMMY))
                 .collect(),
             ..QueryRequest::default()
         }

@@ -342,9 +342,11 @@ fn formula_of(m: &Metric) -> Option<(Option<Arith>, Vec<String>, Vec<String>, bo
         }
         MetricKind::Derived { expr, inputs } => {
             let names: Vec<String> = inputs.iter().map(|i| i.output_name().to_string()).collect();
-            let arith = crate::expr::parse_formula(&expr.text, expr.span)
+            let arith = expr
+                .parsed
+                .as_ref()
                 .ok()
-                .and_then(|f| formula::parse(&f, &names));
+                .and_then(|f| formula::parse(f, &names));
             let adjusted = inputs.iter().any(|i| {
                 !i.filters.is_empty() || i.offset_window.is_some() || i.offset_to_grain.is_some()
             });

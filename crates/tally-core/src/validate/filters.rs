@@ -79,12 +79,12 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// Parse a filter and check that every reference is reachable from each of `models`.
+    /// Check that every reference of a (parsed) filter is reachable from each of `models`.
     pub(super) fn check_filter(&mut self, f: &Filter, models: &BTreeSet<usize>) {
-        let template = match expr::parse_filter(&f.text, f.span) {
+        let template = match &f.parsed {
             Ok(t) => t,
             Err(d) => {
-                self.push(d);
+                self.push(d.clone());
                 return;
             }
         };

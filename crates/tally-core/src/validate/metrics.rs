@@ -2,7 +2,6 @@
 
 use super::Validator;
 use crate::diag::{codes, Diagnostic};
-use crate::expr;
 use crate::model::is_valid_name;
 use crate::model::{AggKind, MeasureRef, Metric, MetricKind};
 use crate::source::Span;
@@ -83,21 +82,18 @@ impl<'m> Validator<'m> {
                 expr: formula,
                 inputs,
             } => {
-                let parsed = match expr::parse_formula(&formula.text, formula.span) {
-                    Ok(f) => f,
-                    Err(d) => {
-                        self.push(d);
-                        return;
-                    }
-                };
+                if let Err(d) = &formula.parsed {
+                    self.push(d.clone());
+                    return;
+                }
                 let names: Vec<&str> = inputs.iter().map(|i| i.output_name()).collect();
-                let mut used: BTreeSet<String> = BTreeSet::new();
-                for id in parsed.identifiers() {
-                    let n = id.name();
-                    if names.contains(&n.as_str()) {
-                        used.insert(n);
+                let mut used: BTreeSet<usize> = BTreeSet::new();
+                for id in &formula.names {
+                    if let Some(i) = id.input {
+                        used.insert(i);
                         continue;
                     }
+                    let n = &id.name;
                     let mut d = Diagnostic::error(
                         codes::DERIVED_INPUT,
                         format!(
@@ -105,10 +101,10 @@ impl<'m> Validator<'m> {
                             m.name
                         ),
                     )
-                    .at(id.span)
+                    .at(id.token.span)
                     .with_label("not an input")
-                    .with_suggestion(&n, names.iter().copied());
-                    d = if model.metrics.contains_key(&n) {
+                    .with_suggestion(n, names.iter().copied());
+                    d = if model.metrics.contains_key(n) {
                         d.with_help(format!("`{n}` is a metric: add it to the inputs (`metrics:`) to use it in the formula"))
                     } else {
                         d.with_help(format!(
@@ -118,8 +114,8 @@ impl<'m> Validator<'m> {
                     };
                     self.push(d);
                 }
-                for i in inputs {
-                    if !used.contains(i.output_name()) {
+                for (ix, i) in inputs.iter().enumerate() {
+                    if !used.contains(&ix) {
                         self.push(
                             Diagnostic::warning(
                                 codes::DERIVED_INPUT,

@@ -50,9 +50,6 @@ mod semantic_models;
 mod spans;
 mod time_spines;
 
-use spans::in_source;
-pub use spans::relocate_spans;
-
 /// Run every semantic check on a model. Diagnostics are sorted and carry spans.
 pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
     let dialect: &dyn Dialect = model
@@ -104,14 +101,8 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
     v.saved_queries();
     v.diags
         .extend(crate::fragments::check_model(model, dialect));
-    let texts = spans::spanned_texts(model);
+    // Spans inside filters, formulas and saved-query items are exact from resolution on.
     let mut out = dedup(v.diags);
-    for d in &mut out {
-        d.span = in_source(&texts, model, d.span);
-        for l in &mut d.labels {
-            l.span = in_source(&texts, model, l.span);
-        }
-    }
     diag::sort(&mut out);
     out
 }

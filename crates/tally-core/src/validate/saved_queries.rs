@@ -86,25 +86,25 @@ impl<'m> Validator<'m> {
                 .flat_map(|m| self.filter_models(&m.value))
                 .collect();
             let mut outputs: Vec<String> = sq.metrics.iter().map(|m| m.value.clone()).collect();
-            for g in &sq.group_by {
-                match expr::parse_group_by(&g.value, g.span) {
+            for g in &sq.group_by_parsed {
+                match g {
                     Ok(r) => {
                         if models.is_empty() {
                             continue;
                         }
-                        self.check_reference(&r, &models, codes::SAVED_QUERY);
+                        self.check_reference(r, &models, codes::SAVED_QUERY);
                         let mut parts = r.entity_path.clone();
                         parts.extend(expr::split_dunder(&r.name));
                         outputs.push(parts.join("__"));
                     }
-                    Err(d) => self.push(d),
+                    Err(d) => self.push(d.clone()),
                 }
             }
             for f in &sq.where_ {
                 self.check_filter(f, &models);
             }
-            for o in &sq.order_by {
-                match expr::parse_order_item(&o.value, o.span) {
+            for (o, parsed) in sq.order_by.iter().zip(&sq.order_by_parsed) {
+                match parsed {
                     Ok((r, _)) => {
                         let mut parts = r.entity_path.clone();
                         parts.extend(expr::split_dunder(&r.name));
@@ -123,7 +123,7 @@ impl<'m> Validator<'m> {
                             );
                         }
                     }
-                    Err(d) => self.push(d),
+                    Err(d) => self.push(d.clone()),
                 }
             }
         }
@@ -133,15 +133,15 @@ impl<'m> Validator<'m> {
     /// model. (The planner picks one root model for all items; this is the per-item part of it.)
     pub(super) fn dimension_only_saved_query(&mut self, sq: &crate::model::SavedQuery) {
         let all: BTreeSet<usize> = (0..self.model.semantic_models.len()).collect();
-        for g in &sq.group_by {
-            let r = match expr::parse_group_by(&g.value, g.span) {
+        for (g, parsed) in sq.group_by.iter().zip(&sq.group_by_parsed) {
+            let r = match parsed {
                 Ok(r) => r,
                 Err(d) => {
-                    self.push(d);
+                    self.push(d.clone());
                     continue;
                 }
             };
-            let Some(t) = self.target_of(&r) else {
+            let Some(t) = self.target_of(r) else {
                 continue;
             };
             if t.metric_time
@@ -174,8 +174,8 @@ impl<'m> Validator<'m> {
             );
         }
         for f in &sq.where_ {
-            if let Err(d) = expr::parse_filter(&f.text, f.span) {
-                self.push(d);
+            if let Err(d) = &f.parsed {
+                self.push(d.clone());
             }
         }
     }

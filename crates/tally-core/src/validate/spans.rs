@@ -1,64 +1,7 @@
 //! Spans recovered from the source text for values the model keeps without one.
 
 use super::Validator;
-use crate::diag::Diagnostic;
-use crate::model::{Filter, MetricKind, Model};
 use crate::source::Span;
-
-/// Move spans that point inside quoted or block-scalar strings of the model (filters, formulas,
-/// saved-query items) to the file text they stand for: for diagnostics made after validation, by
-/// the planner at query time.
-pub fn relocate_spans(model: &Model, diags: &mut [Diagnostic]) {
-    let texts = spanned_texts(model);
-    for d in diags {
-        d.span = in_source(&texts, model, d.span);
-        for l in &mut d.labels {
-            l.span = in_source(&texts, model, l.span);
-        }
-    }
-}
-
-/// Spans inside a string value (a reference in a filter) are byte offsets into the value, added to
-/// the start of the value's span. When the value is quoted or a block scalar in the file, the
-/// value and the file text differ (quotes, escapes, indentation); move such a span to the file
-/// text it stands for, through the scalar's offset map ([`crate::yaml::value_offsets`]).
-pub(super) fn in_source(texts: &[(Span, &str)], model: &Model, span: Span) -> Span {
-    if span.is_dummy() {
-        return span;
-    }
-    let holder = texts
-        .iter()
-        .filter(|(s, _)| s.file == span.file && s.start <= span.start && span.end <= s.end)
-        .min_by_key(|(s, _)| s.end - s.start);
-    let Some(&(outer, value)) = holder else {
-        return span;
-    };
-    let Some(src) = model.sources.text(outer) else {
-        return span;
-    };
-    if src == value {
-        return span;
-    }
-    // The value differs from its text (quotes, escapes, folding, indentation): map through the
-    // scalar's exact offset map; a text that does not decode to the value keeps the whole value.
-    let Some(map) = model.sources.get(outer.file).and_then(|f| {
-        crate::yaml::value_offsets(&f.text, outer.start as usize, outer.end as usize, value)
-    }) else {
-        return outer;
-    };
-    let vs = (span.start - outer.start) as usize;
-    let ve = (span.end - outer.start) as usize;
-    if vs > value.len() || ve > value.len() {
-        return span;
-    }
-    let start = map[vs];
-    let end = if ve > vs { map[ve - 1] + 1 } else { start };
-    Span::new(
-        span.file,
-        outer.start as usize + start,
-        outer.start as usize + end.max(start),
-    )
-}
 
 pub(super) fn is_word_char(c: u8) -> bool {
     c.is_ascii_alphanumeric() || c == b'_'
@@ -85,53 +28,6 @@ pub(super) fn find_word_in(
         from += i + word.len().max(1);
     }
     None
-}
-
-/// Every string value that is parsed as an expression, with its span: filters, formulas and
-/// saved-query items.
-pub(super) fn spanned_texts<'m>(model: &'m Model) -> Vec<(Span, &'m str)> {
-    let mut out: Vec<(Span, &'m str)> = Vec::new();
-    let filters = |fs: &'m [Filter], out: &mut Vec<(Span, &'m str)>| {
-        out.extend(fs.iter().map(|f| (f.span, f.text.as_str())));
-    };
-    for m in model.metrics.values() {
-        filters(&m.filters, &mut out);
-        match &m.kind {
-            MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
-                filters(&r.filters, &mut out)
-            }
-            MetricKind::Conversion {
-                base, conversion, ..
-            } => {
-                filters(&base.filters, &mut out);
-                filters(&conversion.filters, &mut out);
-            }
-            MetricKind::Derived { expr, inputs } => {
-                out.push((expr.span, expr.text.as_str()));
-                for i in inputs {
-                    filters(&i.filters, &mut out);
-                }
-            }
-            MetricKind::Ratio {
-                numerator,
-                denominator,
-            } => {
-                filters(&numerator.filters, &mut out);
-                filters(&denominator.filters, &mut out);
-            }
-        }
-    }
-    for sq in model.saved_queries.values() {
-        filters(&sq.where_, &mut out);
-        out.extend(
-            sq.group_by
-                .iter()
-                .chain(&sq.order_by)
-                .map(|g| (g.span, g.value.as_str())),
-        );
-    }
-    out.retain(|(s, _)| !s.is_dummy());
-    out
 }
 
 impl<'m> Validator<'m> {

@@ -8,6 +8,8 @@
 //! is returned only when the decoded string is the value the parser produced, so a map is never
 //! a guess.
 
+use crate::source::{Located, Span};
+
 /// A decoded string and, for each of its bytes and its end, an offset into the scalar's text.
 struct Decoded {
     text: String,
@@ -50,6 +52,27 @@ impl Decoded {
             self.map.pop();
             self.escaped.pop();
         }
+    }
+}
+
+/// Where the bytes of `value`, parsed from the scalar at `span`, were written: the locator the
+/// expression parsers compute spans with. A value written as it reads is plain; a quoted, escaped
+/// or block scalar gets its offset map; a text that does not decode to the value (a value tally
+/// made itself) points at the whole scalar.
+pub fn locate(sources: &crate::source::SourceMap, span: Span, value: &str) -> Located {
+    if span.is_dummy() {
+        return Located::plain(span);
+    }
+    let Some(file) = sources.get(span.file) else {
+        return Located::plain(span);
+    };
+    let (start, end) = (span.start as usize, span.end as usize);
+    if file.text.get(start..end) == Some(value) {
+        return Located::plain(span);
+    }
+    match value_offsets(&file.text, start, end, value) {
+        Some(map) => Located::mapped(span, map),
+        None => Located::whole(span),
     }
 }
 

@@ -204,9 +204,18 @@ impl Resolver<'_> {
             // Reported where the simple metric itself is resolved.
             None => self.inline.get(&x.name.value).cloned().flatten()?,
         };
-        let mut filters: Vec<Filter> = x.filter.iter().map(Filter::from_spanned).collect();
+        let mut filters: Vec<Filter> = x
+            .filter
+            .iter()
+            .map(|f| Filter::located(f, &self.spec.sources))
+            .collect();
         filters.append(&mut r.filters);
-        filters.extend(input.filter.iter().map(Filter::from_spanned));
+        filters.extend(
+            input
+                .filter
+                .iter()
+                .map(|f| Filter::located(f, &self.spec.sources)),
+        );
         r.filters = filters;
         r.name = x.name.value.clone();
         if tp

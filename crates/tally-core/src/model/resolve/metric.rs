@@ -3,7 +3,9 @@
 use super::inline::inline_agg;
 use super::{type_name, Resolver};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ConstantProperty, Filter, MeasureRef, Metric, MetricInput, MetricKind, Model};
+use crate::model::{
+    ConstantProperty, DerivedFormula, Filter, MeasureRef, Metric, MetricInput, MetricKind, Model,
+};
 use crate::source::Span;
 use crate::spec::{self, ConversionCalculation, MetricType, PeriodAgg};
 use indexmap::IndexMap;
@@ -15,7 +17,11 @@ impl Resolver<'_> {
                 model: mi,
                 measure: i,
                 name: input.name.value.clone(),
-                filters: input.filter.iter().map(Filter::from_spanned).collect(),
+                filters: input
+                    .filter
+                    .iter()
+                    .map(|f| Filter::located(f, &self.spec.sources))
+                    .collect(),
                 join_to_timespine: input.join_to_timespine,
                 fill_nulls_with: input.fill_nulls_with.as_ref().map(|f| f.value),
             }),
@@ -37,7 +43,11 @@ impl Resolver<'_> {
         MetricInput {
             name: input.name.value.clone(),
             alias: input.alias.as_ref().map(|a| a.value.clone()),
-            filters: input.filter.iter().map(Filter::from_spanned).collect(),
+            filters: input
+                .filter
+                .iter()
+                .map(|f| Filter::located(f, &self.spec.sources))
+                .collect(),
             offset_window: input.offset_window.as_ref().and_then(|w| self.window(w)),
             offset_to_grain: input
                 .offset_to_grain
@@ -132,8 +142,9 @@ impl Resolver<'_> {
                     }
                     seen.insert(i.output_name(), i.span);
                 }
+                let names: Vec<&str> = inputs.iter().map(MetricInput::output_name).collect();
                 MetricKind::Derived {
-                    expr: Filter::from_spanned(expr),
+                    expr: DerivedFormula::located(expr, &self.spec.sources, &names),
                     inputs,
                 }
             }
@@ -285,7 +296,11 @@ impl Resolver<'_> {
             label: m.label.as_ref().map(|l| l.value.clone()),
             description: m.description.clone(),
             kind,
-            filters: m.filter.iter().map(Filter::from_spanned).collect(),
+            filters: m
+                .filter
+                .iter()
+                .map(|f| Filter::located(f, &self.spec.sources))
+                .collect(),
             time_granularity,
             owners,
             drivers: m.drivers.iter().map(|d| d.value.clone()).collect(),

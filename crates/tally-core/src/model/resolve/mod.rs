@@ -241,11 +241,29 @@ impl<'a> Resolver<'a> {
                         .query_params
                         .where_
                         .iter()
-                        .map(Filter::from_spanned)
+                        .map(|f| Filter::located(f, &self.spec.sources))
                         .collect(),
                     order_by: sq.query_params.order_by.clone(),
                     limit: sq.query_params.limit.as_ref().map(|l| l.value),
                     span: sq.name.span,
+                    group_by_parsed: sq
+                        .query_params
+                        .group_by
+                        .iter()
+                        .map(|g| {
+                            let loc = crate::yaml::locate(&spec.sources, g.span, &g.value);
+                            crate::expr::parse_group_by_at(&g.value, &loc)
+                        })
+                        .collect(),
+                    order_by_parsed: sq
+                        .query_params
+                        .order_by
+                        .iter()
+                        .map(|o| {
+                            let loc = crate::yaml::locate(&spec.sources, o.span, &o.value);
+                            crate::expr::parse_order_item_at(&o.value, &loc)
+                        })
+                        .collect(),
                 },
             );
         }
