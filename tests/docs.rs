@@ -45,14 +45,7 @@ fn docs_generate_refuses_a_directory_it_did_not_make() {
     let tmp = tempfile::tempdir().expect("temp dir");
     let dir = tmp.path();
     std::fs::write(dir.join("thesis.tex"), "years of work").unwrap();
-    let r = tally(&[
-        "--project",
-        p(&repo()),
-        "docs",
-        "generate",
-        "--out",
-        p(dir),
-    ]);
+    let r = tally(&["--project", p(&repo()), "docs", "generate", "--out", p(dir)]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("error[E0001]"), "{}", r.stderr);
     assert!(
