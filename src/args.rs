@@ -344,48 +344,8 @@ pub struct QueryArgs {
     pub no_dedupe: bool,
 }
 
-/// Split a comma-separated list, keeping commas inside parentheses, brackets and quotes.
-pub fn split_list(s: &str) -> Vec<String> {
-    let mut out = Vec::new();
-    let mut depth = 0i32;
-    let mut quote: Option<char> = None;
-    let mut cur = String::new();
-    for c in s.chars() {
-        match quote {
-            Some(q) => {
-                cur.push(c);
-                if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                '\'' | '"' => {
-                    quote = Some(c);
-                    cur.push(c);
-                }
-                '(' | '[' => {
-                    depth += 1;
-                    cur.push(c);
-                }
-                ')' | ']' => {
-                    depth -= 1;
-                    cur.push(c);
-                }
-                ',' if depth == 0 => {
-                    if !cur.trim().is_empty() {
-                        out.push(cur.trim().to_string());
-                    }
-                    cur.clear();
-                }
-                _ => cur.push(c),
-            },
-        }
-    }
-    if !cur.trim().is_empty() {
-        out.push(cur.trim().to_string());
-    }
-    out
-}
+/// Split a comma-separated list (one flag given several items).
+pub use tally_core::text::split_list;
 
 impl Command {
     /// The command was asked for JSON output: its own errors are printed as JSON diagnostics too.
@@ -400,22 +360,5 @@ impl Command {
             | Command::Diff { format, .. } => format == "json",
             _ => false,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::split_list;
-
-    #[test]
-    fn split_keeps_object_syntax_together() {
-        assert_eq!(
-            split_list("metric_time__month, TimeDimension('metric_time', 'week'),listing__country"),
-            vec![
-                "metric_time__month",
-                "TimeDimension('metric_time', 'week')",
-                "listing__country"
-            ]
-        );
     }
 }

@@ -78,14 +78,8 @@ pub fn metric_request(
 
 /// The database `tally cache` works on: `--duckdb`, else the project's.
 fn database(ctx: &Ctx, flag: Option<&Path>) -> Result<PathBuf, u8> {
-    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-    let setting = spec
-        .config
-        .duckdb
-        .as_ref()
-        .map(|s| s.value.clone())
-        .or_else(|| spec.dbt.as_ref().and_then(|d| d.duckdb_path.clone()));
-    match crate::database_path(ctx, setting, flag)? {
+    let settings = crate::project::database_settings(ctx);
+    match crate::project::database_path(ctx, settings.setting.as_deref(), flag)? {
         Some(p) => Ok(p),
         None => Err(crate::report::fail(
             ctx,

@@ -1,8 +1,9 @@
 //! `tally calendars`: list the project's business calendars, export a calendar's business clock
 //! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
 
-use crate::{pick_dialect, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use tally_core::calendar::{clock, export};
+use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
 pub fn run(
     ctx: &Ctx,
@@ -24,16 +25,14 @@ pub fn run(
                     .map(|s| s.name.as_str())
                     .collect()
             } else {
-                eprintln!(
-                    "error[{}]: unknown business calendar `{n}`",
-                    tally_core::diag::codes::UNKNOWN_CALENDAR
+                let mut d = Diagnostic::error(
+                    codes::UNKNOWN_CALENDAR,
+                    format!("unknown business calendar `{n}`"),
                 );
-                if let Some(s) =
-                    tally_core::diag::did_you_mean(n, cals.declared.iter().map(|s| s.as_str()))
-                {
-                    eprintln!("  = help: did you mean `{s}`?");
+                if let Some(s) = did_you_mean(n, cals.declared.iter().map(|s| s.as_str())) {
+                    d = d.with_help(format!("did you mean `{s}`?"));
                 }
-                return EXIT_USAGE;
+                return report::fail(ctx, d, EXIT_USAGE);
             }
         }
         None => cals
@@ -75,7 +74,7 @@ pub fn run(
         print!("{text}");
         return EXIT_OK;
     }
-    let d = match pick_dialect(&model, dialect) {
+    let d = match pick_dialect(ctx, &model, dialect) {
         Ok(d) => d,
         Err(code) => return code,
     };

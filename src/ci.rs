@@ -1,5 +1,5 @@
-//! Metrics in CI: `tally validate` in CI formats (GitHub annotations, JUnit XML, SARIF),
-//! `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
+//! Metrics in CI: the paths of CI formats (relative to the repository
+//! root; `tally validate` is in `project`), `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
 //! since a git ref, what it affects and who must know).
 
 use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
@@ -10,11 +10,6 @@ use tally_core::model::Model;
 use tally_core::source::{SourceFile, SourceMap};
 use tally_duckdb::engine::Value;
 use tally_duckdb::testing::{Outcome, TestReport};
-
-/// The `validate` formats handled here; `human` and `json` stay in main.rs.
-pub fn handles_validate_format(format: &str) -> bool {
-    matches!(format, "github" | "junit" | "sarif")
-}
 
 // ----- paths for CI ----------------------------------------------------------------------------------
 
@@ -52,35 +47,9 @@ fn rebased(sources: &SourceMap, prefix: &str) -> SourceMap {
     out
 }
 
-fn ci_sources(ctx: &Ctx, model: &Model) -> SourceMap {
+/// The project's files named relative to the repository root (annotations, SARIF, JUnit).
+pub(crate) fn ci_sources(ctx: &Ctx, model: &Model) -> SourceMap {
     rebased(&model.sources, &repo_prefix(&ctx.project))
-}
-
-fn is_unreadable(model: &Model, diags: &[Diagnostic]) -> bool {
-    diags.iter().any(|d| d.code == codes::IO) && model.semantic_models.is_empty()
-}
-
-// ----- validate ------------------------------------------------------------------------------------
-
-/// `tally validate --format github|junit|sarif`, paths relative to the repository root.
-pub fn validate(ctx: &Ctx, format: &str) -> u8 {
-    let (model, diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
-    let sources = ci_sources(ctx, &model);
-    match format {
-        "github" => print!("{}", diag::render_github(&sources, &diags)),
-        "junit" => print!("{}", diag::render_junit(&sources, &diags, "tally validate")),
-        _ => println!(
-            "{}",
-            serde_json::to_string_pretty(&diag::to_sarif(&sources, &diags)).expect("json")
-        ),
-    }
-    if is_unreadable(&model, &diags) {
-        EXIT_USAGE
-    } else if diags.iter().any(|d| d.is_error()) {
-        EXIT_PROBLEMS
-    } else {
-        EXIT_OK
-    }
 }
 
 // ----- test ----------------------------------------------------------------------------------------
@@ -96,11 +65,12 @@ fn status(r: &TestReport) -> &'static str {
 /// `tally test [FILTER] --format human|json|github|junit|sarif`.
 #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
-    let (model, diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
-    if is_unreadable(&model, &diags) {
-        eprint!("{}", diag::render_human(&model.sources, &diags, ctx.color));
+    let loaded = crate::project::load(ctx);
+    if loaded.unreadable() {
+        ctx.print_diags(&loaded.model, &loaded.diags);
         return EXIT_USAGE;
     }
+    let (model, diags) = (loaded.model, loaded.diags);
     // Problems of the tests themselves are reported per test; anything else stops the run.
     let mut test_diags = tally_core::metric_test::check_tests(&model);
     test_diags.extend(tally_core::targets::check_test::check_all(
@@ -121,7 +91,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                     diag::render_human(&model.sources, &project_errors, ctx.color)
                 );
                 eprintln!(
-                    "error: the project has {} error(s); metric tests run on a valid project (see `tally validate`)",
+                    "the project has {} error(s); metric tests run on a valid project (see `tally validate`)",
                     project_errors.len()
                 );
             }
@@ -583,14 +553,12 @@ pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Pat
             return report::fail(ctx, d, EXIT_USAGE);
         }
     };
-    let (head, head_diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
-    if is_unreadable(&head, &head_diags) {
-        eprint!(
-            "{}",
-            diag::render_human(&head.sources, &head_diags, ctx.color)
-        );
+    let loaded = crate::project::load(ctx);
+    if loaded.unreadable() {
+        ctx.print_diags(&loaded.model, &loaded.diags);
         return EXIT_USAGE;
     }
+    let (head, head_diags) = (loaded.model, loaded.diags);
     if base_errors > 0 {
         eprintln!("note: the project at `{base}` has {base_errors} error(s); objects with errors are left out of the comparison");
     }
@@ -948,9 +916,10 @@ fn value_changes(
         match flag {
             Some(p) => p.to_path_buf(),
             None => {
-                let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-                match spec.config.duckdb {
-                    Some(p) => ctx.project.join(&p.value),
+                // Read when the working tree was loaded; a dbt target's database is not used.
+                let db = crate::project::database_settings(ctx);
+                match db.setting.filter(|_| !db.from_dbt) {
+                    Some(p) => ctx.project.join(p),
                     None => return ValueChanges::Skipped(
                         "the project sets no `duckdb:` database in tally.yml (pass --duckdb FILE)"
                             .into(),

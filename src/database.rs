@@ -134,6 +134,19 @@ pub fn publish(
     result.map(|()| Published::Generated)
 }
 
+/// A hint for DuckDB's "Ambiguous reference to catalog or schema": DuckDB names the database
+/// after its file, so a file named like a schema in it (`intercom.duckdb` holding the schema
+/// `intercom`) makes `intercom.table` mean either.
+pub fn ambiguity_hint(error: &str) -> Option<String> {
+    let rest = &error[error.find("Ambiguous reference to catalog or schema")?..];
+    let name = rest.split('"').nth(1).filter(|n| !n.is_empty())?;
+    Some(format!(
+        "`{name}` is both the database (DuckDB names a database after its file, `{name}.duckdb`) \
+         and a schema in it, so `{name}.<table>` is ambiguous: rename the database file \
+         (for example to `{name}_data.duckdb`, and `duckdb:` in tally.yml or --duckdb with it)"
+    ))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -185,6 +198,21 @@ mod tests {
         assert_eq!(
             publish(&db, true, |_| panic!("not called")).unwrap(),
             Published::AlreadyThere
+        );
+    }
+
+    #[test]
+    fn an_ambiguous_schema_names_the_name_and_the_fix() {
+        let e = "Binder Error: Ambiguous reference to catalog or schema \"intercom\" - use a fully qualified path like \"memory.intercom\"";
+        let hint = super::ambiguity_hint(e).expect("a hint");
+        assert!(
+            hint.starts_with("`intercom` is both the database"),
+            "{hint}"
+        );
+        assert!(hint.contains("intercom_data.duckdb"), "{hint}");
+        assert_eq!(
+            super::ambiguity_hint("Catalog Error: Table x does not exist"),
+            None
         );
     }
 }

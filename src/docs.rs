@@ -19,12 +19,13 @@ pub fn run(ctx: &Ctx, action: DocsAction) -> u8 {
 
 /// Load the project and build its site; `Err` with the exit code when the project cannot be read.
 fn build(ctx: &Ctx) -> Result<(Site, usize, usize), u8> {
-    let (model, diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
-    if diags.iter().any(|d| d.code == diag::codes::IO) && model.semantic_models.is_empty() {
-        ctx.print_diags(&model, &diags);
+    let loaded = crate::project::load(ctx);
+    if loaded.unreadable() {
+        ctx.print_diags(&loaded.model, &loaded.diags);
         return Err(EXIT_USAGE);
     }
-    let errors = diags.iter().filter(|d| d.is_error()).count();
+    let errors = loaded.errors();
+    let (model, diags) = (loaded.model, loaded.diags);
     let site = tally_docs::generate(&model, &diags, &SiteOptions::for_model(&model));
     Ok((site, model.metrics.len(), errors))
 }
@@ -63,10 +64,12 @@ fn serve(ctx: &Ctx, bind: &str) -> u8 {
     let addr: SocketAddr = match bind.parse() {
         Ok(a) => a,
         Err(_) => {
-            eprintln!(
-                "error: `{bind}` is not an address and port\n  help: for example --bind 127.0.0.1:8080"
-            );
-            return EXIT_USAGE;
+            let d = diag::Diagnostic::error(
+                diag::codes::USAGE,
+                format!("`{bind}` is not an address and port"),
+            )
+            .with_help("for example --bind 127.0.0.1:8080");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     };
     // The first build reports an unreadable project like every other command.
@@ -93,12 +96,15 @@ fn serve(ctx: &Ctx, bind: &str) -> u8 {
             EXIT_OK
         }
         Err(e) => {
-            eprintln!("error: cannot serve on {addr}: {e}");
-            if e.kind() == std::io::ErrorKind::InvalidInput {
+            let code = if e.kind() == std::io::ErrorKind::InvalidInput {
                 EXIT_USAGE
             } else {
                 EXIT_PROBLEMS
-            }
+            };
+            let d =
+                diag::Diagnostic::error(diag::codes::IO, format!("cannot serve on {addr}: {e}"))
+                    .with_help("pass a free loopback address with --bind, like 127.0.0.1:8485");
+            report::fail(ctx, d, code)
         }
     }
 }

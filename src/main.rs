@@ -9,6 +9,7 @@ mod ci;
 mod database;
 mod docs;
 mod output;
+mod project;
 mod report;
 mod serve;
 mod tree;
@@ -43,6 +44,7 @@ fn main() -> ExitCode {
     // A panic has printed its bug diagnostic (E0901) through the hook.
     match std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run(cli))) {
         Ok(code) => ExitCode::from(code),
+        Err(_) if report::was_broken_pipe() => ExitCode::from(EXIT_OK),
         Err(_) => ExitCode::from(report::EXIT_BUG),
     }
 }
@@ -57,27 +59,22 @@ struct Ctx {
     cache: tally_duckdb::cache::Mode,
     /// `-v`: say what the cache did.
     verbose: bool,
+    /// How often the project's files were read (`project::debug_loads`).
+    loads: std::cell::Cell<u32>,
+    /// The database settings of the project, read with it (`project::database_settings`).
+    database: std::cell::OnceCell<project::DatabaseSettings>,
 }
 
 impl Ctx {
+    /// Print diagnostics of the project: human text on stderr, or JSON on stdout when the
+    /// command prints JSON.
     fn print_diags(&self, model: &Model, diags: &[Diagnostic]) {
-        eprint!("{}", diag::render_human(&model.sources, diags, self.color));
+        report::print_in(self, &model.sources, diags);
     }
 
     /// Load the project; on errors print them and return the exit code.
     fn load(&self) -> Result<Model, u8> {
-        let (model, diags) = tally_core::pipeline::load_model(&self.project, &self.opts);
-        if diags.iter().any(|d| d.code == diag::codes::IO) && model.semantic_models.is_empty() {
-            self.print_diags(&model, &diags);
-            return Err(EXIT_USAGE);
-        }
-        let errors = diags.iter().filter(|d| d.is_error()).count();
-        if errors > 0 {
-            self.print_diags(&model, &diags);
-            eprintln!("error: the project has {errors} error(s); run `tally validate` for details");
-            return Err(EXIT_PROBLEMS);
-        }
-        Ok(model)
+        project::load_valid(self)
     }
 }
 
@@ -99,6 +96,8 @@ fn run(cli: Cli) -> u8 {
         json: cli.command.prints_json(),
         cache: cache::mode(cli.cache),
         verbose: cli.verbose,
+        loads: Default::default(),
+        database: Default::default(),
     };
     if cli.manifest.is_none() && !matches!(cli.command, Command::Schema { .. }) {
         if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
@@ -116,11 +115,8 @@ fn run(cli: Cli) -> u8 {
             EXIT_USAGE,
         );
     }
-    match cli.command {
-        Command::Validate { format } if ci::handles_validate_format(&format) => {
-            ci::validate(&ctx, &format)
-        }
-        Command::Validate { format } => validate(&ctx, &format),
+    let code = match cli.command {
+        Command::Validate { format } => project::validate(&ctx, &format),
         Command::Sql {
             query,
             dialect,
@@ -200,7 +196,9 @@ fn run(cli: Cli) -> u8 {
         Command::Serve { serve } => serve::http(&ctx, &serve),
         Command::Docs { action } => docs::run(&ctx, action),
         Command::Check(a) => check::run(&ctx, &a),
-    }
+    };
+    project::debug_loads(&ctx);
+    code
 }
 
 /// `tally model`: the resolved model as canonical JSON.
@@ -268,40 +266,6 @@ fn schema(ctx: &Ctx, kind: &str, write: Option<&std::path::Path>) -> u8 {
     EXIT_OK
 }
 
-fn validate(ctx: &Ctx, format: &str) -> u8 {
-    let (model, diags) = tally_core::pipeline::load_model(&ctx.project, &ctx.opts);
-    let errors = diags.iter().filter(|d| d.is_error()).count();
-    let warnings = diags.len() - errors;
-    match format {
-        "json" => println!(
-            "{}",
-            serde_json::to_string_pretty(&diag::to_json(&model.sources, &diags)).expect("json")
-        ),
-        "github" => print!("{}", diag::render_github(&model.sources, &diags)),
-        _ => {
-            eprint!("{}", diag::render_human(&model.sources, &diags, ctx.color));
-            if errors == 0 {
-                eprintln!(
-                    "ok: {} semantic models, {} metrics, {} saved queries; {warnings} warning(s)",
-                    model.semantic_models.len(),
-                    model.metrics.len(),
-                    model.saved_queries.len()
-                );
-            } else {
-                eprintln!("{errors} error(s), {warnings} warning(s)");
-            }
-        }
-    }
-    if diags.iter().any(|d| d.code == diag::codes::IO) && model.semantic_models.is_empty() {
-        return EXIT_USAGE;
-    }
-    if errors > 0 {
-        EXIT_PROBLEMS
-    } else {
-        EXIT_OK
-    }
-}
-
 /// Build a query request from the command-line flags.
 fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>> {
     let mut req = match &q.saved_query {
@@ -335,17 +299,28 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
 
 /// The dialect named by the flag, else by tally.yml, else DuckDB; an unknown name is E0004 (the
 /// one unknown-dialect diagnostic, with its "did you mean").
-fn pick_dialect(model: &Model, name: Option<&str>) -> Result<Dialect, u8> {
+fn pick_dialect(ctx: &Ctx, model: &Model, name: Option<&str>) -> Result<Dialect, u8> {
     let (name, span) = match (name, model.default_dialect.as_deref()) {
         (Some(n), _) => (n, tally_core::source::Span::DUMMY),
         (None, Some(n)) => (n, model.default_dialect_span),
         (None, None) => return Ok(Dialect::DuckDb),
     };
     name.parse::<Dialect>().map_err(|e| {
-        let d = e.diagnostic().at(span);
-        eprint!("{}", diag::render_human(&model.sources, &[d], false));
+        ctx.print_diags(model, &[e.diagnostic().at(span)]);
         EXIT_USAGE
     })
+}
+
+/// DuckDB's error running a query, with a hint for the errors that have a known cause.
+fn database_error(e: &str) -> Diagnostic {
+    let d = Diagnostic::error(
+        diag::codes::DATABASE,
+        format!("DuckDB could not run the query: {e}"),
+    );
+    match database::ambiguity_hint(e) {
+        Some(hint) => d.with_help(hint),
+        None => d,
+    }
 }
 
 fn compile(
@@ -372,7 +347,7 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
         Ok(m) => m,
         Err(c) => return c,
     };
-    let d = match pick_dialect(&model, dialect) {
+    let d = match pick_dialect(ctx, &model, dialect) {
         Ok(d) => d,
         Err(c) => return c,
     };
@@ -390,31 +365,6 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
     EXIT_OK
 }
 
-/// The database to use: the `--duckdb` flag (the user's own choice), else `duckdb:` of tally.yml,
-/// which must stay inside the project unless --allow-outside-project.
-fn database_path(
-    ctx: &Ctx,
-    model_db: Option<String>,
-    flag: Option<&Path>,
-) -> Result<Option<PathBuf>, u8> {
-    if let Some(f) = flag {
-        return Ok(Some(f.to_path_buf()));
-    }
-    let Some(p) = model_db else { return Ok(None) };
-    let path = ctx.project.join(p);
-    let reader = tally_core::files::FileReader::new(&ctx.project, ctx.opts.allow_outside_project);
-    if let Err(e) = reader.check_inside(&path) {
-        eprintln!(
-            "error[{}]: the DuckDB database (`duckdb:` in tally.yml or the dbt target's `path:`): {}",
-            diag::codes::OUTSIDE_PROJECT,
-            e.message()
-        );
-        eprintln!("  help: pass --allow-outside-project to trust this project with more, or --duckdb PATH");
-        return Err(EXIT_USAGE);
-    }
-    Ok(Some(path))
-}
-
 fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
     let mut model = match ctx.load() {
         Ok(m) => m,
@@ -424,10 +374,11 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         Ok(c) => c,
         Err(c) => return c,
     };
-    let (conn, mut session) = match open_database(ctx, duckdb) {
-        Ok(c) => c,
-        Err(c) => return c,
-    };
+    let (conn, mut session) =
+        match project::open_database(ctx, duckdb, project::WithoutDatabase::InMemory) {
+            Ok(c) => c,
+            Err(c) => return c,
+        };
     // The `sql:` relations the query reads, materialised once (`tally cache`).
     if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
         compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
@@ -435,84 +386,11 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
             Err(c) => return c,
         };
     }
-    run_query(&conn, &model, q, &compiled, format)
-}
-
-/// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt
-/// DuckDB target's `path:`; sample data generated first when configured and missing), or a sealed
-/// in-memory database when the project names none, with the materialisation cache of a database
-/// file attached (`--cache`). Errors are printed; the exit code returned.
-fn open_database(
-    ctx: &Ctx,
-    duckdb: Option<&Path>,
-) -> Result<
-    (
-        tally_duckdb::duckdb::Connection,
-        tally_duckdb::cache::Session,
-    ),
-    u8,
-> {
-    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-    // tally.yml's `duckdb:`, else a dbt DuckDB target's `path:`.
-    let db_setting = spec
-        .config
-        .duckdb
-        .as_ref()
-        .map(|s| s.value.clone())
-        .or_else(|| spec.dbt.as_ref().and_then(|d| d.duckdb_path.clone()));
-    let from_dbt = spec.config.duckdb.is_none() && db_setting.is_some();
-    let sample = spec.config.sample_data.clone();
-    drop(spec);
-    let path = database_path(ctx, db_setting, duckdb)?;
-    if let Some(p) = path
-        .as_deref()
-        .filter(|p| from_dbt && duckdb.is_none() && !p.exists())
-    {
-        let d = Diagnostic::error(
-            diag::codes::IO,
-            format!(
-                "the dbt target's DuckDB database `{}` does not exist",
-                p.display()
-            ),
-        )
-        .with_help(
-            "build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE",
-        );
-        return Err(report::fail(ctx, d, EXIT_USAGE));
-    }
-    if let Some(p) = &path {
-        if !p.exists() {
-            if let Some(cfg) = sample.as_ref().filter(|_| duckdb.is_none()) {
-                generate_from_config(ctx, p, cfg)?;
-            }
-        }
-    }
-    let opened = match path.as_deref() {
-        // Never create a database tally was asked to read: a mistyped path is an error.
-        Some(p) if !p.is_file() => {
-            eprintln!(
-                "error[{}]: DuckDB database {} does not exist (or is not a file)",
-                diag::codes::IO,
-                p.display()
-            );
-            eprintln!("  help: check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
-            return Err(EXIT_USAGE);
-        }
-        Some(p) => tally_duckdb::engine::open_project_database_cached(p, ctx.cache),
-        None => tally_duckdb::engine::open_sandboxed_in_memory()
-            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c))
-            .map(|c| (c, tally_duckdb::cache::Session::off())),
-    };
-    opened.map_err(|e| {
-        eprintln!(
-            "error[{}]: cannot open DuckDB database: {e}",
-            diag::codes::IO
-        );
-        EXIT_USAGE
-    })
+    run_query(ctx, &conn, &model, q, &compiled, format)
 }
 
 fn run_query(
+    ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
     model: &Model,
     q: &QueryArgs,
@@ -535,12 +413,9 @@ fn run_query(
             EXIT_OK
         }
         Err(e) => {
-            eprintln!(
-                "error[{}]: DuckDB could not run the query: {e}",
-                diag::codes::DATABASE
-            );
-            eprintln!("  help: see the SQL with `tally sql` and the same flags");
-            EXIT_PROBLEMS
+            let d = database_error(&e.to_string())
+                .with_help("see the SQL with `tally sql` and the same flags");
+            report::fail(ctx, d, EXIT_PROBLEMS)
         }
     }
 }
@@ -648,9 +523,10 @@ fn sample_data(
     let path = match duckdb {
         Some(p) => p.to_path_buf(),
         None => {
-            let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-            let setting = spec.config.duckdb.map(|p| p.value);
-            match database_path(ctx, setting, None) {
+            // tally.yml's `duckdb:` only: a dbt target's database is dbt's to build.
+            let settings = project::database_settings(ctx);
+            let setting = settings.setting.filter(|_| !settings.from_dbt);
+            match project::database_path(ctx, setting.as_deref(), None) {
                 Ok(Some(p)) => p,
                 Ok(None) => ctx.project.join(".tally/support.duckdb"),
                 Err(c) => return c,
@@ -660,21 +536,22 @@ fn sample_data(
     // Never destroy what tally did not make: only a DuckDB database, and only with --force.
     match database::inspect(&path) {
         Err(why) => {
-            eprintln!(
-                "error[{}]: refusing to write {}: {why}",
+            let d = Diagnostic::error(
                 diag::codes::USAGE,
-                path.display()
-            );
-            eprintln!("  help: give another path with --duckdb");
-            return EXIT_USAGE;
+                format!("refusing to write {}: {why}", path.display()),
+            )
+            .with_help("give another path with --duckdb");
+            return report::fail(ctx, d, EXIT_USAGE);
         }
         Ok(database::Target::DuckDb) if !force => {
-            eprintln!(
-                "error[{}]: {} already exists; pass --force to replace this DuckDB database",
+            let d = Diagnostic::error(
                 diag::codes::USAGE,
-                path.display()
+                format!("{} already exists", path.display()),
+            )
+            .with_help(
+                "pass --force to replace this DuckDB database, or give another path with --duckdb",
             );
-            return EXIT_USAGE;
+            return report::fail(ctx, d, EXIT_USAGE);
         }
         Ok(_) => {}
     }

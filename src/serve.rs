@@ -63,23 +63,26 @@ fn open(ctx: &Ctx, args: &ServeArgs) -> Result<Arc<Service>, u8> {
             Ok(Arc::new(service))
         }
         Err(e) => {
-            eprintln!("{}", e.text());
-            Err(if e.code == tally_core::diag::codes::SERVE_CONFIG {
+            let code = if e.code == tally_core::diag::codes::SERVE_CONFIG {
                 EXIT_USAGE
             } else {
                 EXIT_PROBLEMS
-            })
+            };
+            Err(report::fail(ctx, e.to_diagnostic(), code))
         }
     }
 }
 
-fn runtime() -> Result<tokio::runtime::Runtime, u8> {
+fn runtime(ctx: &Ctx) -> Result<tokio::runtime::Runtime, u8> {
     tokio::runtime::Builder::new_multi_thread()
         .enable_all()
         .build()
         .map_err(|e| {
-            eprintln!("error: cannot start the async runtime: {e}");
-            EXIT_USAGE
+            let d = Diagnostic::error(
+                codes::SERVE_CONFIG,
+                format!("cannot start the async runtime: {e}"),
+            );
+            report::fail(ctx, d, EXIT_USAGE)
         })
 }
 
@@ -92,15 +95,15 @@ pub fn mcp(ctx: &Ctx, transport: &str, args: &ServeArgs) -> u8 {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let rt = match runtime() {
+    let rt = match runtime(ctx) {
         Ok(r) => r,
         Err(c) => return c,
     };
     match rt.block_on(tally_serve::mcp::serve_stdio(service)) {
         Ok(()) => EXIT_OK,
         Err(e) => {
-            eprintln!("error: {e}");
-            EXIT_PROBLEMS
+            let d = Diagnostic::error(codes::SERVE_CONFIG, format!("the MCP server stopped: {e}"));
+            report::fail(ctx, d, EXIT_PROBLEMS)
         }
     }
 }
@@ -137,14 +140,13 @@ fn serve_http(ctx: &Ctx, args: &ServeArgs, mcp_only: bool) -> u8 {
         }
     };
     if let Err(e) = tally_serve::http::check_bind(&bind, token.as_deref()) {
-        eprintln!("{}", e.text());
-        return EXIT_USAGE;
+        return report::fail(ctx, e.to_diagnostic(), EXIT_USAGE);
     }
     let service = match open(ctx, args) {
         Ok(s) => s,
         Err(c) => return c,
     };
-    let rt = match runtime() {
+    let rt = match runtime(ctx) {
         Ok(r) => r,
         Err(c) => return c,
     };
@@ -179,9 +181,6 @@ fn serve_http(ctx: &Ctx, args: &ServeArgs, mcp_only: bool) -> u8 {
     });
     match result {
         Ok(()) => EXIT_OK,
-        Err(e) => {
-            eprintln!("{}", e.text());
-            EXIT_USAGE
-        }
+        Err(e) => report::fail(ctx, e.to_diagnostic(), EXIT_USAGE),
     }
 }

@@ -36,24 +36,34 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let structure = tree::build(&model);
     let roots = match roots(&model, &structure, args.root) {
         Ok(r) => r,
-        Err(msg) => return usage(&msg),
+        Err(msg) => return usage(ctx, &msg),
     };
     let grain = Grain::parse(args.grain).unwrap_or(Grain::Month);
-    let (conn, mut session) = match crate::open_database(ctx, args.duckdb) {
+    let (conn, mut session) = match crate::project::open_database(
+        ctx,
+        args.duckdb,
+        crate::project::WithoutDatabase::InMemory,
+    ) {
         Ok(c) => c,
         Err(c) => return c,
     };
     let as_of = match args.as_of.map(parse_time) {
         Some(Some(t)) => t,
         Some(None) => {
-            return usage("--as-of takes a date or timestamp: 2026-06-30 or 2026-06-30 23:59:59")
+            return usage(
+                ctx,
+                "--as-of takes a date or timestamp: 2026-06-30 or 2026-06-30 23:59:59",
+            )
         }
         None => data_cut_off(&conn).unwrap_or_else(now),
     };
     let current = match args.period.map(parse_time) {
         Some(Some(t)) => t.trunc(grain),
         Some(None) => {
-            return usage("--period takes a date in the period: 2026-05, 2026-05-01 or 2026")
+            return usage(
+                ctx,
+                "--period takes a date in the period: 2026-05, 2026-05-01 or 2026",
+            )
         }
         None => as_of.trunc(grain),
     };
@@ -73,10 +83,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
             Ok(v) => {
                 values.insert(m.clone(), v);
             }
-            Err(msg) => {
-                eprintln!("error[{}]: {m}: {msg}", tally_core::diag::codes::DATABASE);
-                return EXIT_PROBLEMS;
-            }
+            Err(msg) => return database_error(ctx, &format!("{m}: {msg}")),
         }
     }
     // A date alone names its last second, as in `tally check`.
@@ -107,13 +114,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let mix = match args.by {
         Some(dim) => match mix_rate(&model, &conn, &roots[0], dim, grain, base, current) {
             Ok(m) => Some(m),
-            Err(msg) => {
-                eprintln!(
-                    "error[{}]: --by {dim}: {msg}",
-                    tally_core::diag::codes::DATABASE
-                );
-                return EXIT_PROBLEMS;
-            }
+            Err(msg) => return database_error(ctx, &format!("--by {dim}: {msg}")),
         },
         None => None,
     };
@@ -165,9 +166,14 @@ fn output(
     }
 }
 
-fn usage(msg: &str) -> u8 {
-    eprintln!("error[{}]: {msg}", tally_core::diag::codes::USAGE);
-    EXIT_USAGE
+fn usage(ctx: &Ctx, msg: &str) -> u8 {
+    let d = tally_core::diag::Diagnostic::error(tally_core::diag::codes::USAGE, msg);
+    crate::report::fail(ctx, d, EXIT_USAGE)
+}
+
+fn database_error(ctx: &Ctx, msg: &str) -> u8 {
+    let d = tally_core::diag::Diagnostic::error(tally_core::diag::codes::DATABASE, msg);
+    crate::report::fail(ctx, d, EXIT_PROBLEMS)
 }
 
 /// The roots: the one asked for, else every metric at the top of a tree.

@@ -4,24 +4,11 @@
 
 mod common;
 
-use common::{p, tally, write};
+use common::{p, project, shop_models, tally, write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
 const TALLY_YML: &str = "name: shop\n";
-
-const MODELS: &str = "semantic_models:
-  - name: orders
-    node_relation: {schema_name: shop, alias: orders}
-    defaults: {agg_time_dimension: ordered_at}
-    entities: [{name: order, type: primary, expr: id}]
-    dimensions:
-      - {name: ordered_at, type: time, type_params: {time_granularity: day}}
-      - {name: status, type: categorical}
-    measures:
-      - {name: order_count, agg: sum, expr: '1'}
-      - {name: revenue_total, agg: sum, expr: amount}
-";
 
 const METRICS: &str = "metrics:
   - name: orders
@@ -46,20 +33,20 @@ const TEST_YML: &str = "metric_tests:
 const ORDERS_CSV: &str =
     "id,ordered_at,status,amount\n1,2026-01-05,paid,10.0\n2,2026-01-06,open,5.5\n";
 
+/// The shop's orders model.
+fn models() -> String {
+    shop_models("status", "")
+}
+
 /// A small valid project in a fresh temporary directory (`dir/project`), with `extra` files.
 fn shop(extra: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("project");
-    write(
-        &root,
-        &[
-            ("tally.yml", TALLY_YML),
-            ("models/orders.yml", MODELS),
-            ("metrics/metrics.yml", METRICS),
-            ("metrics/tests/revenue.yml", TEST_YML),
-            ("metrics/tests/orders.csv", ORDERS_CSV),
-        ],
-    );
+    let (dir, root) = project(&[
+        ("tally.yml", TALLY_YML),
+        ("models/orders.yml", &models()),
+        ("metrics/metrics.yml", METRICS),
+        ("metrics/tests/revenue.yml", TEST_YML),
+        ("metrics/tests/orders.csv", ORDERS_CSV),
+    ]);
     write(&root, extra);
     (dir, root)
 }
@@ -258,14 +245,14 @@ fn validate_rejects_sql_fragments_every_query_would_fail_on() {
         ),
         (
             "models/orders.yml",
-            MODELS.replace(
+            models().replace(
                 "node_relation: {schema_name: shop, alias: orders}",
                 "sql: 'select * from shop.orders; select 1'",
             ),
         ),
         (
             "models/orders.yml",
-            MODELS.replace("expr: amount", "expr: '*'"),
+            models().replace("expr: amount", "expr: '*'"),
         ),
     ];
     for (file, text) in cases {
@@ -292,7 +279,7 @@ fn validate_rejects_sql_fragments_every_query_would_fail_on() {
 
 #[test]
 fn a_source_schema_that_is_not_a_name_is_rejected() {
-    let models = MODELS.replace("schema_name: shop", "schema_name: $source_schema");
+    let models = models().replace("schema_name: shop", "schema_name: $source_schema");
     let (_d, root) = shop(&[("models/orders.yml", &models)]);
     let out = tally(&[
         "--project",
@@ -356,7 +343,7 @@ fn query_does_not_create_a_mistyped_database() {
 
 #[test]
 fn template_loops_run_out_of_fuel() {
-    let models = MODELS.replace(
+    let models = models().replace(
         "node_relation: {schema_name: shop, alias: orders}",
         "sql: \"select 1 {% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %} {% endfor %}{% endfor %}{% endfor %}\"",
     );

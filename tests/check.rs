@@ -5,24 +5,11 @@
 
 mod common;
 
-use common::{p, write};
+use common::{p, shop_models, Out};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
-use std::process::Command;
 use std::sync::{Arc, Mutex};
-
-const MODELS: &str = "semantic_models:
-  - name: orders
-    node_relation: {schema_name: shop, alias: orders}
-    defaults: {agg_time_dimension: ordered_at}
-    entities: [{name: order, type: primary, expr: id}]
-    dimensions:
-      - {name: ordered_at, type: time, type_params: {time_granularity: day}}
-      - {name: team, type: categorical}
-    measures:
-      - {name: revenue_total, agg: sum, expr: amount}
-";
 
 const METRICS: &str = "metrics:
   - name: revenue
@@ -79,16 +66,11 @@ checks:
 }
 
 fn project(smtp_port: u16) -> (tempfile::TempDir, PathBuf) {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("project");
-    write(
-        &root,
-        &[
-            ("tally.yml", &tally_yml(smtp_port)),
-            ("models/orders.yml", MODELS),
-            ("metrics/revenue.yml", METRICS),
-        ],
-    );
+    let (dir, root) = common::project(&[
+        ("tally.yml", &tally_yml(smtp_port)),
+        ("models/orders.yml", &shop_models("team", "")),
+        ("metrics/revenue.yml", METRICS),
+    ]);
     let conn = tally_duckdb::duckdb::Connection::open(root.join("data.duckdb")).expect("db");
     conn.execute_batch(
         "CREATE SCHEMA shop; CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, team VARCHAR, amount DOUBLE);",
@@ -109,29 +91,13 @@ fn project(smtp_port: u16) -> (tempfile::TempDir, PathBuf) {
     (dir, root)
 }
 
-struct Out {
-    code: i32,
-    stdout: String,
-    stderr: String,
-}
-
 fn tally_env(args: &[&str], env: &[(&str, String)]) -> Out {
-    let mut c = Command::new(env!("CARGO_BIN_EXE_tally"));
-    c.args(args)
-        .env("NO_COLOR", "1")
-        .env("TALLY_NOTIFY_TIMEOUT_MS", "2000")
-        .env("TALLY_NOTIFY_BACKOFF_MS", "10")
-        .env_remove("SALES_SLACK")
-        .env_remove("SALES_HOOK");
-    for (k, v) in env {
-        c.env(k, v);
-    }
-    let out = c.output().expect("run tally");
-    Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
-    }
+    let mut set = vec![
+        ("TALLY_NOTIFY_TIMEOUT_MS", "2000".to_string()),
+        ("TALLY_NOTIFY_BACKOFF_MS", "10".to_string()),
+    ];
+    set.extend(env.iter().cloned());
+    common::tally_env(args, &set, &["SALES_SLACK", "SALES_HOOK"])
 }
 
 fn check(root: &Path, extra: &[&str], env: &[(&str, String)]) -> Out {

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{p, tally, temp_dir, write};
+use common::{p, project, shop_models, tally, write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -15,19 +15,6 @@ people:
   - {name: bob, full_name: Bob Ray}
 teams:
   - {name: finance, members: [ann]}
-";
-
-const MODELS: &str = "semantic_models:
-  - name: orders
-    node_relation: {schema_name: shop, alias: orders}
-    defaults: {agg_time_dimension: ordered_at}
-    entities: [{name: order, type: primary, expr: id}]
-    dimensions:
-      - {name: ordered_at, type: time, type_params: {time_granularity: day}}
-      - {name: is_paid, type: categorical}
-    measures:
-      - {name: order_count, agg: sum, expr: '1'}
-      - {name: revenue_total, agg: sum, expr: amount}
 ";
 
 const METRICS: &str = "metrics:
@@ -66,18 +53,13 @@ fn test_yml(january_revenue: &str) -> String {
     )
 }
 
-fn shop(name: &str, january_revenue: &str) -> PathBuf {
-    let dir = temp_dir(name);
-    write(
-        &dir,
-        &[
-            ("tally.yml", TALLY_YML),
-            ("models/orders.yml", MODELS),
-            ("metrics/metrics.yml", METRICS),
-            ("metrics/tests/revenue.yml", &test_yml(january_revenue)),
-        ],
-    );
-    dir
+fn shop(january_revenue: &str) -> (tempfile::TempDir, PathBuf) {
+    project(&[
+        ("tally.yml", TALLY_YML),
+        ("models/orders.yml", &shop_models("is_paid", "")),
+        ("metrics/metrics.yml", METRICS),
+        ("metrics/tests/revenue.yml", &test_yml(january_revenue)),
+    ])
 }
 
 // ----- tally test ------------------------------------------------------------------------------------
@@ -99,7 +81,7 @@ fn the_repository_projects_metric_tests_pass() {
 
 #[test]
 fn passing_test_exits_zero() {
-    let dir = shop("pass", "10");
+    let (_dir, dir) = shop("10");
     let out = tally(&["--project", p(&dir), "test"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
@@ -110,7 +92,7 @@ fn passing_test_exits_zero() {
 
 #[test]
 fn failing_test_prints_a_table_diff_and_exits_one() {
-    let dir = shop("fail", "109");
+    let (_dir, dir) = shop("109");
     let out = tally(&["--project", p(&dir), "test"]);
     assert_eq!(out.code, 1, "{}\n{}", out.stdout, out.stderr);
     assert_eq!(
@@ -136,7 +118,7 @@ test result: FAILED. 0 passed; 1 failed; 0 errors
 
 #[test]
 fn test_filter_and_no_tests() {
-    let dir = shop("filter", "10");
+    let (_dir, dir) = shop("10");
     let out = tally(&["--project", p(&dir), "test", "nothing_matches"]);
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout, "");
@@ -150,7 +132,7 @@ fn test_filter_and_no_tests() {
 
 #[test]
 fn test_formats_json_junit_sarif_github() {
-    let dir = shop("formats", "109");
+    let (_dir, dir) = shop("109");
     let json = tally(&["--project", p(&dir), "test", "--format", "json"]);
     assert_eq!(json.code, 1);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
@@ -197,7 +179,7 @@ fn test_formats_json_junit_sarif_github() {
 
 #[test]
 fn a_broken_test_is_an_error_with_its_location() {
-    let dir = shop("broken", "10");
+    let (_dir, dir) = shop("10");
     write(
         &dir,
         &[(
@@ -230,7 +212,7 @@ fn a_broken_test_is_an_error_with_its_location() {
 
 #[test]
 fn a_project_with_errors_does_not_run_tests() {
-    let dir = shop("invalid", "10");
+    let (_dir, dir) = shop("10");
     write(
         &dir,
         &[(
@@ -253,12 +235,13 @@ fn a_project_with_errors_does_not_run_tests() {
 
 #[test]
 fn validate_junit_and_sarif_parse_back() {
-    let dir = shop("validate", "10");
+    let (_dir, dir) = shop("10");
     write(
         &dir,
         &[(
             "models/orders.yml",
-            &MODELS.replace("type: categorical}", "type: categorical, exprr: paid}"),
+            &shop_models("is_paid", "")
+                .replace("type: categorical}", "type: categorical, exprr: paid}"),
         )],
     );
     let junit = tally(&["--project", p(&dir), "validate", "--format", "junit"]);
@@ -284,9 +267,10 @@ fn validate_junit_and_sarif_parse_back() {
     assert_eq!(loc["region"]["startLine"], 8);
     assert_eq!(loc["region"]["startColumn"], 44);
     assert_eq!(loc["region"]["endColumn"], 49);
+    let (_clean_dir, clean_project) = shop("10");
     let clean = tally(&[
         "--project",
-        p(&shop("validate-clean", "10")),
+        p(&clean_project),
         "validate",
         "--format",
         "sarif",
@@ -321,14 +305,15 @@ fn git(dir: &Path, args: &[&str]) {
 }
 
 /// A git repository with the shop project in `analytics/`, committed; returns (repo, project).
-fn repo(name: &str) -> (PathBuf, PathBuf) {
-    let root = temp_dir(name);
+fn repo() -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().to_path_buf();
     let project = root.join("analytics");
     write(
         &project,
         &[
             ("tally.yml", TALLY_YML),
-            ("models/orders.yml", MODELS),
+            ("models/orders.yml", &shop_models("is_paid", "")),
             ("metrics/metrics.yml", METRICS),
             ("metrics/tests/revenue.yml", &test_yml("10")),
         ],
@@ -337,17 +322,18 @@ fn repo(name: &str) -> (PathBuf, PathBuf) {
     git(&root, &["init", "-q"]);
     git(&root, &["add", "-A"]);
     git(&root, &["commit", "-q", "-m", "base"]);
-    (root, project)
+    (dir, project)
 }
 
 #[test]
 fn github_annotations_are_relative_to_the_repository_root() {
-    let (_root, project) = repo("annotations");
+    let (_root, project) = repo();
     write(
         &project,
         &[(
             "models/orders.yml",
-            &MODELS.replace("type: categorical}", "type: categorical, exprr: paid}"),
+            &shop_models("is_paid", "")
+                .replace("type: categorical}", "type: categorical, exprr: paid}"),
         )],
     );
     let out = tally(&["--project", p(&project), "validate", "--format", "github"]);
@@ -361,7 +347,7 @@ fn github_annotations_are_relative_to_the_repository_root() {
 
 #[test]
 fn diff_reports_changes_affected_metrics_and_owners() {
-    let (_root, project) = repo("diff");
+    let (_root, project) = repo();
     // Revenue now counts unpaid orders too; a metric is added.
     let head = METRICS.replace("    filter: \"{{ Dimension('order__is_paid') }}\"\n", "")
         + "  - name: paid_orders\n    type: simple\n    type_params: {measure: order_count}\n    filter: \"{{ Dimension('order__is_paid') }}\"\n    owners: {accountable: bob}\n";
@@ -420,7 +406,7 @@ fn diff_reports_changes_affected_metrics_and_owners() {
 
 #[test]
 fn diff_without_changes_and_with_renames() {
-    let (_root, project) = repo("diff-rename");
+    let (_root, project) = repo();
     let out = tally(&["--project", p(&project), "diff", "--base", "HEAD"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert!(
@@ -458,7 +444,7 @@ fn diff_without_changes_and_with_renames() {
 
 #[test]
 fn diff_data_shows_how_values_move() {
-    let (_root, project) = repo("diff-data");
+    let (_root, project) = repo();
     let db = project.join("warehouse.duckdb");
     {
         let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
@@ -519,7 +505,7 @@ fn diff_data_shows_how_values_move() {
 
 #[test]
 fn diff_usage_errors_exit_two() {
-    let (_root, project) = repo("diff-errors");
+    let (_root, project) = repo();
     let out = tally(&["--project", p(&project), "diff", "--base", "no-such-branch"]);
     assert_eq!(out.code, 2);
     assert!(
@@ -528,7 +514,7 @@ fn diff_usage_errors_exit_two() {
         "{}",
         out.stderr
     );
-    let outside = shop("diff-no-git", "10");
+    let (_outside_dir, outside) = shop("10");
     let out = tally(&["--project", p(&outside), "diff", "--base", "HEAD"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
     assert!(

@@ -26,8 +26,7 @@ fn fixture_db() -> PathBuf {
         std::fs::create_dir_all(&dir).expect("tmp dir");
         let path = dir.join(format!("mf-{}.duckdb", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        let conn = tally_duckdb::engine::open(Some(&path)).expect("open");
-        tally_conformance::load_fixtures(&conn, &metricflow_dir(), "mf_src").expect("fixtures");
+        common::metricflow_db(&path);
         path
     })
     .clone()

@@ -3,7 +3,7 @@
 
 mod common;
 
-use common::{p, tally, temp_dir};
+use common::{p, tally};
 use std::path::PathBuf;
 
 fn repo() -> PathBuf {
@@ -12,7 +12,8 @@ fn repo() -> PathBuf {
 
 #[test]
 fn docs_generate_writes_the_catalog_and_regenerates_it() {
-    let dir = temp_dir("docs-generate");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let out = dir.join("site");
     let r = tally(&[
         "--project",
@@ -41,16 +42,10 @@ fn docs_generate_writes_the_catalog_and_regenerates_it() {
 
 #[test]
 fn docs_generate_refuses_a_directory_it_did_not_make() {
-    let dir = temp_dir("docs-foreign");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     std::fs::write(dir.join("thesis.tex"), "years of work").unwrap();
-    let r = tally(&[
-        "--project",
-        p(&repo()),
-        "docs",
-        "generate",
-        "--out",
-        p(&dir),
-    ]);
+    let r = tally(&["--project", p(&repo()), "docs", "generate", "--out", p(dir)]);
     assert_eq!(r.code, 2, "{}", r.stderr);
     assert!(r.stderr.contains("error[E0001]"), "{}", r.stderr);
     assert!(
@@ -59,7 +54,7 @@ fn docs_generate_refuses_a_directory_it_did_not_make() {
         r.stderr
     );
     assert!(r.stderr.contains("help:"), "{}", r.stderr);
-    assert_eq!(std::fs::read_dir(&dir).unwrap().count(), 1);
+    assert_eq!(std::fs::read_dir(dir).unwrap().count(), 1);
 }
 
 #[test]
@@ -92,7 +87,8 @@ fn docs_serve_listens_on_loopback_only() {
 
 #[test]
 fn docs_on_a_missing_project_is_a_usage_error() {
-    let dir = temp_dir("docs-missing");
+    let tmp = tempfile::tempdir().expect("temp dir");
+    let dir = tmp.path();
     let r = tally(&[
         "--project",
         p(&dir.join("nope")),

@@ -8,69 +8,24 @@ mod common;
 use common::{p, tally};
 use std::path::Path;
 
-const CLAIMS: &str = r#"
-semantic_model:
-  name: claim
-  node_relation: {alias: claim}
-  defaults: {agg_time_dimension: claim_date}
-  entities:
-    - {name: claim_identifier, type: primary, expr: claim_id}
-  dimensions:
-    - {name: claim_date, type: time, type_params: {time_granularity: day}}
-    - {name: status, type: categorical}
-  measures:
-    - {name: claim_amount, agg: sum, expr: amount}
----
-semantic_model:
-  name: claim_detail
-  node_relation: {alias: claim_detail}
-  entities:
-    - {name: claim_identifier, type: primary, expr: claim_id}
-    - {name: policy_coverage_detail, type: foreign, expr: pcd_id}
-  dimensions:
-    - {name: line_kind, type: categorical}
----
-semantic_model:
-  name: policy_coverage_detail
-  node_relation: {schema_name: Main, alias: Policy_Coverage_Detail}
-  entities:
-    - {name: policy_coverage_detail, type: primary, expr: pcd_id}
-    - {name: policy, type: foreign, expr: policy_id}
-  dimensions:
-    - {name: coverage_type, type: categorical}
----
-semantic_model:
-  name: policy
-  sql: "select p.policy_id, p.policy_number from main.POLICY as p"
-  entities:
-    - {name: policy, type: primary, expr: policy_id}
-  dimensions:
-    - {name: policy_number, type: categorical}
----
-metric: {name: claim_amount, type: simple, type_params: {measure: claim_amount}}
-"#;
+/// The claims project (shared with tally-core's `tests/output_shape.rs`).
+const CLAIMS: &str = include_str!("fixtures/claims/claims.yml");
 
 /// The project and a DuckDB database with its tables, in a temporary directory.
 fn claims() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
-    let dir = tempfile::tempdir().expect("temp dir");
-    let project = dir.path().join("project");
-    std::fs::create_dir_all(&project).expect("project dir");
-    std::fs::write(project.join("claims.yml"), CLAIMS).expect("write");
+    let (dir, project) = common::project(&[("claims.yml", CLAIMS)]);
     let db = dir.path().join("claims.duckdb");
-    let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
-    for sql in [
-        "CREATE TABLE claim (claim_id VARCHAR, claim_date DATE, status VARCHAR, amount BIGINT)",
-        "INSERT INTO claim VALUES ('c1', '2024-01-01', 'open', 10), ('c2', '2024-01-05', 'open', 5), ('c3', '2024-02-03', NULL, 7)",
-        "CREATE TABLE claim_detail (claim_id VARCHAR, pcd_id VARCHAR, line_kind VARCHAR)",
-        "INSERT INTO claim_detail VALUES ('c1', 'd1', 'a'), ('c2', 'd2', 'b'), ('c3', 'd1', 'a')",
-        "CREATE TABLE policy_coverage_detail (pcd_id VARCHAR, policy_id VARCHAR, coverage_type VARCHAR)",
-        "INSERT INTO policy_coverage_detail VALUES ('d1', 'p1', 'fire'), ('d2', 'p2', 'flood')",
-        "CREATE TABLE policy (policy_id VARCHAR, policy_number VARCHAR)",
-        "INSERT INTO policy VALUES ('p1', 'N-1'), ('p2', 'N-2')",
-    ] {
-        tally_duckdb::engine::run(&conn, sql).expect(sql);
-    }
-    drop(conn);
+    common::duckdb_file(
+        &db,
+        "CREATE TABLE claim (claim_id VARCHAR, claim_date DATE, status VARCHAR, amount BIGINT);
+         INSERT INTO claim VALUES ('c1', '2024-01-01', 'open', 10), ('c2', '2024-01-05', 'open', 5), ('c3', '2024-02-03', NULL, 7);
+         CREATE TABLE claim_detail (claim_id VARCHAR, pcd_id VARCHAR, line_kind VARCHAR);
+         INSERT INTO claim_detail VALUES ('c1', 'd1', 'a'), ('c2', 'd2', 'b'), ('c3', 'd1', 'a');
+         CREATE TABLE policy_coverage_detail (pcd_id VARCHAR, policy_id VARCHAR, coverage_type VARCHAR);
+         INSERT INTO policy_coverage_detail VALUES ('d1', 'p1', 'fire'), ('d2', 'p2', 'flood');
+         CREATE TABLE policy (policy_id VARCHAR, policy_number VARCHAR);
+         INSERT INTO policy VALUES ('p1', 'N-1'), ('p2', 'N-2');",
+    );
     (dir, project, db)
 }
 

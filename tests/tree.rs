@@ -14,20 +14,15 @@ people:
   - {name: bob, full_name: Bob Ray}
 ";
 
-const MODELS: &str = "semantic_models:
-  - name: orders
-    node_relation: {schema_name: shop, alias: orders}
-    defaults: {agg_time_dimension: ordered_at}
-    entities: [{name: order, type: primary, expr: id}]
-    dimensions:
-      - {name: ordered_at, type: time, type_params: {time_granularity: day}}
-      - {name: channel, type: categorical}
-    measures:
-      - {name: order_count, agg: sum, expr: '1'}
-      - {name: revenue_total, agg: sum, expr: amount}
-      - {name: refund_total, agg: sum, expr: refund}
+/// The shop's orders with refunds and the median amount too.
+fn models() -> String {
+    common::shop_models(
+        "channel",
+        "      - {name: refund_total, agg: sum, expr: refund}
       - {name: amount_median, agg: median, expr: amount}
-";
+",
+    )
+}
 
 const METRICS: &str = "metrics:
   - name: orders
@@ -66,7 +61,7 @@ fn project() -> (tempfile::TempDir, PathBuf) {
         dir.path(),
         &[
             ("tally.yml", TALLY_YML),
-            ("models/orders.yml", MODELS),
+            ("models/orders.yml", &models()),
             ("metrics/metrics.yml", METRICS),
         ],
     );

@@ -8,9 +8,10 @@
 pub mod notify;
 pub mod output;
 
-use super::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use super::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::project::WithoutDatabase;
 use std::path::{Path, PathBuf};
-use tally_core::diag;
+use tally_core::diag::{self, Diagnostic};
 use tally_core::model::Model;
 use tally_core::targets::eval::{self, SeriesRequest, Values};
 use tally_core::targets::period::parse_as_of;
@@ -103,21 +104,20 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     for m in &a.metrics {
         if !model.checks.metrics.contains_key(m) {
             let known: Vec<&str> = model.checks.metrics.keys().map(String::as_str).collect();
-            eprintln!(
-                "error[{}]: metric `{m}` has no targets or alerts to check",
-                diag::codes::UNKNOWN_METRIC
+            let mut d = Diagnostic::error(
+                diag::codes::UNKNOWN_METRIC,
+                format!("metric `{m}` has no targets or alerts to check"),
             );
             if let Some(s) = diag::did_you_mean(m, known.iter().copied()) {
-                eprintln!("  help: did you mean `{s}`?");
+                d = d.with_help(format!("did you mean `{s}`?"));
             }
-            return EXIT_USAGE;
+            return report::fail(ctx, d, EXIT_USAGE);
         }
     }
     let as_of = match evaluation_time(&model, a.as_of.as_deref()) {
         Ok(t) => t,
         Err(msg) => {
-            eprintln!("error[{}]: {msg}", diag::codes::USAGE);
-            return EXIT_USAGE;
+            return report::fail(ctx, Diagnostic::error(diag::codes::USAGE, msg), EXIT_USAGE);
         }
     };
     let requests = eval::requests(&model, &a.metrics, as_of);
@@ -133,8 +133,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     let prev = match read_state(&state_path) {
         Ok(s) => s,
         Err(msg) => {
-            eprintln!("error[{}]: {msg}", diag::codes::IO);
-            return EXIT_USAGE;
+            return report::fail(ctx, Diagnostic::error(diag::codes::IO, msg), EXIT_USAGE);
         }
     };
     let (mut next, notices) = state::advance(&prev, &report);
@@ -144,16 +143,24 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         "send" => {
             failures = send_all(&model, &notices, &mut next);
             if let Err(msg) = write_state(&state_path, &next) {
-                eprintln!("error[{}]: {msg}", diag::codes::IO);
-                return EXIT_USAGE;
+                return report::fail(ctx, Diagnostic::error(diag::codes::IO, msg), EXIT_USAGE);
             }
         }
         _ => {}
     }
     print!("{}", output::render(&model, &report, &notices, &a.format));
-    for f in &failures {
-        eprintln!("error: notification not delivered (will be retried on the next run): {f}");
-    }
+    // The report is on stdout already: delivery failures go to stderr as text in every format.
+    let undelivered: Vec<Diagnostic> = failures
+        .iter()
+        .map(|f| {
+            Diagnostic::error(
+                diag::codes::NOTIFY,
+                format!("notification not delivered: {f}"),
+            )
+            .with_help("it is retried on the next run")
+        })
+        .collect();
+    report::print_human(ctx, &undelivered);
     let fail = fail_on(&model, a.fail_on.as_deref());
     if output::fails_with(&model, &report, fail) || !failures.is_empty() {
         EXIT_PROBLEMS
@@ -163,7 +170,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
 }
 
 fn print_sql(ctx: &Ctx, model: &Model, requests: &[SeriesRequest], dialect: Option<&str>) -> u8 {
-    let d = match super::pick_dialect(model, dialect) {
+    let d = match super::pick_dialect(ctx, model, dialect) {
         Ok(d) => d,
         Err(c) => return c,
     };
@@ -206,7 +213,7 @@ fn read_values(
     requests: &[SeriesRequest],
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
-    let (conn, mut session) = open_database(ctx, flag)?;
+    let (conn, mut session) = crate::project::open_database(ctx, flag, WithoutDatabase::Refuse)?;
     let wanted = requests
         .iter()
         .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));
@@ -220,13 +227,9 @@ fn read_values(
                 EXIT_PROBLEMS
             })?;
         let table = tally_duckdb::engine::run(&conn, &sql).map_err(|e| {
-            eprintln!(
-                "error[{}]: DuckDB could not run the check query of {}: {e}",
-                diag::codes::DATABASE,
-                r.key.metric
-            );
-            eprintln!("  help: see the SQL with `tally check --sql`");
-            EXIT_PROBLEMS
+            let d = crate::database_error(&format!("{e} (the check query of {})", r.key.metric))
+                .with_help("see the SQL with `tally check --sql`");
+            report::fail(ctx, d, EXIT_PROBLEMS)
         })?;
         values.insert(
             r.key.clone(),
@@ -329,49 +332,4 @@ fn limits_from_env() -> notify::Limits {
         l.backoff = std::time::Duration::from_millis(b.min(10_000));
     }
     l
-}
-
-/// The project's DuckDB database (`--duckdb`, else `duckdb:` of tally.yml, generated from
-/// `sample_data:` when missing), as `tally query` opens it.
-fn open_database(
-    ctx: &Ctx,
-    flag: Option<&Path>,
-) -> Result<
-    (
-        tally_duckdb::duckdb::Connection,
-        tally_duckdb::cache::Session,
-    ),
-    u8,
-> {
-    let (spec, _) = tally_core::load::load_project(&ctx.project, &ctx.opts);
-    let setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
-    let sample = spec.config.sample_data.clone();
-    drop(spec);
-    let Some(path) = super::database_path(ctx, setting, flag)? else {
-        eprintln!(
-            "error[{}]: no DuckDB database: pass --duckdb FILE or set `duckdb:` in tally.yml",
-            diag::codes::USAGE
-        );
-        return Err(EXIT_USAGE);
-    };
-    if !path.exists() && flag.is_none() {
-        if let Some(cfg) = &sample {
-            super::generate_from_config(ctx, &path, cfg)?;
-        }
-    }
-    if !path.is_file() {
-        eprintln!(
-            "error[{}]: DuckDB database {} does not exist (or is not a file)",
-            diag::codes::IO,
-            path.display()
-        );
-        return Err(EXIT_USAGE);
-    }
-    tally_duckdb::engine::open_project_database_cached(&path, ctx.cache).map_err(|e| {
-        eprintln!(
-            "error[{}]: cannot open DuckDB database: {e}",
-            diag::codes::IO
-        );
-        EXIT_USAGE
-    })
 }

@@ -12,11 +12,20 @@ pub struct Out {
 
 /// Run the `tally` binary built for these tests, without colour.
 pub fn tally(args: &[&str]) -> Out {
-    let out = Command::new(env!("CARGO_BIN_EXE_tally"))
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run tally");
+    tally_env(args, &[], &[])
+}
+
+/// Run `tally` with the environment variables `remove`d, then `set`.
+pub fn tally_env(args: &[&str], set: &[(&str, String)], remove: &[&str]) -> Out {
+    let mut c = Command::new(env!("CARGO_BIN_EXE_tally"));
+    c.args(args).env("NO_COLOR", "1");
+    for k in remove {
+        c.env_remove(k);
+    }
+    for (k, v) in set {
+        c.env(k, v);
+    }
+    let out = c.output().expect("run tally");
     Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
@@ -31,15 +40,6 @@ pub fn p(path: &Path) -> &str {
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.
 pub fn metricflow_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/metricflow")
-}
-
-/// A fresh directory under the test target's temporary directory.
-pub fn temp_dir(name: &str) -> PathBuf {
-    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR"))
-        .join(format!("ci-{name}-{}", std::process::id()));
-    let _ = std::fs::remove_dir_all(&dir);
-    std::fs::create_dir_all(&dir).expect("temp dir");
-    dir
 }
 
 /// Write `(relative path, text)` files under `root`.
@@ -62,4 +62,47 @@ pub fn transcript(out: &Out, replace: &[(&Path, &str)]) -> String {
         text = text.replace(p(path), name);
     }
     text
+}
+
+/// A project of `files` in a fresh temporary directory, at `dir/project`.
+pub fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+    let dir = tempfile::tempdir().expect("temp dir");
+    let root = dir.path().join("project");
+    write(&root, files);
+    (dir, root)
+}
+
+/// The `orders` semantic model of the small shop projects the CLI tests write (table
+/// `shop.orders`): entity `order`, time dimension `ordered_at`, the categorical `dimension`, the
+/// measures `order_count` and `revenue_total`, and `extra_measures` (YAML list items).
+pub fn shop_models(dimension: &str, extra_measures: &str) -> String {
+    format!(
+        "semantic_models:
+  - name: orders
+    node_relation: {{schema_name: shop, alias: orders}}
+    defaults: {{agg_time_dimension: ordered_at}}
+    entities: [{{name: order, type: primary, expr: id}}]
+    dimensions:
+      - {{name: ordered_at, type: time, type_params: {{time_granularity: day}}}}
+      - {{name: {dimension}, type: categorical}}
+    measures:
+      - {{name: order_count, agg: sum, expr: '1'}}
+      - {{name: revenue_total, agg: sum, expr: amount}}
+{extra_measures}"
+    )
+}
+
+/// A new DuckDB database at `path` made by the statements of `sql`.
+pub fn duckdb_file(path: &Path, sql: &str) {
+    let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
+    conn.execute_batch(sql).expect("DuckDB statements");
+    conn.close().map_err(|(_, e)| e).expect("close DuckDB");
+}
+
+/// A new DuckDB database at `path` with MetricFlow's fixture tables in schema `mf_src`.
+pub fn metricflow_db(path: &Path) {
+    let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
+    tally_conformance::load_fixtures(&conn, &metricflow_dir(), tally_conformance::SOURCE_SCHEMA)
+        .expect("MetricFlow's fixtures load");
+    conn.close().map_err(|(_, e)| e).expect("close DuckDB");
 }

@@ -39,8 +39,7 @@ fn conformance_parses_all_cases() {
     let cases = load_cases(&dir).unwrap();
     assert_eq!(cases.len(), count_case_documents(&dir));
     assert_eq!(cases.len(), 173);
-    let files: std::collections::BTreeSet<&str> =
-        cases.iter().map(|c| c.file.as_str()).collect();
+    let files: std::collections::BTreeSet<&str> = cases.iter().map(|c| c.file.as_str()).collect();
     assert_eq!(files.len(), 17);
     for case in &cases {
         let id = case.id();

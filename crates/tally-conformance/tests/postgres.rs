@@ -313,6 +313,10 @@ impl RunDatabase {
 }
 
 impl Drop for RunDatabase {
+    #[allow(
+        clippy::print_stdout,
+        reason = "a test helper outside #[test]: says which database TALLY_POSTGRES_KEEP kept"
+    )]
     fn drop(&mut self) {
         if std::env::var_os("TALLY_POSTGRES_KEEP").is_some() {
             println!("postgres: kept database {}", self.name);

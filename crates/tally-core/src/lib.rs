@@ -25,6 +25,7 @@ pub mod spec;
 pub mod spec_latest;
 pub mod sql;
 pub mod targets;
+pub mod text;
 pub mod time;
 pub mod timeval;
 pub mod tree;

@@ -1,7 +1,7 @@
 //! The stages composed: one function per common use, each a chain of the stage functions.
 
 use crate::diag::Diagnostic;
-use crate::load::{load_project, LoadOptions};
+use crate::load::{load_project, LoadOptions, ProjectSpec};
 use crate::model::{spec_to_model, Model};
 use std::path::Path;
 
@@ -9,7 +9,14 @@ pub use crate::query::{compile, plan, Compiled};
 
 /// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
 pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
-    let (spec, mut diags) = load_project(root, opts);
+    let (spec, diags) = load_project(root, opts);
+    check_spec(spec, diags)
+}
+
+/// Resolve, validate and check a loaded project (`diags` are the loader's): the second half of
+/// [`load_model`], for callers that read settings of the spec (its database) before resolution
+/// consumes it, so that the project is read once.
+pub fn check_spec(spec: ProjectSpec, mut diags: Vec<Diagnostic>) -> (Model, Vec<Diagnostic>) {
     let (model, more) = spec_to_model(spec);
     diags.extend(more);
     // Semantic validation runs on whatever resolved (objects with errors are already left out);

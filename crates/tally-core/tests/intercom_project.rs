@@ -13,6 +13,10 @@ fn project_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
+#[allow(
+    clippy::print_stderr,
+    reason = "a test helper outside #[test]: shows the project's warnings in the test's output"
+)]
 fn load() -> Model {
     // The same stages as `tally validate`: load, resolve, semantic validation.
     let (model, diags) = tally_core::pipeline::load_model(&project_root(), &LoadOptions::default());

@@ -490,47 +490,8 @@ fn an_entity_path_is_the_joins_it_names() {
     assert!(e.contains("did you mean `order__customer`?"), "{e}");
 }
 
-const CLAIMS: &str = r#"
-semantic_model:
-  name: claim
-  node_relation: {alias: claim}
-  defaults: {agg_time_dimension: claim_date}
-  entities:
-    - {name: claim_identifier, type: primary, expr: claim_id}
-  dimensions:
-    - {name: claim_date, type: time, type_params: {time_granularity: day}}
-    - {name: status, type: categorical}
-  measures:
-    - {name: claim_amount, agg: sum, expr: amount}
----
-semantic_model:
-  name: claim_detail
-  node_relation: {alias: claim_detail}
-  entities:
-    - {name: claim_identifier, type: primary, expr: claim_id}
-    - {name: policy_coverage_detail, type: foreign, expr: pcd_id}
-  dimensions:
-    - {name: line_kind, type: categorical}
----
-semantic_model:
-  name: policy_coverage_detail
-  node_relation: {schema_name: Main, alias: Policy_Coverage_Detail}
-  entities:
-    - {name: policy_coverage_detail, type: primary, expr: pcd_id}
-    - {name: policy, type: foreign, expr: policy_id}
-  dimensions:
-    - {name: coverage_type, type: categorical}
----
-semantic_model:
-  name: policy
-  sql: "select p.policy_id, p.policy_number from main.POLICY as p"
-  entities:
-    - {name: policy, type: primary, expr: policy_id}
-  dimensions:
-    - {name: policy_number, type: categorical}
----
-metric: {name: claim_amount, type: simple, type_params: {measure: claim_amount}}
-"#;
+/// The claims project (shared with the root package's `tests/query_flags.rs`).
+const CLAIMS: &str = include_str!("../../../tests/fixtures/claims/claims.yml");
 
 #[test]
 fn a_dunder_name_is_not_answered_through_a_longer_path() {

@@ -2,8 +2,8 @@
 //! compiled here and checked against its snapshot (`snapshots/query_cases__<case>.snap`: the
 //! DuckDB SQL; with `dialects: true`, the DuckDB SQL and every other dialect's diff against it;
 //! with `plan: true` also `<case>__plan`, the plan as JSON) and the properties the case states
-//! under `expect:`. A new case is a new file; the root package's tests run the same files on
-//! DuckDB.
+//! under `expect:`. A new case is a new file; the root package's `tests/query_case_rows.rs` runs
+//! the same files on DuckDB and compares the result rows.
 //!
 //! ```yaml
 //! about: what the case shows, in a sentence
@@ -19,135 +19,33 @@
 //!   sql_not_contains: [...]
 //!   sql_count: {"FROM x": 1}            # how often a text occurs in the SQL
 //!   error: E0211                        # the query must fail with this code (no snapshot)
+//! rows: |                               # DuckDB's result rows as `tally query --format csv`
+//!   metric_time__day,bookings           # prints them (checked by the root package's
+//!   2019-12-01,1                        # tests/query_case_rows.rs; TALLY_UPDATE_CASES=1 writes them)
+//! skip_rows: why                        # instead of rows: too many, or the data rejects the query
 //! ```
 
 mod common;
 
-use indexmap::IndexMap;
-use serde::Deserialize;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use tally_core::dialect::{self, Dialect};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
-use tally_core::source::{SourceFile, SourceMap};
-use tally_core::yaml::Spanned;
 
-#[derive(Debug, Deserialize)]
-struct Case {
-    about: String,
-    project: String,
-    query: Query,
-    #[serde(default)]
-    dialects: bool,
-    #[serde(default)]
-    skip_dialects: IndexMap<String, String>,
-    #[serde(default)]
-    plan: bool,
-    #[serde(default)]
-    repeat: usize,
-    #[serde(default)]
-    expect: Expect,
-}
+/// The case files' format and reader, shared with the root package's `tests/query_case_rows.rs`.
+#[path = "../../../tests/cases/case.rs"]
+mod case;
 
-#[derive(Debug, Default, Deserialize)]
-struct Query {
-    #[serde(default)]
-    metrics: Vec<String>,
-    #[serde(default)]
-    group_by: Vec<String>,
-    #[serde(default, rename = "where")]
-    where_: Vec<String>,
-    #[serde(default)]
-    order_by: Vec<String>,
-    #[serde(default)]
-    limit: Option<u64>,
-    #[serde(default)]
-    start_time: Option<String>,
-    #[serde(default)]
-    end_time: Option<String>,
-}
-
-#[derive(Debug, Default, Deserialize)]
-struct Expect {
-    #[serde(default)]
-    sql_contains: Vec<String>,
-    #[serde(default)]
-    sql_not_contains: Vec<String>,
-    #[serde(default)]
-    sql_count: IndexMap<String, usize>,
-    #[serde(default)]
-    error: Option<String>,
-}
+use case::{request, Case};
 
 fn cases_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/cases")
 }
 
-/// Every case file, sorted by name, decoded with tally's own YAML reader (unknown keys are errors).
 fn cases() -> Vec<(String, Case)> {
-    let mut files: Vec<PathBuf> = std::fs::read_dir(cases_dir())
-        .expect("tests/cases")
-        .flatten()
-        .map(|e| e.path())
-        .filter(|p| p.extension().is_some_and(|x| x == "yml"))
-        .collect();
-    files.sort();
-    files
-        .iter()
-        .map(|path| {
-            let name = path
-                .file_stem()
-                .expect("stem")
-                .to_string_lossy()
-                .into_owned();
-            (name, read_case(path))
-        })
-        .collect()
-}
-
-fn read_case(path: &Path) -> Case {
-    let text = std::fs::read_to_string(path).expect("read case");
-    let mut sources = SourceMap::new();
-    let id = sources.add(SourceFile::new(
-        path.display().to_string(),
-        path,
-        text.clone(),
-    ));
-    let fail = |d: &[tally_core::diag::Diagnostic]| -> ! {
-        panic!("{}", tally_core::diag::render_human(&sources, d, false))
-    };
-    let docs = tally_core::yaml::parse(id, &text).unwrap_or_else(|d| fail(&[d]));
-    let [doc] = docs.as_slice() else {
-        panic!("{}: one YAML document per case", path.display())
-    };
-    let diags = RefCell::new(Vec::new());
-    let case: Case = tally_core::yaml::from_node(doc, &diags).unwrap_or_else(|d| fail(&[d]));
-    let diags = diags.into_inner();
-    if !diags.is_empty() {
-        fail(&diags);
-    }
-    assert!(
-        !case.about.trim().is_empty(),
-        "{}: say what the case shows",
-        path.display()
-    );
-    case
-}
-
-fn request(q: &Query) -> QueryRequest {
-    let mut r = QueryRequest::of(&q.metrics, &q.group_by, &q.where_);
-    r.order_by = q
-        .order_by
-        .iter()
-        .map(|o| Spanned::synthetic(o.clone()))
-        .collect();
-    r.limit = q.limit;
-    r.start_time = q.start_time.clone();
-    r.end_time = q.end_time.clone();
-    r
+    case::cases(&cases_dir())
 }
 
 /// `metricflow/<manifest>` or `repository` (the Intercom project at the repository's root).
@@ -173,7 +71,7 @@ fn all_dialects(
     model: &Model,
     base: &str,
     r: &QueryRequest,
-    skip: &IndexMap<String, String>,
+    skip: &BTreeMap<String, String>,
 ) -> String {
     let mut out = format!("-- duckdb\n{base}");
     for d in dialect::Dialect::ALL

@@ -24,7 +24,6 @@ use std::path::{Path, PathBuf};
 use std::time::Instant;
 
 use duckdb::Connection;
-use tally_core::dialect::Dialect;
 use tally_core::model::{Model, Relation};
 use tally_core::plan::Plan;
 use tally_core::sql::{Select, TableRef};

@@ -67,6 +67,15 @@ impl ServeError {
         s
     }
 
+    /// The error as a diagnostic without a file (the CLI reports it like its own errors, so that
+    /// `--format json` sees it).
+    pub fn to_diagnostic(&self) -> Diagnostic {
+        self.help.iter().fold(
+            Diagnostic::error(self.code, self.message.clone()),
+            |d, h| d.with_help(h.clone()),
+        )
+    }
+
     /// The JSON API's error body.
     pub fn to_json(&self) -> serde_json::Value {
         serde_json::json!({"error": self.text(), "code": self.code})

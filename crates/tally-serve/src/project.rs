@@ -51,12 +51,12 @@ pub type Notes = Vec<String>;
 /// a server answers from a valid project or not at all.
 pub fn load(opts: &ProjectOptions) -> Result<(Loaded, Notes), ServeError> {
     let mut notes = Notes::new();
-    let (spec, _) = tally_core::load::load_project(&opts.root, &opts.load);
+    // Read once: the settings taken from the spec before resolution consumes it.
+    let (spec, load_diags) = tally_core::load::load_project(&opts.root, &opts.load);
     let extras = extras(&spec);
     let db_setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
     let sample = spec.config.sample_data.clone();
-    drop(spec);
-    let (model, diags) = tally_core::pipeline::load_model(&opts.root, &opts.load);
+    let (model, diags) = tally_core::pipeline::check_spec(spec, load_diags);
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
         let text = errors

@@ -77,7 +77,7 @@ impl DbtLoad {
         // Doc blocks of every package, by name; the root project's win.
         let mut docs = IndexMap::new();
         for p in std::iter::once(&root_pkg).chain(&packages) {
-            for (name, text) in doc_blocks(files, p) {
+            for (name, text) in doc_blocks(files, p, diags) {
                 docs.entry(format!("{}.{name}", p.name))
                     .or_insert_with(|| text.clone());
                 docs.entry(name).or_insert(text);
@@ -102,10 +102,10 @@ impl DbtLoad {
             contexts.push(ctx);
         }
         packages.insert(0, root_pkg);
-        let naming = naming_macros(files, sources, root, &packages[0]);
+        let naming = naming_macros(files, sources, root, &packages[0], diags);
         let mut models = Vec::new();
         for (i, p) in packages.iter().enumerate() {
-            models.extend(relations::discover_models(files, p, i));
+            models.extend(relations::discover_models(files, p, i, diags));
         }
         Some(DbtLoad {
             packages,
@@ -328,7 +328,13 @@ impl DbtLoad {
 
 /// The naming macros (`generate_schema_name`, ...) the root project overrides in its macro paths,
 /// with their files added to the source map for diagnostics.
-fn naming_macros(files: &dyn Files, sources: &mut SourceMap, root: &Path, pkg: &Package) -> Naming {
+fn naming_macros(
+    files: &dyn Files,
+    sources: &mut SourceMap,
+    root: &Path,
+    pkg: &Package,
+    diags: &mut Vec<Diagnostic>,
+) -> Naming {
     let mut found = Vec::new();
     for mp in &pkg.macro_paths {
         let mut paths = Vec::new();
@@ -337,7 +343,9 @@ fn naming_macros(files: &dyn Files, sources: &mut SourceMap, root: &Path, pkg: &
             if p.extension().is_none_or(|e| e != "sql") {
                 continue;
             }
-            let Ok(text) = files.read(&p) else { continue };
+            let Some(text) = read_or_warn(files, &p, "macro", diags) else {
+                continue;
+            };
             if !(text.contains("generate_schema_name")
                 || text.contains("generate_database_name")
                 || text.contains("generate_alias_name"))
@@ -481,7 +489,11 @@ fn defines_semantic_models(files: &dyn Files, dir: &Path) -> bool {
 }
 
 /// The doc blocks of the `.md` files under a package's docs paths.
-fn doc_blocks(files: &dyn Files, p: &Package) -> Vec<(String, String)> {
+fn doc_blocks(
+    files: &dyn Files,
+    p: &Package,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<(String, String)> {
     let mut out = Vec::new();
     let mut seen = Vec::new();
     for dp in &p.docs_paths {
@@ -489,7 +501,7 @@ fn doc_blocks(files: &dyn Files, p: &Package) -> Vec<(String, String)> {
         relations::walk(files, &p.dir.join(dp), &mut found);
         for f in found {
             if f.extension().is_some_and(|e| e == "md") && !seen.contains(&f) {
-                if let Ok(t) = files.read(&f) {
+                if let Some(t) = read_or_warn(files, &f, "doc", diags) {
                     out.extend(render::doc_blocks(&t));
                 }
                 seen.push(f);
@@ -497,4 +509,98 @@ fn doc_blocks(files: &dyn Files, p: &Package) -> Vec<(String, String)> {
         }
     }
     out
+}
+
+/// A file dbt would read (a model's SQL, a macro, a doc file); one that cannot be read is left
+/// out with a warning naming it (dbt itself would fail on it).
+pub(super) fn read_or_warn(
+    files: &dyn Files,
+    path: &Path,
+    kind: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<String> {
+    match files.read(path) {
+        Ok(text) => Some(text),
+        Err(e) => {
+            diags.push(
+                Diagnostic::warning(
+                    codes::IO,
+                    format!("cannot read the {kind} file `{}`: {e}", path.display()),
+                )
+                .with_help("tally leaves it out; make it readable (dbt reads it too)"),
+            );
+            None
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::dbt::MemFiles;
+    use std::collections::BTreeMap;
+
+    /// Files whose `bad` ones exist (listed) but cannot be read.
+    struct Unreadable {
+        files: MemFiles,
+        bad: Vec<&'static str>,
+    }
+
+    impl Files for Unreadable {
+        fn read(&self, path: &Path) -> Result<String, String> {
+            if self.bad.iter().any(|b| path.ends_with(b)) {
+                return Err("permission denied".into());
+            }
+            self.files.read(path)
+        }
+        fn is_file(&self, path: &Path) -> bool {
+            self.files.is_file(path)
+        }
+        fn is_dir(&self, path: &Path) -> bool {
+            self.files.is_dir(path)
+        }
+        fn list(&self, dir: &Path) -> Vec<PathBuf> {
+            self.files.list(dir)
+        }
+    }
+
+    #[test]
+    fn unreadable_sql_macro_and_doc_files_are_warnings_with_their_paths() {
+        let files = Unreadable {
+            files: MemFiles::new(&[
+                ("/p/dbt_project.yml", "name: shop\nprofile: shop\n"),
+                ("/p/models/orders.sql", "select 1 as id"),
+                ("/p/models/broken.sql", "select 2"),
+                ("/p/models/notes.md", "{% docs x %}x{% enddocs %}"),
+                (
+                    "/p/macros/naming.sql",
+                    "{% macro generate_schema_name() %}{% endmacro %}",
+                ),
+            ]),
+            bad: vec!["broken.sql", "notes.md", "naming.sql"],
+        };
+        let opts = DbtOptions {
+            env: Some(BTreeMap::new()),
+            ..DbtOptions::default()
+        };
+        let mut sources = SourceMap::new();
+        let mut diags = Vec::new();
+        let load = DbtLoad::open(&files, &mut sources, Path::new("/p"), &opts, &mut diags)
+            .expect("the project opens");
+        // The readable model is still there, and the unreadable one too (without its config).
+        assert_eq!(load.models.len(), 2);
+        let warnings: Vec<&str> = diags
+            .iter()
+            .filter(|d| d.code == codes::IO && !d.is_error())
+            .map(|d| d.message.as_str())
+            .collect();
+        for (kind, path) in [
+            ("model SQL", "/p/models/broken.sql"),
+            ("doc", "/p/models/notes.md"),
+            ("macro", "/p/macros/naming.sql"),
+        ] {
+            let want = format!("cannot read the {kind} file `{path}`: permission denied");
+            assert!(warnings.contains(&want.as_str()), "{want} in {warnings:?}");
+        }
+    }
 }

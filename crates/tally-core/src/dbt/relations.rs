@@ -11,6 +11,7 @@
 use super::profiles::Target;
 use super::project::{configs_for, Package, Quoting};
 use super::{scalar_text, Files};
+use crate::diag::Diagnostic;
 use crate::yaml::{Node, NodeKind};
 use indexmap::IndexMap;
 use std::path::{Path, PathBuf};
@@ -52,7 +53,12 @@ pub enum ConfigValue {
 
 /// The models (SQL and Python files) under a package's model paths and the seeds (CSV files)
 /// under its seed paths, sorted by path.
-pub fn discover_models(files: &dyn Files, pkg: &Package, package: usize) -> Vec<ModelFile> {
+pub fn discover_models(
+    files: &dyn Files,
+    pkg: &Package,
+    package: usize,
+    diags: &mut Vec<Diagnostic>,
+) -> Vec<ModelFile> {
     let mut out = Vec::new();
     let kinds = [("model", &pkg.model_paths), ("seed", &pkg.seed_paths)];
     for (resource_type, paths) in kinds {
@@ -82,7 +88,9 @@ pub fn discover_models(files: &dyn Files, pkg: &Package, package: usize) -> Vec<
                 }
                 fqn.push(name.clone());
                 let sql_config = if ext == "sql" {
-                    files.read(&p).map(|t| sql_config(&t)).unwrap_or_default()
+                    super::loader::read_or_warn(files, &p, "model SQL", diags)
+                        .map(|t| sql_config(&t))
+                        .unwrap_or_default()
                 } else {
                     IndexMap::new()
                 };
@@ -143,37 +151,7 @@ pub fn sql_config(text: &str) -> IndexMap<String, ConfigValue> {
 /// `key=value` pairs up to the closing parenthesis of a call.
 fn kwargs(args: &str) -> Vec<(String, ConfigValue)> {
     let mut out = Vec::new();
-    let mut parts = Vec::new();
-    let (mut depth, mut quote, mut cur) = (0i32, None::<char>, String::new());
-    for c in args.chars() {
-        match quote {
-            Some(q) => {
-                cur.push(c);
-                if c == q {
-                    quote = None;
-                }
-            }
-            None => match c {
-                '\'' | '"' => {
-                    quote = Some(c);
-                    cur.push(c);
-                }
-                '(' | '[' | '{' => {
-                    depth += 1;
-                    cur.push(c);
-                }
-                ')' | ']' | '}' if depth == 0 => break,
-                ')' | ']' | '}' => {
-                    depth -= 1;
-                    cur.push(c);
-                }
-                ',' if depth == 0 => parts.push(std::mem::take(&mut cur)),
-                _ => cur.push(c),
-            },
-        }
-    }
-    parts.push(cur);
-    for p in parts {
+    for p in crate::text::split_list(args) {
         let Some((k, v)) = p.split_once('=') else {
             continue;
         };
@@ -420,8 +398,8 @@ pub fn parse_call(text: &str) -> Option<(String, Vec<String>)> {
     }
     let inner = t[open + 1..].strip_suffix(')')?;
     let mut args = Vec::new();
-    for a in inner.split(',') {
-        let a = a.trim();
+    for a in crate::text::split_list(inner) {
+        let a = a.as_str();
         if a.contains('=') {
             continue;
         }

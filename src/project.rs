@@ -1,0 +1,259 @@
+//! The project as every command reads it, in one place: loaded once (the database settings of
+//! its spec kept before resolution consumes the spec), validated once (`tally validate` in every
+//! format), and its DuckDB database opened by one function.
+
+use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use std::path::{Path, PathBuf};
+use tally_core::diag::{self, codes, Diagnostic};
+use tally_core::load::ProjectSpec;
+use tally_core::model::Model;
+
+/// Where the project keeps its data: read from the spec when the project is loaded.
+#[derive(Clone, Debug, Default)]
+pub(crate) struct DatabaseSettings {
+    /// `duckdb:` of tally.yml, else a dbt DuckDB target's `path:` (relative to the project).
+    pub setting: Option<String>,
+    /// The setting is the dbt target's `path:` (dbt builds that database; tally never generates it).
+    pub from_dbt: bool,
+    /// `sample_data:` of tally.yml: generated into the database when it is missing.
+    pub sample: Option<tally_core::spec::SampleData>,
+}
+
+impl DatabaseSettings {
+    fn of(spec: &ProjectSpec) -> DatabaseSettings {
+        let own = spec.config.duckdb.as_ref().map(|s| s.value.clone());
+        let dbt = spec.dbt.as_ref().and_then(|d| d.duckdb_path.clone());
+        DatabaseSettings {
+            from_dbt: own.is_none() && dbt.is_some(),
+            setting: own.or(dbt),
+            sample: spec.config.sample_data.clone(),
+        }
+    }
+}
+
+/// A loaded project with every diagnostic found.
+pub(crate) struct Loaded {
+    pub model: Model,
+    pub diags: Vec<Diagnostic>,
+}
+
+impl Loaded {
+    /// Nothing could be read (no project there): exit code 2 rather than 1.
+    pub fn unreadable(&self) -> bool {
+        self.diags.iter().any(|d| d.code == codes::IO) && self.model.semantic_models.is_empty()
+    }
+
+    pub fn errors(&self) -> usize {
+        self.diags.iter().filter(|d| d.is_error()).count()
+    }
+}
+
+/// Read the project's files: the only place the CLI reads a project (the base version of `tally
+/// diff` aside, read from git). Counted, and the database settings remembered on `ctx`.
+fn read_spec(ctx: &Ctx) -> (ProjectSpec, Vec<Diagnostic>) {
+    ctx.loads.set(ctx.loads.get() + 1);
+    let (spec, diags) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+    let _ = ctx.database.set(DatabaseSettings::of(&spec));
+    (spec, diags)
+}
+
+/// Load, resolve and validate the project, with every diagnostic.
+pub(crate) fn load(ctx: &Ctx) -> Loaded {
+    let (spec, diags) = read_spec(ctx);
+    let (model, diags) = tally_core::pipeline::check_spec(spec, diags);
+    Loaded { model, diags }
+}
+
+/// Load the project for a command that needs it valid; on errors print them and return the exit
+/// code.
+pub(crate) fn load_valid(ctx: &Ctx) -> Result<Model, u8> {
+    let loaded = load(ctx);
+    if loaded.unreadable() {
+        ctx.print_diags(&loaded.model, &loaded.diags);
+        return Err(EXIT_USAGE);
+    }
+    let errors = loaded.errors();
+    if errors > 0 {
+        ctx.print_diags(&loaded.model, &loaded.diags);
+        eprintln!("the project has {errors} error(s); run `tally validate` for details");
+        return Err(EXIT_PROBLEMS);
+    }
+    Ok(loaded.model)
+}
+
+/// The database settings of the project: those read when it was loaded, else read now (commands
+/// that do not resolve the project, such as `tally sample-data`).
+pub(crate) fn database_settings(ctx: &Ctx) -> DatabaseSettings {
+    if ctx.database.get().is_none() {
+        drop(read_spec(ctx));
+    }
+    ctx.database.get().cloned().unwrap_or_default()
+}
+
+/// `TALLY_DEBUG_LOADS=1` prints how often the command read the project (a test checks that
+/// `tally query` reads it once).
+pub(crate) fn debug_loads(ctx: &Ctx) {
+    if std::env::var_os("TALLY_DEBUG_LOADS").is_some() {
+        eprintln!("debug: the project was read {} time(s)", ctx.loads.get());
+    }
+}
+
+// ----- validate -------------------------------------------------------------------------------------
+
+/// `tally validate --format human|json|github|junit|sarif`: the one implementation. CI formats
+/// name files relative to the repository root.
+pub(crate) fn validate(ctx: &Ctx, format: &str) -> u8 {
+    let loaded = load(ctx);
+    let (model, diags) = (&loaded.model, &loaded.diags);
+    let errors = loaded.errors();
+    match format {
+        "json" => println!(
+            "{}",
+            serde_json::to_string_pretty(&diag::to_json(&model.sources, diags)).expect("json")
+        ),
+        "github" => print!(
+            "{}",
+            diag::render_github(&crate::ci::ci_sources(ctx, model), diags)
+        ),
+        "junit" => print!(
+            "{}",
+            diag::render_junit(&crate::ci::ci_sources(ctx, model), diags, "tally validate")
+        ),
+        "sarif" => println!(
+            "{}",
+            serde_json::to_string_pretty(&diag::to_sarif(
+                &crate::ci::ci_sources(ctx, model),
+                diags
+            ))
+            .expect("json")
+        ),
+        _ => {
+            eprint!("{}", diag::render_human(&model.sources, diags, ctx.color));
+            let warnings = diags.len() - errors;
+            if errors == 0 {
+                eprintln!(
+                    "ok: {} semantic models, {} metrics, {} saved queries; {warnings} warning(s)",
+                    model.semantic_models.len(),
+                    model.metrics.len(),
+                    model.saved_queries.len()
+                );
+            } else {
+                eprintln!("{errors} error(s), {warnings} warning(s)");
+            }
+        }
+    }
+    if loaded.unreadable() {
+        EXIT_USAGE
+    } else if errors > 0 {
+        EXIT_PROBLEMS
+    } else {
+        EXIT_OK
+    }
+}
+
+// ----- the database ---------------------------------------------------------------------------------
+
+/// The database to use: the `--duckdb` flag (the user's own choice), else the project's setting,
+/// which must stay inside the project unless --allow-outside-project.
+pub(crate) fn database_path(
+    ctx: &Ctx,
+    setting: Option<&str>,
+    flag: Option<&Path>,
+) -> Result<Option<PathBuf>, u8> {
+    if let Some(f) = flag {
+        return Ok(Some(f.to_path_buf()));
+    }
+    let Some(p) = setting else { return Ok(None) };
+    let path = ctx.project.join(p);
+    let reader = tally_core::files::FileReader::new(&ctx.project, ctx.opts.allow_outside_project);
+    if let Err(e) = reader.check_inside(&path) {
+        let d = Diagnostic::error(
+            codes::OUTSIDE_PROJECT,
+            format!(
+                "the DuckDB database (`duckdb:` in tally.yml or the dbt target's `path:`): {}",
+                e.message()
+            ),
+        )
+        .with_help(
+            "pass --allow-outside-project to trust this project with more, or --duckdb PATH",
+        );
+        return Err(report::fail(ctx, d, EXIT_USAGE));
+    }
+    Ok(Some(path))
+}
+
+/// What a command does when the project names no database.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub(crate) enum WithoutDatabase {
+    /// Query a sealed in-memory database (`tally query` of a project whose SQL reads no table).
+    InMemory,
+    /// Refuse: the command reads the project's data (`tally check`).
+    Refuse,
+}
+
+/// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt
+/// DuckDB target's `path:`; sample data generated first when configured and missing). Errors are
+/// reported; the exit code returned.
+pub(crate) fn open_database(
+    ctx: &Ctx,
+    flag: Option<&Path>,
+    without: WithoutDatabase,
+) -> Result<
+    (
+        tally_duckdb::duckdb::Connection,
+        tally_duckdb::cache::Session,
+    ),
+    u8,
+> {
+    let settings = database_settings(ctx);
+    let path = database_path(ctx, settings.setting.as_deref(), flag)?;
+    let Some(path) = path else {
+        if without == WithoutDatabase::Refuse {
+            let d = Diagnostic::error(codes::USAGE, "no DuckDB database")
+                .with_help("pass --duckdb FILE or set `duckdb:` in tally.yml");
+            return Err(report::fail(ctx, d, EXIT_USAGE));
+        }
+        let opened = tally_duckdb::engine::open_sandboxed_in_memory()
+            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c))
+            .map(|c| (c, tally_duckdb::cache::Session::off()));
+        return opened.map_err(|e| cannot_open(ctx, &e.to_string()));
+    };
+    if flag.is_none() && !path.exists() {
+        if settings.from_dbt {
+            let d = Diagnostic::error(
+                codes::IO,
+                format!(
+                    "the dbt target's DuckDB database `{}` does not exist",
+                    path.display()
+                ),
+            )
+            .with_help(
+                "build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE",
+            );
+            return Err(report::fail(ctx, d, EXIT_USAGE));
+        }
+        if let Some(cfg) = &settings.sample {
+            crate::generate_from_config(ctx, &path, cfg)?;
+        }
+    }
+    // Never create a database tally was asked to read: a mistyped path is an error.
+    if !path.is_file() {
+        let d = Diagnostic::error(
+            codes::IO,
+            format!(
+                "DuckDB database {} does not exist (or is not a file)",
+                path.display()
+            ),
+        )
+        .with_help("check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
+        return Err(report::fail(ctx, d, EXIT_USAGE));
+    }
+    tally_duckdb::engine::open_project_database_cached(&path, ctx.cache)
+        .map_err(|e| cannot_open(ctx, &e.to_string()))
+}
+
+fn cannot_open(ctx: &Ctx, e: &str) -> u8 {
+    let d = Diagnostic::error(codes::IO, format!("cannot open DuckDB database: {e}"))
+        .with_help("check that the file is a DuckDB database that this DuckDB version reads");
+    report::fail(ctx, d, EXIT_USAGE)
+}
