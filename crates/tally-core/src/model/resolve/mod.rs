@@ -15,6 +15,7 @@ mod references;
 mod roster;
 mod saved_query;
 mod semantic_model;
+mod targets;
 mod time;
 
 /// Resolve a loaded project into a model. Diagnostics cover every problem found; objects with
@@ -30,7 +31,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
     let model = r.resolve();
     let mut diags = r.diags;
     let mut model = model;
-    let (checks, more) = crate::targets::resolve::resolve(&spec, &model);
+    let (checks, more) = targets::resolve(&spec, &model);
     model.checks = checks;
     diags.extend(more);
     model.macros.project_macros = spec.templates.clone();

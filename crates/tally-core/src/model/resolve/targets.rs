@@ -1,17 +1,18 @@
 //! Resolution of targets, alerts, endpoints and `checks:` (spec -> [`Checks`]), with spanned
-//! diagnostics (E0310–E0314).
+//! diagnostics (E0310–E0314). Check tests (`check_tests:`) are checked after resolution, by
+//! [`crate::pipeline`].
 
-use super::period::{parse_duration_seconds, parse_periods, Period, GRAINS};
-use super::spec;
-use super::{
+use crate::diag::{codes, Diagnostic};
+use crate::load::ProjectSpec;
+use crate::model::checks::{
     Alert, Band, Bands, ChangeVs, CheckConfig, Checks, Condition, Direction, Endpoints, FailOn,
     Level, MetricChecks, Op, Pacing, Routing, Severity, SmtpConfig, Status, Target, TargetEntry,
     ROLES,
 };
-use crate::diag::{codes, Diagnostic};
-use crate::load::ProjectSpec;
 use crate::model::{AggKind, MetricKind, Model};
+use crate::period::{parse_duration_seconds, parse_periods, Period, GRAINS};
 use crate::source::Span;
+use crate::spec::targets as spec;
 use crate::time::Grain;
 use crate::yaml::Spanned;
 
@@ -40,13 +41,6 @@ pub fn resolve(spec: &ProjectSpec, model: &Model) -> (Checks, Vec<Diagnostic>) {
         let mc = r.resolve();
         checks.metrics.insert(m.name.value.clone(), mc);
     }
-    let project = super::check_test::Project {
-        metrics: model.metrics.keys().map(String::as_str).collect(),
-        checks: &checks,
-        test_tables: &spec.test_tables,
-        sources: &spec.sources,
-    };
-    diags.extend(super::check_test::check_all(&project, &spec.check_tests));
     (checks, diags)
 }
 
