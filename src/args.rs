@@ -1,5 +1,6 @@
 //! Command-line arguments.
 
+use crate::choices::*;
 use clap::{Args, Parser, Subcommand};
 use std::path::PathBuf;
 
@@ -37,8 +38,8 @@ pub struct Cli {
     #[arg(long, global = true)]
     pub allow_outside_project: bool,
     /// Colour in diagnostics: auto (on a terminal), always, never.
-    #[arg(long, global = true, default_value = "auto", value_parser = ["auto", "always", "never"])]
-    pub color: String,
+    #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
+    pub color: Color,
     /// The materialisation cache of `sql:` semantic models on the local DuckDB (`tally query`,
     /// `check`, `tree`): on, off, or refresh (rebuild what the command uses).
     #[arg(long, global = true, value_enum, default_value_t = CacheMode::On)]
@@ -78,8 +79,8 @@ pub enum Command {
     /// Check the project and report every problem at once.
     Validate {
         /// Output format.
-        #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
+        format: DiagFormat,
     },
     /// Print the SQL of a metric query (or its plan with --stage plan).
     Sql {
@@ -87,11 +88,11 @@ pub enum Command {
         query: QueryArgs,
         /// Target dialect: bigquery, databricks, duckdb, postgres, redshift, snowflake or trino
         /// (default: the project's `dialect:`, else duckdb).
-        #[arg(long)]
-        dialect: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
+        dialect: Option<DialectArg>,
         /// Which stage to show: sql, or plan (the relational plan as JSON).
-        #[arg(long, default_value = "sql", value_parser = ["sql", "plan"])]
-        stage: String,
+        #[arg(long, value_enum, default_value_t = Stage::Sql)]
+        stage: Stage,
     },
     /// Run a metric query on DuckDB and print the result.
     Query {
@@ -101,13 +102,13 @@ pub enum Command {
         #[arg(long)]
         duckdb: Option<PathBuf>,
         /// Output format.
-        #[arg(long, default_value = "table", value_parser = ["table", "csv", "json"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = QueryFormat::Table)]
+        format: QueryFormat,
     },
     /// Print the project graph: the metric tree (metrics, drivers, owners) or everything.
     Graph {
-        #[arg(long, default_value = "mermaid", value_parser = ["mermaid", "dot", "json"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = GraphFormat::Mermaid)]
+        format: GraphFormat,
         /// Show semantic models, entities, dimensions and measures too.
         #[arg(long)]
         full: bool,
@@ -120,8 +121,8 @@ pub enum Command {
     Tree {
         /// The root metric (default: every metric at the top of a tree).
         root: Option<String>,
-        #[arg(long, default_value = "month", value_parser = ["day", "week", "month", "quarter", "year"])]
-        grain: String,
+        #[arg(long, value_enum, default_value_t = TreeGrain::Month)]
+        grain: TreeGrain,
         /// The current period: a date in it (2026-05, 2026-05-01); default: the period of --as-of.
         #[arg(long)]
         period: Option<String>,
@@ -129,13 +130,13 @@ pub enum Command {
         #[arg(long = "as-of")]
         as_of: Option<String>,
         /// What to compare with: the previous period or the same period a year earlier.
-        #[arg(long, default_value = "previous", value_parser = ["previous", "year", "target"])]
-        compare: String,
+        #[arg(long, value_enum, default_value_t = Compare::Previous)]
+        compare: Compare,
         /// Split the root ratio's change by one dimension into mix and rate effects.
         #[arg(long)]
         by: Option<String>,
-        #[arg(long, default_value = "text", value_parser = ["text", "json", "mermaid", "svg", "html"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = TreeFormat::Text)]
+        format: TreeFormat,
         /// DuckDB database file (default: `duckdb` in tally.yml).
         #[arg(long)]
         duckdb: Option<PathBuf>,
@@ -143,13 +144,13 @@ pub enum Command {
     /// Show a metric's upstream inputs down to source columns, its dependents and its owners.
     Lineage {
         metric: String,
-        #[arg(long, default_value = "text", value_parser = ["text", "json"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = LineageFormat::Text)]
+        format: LineageFormat,
     },
     /// List metrics, dimensions, entities or saved queries.
     List {
-        #[arg(value_parser = ["metrics", "dimensions", "entities", "saved-queries"])]
-        what: String,
+        #[arg(value_enum)]
+        what: ListWhat,
         /// Only names containing this text.
         #[arg(long)]
         search: Option<String>,
@@ -157,13 +158,13 @@ pub enum Command {
     /// Print the resolved model (semantic models, metrics with their aggregations, saved queries,
     /// time spines) in a canonical form: the same project in any spec prints the same.
     Model {
-        #[arg(long, default_value = "json", value_parser = ["json"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = ModelFormat::Json)]
+        format: ModelFormat,
     },
     /// Generate a deterministic sample dataset into a DuckDB database.
     SampleData {
-        #[arg(value_parser = ["intercom"])]
-        generator: String,
+        #[arg(value_enum)]
+        generator: Generator,
         #[arg(long, default_value_t = 20_000)]
         conversations: usize,
         #[arg(long, default_value_t = 42)]
@@ -181,29 +182,29 @@ pub enum Command {
         /// Only tests whose name contains this text.
         filter: Option<String>,
         /// Output format.
-        #[arg(long, default_value = "human", value_parser = ["human", "json", "github", "junit", "sarif"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = DiagFormat::Human)]
+        format: DiagFormat,
     },
     /// Business calendars: list them, export a calendar's business clock for a warehouse (a CSV
     /// seed or `CREATE TABLE` SQL), or print the query that finds stale warehouse copies.
     Calendars {
-        #[arg(value_parser = ["list", "export", "check"])]
-        action: String,
+        #[arg(value_enum)]
+        action: CalendarsAction,
         /// One calendar (a calendar chosen by column exports the calendars it maps to).
         #[arg(long)]
         calendar: Option<String>,
         /// export: csv (a dbt seed) or sql (CREATE TABLE tally_bh__CALENDAR AS ...).
-        #[arg(long, default_value = "sql", value_parser = ["csv", "sql"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = ExportFormat::Sql)]
+        format: ExportFormat,
         /// The SQL dialect (default: the project's `dialect:`, else duckdb).
-        #[arg(long)]
-        dialect: Option<String>,
+        #[arg(long, value_enum, ignore_case = true)]
+        dialect: Option<DialectArg>,
     },
     /// The materialisation cache beside the project's DuckDB database: `status` lists its
     /// tables (model, rows, fresh or stale), `clear` deletes it.
     Cache {
-        #[arg(value_parser = ["status", "clear"])]
-        action: String,
+        #[arg(value_enum)]
+        action: CacheAction,
         /// DuckDB database file (default: `duckdb` in tally.yml).
         #[arg(long)]
         duckdb: Option<PathBuf>,
@@ -212,8 +213,8 @@ pub enum Command {
     Schema {
         /// Which file: `project` (semantic-layer YAML: models, metrics, saved queries, metric
         /// tests) or `tally-yml` (the project settings).
-        #[arg(default_value = "project", value_parser = ["project", "tally-yml"])]
-        kind: String,
+        #[arg(value_enum, default_value_t = SchemaArg::Project)]
+        kind: SchemaArg,
         /// Write both schemas into this directory instead of printing one.
         #[arg(long)]
         write: Option<PathBuf>,
@@ -221,8 +222,8 @@ pub enum Command {
     /// Serve the project to MCP clients (dbt-mcp's semantic-layer tools and tally's own).
     Mcp {
         /// stdio (for desktop clients that start `tally mcp`) or http (streamable HTTP at /mcp).
-        #[arg(long, default_value = "stdio", value_parser = ["stdio", "http"])]
-        transport: String,
+        #[arg(long, value_enum, default_value_t = Transport::Stdio)]
+        transport: Transport,
         #[command(flatten)]
         serve: ServeArgs,
     },
@@ -237,8 +238,8 @@ pub enum Command {
         #[arg(long)]
         base: String,
         /// Output format: markdown (a pull-request comment) or json.
-        #[arg(long, default_value = "markdown", value_parser = ["markdown", "json"])]
-        format: String,
+        #[arg(long, value_enum, default_value_t = DiffFormat::Markdown)]
+        format: DiffFormat,
         /// Also run the affected metrics by month with both definitions on the project's DuckDB.
         #[arg(long)]
         data: bool,
@@ -351,13 +352,14 @@ impl Command {
     /// The command was asked for JSON output: its own errors are printed as JSON diagnostics too.
     pub fn prints_json(&self) -> bool {
         match self {
-            Command::Validate { format }
-            | Command::Query { format, .. }
-            | Command::Graph { format, .. }
-            | Command::Lineage { format, .. }
-            | Command::Model { format }
-            | Command::Test { format, .. }
-            | Command::Diff { format, .. } => format == "json",
+            Command::Validate { format } | Command::Test { format, .. } => {
+                *format == DiagFormat::Json
+            }
+            Command::Query { format, .. } => *format == QueryFormat::Json,
+            Command::Graph { format, .. } => *format == GraphFormat::Json,
+            Command::Lineage { format, .. } => *format == LineageFormat::Json,
+            Command::Model { format } => *format == ModelFormat::Json,
+            Command::Diff { format, .. } => *format == DiffFormat::Json,
             _ => false,
         }
     }

@@ -94,14 +94,15 @@ fn database(ctx: &Ctx, flag: Option<&Path>) -> Result<PathBuf, u8> {
 }
 
 /// `tally cache status|clear`.
-pub fn run(ctx: &Ctx, action: &str, flag: Option<&Path>) -> u8 {
+pub fn run(ctx: &Ctx, action: crate::choices::CacheAction, flag: Option<&Path>) -> u8 {
+    use crate::choices::CacheAction;
     let db = match database(ctx, flag) {
         Ok(p) => p,
         Err(c) => return c,
     };
     let path = cache::cache_path(&db);
     match action {
-        "clear" => match cache::clear(&db) {
+        CacheAction::Clear => match cache::clear(&db) {
             Ok(true) => {
                 println!("removed {}", path.display());
                 EXIT_OK
@@ -115,7 +116,7 @@ pub fn run(ctx: &Ctx, action: &str, flag: Option<&Path>) -> u8 {
                 EXIT_PROBLEMS
             }
         },
-        _ => status(&db, &path),
+        CacheAction::Status => status(&db, &path),
     }
 }
 

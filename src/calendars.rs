@@ -1,16 +1,17 @@
 //! `tally calendars`: list the project's business calendars, export a calendar's business clock
 //! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
 
+use crate::choices::{CalendarsAction, DialectArg, ExportFormat};
 use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use tally_core::calendar::{clock, export};
 use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
 pub fn run(
     ctx: &Ctx,
-    action: &str,
+    action: CalendarsAction,
     calendar: Option<&str>,
-    format: &str,
-    dialect: Option<&str>,
+    format: ExportFormat,
+    dialect: Option<DialectArg>,
 ) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
@@ -46,7 +47,7 @@ pub fn run(
         .filter_map(|n| cals.schedule(n))
         .map(clock::expand)
         .collect();
-    if action == "list" {
+    if action == CalendarsAction::List {
         for c in &clocks {
             let s = cals.schedule(&c.calendar).expect("a schedule");
             println!(
@@ -62,15 +63,17 @@ pub fn run(
         return EXIT_OK;
     }
     let text = match (action, format) {
-        ("export", "csv") => clocks.iter().map(export::csv).collect::<Vec<_>>().join(""),
-        ("export", _) => clocks
+        (CalendarsAction::Export, ExportFormat::Csv) => {
+            clocks.iter().map(export::csv).collect::<Vec<_>>().join("")
+        }
+        (CalendarsAction::Export, ExportFormat::Sql) => clocks
             .iter()
             .map(export::create_table)
             .collect::<Vec<_>>()
             .join("\n"),
         _ => export::check_query(&clocks),
     };
-    if action == "export" && format == "csv" {
+    if (action, format) == (CalendarsAction::Export, ExportFormat::Csv) {
         print!("{text}");
         return EXIT_OK;
     }

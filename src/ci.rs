@@ -2,6 +2,7 @@
 //! root; `tally validate` is in `project`), `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
 //! since a git ref, what it affects and who must know).
 
+use crate::choices::{DiagFormat, DiffFormat};
 use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -64,7 +65,7 @@ fn status(r: &TestReport) -> &'static str {
 
 /// `tally test [FILTER] --format human|json|github|junit|sarif`.
 #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
-pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
+pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
     let loaded = crate::project::load(ctx);
     if loaded.unreadable() {
         ctx.print_diags(&loaded.model, &loaded.diags);
@@ -85,7 +86,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
     let sources = ci_sources(ctx, &model);
     if !project_errors.is_empty() {
         match format {
-            "human" => {
+            DiagFormat::Human => {
                 eprint!(
                     "{}",
                     diag::render_human(&model.sources, &project_errors, ctx.color)
@@ -95,17 +96,17 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
                     project_errors.len()
                 );
             }
-            "json" => println!(
+            DiagFormat::Json => println!(
                 "{}",
                 serde_json::to_string_pretty(&diag::to_json(&sources, &project_errors))
                     .expect("json")
             ),
-            "github" => print!("{}", diag::render_github(&sources, &project_errors)),
-            "junit" => print!(
+            DiagFormat::Github => print!("{}", diag::render_github(&sources, &project_errors)),
+            DiagFormat::Junit => print!(
                 "{}",
                 diag::render_junit(&sources, &project_errors, "tally test")
             ),
-            _ => println!(
+            DiagFormat::Sarif => println!(
                 "{}",
                 serde_json::to_string_pretty(&diag::to_sarif(&sources, &project_errors))
                     .expect("json")
@@ -132,11 +133,11 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
         .chain(reports.iter().flat_map(|r| r.to_diagnostics()))
         .collect();
     match format {
-        "human" => print!(
+        DiagFormat::Human => print!(
             "{}",
             render_test_human(ctx, &model, &reports, &extra, filter)
         ),
-        "json" => {
+        DiagFormat::Json => {
             let tests: Vec<serde_json::Value> = reports
                 .iter()
                 .map(|r| {
@@ -162,11 +163,11 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
             });
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
-        "github" => {
+        DiagFormat::Github => {
             print!("{}", diag::render_github(&sources, &all_diags));
             println!("{}", summary_line(passed, failed, errors));
         }
-        "junit" => {
+        DiagFormat::Junit => {
             let mut cases: Vec<JunitCase> = reports
                 .iter()
                 .map(|r| {
@@ -245,12 +246,12 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: &str) -> u8 {
             }
             print!("{}", diag::render_junit_cases("tally test", &cases));
         }
-        _ => println!(
+        DiagFormat::Sarif => println!(
             "{}",
             serde_json::to_string_pretty(&diag::to_sarif(&sources, &all_diags)).expect("json")
         ),
     }
-    if reports.is_empty() && format == "human" {
+    if reports.is_empty() && format == DiagFormat::Human {
         eprintln!(
             "note: {}",
             match filter {
@@ -508,7 +509,7 @@ fn base_model(
 }
 
 /// `tally diff --base <ref> [--format markdown|json] [--data] [--duckdb FILE]`.
-pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Path>) -> u8 {
+pub fn diff(ctx: &Ctx, base: &str, format: DiffFormat, data: bool, duckdb: Option<&Path>) -> u8 {
     let toplevel = match git_text(&ctx.project, &["rev-parse", "--show-toplevel"]) {
         Ok(t) => PathBuf::from(t),
         Err(e) => {
@@ -573,7 +574,7 @@ pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Pat
         None
     };
     match format {
-        "json" => {
+        DiffFormat::Json => {
             let mut v = serde_json::to_value(&d).expect("diff serialises");
             if let Some(obj) = v.as_object_mut() {
                 let mut out = serde_json::Map::new();
@@ -594,7 +595,7 @@ pub fn diff(ctx: &Ctx, base: &str, format: &str, data: bool, duckdb: Option<&Pat
             }
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
-        _ => {
+        DiffFormat::Markdown => {
             print!(
                 "{}",
                 tally_core::diff::render_markdown(&d, base, "working tree")

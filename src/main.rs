@@ -5,6 +5,7 @@ mod args;
 mod cache;
 mod calendars;
 mod check;
+mod choices;
 mod ci;
 mod database;
 mod docs;
@@ -13,8 +14,10 @@ mod project;
 mod report;
 mod serve;
 mod tree;
+mod usage;
 
 use args::{Cli, Command, QueryArgs};
+use choices::{DialectArg, GraphFormat, LineageFormat, ListWhat, QueryFormat, Stage};
 use clap::Parser;
 use std::io::IsTerminal;
 use std::path::{Path, PathBuf};
@@ -32,13 +35,11 @@ const EXIT_PROBLEMS: u8 = 1;
 const EXIT_USAGE: u8 = 2;
 
 fn main() -> ExitCode {
-    let cli = match Cli::try_parse() {
+    let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
+    let cli = match Cli::try_parse_from(&argv) {
         Ok(c) => c,
-        Err(e) => {
-            let code = if e.use_stderr() { EXIT_USAGE } else { EXIT_OK };
-            let _ = e.print();
-            return ExitCode::from(code);
-        }
+        // A bad flag or value is a coded diagnostic too (E0010, E0004 for a dialect).
+        Err(e) => return ExitCode::from(usage::report(&e, &argv)),
     };
     report::install_bug_hook();
     // A panic has printed its bug diagnostic (E0901) through the hook.
@@ -79,10 +80,12 @@ impl Ctx {
 }
 
 fn run(cli: Cli) -> u8 {
-    let color = match cli.color.as_str() {
-        "always" => true,
-        "never" => false,
-        _ => std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none(),
+    let color = match cli.color {
+        choices::Color::Always => true,
+        choices::Color::Never => false,
+        choices::Color::Auto => {
+            std::io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none()
+        }
     };
     let ctx = Ctx {
         project: cli.project.clone().unwrap_or_else(|| PathBuf::from(".")),
@@ -116,25 +119,25 @@ fn run(cli: Cli) -> u8 {
         );
     }
     let code = match cli.command {
-        Command::Validate { format } => project::validate(&ctx, &format),
+        Command::Validate { format } => project::validate(&ctx, format),
         Command::Sql {
             query,
             dialect,
             stage,
-        } => sql(&ctx, &query, dialect.as_deref(), &stage),
+        } => sql(&ctx, &query, dialect, stage),
         Command::Query {
             query,
             duckdb,
             format,
-        } => query_cmd(&ctx, &query, duckdb.as_deref(), &format),
-        Command::List { what, search } => list(&ctx, &what, search.as_deref()),
+        } => query_cmd(&ctx, &query, duckdb.as_deref(), format),
+        Command::List { what, search } => list(&ctx, what, search.as_deref()),
         Command::Model { format: _ } => model_cmd(&ctx),
         Command::Graph {
             format,
             full,
             owners,
-        } => graph(&ctx, &format, full, owners),
-        Command::Lineage { metric, format } => lineage(&ctx, &metric, &format),
+        } => graph(&ctx, format, full, owners),
+        Command::Lineage { metric, format } => lineage(&ctx, &metric, format),
         Command::Tree {
             root,
             grain,
@@ -148,11 +151,11 @@ fn run(cli: Cli) -> u8 {
             &ctx,
             &tree::TreeArgs {
                 root: root.as_deref(),
-                grain: &grain,
+                grain,
                 period: period.as_deref(),
                 as_of: as_of.as_deref(),
-                compare: &compare,
-                format: &format,
+                compare,
+                format,
                 by: by.as_deref(),
                 duckdb: duckdb.as_deref(),
             },
@@ -165,34 +168,28 @@ fn run(cli: Cli) -> u8 {
             force,
         } => sample_data(
             &ctx,
-            &generator,
+            generator.generator(),
             conversations,
             seed,
             duckdb.as_deref(),
             force,
         ),
-        Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), &format),
-        Command::Cache { action, duckdb } => cache::run(&ctx, &action, duckdb.as_deref()),
-        Command::Schema { kind, write } => schema(&ctx, &kind, write.as_deref()),
+        Command::Test { filter, format } => ci::test(&ctx, filter.as_deref(), format),
+        Command::Cache { action, duckdb } => cache::run(&ctx, action, duckdb.as_deref()),
+        Command::Schema { kind, write } => schema(&ctx, kind.kind(), write.as_deref()),
         Command::Calendars {
             action,
             calendar,
             format,
             dialect,
-        } => calendars::run(
-            &ctx,
-            &action,
-            calendar.as_deref(),
-            &format,
-            dialect.as_deref(),
-        ),
+        } => calendars::run(&ctx, action, calendar.as_deref(), format, dialect),
         Command::Diff {
             base,
             format,
             data,
             duckdb,
-        } => ci::diff(&ctx, &base, &format, data, duckdb.as_deref()),
-        Command::Mcp { transport, serve } => serve::mcp(&ctx, &transport, &serve),
+        } => ci::diff(&ctx, &base, format, data, duckdb.as_deref()),
+        Command::Mcp { transport, serve } => serve::mcp(&ctx, transport, &serve),
         Command::Serve { serve } => serve::http(&ctx, &serve),
         Command::Docs { action } => docs::run(&ctx, action),
         Command::Check(a) => check::run(&ctx, &a),
@@ -236,10 +233,9 @@ fn check_flags(command: &Command) -> Result<(), String> {
 }
 
 /// `tally schema`: print one JSON Schema, or write both into a directory.
-fn schema(ctx: &Ctx, kind: &str, write: Option<&std::path::Path>) -> u8 {
+fn schema(ctx: &Ctx, kind: tally_core::schema::SchemaKind, write: Option<&std::path::Path>) -> u8 {
     use tally_core::schema::{schema_text, SchemaKind};
     let Some(dir) = write else {
-        let kind = SchemaKind::by_name(kind).unwrap_or(SchemaKind::Project);
         print!("{}", schema_text(kind));
         return EXIT_OK;
     };
@@ -297,16 +293,16 @@ fn request(model: &Model, q: &QueryArgs) -> Result<QueryRequest, Vec<Diagnostic>
     Ok(req)
 }
 
-/// The dialect named by the flag, else by tally.yml, else DuckDB; an unknown name is E0004 (the
-/// one unknown-dialect diagnostic, with its "did you mean").
-fn pick_dialect(ctx: &Ctx, model: &Model, name: Option<&str>) -> Result<Dialect, u8> {
-    let (name, span) = match (name, model.default_dialect.as_deref()) {
-        (Some(n), _) => (n, tally_core::source::Span::DUMMY),
-        (None, Some(n)) => (n, model.default_dialect_span),
+/// The dialect of the flag (clap has parsed it), else named by tally.yml, else DuckDB; an unknown
+/// name in tally.yml is E0004 (the one unknown-dialect diagnostic, with its "did you mean").
+fn pick_dialect(ctx: &Ctx, model: &Model, flag: Option<DialectArg>) -> Result<Dialect, u8> {
+    let name = match (flag, model.default_dialect.as_deref()) {
+        (Some(DialectArg(d)), _) => return Ok(d),
+        (None, Some(n)) => n,
         (None, None) => return Ok(Dialect::DuckDb),
     };
     name.parse::<Dialect>().map_err(|e| {
-        ctx.print_diags(model, &[e.diagnostic().at(span)]);
+        ctx.print_diags(model, &[e.diagnostic().at(model.default_dialect_span)]);
         EXIT_USAGE
     })
 }
@@ -342,7 +338,7 @@ fn compile(
     })
 }
 
-fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
+fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<DialectArg>, stage: Stage) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -356,16 +352,16 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<&str>, stage: &str) -> u8 {
         Err(c) => return c,
     };
     match stage {
-        "plan" => println!(
+        Stage::Plan => println!(
             "{}",
             serde_json::to_string_pretty(&compiled.plan).expect("plan serialises")
         ),
-        _ => print!("{}", compiled.sql),
+        Stage::Sql => print!("{}", compiled.sql),
     }
     EXIT_OK
 }
 
-fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u8 {
+fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryFormat) -> u8 {
     let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -395,7 +391,7 @@ fn run_query(
     model: &Model,
     q: &QueryArgs,
     compiled: &tally_core::pipeline::Compiled,
-    format: &str,
+    format: QueryFormat,
 ) -> u8 {
     match tally_duckdb::engine::run(conn, &compiled.sql) {
         Ok(mut table) => {
@@ -425,12 +421,13 @@ fn generate_from_config(
     path: &Path,
     cfg: &tally_core::spec::SampleData,
 ) -> Result<(), u8> {
-    let generator = cfg.generator.name();
+    let generator = cfg.generator;
     let conversations = cfg.conversations.min(usize::MAX as u64) as usize;
     let seed = cfg.seed;
     eprintln!(
-        "note: {} does not exist; generating {generator} sample data ({conversations} conversations, seed {seed}) first",
-        path.display()
+        "note: {} does not exist; generating {} sample data ({conversations} conversations, seed {seed}) first",
+        path.display(),
+        generator.name()
     );
     // Concurrent first runs: one generates under the lock, the others wait and then read it.
     match publish_sample(ctx, generator, conversations, seed, path, true) {
@@ -442,20 +439,12 @@ fn generate_from_config(
 /// Generate sample data and publish it at `path` (see [`database::publish`]).
 fn publish_sample(
     ctx: &Ctx,
-    generator: &str,
+    generator: tally_core::spec::SampleGenerator,
     conversations: usize,
     seed: u64,
     path: &Path,
     only_if_missing: bool,
 ) -> u8 {
-    if generator != "intercom" {
-        let d = Diagnostic::error(
-            diag::codes::CONFIG,
-            format!("unknown sample-data generator `{generator}`"),
-        )
-        .with_help("generators: intercom");
-        return report::fail(ctx, d, EXIT_USAGE);
-    }
     use tally_sample::{MAX_CONVERSATIONS, MIN_CONVERSATIONS};
     if !(MIN_CONVERSATIONS..=MAX_CONVERSATIONS).contains(&conversations) {
         let d = Diagnostic::error(
@@ -475,8 +464,12 @@ fn publish_sample(
             schema: "intercom".into(),
             progress: std::io::stderr().is_terminal(),
         };
-        let s = tally_sample::generate_intercom(&conn, &opts)
-            .map_err(|e| format!("sample data generation failed: {e}"))?;
+        let s = match generator {
+            tally_core::spec::SampleGenerator::Intercom => {
+                tally_sample::generate_intercom(&conn, &opts)
+            }
+        }
+        .map_err(|e| format!("sample data generation failed: {e}"))?;
         // Closing checkpoints the write-ahead log into the file before it is renamed.
         conn.close()
             .map_err(|(_, e)| format!("cannot close {}: {e}", tmp.display()))?;
@@ -514,7 +507,7 @@ fn publish_sample(
 
 fn sample_data(
     ctx: &Ctx,
-    generator: &str,
+    generator: tally_core::spec::SampleGenerator,
     conversations: usize,
     seed: u64,
     duckdb: Option<&Path>,
@@ -558,7 +551,7 @@ fn sample_data(
     publish_sample(ctx, generator, conversations, seed, &path, false)
 }
 
-fn graph(ctx: &Ctx, format: &str, full: bool, owners: bool) -> u8 {
+fn graph(ctx: &Ctx, format: GraphFormat, full: bool, owners: bool) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -573,24 +566,24 @@ fn graph(ctx: &Ctx, format: &str, full: bool, owners: bool) -> u8 {
         opts = opts.with_owners();
     }
     match format {
-        "dot" => print!("{}", tally_core::graph::to_dot(&g, &opts)),
-        "json" => println!(
+        GraphFormat::Dot => print!("{}", tally_core::graph::to_dot(&g, &opts)),
+        GraphFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&tally_core::graph::to_json(&g, &opts)).expect("json")
         ),
-        _ => print!("{}", tally_core::graph::to_mermaid(&g, &opts)),
+        GraphFormat::Mermaid => print!("{}", tally_core::graph::to_mermaid(&g, &opts)),
     }
     EXIT_OK
 }
 
-fn lineage(ctx: &Ctx, metric: &str, format: &str) -> u8 {
+fn lineage(ctx: &Ctx, metric: &str, format: LineageFormat) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
     };
     match tally_core::graph::lineage(&model, metric) {
         Ok(l) => {
-            if format == "json" {
+            if format == LineageFormat::Json {
                 println!(
                     "{}",
                     serde_json::to_string_pretty(&tally_core::graph::lineage_to_json(&l))
@@ -608,7 +601,7 @@ fn lineage(ctx: &Ctx, metric: &str, format: &str) -> u8 {
     }
 }
 
-fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
+fn list(ctx: &Ctx, what: ListWhat, search: Option<&str>) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -617,7 +610,7 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
     let mut rows: Vec<Vec<String>> = Vec::new();
     let header: Vec<&str>;
     match what {
-        "metrics" => {
+        ListWhat::Metrics => {
             header = vec!["metric", "type", "label", "accountable", "description"];
             // Hidden metrics (dbt's `hidden: true`) stay queryable but are not listed.
             for m in model.metrics.values().filter(|m| !m.hidden) {
@@ -638,7 +631,7 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                 }
             }
         }
-        "dimensions" => {
+        ListWhat::Dimensions => {
             header = vec!["dimension", "type", "semantic model", "group by as"];
             for sm in &model.semantic_models {
                 let prefix = sm.primary_entity_name().unwrap_or("");
@@ -662,7 +655,7 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                 }
             }
         }
-        "entities" => {
+        ListWhat::Entities => {
             header = vec!["entity", "type", "semantic model", "expr"];
             for sm in &model.semantic_models {
                 for e in &sm.entities {
@@ -677,7 +670,7 @@ fn list(ctx: &Ctx, what: &str, search: Option<&str>) -> u8 {
                 }
             }
         }
-        _ => {
+        ListWhat::SavedQueries => {
             header = vec!["saved query", "metrics", "group by"];
             for sq in model.saved_queries.values() {
                 if matches(&sq.name) {

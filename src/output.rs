@@ -1,11 +1,12 @@
 //! Result and listing output: table, CSV, JSON.
 
+use crate::choices::QueryFormat;
 use tally_duckdb::engine::{ResultTable, Value};
 
-pub fn render(t: &ResultTable, format: &str) -> String {
+pub fn render(t: &ResultTable, format: QueryFormat) -> String {
     match format {
-        "csv" => csv(t),
-        "json" => {
+        QueryFormat::Csv => csv(t),
+        QueryFormat::Json => {
             let rows: Vec<serde_json::Value> = t
                 .rows
                 .iter()
@@ -19,7 +20,7 @@ pub fn render(t: &ResultTable, format: &str) -> String {
                 .collect();
             format!("{}\n", serde_json::to_string_pretty(&rows).expect("json"))
         }
-        _ => table(t),
+        QueryFormat::Table => table(t),
     }
 }
 

@@ -102,24 +102,25 @@ pub(crate) fn debug_loads(ctx: &Ctx) {
 
 /// `tally validate --format human|json|github|junit|sarif`: the one implementation. CI formats
 /// name files relative to the repository root.
-pub(crate) fn validate(ctx: &Ctx, format: &str) -> u8 {
+pub(crate) fn validate(ctx: &Ctx, format: crate::choices::DiagFormat) -> u8 {
+    use crate::choices::DiagFormat;
     let loaded = load(ctx);
     let (model, diags) = (&loaded.model, &loaded.diags);
     let errors = loaded.errors();
     match format {
-        "json" => println!(
+        DiagFormat::Json => println!(
             "{}",
             serde_json::to_string_pretty(&diag::to_json(&model.sources, diags)).expect("json")
         ),
-        "github" => print!(
+        DiagFormat::Github => print!(
             "{}",
             diag::render_github(&crate::ci::ci_sources(ctx, model), diags)
         ),
-        "junit" => print!(
+        DiagFormat::Junit => print!(
             "{}",
             diag::render_junit(&crate::ci::ci_sources(ctx, model), diags, "tally validate")
         ),
-        "sarif" => println!(
+        DiagFormat::Sarif => println!(
             "{}",
             serde_json::to_string_pretty(&diag::to_sarif(
                 &crate::ci::ci_sources(ctx, model),
@@ -127,7 +128,7 @@ pub(crate) fn validate(ctx: &Ctx, format: &str) -> u8 {
             ))
             .expect("json")
         ),
-        _ => {
+        DiagFormat::Human => {
             eprint!("{}", diag::render_human(&model.sources, diags, ctx.color));
             let warnings = diags.len() - errors;
             if errors == 0 {

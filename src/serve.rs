@@ -87,8 +87,8 @@ fn runtime(ctx: &Ctx) -> Result<tokio::runtime::Runtime, u8> {
 }
 
 /// `tally mcp`.
-pub fn mcp(ctx: &Ctx, transport: &str, args: &ServeArgs) -> u8 {
-    if transport == "http" {
+pub fn mcp(ctx: &Ctx, transport: crate::choices::Transport, args: &ServeArgs) -> u8 {
+    if transport == crate::choices::Transport::Http {
         return serve_http(ctx, args, true);
     }
     let service = match open(ctx, args) {

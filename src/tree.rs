@@ -3,6 +3,7 @@
 //! contribution, drivers as co-movement, and an optional mix/rate split of the root by one
 //! dimension. The math and the renderings are in `tally_core::tree`.
 
+use crate::choices::{Compare, TreeFormat, TreeGrain};
 use crate::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::collections::BTreeMap;
 use std::path::Path;
@@ -19,11 +20,11 @@ use tally_duckdb::engine::Value;
 /// The flags of `tally tree`.
 pub struct TreeArgs<'a> {
     pub root: Option<&'a str>,
-    pub grain: &'a str,
+    pub grain: TreeGrain,
     pub period: Option<&'a str>,
     pub as_of: Option<&'a str>,
-    pub compare: &'a str,
-    pub format: &'a str,
+    pub compare: Compare,
+    pub format: TreeFormat,
     pub by: Option<&'a str>,
     pub duckdb: Option<&'a Path>,
 }
@@ -38,7 +39,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         Ok(r) => r,
         Err(msg) => return usage(ctx, &msg),
     };
-    let grain = Grain::parse(args.grain).unwrap_or(Grain::Month);
+    let grain = args.grain.grain();
     let (conn, mut session) = match crate::project::open_database(
         ctx,
         args.duckdb,
@@ -67,7 +68,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         }
         None => as_of.trunc(grain),
     };
-    let base = if args.compare == "year" {
+    let base = if args.compare == Compare::Year {
         current.add(-1, Grain::Year).trunc(grain)
     } else {
         current.add(-1, grain)
@@ -94,7 +95,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let standing = at
         .map(|at| standings(&model, &values, grain, current, at))
         .unwrap_or_default();
-    let baseline = if args.compare == "target" {
+    let baseline = if args.compare == Compare::Target {
         // The gap to target is the change: each metric's target stands in for the base period.
         for (m, v) in values.iter_mut() {
             v.base = standing.get(m).and_then(|s| s.target);
@@ -108,7 +109,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let header = render::Header {
         grain: grain.name().to_string(),
         period: day(current),
-        compare: args.compare.to_string(),
+        compare: crate::choices::name(&args.compare),
         compare_period: (baseline == tree::Baseline::Period).then(|| day(base)),
     };
     let mix = match args.by {
@@ -134,7 +135,7 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
 }
 
 fn output(
-    format: &str,
+    format: TreeFormat,
     header: &render::Header,
     display: &[tree::DisplayNode],
     facts: &tree::Facts,
@@ -143,7 +144,7 @@ fn output(
     by: Option<&str>,
 ) -> String {
     match format {
-        "json" => {
+        TreeFormat::Json => {
             let mut v = render::to_json(header, display, facts);
             if let (Some(m), Some(obj)) = (mix, v.as_object_mut()) {
                 obj.insert(
@@ -153,10 +154,10 @@ fn output(
             }
             format!("{}\n", serde_json::to_string_pretty(&v).expect("json"))
         }
-        "mermaid" => render::to_mermaid(header, display, facts),
-        "svg" => tree::picture::to_svg(header, display, facts),
-        "html" => tree::picture::to_html(header, display, facts),
-        _ => {
+        TreeFormat::Mermaid => render::to_mermaid(header, display, facts),
+        TreeFormat::Svg => tree::picture::to_svg(header, display, facts),
+        TreeFormat::Html => tree::picture::to_html(header, display, facts),
+        TreeFormat::Text => {
             let mut s = render::to_text(header, display, facts);
             if let Some(m) = mix {
                 s.push_str(&mix_text(root, by.unwrap_or(""), m));

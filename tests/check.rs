@@ -5,7 +5,7 @@
 
 mod common;
 
-use common::{p, shop_models, Out};
+use common::{assert_contains, p, shop_models, Out};
 use std::io::{BufRead, BufReader, Read, Write};
 use std::net::TcpListener;
 use std::path::{Path, PathBuf};
@@ -104,6 +104,14 @@ fn check(root: &Path, extra: &[&str], env: &[(&str, String)]) -> Out {
     let mut args = vec!["check", "--project", p(root)];
     args.extend_from_slice(extra);
     tally_env(&args, env)
+}
+
+/// The notification endpoints of team sales (Slack and the generic webhook) at `port`.
+fn endpoints(port: u16) -> Vec<(&'static str, String)> {
+    vec![
+        ("SALES_SLACK", format!("http://127.0.0.1:{port}/slack")),
+        ("SALES_HOOK", format!("http://127.0.0.1:{port}/hook")),
+    ]
 }
 
 /// An HTTP listener answering every POST with `status`, recording (path, body).
@@ -232,15 +240,12 @@ fn statuses_and_alerts_at_as_of() {
 
     let never = check(&root, &["--fail-on", "never"], &[]);
     assert_eq!(never.code, 0, "{}", never.stderr);
-    assert!(
-        never.stdout.contains("Ana Lima (ana), accountable"),
-        "{}",
-        never.stdout
-    );
-    assert!(
-        never.stdout.contains("notifies sales: slack, webhook"),
-        "{}",
-        never.stdout
+    assert_contains(
+        &never.stdout,
+        &[
+            "Ana Lima (ana), accountable",
+            "notifies sales: slack, webhook",
+        ],
     );
     // An earlier evaluation time: February is on track (95 within 10% of 100).
     let feb = check(
@@ -256,63 +261,40 @@ fn statuses_and_alerts_at_as_of() {
 #[test]
 fn formats_and_sql() {
     let (_d, root) = project(1);
-    let md = check(&root, &["--format", "markdown", "--fail-on", "never"], &[]);
-    assert!(
-        md.stdout
-            .contains("| revenue |  | plan | 2026-05 | 60 | 100 | off_track |"),
-        "{}",
-        md.stdout
-    );
-    let gh = check(&root, &["--format", "github"], &[]);
-    assert!(
-        gh.stdout
-            .contains("::error file=metrics/revenue.yml,line=8"),
-        "{}",
-        gh.stdout
-    );
-    let junit = check(&root, &["--format", "junit"], &[]);
-    assert!(
-        junit
-            .stdout
-            .contains("<testcase name=\"alert revenue_off_plan\" classname=\"revenue\""),
-        "{}",
-        junit.stdout
-    );
+    for (args, needle) in [
+        (
+            &["--format", "markdown", "--fail-on", "never"][..],
+            "| revenue |  | plan | 2026-05 | 60 | 100 | off_track |",
+        ),
+        (
+            &["--format", "github"][..],
+            "::error file=metrics/revenue.yml,line=8",
+        ),
+        (
+            &["--format", "junit"][..],
+            "<testcase name=\"alert revenue_off_plan\" classname=\"revenue\"",
+        ),
+    ] {
+        assert_contains(&check(&root, args, &[]).stdout, &[needle]);
+    }
     let sarif = check(&root, &["--format", "sarif"], &[]);
     let s: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("sarif");
     assert_eq!(s["runs"][0]["results"][0]["ruleId"], "E0316");
     // --sql: the target series is data joined to the compiled query, in the warehouse's dialect.
     let sql = check(&root, &["--sql", "--dialect", "snowflake"], &[]);
     assert_eq!(sql.code, 0, "{}", sql.stderr);
-    assert!(
-        sql.stdout.contains("-- revenue per month by order__team"),
-        "{}",
-        sql.stdout
-    );
-    assert!(
-        sql.stdout
-            .contains("CAST('b' AS VARCHAR) AS tally_t0, 40.0 AS tally_target"),
-        "{}",
-        sql.stdout
-    );
-    assert!(
-        sql.stdout
-            .contains("CAST(NULL AS VARCHAR) AS tally_t0, 100.0 AS tally_target"),
-        "{}",
-        sql.stdout
-    );
-    assert!(
-        sql.stdout.contains("LEFT JOIN tally_targets ts"),
-        "{}",
-        sql.stdout
+    assert_contains(
+        &sql.stdout,
+        &[
+            "-- revenue per month by order__team",
+            "CAST('b' AS VARCHAR) AS tally_t0, 40.0 AS tally_target",
+            "CAST(NULL AS VARCHAR) AS tally_t0, 100.0 AS tally_target",
+            "LEFT JOIN tally_targets ts",
+        ],
     );
     let bad = check(&root, &["revenu"], &[]);
     assert_eq!(bad.code, 2);
-    assert!(
-        bad.stderr.contains("did you mean `revenue`?"),
-        "{}",
-        bad.stderr
-    );
+    assert_contains(&bad.stderr, &["did you mean `revenue`?"]);
 }
 
 #[test]
@@ -321,10 +303,7 @@ fn one_message_per_episode_escalation_and_resolution_through_real_servers() {
     let (smtp_port, mails) = smtp_sink();
     let (_d, root) = project(smtp_port);
     let state = root.join(".tally/check-state.json");
-    let env = vec![
-        ("SALES_SLACK", format!("http://127.0.0.1:{http_port}/slack")),
-        ("SALES_HOOK", format!("http://127.0.0.1:{http_port}/hook")),
-    ];
+    let env = endpoints(http_port);
     // Dry run: payloads printed, nothing sent, no state written.
     let dry = check(&root, &["--notify", "dry-run"], &env);
     assert!(
@@ -414,10 +393,7 @@ fn a_failed_send_is_reported_and_retried_on_the_next_run() {
     let (bad_port, bad) = http_server(500);
     let (_d, root) = project(1);
     let state = root.join(".tally/check-state.json");
-    let env = vec![
-        ("SALES_SLACK", format!("http://127.0.0.1:{bad_port}/slack")),
-        ("SALES_HOOK", format!("http://127.0.0.1:{bad_port}/hook")),
-    ];
+    let env = endpoints(bad_port);
     let out = check(&root, &["--notify", "send", "--fail-on", "never"], &env);
     assert_eq!(out.code, 1, "a failed send fails the run\n{}", out.stderr);
     assert!(out.stderr.contains("HTTP 500"), "{}", out.stderr);
@@ -429,10 +405,7 @@ fn a_failed_send_is_reported_and_retried_on_the_next_run() {
     assert_eq!(ep["notified"], false, "{s}");
     // The next run (a working endpoint) delivers it.
     let (ok_port, ok) = http_server(200);
-    let env = vec![
-        ("SALES_SLACK", format!("http://127.0.0.1:{ok_port}/slack")),
-        ("SALES_HOOK", format!("http://127.0.0.1:{ok_port}/hook")),
-    ];
+    let env = endpoints(ok_port);
     let out = check(&root, &["--notify", "send", "--fail-on", "never"], &env);
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(ok.lock().expect("lock").len(), 2);

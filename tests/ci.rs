@@ -4,9 +4,8 @@
 
 mod common;
 
-use common::{p, project, shop_models, tally, write};
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use common::{assert_contains, git, git_commit_all, p, project, shop_models, tally, write};
+use std::path::PathBuf;
 
 const TALLY_YML: &str = "name: shop
 duckdb: warehouse.duckdb
@@ -70,13 +69,13 @@ fn the_repository_projects_metric_tests_pass() {
     let out = tally(&["--project", p(&root), "test"]);
     assert_eq!(out.code, 0, "{}\n{}", out.stdout, out.stderr);
     assert!(out.stdout.starts_with("running "), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("test resolution_and_reopen_rates_by_month ... ok"),
-        "{}",
-        out.stdout
+    assert_contains(
+        &out.stdout,
+        &[
+            "test resolution_and_reopen_rates_by_month ... ok",
+            "test result: ok.",
+        ],
     );
-    assert!(out.stdout.contains("test result: ok."), "{}", out.stdout);
 }
 
 #[test]
@@ -122,11 +121,9 @@ fn test_filter_and_no_tests() {
     let out = tally(&["--project", p(&dir), "test", "nothing_matches"]);
     assert_eq!(out.code, 0);
     assert_eq!(out.stdout, "");
-    assert!(
-        out.stderr
-            .contains("no metric test name contains `nothing_matches`"),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &["no metric test name contains `nothing_matches`"],
     );
 }
 
@@ -150,8 +147,7 @@ fn test_formats_json_junit_sarif_github() {
     let junit = tally(&["--project", p(&dir), "test", "--format", "junit"]);
     assert_eq!(junit.code, 1);
     assert!(junit.stdout.starts_with("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<testsuites name=\"tally test\" tests=\"1\" failures=\"1\" errors=\"0\">"), "{}", junit.stdout);
-    assert!(junit.stdout.contains("<testcase name=\"revenue_counts_paid_orders\" classname=\"tally.test.metrics.tests.revenue\" file=\"metrics/tests/revenue.yml\" line=\"2\">"), "{}", junit.stdout);
-    assert!(junit.stdout.contains("<failure type=\"E0507\" message=\"metric test `revenue_counts_paid_orders` failed: 1 expected row not returned, 1 unexpected row\">expected (-) and actual (+) rows:\n"), "{}", junit.stdout);
+    assert_contains(&junit.stdout, &["<testcase name=\"revenue_counts_paid_orders\" classname=\"tally.test.metrics.tests.revenue\" file=\"metrics/tests/revenue.yml\" line=\"2\">", "<failure type=\"E0507\" message=\"metric test `revenue_counts_paid_orders` failed: 1 expected row not returned, 1 unexpected row\">expected (-) and actual (+) rows:\n"]);
 
     let sarif = tally(&["--project", p(&dir), "test", "--format", "sarif"]);
     let v: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("sarif json");
@@ -168,7 +164,7 @@ fn test_formats_json_junit_sarif_github() {
 
     let gh = tally(&["--project", p(&dir), "test", "--format", "github"]);
     assert!(gh.stdout.starts_with("::error file=metrics/tests/revenue.yml,line=2,col=11,endLine=2,endColumn=37,title=E0507::metric test"), "{}", gh.stdout);
-    assert!(gh.stdout.contains("%0A- | 2026-01-01"), "{}", gh.stdout);
+    assert_contains(&gh.stdout, &["%0A- | 2026-01-01"]);
     assert!(
         gh.stdout
             .ends_with("test result: FAILED. 0 passed; 1 failed; 0 errors\n"),
@@ -189,18 +185,7 @@ fn a_broken_test_is_an_error_with_its_location() {
     );
     let out = tally(&["--project", p(&dir), "test"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout
-            .contains("test revenue_counts_paid_orders ... ERROR"),
-        "{}",
-        out.stdout
-    );
-    assert!(out.stdout.contains("error[E0501]: metric test `revenue_counts_paid_orders` queries unknown metric `revenu`"), "{}", out.stdout);
-    assert!(
-        out.stdout.contains("did you mean `revenue`?"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, &["test revenue_counts_paid_orders ... ERROR", "error[E0501]: metric test `revenue_counts_paid_orders` queries unknown metric `revenu`", "did you mean `revenue`?"]);
     // `tally validate` reports it too.
     let v = tally(&["--project", p(&dir), "validate", "--format", "json"]);
     assert_eq!(v.code, 1);
@@ -223,11 +208,9 @@ fn a_project_with_errors_does_not_run_tests() {
     let out = tally(&["--project", p(&dir), "test"]);
     assert_eq!(out.code, 1);
     assert_eq!(out.stdout, "");
-    assert!(out.stderr.contains("error[E0103]"), "{}", out.stderr);
-    assert!(
-        out.stderr.contains("metric tests run on a valid project"),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &["error[E0103]", "metric tests run on a valid project"],
     );
 }
 
@@ -246,15 +229,7 @@ fn validate_junit_and_sarif_parse_back() {
     );
     let junit = tally(&["--project", p(&dir), "validate", "--format", "junit"]);
     assert_eq!(junit.code, 1);
-    assert!(junit.stdout.contains("<testsuite name=\"tally validate\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"0\">"), "{}", junit.stdout);
-    assert!(junit.stdout.contains("<testcase name=\"models/orders.yml\" classname=\"tally.validate\" file=\"models/orders.yml\" line=\"8\">"), "{}", junit.stdout);
-    assert!(
-        junit.stdout.contains(
-            "<testcase name=\"tally.yml\" classname=\"tally.validate\" file=\"tally.yml\"/>"
-        ),
-        "{}",
-        junit.stdout
-    );
+    assert_contains(&junit.stdout, &["<testsuite name=\"tally validate\" tests=\"4\" failures=\"1\" errors=\"0\" skipped=\"0\">", "<testcase name=\"models/orders.yml\" classname=\"tally.validate\" file=\"models/orders.yml\" line=\"8\">", "<testcase name=\"tally.yml\" classname=\"tally.validate\" file=\"tally.yml\"/>"]);
     let sarif = tally(&["--project", p(&dir), "validate", "--format", "sarif"]);
     assert_eq!(sarif.code, 1);
     let v: serde_json::Value = serde_json::from_str(&sarif.stdout).expect("sarif");
@@ -280,30 +255,6 @@ fn validate_junit_and_sarif_parse_back() {
 
 // ----- git ------------------------------------------------------------------------------------------
 
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=tally",
-            "-c",
-            "user.email=tally@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "git {args:?}: {}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-}
-
 /// A git repository with the shop project in `analytics/`, committed; returns (repo, project).
 fn repo() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
@@ -320,8 +271,7 @@ fn repo() -> (tempfile::TempDir, PathBuf) {
     );
     write(&root, &[("README.md", "a repository\n")]);
     git(&root, &["init", "-q"]);
-    git(&root, &["add", "-A"]);
-    git(&root, &["commit", "-q", "-m", "base"]);
+    git_commit_all(&root, "base");
     (dir, project)
 }
 
@@ -409,11 +359,7 @@ fn diff_without_changes_and_with_renames() {
     let (_root, project) = repo();
     let out = tally(&["--project", p(&project), "diff", "--base", "HEAD"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(
-        out.stdout.contains("No changes to metrics"),
-        "{}",
-        out.stdout
-    );
+    assert_contains(&out.stdout, &["No changes to metrics"]);
     write(
         &project,
         &[(
@@ -446,15 +392,12 @@ fn diff_without_changes_and_with_renames() {
 fn diff_data_shows_how_values_move() {
     let (_root, project) = repo();
     let db = project.join("warehouse.duckdb");
-    {
-        let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
-        conn.execute_batch(
-            "CREATE SCHEMA shop;
-             CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, is_paid BOOLEAN, amount DOUBLE);
-             INSERT INTO shop.orders VALUES (1, '2026-01-05', TRUE, 10), (2, '2026-01-06', FALSE, 99), (3, '2026-02-01', TRUE, 5.5);",
-        )
-        .expect("fixture");
-    }
+    common::duckdb_file(
+        &db,
+        "CREATE SCHEMA shop;
+         CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, is_paid BOOLEAN, amount DOUBLE);
+         INSERT INTO shop.orders VALUES (1, '2026-01-05', TRUE, 10), (2, '2026-01-06', FALSE, 99), (3, '2026-02-01', TRUE, 5.5);",
+    );
     write(
         &project,
         &[(
@@ -508,20 +451,14 @@ fn diff_usage_errors_exit_two() {
     let (_root, project) = repo();
     let out = tally(&["--project", p(&project), "diff", "--base", "no-such-branch"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr
-            .contains("error[E0001]: unknown git ref `no-such-branch`"),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &["error[E0001]: unknown git ref `no-such-branch`"],
     );
     let (_outside_dir, outside) = shop("10");
     let out = tally(&["--project", p(&outside), "diff", "--base", "HEAD"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
-    assert!(
-        out.stderr.contains("is not in a git repository"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, &["is not in a git repository"]);
     let out = tally(&["--project", p(&project), "diff"]);
     assert_eq!(out.code, 2);
 }

@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::p;
+use common::{copy_dir, p};
 use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
@@ -22,19 +22,6 @@ fn project_copy(dir: &Path) -> PathBuf {
     assert!(cfg.contains("conversations: 1000"));
     std::fs::write(root.join("tally.yml"), cfg).expect("write tally.yml");
     root
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("mkdir");
-    for e in std::fs::read_dir(from).expect("read dir") {
-        let e = e.expect("entry");
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), target).expect("copy");
-        }
-    }
 }
 
 fn spawn(root: &Path, args: &[&str]) -> std::process::Child {

@@ -6,24 +6,11 @@
 
 mod common;
 
-use common::p;
+use common::{assert_contains, copy_dir, p};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 fn fixture() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt_shop")
-}
-
-fn copy_dir(from: &Path, to: &Path) {
-    std::fs::create_dir_all(to).expect("dir");
-    for e in std::fs::read_dir(from).expect("read fixture").flatten() {
-        let target = to.join(e.file_name());
-        if e.path().is_dir() {
-            copy_dir(&e.path(), &target);
-        } else {
-            std::fs::copy(e.path(), &target).expect("copy");
-        }
-    }
 }
 
 /// The project in a fresh temporary directory, with `shop.duckdb` holding what `dbt run` builds
@@ -31,8 +18,8 @@ fn copy_dir(from: &Path, to: &Path) {
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_dir(&fixture(), dir.path());
-    let conn = tally_duckdb::engine::open(Some(&dir.path().join("shop.duckdb"))).expect("open");
-    conn.execute_batch(
+    common::duckdb_file(
+        &dir.path().join("shop.duckdb"),
         "create schema main_marts;
          create schema main_calendar;
          create table main_marts.fct_orders as
@@ -48,30 +35,34 @@ fn project() -> tempfile::TempDir {
            select d::date as date_day,
                   (date_trunc('quarter', d - interval 1 month) + interval 1 month)::date as fiscal_quarter_start
            from generate_series(date '2023-12-01', date '2024-06-30', interval 1 day) as t(d);",
-    )
-    .expect("tables");
-    drop(conn);
+    );
     dir
 }
 
-/// Run tally in `dir` with a home without `~/.dbt` and no `DBT_PROFILES_DIR`.
+/// Run tally on the project in `dir` with a home without `~/.dbt` and no `DBT_PROFILES_DIR`.
 fn tally(dir: &Path, env: &[(&str, &str)], args: &[&str]) -> common::Out {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_tally"));
-    cmd.arg("--project")
-        .arg(dir)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .env("HOME", dir.join("no-home"))
-        .env_remove("DBT_PROFILES_DIR")
-        .env_remove("SHOP_SCHEMA");
-    for (k, v) in env {
-        cmd.env(k, v);
-    }
-    let out = cmd.output().expect("run tally");
-    common::Out {
-        code: out.status.code().unwrap_or(-1),
-        stdout: String::from_utf8_lossy(&out.stdout).into_owned(),
-        stderr: String::from_utf8_lossy(&out.stderr).into_owned(),
+    let mut all = vec!["--project", p(dir)];
+    all.extend_from_slice(args);
+    let mut set = vec![("HOME", p(&dir.join("no-home")).to_string())];
+    set.extend(env.iter().map(|(k, v)| (*k, v.to_string())));
+    common::tally_env(&all, &set, &["DBT_PROFILES_DIR", "SHOP_SCHEMA"])
+}
+
+/// `tally query ARGS --format csv` on the project; the query must succeed.
+fn csv(dir: &Path, args: &[&str]) -> String {
+    let mut all = vec!["query"];
+    all.extend_from_slice(args);
+    all.extend(["--format", "csv"]);
+    let out = tally(dir, &[], &all);
+    assert_eq!(out.code, 0, "{args:?}: {}", out.stderr);
+    out.stdout
+}
+
+/// Each `(key, value)`: the CSV row whose first field starts with `key` has `value` in column 1.
+#[track_caller]
+fn assert_cells(csv: &str, expected: &[(&str, &str)]) {
+    for (key, value) in expected {
+        assert_eq!(cell(csv, key, 1).as_deref(), Some(*value), "{key}:\n{csv}");
     }
 }
 
@@ -96,54 +87,30 @@ fn validate_reads_only_what_dbt_reads() {
 #[test]
 fn query_reads_the_relations_dbt_builds_in_the_targets_database() {
     let dir = project();
-    let out = tally(
+    let out = csv(
         dir.path(),
-        &[],
         &[
-            "query",
             "--metrics",
             "order_total",
             "--group-by",
             "metric_time__month",
             "--order",
             "metric_time__month",
-            "--format",
-            "csv",
         ],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        out.stdout.lines().next(),
-        Some("metric_time__month,order_total")
-    );
-    assert_eq!(
-        cell(&out.stdout, "2024-01", 1).as_deref(),
-        Some("100"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        cell(&out.stdout, "2024-02", 1).as_deref(),
-        Some("100"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        cell(&out.stdout, "2024-03", 1).as_deref(),
-        Some("20"),
-        "{}",
-        out.stdout
+    assert_eq!(out.lines().next(), Some("metric_time__month,order_total"));
+    assert_cells(
+        &out,
+        &[("2024-01", "100"), ("2024-02", "100"), ("2024-03", "20")],
     );
 }
 
 #[test]
 fn the_time_spine_property_gives_cumulative_metrics_and_custom_granularities() {
     let dir = project();
-    let out = tally(
+    let out = csv(
         dir.path(),
-        &[],
         &[
-            "query",
             "--metrics",
             "cumulative_order_total",
             "--group-by",
@@ -154,68 +121,40 @@ fn the_time_spine_property_gives_cumulative_metrics_and_custom_granularities() {
             "2024-02-11",
             "--order",
             "metric_time__day",
-            "--format",
-            "csv",
         ],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        cell(&out.stdout, "2024-02-10", 1).as_deref(),
-        Some("200"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        cell(&out.stdout, "2024-02-11", 1).as_deref(),
-        Some("200"),
-        "{}",
-        out.stdout
-    );
-    let out = tally(
+    assert_cells(&out, &[("2024-02-10", "200"), ("2024-02-11", "200")]);
+    let out = csv(
         dir.path(),
-        &[],
         &[
-            "query",
             "--metrics",
             "order_total",
             "--group-by",
             "metric_time__fiscal_quarter",
             "--order",
             "metric_time__fiscal_quarter",
-            "--format",
-            "csv",
         ],
     );
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(
-        cell(&out.stdout, "2023-11-01", 1).as_deref(),
-        Some("100"),
-        "{}",
-        out.stdout
-    );
-    assert_eq!(
-        cell(&out.stdout, "2024-02-01", 1).as_deref(),
-        Some("120"),
-        "{}",
-        out.stdout
-    );
+    assert_cells(&out, &[("2023-11-01", "100"), ("2024-02-01", "120")]);
 }
 
 #[test]
 fn vars_render_in_expressions_and_filters_stay_for_metricflow() {
     let dir = project();
-    let q = ["query", "--metrics", "big_orders", "--format", "csv"];
     // big_order is 50 in dbt_project.yml: two orders of 70 and 100.
-    let out = tally(dir.path(), &[], &q);
-    assert_eq!(out.code, 0, "{}", out.stderr);
     // RFC 4180 line ends, as `mf query --csv` writes them.
-    assert_eq!(out.stdout, "big_orders\r\n2\r\n");
+    assert_eq!(
+        csv(dir.path(), &["--metrics", "big_orders"]),
+        "big_orders\r\n2\r\n"
+    );
     // --vars overrides dbt_project.yml, as in dbt.
-    let mut with_vars = vec!["--vars", "{big_order: 80}"];
-    with_vars.extend_from_slice(&q);
-    let out = tally(dir.path(), &[], &with_vars);
-    assert_eq!(out.code, 0, "{}", out.stderr);
-    assert_eq!(out.stdout, "big_orders\r\n1\r\n");
+    assert_eq!(
+        csv(
+            dir.path(),
+            &["--metrics", "big_orders", "--vars", "{big_order: 80}"]
+        ),
+        "big_orders\r\n1\r\n"
+    );
 }
 
 #[test]
@@ -223,12 +162,12 @@ fn labels_and_descriptions_render_project_vars_and_doc_blocks() {
     let dir = project();
     let out = tally(dir.path(), &[], &["list", "metrics"]);
     assert_eq!(out.code, 0, "{}", out.stderr);
-    assert!(out.stdout.contains("Order total (EUR)"), "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("The sum of order amounts, in the shop's currency."),
-        "{}",
-        out.stdout
+    assert_contains(
+        &out.stdout,
+        &[
+            "Order total (EUR)",
+            "The sum of order amounts, in the shop's currency.",
+        ],
     );
 }
 
@@ -242,10 +181,21 @@ fn target_profile_and_env_var_choose_the_relations() {
         assert_eq!(out.code, 0, "{}", out.stderr);
         out.stdout
     };
-    assert!(sql(&[], &[]).contains("\"shop\".\"main_marts\".\"fct_orders\""));
-    assert!(sql(&[], &["--target", "prod"]).contains("\"shop_prod\".\"prod_marts\".\"fct_orders\""));
-    assert!(sql(&[("SHOP_SCHEMA", "analytics")], &[])
-        .contains("\"shop\".\"analytics_marts\".\"fct_orders\""));
+    for (env, extra, relation) in [
+        (&[][..], &[][..], "\"shop\".\"main_marts\".\"fct_orders\""),
+        (
+            &[][..],
+            &["--target", "prod"][..],
+            "\"shop_prod\".\"prod_marts\".\"fct_orders\"",
+        ),
+        (
+            &[("SHOP_SCHEMA", "analytics")][..],
+            &[][..],
+            "\"shop\".\"analytics_marts\".\"fct_orders\"",
+        ),
+    ] {
+        assert_contains(&sql(env, extra), &[relation]);
+    }
     // profiles.yml found through --profiles-dir instead of the project directory.
     let elsewhere = tempfile::tempdir().expect("tempdir");
     std::fs::write(
@@ -253,14 +203,14 @@ fn target_profile_and_env_var_choose_the_relations() {
         "shop:\n  target: ci\n  outputs:\n    ci: {type: duckdb, path: ci.duckdb, schema: ci}\n",
     )
     .expect("write");
-    assert!(sql(&[], &["--profiles-dir", p(elsewhere.path())])
-        .contains("\"ci\".\"ci_marts\".\"fct_orders\""));
+    assert_contains(
+        &sql(&[], &["--profiles-dir", p(elsewhere.path())]),
+        &["\"ci\".\"ci_marts\".\"fct_orders\""],
+    );
     let out = tally(dir.path(), &[], &["--target", "staging", "validate"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stderr
-            .contains("error[E0021]: profile `shop` has no target `staging`"),
-        "{}",
-        out.stderr
+    assert_contains(
+        &out.stderr,
+        &["error[E0021]: profile `shop` has no target `staging`"],
     );
 }

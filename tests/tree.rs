@@ -4,7 +4,7 @@
 
 mod common;
 
-use common::{p, tally, write};
+use common::{assert_contains, p, tally, write};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
@@ -66,8 +66,8 @@ fn project() -> (tempfile::TempDir, PathBuf) {
         ],
     );
     let db = dir.path().join("warehouse.duckdb");
-    let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
-    conn.execute_batch(
+    common::duckdb_file(
+        &db,
         "CREATE SCHEMA shop;
          CREATE TABLE shop.orders (id INTEGER, ordered_at TIMESTAMP, channel VARCHAR, amount DOUBLE, refund DOUBLE);
          INSERT INTO shop.orders VALUES
@@ -76,9 +76,7 @@ fn project() -> (tempfile::TempDir, PathBuf) {
            (5, '2026-05-01', 'web', 15, 0), (6, '2026-05-03', 'web', 25, 5), (7, '2026-05-10', 'shop', 35, 0),
            (8, '2026-05-11', 'shop', 45, 0), (9, '2026-05-31 23:00:00', 'shop', 55, 1),
            (10, '2026-06-01', 'web', 1000, 0);",
-    )
-    .expect("data");
-    drop(conn);
+    );
     (dir, db)
 }
 
@@ -230,7 +228,7 @@ fn text_and_mermaid_read_as_a_tree() {
         &["average_order_value", "--format", "mermaid"],
     );
     assert!(out.stdout.starts_with("flowchart TD\n"));
-    assert!(out.stdout.contains("-.->|co-moves|"), "{}", out.stdout);
+    assert_contains(&out.stdout, &["-.->|co-moves|"]);
 }
 
 #[test]
@@ -245,11 +243,7 @@ fn the_year_comparison_and_bad_flags() {
     assert!(v["metrics"]["orders"]["values"]["base"].is_null());
     let out = run_tree(dir.path(), &db, &["average_order_valeu"]);
     assert_eq!(out.code, 2);
-    assert!(
-        out.stderr.contains("did you mean `average_order_value`"),
-        "{}",
-        out.stderr
-    );
+    assert_contains(&out.stderr, &["did you mean `average_order_value`"]);
     let out = run_tree(dir.path(), &db, &["--period", "May"]);
     assert_eq!(out.code, 2, "{}", out.stderr);
 }

@@ -5,9 +5,8 @@
 
 mod common;
 
-use common::{p, tally, write};
+use common::{assert_contains, git, git_commit_all, p, tally, write};
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 const TALLY_YML: &str = "name: shop
 people:
@@ -86,8 +85,7 @@ fn project(dir: &Path, metrics: &str) -> PathBuf {
     );
     let db = dir.join("warehouse.duckdb");
     if !db.exists() {
-        let conn = tally_duckdb::engine::open(Some(&db)).expect("open");
-        conn.execute_batch(DATA).expect("data");
+        common::duckdb_file(&db, DATA);
     }
     db
 }
@@ -218,16 +216,12 @@ fn check_tests_pass_fail_and_report_bad_input() {
     write(dir.path(), &[("metrics/checks.yml", CHECK_TESTS)]);
     let out = tally(&["--project", p(dir.path()), "test"]);
     assert_eq!(out.code, 0, "{}{}", out.stdout, out.stderr);
-    assert!(
-        out.stdout
-            .contains("running 0 metric tests and 1 check test"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains("test may_is_at_risk ... ok"),
-        "{}",
-        out.stdout
+    assert_contains(
+        &out.stdout,
+        &[
+            "running 0 metric tests and 1 check test",
+            "test may_is_at_risk ... ok",
+        ],
     );
     // A wrong expectation fails with a diff.
     write(
@@ -239,18 +233,12 @@ fn check_tests_pass_fail_and_report_bad_input() {
     );
     let out = tally(&["--project", p(dir.path()), "test"]);
     assert_eq!(out.code, 1, "{}", out.stdout);
-    assert!(
-        out.stdout
-            .contains("error[E0507]: check test `may_is_at_risk` failed: 1 expectation not met"),
-        "{}",
-        out.stdout
-    );
-    assert!(
-        out.stdout.contains(
-            "- average_order_value plan 2026-05: on_track\n+ at_risk (value 34, target 36)"
-        ),
-        "{}",
-        out.stdout
+    assert_contains(
+        &out.stdout,
+        &[
+            "error[E0507]: check test `may_is_at_risk` failed: 1 expectation not met",
+            "- average_order_value plan 2026-05: on_track\n+ at_risk (value 34, target 36)",
+        ],
     );
     let json = tally(&["--project", p(dir.path()), "test", "--format", "json"]);
     let v: serde_json::Value = serde_json::from_str(&json.stdout).expect("json");
@@ -280,35 +268,7 @@ fn check_tests_pass_fail_and_report_bad_input() {
     // `tally test` reports them on the test, not as project errors.
     let out = tally(&["--project", p(dir.path()), "test"]);
     assert_eq!(out.code, 1);
-    assert!(
-        out.stdout.contains("test may_is_at_risk ... ERROR"),
-        "{}",
-        out.stdout
-    );
-}
-
-fn git(dir: &Path, args: &[&str]) {
-    let out = Command::new("git")
-        .arg("-C")
-        .arg(dir)
-        .args([
-            "-c",
-            "user.name=tally",
-            "-c",
-            "user.email=tally@example.com",
-            "-c",
-            "commit.gpgsign=false",
-        ])
-        .args(args)
-        .env("GIT_CONFIG_GLOBAL", "/dev/null")
-        .env("GIT_CONFIG_NOSYSTEM", "1")
-        .output()
-        .expect("run git");
-    assert!(
-        out.status.success(),
-        "{}",
-        String::from_utf8_lossy(&out.stderr)
-    );
+    assert_contains(&out.stdout, &["test may_is_at_risk ... ERROR"]);
 }
 
 #[test]
@@ -317,8 +277,7 @@ fn diff_data_says_which_statuses_a_change_moves() {
     let db = project(dir.path(), METRICS);
     git(dir.path(), &["init", "-q"]);
     write(dir.path(), &[(".gitignore", "*.duckdb\n")]);
-    git(dir.path(), &["add", "-A"]);
-    git(dir.path(), &["commit", "-q", "-m", "base"]);
+    git_commit_all(dir.path(), "base");
     // A definition change (refunds no longer subtracted) and a tighter band on net revenue.
     let changed = METRICS
         .replace("expr: revenue - refunds", "expr: revenue + 0 * refunds")

@@ -9,6 +9,7 @@ pub mod notify;
 pub mod output;
 
 use super::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::choices::{CheckFormat, DialectArg, FailOnArg, Notify};
 use crate::project::WithoutDatabase;
 use std::path::{Path, PathBuf};
 use tally_core::diag::{self, Diagnostic};
@@ -28,15 +29,15 @@ pub struct CheckArgs {
     #[arg(long)]
     pub as_of: Option<String>,
     /// Output format.
-    #[arg(long, default_value = "human", value_parser = ["human", "json", "markdown", "github", "junit", "sarif"])]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
     /// Exit 1 when a status or firing alert reaches this level (default: `checks.default_fail_on`,
     /// else off_track).
-    #[arg(long, value_parser = ["at_risk", "off_track", "never"])]
-    pub fail_on: Option<String>,
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOnArg>,
     /// none, dry-run (print the notifications), or send (deliver them and update the state file).
-    #[arg(long, default_value = "none", value_parser = ["none", "dry-run", "send"])]
-    pub notify: String,
+    #[arg(long, value_enum, default_value_t = Notify::None)]
+    pub notify: Notify,
     /// The state file (default: `checks.state` of tally.yml, else `.tally/check-state.json`).
     #[arg(long, value_name = "FILE")]
     pub state: Option<PathBuf>,
@@ -47,8 +48,8 @@ pub struct CheckArgs {
     #[arg(long)]
     pub sql: bool,
     /// The dialect of `--sql` (default: the project's `dialect:`, else duckdb).
-    #[arg(long)]
-    pub dialect: Option<String>,
+    #[arg(long, value_enum, ignore_case = true)]
+    pub dialect: Option<DialectArg>,
 }
 
 /// The evaluation time: the flag, else tally.yml's `checks.as_of` (a `{{ var('x') }}` reads the
@@ -90,8 +91,8 @@ pub(crate) fn evaluation_time(
     })
 }
 
-fn fail_on(model: &Model, flag: Option<&str>) -> FailOn {
-    flag.and_then(FailOn::parse)
+fn fail_on(model: &Model, flag: Option<FailOnArg>) -> FailOn {
+    flag.map(FailOnArg::fail_on)
         .or(model.checks.config.fail_on)
         .unwrap_or(FailOn::OffTrack)
 }
@@ -122,7 +123,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     };
     let requests = eval::requests(&model, &a.metrics, as_of);
     if a.sql {
-        return print_sql(ctx, &model, &requests, a.dialect.as_deref());
+        return print_sql(ctx, &model, &requests, a.dialect);
     }
     let values = match read_values(ctx, &mut model, &requests, a.duckdb.as_deref()) {
         Ok(v) => v,
@@ -138,17 +139,17 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     };
     let (mut next, notices) = state::advance(&prev, &report);
     let mut failures = Vec::new();
-    match a.notify.as_str() {
-        "dry-run" => dry_run(&model, &notices),
-        "send" => {
+    match a.notify {
+        Notify::DryRun => dry_run(&model, &notices),
+        Notify::Send => {
             failures = send_all(&model, &notices, &mut next);
             if let Err(msg) = write_state(&state_path, &next) {
                 return report::fail(ctx, Diagnostic::error(diag::codes::IO, msg), EXIT_USAGE);
             }
         }
-        _ => {}
+        Notify::None => {}
     }
-    print!("{}", output::render(&model, &report, &notices, &a.format));
+    print!("{}", output::render(&model, &report, &notices, a.format));
     // The report is on stdout already: delivery failures go to stderr as text in every format.
     let undelivered: Vec<Diagnostic> = failures
         .iter()
@@ -161,7 +162,7 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         })
         .collect();
     report::print_human(ctx, &undelivered);
-    let fail = fail_on(&model, a.fail_on.as_deref());
+    let fail = fail_on(&model, a.fail_on);
     if output::fails_with(&model, &report, fail) || !failures.is_empty() {
         EXIT_PROBLEMS
     } else {
@@ -169,7 +170,12 @@ pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     }
 }
 
-fn print_sql(ctx: &Ctx, model: &Model, requests: &[SeriesRequest], dialect: Option<&str>) -> u8 {
+fn print_sql(
+    ctx: &Ctx,
+    model: &Model,
+    requests: &[SeriesRequest],
+    dialect: Option<DialectArg>,
+) -> u8 {
     let d = match super::pick_dialect(ctx, model, dialect) {
         Ok(d) => d,
         Err(c) => return c,

@@ -1,24 +1,27 @@
 //! The output formats of `tally check`: human (grouped by accountable owner, with who is
 //! notified), json (docs/check-json.md), markdown, github, junit and sarif.
 
+use crate::choices::CheckFormat;
 use tally_core::diag::{self, Diagnostic, JunitCase, JunitProblem, JunitProblemKind};
 use tally_core::model::Model;
 use tally_core::targets::eval::{fmt_num, AlertEvaluation, AlertState, Evaluation, Report};
 use tally_core::targets::state::Notice;
 use tally_core::targets::{Condition, FailOn, Severity, Status};
 
-pub fn render(model: &Model, report: &Report, notices: &[Notice], format: &str) -> String {
+pub fn render(model: &Model, report: &Report, notices: &[Notice], format: CheckFormat) -> String {
     match format {
-        "json" => serde_json::to_string_pretty(&json(model, report, notices)).expect("json") + "\n",
-        "markdown" => markdown(report),
-        "github" => diag::render_github(&model.sources, &findings(model, report)),
-        "sarif" => {
+        CheckFormat::Json => {
+            serde_json::to_string_pretty(&json(model, report, notices)).expect("json") + "\n"
+        }
+        CheckFormat::Markdown => markdown(report),
+        CheckFormat::Github => diag::render_github(&model.sources, &findings(model, report)),
+        CheckFormat::Sarif => {
             serde_json::to_string_pretty(&diag::to_sarif(&model.sources, &findings(model, report)))
                 .expect("json")
                 + "\n"
         }
-        "junit" => junit(report),
-        _ => human(model, report, notices),
+        CheckFormat::Junit => junit(report),
+        CheckFormat::Human => human(model, report, notices),
     }
 }
 

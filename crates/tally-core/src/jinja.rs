@@ -6,6 +6,8 @@
 //! project can add macros or override any of tally's. Macros are callable by name in any SQL snippet:
 //! `{{ dateadd('day', 7, 'first_close_at') }}`. Project variables are available as `{{ var('name') }}`.
 
+mod comments;
+
 use crate::diag::{codes, Diagnostic};
 use crate::source::Span;
 
@@ -96,7 +98,8 @@ pub fn render_sql(
             }
         },
     );
-    let full = format!("{library}\n{text}");
+    // A `-- comment` keeps the newline that ends it, whatever the whitespace control around it.
+    let full = format!("{library}\n{}", comments::keep_line_comments(text));
     let result = env
         .render_str(&full, minijinja::context! {})
         .map(|s| s.trim().to_string());

@@ -11,6 +11,7 @@
 use crate::error::ServeError;
 use tally_core::diag::codes;
 use tally_core::expr::{self, Segment, TokenKind};
+use tally_core::model::Filter;
 use tally_core::source::Span;
 
 /// Words a filter expression never needs; each starts a statement, a sub-query or a clause.
@@ -61,9 +62,10 @@ const REFUSED_WORDS: &[&str] = &[
     "order",
 ];
 
-/// Check a client's where filter; the error names what is refused and why.
-pub fn check_filter(text: &str) -> Result<(), ServeError> {
-    let template = expr::parse_filter(text, Span::DUMMY).map_err(|d| {
+/// Check a client's where filter, parsed once by [`Filter::new`] (the planner uses the same
+/// parse); the error names what is refused and why.
+pub fn check_filter(filter: &Filter) -> Result<(), ServeError> {
+    let template = filter.parsed.as_ref().map_err(|d| {
         ServeError::new(d.code, 422, format!("invalid where filter: {}", d.message))
             .with_help(d.help.join("; "))
     })?;
@@ -107,7 +109,28 @@ pub fn check_filter(text: &str) -> Result<(), ServeError> {
 
 #[cfg(test)]
 mod tests {
-    use super::check_filter;
+    use tally_core::model::Filter;
+    use tally_core::source::Span;
+
+    fn check_filter(text: &str) -> Result<(), crate::error::ServeError> {
+        super::check_filter(&Filter::new(text, Span::DUMMY))
+    }
+
+    /// A filter that does not parse is refused with the parser's code and words.
+    #[test]
+    fn an_unparsable_filter_is_refused_with_the_parsers_diagnostic() {
+        let text = "{{ Dimension('team__team_name' }} = 'x'";
+        let parse_error = Filter::new(text, Span::DUMMY)
+            .parsed
+            .expect_err("does not parse");
+        let err = check_filter(text).expect_err("refused");
+        assert_eq!(err.code, parse_error.code);
+        assert!(
+            err.message.contains(&parse_error.message),
+            "{}",
+            err.message
+        );
+    }
 
     #[test]
     fn plain_conditions_pass() {

@@ -87,8 +87,10 @@ pub fn request(model: &Model, p: &QueryParams) -> Result<QueryRequest, ServeErro
     if let Some(w) = &p.where_ {
         let w = strip_quotes(w.trim());
         if !w.is_empty() {
-            crate::guard::check_filter(w)?;
-            req.where_.push(Filter::new(w.to_string(), Span::DUMMY));
+            // Parsed once: the guard reads the parse the planner uses.
+            let filter = Filter::new(w.to_string(), Span::DUMMY);
+            crate::guard::check_filter(&filter)?;
+            req.where_.push(filter);
         }
     }
     if p.limit.is_some() {
