@@ -64,7 +64,6 @@ fn status(r: &TestReport) -> &'static str {
 }
 
 /// `tally test [FILTER] --format human|json|github|junit|sarif`.
-#[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
     let loaded = crate::project::load(ctx);
     if loaded.unreadable() {
@@ -85,33 +84,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
         .collect();
     let sources = ci_sources(ctx, &model);
     if !project_errors.is_empty() {
-        match format {
-            DiagFormat::Human => {
-                eprint!(
-                    "{}",
-                    diag::render_human(&model.sources, &project_errors, ctx.color)
-                );
-                eprintln!(
-                    "the project has {} error(s); metric tests run on a valid project (see `tally validate`)",
-                    project_errors.len()
-                );
-            }
-            DiagFormat::Json => println!(
-                "{}",
-                serde_json::to_string_pretty(&diag::to_json(&sources, &project_errors))
-                    .expect("json")
-            ),
-            DiagFormat::Github => print!("{}", diag::render_github(&sources, &project_errors)),
-            DiagFormat::Junit => print!(
-                "{}",
-                diag::render_junit(&sources, &project_errors, "tally test")
-            ),
-            DiagFormat::Sarif => println!(
-                "{}",
-                serde_json::to_string_pretty(&diag::to_sarif(&sources, &project_errors))
-                    .expect("json")
-            ),
-        }
+        print_project_errors(ctx, &model, &sources, &project_errors, format);
         return EXIT_PROBLEMS;
     }
     // Duplicate test names belong to no single test.
@@ -121,12 +94,7 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
         .collect();
     let mut reports = tally_duckdb::testing::run_tests(&model, filter);
     reports.extend(tally_duckdb::check_testing::run_check_tests(&model, filter));
-    let passed = reports.iter().filter(|r| r.passed()).count();
-    let failed = reports
-        .iter()
-        .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
-        .count();
-    let errors = reports.len() - passed - failed;
+    let counts = Counts::of(&reports);
     let all_diags: Vec<Diagnostic> = extra
         .iter()
         .cloned()
@@ -138,112 +106,20 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
             render_test_human(ctx, &model, &reports, &extra, filter)
         ),
         DiagFormat::Json => {
-            let tests: Vec<serde_json::Value> = reports
-                .iter()
-                .map(|r| {
-                    let loc = sources.location(r.span);
-                    serde_json::json!({
-                        "name": r.name,
-                        "file": loc.as_ref().map(|l| l.0.clone()),
-                        "line": loc.as_ref().map(|l| l.1),
-                        "kind": r.kind,
-                        "status": status(r),
-                        "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
-                        "diagnostics": diag::to_json(&sources, &r.to_diagnostics()),
-                        "sql": r.sql,
-                    })
-                })
-                .collect();
-            let v = serde_json::json!({
-                "passed": passed,
-                "failed": failed,
-                "errors": errors,
-                "tests": tests,
-                "diagnostics": diag::to_json(&sources, &extra),
-            });
+            let v = test_json(&sources, &reports, &extra, counts);
             println!("{}", serde_json::to_string_pretty(&v).expect("json"));
         }
         DiagFormat::Github => {
             print!("{}", diag::render_github(&sources, &all_diags));
-            println!("{}", summary_line(passed, failed, errors));
+            println!(
+                "{}",
+                summary_line(counts.passed, counts.failed, counts.errors)
+            );
         }
         DiagFormat::Junit => {
-            let mut cases: Vec<JunitCase> = reports
-                .iter()
-                .map(|r| {
-                    let loc = sources.location(r.span);
-                    let problem = match &r.outcome {
-                        Outcome::Passed => None,
-                        Outcome::Failed { diff, .. } => {
-                            let d = &r.to_diagnostics()[0];
-                            Some(JunitProblem {
-                                kind: JunitProblemKind::Failure,
-                                type_: codes::TEST_FAILED.into(),
-                                message: d.message.clone(),
-                                text: if r.kind == tally_duckdb::testing::CHECK_TEST {
-                                    format!("expected (-) and actual (+):\n{diff}")
-                                } else {
-                                    format!("expected (-) and actual (+) rows:\n{diff}")
-                                },
-                            })
-                        }
-                        Outcome::Error => Some(JunitProblem {
-                            kind: JunitProblemKind::Error,
-                            type_: r
-                                .diagnostics
-                                .first()
-                                .map(|d| d.code)
-                                .unwrap_or(codes::TEST_EXECUTION)
-                                .into(),
-                            message: r
-                                .diagnostics
-                                .first()
-                                .map(|d| d.message.clone())
-                                .unwrap_or_default(),
-                            text: r
-                                .diagnostics
-                                .iter()
-                                .map(|d| diag::plain_text(&sources, d))
-                                .collect::<Vec<_>>()
-                                .join("\n"),
-                        }),
-                    };
-                    JunitCase {
-                        name: r.name.clone(),
-                        classname: loc
-                            .as_ref()
-                            .map(|l| {
-                                format!(
-                                    "tally.test.{}",
-                                    l.0.trim_end_matches(".yml")
-                                        .trim_end_matches(".yaml")
-                                        .replace('/', ".")
-                                )
-                            })
-                            .unwrap_or_else(|| "tally.test".into()),
-                        file: loc.as_ref().map(|l| l.0.clone()),
-                        line: loc.as_ref().map(|l| l.1),
-                        problem,
-                        output: None,
-                    }
-                })
-                .collect();
-            for d in &extra {
-                let loc = sources.location(d.span);
-                cases.push(JunitCase {
-                    name: d.message.clone(),
-                    classname: "tally.test".into(),
-                    file: loc.as_ref().map(|l| l.0.clone()),
-                    line: loc.as_ref().map(|l| l.1),
-                    problem: Some(JunitProblem {
-                        kind: JunitProblemKind::Error,
-                        type_: d.code.into(),
-                        message: d.message.clone(),
-                        text: diag::plain_text(&sources, d),
-                    }),
-                    output: None,
-                });
-            }
+            let mut cases: Vec<JunitCase> =
+                reports.iter().map(|r| junit_case(&sources, r)).collect();
+            cases.extend(extra.iter().map(|d| junit_extra_case(&sources, d)));
             print!("{}", diag::render_junit_cases("tally test", &cases));
         }
         DiagFormat::Sarif => println!(
@@ -262,10 +138,175 @@ pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
             }
         );
     }
-    if failed + errors > 0 || !extra.is_empty() {
+    if counts.failed + counts.errors > 0 || !extra.is_empty() {
         EXIT_PROBLEMS
     } else {
         EXIT_OK
+    }
+}
+
+/// How many tests passed, failed and could not run.
+#[derive(Clone, Copy)]
+struct Counts {
+    passed: usize,
+    failed: usize,
+    errors: usize,
+}
+
+impl Counts {
+    fn of(reports: &[TestReport]) -> Counts {
+        let passed = reports.iter().filter(|r| r.passed()).count();
+        let failed = reports
+            .iter()
+            .filter(|r| matches!(r.outcome, Outcome::Failed { .. }))
+            .count();
+        Counts {
+            passed,
+            failed,
+            errors: reports.len() - passed - failed,
+        }
+    }
+}
+
+/// The project's own errors, which stop `tally test` before any test runs, in the format asked.
+fn print_project_errors(
+    ctx: &Ctx,
+    model: &Model,
+    sources: &SourceMap,
+    errors: &[Diagnostic],
+    format: DiagFormat,
+) {
+    match format {
+        DiagFormat::Human => {
+            eprint!("{}", diag::render_human(&model.sources, errors, ctx.color));
+            eprintln!(
+                "the project has {} error(s); metric tests run on a valid project (see `tally validate`)",
+                errors.len()
+            );
+        }
+        DiagFormat::Json => println!(
+            "{}",
+            serde_json::to_string_pretty(&diag::to_json(sources, errors)).expect("json")
+        ),
+        DiagFormat::Github => print!("{}", diag::render_github(sources, errors)),
+        DiagFormat::Junit => print!("{}", diag::render_junit(sources, errors, "tally test")),
+        DiagFormat::Sarif => println!(
+            "{}",
+            serde_json::to_string_pretty(&diag::to_sarif(sources, errors)).expect("json")
+        ),
+    }
+}
+
+/// `tally test --format json`: the counts, each test, and the diagnostics of no single test.
+fn test_json(
+    sources: &SourceMap,
+    reports: &[TestReport],
+    extra: &[Diagnostic],
+    counts: Counts,
+) -> serde_json::Value {
+    let tests: Vec<serde_json::Value> = reports
+        .iter()
+        .map(|r| {
+            let loc = sources.location(r.span);
+            serde_json::json!({
+                "name": r.name,
+                "file": loc.as_ref().map(|l| l.0.clone()),
+                "line": loc.as_ref().map(|l| l.1),
+                "kind": r.kind,
+                "status": status(r),
+                "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
+                "diagnostics": diag::to_json(sources, &r.to_diagnostics()),
+                "sql": r.sql,
+            })
+        })
+        .collect();
+    serde_json::json!({
+        "passed": counts.passed,
+        "failed": counts.failed,
+        "errors": counts.errors,
+        "tests": tests,
+        "diagnostics": diag::to_json(sources, extra),
+    })
+}
+
+/// One test as a JUnit case, its class named after its file.
+fn junit_case(sources: &SourceMap, r: &TestReport) -> JunitCase {
+    let loc = sources.location(r.span);
+    JunitCase {
+        name: r.name.clone(),
+        classname: loc
+            .as_ref()
+            .map(|l| {
+                format!(
+                    "tally.test.{}",
+                    l.0.trim_end_matches(".yml")
+                        .trim_end_matches(".yaml")
+                        .replace('/', ".")
+                )
+            })
+            .unwrap_or_else(|| "tally.test".into()),
+        file: loc.as_ref().map(|l| l.0.clone()),
+        line: loc.as_ref().map(|l| l.1),
+        problem: junit_problem(sources, r),
+        output: None,
+    }
+}
+
+/// A failed test's difference, or the error that kept a test from running; `None` if it passed.
+fn junit_problem(sources: &SourceMap, r: &TestReport) -> Option<JunitProblem> {
+    match &r.outcome {
+        Outcome::Passed => None,
+        Outcome::Failed { diff, .. } => {
+            let d = &r.to_diagnostics()[0];
+            Some(JunitProblem {
+                kind: JunitProblemKind::Failure,
+                type_: codes::TEST_FAILED.into(),
+                message: d.message.clone(),
+                text: if r.kind == tally_duckdb::testing::CHECK_TEST {
+                    format!("expected (-) and actual (+):\n{diff}")
+                } else {
+                    format!("expected (-) and actual (+) rows:\n{diff}")
+                },
+            })
+        }
+        Outcome::Error => Some(JunitProblem {
+            kind: JunitProblemKind::Error,
+            type_: r
+                .diagnostics
+                .first()
+                .map(|d| d.code)
+                .unwrap_or(codes::TEST_EXECUTION)
+                .into(),
+            message: r
+                .diagnostics
+                .first()
+                .map(|d| d.message.clone())
+                .unwrap_or_default(),
+            text: r
+                .diagnostics
+                .iter()
+                .map(|d| diag::plain_text(sources, d))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        }),
+    }
+}
+
+/// A diagnostic of no single test (a duplicate name) as an erroring JUnit case.
+fn junit_extra_case(sources: &SourceMap, d: &Diagnostic) -> JunitCase {
+    let loc = sources.location(d.span);
+    JunitCase {
+        name: d.message.clone(),
+        classname: "tally.test".into(),
+        file: loc.as_ref().map(|l| l.0.clone()),
+        line: loc.as_ref().map(|l| l.1),
+        problem: Some(JunitProblem {
+            kind: JunitProblemKind::Error,
+            type_: d.code.into(),
+            message: d.message.clone(),
+            text: diag::plain_text(sources, d),
+        }),
+        output: None,
     }
 }
 
@@ -504,6 +545,7 @@ fn base_model(
     }
     let (model, more) = tally_core::model::spec_to_model(spec);
     diags.extend(more);
+    diags.extend(tally_core::pipeline::check_tests(&model));
     let errors = diags.iter().filter(|d| d.is_error()).count();
     Ok((model, errors))
 }

@@ -17,6 +17,7 @@
 
 #[path = "../../tally-core/tests/calendar_reference/mod.rs"]
 mod calendar_reference;
+mod common;
 
 use std::path::Path;
 
@@ -87,14 +88,7 @@ fn load_project(dir: &Path) -> Model {
     )
     .unwrap();
     std::fs::write(dir.join("models/spans.yml"), PROJECT).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
-    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
-    assert!(
-        errors.is_empty(),
-        "{}",
-        tally_core::diag::render_human(&model.sources, &errors, false)
-    );
-    model
+    common::load_valid(dir)
 }
 
 /// Epoch seconds of a naive UTC timestamp.

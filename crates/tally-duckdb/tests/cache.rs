@@ -6,24 +6,17 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use tally_core::dialect::Dialect::DuckDb;
-use tally_core::load::LoadOptions;
 use tally_core::model::{Model, Relation};
 use tally_core::plan::QueryRequest;
 use tally_duckdb::cache::{self, Mode, Outcome, Status};
 use tally_duckdb::engine::{self, ResultTable, Value};
 use tally_sample::{generate_intercom, SampleOptions};
 
-fn repository() -> std::path::PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+mod common;
+use common::repository;
 
 fn load_from(root: &Path) -> Model {
-    let (model, diags) = tally_core::pipeline::load_model(root, &LoadOptions::default());
-    assert!(
-        !diags.iter().any(|d| d.is_error()),
-        "the project has errors"
-    );
-    model
+    common::load_valid(root)
 }
 
 fn load_project() -> Model {

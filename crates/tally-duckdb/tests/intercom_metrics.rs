@@ -17,11 +17,9 @@
 //! listed at once.
 
 use std::collections::BTreeMap;
-use std::path::Path;
 
 use tally_core::diag::render_human;
 use tally_core::dialect::Dialect;
-use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
@@ -30,6 +28,8 @@ use tally_sample::{generate_intercom, SampleOptions};
 
 #[path = "support/funnel_reference.rs"]
 mod funnel_reference;
+
+mod common;
 
 const CONVERSATIONS: usize = 3_000;
 const SEED: u64 = 20_260_101;
@@ -513,15 +513,7 @@ fn cases() -> Vec<Case> {
 }
 
 fn load_project() -> Model {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
-    let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
-    assert!(
-        errors.is_empty(),
-        "the project has errors:\n{}",
-        render_human(&model.sources, &errors, false)
-    );
-    model
+    common::load_valid(&common::repository())
 }
 
 fn tally_sql(model: &Model, metric: &str, by_month: bool) -> String {
