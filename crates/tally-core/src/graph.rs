@@ -292,6 +292,18 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
     }
     let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
     let mut edges: BTreeSet<(String, EdgeKind, String, Option<String>)> = BTreeSet::new();
+    // The models on which each entity is a key, found once (a scan of every model per entity
+    // made the graph quadratic in the number of semantic models).
+    let mut key_holders: std::collections::HashMap<&str, Vec<&crate::model::SemanticModel>> =
+        std::collections::HashMap::new();
+    for t in &model.semantic_models {
+        for (i, x) in t.entities.iter().enumerate() {
+            let first = t.entities.iter().position(|y| y.name == x.name) == Some(i);
+            if first && x.kind != EntityType::Foreign {
+                key_holders.entry(x.name.as_str()).or_default().push(t);
+            }
+        }
+    }
     for sm in &model.semantic_models {
         let smid = format!("semantic_model:{}", sm.name);
         add(
@@ -356,11 +368,8 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
         }
         // Joins go only to models on which the entity is a key (the planner's fan-out rule).
         for e in &sm.entities {
-            for t in &model.semantic_models {
-                if t.name != sm.name
-                    && t.entity(&e.name)
-                        .is_some_and(|x| x.kind != EntityType::Foreign)
-                {
+            for t in key_holders.get(e.name.as_str()).into_iter().flatten() {
+                if t.name != sm.name {
                     edges.insert((
                         smid.clone(),
                         EdgeKind::JoinsTo,
