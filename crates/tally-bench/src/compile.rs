@@ -211,7 +211,9 @@ fn synthetic(opts: &Options) -> Result<(), String> {
     let _ = std::fs::remove_dir_all(&root);
     println!();
     println!("Per stage (median of the same loads; µs per metric in brackets; linear growth keeps the bracketed figure flat). load = parse + resolve + validate + metric tests; graph (`tally graph`'s `build_graph`) is not part of a load:\n");
-    println!("| metrics | parse (read + YAML) | resolve | validate | metric tests | load | graph |");
+    println!(
+        "| metrics | parse (read + YAML) | resolve | validate | metric tests | load | graph |"
+    );
     println!("|---:|---:|---:|---:|---:|---:|---:|");
     for (n, v) in &stage_rows {
         let f = |k: &str| v[k].as_f64().unwrap_or(0.0);

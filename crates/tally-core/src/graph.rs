@@ -334,7 +334,11 @@ impl GraphBuilder {
     }
 
     /// A semantic model, its entities, dimensions and measures, and the models it joins to.
-    fn semantic_model(&mut self, sm: &SemanticModel, key_holders: &HashMap<&str, Vec<&SemanticModel>>) {
+    fn semantic_model(
+        &mut self,
+        sm: &SemanticModel,
+        key_holders: &HashMap<&str, Vec<&SemanticModel>>,
+    ) {
         let smid = format!("semantic_model:{}", sm.name);
         self.node(
             NodeKind::SemanticModel,
