@@ -18,7 +18,8 @@ pub fn run(opts: &Options) -> Result<(), String> {
         .prefix("check-")
         .tempdir_in(parent)
         .map_err(|e| e.to_string())?;
-    let db = dir.path().join("intercom.duckdb");
+    // Not `intercom.duckdb`: DuckDB names the database after its file, and `intercom` is a schema.
+    let db = dir.path().join("tally_bench_check.duckdb");
     std::fs::copy(&shared, &db).map_err(|e| format!("copying {}: {e}", shared.display()))?;
     let out = Command::new(&tally)
         .args(["check", "--sql", "--dialect", "duckdb", "--project"])
