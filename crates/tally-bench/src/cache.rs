@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-fn tally() -> Result<PathBuf, String> {
+pub fn tally() -> Result<PathBuf, String> {
     let t = std::env::current_exe()
         .map_err(|e| e.to_string())?
         .with_file_name("tally");
@@ -175,7 +175,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
 
 /// `tally check` over every target: cold cache, then warm (without the cache every series query
 /// recomputes its `sql:` relations: minutes at 1M conversations, so that run is left out).
-fn check(tally: &Path, project: &Path, db: &str) -> Result<(), String> {
+pub fn check(tally: &Path, project: &Path, db: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let args = [
         "check",

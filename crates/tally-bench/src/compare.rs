@@ -118,24 +118,33 @@ pub fn run(opts: &Options) -> Result<(), String> {
             .collect();
         let mut times: Vec<Vec<Duration>> = vec![Vec::new(); bins.len()];
         let mut failed: Vec<Option<String>> = vec![None; bins.len()];
+        // CPU time of the children, summed per command (the kernel counts it in ticks of 10 ms,
+        // so only the mean over many runs means something).
+        let mut cpu: Vec<Duration> = vec![Duration::ZERO; bins.len()];
         for round in 0..runs {
             for k in 0..bins.len() {
                 let i = (k + round) % bins.len();
                 if failed[i].is_some() {
                     continue;
                 }
-                match once(&argvs[i], &opts.project) {
+                let before = crate::cache::children_cpu();
+                let result = once(&argvs[i], &opts.project);
+                cpu[i] += crate::cache::children_cpu().saturating_sub(before);
+                match result {
                     Ok(t) => times[i].push(t),
                     Err(e) => failed[i] = Some(e),
                 }
             }
         }
         let first = (!times[0].is_empty()).then(|| median(times[0].clone()));
-        println!("| command | median | min | ratio to `{}` |", bins[0].name);
-        println!("|---|---:|---:|---:|");
+        println!(
+            "| command | median | min | ratio to `{}` | mean CPU time |",
+            bins[0].name
+        );
+        println!("|---|---:|---:|---:|---:|");
         for (i, b) in bins.iter().enumerate() {
             if let Some(e) = &failed[i] {
-                println!("| `{}` | failed: {e} | | |", b.name);
+                println!("| `{}` | failed: {e} | | | |", b.name);
                 continue;
             }
             let med = median(times[i].clone());
@@ -144,11 +153,13 @@ pub fn run(opts: &Options) -> Result<(), String> {
                 .filter(|f| !f.is_zero())
                 .map(|f| format!("{:.2}", med.as_secs_f64() / f.as_secs_f64()))
                 .unwrap_or_default();
+            let mean_cpu = cpu[i] / times[i].len().max(1) as u32;
             println!(
-                "| `{}` | {:.2} ms | {:.2} ms | {ratio} |",
+                "| `{}` | {:.2} ms | {:.2} ms | {ratio} | {:.1} ms |",
                 b.name,
                 ms(med),
-                ms(min)
+                ms(min),
+                ms(mean_cpu)
             );
         }
         println!();

@@ -3,7 +3,7 @@
 //! time the stages on the repository's project, and run `tally sql` end to end as a process.
 
 use crate::synth::{self, chain_name, ratio_name, wide_name, Shape};
-use crate::{machine, median, ms, peak_rss_kib, Options};
+use crate::{machine, median, ms, peak_rss_kib, thread_cpu, Options};
 use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
@@ -45,24 +45,78 @@ fn compile_ok(model: &Model, req: &QueryRequest) -> Result<String, String> {
         .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))
 }
 
+/// The mean CPU time of `runs` compiles: the thread's CPU clock advances in scheduler ticks, so
+/// single short runs read as 0 or a tick, and only their sum is exact.
 fn time_compile(model: &Model, req: &QueryRequest, runs: usize) -> Result<Duration, String> {
-    let mut ts = Vec::with_capacity(runs);
+    let t = thread_cpu();
     for _ in 0..runs {
-        let t = Instant::now();
         compile_ok(model, req)?;
-        ts.push(t.elapsed());
     }
-    Ok(median(ts))
+    Ok(thread_cpu().saturating_sub(t) / runs.max(1) as u32)
 }
 
-/// `compile-child --dir DIR`: load the project in DIR (first load timed alone, for peak memory),
-/// then time more loads and the queries; prints one line of JSON.
+/// The mean of some CPU times (each alone is rounded to scheduler ticks; their sum is exact).
+fn mean(ds: &[Duration]) -> Duration {
+    ds.iter().sum::<Duration>() / ds.len().max(1) as u32
+}
+
+/// Per-stage times of one load: parse (read + YAML), resolve, validate, metric tests, graph.
+#[derive(Default, Clone, Copy)]
+struct StageTimes {
+    parse: Duration,
+    resolve: Duration,
+    validate: Duration,
+    tests: Duration,
+    graph: Duration,
+}
+
+impl StageTimes {
+    /// Load `dir` stage by stage (what `pipeline::load_model` does, each stage timed alone), then
+    /// build the project graph; the model and every diagnostic.
+    fn load(dir: &Path) -> (StageTimes, Model, Vec<tally_core::diag::Diagnostic>) {
+        let mut st = StageTimes::default();
+        let t = thread_cpu();
+        let (spec, mut diags) = tally_core::load::load_project(dir, &LoadOptions::default());
+        st.parse = thread_cpu().saturating_sub(t);
+        let t = thread_cpu();
+        let (model, more) = tally_core::model::spec_to_model(spec);
+        st.resolve = thread_cpu().saturating_sub(t);
+        diags.extend(more);
+        let t = thread_cpu();
+        diags.extend(tally_core::validate::validate_model(&model));
+        st.validate = thread_cpu().saturating_sub(t);
+        let t = thread_cpu();
+        diags.extend(tally_core::metric_test::check_tests(&model));
+        st.tests = thread_cpu().saturating_sub(t);
+        let t = thread_cpu();
+        std::hint::black_box(tally_core::graph::build_graph(&model));
+        st.graph = thread_cpu().saturating_sub(t);
+        (st, model, diags)
+    }
+
+    fn load_total(&self) -> Duration {
+        self.parse + self.resolve + self.validate + self.tests
+    }
+
+    /// The median of each stage over some runs.
+    fn medians(runs: &[StageTimes]) -> StageTimes {
+        let m = |f: fn(&StageTimes) -> Duration| median(runs.iter().map(f).collect());
+        StageTimes {
+            parse: m(|s| s.parse),
+            resolve: m(|s| s.resolve),
+            validate: m(|s| s.validate),
+            tests: m(|s| s.tests),
+            graph: m(|s| s.graph),
+        }
+    }
+}
+
+/// `compile-child --dir DIR`: load the project in DIR stage by stage (first load alone, for peak
+/// memory), then time more loads and the queries; prints one line of JSON.
 pub fn child(opts: &Options) -> Result<(), String> {
     let dir = opts.dir.as_deref().ok_or("compile-child needs --dir")?;
     let before = peak_rss_kib();
-    let t = Instant::now();
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
-    let first = t.elapsed();
+    let (first, model, diags) = StageTimes::load(dir);
     let peak = peak_rss_kib();
     if !diags.is_empty() {
         return Err(format!(
@@ -71,17 +125,13 @@ pub fn child(opts: &Options) -> Result<(), String> {
         ));
     }
     let metrics = model.metrics.len();
-    let mut loads = vec![first];
+    let mut runs = vec![first];
     for _ in 1..opts.runs {
-        drop(std::hint::black_box(tally_core::pipeline::load_model(
-            dir,
-            &LoadOptions::default(),
-        )));
-        let t = Instant::now();
-        let loaded = tally_core::pipeline::load_model(dir, &LoadOptions::default());
-        loads.push(t.elapsed());
-        drop(std::hint::black_box(loaded));
+        let (st, m, d) = StageTimes::load(dir);
+        runs.push(st);
+        drop(std::hint::black_box((m, d)));
     }
+    let st = StageTimes::medians(&runs);
     let typical = time_compile(&model, &typical_query(), TYPICAL_RUNS)?;
     let mut wide = Vec::new();
     for w in WIDTHS {
@@ -93,8 +143,13 @@ pub fn child(opts: &Options) -> Result<(), String> {
     let out = serde_json::json!({
         "metrics": metrics,
         "semantic_models": model.semantic_models.len(),
-        "load_ms": ms(median(loads)),
-        "first_load_ms": ms(first),
+        "load_ms": ms(st.load_total()),
+        "first_load_ms": ms(first.load_total()),
+        "parse_ms": ms(st.parse),
+        "resolve_ms": ms(st.resolve),
+        "validate_ms": ms(st.validate),
+        "tests_ms": ms(st.tests),
+        "graph_ms": ms(st.graph),
         "rss_before_kib": before,
         "rss_peak_kib": peak,
         "typical_us": typical.as_secs_f64() * 1e6,
@@ -116,9 +171,10 @@ pub fn run(opts: &Options) -> Result<(), String> {
 fn synthetic(opts: &Options) -> Result<(), String> {
     let exe = std::env::current_exe().map_err(|e| e.to_string())?;
     let root = std::env::temp_dir().join(format!("tally-bench-{}", std::process::id()));
-    println!("Synthetic projects (generated YAML under {}; load = read, parse, resolve, validate; median of {} loads; peak RSS of a child process per size, baseline first):\n", root.display(), loads(opts));
+    println!("Synthetic projects (generated YAML under {}; load = read, parse, resolve, validate; times are CPU time of the loading thread (`/proc/thread-self/schedstat`), which moves less than wall time on a shared machine; median of {} loads; peak RSS of a child process per size, baseline first):\n", root.display(), loads(opts));
     println!("| metrics | semantic models | measures | dimensions | YAML | load + validate | per metric | peak RSS (baseline) | typical query | wide 10 | wide 25 | wide 50 |");
     println!("|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|");
+    let mut stage_rows = Vec::new();
     for &size in &opts.sizes {
         let dir = root.join(format!("p{size}"));
         let shape: Shape = synth::write_project(&dir, size).map_err(|e| e.to_string())?;
@@ -155,8 +211,28 @@ fn synthetic(opts: &Options) -> Result<(), String> {
             wide(1),
             wide(2),
         );
+        stage_rows.push((shape.metrics(), v));
     }
     let _ = std::fs::remove_dir_all(&root);
+    println!();
+    println!("Per stage (median of the same loads; µs per metric in brackets; linear growth keeps the bracketed figure flat). load = parse + resolve + validate + metric tests; graph (`tally graph`'s `build_graph`) is not part of a load:\n");
+    println!(
+        "| metrics | parse (read + YAML) | resolve | validate | metric tests | load | graph |"
+    );
+    println!("|---:|---:|---:|---:|---:|---:|---:|");
+    for (n, v) in &stage_rows {
+        let f = |k: &str| v[k].as_f64().unwrap_or(0.0);
+        let cell = |k: &str| format!("{:.0} ms ({:.1})", f(k), f(k) * 1e3 / *n as f64);
+        println!(
+            "| {n} | {} | {} | {} | {} | {} | {} |",
+            cell("parse_ms"),
+            cell("resolve_ms"),
+            cell("validate_ms"),
+            cell("tests_ms"),
+            cell("load_ms"),
+            cell("graph_ms"),
+        );
+    }
     println!();
     Ok(())
 }
@@ -199,18 +275,18 @@ fn stages(project: &Path) -> Result<(), String> {
     let mut t_validate = Vec::new();
     let mut t_tests = Vec::new();
     for _ in 0..runs {
-        let t = Instant::now();
+        let t = thread_cpu();
         let (spec, _) = tally_core::load::load_project(project, &opts);
-        t_load.push(t.elapsed());
-        let t = Instant::now();
+        t_load.push(thread_cpu().saturating_sub(t));
+        let t = thread_cpu();
         let (model, _) = tally_core::model::spec_to_model(spec);
-        t_resolve.push(t.elapsed());
-        let t = Instant::now();
+        t_resolve.push(thread_cpu().saturating_sub(t));
+        let t = thread_cpu();
         std::hint::black_box(tally_core::validate::validate_model(&model));
-        t_validate.push(t.elapsed());
-        let t = Instant::now();
+        t_validate.push(thread_cpu().saturating_sub(t));
+        let t = thread_cpu();
         std::hint::black_box(tally_core::metric_test::check_tests(&model));
-        t_tests.push(t.elapsed());
+        t_tests.push(thread_cpu().saturating_sub(t));
     }
     let (model, diags) = tally_core::pipeline::load_model(project, &opts);
     if diags.iter().any(|d| d.is_error()) {
@@ -223,22 +299,22 @@ fn stages(project: &Path) -> Result<(), String> {
     );
     let compile = time_compile(&model, &req, 100)?;
     println!(
-        "The repository's project ({} metrics, {} semantic models, {} metric tests), median of {runs} runs per stage:\n",
+        "The repository's project ({} metrics, {} semantic models, {} metric tests), mean CPU time of {runs} runs per stage:\n",
         model.metrics.len(),
         model.semantic_models.len(),
         model.metric_tests.len()
     );
     println!("| stage | time |\n|---|---:|");
     for (name, d) in [
-        ("load (read + parse YAML)", median(t_load)),
-        ("resolve", median(t_resolve)),
+        ("load (read + parse YAML)", mean(&t_load)),
+        ("resolve", mean(&t_resolve)),
         (
             "validate (plans every metric and saved query)",
-            median(t_validate),
+            mean(&t_validate),
         ),
         (
             "check metric tests (plans every test query)",
-            median(t_tests),
+            mean(&t_tests),
         ),
         ("compile `resolution_rate,csat` by month and team", compile),
     ] {

@@ -8,6 +8,7 @@
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
 //! tally-bench cache [--conversations 1M] [--runs 3] [--only TEXT]  (the materialisation cache)
+//! tally-bench check [--conversations 1M] [--duckdb FILE]  (`tally check` over every target, cold and warm cache)
 //! tally-bench compare --bin NAME=COMMAND --bin NAME=COMMAND [--runs 20] [--project DIR] [--query Q]
 //! ```
 //!
@@ -17,6 +18,7 @@
 #![allow(clippy::print_stdout, clippy::print_stderr)] // a command-line tool: printing is its job
 
 mod cache;
+mod check;
 mod compare;
 mod compile;
 mod docs;
@@ -39,6 +41,7 @@ fn main() {
             ..opts.clone()
         }),
         "compare" => compare::run(&opts),
+        "check" => check::run(&opts),
         "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
         "compile-child" => compile::child(&opts),
         "serve" => serve::run(&Options {
@@ -57,7 +60,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all|serve|docs|cache|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -171,6 +174,17 @@ pub fn median(mut ds: Vec<Duration>) -> Duration {
 
 pub fn ms(d: Duration) -> f64 {
     d.as_secs_f64() * 1e3
+}
+
+/// CPU time of the calling thread so far (the first field of `/proc/thread-self/schedstat`, in
+/// nanoseconds): on a machine shared with other jobs a stage's CPU time moves far less than its
+/// wall time. Zero where the file is missing.
+pub fn thread_cpu() -> Duration {
+    std::fs::read_to_string("/proc/thread-self/schedstat")
+        .ok()
+        .and_then(|s| s.split_whitespace().next()?.parse().ok())
+        .map(Duration::from_nanos)
+        .unwrap_or_default()
 }
 
 /// Peak resident memory of this process so far (VmHWM), in KiB.

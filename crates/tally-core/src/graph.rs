@@ -29,7 +29,7 @@ use petgraph::visit::EdgeRef;
 use petgraph::Direction;
 use serde::Serialize;
 use serde_json::json;
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
 #[serde(rename_all = "snake_case")]
@@ -275,14 +275,31 @@ fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
 /// Build the graph of a model.
 pub fn build_graph(model: &Model) -> ProjectGraph {
     let mut b = GraphBuilder::default();
+    let holders = key_holders(model);
     for sm in &model.semantic_models {
-        b.semantic_model(sm, model);
+        b.semantic_model(sm, &holders);
     }
     for m in model.metrics.values() {
         b.metric(m, model);
     }
     b.roster(model);
     b.finish()
+}
+
+/// The semantic models on which each entity is a key, found once (a scan of every model per
+/// entity made the graph quadratic in the number of semantic models).
+fn key_holders(model: &Model) -> HashMap<&str, Vec<&SemanticModel>> {
+    let mut holders: HashMap<&str, Vec<&SemanticModel>> = HashMap::new();
+    for t in &model.semantic_models {
+        for (i, x) in t.entities.iter().enumerate() {
+            // As `SemanticModel::entity` does, the first entity of a name counts.
+            let first = t.entities.iter().position(|y| y.name == x.name) == Some(i);
+            if first && x.kind != EntityType::Foreign {
+                holders.entry(x.name.as_str()).or_default().push(t);
+            }
+        }
+    }
+    holders
 }
 
 /// Nodes by id and edges `(from, kind, to, label)`, sorted, before they become a [`ProjectGraph`].
@@ -317,7 +334,11 @@ impl GraphBuilder {
     }
 
     /// A semantic model, its entities, dimensions and measures, and the models it joins to.
-    fn semantic_model(&mut self, sm: &SemanticModel, model: &Model) {
+    fn semantic_model(
+        &mut self,
+        sm: &SemanticModel,
+        key_holders: &HashMap<&str, Vec<&SemanticModel>>,
+    ) {
         let smid = format!("semantic_model:{}", sm.name);
         self.node(
             NodeKind::SemanticModel,
@@ -371,11 +392,8 @@ impl GraphBuilder {
         }
         // Joins go only to models on which the entity is a key (the planner's fan-out rule).
         for e in &sm.entities {
-            for t in &model.semantic_models {
-                if t.name != sm.name
-                    && t.entity(&e.name)
-                        .is_some_and(|x| x.kind != EntityType::Foreign)
-                {
+            for t in key_holders.get(e.name.as_str()).into_iter().flatten() {
+                if t.name != sm.name {
                     self.edge(
                         smid.clone(),
                         EdgeKind::JoinsTo,

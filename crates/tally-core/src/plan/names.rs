@@ -23,6 +23,8 @@ impl ReservedNames {
             return r;
         }
         let mut r = ReservedNames::default();
+        // Dialects whose macros render a model's SQL alike are tokenised once.
+        let mut read: std::collections::HashSet<String> = std::collections::HashSet::new();
         for (i, sm) in model.semantic_models.iter().enumerate() {
             r.models.insert(sm.name.to_ascii_lowercase());
             match &sm.relation {
@@ -33,7 +35,10 @@ impl ReservedNames {
                             Some(Ok(s)) => s,
                             _ => q.clone(),
                         };
-                        r.relations.extend(relations_read(&sql));
+                        if !read.contains(&sql) {
+                            r.relations.extend(relations_read(&sql));
+                            read.insert(sql);
+                        }
                     }
                 }
             }

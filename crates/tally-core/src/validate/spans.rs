@@ -39,12 +39,16 @@ impl<'m> Validator<'m> {
             return None;
         }
         let text = self.model.sources.get(span.file)?.text.as_str();
+        // `boundaries` is sorted by (file, start): the first one past `span` in its file, found
+        // by binary search (a scan per call made validation quadratic in the number of objects).
+        let next = self
+            .boundaries
+            .partition_point(|b| (b.file, b.start) <= (span.file, span.start));
         let end = self
             .boundaries
-            .iter()
-            .filter(|b| b.file == span.file && b.start > span.start)
+            .get(next)
+            .filter(|b| b.file == span.file)
             .map(|b| b.start as usize)
-            .min()
             .unwrap_or(text.len());
         let start = (span.end as usize).min(text.len());
         Some((start, end.max(start), text))
