@@ -82,7 +82,7 @@ pub fn run(
         &text,
         Default::default(),
         &model.macros,
-        d.macros(),
+        d.name(),
         &model.vars,
     ) {
         Ok(sql) => {

@@ -61,7 +61,8 @@ pub fn child(opts: &Options) -> Result<(), String> {
     let dir = opts.dir.as_deref().ok_or("compile-child needs --dir")?;
     let before = peak_rss_kib();
     let t = Instant::now();
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
     let first = t.elapsed();
     let peak = peak_rss_kib();
     if !diags.is_empty() {
@@ -76,9 +77,14 @@ pub fn child(opts: &Options) -> Result<(), String> {
         drop(std::hint::black_box(tally_core::pipeline::load_model(
             dir,
             &LoadOptions::default(),
+            &tally_templates::builtin(),
         )));
         let t = Instant::now();
-        let loaded = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+        let loaded = tally_core::pipeline::load_model(
+            dir,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         loads.push(t.elapsed());
         drop(std::hint::black_box(loaded));
     }
@@ -203,7 +209,7 @@ fn stages(project: &Path) -> Result<(), String> {
         let (spec, _) = tally_core::load::load_project(project, &opts);
         t_load.push(t.elapsed());
         let t = Instant::now();
-        let (model, _) = tally_core::model::spec_to_model(spec);
+        let (model, _) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
         t_resolve.push(t.elapsed());
         let t = Instant::now();
         std::hint::black_box(tally_core::validate::validate_model(&model));
@@ -212,7 +218,8 @@ fn stages(project: &Path) -> Result<(), String> {
         std::hint::black_box(tally_core::metric_test::check_tests(&model));
         t_tests.push(t.elapsed());
     }
-    let (model, diags) = tally_core::pipeline::load_model(project, &opts);
+    let (model, diags) =
+        tally_core::pipeline::load_model(project, &opts, &tally_templates::builtin());
     if diags.iter().any(|d| d.is_error()) {
         return Err("the repository's project has errors".into());
     }

@@ -24,6 +24,7 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
             source_schema: Some("mf_src".into()),
             ..LoadOptions::default()
         },
+        &tally_templates::builtin(),
     )
 }
 

@@ -44,7 +44,7 @@ fn resolve(
     spec: tally_core::load::ProjectSpec,
     mut diags: Vec<Diagnostic>,
 ) -> (Model, Vec<Diagnostic>) {
-    let (model, more) = spec_to_model(spec);
+    let (model, more) = spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(tally_core::validate::validate_model(&model));
     (model, diags)

@@ -42,7 +42,7 @@ fn run(filter: &str) -> (Model, Vec<Diagnostic>) {
         ("metrics/m.yml", metrics.as_str()),
     ];
     let (spec, mut diags) = load_files(&files, None, &LoadOptions::default());
-    let (model, more) = spec_to_model(spec);
+    let (model, more) = spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(validate_model(&model));
     (model, diags)
@@ -249,7 +249,11 @@ fn all_have_offset_maps(model: &Model) -> usize {
 #[test]
 fn every_expression_of_the_repository_project_has_an_offset_map() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, _) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    let (model, _) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(all_have_offset_maps(&model) > 20);
 }
 

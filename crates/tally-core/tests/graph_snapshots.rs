@@ -85,7 +85,7 @@ fn small() -> Model {
         &LoadOptions::default(),
     );
     assert!(diags.is_empty(), "{diags:?}");
-    let (model, diags) = spec_to_model(spec);
+    let (model, diags) = spec_to_model(spec, &tally_templates::builtin());
     assert!(
         diags.is_empty(),
         "{}",

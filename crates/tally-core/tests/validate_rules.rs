@@ -54,7 +54,7 @@ project_configuration:
 /// Load, resolve and validate files (plus tally.yml); returns every diagnostic of every stage.
 fn run(files: &[(&str, &str)]) -> (Model, Vec<Diagnostic>) {
     let (spec, mut diags) = load_files(files, Some(TALLY_YML), &LoadOptions::default());
-    let (model, more) = spec_to_model(spec);
+    let (model, more) = spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(validate_model(&model));
     (model, diags)

@@ -87,7 +87,8 @@ fn load_project(dir: &Path) -> Model {
     )
     .unwrap();
     std::fs::write(dir.join("models/spans.yml"), PROJECT).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),
@@ -427,7 +428,11 @@ fn edge_cases() {
 #[test]
 fn sample_data_reconciles_with_intercom_statistics() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(diags.iter().all(|d| !d.is_error()));
     let conn = engine::open(None).unwrap();
     tally_sample::generate_intercom(

@@ -18,7 +18,11 @@ fn repository() -> std::path::PathBuf {
 }
 
 fn load_from(root: &Path) -> Model {
-    let (model, diags) = tally_core::pipeline::load_model(root, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(
         !diags.iter().any(|d| d.is_error()),
         "the project has errors"

@@ -514,7 +514,11 @@ fn cases() -> Vec<Case> {
 
 fn load_project() -> Model {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),
