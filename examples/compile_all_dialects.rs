@@ -25,7 +25,11 @@ fn main() -> ExitCode {
         eprintln!("usage: compile_all_dialects PROJECT_DIR METRIC [GROUP_BY...]");
         return ExitCode::from(2);
     };
-    let (model, diags) = pipeline::load_model(&PathBuf::from(project), &LoadOptions::default());
+    let (model, diags) = pipeline::load_model(
+        &PathBuf::from(project),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     if diags.iter().any(|d| d.is_error()) {
         eprint!("{}", render_human(&model.sources, &diags, false));
         return ExitCode::from(1);

@@ -85,7 +85,7 @@ pub fn run(
         &text,
         Default::default(),
         &model.macros,
-        d.macros(),
+        d.name(),
         &model.vars,
     ) {
         Ok(sql) => {

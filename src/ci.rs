@@ -543,7 +543,7 @@ fn base_model(
             .0
             .dbt;
     }
-    let (model, more) = tally_core::model::spec_to_model(spec);
+    let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(tally_core::pipeline::check_tests(&model));
     let errors = diags.iter().filter(|d| d.is_error()).count();

@@ -110,6 +110,7 @@ fn serve(ctx: &Ctx, bind: &str) -> u8 {
 }
 
 fn site_for(project: &Path, opts: &LoadOptions) -> Site {
-    let (model, diags) = tally_core::pipeline::load_model(project, opts);
+    let (model, diags) =
+        tally_core::pipeline::load_model(project, opts, &tally_templates::builtin());
     tally_docs::generate(&model, &diags, &SiteOptions::for_model(&model))
 }

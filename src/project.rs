@@ -60,7 +60,7 @@ fn read_spec(ctx: &Ctx) -> (ProjectSpec, Vec<Diagnostic>) {
 /// Load, resolve and validate the project, with every diagnostic.
 pub(crate) fn load(ctx: &Ctx) -> Loaded {
     let (spec, diags) = read_spec(ctx);
-    let (model, diags) = tally_core::pipeline::check_spec(spec, diags);
+    let (model, diags) = tally_core::pipeline::check_spec(spec, diags, &tally_templates::builtin());
     Loaded { model, diags }
 }
 

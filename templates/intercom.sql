@@ -1,4 +1,4 @@
-{#- The Intercom project's own macros (read as a project template; tally's library is macros.sql). -#}
+{#- The Intercom project's own macros (read as a project template; tally's built-in library is crates/tally-templates). -#}
 
 {#- intercom_conversation_contact(conversation): a SELECT of one row per conversation of the
     relation `conversation` (current conversation_history rows): conversation_id and contact_id.

@@ -87,8 +87,11 @@ pub fn run(opts: &Options) -> Result<(), String> {
     let db = crate::exec::database(opts, n)?;
     let dbs = db.to_string_lossy().into_owned();
     let project = &opts.project;
-    let (model, _) =
-        tally_core::pipeline::load_model(project, &tally_core::load::LoadOptions::default());
+    let (model, _) = tally_core::pipeline::load_model(
+        project,
+        &tally_core::load::LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let metrics: Vec<&String> = model
         .metrics
         .keys()

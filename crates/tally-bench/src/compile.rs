@@ -79,7 +79,7 @@ impl StageTimes {
         let (spec, mut diags) = tally_core::load::load_project(dir, &LoadOptions::default());
         st.parse = thread_cpu().saturating_sub(t);
         let t = thread_cpu();
-        let (model, more) = tally_core::model::spec_to_model(spec);
+        let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
         st.resolve = thread_cpu().saturating_sub(t);
         diags.extend(more);
         let t = thread_cpu();
@@ -279,7 +279,7 @@ fn stages(project: &Path) -> Result<(), String> {
         let (spec, _) = tally_core::load::load_project(project, &opts);
         t_load.push(thread_cpu().saturating_sub(t));
         let t = thread_cpu();
-        let (model, _) = tally_core::model::spec_to_model(spec);
+        let (model, _) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
         t_resolve.push(thread_cpu().saturating_sub(t));
         let t = thread_cpu();
         std::hint::black_box(tally_core::validate::validate_model(&model));
@@ -288,7 +288,7 @@ fn stages(project: &Path) -> Result<(), String> {
         std::hint::black_box(tally_core::metric_test::check_tests(&model));
         t_tests.push(thread_cpu().saturating_sub(t));
     }
-    let (model, diags) = tally_core::pipeline::load_model(project, &opts);
+    let (model, diags) = tally_core::pipeline::load_model(project, &opts, &tally_templates::builtin());
     if diags.iter().any(|d| d.is_error()) {
         return Err("the repository's project has errors".into());
     }

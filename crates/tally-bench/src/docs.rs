@@ -17,7 +17,11 @@ pub fn run(_opts: &Options, sizes: &[usize]) -> Result<(), String> {
         let dir = root.join(format!("p{size}"));
         synth::write_project(&dir, size).map_err(|e| e.to_string())?;
         let t = Instant::now();
-        let (model, diags) = tally_core::pipeline::load_model(&dir, &LoadOptions::default());
+        let (model, diags) = tally_core::pipeline::load_model(
+            &dir,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         let load = t.elapsed();
         let site_opts = SiteOptions::for_model(&model);
         let t = Instant::now();

@@ -66,7 +66,7 @@ fn fill_models(model: &Model, sql: &str) -> Result<String, String> {
         }
         let relation = match (
             &sm.relation,
-            model.render_model_sql(i, Dialect::DuckDb.name(), Dialect::DuckDb.macros()),
+            model.render_model_sql(i, Dialect::DuckDb.name()),
         ) {
             (_, Some(r)) => format!("(\n{}\n)", r.map_err(|d| d.message)?),
             (Relation::Table(t), None) => t.clone(),
@@ -158,7 +158,11 @@ pub fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
 
 fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     let db = database(opts, n)?;
-    let (model, diags) = tally_core::pipeline::load_model(project, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        project,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     if diags.iter().any(|d| d.is_error()) {
         return Err(tally_core::diag::render_human(
             &model.sources,
@@ -351,7 +355,11 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("tally-bench-exec-test-{}", std::process::id()));
         project_copy(&root, &dir).unwrap();
-        let (model, diags) = tally_core::pipeline::load_model(&dir, &LoadOptions::default());
+        let (model, diags) = tally_core::pipeline::load_model(
+            &dir,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(!diags.iter().any(|d| d.is_error()));
         let mut queries = parse_sections(METRICS_SQL);

@@ -293,7 +293,11 @@ mod tests {
         let dir =
             std::env::temp_dir().join(format!("tally-bench-synth-test-{}", std::process::id()));
         let shape = write_project(&dir, 1000).unwrap();
-        let (model, diags) = tally_core::pipeline::load_model(&dir, &LoadOptions::default());
+        let (model, diags) = tally_core::pipeline::load_model(
+            &dir,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         let rendered = tally_core::diag::render_human(&model.sources, &diags, false);
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(diags.is_empty(), "{rendered}");

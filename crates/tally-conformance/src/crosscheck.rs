@@ -89,7 +89,11 @@ impl Suite {
             })
             .collect();
 
-        let (intercom, diags) = tally_core::pipeline::load_model(&repo_root(), &Default::default());
+        let (intercom, diags) = tally_core::pipeline::load_model(
+            &repo_root(),
+            &Default::default(),
+            &tally_templates::builtin(),
+        );
         let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
             return Err(tally_core::diag::render_human(

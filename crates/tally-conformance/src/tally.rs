@@ -51,7 +51,11 @@ impl TallyCompiler {
         if let Some(m) = self.models.borrow().get(dir) {
             return Ok(m.clone());
         }
-        let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+        let (model, diags) = tally_core::pipeline::load_model(
+            dir,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         let errors: Vec<_> = diags.into_iter().filter(|d| d.is_error()).collect();
         if !errors.is_empty() {
             return Err(tally_core::diag::render_human(

@@ -29,7 +29,7 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
                 }
             }
             Relation::Query(_, span) => {
-                let rendered = model.render_model_sql(i, dialect.name(), dialect.macros());
+                let rendered = model.render_model_sql(i, dialect.name());
                 if let Some(Ok(sql)) = rendered {
                     if let Err(e) = one_query(dialect, &sql) {
                         out.push(
@@ -67,7 +67,7 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
                     expr,
                     span,
                     &model.macros,
-                    dialect.macros(),
+                    dialect.name(),
                     &model.vars,
                 ) {
                     Ok(s) => s,

@@ -1,8 +1,8 @@
 //! Jinja rendering of user SQL (`sql:` on semantic models) through the dialect macro library.
 //!
-//! The library is the repository's `templates/macros.sql` (compiled into tally), then the target
-//! dialect's overrides `templates/dialects/<dialect>.sql` (`Dialect::macros`, also compiled in), then
-//! the project's own `templates/*.sql`; a later definition of a macro replaces an earlier one, so a
+//! The library is tally's built-in base macros, then the target dialect's overrides (both given to
+//! core as data, a [`Templates`] value: the `tally-templates` crate embeds tally's own), then the
+//! project's own `templates/*.sql`; a later definition of a macro replaces an earlier one, so a
 //! project can add macros or override any of tally's. Macros are callable by name in any SQL snippet:
 //! `{{ dateadd('day', 7, 'first_close_at') }}`. Project variables are available as `{{ var('name') }}`.
 
@@ -10,8 +10,54 @@ mod comments;
 
 use crate::diag::{codes, Diagnostic};
 use crate::source::Span;
+use std::sync::Arc;
 
-const BASE: &str = include_str!("../../../templates/macros.sql");
+/// The built-in macro library as data: the base macros and each dialect's overrides (by dialect
+/// name, `Dialect::name`). Core embeds none: the caller passes it where a project is resolved
+/// (`tally_templates::builtin()` for tally's own). Cheap to clone.
+#[derive(Clone, Debug, Default)]
+pub struct Templates {
+    base: Arc<str>,
+    dialects: Arc<[(String, String)]>,
+}
+
+impl Templates {
+    /// A library of the base macros `base` and no dialect overrides yet.
+    pub fn new(base: &str) -> Self {
+        Templates {
+            base: base.into(),
+            dialects: Arc::new([]),
+        }
+    }
+
+    /// These templates with `overrides` as dialect `name`'s macro file (replacing an earlier one).
+    pub fn with_dialect(self, name: &str, overrides: &str) -> Self {
+        let mut dialects: Vec<(String, String)> = self
+            .dialects
+            .iter()
+            .filter(|(n, _)| n != name)
+            .cloned()
+            .collect();
+        dialects.push((name.to_string(), overrides.to_string()));
+        Templates {
+            base: self.base,
+            dialects: dialects.into(),
+        }
+    }
+
+    /// The base macros.
+    pub fn base(&self) -> &str {
+        &self.base
+    }
+
+    /// The overrides of the dialect named `name`; empty when it has none.
+    pub fn dialect(&self, name: &str) -> &str {
+        self.dialects
+            .iter()
+            .find(|(n, _)| n == name)
+            .map_or("", |(_, t)| t.as_str())
+    }
+}
 
 /// The macros of the library, for help text.
 pub const MACROS: &[&str] = &[
@@ -42,20 +88,22 @@ pub const MACROS: &[&str] = &[
 /// real macro needs, far below what takes more than a fraction of a second.
 pub const FUEL: u64 = 2_000_000;
 
-/// A macro library: the text of all macro files, in override order.
+/// A macro library: the built-in templates and the project's macro files, in override order.
 #[derive(Clone, Debug, Default)]
 pub struct MacroLibrary {
+    pub builtin: Templates,
     pub project_macros: Vec<(String, String)>,
 }
 
 impl MacroLibrary {
-    fn source(&self, overrides: &str) -> String {
-        let mut s = String::from(BASE);
+    fn source(&self, dialect: &str) -> String {
+        let base = self.builtin.base();
+        let mut s = String::from(base);
         s.push('\n');
-        s.push_str(overrides);
-        // A project file identical to the built-in library (the repository's own project reads
-        // `templates/macros.sql` as a project file) would undo the dialect's overrides.
-        for (_, text) in self.project_macros.iter().filter(|(_, t)| t != BASE) {
+        s.push_str(self.builtin.dialect(dialect));
+        // A project file identical to the built-in library (a copy of tally's `macros.sql` in a
+        // project's `templates/`) would undo the dialect's overrides.
+        for (_, text) in self.project_macros.iter().filter(|(_, t)| t != base) {
             s.push('\n');
             s.push_str(text);
         }
@@ -63,19 +111,19 @@ impl MacroLibrary {
     }
 }
 
-/// Render a SQL snippet. `overrides` is the target dialect's macro file (`Dialect::macros`); `vars`
-/// are the project's variables.
+/// Render a SQL snippet for the dialect named `dialect` (`Dialect::name`: its overrides of the
+/// built-in templates apply); `vars` are the project's variables.
 pub fn render_sql(
     text: &str,
     span: Span,
     lib: &MacroLibrary,
-    overrides: &str,
+    dialect: &str,
     vars: &indexmap::IndexMap<String, serde_json::Value>,
 ) -> Result<String, Diagnostic> {
     if !text.contains("{{") && !text.contains("{%") {
         return Ok(text.to_string());
     }
-    let library = lib.source(overrides);
+    let library = lib.source(dialect);
     let prefix_lines = library.matches('\n').count();
     let mut env = minijinja::Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
@@ -122,72 +170,4 @@ pub fn render_sql(
             MACROS.join(", ")
         ))
     })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn macros_and_vars_render() {
-        let mut vars = indexmap::IndexMap::new();
-        vars.insert("days".to_string(), serde_json::json!(7));
-        let out = render_sql(
-            "select {{ dateadd('day', var('days'), 'x') }}",
-            Span::DUMMY,
-            &MacroLibrary::default(),
-            "",
-            &vars,
-        )
-        .unwrap();
-        assert_eq!(out, "select (x + INTERVAL (7) day)");
-        let err = render_sql(
-            "{{ var('nope') }}",
-            Span::DUMMY,
-            &MacroLibrary::default(),
-            "",
-            &vars,
-        )
-        .unwrap_err();
-        assert!(err.message.contains("nope"), "{}", err.message);
-    }
-
-    #[test]
-    fn nested_loops_run_out_of_fuel() {
-        let vars = indexmap::IndexMap::new();
-        let text = "{% for a in range(10000) %}{% for b in range(10000) %}{% for c in range(10000) %}x{% endfor %}{% endfor %}{% endfor %}";
-        let err = render_sql(text, Span::DUMMY, &MacroLibrary::default(), "", &vars).unwrap_err();
-        assert_eq!(err.code, codes::EXPRESSION);
-        assert!(err.message.contains("fuel"), "{}", err.message);
-    }
-
-    #[test]
-    fn dialect_then_project_macros_override_the_base() {
-        let vars = indexmap::IndexMap::new();
-        let overrides = "{%- macro dateadd(unit, count, expr) -%}DATEADD({{ unit }}, {{ count }}, {{ expr }}){%- endmacro -%}";
-        let out = render_sql(
-            "{{ dateadd('day', 7, 'x') }} {{ bool_or('b') }}",
-            Span::DUMMY,
-            &MacroLibrary::default(),
-            overrides,
-            &vars,
-        )
-        .unwrap();
-        assert_eq!(out, "DATEADD(day, 7, x) BOOL_OR(b)");
-        let lib = MacroLibrary {
-            project_macros: vec![(
-                "templates/mine.sql".into(),
-                "{%- macro bool_or(expr) -%}MY_OR({{ expr }}){%- endmacro -%}\n{%- macro twice(x) -%}2 * {{ x }}{%- endmacro -%}".into(),
-            )],
-        };
-        let out = render_sql(
-            "{{ dateadd('day', 7, 'x') }} {{ bool_or('b') }} {{ twice('y') }}",
-            Span::DUMMY,
-            &lib,
-            overrides,
-            &vars,
-        )
-        .unwrap();
-        assert_eq!(out, "DATEADD(day, 7, x) MY_OR(b) 2 * y");
-    }
 }

@@ -1,6 +1,7 @@
 //! The stages composed: one function per common use, each a chain of the stage functions.
 
 use crate::diag::Diagnostic;
+use crate::jinja::Templates;
 use crate::load::{load_project, LoadOptions, ProjectSpec};
 use crate::model::{spec_to_model, Model};
 use std::path::Path;
@@ -8,16 +9,25 @@ use std::path::Path;
 pub use crate::query::{compile, plan, Compiled};
 
 /// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
-pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
+/// `templates` are the built-in macros the model's SQL renders with (`tally_templates::builtin()`).
+pub fn load_model(
+    root: &Path,
+    opts: &LoadOptions,
+    templates: &Templates,
+) -> (Model, Vec<Diagnostic>) {
     let (spec, diags) = load_project(root, opts);
-    check_spec(spec, diags)
+    check_spec(spec, diags, templates)
 }
 
 /// Resolve, validate and check a loaded project (`diags` are the loader's): the second half of
 /// [`load_model`], for callers that read settings of the spec (its database) before resolution
 /// consumes it, so that the project is read once.
-pub fn check_spec(spec: ProjectSpec, mut diags: Vec<Diagnostic>) -> (Model, Vec<Diagnostic>) {
-    let (model, more) = spec_to_model(spec);
+pub fn check_spec(
+    spec: ProjectSpec,
+    mut diags: Vec<Diagnostic>,
+    templates: &Templates,
+) -> (Model, Vec<Diagnostic>) {
+    let (model, more) = spec_to_model(spec, templates);
     diags.extend(more);
     // Check tests read the resolved checks and the fixtures' tables (`metric_test`, above `model`).
     diags.extend(check_tests(&model));

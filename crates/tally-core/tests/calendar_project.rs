@@ -59,7 +59,8 @@ fn load(dir: &Path, hours: &str) -> Model {
     std::fs::create_dir_all(dir.join("models")).unwrap();
     std::fs::write(dir.join("tally.yml"), TALLY_YML).unwrap();
     std::fs::write(dir.join("models/m.yml"), models(hours)).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),

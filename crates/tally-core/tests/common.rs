@@ -24,6 +24,7 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
             source_schema: Some("mf_src".into()),
             ..LoadOptions::default()
         },
+        &tally_templates::builtin(),
     )
 }
 
@@ -37,7 +38,7 @@ pub fn resolve_and_validate(
     spec: ProjectSpec,
     mut diags: Vec<Diagnostic>,
 ) -> (Model, Vec<Diagnostic>) {
-    let (model, more) = tally_core::model::spec_to_model(spec);
+    let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(tally_core::validate::validate_model(&model));
     (model, diags)

@@ -55,7 +55,8 @@ metrics:
 fn load(files: &[(&str, &str)], o: &LoadOptions) -> (Model, Vec<Diagnostic>, tempfile::TempDir) {
     let dir = tempfile::tempdir().expect("tempdir");
     write(dir.path(), files);
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), o);
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir.path(), o, &tally_templates::builtin());
     (model, diags, dir)
 }
 

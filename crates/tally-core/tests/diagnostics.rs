@@ -24,7 +24,11 @@ fn every_fixture_reports_its_code() {
     let mut problems = Vec::new();
     for (name, path) in cases() {
         let code = &name[..5];
-        let (model, diags) = tally_core::pipeline::load_model(&path, &LoadOptions::default());
+        let (model, diags) = tally_core::pipeline::load_model(
+            &path,
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         assert!(
             diags.iter().any(|d| d.code == code),
             "{name}: expected {code}, got:\n{}",

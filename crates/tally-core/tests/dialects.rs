@@ -165,7 +165,11 @@ fn project_root() -> PathBuf {
 
 #[test]
 fn every_intercom_metric_compiles_in_every_dialect() {
-    let (model, diags) = tally_core::pipeline::load_model(&project_root(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &project_root(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(errors.is_empty(), "{}", common::render(&model, &errors));
     let mut problems = Vec::new();
@@ -198,7 +202,10 @@ fn every_intercom_metric_compiles_in_every_dialect() {
 /// Every macro of the library renders in every dialect to SQL that parses back in it.
 #[test]
 fn every_macro_renders_and_parses_in_every_dialect() {
-    let lib = tally_core::jinja::MacroLibrary::default();
+    let lib = tally_core::jinja::MacroLibrary {
+        builtin: tally_templates::builtin(),
+        project_macros: Vec::new(),
+    };
     let vars = indexmap::IndexMap::new();
     let statements = [
         "SELECT {{ dateadd('day', 7, 'x') }}, {{ dateadd('hour', -2, 'x') }}, {{ dateadd('week', 2, 'x') }}, \
@@ -217,7 +224,7 @@ fn every_macro_renders_and_parses_in_every_dialect() {
     ];
     for d in dialect::Dialect::ALL {
         for stmt in statements {
-            let sql = tally_core::jinja::render_sql(stmt, Span::DUMMY, &lib, d.macros(), &vars)
+            let sql = tally_core::jinja::render_sql(stmt, Span::DUMMY, &lib, d.name(), &vars)
                 .unwrap_or_else(|e| panic!("{}: {}", d.name(), e.message));
             assert!(!sql.contains("{{"), "{sql}");
             if let Err(e) = tally_core::sql::parse_back(d, &sql) {
@@ -230,7 +237,10 @@ fn every_macro_renders_and_parses_in_every_dialect() {
 /// The string_literal macro escapes exactly as the dialect does in generated SQL.
 #[test]
 fn string_literal_macro_agrees_with_the_dialect() {
-    let lib = tally_core::jinja::MacroLibrary::default();
+    let lib = tally_core::jinja::MacroLibrary {
+        builtin: tally_templates::builtin(),
+        project_macros: Vec::new(),
+    };
     let mut vars = indexmap::IndexMap::new();
     let value = "it's a \\ back\tslash\nand a newline";
     vars.insert("v".to_string(), serde_json::json!(value));
@@ -239,7 +249,7 @@ fn string_literal_macro_agrees_with_the_dialect() {
             "{{ string_literal(var('v')) }}",
             Span::DUMMY,
             &lib,
-            d.macros(),
+            d.name(),
             &vars,
         )
         .unwrap();
@@ -341,7 +351,11 @@ fn project_templates_add_and_override_macros_in_every_dialect() {
             ),
         ],
     );
-    let (model, diags) = tally_core::pipeline::load_model(&project.0, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &project.0,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     // The project's dialect (postgres) has no approximate percentile: validation says so, at the
     // measure.
@@ -385,7 +399,7 @@ fn an_unknown_dialect_in_tally_yml_is_an_error_with_a_suggestion() {
         Some("name: shop\ndialect: snowflak\n"),
         &LoadOptions::default(),
     );
-    let (model, more) = tally_core::model::spec_to_model(spec);
+    let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(tally_core::validate::validate_model(&model));
     let d = diags
@@ -407,7 +421,6 @@ fn an_unknown_dialect_in_tally_yml_is_an_error_with_a_suggestion() {
 /// overrides only macros the base library defines.
 #[test]
 fn the_macro_list_is_complete() {
-    let templates = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../templates");
     let names = |text: &str| -> Vec<String> {
         text.split("macro ")
             .skip(1)
@@ -416,7 +429,7 @@ fn the_macro_list_is_complete() {
             .filter(|n| !n.is_empty() && n.chars().all(|c| c.is_ascii_lowercase() || c == '_'))
             .collect()
     };
-    let base = names(&std::fs::read_to_string(templates.join("macros.sql")).unwrap());
+    let base = names(tally_templates::BASE);
     let listed: Vec<&str> = tally_core::jinja::MACROS
         .iter()
         .map(|m| m.split('(').next().unwrap())
@@ -428,7 +441,7 @@ fn the_macro_list_is_complete() {
         assert!(base.iter().any(|n| n == l), "{l} is listed but not defined");
     }
     for d in dialect::Dialect::ALL {
-        for n in names(d.macros()) {
+        for n in names(tally_templates::dialect(d)) {
             assert!(
                 base.contains(&n),
                 "{} overrides unknown macro {n}",

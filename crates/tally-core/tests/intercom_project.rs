@@ -19,7 +19,11 @@ fn project_root() -> PathBuf {
 )]
 fn load() -> Model {
     // The same stages as `tally validate`: load, resolve, semantic validation.
-    let (model, diags) = tally_core::pipeline::load_model(&project_root(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &project_root(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),

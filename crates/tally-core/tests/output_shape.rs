@@ -92,7 +92,11 @@ fn load(files: &[(&str, &str)]) -> (tempfile::TempDir, Model) {
     for (name, text) in files {
         std::fs::write(dir.path().join(name), text).expect("write");
     }
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).collect();
     assert!(errors.is_empty(), "{errors:#?}");
     (dir, model)

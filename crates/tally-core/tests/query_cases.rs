@@ -54,7 +54,11 @@ fn load_project(name: &str) -> Model {
         Some(manifest) => common::load_manifest(manifest),
         None if name == "repository" => {
             let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-            tally_core::pipeline::load_model(&root, &LoadOptions::default())
+            tally_core::pipeline::load_model(
+                &root,
+                &LoadOptions::default(),
+                &tally_templates::builtin(),
+            )
         }
         None => panic!("unknown project `{name}`: metricflow/<manifest> or repository"),
     };

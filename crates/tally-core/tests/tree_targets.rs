@@ -67,7 +67,11 @@ fn model() -> Model {
         std::fs::create_dir_all(p.parent().unwrap()).unwrap();
         std::fs::write(p, text).unwrap();
     }
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(
         diags.iter().all(|d| !d.is_error()),
         "{}",

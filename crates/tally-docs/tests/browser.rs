@@ -25,7 +25,11 @@ fn the_site_works_in_a_headless_browser() {
         return;
     };
     let repo = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&repo, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &repo,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let site = tally_docs::generate(&model, &diags, &SiteOptions::for_model(&model));
     let tmp = tempfile::tempdir().expect("temp dir");
     let out = tmp.path().join("site");

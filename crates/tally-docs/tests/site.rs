@@ -13,7 +13,8 @@ fn repo() -> PathBuf {
 }
 
 fn site_of(dir: &Path) -> (Model, Site) {
-    let (model, diags) = tally_core::pipeline::load_model(dir, &LoadOptions::default());
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
     let site = tally_docs::generate(&model, &diags, &SiteOptions::for_model(&model));
     (model, site)
 }
@@ -347,7 +348,11 @@ impl MetricSection for Targets {
 fn extra_sections_are_an_extension_point() {
     let dir = tempfile::tempdir().unwrap();
     write_project(dir.path(), "Paid.");
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let mut opts = SiteOptions::for_model(&model);
     opts.sections.push(Box::new(Targets));
     let site = tally_docs::generate(&model, &diags, &opts);

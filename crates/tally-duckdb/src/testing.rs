@@ -802,7 +802,7 @@ metrics:
             &LoadOptions::default(),
         );
         assert!(diags.is_empty(), "{diags:?}");
-        let (m, diags) = spec_to_model(spec);
+        let (m, diags) = spec_to_model(spec, &tally_templates::builtin());
         assert!(diags.is_empty(), "{diags:?}");
         m
     }

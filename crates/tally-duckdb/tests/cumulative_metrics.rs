@@ -84,7 +84,7 @@ fn model(tests: &str) -> Model {
         &LoadOptions::default(),
     );
     assert!(diags.is_empty(), "{diags:?}");
-    let (m, diags) = spec_to_model(spec);
+    let (m, diags) = spec_to_model(spec, &tally_templates::builtin());
     assert!(diags.is_empty(), "{diags:?}");
     m
 }

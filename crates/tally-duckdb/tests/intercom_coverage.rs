@@ -18,7 +18,11 @@ const END: &str = "<!-- metric-test coverage: end -->";
 #[test]
 fn every_intercom_metric_has_a_metric_test_and_the_docs_list_them() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),

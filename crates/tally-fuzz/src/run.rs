@@ -98,7 +98,7 @@ pub fn pipeline(input: &Input) -> Outcome {
         .collect();
     let (spec, mut diags) =
         tally_core::load::load_files(&files, input.config.as_deref(), &LoadOptions::default());
-    let (model, more) = tally_core::model::spec_to_model(spec);
+    let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
     diags.extend(more);
     diags.extend(tally_core::pipeline::check_tests(&model));
     diags.extend(tally_core::validate::validate_model(&model));

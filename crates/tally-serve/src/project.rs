@@ -56,7 +56,8 @@ pub fn load(opts: &ProjectOptions) -> Result<(Loaded, Notes), ServeError> {
     let extras = extras(&spec);
     let db_setting = spec.config.duckdb.as_ref().map(|s| s.value.clone());
     let sample = spec.config.sample_data.clone();
-    let (model, diags) = tally_core::pipeline::check_spec(spec, load_diags);
+    let (model, diags) =
+        tally_core::pipeline::check_spec(spec, load_diags, &tally_templates::builtin());
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     if !errors.is_empty() {
         let text = errors

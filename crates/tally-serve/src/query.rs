@@ -125,8 +125,11 @@ mod tests {
 
     fn model() -> Model {
         let root = std::path::PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let (m, diags) =
-            tally_core::pipeline::load_model(&root, &tally_core::load::LoadOptions::default());
+        let (m, diags) = tally_core::pipeline::load_model(
+            &root,
+            &tally_core::load::LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         assert!(!diags.iter().any(|d| d.is_error()));
         m
     }

@@ -268,7 +268,11 @@ impl Service {
     /// `tally_validate`: every diagnostic of the project on disk now (not only the loaded one).
     pub fn validate(&self) -> Value {
         let root = self.project.options().root.clone();
-        let (model, diags) = tally_core::pipeline::load_model(&root, &self.project.options().load);
+        let (model, diags) = tally_core::pipeline::load_model(
+            &root,
+            &self.project.options().load,
+            &tally_templates::builtin(),
+        );
         let errors = diags.iter().filter(|d| d.is_error()).count();
         json!({
             "errors": errors,

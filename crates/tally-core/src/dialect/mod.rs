@@ -118,20 +118,6 @@ impl Dialect {
         }
     }
 
-    /// The dialect's macro overrides (`templates/dialects/<name>.sql`), loaded after the base
-    /// library `templates/macros.sql` and before the project's own `templates/`.
-    pub fn macros(self) -> &'static str {
-        match self {
-            Dialect::BigQuery => include_str!("../../../../templates/dialects/bigquery.sql"),
-            Dialect::Databricks => include_str!("../../../../templates/dialects/databricks.sql"),
-            Dialect::DuckDb => include_str!("../../../../templates/dialects/duckdb.sql"),
-            Dialect::Postgres => include_str!("../../../../templates/dialects/postgres.sql"),
-            Dialect::Redshift => include_str!("../../../../templates/dialects/redshift.sql"),
-            Dialect::Snowflake => include_str!("../../../../templates/dialects/snowflake.sql"),
-            Dialect::Trino => include_str!("../../../../templates/dialects/trino.sql"),
-        }
-    }
-
     /// The `--dialect` names, in order.
     pub fn names() -> impl Iterator<Item = &'static str> {
         Self::ALL.iter().map(|d| d.name())

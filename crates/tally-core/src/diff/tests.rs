@@ -58,7 +58,7 @@ fn model(models: &str, metrics: &str) -> Model {
         &LoadOptions::default(),
     );
     assert!(diags.is_empty(), "{diags:?}");
-    let (m, diags) = spec_to_model(spec);
+    let (m, diags) = spec_to_model(spec, &crate::jinja::Templates::new(tally_templates::BASE));
     assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     m
 }

@@ -57,14 +57,13 @@ impl Model {
             .then_some(&self.index)
     }
     /// The SQL of semantic model `model` (a `sql:` query) rendered for the dialect named `dialect`
-    /// (whose macro overrides are `overrides`), or None when the model reads a table.
+    /// (with its overrides of the built-in templates), or None when the model reads a table.
     pub fn render_model_sql(
         &self,
         model: usize,
         dialect: &str,
-        overrides: &str,
     ) -> Option<Result<String, Diagnostic>> {
-        self.render_relation_sql(model, false, dialect, overrides)
+        self.render_relation_sql(model, false, dialect)
     }
     /// [`Self::render_model_sql`], of the relation with the model's business durations when
     /// `business` (cached apart).
@@ -73,7 +72,6 @@ impl Model {
         model: usize,
         business: bool,
         dialect: &str,
-        overrides: &str,
     ) -> Option<Result<String, Diagnostic>> {
         let sm = self.semantic_models.get(model)?;
         let relation = match (&sm.business, business) {
@@ -95,7 +93,7 @@ impl Model {
         {
             return Some(r);
         }
-        let r = crate::jinja::render_sql(q, *span, &self.macros, overrides, &self.vars);
+        let r = crate::jinja::render_sql(q, *span, &self.macros, dialect, &self.vars);
         if let Ok(mut c) = self.rendered_sql.lock() {
             c.insert(key, r.clone());
         }

@@ -31,7 +31,7 @@ impl ReservedNames {
                 Relation::Table(t) => r.relations.extend(relation_parts(t)),
                 Relation::Query(q, _) => {
                     for d in crate::dialect::Dialect::ALL {
-                        let sql = match model.render_model_sql(i, d.name(), d.macros()) {
+                        let sql = match model.render_model_sql(i, d.name()) {
                             Some(Ok(s)) => s,
                             _ => q.clone(),
                         };

@@ -68,7 +68,7 @@ impl Renderer<'_> {
         {
             match self
                 .model
-                .render_relation_sql(*model, *business, self.d.name(), self.d.macros())
+                .render_relation_sql(*model, *business, self.d.name())
             {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
@@ -91,7 +91,7 @@ impl Renderer<'_> {
                     return;
                 }
                 let m = self.model;
-                match crate::jinja::render_sql(text, *span, &m.macros, self.d.macros(), &m.vars) {
+                match crate::jinja::render_sql(text, *span, &m.macros, self.d.name(), &m.vars) {
                     Ok(s) => {
                         self.done.insert(text.clone(), s.clone());
                         *text = s;

@@ -1,6 +1,7 @@
 //! Resolution: the `Resolver` walks a [`ProjectSpec`] and builds the [`Model`].
 
 use crate::diag::{codes, Diagnostic};
+use crate::jinja::{MacroLibrary, Templates};
 use crate::load::ProjectSpec;
 use crate::model::{MeasureRef, Metric, MetricKind, Model, ModelIndex, Owners};
 use crate::source::Span;
@@ -19,8 +20,8 @@ mod targets;
 mod time;
 
 /// Resolve a loaded project into a model. Diagnostics cover every problem found; objects with
-/// errors are left out of the model.
-pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
+/// errors are left out of the model. `templates` are the built-in macros its SQL renders with.
+pub fn spec_to_model(spec: ProjectSpec, templates: &Templates) -> (Model, Vec<Diagnostic>) {
     let mut r = Resolver {
         diags: Vec::new(),
         spec: &spec,
@@ -34,7 +35,10 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
     let (checks, more) = targets::resolve(&spec, &model);
     model.checks = checks;
     diags.extend(more);
-    model.macros.project_macros = spec.templates.clone();
+    model.macros = MacroLibrary {
+        builtin: templates.clone(),
+        project_macros: spec.templates.clone(),
+    };
     model.metric_tests = spec.metric_tests;
     model.test_tables = spec.test_tables;
     model.check_tests = spec.check_tests;
