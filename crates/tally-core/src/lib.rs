@@ -31,4 +31,5 @@ pub mod time;
 pub mod timeval;
 pub mod tree;
 pub mod validate;
+pub mod value;
 pub mod yaml;

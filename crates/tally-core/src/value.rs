@@ -122,6 +122,19 @@ impl Value {
         }
     }
 
+    /// The time `micros` microseconds after 1970-01-01 00:00:00, as a [`Value::Time`]
+    /// (`YYYY-MM-DD HH:MM:SS[.ffffff]`).
+    pub fn time_from_micros(micros: i64) -> Value {
+        const DAY: i64 = 86_400_000_000;
+        Value::Time(
+            Ts {
+                days: micros.div_euclid(DAY),
+                micros: micros.rem_euclid(DAY),
+            }
+            .format(),
+        )
+    }
+
     /// A [`Value::Time`] as microseconds since 1970-01-01 00:00:00 (a date at midnight); `None`
     /// for other cells and for a time outside the form `YYYY-MM-DD[ HH:MM:SS[.ffffff]]`.
     pub fn time_micros(&self) -> Option<i64> {
@@ -158,9 +171,15 @@ mod tests {
             Value::Time("2026-01-01".into()),
         ];
         let printed: Vec<String> = cells.iter().map(|c| c.to_string()).collect();
-        assert_eq!(printed, ["", "true", "-3", "2.0", "2.5", "a b", "2026-01-01"]);
+        assert_eq!(
+            printed,
+            ["", "true", "-3", "2.0", "2.5", "a b", "2026-01-01"]
+        );
         let written: Vec<String> = cells.iter().map(|c| c.written().to_string()).collect();
-        assert_eq!(written, ["NULL", "true", "-3", "2", "2.5", "a b", "2026-01-01"]);
+        assert_eq!(
+            written,
+            ["NULL", "true", "-3", "2", "2.5", "a b", "2026-01-01"]
+        );
         assert_eq!(Value::Float(f64::NAN).to_json(), serde_json::Value::Null);
         assert_eq!(Value::Time("2026-01-01".into()).to_json(), "2026-01-01");
     }
@@ -172,6 +191,13 @@ mod tests {
         assert_eq!(t("1970-01-02 00:00:00"), t("1970-01-02"));
         assert_eq!(t("1969-12-31 23:59:59.5"), Some(-500_000));
         assert_eq!(t("not a time"), None);
+        for us in [0, -1, 1_500_000, 1_767_225_600_000_000, -86_400_000_000] {
+            assert_eq!(Value::time_from_micros(us).time_micros(), Some(us));
+        }
+        assert_eq!(
+            Value::time_from_micros(1_500_000),
+            Value::Time("1970-01-01 00:00:01.500000".into())
+        );
         assert_eq!(Value::Text("1970-01-02".into()).time_micros(), None);
     }
 }

@@ -7,8 +7,9 @@
 //! function calls that differ in shape (`date_trunc`, `extract`, interval arithmetic,
 //! percentiles). The SQL stage assembles SQL from that structure through [`Dialect`]'s methods
 //! (`sql.rs`); stage code never asks which dialect it is. User SQL (`sql:` on semantic models,
-//! `expr:` of measures and dimensions) reaches the same differences through the macro library in
-//! `templates/` ([`Dialect::macros`] is the dialect's override file).
+//! `expr:` of measures and dimensions) reaches the same differences through the macro library
+//! ([`crate::jinja::Templates`]: the base macros and each dialect's overrides, by [`Dialect::name`],
+//! given to core as data by the `tally-templates` crate).
 
 use crate::diag::{codes, Diagnostic};
 use crate::time::{DatePart, Grain};
