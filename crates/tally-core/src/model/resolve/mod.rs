@@ -166,6 +166,10 @@ impl<'a> Resolver<'a> {
                             span: ms.name.span,
                             label: ms.label.as_ref().map(|l| l.value.clone()),
                             description: ms.description.clone(),
+                            spans: crate::model::MetricSpans {
+                                label: semantic_model::label_span(&spec.sources, ms.label.as_ref()),
+                                ..crate::model::MetricSpans::default()
+                            },
                             kind: MetricKind::Simple(MeasureRef {
                                 model: mi,
                                 measure: i,
@@ -173,6 +177,7 @@ impl<'a> Resolver<'a> {
                                 filters: vec![],
                                 join_to_timespine: false,
                                 fill_nulls_with: None,
+                                span: ms.name.span,
                             }),
                             filters: vec![],
                             time_granularity: None,
@@ -248,6 +253,11 @@ impl<'a> Resolver<'a> {
                     order_by: sq.query_params.order_by.clone(),
                     limit: sq.query_params.limit.as_ref().map(|l| l.value),
                     span: sq.name.span,
+                    limit_span: sq
+                        .query_params
+                        .limit
+                        .as_ref()
+                        .map_or(Span::DUMMY, |l| l.span),
                     group_by_parsed: sq
                         .query_params
                         .group_by
