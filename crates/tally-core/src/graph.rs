@@ -904,7 +904,7 @@ fn upstream_node(
     path.push(m.name.clone());
     let measure_models: BTreeSet<usize> = direct_measures(m).iter().map(|(r, _)| r.model).collect();
     for (i, label) in direct_inputs(m) {
-        if let Some(im) = model.metric(&i.name) {
+        if let Some(im) = model.metric_by_id(i.metric) {
             let mut child = upstream_node(model, im, label.or(Some("input".into())), path);
             let models = metric_models(model, im);
             child
@@ -940,7 +940,7 @@ fn metric_models(model: &Model, m: &Metric) -> BTreeSet<usize> {
         stack.extend(
             x.input_metrics()
                 .iter()
-                .filter_map(|i| model.metric(&i.name)),
+                .filter_map(|i| model.metric_by_id(i.metric)),
         );
     }
     out

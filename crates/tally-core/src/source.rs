@@ -102,6 +102,31 @@ impl Located {
         }
     }
 
+    /// The bytes `start..end` of the value as a value of their own (a quoted string inside a
+    /// filter, say), placed in the file as this value places them.
+    pub fn slice(&self, start: usize, end: usize) -> Located {
+        if self.span.is_dummy() {
+            return Located::plain(self.span);
+        }
+        match &self.at {
+            Offsets::Plain => Located::plain(self.span.sub(start, end)),
+            Offsets::Whole => Located::whole(self.span),
+            Offsets::Mapped(map) => {
+                let last = map.len().saturating_sub(1);
+                let (vs, ve) = (start.min(last), end.min(last).max(start.min(last)));
+                let base = map[vs];
+                let span = self.sub(vs, ve);
+                Located::mapped(
+                    span,
+                    map[vs..=ve]
+                        .iter()
+                        .map(|m| m.saturating_sub(base))
+                        .collect(),
+                )
+            }
+        }
+    }
+
     /// The file span of the value's bytes `start..end`.
     pub fn sub(&self, start: usize, end: usize) -> Span {
         if self.span.is_dummy() {
@@ -114,7 +139,15 @@ impl Located {
                 let last = map.len().saturating_sub(1);
                 let (vs, ve) = (start.min(last), end.min(last));
                 let s = map[vs];
-                let e = if ve > vs { map[ve - 1] + 1 } else { s };
+                // The end of the value is the end entry, after the last character's whole
+                // written form (an escape); inside the value, after the last byte's first.
+                let e = if ve > vs && ve == last {
+                    map[last].max(map[ve - 1] + 1)
+                } else if ve > vs {
+                    map[ve - 1] + 1
+                } else {
+                    s
+                };
                 let base = self.span.start as usize;
                 Span::new(self.span.file, base + s, base + e.max(s))
             }

@@ -7,7 +7,7 @@
 //! node to any type error, so messages point at the offending value.
 
 mod offsets;
-pub use offsets::{locate, value_offsets};
+pub use offsets::{locate, value_offsets, value_span};
 
 use crate::diag::{codes, did_you_mean, Diagnostic};
 use crate::source::{FileId, Span};

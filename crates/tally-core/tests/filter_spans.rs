@@ -57,6 +57,23 @@ fn check(filter: &str, code: &str, text: &str, at: (usize, usize)) {
     assert_eq!((line, column), at, "{rendered}");
 }
 
+/// Like [`check`], for a case that gives other errors too (a cumulative metric without a time
+/// spine, a metric that cannot be planned): exactly one error of `code`, at `text`.
+fn check_one(case: &str, code: &str, text: &str, at: (usize, usize)) {
+    let (model, diags) = run(case);
+    let rendered = tally_core::diag::render_human(&model.sources, &diags, false);
+    let errors: Vec<&Diagnostic> = diags
+        .iter()
+        .filter(|d| d.is_error() && d.code == code)
+        .collect();
+    assert_eq!(errors.len(), 1, "{rendered}");
+    let d = errors[0];
+    assert_eq!(model.sources.text(d.span), Some(text), "{rendered}");
+    let (file, line, column) = model.sources.location(d.span).expect("a file span");
+    assert_eq!(file, "metrics/m.yml");
+    assert_eq!((line, column), at, "{rendered}");
+}
+
 #[test]
 fn reference_in_plain_scalar() {
     check(
@@ -363,5 +380,89 @@ fn saved_query_group_by_in_double_quoted_scalar() {
         codes::SAVED_QUERY,
         "Dimension('order\\x5f_statuss')",
         (9, 37),
+    );
+}
+
+// ----- group-by items of metric references -----------------------------------------------------
+
+/// A second metric whose filter the case gives (indented for the metric's keys).
+const FILTERED: &str = "  - name: big_orders
+    type: simple
+    type_params: {measure: revenue}
+";
+
+/// The group-by items of `Metric(...)` are parsed with the filter, at resolution: an item that
+/// cannot be reached is reported at its own characters, inside the single-quoted scalar.
+#[test]
+fn metric_group_by_item_in_single_quoted_scalar() {
+    check_one(
+        &format!("{FILTERED}    filter: '{{{{ Metric(''paid_revenue'', group_by=[''order'', ''orderr'']) }}}} > 10'\n"),
+        codes::FILTER_REFERENCE,
+        "orderr",
+        (8, 65),
+    );
+}
+
+#[test]
+fn metric_group_by_item_in_literal_scalar() {
+    check_one(
+        &format!("{FILTERED}    filter: |\n      {{{{ Metric('paid_revenue',\n         group_by=['orderr']) }}}} > 10\n"),
+        codes::FILTER_REFERENCE,
+        "orderr",
+        (10, 21),
+    );
+}
+
+// ----- values the model keeps a span for -------------------------------------------------------
+// Labels, windows, aliases, time granularities and constant properties: their spans come from
+// the YAML layer (the characters of the value in every scalar style), not from searching text.
+
+#[test]
+fn duplicate_label_in_double_quoted_scalar() {
+    check(
+        "    label: 'Paid ''revenue'''\n  - name: other\n    type: simple\n    type_params: {measure: revenue}\n    label: \"Paid \\x27revenue\\x27\"\n",
+        codes::LABEL,
+        "Paid \\x27revenue\\x27",
+        (9, 13),
+    );
+}
+
+#[test]
+fn duplicate_label_in_folded_scalar() {
+    check(
+        "    label: Paid revenue\n  - name: other\n    type: simple\n    type_params: {measure: revenue}\n    label: >-\n      Paid\n      revenue\n",
+        codes::LABEL,
+        "Paid\n      revenue",
+        (10, 7),
+    );
+}
+
+#[test]
+fn empty_window_in_single_quoted_scalar() {
+    check_one(
+        "  - name: running\n    type: cumulative\n    type_params: {measure: revenue, window: '0 days'}\n",
+        codes::CUMULATIVE_PARAMS,
+        "0 days",
+        (7, 46),
+    );
+}
+
+#[test]
+fn invalid_alias_in_double_quoted_scalar() {
+    check(
+        &format!("{DERIVED}      expr: paid_revenue * 2\n  - name: aliased\n    type: derived\n    type_params:\n      expr: \"1\"\n      metrics:\n        - {{name: paid_revenue, alias: \"paid_revenue\\x2Dx\"}}\n"),
+        codes::INVALID_NAME,
+        "paid_revenue\\x2Dx",
+        (15, 40),
+    );
+}
+
+#[test]
+fn time_granularity_in_double_quoted_scalar() {
+    check(
+        "    time_granularity: \"\\x68our\"\n",
+        codes::METRIC_TIME_GRANULARITY,
+        "\\x68our",
+        (5, 24),
     );
 }

@@ -649,6 +649,7 @@ impl<'s, 'a> JParser<'s, 'a> {
                 Field::EntityPath => b.reference.entity_path = self.want_list(v, p.name)?,
                 Field::GroupBy => {
                     b.reference.group_by = self.want_list(v, p.name)?;
+                    b.reference.group_by_items = self.group_by_items(v)?;
                     b.group_by_given = !b.reference.group_by.is_empty();
                 }
                 Field::Descending => {
@@ -742,6 +743,26 @@ impl<'s, 'a> JParser<'s, 'a> {
                 "write a list of quoted names, as in ['listing', 'user']",
             )),
         }
+    }
+
+    /// The items of a `group_by=[...]` list (already checked by [`Self::want_list`]) parsed as
+    /// group-by items, each placed at the characters of its string.
+    fn group_by_items(&self, v: &Value) -> Result<Vec<Reference>, Diagnostic> {
+        let Val::List(items) = &v.val else {
+            return Ok(Vec::new());
+        };
+        let mut out = Vec::with_capacity(items.len());
+        for (s, start, end) in items {
+            // A name is written as itself between its quotes unless it uses escapes.
+            let inner = (start + 1, end.saturating_sub(1).max(start + 1));
+            let loc = if self.src.text.get(inner.0..inner.1) == Some(s.as_str()) {
+                self.src.loc.slice(inner.0, inner.1)
+            } else {
+                crate::source::Located::whole(self.src.sub(*start, *end))
+            };
+            out.push(super::items::parse_group_by_at(s, &loc)?);
+        }
+        Ok(out)
     }
 
     fn want_bool(&self, v: &Value, what: &str) -> Result<Option<bool>, Diagnostic> {

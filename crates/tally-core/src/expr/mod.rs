@@ -146,8 +146,11 @@ pub struct Reference {
     pub grain: Option<String>,
     /// A date part, lower-cased (`.date_part('year')`, `date_part_name='year'`, `x__extract_year`).
     pub date_part: Option<String>,
-    /// The group-by items of a `Metric(...)` reference; empty for other kinds.
+    /// The group-by items of a `Metric(...)` reference, as written; empty for other kinds.
     pub group_by: Vec<String>,
+    /// The same items parsed as group-by items ([`parse_group_by`]) when the reference is
+    /// parsed, one per item, their spans exact in the file.
+    pub group_by_items: Vec<Reference>,
     /// The whole reference: `Dimension('x').grain('day')` without the surrounding `{{ }}`.
     pub span: Span,
 }
@@ -162,6 +165,7 @@ impl Reference {
             grain: None,
             date_part: None,
             group_by: Vec::new(),
+            group_by_items: Vec::new(),
             span,
         }
     }

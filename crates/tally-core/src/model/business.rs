@@ -160,6 +160,7 @@ pub fn apply(
                 expr: p.d.name.value.clone(),
                 is_partition: false,
                 label: p.d.label.as_ref().map(|l| l.value.clone()),
+                label_span: crate::source::Span::DUMMY,
                 span: p.d.name.span,
             });
         }

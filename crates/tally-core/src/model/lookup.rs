@@ -2,8 +2,8 @@
 //! rendered-SQL cache, time spines and custom granularities.
 
 use super::{
-    Measure, MeasureRef, Metric, Model, ModelIndex, Relation, ReservedNames, SemanticModel,
-    TimeSpine,
+    Measure, MeasureRef, Metric, MetricId, Model, ModelIndex, Relation, ReservedNames,
+    SemanticModel, TimeSpine,
 };
 use crate::diag::Diagnostic;
 use crate::spec::EntityType;
@@ -42,6 +42,16 @@ impl ModelIndex {
 impl Model {
     pub fn metric(&self, name: &str) -> Option<&Metric> {
         self.metrics.get(name)
+    }
+    /// The id of the metric named `name`.
+    pub fn metric_id(&self, name: &str) -> Option<MetricId> {
+        self.metrics
+            .get_index_of(name)
+            .map(|i| MetricId(u32::try_from(i).unwrap_or(u32::MAX)))
+    }
+    /// The metric an id names (`None` for [`MetricId::UNBOUND`]).
+    pub fn metric_by_id(&self, id: MetricId) -> Option<&Metric> {
+        self.metrics.get_index(id.index()).map(|(_, m)| m)
     }
     pub fn measure(&self, r: &MeasureRef) -> &Measure {
         &self.semantic_models[r.model].measures[r.measure]

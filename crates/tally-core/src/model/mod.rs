@@ -142,6 +142,9 @@ pub struct SemanticModel {
     #[serde(skip)]
     pub span: Span,
     pub label: Option<String>,
+    /// The characters of `label`'s value in the file.
+    #[serde(skip)]
+    pub label_span: Span,
     pub description: Option<String>,
     pub relation: Relation,
     pub primary_entity: Option<String>,
@@ -204,6 +207,9 @@ pub struct Dimension {
     pub expr: String,
     pub is_partition: bool,
     pub label: Option<String>,
+    /// The characters of `label`'s value in the file.
+    #[serde(skip)]
+    pub label_span: Span,
     #[serde(skip)]
     pub span: Span,
 }
@@ -231,6 +237,9 @@ pub enum AggKind {
 #[derive(Debug, Clone, Serialize)]
 pub struct NonAdditive {
     pub dimension: String,
+    /// The characters of the dimension's name in the file.
+    #[serde(skip)]
+    pub dimension_span: Span,
     pub window_choice: WindowChoice,
     pub window_groupings: Vec<String>,
 }
@@ -244,6 +253,9 @@ pub struct Measure {
     pub agg_time_dimension: String,
     pub non_additive: Option<NonAdditive>,
     pub label: Option<String>,
+    /// The characters of `label`'s value in the file.
+    #[serde(skip)]
+    pub label_span: Span,
     #[serde(skip)]
     pub span: Span,
 }
@@ -258,18 +270,45 @@ pub struct MeasureRef {
     pub filters: Vec<Filter>,
     pub join_to_timespine: bool,
     pub fill_nulls_with: Option<i64>,
+    /// Where the input names the measure (or the simple metric it comes from).
+    #[serde(skip)]
+    pub span: Span,
+}
+
+/// A metric of a [`Model`]: its position in [`Model::metrics`]. Resolution binds every input
+/// to one after it has left out the metrics that do not resolve, and the metrics do not move
+/// afterwards; look it up with [`Model::metric_by_id`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub struct MetricId(pub u32);
+
+impl MetricId {
+    /// Not bound (yet): an input of a metric that resolution left out.
+    pub const UNBOUND: MetricId = MetricId(u32::MAX);
+
+    pub fn index(self) -> usize {
+        self.0 as usize
+    }
 }
 
 /// A metric as the input of a ratio or derived metric.
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricInput {
     pub name: String,
+    /// The metric `name` names, bound by resolution.
+    #[serde(skip)]
+    pub metric: MetricId,
     pub alias: Option<String>,
     pub filters: Vec<Filter>,
     pub offset_window: Option<Window>,
     pub offset_to_grain: Option<TimeGrain>,
     #[serde(skip)]
     pub span: Span,
+    /// The characters of `alias`'s value in the file.
+    #[serde(skip)]
+    pub alias_span: Span,
+    /// The characters of `offset_to_grain`'s value in the file.
+    #[serde(skip)]
+    pub offset_to_grain_span: Span,
 }
 
 impl MetricInput {
@@ -283,6 +322,12 @@ impl MetricInput {
 pub struct ConstantProperty {
     pub base_property: String,
     pub conversion_property: String,
+    /// The characters of `base_property`'s value in the file.
+    #[serde(skip)]
+    pub base_span: Span,
+    /// The characters of `conversion_property`'s value in the file.
+    #[serde(skip)]
+    pub conversion_span: Span,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -335,6 +380,31 @@ pub struct Metric {
     pub tags: Vec<String>,
     /// Left out of listings, still queryable: dbt's `hidden: true`, MetricFlow's `is_private`.
     pub hidden: bool,
+    /// Where the values of the metric's keys are written (characters of the value).
+    #[serde(skip)]
+    pub spans: MetricSpans,
+}
+
+/// The characters in the file of a metric's values that have no span of their own in the model.
+/// [`Span::DUMMY`] when the key is absent.
+#[derive(Debug, Clone, Copy)]
+pub struct MetricSpans {
+    pub label: Span,
+    pub time_granularity: Span,
+    /// The cumulative or conversion window.
+    pub window: Span,
+    pub grain_to_date: Span,
+}
+
+impl Default for MetricSpans {
+    fn default() -> MetricSpans {
+        MetricSpans {
+            label: Span::DUMMY,
+            time_granularity: Span::DUMMY,
+            window: Span::DUMMY,
+            grain_to_date: Span::DUMMY,
+        }
+    }
 }
 
 impl Metric {
@@ -345,6 +415,18 @@ impl Metric {
             MetricKind::Derived { .. } => "derived",
             MetricKind::Cumulative { .. } => "cumulative",
             MetricKind::Conversion { .. } => "conversion",
+        }
+    }
+
+    /// The inputs of a ratio or derived metric, to bind them.
+    pub(crate) fn input_metrics_mut(&mut self) -> Vec<&mut MetricInput> {
+        match &mut self.kind {
+            MetricKind::Ratio {
+                numerator,
+                denominator,
+            } => vec![numerator, denominator],
+            MetricKind::Derived { inputs, .. } => inputs.iter_mut().collect(),
+            _ => Vec::new(),
         }
     }
 
@@ -372,6 +454,9 @@ pub struct SavedQuery {
     pub limit: Option<i64>,
     #[serde(skip)]
     pub span: Span,
+    /// The characters of `limit`'s value in the file.
+    #[serde(skip)]
+    pub limit_span: Span,
     /// `group_by`, parsed by resolution (spans exact in the file), one per item.
     #[serde(skip)]
     pub group_by_parsed: Vec<Result<crate::expr::Reference, Diagnostic>>,

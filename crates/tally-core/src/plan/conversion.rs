@@ -6,7 +6,7 @@ use super::items::Item;
 use super::metrics::MetricExpr;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ConstantProperty, Filter, MeasureRef, MetricKind};
+use crate::model::{ConstantProperty, Filter, MeasureRef, Metric, MetricKind};
 use crate::source::Span;
 use crate::spec::ConversionCalculation;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
@@ -16,13 +16,13 @@ impl<'m> Planner<'m> {
     /// A conversion metric. `filters` (the metric's and the query's) select base events only.
     pub(crate) fn conversion(
         &mut self,
-        name: &str,
+        metric: &Metric,
         span: Span,
         filters: &[Filter],
         bounds: &Bounds,
     ) -> Option<MetricExpr> {
         let model = self.cx.model;
-        let metric = model.metric(name)?;
+        let name = metric.name.as_str();
         let MetricKind::Conversion {
             base,
             conversion,

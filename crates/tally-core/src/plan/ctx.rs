@@ -6,7 +6,7 @@
 //! [`super::Planner`].
 
 use super::items::{Item, Target};
-use crate::model::{MeasureRef, MetricKind, Model, TimeSpine};
+use crate::model::{MeasureRef, Metric, MetricKind, Model, TimeSpine};
 use crate::sql::Expr;
 use crate::time::{Grain, TimeGrain};
 
@@ -44,11 +44,8 @@ impl<'m> PlanCtx<'m> {
         self.model.element_exists(element)
     }
 
-    /// The measures a metric reads, through its inputs.
-    pub(crate) fn metric_measures(&self, name: &str, depth: usize) -> Vec<MeasureRef> {
-        let Some(m) = self.model.metric(name) else {
-            return Vec::new();
-        };
+    /// The measures a metric reads, through its inputs (followed by id).
+    pub(crate) fn metric_measures(&self, m: &Metric, depth: usize) -> Vec<MeasureRef> {
         if depth > 64 {
             return Vec::new();
         }
@@ -61,7 +58,8 @@ impl<'m> PlanCtx<'m> {
             MetricKind::Ratio { .. } | MetricKind::Derived { .. } => m
                 .input_metrics()
                 .iter()
-                .flat_map(|i| self.metric_measures(&i.name, depth + 1))
+                .filter_map(|i| self.model.metric_by_id(i.metric))
+                .flat_map(|i| self.metric_measures(i, depth + 1))
                 .collect(),
         }
     }
@@ -77,8 +75,8 @@ impl<'m> PlanCtx<'m> {
 
     /// The finest grain a metric can be queried at: the coarsest grain of its measures' aggregation
     /// time dimensions.
-    pub(crate) fn min_queryable_grain(&self, name: &str) -> Grain {
-        self.metric_measures(name, 0)
+    pub(crate) fn min_queryable_grain(&self, m: &Metric) -> Grain {
+        self.metric_measures(m, 0)
             .iter()
             .map(|r| self.measure_time_grain(r))
             .max()
@@ -87,15 +85,15 @@ impl<'m> PlanCtx<'m> {
 
     /// A metric's default granularity: its `time_granularity`, else its finest queryable grain but
     /// at least a day (MetricFlow: sub-daily measures default to day).
-    pub(crate) fn metric_default_grain(&self, name: &str) -> Grain {
-        if let Some(g) = self.model.metric(name).and_then(|m| m.time_granularity) {
+    pub(crate) fn metric_default_grain(&self, m: &Metric) -> Grain {
+        if let Some(g) = m.time_granularity {
             return g;
         }
-        self.min_queryable_grain(name).max(Grain::Day)
+        self.min_queryable_grain(m).max(Grain::Day)
     }
 
     /// The default granularity of metric_time for a query: the largest of its metrics' defaults.
-    pub(crate) fn query_default_grain(&self, metrics: &[&str]) -> Grain {
+    pub(crate) fn query_default_grain(&self, metrics: &[&Metric]) -> Grain {
         metrics
             .iter()
             .map(|m| self.metric_default_grain(m))

@@ -44,11 +44,9 @@ impl<'m> Planner<'m> {
                     .references()
                     .filter(|r| r.kind == crate::expr::RefKind::Metric)
                 {
-                    for g in &r.group_by {
-                        if let Ok(p) = crate::expr::parse_group_by(g, r.span) {
-                            if let Some(i) = self.reference_to_item(&p) {
-                                needed.push(i);
-                            }
+                    for g in &r.group_by_items {
+                        if let Some(i) = self.reference_to_item(g) {
+                            needed.push(i);
                         }
                     }
                 }

@@ -319,7 +319,7 @@ impl<'m> Planner<'m> {
         if let Some(rel) = self.metric_filters.get(&key) {
             return Some(rel.clone());
         }
-        if self.cx.model.metric(&r.name).is_none() {
+        let Some(metric) = self.cx.model.metric(&r.name) else {
             self.err(
                 Diagnostic::error(
                     codes::UNKNOWN_METRIC,
@@ -329,7 +329,7 @@ impl<'m> Planner<'m> {
                 .with_suggestion(&r.name, self.cx.model.metrics.keys().map(String::as_str)),
             );
             return None;
-        }
+        };
         if r.group_by.is_empty() {
             self.err(
                 Diagnostic::error(codes::INVALID_QUERY, format!("the metric `{}` in a filter has no group_by", r.name))
@@ -350,17 +350,10 @@ impl<'m> Planner<'m> {
             return None;
         }
         let mut items = Vec::new();
-        for g in &r.group_by {
-            let parsed = match expr::parse_group_by(g, r.span) {
-                Ok(p) => p,
-                Err(d) => {
-                    self.err(d);
-                    return None;
-                }
-            };
-            items.push(self.reference_to_item(&parsed)?);
+        for g in &r.group_by_items {
+            items.push(self.reference_to_item(g)?);
         }
-        let default_grain = self.cx.query_default_grain(&[r.name.as_str()]);
+        let default_grain = self.cx.query_default_grain(&[metric]);
         apply_default_grain(&mut items, default_grain);
         let saved = std::mem::replace(
             &mut self.q,
@@ -380,7 +373,7 @@ impl<'m> Planner<'m> {
                 .join("__"),
             r.name
         );
-        let expr = self.expand_metric(&r.name, r.span, &[], None, &Bounds::default(), 0);
+        let expr = self.expand_metric(metric, r.span, &[], None, &Bounds::default(), 0);
         self.flush_leaves();
         let keys: Vec<String> = items.iter().map(|i| i.out.clone()).collect();
         let select = expr.and_then(|e| self.combine_select(&[(column.clone(), e)], &keys));

@@ -22,7 +22,7 @@ use super::items::Item;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::Formula;
-use crate::model::{AggKind, Filter, MeasureRef, MetricInput, MetricKind, NonAdditive};
+use crate::model::{AggKind, Filter, MeasureRef, Metric, MetricInput, MetricKind, NonAdditive};
 use crate::source::Span;
 use crate::spec::PeriodAgg;
 use crate::sql::JoinKind;
@@ -160,7 +160,7 @@ impl<'m> Planner<'m> {
     /// metric is used with as an input; `bounds` the time constraint its measures are read with.
     pub(crate) fn expand_metric(
         &mut self,
-        name: &str,
+        metric: &'m Metric,
         span: Span,
         inherited: &[Filter],
         offset: Option<&Offset>,
@@ -168,14 +168,7 @@ impl<'m> Planner<'m> {
         depth: usize,
     ) -> Option<MetricExpr> {
         let model = self.cx.model;
-        let Some(metric) = model.metric(name) else {
-            self.err(
-                Diagnostic::error(codes::UNKNOWN_METRIC, format!("unknown metric `{name}`"))
-                    .at(span)
-                    .with_suggestion(name, self.cx.model.metrics.keys().map(String::as_str)),
-            );
-            return None;
-        };
+        let name = metric.name.as_str();
         if depth > 64 {
             self.err(
                 Diagnostic::error(
@@ -212,15 +205,15 @@ impl<'m> Planner<'m> {
             MetricKind::Conversion { .. } => {
                 let mut filters = own_filters;
                 filters.extend(inherited.iter().cloned());
-                let e = self.conversion(name, span, &filters, bounds)?;
+                let e = self.conversion(metric, span, &filters, bounds)?;
                 match offset {
-                    Some(o) => self.shift_metric(name, e, o, &[], bounds, span),
+                    Some(o) => self.shift_metric(metric, e, o, &[], bounds, span),
                     None => Some(e),
                 }
             }
             MetricKind::Ratio { .. } | MetricKind::Derived { .. } => {
                 let kind = metric.kind.clone();
-                let measures = self.cx.metric_measures(name, 0);
+                let measures = self.cx.metric_measures(metric, 0);
                 // Without a time group-by item an offset changes nothing (one period: all time).
                 let has_time = self
                     .q
@@ -264,7 +257,9 @@ impl<'m> Planner<'m> {
                         (None, Some(g)) => Some(Offset::ToGrain(g.clone())),
                         (None, None) => None,
                     };
-                    p.expand_metric(&i.name, i.span, &fs, off.as_ref(), &input_bounds, depth + 1)
+                    // Inputs are bound to their metrics by resolution.
+                    let m = model.metric_by_id(i.metric)?;
+                    p.expand_metric(m, i.span, &fs, off.as_ref(), &input_bounds, depth + 1)
                 };
                 let e = match kind {
                     MetricKind::Ratio {
@@ -312,7 +307,7 @@ impl<'m> Planner<'m> {
                     _ => return None,
                 };
                 match offset {
-                    Some(o) => self.shift_metric(name, e, o, &after, bounds, span),
+                    Some(o) => self.shift_metric(metric, e, o, &after, bounds, span),
                     None => Some(e),
                 }
             }
@@ -323,14 +318,15 @@ impl<'m> Planner<'m> {
     /// offset; filters on its time and the time constraint apply to the shifted output.
     fn shift_metric(
         &mut self,
-        name: &str,
+        metric: &Metric,
         e: MetricExpr,
         offset: &Offset,
         after: &[Filter],
         bounds: &Bounds,
         span: Span,
     ) -> Option<MetricExpr> {
-        let measures = self.cx.metric_measures(name, 0);
+        let name = metric.name.as_str();
+        let measures = self.cx.metric_measures(metric, 0);
         let time_items: Vec<Item> = self
             .q
             .items

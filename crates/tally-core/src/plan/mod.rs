@@ -36,7 +36,7 @@ mod paths;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
-use crate::model::{Filter, Model};
+use crate::model::{Filter, Metric, Model};
 use crate::sql::{Cte, Expr, Query};
 use crate::timeval::Ts;
 use crate::yaml::Spanned;
@@ -276,12 +276,13 @@ impl<'m> Planner<'m> {
                 }
             }
         }
-        let mut metric_names: Vec<Spanned<String>> = Vec::new();
+        // Each metric named once, looked up once: planning follows the metric (its inputs by id).
+        let mut metrics_asked: Vec<(&'m Metric, crate::source::Span)> = Vec::new();
         for m in &req.metrics {
-            if metric_names.iter().any(|n| n.value == m.value) {
+            if metrics_asked.iter().any(|(n, _)| n.name == m.value) {
                 continue;
             }
-            if self.cx.model.metric(&m.value).is_none() {
+            let Some(metric) = self.cx.model.metric(&m.value) else {
                 self.err(
                     Diagnostic::error(
                         codes::UNKNOWN_METRIC,
@@ -291,13 +292,13 @@ impl<'m> Planner<'m> {
                     .with_suggestion(&m.value, self.cx.model.metrics.keys().map(String::as_str)),
                 );
                 continue;
-            }
-            metric_names.push(m.clone());
+            };
+            metrics_asked.push((metric, m.span));
         }
         if self.has_errors() {
             return None;
         }
-        let names: Vec<&str> = metric_names.iter().map(|m| m.value.as_str()).collect();
+        let names: Vec<&'m Metric> = metrics_asked.iter().map(|(m, _)| *m).collect();
         let default_grain = self.cx.query_default_grain(&names);
         items::apply_default_grain(&mut items, default_grain);
         self.cx.infer_item_paths(&mut items, &names);
@@ -314,11 +315,11 @@ impl<'m> Planner<'m> {
             return self.plan_dimensions(req);
         }
         let mut metrics: Vec<(String, MetricExpr)> = Vec::new();
-        for m in &metric_names {
+        for &(m, span) in &metrics_asked {
             // Query filters apply to every measure the query reads.
             let bounds = self.q.bounds.clone();
-            if let Some(e) = self.expand_metric(&m.value, m.span, &req.where_, None, &bounds, 0) {
-                metrics.push((m.value.clone(), e));
+            if let Some(e) = self.expand_metric(m, span, &req.where_, None, &bounds, 0) {
+                metrics.push((m.name.clone(), e));
             }
         }
         self.flush_final_leaves();

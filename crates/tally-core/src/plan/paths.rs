@@ -4,7 +4,7 @@
 
 use super::items::{item_out, Item, Target};
 use super::PlanCtx;
-use crate::model::Model;
+use crate::model::{Metric, Model};
 use crate::spec::EntityType;
 use crate::time::{Grain, TimeGrain};
 use std::collections::BTreeSet;
@@ -104,7 +104,7 @@ impl<'m> PlanCtx<'m> {
 
     /// Rewrite group-by items whose entity path is a shortened form of a longer path (see
     /// [`Self::infer_path`]) to the full path, which names their output column.
-    pub(crate) fn infer_item_paths(&mut self, items: &mut Vec<Item>, metrics: &[&str]) {
+    pub(crate) fn infer_item_paths(&mut self, items: &mut Vec<Item>, metrics: &[&Metric]) {
         let mut roots: Vec<usize> = Vec::new();
         for m in metrics {
             for r in self.metric_measures(m, 0) {

@@ -110,7 +110,7 @@ impl<'m> Validator<'m> {
                         .with_help("`Metric('name', group_by=['entity'])` filters by a metric of this project"),
                 );
             }
-            for g in &r.group_by {
+            for (g, item) in r.group_by.iter().zip(&r.group_by_items) {
                 let last = expr::split_dunder(g).pop().unwrap_or_default();
                 if !models
                     .iter()
@@ -119,7 +119,7 @@ impl<'m> Validator<'m> {
                     let names = self.reachable_names(models);
                     self.push(
                         Diagnostic::error(code, format!("`{g}` in the group_by of `{}` cannot be reached", r.name))
-                            .at(r.span)
+                            .at(item.span)
                             .with_suggestion(g, names.iter().map(String::as_str))
                             .with_help("a metric filter groups the metric by an entity of the filtered measure's semantic model"),
                     );

@@ -29,9 +29,9 @@
 //! yet (cumulative and conversion metrics, offsets, metric filters) the filters of that metric are
 //! checked here with the planner's join rules ([`resolve_element`]).
 //!
-//! The model keeps no spans for some values (labels, windows, constant properties, time spines);
-//! those are found again in the source text of their object, so every diagnostic still points at
-//! the value it is about.
+//! Every value a rule is about has its span in the model, made by resolution from the YAML
+//! layer's offset maps (the characters of the value in every scalar style); no span is found by
+//! searching the source text.
 
 use crate::diag::{self, Diagnostic};
 use crate::dialect::Dialect;
@@ -47,7 +47,6 @@ mod labels;
 mod metrics;
 mod saved_queries;
 mod semantic_models;
-mod spans;
 mod time_spines;
 
 /// Run every semantic check on a model. Diagnostics are sorted and carry spans.
@@ -56,20 +55,10 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
         Some(Ok(d)) => d,
         _ => Dialect::DuckDb,
     };
-    let mut boundaries: Vec<Span> = model
-        .semantic_models
-        .iter()
-        .map(|s| s.span)
-        .chain(model.metrics.values().map(|m| m.span))
-        .chain(model.saved_queries.values().map(|q| q.span))
-        .filter(|s| !s.is_dummy())
-        .collect();
-    boundaries.sort();
     let mut v = Validator {
         model,
         dialect,
         diags: Vec::new(),
-        boundaries,
     };
     if let Some(Err(e)) = model.default_dialect.as_deref().map(str::parse::<Dialect>) {
         v.diags.push(e.diagnostic().at(model.default_dialect_span));
@@ -158,9 +147,15 @@ struct Validator<'m> {
     model: &'m Model,
     dialect: Dialect,
     diags: Vec<Diagnostic>,
-    /// Spans of the names of top-level objects, sorted: the text of one object runs from its name
-    /// to the next name in the same file. Used to find a key's value when the model kept no span.
-    boundaries: Vec<Span>,
+}
+
+/// The span of a value, or `fallback` (its object) when the value has none (made by tally).
+fn at_or(at: Span, fallback: Span) -> Span {
+    if at.is_dummy() {
+        fallback
+    } else {
+        at
+    }
 }
 
 impl<'m> Validator<'m> {

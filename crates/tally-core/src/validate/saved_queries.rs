@@ -18,7 +18,7 @@ impl<'m> Validator<'m> {
                         codes::SAVED_QUERY,
                         format!("saved query `{}` has a negative limit {l}", sq.name),
                     )
-                    .at(self.find_value(sq.span, "limit", None).unwrap_or(sq.span))
+                    .at(super::at_or(sq.limit_span, sq.span))
                     .with_label("negative")
                     .with_help("a limit is a number of rows: 0 or more, or leave it out"),
                 );

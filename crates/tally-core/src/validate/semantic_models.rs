@@ -35,7 +35,7 @@ impl<'m> Validator<'m> {
                 };
                 if let (Some(ng), Some(ag)) = (nd.time_grain, atd.time_grain) {
                     if ng != ag {
-                        let at = self.find_word(m.span, &na.dimension).unwrap_or(m.span);
+                        let at = super::at_or(na.dimension_span, m.span);
                         self.push(
                             Diagnostic::error(
                                 codes::NON_ADDITIVE,

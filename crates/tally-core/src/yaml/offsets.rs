@@ -76,6 +76,12 @@ pub fn locate(sources: &crate::source::SourceMap, span: Span, value: &str) -> Lo
     }
 }
 
+/// The characters of a string value in its file: inside the quotes of a quoted scalar, the
+/// text of a block scalar without its header; [`Span::DUMMY`] for a value without a span.
+pub fn value_span(sources: &crate::source::SourceMap, value: &super::Spanned<String>) -> Span {
+    locate(sources, value.span, &value.value).sub(0, value.value.len())
+}
+
 /// For each byte of `value` and its end, the offset in `text[start..end]` (the scalar's span in
 /// its file) it was written at; `None` when the text does not decode to `value`.
 pub fn value_offsets(text: &str, start: usize, end: usize, value: &str) -> Option<Vec<usize>> {
@@ -86,19 +92,21 @@ pub fn value_offsets(text: &str, start: usize, end: usize, value: &str) -> Optio
     let mut decoded = match src.as_bytes().first().copied()? {
         b'\'' => flow(src, 1, Quote::Single)?,
         b'"' => flow(src, 1, Quote::Double)?,
-        b'|' | b'>' => return finish(block(text, start, end)?, start, value),
+        b'|' | b'>' => return finish(block(text, start, end)?, text, start, value),
         _ => match block_header_before(text, start) {
-            Some(header) => return finish(block(text, header, end)?, start, value),
+            Some(header) => return finish(block(text, header, end)?, text, start, value),
             None => flow(src, 0, Quote::Plain)?,
         },
     };
     // Flow scalars are decoded from their own text: make the offsets absolute.
     decoded.map.iter_mut().for_each(|m| *m += start);
-    finish(decoded, start, value)
+    finish(decoded, text, start, value)
 }
 
 /// Compare a decoded string with the value: trailing line breaks (block chomping) map to the end.
-fn finish(mut d: Decoded, start: usize, value: &str) -> Option<Vec<usize>> {
+/// The end entry is where the last character's written form ends (after a whole escape such as
+/// `\x27` or `''`), so a span of the whole value covers all of it.
+fn finish(mut d: Decoded, text: &str, start: usize, value: &str) -> Option<Vec<usize>> {
     let body = value.trim_end_matches('\n');
     while d.text.ends_with('\n') {
         d.text.pop();
@@ -107,10 +115,24 @@ fn finish(mut d: Decoded, start: usize, value: &str) -> Option<Vec<usize>> {
     if d.text != body {
         return None;
     }
-    let end = d.map.last().map_or(start, |m| m + 1);
+    let end = match (d.map.last(), d.escaped.last()) {
+        (Some(&m), Some(true)) => m + written_len(text, m),
+        (Some(&m), _) => m + 1,
+        (None, _) => start,
+    };
     let mut map: Vec<usize> = d.map.iter().map(|m| m.saturating_sub(start)).collect();
     map.resize(value.len() + 1, end.saturating_sub(start));
     Some(map)
+}
+
+/// The length of the escape (or folded line break) written at `at`.
+fn written_len(text: &str, at: usize) -> usize {
+    let rest = &text[at.min(text.len())..];
+    match rest.as_bytes().first() {
+        Some(b'\\') => double_escape(rest).map_or(1, |(_, len)| len),
+        Some(b'\'') if rest.as_bytes().get(1) == Some(&b'\'') => 2,
+        _ => 1,
+    }
 }
 
 #[derive(Clone, Copy, PartialEq, Eq)]

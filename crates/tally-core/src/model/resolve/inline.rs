@@ -129,6 +129,7 @@ impl Resolver<'_> {
             agg_time_dimension: atd.value,
             non_additive: a.non_additive.map(|n| NonAdditive {
                 dimension: n.name.value.clone(),
+                dimension_span: crate::yaml::value_span(&self.spec.sources, &n.name),
                 window_choice: n
                     .window_choice
                     .as_ref()
@@ -137,6 +138,7 @@ impl Resolver<'_> {
                 window_groupings: n.window_groupings.iter().map(|g| g.value.clone()).collect(),
             }),
             label: None,
+            label_span: crate::source::Span::DUMMY,
             span: a.name.span,
         });
         Some(MeasureRef {
@@ -146,6 +148,7 @@ impl Resolver<'_> {
             filters: vec![],
             join_to_timespine: false,
             fill_nulls_with: None,
+            span: a.name.span,
         })
     }
 
@@ -218,6 +221,7 @@ impl Resolver<'_> {
         );
         r.filters = filters;
         r.name = x.name.value.clone();
+        r.span = input.name.span;
         if tp
             .and_then(|t| t.join_to_timespine)
             .or(x.join_to_timespine)

@@ -237,6 +237,10 @@ fn created_metrics(spec: &ProjectSpec, model: &Model) -> Vec<Metric> {
                 span: ms.name.span,
                 label: ms.label.as_ref().map(|l| l.value.clone()),
                 description: ms.description.clone(),
+                spans: crate::model::MetricSpans {
+                    label: semantic_model::label_span(&spec.sources, ms.label.as_ref()),
+                    ..crate::model::MetricSpans::default()
+                },
                 kind: MetricKind::Simple(MeasureRef {
                     model: mi,
                     measure: i,
@@ -244,6 +248,7 @@ fn created_metrics(spec: &ProjectSpec, model: &Model) -> Vec<Metric> {
                     filters: vec![],
                     join_to_timespine: false,
                     fill_nulls_with: None,
+                    span: ms.name.span,
                 }),
                 filters: vec![],
                 time_granularity: None,

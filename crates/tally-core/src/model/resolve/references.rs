@@ -2,7 +2,7 @@
 
 use super::Resolver;
 use crate::diag::{codes, Diagnostic};
-use crate::model::{Metric, Model};
+use crate::model::{Metric, MetricId, Model};
 use indexmap::IndexMap;
 
 impl Resolver<'_> {
@@ -126,5 +126,21 @@ impl Resolver<'_> {
             }
         }
         model.metrics.retain(|n, _| !bad.contains(n));
+        bind_inputs(model);
+    }
+}
+
+/// Bind every input to the metric it names. Run once the metrics with dangling inputs are left
+/// out, so every input finds its metric and the ids do not move afterwards.
+fn bind_inputs(model: &mut Model) {
+    for i in 0..model.metrics.len() {
+        let ids: Vec<MetricId> = model.metrics[i]
+            .input_metrics()
+            .iter()
+            .map(|input| model.metric_id(&input.name).unwrap_or(MetricId::UNBOUND))
+            .collect();
+        for (input, id) in model.metrics[i].input_metrics_mut().into_iter().zip(ids) {
+            input.metric = id;
+        }
     }
 }

@@ -49,6 +49,11 @@ impl Resolver<'_> {
             order_by: sq.query_params.order_by.clone(),
             limit: sq.query_params.limit.as_ref().map(|l| l.value),
             span: sq.name.span,
+            limit_span: sq
+                .query_params
+                .limit
+                .as_ref()
+                .map_or(crate::source::Span::DUMMY, |l| l.span),
             group_by_parsed: sq
                 .query_params
                 .group_by

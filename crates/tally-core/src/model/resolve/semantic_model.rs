@@ -91,6 +91,7 @@ impl Resolver<'_> {
             name: sm.name.value.clone(),
             span: sm.name.span,
             label: sm.label.as_ref().map(|l| l.value.clone()),
+            label_span: label_span(&self.spec.sources, sm.label.as_ref()),
             description: sm.description.clone(),
             relation,
             primary_entity: sm.primary_entity.as_ref().map(|p| p.value.clone()),
@@ -245,6 +246,7 @@ impl Resolver<'_> {
                     .unwrap_or_else(|| d.name.value.clone()),
                 is_partition: d.is_partition,
                 label: d.label.as_ref().map(|l| l.value.clone()),
+                label_span: label_span(&self.spec.sources, d.label.as_ref()),
                 span: d.name.span,
             });
         }
@@ -341,6 +343,7 @@ impl Resolver<'_> {
                 self.check_non_additive(sm, n, dimensions, entities);
                 NonAdditive {
                     dimension: n.name.value.clone(),
+                    dimension_span: crate::yaml::value_span(&self.spec.sources, &n.name),
                     window_choice: n
                         .window_choice
                         .as_ref()
@@ -356,6 +359,7 @@ impl Resolver<'_> {
                 agg_time_dimension: atd.value.clone(),
                 non_additive,
                 label: m.label.as_ref().map(|l| l.value.clone()),
+                label_span: label_span(&self.spec.sources, m.label.as_ref()),
                 span: m.name.span,
             });
         }
@@ -663,4 +667,14 @@ impl Resolver<'_> {
             }
         }
     }
+}
+
+/// The characters of a label's value in the file, [`Span::DUMMY`] without a label.
+pub(super) fn label_span(
+    sources: &crate::source::SourceMap,
+    label: Option<&crate::yaml::Spanned<String>>,
+) -> crate::source::Span {
+    label.map_or(crate::source::Span::DUMMY, |l| {
+        crate::yaml::value_span(sources, l)
+    })
 }
