@@ -425,7 +425,22 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: &str) -> u
         Ok(c) => c,
         Err(c) => return c,
     };
+    if let Err(c) = install_clocks(&conn, &model) {
+        return c;
+    }
     run_query(&conn, &model, q, &compiled, format)
+}
+
+/// The business clocks too large to inline, as temporary tables of the session
+/// (`tally_duckdb::clock`). Errors are printed; the exit code returned.
+fn install_clocks(conn: &tally_duckdb::duckdb::Connection, model: &Model) -> Result<(), u8> {
+    tally_duckdb::clock::install(conn, model).map_err(|e| {
+        eprintln!(
+            "error[{}]: cannot create the business clock tables in DuckDB: {e}",
+            diag::codes::DATABASE
+        );
+        EXIT_PROBLEMS
+    })
 }
 
 /// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt

@@ -205,6 +205,7 @@ fn read_values(
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
     let conn = open_database(ctx, flag)?;
+    crate::install_clocks(&conn, model)?;
     let mut values = Values::new();
     for r in requests {
         let sql = query::series_sql(model, &tally_core::dialect::DuckDb, r).map_err(|diags| {

@@ -1,3 +1,4 @@
 pub use duckdb;
+pub mod clock;
 pub mod engine;
 pub mod testing;

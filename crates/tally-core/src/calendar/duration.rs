@@ -4,19 +4,29 @@
 //! macro library (`cast_date`, `cast_timestamp`, `seconds_between`, `cast_string`,
 //! `cast_integer`), so the one text renders for every dialect; no time-zone function is emitted.
 //!
-//! The clock reaches the warehouse inline (a `UNION ALL` of rows in a CTE) when the calendars'
-//! ranges total at most [`INLINE_MAX_ROWS`] days, and as the relations `tally_bh__<calendar>`
-//! otherwise (written by `tally calendars export`, or created by tally's DuckDB engine).
+//! The clock reaches the warehouse as constant rows ([`Dialect::values_table`]: a `VALUES` list,
+//! BigQuery's `UNNEST` of structs, Spark's inline table) when the calendars' ranges total at most
+//! [`INLINE_MAX_ROWS`] UTC days, and as the relations `tally_bh__<calendar>` otherwise (written
+//! by `tally calendars export`; tally's DuckDB engine creates them in its session). The Jinja
+//! text holds [`CLOCK_MARK`] where the rows go; [`Wrapped::with_clock`] puts them there once the
+//! dialect is known.
 
 use super::clock::{self, Clock};
 use super::spec::BusinessDuration;
 use super::{Calendar, Calendars, Schedule};
 use crate::diag::{codes, Diagnostic};
+use crate::dialect::{Dialect, Literal};
 use crate::model::{Dimension, Relation, SemanticModel};
 use crate::spec::{self, SString};
+use std::sync::Arc;
 
-/// Clock rows inlined into the SQL at most (summed over the calendars a model's durations use).
+/// Clock rows inlined into the SQL at most (summed over the calendars a model's durations use):
+/// about 300 kB of SQL, well below BigQuery's 1 MB query text and Snowflake's 16,384 `VALUES`
+/// rows; more than 13 years of one calendar.
 pub const INLINE_MAX_ROWS: usize = 5000;
+
+/// Where the clock's constant rows go in a wrapped relation's text.
+pub const CLOCK_MARK: &str = "__tally_business_clock_rows__";
 
 /// The relation a calendar's clock is read from when it is not inlined.
 pub fn clock_relation(calendar: &str) -> String {
@@ -45,9 +55,29 @@ pub struct Wrapped {
     pub columns: Vec<String>,
     /// Each duration's definition as text, calendars written out (for `tally diff`).
     pub definitions: Vec<(String, String)>,
+    /// The clocks the durations read.
+    pub clocks: Vec<Arc<Clock>>,
+    /// Whether the clocks are constant rows of the SQL (else the relations `tally_bh__<calendar>`).
+    pub inline: bool,
 }
 
 impl Wrapped {
+    /// The rendered relation with the clock's rows written for the dialect (unchanged when the
+    /// clocks are relations).
+    pub fn with_clock(&self, rendered: &str, d: &dyn Dialect) -> String {
+        if !self.inline || !rendered.contains(CLOCK_MARK) {
+            return rendered.to_string();
+        }
+        let k = slots(&self.clocks);
+        let cols = clock_columns(k);
+        let cols: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
+        let rows: Vec<Vec<Literal>> = self
+            .clocks
+            .iter()
+            .flat_map(|c| c.days.iter().map(move |d| clock_row(c, d, k)))
+            .collect();
+        rendered.replace(CLOCK_MARK, &d.values_table("tally_bh_rows", &cols, &rows))
+    }
     /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
     pub fn used_by<'a>(
         &self,
@@ -158,8 +188,12 @@ pub fn apply(
     if planned.len() != sm.business_durations.len() || schedules.is_empty() {
         return;
     }
-    let clocks: Vec<Clock> = schedules.iter().map(|s| clock::expand(s)).collect();
-    let sql = wrapped_sql(&out.relation, &planned, &clocks);
+    let clocks: Vec<Arc<Clock>> = schedules
+        .iter()
+        .map(|s| Arc::new(clock::expand(s)))
+        .collect();
+    let inline = clocks.iter().map(|c| c.days.len()).sum::<usize>() <= INLINE_MAX_ROWS;
+    let sql = wrapped_sql(&out.relation, &planned, &clocks, inline);
     let span = match &out.relation {
         Relation::Query(_, span) => *span,
         Relation::Table(_) => out.span,
@@ -171,6 +205,8 @@ pub fn apply(
             .iter()
             .map(|p| (p.d.name.value.clone(), definition(p, cals)))
             .collect(),
+        clocks,
+        inline,
     });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
@@ -273,77 +309,46 @@ pub fn clock_columns(k: usize) -> Vec<String> {
     c
 }
 
-/// One clock row's values, as SQL literals (unused slots are `0, 0`).
-fn row_values(clock: &Clock, d: &clock::ClockDay, k: usize) -> Vec<String> {
+/// One clock row (unused slots are `0, 0`).
+pub fn clock_row(clock: &Clock, d: &clock::ClockDay, k: usize) -> Vec<Literal> {
     let mut v = vec![
-        format!("'{}'", clock.calendar),
-        format!("DATE '{}'", d.day),
-        d.cum_s.to_string(),
-        format!("{:.1}", clock.day_seconds),
+        Literal::Text(clock.calendar.clone()),
+        Literal::Date(d.day),
+        Literal::Integer(d.cum_s),
+        Literal::Double(clock.day_seconds),
     ];
     for i in 0..k {
         let (s, e) = d.slots.get(i).copied().unwrap_or((0, 0));
-        v.push(s.to_string());
-        v.push(e.to_string());
+        v.push(Literal::Integer(s));
+        v.push(Literal::Integer(e));
     }
     v
 }
 
-/// The clocks as `SELECT` rows joined by `UNION ALL`, nested as a balanced tree of parenthesised
-/// pairs (a left-deep chain of thousands of branches is slow to parse and bind). Jinja: the first
-/// row's types go through `cast_integer`/`cast_double`.
-pub fn inline_rows(clocks: &[Clock], k: usize) -> String {
-    let cols = clock_columns(k);
-    let mut rows: Vec<String> = Vec::new();
-    for c in clocks {
-        for d in &c.days {
-            let vals = row_values(c, d, k);
-            if rows.is_empty() {
-                let typed: Vec<String> = vals
-                    .iter()
-                    .zip(&cols)
-                    .enumerate()
-                    .map(|(i, (v, n))| match i {
-                        0 | 1 => format!("{v} AS {n}"),
-                        3 => format!("{{{{ cast_double('{v}') }}}} AS {n}"),
-                        _ => format!("{{{{ cast_integer('{v}') }}}} AS {n}"),
-                    })
-                    .collect();
-                rows.push(format!("SELECT {}", typed.join(", ")));
-            } else {
-                rows.push(format!("SELECT {}", vals.join(", ")));
-            }
-        }
-    }
-    balanced_union(&rows)
-}
-
-fn balanced_union(rows: &[String]) -> String {
-    match rows.len() {
-        0 => String::new(),
-        1 => rows[0].clone(),
-        n => {
-            let (a, b) = rows.split_at(n / 2);
-            format!("({})\nUNION ALL ({})", balanced_union(a), balanced_union(b))
-        }
-    }
-}
-
-fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Clock]) -> String {
-    let k = clocks
+/// The interval slots of the widest clock (at least one).
+fn slots(clocks: &[Arc<Clock>]) -> usize {
+    clocks
         .iter()
         .map(|c| c.max_slots())
         .max()
         .unwrap_or(0)
-        .max(1);
-    let rows: usize = clocks.iter().map(|c| c.days.len()).sum();
-    let bh = if rows <= INLINE_MAX_ROWS {
-        inline_rows(clocks, k)
+        .max(1)
+}
+
+fn wrapped_sql(
+    base: &Relation,
+    planned: &[Planned],
+    clocks: &[Arc<Clock>],
+    inline: bool,
+) -> String {
+    let k = slots(clocks);
+    let bh = if inline {
+        format!("SELECT * FROM {CLOCK_MARK}")
     } else {
         clocks
             .iter()
             .map(|c| {
-                let ck = c.max_slots();
+                let ck = c.max_slots().max(1);
                 let cols: Vec<String> = clock_columns(k)
                     .into_iter()
                     .enumerate()

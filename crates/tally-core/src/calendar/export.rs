@@ -1,11 +1,12 @@
-//! The business clock for a warehouse: `tally calendars export` writes it as a CSV seed or as a
-//! `CREATE TABLE ... AS` statement (the relation `tally_bh__<calendar>` that business durations
+//! The business clock for a warehouse: `tally calendars export` writes it as a CSV seed or as
+//! `CREATE TABLE` and `INSERT` statements (the relation `tally_bh__<calendar>` that business durations
 //! read when a clock is too large to inline), and `tally calendars check` prints a query that
 //! lists the calendars whose warehouse copy is missing or stale (its `fingerprint` column is the
 //! digest of the calendar's definition).
 
 use super::clock::Clock;
-use super::duration::{clock_columns, clock_relation};
+use super::duration::{clock_columns, clock_relation, clock_row};
+use crate::dialect::{values, Dialect, Literal};
 
 /// The clock as CSV, with a header and the fingerprint column last.
 pub fn csv(clock: &Clock) -> String {
@@ -31,16 +32,51 @@ pub fn csv(clock: &Clock) -> String {
     out
 }
 
-/// `CREATE TABLE tally_bh__<calendar> AS SELECT ... UNION ALL ...`, as Jinja over the macro
-/// library (render it for a dialect).
-pub fn create_table(clock: &Clock) -> String {
+/// Rows per `INSERT` statement of [`create_table`].
+pub const INSERT_BATCH: usize = 1000;
+
+/// `CREATE TABLE tally_bh__<calendar> (...)` with the dialect's column types, then `INSERT INTO
+/// ... VALUES` in batches of [`INSERT_BATCH`] rows, the fingerprint in every row.
+pub fn create_table(clock: &Clock, d: &dyn Dialect) -> String {
     let k = clock.max_slots().max(1);
-    let rows = super::duration::inline_rows(std::slice::from_ref(clock), k);
-    format!(
-        "CREATE TABLE {} AS\nSELECT tally_rows.*, '{}' AS fingerprint FROM (\n{rows}\n) AS tally_rows;\n",
-        clock_relation(&clock.calendar),
-        clock.fingerprint
-    )
+    let rel = clock_relation(&clock.calendar);
+    let cols: Vec<String> = clock_columns(k)
+        .into_iter()
+        .chain(["fingerprint".to_string()])
+        .collect();
+    let rows: Vec<Vec<Literal>> = clock
+        .days
+        .iter()
+        .map(|day| {
+            let mut r = clock_row(clock, day, k);
+            r.push(Literal::Text(clock.fingerprint.clone()));
+            r
+        })
+        .collect();
+    let types: Vec<String> = match rows.first() {
+        Some(r) => cols
+            .iter()
+            .zip(r)
+            .map(|(c, v)| format!("{c} {}", values::type_name(d, v.ty())))
+            .collect(),
+        None => return String::new(),
+    };
+    let mut out = format!("CREATE TABLE {rel} ({});\n", types.join(", "));
+    for batch in rows.chunks(INSERT_BATCH) {
+        let list: Vec<String> = batch
+            .iter()
+            .map(|r| {
+                let v: Vec<String> = r.iter().map(|x| values::literal(d, x)).collect();
+                format!("({})", v.join(", "))
+            })
+            .collect();
+        out.push_str(&format!(
+            "INSERT INTO {rel} ({}) VALUES\n{};\n",
+            cols.join(", "),
+            list.join(",\n")
+        ));
+    }
+    out
 }
 
 /// A query returning the calendars whose warehouse copy has another fingerprint (or no rows).

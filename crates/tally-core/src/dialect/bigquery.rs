@@ -96,6 +96,13 @@ impl Dialect for BigQuery {
     fn double_type(&self) -> &'static str {
         "FLOAT64"
     }
+    fn integer_type(&self) -> &'static str {
+        "INT64"
+    }
+    /// `UNNEST([STRUCT<...>(...), ...]) AS alias` (no `VALUES` table in BigQuery).
+    fn values_table(&self, alias: &str, columns: &[&str], rows: &[Vec<super::Literal>]) -> String {
+        super::values::unnest_structs(self, alias, columns, rows)
+    }
     /// BigQuery's PERCENTILE_CONT and PERCENTILE_DISC are analytic functions only, so exact
     /// percentiles are computed from the sorted values of the group
     /// (`ARRAY_AGG(x IGNORE NULLS ORDER BY x)[SAFE_OFFSET(k)]`) with the same positions PostgreSQL

@@ -54,6 +54,10 @@ impl Dialect for Databricks {
     fn double_type(&self) -> &'static str {
         "DOUBLE"
     }
+    /// Spark's inline table: `VALUES (...), (...) AS alias(c1, c2)`.
+    fn values_table(&self, alias: &str, columns: &[&str], rows: &[Vec<super::Literal>]) -> String {
+        super::values::inline_table(self, alias, columns, rows)
+    }
     /// Exact percentiles as ordered-set aggregates; approximate ones are `PERCENTILE_APPROX`, which
     /// returns a value of the data.
     fn percentile(&self, expr: &str, spec: PercentileSpec) -> Result<String, String> {

@@ -16,6 +16,7 @@ mod postgres;
 mod redshift;
 mod snowflake;
 mod trino;
+pub mod values;
 
 pub use bigquery::BigQuery;
 pub use databricks::Databricks;
@@ -24,6 +25,7 @@ pub use postgres::Postgres;
 pub use redshift::Redshift;
 pub use snowflake::Snowflake;
 pub use trino::Trino;
+pub use values::{Literal, LiteralType};
 
 /// How a percentile should be computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -240,6 +242,17 @@ pub trait Dialect: Sync {
         } else {
             format!("CASE WHEN {expr} IS NULL THEN 1 ELSE 0 END, {expr}{dir}")
         }
+    }
+
+    /// The name of the 64-bit integer type in casts and tables: `BIGINT`.
+    fn integer_type(&self) -> &'static str {
+        "BIGINT"
+    }
+
+    /// Constant rows as a `FROM` item named `alias` with these columns (the first row's types
+    /// are the columns'): `(VALUES (...), (...)) AS alias(c1, c2)` ([`values::standard`]).
+    fn values_table(&self, alias: &str, columns: &[&str], rows: &[Vec<Literal>]) -> String {
+        values::standard(self, alias, columns, rows)
     }
 }
 

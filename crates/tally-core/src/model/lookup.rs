@@ -95,7 +95,12 @@ impl Model {
         {
             return Some(r);
         }
-        let r = crate::jinja::render_sql(q, *span, &self.macros, overrides, &self.vars);
+        let mut r = crate::jinja::render_sql(q, *span, &self.macros, overrides, &self.vars);
+        if let (Some(b), true, Ok(sql)) = (&sm.business, business, &mut r) {
+            if let Some(d) = crate::dialect::by_name(dialect) {
+                *sql = b.with_clock(sql, d);
+            }
+        }
         if let Ok(mut c) = self.rendered_sql.lock() {
             c.insert(key, r.clone());
         }
