@@ -418,7 +418,10 @@ fn large_clocks_are_relations_created_by_tally() {
         engine::run(&conn, q).unwrap().rows,
         engine::run(&other, q).unwrap().rows
     );
-    assert_eq!(engine::run(&other, q).unwrap().rows.len(), dublin.days.len());
+    assert_eq!(
+        engine::run(&other, q).unwrap().rows.len(),
+        dublin.days.len()
+    );
 }
 
 #[test]

@@ -99,9 +99,10 @@ impl Dialect for BigQuery {
     fn integer_type(&self) -> &'static str {
         "INT64"
     }
-    /// `UNNEST([STRUCT<...>(...), ...]) AS alias` (no `VALUES` table in BigQuery).
+    /// A `UNION ALL` of SELECTs (no `VALUES` table in BigQuery; sqlparser does not read back
+    /// `UNNEST(ARRAY<STRUCT<...>>[...])`).
     fn values_table(&self, alias: &str, columns: &[&str], rows: &[Vec<super::Literal>]) -> String {
-        super::values::unnest_structs(self, alias, columns, rows)
+        super::values::union_selects(self, alias, columns, rows)
     }
     /// BigQuery's PERCENTILE_CONT and PERCENTILE_DISC are analytic functions only, so exact
     /// percentiles are computed from the sorted values of the group
