@@ -1,7 +1,7 @@
 //! `tally calendars`: list the project's business calendars, export a calendar's business clock
 //! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
 
-use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_USAGE};
 use tally_core::calendar::{clock, export};
 use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
@@ -61,37 +61,25 @@ pub fn run(
         }
         return EXIT_OK;
     }
-    let text = match (action, format) {
-        ("export", "csv") => clocks.iter().map(export::csv).collect::<Vec<_>>().join(""),
-        ("export", _) => clocks
-            .iter()
-            .map(export::create_table)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => export::check_query(&clocks),
-    };
     if action == "export" && format == "csv" {
-        print!("{text}");
+        print!(
+            "{}",
+            clocks.iter().map(export::csv).collect::<Vec<_>>().join("")
+        );
         return EXIT_OK;
     }
     let d = match pick_dialect(ctx, &model, dialect) {
         Ok(d) => d,
         Err(code) => return code,
     };
-    match tally_core::jinja::render_sql(
-        &text,
-        Default::default(),
-        &model.macros,
-        d.macros(),
-        &model.vars,
-    ) {
-        Ok(sql) => {
-            println!("{}", sql.trim_end());
-            EXIT_OK
-        }
-        Err(diag) => {
-            ctx.print_diags(&model, &[diag]);
-            EXIT_PROBLEMS
-        }
+    if action == "export" {
+        let ddl: Vec<String> = clocks
+            .iter()
+            .map(|c| tally_core::dialect::values::create_clock_table(c, d))
+            .collect();
+        println!("{}", ddl.join("\n").trim_end());
+        return EXIT_OK;
     }
+    println!("{}", export::check_query(&clocks).trim_end());
+    EXIT_OK
 }
