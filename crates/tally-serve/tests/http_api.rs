@@ -674,6 +674,8 @@ fn list_metrics_follows_dbt_mcp_size_rules() {
         [
             "conversation_volume",
             "csat",
+            "human_served_csat",
+            "human_served_csat_previous_period",
             "outbound_conversation_volume",
             "teammate_csat"
         ]

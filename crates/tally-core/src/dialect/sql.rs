@@ -1,4 +1,4 @@
-//! SQL pieces assembled from a dialect's [`Capabilities`]: what the SQL stage calls.
+//! SQL pieces assembled from a dialect's [`Capabilities`](super::Capabilities): what the SQL stage calls.
 
 use super::{is_reserved, Dialect, NullSafeEqStyle, PercentileSpec, QuoteStyle, StringEscape};
 use crate::time::{DatePart, Grain};
