@@ -1,6 +1,6 @@
 //! The business clock as SQL: the relation names and columns of the clock, and its rows. The
 //! clock reaches the warehouse as constant rows (`Dialect::values_table`: a `VALUES` list, Spark's
-//! inline table, BigQuery's `UNION ALL` of SELECTs) when the calendars' ranges total at most
+//! inline table, BigQuery's split string) when the calendars' ranges total at most
 //! [`INLINE_MAX_ROWS`] UTC days, and as the relations `tally_bh__<calendar>` otherwise (written by
 //! `tally calendars export`; tally's DuckDB engine creates them in its session). Semantic models'
 //! business durations use them (`model/business.rs`): their Jinja text holds [`CLOCK_MARK`] where

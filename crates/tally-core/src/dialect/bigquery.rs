@@ -87,10 +87,10 @@ impl Capabilities for BigQuery {
     fn integer_type(&self) -> &'static str {
         "INT64"
     }
-    /// A `UNION ALL` of SELECTs (no `VALUES` table in BigQuery; sqlparser does not read back
-    /// `UNNEST(ARRAY<STRUCT<...>>[...])`).
+    /// One string literal split into rows and fields (no `VALUES` table in BigQuery; see
+    /// `values::split_text`).
     fn values_form(&self) -> super::ValuesForm {
-        super::ValuesForm::UnionSelects
+        super::ValuesForm::SplitText
     }
     /// BigQuery's PERCENTILE_CONT and PERCENTILE_DISC are analytic functions only, so exact
     /// percentiles are computed from the sorted values of the group

@@ -16,8 +16,9 @@ pub enum ValuesForm {
     Standard,
     /// Spark SQL's inline table, `VALUES (...), (...) AS alias(c1, c2)`.
     InlineTable,
-    /// A balanced `UNION ALL` of SELECTs (BigQuery).
-    UnionSelects,
+    /// BigQuery: the rows as one string literal, split into rows and fields and cast to the
+    /// columns' types (see [`split_text`]).
+    SplitText,
 }
 
 impl Dialect {
@@ -27,7 +28,7 @@ impl Dialect {
         match self.caps().values_form() {
             ValuesForm::Standard => standard(self, alias, columns, rows),
             ValuesForm::InlineTable => inline_table(self, alias, columns, rows),
-            ValuesForm::UnionSelects => union_selects(self, alias, columns, rows),
+            ValuesForm::SplitText => split_text(self, alias, columns, rows),
         }
     }
 
@@ -44,10 +45,9 @@ pub fn literal(d: Dialect, v: &Literal) -> String {
         Literal::Text(s) => d.string_literal(s),
         Literal::Date(x) => format!("DATE '{x}'"),
         Literal::Integer(i) => i.to_string(),
-        Literal::Double(f) if f.is_finite() && f.fract() == 0.0 && f.abs() < 1e15 => {
-            format!("{f:.1}")
-        }
-        Literal::Double(f) => format!("{f:e}"),
+        // Debug writes the shortest text that reads back as the same double, always with a
+        // fraction or an exponent: 28800.0, 0.5, 1e-7.
+        Literal::Double(f) => format!("{f:?}"),
     }
 }
 
@@ -105,29 +105,73 @@ pub fn standard(d: Dialect, alias: &str, columns: &[&str], rows: &[Vec<Literal>]
     )
 }
 
-/// BigQuery: `UNNEST(ARRAY<STRUCT<c1 T1, c2 T2>>[(...), (...)]) AS alias` (BigQuery has no
-/// `VALUES` table; the array's type names and types the fields, each row is a tuple).
-pub fn unnest_structs(d: Dialect, alias: &str, columns: &[&str], rows: &[Vec<Literal>]) -> String {
+/// Separates the rows of [`split_text`]'s string.
+pub const ROW_SEPARATOR: char = ';';
+/// Separates the fields of a row of [`split_text`]'s string.
+pub const FIELD_SEPARATOR: char = ',';
+
+/// A literal as the text of a field of [`split_text`]'s string: `None` when it holds a separator.
+fn field_text(v: &Literal) -> Option<String> {
+    let t = match v {
+        Literal::Text(s) => s.clone(),
+        Literal::Date(x) => x.to_string(),
+        Literal::Integer(i) => i.to_string(),
+        Literal::Double(f) => f.to_string(),
+    };
+    (!t.contains([ROW_SEPARATOR, FIELD_SEPARATOR])).then_some(t)
+}
+
+/// BigQuery, which has no `VALUES` table: the rows as one string literal, `'a,1;b,2'`, split into
+/// rows and fields, each field cast to its column's type:
+///
+/// ```sql
+/// (SELECT f[OFFSET(0)] AS c1, CAST(f[OFFSET(1)] AS INT64) AS c2
+///  FROM (SELECT SPLIT(r, ',') AS f FROM UNNEST(SPLIT('a,1;b,2', ';')) AS r) AS tally_split) AS alias
+/// ```
+///
+/// One token whatever the number of rows: the business clock's thousands of rows cost nothing to
+/// parse (sqlparser, sqlglot, BigQuery), and the text is the smallest of the forms BigQuery takes
+/// (a `UNION ALL` of thousands of SELECTs is slow to plan; `UNNEST(ARRAY<STRUCT<...>>[...])` is
+/// not read back by sqlparser; a named `STRUCT` per row doubles the text). Rows whose text holds
+/// a separator are written as a `UNION ALL` of SELECTs ([`union_selects`]).
+pub fn split_text(d: Dialect, alias: &str, columns: &[&str], rows: &[Vec<Literal>]) -> String {
     let Some(first) = rows.first() else {
         return standard(d, alias, columns, rows);
     };
+    let mut body = String::with_capacity(rows.len() * 48);
+    for (i, r) in rows.iter().enumerate() {
+        if i > 0 {
+            body.push(ROW_SEPARATOR);
+        }
+        for (j, v) in r.iter().enumerate() {
+            if j > 0 {
+                body.push(FIELD_SEPARATOR);
+            }
+            match field_text(v) {
+                Some(t) => body.push_str(&t),
+                None => return union_selects(d, alias, columns, rows),
+            }
+        }
+    }
     let fields: Vec<String> = columns
         .iter()
         .zip(first)
-        .map(|(c, v)| format!("{c} {}", type_name(d, v.ty())))
+        .enumerate()
+        .map(|(i, (c, v))| {
+            let field = format!("f[OFFSET({i})]");
+            match v.ty() {
+                LiteralType::Text => format!("{field} AS {c}"),
+                ty => format!("CAST({field} AS {}) AS {c}", type_name(d, ty)),
+            }
+        })
         .collect();
-    let mut out = format!("UNNEST(ARRAY<STRUCT<{}>>[\n", fields.join(", "));
-    for (i, r) in rows.iter().enumerate() {
-        if i > 0 {
-            out.push_str(",\n");
-        }
-        let vals: Vec<String> = r.iter().map(|v| literal(d, v)).collect();
-        out.push('(');
-        out.push_str(&vals.join(", "));
-        out.push(')');
-    }
-    out.push_str(&format!("]) AS {alias}"));
-    out
+    format!(
+        "(SELECT {}\nFROM (SELECT SPLIT(r, {}) AS f FROM UNNEST(SPLIT({}, {})) AS r) AS tally_split) AS {alias}",
+        fields.join(", "),
+        d.string_literal(&FIELD_SEPARATOR.to_string()),
+        d.string_literal(&body),
+        d.string_literal(&ROW_SEPARATOR.to_string()),
+    )
 }
 
 /// Spark SQL's inline table: `VALUES (...), (...) AS alias(c1, c2)` without parentheses around
@@ -141,8 +185,8 @@ pub fn inline_table(d: Dialect, alias: &str, columns: &[&str], rows: &[Vec<Liter
 }
 
 /// `(SELECT a AS c1, ... UNION ALL SELECT ...) AS alias`, the `UNION ALL` nested as a balanced
-/// tree (a left-deep chain of thousands of branches is slow to parse): for BigQuery, which has no
-/// `VALUES` table and whose `ARRAY<STRUCT<...>>[...]` literal sqlparser does not read back.
+/// tree (a left-deep chain of thousands of branches is slow to parse): BigQuery's rows whose text
+/// holds a separator of [`split_text`].
 pub fn union_selects(d: Dialect, alias: &str, columns: &[&str], rows: &[Vec<Literal>]) -> String {
     let selects: Vec<String> = rows
         .iter()
@@ -257,10 +301,36 @@ mod tests {
         let bq = Dialect::BigQuery.values_table("t", &cols, &rows());
         assert_eq!(
             bq,
-            "((SELECT 'it\\'s' AS a, DATE '2026-01-02' AS b, CAST(3 AS INT64) AS c, CAST(28800.0 AS FLOAT64) AS d)\nUNION ALL (SELECT 'b', DATE '2026-01-03', 4, 0.5)) AS t"
+            "(SELECT f[OFFSET(0)] AS a, CAST(f[OFFSET(1)] AS DATE) AS b, CAST(f[OFFSET(2)] AS INT64) AS c, CAST(f[OFFSET(3)] AS FLOAT64) AS d\nFROM (SELECT SPLIT(r, ',') AS f FROM UNNEST(SPLIT('it\\'s,2026-01-02,3,28800;b,2026-01-03,4,0.5', ';')) AS r) AS tally_split) AS t"
         );
         let spark = Dialect::Databricks.values_table("t", &cols, &rows());
         assert!(spark.starts_with("VALUES\n('it\\'s'"), "{spark}");
         assert!(spark.ends_with("\nAS t(a, b, c, d)"), "{spark}");
+    }
+
+    #[test]
+    fn bigquery_text_with_a_separator_is_a_union() {
+        let mut r = rows();
+        r[1][0] = Literal::Text("a;b".into());
+        let bq = Dialect::BigQuery.values_table("t", &["a", "b", "c", "d"], &r);
+        assert!(bq.starts_with("((SELECT 'it\\'s' AS a"), "{bq}");
+        assert!(
+            bq.contains("UNION ALL (SELECT 'a;b', DATE '2026-01-03', 4, 0.5)"),
+            "{bq}"
+        );
+    }
+
+    #[test]
+    fn every_form_parses_back_in_its_dialect() {
+        let cols = ["a", "b", "c", "d"];
+        let mut odd = rows();
+        odd[1][0] = Literal::Text("x,y".into());
+        for d in Dialect::ALL {
+            for r in [rows(), odd.clone()] {
+                let sql = format!("SELECT a, b, c, d FROM {}", d.values_table("t", &cols, &r));
+                crate::sql::parse_back(d, &sql)
+                    .unwrap_or_else(|e| panic!("{}: {e}\n{sql}", d.name()));
+            }
+        }
     }
 }
