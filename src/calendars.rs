@@ -2,7 +2,7 @@
 //! (CSV seed or `CREATE TABLE` SQL for a dialect) and print the staleness check query.
 
 use crate::choices::{CalendarsAction, DialectArg, ExportFormat};
-use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_USAGE};
 use tally_core::calendar::{clock, export};
 use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
@@ -62,39 +62,25 @@ pub fn run(
         }
         return EXIT_OK;
     }
-    let text = match (action, format) {
-        (CalendarsAction::Export, ExportFormat::Csv) => {
-            clocks.iter().map(export::csv).collect::<Vec<_>>().join("")
-        }
-        (CalendarsAction::Export, ExportFormat::Sql) => clocks
-            .iter()
-            .map(export::create_table)
-            .collect::<Vec<_>>()
-            .join("\n"),
-        _ => export::check_query(&clocks),
-    };
     if (action, format) == (CalendarsAction::Export, ExportFormat::Csv) {
-        print!("{text}");
+        print!(
+            "{}",
+            clocks.iter().map(export::csv).collect::<Vec<_>>().join("")
+        );
         return EXIT_OK;
     }
     let d = match pick_dialect(ctx, &model, dialect) {
         Ok(d) => d,
         Err(code) => return code,
     };
-    match tally_core::jinja::render_sql(
-        &text,
-        Default::default(),
-        &model.macros,
-        d.name(),
-        &model.vars,
-    ) {
-        Ok(sql) => {
-            println!("{}", sql.trim_end());
-            EXIT_OK
-        }
-        Err(diag) => {
-            ctx.print_diags(&model, &[diag]);
-            EXIT_PROBLEMS
-        }
+    if action == CalendarsAction::Export {
+        let ddl: Vec<String> = clocks
+            .iter()
+            .map(|c| tally_core::dialect::values::create_clock_table(c, d))
+            .collect();
+        println!("{}", ddl.join("\n").trim_end());
+        return EXIT_OK;
     }
+    println!("{}", export::check_query(&clocks).trim_end());
+    EXIT_OK
 }

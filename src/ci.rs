@@ -928,6 +928,7 @@ fn by_month(
                 .map(|d| format!("{}: {}", d.code, d.message))
                 .unwrap_or_default()
         })?;
+    tally_duckdb::clock::install(conn, model).map_err(|e| e.to_string())?;
     let table = tally_duckdb::engine::run(conn, &compiled.sql)
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
     Ok(table

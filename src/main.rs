@@ -375,6 +375,9 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
             Ok(c) => c,
             Err(c) => return c,
         };
+    if let Err(c) = install_clocks(ctx, &conn, &model) {
+        return c;
+    }
     // The `sql:` relations the query reads, materialised once (`tally cache`).
     if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
         compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
@@ -383,6 +386,22 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
         };
     }
     run_query(ctx, &conn, &model, q, &compiled, format)
+}
+
+/// The business clocks too large to inline, as temporary tables of the session
+/// (`tally_duckdb::clock`). Errors are printed; the exit code returned.
+fn install_clocks(
+    ctx: &Ctx,
+    conn: &tally_duckdb::duckdb::Connection,
+    model: &Model,
+) -> Result<(), u8> {
+    tally_duckdb::clock::install(conn, model).map_err(|e| {
+        let d = Diagnostic::error(
+            diag::codes::DATABASE,
+            format!("cannot create the business clock tables in DuckDB: {e}"),
+        );
+        report::fail(ctx, d, EXIT_PROBLEMS)
+    })
 }
 
 fn run_query(

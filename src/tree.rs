@@ -48,6 +48,9 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         Ok(c) => c,
         Err(c) => return c,
     };
+    if let Err(c) = crate::install_clocks(ctx, &conn, &model) {
+        return c;
+    }
     let as_of = match args.as_of.map(parse_time) {
         Some(Some(t)) => t,
         Some(None) => {

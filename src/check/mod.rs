@@ -220,6 +220,7 @@ fn read_values(
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
     let (conn, mut session) = crate::project::open_database(ctx, flag, WithoutDatabase::Refuse)?;
+    crate::install_clocks(ctx, &conn, model)?;
     let wanted = requests
         .iter()
         .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));

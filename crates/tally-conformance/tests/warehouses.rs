@@ -229,19 +229,6 @@ fn warehouse_sql_runs_on_engines_of_its_family() {
             }
             let d: dialect::Dialect = dialect_name.parse().expect("a dialect of tally");
             match suite.compile(query, d) {
-                // Business durations inline their calendar's clock (about a thousand rows as a
-                // UNION ALL) in every query that reads one: Spark runs out of heap on those and
-                // the emulators take minutes. Until the clock reaches warehouses as VALUES or a
-                // relation (issue #16), they are compared on DuckDB and PostgreSQL only.
-                Ok(sql) if sql.contains("WITH tally_bh AS (") => {
-                    verdicts.insert(
-                        key,
-                        Verdict::Skip(
-                            "reads an inline business clock (compared on DuckDB and PostgreSQL)"
-                                .into(),
-                        ),
-                    );
-                }
                 // The support funnel's 24-hour sessions are a recursive walk over each person's
                 // actions: Spark runs every step of a recursive CTE as a job of its own (about
                 // 12 s a query in local mode, a quarter of an hour for the funnel's queries), so

@@ -10,6 +10,7 @@ pub mod fragments;
 pub mod graph;
 pub mod jinja;
 pub mod json;
+pub mod literal;
 pub mod load;
 pub mod manifest;
 pub mod metric_test;

@@ -127,7 +127,7 @@ fn semantic_model(m: &SemanticModel) -> Value {
         })
         .collect();
     dimensions.sort_by(|a, b| a["name"].as_str().cmp(&b["name"].as_str()));
-    json!({
+    let mut out = json!({
         "name": m.name,
         "description": description(&m.description),
         "relation": match &m.relation {
@@ -137,7 +137,18 @@ fn semantic_model(m: &SemanticModel) -> Value {
         "primary_entity": m.primary_entity_name(),
         "entities": entities,
         "dimensions": dimensions,
-    })
+    });
+    // Business durations (only when the model has some): each one's definition with its
+    // calendars written out, so that a calendar's change shows too.
+    if let Some(b) = &m.business {
+        let mut defs = b.definitions.clone();
+        defs.sort();
+        out["business_durations"] = defs
+            .iter()
+            .map(|(name, def)| json!({"name": name, "definition": def}))
+            .collect();
+    }
+    out
 }
 
 fn measure(model: &Model, r: &MeasureRef) -> Value {

@@ -141,3 +141,70 @@ fn diff_reports_calendar_changes_and_the_metrics_they_move() {
     let md = tally_core::diff::render_markdown(&d, "base", "head");
     assert!(md.contains("08:00") || md.contains("28800"), "{md}");
 }
+
+/// The clock travels as constant rows in each dialect's form, or, past the inline limit, as the
+/// relations `tally_bh__<calendar>`.
+#[test]
+fn the_clock_is_constant_rows_or_a_relation() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "09:00-17:00");
+    let req = QueryRequest::of::<&str, &str, &str>(
+        &["response_time_business_median"],
+        &["metric_time__month"],
+        &[],
+    );
+    for (name, form) in [
+        ("duckdb", "(VALUES\n('office', DATE '2026-01-01', CAST("),
+        ("postgres", "(VALUES\n('office', DATE '2026-01-01', CAST("),
+        ("trino", "(VALUES\n('office', DATE '2026-01-01', CAST("),
+        ("redshift", "(VALUES\n('office', DATE '2026-01-01', CAST("),
+        ("snowflake", "(VALUES\n('office', DATE '2026-01-01', CAST("),
+        (
+            "bigquery",
+            "(SELECT f[OFFSET(0)] AS calendar_id, CAST(f[OFFSET(1)] AS DATE) AS day_utc, CAST(f[OFFSET(2)] AS INT64) AS cum_s,",
+        ),
+        (
+            "databricks",
+            "FROM VALUES\n('office', DATE '2026-01-01', CAST(",
+        ),
+    ] {
+        let d: dialect::Dialect = name.parse().unwrap();
+        let sql = tally_core::pipeline::compile(&model, d, &req).unwrap().sql;
+        let flat = sql.split_whitespace().collect::<Vec<_>>().join(" ");
+        let form = form.split_whitespace().collect::<Vec<_>>().join(" ");
+        assert!(
+            flat.contains(&form),
+            "{name}: `{form}` in\n{}",
+            &sql[..sql.len().min(3000)]
+        );
+        assert!(!sql.contains("tally_bh__"), "{name}: no relation");
+        assert!(
+            !sql.contains("__tally_business_clock_rows__"),
+            "{name}: the mark is replaced"
+        );
+        assert!(!sql.contains("UNION ALL"), "{name}: no UNION ALL of rows");
+        if name == "bigquery" {
+            assert!(
+                sql.contains("UNNEST(SPLIT('office,2026-01-01,0,"),
+                "bigquery: the rows in one string"
+            );
+        }
+    }
+    // Fifteen years: 5,479 rows, past the inline limit of 5,000.
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
+    std::fs::write(
+        dir.path().join("models/m.yml"),
+        models("09:00-17:00").replace("end: 2026-12-31", "end: 2040-12-31"),
+    )
+    .unwrap();
+    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    assert!(diags.iter().all(|d| !d.is_error()));
+    for d in dialect::Dialect::ALL {
+        let name = d.name();
+        let sql = tally_core::pipeline::compile(&model, d, &req).unwrap().sql;
+        assert!(sql.contains("FROM tally_bh__office"), "{name}: {sql}");
+        assert!(!sql.contains("VALUES"), "{name}: no constant rows");
+    }
+}

@@ -589,3 +589,68 @@ fn with_a_manifest_the_yaml_gives_only_metric_tests() {
     // The legacy manifest's measures, not the latest YAML's model metrics.
     assert_eq!(spec.semantic_models[1].measures.len(), 4);
 }
+
+/// Business calendars and durations load from latest-spec files as from legacy ones: the same
+/// project in both spellings dumps identically, durations and calendars included.
+#[test]
+fn business_durations_in_both_specs() {
+    let calendars = r#"
+business_calendars:
+  - name: office
+    timezone: Europe/Dublin
+    weekly: {weekdays: ["09:00-17:00"]}
+    include_exceptions: [bank_holidays]
+    range: {start: 2026-01-01, end: 2026-12-31}
+holiday_sets:
+  - name: bank_holidays
+    exceptions: [{date: 2026-03-17, closed: true, name: St Patrick's Day}]
+"#;
+    let latest = r#"
+models:
+  - name: tickets
+    semantic_model: {enabled: true}
+    agg_time_dimension: opened_at
+    columns:
+      - {name: ticket_id, entity: {type: primary, name: ticket}}
+      - {name: opened_at, granularity: day, dimension: {type: time}}
+      - {name: closed_at, granularity: day, dimension: {type: time}}
+    business_durations:
+      - {name: business_minutes_to_close, start: opened_at, end: closed_at, calendar: office}
+      - {name: business_days_open, start: opened_at, end: closed_at, calendar: office, unit: business_day, open_end: as_of}
+"#;
+    let legacy = r#"
+semantic_models:
+  - name: tickets
+    model: ref('tickets')
+    defaults: {agg_time_dimension: opened_at}
+    entities: [{name: ticket, type: primary, expr: ticket_id}]
+    dimensions:
+      - {name: opened_at, type: time, type_params: {time_granularity: day}}
+      - {name: closed_at, type: time, type_params: {time_granularity: day}}
+    business_durations:
+      - {name: business_minutes_to_close, start: opened_at, end: closed_at, calendar: office}
+      - {name: business_days_open, start: opened_at, end: closed_at, calendar: office, unit: business_day, open_end: as_of}
+"#;
+    let load = |yaml: &str, with_calendars: bool| {
+        let mut files = vec![("models/m.yml", yaml.to_string())];
+        if with_calendars {
+            files.push(("models/calendars.yml", calendars.to_string()));
+        } else {
+            // The calendars in the same latest-spec file as the model.
+            files[0].1 = format!("{yaml}{calendars}");
+        }
+        let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
+        let (spec, diags) = load_files(&files, None, &LoadOptions::default());
+        clean_dump("business durations", resolve(spec, diags))
+    };
+    let (a, b) = (load(latest, false), load(legacy, true));
+    assert_eq!(a, b);
+    let defs = a["semantic_models"][0]["business_durations"]
+        .as_array()
+        .expect("durations dumped");
+    assert_eq!(defs.len(), 2);
+    assert!(defs[0]["definition"]
+        .as_str()
+        .unwrap()
+        .contains("exception 2026-03-17: closed"));
+}

@@ -305,7 +305,7 @@ impl Session {
                 continue;
             };
             let d = tally_core::dialect::Dialect::DuckDb;
-            let rendered = match model.render_relation_sql(index, business, d.name()) {
+            let rendered = match tally_core::sql::user::render_relation(model, index, business, d) {
                 Some(Ok(s)) => s,
                 Some(Err(_)) | None => continue,
             };

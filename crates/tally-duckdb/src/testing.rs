@@ -163,6 +163,17 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
     if !report.diagnostics.is_empty() {
         return report;
     }
+    if let Err(e) = crate::clock::install(&conn, model) {
+        report.diagnostics.push(
+            Diagnostic::error(
+                codes::TEST_EXECUTION,
+                format!("cannot create the business clock tables: {e}"),
+            )
+            .at(test.name.span)
+            .with_help("this is an environment problem, not a problem of the test"),
+        );
+        return report;
+    }
     // The project's SQL runs with no file access and a locked configuration.
     if let Err(e) = engine::seal(&conn) {
         report.diagnostics.push(

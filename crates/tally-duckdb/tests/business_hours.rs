@@ -6,6 +6,10 @@
 //!   30-minute DST; a New York night shift whose end falls in the spring-forward gap) chosen per
 //!   row by a column; 4,000 random spans through the compiled SQL, compared row by row in exact
 //!   seconds with the day-walk reference of `tally-core/tests/calendar_reference` (shared by path).
+//! - `postgres_sql_matches_reference_on_random_rows`: the same spans through tally's PostgreSQL SQL
+//!   on PostgreSQL (`TALLY_POSTGRES`, from `scripts/postgres`), compared with the reference.
+//! - `large_clocks_are_relations_created_by_tally`: calendars past the inline limit read from
+//!   temporary tables tally creates (and equal to the export's DDL), still equal to the reference.
 //! - `edge_cases`: hand-computed spans (Friday 17:59 to Monday 08:01, a holiday on a weekend,
 //!   Christmas Eve's custom hours, a multi-day closure, an overnight shift across UTC midnight,
 //!   spring-forward and fall-back nights, a schedule change mid-span, end before start, open
@@ -81,13 +85,17 @@ semantic_models:
 const AS_OF: &str = "2026-12-30 00:00:00";
 
 fn load_project(dir: &Path) -> Model {
+    load_project_text(dir, PROJECT)
+}
+
+fn load_project_text(dir: &Path, project: &str) -> Model {
     std::fs::create_dir_all(dir.join("models")).unwrap();
     std::fs::write(
         dir.join("tally.yml"),
         format!("name: bh\ndialect: duckdb\nvars:\n  as_of: '{AS_OF}'\n"),
     )
     .unwrap();
-    std::fs::write(dir.join("models/spans.yml"), PROJECT).unwrap();
+    std::fs::write(dir.join("models/spans.yml"), project).unwrap();
     common::load_valid(dir)
 }
 
@@ -116,14 +124,17 @@ struct Row {
     end: Option<i64>,
 }
 
-/// The spans table, the compiled SQL's rows by id: (business_seconds, new_york_minutes,
-/// dublin_age_seconds).
-fn run(model: &Model, rows: &[Row]) -> std::collections::BTreeMap<String, [Option<f64>; 3]> {
-    let conn = engine::open(None).unwrap();
-    conn.execute_batch(
-        "CREATE SCHEMA src; CREATE TABLE src.spans (id VARCHAR, team VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);",
-    )
-    .unwrap();
+/// The business-duration columns checked, in the order of [`Results`].
+const COLUMNS: [&str; 3] = ["business_seconds", "new_york_minutes", "dublin_age_seconds"];
+
+/// Per span id: (business_seconds, new_york_minutes, dublin_age_seconds).
+type Results = std::collections::BTreeMap<String, [Option<f64>; 3]>;
+
+/// The statements creating and filling `src.spans` (test data only, never users' values).
+fn spans_sql(rows: &[Row]) -> Vec<String> {
+    let mut out = vec![
+        "CREATE SCHEMA src; CREATE TABLE src.spans (id VARCHAR, team VARCHAR, started_at TIMESTAMP, ended_at TIMESTAMP);".to_string(),
+    ];
     for chunk in rows.chunks(500) {
         let values: Vec<String> = chunk
             .iter()
@@ -138,41 +149,102 @@ fn run(model: &Model, rows: &[Row]) -> std::collections::BTreeMap<String, [Optio
                 )
             })
             .collect();
-        conn.execute_batch(&format!(
+        out.push(format!(
             "INSERT INTO src.spans VALUES {};",
             values.join(", ")
-        ))
-        .unwrap();
+        ));
     }
+    out
+}
+
+/// Each column's query (`span__span_id` and the duration) compiled for the dialect.
+fn compiled_queries(model: &Model, d: Dialect) -> Vec<String> {
+    COLUMNS
+        .iter()
+        .map(|column| {
+            let group_by = ["span__span_id".to_string(), format!("span__{column}")];
+            let req = QueryRequest::of::<&str, String, &str>(&[], &group_by, &[]);
+            let compiled = tally_core::pipeline::compile(model, d, &req).unwrap_or_else(|d| {
+                panic!(
+                    "{}",
+                    tally_core::diag::render_human(&model.sources, &d, false)
+                )
+            });
+            assert!(
+                !compiled.sql.to_ascii_lowercase().contains("timezone"),
+                "no time-zone function in the SQL"
+            );
+            compiled.sql
+        })
+        .collect()
+}
+
+/// The spans table on DuckDB, the compiled SQL's rows by id.
+fn run(model: &Model, rows: &[Row]) -> Results {
+    let conn = engine::open(None).unwrap();
+    for s in spans_sql(rows) {
+        conn.execute_batch(&s).unwrap();
+    }
+    // Clocks too large to inline become temporary tables (nothing when they are inline).
+    tally_duckdb::clock::install(&conn, model).unwrap();
     let num = |v: &Value| match v {
         Value::Null => None,
         Value::Int(i) => Some(*i as f64),
         Value::Float(f) => Some(*f),
         other => panic!("not a number: {other:?}"),
     };
-    let mut out: std::collections::BTreeMap<String, [Option<f64>; 3]> = Default::default();
-    for (k, column) in ["business_seconds", "new_york_minutes", "dublin_age_seconds"]
-        .iter()
-        .enumerate()
-    {
-        let group_by = ["span__span_id".to_string(), format!("span__{column}")];
-        let req = QueryRequest::of::<&str, String, &str>(&[], &group_by, &[]);
-        let compiled =
-            tally_core::pipeline::compile(model, Dialect::DuckDb, &req).unwrap_or_else(|d| {
-                panic!(
-                    "{}",
-                    tally_core::diag::render_human(&model.sources, &d, false)
-                )
-            });
-        assert!(
-            !compiled.sql.to_ascii_lowercase().contains("timezone"),
-            "no time-zone function in the SQL"
-        );
-        for r in engine::run(&conn, &compiled.sql).unwrap().rows {
+    let mut out = Results::new();
+    for (k, sql) in compiled_queries(model, Dialect::DuckDb).iter().enumerate() {
+        for r in engine::run(&conn, sql).unwrap().rows {
             let Value::Text(id) = &r[0] else { panic!("id") };
             out.entry(id.clone()).or_insert([None; 3])[k] = num(&r[1]);
         }
     }
+    out
+}
+
+/// The same on PostgreSQL through `psql` (`TALLY_POSTGRES`: libpq connection words without
+/// `dbname`, as `scripts/postgres` prints them), in a database of its own dropped at the end.
+fn run_postgres(conninfo: &str, model: &Model, rows: &[Row]) -> Results {
+    use std::process::Command;
+    let scratch = tempfile::tempdir().unwrap();
+    let dbname = format!("tally_bh_{}", std::process::id());
+    let psql = |db: &str, script: &str| -> String {
+        let path = scratch.path().join("script.sql");
+        std::fs::write(&path, script).unwrap();
+        let out = Command::new("psql")
+            .args(["-X", "-q", "-A", "--csv", "-v", "ON_ERROR_STOP=1", "-d"])
+            .arg(format!("{conninfo} dbname={db}"))
+            .arg("-f")
+            .arg(&path)
+            .env("PGTZ", "UTC")
+            .output()
+            .expect("run psql");
+        assert!(
+            out.status.success(),
+            "psql failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
+        String::from_utf8(out.stdout).unwrap()
+    };
+    psql(
+        "postgres",
+        &format!("DROP DATABASE IF EXISTS {dbname};\nCREATE DATABASE {dbname};\n"),
+    );
+    psql(&dbname, &spans_sql(rows).join("\n"));
+    let mut out = Results::new();
+    for (k, sql) in compiled_queries(model, Dialect::Postgres)
+        .iter()
+        .enumerate()
+    {
+        let text = psql(&dbname, &format!("\\pset null '<null>'\n{sql};\n"));
+        for line in text.lines().skip(1) {
+            let (id, v) = line.split_once(',').expect("two columns");
+            let v = (v != "<null>").then(|| v.parse::<f64>().expect("a number"));
+            out.entry(id.to_string()).or_insert([None; 3])[k] = v;
+        }
+    }
+    psql("postgres", &format!("DROP DATABASE {dbname};\n"));
     out
 }
 
@@ -207,10 +279,8 @@ fn team_calendar(team: Option<&str>) -> &'static str {
     }
 }
 
-#[test]
-fn sql_matches_reference_on_random_rows() {
-    let dir = tempfile::tempdir().unwrap();
-    let model = load_project(dir.path());
+/// `n` random spans over the calendars' year (a fixed seed).
+fn random_rows(n: usize) -> Vec<Row> {
     let teams = [
         Some("d"),
         Some("n"),
@@ -224,7 +294,7 @@ fn sql_matches_reference_on_random_rows() {
     let span = ts("2026-12-28 00:00:00") - lo;
     let mut rng = Rng(16);
     let mut rows = Vec::new();
-    for i in 0..4000 {
+    for i in 0..n {
         let mut start = lo + rng.below(span as u64);
         if rng.below(3) == 0 {
             start -= start % 900; // on the quarter hour, where intervals begin and end
@@ -243,15 +313,19 @@ fn sql_matches_reference_on_random_rows() {
             end,
         });
     }
-    let got = run(&model, &rows);
+    rows
+}
+
+/// The SQL's results against the reference, row by row in exact seconds.
+fn check_against_reference(model: &Model, rows: &[Row], got: &Results) {
     assert_eq!(got.len(), rows.len());
     let mut bad = Vec::new();
     let as_of = ts(AS_OF);
-    for r in &rows {
+    for r in rows {
         let want = [
-            expected(&model, team_calendar(r.team), r.start, r.end),
-            expected(&model, "new_york", r.start, r.end).map(|s| s / 60.0),
-            expected(&model, "dublin", r.start, Some(r.end.unwrap_or(as_of))),
+            expected(model, team_calendar(r.team), r.start, r.end),
+            expected(model, "new_york", r.start, r.end).map(|s| s / 60.0),
+            expected(model, "dublin", r.start, Some(r.end.unwrap_or(as_of))),
         ];
         let have = got[&r.id];
         for k in 0..3 {
@@ -278,6 +352,69 @@ fn sql_matches_reference_on_random_rows() {
         "{} mismatches:\n{}",
         bad.len(),
         bad[..bad.len().min(20)].join("\n")
+    );
+}
+
+#[test]
+fn sql_matches_reference_on_random_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = load_project(dir.path());
+    let rows = random_rows(4000);
+    check_against_reference(&model, &rows, &run(&model, &rows));
+}
+
+/// The same 4,000 random spans through tally's PostgreSQL SQL on PostgreSQL. Without
+/// `TALLY_POSTGRES` (`./scripts/test` and `eval "$(scripts/postgres)"` set it) it prints a skip
+/// line and passes, except under CI (`CI=true`), where it fails.
+#[test]
+fn postgres_sql_matches_reference_on_random_rows() {
+    let Ok(conninfo) = std::env::var("TALLY_POSTGRES") else {
+        assert!(
+            std::env::var("CI").as_deref() != Ok("true"),
+            "TALLY_POSTGRES is not set (scripts/postgres starts a server)"
+        );
+        println!("business hours on postgres: skipped (TALLY_POSTGRES is not set)");
+        return;
+    };
+    let dir = tempfile::tempdir().unwrap();
+    let model = load_project(dir.path());
+    let rows = random_rows(4000);
+    check_against_reference(&model, &rows, &run_postgres(&conninfo, &model, &rows));
+}
+
+/// Calendars over 2020-2035 (about 29,000 clock rows, past the inline limit): the SQL reads the
+/// relations `tally_bh__<calendar>`, which tally creates on DuckDB as temporary tables, and the
+/// results still equal the reference; `tally calendars export --format sql` loads the same tables.
+#[test]
+fn large_clocks_are_relations_created_by_tally() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = PROJECT.replace(
+        "range: {start: 2026-01-01, end: 2026-12-31}",
+        "range: {start: 2020-01-01, end: 2035-12-31}",
+    );
+    let model = load_project_text(dir.path(), &project);
+    let sql = &compiled_queries(&model, Dialect::DuckDb)[0];
+    assert!(sql.contains("FROM tally_bh__dublin"), "{sql}");
+    assert!(!sql.contains("VALUES"), "no constant rows");
+    let rows = random_rows(500);
+    check_against_reference(&model, &rows, &run(&model, &rows));
+    // Installing twice keeps the tables (their fingerprint matches).
+    let conn = engine::open(None).unwrap();
+    tally_duckdb::clock::install(&conn, &model).unwrap();
+    tally_duckdb::clock::install(&conn, &model).unwrap();
+    // The export's DDL builds the same table.
+    let dublin = tally_core::calendar::clock::expand(model.calendars.schedule("dublin").unwrap());
+    let ddl = tally_core::dialect::values::create_clock_table(&dublin, Dialect::DuckDb);
+    let other = engine::open(None).unwrap();
+    other.execute_batch(&ddl).unwrap();
+    let q = "SELECT * FROM tally_bh__dublin ORDER BY day_utc";
+    assert_eq!(
+        engine::run(&conn, q).unwrap().rows,
+        engine::run(&other, q).unwrap().rows
+    );
+    assert_eq!(
+        engine::run(&other, q).unwrap().rows.len(),
+        dublin.days.len()
     );
 }
 

@@ -25,6 +25,8 @@ pub const LOCKDOWN: &[(&str, &str)] = &[
 pub struct Database {
     conn: std::sync::Mutex<duckdb::Connection>,
     pub path: Option<std::path::PathBuf>,
+    /// Business clocks read as relations: created as temporary tables on every connection.
+    pub clocks: Vec<tally_core::calendar::clock::Clock>,
 }
 
 impl Database {
@@ -58,6 +60,7 @@ impl Database {
         Ok(Database {
             conn: std::sync::Mutex::new(conn),
             path: path.map(Path::to_path_buf),
+            clocks: Vec::new(),
         })
     }
 
@@ -67,13 +70,18 @@ impl Database {
             Ok(g) => g,
             Err(p) => p.into_inner(),
         };
-        guard.try_clone().map_err(|e| {
+        let fail = |e: duckdb::Error| {
             ServeError::new(
                 codes::SERVE_EXECUTION,
                 500,
                 format!("cannot connect to DuckDB: {e}"),
             )
-        })
+        };
+        let conn = guard.try_clone().map_err(fail)?;
+        for c in &self.clocks {
+            tally_duckdb::clock::install_clock(&conn, c).map_err(fail)?;
+        }
+        Ok(conn)
     }
 }
 

@@ -88,7 +88,11 @@ pub fn load(opts: &ProjectOptions) -> Result<(Loaded, Notes), ServeError> {
             }
         }
     }
-    let database = Database::open(path.as_deref())?;
+    let mut database = Database::open(path.as_deref())?;
+    database.clocks = tally_duckdb::clock::relation_clocks(&model)
+        .into_iter()
+        .cloned()
+        .collect();
     Ok((
         Loaded {
             model,

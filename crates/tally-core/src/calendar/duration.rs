@@ -1,13 +1,22 @@
-//! The business clock as SQL: the relation names and columns of the clock, and its rows inline
-//! (a `UNION ALL` of rows in a CTE) when the calendars' ranges total at most [`INLINE_MAX_ROWS`]
-//! days; otherwise the relations `tally_bh__<calendar>` (written by `tally calendars export`, or
-//! created by tally's DuckDB engine). Semantic models' business durations use them
-//! (`model/business.rs`).
+//! The business clock as SQL: the relation names and columns of the clock, and its rows. The
+//! clock reaches the warehouse as constant rows (`Dialect::values_table`: a `VALUES` list, Spark's
+//! inline table, BigQuery's split string) when the calendars' ranges total at most
+//! [`INLINE_MAX_ROWS`] UTC days, and as the relations `tally_bh__<calendar>` otherwise (written by
+//! `tally calendars export`; tally's DuckDB engine creates them in its session). Semantic models'
+//! business durations use them (`model/business.rs`): their Jinja text holds [`CLOCK_MARK`] where
+//! the rows go, filled in by the SQL stage once the dialect is known.
 
 use super::clock::{self, Clock};
+use crate::literal::Literal;
+use std::sync::Arc;
 
-/// Clock rows inlined into the SQL at most (summed over the calendars a model's durations use).
+/// Clock rows inlined into the SQL at most (summed over the calendars a model's durations use):
+/// about 300 kB of SQL, well below BigQuery's 1 MB query text and Snowflake's 16,384 `VALUES`
+/// rows; more than 13 years of one calendar.
 pub const INLINE_MAX_ROWS: usize = 5000;
+
+/// Where the clock's constant rows go in a wrapped relation's text.
+pub const CLOCK_MARK: &str = "__tally_business_clock_rows__";
 
 /// The relation a calendar's clock is read from when it is not inlined.
 pub fn clock_relation(calendar: &str) -> String {
@@ -42,58 +51,28 @@ pub fn clock_columns(k: usize) -> Vec<String> {
     c
 }
 
-/// One clock row's values, as SQL literals (unused slots are `0, 0`).
-fn row_values(clock: &Clock, d: &clock::ClockDay, k: usize) -> Vec<String> {
+/// One clock row (unused slots are `0, 0`).
+pub fn clock_row(clock: &Clock, d: &clock::ClockDay, k: usize) -> Vec<Literal> {
     let mut v = vec![
-        format!("'{}'", clock.calendar),
-        format!("DATE '{}'", d.day),
-        d.cum_s.to_string(),
-        format!("{:.1}", clock.day_seconds),
+        Literal::Text(clock.calendar.clone()),
+        Literal::Date(d.day),
+        Literal::Integer(d.cum_s),
+        Literal::Double(clock.day_seconds),
     ];
     for i in 0..k {
         let (s, e) = d.slots.get(i).copied().unwrap_or((0, 0));
-        v.push(s.to_string());
-        v.push(e.to_string());
+        v.push(Literal::Integer(s));
+        v.push(Literal::Integer(e));
     }
     v
 }
 
-/// The clocks as `SELECT` rows joined by `UNION ALL`, nested as a balanced tree of parenthesised
-/// pairs (a left-deep chain of thousands of branches is slow to parse and bind). Jinja: the first
-/// row's types go through `cast_integer`/`cast_double`.
-pub fn inline_rows(clocks: &[Clock], k: usize) -> String {
-    let cols = clock_columns(k);
-    let mut rows: Vec<String> = Vec::new();
-    for c in clocks {
-        for d in &c.days {
-            let vals = row_values(c, d, k);
-            if rows.is_empty() {
-                let typed: Vec<String> = vals
-                    .iter()
-                    .zip(&cols)
-                    .enumerate()
-                    .map(|(i, (v, n))| match i {
-                        0 | 1 => format!("{v} AS {n}"),
-                        3 => format!("{{{{ cast_double('{v}') }}}} AS {n}"),
-                        _ => format!("{{{{ cast_integer('{v}') }}}} AS {n}"),
-                    })
-                    .collect();
-                rows.push(format!("SELECT {}", typed.join(", ")));
-            } else {
-                rows.push(format!("SELECT {}", vals.join(", ")));
-            }
-        }
-    }
-    balanced_union(&rows)
-}
-
-fn balanced_union(rows: &[String]) -> String {
-    match rows.len() {
-        0 => String::new(),
-        1 => rows[0].clone(),
-        n => {
-            let (a, b) = rows.split_at(n / 2);
-            format!("({})\nUNION ALL ({})", balanced_union(a), balanced_union(b))
-        }
-    }
+/// The interval slots of the widest clock (at least one).
+pub fn slots(clocks: &[Arc<Clock>]) -> usize {
+    clocks
+        .iter()
+        .map(|c| c.max_slots())
+        .max()
+        .unwrap_or(0)
+        .max(1)
 }

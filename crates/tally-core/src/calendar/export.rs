@@ -1,5 +1,5 @@
-//! The business clock for a warehouse: `tally calendars export` writes it as a CSV seed or as a
-//! `CREATE TABLE ... AS` statement (the relation `tally_bh__<calendar>` that business durations
+//! The business clock for a warehouse: `tally calendars export` writes it as a CSV seed or as
+//! `CREATE TABLE` and `INSERT` statements (`dialect::values::create_clock_table`, the relation `tally_bh__<calendar>` that business durations
 //! read when a clock is too large to inline), and `tally calendars check` prints a query that
 //! lists the calendars whose warehouse copy is missing or stale (its `fingerprint` column is the
 //! digest of the calendar's definition).
@@ -29,18 +29,6 @@ pub fn csv(clock: &Clock) -> String {
         out.push('\n');
     }
     out
-}
-
-/// `CREATE TABLE tally_bh__<calendar> AS SELECT ... UNION ALL ...`, as Jinja over the macro
-/// library (render it for a dialect).
-pub fn create_table(clock: &Clock) -> String {
-    let k = clock.max_slots().max(1);
-    let rows = super::duration::inline_rows(std::slice::from_ref(clock), k);
-    format!(
-        "CREATE TABLE {} AS\nSELECT tally_rows.*, '{}' AS fingerprint FROM (\n{rows}\n) AS tally_rows;\n",
-        clock_relation(&clock.calendar),
-        clock.fingerprint
-    )
 }
 
 /// A query returning the calendars whose warehouse copy has another fingerprint (or no rows).

@@ -84,6 +84,14 @@ impl Capabilities for BigQuery {
     fn double_type(&self) -> &'static str {
         "FLOAT64"
     }
+    fn integer_type(&self) -> &'static str {
+        "INT64"
+    }
+    /// One string literal split into rows and fields (no `VALUES` table in BigQuery; see
+    /// `values::split_text`).
+    fn values_form(&self) -> super::ValuesForm {
+        super::ValuesForm::SplitText
+    }
     /// BigQuery's PERCENTILE_CONT and PERCENTILE_DISC are analytic functions only, so exact
     /// percentiles are computed from the sorted values of the group
     /// (`ARRAY_AGG(x IGNORE NULLS ORDER BY x)[SAFE_OFFSET(k)]`) with the same positions PostgreSQL

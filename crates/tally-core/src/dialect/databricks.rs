@@ -42,6 +42,10 @@ impl Capabilities for Databricks {
     fn double_type(&self) -> &'static str {
         "DOUBLE"
     }
+    /// Spark's inline table: `VALUES (...), (...) AS alias(c1, c2)`.
+    fn values_form(&self) -> super::ValuesForm {
+        super::ValuesForm::InlineTable
+    }
     /// Exact percentiles as ordered-set aggregates; approximate ones are `PERCENTILE_APPROX`, which
     /// returns a value of the data.
     fn percentile(&self, expr: &str, spec: PercentileSpec) -> Result<String, String> {

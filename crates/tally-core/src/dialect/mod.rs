@@ -25,6 +25,7 @@ mod reserved;
 mod snowflake;
 mod sql;
 mod trino;
+pub mod values;
 
 pub(crate) use reserved::is_reserved;
 
@@ -178,6 +179,8 @@ impl FromStr for Dialect {
             .ok_or_else(|| UnknownDialect(s.to_string()))
     }
 }
+pub use crate::literal::{Literal, LiteralType};
+pub use values::ValuesForm;
 
 /// How a percentile should be computed.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -343,6 +346,16 @@ pub trait Capabilities: Sync {
             return Err("there is no approximate percentile function".to_string());
         }
         Ok(within_group(expr, spec))
+    }
+
+    /// The name of the 64-bit integer type in casts and tables: `BIGINT`.
+    fn integer_type(&self) -> &'static str {
+        "BIGINT"
+    }
+
+    /// How constant rows are written as a `FROM` item ([`Dialect::values_table`]).
+    fn values_form(&self) -> ValuesForm {
+        ValuesForm::Standard
     }
 }
 

@@ -8,12 +8,14 @@
 use super::{Dimension, Relation, SemanticModel};
 use crate::calendar::clock::{self, Clock};
 use crate::calendar::duration::{
-    clock_columns, clock_relation, inline_rows, is_ident, INLINE_MAX_ROWS,
+    clock_columns, clock_relation, clock_row, is_ident, slots, CLOCK_MARK, INLINE_MAX_ROWS,
 };
 use crate::calendar::{Calendar, Calendars, Schedule};
 use crate::diag::{codes, Diagnostic};
+use crate::literal::Literal;
 use crate::spec::calendar::BusinessDuration;
 use crate::spec::{self, SString};
+use std::sync::Arc;
 
 /// A semantic model's relation with its business durations added as columns. A scan reads it
 /// only when it projects one of `columns` (or an expression that mentions one); other queries
@@ -24,9 +26,33 @@ pub struct Wrapped {
     pub columns: Vec<String>,
     /// Each duration's definition as text, calendars written out (for `tally diff`).
     pub definitions: Vec<(String, String)>,
+    /// The clocks the durations read.
+    pub clocks: Vec<Arc<Clock>>,
+    /// Whether the clocks are constant rows of the SQL (else the relations `tally_bh__<calendar>`).
+    pub inline: bool,
 }
 
 impl Wrapped {
+    /// The rendered relation with the clock's rows written by `values_table` (the SQL stage's
+    /// `Dialect::values_table`); unchanged when the clocks are relations.
+    pub fn with_clock(
+        &self,
+        rendered: &str,
+        values_table: impl Fn(&str, &[&str], &[Vec<Literal>]) -> String,
+    ) -> String {
+        if !self.inline || !rendered.contains(CLOCK_MARK) {
+            return rendered.to_string();
+        }
+        let k = slots(&self.clocks);
+        let cols = clock_columns(k);
+        let cols: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
+        let rows: Vec<Vec<Literal>> = self
+            .clocks
+            .iter()
+            .flat_map(|c| c.days.iter().map(move |d| clock_row(c, d, k)))
+            .collect();
+        rendered.replace(CLOCK_MARK, &values_table("tally_bh_rows", &cols, &rows))
+    }
     /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
     pub fn used_by<'a>(
         &self,
@@ -137,8 +163,12 @@ pub fn apply(
     if planned.len() != sm.business_durations.len() || schedules.is_empty() {
         return;
     }
-    let clocks: Vec<Clock> = schedules.iter().map(|s| clock::expand(s)).collect();
-    let sql = wrapped_sql(&out.relation, &planned, &clocks);
+    let clocks: Vec<Arc<Clock>> = schedules
+        .iter()
+        .map(|s| Arc::new(clock::expand(s)))
+        .collect();
+    let inline = clocks.iter().map(|c| c.days.len()).sum::<usize>() <= INLINE_MAX_ROWS;
+    let sql = wrapped_sql(&out.relation, &planned, &clocks, inline);
     let span = match &out.relation {
         Relation::Query(_, span) => *span,
         Relation::Table(_) => out.span,
@@ -150,6 +180,8 @@ pub fn apply(
             .iter()
             .map(|p| (p.d.name.value.clone(), definition(p, cals)))
             .collect(),
+        clocks,
+        inline,
     });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
@@ -238,21 +270,20 @@ fn unit(u: Option<&SString>, diags: &mut Vec<Diagnostic>) -> Option<&'static str
     }
 }
 
-fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Clock]) -> String {
-    let k = clocks
-        .iter()
-        .map(|c| c.max_slots())
-        .max()
-        .unwrap_or(0)
-        .max(1);
-    let rows: usize = clocks.iter().map(|c| c.days.len()).sum();
-    let bh = if rows <= INLINE_MAX_ROWS {
-        inline_rows(clocks, k)
+fn wrapped_sql(
+    base: &Relation,
+    planned: &[Planned],
+    clocks: &[Arc<Clock>],
+    inline: bool,
+) -> String {
+    let k = slots(clocks);
+    let bh = if inline {
+        format!("SELECT * FROM {CLOCK_MARK}")
     } else {
         clocks
             .iter()
             .map(|c| {
-                let ck = c.max_slots();
+                let ck = c.max_slots().max(1);
                 let cols: Vec<String> = clock_columns(k)
                     .into_iter()
                     .enumerate()

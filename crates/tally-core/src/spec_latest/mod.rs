@@ -353,6 +353,10 @@ pub struct ModelEntry {
     #[serde(default, skip_serializing)]
     #[schemars(with = "Vec<ModelColumn>")]
     pub columns: Option<IgnoredAny>,
+    /// tally's durations in business time (`business_durations:` as on a legacy semantic model).
+    #[serde(default, skip_serializing)]
+    #[schemars(with = "Vec<crate::spec::calendar::BusinessDuration>")]
+    pub business_durations: Option<IgnoredAny>,
     // dbt's own model properties: tally ignores them (the time spine is read elsewhere).
     #[serde(default, skip_serializing)]
     #[schemars(with = "Option<serde_json::Value>")]

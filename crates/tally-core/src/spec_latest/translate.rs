@@ -100,6 +100,7 @@ pub fn read_models(node: &Node, diags: &mut Vec<Diagnostic>) -> Translated {
         let derived_entities: Vec<DerivedEntity> =
             items_of(ds.and_then(|d| d.get("entities")), &cell);
         let metrics: Vec<ModelMetric> = items_of(item.get("metrics"), &cell);
+        let business_durations = items_of(item.get("business_durations"), &cell);
         for mut d in cell.into_inner() {
             hint_and_relax(&mut d, &lenient);
             diags.push(d);
@@ -109,6 +110,7 @@ pub fn read_models(node: &Node, diags: &mut Vec<Diagnostic>) -> Translated {
             derived_dimensions,
             derived_entities,
             metrics,
+            business_durations,
         };
         translate_entry(&entry, &parts, &mut out, diags);
     }
@@ -121,6 +123,7 @@ struct Parts {
     derived_dimensions: Vec<DerivedDimension>,
     derived_entities: Vec<DerivedEntity>,
     metrics: Vec<ModelMetric>,
+    business_durations: Vec<crate::spec::calendar::BusinessDuration>,
 }
 
 /// Each item of a list decoded on its own; a broken item is reported and left out.
@@ -294,7 +297,7 @@ fn translate_entry(
         config: smc.config.clone(),
         meta: None,
         tags: Vec::new(),
-        business_durations: Vec::new(),
+        business_durations: parts.business_durations.clone(),
         metadata: None,
     });
     for m in &parts.metrics {

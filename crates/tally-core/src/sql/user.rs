@@ -66,10 +66,7 @@ impl Renderer<'_> {
             ..
         } = t
         {
-            match self
-                .model
-                .render_relation_sql(*model, *business, self.d.name())
-            {
+            match render_relation(self.model, *model, *business, self.d) {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
                     self.errors.push(e);
@@ -150,4 +147,21 @@ impl Renderer<'_> {
             }
         }
     }
+}
+
+/// A semantic model's relation (`sql:` rendered, with its business durations when `business`)
+/// as SQL for the dialect: the business clock's rows are written in the dialect's form of
+/// constant rows (`Dialect::values_table`). `None` for a table relation.
+pub fn render_relation(
+    model: &crate::model::Model,
+    index: usize,
+    business: bool,
+    d: crate::dialect::Dialect,
+) -> Option<Result<String, crate::diag::Diagnostic>> {
+    let r = model.render_relation_sql(index, business, d.name())?;
+    let wrapped = model.semantic_models.get(index)?.business.as_ref();
+    Some(r.map(|sql| match wrapped {
+        Some(b) if business => b.with_clock(&sql, |a, c, rows| d.values_table(a, c, rows)),
+        _ => sql,
+    }))
 }

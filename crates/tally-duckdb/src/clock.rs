@@ -1,0 +1,86 @@
+//! Business clocks too large to inline ([`tally_core::calendar::duration::INLINE_MAX_ROWS`]) are
+//! read from the relations `tally_bh__<calendar>`. On DuckDB tally creates them itself, as
+//! temporary tables of the session filled with the appender (no SQL text is built from the
+//! values), so `tally query`, `tally test`, `tally check` and the server need nothing by hand. A
+//! temporary table whose fingerprint matches the calendar's is kept.
+
+use duckdb::types::Value;
+use std::collections::HashSet;
+use tally_core::calendar::clock::{utc_midnight, Clock, DAY};
+use tally_core::calendar::duration::{clock_columns, clock_relation};
+use tally_core::model::Model;
+
+/// The clocks the model's business durations read as relations, one per calendar.
+pub fn relation_clocks(model: &Model) -> Vec<&Clock> {
+    let mut seen = HashSet::new();
+    model
+        .semantic_models
+        .iter()
+        .filter_map(|sm| sm.business.as_ref())
+        .filter(|b| !b.inline)
+        .flat_map(|b| b.clocks.iter())
+        .filter(|c| seen.insert(c.calendar.clone()))
+        .map(|c| c.as_ref())
+        .collect()
+}
+
+/// Create (or refresh) the temporary table of every clock the model reads as a relation.
+pub fn install(conn: &duckdb::Connection, model: &Model) -> Result<(), duckdb::Error> {
+    for c in relation_clocks(model) {
+        install_clock(conn, c)?;
+    }
+    Ok(())
+}
+
+fn current(conn: &duckdb::Connection, c: &Clock) -> bool {
+    let sql = format!(
+        "SELECT COUNT(*) FROM temp.main.{} WHERE fingerprint = ?",
+        clock_relation(&c.calendar)
+    );
+    conn.query_row(&sql, [&c.fingerprint], |r| r.get::<_, i64>(0))
+        .is_ok_and(|n| n as usize == c.days.len())
+}
+
+/// One clock as the temporary table `tally_bh__<calendar>` (the columns of
+/// `tally calendars export`, fingerprint last).
+pub fn install_clock(conn: &duckdb::Connection, c: &Clock) -> Result<(), duckdb::Error> {
+    if current(conn, c) {
+        return Ok(());
+    }
+    let k = c.max_slots().max(1);
+    let rel = clock_relation(&c.calendar);
+    let cols: Vec<String> = clock_columns(k)
+        .iter()
+        .enumerate()
+        .map(|(i, n)| {
+            let t = match i {
+                0 => "VARCHAR",
+                1 => "DATE",
+                3 => "DOUBLE",
+                _ => "BIGINT",
+            };
+            format!("{n} {t}")
+        })
+        .collect();
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TEMP TABLE {rel} ({}, fingerprint VARCHAR)",
+        cols.join(", ")
+    ))?;
+    let mut app = conn.appender_to_catalog_and_db(&rel, "temp", "main")?;
+    for d in &c.days {
+        let mut row = vec![
+            Value::Text(c.calendar.clone()),
+            Value::Date32((utc_midnight(d.day) / DAY) as i32),
+            Value::BigInt(d.cum_s),
+            Value::Double(c.day_seconds),
+        ];
+        for i in 0..k {
+            let (s, e) = d.slots.get(i).copied().unwrap_or((0, 0));
+            row.push(Value::BigInt(s));
+            row.push(Value::BigInt(e));
+        }
+        row.push(Value::Text(c.fingerprint.clone()));
+        app.append_row(duckdb::appender_params_from_iter(row))?;
+    }
+    app.flush()
+}
