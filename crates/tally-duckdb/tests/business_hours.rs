@@ -610,6 +610,25 @@ fn sample_data_reconciles_with_intercom_statistics() {
             rows[0]
         );
     }
+    // Reply times in business minutes are at most the wall-clock ones; SLA breaches happen and
+    // are at most the conversations whose SLA is decided.
+    let replies = query(
+        &[
+            "reply_time_business_median",
+            "reply_time_median",
+            "first_response_sla_breaches",
+            "first_response_sla_decided",
+        ],
+        &[],
+    );
+    let num = |v: &Value| match v {
+        Value::Int(n) => *n as f64,
+        Value::Float(f) => *f,
+        other => panic!("{other:?}"),
+    };
+    let r = &replies[0];
+    assert!(num(&r[0]) > 0.0 && num(&r[0]) <= num(&r[1]), "{r:?}");
+    assert!(num(&r[2]) > 0.0 && num(&r[2]) < num(&r[3]), "{r:?}");
     // The business-time median by team answers, in business minutes below the wall-clock one.
     let by_team = query(
         &[
