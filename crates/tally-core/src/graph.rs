@@ -20,7 +20,9 @@
 
 use crate::diag::{codes, Diagnostic};
 use crate::expr;
-use crate::model::{Filter, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation};
+use crate::model::{
+    Filter, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation, SemanticModel,
+};
 use crate::spec::EntityType;
 use petgraph::graph::{DiGraph, NodeIndex};
 use petgraph::visit::EdgeRef;
@@ -271,10 +273,29 @@ fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
 }
 
 /// Build the graph of a model.
-#[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn build_graph(model: &Model) -> ProjectGraph {
-    fn add(
-        nodes: &mut BTreeMap<String, Node>,
+    let mut b = GraphBuilder::default();
+    for sm in &model.semantic_models {
+        b.semantic_model(sm, model);
+    }
+    for m in model.metrics.values() {
+        b.metric(m, model);
+    }
+    b.roster(model);
+    b.finish()
+}
+
+/// Nodes by id and edges `(from, kind, to, label)`, sorted, before they become a [`ProjectGraph`].
+#[derive(Default)]
+struct GraphBuilder {
+    nodes: BTreeMap<String, Node>,
+    edges: BTreeSet<(String, EdgeKind, String, Option<String>)>,
+}
+
+impl GraphBuilder {
+    /// A node of `kind` with id `<kind>:<key>`; the first one added under an id is kept.
+    fn node(
+        &mut self,
         kind: NodeKind,
         key: String,
         name: &str,
@@ -282,7 +303,7 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
         detail: Option<String>,
     ) {
         let id = format!("{}:{key}", kind.name());
-        nodes.entry(id.clone()).or_insert(Node {
+        self.nodes.entry(id.clone()).or_insert(Node {
             id,
             kind,
             name: name.to_string(),
@@ -290,12 +311,15 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
             detail,
         });
     }
-    let mut nodes: BTreeMap<String, Node> = BTreeMap::new();
-    let mut edges: BTreeSet<(String, EdgeKind, String, Option<String>)> = BTreeSet::new();
-    for sm in &model.semantic_models {
+
+    fn edge(&mut self, from: String, kind: EdgeKind, to: String, label: Option<String>) {
+        self.edges.insert((from, kind, to, label));
+    }
+
+    /// A semantic model, its entities, dimensions and measures, and the models it joins to.
+    fn semantic_model(&mut self, sm: &SemanticModel, model: &Model) {
         let smid = format!("semantic_model:{}", sm.name);
-        add(
-            &mut nodes,
+        self.node(
             NodeKind::SemanticModel,
             sm.name.clone(),
             &sm.name,
@@ -303,56 +327,47 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
             Some(relation_text(&sm.relation)),
         );
         for e in &sm.entities {
-            add(
-                &mut nodes,
-                NodeKind::Entity,
-                e.name.clone(),
-                &e.name,
-                None,
-                None,
-            );
-            edges.insert((
+            self.node(NodeKind::Entity, e.name.clone(), &e.name, None, None);
+            self.edge(
                 smid.clone(),
                 EdgeKind::Has,
                 format!("entity:{}", e.name),
                 Some(entity_type(e.kind).to_string()),
-            ));
+            );
         }
         for d in &sm.dimensions {
             let detail = match d.time_grain {
                 Some(g) => format!("time ({g})"),
                 None => "categorical".to_string(),
             };
-            add(
-                &mut nodes,
+            self.node(
                 NodeKind::Dimension,
                 format!("{}.{}", sm.name, d.name),
                 &d.name,
                 d.label.as_deref(),
                 Some(detail),
             );
-            edges.insert((
+            self.edge(
                 smid.clone(),
                 EdgeKind::Has,
                 format!("dimension:{}.{}", sm.name, d.name),
                 None,
-            ));
+            );
         }
         for m in &sm.measures {
-            add(
-                &mut nodes,
+            self.node(
                 NodeKind::Measure,
                 m.name.clone(),
                 &m.name,
                 m.label.as_deref(),
                 Some(agg_text(m)),
             );
-            edges.insert((
+            self.edge(
                 smid.clone(),
                 EdgeKind::Has,
                 format!("measure:{}", m.name),
                 None,
-            ));
+            );
         }
         // Joins go only to models on which the entity is a key (the planner's fan-out rule).
         for e in &sm.entities {
@@ -361,19 +376,20 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
                     && t.entity(&e.name)
                         .is_some_and(|x| x.kind != EntityType::Foreign)
                 {
-                    edges.insert((
+                    self.edge(
                         smid.clone(),
                         EdgeKind::JoinsTo,
                         format!("semantic_model:{}", t.name),
                         Some(e.name.clone()),
-                    ));
+                    );
                 }
             }
         }
     }
-    for m in model.metrics.values() {
-        add(
-            &mut nodes,
+
+    /// A metric and its edges: measures and metrics it reads, drivers, owners.
+    fn metric(&mut self, m: &Metric, model: &Model) {
+        self.node(
             NodeKind::Metric,
             m.name.clone(),
             &m.name,
@@ -382,75 +398,81 @@ pub fn build_graph(model: &Model) -> ProjectGraph {
         );
         let mid = metric_id(&m.name);
         for (r, role) in direct_measures(m) {
-            edges.insert((
+            self.edge(
                 format!("measure:{}", r.name),
                 EdgeKind::InputOf,
                 mid.clone(),
                 role.map(str::to_string),
-            ));
+            );
         }
         for (i, label) in direct_inputs(m) {
             if model.metrics.contains_key(&i.name) {
-                edges.insert((metric_id(&i.name), EdgeKind::InputOf, mid.clone(), label));
+                self.edge(metric_id(&i.name), EdgeKind::InputOf, mid.clone(), label);
             }
         }
         for d in &m.drivers {
             if model.metrics.contains_key(d) {
-                edges.insert((metric_id(d), EdgeKind::Drives, mid.clone(), None));
+                self.edge(metric_id(d), EdgeKind::Drives, mid.clone(), None);
             }
         }
         for (role, owner) in roles(m) {
             if model.people.contains_key(owner) || model.teams.contains_key(owner) {
-                edges.insert((
+                self.edge(
                     mid.clone(),
                     EdgeKind::OwnedBy,
                     owner_id(model, owner),
                     Some(role.to_string()),
-                ));
+                );
             }
         }
     }
-    for p in model.people.values() {
-        add(
-            &mut nodes,
-            NodeKind::Person,
-            p.name.clone(),
-            &p.name,
-            p.full_name.as_deref(),
-            None,
-        );
-        for t in &p.teams {
-            if model.teams.contains_key(t) {
-                edges.insert((
-                    format!("person:{}", p.name),
-                    EdgeKind::MemberOf,
-                    format!("team:{t}"),
-                    None,
-                ));
+
+    /// People, their teams, and teams.
+    fn roster(&mut self, model: &Model) {
+        for p in model.people.values() {
+            self.node(
+                NodeKind::Person,
+                p.name.clone(),
+                &p.name,
+                p.full_name.as_deref(),
+                None,
+            );
+            for t in &p.teams {
+                if model.teams.contains_key(t) {
+                    self.edge(
+                        format!("person:{}", p.name),
+                        EdgeKind::MemberOf,
+                        format!("team:{t}"),
+                        None,
+                    );
+                }
             }
         }
-    }
-    for t in model.teams.values() {
-        add(
-            &mut nodes,
-            NodeKind::Team,
-            t.name.clone(),
-            &t.name,
-            None,
-            t.description.clone(),
-        );
-    }
-    let mut g = ProjectGraph::default();
-    for (id, n) in nodes {
-        let i = g.graph.add_node(n);
-        g.ids.insert(id, i);
-    }
-    for (from, kind, to, label) in edges {
-        if let (Some(a), Some(b)) = (g.node(&from), g.node(&to)) {
-            g.graph.add_edge(a, b, Edge { kind, label });
+        for t in model.teams.values() {
+            self.node(
+                NodeKind::Team,
+                t.name.clone(),
+                &t.name,
+                None,
+                t.description.clone(),
+            );
         }
     }
-    g
+
+    /// The graph: nodes in id order, then every edge whose ends exist.
+    fn finish(self) -> ProjectGraph {
+        let mut g = ProjectGraph::default();
+        for (id, n) in self.nodes {
+            let i = g.graph.add_node(n);
+            g.ids.insert(id, i);
+        }
+        for (from, kind, to, label) in self.edges {
+            if let (Some(a), Some(b)) = (g.node(&from), g.node(&to)) {
+                g.graph.add_edge(a, b, Edge { kind, label });
+            }
+        }
+        g
+    }
 }
 
 fn entity_type(t: EntityType) -> &'static str {

@@ -16,6 +16,7 @@ pub mod manifest;
 pub mod metric_test;
 pub mod model;
 pub mod model_dump;
+pub mod period;
 pub mod pipeline;
 pub mod plan;
 pub mod query;

@@ -29,7 +29,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{Filter, Model};
 use crate::plan::QueryRequest;
 use crate::source::{FileId, Span};
-use crate::spec::{Columns, MetricTest, Row};
+use crate::spec::{Columns, MetricTest, QueryParams, Row};
 use crate::yaml::Spanned;
 use std::fmt;
 
@@ -452,12 +452,38 @@ impl RowSink<'_> {
 }
 
 /// Resolve a test's tables, query and expected rows.
-#[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Diagnostic>> {
     let mut diags = Vec::new();
     let what = format!("metric test `{}`", test.name.value);
-    // The query.
-    let request = match (&test.query, &test.saved_query) {
+    let request = test_request(model, test, &what, &mut diags);
+    let tables = fixture_tables(
+        &what,
+        &model.test_tables,
+        &model.sources,
+        &test.given,
+        &mut diags,
+    );
+    let expected = expected_rows(model, test, &what, &mut diags);
+    match request {
+        Some(request) if diags.is_empty() => Ok(PreparedTest {
+            name: test.name.value.clone(),
+            span: test.name.span,
+            request,
+            tables,
+            expected,
+        }),
+        _ => Err(diags),
+    }
+}
+
+/// The query a test runs: its own `query:` or a saved query (exactly one of them).
+fn test_request(
+    model: &Model,
+    test: &MetricTest,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<QueryRequest> {
+    match (&test.query, &test.saved_query) {
         (Some(_), Some(sq)) => {
             diags.push(
                 Diagnostic::error(
@@ -480,60 +506,76 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
             );
             None
         }
-        (None, Some(sq)) => match model.saved_queries.get(&sq.value) {
-            Some(_) => QueryRequest::from_saved_query(model, &sq.value)
-                .map_err(|d| diags.push(d.at_if_unset(sq.span)))
-                .ok(),
-            None => {
-                diags.push(
-                    Diagnostic::error(codes::TEST_UNKNOWN_METRIC, format!("unknown saved query `{}`", sq.value))
-                        .at(sq.span)
-                        .with_label("no saved query of this name")
-                        .with_suggestion(&sq.value, model.saved_queries.keys().map(String::as_str))
-                        .with_help("saved queries are defined under `saved_queries:`; `tally list saved-queries` lists them"),
-                );
-                None
-            }
-        },
-        (Some(q), None) => {
-            let mut ok = true;
-            for m in &q.metrics {
-                if !model.metrics.contains_key(&m.value) {
-                    ok = false;
-                    diags.push(
-                        Diagnostic::error(
-                            codes::TEST_UNKNOWN_METRIC,
-                            format!("{what} queries unknown metric `{}`", m.value),
-                        )
-                        .at(m.span)
-                        .with_label("no metric of this name")
-                        .with_suggestion(&m.value, model.metrics.keys().map(String::as_str))
-                        .with_help("`tally list metrics` lists the metrics of the project"),
-                    );
-                }
-            }
-            ok.then(|| QueryRequest {
-                metrics: q.metrics.clone(),
-                group_by: q.group_by.clone(),
-                where_: q
-                    .where_
-                    .iter()
-                    .map(|w| Filter::located(w, &model.sources))
-                    .collect(),
-                order_by: q.order_by.clone(),
-                limit: q.limit.as_ref().map(|l| l.value.max(0) as u64),
-                ..QueryRequest::default()
-            })
-        }
-    };
-    let tables = fixture_tables(
-        &what,
-        &model.test_tables,
-        &model.sources,
-        &test.given,
-        &mut diags,
+        (None, Some(sq)) => saved_query_request(model, sq, diags),
+        (Some(q), None) => inline_request(model, q, what, diags),
+    }
+}
+
+/// The request of a saved query named by a test.
+fn saved_query_request(
+    model: &Model,
+    sq: &Spanned<String>,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<QueryRequest> {
+    if model.saved_queries.contains_key(&sq.value) {
+        return QueryRequest::from_saved_query(model, &sq.value)
+            .map_err(|d| diags.push(d.at_if_unset(sq.span)))
+            .ok();
+    }
+    diags.push(
+        Diagnostic::error(codes::TEST_UNKNOWN_METRIC, format!("unknown saved query `{}`", sq.value))
+            .at(sq.span)
+            .with_label("no saved query of this name")
+            .with_suggestion(&sq.value, model.saved_queries.keys().map(String::as_str))
+            .with_help("saved queries are defined under `saved_queries:`; `tally list saved-queries` lists them"),
     );
-    // The expected rows.
+    None
+}
+
+/// The request of a test's own `query:`, when every metric it names exists.
+fn inline_request(
+    model: &Model,
+    q: &QueryParams,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<QueryRequest> {
+    let mut ok = true;
+    for m in &q.metrics {
+        if !model.metrics.contains_key(&m.value) {
+            ok = false;
+            diags.push(
+                Diagnostic::error(
+                    codes::TEST_UNKNOWN_METRIC,
+                    format!("{what} queries unknown metric `{}`", m.value),
+                )
+                .at(m.span)
+                .with_label("no metric of this name")
+                .with_suggestion(&m.value, model.metrics.keys().map(String::as_str))
+                .with_help("`tally list metrics` lists the metrics of the project"),
+            );
+        }
+    }
+    ok.then(|| QueryRequest {
+        metrics: q.metrics.clone(),
+        group_by: q.group_by.clone(),
+        where_: q
+            .where_
+            .iter()
+            .map(|w| Filter::located(w, &model.sources))
+            .collect(),
+        order_by: q.order_by.clone(),
+        limit: q.limit.as_ref().map(|l| l.value.max(0) as u64),
+        ..QueryRequest::default()
+    })
+}
+
+/// The rows a test expects, inline or from a CSV file.
+fn expected_rows(
+    model: &Model,
+    test: &MetricTest,
+    what: &str,
+    diags: &mut Vec<Diagnostic>,
+) -> ExpectedRows {
     let e = &test.expect;
     let explicit = e.columns.as_ref().map(columns_of);
     let mut sink = RowSink {
@@ -542,7 +584,7 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
         fixed: false,
         explicit,
         rows: Vec::new(),
-        diags: &mut diags,
+        diags,
         unknown_code: codes::TEST_EXPECTED_COLUMN,
     };
     match (&e.rows, &e.csv, e.csv_file) {
@@ -565,20 +607,10 @@ pub fn prepare(model: &Model, test: &MetricTest) -> Result<PreparedTest, Vec<Dia
         ),
     }
     let (columns, rows) = sink.finish();
-    let expected = ExpectedRows {
+    ExpectedRows {
         columns,
         rows,
         ordered: e.ordered,
-    };
-    match request {
-        Some(request) if diags.is_empty() => Ok(PreparedTest {
-            name: test.name.value.clone(),
-            span: test.name.span,
-            request,
-            tables,
-            expected,
-        }),
-        _ => Err(diags),
     }
 }
 

@@ -19,6 +19,8 @@ pub fn load_model(root: &Path, opts: &LoadOptions) -> (Model, Vec<Diagnostic>) {
 pub fn check_spec(spec: ProjectSpec, mut diags: Vec<Diagnostic>) -> (Model, Vec<Diagnostic>) {
     let (model, more) = spec_to_model(spec);
     diags.extend(more);
+    // Check tests read the resolved checks and the fixtures' tables (`metric_test`, above `model`).
+    diags.extend(check_tests(&model));
     // Semantic validation runs on whatever resolved (objects with errors are already left out);
     // a problem reported by resolution at the same place under the same code is not repeated.
     for d in crate::validate::validate_model(&model) {
@@ -33,4 +35,13 @@ pub fn check_spec(spec: ProjectSpec, mut diags: Vec<Diagnostic>) -> (Model, Vec<
     }
     crate::diag::sort(&mut diags);
     (model, diags)
+}
+
+/// The problems of the project's check tests (`check_tests:`, E0501/E0502), checked against the
+/// resolved model and its checks.
+pub fn check_tests(model: &Model) -> Vec<Diagnostic> {
+    crate::targets::check_test::check_all(
+        &crate::targets::check_test::Project::of(model),
+        &model.check_tests,
+    )
 }

@@ -3,7 +3,7 @@
 
 use std::path::PathBuf;
 use tally_core::diag::{self, Diagnostic};
-use tally_core::load::LoadOptions;
+use tally_core::load::{load_files, LoadOptions, ProjectSpec};
 use tally_core::model::Model;
 
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.
@@ -29,4 +29,22 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
 
 pub fn render(model: &Model, diags: &[Diagnostic]) -> String {
     diag::render_human(&model.sources, diags, false)
+}
+
+/// Resolve and validate a loaded project (`diags` are the loader's); every diagnostic of every
+/// stage, unsorted (the metric tests are not checked).
+pub fn resolve_and_validate(
+    spec: ProjectSpec,
+    mut diags: Vec<Diagnostic>,
+) -> (Model, Vec<Diagnostic>) {
+    let (model, more) = tally_core::model::spec_to_model(spec);
+    diags.extend(more);
+    diags.extend(tally_core::validate::validate_model(&model));
+    (model, diags)
+}
+
+/// In-memory project files (and tally.yml, when given) loaded, resolved and validated.
+pub fn from_files(files: &[(&str, &str)], config: Option<&str>) -> (Model, Vec<Diagnostic>) {
+    let (spec, diags) = load_files(files, config, &LoadOptions::default());
+    resolve_and_validate(spec, diags)
 }

@@ -4,11 +4,13 @@
 //! in the legacy spec and in the latest spec, each with the `semantic_manifest.json` real dbt wrote
 //! for it (see `tests/dbt_spec/README.md`). The four inputs must resolve to the same model.
 
+mod common;
+
 use serde_json::Value;
 use std::path::PathBuf;
 use tally_core::diag::{self, Diagnostic};
 use tally_core::load::{load_files, load_manifest_text, LoadOptions};
-use tally_core::model::{spec_to_model, Model};
+use tally_core::model::Model;
 use tally_core::model_dump::dump;
 
 fn fixture(rel: &str) -> String {
@@ -40,24 +42,13 @@ project_configuration:
       primary_column: {name: date_day, time_granularity: day}
 "#;
 
-fn resolve(
-    spec: tally_core::load::ProjectSpec,
-    mut diags: Vec<Diagnostic>,
-) -> (Model, Vec<Diagnostic>) {
-    let (model, more) = spec_to_model(spec);
-    diags.extend(more);
-    diags.extend(tally_core::validate::validate_model(&model));
-    (model, diags)
-}
-
 fn from_yaml(files: &[(&str, &str)]) -> (Model, Vec<Diagnostic>) {
-    let (spec, diags) = load_files(files, Some(CONFIG), &LoadOptions::default());
-    resolve(spec, diags)
+    common::from_files(files, Some(CONFIG))
 }
 
 fn from_manifest(name: &str, text: &str) -> (Model, Vec<Diagnostic>) {
     let (spec, diags) = load_manifest_text(name, text, None, &LoadOptions::default());
-    resolve(spec, diags)
+    common::resolve_and_validate(spec, diags)
 }
 
 fn errors(model: &Model, diags: &[Diagnostic]) -> String {
@@ -235,7 +226,7 @@ models:
         denominator: simple_metric_2
 "#;
     let (spec, diags) = load_files(&[("models/fct.yml", yaml)], None, &LoadOptions::default());
-    let (model, diags) = resolve(spec, diags);
+    let (model, diags) = common::resolve_and_validate(spec, diags);
     let e = errors(&model, &diags);
     // Cumulative and offset metrics need a time spine; nothing else may be wrong.
     assert!(
@@ -340,7 +331,7 @@ metrics:
         None,
         &LoadOptions::default(),
     );
-    let (model, diags) = resolve(spec, diags);
+    let (model, diags) = common::resolve_and_validate(spec, diags);
     assert!(
         !diags.iter().any(|d| d.is_error()),
         "{}",
@@ -402,7 +393,7 @@ models:
         window: 7 days
 "#;
     let (spec, diags) = load_files(&[("models/o.yml", yaml)], None, &LoadOptions::default());
-    let (model, diags) = resolve(spec, diags);
+    let (model, diags) = common::resolve_and_validate(spec, diags);
     assert!(
         !diags
             .iter()
@@ -467,7 +458,7 @@ models:
         non_additive_dimension: {name: ordered_at, window_choice: max}
 "#;
     let (spec, diags) = load_files(&[("models/o.yml", yaml)], None, &LoadOptions::default());
-    let (model, diags) = resolve(spec, diags);
+    let (model, diags) = common::resolve_and_validate(spec, diags);
     let text = diag::render_human(&model.sources, &diags, false);
     insta::assert_snapshot!("rejected_latest_spec_keys", text);
     // Unknown keys of dbt's own column properties are warnings, not errors.
@@ -553,7 +544,7 @@ semantic_models:
 "#;
     let load = |yaml: &str| {
         let (spec, diags) = load_files(&[("models/m.yml", yaml)], None, &LoadOptions::default());
-        clean_dump("SCD", resolve(spec, diags))
+        clean_dump("SCD", common::resolve_and_validate(spec, diags))
     };
     let (a, b) = (load(latest), load(legacy));
     assert_eq!(a, b);

@@ -7,10 +7,9 @@
 mod common;
 
 use tally_core::diag::{codes, Diagnostic};
-use tally_core::load::{load_files, LoadOptions};
-use tally_core::model::{spec_to_model, Filter, MetricKind, Model};
+use tally_core::load::LoadOptions;
+use tally_core::model::{Filter, MetricKind, Model};
 use tally_core::source::Span;
-use tally_core::validate::validate_model;
 use tally_core::yaml::value_offsets;
 
 const MODELS: &str = "\
@@ -41,11 +40,7 @@ fn run(filter: &str) -> (Model, Vec<Diagnostic>) {
         ("models/shop.yml", MODELS),
         ("metrics/m.yml", metrics.as_str()),
     ];
-    let (spec, mut diags) = load_files(&files, None, &LoadOptions::default());
-    let (model, more) = spec_to_model(spec);
-    diags.extend(more);
-    diags.extend(validate_model(&model));
-    (model, diags)
+    common::from_files(&files, None)
 }
 
 /// The filter gives exactly one error, of `code`, whose span covers `text` at `(line, column)`.

@@ -5,8 +5,7 @@ mod common;
 
 use tally_core::diag::codes;
 use tally_core::graph::{self, GraphOptions, NodeKind};
-use tally_core::load::{load_files, LoadOptions};
-use tally_core::model::{spec_to_model, Model};
+use tally_core::model::Model;
 
 const TALLY_YML: &str = "\
 name: shop
@@ -79,24 +78,11 @@ metrics:
 ";
 
 fn small() -> Model {
-    let (spec, diags) = load_files(
+    let (model, diags) = common::from_files(
         &[("models/shop.yml", MODELS), ("metrics/m.yml", METRICS)],
         Some(TALLY_YML),
-        &LoadOptions::default(),
     );
-    assert!(diags.is_empty(), "{diags:?}");
-    let (model, diags) = spec_to_model(spec);
-    assert!(
-        diags.is_empty(),
-        "{}",
-        tally_core::diag::render_human(&model.sources, &diags, false)
-    );
-    let v = tally_core::validate::validate_model(&model);
-    assert!(
-        v.is_empty(),
-        "{}",
-        tally_core::diag::render_human(&model.sources, &v, false)
-    );
+    assert!(diags.is_empty(), "{}", common::render(&model, &diags));
     model
 }
 

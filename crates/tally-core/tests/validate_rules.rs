@@ -2,10 +2,10 @@
 //! under the primary span, and the help. `five_mistakes` is the project's acceptance test: five
 //! different mistakes in one project give exactly five errors, each with a file, line and column.
 
+mod common;
+
 use tally_core::diag::{codes, Diagnostic, Severity};
-use tally_core::load::{load_files, LoadOptions};
-use tally_core::model::{spec_to_model, Model};
-use tally_core::validate::validate_model;
+use tally_core::model::Model;
 
 const TALLY_YML: &str = "\
 name: shop
@@ -53,11 +53,7 @@ project_configuration:
 
 /// Load, resolve and validate files (plus tally.yml); returns every diagnostic of every stage.
 fn run(files: &[(&str, &str)]) -> (Model, Vec<Diagnostic>) {
-    let (spec, mut diags) = load_files(files, Some(TALLY_YML), &LoadOptions::default());
-    let (model, more) = spec_to_model(spec);
-    diags.extend(more);
-    diags.extend(validate_model(&model));
-    (model, diags)
+    common::from_files(files, Some(TALLY_YML))
 }
 
 /// The base project (two models and a day spine) with one more metrics file.

@@ -100,6 +100,7 @@ pub fn pipeline(input: &Input) -> Outcome {
         tally_core::load::load_files(&files, input.config.as_deref(), &LoadOptions::default());
     let (model, more) = tally_core::model::spec_to_model(spec);
     diags.extend(more);
+    diags.extend(tally_core::pipeline::check_tests(&model));
     diags.extend(tally_core::validate::validate_model(&model));
     if !diags.iter().any(|d| d.is_error()) {
         diags.extend(tally_core::metric_test::check_tests(&model));

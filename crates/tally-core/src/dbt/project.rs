@@ -99,7 +99,6 @@ const DBT_PROJECT_KEYS: &[&str] = &[
 ];
 
 /// Read a `dbt_project.yml` already parsed into `doc` (file `file`).
-#[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
 pub fn read_project(
     doc: Node,
     file: FileId,
@@ -121,116 +120,19 @@ pub fn read_project(
         );
         return None;
     }
-    for (k, _) in doc.entries() {
-        if let Some(key) = k.as_str() {
-            if !DBT_PROJECT_KEYS.contains(&key) {
-                diags.push(
-                    Diagnostic::warning(
-                        codes::DBT_PROJECT,
-                        format!("dbt does not know the dbt_project.yml key `{key}`"),
-                    )
-                    .at(k.span)
-                    .with_label("ignored")
-                    .with_suggestion(key, DBT_PROJECT_KEYS.iter().copied())
-                    .with_help("dbt_project.yml keys are spelled with dashes: model-paths, macro-paths, packages-install-path"),
-                );
-            }
-        }
-    }
-    let name = match doc.get("name") {
-        Some(n) => match n.as_str().filter(|s| is_identifier(s)) {
-            Some(s) => s.to_string(),
-            None => {
-                diags.push(
-                    Diagnostic::error(
-                        codes::DBT_PROJECT,
-                        format!(
-                            "`{}` is not a valid dbt project name",
-                            scalar_text(n).unwrap_or_default()
-                        ),
-                    )
-                    .at(n.span)
-                    .with_label("expected a name of letters, digits and underscores")
-                    .with_help("dbt project names are identifiers: `jaffle_shop`"),
-                );
-                return None;
-            }
-        },
-        None => {
-            diags.push(
-                Diagnostic::error(codes::DBT_PROJECT, "dbt_project.yml has no `name`")
-                    .at(doc
-                        .entries()
-                        .first()
-                        .map(|(k, _)| k.span)
-                        .unwrap_or(file_span))
-                    .with_label("the project needs a name")
-                    .with_help(
-                        "add `name: <project_name>` (the name `models:` configs are keyed by)",
-                    ),
-            );
-            return None;
-        }
-    };
+    warn_unknown_keys(&doc, diags);
+    let name = project_name(&doc, file_span, diags)?;
     let anchor = doc
         .entries()
         .iter()
         .find(|(k, _)| k.as_str() == Some("name"))
         .map(|(_, v)| v.span)
         .unwrap_or(file_span);
-    let paths = |key: &str, default: &[&str], diags: &mut Vec<Diagnostic>| -> Vec<String> {
-        match doc.get(key) {
-            None
-            | Some(Node {
-                kind: NodeKind::Null,
-                ..
-            }) => default.iter().map(|s| s.to_string()).collect(),
-            Some(Node {
-                kind: NodeKind::Seq(items),
-                ..
-            }) => items
-                .iter()
-                .filter_map(|i| match i.as_str() {
-                    Some(s) => Some(s.trim_end_matches('/').to_string()),
-                    None => {
-                        diags.push(
-                            Diagnostic::error(
-                                codes::DBT_PROJECT,
-                                format!("`{key}` lists {}", i.type_name()),
-                            )
-                            .at(i.span)
-                            .with_label("expected a directory")
-                            .with_help(format!("write `{key}: [\"dir\", ...]`")),
-                        );
-                        None
-                    }
-                })
-                .collect(),
-            Some(n) => {
-                diags.push(
-                    Diagnostic::error(
-                        codes::DBT_PROJECT,
-                        format!(
-                            "`{key}` must be a list of directories, found {}",
-                            n.type_name()
-                        ),
-                    )
-                    .at(n.span)
-                    .with_label("expected a list")
-                    .with_help(format!(
-                        "write `{key}: [\"{}\"]`",
-                        default.first().unwrap_or(&"dir")
-                    )),
-                );
-                default.iter().map(|s| s.to_string()).collect()
-            }
-        }
-    };
-    let model_paths = paths("model-paths", &["models"], diags);
-    let macro_paths = paths("macro-paths", &["macros"], diags);
-    let seed_paths = paths("seed-paths", &["seeds"], diags);
+    let model_paths = path_list(&doc, "model-paths", &["models"], diags);
+    let macro_paths = path_list(&doc, "macro-paths", &["macros"], diags);
+    let seed_paths = path_list(&doc, "seed-paths", &["seeds"], diags);
     let docs_paths = if doc.get("docs-paths").is_some() {
-        paths("docs-paths", &[], diags)
+        path_list(&doc, "docs-paths", &[], diags)
     } else {
         model_paths.iter().chain(&macro_paths).cloned().collect()
     };
@@ -240,31 +142,7 @@ pub fn read_project(
         .unwrap_or("dbt_packages")
         .trim_end_matches('/')
         .to_string();
-    let mut vars = IndexMap::new();
-    match doc.get("vars") {
-        None
-        | Some(Node {
-            kind: NodeKind::Null,
-            ..
-        }) => {}
-        Some(Node {
-            kind: NodeKind::Map(entries),
-            ..
-        }) => {
-            for (k, v) in entries {
-                vars.insert(scalar_text(k).unwrap_or_default(), super::node_to_json(v));
-            }
-        }
-        Some(v) => diags.push(
-            Diagnostic::error(
-                codes::DBT_PROJECT,
-                format!("`vars` must be a mapping, found {}", v.type_name()),
-            )
-            .at(v.span)
-            .with_label("expected `name: value` pairs")
-            .with_help("write `vars: {start_date: '2024-01-01'}`"),
-        ),
-    }
+    let vars = project_vars(&doc, diags);
     let profile = doc.get("profile").and_then(|p| {
         p.as_str().map(|s| Spanned {
             span: p.span,
@@ -297,6 +175,139 @@ pub fn read_project(
         anchor,
         doc,
     })
+}
+
+/// A warning for each top-level key dbt does not know.
+fn warn_unknown_keys(doc: &Node, diags: &mut Vec<Diagnostic>) {
+    for (k, _) in doc.entries() {
+        if let Some(key) = k.as_str() {
+            if !DBT_PROJECT_KEYS.contains(&key) {
+                diags.push(
+                    Diagnostic::warning(
+                        codes::DBT_PROJECT,
+                        format!("dbt does not know the dbt_project.yml key `{key}`"),
+                    )
+                    .at(k.span)
+                    .with_label("ignored")
+                    .with_suggestion(key, DBT_PROJECT_KEYS.iter().copied())
+                    .with_help("dbt_project.yml keys are spelled with dashes: model-paths, macro-paths, packages-install-path"),
+                );
+            }
+        }
+    }
+}
+
+/// The project's `name:`, an identifier (an error when missing or not one).
+fn project_name(doc: &Node, file_span: Span, diags: &mut Vec<Diagnostic>) -> Option<String> {
+    let Some(n) = doc.get("name") else {
+        diags.push(
+            Diagnostic::error(codes::DBT_PROJECT, "dbt_project.yml has no `name`")
+                .at(doc
+                    .entries()
+                    .first()
+                    .map(|(k, _)| k.span)
+                    .unwrap_or(file_span))
+                .with_label("the project needs a name")
+                .with_help("add `name: <project_name>` (the name `models:` configs are keyed by)"),
+        );
+        return None;
+    };
+    if let Some(s) = n.as_str().filter(|s| is_identifier(s)) {
+        return Some(s.to_string());
+    }
+    diags.push(
+        Diagnostic::error(
+            codes::DBT_PROJECT,
+            format!(
+                "`{}` is not a valid dbt project name",
+                scalar_text(n).unwrap_or_default()
+            ),
+        )
+        .at(n.span)
+        .with_label("expected a name of letters, digits and underscores")
+        .with_help("dbt project names are identifiers: `jaffle_shop`"),
+    );
+    None
+}
+
+/// A list of directories under `key` (`default` when absent, null or not a list).
+fn path_list(doc: &Node, key: &str, default: &[&str], diags: &mut Vec<Diagnostic>) -> Vec<String> {
+    match doc.get(key) {
+        None
+        | Some(Node {
+            kind: NodeKind::Null,
+            ..
+        }) => default.iter().map(|s| s.to_string()).collect(),
+        Some(Node {
+            kind: NodeKind::Seq(items),
+            ..
+        }) => items
+            .iter()
+            .filter_map(|i| match i.as_str() {
+                Some(s) => Some(s.trim_end_matches('/').to_string()),
+                None => {
+                    diags.push(
+                        Diagnostic::error(
+                            codes::DBT_PROJECT,
+                            format!("`{key}` lists {}", i.type_name()),
+                        )
+                        .at(i.span)
+                        .with_label("expected a directory")
+                        .with_help(format!("write `{key}: [\"dir\", ...]`")),
+                    );
+                    None
+                }
+            })
+            .collect(),
+        Some(n) => {
+            diags.push(
+                Diagnostic::error(
+                    codes::DBT_PROJECT,
+                    format!(
+                        "`{key}` must be a list of directories, found {}",
+                        n.type_name()
+                    ),
+                )
+                .at(n.span)
+                .with_label("expected a list")
+                .with_help(format!(
+                    "write `{key}: [\"{}\"]`",
+                    default.first().unwrap_or(&"dir")
+                )),
+            );
+            default.iter().map(|s| s.to_string()).collect()
+        }
+    }
+}
+
+/// The project's `vars:`, as JSON values by name.
+fn project_vars(doc: &Node, diags: &mut Vec<Diagnostic>) -> IndexMap<String, serde_json::Value> {
+    let mut vars = IndexMap::new();
+    match doc.get("vars") {
+        None
+        | Some(Node {
+            kind: NodeKind::Null,
+            ..
+        }) => {}
+        Some(Node {
+            kind: NodeKind::Map(entries),
+            ..
+        }) => {
+            for (k, v) in entries {
+                vars.insert(scalar_text(k).unwrap_or_default(), super::node_to_json(v));
+            }
+        }
+        Some(v) => diags.push(
+            Diagnostic::error(
+                codes::DBT_PROJECT,
+                format!("`vars` must be a mapping, found {}", v.type_name()),
+            )
+            .at(v.span)
+            .with_label("expected `name: value` pairs")
+            .with_help("write `vars: {start_date: '2024-01-01'}`"),
+        ),
+    }
+    vars
 }
 
 fn bool_of(n: Option<&Node>) -> Option<bool> {

@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 pub mod business;
 mod business_deadline;
+pub mod checks;
 mod ir;
 mod lookup;
 mod resolve;
@@ -59,9 +60,10 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
-    /// Targets, alerts and notification endpoints (`tally check`), resolved by [`crate::targets`].
+    /// Targets, alerts and notification endpoints (`tally check`), resolved with the model and
+    /// evaluated by [`crate::targets`].
     #[serde(skip)]
-    pub checks: crate::targets::Checks,
+    pub checks: checks::Checks,
     /// Business calendars (`business_calendars:`), checked.
     #[serde(skip)]
     pub calendars: crate::calendar::Calendars,

@@ -58,6 +58,18 @@ pub struct Project<'a> {
     pub sources: &'a SourceMap,
 }
 
+impl<'a> Project<'a> {
+    /// What a resolved model offers.
+    pub fn of(model: &'a crate::model::Model) -> Project<'a> {
+        Project {
+            metrics: model.metrics.keys().map(String::as_str).collect(),
+            checks: &model.checks,
+            test_tables: &model.test_tables,
+            sources: &model.sources,
+        }
+    }
+}
+
 /// One expectation, resolved.
 #[derive(Clone, Debug)]
 pub struct Expect {

@@ -84,7 +84,7 @@ pub fn series_sql(
     dialect: Dialect,
     req: &SeriesRequest,
 ) -> Result<String, Vec<Diagnostic>> {
-    let compiled = crate::pipeline::compile(model, dialect, &series_request(req))?;
+    let compiled = crate::query::compile(model, dialect, &series_request(req))?;
     let inner = compiled.sql.trim().trim_end_matches(';').to_string();
     let time_col = format!("metric_time__{}", req.key.grain.name());
     let target = req.target.as_ref().and_then(|name| {

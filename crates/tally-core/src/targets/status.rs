@@ -1,42 +1,8 @@
 //! A value against a target: the gap on the bad side, the tolerance bands and pacing.
 
 use super::{Bands, Direction, Pacing};
+pub use crate::model::checks::Status;
 use serde::Serialize;
-
-/// The status of one metric period (per slice) against a target.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize)]
-#[serde(rename_all = "snake_case")]
-pub enum Status {
-    OnTrack,
-    AtRisk,
-    OffTrack,
-    NoTarget,
-    NoData,
-    Immature,
-}
-
-impl Status {
-    pub fn name(self) -> &'static str {
-        match self {
-            Status::OnTrack => "on_track",
-            Status::AtRisk => "at_risk",
-            Status::OffTrack => "off_track",
-            Status::NoTarget => "no_target",
-            Status::NoData => "no_data",
-            Status::Immature => "immature",
-        }
-    }
-
-    /// How bad a judged status is (on_track 0, at_risk 1, off_track 2); others are not judged.
-    pub fn severity(self) -> Option<u8> {
-        match self {
-            Status::OnTrack => Some(0),
-            Status::AtRisk => Some(1),
-            Status::OffTrack => Some(2),
-            _ => None,
-        }
-    }
-}
 
 /// A judged value.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]

@@ -2,7 +2,7 @@
 
 use crate::diag::{codes, Diagnostic};
 use crate::load::ProjectSpec;
-use crate::model::{Filter, MeasureRef, Metric, MetricKind, Model, ModelIndex, Owners, SavedQuery};
+use crate::model::{MeasureRef, Metric, MetricKind, Model, ModelIndex, Owners};
 use crate::source::Span;
 use crate::spec::MetricType;
 use crate::yaml::Spanned;
@@ -13,7 +13,9 @@ use inline::inline_agg;
 mod metric;
 mod references;
 mod roster;
+mod saved_query;
 mod semantic_model;
+mod targets;
 mod time;
 
 /// Resolve a loaded project into a model. Diagnostics cover every problem found; objects with
@@ -29,7 +31,7 @@ pub fn spec_to_model(spec: ProjectSpec) -> (Model, Vec<Diagnostic>) {
     let model = r.resolve();
     let mut diags = r.diags;
     let mut model = model;
-    let (checks, more) = crate::targets::resolve::resolve(&spec, &model);
+    let (checks, more) = targets::resolve(&spec, &model);
     model.checks = checks;
     diags.extend(more);
     model.macros.project_macros = spec.templates.clone();
@@ -102,7 +104,6 @@ impl<'a> Resolver<'a> {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(super) fn resolve(&mut self) -> Model {
         let spec = self.spec;
         let cfg = &spec.config;
@@ -125,9 +126,21 @@ impl<'a> Resolver<'a> {
         );
         model.calendars = self.calendars.clone();
         self.resolve_time_spines(&mut model);
-        // Semantic models.
+        self.resolve_semantic_models(&mut model);
+        self.check_element_consistency(&model);
+        model.index = ModelIndex::build(&model.semantic_models);
+        self.resolve_metrics(&mut model);
+        self.check_metric_references(&mut model);
+        self.resolve_saved_queries(&mut model);
+        // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
+        model.index = ModelIndex::build(&model.semantic_models);
+        model
+    }
+
+    /// Every semantic model whose name is valid and unique, in project order.
+    fn resolve_semantic_models(&mut self, model: &mut Model) {
         let mut seen: IndexMap<String, Span> = IndexMap::new();
-        for sm in &spec.semantic_models {
+        for sm in &self.spec.semantic_models {
             self.check_name(&sm.name, "semantic model");
             if let Some(prev) = seen.get(&sm.name.value) {
                 let d = Diagnostic::error(
@@ -147,44 +160,13 @@ impl<'a> Resolver<'a> {
                 model.semantic_models.push(m);
             }
         }
-        self.check_element_consistency(&model);
-        model.index = ModelIndex::build(&model.semantic_models);
-        // Metrics: measures with create_metric first, then declared metrics.
-        let mut metric_spans: IndexMap<String, Span> = IndexMap::new();
-        let mut created: Vec<Metric> = Vec::new();
-        for sm in &spec.semantic_models {
-            for ms in &sm.measures {
-                if ms.create_metric {
-                    if let Some((mi, i)) = model.semantic_model(&sm.name).and_then(|(mi, m)| {
-                        m.measures
-                            .iter()
-                            .position(|x| x.name == ms.name.value)
-                            .map(|i| (mi, i))
-                    }) {
-                        created.push(Metric {
-                            name: ms.name.value.clone(),
-                            span: ms.name.span,
-                            label: ms.label.as_ref().map(|l| l.value.clone()),
-                            description: ms.description.clone(),
-                            kind: MetricKind::Simple(MeasureRef {
-                                model: mi,
-                                measure: i,
-                                name: ms.name.value.clone(),
-                                filters: vec![],
-                                join_to_timespine: false,
-                                fill_nulls_with: None,
-                            }),
-                            filters: vec![],
-                            time_granularity: None,
-                            owners: Owners::default(),
-                            drivers: vec![],
-                            tags: vec![],
-                            hidden: false,
-                        });
-                    }
-                }
-            }
-        }
+    }
+
+    /// Metrics: the measures' inline aggregations first, then declared metrics, then the metrics
+    /// of `create_metric: true` measures (unless a declared metric has the name).
+    fn resolve_metrics(&mut self, model: &mut Model) {
+        let spec = self.spec;
+        let created = created_metrics(spec, model);
         // Simple metrics with their own aggregation become measures first, so that cumulative and
         // conversion metrics can read them whatever the order of the files.
         for m in &spec.metrics {
@@ -192,10 +174,11 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             if let Some(agg) = inline_agg(m) {
-                let r = self.inline_measure(&agg, &mut model);
+                let r = self.inline_measure(&agg, model);
                 self.inline.insert(m.name.value.clone(), r);
             }
         }
+        let mut metric_spans: IndexMap<String, Span> = IndexMap::new();
         for m in &spec.metrics {
             self.check_name(&m.name, "metric");
             if let Some(prev) = metric_spans.get(&m.name.value) {
@@ -210,7 +193,7 @@ impl<'a> Resolver<'a> {
                 continue;
             }
             metric_spans.insert(m.name.value.clone(), m.name.span);
-            if let Some(def) = self.resolve_metric(m, &mut model) {
+            if let Some(def) = self.resolve_metric(m, model) {
                 model.metrics.insert(def.name.clone(), def);
             }
         }
@@ -229,66 +212,45 @@ impl<'a> Resolver<'a> {
             }
             model.metrics.insert(c.name.clone(), c);
         }
-        self.check_metric_references(&mut model);
-        for sq in &spec.saved_queries {
-            self.check_name(&sq.name, "saved query");
-            model.saved_queries.insert(
-                sq.name.value.clone(),
-                SavedQuery {
-                    name: sq.name.value.clone(),
-                    description: sq.description.clone(),
-                    metrics: sq.query_params.metrics.clone(),
-                    group_by: sq.query_params.group_by.clone(),
-                    where_: sq
-                        .query_params
-                        .where_
-                        .iter()
-                        .map(|f| Filter::located(f, &self.spec.sources))
-                        .collect(),
-                    order_by: sq.query_params.order_by.clone(),
-                    limit: sq.query_params.limit.as_ref().map(|l| l.value),
-                    span: sq.name.span,
-                    group_by_parsed: sq
-                        .query_params
-                        .group_by
-                        .iter()
-                        .map(|g| {
-                            let loc = crate::yaml::locate(&spec.sources, g.span, &g.value);
-                            crate::expr::parse_group_by_at(&g.value, &loc)
-                        })
-                        .collect(),
-                    order_by_parsed: sq
-                        .query_params
-                        .order_by
-                        .iter()
-                        .map(|o| {
-                            let loc = crate::yaml::locate(&spec.sources, o.span, &o.value);
-                            crate::expr::parse_order_item_at(&o.value, &loc)
-                        })
-                        .collect(),
-                },
-            );
-        }
-        for sq in model.saved_queries.values() {
-            for m in &sq.metrics {
-                if !model.metrics.contains_key(&m.value) {
-                    let d = Diagnostic::error(
-                        codes::SAVED_QUERY,
-                        format!(
-                            "saved query `{}` names unknown metric `{}`",
-                            sq.name, m.value
-                        ),
-                    )
-                    .at(m.span)
-                    .with_suggestion(&m.value, model.metrics.keys().map(String::as_str));
-                    self.diags.push(d);
-                }
-            }
-        }
-        // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
-        model.index = ModelIndex::build(&model.semantic_models);
-        model
     }
+}
+
+/// The simple metrics of measures with `create_metric: true` (in resolved semantic models).
+fn created_metrics(spec: &ProjectSpec, model: &Model) -> Vec<Metric> {
+    let mut created = Vec::new();
+    for sm in &spec.semantic_models {
+        for ms in sm.measures.iter().filter(|ms| ms.create_metric) {
+            let Some((mi, i)) = model.semantic_model(&sm.name).and_then(|(mi, m)| {
+                m.measures
+                    .iter()
+                    .position(|x| x.name == ms.name.value)
+                    .map(|i| (mi, i))
+            }) else {
+                continue;
+            };
+            created.push(Metric {
+                name: ms.name.value.clone(),
+                span: ms.name.span,
+                label: ms.label.as_ref().map(|l| l.value.clone()),
+                description: ms.description.clone(),
+                kind: MetricKind::Simple(MeasureRef {
+                    model: mi,
+                    measure: i,
+                    name: ms.name.value.clone(),
+                    filters: vec![],
+                    join_to_timespine: false,
+                    fill_nulls_with: None,
+                }),
+                filters: vec![],
+                time_granularity: None,
+                owners: Owners::default(),
+                drivers: vec![],
+                tags: vec![],
+                hidden: false,
+            });
+        }
+    }
+    created
 }
 
 fn type_name(t: MetricType) -> &'static str {

@@ -7,6 +7,7 @@ use crate::model::{
 };
 use crate::source::Span;
 use crate::spec::{self, Agg, EntityType, WindowChoice};
+use crate::time::Grain;
 use crate::yaml::Spanned;
 use indexmap::IndexMap;
 
@@ -52,61 +53,121 @@ impl Resolver<'_> {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(super) fn resolve_semantic_model(
         &mut self,
         sm: &spec::SemanticModel,
     ) -> Option<SemanticModel> {
-        let relation = if let Some(sql) = &sm.sql {
-            Relation::Query(sql.value.clone(), sql.span)
-        } else if let Some(r) = &sm.node_relation {
-            Relation::Table(self.relation_name(r)?)
-        } else if let Some(m) = &sm.model {
-            Relation::Table(self.resolve_ref(m)?)
-        } else {
+        let relation = self.semantic_model_relation(sm)?;
+        // Entities, dimensions and measures of a semantic model share one namespace.
+        let mut names: IndexMap<String, Span> = IndexMap::new();
+        let entities = self.resolve_entities(sm, &mut names);
+        let primaries = self.check_primary_entities(sm, &entities);
+        let dimensions = self.resolve_dimensions(sm, &mut names);
+        let default_atd = sm
+            .defaults
+            .as_ref()
+            .and_then(|d| d.agg_time_dimension.clone());
+        let measures =
+            self.resolve_measures(sm, &mut names, default_atd.as_ref(), &dimensions, &entities);
+        if (!measures.is_empty() || !dimensions.is_empty())
+            && sm.primary_entity.is_none()
+            && primaries == 0
+            && !entities.iter().any(|e| e.kind != EntityType::Foreign)
+            && !dimensions.is_empty()
+        {
             self.err(
                 Diagnostic::error(
-                    codes::NODE_RELATION,
+                    codes::PRIMARY_ENTITY,
                     format!(
-                        "semantic model `{}` has nothing to read from",
+                        "semantic model `{}` has dimensions but no primary entity",
                         sm.name.value
                     ),
                 )
                 .at(sm.name.span)
-                .with_help(
-                    "add `model: ref('table')`, a `node_relation`, or tally's `sql:` with a query",
-                ),
+                .with_help("add an entity of `type: primary`, or `primary_entity: <name>`"),
             );
-            return None;
+        }
+        let mut out = SemanticModel {
+            name: sm.name.value.clone(),
+            span: sm.name.span,
+            label: sm.label.as_ref().map(|l| l.value.clone()),
+            description: sm.description.clone(),
+            relation,
+            primary_entity: sm.primary_entity.as_ref().map(|p| p.value.clone()),
+            default_agg_time_dimension: default_atd.map(|d| d.value),
+            entities,
+            dimensions,
+            measures,
+            business: None,
         };
-        let mut ok = true;
+        super::super::business::apply(&mut out, sm, &self.calendars, &mut self.diags);
+        Some(out)
+    }
+
+    /// What a semantic model reads: its `sql:`, its `node_relation` or the table of its `model:`.
+    fn semantic_model_relation(&mut self, sm: &spec::SemanticModel) -> Option<Relation> {
+        if let Some(sql) = &sm.sql {
+            return Some(Relation::Query(sql.value.clone(), sql.span));
+        }
+        if let Some(r) = &sm.node_relation {
+            return Some(Relation::Table(self.relation_name(r)?));
+        }
+        if let Some(m) = &sm.model {
+            return Some(Relation::Table(self.resolve_ref(m)?));
+        }
+        self.err(
+            Diagnostic::error(
+                codes::NODE_RELATION,
+                format!(
+                    "semantic model `{}` has nothing to read from",
+                    sm.name.value
+                ),
+            )
+            .at(sm.name.span)
+            .with_help(
+                "add `model: ref('table')`, a `node_relation`, or tally's `sql:` with a query",
+            ),
+        );
+        None
+    }
+
+    /// Check an element's name and record it in the model's namespace; `true` (and an error) when
+    /// the model already defines the name.
+    fn is_duplicate_element(
+        &mut self,
+        names: &mut IndexMap<String, Span>,
+        sm: &spec::SemanticModel,
+        n: &Spanned<String>,
+        what: &str,
+    ) -> bool {
+        self.check_name(n, what);
+        let Some(prev) = names.get(&n.value) else {
+            names.insert(n.value.clone(), n.span);
+            return false;
+        };
+        self.err(
+            Diagnostic::error(
+                codes::DUPLICATE_NAME,
+                format!(
+                    "`{}` is defined twice in semantic model `{}`",
+                    n.value, sm.name.value
+                ),
+            )
+            .at(n.span)
+            .with_secondary(*prev, "first defined here")
+            .with_help("entities, dimensions and measures of a semantic model share one namespace"),
+        );
+        true
+    }
+
+    fn resolve_entities(
+        &mut self,
+        sm: &spec::SemanticModel,
+        names: &mut IndexMap<String, Span>,
+    ) -> Vec<Entity> {
         let mut entities = Vec::new();
-        let mut names: IndexMap<String, Span> = IndexMap::new();
-        let mut dup = |r: &mut Self, n: &Spanned<String>| {
-            if let Some(prev) = names.get(&n.value) {
-                r.err(
-                    Diagnostic::error(
-                        codes::DUPLICATE_NAME,
-                        format!(
-                            "`{}` is defined twice in semantic model `{}`",
-                            n.value, sm.name.value
-                        ),
-                    )
-                    .at(n.span)
-                    .with_secondary(*prev, "first defined here")
-                    .with_help(
-                        "entities, dimensions and measures of a semantic model share one namespace",
-                    ),
-                );
-                true
-            } else {
-                names.insert(n.value.clone(), n.span);
-                false
-            }
-        };
         for e in &sm.entities {
-            self.check_name(&e.name, "entity");
-            if dup(self, &e.name) {
+            if self.is_duplicate_element(names, sm, &e.name, "entity") {
                 continue;
             }
             entities.push(Entity {
@@ -120,6 +181,12 @@ impl Resolver<'_> {
                 span: e.name.span,
             });
         }
+        entities
+    }
+
+    /// At most one primary entity, and not both one and `primary_entity:`; returns how many
+    /// primary entities the model has.
+    fn check_primary_entities(&mut self, sm: &spec::SemanticModel, entities: &[Entity]) -> usize {
         let primaries = entities
             .iter()
             .filter(|e| e.kind == EntityType::Primary)
@@ -147,64 +214,23 @@ impl Resolver<'_> {
                 .with_help("remove `primary_entity`, or make the entity non-primary"),
             );
         }
+        primaries
+    }
+
+    fn resolve_dimensions(
+        &mut self,
+        sm: &spec::SemanticModel,
+        names: &mut IndexMap<String, Span>,
+    ) -> Vec<Dimension> {
         let mut dimensions = Vec::new();
         for d in &sm.dimensions {
-            self.check_name(&d.name, "dimension");
-            if dup(self, &d.name) {
+            if self.is_duplicate_element(names, sm, &d.name, "dimension") {
                 continue;
             }
             let (time_grain, validity) = match d.dimension_type.value {
-                spec::DimensionType::Time => {
-                    let tp = d.type_params.as_ref();
-                    let g = match tp.and_then(|t| t.time_granularity.as_ref()) {
-                        Some(g) => self.grain(g),
-                        None => {
-                            self.err(
-                                Diagnostic::error(
-                                    codes::TIME_DIMENSION_PARAMS,
-                                    format!(
-                                        "time dimension `{}` has no time granularity",
-                                        d.name.value
-                                    ),
-                                )
-                                .at(d.name.span)
-                                .with_help("add `type_params: {time_granularity: day}`"),
-                            );
-                            None
-                        }
-                    };
-                    if g.is_none() {
-                        ok = false;
-                    }
-                    let v = tp.and_then(|t| t.validity_params.as_ref()).and_then(|v| {
-                        if v.is_start {
-                            Some(Validity::Start)
-                        } else if v.is_end {
-                            Some(Validity::End)
-                        } else {
-                            None
-                        }
-                    });
-                    (g, v)
-                }
+                spec::DimensionType::Time => self.time_dimension_params(d),
                 spec::DimensionType::Categorical => {
-                    if d.type_params
-                        .as_ref()
-                        .and_then(|t| t.time_granularity.as_ref())
-                        .is_some()
-                    {
-                        self.err(
-                            Diagnostic::warning(
-                                codes::TIME_DIMENSION_PARAMS,
-                                format!(
-                                    "categorical dimension `{}` has a time granularity",
-                                    d.name.value
-                                ),
-                            )
-                            .at(d.name.span)
-                            .with_help("use `type: time`, or remove the granularity"),
-                        );
-                    }
+                    self.check_categorical_params(d);
                     (None, None)
                 }
             };
@@ -222,18 +248,73 @@ impl Resolver<'_> {
                 span: d.name.span,
             });
         }
-        let default_atd = sm
-            .defaults
+        dimensions
+    }
+
+    /// A time dimension's granularity (required) and validity-window role.
+    fn time_dimension_params(&mut self, d: &spec::Dimension) -> (Option<Grain>, Option<Validity>) {
+        let tp = d.type_params.as_ref();
+        let g = match tp.and_then(|t| t.time_granularity.as_ref()) {
+            Some(g) => self.grain(g),
+            None => {
+                self.err(
+                    Diagnostic::error(
+                        codes::TIME_DIMENSION_PARAMS,
+                        format!("time dimension `{}` has no time granularity", d.name.value),
+                    )
+                    .at(d.name.span)
+                    .with_help("add `type_params: {time_granularity: day}`"),
+                );
+                None
+            }
+        };
+        let v = tp.and_then(|t| t.validity_params.as_ref()).and_then(|v| {
+            if v.is_start {
+                Some(Validity::Start)
+            } else if v.is_end {
+                Some(Validity::End)
+            } else {
+                None
+            }
+        });
+        (g, v)
+    }
+
+    /// A categorical dimension with a time granularity is a warning.
+    fn check_categorical_params(&mut self, d: &spec::Dimension) {
+        if d.type_params
             .as_ref()
-            .and_then(|d| d.agg_time_dimension.clone());
+            .and_then(|t| t.time_granularity.as_ref())
+            .is_some()
+        {
+            self.err(
+                Diagnostic::warning(
+                    codes::TIME_DIMENSION_PARAMS,
+                    format!(
+                        "categorical dimension `{}` has a time granularity",
+                        d.name.value
+                    ),
+                )
+                .at(d.name.span)
+                .with_help("use `type: time`, or remove the granularity"),
+            );
+        }
+    }
+
+    fn resolve_measures(
+        &mut self,
+        sm: &spec::SemanticModel,
+        names: &mut IndexMap<String, Span>,
+        default_atd: Option<&Spanned<String>>,
+        dimensions: &[Dimension],
+        entities: &[Entity],
+    ) -> Vec<Measure> {
         let mut measures = Vec::new();
         for m in &sm.measures {
-            self.check_name(&m.name, "measure");
-            if dup(self, &m.name) {
+            if self.is_duplicate_element(names, sm, &m.name, "measure") {
                 continue;
             }
-            let atd = m.agg_time_dimension.as_ref().or(default_atd.as_ref());
-            let Some(atd) = atd else {
+            let Some(atd) = m.agg_time_dimension.as_ref().or(default_atd) else {
                 self.err(
                     Diagnostic::error(
                         codes::AGG_TIME_DIMENSION,
@@ -242,50 +323,23 @@ impl Resolver<'_> {
                     .at(m.name.span)
                     .with_help("set `agg_time_dimension` on the measure, or `defaults: {agg_time_dimension: ...}` on the semantic model"),
                 );
-                ok = false;
                 continue;
             };
-            match dimensions.iter().find(|d| d.name == atd.value) {
-                Some(d) if d.is_time() => {}
-                Some(_) => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::AGG_TIME_DIMENSION,
-                            format!("aggregation time dimension `{}` of measure `{}` is not a time dimension", atd.value, m.name.value),
-                        )
-                        .at(atd.span)
-                        .with_help("point it at a dimension of `type: time`"),
-                    );
-                    ok = false;
-                    continue;
-                }
-                None => {
-                    let time_dims: Vec<&str> = dimensions
-                        .iter()
-                        .filter(|d| d.is_time())
-                        .map(|d| d.name.as_str())
-                        .collect();
-                    self.err(
-                        Diagnostic::error(
-                            codes::AGG_TIME_DIMENSION,
-                            format!("aggregation time dimension `{}` of measure `{}` is not a dimension of `{}`", atd.value, m.name.value, sm.name.value),
-                        )
-                        .at(atd.span)
-                        .with_suggestion(&atd.value, time_dims.iter().copied())
-                        .with_help(format!("time dimensions of `{}`: {}", sm.name.value, if time_dims.is_empty() { "none".to_string() } else { time_dims.join(", ") })),
-                    );
-                    ok = false;
-                    continue;
-                }
+            if !self.check_agg_time_dimension(sm, m, atd, dimensions) {
+                continue;
             }
-            if let Some(mm) = self.resolve_measure(
+            let Some((agg, expr)) = self.resolve_measure(
                 m,
                 m.agg.value,
                 m.expr.as_ref(),
                 m.agg_params.as_ref(),
                 m.agg.span,
-            ) {
-                let non_additive = m.non_additive_dimension.as_ref().map(|n| NonAdditive {
+            ) else {
+                continue;
+            };
+            let non_additive = m.non_additive_dimension.as_ref().map(|n| {
+                self.check_non_additive(sm, n, dimensions, entities);
+                NonAdditive {
                     dimension: n.name.value.clone(),
                     window_choice: n
                         .window_choice
@@ -293,88 +347,100 @@ impl Resolver<'_> {
                         .map(|w| w.value)
                         .unwrap_or(WindowChoice::Min),
                     window_groupings: n.window_groupings.iter().map(|g| g.value.clone()).collect(),
-                });
-                if let Some(n) = &m.non_additive_dimension {
-                    if !dimensions
-                        .iter()
-                        .any(|d| d.name == n.name.value && d.is_time())
-                    {
-                        self.err(
-                            Diagnostic::error(
-                                codes::NON_ADDITIVE,
-                                format!("non-additive dimension `{}` is not a time dimension of `{}`", n.name.value, sm.name.value),
-                            )
-                            .at(n.name.span)
-                            .with_suggestion(&n.name.value, dimensions.iter().filter(|d| d.is_time()).map(|d| d.name.as_str()))
-                            .with_help("the non-additive dimension is the time dimension a balance is taken at (for example a snapshot date)"),
-                        );
-                    }
-                    for g in &n.window_groupings {
-                        if !entities.iter().any(|e| e.name == g.value) {
-                            self.err(
-                                Diagnostic::error(
-                                    codes::NON_ADDITIVE,
-                                    format!(
-                                        "window grouping `{}` is not an entity of `{}`",
-                                        g.value, sm.name.value
-                                    ),
-                                )
-                                .at(g.span)
-                                .with_suggestion(
-                                    &g.value,
-                                    entities.iter().map(|e| e.name.as_str()),
-                                ),
-                            );
-                        }
-                    }
                 }
-                measures.push(Measure {
-                    name: m.name.value.clone(),
-                    agg: mm.0,
-                    expr: mm.1,
-                    agg_time_dimension: atd.value.clone(),
-                    non_additive,
-                    label: m.label.as_ref().map(|l| l.value.clone()),
-                    span: m.name.span,
-                });
-            } else {
-                ok = false;
+            });
+            measures.push(Measure {
+                name: m.name.value.clone(),
+                agg,
+                expr,
+                agg_time_dimension: atd.value.clone(),
+                non_additive,
+                label: m.label.as_ref().map(|l| l.value.clone()),
+                span: m.name.span,
+            });
+        }
+        measures
+    }
+
+    /// A measure's aggregation time dimension is a time dimension of its model; `false` (and an
+    /// error) when not.
+    fn check_agg_time_dimension(
+        &mut self,
+        sm: &spec::SemanticModel,
+        m: &spec::Measure,
+        atd: &Spanned<String>,
+        dimensions: &[Dimension],
+    ) -> bool {
+        match dimensions.iter().find(|d| d.name == atd.value) {
+            Some(d) if d.is_time() => true,
+            Some(_) => {
+                self.err(
+                    Diagnostic::error(
+                        codes::AGG_TIME_DIMENSION,
+                        format!("aggregation time dimension `{}` of measure `{}` is not a time dimension", atd.value, m.name.value),
+                    )
+                    .at(atd.span)
+                    .with_help("point it at a dimension of `type: time`"),
+                );
+                false
+            }
+            None => {
+                let time_dims: Vec<&str> = dimensions
+                    .iter()
+                    .filter(|d| d.is_time())
+                    .map(|d| d.name.as_str())
+                    .collect();
+                self.err(
+                    Diagnostic::error(
+                        codes::AGG_TIME_DIMENSION,
+                        format!("aggregation time dimension `{}` of measure `{}` is not a dimension of `{}`", atd.value, m.name.value, sm.name.value),
+                    )
+                    .at(atd.span)
+                    .with_suggestion(&atd.value, time_dims.iter().copied())
+                    .with_help(format!("time dimensions of `{}`: {}", sm.name.value, if time_dims.is_empty() { "none".to_string() } else { time_dims.join(", ") })),
+                );
+                false
             }
         }
-        if (!measures.is_empty() || !dimensions.is_empty())
-            && sm.primary_entity.is_none()
-            && primaries == 0
-            && !entities.iter().any(|e| e.kind != EntityType::Foreign)
-            && !dimensions.is_empty()
+    }
+
+    /// A non-additive dimension is a time dimension of the model, its window groupings entities.
+    fn check_non_additive(
+        &mut self,
+        sm: &spec::SemanticModel,
+        n: &spec::NonAdditiveDimension,
+        dimensions: &[Dimension],
+        entities: &[Entity],
+    ) {
+        if !dimensions
+            .iter()
+            .any(|d| d.name == n.name.value && d.is_time())
         {
             self.err(
                 Diagnostic::error(
-                    codes::PRIMARY_ENTITY,
-                    format!(
-                        "semantic model `{}` has dimensions but no primary entity",
-                        sm.name.value
-                    ),
+                    codes::NON_ADDITIVE,
+                    format!("non-additive dimension `{}` is not a time dimension of `{}`", n.name.value, sm.name.value),
                 )
-                .at(sm.name.span)
-                .with_help("add an entity of `type: primary`, or `primary_entity: <name>`"),
+                .at(n.name.span)
+                .with_suggestion(&n.name.value, dimensions.iter().filter(|d| d.is_time()).map(|d| d.name.as_str()))
+                .with_help("the non-additive dimension is the time dimension a balance is taken at (for example a snapshot date)"),
             );
         }
-        let _ = ok;
-        let mut out = SemanticModel {
-            name: sm.name.value.clone(),
-            span: sm.name.span,
-            label: sm.label.as_ref().map(|l| l.value.clone()),
-            description: sm.description.clone(),
-            relation,
-            primary_entity: sm.primary_entity.as_ref().map(|p| p.value.clone()),
-            default_agg_time_dimension: default_atd.map(|d| d.value),
-            entities,
-            dimensions,
-            measures,
-            business: None,
-        };
-        super::super::business::apply(&mut out, sm, &self.calendars, &mut self.diags);
-        Some(out)
+        for g in &n.window_groupings {
+            if !entities.iter().any(|e| e.name == g.value) {
+                self.err(
+                    Diagnostic::error(
+                        codes::NON_ADDITIVE,
+                        format!(
+                            "window grouping `{}` is not an entity of `{}`",
+                            g.value, sm.name.value
+                        ),
+                    )
+                    .at(g.span)
+                    .with_suggestion(&g.value, entities.iter().map(|e| e.name.as_str())),
+                );
+            }
+        }
     }
 
     /// Normalise an aggregation: returns the aggregation and the SQL expression it aggregates.

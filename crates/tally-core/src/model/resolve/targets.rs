@@ -1,17 +1,18 @@
 //! Resolution of targets, alerts, endpoints and `checks:` (spec -> [`Checks`]), with spanned
-//! diagnostics (E0310–E0314).
+//! diagnostics (E0310–E0314). Check tests (`check_tests:`) are checked after resolution, by
+//! [`crate::pipeline`].
 
-use super::period::{parse_duration_seconds, parse_periods, Period, GRAINS};
-use super::spec;
-use super::{
+use crate::diag::{codes, Diagnostic};
+use crate::load::ProjectSpec;
+use crate::model::checks::{
     Alert, Band, Bands, ChangeVs, CheckConfig, Checks, Condition, Direction, Endpoints, FailOn,
     Level, MetricChecks, Op, Pacing, Routing, Severity, SmtpConfig, Status, Target, TargetEntry,
     ROLES,
 };
-use crate::diag::{codes, Diagnostic};
-use crate::load::ProjectSpec;
 use crate::model::{AggKind, MetricKind, Model};
+use crate::period::{parse_duration_seconds, parse_periods, Period, GRAINS};
 use crate::source::Span;
+use crate::spec::targets as spec;
 use crate::time::Grain;
 use crate::yaml::Spanned;
 
@@ -40,13 +41,6 @@ pub fn resolve(spec: &ProjectSpec, model: &Model) -> (Checks, Vec<Diagnostic>) {
         let mc = r.resolve();
         checks.metrics.insert(m.name.value.clone(), mc);
     }
-    let project = super::check_test::Project {
-        metrics: model.metrics.keys().map(String::as_str).collect(),
-        checks: &checks,
-        test_tables: &spec.test_tables,
-        sources: &spec.sources,
-    };
-    diags.extend(super::check_test::check_all(&project, &spec.check_tests));
     (checks, diags)
 }
 
@@ -610,7 +604,6 @@ impl MetricResolver<'_> {
         }
     }
 
-    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     fn alert(
         &mut self,
         a: &spec::Alert,
@@ -643,223 +636,19 @@ impl MetricResolver<'_> {
             None => None,
         };
         let condition = if let Some(st) = &w.status {
-            let at_least = match st.value.as_str() {
-                "at_risk" => Status::AtRisk,
-                "off_track" => Status::OffTrack,
-                _ => {
-                    self.err(
-                        Diagnostic::error(codes::ALERT, format!("unknown status `{}`", st.value))
-                            .at(st.span)
-                            .with_suggestion(&st.value, ["at_risk", "off_track"])
-                            .with_help("an alert fires on `at_risk` (or worse) or `off_track`"),
-                    );
-                    return None;
-                }
-            };
-            let target = match (&w.target, targets.len()) {
-                (Some(t), _) => {
-                    let Some(found) = targets.iter().find(|x| x.name == t.value) else {
-                        self.err(
-                            Diagnostic::error(
-                                codes::ALERT,
-                                format!(
-                                    "metric `{}` has no target `{}`",
-                                    self.metric.name.value, t.value
-                                ),
-                            )
-                            .at(t.span)
-                            .with_suggestion(&t.value, targets.iter().map(|x| x.name.as_str()))
-                            .with_help("`when.target` names a target of the same metric"),
-                        );
-                        return None;
-                    };
-                    found
-                }
-                (None, 1) => &targets[0],
-                (None, _) => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            format!("alert `{}` must name its target", a.name.value),
-                        )
-                        .at(st.span)
-                        .with_help(format!(
-                            "add `target:` with one of: {}",
-                            targets
-                                .iter()
-                                .map(|t| t.name.as_str())
-                                .collect::<Vec<_>>()
-                                .join(", ")
-                        )),
-                    );
-                    return None;
-                }
-            };
-            grain.get_or_insert(target.grain);
-            Condition::Status {
-                target: target.name.clone(),
-                at_least,
-            }
+            let (condition, target_grain) = self.status_condition(a, st, targets)?;
+            grain.get_or_insert(target_grain);
+            condition
         } else if let Some(t) = &w.threshold {
-            let op = match t.op.value.as_str() {
-                "gt" => Op::Gt,
-                "gte" => Op::Gte,
-                "lt" => Op::Lt,
-                "lte" => Op::Lte,
-                _ => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            format!("unknown operator `{}`", t.op.value),
-                        )
-                        .at(t.op.span)
-                        .with_suggestion(&t.op.value, ["gt", "gte", "lt", "lte"])
-                        .with_help("use gt, gte, lt or lte"),
-                    );
-                    return None;
-                }
-            };
-            Condition::Threshold {
-                op,
-                value: t.value.value,
-            }
+            self.threshold_condition(t)?
         } else if let Some(vs) = &w.change_vs {
-            let vs_kind = match vs.value.as_str() {
-                "previous_period" => ChangeVs::PreviousPeriod,
-                "same_period_last_year" => ChangeVs::SamePeriodLastYear,
-                _ => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            format!("unknown comparison `{}`", vs.value),
-                        )
-                        .at(vs.span)
-                        .with_suggestion(&vs.value, ["previous_period", "same_period_last_year"])
-                        .with_help("use previous_period or same_period_last_year"),
-                    );
-                    return None;
-                }
-            };
-            let (amount, worse) = match (&w.worse_by, &w.better_by) {
-                (Some(x), None) => (x, true),
-                (None, Some(x)) => (x, false),
-                _ => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            "`change_vs` needs exactly one of `worse_by` or `better_by`",
-                        )
-                        .at(vs.span)
-                        .with_help("`{change_vs: previous_period, worse_by: 20%}`"),
-                    );
-                    return None;
-                }
-            };
-            if direction == Some(Direction::TargetIsBest) {
-                self.err(
-                    Diagnostic::error(
-                        codes::ALERT,
-                        "worse and better are not defined for `target_is_best` metrics",
-                    )
-                    .at(amount.span)
-                    .with_help("use a `threshold` condition or a target status"),
-                );
-                return None;
-            }
-            match parse_band(amount, codes::ALERT) {
-                Ok(by) => Condition::Change {
-                    vs: vs_kind,
-                    worse,
-                    by,
-                },
-                Err(d) => {
-                    self.err(d);
-                    return None;
-                }
-            }
+            self.change_condition(w, vs, direction)?
         } else {
-            let an = w.anomaly.as_ref()?;
-            if let Some(m) = &an.method {
-                if m.value != "robust_z" {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            format!("unknown anomaly method `{}`", m.value),
-                        )
-                        .at(m.span)
-                        .with_suggestion(&m.value, ["robust_z"])
-                        .with_help("the method is `robust_z` (median and MAD)"),
-                    );
-                    return None;
-                }
-            }
-            let lookback = match &an.lookback {
-                Some(l) => match parse_periods(&l.value) {
-                    Some(n) if n >= 3 => n,
-                    _ => {
-                        self.err(
-                            Diagnostic::error(
-                                codes::ALERT,
-                                format!("`{}` is not a lookback of at least 3 periods", l.value),
-                            )
-                            .at(l.span)
-                            .with_help("write `lookback: 13 periods`"),
-                        );
-                        return None;
-                    }
-                },
-                None => 13,
-            };
-            let threshold = an.threshold.as_ref().map(|t| t.value).unwrap_or(3.5);
-            Condition::Anomaly {
-                lookback,
-                threshold,
-            }
+            self.anomaly_condition(w.anomaly.as_ref()?)?
         };
-        let for_periods = match &a.for_ {
-            Some(f) => match parse_periods(&f.value) {
-                Some(n) => n,
-                None => {
-                    self.err(
-                        Diagnostic::error(
-                            codes::ALERT,
-                            format!("`{}` is not a number of periods", f.value),
-                        )
-                        .at(f.span)
-                        .with_help("write `for: 2 periods`"),
-                    );
-                    1
-                }
-            },
-            None => 1,
-        };
-        let severity = match a.severity.as_ref().map(|s| (s.value.as_str(), s.span)) {
-            None | Some(("warn", _)) => Severity::Warn,
-            Some(("low", _)) => Severity::Low,
-            Some(("high", _)) => Severity::High,
-            Some((other, span)) => {
-                self.err(
-                    Diagnostic::error(codes::ALERT, format!("unknown severity `{other}`"))
-                        .at(span)
-                        .with_suggestion(other, ["low", "warn", "high"])
-                        .with_help("use low, warn or high"),
-                );
-                Severity::Warn
-            }
-        };
-        let no_data_fires = match a.no_data.as_ref().map(|s| (s.value.as_str(), s.span)) {
-            None | Some(("ignore", _)) => false,
-            Some(("fire", _)) => true,
-            Some((other, span)) => {
-                self.err(
-                    Diagnostic::error(codes::ALERT, format!("unknown no_data behaviour `{other}`"))
-                        .at(span)
-                        .with_suggestion(other, ["ignore", "fire"])
-                        .with_help("use ignore or fire"),
-                );
-                false
-            }
-        };
+        let for_periods = self.alert_for_periods(a);
+        let severity = self.alert_severity(a);
+        let no_data_fires = self.alert_no_data_fires(a);
         let routing = self.routing(&a.notify);
         Some(Alert {
             name: a.name.value.clone(),
@@ -872,6 +661,248 @@ impl MetricResolver<'_> {
             routing,
             no_data_fires,
         })
+    }
+
+    /// `when: {status, target}`: the status reached and the target it is read against (named, or
+    /// the metric's only one); with the target's grain, the alert's default.
+    fn status_condition(
+        &mut self,
+        a: &spec::Alert,
+        st: &Spanned<String>,
+        targets: &[Target],
+    ) -> Option<(Condition, Grain)> {
+        let at_least = match st.value.as_str() {
+            "at_risk" => Status::AtRisk,
+            "off_track" => Status::OffTrack,
+            _ => {
+                self.err(
+                    Diagnostic::error(codes::ALERT, format!("unknown status `{}`", st.value))
+                        .at(st.span)
+                        .with_suggestion(&st.value, ["at_risk", "off_track"])
+                        .with_help("an alert fires on `at_risk` (or worse) or `off_track`"),
+                );
+                return None;
+            }
+        };
+        let target = match (&a.when.target, targets.len()) {
+            (Some(t), _) => {
+                let Some(found) = targets.iter().find(|x| x.name == t.value) else {
+                    self.err(
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!(
+                                "metric `{}` has no target `{}`",
+                                self.metric.name.value, t.value
+                            ),
+                        )
+                        .at(t.span)
+                        .with_suggestion(&t.value, targets.iter().map(|x| x.name.as_str()))
+                        .with_help("`when.target` names a target of the same metric"),
+                    );
+                    return None;
+                };
+                found
+            }
+            (None, 1) => &targets[0],
+            (None, _) => {
+                self.err(
+                    Diagnostic::error(
+                        codes::ALERT,
+                        format!("alert `{}` must name its target", a.name.value),
+                    )
+                    .at(st.span)
+                    .with_help(format!(
+                        "add `target:` with one of: {}",
+                        targets
+                            .iter()
+                            .map(|t| t.name.as_str())
+                            .collect::<Vec<_>>()
+                            .join(", ")
+                    )),
+                );
+                return None;
+            }
+        };
+        let condition = Condition::Status {
+            target: target.name.clone(),
+            at_least,
+        };
+        Some((condition, target.grain))
+    }
+
+    /// `when: {threshold: {op, value}}`.
+    fn threshold_condition(&mut self, t: &spec::Threshold) -> Option<Condition> {
+        let op = match t.op.value.as_str() {
+            "gt" => Op::Gt,
+            "gte" => Op::Gte,
+            "lt" => Op::Lt,
+            "lte" => Op::Lte,
+            _ => {
+                self.err(
+                    Diagnostic::error(codes::ALERT, format!("unknown operator `{}`", t.op.value))
+                        .at(t.op.span)
+                        .with_suggestion(&t.op.value, ["gt", "gte", "lt", "lte"])
+                        .with_help("use gt, gte, lt or lte"),
+                );
+                return None;
+            }
+        };
+        Some(Condition::Threshold {
+            op,
+            value: t.value.value,
+        })
+    }
+
+    /// `when: {change_vs, worse_by | better_by}`: not for `target_is_best` metrics.
+    fn change_condition(
+        &mut self,
+        w: &spec::When,
+        vs: &Spanned<String>,
+        direction: Option<Direction>,
+    ) -> Option<Condition> {
+        let vs_kind = match vs.value.as_str() {
+            "previous_period" => ChangeVs::PreviousPeriod,
+            "same_period_last_year" => ChangeVs::SamePeriodLastYear,
+            _ => {
+                self.err(
+                    Diagnostic::error(codes::ALERT, format!("unknown comparison `{}`", vs.value))
+                        .at(vs.span)
+                        .with_suggestion(&vs.value, ["previous_period", "same_period_last_year"])
+                        .with_help("use previous_period or same_period_last_year"),
+                );
+                return None;
+            }
+        };
+        let (amount, worse) = match (&w.worse_by, &w.better_by) {
+            (Some(x), None) => (x, true),
+            (None, Some(x)) => (x, false),
+            _ => {
+                self.err(
+                    Diagnostic::error(
+                        codes::ALERT,
+                        "`change_vs` needs exactly one of `worse_by` or `better_by`",
+                    )
+                    .at(vs.span)
+                    .with_help("`{change_vs: previous_period, worse_by: 20%}`"),
+                );
+                return None;
+            }
+        };
+        if direction == Some(Direction::TargetIsBest) {
+            self.err(
+                Diagnostic::error(
+                    codes::ALERT,
+                    "worse and better are not defined for `target_is_best` metrics",
+                )
+                .at(amount.span)
+                .with_help("use a `threshold` condition or a target status"),
+            );
+            return None;
+        }
+        match parse_band(amount, codes::ALERT) {
+            Ok(by) => Some(Condition::Change {
+                vs: vs_kind,
+                worse,
+                by,
+            }),
+            Err(d) => {
+                self.err(d);
+                None
+            }
+        }
+    }
+
+    /// `when: {anomaly: {method, lookback, threshold}}` (robust z, 13 periods, 3.5 by default).
+    fn anomaly_condition(&mut self, an: &spec::Anomaly) -> Option<Condition> {
+        if let Some(m) = &an.method {
+            if m.value != "robust_z" {
+                self.err(
+                    Diagnostic::error(
+                        codes::ALERT,
+                        format!("unknown anomaly method `{}`", m.value),
+                    )
+                    .at(m.span)
+                    .with_suggestion(&m.value, ["robust_z"])
+                    .with_help("the method is `robust_z` (median and MAD)"),
+                );
+                return None;
+            }
+        }
+        let lookback = match &an.lookback {
+            Some(l) => match parse_periods(&l.value) {
+                Some(n) if n >= 3 => n,
+                _ => {
+                    self.err(
+                        Diagnostic::error(
+                            codes::ALERT,
+                            format!("`{}` is not a lookback of at least 3 periods", l.value),
+                        )
+                        .at(l.span)
+                        .with_help("write `lookback: 13 periods`"),
+                    );
+                    return None;
+                }
+            },
+            None => 13,
+        };
+        let threshold = an.threshold.as_ref().map(|t| t.value).unwrap_or(3.5);
+        Some(Condition::Anomaly {
+            lookback,
+            threshold,
+        })
+    }
+
+    /// `for: N periods` (1 when absent or unreadable).
+    fn alert_for_periods(&mut self, a: &spec::Alert) -> i64 {
+        let Some(f) = &a.for_ else {
+            return 1;
+        };
+        parse_periods(&f.value).unwrap_or_else(|| {
+            self.err(
+                Diagnostic::error(
+                    codes::ALERT,
+                    format!("`{}` is not a number of periods", f.value),
+                )
+                .at(f.span)
+                .with_help("write `for: 2 periods`"),
+            );
+            1
+        })
+    }
+
+    /// `severity:` low, warn (the default, also for an unknown one) or high.
+    fn alert_severity(&mut self, a: &spec::Alert) -> Severity {
+        match a.severity.as_ref().map(|s| (s.value.as_str(), s.span)) {
+            None | Some(("warn", _)) => Severity::Warn,
+            Some(("low", _)) => Severity::Low,
+            Some(("high", _)) => Severity::High,
+            Some((other, span)) => {
+                self.err(
+                    Diagnostic::error(codes::ALERT, format!("unknown severity `{other}`"))
+                        .at(span)
+                        .with_suggestion(other, ["low", "warn", "high"])
+                        .with_help("use low, warn or high"),
+                );
+                Severity::Warn
+            }
+        }
+    }
+
+    /// `no_data: fire` (otherwise a period without data is skipped).
+    fn alert_no_data_fires(&mut self, a: &spec::Alert) -> bool {
+        match a.no_data.as_ref().map(|s| (s.value.as_str(), s.span)) {
+            None | Some(("ignore", _)) => false,
+            Some(("fire", _)) => true,
+            Some((other, span)) => {
+                self.err(
+                    Diagnostic::error(codes::ALERT, format!("unknown no_data behaviour `{other}`"))
+                        .at(span)
+                        .with_suggestion(other, ["ignore", "fire"])
+                        .with_help("use ignore or fire"),
+                );
+                false
+            }
+        }
     }
 
     fn recipients(&mut self, names: &[Spanned<String>]) -> Vec<String> {
