@@ -31,13 +31,15 @@ LEFT JOIN (
     reply. reply_minutes runs from the first of those customer messages to the reply (wall clock);
     is_first_response marks the conversation's first such reply. `conversation` and `part` are the
     current rows of conversation_history and conversation_part_history. Columns: conversation_id,
-    part_id, author_id, replied_at, reply_minutes, is_first_response. -#}
+    part_id, author_id, replied_at, customer_message_at (the first customer message answered),
+    reply_minutes, is_first_response. -#}
 {%- macro intercom_reply_times(conversation, part) -%}
 SELECT
   _tally_turns.conversation_id,
   _tally_turns.part_id,
   _tally_turns.author_id,
   _tally_turns.created_at AS replied_at,
+  _tally_turns.turn_started_at AS customer_message_at,
   {{ seconds_between('_tally_turns.turn_started_at', '_tally_turns.created_at') }} / 60.0 AS reply_minutes,
   {{ as_boolean("ROW_NUMBER() OVER (PARTITION BY _tally_turns.conversation_id ORDER BY _tally_turns.created_at, _tally_turns.part_id) = 1") }} AS is_first_response
 FROM (

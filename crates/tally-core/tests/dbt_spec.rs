@@ -641,7 +641,10 @@ semantic_models:
         }
         let files: Vec<(&str, &str)> = files.iter().map(|(a, b)| (*a, b.as_str())).collect();
         let (spec, diags) = load_files(&files, None, &LoadOptions::default());
-        clean_dump("business durations", resolve(spec, diags))
+        clean_dump(
+            "business durations",
+            common::resolve_and_validate(spec, diags),
+        )
     };
     let (a, b) = (load(latest, false), load(legacy, true));
     assert_eq!(a, b);

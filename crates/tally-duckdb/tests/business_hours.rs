@@ -585,6 +585,7 @@ fn sample_data_reconciles_with_intercom_statistics() {
         &[
             "office_hours_reconciled_conversations",
             "office_hours_admin_reply_mismatches",
+            "office_hours_first_close_mismatches",
             "office_hours_last_close_mismatches",
         ],
         &[],
@@ -595,7 +596,7 @@ fn sample_data_reconciles_with_intercom_statistics() {
         other => panic!("{other:?}"),
     };
     assert!(compared > 1000, "only {compared} conversations compared");
-    for k in 1..3 {
+    for k in 1..4 {
         assert!(
             matches!(rows[0][k], Value::Int(0))
                 || matches!(rows[0][k], Value::Float(f) if f == 0.0),
@@ -603,6 +604,25 @@ fn sample_data_reconciles_with_intercom_statistics() {
             rows[0]
         );
     }
+    // Reply times in business minutes are at most the wall-clock ones; SLA breaches happen and
+    // are at most the conversations whose SLA is decided.
+    let replies = query(
+        &[
+            "reply_time_business_median",
+            "reply_time_median",
+            "first_response_sla_breaches",
+            "first_response_sla_decided",
+        ],
+        &[],
+    );
+    let num = |v: &Value| match v {
+        Value::Int(n) => *n as f64,
+        Value::Float(f) => *f,
+        other => panic!("{other:?}"),
+    };
+    let r = &replies[0];
+    assert!(num(&r[0]) > 0.0 && num(&r[0]) <= num(&r[1]), "{r:?}");
+    assert!(num(&r[2]) > 0.0 && num(&r[2]) < num(&r[3]), "{r:?}");
     // The business-time median by team answers, in business minutes below the wall-clock one.
     let by_team = query(
         &[
@@ -616,5 +636,132 @@ fn sample_data_reconciles_with_intercom_statistics() {
         if let (Value::Float(b), Value::Float(w)) = (&r[1], &r[2]) {
             assert!(*b >= 0.0 && b <= w, "{r:?}");
         }
+    }
+}
+
+/// Deadlines (`after:`) of every size, per row's calendar (chosen by the team column as above).
+const DEADLINES: [(&str, &str, i64); 5] = [
+    ("due_now", "after: 0, unit: second", 0),
+    ("due_1s", "after: 1, unit: second", 1),
+    ("due_45m", "after: 45, unit: minute", 45 * 60),
+    ("due_8h", "after: 8, unit: hour", 8 * 3600),
+    ("due_30h", "after: 30, unit: hour", 30 * 3600),
+];
+
+/// The reference deadline: walk the open intervals of the day-by-day reference from `start` until
+/// `n` open seconds have passed (the earliest instant they have).
+fn reference_deadline(model: &Model, cal: &str, start: i64, n: i64) -> i64 {
+    if n == 0 {
+        return start;
+    }
+    let s = model.calendars.schedule(cal).unwrap();
+    let mut rem = n;
+    for (a, b) in calendar_reference::ref_intervals(s, start, start + 90 * 86_400) {
+        let lo = a.max(start);
+        if b <= lo {
+            continue;
+        }
+        if rem <= b - lo {
+            return lo + rem;
+        }
+        rem -= b - lo;
+    }
+    panic!("no deadline within 90 days of {}", fmt(start));
+}
+
+/// `tally`'s deadlines (the inverse of the business clock: a range join on the clock's cumulative
+/// seconds, then a walk through the day's intervals) against the reference on 1,500 random starts
+/// over five calendars (DST in Dublin, New York and Lord Howe, Kathmandu's overnight shift across
+/// UTC midnight, closures and a schedule change), to the second.
+#[test]
+fn deadlines_match_reference_on_random_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let mut project = PROJECT.to_string();
+    for (name, after, _) in DEADLINES {
+        project.push_str(&format!(
+            "      - {{name: {name}, start: started_at, {after}, calendar: by_team}}\n"
+        ));
+    }
+    let model = load_project_text(dir.path(), &project);
+    let mut rows = random_rows(1500);
+    for r in &mut rows {
+        // Deadlines fall well inside the calendars' year.
+        r.start = r.start.min(ts("2026-11-30 00:00:00"));
+    }
+    let conn = engine::open(None).unwrap();
+    for s in spans_sql(&rows) {
+        conn.execute_batch(&s).unwrap();
+    }
+    let mut bad = Vec::new();
+    for (name, _, n) in DEADLINES {
+        let group_by = ["span__span_id".to_string(), format!("span__{name}")];
+        let req = QueryRequest::of::<&str, String, &str>(&[], &group_by, &[]);
+        let sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
+            .unwrap()
+            .sql;
+        assert!(!sql.to_ascii_lowercase().contains("timezone"));
+        let result = engine::run(&conn, &sql).unwrap();
+        let id_col = result
+            .columns
+            .iter()
+            .position(|c| c == "span__span_id")
+            .unwrap();
+        let got: std::collections::BTreeMap<String, Value> = result
+            .rows
+            .into_iter()
+            .map(|r| match &r[id_col] {
+                Value::Text(id) => (id.clone(), r[1 - id_col].clone()),
+                other => panic!("{other:?}"),
+            })
+            .collect();
+        assert_eq!(got.len(), rows.len());
+        for r in &rows {
+            let want = fmt(reference_deadline(
+                &model,
+                team_calendar(r.team),
+                r.start,
+                n,
+            ));
+            let have = match &got[&r.id] {
+                Value::Time(t) => t.clone(),
+                other => format!("{other:?}"),
+            };
+            if have != want {
+                bad.push(format!(
+                    "{name} {} team {:?} from {}: want {want}, SQL {have}",
+                    r.id,
+                    r.team,
+                    fmt(r.start)
+                ));
+            }
+        }
+    }
+    assert!(
+        bad.is_empty(),
+        "{} mismatches:\n{}",
+        bad.len(),
+        bad[..bad.len().min(20)].join("\n")
+    );
+}
+
+/// A deadline on every dialect from one plan: the SQL parses back in each (no time-zone function).
+#[test]
+fn deadlines_compile_for_every_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let project = format!(
+        "{PROJECT}      - {{name: due_8h, start: started_at, after: 8, unit: hour, calendar: by_team}}\n"
+    );
+    let model = load_project_text(dir.path(), &project);
+    for d in Dialect::ALL {
+        let req =
+            QueryRequest::of::<&str, &str, &str>(&[], &["span__span_id", "span__due_8h"], &[]);
+        let c = tally_core::pipeline::compile(&model, d, &req).unwrap_or_else(|e| {
+            panic!(
+                "{d:?}: {}",
+                tally_core::diag::render_human(&model.sources, &e, false)
+            )
+        });
+        assert!(c.sql.contains("tally_bh4d"), "{d:?}: the range join");
+        assert!(!c.sql.to_ascii_lowercase().contains("timezone"), "{d:?}");
     }
 }

@@ -1203,7 +1203,6 @@ impl Replay {
 
     /// Cut the conversation into versions and write its rows. Returns the number of versions
     /// (0 when the conversation is not visible at the cut-off).
-    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
     pub(crate) fn write(
         &mut self,
         w: &World,
@@ -1218,6 +1217,18 @@ impl Replay {
         if c.visible_from > AS_OF {
             return Ok(0);
         }
+        self.replay(w, c, next_part_id);
+        let n = self.versions.len();
+        for k in 0..n {
+            self.write_version(w, c, people, k, sink)?;
+        }
+        self.write_parts(w, c, people, reemit, sink)?;
+        Ok(n)
+    }
+
+    /// Replay the events up to the cut-off: the conversation's parts and its versions (one per
+    /// sync slot in which it changed).
+    fn replay(&mut self, w: &World, c: &Conv, next_part_id: &mut u64) {
         let mut s = State {
             state: "open",
             read: false,
@@ -1276,144 +1287,152 @@ impl Replay {
                 });
             }
         }
+    }
 
+    /// One version's `conversation_history` row and its contact links.
+    fn write_version(
+        &self,
+        w: &World,
+        c: &Conv,
+        people: &People<'_>,
+        k: usize,
+        sink: &mut Sink<'_>,
+    ) -> duckdb::Result<()> {
         let conv_id = Id::dec(c.id);
         let source_id = Id::dec(1_800_000_000 + c.id % 1_000_000_000);
-        let author_id = |who: Who| -> Id {
-            match who {
-                Who::Customer => *people.contact,
-                Who::Admin(a) => Id::dec(w.admins[a].id),
-                Who::Bot => Id::dec(BOT_ID),
-            }
-        };
-        let role_at = |t: i64| {
-            if t < people.lead_until {
-                "lead"
-            } else {
-                "user"
-            }
-        };
-        let author_type = |who: Who, t: i64| match who {
-            Who::Customer => role_at(t),
-            Who::Admin(_) => "admin",
-            Who::Bot => "bot",
-        };
-        let source_author = author_id(c.source_author);
-        let source_author_type = author_type(c.source_author, c.created);
+        let source_author = author_id(w, people, c.source_author);
+        let source_author_type = author_type(people, c.source_author, c.created);
         let n = self.versions.len();
-        for (k, v) in self.versions.iter().enumerate() {
-            let s = &v.s;
-            let (end, active) = match self.versions.get(k + 1) {
-                // About 1% of conversations keep their previous version active too (two
-                // active versions of one id, as a missed history-mode update leaves them): the
-                // latest updated_at must win.
-                Some(next) => (
-                    V::Tu(end_before(next.updated_at)),
-                    c.id % 97 == 13 && k + 2 == n,
-                ),
-                None => (V::T(END_OF_TIME), true),
-            };
-            let assignee = s.assignee.map(|a| Id::dec(w.admins[a].id));
-            let team = s.team.map(|t| Id::dec(TEAMS[t].id));
-            let teammate = s.rating.and_then(|r| r.3).map(|a| Id::dec(w.admins[a].id));
-            let closed_by = s.last_closed_by.map(author_id);
-            let fcr = s.first_contact_reply;
-            let tta = match (fcr, s.first_admin_reply) {
-                (Some(a), Some(b)) => V::L(WORKSPACE_HOURS.business_secs(a, b)),
-                _ => V::Null,
-            };
-            let ttlc = match (fcr, s.last_close) {
-                (Some(a), Some(b)) => V::L(WORKSPACE_HOURS.business_secs(a, b)),
-                _ => V::Null,
-            };
-            let fcr_type = if c.inbound() {
-                if c.chan == Chan::Email {
-                    "email"
-                } else {
-                    "conversation"
-                }
+        let v = &self.versions[k];
+        let s = &v.s;
+        let (end, active) = match self.versions.get(k + 1) {
+            // About 1% of conversations keep their previous version active too (two
+            // active versions of one id, as a missed history-mode update leaves them): the
+            // latest updated_at must win.
+            Some(next) => (
+                V::Tu(end_before(next.updated_at)),
+                c.id % 97 == 13 && k + 2 == n,
+            ),
+            None => (V::T(END_OF_TIME), true),
+        };
+        let assignee = s.assignee.map(|a| Id::dec(w.admins[a].id));
+        let team = s.team.map(|t| Id::dec(TEAMS[t].id));
+        let teammate = s.rating.and_then(|r| r.3).map(|a| Id::dec(w.admins[a].id));
+        let closed_by = s.last_closed_by.map(|who| author_id(w, people, who));
+        let fcr = s.first_contact_reply;
+        let tta = match (fcr, s.first_admin_reply) {
+            (Some(a), Some(b)) => V::L(WORKSPACE_HOURS.business_secs(a, b)),
+            _ => V::Null,
+        };
+        let ttfc = match (fcr, s.first_close) {
+            (Some(a), Some(b)) => V::L(WORKSPACE_HOURS.business_secs(a, b)),
+            _ => V::Null,
+        };
+        let ttlc = match (fcr, s.last_close) {
+            (Some(a), Some(b)) => V::L(WORKSPACE_HOURS.business_secs(a, b)),
+            _ => V::Null,
+        };
+        let fcr_type = if c.inbound() {
+            if c.chan == Chan::Email {
+                "email"
             } else {
-                "comment"
-            };
-            let row = [
-                V::S(conv_id.as_str()),
-                V::T(v.updated_at),
-                V::T(c.created),
-                V::S(s.state),
-                V::B(s.state != "closed"),
-                V::B(s.read),
-                V::S(if c.priority {
-                    "priority"
-                } else {
-                    "not_priority"
-                }),
-                st(c.title),
-                ts(s.waiting_since),
-                ts(s.snoozed_until),
-                assignee.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
-                team.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
-                V::S(source_id.as_str()),
-                V::S(c.source_type),
-                V::S(DELIVERED[c.delivered_as]),
-                V::S(source_author.as_str()),
-                V::S(source_author_type),
-                st(c.subject),
-                V::S(c.body),
-                ts(fcr),
-                if fcr.is_some() {
-                    V::S(fcr_type)
-                } else {
-                    V::Null
-                },
-                s.rating.map_or(V::Null, |r| V::I(r.0)),
-                st(s.rating.and_then(|r| r.1)),
-                ts(s.rating.map(|r| r.2)),
-                if s.rating.is_some() {
-                    V::S(people.contact.as_str())
-                } else {
-                    V::Null
-                },
-                teammate.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
-                ts(fcr),
-                ts(s.first_admin_reply),
-                ts(s.first_close),
-                ts(s.last_close),
-                tta,
-                ttlc,
-                V::I(s.reopens),
-                closed_by.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
-                V::B(s.ai),
-                st(s.ai_state),
-                V::T(v.updated_at),
-                end,
-                V::B(active),
-                V::T(v.synced),
-            ];
-            sink.row(T_CONV, &row)?;
-
-            // Contact links, re-emitted with every conversation version.
-            let mut link = |contact: &Id| {
-                sink.row(
-                    T_CONV_CONTACT,
-                    &[
-                        V::S(conv_id.as_str()),
-                        V::S(contact.as_str()),
-                        V::T(v.updated_at),
-                        V::T(v.updated_at),
-                        end,
-                        V::B(active),
-                        V::T(v.synced),
-                    ],
-                )
-            };
-            link(people.contact)?;
-            if let (true, Some(cc)) = (s.cc, people.cc) {
-                link(cc)?;
+                "conversation"
             }
+        } else {
+            "comment"
+        };
+        let row = [
+            V::S(conv_id.as_str()),
+            V::T(v.updated_at),
+            V::T(c.created),
+            V::S(s.state),
+            V::B(s.state != "closed"),
+            V::B(s.read),
+            V::S(if c.priority {
+                "priority"
+            } else {
+                "not_priority"
+            }),
+            st(c.title),
+            ts(s.waiting_since),
+            ts(s.snoozed_until),
+            assignee.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
+            team.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
+            V::S(source_id.as_str()),
+            V::S(c.source_type),
+            V::S(DELIVERED[c.delivered_as]),
+            V::S(source_author.as_str()),
+            V::S(source_author_type),
+            st(c.subject),
+            V::S(c.body),
+            ts(fcr),
+            if fcr.is_some() {
+                V::S(fcr_type)
+            } else {
+                V::Null
+            },
+            s.rating.map_or(V::Null, |r| V::I(r.0)),
+            st(s.rating.and_then(|r| r.1)),
+            ts(s.rating.map(|r| r.2)),
+            if s.rating.is_some() {
+                V::S(people.contact.as_str())
+            } else {
+                V::Null
+            },
+            teammate.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
+            ts(fcr),
+            ts(s.first_admin_reply),
+            ts(s.first_close),
+            ts(s.last_close),
+            tta,
+            ttfc,
+            ttlc,
+            V::I(s.reopens),
+            closed_by.as_ref().map_or(V::Null, |x| V::S(x.as_str())),
+            V::B(s.ai),
+            st(s.ai_state),
+            V::T(v.updated_at),
+            end,
+            V::B(active),
+            V::T(v.synced),
+        ];
+        sink.row(T_CONV, &row)?;
+
+        // Contact links, re-emitted with every conversation version.
+        let mut link = |contact: &Id| {
+            sink.row(
+                T_CONV_CONTACT,
+                &[
+                    V::S(conv_id.as_str()),
+                    V::S(contact.as_str()),
+                    V::T(v.updated_at),
+                    V::T(v.updated_at),
+                    end,
+                    V::B(active),
+                    V::T(v.synced),
+                ],
+            )
+        };
+        link(people.contact)?;
+        if let (true, Some(cc)) = (s.cc, people.cc) {
+            link(cc)?;
         }
 
-        // Parts: emitted with the version that first saw them; when `reemit`, emitted again
-        // (unchanged) under the next version, as Fivetran does when the conversation updates.
+        Ok(())
+    }
+
+    /// The parts: emitted with the version that first saw them; when `reemit`, emitted again
+    /// (unchanged) under the next version, as Fivetran does when the conversation updates.
+    fn write_parts(
+        &self,
+        w: &World,
+        c: &Conv,
+        people: &People<'_>,
+        reemit: bool,
+        sink: &mut Sink<'_>,
+    ) -> duckdb::Result<()> {
+        let conv_id = Id::dec(c.id);
+        let n = self.versions.len();
         for p in &self.parts {
             let again = reemit && p.version + 1 < n;
             let emissions: &[usize] = if again {
@@ -1422,7 +1441,7 @@ impl Replay {
                 &[p.version][..]
             };
             let id = Id::dec(p.id);
-            let author = author_id(p.author);
+            let author = author_id(w, people, p.author);
             let assigned = p.assigned.map(|to| match to {
                 To::Admin(a) => (Id::dec(w.admins[a].id), "admin"),
                 To::Team(t) => (Id::dec(TEAMS[t].id), "team"),
@@ -1452,7 +1471,7 @@ impl Replay {
                         V::St(p.ptype),
                         sst(p.body),
                         V::S(author.as_str()),
-                        V::St(author_type(p.author, p.created)),
+                        V::St(author_type(people, p.author, p.created)),
                         assigned.as_ref().map_or(V::Null, |x| V::S(x.0.as_str())),
                         assigned.as_ref().map_or(V::Null, |x| V::St(x.1)),
                         V::T(p.created),
@@ -1466,6 +1485,25 @@ impl Replay {
                 )?;
             }
         }
-        Ok(n)
+        Ok(())
+    }
+}
+
+/// The id of a part's or message's author.
+fn author_id(w: &World, people: &People<'_>, who: Who) -> Id {
+    match who {
+        Who::Customer => *people.contact,
+        Who::Admin(a) => Id::dec(w.admins[a].id),
+        Who::Bot => Id::dec(BOT_ID),
+    }
+}
+
+/// An author's type at time `t` (a contact is a lead until it signs up).
+fn author_type(people: &People<'_>, who: Who, t: i64) -> &'static str {
+    match who {
+        Who::Customer if t < people.lead_until => "lead",
+        Who::Customer => "user",
+        Who::Admin(_) => "admin",
+        Who::Bot => "bot",
     }
 }

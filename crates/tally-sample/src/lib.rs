@@ -70,7 +70,7 @@ pub const METADATA_TABLE: &str = "tally_sample_metadata";
 /// to 2027), written next to the data for the offset metrics; it depends on nothing random.
 pub const TIME_SPINE_TABLE: &str = "metricflow_time_spine";
 /// Bumped whenever the generated rows change for a given seed.
-pub const GENERATOR_VERSION: &str = "3";
+pub const GENERATOR_VERSION: &str = "4";
 
 const DDL: &str = r#"
 CREATE OR REPLACE TABLE {s}.conversation_history (
@@ -86,7 +86,8 @@ CREATE OR REPLACE TABLE {s}.conversation_history (
   conversation_rating_teammate_id VARCHAR,
   statistics_first_contact_reply_at TIMESTAMP, statistics_first_admin_reply_at TIMESTAMP,
   statistics_first_close_at TIMESTAMP, statistics_last_close_at TIMESTAMP,
-  statistics_time_to_admin_reply BIGINT, statistics_time_to_last_close BIGINT,
+  statistics_time_to_admin_reply BIGINT, statistics_time_to_first_close BIGINT,
+  statistics_time_to_last_close BIGINT,
   statistics_count_reopens INTEGER, statistics_last_closed_by_id VARCHAR,
   ai_agent_participated BOOLEAN, ai_agent_resolution_state VARCHAR,
   _fivetran_start TIMESTAMP, _fivetran_end TIMESTAMP, _fivetran_active BOOLEAN, _fivetran_synced TIMESTAMP);

@@ -66,7 +66,7 @@ const SPEC: [(&str, &str); 10] = [
          conversation_rating_teammate_id VARCHAR, statistics_first_contact_reply_at TIMESTAMP, \
          statistics_first_admin_reply_at TIMESTAMP, statistics_first_close_at TIMESTAMP, \
          statistics_last_close_at TIMESTAMP, statistics_time_to_admin_reply BIGINT, \
-         statistics_time_to_last_close BIGINT, statistics_count_reopens INTEGER, \
+         statistics_time_to_first_close BIGINT, statistics_time_to_last_close BIGINT, statistics_count_reopens INTEGER, \
          statistics_last_closed_by_id VARCHAR, ai_agent_participated BOOLEAN, ai_agent_resolution_state VARCHAR, \
          _fivetran_start TIMESTAMP, _fivetran_end TIMESTAMP, _fivetran_active BOOLEAN, _fivetran_synced TIMESTAMP",
     ),

@@ -99,7 +99,7 @@ codes! {
     CALENDAR_EXCEPTION = "E0805": "A calendar exception is invalid: a bad or duplicate date, `closed` with `hours`, neither, or `from` after `to`.";
     UNKNOWN_CALENDAR = "E0806": "A business duration, calendar `map`/`default` or `include_exceptions` names a calendar or holiday set that does not exist.";
     CALENDAR_RANGE = "E0807": "A calendar's `range` starts after it ends.";
-    BUSINESS_DURATION = "E0808": "A business duration is invalid: an unknown unit or open_end, a start or end that is not a column, a `by` column missing.";
+    BUSINESS_DURATION = "E0808": "A business duration or deadline is invalid: an unknown unit or open_end, a start or end that is not a column, a `by` column missing, both or neither of `end` and `after`, a negative `after`.";
     // E09xx: bugs in tally.
     BUG = "E0901": "A bug in tally, not in the project: generated SQL that does not parse in the target dialect, a broken internal invariant, a panic (severity `bug`; please report it).";
 }

@@ -79,13 +79,24 @@ fn jinja_str(s: &str) -> String {
     s.replace('\\', "\\\\").replace('\'', "\\'")
 }
 
-/// What one duration needs in SQL.
+/// What one duration (or deadline) needs in SQL.
 struct Planned<'a> {
     d: &'a BusinessDuration,
     start: String,
-    end: String,
     calendar: String,
-    divisor: &'static str,
+    kind: Kind,
+}
+
+/// A duration between two timestamps, or a deadline some business time after the start.
+enum Kind {
+    Duration {
+        end: String,
+        divisor: &'static str,
+    },
+    /// `after:` in seconds.
+    Deadline {
+        seconds: i64,
+    },
 }
 
 /// Add the model's business durations: wrap its relation and declare each duration as a
@@ -103,62 +114,15 @@ pub fn apply(
     let mut planned = Vec::new();
     let mut schedules: Vec<&Schedule> = Vec::new();
     for d in &sm.business_durations {
-        let Some(cal) = cals.calendars.get(&d.calendar.value) else {
-            if !known.contains(&d.calendar.value.as_str()) {
-                diags.push(crate::calendar::resolve::unknown_calendar(
-                    &d.calendar,
-                    &known,
-                    "a calendar",
-                ));
-            }
+        let Some(p) = plan(out, d, cals, &known, diags) else {
             continue;
-        };
-        let (Some(start), Some(end)) = (column(out, &d.start, diags), column(out, &d.end, diags))
-        else {
-            continue;
-        };
-        let Some(divisor) = unit(d.unit.as_ref(), diags) else {
-            continue;
-        };
-        let end = match d.open_end.as_ref().map(|o| o.value.as_str()) {
-            None | Some("null") => end,
-            Some("as_of") => format!("COALESCE({end}, {{{{ timestamp_literal(var('as_of')) }}}})"),
-            Some(other) => {
-                diags.push(
-                    Diagnostic::error(codes::BUSINESS_DURATION, format!("unknown open_end `{other}`"))
-                        .at(d.open_end.as_ref().map(|o| o.span).unwrap_or_default())
-                        .with_help("`null` (an open span has no duration) or `as_of` (its age so far, up to the project variable `as_of`)"),
-                );
-                continue;
-            }
-        };
-        let calendar = match cal {
-            Calendar::Schedule(s) => format!("'{}'", s.name),
-            Calendar::ByColumn(sel) => {
-                let Some(by) = column(out, &SString::new(d.calendar.span, sel.by.clone()), diags)
-                else {
-                    continue;
-                };
-                let mut case = format!("CASE {{{{ cast_string('{}') }}}}", jinja_str(&by));
-                for (k, v) in &sel.map {
-                    case.push_str(&format!(" WHEN '{k}' THEN '{v}'"));
-                }
-                case.push_str(&format!(" ELSE '{}' END", sel.default));
-                case
-            }
         };
         for s in cals.schedules_of(&d.calendar.value) {
             if !schedules.iter().any(|o| o.name == s.name) {
                 schedules.push(s);
             }
         }
-        planned.push(Planned {
-            d,
-            start,
-            end,
-            calendar,
-            divisor,
-        });
+        planned.push(p);
     }
     if planned.len() != sm.business_durations.len() || schedules.is_empty() {
         return;
@@ -187,7 +151,10 @@ pub fn apply(
         if out.dimension(&p.d.name.value).is_none() {
             out.dimensions.push(Dimension {
                 name: p.d.name.value.clone(),
-                time_grain: None,
+                time_grain: match p.kind {
+                    Kind::Duration { .. } => None,
+                    Kind::Deadline { .. } => Some(crate::time::Grain::Second),
+                },
                 validity: None,
                 expr: p.d.name.value.clone(),
                 is_partition: false,
@@ -199,14 +166,92 @@ pub fn apply(
     }
 }
 
+/// One entry of `business_durations:` checked and turned into SQL pieces (None after reporting
+/// its mistakes).
+fn plan<'a>(
+    out: &SemanticModel,
+    d: &'a BusinessDuration,
+    cals: &Calendars,
+    known: &[&str],
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Planned<'a>> {
+    let Some(cal) = cals.calendars.get(&d.calendar.value) else {
+        if !known.contains(&d.calendar.value.as_str()) {
+            diags.push(crate::calendar::resolve::unknown_calendar(
+                &d.calendar,
+                known,
+                "a calendar",
+            ));
+        }
+        return None;
+    };
+    let start = column(out, &d.start, diags);
+    let kind = match (&d.end, &d.after) {
+        (Some(end), None) => duration(out, d, end, diags),
+        (None, Some(after)) => super::business_deadline::check(d, after, diags)
+            .map(|seconds| Kind::Deadline { seconds }),
+        (end, _) => {
+            diags.push(super::business_deadline::end_or_after(d, end.is_some()));
+            None
+        }
+    };
+    let calendar = match cal {
+        Calendar::Schedule(s) => format!("'{}'", s.name),
+        Calendar::ByColumn(sel) => {
+            let by = column(out, &SString::new(d.calendar.span, sel.by.clone()), diags)?;
+            let mut case = format!("CASE {{{{ cast_string('{}') }}}}", jinja_str(&by));
+            for (k, v) in &sel.map {
+                case.push_str(&format!(" WHEN '{k}' THEN '{v}'"));
+            }
+            case.push_str(&format!(" ELSE '{}' END", sel.default));
+            case
+        }
+    };
+    Some(Planned {
+        d,
+        start: start?,
+        calendar,
+        kind: kind?,
+    })
+}
+
+/// A duration's end (with `open_end`) and unit.
+fn duration(
+    out: &SemanticModel,
+    d: &BusinessDuration,
+    end: &SString,
+    diags: &mut Vec<Diagnostic>,
+) -> Option<Kind> {
+    let end = column(out, end, diags)?;
+    let divisor = unit(d.unit.as_ref(), diags)?;
+    let end = match d.open_end.as_ref().map(|o| o.value.as_str()) {
+        None | Some("null") => end,
+        Some("as_of") => format!("COALESCE({end}, {{{{ timestamp_literal(var('as_of')) }}}})"),
+        Some(other) => {
+            diags.push(
+                Diagnostic::error(codes::BUSINESS_DURATION, format!("unknown open_end `{other}`"))
+                    .at(d.open_end.as_ref().map(|o| o.span).unwrap_or_default())
+                    .with_help("`null` (an open span has no duration) or `as_of` (its age so far, up to the project variable `as_of`)"),
+            );
+            return None;
+        }
+    };
+    Some(Kind::Duration { end, divisor })
+}
+
 /// A duration's definition with its calendars written out, so that `tally diff` sees a calendar
 /// change as a change of every duration that uses it.
 fn definition(p: &Planned, cals: &Calendars) -> String {
     let d = p.d;
+    let to = match (&d.end, &d.after) {
+        (Some(e), _) => e.value.clone(),
+        (None, Some(a)) => format!("+{}", a.value),
+        (None, None) => String::new(),
+    };
     let mut s = format!(
         "{} -> {} in {} ({}{})\n",
         d.start.value,
-        d.end.value,
+        to,
         d.calendar.value,
         d.unit.as_ref().map_or("minute", |u| u.value.as_str()),
         d.open_end
@@ -311,33 +356,47 @@ fn wrapped_sql(
     let mut inner = vec!["tally_base.*".to_string()];
     let mut outer = vec!["tally_m.*".to_string()];
     let mut joins = String::new();
+    let mut deadline_joins = String::new();
     for (i, p) in planned.iter().enumerate() {
         let n = i + 1;
         inner.push(format!("{} AS tally_bd{n}_s", p.start));
-        inner.push(format!("{} AS tally_bd{n}_e", p.end));
         inner.push(format!("{} AS tally_bd{n}_c", p.calendar));
-        let (s, e) = (
-            format!("tally_m.tally_bd{n}_s"),
-            format!("tally_m.tally_bd{n}_e"),
-        );
-        let (bs, be) = (format!("tally_bh{n}s"), format!("tally_bh{n}e"));
-        let divisor = if p.divisor == "day_s" {
-            format!("{be}.day_s")
-        } else {
-            p.divisor.to_string()
-        };
-        outer.push(format!(
-            "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
-            b_of(&e, &be, k),
-            b_of(&s, &bs, k),
-            p.d.name.value
-        ));
-        for (alias, t) in [(&bs, &s), (&be, &e)] {
+        let (s, bs) = (format!("tally_m.tally_bd{n}_s"), format!("tally_bh{n}s"));
+        let mut lookups = vec![(bs.clone(), s.clone())];
+        match &p.kind {
+            Kind::Duration { end, divisor } => {
+                inner.push(format!("{end} AS tally_bd{n}_e"));
+                let (e, be) = (format!("tally_m.tally_bd{n}_e"), format!("tally_bh{n}e"));
+                let divisor = if *divisor == "day_s" {
+                    format!("{be}.day_s")
+                } else {
+                    divisor.to_string()
+                };
+                outer.push(format!(
+                    "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
+                    b_of(&e, &be, k),
+                    b_of(&s, &bs, k),
+                    p.d.name.value
+                ));
+                lookups.push((be, e));
+            }
+            Kind::Deadline { seconds } => {
+                inner.push(format!(
+                    "{} AS tally_bd{n}_sod",
+                    super::business_deadline::second_of_day(&jinja_str(&p.start))
+                ));
+                let (column, join) = super::business_deadline::sql(n, *seconds, k);
+                outer.push(format!("{column} AS {}", p.d.name.value));
+                deadline_joins.push_str(&join);
+            }
+        }
+        for (alias, t) in lookups {
             joins.push_str(&format!(
                 "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
             ));
         }
     }
+    joins.push_str(&deadline_joins);
     format!(
         "WITH tally_bh AS (\n{bh}\n),\ntally_m AS (\nSELECT {} FROM {from} AS tally_base\n)\nSELECT {}\nFROM tally_m{joins}",
         inner.join(", "),

@@ -22,6 +22,7 @@ use serde::Serialize;
 use std::sync::Arc;
 
 pub mod business;
+mod business_deadline;
 pub mod checks;
 mod ir;
 mod lookup;

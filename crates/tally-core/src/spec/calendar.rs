@@ -115,7 +115,8 @@ pub struct HolidaySet {
 }
 
 /// A column of a semantic model computed in business time: the open seconds between two
-/// timestamps under a calendar.
+/// timestamps under a calendar (`end:`), or the instant a given amount of business time after a
+/// timestamp (`after:`, a deadline).
 #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
 pub struct BusinessDuration {
     /// The column's name (usable in measures' `expr`, as a dimension and in filters).
@@ -126,8 +127,13 @@ pub struct BusinessDuration {
     pub label: Option<SString>,
     /// The start timestamp: a column of the model's relation, or a time dimension's name.
     pub start: SString,
-    /// The end timestamp.
-    pub end: SString,
+    /// The end timestamp (a duration), or none with `after:` (a deadline).
+    #[serde(default)]
+    pub end: Option<SString>,
+    /// A deadline instead of a duration: the column is the earliest instant at which this much
+    /// business time (in `unit`: second, minute or hour) has elapsed since `start`.
+    #[serde(default)]
+    pub after: Option<crate::yaml::Spanned<i64>>,
     /// A calendar of `business_calendars:`.
     pub calendar: SString,
     /// second | minute | hour | business_day (default minute).
