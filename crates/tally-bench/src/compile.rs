@@ -288,7 +288,8 @@ fn stages(project: &Path) -> Result<(), String> {
         std::hint::black_box(tally_core::metric_test::check_tests(&model));
         t_tests.push(thread_cpu().saturating_sub(t));
     }
-    let (model, diags) = tally_core::pipeline::load_model(project, &opts, &tally_templates::builtin());
+    let (model, diags) =
+        tally_core::pipeline::load_model(project, &opts, &tally_templates::builtin());
     if diags.iter().any(|d| d.is_error()) {
         return Err("the repository's project has errors".into());
     }

@@ -199,7 +199,11 @@ fn the_clock_is_constant_rows_or_a_relation() {
         models("09:00-17:00").replace("end: 2026-12-31", "end: 2040-12-31"),
     )
     .unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(diags.iter().all(|d| !d.is_error()));
     for d in dialect::Dialect::ALL {
         let name = d.name();
@@ -222,7 +226,11 @@ fn deadlines_compile_everywhere_and_their_mistakes_are_coded() {
     std::fs::create_dir_all(dir.path().join("models")).unwrap();
     std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
     std::fs::write(dir.path().join("models/m.yml"), &good).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
     let sm = model
         .semantic_models
@@ -273,7 +281,11 @@ fn deadlines_compile_everywhere_and_their_mistakes_are_coded() {
             &format!("      - {entry}\n    measures:\n"),
         );
         std::fs::write(dir.path().join("models/m.yml"), &bad).unwrap();
-        let (_, diags) = tally_core::pipeline::load_model(dir.path(), &LoadOptions::default());
+        let (_, diags) = tally_core::pipeline::load_model(
+            dir.path(),
+            &LoadOptions::default(),
+            &tally_templates::builtin(),
+        );
         // (The model's durations are left out with the broken entry, so the metric filtering
         // on one may be reported too.)
         let errors: Vec<_> = diags.iter().filter(|d| d.code == "E0808").collect();

@@ -261,7 +261,11 @@ fn all_have_offset_maps(model: &Model) -> usize {
 #[test]
 fn every_expression_of_the_repository_project_has_an_offset_map() {
     let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, _) = tally_core::pipeline::load_model(&root, &LoadOptions::default(), &tally_templates::builtin());
+    let (model, _) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(all_have_offset_maps(&model) > 20);
 }
 

@@ -558,7 +558,11 @@ fn edge_cases() {
 #[test]
 fn sample_data_reconciles_with_intercom_statistics() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
-    let (model, diags) = tally_core::pipeline::load_model(&root, &LoadOptions::default(), &tally_templates::builtin());
+    let (model, diags) = tally_core::pipeline::load_model(
+        &root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     assert!(diags.iter().all(|d| !d.is_error()));
     let conn = engine::open(None).unwrap();
     tally_sample::generate_intercom(

@@ -13,7 +13,11 @@ pub fn repository() -> PathBuf {
 /// The project in `root`, loaded and checked by the pipeline; panics with the rendered errors
 /// when it has any.
 pub fn load_valid(root: &Path) -> Model {
-    let (model, diags) = tally_core::pipeline::load_model(root, &LoadOptions::default(), &tally_templates::builtin());
+    let (model, diags) = tally_core::pipeline::load_model(
+        root,
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
     assert!(
         errors.is_empty(),
