@@ -220,7 +220,7 @@ fn balanced_union(rows: &[String]) -> String {
     }
 }
 
-/// Rows per `INSERT` statement of [`create_table`].
+/// Rows per `INSERT` statement of [`create_clock_table`].
 pub const INSERT_BATCH: usize = 1000;
 
 /// The business clock as a warehouse table (`tally calendars export --format sql`):
