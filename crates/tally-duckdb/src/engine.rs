@@ -4,52 +4,11 @@
 //! CLI can print tables, CSV and JSON without knowing DuckDB's types.
 
 use duckdb::types::{TimeUnit, ValueRef};
-use std::fmt;
 use std::path::Path;
 
-/// A result value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-    /// A date or timestamp, formatted `YYYY-MM-DD[ HH:MM:SS[.ffffff]]`.
-    Time(String),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Null => Ok(()),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => {
-                if x.is_finite() && x.fract() == 0.0 && x.abs() < 1e15 {
-                    write!(f, "{x:.1}")
-                } else {
-                    write!(f, "{x}")
-                }
-            }
-            Value::Text(s) | Value::Time(s) => f.write_str(s),
-        }
-    }
-}
-
-impl Value {
-    pub fn to_json(&self) -> serde_json::Value {
-        match self {
-            Value::Null => serde_json::Value::Null,
-            Value::Bool(b) => serde_json::Value::Bool(*b),
-            Value::Int(i) => serde_json::json!(i),
-            Value::Float(x) => serde_json::Number::from_f64(*x)
-                .map(serde_json::Value::Number)
-                .unwrap_or(serde_json::Value::Null),
-            Value::Text(s) | Value::Time(s) => serde_json::Value::String(s.clone()),
-        }
-    }
-}
+/// A result value: the one cell type of tally ([`tally_core::value::Value`]), shared with the
+/// metric-test runner and the CLI's output.
+pub use tally_core::value::Value;
 
 /// Rows returned by a query.
 #[derive(Clone, Debug, Default, PartialEq)]
