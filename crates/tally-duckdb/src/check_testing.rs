@@ -18,12 +18,7 @@ use tally_core::targets::query;
 
 /// What the project offers its check tests.
 pub fn project(model: &Model) -> Project<'_> {
-    Project {
-        metrics: model.metrics.keys().map(String::as_str).collect(),
-        checks: &model.checks,
-        test_tables: &model.test_tables,
-        sources: &model.sources,
-    }
+    Project::of(model)
 }
 
 /// Run the project's check tests whose name contains `filter` (all with `None`), in order.
