@@ -494,7 +494,11 @@ fn inline_request(
         where_: q
             .where_
             .iter()
-            .map(|w| Filter::located(w, &model.sources))
+            .map(|w| {
+                let mut f = Filter::located(w, &model.sources);
+                f.bind(model);
+                f
+            })
             .collect(),
         order_by: q.order_by.clone(),
         limit: q.limit.as_ref().map(|l| l.value.max(0) as u64),
