@@ -69,8 +69,8 @@ pub(crate) fn extra_memberships(
         },
     ];
     let rng = Rng::new(seed ^ MEMBERSHIP_STREAM, 0);
-    for team in 0..LEGACY {
-        for &a in members[team].iter().skip(2) {
+    for (team, list) in members.iter().enumerate().take(LEGACY) {
+        for &a in list.iter().skip(2) {
             if admins[a].deleted || !rng.chance(SECOND_TEAM_P) {
                 continue;
             }

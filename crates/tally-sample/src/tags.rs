@@ -68,23 +68,23 @@ pub(crate) static TAGS: [Tag; 13] = [
 /// Each topic's tag (when a teammate first acts) and second tag (at the first teammate close,
 /// for some conversations), in `TOPICS` order.
 static TOPIC_TAGS: [(usize, Option<usize>); 17] = [
-    (LOGIN, None),                      // Can't log in
-    (HOW_TO, Some(FEATURE_REQUEST)),    // How do I invite my team?
-    (HOW_TO, Some(FEATURE_REQUEST)),    // Export dashboard to CSV
-    (LOGIN, None),                      // Change the email on my account
-    (BUG, None),                        // Dashboard not loading
-    (BILLING_TAG, Some(REFUND)),        // Refund request
-    (BILLING_TAG, None),                // Invoice needs our VAT number
-    (BILLING_TAG, None),                // Card declined on renewal
-    (BILLING_TAG, Some(SALES_LEAD)),    // Upgrade to the Business plan
-    (BILLING_TAG, Some(CHURN_RISK)),    // Cancel my subscription
-    (BUG, Some(API)),                   // API returns 500 on /v2/reports
-    (BUG, Some(API)),                   // Webhooks stopped firing
-    (LOGIN, Some(INTEGRATION)),         // SAML SSO with Okta
-    (INTEGRATION, Some(BUG)),           // Salesforce sync failing
-    (BUG, Some(FEATURE_REQUEST)),       // CSV import fails
-    (SALES_LEAD, None),                 // Pricing for 50 seats
-    (SALES_LEAD, None),                 // Can we get a demo?
+    (LOGIN, None),                   // Can't log in
+    (HOW_TO, Some(FEATURE_REQUEST)), // How do I invite my team?
+    (HOW_TO, Some(FEATURE_REQUEST)), // Export dashboard to CSV
+    (LOGIN, None),                   // Change the email on my account
+    (BUG, None),                     // Dashboard not loading
+    (BILLING_TAG, Some(REFUND)),     // Refund request
+    (BILLING_TAG, None),             // Invoice needs our VAT number
+    (BILLING_TAG, None),             // Card declined on renewal
+    (BILLING_TAG, Some(SALES_LEAD)), // Upgrade to the Business plan
+    (BILLING_TAG, Some(CHURN_RISK)), // Cancel my subscription
+    (BUG, Some(API)),                // API returns 500 on /v2/reports
+    (BUG, Some(API)),                // Webhooks stopped firing
+    (LOGIN, Some(INTEGRATION)),      // SAML SSO with Okta
+    (INTEGRATION, Some(BUG)),        // Salesforce sync failing
+    (BUG, Some(FEATURE_REQUEST)),    // CSV import fails
+    (SALES_LEAD, None),              // Pricing for 50 seats
+    (SALES_LEAD, None),              // Can we get a demo?
 ];
 
 const TAG_SALT: u64 = 0x7a95_0016;
@@ -116,19 +116,19 @@ impl Rule {
     /// The tags after `ev`, given those before it.
     pub(crate) fn step(&self, tags: TagSet, ev: &Ev) -> TagSet {
         let mut tags = tags;
-        let by_admin = match ev.kind {
+        let by_admin = matches!(
+            ev.kind,
             Kind::Reply {
-                who: Who::Admin(_), ..
-            }
-            | Kind::Assign {
-                by: Who::Admin(_), ..
-            }
-            | Kind::Close { by: Who::Admin(_) }
-            | Kind::Note { .. }
-            | Kind::Open { .. }
-            | Kind::Snooze { .. } => true,
-            _ => false,
-        };
+                who: Who::Admin(_),
+                ..
+            } | Kind::Assign {
+                by: Who::Admin(_),
+                ..
+            } | Kind::Close { by: Who::Admin(_) }
+                | Kind::Note { .. }
+                | Kind::Open { .. }
+                | Kind::Snooze { .. }
+        );
         if let Some((first, second)) = self.topic {
             if by_admin {
                 tags |= 1 << first;

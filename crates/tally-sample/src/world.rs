@@ -1034,10 +1034,9 @@ impl World {
             return false;
         }
         ad.team == team
-            || self
-                .extra
-                .iter()
-                .any(|m| m.admin == a && m.team == team && m.from <= t && m.until.is_none_or(|u| t < u))
+            || self.extra.iter().any(|m| {
+                m.admin == a && m.team == team && m.from <= t && m.until.is_none_or(|u| t < u)
+            })
     }
 
     /// A published article, preferring `collection` (if given) and popular ones.
