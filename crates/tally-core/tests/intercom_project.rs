@@ -73,6 +73,10 @@ fn dump(name: &str, sql: &str) {
 const METRICS: &[&str] = &[
     "conversation_volume",
     "outbound_conversation_volume",
+    "tagged_conversations",
+    "tagged_mature_conversations",
+    "tagged_resolved_conversations",
+    "tag_resolution_rate",
     "mature_conversations",
     "resolved_conversations",
     "resolution_rate",

@@ -215,7 +215,15 @@ reply_ref AS (
 conversation_reply_ref AS (
   SELECT r.conversation_id, quantile_cont(r.minutes, 0.5) AS median_minutes,
          (SELECT s.last_admin_reply_at FROM stat_ref s WHERE s.id = r.conversation_id) AS last_admin_reply_at
-  FROM reply_ref r GROUP BY r.conversation_id)
+  FROM reply_ref r GROUP BY r.conversation_id),
+-- Tags now: the links of the conversation's current version (its updated_at), deleted tags left out.
+tag_ref AS (
+  SELECT r.*, t.name AS tag_name
+  FROM ref r
+  JOIN conv c ON c.id = r.id
+  JOIN intercom.conversation_tag_history l
+    ON l.conversation_id = c.id AND l.conversation_updated_at = c.updated_at AND l._fivetran_active
+  JOIN intercom.tag t ON t.id = l.tag_id AND NOT t._fivetran_deleted)
 "#;
 
 /// One metric and its independent definition: `value` aggregated over `source` (a CTE of
@@ -509,6 +517,12 @@ fn cases() -> Vec<Case> {
               "count(*) FILTER (WHERE rating IN (4, 5))"),
         value("teammate_csat", "rated_at", "reference.csat_ref WHERE rating IS NOT NULL AND last_teammate_id IS NOT NULL",
               r("count(*) FILTER (WHERE rating IN (4, 5))", "count(*)")),
+        // 14. Tags: distinct inbound conversations carrying a tag now, and their resolution rate.
+        count("tagged_conversations", "created_at", "reference.tag_ref", "count(DISTINCT id)"),
+        count("tagged_mature_conversations", "created_at", "reference.tag_ref WHERE mature", "count(DISTINCT id)"),
+        count("tagged_resolved_conversations", "created_at", "reference.tag_ref WHERE mature AND resolved", "count(DISTINCT id)"),
+        value("tag_resolution_rate", "created_at", "reference.tag_ref WHERE mature",
+              r("count(DISTINCT id) FILTER (WHERE resolved)", "count(DISTINCT id)")),
     ]
 }
 
@@ -596,6 +610,7 @@ fn intercom_metrics_match_independent_sql_on_generated_data() {
         "csat_ref",
         "reply_ref",
         "conversation_reply_ref",
+        "tag_ref",
     ] {
         conn.execute_batch(&format!(
             "CREATE TABLE reference.{table} AS {reference} SELECT * FROM {table}"

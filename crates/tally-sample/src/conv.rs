@@ -4,7 +4,8 @@
 
 use super::clock::{day_start, Hours, DAY, HOUR, MIN};
 use super::rng::Rng;
-use super::sink::{sst, st, ts, Id, Sink, T_CONV, T_CONV_CONTACT, T_PART, V};
+use super::sink::{sst, st, ts, Id, Sink, T_CONV, T_CONV_CONTACT, T_CONV_TAG, T_PART, V};
+use super::tags::{self, TagSet};
 use super::world::*;
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -163,6 +164,8 @@ pub(crate) struct Conv {
     pub title: Option<&'static str>,
     pub priority: bool,
     pub topic: usize,
+    /// The team the conversation starts with (an escalation may move it on).
+    pub team: usize,
     pub chan: Chan,
     pub evs: Vec<Ev>,
     pub views: Vec<ViewReq>,
@@ -317,6 +320,7 @@ pub(crate) fn simulate(w: &World, rng: &Rng, id: u64, t: i64, lead: bool, cc_p: 
         title,
         priority,
         topic,
+        team,
         chan,
         evs: Vec::with_capacity(24),
         views: Vec::new(),
@@ -395,8 +399,7 @@ impl Sim<'_> {
     /// retired) when they are no longer around at `t`.
     fn staff(&mut self, t: i64) -> usize {
         if let Some(a) = self.admin {
-            let ad = &self.w.admins[a];
-            if ad.team == self.team && ad.join <= t && ad.leave.is_none_or(|l| t < l) {
+            if self.w.in_team(a, self.team, t) {
                 return a;
             }
         }
@@ -1017,6 +1020,7 @@ struct State {
     ai: bool,
     ai_state: Option<&'static str>,
     cc: bool,
+    tags: TagSet,
 }
 
 struct Version {
@@ -1217,7 +1221,7 @@ impl Replay {
         if c.visible_from > AS_OF {
             return Ok(0);
         }
-        self.replay(w, c, next_part_id);
+        self.replay(c, next_part_id);
         let n = self.versions.len();
         for k in 0..n {
             self.write_version(w, c, people, k, sink)?;
@@ -1228,7 +1232,7 @@ impl Replay {
 
     /// Replay the events up to the cut-off: the conversation's parts and its versions (one per
     /// sync slot in which it changed).
-    fn replay(&mut self, w: &World, c: &Conv, next_part_id: &mut u64) {
+    fn replay(&mut self, c: &Conv, next_part_id: &mut u64) {
         let mut s = State {
             state: "open",
             read: false,
@@ -1238,11 +1242,10 @@ impl Replay {
                 Who::Admin(a) => Some(a),
                 _ => None,
             },
-            team: if c.delivered_as == 1 || c.delivered_as == 4 {
-                match c.source_author {
-                    Who::Admin(a) => Some(w.admins[a].team),
-                    _ => None,
-                }
+            team: if matches!(c.source_author, Who::Admin(_))
+                && (c.delivered_as == 1 || c.delivered_as == 4)
+            {
+                Some(c.team)
             } else {
                 None
             },
@@ -1256,13 +1259,16 @@ impl Replay {
             ai: false,
             ai_state: None,
             cc: false,
+            tags: 0,
         };
+        let tagging = tags::Rule::of(c);
         let evs: &[Ev] = {
             let n = c.evs.partition_point(|e| e.t <= AS_OF);
             &c.evs[..n]
         };
         for (i, ev) in evs.iter().enumerate() {
             apply(&mut s, ev, c.inbound());
+            s.tags = tagging.step(s.tags, ev);
             if let Some((ptype, author, assigned)) = part_of(ev) {
                 self.parts.push(PartRec {
                     id: *next_part_id,
@@ -1416,6 +1422,23 @@ impl Replay {
         link(people.contact)?;
         if let (true, Some(cc)) = (s.cc, people.cc) {
             link(cc)?;
+        }
+
+        // Tag links, re-emitted with every conversation version: a tag removed in a later
+        // version is simply absent from it.
+        for tag in tags::ids(s.tags) {
+            sink.row(
+                T_CONV_TAG,
+                &[
+                    V::S(conv_id.as_str()),
+                    V::S(tag.as_str()),
+                    V::T(v.updated_at),
+                    V::T(v.updated_at),
+                    end,
+                    V::B(active),
+                    V::T(v.synced),
+                ],
+            )?;
         }
 
         Ok(())

@@ -1,9 +1,11 @@
 //! Deterministic sample data for the Intercom support-metrics project.
 //!
-//! [`generate_intercom`] writes the ten source tables of `intercom.md` §4 (seven in the shape
-//! the Fivetran Intercom connector lands them, plus `article_view`, `content_receipt` and
-//! `help_center_event`, the help-center landings and searches of the support funnel) into
-//! a schema, together with `tally_sample_metadata` holding the data cut-off (`as_of`).
+//! [`generate_intercom`] writes thirteen source tables into a schema: the seven of `intercom.md`
+//! §4 in the shape the Fivetran Intercom connector lands them, plus the connector's
+//! `team_admin` (teammates in several teams), `tag` and `conversation_tag_history`, and three
+//! tables from other pipelines (`article_view`, `content_receipt` and `help_center_event`, the
+//! help-center landings and searches of the support funnel), together with
+//! `tally_sample_metadata` holding the data cut-off (`as_of`).
 //!
 //! Everything is a pure function of the seed and the conversation count: no wall clock, no
 //! global RNG, and a hand-rolled PRNG so that dependency upgrades cannot change the rows.
@@ -15,10 +17,12 @@
 
 mod clock;
 mod conv;
+mod membership;
 mod people;
 mod rating;
 mod rng;
 mod sink;
+mod tags;
 mod world;
 
 #[cfg(test)]
@@ -70,7 +74,7 @@ pub const METADATA_TABLE: &str = "tally_sample_metadata";
 /// to 2027), written next to the data for the offset metrics; it depends on nothing random.
 pub const TIME_SPINE_TABLE: &str = "metricflow_time_spine";
 /// Bumped whenever the generated rows change for a given seed.
-pub const GENERATOR_VERSION: &str = "4";
+pub const GENERATOR_VERSION: &str = "5";
 
 const DDL: &str = r#"
 CREATE OR REPLACE TABLE {s}.conversation_history (
@@ -133,6 +137,13 @@ CREATE OR REPLACE TABLE {s}.help_center_event (
   id VARCHAR, event_type VARCHAR, contact_id VARCHAR, anonymous_id VARCHAR,
   session_id VARCHAR, occurred_at TIMESTAMP, channel VARCHAR,
   search_query VARCHAR, results_count INTEGER, _fivetran_synced TIMESTAMP);
+CREATE OR REPLACE TABLE {s}.team_admin (
+  team_id VARCHAR, admin_id VARCHAR, _fivetran_deleted BOOLEAN, _fivetran_synced TIMESTAMP);
+CREATE OR REPLACE TABLE {s}.tag (
+  id VARCHAR, name VARCHAR, _fivetran_deleted BOOLEAN, _fivetran_synced TIMESTAMP);
+CREATE OR REPLACE TABLE {s}.conversation_tag_history (
+  conversation_id VARCHAR, tag_id VARCHAR, conversation_updated_at TIMESTAMP,
+  _fivetran_start TIMESTAMP, _fivetran_end TIMESTAMP, _fivetran_active BOOLEAN, _fivetran_synced TIMESTAMP);
 CREATE OR REPLACE TABLE {s}.tally_sample_metadata (key VARCHAR, value VARCHAR);
 "#;
 

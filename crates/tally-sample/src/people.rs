@@ -726,7 +726,7 @@ impl<'w> Gen<'w> {
         Ok(())
     }
 
-    /// `admin`, `team` (non-history tables).
+    /// `admin`, `team`, `team_admin`, `tag` (non-history tables).
     pub(crate) fn write_directory(&mut self, sink: &mut Sink<'_>) -> duckdb::Result<()> {
         for a in &self.w.admins {
             let id = Id::dec(a.id);
@@ -772,7 +772,8 @@ impl<'w> Gen<'w> {
                 ],
             )?;
         }
-        Ok(())
+        super::membership::write_team_admin(self.w, sink)?;
+        super::tags::write_tags(sink)
     }
 
     /// `article_history`: the article's own changes plus a statistics snapshot at the end of

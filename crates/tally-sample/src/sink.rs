@@ -6,8 +6,8 @@ use std::sync::mpsc::{Receiver, SyncSender};
 use duckdb::types::{TimeUnit, ToSql, ToSqlOutput, ValueRef};
 use duckdb::{appender_params_from_iter, Appender, Connection};
 
-/// The ten tables, in `SampleSummary` order.
-pub(crate) const TABLES: [&str; 10] = [
+/// The thirteen tables, in `SampleSummary` order.
+pub(crate) const TABLES: [&str; 13] = [
     "conversation_history",
     "conversation_part_history",
     "conversation_contact_history",
@@ -18,6 +18,9 @@ pub(crate) const TABLES: [&str; 10] = [
     "article_view",
     "content_receipt",
     "help_center_event",
+    "team_admin",
+    "tag",
+    "conversation_tag_history",
 ];
 pub(crate) const T_CONV: usize = 0;
 pub(crate) const T_PART: usize = 1;
@@ -29,6 +32,9 @@ pub(crate) const T_ARTICLE: usize = 6;
 pub(crate) const T_VIEW: usize = 7;
 pub(crate) const T_RECEIPT: usize = 8;
 pub(crate) const T_EVENT: usize = 9;
+pub(crate) const T_TEAM_ADMIN: usize = 10;
+pub(crate) const T_TAG: usize = 11;
+pub(crate) const T_CONV_TAG: usize = 12;
 
 /// Tables appended by the second writer thread (on its own connection); the other tables
 /// are appended by the generating thread. The split balances the two cores.
@@ -215,7 +221,7 @@ pub(crate) struct Sink<'c> {
     local: Vec<Option<Appender<'c>>>,
     remote: Vec<Vec<Owned>>,
     tx: Option<SyncSender<Batch>>,
-    pub counts: [u64; 10],
+    pub counts: [u64; TABLES.len()],
 }
 
 fn stopped() -> duckdb::Error {
@@ -242,7 +248,7 @@ impl<'c> Sink<'c> {
             local,
             remote: vec![Vec::new(); TABLES.len()],
             tx,
-            counts: [0; 10],
+            counts: [0; TABLES.len()],
         })
     }
 
@@ -280,7 +286,7 @@ impl<'c> Sink<'c> {
     }
 
     /// Flush the local appenders and hand over the last remote batches.
-    pub(crate) fn finish(mut self) -> duckdb::Result<[u64; 10]> {
+    pub(crate) fn finish(mut self) -> duckdb::Result<[u64; TABLES.len()]> {
         for a in self.local.iter_mut().flatten() {
             a.flush()?;
         }
@@ -293,7 +299,7 @@ impl<'c> Sink<'c> {
 }
 
 /// Number of columns of each table.
-pub(crate) const COLUMNS: [usize; 10] = [40, 16, 7, 15, 6, 4, 16, 9, 20, 10];
+pub(crate) const COLUMNS: [usize; TABLES.len()] = [40, 16, 7, 15, 6, 4, 16, 9, 20, 10, 4, 4, 7];
 
 /// The second writer: appends the batches it receives, on its own connection.
 pub(crate) fn remote_writer(

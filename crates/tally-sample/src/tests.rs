@@ -53,7 +53,7 @@ fn current(conn: &Connection, tail: &str) -> i64 {
     count(conn, &format!("{CURRENT} {tail}"))
 }
 
-const SPEC: [(&str, &str); 10] = [
+const SPEC: [(&str, &str); 13] = [
     (
         "conversation_history",
         "id VARCHAR, updated_at TIMESTAMP, created_at TIMESTAMP, state VARCHAR, open BOOLEAN, read BOOLEAN, \
@@ -121,6 +121,16 @@ const SPEC: [(&str, &str); 10] = [
          occurred_at TIMESTAMP, channel VARCHAR, search_query VARCHAR, results_count INTEGER, \
          _fivetran_synced TIMESTAMP",
     ),
+    (
+        "team_admin",
+        "team_id VARCHAR, admin_id VARCHAR, _fivetran_deleted BOOLEAN, _fivetran_synced TIMESTAMP",
+    ),
+    ("tag", "id VARCHAR, name VARCHAR, _fivetran_deleted BOOLEAN, _fivetran_synced TIMESTAMP"),
+    (
+        "conversation_tag_history",
+        "conversation_id VARCHAR, tag_id VARCHAR, conversation_updated_at TIMESTAMP, _fivetran_start TIMESTAMP, \
+         _fivetran_end TIMESTAMP, _fivetran_active BOOLEAN, _fivetran_synced TIMESTAMP",
+    ),
 ];
 
 fn columns(conn: &Connection, schema: &str, table: &str) -> String {
@@ -159,7 +169,7 @@ fn sample_tables_have_the_spec_columns() {
             &conn,
             "SELECT count(*) FROM information_schema.tables WHERE table_schema = 'intercom'"
         ),
-        12
+        15
     );
     assert_eq!(
         count(&conn, "SELECT count(*) FROM intercom.metricflow_time_spine"),
@@ -205,8 +215,8 @@ fn sample_is_deterministic() {
     assert_eq!(ca, cb);
     assert_ne!(sa.tables, sc.tables);
     for (k, (t, _)) in SPEC.iter().enumerate() {
-        // The team list is fixed; everything else depends on the seed.
-        if *t != "team" {
+        // The team and tag lists are fixed; everything else depends on the seed.
+        if *t != "team" && *t != "tag" {
             assert_ne!(ca[k], cc[k], "{t} does not depend on the seed");
         }
     }
@@ -951,4 +961,92 @@ fn sample_has_the_support_funnel_events() {
         ),
         0
     );
+}
+
+/// The links of each conversation's current version (`CURRENT`'s `conv`), with the tag.
+const CURRENT_TAGS: &str = ", cur_tag AS (SELECT l.conversation_id, l.tag_id, t.name, t._fivetran_deleted AS tag_deleted \
+     FROM intercom.conversation_tag_history l JOIN conv c ON c.id = l.conversation_id AND c.updated_at = l.conversation_updated_at \
+     JOIN intercom.tag t ON t.id = l.tag_id WHERE l._fivetran_active)";
+
+#[test]
+fn sample_has_teammates_in_several_teams_and_tags() {
+    let (conn, _) = gen(42);
+    let with_tags = |tail: &str| current(&conn, &format!("{CURRENT_TAGS} {tail}"));
+    let checks: &[(&str, &str)] = &[
+        (
+            "a teammate in two teams who works conversations of both",
+            "SELECT count(*) FROM (SELECT m.admin_id FROM intercom.team_admin m \
+             WHERE NOT m._fivetran_deleted \
+               AND EXISTS (SELECT 1 FROM conv c WHERE c.assignee_id = m.admin_id AND c.team_assignee_id = m.team_id) \
+             GROUP BY m.admin_id HAVING count(DISTINCT m.team_id) >= 2)",
+        ),
+        (
+            "a teammate in three teams",
+            "SELECT count(*) FROM (SELECT admin_id FROM intercom.team_admin WHERE NOT _fivetran_deleted \
+             GROUP BY admin_id HAVING count(*) >= 3)",
+        ),
+        (
+            "a removed membership of a teammate still in the workspace",
+            "SELECT count(*) FROM intercom.team_admin m JOIN intercom.admin a ON a.id = m.admin_id \
+             WHERE m._fivetran_deleted AND NOT a._fivetran_deleted",
+        ),
+        (
+            "a membership added during the period",
+            "SELECT count(*) FROM intercom.team_admin WHERE NOT _fivetran_deleted AND _fivetran_synced < TIMESTAMP '2026-06-30 23:00:00'",
+        ),
+        (
+            "memberships of the deleted team, deleted",
+            "SELECT count(*) FROM intercom.team_admin m JOIN intercom.team t ON t.id = m.team_id \
+             WHERE t._fivetran_deleted AND m._fivetran_deleted",
+        ),
+        ("a deleted tag", "SELECT count(*) FROM intercom.tag WHERE _fivetran_deleted"),
+        (
+            "a conversation with two tags now",
+            "SELECT count(*) FROM (SELECT conversation_id FROM cur_tag GROUP BY 1 HAVING count(*) >= 2)",
+        ),
+        ("a current link to a deleted tag", "SELECT count(*) FROM cur_tag WHERE tag_deleted"),
+        (
+            "tag links re-emitted under several versions",
+            "SELECT count(*) FROM (SELECT conversation_id, tag_id FROM intercom.conversation_tag_history \
+             GROUP BY 1, 2 HAVING count(DISTINCT conversation_updated_at) >= 2)",
+        ),
+        (
+            "a tag removed in a later version",
+            "SELECT count(*) FROM (SELECT DISTINCT conversation_id, tag_id FROM intercom.conversation_tag_history) l \
+             WHERE NOT EXISTS (SELECT 1 FROM cur_tag c WHERE c.conversation_id = l.conversation_id AND c.tag_id = l.tag_id)",
+        ),
+        ("outage tags", "SELECT count(*) FROM cur_tag WHERE name = 'outage'"),
+        ("feature requests", "SELECT count(*) FROM cur_tag WHERE name = 'feature-request'"),
+        ("billing tags", "SELECT count(*) FROM cur_tag WHERE name = 'billing'"),
+        ("bug tags", "SELECT count(*) FROM cur_tag WHERE name = 'bug'"),
+    ];
+    let missing: Vec<&str> = checks
+        .iter()
+        .filter(|(_, sql)| with_tags(sql) == 0)
+        .map(|(what, _)| *what)
+        .collect();
+    assert!(missing.is_empty(), "missing cases: {missing:?}");
+
+    // Tags follow the conversation's topic: no outage outside the dashboard outage, billing tags
+    // only on billing questions, no tag on an outbound conversation.
+    let inconsistent: &[(&str, &str)] = &[
+        (
+            "outage on another topic",
+            "SELECT count(*) FROM cur_tag t JOIN conv c ON c.id = t.conversation_id \
+             WHERE t.name = 'outage' AND c.source_body NOT LIKE '%dashboards are stuck%'",
+        ),
+        (
+            "billing tag on a non-billing question",
+            "SELECT count(*) FROM cur_tag t JOIN conv c ON c.id = t.conversation_id \
+             WHERE t.name IN ('billing', 'refund') AND c.source_body NOT SIMILAR TO '.*(charged|invoice|renewal|upgrade|cancel).*'",
+        ),
+        (
+            "tagged outbound conversation",
+            "SELECT count(*) FROM cur_tag t JOIN conv c ON c.id = t.conversation_id \
+             WHERE c.source_delivered_as <> 'customer_initiated' AND t.name <> 'legacy-queue'",
+        ),
+    ];
+    for (what, sql) in inconsistent {
+        assert_eq!(with_tags(sql), 0, "{what}");
+    }
 }

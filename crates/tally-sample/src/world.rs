@@ -2,6 +2,7 @@
 //! articles, outbound content, and the canned message bodies.
 
 use super::clock::{hour_of, weekday, ymd_hms, Hours, DAY, HOUR};
+use super::membership::{extra_memberships, Membership};
 use super::rng::{mix64, Rng};
 
 /// Data cut-off: the last Fivetran sync. Fixed, so every seed shares one calendar.
@@ -809,7 +810,11 @@ pub(crate) const BOT_ID: u64 = 5_730_999;
 
 pub(crate) struct World {
     pub admins: Vec<Admin>,
+    /// Admins of each team: its own (`Admin::team`) first, then those in it as a second or
+    /// third team ([`World::extra`]).
     pub members: Vec<Vec<usize>>,
+    /// Memberships beyond an admin's own team (`team_admin`), see `membership.rs`.
+    pub extra: Vec<Membership>,
     pub articles: Vec<Article>,
     pub by_collection: Vec<Vec<usize>>,
     article_cum: Vec<f64>,
@@ -905,6 +910,9 @@ impl World {
             members[LEGACY].push(i);
         }
 
+        // Second and third teams: drawn from a stream of their own, so the rest keeps its draws.
+        let extra = extra_memberships(seed, &admins, &mut members);
+
         // Help-center articles.
         let mut articles = Vec::new();
         let mut by_collection = vec![Vec::new(); COLLECTIONS.len()];
@@ -984,6 +992,7 @@ impl World {
         World {
             admins,
             members,
+            extra,
             articles,
             by_collection,
             article_cum,
@@ -1010,12 +1019,24 @@ impl World {
         let m = &self.members[team];
         for _ in 0..16 {
             let a = *rng.pick(m);
-            let ad = &self.admins[a];
-            if ad.join <= t && ad.leave.is_none_or(|l| t < l) {
+            if self.in_team(a, team, t) {
                 return a;
             }
         }
         m[0]
+    }
+
+    /// Admin `a` works at `t` and belongs to `team` then (its own team, or a membership of
+    /// [`World::extra`] that has started and not been removed).
+    pub(crate) fn in_team(&self, a: usize, team: usize, t: i64) -> bool {
+        let ad = &self.admins[a];
+        if ad.join > t || ad.leave.is_some_and(|l| t >= l) {
+            return false;
+        }
+        ad.team == team
+            || self.extra.iter().any(|m| {
+                m.admin == a && m.team == team && m.from <= t && m.until.is_none_or(|u| t < u)
+            })
     }
 
     /// A published article, preferring `collection` (if given) and popular ones.
