@@ -23,6 +23,7 @@ use std::sync::Arc;
 
 pub mod business;
 mod business_deadline;
+pub mod business_range;
 pub mod checks;
 mod ir;
 mod lookup;
