@@ -120,6 +120,18 @@ fn a_query_whose_data_leaves_the_calendar_range_warns_and_keeps_its_results() {
     // Before the range, and after it (its reply too): NULL durations, counted once per row.
     opened.extend(["2025-12-29 15:00:00", "2026-05-04 15:00:00"]);
     let db = tickets_db(dir.path(), "outside.duckdb", &opened);
+    // Uncached, the check reads the model's table; cached (the default: built, then read), the
+    // table of the relation with durations.
+    for cache in ["off", "on", "on"] {
+        let out = query(&root, &db, &["--format", "csv", "--cache", cache]);
+        assert_eq!(out.code, 0, "{cache}: {}", out.stderr);
+        assert!(
+            out.stderr.contains("2 row(s) of semantic model `tickets`"),
+            "{cache}: {}",
+            out.stderr
+        );
+    }
+    assert!(dir.path().join("outside.tally-cache.duckdb").is_file());
     let out = query(&root, &db, &["--format", "csv"]);
     assert_eq!(
         out.code, 0,
@@ -151,6 +163,30 @@ fn a_query_whose_data_leaves_the_calendar_range_warns_and_keeps_its_results() {
     let diags: serde_json::Value = serde_json::from_str(&out.stderr).expect("JSON diagnostics");
     assert_eq!(diags[0]["code"], "E0809", "{diags}");
     assert_eq!(diags[0]["severity"], "warning", "{diags}");
+
+    // `tally tree` warns once, after its queries (one per metric and period).
+    let out = tally(&[
+        "--project",
+        p(&root),
+        "tree",
+        "response_business_minutes_total",
+        "--as-of",
+        "2026-03-31",
+        "--duckdb",
+        p(&db),
+    ]);
+    assert_eq!(out.code, 0, "{}", out.stderr);
+    assert!(
+        out.stdout.contains("response_business_minutes_total"),
+        "{}",
+        out.stdout
+    );
+    assert_eq!(
+        out.stderr.matches("warning[E0809]").count(),
+        1,
+        "{}",
+        out.stderr
+    );
 
     // A query that reads no business duration runs no check.
     let out = tally(&[

@@ -345,6 +345,16 @@ fn range_checks_and_the_staleness_check_parse_back_in_every_dialect() {
                 .is_empty(),
             "{name}: no check without a duration"
         );
+        // Cached (the relation with durations made a table), the check reads that table's
+        // columns of each duration's calendar and timestamps.
+        let mut sm = model.semantic_models[0].clone();
+        sm.business.as_mut().unwrap().relation =
+            tally_core::model::Relation::Table("tally_cache.main.t".into());
+        let text = tally_core::model::business_range::range_check_sql(&sm, cals).unwrap();
+        assert!(
+            text.contains("SELECT tally_bd1_c AS tally_c0, tally_bd1_s AS tally_t0_0, tally_bd1_e AS tally_t0_1 FROM tally_cache.main.t AS tally_base"),
+            "{text}"
+        );
         let check = d.clock_check_query(&clocks);
         assert!(check.contains("tally_bh__office"), "{name}: {check}");
         tally_core::sql::parse_back(d, &check).unwrap_or_else(|e| panic!("{name}: {e}\n{check}"));

@@ -1,7 +1,8 @@
 //! The range check of business durations: a business duration is NULL when a timestamp it reads
 //! falls on a UTC day outside its calendar's `range` (the clock lookup finds no row). A query that
 //! reads business durations on the local DuckDB runs this check beside it: one aggregate over the
-//! semantic model's own relation (no clock join), counting per calendar the rows with a timestamp
+//! semantic model's own relation (no clock join; or over the table the materialisation cache made
+//! of the relation with durations, which holds each duration's calendar and timestamps), counting per calendar the rows with a timestamp
 //! outside the range and the earliest and latest such timestamp. Each calendar with rows outside
 //! becomes a warning (E0809). The SQL is Jinja over the macro library (`cast_date`), like the
 //! wrapped relation, so it renders for every dialect.
@@ -53,14 +54,28 @@ pub fn range_check_sql(sm: &SemanticModel, cals: &crate::calendar::Calendars) ->
     if scheds.is_empty() || w.endpoints.is_empty() {
         return None;
     }
+    // The business relation as a table (the materialisation cache built it) already holds each
+    // duration's calendar and timestamps (`tally_bd{n}_c`, `_s`, `_e`): a scan of three columns.
+    // Otherwise the model's own relation, without the clock.
+    let cached = match &w.relation {
+        Relation::Table(t) => Some(t),
+        Relation::Query(..) => None,
+    };
     let mut inner = Vec::new();
     let mut pairs = Vec::new(); // (calendar column, timestamp column)
     for (i, e) in w.endpoints.iter().enumerate() {
+        let n = i + 1;
         let c = format!("tally_c{i}");
-        inner.push(format!("{} AS {c}", e.calendar));
+        match cached {
+            Some(_) => inner.push(format!("tally_bd{n}_c AS {c}")),
+            None => inner.push(format!("{} AS {c}", e.calendar)),
+        }
         for (j, t) in e.timestamps.iter().enumerate() {
             let col = format!("tally_t{i}_{j}");
-            inner.push(format!("{t} AS {col}"));
+            match cached {
+                Some(_) => inner.push(format!("tally_bd{n}_{} AS {col}", ["s", "e"][j.min(1)])),
+                None => inner.push(format!("{t} AS {col}")),
+            }
             pairs.push((c.clone(), col));
         }
     }
@@ -81,9 +96,9 @@ pub fn range_check_sql(sm: &SemanticModel, cals: &crate::calendar::Calendars) ->
             ));
         }
     }
-    let from = match &sm.relation {
-        Relation::Table(t) => t.clone(),
-        Relation::Query(q, _) => format!("({q}\n)"),
+    let from = match (cached, &sm.relation) {
+        (Some(t), _) | (None, Relation::Table(t)) => t.clone(),
+        (None, Relation::Query(q, _)) => format!("({q}\n)"),
     };
     Some(format!(
         "SELECT {}\nFROM (SELECT {} FROM {from} AS tally_base) AS tally_m",
