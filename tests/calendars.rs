@@ -464,3 +464,121 @@ fn calendars_check_finds_stale_and_partial_copies_on_postgres() {
         .expect_err("a missing table fails the check");
     assert!(err.contains("tally_bh__support"), "{err}");
 }
+
+// ----- warehouse emulators -----------------------------------------------------------------------
+
+/// Loads each dialect's export and runs its check query, current then after rows are deleted:
+/// Snowflake on the fakesnow emulator, BigQuery through sqlglot to DuckDB; the check parsed by
+/// sqlglot for Trino, Redshift and Databricks. Prints JSON: per dialect the (calendar, reason)
+/// rows of both runs, or `parsed`, or the error.
+const EMULATORS_PY: &str = r#"
+import json, sys
+import sqlglot
+
+bundle = json.load(open(sys.argv[1]))
+delete = bundle["delete"]
+
+def statements(sql):
+    return [s.strip() for s in sql.split(";\n") if s.strip()]
+
+def pairs(rows):
+    return [[str(r[0]), str(r[1])] for r in rows]
+
+def fakesnow_run(b):
+    import fakesnow, snowflake.connector
+    with fakesnow.patch():
+        conn = snowflake.connector.connect(database="tally", schema="public")
+        cur = conn.cursor()
+        for s in statements(b["export"]):
+            cur.execute(s)
+        cur.execute(b["check"])
+        current = pairs(cur.fetchall())
+        cur.execute(delete)
+        cur.execute(b["check"])
+        return [current, pairs(cur.fetchall())]
+
+def bigquery_run(b):
+    import duckdb
+    conn = duckdb.connect()
+    def run(sql):
+        for t in sqlglot.transpile(sql, read="bigquery", write="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE):
+            conn.execute(t)
+    for s in statements(b["export"]):
+        run(s)
+    check = sqlglot.transpile(b["check"], read="bigquery", write="duckdb", unsupported_level=sqlglot.ErrorLevel.RAISE)[0]
+    current = pairs(conn.execute(check).fetchall())
+    run(delete)
+    return [current, pairs(conn.execute(check).fetchall())]
+
+out = {}
+for name, b in bundle["dialects"].items():
+    try:
+        if name == "snowflake":
+            out[name] = fakesnow_run(b)
+        elif name == "bigquery":
+            out[name] = bigquery_run(b)
+        else:
+            sqlglot.parse(b["check"], read={"databricks": "databricks", "trino": "trino", "redshift": "redshift"}[name], error_level=sqlglot.ErrorLevel.RAISE)
+            out[name] = "parsed"
+    except Exception as e:
+        out[name] = "error: " + str(e).splitlines()[0]
+print(json.dumps(out))
+"#;
+
+#[test]
+fn calendars_check_runs_on_warehouse_emulators() {
+    let Some(python) = std::env::var("TALLY_WAREHOUSES_PYTHON")
+        .ok()
+        .filter(|s| !s.trim().is_empty())
+    else {
+        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+        assert!(
+            !ci,
+            "TALLY_WAREHOUSES_PYTHON is not set under CI (scripts/warehouses env)"
+        );
+        println!(
+            "calendars check on warehouse emulators: skipped (TALLY_WAREHOUSES_PYTHON is not set)"
+        );
+        return;
+    };
+    let (dir, root) = bh_project();
+    let mut dialects = serde_json::Map::new();
+    for d in ["snowflake", "bigquery", "databricks", "trino", "redshift"] {
+        let out = tally(&["--project", p(&root), "calendars", "check", "--dialect", d]);
+        assert_eq!(out.code, 0, "{d}: {}", out.stderr);
+        dialects.insert(
+            d.to_string(),
+            serde_json::json!({"export": export_sql(&root, d), "check": out.stdout}),
+        );
+    }
+    let bundle = serde_json::json!({
+        "dialects": dialects,
+        "delete": "DELETE FROM tally_bh__office WHERE day_utc BETWEEN DATE '2026-02-01' AND DATE '2026-02-03'",
+    });
+    let (input, script) = (
+        dir.path().join("bundle.json"),
+        dir.path().join("emulators.py"),
+    );
+    std::fs::write(&input, bundle.to_string()).expect("write bundle");
+    std::fs::write(&script, EMULATORS_PY).expect("write script");
+    let out = Command::new(&python)
+        .arg(&script)
+        .arg(&input)
+        .current_dir(dir.path())
+        .output()
+        .expect("run the emulators");
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(
+        out.status.success(),
+        "{stdout}{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let got: serde_json::Value =
+        serde_json::from_str(stdout.lines().last().unwrap_or_default()).expect("JSON");
+    let runs = serde_json::json!([[], [["office", "rows"]]]);
+    assert_eq!(got["snowflake"], runs, "{got}");
+    assert_eq!(got["bigquery"], runs, "{got}");
+    for d in ["databricks", "trino", "redshift"] {
+        assert_eq!(got[d], "parsed", "{got}");
+    }
+}
