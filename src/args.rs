@@ -199,6 +199,10 @@ pub enum Command {
         /// The SQL dialect (default: the project's `dialect:`, else duckdb).
         #[arg(long, value_enum, ignore_case = true)]
         dialect: Option<DialectArg>,
+        /// check: run the check on this DuckDB database file (read-only) instead of printing the
+        /// query; exit code 1 when a copy is missing or stale.
+        #[arg(long)]
+        duckdb: Option<PathBuf>,
     },
     /// The materialisation cache beside the project's DuckDB database: `status` lists its
     /// tables (model, rows, fresh or stale), `clear` deletes it.

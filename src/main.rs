@@ -182,7 +182,15 @@ fn run(cli: Cli) -> u8 {
             calendar,
             format,
             dialect,
-        } => calendars::run(&ctx, action, calendar.as_deref(), format, dialect),
+            duckdb,
+        } => calendars::run(
+            &ctx,
+            action,
+            calendar.as_deref(),
+            format,
+            dialect,
+            duckdb.as_deref(),
+        ),
         Command::Diff {
             base,
             format,
@@ -425,6 +433,7 @@ fn run_query(
                 table.rows.sort_by(|a, b| output::compare_rows(a, b));
             }
             print!("{}", output::render(&table, format));
+            calendars::warn_out_of_range(ctx, conn, model, &compiled.plan.query);
             EXIT_OK
         }
         Err(e) => {

@@ -134,6 +134,10 @@ pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
             args.by
         )
     );
+    let read = metrics
+        .iter()
+        .map(|m| crate::cache::metric_request(m, grain.name(), &[]));
+    crate::calendars::warn_out_of_range_of(ctx, &conn, &model, read);
     EXIT_OK
 }
 

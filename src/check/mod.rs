@@ -243,6 +243,10 @@ fn read_values(
             tally_duckdb::check_testing::observations(&r.key, &table.rows),
         );
     }
+    let read = requests
+        .iter()
+        .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));
+    crate::calendars::warn_out_of_range_of(ctx, &conn, model, read);
     Ok(values)
 }
 

@@ -297,3 +297,95 @@ fn deadlines_compile_everywhere_and_their_mistakes_are_coded() {
         );
     }
 }
+
+/// A query that reads business durations has one range check per model read (one aggregate over
+/// the model's own relation, no clock), a query without durations none; both checks, and the
+/// staleness check of the project's clocks, parse back in every dialect.
+#[test]
+fn range_checks_and_the_staleness_check_parse_back_in_every_dialect() {
+    let dir = tempfile::tempdir().unwrap();
+    let model = load(dir.path(), "09:00-17:00");
+    let cals = &model.calendars;
+    let clocks: Vec<_> = cals
+        .calendars
+        .keys()
+        .filter_map(|n| cals.schedule(n))
+        .map(tally_core::calendar::clock::expand)
+        .collect();
+    assert_eq!(clocks.len(), 1, "the selector stands for `office`");
+    let reads =
+        QueryRequest::of::<&str, &str, &str>(&["sla_tickets"], &["metric_time__month"], &[]);
+    let plain = QueryRequest::of::<&str, &str, &str>(&["ticket_count"], &[], &[]);
+    for d in dialect::Dialect::ALL {
+        let name = d.name();
+        let query = tally_core::pipeline::compile(&model, d, &reads)
+            .unwrap()
+            .plan
+            .query;
+        let checks = tally_core::sql::range_check::range_checks(&model, &query, d).unwrap();
+        assert_eq!(checks.len(), 1, "{name}");
+        let sql = &checks[0].sql;
+        assert!(!sql.contains("tally_bh"), "{name}: no clock in\n{sql}");
+        assert!(
+            sql.contains("FROM shop.tickets AS tally_base"),
+            "{name}: {sql}"
+        );
+        assert!(
+            sql.contains("NOT BETWEEN DATE '2026-01-01' AND DATE '2026-12-31'"),
+            "{name}: {sql}"
+        );
+        tally_core::sql::parse_back(d, sql).unwrap_or_else(|e| panic!("{name}: {e}\n{sql}"));
+        let query = tally_core::pipeline::compile(&model, d, &plain)
+            .unwrap()
+            .plan
+            .query;
+        assert!(
+            tally_core::sql::range_check::range_checks(&model, &query, d)
+                .unwrap()
+                .is_empty(),
+            "{name}: no check without a duration"
+        );
+        // Cached (the relation with durations made a table), the check reads that table's
+        // columns of each duration's calendar and timestamps.
+        let mut sm = model.semantic_models[0].clone();
+        sm.business.as_mut().unwrap().relation =
+            tally_core::model::Relation::Table("tally_cache.main.t".into());
+        let text = tally_core::model::business_range::range_check_sql(&sm, cals).unwrap();
+        assert!(
+            text.contains("SELECT tally_bd1_c AS tally_c0, tally_bd1_s AS tally_t0_0, tally_bd1_e AS tally_t0_1 FROM tally_cache.main.t AS tally_base"),
+            "{text}"
+        );
+        let check = d.clock_check_query(&clocks);
+        assert!(check.contains("tally_bh__office"), "{name}: {check}");
+        tally_core::sql::parse_back(d, &check).unwrap_or_else(|e| panic!("{name}: {e}\n{check}"));
+    }
+}
+
+/// A calendar's name is an identifier (it names the relation `tally_bh__<calendar>`): E0102.
+#[test]
+fn a_calendar_name_that_is_not_an_identifier_is_refused() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
+    std::fs::write(
+        dir.path().join("models/m.yml"),
+        models("09:00-17:00")
+            .replace("- name: office", "- name: \"it's office\"")
+            .replace(
+                "map: {\"1\": office}\n    default: office",
+                "map: {\"1\": \"it's office\"}\n    default: \"it's office\"",
+            ),
+    )
+    .unwrap();
+    let (_, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
+    assert!(
+        diags
+            .iter()
+            .any(|d| d.code == "E0102" && d.message.contains("it's office")),
+        "{diags:?}"
+    );
+}

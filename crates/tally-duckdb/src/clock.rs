@@ -84,3 +84,31 @@ pub fn install_clock(conn: &duckdb::Connection, c: &Clock) -> Result<(), duckdb:
     }
     app.flush()
 }
+
+/// The range warnings (E0809) of a query: for each semantic model whose business durations
+/// `query` reads, one aggregate over the model's own relation (no clock join) counting the rows
+/// with a timestamp outside their calendar's range (`tally_core::model::business_range`). A query
+/// that reads no business duration runs nothing more. Warnings only: the query's rows are
+/// unchanged.
+pub fn range_warnings(
+    conn: &duckdb::Connection,
+    model: &Model,
+    query: &tally_core::sql::Query,
+) -> Result<Vec<tally_core::diag::Diagnostic>, String> {
+    use tally_core::dialect::Dialect;
+    let checks = tally_core::sql::range_check::range_checks(model, query, Dialect::DuckDb)
+        .map_err(|d| d.message)?;
+    let mut out = Vec::new();
+    for c in checks {
+        let t = crate::engine::run(conn, &c.sql).map_err(|e| e.to_string())?;
+        if let Some(row) = t.rows.first() {
+            out.extend(tally_core::model::business_range::range_warnings(
+                &model.semantic_models[c.model],
+                &model.calendars,
+                &t.columns,
+                row,
+            ));
+        }
+    }
+    Ok(out)
+}

@@ -1,11 +1,11 @@
 //! The business clock for a warehouse: `tally calendars export` writes it as a CSV seed or as
 //! `CREATE TABLE` and `INSERT` statements (`dialect::values::create_clock_table`, the relation `tally_bh__<calendar>` that business durations
-//! read when a clock is too large to inline), and `tally calendars check` prints a query that
-//! lists the calendars whose warehouse copy is missing or stale (its `fingerprint` column is the
-//! digest of the calendar's definition).
+//! read when a clock is too large to inline); every row carries the calendar's `fingerprint`, the
+//! digest of its definition, which `tally calendars check` compares
+//! (`Dialect::clock_check_query`, `dialect/clock_check.rs`).
 
 use super::clock::Clock;
-use super::duration::{clock_columns, clock_relation};
+use super::duration::clock_columns;
 
 /// The clock as CSV, with a header and the fingerprint column last.
 pub fn csv(clock: &Clock) -> String {
@@ -29,20 +29,4 @@ pub fn csv(clock: &Clock) -> String {
         out.push('\n');
     }
     out
-}
-
-/// A query returning the calendars whose warehouse copy has another fingerprint (or no rows).
-pub fn check_query(clocks: &[Clock]) -> String {
-    clocks
-        .iter()
-        .map(|c| {
-            format!(
-                "SELECT '{name}' AS stale_calendar FROM (SELECT COUNT(*) AS n FROM {rel} WHERE fingerprint = '{fp}') AS tally_check WHERE n = 0",
-                name = c.calendar,
-                rel = clock_relation(&c.calendar),
-                fp = c.fingerprint
-            )
-        })
-        .collect::<Vec<_>>()
-        .join("\nUNION ALL\n")
 }

@@ -100,6 +100,8 @@ codes! {
     UNKNOWN_CALENDAR = "E0806": "A business duration, calendar `map`/`default` or `include_exceptions` names a calendar or holiday set that does not exist.";
     CALENDAR_RANGE = "E0807": "A calendar's `range` starts after it ends.";
     BUSINESS_DURATION = "E0808": "A business duration or deadline is invalid: an unknown unit or open_end, a start or end that is not a column, a `by` column missing, both or neither of `end` and `after`, a negative `after`.";
+    CALENDAR_OUT_OF_RANGE = "E0809": "A query read business durations of rows with a timestamp outside their calendar's `range` (a warning: those durations are NULL; results and exit code unchanged).";
+    CALENDAR_STALE = "E0810": "`tally calendars check --duckdb`: a warehouse copy of a business clock (`tally_bh__<calendar>`) is missing or stale (another fingerprint, rows missing or changed, another range).";
     // E09xx: bugs in tally.
     BUG = "E0901": "A bug in tally, not in the project: generated SQL that does not parse in the target dialect, a broken internal invariant, a panic (severity `bug`; please report it).";
 }

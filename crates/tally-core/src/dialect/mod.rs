@@ -17,6 +17,7 @@ use std::fmt;
 use std::str::FromStr;
 
 mod bigquery;
+pub mod clock_check;
 mod databricks;
 mod duckdb;
 mod postgres;

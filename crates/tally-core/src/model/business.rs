@@ -30,6 +30,9 @@ pub struct Wrapped {
     pub clocks: Vec<Arc<Clock>>,
     /// Whether the clocks are constant rows of the SQL (else the relations `tally_bh__<calendar>`).
     pub inline: bool,
+    /// Each duration's timestamps and calendar over the model's relation, for the range check
+    /// ([`super::business_range`]).
+    pub endpoints: Vec<super::business_range::Endpoint>,
 }
 
 impl Wrapped {
@@ -146,6 +149,7 @@ pub fn apply(
             .collect(),
         clocks,
         inline,
+        endpoints: planned.iter().map(endpoint).collect(),
     });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
@@ -163,6 +167,20 @@ pub fn apply(
                 span: p.d.name.span,
             });
         }
+    }
+}
+
+/// What the range check reads of a planned duration: its start, its end (a duration's), its
+/// calendar.
+fn endpoint(p: &Planned) -> super::business_range::Endpoint {
+    let mut timestamps = vec![p.start.clone()];
+    if let Kind::Duration { end, .. } = &p.kind {
+        timestamps.push(end.clone());
+    }
+    super::business_range::Endpoint {
+        duration: p.d.name.value.clone(),
+        timestamps,
+        calendar: p.calendar.clone(),
     }
 }
 

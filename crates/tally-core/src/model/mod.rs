@@ -24,6 +24,7 @@ use std::sync::Arc;
 pub mod bind;
 pub mod business;
 mod business_deadline;
+pub mod business_range;
 pub mod checks;
 mod ir;
 mod lookup;

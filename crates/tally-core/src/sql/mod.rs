@@ -8,6 +8,7 @@
 //! dimensions) stays in it as written, and [`user`] renders its Jinja with the dialect's macros
 //! before the query is printed.
 
+pub mod range_check;
 pub mod user;
 
 use crate::dialect::{Dialect, PercentileSpec};

@@ -128,6 +128,10 @@ impl<'a> Resolver<'a> {
             &spec.holiday_sets,
             &mut self.diags,
         );
+        // Calendar names reach SQL (`tally_bh__<calendar>`, the clock's `calendar_id`).
+        for c in &spec.business_calendars {
+            self.check_name(&c.name, "business calendar");
+        }
         model.calendars = self.calendars.clone();
         self.resolve_time_spines(&mut model);
         self.resolve_semantic_models(&mut model);
