@@ -7,6 +7,7 @@
 //! `{{ dateadd('day', 7, 'first_close_at') }}`. Project variables are available as `{{ var('name') }}`.
 
 mod comments;
+mod compiled;
 
 use crate::diag::{codes, Diagnostic};
 use crate::source::Span;
@@ -19,6 +20,8 @@ use std::sync::Arc;
 pub struct Templates {
     base: Arc<str>,
     dialects: Arc<[(String, String)]>,
+    /// The libraries made of these templates, compiled once ([`compiled`]); shared by clones.
+    compiled: compiled::Cache,
 }
 
 impl Templates {
@@ -27,6 +30,7 @@ impl Templates {
         Templates {
             base: base.into(),
             dialects: Arc::new([]),
+            compiled: compiled::Cache::default(),
         }
     }
 
@@ -42,6 +46,7 @@ impl Templates {
         Templates {
             base: self.base,
             dialects: dialects.into(),
+            compiled: compiled::Cache::default(),
         }
     }
 
@@ -113,6 +118,10 @@ impl MacroLibrary {
 
 /// Render a SQL snippet for the dialect named `dialect` (`Dialect::name`: its overrides of the
 /// built-in templates apply); `vars` are the project's variables.
+///
+/// The library is compiled once per dialect, macro files and variables ([`compiled`]) and each
+/// snippet imports its macros; a library that does not compile is rendered with the snippet as
+/// one text, which reports its errors as before.
 pub fn render_sql(
     text: &str,
     span: Span,
@@ -123,51 +132,49 @@ pub fn render_sql(
     if !text.contains("{{") && !text.contains("{%") {
         return Ok(text.to_string());
     }
+    // A `-- comment` keeps the newline that ends it, whatever the whitespace control around it.
+    let snippet = comments::keep_line_comments(text);
+    if let Some(c) = compiled::get(lib, dialect, vars) {
+        return c
+            .render(&snippet)
+            .map(|s| s.trim().to_string())
+            .map_err(|e| {
+                // Lines of the snippet are its own (the import shares its first line).
+                let line = (e.name() == Some(compiled::SNIPPET))
+                    .then(|| e.line())
+                    .flatten();
+                template_error(&e, line, span)
+            });
+    }
     let library = lib.source(dialect);
     let prefix_lines = library.matches('\n').count();
-    let mut env = minijinja::Environment::new();
-    env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
-    // Bounded work: a template may loop, but not for half an hour.
-    env.set_fuel(Some(FUEL));
-    let vars_owned = vars.clone();
-    env.add_function(
-        "var",
-        move |name: String,
-              default: Option<minijinja::Value>|
-              -> Result<minijinja::Value, minijinja::Error> {
-            match vars_owned.get(&name) {
-                Some(v) => Ok(minijinja::Value::from(minijinja::value::Serde(v.clone()))),
-                None => default.ok_or_else(|| {
-                    minijinja::Error::new(
-                        minijinja::ErrorKind::UndefinedError,
-                        format!("project variable `{name}` is not set in tally.yml `vars`"),
-                    )
-                }),
-            }
-        },
-    );
-    // A `-- comment` keeps the newline that ends it, whatever the whitespace control around it.
-    let full = format!("{library}\n{}", comments::keep_line_comments(text));
+    let env = compiled::environment(vars.clone());
+    let full = format!("{library}\n{snippet}");
     let result = env
         .render_str(&full, minijinja::context! {})
         .map(|s| s.trim().to_string());
     result.map_err(|e| {
         let line = e.line().map(|l| l.saturating_sub(prefix_lines + 1));
-        let mut d = Diagnostic::error(
-            codes::EXPRESSION,
-            format!(
-                "SQL template error: {}",
-                e.detail().unwrap_or(&e.to_string())
-            ),
-        )
-        .at(span)
-        .with_label("in this SQL");
-        if let Some(l) = line {
-            d = d.with_help(format!("at line {l} of the SQL"));
-        }
-        d.with_help(format!(
-            "macros: {}; variables: var('name')",
-            MACROS.join(", ")
-        ))
+        template_error(&e, line, span)
     })
+}
+
+/// A rendering error at `line` of the snippet, if known.
+fn template_error(e: &minijinja::Error, line: Option<usize>, span: Span) -> Diagnostic {
+    let mut d = Diagnostic::error(
+        codes::EXPRESSION,
+        format!(
+            "SQL template error: {}",
+            e.detail().unwrap_or(&e.to_string())
+        ),
+    )
+    .at(span)
+    .with_label("in this SQL");
+    if let Some(l) = line {
+        d = d.with_help(format!("at line {l} of the SQL"));
+    }
+    d.with_help(format!(
+        "macros: {}; variables: var('name')",
+        MACROS.join(", ")
+    ))
 }

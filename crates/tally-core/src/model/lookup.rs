@@ -2,8 +2,7 @@
 //! rendered-SQL cache, time spines and custom granularities.
 
 use super::{
-    Measure, MeasureRef, Metric, MetricId, Model, ModelIndex, Relation, ReservedNames,
-    SemanticModel, TimeSpine,
+    Measure, MeasureRef, Metric, MetricId, Model, ModelIndex, Relation, SemanticModel, TimeSpine,
 };
 use crate::diag::Diagnostic;
 use crate::spec::EntityType;
@@ -16,6 +15,7 @@ impl ModelIndex {
             built_for: models.len(),
             ..ModelIndex::default()
         };
+        ix.model_names = Arc::new(models.iter().map(|m| m.name.to_ascii_lowercase()).collect());
         for (mi, m) in models.iter().enumerate() {
             for (i, x) in m.measures.iter().enumerate() {
                 ix.measures.entry(x.name.clone()).or_insert((mi, i));
@@ -109,17 +109,65 @@ impl Model {
         }
         Some(r)
     }
-    /// The reserved CTE names computed for a dialect, if any.
-    pub(crate) fn reserved_names_cached(&self, dialect: &str) -> Option<Arc<ReservedNames>> {
-        self.reserved_names
-            .lock()
-            .ok()
-            .and_then(|c| c.get(dialect).cloned())
+    /// `make()`, the business relation of semantic model `model` rendered for `dialect` (from
+    /// `rendered`) with its clock's rows written out, kept for the same `rendered` text.
+    pub(crate) fn with_clock_cached(
+        &self,
+        model: usize,
+        dialect: &str,
+        rendered: &str,
+        make: impl FnOnce() -> String,
+    ) -> String {
+        let key = (model, format!("{dialect}#business#clock"));
+        let hit = self.with_clock.lock().ok().and_then(|c| {
+            c.get(&key)
+                .filter(|(from, _)| from == rendered)
+                .map(|(_, out)| out.clone())
+        });
+        if let Some(out) = hit {
+            return out;
+        }
+        let out = make();
+        if let Ok(mut c) = self.with_clock.lock() {
+            c.insert(key, (rendered.to_string(), out.clone()));
+        }
+        out
     }
 
-    pub(crate) fn cache_reserved_names(&self, dialect: &str, names: Arc<ReservedNames>) {
-        if let Ok(mut c) = self.reserved_names.lock() {
-            c.insert(dialect.to_string(), names);
+    /// The names of the semantic models, lower-cased.
+    pub(crate) fn model_names_lowercase(&self) -> Arc<std::collections::HashSet<String>> {
+        match self.index() {
+            Some(ix) => ix.model_names.clone(),
+            None => Arc::new(
+                self.semantic_models
+                    .iter()
+                    .map(|m| m.name.to_ascii_lowercase())
+                    .collect(),
+            ),
+        }
+    }
+
+    /// The relation names a `sql:` relation reads, if computed from `text` before.
+    pub(crate) fn relation_reads_cached(
+        &self,
+        key: (usize, bool),
+        text: &str,
+    ) -> Option<Arc<std::collections::BTreeSet<String>>> {
+        let cache = self.relation_reads.lock().ok()?;
+        cache
+            .get(&key)
+            .filter(|(t, _)| t == text)
+            .map(|(_, r)| r.clone())
+    }
+
+    pub(crate) fn cache_relation_reads(
+        &self,
+        key: (usize, bool),
+        text: &str,
+        reads: Arc<std::collections::BTreeSet<String>>,
+    ) {
+        if let Ok(mut c) = self.relation_reads.lock() {
+            c.insert(key, (text.to_string(), reads));
         }
     }
 

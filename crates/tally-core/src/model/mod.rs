@@ -80,20 +80,21 @@ pub struct Model {
     /// rendered once, not once per query (validation plans every metric).
     #[serde(skip)]
     rendered_sql: std::sync::Mutex<RenderedSql>,
-    /// The relation names the project's SQL reads, per dialect, which CTE names must avoid
-    /// (computed by `plan::names`, once per dialect).
+    /// The relation names each `sql:` relation reads in any dialect, per (semantic model, with
+    /// business durations), computed when a plan first reads it (`plan::names`) and kept with the
+    /// text it was computed from.
     #[serde(skip)]
-    reserved_names: std::sync::Mutex<std::collections::HashMap<String, Arc<ReservedNames>>>,
+    relation_reads: std::sync::Mutex<RelationReads>,
+    /// Business relations with their clock's rows written for a dialect, per (semantic model,
+    /// dialect): (the rendered relation they were made from, the SQL).
+    #[serde(skip)]
+    with_clock: std::sync::Mutex<std::collections::HashMap<(usize, String), (String, String)>>,
 }
 
-/// Names a plan's CTEs must not take, lower-cased (see `plan::names`).
-#[derive(Debug, Default)]
-pub(crate) struct ReservedNames {
-    /// Every part of every relation name the project's SQL reads.
-    pub relations: std::collections::BTreeSet<String>,
-    /// Semantic model names: their scans keep their names when they can.
-    pub models: std::collections::BTreeSet<String>,
-}
+/// Relation names read by `sql:` relations: (semantic model, business) -> (the relation's text,
+/// every part of every relation it reads in any dialect, lower-cased).
+type RelationReads = std::collections::HashMap<(usize, bool), (String, Arc<BTreeSet<String>>)>;
+use std::collections::BTreeSet;
 
 /// Rendered `sql:` of semantic models by (semantic model, dialect name).
 type RenderedSql = std::collections::HashMap<(usize, String), Result<String, Diagnostic>>;
@@ -110,6 +111,8 @@ pub struct ModelIndex {
     elements: std::collections::HashMap<String, Option<Grain>>,
     /// Entity name -> the semantic models (ascending) whose entity of that name is not foreign.
     keyed_by: std::collections::HashMap<String, Vec<usize>>,
+    /// The names of the semantic models, lower-cased (CTE names keep clear of them).
+    model_names: Arc<std::collections::HashSet<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

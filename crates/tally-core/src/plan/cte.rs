@@ -6,16 +6,16 @@
 //! `Select` and get back the name of the CTE that computes it: a `Select` identical to an earlier
 //! one is not added again.
 
-use crate::model::{Model, Relation, ReservedNames};
+use super::names::ReservedNames;
+use crate::model::{Model, Relation};
 use crate::sql::{Cte, Expr, Select, SelectItem, TableRef};
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
-use std::sync::Arc;
 
 /// The CTEs of a plan under construction.
 pub(crate) struct CteBuilder {
     /// Relation names the query may read, which no CTE may take.
-    reserved: Arc<ReservedNames>,
+    reserved: ReservedNames,
     /// Names of the CTEs made so far, lower-cased (scans are named after their semantic models).
     names: BTreeSet<String>,
     /// Columns each semantic model's scan CTE projects: element name -> SQL expr.
@@ -27,7 +27,7 @@ pub(crate) struct CteBuilder {
 }
 
 impl CteBuilder {
-    pub(crate) fn new(reserved: Arc<ReservedNames>) -> CteBuilder {
+    pub(crate) fn new(reserved: ReservedNames) -> CteBuilder {
         CteBuilder {
             reserved,
             names: BTreeSet::new(),

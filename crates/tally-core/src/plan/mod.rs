@@ -43,7 +43,7 @@ use crate::yaml::Spanned;
 use indexmap::IndexMap;
 use serde::Serialize;
 
-use crate::model::ReservedNames;
+use names::ReservedNames;
 
 use cte::CteBuilder;
 pub(crate) use ctx::{spine_column, spine_day, PlanCtx};
@@ -209,12 +209,36 @@ pub(crate) struct Planner<'m> {
 }
 
 /// Plan a query. Every problem is reported; a plan is returned only when there are none.
+///
+/// CTE names keep clear of the relations the query reads ([`names`]), which are known once it is
+/// planned: the first plan reserves none, and a plan with a CTE named like a relation it reads is
+/// made again with those names reserved (which it then reads again, its relations not depending
+/// on CTE names). Should that ever not settle, the last plan reserves every relation of the
+/// project.
 pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
     let req = req.bound(model);
     let req = req.as_ref();
+    const PASSES: usize = 3;
+    let mut reserved = ReservedNames::new(model, Default::default());
+    for _ in 0..PASSES {
+        let plan = plan_with(model, req, reserved.clone())?;
+        match names::shadowed(model, &plan.query, reserved.relations()) {
+            None => return Ok(plan),
+            Some(more) => reserved = ReservedNames::new(model, std::sync::Arc::new(more)),
+        }
+    }
+    plan_with(model, req, ReservedNames::whole_project(model))
+}
+
+/// Plan a query with CTE names that avoid `reserved`.
+fn plan_with(
+    model: &Model,
+    req: &QueryRequest,
+    reserved: ReservedNames,
+) -> Result<Plan, Vec<Diagnostic>> {
     let mut p = Planner {
         cx: PlanCtx { model },
-        ctes: CteBuilder::new(ReservedNames::of(model)),
+        ctes: CteBuilder::new(reserved),
         diags: Vec::new(),
         measures: Vec::new(),
         q: QueryState::default(),

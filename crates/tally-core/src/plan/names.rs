@@ -2,53 +2,60 @@
 //!
 //! `WITH claim AS (SELECT ... FROM claim)` is a circular reference on some warehouses, and on
 //! others it silently reads the CTE instead of the table. Every CTE name is therefore drawn from
-//! one allocator that knows every relation name the project's SQL reads: each part of the qualified
-//! table names of semantic models and time spines, and each part of the relations named after
-//! `FROM`/`JOIN` in users' `sql:`. Names compare case-insensitively, as unquoted identifiers do.
+//! one allocator that avoids the relation names the query reads: each part of the qualified table
+//! names its SQL reads (semantic models, time spines, calendars' clocks), each part of the relations
+//! named after `FROM`/`JOIN` in the `sql:` of the semantic models it reads (as every dialect renders
+//! it, so that the plan is the same for all) and in users' expressions. Names compare
+//! case-insensitively, as unquoted identifiers do.
+//!
+//! Which relations a query reads is known once it is planned, so [`super::plan_query`] plans with
+//! the names known so far (none at first) and, when a CTE turned out to take the name of a
+//! relation the plan reads ([`shadowed`]), plans again with those names reserved: the relations a
+//! plan reads do not depend on its CTE names, so the second plan reads the same and takes none of
+//! them. A `sql:` relation's names are computed the first time a plan reads it (rendered for every
+//! dialect and tokenised) and kept on the model: a query pays for the models it reads, not for the
+//! project's.
 
-use crate::model::{Model, Relation, ReservedNames};
+use crate::model::{Model, Relation};
+use crate::sql::{Expr, Query, Select, SqlPart, TableRef};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
+/// Names a plan's CTEs must not take, lower-cased.
+#[derive(Debug, Clone, Default)]
+pub(crate) struct ReservedNames {
+    /// Parts of relation names the query reads.
+    relations: Arc<BTreeSet<String>>,
+    /// Semantic model names: their scans keep their names when they can.
+    models: Arc<HashSet<String>>,
+}
+
 impl ReservedNames {
-    /// What CTE names must avoid in every dialect (users' SQL renders per dialect, and a plan is
-    /// the same for all of them), computed once (validation plans every metric) and kept on the
-    /// model.
-    pub(crate) fn of(model: &Model) -> Arc<ReservedNames> {
-        const ALL_DIALECTS: &str = "*";
-        if let Some(r) = model.reserved_names_cached(ALL_DIALECTS) {
-            return r;
+    /// The semantic models' names and the relations `relations` (lower-cased parts).
+    pub(crate) fn new(model: &Model, relations: Arc<BTreeSet<String>>) -> ReservedNames {
+        ReservedNames {
+            relations,
+            models: model.model_names_lowercase(),
         }
-        let mut r = ReservedNames::default();
-        // Dialects whose macros render a model's SQL alike are tokenised once.
-        let mut read: std::collections::HashSet<String> = std::collections::HashSet::new();
-        for (i, sm) in model.semantic_models.iter().enumerate() {
-            r.models.insert(sm.name.to_ascii_lowercase());
-            match &sm.relation {
-                Relation::Table(t) => r.relations.extend(relation_parts(t)),
-                Relation::Query(q, _) => {
-                    for d in crate::dialect::Dialect::ALL {
-                        let sql = match model.render_model_sql(i, d.name()) {
-                            Some(Ok(s)) => s,
-                            _ => q.clone(),
-                        };
-                        if !read.contains(&sql) {
-                            r.relations.extend(relations_read(&sql));
-                            read.insert(sql);
-                        }
-                    }
-                }
+    }
+
+    /// Every relation the project may read: each semantic model's (as [`shadowed`] collects a
+    /// plan's) and each time spine's. The planner's last resort (see [`super::plan_query`]).
+    pub(crate) fn whole_project(model: &Model) -> ReservedNames {
+        let mut reads = Reads::default();
+        for i in 0..model.semantic_models.len() {
+            reads.model(model, i, false);
+            if model.semantic_models[i].business.is_some() {
+                reads.model(model, i, true);
             }
         }
         for s in &model.time_spines {
-            r.relations.extend(relation_parts(&s.relation));
+            reads.table(&s.relation);
         }
-        let r = Arc::new(r);
-        model.cache_reserved_names(ALL_DIALECTS, r.clone());
-        r
+        ReservedNames::new(model, Arc::new(reads.union()))
     }
 
     /// Whether a relation the query may read is named `name`.
@@ -60,11 +67,210 @@ impl ReservedNames {
     pub(crate) fn is_model(&self, name: &str) -> bool {
         self.models.contains(&name.to_ascii_lowercase())
     }
+
+    /// The relation names reserved.
+    pub(crate) fn relations(&self) -> &BTreeSet<String> {
+        &self.relations
+    }
+}
+
+/// When a CTE of `q` takes the name of a relation `q` reads that `reserved` did not hold: the
+/// names to reserve in the next plan (`reserved`'s and every one `q` reads). `None` when no CTE
+/// shadows a relation.
+pub(crate) fn shadowed(
+    model: &Model,
+    q: &Query,
+    reserved: &BTreeSet<String>,
+) -> Option<BTreeSet<String>> {
+    let mut reads = Reads::default();
+    for c in &q.ctes {
+        reads.select(model, &c.select);
+    }
+    reads.select(model, &q.body);
+    let clash = q.ctes.iter().any(|c| {
+        let n = c.name.to_ascii_lowercase();
+        !reserved.contains(&n) && reads.contains(&n)
+    });
+    clash.then(|| {
+        let mut all = reads.union();
+        all.extend(reserved.iter().cloned());
+        all
+    })
+}
+
+/// The relation names a plan reads, gathered without copying the cached sets.
+#[derive(Default)]
+struct Reads {
+    /// `sql:` relations' names (cached on the model).
+    cached: Vec<Arc<BTreeSet<String>>>,
+    /// Table names' parts and the relations users' expressions read.
+    own: BTreeSet<String>,
+    /// The `sql:` relations gathered already: (semantic model, business).
+    seen: HashSet<(usize, bool)>,
+}
+
+impl Reads {
+    fn contains(&self, name: &str) -> bool {
+        self.own.contains(name) || self.cached.iter().any(|s| s.contains(name))
+    }
+
+    fn union(self) -> BTreeSet<String> {
+        let mut out = self.own;
+        for s in self.cached {
+            out.extend(s.iter().cloned());
+        }
+        out
+    }
+
+    fn table(&mut self, name: &str) {
+        self.own.extend(relation_parts(name));
+    }
+
+    /// The relation of semantic model `sm` (with its business durations when `business`).
+    fn model(&mut self, model: &Model, sm: usize, business: bool) {
+        if !self.seen.insert((sm, business)) {
+            return;
+        }
+        let Some(m) = model.semantic_models.get(sm) else {
+            return;
+        };
+        let relation = match (&m.business, business) {
+            (Some(b), true) => &b.relation,
+            _ => &m.relation,
+        };
+        match relation {
+            Relation::Table(t) => self.table(t),
+            Relation::Query(q, _) => self.cached.push(query_reads(model, sm, business, q)),
+        }
+    }
+
+    fn from(&mut self, model: &Model, t: &TableRef) {
+        match t {
+            TableRef::Table { name, .. } => self.table(name),
+            TableRef::Subquery {
+                model: sm,
+                business,
+                ..
+            } => self.model(model, *sm, *business),
+            TableRef::Cte { .. } => {}
+        }
+    }
+
+    fn select(&mut self, model: &Model, s: &Select) {
+        if let Some(t) = &s.from {
+            self.from(model, t);
+        }
+        for j in &s.joins {
+            self.from(model, &j.table);
+            j.on.iter().for_each(|e| self.expr(e));
+        }
+        s.columns.iter().for_each(|c| self.expr(&c.expr));
+        s.where_.iter().for_each(|e| self.expr(e));
+        s.group_by.iter().for_each(|e| self.expr(e));
+        s.union.iter().for_each(|u| self.select(model, u));
+    }
+
+    /// Users' expressions may hold sub-queries (`(SELECT max(x) FROM t)`): what they read counts.
+    fn expr(&mut self, e: &Expr) {
+        user_texts(e, &mut |text| {
+            let lower = text.to_ascii_lowercase();
+            if lower.contains("from") || lower.contains("join") {
+                self.own.extend(relations_read(text));
+            }
+        });
+    }
+}
+
+/// Call `f` on every text of users' SQL in `e` (expressions, filters and formulas as spliced).
+fn user_texts(e: &Expr, f: &mut impl FnMut(&str)) {
+    match e {
+        Expr::UserSql { text, .. } => f(text),
+        Expr::Splice(parts) => {
+            for p in parts {
+                match p {
+                    SqlPart::Text(t) => f(t),
+                    SqlPart::Expr(x) => user_texts(x, f),
+                }
+            }
+        }
+        Expr::Col { .. } | Expr::Null | Expr::Int(_) | Expr::TimestampLit(_) => {}
+        Expr::Trunc(_, x)
+        | Expr::Extract(_, x)
+        | Expr::Agg(_, x)
+        | Expr::Count(x)
+        | Expr::SpineTime(x)
+        | Expr::MetricValue(x)
+        | Expr::Double(x)
+        | Expr::Paren(x)
+        | Expr::IsNull(x)
+        | Expr::AddInterval(x, _, _)
+        | Expr::Range { expr: x, .. } => user_texts(x, f),
+        Expr::SafeDivide(a, b)
+        | Expr::NullSafeEq(a, b)
+        | Expr::Eq(a, b)
+        | Expr::Sub(a, b)
+        | Expr::Cmp(a, _, b)
+        | Expr::AddIntervals(a, b, _) => {
+            user_texts(a, f);
+            user_texts(b, f);
+        }
+        Expr::Case(a, b, c) => {
+            user_texts(a, f);
+            user_texts(b, f);
+            user_texts(c, f);
+        }
+        Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => {
+            es.iter().for_each(|x| user_texts(x, f));
+        }
+        Expr::Window(w) => {
+            if let crate::sql::WindowFunc::LeadOr(_, x) = &w.func {
+                user_texts(x, f);
+            }
+            if let Some(a) = &w.arg {
+                user_texts(a, f);
+            }
+            w.partition_by.iter().for_each(|x| user_texts(x, f));
+            w.order_by.iter().for_each(|(x, _)| user_texts(x, f));
+        }
+    }
+}
+
+/// The relation names a `sql:` relation reads as any dialect renders it (an unrenderable text
+/// counts as written), computed once per relation and kept on the model.
+fn query_reads(model: &Model, sm: usize, business: bool, text: &str) -> Arc<BTreeSet<String>> {
+    let key = (sm, business);
+    if let Some(r) = model.relation_reads_cached(key, text) {
+        return r;
+    }
+    let mut out = BTreeSet::new();
+    // Dialects whose macros render the SQL alike are tokenised once.
+    let mut done: HashSet<String> = HashSet::new();
+    for d in crate::dialect::Dialect::ALL {
+        let sql = match model.render_relation_sql(sm, business, d.name()) {
+            Some(Ok(s)) => s,
+            _ => text.to_string(),
+        };
+        if !done.contains(&sql) {
+            out.extend(relations_read(&sql));
+            done.insert(sql);
+        }
+    }
+    let out = Arc::new(out);
+    model.cache_relation_reads(key, text, out.clone());
+    out
 }
 
 /// The parts of a qualified relation name (`"db"."Schema".claim` -> `db`, `schema`, `claim`),
 /// without quotes, lower-cased.
 pub(crate) fn relation_parts(name: &str) -> Vec<String> {
+    // Plain identifiers joined by dots (the common case) split without the tokenizer.
+    let plain = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if name.split('.').all(plain) {
+        return name.split('.').map(str::to_ascii_lowercase).collect();
+    }
     match Tokenizer::new(&GenericDialect {}, name).tokenize() {
         Ok(tokens) => tokens
             .into_iter()

@@ -161,7 +161,10 @@ pub fn render_relation(
     let r = model.render_relation_sql(index, business, d.name())?;
     let wrapped = model.semantic_models.get(index)?.business.as_ref();
     Some(r.map(|sql| match wrapped {
-        Some(b) if business => b.with_clock(&sql, |a, c, rows| d.values_table(a, c, rows)),
+        // The clock's rows (a row per calendar day) written once per dialect, not per query.
+        Some(b) if business => model.with_clock_cached(index, d.name(), &sql, || {
+            b.with_clock(&sql, |a, c, rows| d.values_table(a, c, rows))
+        }),
         _ => sql,
     }))
 }
