@@ -265,7 +265,10 @@ pub fn explain(opts: &Options) -> Result<(), String> {
         setup(&conn)?;
         return explain_one(&conn, &file.display().to_string(), &sql);
     }
-    let only = opts.only.as_deref().ok_or("explain needs --only METRIC or --sql FILE")?;
+    let only = opts
+        .only
+        .as_deref()
+        .ok_or("explain needs --only METRIC or --sql FILE")?;
     let dir = std::env::temp_dir().join(format!("tally-bench-explain-{}", std::process::id()));
     let result = project_copy(&opts.project, &dir).and_then(|()| {
         let db = database(opts, n)?;
@@ -294,7 +297,11 @@ pub fn explain(opts: &Options) -> Result<(), String> {
     result
 }
 
-fn explain_one(conn: &tally_duckdb::duckdb::Connection, what: &str, sql: &str) -> Result<(), String> {
+fn explain_one(
+    conn: &tally_duckdb::duckdb::Connection,
+    what: &str,
+    sql: &str,
+) -> Result<(), String> {
     let timed = |sql: &str| -> Result<(Duration, ResultTable), String> {
         let t = Instant::now();
         let r = engine::run(conn, sql).map_err(|e| format!("{what}: {e}"))?;
@@ -387,8 +394,7 @@ mod tests {
     }
 
     /// Metrics of the project without hand-written SQL in `benches/sql` yet, sorted.
-    const NOT_HAND_WRITTEN_YET: &[&str] = &[
-    ];
+    const NOT_HAND_WRITTEN_YET: &[&str] = &[];
 
     #[test]
     fn hand_written_sql_covers_every_metric_of_the_project() {
