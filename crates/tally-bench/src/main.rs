@@ -4,6 +4,7 @@
 //! ```text
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
+//! tally-bench explain --only METRIC[,METRIC] | --sql FILE [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE)
 //! tally-bench all  (both, with their defaults)
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
@@ -36,6 +37,7 @@ fn main() {
     let result = match what {
         "compile" => compile::run(&opts),
         "exec" => exec::run(&opts),
+        "explain" => exec::explain(&opts),
         "cache" => cache::run(&Options {
             runs: opts.runs.max(3),
             ..opts.clone()
@@ -60,7 +62,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -99,6 +101,8 @@ pub struct Options {
     /// `compare`: the commands (`NAME=COMMAND`) and queries (`metrics|group_by`).
     pub bins: Vec<String>,
     pub queries: Vec<String>,
+    /// `explain --sql FILE`: time a SQL file instead of the metrics' queries.
+    pub sql: Option<PathBuf>,
 }
 
 impl Options {
@@ -116,6 +120,7 @@ impl Options {
             seconds: 60,
             bins: Vec::new(),
             queries: Vec::new(),
+            sql: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -135,6 +140,7 @@ impl Options {
                 "--dir" => o.dir = Some(PathBuf::from(value())),
                 "--bin" => o.bins.push(value()),
                 "--query" => o.queries.push(value()),
+                "--sql" => o.sql = Some(PathBuf::from(value())),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
                 "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,

@@ -3,6 +3,7 @@
 -- semantic model, in parentheses). tally-bench times each against tally's SQL and checks that both
 -- return the same rows. One statement per `-- metric:` section.
 
+
 -- metric: conversation_volume
 SELECT DATE_TRUNC('month', created_at) AS metric_time__month, COUNT(*) AS conversation_volume
 FROM {{ conversations }} AS t
@@ -493,4 +494,392 @@ JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
 JOIN {{ support_session_conversations }} AS f ON f.conversation_id = s.conversation_id
 WHERE t.is_inbound
   AND s.is_closed_after_contact
+GROUP BY 1;
+
+-- metric: new_inbound_conversations
+SELECT DATE_TRUNC('month', created_at) AS metric_time__month, COUNT(*) AS new_inbound_conversations
+FROM {{ conversations }} AS t
+WHERE is_inbound
+GROUP BY 1;
+
+-- metric: first_responses
+SELECT DATE_TRUNC('month', first_human_reply_at) AS metric_time__month, COUNT(first_human_reply_at) AS first_responses
+FROM {{ conversations }} AS t
+WHERE is_inbound
+GROUP BY 1;
+
+-- metric: time_to_assignment_average
+-- Intercom's conversation statistics (conversation_statistics), inbound conversations.
+SELECT DATE_TRUNC('month', s.first_assignment_at) AS metric_time__month, AVG(s.time_to_assignment_minutes) AS time_to_assignment_average
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_assignment
+GROUP BY 1;
+
+-- metric: time_to_assignment_median
+SELECT DATE_TRUNC('month', s.first_assignment_at) AS metric_time__month, QUANTILE_CONT(s.time_to_assignment_minutes, 0.5) AS time_to_assignment_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_assignment
+GROUP BY 1;
+
+-- metric: time_to_admin_reply_average
+SELECT DATE_TRUNC('month', s.first_admin_reply_at) AS metric_time__month, AVG(s.time_to_admin_reply_minutes) AS time_to_admin_reply_average
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_admin_reply
+GROUP BY 1;
+
+-- metric: time_to_admin_reply_median
+SELECT DATE_TRUNC('month', s.first_admin_reply_at) AS metric_time__month, QUANTILE_CONT(s.time_to_admin_reply_minutes, 0.5) AS time_to_admin_reply_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_admin_reply
+GROUP BY 1;
+
+-- metric: time_to_first_close_average
+SELECT DATE_TRUNC('month', s.stats_first_close_at) AS metric_time__month, AVG(s.time_to_first_close_minutes) AS time_to_first_close_average
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_stats_close
+GROUP BY 1;
+
+-- metric: time_to_first_close_median
+SELECT DATE_TRUNC('month', s.stats_first_close_at) AS metric_time__month, QUANTILE_CONT(s.time_to_first_close_minutes, 0.5) AS time_to_first_close_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_stats_close
+GROUP BY 1;
+
+-- metric: time_to_last_close_average
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, AVG(s.time_to_last_close_minutes) AS time_to_last_close_average
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_after_contact
+GROUP BY 1;
+
+-- metric: time_to_last_close_median
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, QUANTILE_CONT(s.time_to_last_close_minutes, 0.5) AS time_to_last_close_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_after_contact
+GROUP BY 1;
+
+-- metric: time_to_last_human_close_average
+SELECT DATE_TRUNC('month', s.last_human_close_at) AS metric_time__month, AVG(s.time_to_last_human_close_minutes) AS time_to_last_human_close_average
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_by_teammate
+GROUP BY 1;
+
+-- metric: time_to_last_human_close_median
+SELECT DATE_TRUNC('month', s.last_human_close_at) AS metric_time__month, QUANTILE_CONT(s.time_to_last_human_close_minutes, 0.5) AS time_to_last_human_close_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_closed_by_teammate
+GROUP BY 1;
+
+-- metric: conversation_median_reply_time_median
+SELECT DATE_TRUNC('month', s.last_admin_reply_at) AS metric_time__month, QUANTILE_CONT(s.reply_time_median_minutes, 0.5) AS conversation_median_reply_time_median
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.has_reply_time
+GROUP BY 1;
+
+-- metric: reply_time_average
+-- Reply times: one row per teammate reply to a customer (conversation_replies).
+SELECT DATE_TRUNC('month', r.replied_at) AS metric_time__month, AVG(r.reply_minutes) AS reply_time_average
+FROM {{ conversation_replies }} AS r
+JOIN {{ conversations }} AS t ON t.conversation_id = r.conversation_id
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: reply_time_median
+SELECT DATE_TRUNC('month', r.replied_at) AS metric_time__month, QUANTILE_CONT(r.reply_minutes, 0.5) AS reply_time_median
+FROM {{ conversation_replies }} AS r
+JOIN {{ conversations }} AS t ON t.conversation_id = r.conversation_id
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: rating_eligible_conversations
+-- CSAT as Intercom attributes it (conversation_statistics), inbound conversations.
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, COUNT(*) AS rating_eligible_conversations
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_rating_eligible
+GROUP BY 1;
+
+-- metric: rated_eligible_conversations
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, COUNT(*) AS rated_eligible_conversations
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_rated_in_window
+GROUP BY 1;
+
+-- metric: rating_response_rate
+SELECT DATE_TRUNC('month', s.stats_last_close_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE s.is_rated_in_window) AS DOUBLE) / NULLIF(COUNT(*), 0) AS rating_response_rate
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_rating_eligible
+GROUP BY 1;
+
+-- metric: teammate_rated_conversations
+SELECT DATE_TRUNC('month', s.teammate_rated_at) AS metric_time__month, COUNT(*) AS teammate_rated_conversations
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_teammate_rated
+GROUP BY 1;
+
+-- metric: teammate_positive_ratings
+SELECT DATE_TRUNC('month', s.teammate_rated_at) AS metric_time__month, COUNT(*) FILTER (WHERE s.is_teammate_positive) AS teammate_positive_ratings
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_teammate_rated
+GROUP BY 1;
+
+-- metric: teammate_csat
+SELECT DATE_TRUNC('month', s.teammate_rated_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE s.is_teammate_positive) AS DOUBLE) / NULLIF(COUNT(*), 0) AS teammate_csat
+FROM {{ conversation_statistics }} AS s
+JOIN {{ conversations }} AS t ON t.conversation_id = s.conversation_id
+WHERE t.is_inbound
+  AND s.is_teammate_rated
+GROUP BY 1;
+
+-- metric: first_response_time_business_median
+-- Business time (office hours removed, models/calendars.yml), from the hand-made calendar table of
+-- calendars.sql: a duration is the business clock at its end minus the one at its start, each
+-- read from the row of its UTC day (NULL outside the calendar's range or when the end comes first).
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, QUANTILE_CONT(CASE WHEN t.first_human_reply_at >= t.started_at THEN (bench.business_clock(t.first_human_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END, 0.5) AS first_response_time_business_median
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_human_reply_at AS DATE)
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: first_response_time_business_average
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, AVG(CASE WHEN t.first_human_reply_at >= t.started_at THEN (bench.business_clock(t.first_human_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END) AS first_response_time_business_average
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_human_reply_at AS DATE)
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: team_first_response_time_business_median
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, QUANTILE_CONT(CASE WHEN t.first_human_reply_at >= t.started_at THEN (bench.business_clock(t.first_human_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END, 0.5) AS team_first_response_time_business_median
+FROM {{ conversations }} AS t
+LEFT JOIN bench.team_calendar AS tc ON tc.team_id = t.team_id
+LEFT JOIN bench.office_hours AS s ON s.calendar = COALESCE(tc.calendar, 'support_workspace') AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = COALESCE(tc.calendar, 'support_workspace') AND e.day = CAST(t.first_human_reply_at AS DATE)
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: team_first_response_time_business_average
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, AVG(CASE WHEN t.first_human_reply_at >= t.started_at THEN (bench.business_clock(t.first_human_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END) AS team_first_response_time_business_average
+FROM {{ conversations }} AS t
+LEFT JOIN bench.team_calendar AS tc ON tc.team_id = t.team_id
+LEFT JOIN bench.office_hours AS s ON s.calendar = COALESCE(tc.calendar, 'support_workspace') AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = COALESCE(tc.calendar, 'support_workspace') AND e.day = CAST(t.first_human_reply_at AS DATE)
+WHERE t.is_inbound
+  AND t.has_first_response
+GROUP BY 1;
+
+-- metric: time_to_first_close_business_median
+SELECT DATE_TRUNC('month', t.first_close_at) AS metric_time__month, QUANTILE_CONT(CASE WHEN t.first_close_at >= t.started_at THEN (bench.business_clock(t.first_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 3600.0 END, 0.5) AS time_to_first_close_business_median
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_close_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: time_to_first_close_business_average
+SELECT DATE_TRUNC('month', t.first_close_at) AS metric_time__month, AVG(CASE WHEN t.first_close_at >= t.started_at THEN (bench.business_clock(t.first_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 3600.0 END) AS time_to_first_close_business_average
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_close_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: time_to_last_close_business_median
+SELECT DATE_TRUNC('month', t.last_close_at) AS metric_time__month, QUANTILE_CONT(CASE WHEN t.last_close_at >= t.started_at THEN (bench.business_clock(t.last_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 3600.0 END, 0.5) AS time_to_last_close_business_median
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.last_close_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: time_to_last_close_business_average
+SELECT DATE_TRUNC('month', t.last_close_at) AS metric_time__month, AVG(CASE WHEN t.last_close_at >= t.started_at THEN (bench.business_clock(t.last_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 3600.0 END) AS time_to_last_close_business_average
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.last_close_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: reply_time_business_median
+SELECT DATE_TRUNC('month', r.replied_at) AS metric_time__month, QUANTILE_CONT(CASE WHEN r.replied_at >= r.customer_message_at THEN (bench.business_clock(r.replied_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(r.customer_message_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END, 0.5) AS reply_time_business_median
+FROM {{ conversation_replies }} AS r
+JOIN {{ conversations }} AS t ON t.conversation_id = r.conversation_id
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(r.customer_message_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(r.replied_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: reply_time_business_average
+SELECT DATE_TRUNC('month', r.replied_at) AS metric_time__month, AVG(CASE WHEN r.replied_at >= r.customer_message_at THEN (bench.business_clock(r.replied_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(r.customer_message_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END) AS reply_time_business_average
+FROM {{ conversation_replies }} AS r
+JOIN {{ conversations }} AS t ON t.conversation_id = r.conversation_id
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(r.customer_message_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(r.replied_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: first_response_sla_attainment
+-- The first-response SLA: 60 business minutes (workspace hours) from t0 to the first human reply,
+-- else the first close, else as_of. Its deadline is the instant the clock reaches the start's
+-- clock + 3,600 s: on the one day whose open seconds contain it.
+SELECT DATE_TRUNC('month', t.first_human_reply_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE CASE WHEN t.first_human_reply_at >= t.started_at THEN (bench.business_clock(t.first_human_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END <= 60) AS DOUBLE) / NULLIF(COUNT(t.first_human_reply_at), 0) AS first_response_sla_attainment
+FROM {{ conversations }} AS t
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_human_reply_at AS DATE)
+WHERE t.is_inbound
+GROUP BY 1;
+
+-- metric: first_response_sla_breaches
+WITH sla AS (
+  SELECT
+    t.started_at,
+    t.first_human_reply_at,
+    t.first_close_at,
+    CASE WHEN t.first_response_sla_stop_at >= t.started_at THEN (bench.business_clock(t.first_response_sla_stop_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END AS sla_minutes,
+    bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s) + 3600 AS due_clock
+  FROM {{ conversations }} AS t
+  LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+  LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_response_sla_stop_at AS DATE)
+  WHERE t.is_inbound
+),
+deadline AS (
+  SELECT sla.*, d.open_at + TO_SECONDS(sla.due_clock - d.cum_s) AS due_at
+  FROM sla
+  LEFT JOIN bench.office_hours AS d
+    ON d.calendar = 'support_workspace' AND sla.due_clock > d.cum_s AND sla.due_clock <= d.cum_s + d.open_s
+)
+SELECT DATE_TRUNC('month', CASE WHEN sla_minutes > 60 THEN due_at END) AS metric_time__month, COUNT(*) FILTER (WHERE sla_minutes > 60) AS first_response_sla_breaches
+FROM deadline
+GROUP BY 1;
+
+-- metric: first_response_sla_decided
+WITH sla AS (
+  SELECT
+    t.started_at,
+    t.first_human_reply_at,
+    t.first_close_at,
+    CASE WHEN t.first_response_sla_stop_at >= t.started_at THEN (bench.business_clock(t.first_response_sla_stop_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END AS sla_minutes,
+    bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s) + 3600 AS due_clock
+  FROM {{ conversations }} AS t
+  LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+  LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_response_sla_stop_at AS DATE)
+  WHERE t.is_inbound
+),
+deadline AS (
+  SELECT sla.*, d.open_at + TO_SECONDS(sla.due_clock - d.cum_s) AS due_at
+  FROM sla
+  LEFT JOIN bench.office_hours AS d
+    ON d.calendar = 'support_workspace' AND sla.due_clock > d.cum_s AND sla.due_clock <= d.cum_s + d.open_s
+)
+SELECT DATE_TRUNC('month', started_at) AS metric_time__month, COUNT(*) FILTER (WHERE due_at IS NOT NULL AND (first_human_reply_at IS NOT NULL OR first_close_at IS NOT NULL OR sla_minutes > 60)) AS first_response_sla_decided
+FROM deadline
+GROUP BY 1;
+
+-- metric: first_response_sla_breach_rate
+WITH sla AS (
+  SELECT
+    t.started_at,
+    t.first_human_reply_at,
+    t.first_close_at,
+    CASE WHEN t.first_response_sla_stop_at >= t.started_at THEN (bench.business_clock(t.first_response_sla_stop_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s)) / 60.0 END AS sla_minutes,
+    bench.business_clock(t.started_at, s.open_at, s.close_at, s.cum_s) + 3600 AS due_clock
+  FROM {{ conversations }} AS t
+  LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(t.started_at AS DATE)
+  LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(t.first_response_sla_stop_at AS DATE)
+  WHERE t.is_inbound
+),
+deadline AS (
+  SELECT sla.*, d.open_at + TO_SECONDS(sla.due_clock - d.cum_s) AS due_at
+  FROM sla
+  LEFT JOIN bench.office_hours AS d
+    ON d.calendar = 'support_workspace' AND sla.due_clock > d.cum_s AND sla.due_clock <= d.cum_s + d.open_s
+)
+SELECT DATE_TRUNC('month', started_at) AS metric_time__month, CAST(COUNT(*) FILTER (WHERE due_at IS NOT NULL AND (first_human_reply_at IS NOT NULL OR first_close_at IS NOT NULL OR sla_minutes > 60) AND sla_minutes > 60) AS DOUBLE) / NULLIF(COUNT(*) FILTER (WHERE due_at IS NOT NULL AND (first_human_reply_at IS NOT NULL OR first_close_at IS NOT NULL OR sla_minutes > 60)), 0) AS first_response_sla_breach_rate
+FROM deadline
+GROUP BY 1;
+
+-- metric: office_hours_reconciled_conversations
+-- Reconciliation with Intercom's own office-hours statistics (statistics_time_to_*, seconds), read
+-- from the current conversation_history rows: the business seconds between the same instants.
+WITH conversation AS (
+  SELECT *
+  FROM intercom.conversation_history
+  WHERE COALESCE(_fivetran_active, TRUE)
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+)
+SELECT DATE_TRUNC('month', statistics_first_contact_reply_at) AS metric_time__month, COUNT(statistics_time_to_admin_reply) AS office_hours_reconciled_conversations
+FROM conversation
+GROUP BY 1;
+
+-- metric: office_hours_admin_reply_mismatches
+WITH conversation AS (
+  SELECT *
+  FROM intercom.conversation_history
+  WHERE COALESCE(_fivetran_active, TRUE)
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+)
+SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_admin_reply IS NOT NULL AND (CASE WHEN c.statistics_first_admin_reply_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_first_admin_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_admin_reply) AS office_hours_admin_reply_mismatches
+FROM conversation AS c
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(c.statistics_first_contact_reply_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(c.statistics_first_admin_reply_at AS DATE)
+GROUP BY 1;
+
+-- metric: office_hours_first_close_mismatches
+WITH conversation AS (
+  SELECT *
+  FROM intercom.conversation_history
+  WHERE COALESCE(_fivetran_active, TRUE)
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+)
+SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_first_close IS NOT NULL AND (CASE WHEN c.statistics_first_close_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_first_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_first_close) AS office_hours_first_close_mismatches
+FROM conversation AS c
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(c.statistics_first_contact_reply_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(c.statistics_first_close_at AS DATE)
+GROUP BY 1;
+
+-- metric: office_hours_last_close_mismatches
+WITH conversation AS (
+  SELECT *
+  FROM intercom.conversation_history
+  WHERE COALESCE(_fivetran_active, TRUE)
+  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+)
+SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_last_close IS NOT NULL AND (CASE WHEN c.statistics_last_close_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_last_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_last_close) AS office_hours_last_close_mismatches
+FROM conversation AS c
+LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(c.statistics_first_contact_reply_at AS DATE)
+LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(c.statistics_last_close_at AS DATE)
 GROUP BY 1;
