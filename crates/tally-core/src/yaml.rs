@@ -690,8 +690,8 @@ impl<'de> MapAccess<'de> for MapDe<'de> {
                         Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{key}`"))
                             .at(k.span)
                             .with_label("not a key tally knows here")
-                            .with_suggestion(&key, fields.iter().copied());
-                    if did_you_mean(&key, fields.iter().copied()).is_none() {
+                            .with_suggestion(key, fields.iter().copied());
+                    if did_you_mean(key, fields.iter().copied()).is_none() {
                         let mut known: Vec<&str> = fields.to_vec();
                         known.sort_unstable();
                         d = d.with_help(format!("known keys: {}", known.join(", ")));
