@@ -268,6 +268,10 @@ mod tests {
             "\"quoted key\": 1\n'single': 2\n",
             "a: 1\r\nb: 2\r\n",
             "a:\t1\n",
+            "\u{feff}a: 1\nb: é\n",
+            "a: 1\rb: 2\r",
+            "a: \"unterminated\n",
+            "- &a {x: 1}\n- <<: *a\n  y: 2\n- *a\n",
             &deep,
             &at_limit,
         ];
