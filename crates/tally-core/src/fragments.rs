@@ -14,10 +14,12 @@ use crate::source::Span;
 use sqlparser::ast::{Expr, Statement};
 use sqlparser::parser::Parser;
 use sqlparser::tokenizer::Token;
+use std::collections::HashMap;
 
 /// Every fragment of the model that does not parse in `dialect`.
 pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
     let mut out = Vec::new();
+    let mut exprs_seen: HashMap<String, Result<(), String>> = HashMap::new();
     for (i, sm) in model.semantic_models.iter().enumerate() {
         match &sm.relation {
             Relation::Table(name) => {
@@ -77,7 +79,11 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
             } else {
                 expr.clone()
             };
-            if let Err(e) = one_expr(dialect, &text) {
+            // The same text parses the same way: many models share expressions (`1`, `amount`).
+            let parsed = exprs_seen
+                .entry(text)
+                .or_insert_with_key(|t| one_expr(dialect, t));
+            if let Err(e) = parsed {
                 out.push(
                     bad(span, format!("the `expr` of {kind} `{name}` is not a SQL expression: {e}"))
                         .with_help("an `expr` is one SQL expression over the model's columns, such as `amount * 100` or `CASE WHEN ... END`"),
@@ -85,9 +91,15 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
             }
         }
     }
+    // Filters with the same SQL (their references aside) parse alike: each text is parsed once.
+    let mut filters_seen: HashMap<String, Option<String>> = HashMap::new();
     for f in filters(model) {
-        if let Some(d) = check_filter(dialect, f) {
-            out.push(d);
+        let Some(sql) = filter_sql(f) else { continue };
+        let problem = filters_seen
+            .entry(sql)
+            .or_insert_with_key(|sql| filter_problem(dialect, sql));
+        if let Some(e) = problem {
+            out.push(filter_diagnostic(f, e));
         }
     }
     out
@@ -96,7 +108,13 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
 /// A where filter whose SQL (with its `{{ }}` references standing for columns) does not parse as
 /// a condition.
 pub fn check_filter(dialect: Dialect, f: &Filter) -> Option<Diagnostic> {
-    // Filters our own parser rejects are reported by it, with a finer span.
+    let sql = filter_sql(f)?;
+    filter_problem(dialect, &sql).map(|e| filter_diagnostic(f, &e))
+}
+
+/// A filter's SQL with a column standing for each reference; `None` for filters our own parser
+/// rejects (reported by it, with a finer span).
+fn filter_sql(f: &Filter) -> Option<String> {
     let template = f.parsed.as_ref().ok()?;
     let mut sql = String::new();
     for s in &template.segments {
@@ -105,16 +123,22 @@ pub fn check_filter(dialect: Dialect, f: &Filter) -> Option<Diagnostic> {
             Segment::Ref(_) => sql.push_str(" tally_ref "),
         }
     }
+    Some(sql)
+}
+
+/// Why a filter's SQL is not one condition, if it is not.
+fn filter_problem(dialect: Dialect, sql: &str) -> Option<String> {
     // Alone, a filter must parse as a condition (`a) OR (b` does not: it would break out of the
     // parentheses the planner puts around it); in parentheses on one line, a `--` comment that
     // would swallow what follows it in the generated SQL fails too.
-    let e = one_query(dialect, &format!("SELECT 1 FROM t WHERE {sql}"))
+    one_query(dialect, &format!("SELECT 1 FROM t WHERE {sql}"))
         .and_then(|()| one_query(dialect, &format!("SELECT 1 FROM t WHERE ({sql})")))
-        .err()?;
-    Some(
-        bad(f.span, format!("this filter is not a SQL condition: {e}"))
-            .with_help("check parentheses, quotes and comments; a filter is one condition such as `{{ Dimension('x__y') }} = 'a'`"),
-    )
+        .err()
+}
+
+fn filter_diagnostic(f: &Filter, e: &str) -> Diagnostic {
+    bad(f.span, format!("this filter is not a SQL condition: {e}"))
+        .with_help("check parentheses, quotes and comments; a filter is one condition such as `{{ Dimension('x__y') }} = 'a'`")
 }
 
 fn bad(span: Span, message: String) -> Diagnostic {

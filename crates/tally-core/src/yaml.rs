@@ -6,7 +6,10 @@
 //! target struct accepts) instead of stopping at the first, and attaches the span of the innermost
 //! node to any type error, so messages point at the offending value.
 
+mod build;
 mod offsets;
+#[cfg(test)]
+mod reference;
 pub use offsets::{locate, value_offsets, value_span};
 
 use crate::diag::{codes, did_you_mean, Diagnostic};
@@ -74,79 +77,16 @@ impl Node {
     }
 }
 
-/// Parse a YAML file into its documents. A syntax error becomes one diagnostic.
+/// Parse a YAML file into its documents, in one pass over the text (`yaml/build.rs`). A syntax
+/// error becomes one diagnostic.
 pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
-    use saphyr::{LoadableYamlNode, MarkedYaml};
-    // saphyr reports positions in characters; map them to byte offsets.
-    let char_to_byte: Option<Vec<usize>> = if text.is_ascii() {
-        None
-    } else {
-        let mut v: Vec<usize> = text.char_indices().map(|(b, _)| b).collect();
-        v.push(text.len());
-        Some(v)
-    };
-    let byte = |ci: usize| -> usize {
-        match &char_to_byte {
-            None => ci.min(text.len()),
-            Some(v) => v.get(ci).copied().unwrap_or(text.len()),
-        }
-    };
-    check_depth(file, text, &byte)?;
-    let docs = MarkedYaml::load_from_str(text).map_err(|e| {
-        let at = byte(e.marker().index());
-        if e.info().contains("duplicated key") {
-            let end = text[at..]
-                .find([':', '\n'])
-                .map(|i| at + i)
-                .unwrap_or(text.len());
-            return Diagnostic::error(
-                codes::DUPLICATE_KEY,
-                "this key appears twice in the same mapping",
-            )
-            .at(Span::new(file, at, end.max(at + 1).min(text.len())))
-            .with_label("second occurrence")
-            .with_help("YAML keeps only one of the two values; remove or rename one");
-        }
-        Diagnostic::error(codes::YAML_SYNTAX, format!("invalid YAML: {}", e.info()))
-            .at(Span::new(file, at, (at + 1).min(text.len()).max(at)))
-            .with_label("here")
-            .with_help("check the indentation, quotes and brackets just before this point")
-    })?;
-    let mut out = Vec::new();
-    for d in &docs {
-        out.push(convert(file, text, d, &byte, 0)?);
-    }
-    Ok(out)
+    build::parse(file, text)
 }
 
 /// The deepest nesting of lists and mappings tally reads. Real project files nest a dozen levels;
 /// the bound keeps every recursive step after parsing (conversion, deserialization, dropping the
 /// tree) far from the end of the stack.
 pub const MAX_DEPTH: usize = 100;
-
-/// Reject documents nested deeper than [`MAX_DEPTH`] before building any tree: saphyr's event
-/// parser keeps its own stack on the heap, so counting its start and end events is safe at any
-/// depth, whereas the tree built from them is dropped and converted recursively.
-fn check_depth(file: FileId, text: &str, byte: &dyn Fn(usize) -> usize) -> Result<(), Diagnostic> {
-    use saphyr_parser::{Event, Parser};
-    let mut depth = 0usize;
-    for ev in Parser::new_from_str(text) {
-        // Syntax errors are reported by the loader, with its own message.
-        let Ok((ev, span)) = ev else { return Ok(()) };
-        match ev {
-            Event::SequenceStart(..) | Event::MappingStart(..) => {
-                depth += 1;
-                if depth > MAX_DEPTH {
-                    let at = byte(span.start.index());
-                    return Err(too_deep(file, text, at));
-                }
-            }
-            Event::SequenceEnd | Event::MappingEnd => depth = depth.saturating_sub(1),
-            _ => {}
-        }
-    }
-    Ok(())
-}
 
 fn too_deep(file: FileId, text: &str, at: usize) -> Diagnostic {
     let at = at.min(text.len());
@@ -213,81 +153,6 @@ fn bad_merge(span: Span, found: &str) -> Diagnostic {
     .at(span)
     .with_label("not a mapping")
     .with_help("write `<<: *anchor` where `anchor` names a mapping (`&anchor`)")
-}
-
-fn convert(
-    file: FileId,
-    text: &str,
-    n: &saphyr::MarkedYaml,
-    byte: &dyn Fn(usize) -> usize,
-    depth: usize,
-) -> Result<Node, Diagnostic> {
-    use saphyr::{Scalar, YamlData};
-    let start = byte(n.span.start.index());
-    let mut end = byte(n.span.end.index()).max(start);
-    // Trim trailing whitespace and newlines that some scalar styles include in their span.
-    while end > start
-        && text
-            .as_bytes()
-            .get(end - 1)
-            .is_some_and(|b| b.is_ascii_whitespace())
-    {
-        end -= 1;
-    }
-    // Flow collections end before their closing bracket in saphyr's spans; include it.
-    let open = text.as_bytes().get(start).copied();
-    let close = text.as_bytes().get(end).copied();
-    if matches!(
-        (open, close),
-        (Some(b'['), Some(b']')) | (Some(b'{'), Some(b'}'))
-    ) {
-        end += 1;
-    }
-    let span = Span::new(file, start, end);
-    // Aliases copy their anchor's subtree, which can nest it deeper than the text does.
-    if depth > MAX_DEPTH {
-        return Err(too_deep(file, text, start));
-    }
-    let depth = depth + 1;
-    let kind = match &n.data {
-        YamlData::Value(s) => match s {
-            Scalar::Null => NodeKind::Null,
-            Scalar::Boolean(b) => NodeKind::Bool(*b),
-            Scalar::Integer(i) => NodeKind::Int(*i),
-            Scalar::FloatingPoint(f) => NodeKind::Float(f.into_inner()),
-            Scalar::String(s) => NodeKind::Str(s.to_string()),
-        },
-        YamlData::Representation(s, _, _) => NodeKind::Str(s.to_string()),
-        YamlData::Sequence(items) => NodeKind::Seq(
-            items
-                .iter()
-                .map(|i| convert(file, text, i, byte, depth))
-                .collect::<Result<_, _>>()?,
-        ),
-        YamlData::Mapping(m) => {
-            let mut entries = Vec::with_capacity(m.len());
-            for (k, v) in m.iter() {
-                entries.push((
-                    convert(file, text, k, byte, depth)?,
-                    convert(file, text, v, byte, depth)?,
-                ));
-            }
-            NodeKind::Map(merge_keys(entries)?)
-        }
-        YamlData::Tagged(_, inner) => return convert(file, text, inner, byte, depth),
-        YamlData::Alias(_) => {
-            return Err(Diagnostic::error(
-                codes::YAML_SYNTAX,
-                "YAML aliases are not supported here",
-            )
-            .at(span)
-            .with_help("write the value out in full"))
-        }
-        YamlData::BadValue => {
-            return Err(Diagnostic::error(codes::YAML_SYNTAX, "invalid YAML value").at(span))
-        }
-    };
-    Ok(Node { span, kind })
 }
 
 // ----- Spanned<T> --------------------------------------------------------------------------------
@@ -363,12 +228,13 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
                 let mut start = 0u32;
                 let mut end = 0u32;
                 let mut value = None;
-                while let Some(k) = m.next_key::<String>()? {
-                    match k.as_str() {
-                        "$__file" => file = m.next_value()?,
-                        "$__start" => start = m.next_value()?,
-                        "$__end" => end = m.next_value()?,
-                        _ => value = Some(m.next_value()?),
+                // The keys are read as borrowed names (no `String` per key and value).
+                while let Some(k) = m.next_key::<SpannedKey>()? {
+                    match k {
+                        SpannedKey::File => file = m.next_value()?,
+                        SpannedKey::Start => start = m.next_value()?,
+                        SpannedKey::End => end = m.next_value()?,
+                        SpannedKey::Value => value = Some(m.next_value()?),
                     }
                 }
                 let value = value.ok_or_else(|| de::Error::missing_field("$__value"))?;
@@ -383,6 +249,35 @@ impl<'de, T: Deserialize<'de>> Deserialize<'de> for Spanned<T> {
             }
         }
         d.deserialize_struct(SPANNED, SPANNED_FIELDS, V(std::marker::PhantomData))
+    }
+}
+
+/// The keys [`SpannedDe`] gives a [`Spanned`] value, read without allocating.
+enum SpannedKey {
+    File,
+    Start,
+    End,
+    Value,
+}
+
+impl<'de> Deserialize<'de> for SpannedKey {
+    fn deserialize<D: de::Deserializer<'de>>(d: D) -> Result<Self, D::Error> {
+        struct V;
+        impl Visitor<'_> for V {
+            type Value = SpannedKey;
+            fn expecting(&self, f: &mut fmt::Formatter) -> fmt::Result {
+                f.write_str("a key of a spanned value")
+            }
+            fn visit_str<E: de::Error>(self, k: &str) -> Result<SpannedKey, E> {
+                Ok(match k {
+                    "$__file" => SpannedKey::File,
+                    "$__start" => SpannedKey::Start,
+                    "$__end" => SpannedKey::End,
+                    _ => SpannedKey::Value,
+                })
+            }
+        }
+        d.deserialize_identifier(V)
     }
 }
 
@@ -789,14 +684,14 @@ impl<'de> MapAccess<'de> for MapDe<'de> {
                 return Ok(None);
             };
             if let Some(fields) = self.fields {
-                let key = k.as_str().map(str::to_string).unwrap_or_default();
-                if !fields.contains(&key.as_str()) {
+                let key = k.as_str().unwrap_or_default();
+                if !fields.contains(&key) {
                     let mut d =
                         Diagnostic::error(codes::UNKNOWN_KEY, format!("unknown key `{key}`"))
                             .at(k.span)
                             .with_label("not a key tally knows here")
-                            .with_suggestion(&key, fields.iter().copied());
-                    if did_you_mean(&key, fields.iter().copied()).is_none() {
+                            .with_suggestion(key, fields.iter().copied());
+                    if did_you_mean(key, fields.iter().copied()).is_none() {
                         let mut known: Vec<&str> = fields.to_vec();
                         known.sort_unstable();
                         d = d.with_help(format!("known keys: {}", known.join(", ")));

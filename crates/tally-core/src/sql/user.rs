@@ -14,13 +14,22 @@ use std::collections::HashMap;
 /// The query with every piece of users' SQL rendered for the dialect; every rendering error is
 /// reported.
 pub fn render_user_sql(model: &Model, d: Dialect, q: &Query) -> Result<Query, Vec<Diagnostic>> {
+    render_user_sql_in(model, d, q.clone())
+}
+
+/// [`render_user_sql`] on a query the caller gives up (validation, which only wants the errors,
+/// saves a copy of every plan).
+pub fn render_user_sql_in(
+    model: &Model,
+    d: Dialect,
+    mut q: Query,
+) -> Result<Query, Vec<Diagnostic>> {
     let mut r = Renderer {
         model,
         d,
         done: HashMap::new(),
         errors: Vec::new(),
     };
-    let mut q = q.clone();
     for c in &mut q.ctes {
         r.select(&mut c.select);
     }
