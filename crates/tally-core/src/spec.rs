@@ -18,6 +18,7 @@ use serde::de::IgnoredAny;
 use serde::{Deserialize, Serialize};
 
 pub mod calendar;
+pub mod metric_keys;
 pub mod targets;
 
 pub type SString = Spanned<String>;
@@ -446,103 +447,35 @@ pub struct Owners {
     pub informed: OneOrMany<SString>,
 }
 
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-pub struct Metric {
-    /// The metric's name, unique in the project.
-    pub name: SString,
-    /// simple, ratio, cumulative, derived or conversion.
-    #[serde(rename = "type")]
-    pub metric_type: Spanned<MetricType>,
-    /// What the metric means, for people.
-    #[serde(default)]
-    pub description: Option<String>,
-    #[serde(default)]
-    pub label: Option<SString>,
-    /// The metric's definition (MetricFlow's shape): measure, numerator/denominator, expr and metrics, window, ...
-    #[serde(default)]
-    pub type_params: Option<MetricTypeParams>,
-    /// Where-filters in dbt's Jinja syntax: `{{ Dimension('conversation__channel') }} = 'email'`.
-    #[serde(default)]
-    pub filter: OneOrMany<SString>,
-    #[serde(default)]
-    pub time_granularity: Option<SString>,
-    // The newer dbt spec: simple metrics carry their aggregation, ratio/derived/cumulative/conversion
-    // metrics carry their params at the top level.
-    #[serde(default)]
-    pub agg: Option<Spanned<Agg>>,
-    #[serde(default)]
-    pub expr: Option<SString>,
-    #[serde(default)]
-    pub semantic_model: Option<SString>,
-    #[serde(default)]
-    pub agg_time_dimension: Option<SString>,
-    #[serde(default)]
-    pub agg_params: Option<AggParams>,
-    #[serde(default)]
-    pub percentile: Option<Spanned<f64>>,
-    #[serde(default)]
-    pub percentile_type: Option<SString>,
-    #[serde(default)]
-    pub non_additive_dimension: Option<NonAdditiveDimension>,
-    #[serde(default)]
-    pub join_to_timespine: Option<bool>,
-    #[serde(default)]
-    pub fill_nulls_with: Option<Spanned<i64>>,
-    #[serde(default)]
-    pub numerator: Option<Input>,
-    #[serde(default)]
-    pub denominator: Option<Input>,
-    #[serde(default)]
-    pub input_metrics: Option<Vec<Input>>,
-    #[serde(default)]
-    pub input_metric: Option<Input>,
-    #[serde(default)]
-    pub window: Option<SString>,
-    #[serde(default)]
-    pub grain_to_date: Option<SString>,
-    #[serde(default)]
-    pub period_agg: Option<Spanned<PeriodAgg>>,
-    #[serde(default)]
-    pub entity: Option<SString>,
-    #[serde(default)]
-    pub calculation: Option<Spanned<ConversionCalculation>>,
-    #[serde(default)]
-    pub base_metric: Option<Input>,
-    #[serde(default)]
-    pub conversion_metric: Option<Input>,
-    #[serde(default)]
-    pub constant_properties: Vec<ConstantProperty>,
-    // tally's additive keys.
-    /// tally: who answers for the metric, in RACI roles; names come from the roster in tally.yml.
-    #[serde(default)]
-    pub owners: Option<Owners>,
-    /// tally: the metrics that drive this one in the metric tree (`tally graph`).
-    #[serde(default)]
-    pub drivers: Vec<SString>,
-    /// tally: which way the metric is better (`tally check`, `tally tree`).
-    #[serde(default)]
-    pub direction: Option<Spanned<targets::Direction>>,
-    /// tally: how long after a period's end its value is final (`7 days`); younger periods are `immature`.
-    #[serde(default)]
-    pub maturity: Option<SString>,
-    /// tally: target series with tolerance bands (`tally check`).
-    #[serde(default)]
-    pub targets: Vec<targets::Target>,
-    /// tally: alerts on target status, thresholds, changes and anomalies (`tally check`).
-    #[serde(default)]
-    pub alerts: Vec<targets::Alert>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    #[serde(default)]
-    pub meta: Option<serde_json::Value>,
-    #[serde(default)]
-    pub config: Option<serde_json::Value>,
-    /// Hide from listings (still queryable).
-    #[serde(default)]
-    pub hidden: bool,
-    #[serde(default, skip_serializing)]
-    #[schemars(with = "Option<serde_json::Value>")]
-    pub metadata: Option<IgnoredAny>,
+metric_keys::metric_struct! {
+    // MetricFlow's format and dbt's legacy schema YAML: the definition under `type_params`, or
+    // (the newer dbt spec) the parameters as top-level keys. The keys shared with the latest
+    // spec's `spec_latest::ModelMetric` are declared once, in `metric_keys`.
+    #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+    pub struct Metric {
+        /// The metric's name, unique in the project.
+        pub name: SString,
+        /// simple, ratio, cumulative, derived or conversion.
+        #[serde(rename = "type")]
+        pub metric_type: Spanned<MetricType>,
+        /// The metric's definition (MetricFlow's shape): measure, numerator/denominator, expr and metrics, window, ...
+        #[serde(default)]
+        pub type_params: Option<MetricTypeParams>,
+    }
+    then {
+        /// simple: the semantic model it aggregates (the latest spec: the model it is written under).
+        #[serde(default)]
+        pub semantic_model: Option<SString>,
+        #[serde(default)]
+        pub agg_params: Option<AggParams>,
+        #[serde(default)]
+        pub percentile_type: Option<SString>,
+        #[serde(default)]
+        pub non_additive_dimension: Option<NonAdditiveDimension>,
+        #[serde(default, skip_serializing)]
+        #[schemars(with = "Option<serde_json::Value>")]
+        pub metadata: Option<IgnoredAny>,
+    }
 }
 
 // ----- saved queries and project configuration ---------------------------------------------------

@@ -31,10 +31,7 @@
 
 pub mod translate;
 
-use crate::spec::{
-    Agg, ConstantProperty, ConversionCalculation, DimensionType, EntityType, Input, OneOrMany,
-    Owners, PeriodAgg, SString, ValidityParams, WindowChoice,
-};
+use crate::spec::{DimensionType, EntityType, SString, ValidityParams, WindowChoice};
 use crate::yaml::Spanned;
 use schemars::JsonSchema;
 use serde::de::IgnoredAny;
@@ -224,102 +221,23 @@ pub struct NonAdditive {
     pub group_by: Vec<SString>,
 }
 
-/// A metric in the latest spec: under a model's `metrics:` (any type; simple metrics aggregate
-/// that model), with every parameter as a top-level key (no `type_params`).
-#[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
-pub struct ModelMetric {
-    pub name: SString,
-    /// simple (the default), ratio, cumulative, derived or conversion.
-    #[serde(default, rename = "type")]
-    pub metric_type: Option<Spanned<crate::spec::MetricType>>,
-    #[serde(default)]
-    pub label: Option<SString>,
-    #[serde(default)]
-    pub description: Option<String>,
-    /// Where-filters in dbt's Jinja syntax (one string or a list).
-    #[serde(default)]
-    pub filter: OneOrMany<SString>,
-    #[serde(default)]
-    pub time_granularity: Option<SString>,
-    /// Left out of listings (MetricFlow's `is_private`); still queryable.
-    #[serde(default)]
-    pub hidden: bool,
-    #[serde(default)]
-    pub config: Option<serde_json::Value>,
-    #[serde(default)]
-    pub meta: Option<serde_json::Value>,
-    #[serde(default)]
-    pub tags: Vec<String>,
-    // simple
-    /// simple: sum, count, count_distinct, min, max, average, median, percentile or sum_boolean.
-    #[serde(default)]
-    pub agg: Option<Spanned<Agg>>,
-    /// simple: the SQL aggregated (default: the metric's name); derived: the formula.
-    #[serde(default)]
-    pub expr: Option<SString>,
-    /// simple, agg percentile: strictly between 0 and 1.
-    #[serde(default)]
-    pub percentile: Option<Spanned<f64>>,
-    #[serde(default)]
-    pub percentile_type: Option<Spanned<PercentileType>>,
-    #[serde(default)]
-    pub non_additive_dimension: Option<NonAdditive>,
-    /// simple: overrides the model's `agg_time_dimension`.
-    #[serde(default)]
-    pub agg_time_dimension: Option<SString>,
-    #[serde(default)]
-    pub join_to_timespine: Option<bool>,
-    #[serde(default)]
-    pub fill_nulls_with: Option<Spanned<i64>>,
-    // ratio
-    #[serde(default)]
-    pub numerator: Option<Input>,
-    #[serde(default)]
-    pub denominator: Option<Input>,
-    // derived
-    #[serde(default)]
-    pub input_metrics: Option<Vec<Input>>,
-    // cumulative
-    /// cumulative: the simple metric accumulated.
-    #[serde(default)]
-    pub input_metric: Option<Input>,
-    /// cumulative and conversion: `<count> <granularity>`.
-    #[serde(default)]
-    pub window: Option<SString>,
-    #[serde(default)]
-    pub grain_to_date: Option<SString>,
-    #[serde(default)]
-    pub period_agg: Option<Spanned<PeriodAgg>>,
-    // conversion
-    #[serde(default)]
-    pub entity: Option<SString>,
-    #[serde(default)]
-    pub calculation: Option<Spanned<ConversionCalculation>>,
-    #[serde(default)]
-    pub base_metric: Option<Input>,
-    #[serde(default)]
-    pub conversion_metric: Option<Input>,
-    #[serde(default)]
-    pub constant_properties: Vec<ConstantProperty>,
-    // tally's additive keys
-    /// tally: who answers for the metric (RACI), names from the roster in tally.yml.
-    #[serde(default)]
-    pub owners: Option<Owners>,
-    /// tally: the metrics that drive this one in the metric tree.
-    #[serde(default)]
-    pub drivers: Vec<SString>,
-    /// tally: which way the metric is better.
-    #[serde(default)]
-    pub direction: Option<Spanned<crate::spec::targets::Direction>>,
-    /// tally: how long after a period's end its value is final.
-    #[serde(default)]
-    pub maturity: Option<SString>,
-    /// tally: target series (`tally check`).
-    #[serde(default)]
-    pub targets: Vec<crate::spec::targets::Target>,
-    /// tally: alerts (`tally check`).
-    #[serde(default)]
-    pub alerts: Vec<crate::spec::targets::Alert>,
+crate::spec::metric_keys::metric_struct! {
+    // The keys shared with `spec::Metric` are declared once, in `spec::metric_keys`.
+    /// A metric in the latest spec: under a model's `metrics:` (any type; simple metrics aggregate
+    /// that model), with every parameter as a top-level key (no `type_params`).
+    #[derive(Clone, Debug, Deserialize, Serialize, JsonSchema)]
+    pub struct ModelMetric {
+        pub name: SString,
+        /// simple (the default), ratio, cumulative, derived or conversion.
+        #[serde(default, rename = "type")]
+        pub metric_type: Option<Spanned<crate::spec::MetricType>>,
+    }
+    then {
+        #[serde(default)]
+        pub percentile_type: Option<Spanned<PercentileType>>,
+        #[serde(default)]
+        pub non_additive_dimension: Option<NonAdditive>,
+    }
 }
 
 /// A dbt model entry (`models:` in a schema file) that is a semantic model in the latest spec.

@@ -404,61 +404,30 @@ fn translate_metric(
             }
         }
     }
-    Some(spec::Metric {
-        name: m.name.clone(),
-        metric_type: t,
-        description: m.description.clone(),
-        label: m.label.clone(),
-        type_params: None,
-        filter: m.filter.clone(),
-        time_granularity: m.time_granularity.clone(),
-        agg: m.agg.clone(),
-        expr: m.expr.clone(),
-        semantic_model: simple.then(|| semantic_model.clone()),
-        agg_time_dimension: m.agg_time_dimension.clone(),
-        agg_params: None,
-        percentile: m.percentile.clone(),
-        percentile_type: m.percentile_type.as_ref().map(|p| {
-            Spanned::new(
-                p.span,
-                match p.value {
-                    PercentileType::Discrete => "discrete",
-                    PercentileType::Continuous => "continuous",
-                }
-                .to_string(),
-            )
+    let m = m.clone();
+    Some(
+        crate::spec::metric_keys::metric_with_shared_keys!(m => spec::Metric {
+            name: m.name,
+            metric_type: t,
+            type_params: None,
+            semantic_model: simple.then(|| semantic_model.clone()),
+            agg_params: None,
+            percentile_type: m.percentile_type.as_ref().map(|p| {
+                Spanned::new(
+                    p.span,
+                    match p.value {
+                        PercentileType::Discrete => "discrete",
+                        PercentileType::Continuous => "continuous",
+                    }
+                    .to_string(),
+                )
+            }),
+            non_additive_dimension: m.non_additive_dimension.map(|n| spec::NonAdditiveDimension {
+                name: n.name,
+                window_choice: n.window_agg,
+                window_groupings: n.group_by,
+            }),
+            metadata: None,
         }),
-        non_additive_dimension: m.non_additive_dimension.as_ref().map(|n| {
-            spec::NonAdditiveDimension {
-                name: n.name.clone(),
-                window_choice: n.window_agg.clone(),
-                window_groupings: n.group_by.clone(),
-            }
-        }),
-        join_to_timespine: m.join_to_timespine,
-        fill_nulls_with: m.fill_nulls_with.clone(),
-        numerator: m.numerator.clone(),
-        denominator: m.denominator.clone(),
-        input_metrics: m.input_metrics.clone(),
-        input_metric: m.input_metric.clone(),
-        window: m.window.clone(),
-        grain_to_date: m.grain_to_date.clone(),
-        period_agg: m.period_agg.clone(),
-        entity: m.entity.clone(),
-        calculation: m.calculation.clone(),
-        base_metric: m.base_metric.clone(),
-        conversion_metric: m.conversion_metric.clone(),
-        constant_properties: m.constant_properties.clone(),
-        owners: m.owners.clone(),
-        drivers: m.drivers.clone(),
-        direction: m.direction.clone(),
-        maturity: m.maturity.clone(),
-        targets: m.targets.clone(),
-        alerts: m.alerts.clone(),
-        tags: m.tags.clone(),
-        meta: m.meta.clone(),
-        config: m.config.clone(),
-        hidden: m.hidden,
-        metadata: None,
-    })
+    )
 }
