@@ -416,14 +416,8 @@ mod tests {
         assert!(!diags.iter().any(|d| d.is_error()));
         let mut queries = parse_sections(METRICS_SQL);
         queries.extend(parse_sections(TIME_SQL));
-<<<<<<< HEAD
-        // Every metric has hand-written SQL, except the ones listed as not written yet (the
-        // business-hours, conversation-statistics, CSAT-attribution and tag metrics of the last rounds;
-        // `tally-bench exec` prints them too). The list may only shrink.
-=======
         // Every metric has hand-written SQL, except the ones listed as not written yet
         // (`tally-bench exec` prints them too). The list may only shrink.
->>>>>>> bench16
         let mut missing: Vec<&str> = model
             .metrics
             .keys()
