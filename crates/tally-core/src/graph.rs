@@ -19,9 +19,8 @@
 //! edges sorted by (from, kind, to, label), so every rendering is deterministic.
 
 use crate::diag::{codes, Diagnostic};
-use crate::expr;
 use crate::model::{
-    Filter, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation, SemanticModel,
+    Filter, FilterRef, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation, SemanticModel,
 };
 use crate::spec::EntityType;
 use petgraph::graph::{DiGraph, NodeIndex};
@@ -987,36 +986,44 @@ fn filter_nodes(
 ) -> Vec<LineageNode> {
     let mut out: Vec<LineageNode> = Vec::new();
     for f in filters {
-        let Ok(t) = &f.parsed else {
+        let Some(bound) = &f.bound else {
             continue;
         };
-        for r in t.references() {
-            if r.kind == expr::RefKind::Metric {
-                out.push(LineageNode {
-                    kind: LineageKind::Metric,
-                    name: r.name.clone(),
-                    role: Some(role.into()),
-                    detail: Some(format!("grouped by {}", r.group_by.join(", "))),
-                    owners: vec![],
-                    children: vec![],
-                });
-                continue;
-            }
-            let Some((links, element)) = crate::validate::reference_path(r) else {
+        for r in &bound.refs {
+            let i = match r {
+                FilterRef::Metric(m) => {
+                    let name = match m
+                        .metric
+                        .as_ref()
+                        .ok()
+                        .and_then(|id| model.metric_by_id(*id))
+                    {
+                        Some(metric) => metric.name.clone(),
+                        None => m.name.clone(),
+                    };
+                    out.push(LineageNode {
+                        kind: LineageKind::Metric,
+                        name,
+                        role: Some(role.into()),
+                        detail: Some(format!("grouped by {}", m.group_by.join(", "))),
+                        owners: vec![],
+                        children: vec![],
+                    });
+                    continue;
+                }
+                FilterRef::Item(Ok(i)) => i,
+                FilterRef::Item(Err(_)) => continue,
+            };
+            let Some((links, element)) = i.element() else {
                 continue;
             };
-            let name: String = links
-                .iter()
-                .chain([&element])
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("__");
+            let name = crate::model::join_path(links, element);
             let mut resolved: Vec<String> = Vec::new();
             let mut kind = LineageKind::Dimension;
             for &mi in models {
-                if let Ok(t) = crate::validate::resolve_element(model, mi, &links, &element) {
+                if let Ok(t) = crate::validate::resolve_element(model, mi, links, element) {
                     let sm = &model.semantic_models[t];
-                    let (expr, k) = match (sm.dimension(&element), sm.entity(&element)) {
+                    let (expr, k) = match (sm.dimension(element), sm.entity(element)) {
                         (Some(d), _) => (d.expr.clone(), LineageKind::Dimension),
                         (None, Some(e)) => (e.expr.clone(), LineageKind::Entity),
                         (None, None) => continue,

@@ -5,7 +5,8 @@
 use super::{ChangeKind, FieldChange, MetricChange, ModelDiff, SemanticModelChange};
 use crate::expr;
 use crate::model::{
-    AggKind, Filter, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation, SemanticModel,
+    AggKind, Filter, FilterRef, MeasureRef, Metric, MetricInput, MetricKind, Model, Relation,
+    SemanticModel,
 };
 use std::collections::{BTreeMap, BTreeSet};
 
@@ -378,39 +379,33 @@ fn metric_measures<'a>(model: &'a Model, m: &'a Metric) -> Vec<(&'a str, &'a str
         .collect()
 }
 
-/// Every filter a metric applies itself (metric, input and measure filters).
-fn metric_filters(m: &Metric) -> Vec<&Filter> {
-    let mut out: Vec<&Filter> = m.filters.iter().collect();
-    for i in m.input_metrics() {
-        out.extend(i.filters.iter());
-    }
-    match &m.kind {
-        MetricKind::Simple(r) | MetricKind::Cumulative { measure: r, .. } => {
-            out.extend(r.filters.iter())
-        }
-        MetricKind::Conversion {
-            base, conversion, ..
-        } => {
-            out.extend(base.filters.iter());
-            out.extend(conversion.filters.iter());
-        }
-        _ => {}
-    }
-    out
-}
-
 /// The element names (entities and dimensions) a metric's filters refer to.
 fn filter_elements(m: &Metric) -> BTreeSet<String> {
     let mut out = BTreeSet::new();
-    for f in metric_filters(m) {
-        match &f.parsed {
-            Ok(t) => {
-                for r in t.references() {
-                    out.extend(r.entity_path.iter().cloned());
-                    out.extend(expr::split_dunder(&r.name));
+    for f in m.all_filters() {
+        match &f.bound {
+            Some(b) => {
+                for r in &b.refs {
+                    match r {
+                        FilterRef::Item(Ok(i)) => {
+                            if let Some((links, element)) = i.element() {
+                                out.extend(links.iter().cloned());
+                                out.insert(element.to_string());
+                            }
+                        }
+                        FilterRef::Metric(mr) => {
+                            out.extend(
+                                mr.items
+                                    .iter()
+                                    .flatten()
+                                    .filter_map(|i| i.element().map(|(_, e)| e.to_string())),
+                            );
+                        }
+                        FilterRef::Item(Err(_)) => {}
+                    }
                 }
             }
-            Err(_) => out.extend(
+            None => out.extend(
                 f.text
                     .split(|c: char| !(c.is_ascii_alphanumeric() || c == '_'))
                     .flat_map(expr::split_dunder)

@@ -10,6 +10,23 @@ use crate::source::{Located, Span};
 pub struct Template {
     pub segments: Vec<Segment>,
     pub span: Span,
+    /// The bare dunder names in the SQL text (`order__status = 'paid'`), outside quotes, not
+    /// qualified (`t.a__b`, `f__g(...)`) and not SQL keywords: MetricFlow reads a filter's SQL
+    /// over columns named after group-by items, so binding reads those that name an item as
+    /// references ([`crate::model::bind_filter`]).
+    pub bare_names: Vec<BareName>,
+}
+
+/// A bare dunder name in the SQL text of a filter.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct BareName {
+    /// The index of its `Segment::Sql` in [`Template::segments`].
+    pub segment: usize,
+    /// Its byte range in the segment's text.
+    pub start: usize,
+    pub end: usize,
+    /// Its characters in the file (exact in every scalar style).
+    pub span: Span,
 }
 
 impl Template {
@@ -42,6 +59,8 @@ pub fn parse_filter_at(text: &str, loc: &Located) -> Result<Template, Diagnostic
     let span = loc.span;
     let src = Src { text, loc };
     let mut segments = Vec::new();
+    // Where each SQL segment starts in `text`, for the spans of its bare names.
+    let mut sql_starts = Vec::new();
     // Start of the SQL text not yet pushed, and whether a `-}}` asked to trim its leading space.
     let mut sql_start = 0;
     let mut trim_next = false;
@@ -54,7 +73,15 @@ pub fn parse_filter_at(text: &str, loc: &Located) -> Result<Template, Diagnostic
             continue;
         }
         let trim_left = text[open + 2..].starts_with('-');
-        push_sql(&mut segments, &src, sql_start, open, trim_next, trim_left);
+        push_sql(
+            &mut segments,
+            &mut sql_starts,
+            &src,
+            sql_start,
+            open,
+            trim_next,
+            trim_left,
+        );
         match kind {
             Some('#') => {
                 let Some(rel_close) = text[open + 2..].find("#}") else {
@@ -129,12 +156,82 @@ pub fn parse_filter_at(text: &str, loc: &Located) -> Result<Template, Diagnostic
         }
         sql_start = pos;
     }
-    push_sql(&mut segments, &src, sql_start, text.len(), trim_next, false);
-    Ok(Template { segments, span })
+    push_sql(
+        &mut segments,
+        &mut sql_starts,
+        &src,
+        sql_start,
+        text.len(),
+        trim_next,
+        false,
+    );
+    let bare_names = bare_names(&segments, &src, &sql_starts);
+    Ok(Template {
+        segments,
+        span,
+        bare_names,
+    })
+}
+
+/// The bare dunder names of the SQL segments (see [`Template::bare_names`]).
+fn bare_names(segments: &[Segment], src: &Src<'_>, sql_starts: &[usize]) -> Vec<BareName> {
+    let mut out = Vec::new();
+    let mut starts = sql_starts.iter();
+    for (n, seg) in segments.iter().enumerate() {
+        let Segment::Sql { text, .. } = seg else {
+            continue;
+        };
+        // The segment's offset in the whole text, for exact spans.
+        let base = starts.next().copied().unwrap_or(0);
+        let b = text.as_bytes();
+        let mut i = 0;
+        while i < b.len() {
+            let c = b[i];
+            if c == b'\'' || c == b'"' {
+                // A string literal or quoted identifier (doubled quotes stay inside).
+                i += 1;
+                while i < b.len() {
+                    if b[i] == c {
+                        if b.get(i + 1) == Some(&c) {
+                            i += 2;
+                            continue;
+                        }
+                        break;
+                    }
+                    i += 1;
+                }
+                i += 1;
+            } else if c.is_ascii_alphabetic() || c == b'_' {
+                let start = i;
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
+                    i += 1;
+                }
+                let word = &text[start..i];
+                let qualified = text[..start].trim_end().ends_with('.')
+                    || text[i..].trim_start().starts_with(['.', '(']);
+                if word.contains("__") && !qualified && !super::is_sql_keyword(word) {
+                    out.push(BareName {
+                        segment: n,
+                        start,
+                        end: i,
+                        span: src.sub(base + start, base + i),
+                    });
+                }
+            } else if c.is_ascii_digit() {
+                while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
+                    i += 1;
+                }
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
 }
 
 fn push_sql(
     segments: &mut Vec<Segment>,
+    sql_starts: &mut Vec<usize>,
     src: &Src<'_>,
     mut start: usize,
     mut end: usize,
@@ -150,6 +247,7 @@ fn push_sql(
         end -= s.len() - s.trim_end().len();
     }
     if start < end {
+        sql_starts.push(start);
         segments.push(Segment::Sql {
             text: src.text[start..end].to_string(),
             span: src.sub(start, end),

@@ -83,7 +83,7 @@ mod formula;
 mod items;
 mod jinja_call;
 
-pub use filter::{parse_filter, parse_filter_at, render_filter, Segment, Template};
+pub use filter::{parse_filter, parse_filter_at, render_filter, BareName, Segment, Template};
 pub use formula::{
     is_sql_keyword, parse_formula, parse_formula_at, render_formula, Formula, Token, TokenKind,
 };

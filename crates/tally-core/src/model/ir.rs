@@ -20,6 +20,11 @@ pub struct Filter {
     /// The parsed template, or the parse error (E0203) at the exact character.
     #[serde(skip)]
     pub parsed: Result<Template, Diagnostic>,
+    /// The parsed filter's references bound to the model ([`super::bind`]): by resolution for
+    /// a project's filters, when the query is planned for a query's own; `None` until then, and
+    /// for a filter that does not parse.
+    #[serde(skip)]
+    pub bound: Option<std::sync::Arc<super::bind::BoundFilter>>,
 }
 
 impl Filter {
@@ -30,15 +35,22 @@ impl Filter {
             text: s.value.clone(),
             span: s.span,
             parsed: expr::parse_filter_at(&s.value, &loc),
+            bound: None,
         }
     }
 
     /// A filter given with a query (command line, server, tests): its text is its source, so
-    /// spans inside it are offsets from `span` (usually [`Span::DUMMY`]).
+    /// spans inside it are offsets from `span` (usually [`Span::DUMMY`]). Its references are
+    /// bound to the model when the query is planned ([`Filter::bind`]).
     pub fn new(text: impl Into<String>, span: Span) -> Filter {
         let text = text.into();
         let parsed = expr::parse_filter_at(&text, &Located::plain(span));
-        Filter { text, span, parsed }
+        Filter {
+            text,
+            span,
+            parsed,
+            bound: None,
+        }
     }
 
     /// The parsed template, or the parse error.

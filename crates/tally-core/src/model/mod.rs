@@ -21,6 +21,7 @@ use indexmap::IndexMap;
 use serde::Serialize;
 use std::sync::Arc;
 
+pub mod bind;
 pub mod business;
 mod business_deadline;
 pub mod business_range;
@@ -29,6 +30,9 @@ mod ir;
 mod lookup;
 mod resolve;
 
+pub use bind::{
+    bind_filter, bind_item, item_out, join_path, BoundFilter, FilterRef, Item, MetricRef, Target,
+};
 pub use ir::{DerivedFormula, Filter, FormulaName};
 
 pub(crate) use resolve::is_valid_name;
@@ -462,6 +466,9 @@ pub struct SavedQuery {
     /// `group_by`, parsed by resolution (spans exact in the file), one per item.
     #[serde(skip)]
     pub group_by_parsed: Vec<Result<crate::expr::Reference, Diagnostic>>,
+    /// `group_by`, bound to the model by resolution ([`bind::bind_item`]), one per item.
+    #[serde(skip)]
+    pub group_by_items: Vec<Result<Item, Diagnostic>>,
     /// `order_by`, parsed by resolution: the reference and whether it sorts descending.
     #[serde(skip)]
     pub order_by_parsed: Vec<Result<(crate::expr::Reference, bool), Diagnostic>>,

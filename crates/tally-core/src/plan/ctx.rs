@@ -17,29 +17,6 @@ pub(crate) struct PlanCtx<'m> {
 }
 
 impl<'m> PlanCtx<'m> {
-    /// A granularity name: standard, or custom (a column of a time spine).
-    pub(crate) fn parse_time_grain(&self, s: &str) -> Option<TimeGrain> {
-        if let Some(g) = Grain::parse(s) {
-            return Some(TimeGrain::Standard(g));
-        }
-        let l = s.trim().to_ascii_lowercase();
-        self.model
-            .custom_granularity(&l)
-            .map(|_| TimeGrain::Custom(l))
-    }
-
-    pub(crate) fn grain_names(&self) -> Vec<String> {
-        let mut names: Vec<String> = Grain::names().map(str::to_string).collect();
-        for s in &self.model.time_spines {
-            names.extend(s.custom_granularities.iter().map(|(n, _)| n.clone()));
-        }
-        names
-    }
-
-    pub(crate) fn element_time_grain(&self, element: &str) -> Option<Grain> {
-        self.model.element_time_grain(element)
-    }
-
     pub(crate) fn element_exists(&self, element: &str) -> bool {
         self.model.element_exists(element)
     }

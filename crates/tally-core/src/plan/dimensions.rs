@@ -38,20 +38,11 @@ impl<'m> Planner<'m> {
                     needed.push(i);
                 }
             }
-            let before = self.diags.len();
-            if let Ok(t) = &f.parsed {
-                for r in t
-                    .references()
-                    .filter(|r| r.kind == crate::expr::RefKind::Metric)
-                {
-                    for g in &r.group_by_items {
-                        if let Some(i) = self.reference_to_item(g) {
-                            needed.push(i);
-                        }
-                    }
+            if let Some(b) = &f.bound {
+                for r in b.metrics() {
+                    needed.extend(r.items.iter().filter_map(|i| i.as_ref().ok()).cloned());
                 }
             }
-            self.diags.truncate(before);
         }
         let mut select = Select::default();
         let time_grain = self.cx.time_items_grain(&time_refs);

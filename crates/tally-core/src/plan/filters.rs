@@ -7,15 +7,16 @@ use super::items::{apply_default_grain, Item, Target};
 use super::joins::{FromBuilder, JoinKey};
 use super::{Bounds, MetricFilterKey, MetricFilterRel, Planner, QueryState};
 use crate::diag::{codes, Diagnostic};
-use crate::expr::{self, RefKind, Reference, Segment, Template};
-use crate::model::Filter;
+use crate::expr::{Segment, Template};
+use crate::model::{BoundFilter, Filter, FilterRef, MetricRef};
 use crate::sql::{Expr, Join, SqlPart, TableRef};
+use std::sync::Arc;
 
 /// A reference of a filter, resolved to what it names.
 #[derive(Clone, Debug)]
 pub(crate) enum FRef {
     Item(Item),
-    Metric(Reference),
+    Metric(MetricRef),
 }
 
 /// How a filter relates to a set of time items.
@@ -30,115 +31,38 @@ pub(crate) enum FilterClass {
 }
 
 impl<'m> Planner<'m> {
-    fn parse_filter_refs(&mut self, f: &Filter) -> Option<(Template, Vec<FRef>)> {
-        let template = match &f.parsed {
-            Ok(t) => self.bare_references(t.clone()),
-            Err(d) => {
+    /// The filter's references as resolution bound them (a query's own filters are bound when
+    /// the query is planned): the first problem of the filter is reported.
+    fn parse_filter_refs(&mut self, f: &Filter) -> Option<(Arc<BoundFilter>, Vec<FRef>)> {
+        let bound = match (&f.parsed, &f.bound) {
+            (Err(d), _) => {
                 self.err(d.clone());
+                return None;
+            }
+            (Ok(_), Some(b)) => Arc::clone(b),
+            (Ok(_), None) => {
+                self.err(
+                    Diagnostic::bug(format!(
+                        "the filter `{}` was not bound to the model",
+                        f.text
+                    ))
+                    .at(f.span),
+                );
                 return None;
             }
         };
         let mut refs = Vec::new();
-        for r in template.references() {
-            if r.kind == RefKind::Metric {
-                refs.push(FRef::Metric(r.clone()));
-            } else {
-                let item = self.reference_to_item(r)?;
-                refs.push(FRef::Item(item));
-            }
-        }
-        Some((template, refs))
-    }
-
-    /// MetricFlow evaluates filters over columns named after group-by items, so a filter's SQL may
-    /// name an item directly (`metric_time__day >= '2020-01-01'`): bare dunder names that name an
-    /// item are read as references.
-    fn bare_references(&mut self, t: Template) -> Template {
-        let mut segments = Vec::new();
-        for seg in t.segments {
-            let Segment::Sql { text, span } = seg else {
-                segments.push(seg);
-                continue;
-            };
-            let b = text.as_bytes();
-            let (mut i, mut last) = (0, 0);
-            while i < b.len() {
-                let c = b[i];
-                if c == b'\'' || c == b'"' {
-                    // A string literal or quoted identifier (doubled quotes stay inside).
-                    i += 1;
-                    while i < b.len() {
-                        if b[i] == c {
-                            if b.get(i + 1) == Some(&c) {
-                                i += 2;
-                                continue;
-                            }
-                            break;
-                        }
-                        i += 1;
-                    }
-                    i += 1;
-                } else if c.is_ascii_alphabetic() || c == b'_' {
-                    let start = i;
-                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'_') {
-                        i += 1;
-                    }
-                    let word = &text[start..i];
-                    let qualified = text[..start].trim_end().ends_with('.')
-                        || text[i..].trim_start().starts_with(['.', '(']);
-                    if word.contains("__")
-                        && !qualified
-                        && !expr::is_sql_keyword(word)
-                        && self.names_item(word)
-                    {
-                        if last < start {
-                            segments.push(Segment::Sql {
-                                text: text[last..start].to_string(),
-                                span: span.sub(last, start),
-                            });
-                        }
-                        segments.push(Segment::Ref(Reference::new(
-                            RefKind::Dimension,
-                            word,
-                            span.sub(start, i),
-                        )));
-                        last = i;
-                    }
-                } else if c.is_ascii_digit() {
-                    while i < b.len() && (b[i].is_ascii_alphanumeric() || b[i] == b'.') {
-                        i += 1;
-                    }
-                } else {
-                    i += 1;
+        for r in &bound.refs {
+            match r {
+                FilterRef::Metric(m) => refs.push(FRef::Metric(m.clone())),
+                FilterRef::Item(Ok(i)) => refs.push(FRef::Item(i.clone())),
+                FilterRef::Item(Err(d)) => {
+                    self.err(d.clone());
+                    return None;
                 }
             }
-            if last < text.len() {
-                segments.push(Segment::Sql {
-                    text: text[last..].to_string(),
-                    span: span.sub(last, text.len()),
-                });
-            }
         }
-        Template {
-            segments,
-            span: t.span,
-        }
-    }
-
-    /// Whether a dunder name names metric_time or an element of some semantic model.
-    fn names_item(&mut self, word: &str) -> bool {
-        let before = self.diags.len();
-        let item = self.reference_to_item(&Reference::new(
-            RefKind::Dimension,
-            word,
-            crate::source::Span::DUMMY,
-        ));
-        self.diags.truncate(before);
-        match item.map(|i| i.target) {
-            Some(super::items::Target::MetricTime { .. }) => true,
-            Some(super::items::Target::Element { element, .. }) => self.cx.element_exists(&element),
-            None => false,
-        }
+        Some((bound, refs))
     }
 
     /// The items a filter references (metric references left out), without reporting problems:
@@ -196,12 +120,12 @@ impl<'m> Planner<'m> {
         f: &Filter,
         resolve: &mut dyn FnMut(&mut Self, &FRef) -> Option<Expr>,
     ) -> Option<Expr> {
-        let (template, refs) = self.parse_filter_refs(f)?;
+        let (bound, refs) = self.parse_filter_refs(f)?;
         let mut resolved = Vec::new();
         for r in &refs {
             resolved.push(resolve(self, r)?);
         }
-        Some(splice_filter(&template, resolved))
+        Some(splice_filter(&bound.template, resolved))
     }
 
     /// Render a filter over a FROM clause: references become columns of its joins.
@@ -261,7 +185,7 @@ impl<'m> Planner<'m> {
     pub(crate) fn metric_filter_expr(
         &mut self,
         fb: &mut FromBuilder,
-        r: &Reference,
+        r: &MetricRef,
     ) -> Option<Expr> {
         let rel = self.metric_filter_rel(r)?;
         let key = JoinKey::MetricFilter(rel.cte.clone());
@@ -311,25 +235,22 @@ impl<'m> Planner<'m> {
 
     /// The relation of a metric reference: the metric grouped by its `group_by` items, planned as a
     /// query of its own (no filters, no time constraint) into a CTE.
-    fn metric_filter_rel(&mut self, r: &Reference) -> Option<MetricFilterRel> {
+    fn metric_filter_rel(&mut self, r: &MetricRef) -> Option<MetricFilterRel> {
+        let metric = match &r.metric {
+            Ok(id) => *id,
+            Err(d) => {
+                self.err(d.clone());
+                return None;
+            }
+        };
         let key = MetricFilterKey {
-            metric: r.name.clone(),
+            metric,
             group_by: r.group_by.clone(),
         };
         if let Some(rel) = self.metric_filters.get(&key) {
             return Some(rel.clone());
         }
-        let Some(metric) = self.cx.model.metric(&r.name) else {
-            self.err(
-                Diagnostic::error(
-                    codes::UNKNOWN_METRIC,
-                    format!("unknown metric `{}`", r.name),
-                )
-                .at(r.span)
-                .with_suggestion(&r.name, self.cx.model.metrics.keys().map(String::as_str)),
-            );
-            return None;
-        };
+        let metric = self.cx.model.metric_by_id(metric)?;
         if r.group_by.is_empty() {
             self.err(
                 Diagnostic::error(codes::INVALID_QUERY, format!("the metric `{}` in a filter has no group_by", r.name))
@@ -350,8 +271,14 @@ impl<'m> Planner<'m> {
             return None;
         }
         let mut items = Vec::new();
-        for g in &r.group_by_items {
-            items.push(self.reference_to_item(g)?);
+        for g in &r.items {
+            match g {
+                Ok(i) => items.push(i.clone()),
+                Err(d) => {
+                    self.err(d.clone());
+                    return None;
+                }
+            }
         }
         let default_grain = self.cx.query_default_grain(&[metric]);
         apply_default_grain(&mut items, default_grain);

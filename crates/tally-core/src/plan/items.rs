@@ -1,82 +1,13 @@
 //! Group-by items: parsing, output names, default granularities and the time constraint.
 
-use super::{join_path, Bounds, Planner, QueryRequest};
+use super::{Bounds, Planner, QueryRequest};
 use crate::diag::{codes, Diagnostic};
-use crate::expr::{self, RefKind, Reference};
-
-use crate::source::Span;
-use crate::time::{DatePart, Grain, TimeGrain};
+use crate::expr::{self, Reference};
+use crate::model::bind_item;
+pub(crate) use crate::model::{item_out, Item, Target};
+use crate::time::{Grain, TimeGrain};
 use crate::timeval::Ts;
 use crate::yaml::Spanned;
-
-/// What a group-by item or filter reference points at, independent of the source model.
-#[derive(Clone, Debug, PartialEq)]
-pub(crate) enum Target {
-    MetricTime {
-        grain: Option<TimeGrain>,
-        date_part: Option<DatePart>,
-    },
-    Element {
-        links: Vec<String>,
-        element: String,
-        grain: Option<TimeGrain>,
-        date_part: Option<DatePart>,
-    },
-}
-
-#[derive(Clone, Debug)]
-pub(crate) struct Item {
-    /// The output column name, as MetricFlow names it.
-    pub out: String,
-    pub target: Target,
-    pub span: Span,
-    /// A time dimension queried without a granularity, at its own.
-    pub own_grain: bool,
-}
-
-impl Item {
-    pub fn is_metric_time(&self) -> bool {
-        matches!(self.target, Target::MetricTime { .. })
-    }
-
-    pub fn grain(&self) -> Option<&TimeGrain> {
-        match &self.target {
-            Target::MetricTime { grain, .. } | Target::Element { grain, .. } => grain.as_ref(),
-        }
-    }
-
-    pub fn date_part(&self) -> Option<DatePart> {
-        match &self.target {
-            Target::MetricTime { date_part, .. } | Target::Element { date_part, .. } => *date_part,
-        }
-    }
-
-    /// The standard grain of a time item without a date part.
-    pub fn standard_grain(&self) -> Option<Grain> {
-        if self.date_part().is_some() {
-            return None;
-        }
-        self.grain().and_then(TimeGrain::standard)
-    }
-}
-
-/// The output name of a target.
-pub(crate) fn item_out(target: &Target) -> String {
-    let (base, grain, date_part) = match target {
-        Target::MetricTime { grain, date_part } => ("metric_time".to_string(), grain, date_part),
-        Target::Element {
-            links,
-            element,
-            grain,
-            date_part,
-        } => (join_path(links, element), grain, date_part),
-    };
-    match (date_part, grain) {
-        (Some(p), _) => format!("{base}__extract_{}", p.name()),
-        (None, Some(g)) => format!("{base}__{g}"),
-        (None, None) => base,
-    }
-}
 
 /// Give metric_time without a granularity the query's default granularity.
 pub(crate) fn apply_default_grain(items: &mut [Item], default: Grain) {
@@ -104,114 +35,16 @@ impl<'m> Planner<'m> {
         }
     }
 
-    /// Turn a parsed reference into a target and its output column name.
+    /// Turn a parsed reference into a target and its output column name ([`bind_item`], the
+    /// function that binds the references of filters), reporting a problem.
     pub(crate) fn reference_to_item(&mut self, r: &Reference) -> Option<Item> {
-        let mut parts: Vec<String> = r.entity_path.clone();
-        parts.extend(expr::split_dunder(&r.name));
-        let mut grain = match &r.grain {
-            Some(g) => match self.cx.parse_time_grain(g) {
-                Some(g) => Some(g),
-                None => {
-                    let names = self.cx.grain_names();
-                    self.err(
-                        Diagnostic::error(
-                            codes::GRANULARITY,
-                            format!("unknown time granularity `{g}`"),
-                        )
-                        .at(r.span)
-                        .with_suggestion(g, names.iter().map(String::as_str)),
-                    );
-                    return None;
-                }
-            },
-            None => None,
-        };
-        let date_part = match &r.date_part {
-            Some(p) => match DatePart::parse(p) {
-                Some(p) => Some(p),
-                None => {
-                    self.err(
-                        Diagnostic::error(codes::GRANULARITY, format!("unknown date part `{p}`"))
-                            .at(r.span)
-                            .with_suggestion(p, DatePart::ALL.iter().map(|d| d.name())),
-                    );
-                    return None;
-                }
-            },
-            None => None,
-        };
-        // A trailing granularity in a dunder name (`metric_time__month`, `booking__ds__alien_day`).
-        if r.kind != RefKind::Entity && grain.is_none() && parts.len() >= 2 {
-            let last = parts.last().expect("len checked").to_ascii_lowercase();
-            let g = match Grain::parse(&last) {
-                Some(g) if g.name() == last => Some(TimeGrain::Standard(g)),
-                _ => self
-                    .cx
-                    .model
-                    .custom_granularity(&last)
-                    .map(|_| TimeGrain::Custom(last.clone())),
-            };
-            if let Some(g) = g {
-                let is_metric_time = parts.len() == 2 && parts[0] == "metric_time";
-                if is_metric_time || parts.len() >= 3 {
-                    grain = Some(g);
-                    parts.pop();
-                }
+        match bind_item(self.cx.model, r) {
+            Ok(i) => Some(i),
+            Err(d) => {
+                self.err(d);
+                None
             }
         }
-        if r.kind == RefKind::Metric {
-            self.err(
-                Diagnostic::error(
-                    codes::UNSUPPORTED,
-                    "metrics cannot be used as group-by items",
-                )
-                .at(r.span)
-                .with_help("group by dimensions, entities or metric_time"),
-            );
-            return None;
-        }
-        if parts.len() == 1 && parts[0] == "metric_time" {
-            let target = Target::MetricTime { grain, date_part };
-            return Some(Item {
-                out: item_out(&target),
-                target,
-                span: r.span,
-                own_grain: false,
-            });
-        }
-        let element = parts.pop().unwrap_or_default();
-        let links = parts;
-        let time_grain = self.cx.element_time_grain(&element);
-        if grain.is_some() && time_grain.is_none() && self.cx.element_exists(&element) {
-            self.err(
-                Diagnostic::error(
-                    codes::INVALID_QUERY,
-                    format!("`{element}` is not a time dimension, so it has no granularity"),
-                )
-                .at(r.span)
-                .with_help(format!(
-                    "group by `{}` without a granularity",
-                    join_path(&links, &element)
-                )),
-            );
-            return None;
-        }
-        // A time dimension queried without a grain is at its own grain: the grain of the dimension
-        // on the model the item resolves to (set once paths are known), else the first one found.
-        let own_grain = grain.is_none() && time_grain.is_some();
-        let grain = grain.or(time_grain.map(TimeGrain::Standard));
-        let target = Target::Element {
-            links,
-            element,
-            grain,
-            date_part,
-        };
-        Some(Item {
-            out: item_out(&target),
-            target,
-            span: r.span,
-            own_grain,
-        })
     }
 
     // ----- default granularity -------------------------------------------------------------------

@@ -36,7 +36,7 @@ mod paths;
 mod spine;
 
 use crate::diag::{codes, Diagnostic};
-use crate::model::{Filter, Metric, Model};
+use crate::model::{join_path, Filter, Metric, Model};
 use crate::sql::{Cte, Expr, Query};
 use crate::timeval::Ts;
 use crate::yaml::Spanned;
@@ -84,6 +84,25 @@ impl QueryRequest {
                 .collect(),
             ..QueryRequest::default()
         }
+    }
+
+    /// The request with its own filters bound to `model` ([`Filter::bind`]; a saved query's are
+    /// bound already): what the planner reads.
+    fn bound(&self, model: &Model) -> std::borrow::Cow<'_, QueryRequest> {
+        if self
+            .where_
+            .iter()
+            .all(|f| f.bound.is_some() || f.parsed.is_err())
+        {
+            return std::borrow::Cow::Borrowed(self);
+        }
+        let mut req = self.clone();
+        for f in &mut req.where_ {
+            if f.bound.is_none() {
+                f.bind(model);
+            }
+        }
+        std::borrow::Cow::Owned(req)
     }
 
     /// Build a request from a saved query of the model.
@@ -165,7 +184,7 @@ pub(crate) struct MetricFilterRel {
 /// A metric filter's relation is planned once per metric and group-by items.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct MetricFilterKey {
-    pub metric: String,
+    pub metric: crate::model::MetricId,
     pub group_by: Vec<String>,
 }
 
@@ -191,6 +210,8 @@ pub(crate) struct Planner<'m> {
 
 /// Plan a query. Every problem is reported; a plan is returned only when there are none.
 pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
+    let req = req.bound(model);
+    let req = req.as_ref();
     let mut p = Planner {
         cx: PlanCtx { model },
         ctes: CteBuilder::new(ReservedNames::of(model)),
@@ -339,11 +360,4 @@ impl<'m> Planner<'m> {
             measures: Vec::new(),
         })
     }
-}
-
-/// `a__b__c` from path parts.
-fn join_path(links: &[String], element: &str) -> String {
-    let mut parts: Vec<&str> = links.iter().map(String::as_str).collect();
-    parts.push(element);
-    parts.join("__")
 }

@@ -1,12 +1,10 @@
 //! Every metric planned on its own, and the filters of metrics the planner does not check here.
 
-use super::{reference_path, resolve_element, Target, Validator};
+use super::{resolve_element, Validator};
 use crate::diag::{codes, Diagnostic};
-use crate::expr::{self, RefKind, Reference};
-use crate::model::{Filter, MeasureRef, Metric, MetricKind};
+use crate::model::{join_path, Filter, FilterRef, Item, MeasureRef, Metric, MetricKind, MetricRef};
 use crate::plan::{plan_query, QueryRequest};
 use crate::spec::EntityType;
-use crate::time::{Grain, TimeGrain};
 use crate::yaml::Spanned;
 use std::collections::BTreeSet;
 
@@ -72,80 +70,85 @@ impl<'m> Validator<'m> {
             }
         }
         for i in m.input_metrics() {
-            let models = self.filter_models(&i.name);
+            let models = self.filter_models_of(i.metric);
             for f in &i.filters {
                 self.check_filter(f, &models);
             }
         }
     }
 
-    /// Check that every reference of a (parsed) filter is reachable from each of `models`.
+    /// Check that every reference of a filter, as resolution bound it, is reachable from each of
+    /// `models`.
     pub(super) fn check_filter(&mut self, f: &Filter, models: &BTreeSet<usize>) {
-        let template = match &f.parsed {
-            Ok(t) => t,
-            Err(d) => {
+        let bound = match (&f.parsed, &f.bound) {
+            (Err(d), _) => {
                 self.push(d.clone());
                 return;
             }
+            (Ok(_), Some(b)) => b,
+            (Ok(_), None) => return,
         };
-        for r in template.references() {
-            self.check_reference(r, models, codes::FILTER_REFERENCE);
+        for r in &bound.refs {
+            match r {
+                FilterRef::Metric(m) => self.check_metric_ref(m, models, codes::FILTER_REFERENCE),
+                FilterRef::Item(Ok(i)) => self.check_item(i, models, codes::FILTER_REFERENCE),
+                FilterRef::Item(Err(d)) => self.push(d.clone()),
+            }
         }
     }
 
-    /// Check one reference (from a filter or a group-by item) against the models it applies to.
-    pub(super) fn check_reference(
-        &mut self,
-        r: &Reference,
-        models: &BTreeSet<usize>,
-        code: &'static str,
-    ) {
-        if r.kind == RefKind::Metric {
-            if self.model.metric(&r.name).is_none() {
+    /// A `Metric(...)` reference: the metric exists and its group-by items are entities of the
+    /// filtered models.
+    fn check_metric_ref(&mut self, r: &MetricRef, models: &BTreeSet<usize>, code: &'static str) {
+        if r.metric.is_err() {
+            self.push(
+                Diagnostic::error(code, format!("unknown metric `{}`", r.name))
+                    .at(r.span)
+                    .with_label("no metric of this name")
+                    .with_suggestion(&r.name, self.model.metrics.keys().map(String::as_str))
+                    .with_help(
+                        "`Metric('name', group_by=['entity'])` filters by a metric of this project",
+                    ),
+            );
+        }
+        for (g, item) in r.group_by.iter().zip(&r.items) {
+            let reached = item
+                .as_ref()
+                .ok()
+                .and_then(Item::element)
+                .is_some_and(|(_, e)| {
+                    models
+                        .iter()
+                        .any(|&mi| self.resolve_path(mi, &[], e).is_ok())
+                });
+            if !reached {
+                let span = match item {
+                    Ok(i) => i.span,
+                    Err(d) => d.span,
+                };
+                let names = self.reachable_names(models);
                 self.push(
-                    Diagnostic::error(code, format!("unknown metric `{}`", r.name))
-                        .at(r.span)
-                        .with_label("no metric of this name")
-                        .with_suggestion(&r.name, self.model.metrics.keys().map(String::as_str))
-                        .with_help("`Metric('name', group_by=['entity'])` filters by a metric of this project"),
+                    Diagnostic::error(code, format!("`{g}` in the group_by of `{}` cannot be reached", r.name))
+                        .at(span)
+                        .with_suggestion(g, names.iter().map(String::as_str))
+                        .with_help("a metric filter groups the metric by an entity of the filtered measure's semantic model"),
                 );
             }
-            for (g, item) in r.group_by.iter().zip(&r.group_by_items) {
-                let last = expr::split_dunder(g).pop().unwrap_or_default();
-                if !models
-                    .iter()
-                    .any(|&mi| self.resolve_path(mi, &[], &last).is_ok())
-                {
-                    let names = self.reachable_names(models);
-                    self.push(
-                        Diagnostic::error(code, format!("`{g}` in the group_by of `{}` cannot be reached", r.name))
-                            .at(item.span)
-                            .with_suggestion(g, names.iter().map(String::as_str))
-                            .with_help("a metric filter groups the metric by an entity of the filtered measure's semantic model"),
-                    );
-                }
-            }
-            return;
         }
-        let Some(t) = self.target_of(r) else { return };
-        if t.metric_time {
+    }
+
+    /// Check one bound item (from a filter or a group-by item) against the models it applies to.
+    pub(super) fn check_item(&mut self, i: &Item, models: &BTreeSet<usize>, code: &'static str) {
+        let Some((links, element)) = i.element() else {
             return;
-        }
+        };
         for &mi in models {
-            match self.resolve_path(mi, &t.links, &t.element) {
+            match self.resolve_path(mi, links, element) {
                 Ok(()) => {}
                 Err(found) if found.is_empty() => {
-                    let name = t
-                        .links
-                        .iter()
-                        .chain([&t.element])
-                        .cloned()
-                        .collect::<Vec<_>>()
-                        .join("__");
+                    let name = join_path(links, element);
                     let names = self.reachable_names(&[mi].into());
-                    let exists = self.model.semantic_models.iter().any(|s| {
-                        s.dimension(&t.element).is_some() || s.entity(&t.element).is_some()
-                    });
+                    let exists = self.model.element_exists(element);
                     let mut d = Diagnostic::error(
                         code,
                         format!(
@@ -153,14 +156,14 @@ impl<'m> Validator<'m> {
                             self.model.semantic_models[mi].name
                         ),
                     )
-                    .at(r.span)
+                    .at(i.span)
                     .with_label(if exists {
                         "not reachable through joins"
                     } else {
                         "no dimension or entity of this name"
                     })
                     .with_suggestion(&name, names.iter().map(String::as_str));
-                    if t.links.is_empty() && exists {
+                    if links.is_empty() && exists {
                         d = d.with_help("qualify a dimension with the entity it belongs to, e.g. `listing__country`");
                     } else {
                         d = d.with_help("a filter may use dimensions and entities of the filtered measure's semantic model and of models joined to it by entities");
@@ -177,62 +180,16 @@ impl<'m> Validator<'m> {
                             codes::AMBIGUOUS_JOIN,
                             format!(
                                 "`{}` is reachable through several semantic models: {}",
-                                r.name,
+                                join_path(links, element),
                                 names.join(", ")
                             ),
                         )
-                        .at(r.span)
+                        .at(i.span)
                         .with_help("qualify it with a longer entity path"),
                     );
                 }
             }
         }
-    }
-
-    /// The planner's reading of a reference: entity path, grain suffix, `metric_time`.
-    pub(super) fn target_of(&mut self, r: &Reference) -> Option<Target> {
-        let model = self.model;
-        let custom = |n: &str| model.custom_granularity(n).is_some();
-        if let Some(g) = &r.grain {
-            if TimeGrain::parse(g, &custom).is_none() {
-                self.push(
-                    Diagnostic::error(
-                        codes::GRANULARITY,
-                        format!("unknown time granularity `{g}`"),
-                    )
-                    .at(r.span)
-                    .with_suggestion(g, Grain::names())
-                    .with_help(format!(
-                        "granularities: {}",
-                        Grain::names().collect::<Vec<_>>().join(", ")
-                    )),
-                );
-                return None;
-            }
-        }
-        if let Some(p) = &r.date_part {
-            if crate::time::DatePart::parse(p).is_none() {
-                self.push(
-                    Diagnostic::error(codes::GRANULARITY, format!("unknown date part `{p}`"))
-                        .at(r.span)
-                        .with_suggestion(p, crate::time::DatePart::ALL.iter().map(|d| d.name()))
-                        .with_help("date parts: year, quarter, month, week, day, dow, doy"),
-                );
-                return None;
-            }
-        }
-        Some(match reference_path(r) {
-            None => Target {
-                metric_time: true,
-                links: vec![],
-                element: String::new(),
-            },
-            Some((links, element)) => Target {
-                metric_time: false,
-                links,
-                element,
-            },
-        })
     }
 
     pub(super) fn resolve_path(

@@ -354,13 +354,23 @@ impl<'m> Validator<'m> {
 
     /// The semantic models a metric's filters apply to (for a conversion metric, the base side).
     pub(super) fn filter_models(&self, name: &str) -> BTreeSet<usize> {
-        let Some(m) = self.model.metric(name) else {
+        self.model
+            .metric_id(name)
+            .map(|id| self.filter_models_of(id))
+            .unwrap_or_default()
+    }
+
+    /// [`Self::filter_models`] of a metric by id (an input, as resolution bound it).
+    pub(super) fn filter_models_of(&self, id: MetricId) -> BTreeSet<usize> {
+        let Some(m) = self.model.metric_by_id(id) else {
             return BTreeSet::new();
         };
         if let MetricKind::Conversion { base, .. } = &m.kind {
             return [base.model].into();
         }
-        self.measures_of(name).iter().map(|r| r.model).collect()
+        let mut out = Vec::new();
+        self.collect_measures(id, &mut out, &mut BTreeSet::new());
+        out.iter().map(|r| r.model).collect()
     }
 
     pub(super) fn metric_time_granularity(&mut self, m: &Metric) {

@@ -35,10 +35,8 @@
 
 use crate::diag::{self, Diagnostic};
 use crate::dialect::Dialect;
-use crate::expr::{self, RefKind, Reference};
 use crate::model::Model;
 use crate::source::Span;
-use crate::time::Grain;
 use std::collections::BTreeSet;
 
 mod filters;
@@ -113,34 +111,6 @@ pub(crate) fn resolve_element(
     crate::plan::find_path(model, from, links, element)
         .map(|(_, m)| m)
         .map_err(|found| found.into_iter().map(|(_, m)| m).collect())
-}
-
-/// A reference's entity path and element, with a trailing grain taken off as the planner does
-/// (`order__ordered_at__month` -> links `[order]`, element `ordered_at`); `None` for `metric_time`.
-pub(crate) fn reference_path(r: &Reference) -> Option<(Vec<String>, String)> {
-    let mut parts: Vec<String> = r.entity_path.clone();
-    parts.extend(expr::split_dunder(&r.name));
-    if r.kind != RefKind::Entity && r.grain.is_none() && parts.len() >= 2 {
-        let last = parts.last().expect("len checked").clone();
-        if Grain::parse(&last).is_some_and(|g| g.name() == last) {
-            let is_metric_time = parts.len() == 2 && parts[0] == "metric_time";
-            if is_metric_time || parts.len() >= 3 {
-                parts.pop();
-            }
-        }
-    }
-    if parts.len() == 1 && parts[0] == "metric_time" {
-        return None;
-    }
-    let element = parts.pop().unwrap_or_default();
-    Some((parts, element))
-}
-
-/// What a reference points at once its grain suffix is taken off (the planner's reading).
-struct Target {
-    metric_time: bool,
-    links: Vec<String>,
-    element: String,
 }
 
 struct Validator<'m> {

@@ -86,18 +86,18 @@ impl<'m> Validator<'m> {
                 .flat_map(|m| self.filter_models(&m.value))
                 .collect();
             let mut outputs: Vec<String> = sq.metrics.iter().map(|m| m.value.clone()).collect();
-            for g in &sq.group_by_parsed {
-                match g {
-                    Ok(r) => {
+            for (g, item) in sq.group_by_parsed.iter().zip(&sq.group_by_items) {
+                match (g, item) {
+                    (Ok(r), Ok(i)) => {
                         if models.is_empty() {
                             continue;
                         }
-                        self.check_reference(r, &models, codes::SAVED_QUERY);
+                        self.check_item(i, &models, codes::SAVED_QUERY);
                         let mut parts = r.entity_path.clone();
                         parts.extend(expr::split_dunder(&r.name));
                         outputs.push(parts.join("__"));
                     }
-                    Err(d) => self.push(d.clone()),
+                    (Err(d), _) | (_, Err(d)) => self.push(d.clone()),
                 }
             }
             for f in &sq.where_ {
@@ -133,31 +133,24 @@ impl<'m> Validator<'m> {
     /// model. (The planner picks one root model for all items; this is the per-item part of it.)
     pub(super) fn dimension_only_saved_query(&mut self, sq: &crate::model::SavedQuery) {
         let all: BTreeSet<usize> = (0..self.model.semantic_models.len()).collect();
-        for (g, parsed) in sq.group_by.iter().zip(&sq.group_by_parsed) {
-            let r = match parsed {
-                Ok(r) => r,
+        for (g, item) in sq.group_by.iter().zip(&sq.group_by_items) {
+            let i = match item {
+                Ok(i) => i,
                 Err(d) => {
                     self.push(d.clone());
                     continue;
                 }
             };
-            let Some(t) = self.target_of(r) else {
+            let Some((links, element)) = i.element() else {
                 continue;
             };
-            if t.metric_time
-                || all
-                    .iter()
-                    .any(|&mi| self.resolve_path(mi, &t.links, &t.element).is_ok())
+            if all
+                .iter()
+                .any(|&mi| self.resolve_path(mi, links, element).is_ok())
             {
                 continue;
             }
-            let name = t
-                .links
-                .iter()
-                .chain([&t.element])
-                .cloned()
-                .collect::<Vec<_>>()
-                .join("__");
+            let name = crate::model::join_path(links, element);
             let names = self.reachable_names(&all);
             self.push(
                 Diagnostic::error(

@@ -63,6 +63,8 @@ impl Resolver<'_> {
                     crate::expr::parse_group_by_at(&g.value, &loc)
                 })
                 .collect(),
+            // Bound with the filters, once the metrics are final.
+            group_by_items: Vec::new(),
             order_by_parsed: sq
                 .query_params
                 .order_by
