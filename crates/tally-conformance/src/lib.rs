@@ -11,7 +11,6 @@ pub mod crosscheck;
 pub mod tally;
 
 use std::cmp::Ordering;
-use std::fmt;
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -19,6 +18,10 @@ use duckdb::arrow::datatypes::{DataType, IntervalUnit, TimeUnit as ArrowTimeUnit
 use duckdb::types::ValueRef;
 
 pub use tally_conformance_cases::*;
+/// The cell of a result table: tally's one row-value type. DATE and TIMESTAMP cells are both
+/// read as [`Value::Time`] written out to the microsecond ([`Value::time_from_micros`]), so a
+/// date equals the timestamp at its midnight.
+pub use tally_core::value::Value;
 
 /// Creates `schema` and loads all fixture tables of `<metricflow_dir>/fixtures/*/*.yaml` into it.
 pub fn load_fixtures(
@@ -42,28 +45,16 @@ pub fn load_fixtures(
 // Tables
 // ---------------------------------------------------------------------------------------------
 
-/// A result cell. DATE and TIMESTAMP values both become [`Value::Timestamp`].
-#[derive(Debug, Clone)]
-pub enum Value {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-    /// Microseconds since 1970-01-01 00:00:00 (UTC for TIMESTAMPTZ).
-    Timestamp(i64),
-}
-
-impl fmt::Display for Value {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Value::Null => f.write_str("NULL"),
-            Value::Bool(b) => write!(f, "{b}"),
-            Value::Int(i) => write!(f, "{i}"),
-            Value::Float(x) => write!(f, "{x:?}"),
-            Value::Text(s) => write!(f, "{s:?}"),
-            Value::Timestamp(t) => f.write_str(&format_timestamp(*t)),
-        }
+/// How a cell reads in a conformance report: `NULL`, floats in Rust's debug form (`2.0`), text
+/// quoted, times as `YYYY-MM-DD HH:MM:SS[.ffffff]`.
+pub fn shown(v: &Value) -> String {
+    match v {
+        Value::Null => "NULL".to_string(),
+        Value::Float(x) => format!("{x:?}"),
+        Value::Text(s) => format!("{s:?}"),
+        Value::Bool(b) => b.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Time(t) => t.clone(),
     }
 }
 
@@ -95,8 +86,8 @@ fn convert_value(v: ValueRef<'_>) -> Value {
                 .parse()
                 .unwrap_or(d.value() as f64 / 10f64.powi(d.scale().into())),
         ),
-        ValueRef::Timestamp(unit, t) => Value::Timestamp(unit.to_micros(t)),
-        ValueRef::Date32(d) => Value::Timestamp(i64::from(d) * MICROS_PER_DAY),
+        ValueRef::Timestamp(unit, t) => Value::time_from_micros(unit.to_micros(t)),
+        ValueRef::Date32(d) => Value::time_from_micros(i64::from(d) * MICROS_PER_DAY),
         ValueRef::Text(bytes) => Value::Text(String::from_utf8_lossy(bytes).into_owned()),
         ValueRef::Blob(bytes) => Value::Text(bytes.iter().map(|b| format!("{b:02x}")).collect()),
         ValueRef::Time64(unit, t) => {
@@ -201,7 +192,7 @@ fn type_rank(v: &Value) -> u8 {
         Value::Null => 0,
         Value::Bool(_) => 1,
         Value::Int(_) | Value::Float(_) => 2,
-        Value::Timestamp(_) => 3,
+        Value::Time(_) => 3,
         Value::Text(_) => 4,
     }
 }
@@ -211,7 +202,10 @@ fn cmp_values(a: &Value, b: &Value) -> Ordering {
     match (a, b) {
         (Value::Bool(x), Value::Bool(y)) => x.cmp(y),
         (Value::Int(x), Value::Int(y)) => x.cmp(y),
-        (Value::Timestamp(x), Value::Timestamp(y)) => x.cmp(y),
+        (Value::Time(x), Value::Time(y)) => match (a.time_micros(), b.time_micros()) {
+            (Some(p), Some(q)) => p.cmp(&q),
+            _ => x.cmp(y),
+        },
         (Value::Text(x), Value::Text(y)) => x.cmp(y),
         _ => match (as_number(a), as_number(b)) {
             (Some(x), Some(y)) => match (x.is_nan(), y.is_nan()) {
@@ -244,7 +238,10 @@ fn values_equal(a: &Value, b: &Value) -> bool {
         (Value::Null, Value::Null) => true,
         (Value::Bool(x), Value::Bool(y)) => x == y,
         (Value::Int(x), Value::Int(y)) if x == y => true,
-        (Value::Timestamp(x), Value::Timestamp(y)) => x == y,
+        (Value::Time(x), Value::Time(y)) => match (a.time_micros(), b.time_micros()) {
+            (Some(p), Some(q)) => p == q,
+            _ => x == y,
+        },
         (Value::Text(x), Value::Text(y)) => x == y,
         _ => match (as_number(a), as_number(b)) {
             (Some(x), Some(y)) => numbers_close(x, y),
@@ -286,10 +283,7 @@ fn with_sorted_columns(t: &Table) -> Table {
 }
 
 fn render_row(row: &[Value]) -> String {
-    row.iter()
-        .map(|v| v.to_string())
-        .collect::<Vec<_>>()
-        .join(" | ")
+    row.iter().map(shown).collect::<Vec<_>>().join(" | ")
 }
 
 const MAX_DIFF_ROWS: usize = 20;

@@ -71,11 +71,7 @@ fn conformance_loads_fixtures() {
     )
     .unwrap();
     assert_eq!(t.columns, ["ds", "booking_value", "is_instant", "guest_id"]);
-    assert!(
-        matches!(t.rows[0][0], Value::Timestamp(_)),
-        "{:?}",
-        t.rows[0]
-    );
+    assert!(matches!(t.rows[0][0], Value::Time(_)), "{:?}", t.rows[0]);
     assert!(matches!(t.rows[0][1], Value::Float(_)), "{:?}", t.rows[0]);
     assert!(matches!(t.rows[0][2], Value::Bool(_)), "{:?}", t.rows[0]);
     assert!(matches!(t.rows[0][3], Value::Text(_)), "{:?}", t.rows[0]);
@@ -88,7 +84,7 @@ fn conformance_loads_fixtures() {
     let types: Vec<String> = types
         .rows
         .iter()
-        .map(|r| format!("{} {}", r[0], r[1]))
+        .map(|r| format!("{} {}", shown(&r[0]), shown(&r[1])))
         .collect();
     assert!(
         types.contains(&"\"capacity\" \"BIGINT\"".to_string()),
@@ -452,8 +448,8 @@ fn conformance_query_table_types() {
     assert!(matches!(&r[4], Value::Text(s) if s == "x"));
     assert!(matches!(r[5], Value::Bool(true)));
     assert!(matches!(r[6], Value::Null));
-    assert_eq!(r[7].to_string(), "2020-01-02 00:00:00");
-    assert_eq!(r[8].to_string(), "2020-01-02 03:04:05.500000");
+    assert_eq!(shown(&r[7]), "2020-01-02 00:00:00");
+    assert_eq!(shown(&r[8]), "2020-01-02 03:04:05.500000");
     assert!(matches!(r[9], Value::Float(x) if x.is_nan()));
 
     // DATE and TIMESTAMP compare as timestamps.
@@ -505,4 +501,48 @@ fn conformance_compare_diff_pairs_rows_by_text_keys() {
         ],
         "{err}"
     );
+}
+
+#[test]
+fn conformance_times_compare_by_value_and_never_equal_text() {
+    let case = Case::default();
+    let t = |s: &str| table(&["t"], vec![vec![Value::Time(s.into())]]);
+    let text = table(
+        &["t"],
+        vec![vec![Value::Text("2020-01-01 00:00:00".into())]],
+    );
+    // A date and the timestamp at its midnight are one time, however written.
+    assert!(compare(&case, &t("2020-01-01"), &t("2020-01-01 00:00:00")).is_ok());
+    assert!(compare(&case, &t("2020-01-01 00:00:00.000001"), &t("2020-01-01")).is_err());
+    // Text that reads like a time is still text.
+    assert!(compare(&case, &t("2020-01-01 00:00:00"), &text).is_err());
+    // Rows sort by the time's value, not by its text (`T` sorts after a space).
+    let e = table(
+        &["t", "x"],
+        vec![
+            vec![Value::Time("2020-01-01T23:00".into()), Value::Int(1)],
+            vec![Value::Time("2020-01-01 23:30".into()), Value::Int(2)],
+        ],
+    );
+    let a = table(
+        &["t", "x"],
+        vec![
+            vec![
+                Value::time_from_micros(1_577_919_600_000_000),
+                Value::Int(1),
+            ],
+            vec![
+                Value::time_from_micros(1_577_921_400_000_000),
+                Value::Int(2),
+            ],
+        ],
+    );
+    assert!(compare(&case, &e, &a).is_ok());
+    assert_eq!(
+        shown(&Value::time_from_micros(1_577_880_000_000_000)),
+        "2020-01-01 12:00:00"
+    );
+    assert_eq!(shown(&Value::Text("a".into())), "\"a\"");
+    assert_eq!(shown(&Value::Float(2.0)), "2.0");
+    assert_eq!(shown(&Value::Null), "NULL");
 }

@@ -196,7 +196,7 @@ fn pg_value(cell: &str, ty: &str) -> Result<Value, String> {
             _ => return Err(bad("boolean")),
         },
         "date" | "timestamp" | "timestamp without time zone" => {
-            Value::Timestamp(conformance::parse_datetime(cell)?)
+            Value::time_from_micros(conformance::parse_datetime(cell)?)
         }
         "timestamp with time zone" => {
             // `2020-01-01 10:00:00+00` (the session is UTC) or with a `+05:30` offset.
@@ -218,7 +218,7 @@ fn pg_value(cell: &str, ty: &str) -> Result<Value, String> {
                 .parse()
                 .map_err(|_| bad("offset"))?;
             let micros = conformance::parse_datetime(ts)?;
-            Value::Timestamp(micros - sign * (h * 3600 + m * 60) * 1_000_000)
+            Value::time_from_micros(micros - sign * (h * 3600 + m * 60) * 1_000_000)
         }
         _ => Value::Text(cell.to_string()),
     })

@@ -124,7 +124,7 @@ fn cell(v: &Json) -> Result<Value, String> {
         Json::String(s) => Value::Text(s.clone()),
         Json::Object(o) => {
             if let Some(Json::String(ts)) = o.get("ts") {
-                Value::Timestamp(conformance::parse_datetime(ts)?)
+                Value::time_from_micros(conformance::parse_datetime(ts)?)
             } else if let Some(Json::String(f)) = o.get("float") {
                 Value::Float(f.parse().map_err(|_| format!("bad float {f:?}"))?)
             } else {

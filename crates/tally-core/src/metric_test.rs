@@ -30,78 +30,8 @@ use crate::model::{Filter, Model};
 use crate::plan::QueryRequest;
 use crate::source::{FileId, Span};
 use crate::spec::{Columns, MetricTest, QueryParams, Row};
+use crate::value::Value;
 use crate::yaml::Spanned;
-use std::fmt;
-
-/// A fixture or expected value.
-#[derive(Clone, Debug, PartialEq)]
-pub enum Cell {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Float(f64),
-    Text(String),
-}
-
-impl Cell {
-    /// A YAML scalar; `None` for a list or mapping.
-    fn from_json(v: &serde_json::Value) -> Option<Cell> {
-        Some(match v {
-            serde_json::Value::Null => Cell::Null,
-            serde_json::Value::Bool(b) => Cell::Bool(*b),
-            serde_json::Value::Number(n) => match n.as_i64() {
-                Some(i) => Cell::Int(i),
-                None => Cell::Float(n.as_f64().unwrap_or(f64::NAN)),
-            },
-            serde_json::Value::String(s) => Cell::Text(s.clone()),
-            _ => return None,
-        })
-    }
-
-    /// A CSV field: an empty unquoted field is NULL, integers, decimals and `true`/`false` are
-    /// typed, anything else (and any quoted field) is text.
-    pub fn from_csv(text: &str, quoted: bool) -> Cell {
-        if quoted {
-            return Cell::Text(text.to_string());
-        }
-        if text.is_empty() {
-            return Cell::Null;
-        }
-        match text {
-            "true" | "TRUE" | "True" => return Cell::Bool(true),
-            "false" | "FALSE" | "False" => return Cell::Bool(false),
-            _ => {}
-        }
-        if let Ok(i) = text.parse::<i64>() {
-            return Cell::Int(i);
-        }
-        if looks_numeric(text) {
-            if let Ok(f) = text.parse::<f64>() {
-                return Cell::Float(f);
-            }
-        }
-        Cell::Text(text.to_string())
-    }
-}
-
-/// Digits with an optional sign, decimal point and exponent (not `inf` or `NaN`).
-fn looks_numeric(s: &str) -> bool {
-    s.chars().any(|c| c.is_ascii_digit())
-        && s.chars()
-            .all(|c| c.is_ascii_digit() || matches!(c, '+' | '-' | '.' | 'e' | 'E'))
-}
-
-impl fmt::Display for Cell {
-    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        match self {
-            Cell::Null => f.write_str("NULL"),
-            Cell::Bool(b) => write!(f, "{b}"),
-            Cell::Int(i) => write!(f, "{i}"),
-            Cell::Float(x) => write!(f, "{x}"),
-            Cell::Text(s) => f.write_str(s),
-        }
-    }
-}
 
 /// A column of a fixture table or of the expected rows.
 #[derive(Clone, Debug)]
@@ -116,7 +46,10 @@ pub struct ColumnData {
 #[derive(Clone, Debug)]
 pub struct RowData {
     pub span: Span,
-    pub cells: Vec<Cell>,
+    /// Cells as written: null, booleans, numbers and text. A fixture never makes a
+    /// [`Value::Time`]: `2026-01-05 09:00:00` stays text (as YAML and CSV wrote it), and the runner
+    /// infers a DATE or TIMESTAMP column from such text and compares it with a time by value.
+    pub cells: Vec<Value>,
 }
 
 /// One source table of a test, ready to be created.
@@ -340,8 +273,8 @@ impl RowSink<'_> {
         Some(self.columns.len() - 1)
     }
 
-    fn cell(&mut self, v: &Spanned<serde_json::Value>) -> Option<Cell> {
-        let c = Cell::from_json(&v.value);
+    fn cell(&mut self, v: &Spanned<serde_json::Value>) -> Option<Value> {
+        let c = Value::from_json(&v.value);
         if c.is_none() {
             self.diags.push(
                 Diagnostic::error(
@@ -358,7 +291,7 @@ impl RowSink<'_> {
 
     fn add_rows(&mut self, rows: &[Spanned<Row>]) {
         for r in rows {
-            let mut cells: Vec<(usize, Cell)> = Vec::new();
+            let mut cells: Vec<(usize, Value)> = Vec::new();
             match &r.value {
                 Row::Map(entries) => {
                     for (k, v) in entries {
@@ -422,20 +355,20 @@ impl RowSink<'_> {
             let cells = cols
                 .iter()
                 .zip(fields)
-                .filter_map(|(c, f)| c.map(|i| (i, Cell::from_csv(&f.text, f.quoted))))
+                .filter_map(|(c, f)| c.map(|i| (i, Value::from_csv(&f.text, f.quoted))))
                 .collect();
             self.push(*span, cells);
         }
     }
 
-    fn push(&mut self, span: Span, cells: Vec<(usize, Cell)>) {
+    fn push(&mut self, span: Span, cells: Vec<(usize, Value)>) {
         let mut row = RowData {
             span,
             cells: Vec::new(),
         };
         for (i, c) in cells {
             if row.cells.len() <= i {
-                row.cells.resize(i + 1, Cell::Null);
+                row.cells.resize(i + 1, Value::Null);
             }
             row.cells[i] = c;
         }
@@ -445,7 +378,7 @@ impl RowSink<'_> {
     fn finish(mut self) -> (Vec<ColumnData>, Vec<RowData>) {
         let n = self.columns.len();
         for r in &mut self.rows {
-            r.cells.resize(n, Cell::Null);
+            r.cells.resize(n, Value::Null);
         }
         (self.columns, self.rows)
     }
@@ -917,23 +850,23 @@ mod tests {
         let csv = parse_csv(FileId(0), text).unwrap();
         assert_eq!(csv.header.len(), 5);
         assert_eq!(csv.rows.len(), 2);
-        let cells: Vec<Cell> = csv.rows[1]
+        let cells: Vec<Value> = csv.rows[1]
             .1
             .iter()
-            .map(|f| Cell::from_csv(&f.text, f.quoted))
+            .map(|f| Value::from_csv(&f.text, f.quoted))
             .collect();
         assert_eq!(
             cells,
             vec![
-                Cell::Text("b,\"c\"".into()),
-                Cell::Null,
-                Cell::Text("3".into()),
-                Cell::Bool(false),
-                Cell::Text("2026-01-02 10:00:00".into())
+                Value::Text("b,\"c\"".into()),
+                Value::Null,
+                Value::Text("3".into()),
+                Value::Bool(false),
+                Value::Text("2026-01-02 10:00:00".into())
             ]
         );
-        assert_eq!(Cell::from_csv("2.5", false), Cell::Float(2.5));
-        assert_eq!(Cell::from_csv("inf", false), Cell::Text("inf".into()));
+        assert_eq!(Value::from_csv("2.5", false), Value::Float(2.5));
+        assert_eq!(Value::from_csv("inf", false), Value::Text("inf".into()));
         assert_eq!(&text[csv.rows[1].1[4].span.range()], "2026-01-02 10:00:00");
     }
 

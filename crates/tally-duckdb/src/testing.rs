@@ -13,7 +13,7 @@
 use crate::engine::{self, ResultTable, Value};
 use std::cmp::Ordering;
 use tally_core::diag::{codes, did_you_mean, Diagnostic};
-use tally_core::metric_test::{self, Cell, ExpectedRows, PreparedTest, TableData};
+use tally_core::metric_test::{self, ExpectedRows, PreparedTest, TableData};
 use tally_core::model::{Model, Relation};
 use tally_core::source::Span;
 use tally_core::spec::MetricTest;
@@ -248,13 +248,13 @@ pub fn column_type(t: &TableData, i: usize) -> String {
     let (mut ints, mut floats, mut bools, mut dates, mut stamps, mut texts) = (0, 0, 0, 0, 0, 0);
     for r in &t.rows {
         match &r.cells[i] {
-            Cell::Null => {}
-            Cell::Int(_) => ints += 1,
-            Cell::Float(_) => floats += 1,
-            Cell::Bool(_) => bools += 1,
-            Cell::Text(s) if is_date(s) => dates += 1,
-            Cell::Text(s) if is_timestamp(s) => stamps += 1,
-            Cell::Text(_) => texts += 1,
+            Value::Null => {}
+            Value::Int(_) => ints += 1,
+            Value::Float(_) => floats += 1,
+            Value::Bool(_) => bools += 1,
+            Value::Text(s) | Value::Time(s) if is_date(s) => dates += 1,
+            Value::Text(s) | Value::Time(s) if is_timestamp(s) => stamps += 1,
+            Value::Text(_) | Value::Time(_) => texts += 1,
         }
     }
     let kinds = [ints + floats > 0, bools > 0, dates + stamps > 0, texts > 0]
@@ -280,14 +280,14 @@ pub fn column_type(t: &TableData, i: usize) -> String {
     .into()
 }
 
-fn literal(c: &Cell, ty: &str) -> String {
+fn literal(c: &Value, ty: &str) -> String {
     let v = match c {
-        Cell::Null => return "NULL".into(),
-        Cell::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
-        Cell::Int(i) => i.to_string(),
-        Cell::Float(x) if x.is_finite() => format!("{x}"),
-        Cell::Float(x) => sql_string(&x.to_string()),
-        Cell::Text(s) => sql_string(s),
+        Value::Null => return "NULL".into(),
+        Value::Bool(b) => if *b { "TRUE" } else { "FALSE" }.to_string(),
+        Value::Int(i) => i.to_string(),
+        Value::Float(x) if x.is_finite() => format!("{x}"),
+        Value::Float(x) => sql_string(&x.to_string()),
+        Value::Text(s) | Value::Time(s) => sql_string(s),
     };
     format!("CAST({v} AS {ty})")
 }
@@ -404,11 +404,11 @@ fn append_rows(conn: &duckdb::Connection, t: &TableData) -> Result<(), duckdb::E
             .iter()
             .map(|c| -> Box<dyn ToSql + '_> {
                 match c {
-                    Cell::Null => Box::new(duckdb::types::Null),
-                    Cell::Bool(b) => Box::new(*b),
-                    Cell::Int(i) => Box::new(*i),
-                    Cell::Float(x) => Box::new(*x),
-                    Cell::Text(s) => Box::new(s.as_str()),
+                    Value::Null => Box::new(duckdb::types::Null),
+                    Value::Bool(b) => Box::new(*b),
+                    Value::Int(i) => Box::new(*i),
+                    Value::Float(x) => Box::new(*x),
+                    Value::Text(s) | Value::Time(s) => Box::new(s.as_str()),
                 }
             })
             .collect();
@@ -562,11 +562,11 @@ fn close(x: f64, y: f64) -> bool {
     x == y || (x - y).abs() <= TOLERANCE * x.abs().max(y.abs())
 }
 
-fn cell_number(c: &Cell) -> Option<f64> {
+fn cell_number(c: &Value) -> Option<f64> {
     match c {
-        Cell::Int(i) => Some(*i as f64),
-        Cell::Float(x) => Some(*x),
-        Cell::Text(s) => s.trim().parse().ok().filter(|_: &f64| {
+        Value::Int(i) => Some(*i as f64),
+        Value::Float(x) => Some(*x),
+        Value::Text(s) | Value::Time(s) => s.trim().parse().ok().filter(|_: &f64| {
             s.chars().any(|c| c.is_ascii_digit())
                 && s.trim()
                     .chars()
@@ -600,19 +600,21 @@ fn canonical_time(s: &str) -> Option<String> {
 }
 
 /// Whether an expected cell matches an actual value.
-pub fn matches(e: &Cell, a: &Value) -> bool {
+pub fn matches(e: &Value, a: &Value) -> bool {
     match (e, a) {
-        (Cell::Null, Value::Null) => true,
-        (Cell::Null, _) | (_, Value::Null) => false,
+        (Value::Null, Value::Null) => true,
+        (Value::Null, _) | (_, Value::Null) => false,
         (_, Value::Int(y)) => cell_number(e).is_some_and(|x| close(x, *y as f64)),
         (_, Value::Float(y)) => cell_number(e).is_some_and(|x| close(x, *y)),
-        (Cell::Bool(x), Value::Bool(y)) => x == y,
-        (Cell::Text(s), Value::Bool(y)) => s.eq_ignore_ascii_case(&y.to_string()),
-        (Cell::Text(s), Value::Time(t)) => match (canonical_time(s), canonical_time(t)) {
-            (Some(x), Some(y)) => x == y,
-            _ => s == t,
-        },
-        (_, Value::Text(t)) | (_, Value::Time(t)) => e.to_string() == *t,
+        (Value::Bool(x), Value::Bool(y)) => x == y,
+        (Value::Text(s), Value::Bool(y)) => s.eq_ignore_ascii_case(&y.to_string()),
+        (Value::Text(s) | Value::Time(s), Value::Time(t)) => {
+            match (canonical_time(s), canonical_time(t)) {
+                (Some(x), Some(y)) => x == y,
+                _ => s == t,
+            }
+        }
+        (_, Value::Text(t)) | (_, Value::Time(t)) => e.written().to_string() == *t,
         _ => false,
     }
 }
@@ -653,11 +655,15 @@ pub fn compare(p: &PreparedTest, actual: &ResultTable) -> Option<(String, usize,
             .collect()
     };
     let got: Vec<Vec<Value>> = actual.rows.iter().map(|r| project(r)).collect();
-    let row_eq = |e: &[Cell], a: &[Value]| e.iter().zip(a).all(|(x, y)| matches(x, y));
-    let want: Vec<&[Cell]> = exp.rows.iter().map(|r| r.cells.as_slice()).collect();
+    let row_eq = |e: &[Value], a: &[Value]| e.iter().zip(a).all(|(x, y)| matches(x, y));
+    let want: Vec<&[Value]> = exp.rows.iter().map(|r| r.cells.as_slice()).collect();
     // Entries of the diff: (mark, cells shown).
     let mut entries: Vec<(char, Vec<String>)> = Vec::new();
-    let show_e = |e: &[Cell]| e.iter().map(|c| c.to_string()).collect::<Vec<_>>();
+    let show_e = |e: &[Value]| {
+        e.iter()
+            .map(|c| c.written().to_string())
+            .collect::<Vec<_>>()
+    };
     let show_a = |a: &[Value]| a.iter().map(show_actual).collect::<Vec<_>>();
     if exp.ordered {
         if want.len() == got.len() && want.iter().zip(&got).all(|(e, a)| row_eq(e, a)) {
@@ -974,11 +980,11 @@ metric_tests:
             rows: vec![metric_test::RowData {
                 span: Span::DUMMY,
                 cells: vec![
-                    Cell::Int(1),
-                    Cell::Float(1.5),
-                    Cell::Text("2026-01-01".into()),
-                    Cell::Text("2026-01-01 10:00".into()),
-                    Cell::Null,
+                    Value::Int(1),
+                    Value::Float(1.5),
+                    Value::Text("2026-01-01".into()),
+                    Value::Text("2026-01-01 10:00".into()),
+                    Value::Null,
                 ],
             }],
         };
@@ -988,18 +994,18 @@ metric_tests:
             vec!["BIGINT", "DOUBLE", "DATE", "TIMESTAMP", "VARCHAR"]
         );
         assert!(matches(
-            &Cell::Text("2026-01-01".into()),
+            &Value::Text("2026-01-01".into()),
             &Value::Time("2026-01-01 00:00:00".into())
         ));
         assert!(matches(
-            &Cell::Text("2026-01-01T10:00".into()),
+            &Value::Text("2026-01-01T10:00".into()),
             &Value::Time("2026-01-01 10:00:00".into())
         ));
-        assert!(matches(&Cell::Int(1), &Value::Float(1.0 + 1e-12)));
-        assert!(!matches(&Cell::Int(1), &Value::Float(1.0 + 1e-6)));
-        assert!(matches(&Cell::Text("0.5".into()), &Value::Float(0.5)));
-        assert!(!matches(&Cell::Null, &Value::Int(0)));
-        assert!(matches(&Cell::Bool(true), &Value::Bool(true)));
-        assert!(matches(&Cell::Int(7), &Value::Text("7".into())));
+        assert!(matches(&Value::Int(1), &Value::Float(1.0 + 1e-12)));
+        assert!(!matches(&Value::Int(1), &Value::Float(1.0 + 1e-6)));
+        assert!(matches(&Value::Text("0.5".into()), &Value::Float(0.5)));
+        assert!(!matches(&Value::Null, &Value::Int(0)));
+        assert!(matches(&Value::Bool(true), &Value::Bool(true)));
+        assert!(matches(&Value::Int(7), &Value::Text("7".into())));
     }
 }
