@@ -408,16 +408,10 @@ fn pg_reported(text: &str) -> Vec<(String, String)> {
 
 #[test]
 fn calendars_check_finds_stale_and_partial_copies_on_postgres() {
-    let Some(conninfo) = std::env::var("TALLY_POSTGRES")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "TALLY_POSTGRES is not set under CI (scripts/postgres starts a server)"
-        );
-        println!("calendars check on postgres: skipped (TALLY_POSTGRES is not set)");
+    let Some(conninfo) = tally_conformance::required_env(
+        "TALLY_POSTGRES",
+        "calendars_check_finds_stale_and_partial_copies_on_postgres",
+    ) else {
         return;
     };
     let (_dir, root) = bh_project();
@@ -527,18 +521,10 @@ print(json.dumps(out))
 
 #[test]
 fn calendars_check_runs_on_warehouse_emulators() {
-    let Some(python) = std::env::var("TALLY_WAREHOUSES_PYTHON")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "TALLY_WAREHOUSES_PYTHON is not set under CI (scripts/warehouses env)"
-        );
-        println!(
-            "calendars check on warehouse emulators: skipped (TALLY_WAREHOUSES_PYTHON is not set)"
-        );
+    let Some(python) = tally_conformance::required_env(
+        "TALLY_WAREHOUSES_PYTHON",
+        "calendars_check_runs_on_warehouse_emulators",
+    ) else {
         return;
     };
     let (dir, root) = bh_project();

@@ -613,3 +613,24 @@ pub fn run(
 
 #[cfg(test)]
 mod tests;
+
+/// The setting of a service or tool a test needs from the environment (`TALLY_POSTGRES`,
+/// `TALLY_WAREHOUSES_PYTHON`: `scripts/test` starts the service or makes the venv and sets it).
+/// Unset or blank: `None` after a line saying `test` is skipped, except under CI (`CI=true`),
+/// where a skipped check would pass silently, so the test fails.
+#[allow(
+    clippy::print_stdout,
+    reason = "a test helper: says which test was skipped and why"
+)]
+pub fn required_env(var: &str, test: &str) -> Option<String> {
+    if let Some(v) = std::env::var(var).ok().filter(|s| !s.trim().is_empty()) {
+        return Some(v);
+    }
+    let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
+    assert!(
+        !ci,
+        "{var} is not set under CI: run the tests with ./scripts/test, which sets it"
+    );
+    println!("{test}: skipped ({var} is not set; ./scripts/test sets it)");
+    None
+}

@@ -405,16 +405,9 @@ fn compare_engines(
 
 #[test]
 fn postgres_agrees_with_duckdb() {
-    let Some(conninfo) = std::env::var("TALLY_POSTGRES")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
+    let Some(conninfo) =
+        tally_conformance::required_env("TALLY_POSTGRES", "postgres_agrees_with_duckdb")
     else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "TALLY_POSTGRES is not set under CI: run the tests with ./scripts/test, which starts PostgreSQL"
-        );
-        println!("postgres: skipped: PostgreSQL not started; run ./scripts/test");
         return;
     };
     let postgres = dialect::Dialect::Postgres;

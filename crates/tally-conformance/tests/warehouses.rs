@@ -164,18 +164,10 @@ fn one_line(sql: &str) -> String {
 #[test]
 #[allow(clippy::too_many_lines)] // one table-driven test of every case
 fn warehouse_sql_runs_on_engines_of_its_family() {
-    let Some(python) = std::env::var("TALLY_WAREHOUSES_PYTHON")
-        .ok()
-        .filter(|s| !s.trim().is_empty())
-    else {
-        let ci = std::env::var("CI").is_ok_and(|v| v == "true" || v == "1");
-        assert!(
-            !ci,
-            "TALLY_WAREHOUSES_PYTHON is not set under CI: run the tests with ./scripts/test, which makes the venv"
-        );
-        println!(
-            "warehouses: skipped: the Python tools are not installed; run ./scripts/warehouses"
-        );
+    let Some(python) = tally_conformance::required_env(
+        "TALLY_WAREHOUSES_PYTHON",
+        "warehouse_sql_runs_on_engines_of_its_family",
+    ) else {
         return;
     };
     let checks = selected_checks();

@@ -883,3 +883,38 @@ FROM conversation AS c
 LEFT JOIN bench.office_hours AS s ON s.calendar = 'support_workspace' AND s.day = CAST(c.statistics_first_contact_reply_at AS DATE)
 LEFT JOIN bench.office_hours AS e ON e.calendar = 'support_workspace' AND e.day = CAST(c.statistics_last_close_at AS DATE)
 GROUP BY 1;
+
+-- metric: tagged_conversations
+SELECT DATE_TRUNC('month', g.created_at) AS metric_time__month, COUNT(DISTINCT g.conversation_id) AS tagged_conversations
+FROM {{ conversation_tags }} AS g
+JOIN {{ conversations }} AS c ON c.conversation_id = g.conversation_id
+WHERE c.is_inbound
+GROUP BY 1;
+
+-- metric: tagged_mature_conversations
+SELECT DATE_TRUNC('month', g.created_at) AS metric_time__month, COUNT(DISTINCT g.conversation_id) AS tagged_mature_conversations
+FROM {{ conversation_tags }} AS g
+JOIN {{ conversations }} AS c ON c.conversation_id = g.conversation_id
+WHERE c.is_inbound
+  AND c.is_resolution_mature
+GROUP BY 1;
+
+-- metric: tagged_resolved_conversations
+SELECT DATE_TRUNC('month', g.created_at) AS metric_time__month, COUNT(DISTINCT g.conversation_id) AS tagged_resolved_conversations
+FROM {{ conversation_tags }} AS g
+JOIN {{ conversations }} AS c ON c.conversation_id = g.conversation_id
+WHERE c.is_inbound
+  AND c.is_resolution_mature
+  AND c.is_resolved
+GROUP BY 1;
+
+-- metric: tag_resolution_rate
+-- A month without a resolved tagged conversation has no numerator row: NULL, as tally's ratio.
+SELECT DATE_TRUNC('month', g.created_at) AS metric_time__month,
+  CAST(NULLIF(COUNT(DISTINCT g.conversation_id) FILTER (WHERE c.is_resolved), 0) AS DOUBLE)
+    / NULLIF(COUNT(DISTINCT g.conversation_id), 0) AS tag_resolution_rate
+FROM {{ conversation_tags }} AS g
+JOIN {{ conversations }} AS c ON c.conversation_id = g.conversation_id
+WHERE c.is_inbound
+  AND c.is_resolution_mature
+GROUP BY 1;

@@ -193,45 +193,7 @@ fn user_texts(e: &Expr, f: &mut impl FnMut(&str)) {
                 }
             }
         }
-        Expr::Col { .. } | Expr::Null | Expr::Int(_) | Expr::TimestampLit(_) => {}
-        Expr::Trunc(_, x)
-        | Expr::Extract(_, x)
-        | Expr::Agg(_, x)
-        | Expr::Count(x)
-        | Expr::SpineTime(x)
-        | Expr::MetricValue(x)
-        | Expr::Double(x)
-        | Expr::Paren(x)
-        | Expr::IsNull(x)
-        | Expr::AddInterval(x, _, _)
-        | Expr::Range { expr: x, .. } => user_texts(x, f),
-        Expr::SafeDivide(a, b)
-        | Expr::NullSafeEq(a, b)
-        | Expr::Eq(a, b)
-        | Expr::Sub(a, b)
-        | Expr::Cmp(a, _, b)
-        | Expr::AddIntervals(a, b, _) => {
-            user_texts(a, f);
-            user_texts(b, f);
-        }
-        Expr::Case(a, b, c) => {
-            user_texts(a, f);
-            user_texts(b, f);
-            user_texts(c, f);
-        }
-        Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => {
-            es.iter().for_each(|x| user_texts(x, f));
-        }
-        Expr::Window(w) => {
-            if let crate::sql::WindowFunc::LeadOr(_, x) = &w.func {
-                user_texts(x, f);
-            }
-            if let Some(a) = &w.arg {
-                user_texts(a, f);
-            }
-            w.partition_by.iter().for_each(|x| user_texts(x, f));
-            w.order_by.iter().for_each(|(x, _)| user_texts(x, f));
-        }
+        _ => e.for_each_child(|x| user_texts(x, f)),
     }
 }
 

@@ -145,7 +145,76 @@ pub struct Window {
     pub whole_partition: bool,
 }
 
+/// The direct sub-expressions of an [`Expr`], read (`iter`) or written (`iter_mut`, `mut`): one
+/// list of arms for [`Expr::for_each_child`] and [`Expr::for_each_child_mut`].
+macro_rules! children_of {
+    ($e:expr, $f:expr, $iter:ident, $($m:tt)?) => {{
+        let f = $f;
+        match $e {
+            Expr::Splice(parts) => {
+                for p in parts {
+                    if let SqlPart::Expr(x) = p {
+                        f(x);
+                    }
+                }
+            }
+            Expr::UserSql { .. }
+            | Expr::Col { .. }
+            | Expr::Null
+            | Expr::Int(_)
+            | Expr::TimestampLit(_) => {}
+            Expr::Trunc(_, x)
+            | Expr::Extract(_, x)
+            | Expr::Agg(_, x)
+            | Expr::Count(x)
+            | Expr::SpineTime(x)
+            | Expr::MetricValue(x)
+            | Expr::Double(x)
+            | Expr::Paren(x)
+            | Expr::IsNull(x)
+            | Expr::AddInterval(x, _, _)
+            | Expr::Range { expr: x, .. } => f(x),
+            Expr::SafeDivide(a, b)
+            | Expr::NullSafeEq(a, b)
+            | Expr::Eq(a, b)
+            | Expr::Sub(a, b)
+            | Expr::Cmp(a, _, b)
+            | Expr::AddIntervals(a, b, _) => {
+                f(a);
+                f(b);
+            }
+            Expr::Case(a, b, c) => {
+                f(a);
+                f(b);
+                f(c);
+            }
+            Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => es.$iter().for_each(|x| f(x)),
+            Expr::Window(w) => {
+                if let WindowFunc::LeadOr(_, x) = & $($m)? w.func {
+                    f(x);
+                }
+                if let Some(a) = & $($m)? w.arg {
+                    f(a);
+                }
+                w.partition_by.$iter().for_each(|x| f(x));
+                w.order_by.$iter().for_each(|(x, _)| f(x));
+            }
+        }
+    }};
+}
+
 impl Expr {
+    /// Call `f` on each direct sub-expression (a splice's expression parts included; its text
+    /// parts and users' SQL are leaves).
+    pub fn for_each_child(&self, mut f: impl FnMut(&Expr)) {
+        children_of!(self, &mut f, iter,)
+    }
+
+    /// [`Expr::for_each_child`], to rewrite the sub-expressions in place.
+    pub fn for_each_child_mut(&mut self, mut f: impl FnMut(&mut Expr)) {
+        children_of!(self, &mut f, iter_mut, mut)
+    }
+
     pub fn col(table: &str, name: &str) -> Expr {
         Expr::Col {
             table: Some(table.to_string()),

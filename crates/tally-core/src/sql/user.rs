@@ -5,7 +5,7 @@
 //! stage, once the dialect is known. A semantic model's `sql:` is rendered once per model and
 //! dialect (kept on the model: validation plans every metric).
 
-use super::{Expr, Query, Select, SqlPart, TableRef, WindowFunc};
+use super::{Expr, Query, Select, TableRef};
 use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
@@ -108,52 +108,7 @@ impl Renderer<'_> {
                     }
                 }
             }
-            Expr::Splice(parts) => {
-                for p in parts {
-                    if let SqlPart::Expr(e) = p {
-                        self.expr(e);
-                    }
-                }
-            }
-            Expr::Col { .. } | Expr::Null | Expr::Int(_) | Expr::TimestampLit(_) => {}
-            Expr::Trunc(_, x)
-            | Expr::Extract(_, x)
-            | Expr::Agg(_, x)
-            | Expr::Count(x)
-            | Expr::SpineTime(x)
-            | Expr::MetricValue(x)
-            | Expr::Double(x)
-            | Expr::Paren(x)
-            | Expr::IsNull(x)
-            | Expr::AddInterval(x, _, _)
-            | Expr::Range { expr: x, .. } => self.expr(x),
-            Expr::SafeDivide(a, b)
-            | Expr::NullSafeEq(a, b)
-            | Expr::Eq(a, b)
-            | Expr::Sub(a, b)
-            | Expr::Cmp(a, _, b)
-            | Expr::AddIntervals(a, b, _) => {
-                self.expr(a);
-                self.expr(b);
-            }
-            Expr::Case(a, b, c) => {
-                self.expr(a);
-                self.expr(b);
-                self.expr(c);
-            }
-            Expr::Coalesce(es) | Expr::And(es) | Expr::Or(es) => {
-                es.iter_mut().for_each(|e| self.expr(e));
-            }
-            Expr::Window(w) => {
-                if let WindowFunc::LeadOr(_, e) = &mut w.func {
-                    self.expr(e);
-                }
-                if let Some(a) = &mut w.arg {
-                    self.expr(a);
-                }
-                w.partition_by.iter_mut().for_each(|e| self.expr(e));
-                w.order_by.iter_mut().for_each(|(e, _)| self.expr(e));
-            }
+            _ => e.for_each_child_mut(|x| self.expr(x)),
         }
     }
 }

@@ -20,8 +20,8 @@ const MARGIN: f64 = 24.0;
 const LINE: f64 = 16.0;
 const BASE_H: f64 = 78.0;
 const REPEAT_H: f64 = 30.0;
-/// Characters of a title line (13px semibold in a 204px text column).
-const TITLE_CHARS: usize = 27;
+/// Width of a title line: 13px semibold in a 204px text column, in em.
+const TITLE_EM: f64 = 204.0 / 13.0;
 
 /// A node placed on the canvas.
 struct Placed<'a> {
@@ -40,12 +40,31 @@ impl Placed<'_> {
     }
 }
 
+/// The width of `s` in em, in a bold sans-serif as wide as the widest common fallback (DejaVu
+/// Sans Bold, which headless Linux browsers pick for `system-ui`): an estimate that errs wide, so
+/// a title never leaves its box in the fonts a reader has.
+fn width_em(s: &str) -> f64 {
+    s.chars()
+        .map(|c| match c {
+            'i' | 'j' | 'l' | ' ' => 0.36,
+            '.' | ',' | ':' | ';' | '!' | '\'' | '|' => 0.4,
+            'f' | 't' | '(' | ')' | '[' | ']' | '-' => 0.5,
+            'r' | '_' => 0.52,
+            'm' => 1.05,
+            'w' => 0.94,
+            'M' | 'W' => 1.1,
+            'a'..='z' | '0'..='9' => 0.72,
+            _ => 0.82,
+        })
+        .sum()
+}
+
 /// The title of a node wrapped on at most two lines (the second clipped).
 fn title_lines(title: &str) -> Vec<String> {
     let mut lines: Vec<String> = vec![String::new()];
     for word in title.split_whitespace() {
         let cur = lines.last_mut().expect("a line");
-        if cur.is_empty() || cur.chars().count() + 1 + word.chars().count() <= TITLE_CHARS {
+        if cur.is_empty() || width_em(cur) + width_em(" ") + width_em(word) <= TITLE_EM {
             if !cur.is_empty() {
                 cur.push(' ');
             }
@@ -58,9 +77,26 @@ fn title_lines(title: &str) -> Vec<String> {
     if out.len() == 3 {
         out.pop();
         let second = out.pop().unwrap_or_default();
-        out.push(format!("{} …", clip(&second, TITLE_CHARS - 2)));
+        out.push(format!("{} …", clip_em(&second, TITLE_EM - width_em(" …"))));
     }
-    out.into_iter().map(|l| clip(&l, TITLE_CHARS)).collect()
+    out.into_iter().map(|l| clip_em(&l, TITLE_EM)).collect()
+}
+
+/// `s` clipped with an ellipsis to at most `em` wide.
+fn clip_em(s: &str, em: f64) -> String {
+    if width_em(s) <= em {
+        return s.to_string();
+    }
+    let mut out = String::new();
+    for c in s.chars() {
+        let next = format!("{out}{c}");
+        if width_em(&next) + width_em("…") > em {
+            break;
+        }
+        out = next;
+    }
+    out.push('…');
+    out
 }
 
 /// Lay out the forest: the nodes with their top edge, height and depth.
@@ -510,6 +546,11 @@ mod tests {
         assert_eq!(title_lines("csat"), vec!["csat"]);
         let long = title_lines(&"word ".repeat(30));
         assert_eq!(long.len(), 2);
-        assert!(long.iter().all(|l| l.chars().count() <= TITLE_CHARS));
+        assert!(long.iter().all(|l| width_em(l) <= TITLE_EM));
+        // 27 characters, wider than the column in a bold fallback font: two lines.
+        assert_eq!(
+            title_lines("Mature tagged conversations"),
+            vec!["Mature tagged", "conversations"]
+        );
     }
 }
