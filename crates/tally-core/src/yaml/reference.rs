@@ -171,9 +171,29 @@ mod tests {
             (Err(a), Err(b)) if (a.code, &a.message, a.span) == (b.code, &b.message, b.span) => {
                 Ok(())
             }
+            // saphyr's tree tells a tagged null key (`!t :`) from an untagged one (`:`); both
+            // read as null in tally's data, so the one-pass reader reports them as one key twice.
+            (Err(a), Ok(b)) if a.code == codes::DUPLICATE_KEY && b.iter().any(repeats_a_key) => {
+                Ok(())
+            }
             _ => Err(format!(
                 "readers disagree on\n{text}\none pass: {new:#?}\nreference: {old:#?}"
             )),
+        }
+    }
+
+    /// Whether a mapping somewhere in `n` has two keys that read the same (spans aside).
+    fn repeats_a_key(n: &Node) -> bool {
+        match &n.kind {
+            NodeKind::Seq(xs) => xs.iter().any(repeats_a_key),
+            NodeKind::Map(kv) => {
+                kv.iter().enumerate().any(|(i, (k, _))| {
+                    kv[..i]
+                        .iter()
+                        .any(|(o, _)| format!("{:?}", o.kind) == format!("{:?}", k.kind))
+                }) || kv.iter().any(|(_, v)| repeats_a_key(v))
+            }
+            _ => false,
         }
     }
 
@@ -241,6 +261,8 @@ mod tests {
         let at_limit = format!("{}x\n", "- ".repeat(MAX_DEPTH));
         let cases = [
             "",
+            "!t a",
+            ": \n!t : ",
             "# only a comment\n",
             "---\n---\n",
             "a: 1\n---\nb: [1, 2.5, true, null, ~, '', \"x\\ty\"]\n...\n",
@@ -326,7 +348,14 @@ mod tests {
     }
 
     proptest! {
-        #![proptest_config(ProptestConfig { cases: 600, ..ProptestConfig::default() })]
+        // A fixed seed (the suite is deterministic) and no failure file written beside the
+        // source; a case found failing goes into the hard cases above.
+        #![proptest_config(ProptestConfig {
+            cases: 600,
+            rng_seed: proptest::test_runner::RngSeed::Fixed(7),
+            failure_persistence: None,
+            ..ProptestConfig::default()
+        })]
         #[test]
         fn one_pass_reader_agrees_on_generated_text(text in yamlish()) {
             agree(&text).map_err(TestCaseError::fail)?;
