@@ -10,7 +10,7 @@ use std::path::PathBuf;
     version,
     about = "Metrics as code: check, graph, compile and run metric queries"
 )]
-pub struct Cli {
+pub(crate) struct Cli {
     /// The project directory (default: the current directory).
     #[arg(long, global = true)]
     pub project: Option<PathBuf>,
@@ -53,7 +53,7 @@ pub struct Cli {
 
 /// `--cache`.
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CacheMode {
+pub(crate) enum CacheMode {
     On,
     Off,
     Refresh,
@@ -61,7 +61,7 @@ pub enum CacheMode {
 
 impl Cli {
     /// The dbt flags as load options (the environment is the process's).
-    pub fn dbt_options(&self) -> tally_core::dbt::DbtOptions {
+    pub(crate) fn dbt_options(&self) -> tally_core::dbt::DbtOptions {
         tally_core::dbt::DbtOptions {
             profiles_dir: self.profiles_dir.clone(),
             profile: self.profile.clone(),
@@ -73,7 +73,7 @@ impl Cli {
 }
 
 #[derive(Subcommand, Debug)]
-pub enum Command {
+pub(crate) enum Command {
     /// Evaluate targets and alerts at --as-of, report statuses by owner, notify (tally check).
     Check(crate::check::CheckArgs),
     /// Check the project and report every problem at once.
@@ -260,7 +260,7 @@ pub enum Command {
 
 /// `tally docs` subcommands.
 #[derive(Subcommand, Debug)]
-pub enum DocsAction {
+pub(crate) enum DocsAction {
     /// Write the catalog as a static site (opens from the file system or any static host).
     Generate {
         /// Output directory (default: `.tally/docs` in the project). tally writes only there and
@@ -279,7 +279,7 @@ pub enum DocsAction {
 /// Server flags (`tally serve`, `tally mcp`). The token is never a flag: it comes from
 /// `TALLY_SERVE_TOKEN` or `--token-file`, so it stays out of `ps` and shell history.
 #[derive(Args, Debug, Default)]
-pub struct ServeArgs {
+pub(crate) struct ServeArgs {
     /// Address to listen on (HTTP). Default 127.0.0.1:8484; a non-loopback address needs a token.
     #[arg(long)]
     pub bind: Option<String>,
@@ -314,7 +314,7 @@ pub struct ServeArgs {
 
 /// Query flags, compatible with `mf query`.
 #[derive(Args, Debug, Default)]
-pub struct QueryArgs {
+pub(crate) struct QueryArgs {
     /// Metrics, comma-separated.
     #[arg(long)]
     pub metrics: Vec<String>,
@@ -350,11 +350,11 @@ pub struct QueryArgs {
 }
 
 /// Split a comma-separated list (one flag given several items).
-pub use tally_core::text::split_list;
+pub(crate) use tally_core::text::split_list;
 
 impl Command {
     /// The command was asked for JSON output: its own errors are printed as JSON diagnostics too.
-    pub fn prints_json(&self) -> bool {
+    pub(crate) fn prints_json(&self) -> bool {
         match self {
             Command::Validate { format } | Command::Test { format, .. } => {
                 *format == DiagFormat::Json

@@ -12,7 +12,7 @@ use tally_core::plan::Plan;
 use tally_duckdb::cache::{self, Mode, Session};
 use tally_duckdb::duckdb::Connection;
 
-pub fn mode(m: CacheMode) -> Mode {
+pub(crate) fn mode(m: CacheMode) -> Mode {
     match m {
         CacheMode::On => Mode::On,
         CacheMode::Off => Mode::Off,
@@ -22,7 +22,7 @@ pub fn mode(m: CacheMode) -> Mode {
 
 /// Cache the relations `plans` read and point `model` at them; with `-v`, say what was done.
 /// Returns whether the model changed (compile again).
-pub fn prepare<'p>(
+pub(crate) fn prepare<'p>(
     ctx: &Ctx,
     session: &mut Session,
     conn: &Connection,
@@ -45,7 +45,7 @@ pub fn prepare<'p>(
 
 /// [`prepare`] for the plans of `requests` (requests that do not plan are left to the command,
 /// which reports them).
-pub fn prepare_requests(
+pub(crate) fn prepare_requests(
     ctx: &Ctx,
     session: &mut Session,
     conn: &Connection,
@@ -66,7 +66,7 @@ pub fn prepare_requests(
 }
 
 /// A metric by `metric_time` at `grain` and `dims`, as `tally tree` and `tally check` read it.
-pub fn metric_request(
+pub(crate) fn metric_request(
     metric: &str,
     grain: &str,
     dims: &[String],
@@ -94,7 +94,7 @@ fn database(ctx: &Ctx, flag: Option<&Path>) -> Result<PathBuf, u8> {
 }
 
 /// `tally cache status|clear`.
-pub fn run(ctx: &Ctx, action: crate::choices::CacheAction, flag: Option<&Path>) -> u8 {
+pub(crate) fn run(ctx: &Ctx, action: crate::choices::CacheAction, flag: Option<&Path>) -> u8 {
     use crate::choices::CacheAction;
     let db = match database(ctx, flag) {
         Ok(p) => p,

@@ -8,7 +8,7 @@ use std::path::Path;
 use tally_core::calendar::{clock, export};
 use tally_core::diag::{codes, did_you_mean, Diagnostic};
 
-pub fn run(
+pub(crate) fn run(
     ctx: &Ctx,
     action: CalendarsAction,
     calendar: Option<&str>,
@@ -157,7 +157,7 @@ fn check_duckdb(ctx: &Ctx, db: &Path, clocks: &[clock::Clock]) -> u8 {
 /// stderr (human text, or the JSON diagnostics array when the command prints JSON, so that stdout
 /// stays the rows). Results and exit code are unchanged; a check that cannot run is said with
 /// `-v` only.
-pub fn warn_out_of_range(
+pub(crate) fn warn_out_of_range(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
     model: &tally_core::model::Model,
@@ -170,7 +170,7 @@ pub fn warn_out_of_range(
 
 /// [`warn_out_of_range`] after the queries of several requests (`tally tree`, `tally check`):
 /// each semantic model's check runs once (a plan that reads no model not yet checked runs none).
-pub fn warn_out_of_range_of(
+pub(crate) fn warn_out_of_range_of(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
     model: &tally_core::model::Model,

@@ -9,7 +9,7 @@ use clap::ValueEnum;
 use tally_core::dialect::Dialect;
 
 /// The name a value has on the command line (for output that echoes the flag).
-pub fn name<T: ValueEnum>(value: &T) -> String {
+pub(crate) fn name<T: ValueEnum>(value: &T) -> String {
     value
         .to_possible_value()
         .map(|v| v.get_name().to_string())
@@ -18,7 +18,7 @@ pub fn name<T: ValueEnum>(value: &T) -> String {
 
 /// `--color`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Color {
+pub(crate) enum Color {
     /// On when stderr is a terminal and `NO_COLOR` is unset.
     Auto,
     Always,
@@ -27,7 +27,7 @@ pub enum Color {
 
 /// `--dialect`: core's [`Dialect`] with its names and aliases, in any case.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub struct DialectArg(pub Dialect);
+pub(crate) struct DialectArg(pub Dialect);
 
 const DIALECTS: [DialectArg; 7] = [
     DialectArg(Dialect::ALL[0]),
@@ -51,7 +51,7 @@ impl ValueEnum for DialectArg {
 
 /// `tally validate --format` and `tally test --format`: diagnostics for people or CI.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DiagFormat {
+pub(crate) enum DiagFormat {
     Human,
     Json,
     /// GitHub Actions workflow commands (annotations on the pull request).
@@ -62,7 +62,7 @@ pub enum DiagFormat {
 
 /// `tally check --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CheckFormat {
+pub(crate) enum CheckFormat {
     Human,
     /// docs/check-json.md.
     Json,
@@ -74,7 +74,7 @@ pub enum CheckFormat {
 
 /// `tally check --fail-on`: core's [`tally_core::targets::FailOn`].
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum FailOnArg {
+pub(crate) enum FailOnArg {
     #[value(name = "at_risk")]
     AtRisk,
     #[value(name = "off_track")]
@@ -83,7 +83,7 @@ pub enum FailOnArg {
 }
 
 impl FailOnArg {
-    pub fn fail_on(self) -> tally_core::targets::FailOn {
+    pub(crate) fn fail_on(self) -> tally_core::targets::FailOn {
         use tally_core::targets::FailOn;
         match self {
             FailOnArg::AtRisk => FailOn::AtRisk,
@@ -95,7 +95,7 @@ impl FailOnArg {
 
 /// `tally check --notify`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Notify {
+pub(crate) enum Notify {
     /// Notify nobody.
     None,
     /// Print the notifications.
@@ -106,7 +106,7 @@ pub enum Notify {
 
 /// `tally sql --stage`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Stage {
+pub(crate) enum Stage {
     /// The SQL for the dialect.
     Sql,
     /// The relational plan as JSON.
@@ -115,7 +115,7 @@ pub enum Stage {
 
 /// `tally query --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum QueryFormat {
+pub(crate) enum QueryFormat {
     Table,
     /// RFC 4180, as `mf query --csv` writes it.
     Csv,
@@ -124,7 +124,7 @@ pub enum QueryFormat {
 
 /// `tally graph --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum GraphFormat {
+pub(crate) enum GraphFormat {
     Mermaid,
     /// Graphviz.
     Dot,
@@ -133,7 +133,7 @@ pub enum GraphFormat {
 
 /// `tally tree --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TreeFormat {
+pub(crate) enum TreeFormat {
     Text,
     Json,
     Mermaid,
@@ -143,7 +143,7 @@ pub enum TreeFormat {
 
 /// `tally tree --grain`: the period a tree compares.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum TreeGrain {
+pub(crate) enum TreeGrain {
     Day,
     Week,
     Month,
@@ -152,7 +152,7 @@ pub enum TreeGrain {
 }
 
 impl TreeGrain {
-    pub fn grain(self) -> tally_core::time::Grain {
+    pub(crate) fn grain(self) -> tally_core::time::Grain {
         use tally_core::time::Grain;
         match self {
             TreeGrain::Day => Grain::Day,
@@ -166,7 +166,7 @@ impl TreeGrain {
 
 /// `tally tree --compare`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Compare {
+pub(crate) enum Compare {
     /// The previous period.
     Previous,
     /// The same period a year earlier.
@@ -177,20 +177,20 @@ pub enum Compare {
 
 /// `tally lineage --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum LineageFormat {
+pub(crate) enum LineageFormat {
     Text,
     Json,
 }
 
 /// `tally model --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ModelFormat {
+pub(crate) enum ModelFormat {
     Json,
 }
 
 /// `tally diff --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum DiffFormat {
+pub(crate) enum DiffFormat {
     /// A pull-request comment.
     Markdown,
     Json,
@@ -198,7 +198,7 @@ pub enum DiffFormat {
 
 /// `tally list WHAT`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ListWhat {
+pub(crate) enum ListWhat {
     Metrics,
     Dimensions,
     Entities,
@@ -207,13 +207,13 @@ pub enum ListWhat {
 
 /// `tally sample-data GENERATOR`: core's [`tally_core::spec::SampleGenerator`].
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Generator {
+pub(crate) enum Generator {
     /// The Intercom support project's tables.
     Intercom,
 }
 
 impl Generator {
-    pub fn generator(self) -> tally_core::spec::SampleGenerator {
+    pub(crate) fn generator(self) -> tally_core::spec::SampleGenerator {
         match self {
             Generator::Intercom => tally_core::spec::SampleGenerator::Intercom,
         }
@@ -222,7 +222,7 @@ impl Generator {
 
 /// `tally calendars ACTION`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CalendarsAction {
+pub(crate) enum CalendarsAction {
     /// The project's business calendars.
     List,
     /// A calendar's business clock for a warehouse.
@@ -233,7 +233,7 @@ pub enum CalendarsAction {
 
 /// `tally calendars --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ExportFormat {
+pub(crate) enum ExportFormat {
     /// A dbt seed.
     Csv,
     /// `CREATE TABLE tally_bh__CALENDAR AS ...`.
@@ -242,7 +242,7 @@ pub enum ExportFormat {
 
 /// `tally cache ACTION`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum CacheAction {
+pub(crate) enum CacheAction {
     /// The cache's tables: model, rows, fresh or stale.
     Status,
     /// Delete the cache.
@@ -251,7 +251,7 @@ pub enum CacheAction {
 
 /// `tally schema KIND`: core's [`tally_core::schema::SchemaKind`].
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum SchemaArg {
+pub(crate) enum SchemaArg {
     /// Semantic-layer YAML: models, metrics, saved queries, metric tests.
     Project,
     /// The project settings.
@@ -259,7 +259,7 @@ pub enum SchemaArg {
 }
 
 impl SchemaArg {
-    pub fn kind(self) -> tally_core::schema::SchemaKind {
+    pub(crate) fn kind(self) -> tally_core::schema::SchemaKind {
         use tally_core::schema::SchemaKind;
         match self {
             SchemaArg::Project => SchemaKind::Project,
@@ -270,7 +270,7 @@ impl SchemaArg {
 
 /// `tally mcp --transport`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Transport {
+pub(crate) enum Transport {
     /// For desktop clients that start `tally mcp`.
     Stdio,
     /// Streamable HTTP at /mcp.

@@ -64,7 +64,7 @@ fn status(r: &TestReport) -> &'static str {
 }
 
 /// `tally test [FILTER] --format human|json|github|junit|sarif`.
-pub fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
+pub(crate) fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
     let loaded = crate::project::load(ctx);
     if loaded.unreadable() {
         ctx.print_diags(&loaded.model, &loaded.diags);
@@ -551,7 +551,13 @@ fn base_model(
 }
 
 /// `tally diff --base <ref> [--format markdown|json] [--data] [--duckdb FILE]`.
-pub fn diff(ctx: &Ctx, base: &str, format: DiffFormat, data: bool, duckdb: Option<&Path>) -> u8 {
+pub(crate) fn diff(
+    ctx: &Ctx,
+    base: &str,
+    format: DiffFormat,
+    data: bool,
+    duckdb: Option<&Path>,
+) -> u8 {
     let toplevel = match git_text(&ctx.project, &["rev-parse", "--show-toplevel"]) {
         Ok(t) => PathBuf::from(t),
         Err(e) => {

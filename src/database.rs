@@ -8,7 +8,7 @@ use std::path::{Path, PathBuf};
 
 /// What is at a database path.
 #[derive(Debug, PartialEq)]
-pub enum Target {
+pub(crate) enum Target {
     Missing,
     /// An empty regular file (what an interrupted tool leaves): nothing to lose.
     Empty,
@@ -18,7 +18,7 @@ pub enum Target {
 
 /// Inspect a path tally is asked to write a database to. Anything but nothing or a regular DuckDB
 /// file (a symbolic link, a directory, a FIFO, a device, a text file) is refused with the reason.
-pub fn inspect(path: &Path) -> Result<Target, String> {
+pub(crate) fn inspect(path: &Path) -> Result<Target, String> {
     let meta = match std::fs::symlink_metadata(path) {
         Ok(m) => m,
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Target::Missing),
@@ -49,7 +49,7 @@ pub fn inspect(path: &Path) -> Result<Target, String> {
 }
 
 /// DuckDB's file header: an 8-byte checksum, then the magic bytes `DUCK`.
-pub fn is_duckdb_file(path: &Path) -> bool {
+pub(crate) fn is_duckdb_file(path: &Path) -> bool {
     let mut head = [0u8; 12];
     File::open(path)
         .and_then(|mut f| f.read_exact(&mut head))
@@ -80,7 +80,7 @@ fn remove_with_wal(path: &Path) {
 
 /// How publishing ended.
 #[derive(Debug, PartialEq)]
-pub enum Published {
+pub(crate) enum Published {
     /// This process generated the database.
     Generated,
     /// Another process published it while this one waited for the lock (`only_if_missing`).
@@ -91,7 +91,7 @@ pub enum Published {
 /// the same directory, which is then renamed over `path` (readers see the old file or the new
 /// one, never half of one). With `only_if_missing`, a database that appeared while waiting for the
 /// lock is kept. Errors are messages; a failure removes the temporary file.
-pub fn publish(
+pub(crate) fn publish(
     path: &Path,
     only_if_missing: bool,
     fill: impl FnOnce(&Path) -> Result<(), String>,
@@ -137,7 +137,7 @@ pub fn publish(
 /// A hint for DuckDB's "Ambiguous reference to catalog or schema": DuckDB names the database
 /// after its file, so a file named like a schema in it (`intercom.duckdb` holding the schema
 /// `intercom`) makes `intercom.table` mean either.
-pub fn ambiguity_hint(error: &str) -> Option<String> {
+pub(crate) fn ambiguity_hint(error: &str) -> Option<String> {
     let rest = &error[error.find("Ambiguous reference to catalog or schema")?..];
     let name = rest.split('"').nth(1).filter(|n| !n.is_empty())?;
     Some(format!(

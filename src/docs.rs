@@ -10,7 +10,7 @@ use tally_core::diag;
 use tally_core::load::LoadOptions;
 use tally_docs::{Site, SiteOptions};
 
-pub fn run(ctx: &Ctx, action: DocsAction) -> u8 {
+pub(crate) fn run(ctx: &Ctx, action: DocsAction) -> u8 {
     match action {
         DocsAction::Generate { out } => generate(ctx, out),
         DocsAction::Serve { bind } => serve(ctx, &bind),

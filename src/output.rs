@@ -3,7 +3,7 @@
 use crate::choices::QueryFormat;
 use tally_duckdb::engine::{ResultTable, Value};
 
-pub fn render(t: &ResultTable, format: QueryFormat) -> String {
+pub(crate) fn render(t: &ResultTable, format: QueryFormat) -> String {
     match format {
         QueryFormat::Csv => csv(t),
         QueryFormat::Json => {
@@ -98,7 +98,7 @@ fn table(t: &ResultTable) -> String {
     )
 }
 
-pub fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
+pub(crate) fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
     let mut table = comfy_table::Table::new();
     table.load_style(comfy_table::presets::UTF8_FULL_CONDENSED);
     table.set_header(header.to_vec());
@@ -117,7 +117,7 @@ pub fn simple_table(header: &[&str], rows: &[Vec<String>]) -> String {
 const MAX_CELL_CHARS: usize = 200;
 
 /// At most `max` characters of `s`, with `…` when cut.
-pub fn clip(s: &str, max: usize) -> String {
+pub(crate) fn clip(s: &str, max: usize) -> String {
     match s.char_indices().nth(max) {
         None => s.to_string(),
         Some((at, _)) => format!("{}…", &s[..at]),
@@ -125,7 +125,7 @@ pub fn clip(s: &str, max: usize) -> String {
 }
 
 /// The default order of `tally query` rows (shared with `tally serve` and `tally mcp`).
-pub use tally_duckdb::engine::compare_rows;
+pub(crate) use tally_duckdb::engine::compare_rows;
 
 #[cfg(test)]
 mod tests {

@@ -39,11 +39,11 @@ pub(crate) struct Loaded {
 
 impl Loaded {
     /// Nothing could be read (no project there): exit code 2 rather than 1.
-    pub fn unreadable(&self) -> bool {
+    pub(crate) fn unreadable(&self) -> bool {
         self.diags.iter().any(|d| d.code == codes::IO) && self.model.semantic_models.is_empty()
     }
 
-    pub fn errors(&self) -> usize {
+    pub(crate) fn errors(&self) -> usize {
         self.diags.iter().filter(|d| d.is_error()).count()
     }
 }

@@ -87,7 +87,7 @@ fn runtime(ctx: &Ctx) -> Result<tokio::runtime::Runtime, u8> {
 }
 
 /// `tally mcp`.
-pub fn mcp(ctx: &Ctx, transport: crate::choices::Transport, args: &ServeArgs) -> u8 {
+pub(crate) fn mcp(ctx: &Ctx, transport: crate::choices::Transport, args: &ServeArgs) -> u8 {
     if transport == crate::choices::Transport::Http {
         return serve_http(ctx, args, true);
     }
@@ -109,7 +109,7 @@ pub fn mcp(ctx: &Ctx, transport: crate::choices::Transport, args: &ServeArgs) ->
 }
 
 /// `tally serve`.
-pub fn http(ctx: &Ctx, args: &ServeArgs) -> u8 {
+pub(crate) fn http(ctx: &Ctx, args: &ServeArgs) -> u8 {
     serve_http(ctx, args, false)
 }
 

@@ -18,7 +18,7 @@ use tally_duckdb::duckdb::Connection;
 use tally_duckdb::engine::Value;
 
 /// The flags of `tally tree`.
-pub struct TreeArgs<'a> {
+pub(crate) struct TreeArgs<'a> {
     pub root: Option<&'a str>,
     pub grain: TreeGrain,
     pub period: Option<&'a str>,
@@ -29,7 +29,7 @@ pub struct TreeArgs<'a> {
     pub duckdb: Option<&'a Path>,
 }
 
-pub fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
+pub(crate) fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,

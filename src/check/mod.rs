@@ -5,8 +5,8 @@
 //! once-per-episode notifications; `--notify dry-run` prints the payloads without sending or
 //! writing the state.
 
-pub mod notify;
-pub mod output;
+pub(crate) mod notify;
+pub(crate) mod output;
 
 use super::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use crate::choices::{CheckFormat, DialectArg, FailOnArg, Notify};
@@ -21,7 +21,7 @@ use tally_core::targets::{query, FailOn};
 
 /// The flags of `tally check`.
 #[derive(clap::Args, Debug, Clone)]
-pub struct CheckArgs {
+pub(crate) struct CheckArgs {
     /// Metrics to check (default: every metric with targets or alerts).
     pub metrics: Vec<String>,
     /// The evaluation time (`2026-06-30` or `2026-06-30 23:59:59`); default: `checks.as_of` of
@@ -97,7 +97,7 @@ fn fail_on(model: &Model, flag: Option<FailOnArg>) -> FailOn {
         .unwrap_or(FailOn::OffTrack)
 }
 
-pub fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
+pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
     let mut model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,

@@ -9,7 +9,7 @@ use tally_core::targets::{Checks, Endpoints, SmtpConfig};
 
 /// One delivery: a notice to one channel of one recipient.
 #[derive(Debug, Clone, serde::Serialize)]
-pub struct Delivery {
+pub(crate) struct Delivery {
     pub recipient: String,
     /// slack, webhook or email.
     pub channel: &'static str,
@@ -20,7 +20,7 @@ pub struct Delivery {
 
 /// Bounds on sending, overridable in tests.
 #[derive(Debug, Clone, Copy)]
-pub struct Limits {
+pub(crate) struct Limits {
     pub timeout: Duration,
     pub attempts: u32,
     pub backoff: Duration,
@@ -38,7 +38,7 @@ impl Default for Limits {
 
 /// The deliveries of a notice: every channel of every recipient (a team's or person's own
 /// endpoints; a person without endpoints by their e-mail).
-pub fn deliveries(checks: &Checks, n: &Notice) -> Vec<Delivery> {
+pub(crate) fn deliveries(checks: &Checks, n: &Notice) -> Vec<Delivery> {
     let mut out = Vec::new();
     let none = Endpoints::default();
     for r in &n.recipients {
@@ -83,7 +83,7 @@ pub fn deliveries(checks: &Checks, n: &Notice) -> Vec<Delivery> {
 }
 
 /// Send one delivery with bounded retries. `env` looks up environment variables (injectable).
-pub fn send(
+pub(crate) fn send(
     d: &Delivery,
     smtp: Option<&SmtpConfig>,
     env: &dyn Fn(&str) -> Option<String>,

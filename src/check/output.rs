@@ -8,7 +8,12 @@ use tally_core::targets::eval::{fmt_num, AlertEvaluation, AlertState, Evaluation
 use tally_core::targets::state::Notice;
 use tally_core::targets::{Condition, FailOn, Severity, Status};
 
-pub fn render(model: &Model, report: &Report, notices: &[Notice], format: CheckFormat) -> String {
+pub(crate) fn render(
+    model: &Model,
+    report: &Report,
+    notices: &[Notice],
+    format: CheckFormat,
+) -> String {
     match format {
         CheckFormat::Json => {
             serde_json::to_string_pretty(&json(model, report, notices)).expect("json") + "\n"
@@ -41,7 +46,7 @@ fn alert_level(model: &Model, a: &AlertEvaluation) -> u8 {
 }
 
 /// Whether the report fails at `fail_on`.
-pub fn fails_with(model: &Model, report: &Report, fail_on: FailOn) -> bool {
+pub(crate) fn fails_with(model: &Model, report: &Report, fail_on: FailOn) -> bool {
     let level = match fail_on {
         FailOn::Never => return false,
         FailOn::AtRisk => 1,
@@ -202,7 +207,7 @@ fn evaluation_line(e: &Evaluation) -> String {
 }
 
 /// The JSON output (schema: docs/check-json.md).
-pub fn json(model: &Model, report: &Report, notices: &[Notice]) -> serde_json::Value {
+pub(crate) fn json(model: &Model, report: &Report, notices: &[Notice]) -> serde_json::Value {
     let evaluations: Vec<serde_json::Value> = report
         .evaluations
         .iter()

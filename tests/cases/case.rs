@@ -12,7 +12,7 @@ use tally_core::source::{SourceFile, SourceMap};
 use tally_core::yaml::Spanned;
 
 #[derive(Debug, Deserialize)]
-pub struct Case {
+pub(crate) struct Case {
     pub about: String,
     pub project: String,
     pub query: Query,
@@ -35,7 +35,7 @@ pub struct Case {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Query {
+pub(crate) struct Query {
     #[serde(default)]
     pub metrics: Vec<String>,
     #[serde(default)]
@@ -53,7 +53,7 @@ pub struct Query {
 }
 
 #[derive(Debug, Default, Deserialize)]
-pub struct Expect {
+pub(crate) struct Expect {
     #[serde(default)]
     pub sql_contains: Vec<String>,
     #[serde(default)]
@@ -65,7 +65,7 @@ pub struct Expect {
 }
 
 /// Every case file, sorted by name, decoded with tally's own YAML reader (unknown keys are errors).
-pub fn cases(dir: &Path) -> Vec<(String, Case)> {
+pub(crate) fn cases(dir: &Path) -> Vec<(String, Case)> {
     let mut files: Vec<PathBuf> = std::fs::read_dir(dir)
         .expect("tests/cases")
         .flatten()
@@ -86,7 +86,7 @@ pub fn cases(dir: &Path) -> Vec<(String, Case)> {
         .collect()
 }
 
-pub fn read_case(path: &Path) -> Case {
+pub(crate) fn read_case(path: &Path) -> Case {
     let text = std::fs::read_to_string(path).expect("read case");
     let mut sources = SourceMap::new();
     let id = sources.add(SourceFile::new(
@@ -115,7 +115,7 @@ pub fn read_case(path: &Path) -> Case {
     case
 }
 
-pub fn request(q: &Query) -> QueryRequest {
+pub(crate) fn request(q: &Query) -> QueryRequest {
     let mut r = QueryRequest::of(&q.metrics, &q.group_by, &q.where_);
     r.order_by = q
         .order_by

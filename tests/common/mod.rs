@@ -4,19 +4,19 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
-pub struct Out {
+pub(crate) struct Out {
     pub code: i32,
     pub stdout: String,
     pub stderr: String,
 }
 
 /// Run the `tally` binary built for these tests, without colour.
-pub fn tally(args: &[&str]) -> Out {
+pub(crate) fn tally(args: &[&str]) -> Out {
     tally_env(args, &[], &[])
 }
 
 /// Run `tally` with the environment variables `remove`d, then `set`.
-pub fn tally_env(args: &[&str], set: &[(&str, String)], remove: &[&str]) -> Out {
+pub(crate) fn tally_env(args: &[&str], set: &[(&str, String)], remove: &[&str]) -> Out {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tally"));
     c.args(args).env("NO_COLOR", "1");
     for k in remove {
@@ -33,17 +33,17 @@ pub fn tally_env(args: &[&str], set: &[(&str, String)], remove: &[&str]) -> Out 
     }
 }
 
-pub fn p(path: &Path) -> &str {
+pub(crate) fn p(path: &Path) -> &str {
     path.to_str().expect("utf-8 path")
 }
 
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.
-pub fn metricflow_dir() -> PathBuf {
+pub(crate) fn metricflow_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/metricflow")
 }
 
 /// Write `(relative path, text)` files under `root`.
-pub fn write(root: &Path, files: &[(&str, &str)]) {
+pub(crate) fn write(root: &Path, files: &[(&str, &str)]) {
     for (name, text) in files {
         let path = root.join(name);
         std::fs::create_dir_all(path.parent().expect("parent")).expect("dirs");
@@ -53,7 +53,7 @@ pub fn write(root: &Path, files: &[(&str, &str)]) {
 
 /// A run as one text for a snapshot: the exit code, stdout and stderr, with each `(path, name)`
 /// replaced (temporary directories differ from run to run).
-pub fn transcript(out: &Out, replace: &[(&Path, &str)]) -> String {
+pub(crate) fn transcript(out: &Out, replace: &[(&Path, &str)]) -> String {
     let mut text = format!(
         "exit: {}\n--- stdout\n{}--- stderr\n{}",
         out.code, out.stdout, out.stderr
@@ -65,7 +65,7 @@ pub fn transcript(out: &Out, replace: &[(&Path, &str)]) -> String {
 }
 
 /// A project of `files` in a fresh temporary directory, at `dir/project`.
-pub fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
+pub(crate) fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("temp dir");
     let root = dir.path().join("project");
     write(&root, files);
@@ -75,7 +75,7 @@ pub fn project(files: &[(&str, &str)]) -> (tempfile::TempDir, PathBuf) {
 /// The `orders` semantic model of the small shop projects the CLI tests write (table
 /// `shop.orders`): entity `order`, time dimension `ordered_at`, the categorical `dimension`, the
 /// measures `order_count` and `revenue_total`, and `extra_measures` (YAML list items).
-pub fn shop_models(dimension: &str, extra_measures: &str) -> String {
+pub(crate) fn shop_models(dimension: &str, extra_measures: &str) -> String {
     format!(
         "semantic_models:
   - name: orders
@@ -93,14 +93,14 @@ pub fn shop_models(dimension: &str, extra_measures: &str) -> String {
 }
 
 /// A new DuckDB database at `path` made by the statements of `sql`.
-pub fn duckdb_file(path: &Path, sql: &str) {
+pub(crate) fn duckdb_file(path: &Path, sql: &str) {
     let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
     conn.execute_batch(sql).expect("DuckDB statements");
     conn.close().map_err(|(_, e)| e).expect("close DuckDB");
 }
 
 /// A new DuckDB database at `path` with MetricFlow's fixture tables in schema `mf_src`.
-pub fn metricflow_db(path: &Path) {
+pub(crate) fn metricflow_db(path: &Path) {
     let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
     tally_conformance::load_fixtures(&conn, &metricflow_dir(), tally_conformance::SOURCE_SCHEMA)
         .expect("MetricFlow's fixtures load");
@@ -109,7 +109,7 @@ pub fn metricflow_db(path: &Path) {
 
 /// Run `git -C dir ARGS` as a fixed user, without the machine's git configuration; panics with
 /// git's stderr when it fails.
-pub fn git(dir: &Path, args: &[&str]) {
+pub(crate) fn git(dir: &Path, args: &[&str]) {
     let out = Command::new("git")
         .arg("-C")
         .arg(dir)
@@ -134,21 +134,21 @@ pub fn git(dir: &Path, args: &[&str]) {
 }
 
 /// Commit everything under `dir` (`git add -A`, `git commit -m message`).
-pub fn git_commit_all(dir: &Path, message: &str) {
+pub(crate) fn git_commit_all(dir: &Path, message: &str) {
     git(dir, &["add", "-A"]);
     git(dir, &["commit", "-q", "-m", message]);
 }
 
 /// Assert that `text` contains each of `needles`, showing `text` when one is missing.
 #[track_caller]
-pub fn assert_contains(text: &str, needles: &[&str]) {
+pub(crate) fn assert_contains(text: &str, needles: &[&str]) {
     for needle in needles {
         assert!(text.contains(needle), "expected `{needle}` in:\n{text}");
     }
 }
 
 /// Copy the directory tree `from` to `to` (created).
-pub fn copy_dir(from: &Path, to: &Path) {
+pub(crate) fn copy_dir(from: &Path, to: &Path) {
     std::fs::create_dir_all(to).expect("create dir");
     for entry in std::fs::read_dir(from).expect("read dir") {
         let path = entry.expect("entry").path();

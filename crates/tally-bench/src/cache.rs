@@ -9,7 +9,7 @@ use std::path::{Path, PathBuf};
 use std::process::Command;
 use std::time::{Duration, Instant};
 
-pub fn tally() -> Result<PathBuf, String> {
+pub(crate) fn tally() -> Result<PathBuf, String> {
     let t = std::env::current_exe()
         .map_err(|e| e.to_string())?
         .with_file_name("tally");
@@ -28,7 +28,7 @@ fn refs(v: &[String]) -> Vec<&str> {
 /// CPU time (user and system) of this process's waited-for children so far (`cutime` and
 /// `cstime` of /proc/self/stat, in clock ticks of 10 ms): the machine may be shared, and a
 /// process's CPU time moves less with the load than its wall time.
-pub fn children_cpu() -> Duration {
+pub(crate) fn children_cpu() -> Duration {
     let ticks = std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
@@ -81,7 +81,7 @@ fn timed(tally: &Path, project: &Path, args: &[&str]) -> Result<(String, Duratio
     Ok((String::from_utf8_lossy(&out.stdout).into_owned(), took))
 }
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let tally = tally()?;
     let n = opts.conversations.first().copied().unwrap_or(1_000_000);
     let db = crate::exec::database(opts, n)?;
@@ -178,7 +178,7 @@ pub fn run(opts: &Options) -> Result<(), String> {
 
 /// `tally check` over every target: cold cache, then warm (without the cache every series query
 /// recomputes its `sql:` relations: minutes at 1M conversations, so that run is left out).
-pub fn check(tally: &Path, project: &Path, db: &str) -> Result<(), String> {
+pub(crate) fn check(tally: &Path, project: &Path, db: &str) -> Result<(), String> {
     let dir = tempfile::tempdir().map_err(|e| e.to_string())?;
     let args = [
         "check",

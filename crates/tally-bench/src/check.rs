@@ -9,7 +9,7 @@
 use crate::Options;
 use std::process::Command;
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let tally = crate::cache::tally()?;
     let n = opts.conversations.first().copied().unwrap_or(1_000_000);
     let shared = crate::exec::database(opts, n)?;

@@ -87,7 +87,7 @@ fn once(argv: &[String], dir: &std::path::Path) -> Result<Duration, String> {
     }
 }
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let bins = if opts.bins.is_empty() {
         default_bins()?
     } else {

@@ -19,7 +19,7 @@ const TYPICAL_RUNS: usize = 300;
 /// Runs of `tally sql` as a process.
 const PROCESS_RUNS: usize = 20;
 
-pub fn request(metrics: &[String], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
+pub(crate) fn request(metrics: &[String], group_by: &[&str], wheres: &[&str]) -> QueryRequest {
     QueryRequest::of(metrics, group_by, wheres)
 }
 
@@ -113,7 +113,7 @@ impl StageTimes {
 
 /// `compile-child --dir DIR`: load the project in DIR stage by stage (first load alone, for peak
 /// memory), then time more loads and the queries; prints one line of JSON.
-pub fn child(opts: &Options) -> Result<(), String> {
+pub(crate) fn child(opts: &Options) -> Result<(), String> {
     let dir = opts.dir.as_deref().ok_or("compile-child needs --dir")?;
     let before = peak_rss_kib();
     let (first, model, diags) = StageTimes::load(dir);
@@ -159,7 +159,7 @@ pub fn child(opts: &Options) -> Result<(), String> {
     Ok(())
 }
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     println!("## Compile benchmarks\n");
     println!("machine: {}\n", machine());
     synthetic(opts)?;

@@ -7,7 +7,7 @@ use std::time::Instant;
 use tally_core::load::LoadOptions;
 use tally_docs::SiteOptions;
 
-pub fn run(_opts: &Options, sizes: &[usize]) -> Result<(), String> {
+pub(crate) fn run(_opts: &Options, sizes: &[usize]) -> Result<(), String> {
     println!("## Docs site benchmark\n");
     println!("machine: {}\n", machine());
     let root = std::env::temp_dir().join(format!("tally-bench-docs-{}", std::process::id()));

@@ -24,7 +24,7 @@ const GOAL_RATIO: f64 = 1.2;
 
 /// One hand-written query: the metric, the group-by item, the SQL (with `{{ model }}` holes).
 #[derive(Debug, Clone, PartialEq)]
-pub struct HandQuery {
+pub(crate) struct HandQuery {
     pub metric: String,
     pub group_by: String,
     pub sql: String,
@@ -32,7 +32,7 @@ pub struct HandQuery {
 
 /// Split a file of `-- metric: NAME [by ITEM]` sections into queries (comments before the first
 /// section are the file's header).
-pub fn parse_sections(text: &str) -> Vec<HandQuery> {
+pub(crate) fn parse_sections(text: &str) -> Vec<HandQuery> {
     let mut out: Vec<HandQuery> = Vec::new();
     for line in text.lines() {
         if let Some(rest) = line.strip_prefix("-- metric: ") {
@@ -82,7 +82,7 @@ fn fill_models(model: &Model, sql: &str) -> Result<String, String> {
     Ok(out)
 }
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     println!("## Execution benchmarks\n");
     println!("machine: {}\n", machine());
     let dir = std::env::temp_dir().join(format!("tally-bench-exec-{}", std::process::id()));
@@ -123,7 +123,7 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
-pub fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
+pub(crate) fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
     if let (Some(db), 1) = (&opts.duckdb, opts.conversations.len()) {
         return Ok(db.clone());
     }
@@ -257,7 +257,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
 /// `tally-bench explain --only METRIC [--duckdb FILE]`: for each matching metric, the time DuckDB
 /// takes to plan (`EXPLAIN`: parse, bind, optimise) and to run tally's SQL and the hand-written SQL,
 /// then `EXPLAIN ANALYZE` of both (operator timings), to find where a ratio over the goal goes.
-pub fn explain(opts: &Options) -> Result<(), String> {
+pub(crate) fn explain(opts: &Options) -> Result<(), String> {
     let n = *opts.conversations.first().ok_or("no --conversations")?;
     if let Some(file) = &opts.sql {
         let sql = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
@@ -339,7 +339,7 @@ fn setup(conn: &tally_duckdb::duckdb::Connection) -> Result<(), String> {
 }
 
 /// Whether two results have the same rows (in any order; numbers within a relative 1e-9).
-pub fn same_rows(a: &ResultTable, b: &ResultTable) -> Result<(), String> {
+pub(crate) fn same_rows(a: &ResultTable, b: &ResultTable) -> Result<(), String> {
     if a.columns != b.columns {
         return Err(format!("columns {:?} vs {:?}", a.columns, b.columns));
     }

@@ -126,7 +126,7 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
     sorted[i.min(sorted.len() - 1)]
 }
 
-pub fn run(opts: &Options) -> Result<(), String> {
+pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let conversations = opts.conversations.first().copied().unwrap_or(20_000);
     let tmp = tempfile::tempdir().map_err(|e| e.to_string())?;
     let db = match &opts.duckdb {

@@ -16,14 +16,14 @@ use std::fmt::Write as _;
 use std::path::Path;
 
 /// Measures per semantic model.
-pub const MEASURES: usize = 10;
+pub(crate) const MEASURES: usize = 10;
 /// Categorical dimensions per semantic model.
-pub const DIMENSIONS: usize = 8;
+pub(crate) const DIMENSIONS: usize = 8;
 /// Depth of the derived chains: level 1 reads two simple metrics, level k reads level k-1.
-pub const CHAIN_DEPTH: usize = 5;
+pub(crate) const CHAIN_DEPTH: usize = 5;
 /// Wide derived metrics and the inputs each sums.
-pub const WIDE_METRICS: usize = 50;
-pub const WIDE_INPUTS: usize = 100;
+pub(crate) const WIDE_METRICS: usize = 50;
+pub(crate) const WIDE_INPUTS: usize = 100;
 /// Metrics per YAML file.
 const METRICS_PER_FILE: usize = 100;
 /// Semantic models per YAML file.
@@ -31,7 +31,7 @@ const MODELS_PER_FILE: usize = 20;
 
 /// What a generated project holds, for the benchmark tables.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub struct Shape {
+pub(crate) struct Shape {
     pub semantic_models: usize,
     pub measures: usize,
     pub dimensions: usize,
@@ -44,7 +44,7 @@ pub struct Shape {
 }
 
 impl Shape {
-    pub fn for_metrics(total: usize) -> Shape {
+    pub(crate) fn for_metrics(total: usize) -> Shape {
         let total = total.max(200);
         let rest = total - WIDE_METRICS;
         let simple = rest / 2;
@@ -67,7 +67,7 @@ impl Shape {
         }
     }
 
-    pub fn metrics(&self) -> usize {
+    pub(crate) fn metrics(&self) -> usize {
         self.simple
             + self.ratio
             + self.chains * CHAIN_DEPTH
@@ -90,36 +90,36 @@ fn entity_name(i: usize) -> String {
     format!("ent{i:05}")
 }
 
-pub fn wide_name(i: usize) -> String {
+pub(crate) fn wide_name(i: usize) -> String {
     format!("wide_{i:02}")
 }
 
-pub fn chain_name(chain: usize, level: usize) -> String {
+pub(crate) fn chain_name(chain: usize, level: usize) -> String {
     format!("chain_{chain:05}_d{level}")
 }
 
-pub fn ratio_name(i: usize) -> String {
+pub(crate) fn ratio_name(i: usize) -> String {
     format!("ratio_{i:05}")
 }
 
-pub fn cumulative_name(i: usize) -> String {
+pub(crate) fn cumulative_name(i: usize) -> String {
     format!("cumulative_{i:05}")
 }
 
-pub fn offset_name(i: usize) -> String {
+pub(crate) fn offset_name(i: usize) -> String {
     format!("offset_{i:05}")
 }
 
 /// The simple metrics wide metric `w` sums: 100 consecutive simple metrics starting at `20 w`
 /// (wrapping), so neighbouring wide metrics share inputs and a wide query reads many models.
-pub fn wide_inputs(shape: &Shape, w: usize) -> Vec<String> {
+pub(crate) fn wide_inputs(shape: &Shape, w: usize) -> Vec<String> {
     (0..WIDE_INPUTS)
         .map(|k| simple_name((w * 20 + k) % shape.simple))
         .collect()
 }
 
 /// Every file of the project, as (relative path, text).
-pub fn project_files(total_metrics: usize) -> (Shape, Vec<(String, String)>) {
+pub(crate) fn project_files(total_metrics: usize) -> (Shape, Vec<(String, String)>) {
     let shape = Shape::for_metrics(total_metrics);
     let mut files = Vec::new();
     files.push((
@@ -261,7 +261,7 @@ pub fn project_files(total_metrics: usize) -> (Shape, Vec<(String, String)>) {
 }
 
 /// Write a project of `total_metrics` metrics under `dir` (created; emptied first).
-pub fn write_project(dir: &Path, total_metrics: usize) -> std::io::Result<Shape> {
+pub(crate) fn write_project(dir: &Path, total_metrics: usize) -> std::io::Result<Shape> {
     if dir.exists() {
         std::fs::remove_dir_all(dir)?;
     }

@@ -7,11 +7,11 @@ use tally_core::load::{load_files, LoadOptions, ProjectSpec};
 use tally_core::model::Model;
 
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.
-pub fn metricflow_dir() -> PathBuf {
+pub(crate) fn metricflow_dir() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
 }
 
-pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
+pub(crate) fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
     let dir = metricflow_dir().join("manifests").join(name);
     assert!(
         dir.is_dir(),
@@ -28,13 +28,13 @@ pub fn load_manifest(name: &str) -> (Model, Vec<Diagnostic>) {
     )
 }
 
-pub fn render(model: &Model, diags: &[Diagnostic]) -> String {
+pub(crate) fn render(model: &Model, diags: &[Diagnostic]) -> String {
     diag::render_human(&model.sources, diags, false)
 }
 
 /// Resolve and validate a loaded project (`diags` are the loader's); every diagnostic of every
 /// stage, unsorted (the metric tests are not checked).
-pub fn resolve_and_validate(
+pub(crate) fn resolve_and_validate(
     spec: ProjectSpec,
     mut diags: Vec<Diagnostic>,
 ) -> (Model, Vec<Diagnostic>) {
@@ -45,7 +45,7 @@ pub fn resolve_and_validate(
 }
 
 /// In-memory project files (and tally.yml, when given) loaded, resolved and validated.
-pub fn from_files(files: &[(&str, &str)], config: Option<&str>) -> (Model, Vec<Diagnostic>) {
+pub(crate) fn from_files(files: &[(&str, &str)], config: Option<&str>) -> (Model, Vec<Diagnostic>) {
     let (spec, diags) = load_files(files, config, &LoadOptions::default());
     resolve_and_validate(spec, diags)
 }

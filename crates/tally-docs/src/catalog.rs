@@ -7,11 +7,11 @@ use tally_core::diag::Diagnostic;
 use tally_core::model::{Metric, Model};
 
 /// The RACI roles, in the order pages list them.
-pub const ROLES: [&str; 4] = ["accountable", "responsible", "consulted", "informed"];
+pub(crate) const ROLES: [&str; 4] = ["accountable", "responsible", "consulted", "informed"];
 
 /// A metric test that covers a metric.
 #[derive(Clone, Debug)]
-pub struct TestRef {
+pub(crate) struct TestRef {
     pub name: String,
     pub description: Option<String>,
     /// `file:line`.
@@ -20,7 +20,7 @@ pub struct TestRef {
     pub how: String,
 }
 
-pub struct Catalog<'a> {
+pub(crate) struct Catalog<'a> {
     pub model: &'a Model,
     pub diags: &'a [Diagnostic],
     /// Owner name -> (metric, role), in metric order then role order.
@@ -36,7 +36,7 @@ pub struct Catalog<'a> {
 }
 
 impl<'a> Catalog<'a> {
-    pub fn new(model: &'a Model, diags: &'a [Diagnostic]) -> Catalog<'a> {
+    pub(crate) fn new(model: &'a Model, diags: &'a [Diagnostic]) -> Catalog<'a> {
         let mut owns: BTreeMap<String, Vec<(String, &'static str)>> = BTreeMap::new();
         let mut used_by: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
         let mut drives: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
@@ -109,7 +109,7 @@ impl<'a> Catalog<'a> {
     }
 
     /// `person`, `team` or `unknown` (an owner missing from the roster: a diagnostic says so).
-    pub fn owner_kind(&self, name: &str) -> &'static str {
+    pub(crate) fn owner_kind(&self, name: &str) -> &'static str {
         if self.model.people.contains_key(name) {
             "person"
         } else if self.model.teams.contains_key(name) {
@@ -120,7 +120,7 @@ impl<'a> Catalog<'a> {
     }
 
     /// The page of an owner, if it is in the roster.
-    pub fn owner_path(&self, name: &str) -> Option<String> {
+    pub(crate) fn owner_path(&self, name: &str) -> Option<String> {
         match self.owner_kind(name) {
             "person" => Some(crate::paths::person(name)),
             "team" => Some(crate::paths::team(name)),
@@ -129,7 +129,7 @@ impl<'a> Catalog<'a> {
     }
 
     /// What to show for an owner: a person's full name, else the name.
-    pub fn owner_display(&self, name: &str) -> String {
+    pub(crate) fn owner_display(&self, name: &str) -> String {
         self.model
             .people
             .get(name)
@@ -138,7 +138,7 @@ impl<'a> Catalog<'a> {
     }
 
     /// What to show for a metric: its label, else its name.
-    pub fn metric_display(&self, name: &str) -> String {
+    pub(crate) fn metric_display(&self, name: &str) -> String {
         self.model
             .metrics
             .get(name)
@@ -148,7 +148,7 @@ impl<'a> Catalog<'a> {
 }
 
 /// A metric's owners as (role, owner), in RACI order.
-pub fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
+pub(crate) fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
     let o = &m.owners;
     o.accountable
         .iter()
@@ -160,7 +160,7 @@ pub fn roles(m: &Metric) -> Vec<(&'static str, &str)> {
 }
 
 /// The first sentence (or line) of a description, for lists.
-pub fn summary(text: Option<&str>) -> String {
+pub(crate) fn summary(text: Option<&str>) -> String {
     let t = text
         .unwrap_or("")
         .split_whitespace()

@@ -16,7 +16,7 @@ use tally_core::plan::QueryRequest;
 use tally_core::time::Grain;
 
 /// Every metric page, in metric order; the work is split over threads.
-pub fn pages(
+pub(crate) fn pages(
     env: &Environment<'static>,
     cat: &Catalog,
     common: &Common,
@@ -149,7 +149,7 @@ fn page(
 }
 
 /// An owner as the pages show it.
-pub fn owner(cat: &Catalog, name: &str) -> Value {
+pub(crate) fn owner(cat: &Catalog, name: &str) -> Value {
     let p = cat.model.people.get(name);
     json!({
         "name": name,
@@ -175,7 +175,7 @@ fn metric_part(cat: &Catalog, name: &str) -> Value {
     part(name, href)
 }
 
-pub fn agg_text(m: &Measure) -> String {
+pub(crate) fn agg_text(m: &Measure) -> String {
     let f = match m.agg {
         AggKind::Sum => "sum".to_string(),
         AggKind::Min => "min".to_string(),

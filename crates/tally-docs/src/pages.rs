@@ -14,7 +14,7 @@ use tally_core::diag;
 use tally_core::model::{MeasureRef, Metric, MetricKind, Model, Relation};
 use tally_core::spec::EntityType;
 
-pub fn all(
+pub(crate) fn all(
     env: &Environment<'static>,
     cat: &Catalog,
     common: &Common,

@@ -30,7 +30,7 @@ const TEMPLATES: &[(&str, &str)] = &[
 ];
 
 /// The environment with every template; `.html` templates auto-escape.
-pub fn environment() -> Environment<'static> {
+pub(crate) fn environment() -> Environment<'static> {
     let mut env = Environment::new();
     env.set_undefined_behavior(minijinja::UndefinedBehavior::Strict);
     env.set_syntax(
@@ -57,7 +57,7 @@ pub fn environment() -> Environment<'static> {
 
 /// What every page shows: the project, the search index size, the diagnostics count.
 #[derive(Clone, Debug, Serialize)]
-pub struct Common {
+pub(crate) struct Common {
     pub project: String,
     pub search_chunks: usize,
     pub diagnostics: usize,
@@ -65,7 +65,7 @@ pub struct Common {
 }
 
 /// Render `template` into the page at `path` with `ctx` plus the common values.
-pub fn page(
+pub(crate) fn page(
     env: &Environment,
     template: &str,
     path: &str,
@@ -89,7 +89,7 @@ pub fn page(
 }
 
 /// The static assets: style sheet, script, the search library and its licence.
-pub fn assets() -> Vec<SiteFile> {
+pub(crate) fn assets() -> Vec<SiteFile> {
     let f = |path: &str, text: &str| SiteFile {
         path: path.to_string(),
         bytes: text.as_bytes().to_vec(),

@@ -10,7 +10,7 @@ use crate::SiteFile;
 use serde_json::{json, Value};
 
 /// Records per index file.
-pub const CHUNK: usize = 2000;
+pub(crate) const CHUNK: usize = 2000;
 
 fn records(cat: &Catalog) -> Vec<Value> {
     let model = cat.model;
@@ -88,7 +88,7 @@ fn records(cat: &Catalog) -> Vec<Value> {
 }
 
 /// The index files.
-pub fn index_files(cat: &Catalog) -> Vec<SiteFile> {
+pub(crate) fn index_files(cat: &Catalog) -> Vec<SiteFile> {
     records(cat)
         .chunks(CHUNK)
         .enumerate()

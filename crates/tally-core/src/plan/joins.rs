@@ -47,7 +47,7 @@ pub(crate) struct FromBuilder {
 }
 
 impl FromBuilder {
-    pub fn new(model: usize, alias: &str, join_kind: JoinKind) -> FromBuilder {
+    pub(crate) fn new(model: usize, alias: &str, join_kind: JoinKind) -> FromBuilder {
         let mut aliases = BTreeSet::new();
         aliases.insert(alias.to_string());
         FromBuilder {
@@ -62,7 +62,7 @@ impl FromBuilder {
         }
     }
 
-    pub fn fresh_alias(&mut self, base: &str) -> String {
+    pub(crate) fn fresh_alias(&mut self, base: &str) -> String {
         let mut a = base.to_string();
         let mut i = 1;
         while self.aliases.contains(&a) {
@@ -74,17 +74,17 @@ impl FromBuilder {
     }
 
     /// The alias of the join made under `key`, if any.
-    pub fn keyed(&self, key: &JoinKey) -> Option<String> {
+    pub(crate) fn keyed(&self, key: &JoinKey) -> Option<String> {
         self.keyed.get(key).cloned()
     }
 
-    pub fn add_keyed(&mut self, key: JoinKey, alias: &str, join: Join) {
+    pub(crate) fn add_keyed(&mut self, key: JoinKey, alias: &str, join: Join) {
         self.keyed.insert(key, alias.to_string());
         self.joins.push(join);
     }
 
     /// The root relation.
-    pub fn root(&self, planner: &mut Planner) -> TableRef {
+    pub(crate) fn root(&self, planner: &mut Planner) -> TableRef {
         let name = planner.scan_name(self.model);
         TableRef::Cte {
             alias: (name != self.alias).then(|| self.alias.clone()),

@@ -18,7 +18,7 @@ use jiff::Timestamp;
 use tally_core::calendar::{DayHours, Schedule};
 
 /// A date's hours, looked up without `Schedule`'s helpers.
-pub fn ref_hours(s: &Schedule, d: Date) -> DayHours {
+pub(crate) fn ref_hours(s: &Schedule, d: Date) -> DayHours {
     for e in s.exceptions.iter().rev() {
         let hit = if e.annually {
             (e.from.month(), e.from.day()) == (d.month(), d.day())
@@ -48,7 +48,7 @@ pub fn ref_hours(s: &Schedule, d: Date) -> DayHours {
 }
 
 /// Local date `d` at `secs` seconds of wall-clock time, as an instant.
-pub fn ref_instant(tz: &TimeZone, d: Date, secs: u32) -> i64 {
+pub(crate) fn ref_instant(tz: &TimeZone, d: Date, secs: u32) -> i64 {
     let dt: DateTime = d.to_datetime(Time::midnight()) + jiff::Span::new().seconds(secs as i64);
     let z = dt.to_zoned(tz.clone()).unwrap();
     if z.datetime() == dt {
@@ -64,7 +64,7 @@ pub fn ref_instant(tz: &TimeZone, d: Date, secs: u32) -> i64 {
     }
 }
 
-pub fn ref_intervals(s: &Schedule, start: i64, end: i64) -> Vec<(i64, i64)> {
+pub(crate) fn ref_intervals(s: &Schedule, start: i64, end: i64) -> Vec<(i64, i64)> {
     let first =
         s.tz.to_datetime(Timestamp::from_second(start).unwrap())
             .date();
@@ -92,7 +92,7 @@ pub fn ref_intervals(s: &Schedule, start: i64, end: i64) -> Vec<(i64, i64)> {
 }
 
 /// Open seconds in `[start, end)`.
-pub fn reference(s: &Schedule, start: i64, end: i64) -> i64 {
+pub(crate) fn reference(s: &Schedule, start: i64, end: i64) -> i64 {
     ref_intervals(s, start, end)
         .into_iter()
         .map(|(a, b)| (b.min(end) - a.max(start)).max(0))
@@ -100,7 +100,7 @@ pub fn reference(s: &Schedule, start: i64, end: i64) -> i64 {
 }
 
 /// Minute by minute; None when an interval endpoint near the span is in a fold.
-pub fn sampler(s: &Schedule, start: i64, end: i64) -> Option<i64> {
+pub(crate) fn sampler(s: &Schedule, start: i64, end: i64) -> Option<i64> {
     let first =
         s.tz.to_datetime(Timestamp::from_second(start).unwrap())
             .date();

@@ -6,13 +6,13 @@ use tally_core::load::LoadOptions;
 use tally_core::model::Model;
 
 /// The repository's root: its own (Intercom) project.
-pub fn repository() -> PathBuf {
+pub(crate) fn repository() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// The project in `root`, loaded and checked by the pipeline; panics with the rendered errors
 /// when it has any.
-pub fn load_valid(root: &Path) -> Model {
+pub(crate) fn load_valid(root: &Path) -> Model {
     let (model, diags) = tally_core::pipeline::load_model(
         root,
         &LoadOptions::default(),

@@ -63,7 +63,7 @@ const SESSION_SECONDS: i64 = 24 * 3600;
 /// Build `reference.funnel_session` (one row per session) and `reference.funnel_conversation`
 /// (one row per conversation with human support, with its session's path). `as_of` is the data
 /// cut-off in epoch seconds.
-pub fn build(conn: &Connection, as_of: i64) {
+pub(crate) fn build(conn: &Connection, as_of: i64) {
     let mut stmt = conn.prepare(ACTIONS).expect("prepare the funnel actions");
     let actions: Vec<Action> = stmt
         .query_map([], |r| {

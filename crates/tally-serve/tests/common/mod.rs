@@ -10,13 +10,13 @@ use tally_serve::http::HttpOptions;
 use tally_serve::project::ProjectOptions;
 use tally_serve::{Service, Settings};
 
-pub fn repo_root() -> PathBuf {
+pub(crate) fn repo_root() -> PathBuf {
     PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
 }
 
 /// A small Intercom sample database (1,000 conversations), made once per test binary in a
 /// temporary directory.
-pub fn sample_db() -> &'static Path {
+pub(crate) fn sample_db() -> &'static Path {
     static DB: OnceLock<(tempfile::TempDir, PathBuf)> = OnceLock::new();
     let (_, path) = DB.get_or_init(|| {
         let dir = tempfile::tempdir().expect("temp dir");
@@ -35,7 +35,7 @@ pub fn sample_db() -> &'static Path {
     path
 }
 
-pub fn service(root: &Path, duckdb: Option<&Path>, settings: Settings) -> Arc<Service> {
+pub(crate) fn service(root: &Path, duckdb: Option<&Path>, settings: Settings) -> Arc<Service> {
     let opts = ProjectOptions {
         root: root.to_path_buf(),
         duckdb: duckdb.map(Path::to_path_buf),
@@ -45,7 +45,7 @@ pub fn service(root: &Path, duckdb: Option<&Path>, settings: Settings) -> Arc<Se
 }
 
 /// A server running on its own thread until dropped.
-pub struct Server {
+pub(crate) struct Server {
     pub addr: SocketAddr,
     stop: Option<tokio::sync::oneshot::Sender<()>>,
     thread: Option<std::thread::JoinHandle<()>>,
@@ -62,7 +62,7 @@ impl Drop for Server {
     }
 }
 
-pub fn start(service: Arc<Service>, opts: HttpOptions) -> Server {
+pub(crate) fn start(service: Arc<Service>, opts: HttpOptions) -> Server {
     let (tx, rx) = std::sync::mpsc::channel();
     let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
     let opts = HttpOptions {
@@ -102,17 +102,17 @@ pub fn start(service: Arc<Service>, opts: HttpOptions) -> Server {
     }
 }
 
-pub struct Reply {
+pub(crate) struct Reply {
     pub status: u16,
     pub headers: Vec<(String, String)>,
     pub body: String,
 }
 
 impl Reply {
-    pub fn json(&self) -> Value {
+    pub(crate) fn json(&self) -> Value {
         serde_json::from_str(&self.body).unwrap_or_else(|e| panic!("not JSON ({e}): {}", self.body))
     }
-    pub fn header(&self, name: &str) -> Option<&str> {
+    pub(crate) fn header(&self, name: &str) -> Option<&str> {
         self.headers
             .iter()
             .find(|(k, _)| k.eq_ignore_ascii_case(name))
@@ -128,7 +128,7 @@ fn agent() -> ureq::Agent {
 }
 
 /// One request; `body` `None` sends a GET.
-pub fn request(
+pub(crate) fn request(
     addr: SocketAddr,
     path: &str,
     body: Option<&str>,
@@ -167,12 +167,12 @@ pub fn request(
     }
 }
 
-pub fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
+pub(crate) fn post(addr: SocketAddr, path: &str, body: &Value) -> Reply {
     request(addr, path, Some(&body.to_string()), &[])
 }
 
 /// The JSON-RPC messages in an MCP HTTP response: a JSON body or an event stream.
-pub fn rpc_messages(reply: &Reply) -> Vec<Value> {
+pub(crate) fn rpc_messages(reply: &Reply) -> Vec<Value> {
     if reply
         .header("content-type")
         .is_some_and(|c| c.starts_with("application/json"))
@@ -190,7 +190,7 @@ pub fn rpc_messages(reply: &Reply) -> Vec<Value> {
 }
 
 /// A minimal MCP client over streamable HTTP: initialize, then requests on the session.
-pub struct McpHttp {
+pub(crate) struct McpHttp {
     pub addr: SocketAddr,
     pub session: Option<String>,
     next: u64,
@@ -198,7 +198,7 @@ pub struct McpHttp {
 }
 
 impl McpHttp {
-    pub fn connect(addr: SocketAddr, headers: &[(&str, &str)]) -> McpHttp {
+    pub(crate) fn connect(addr: SocketAddr, headers: &[(&str, &str)]) -> McpHttp {
         let mut c = McpHttp {
             addr,
             session: None,
@@ -239,13 +239,13 @@ impl McpHttp {
         h
     }
 
-    pub fn raw(&self, body: &Value) -> Reply {
+    pub(crate) fn raw(&self, body: &Value) -> Reply {
         let h = self.headers();
         let refs: Vec<(&str, &str)> = h.iter().map(|(k, v)| (k.as_str(), v.as_str())).collect();
         request(self.addr, "/mcp", Some(&body.to_string()), &refs)
     }
 
-    pub fn send(&mut self, method: &str, params: Value) -> (Reply, Vec<Value>) {
+    pub(crate) fn send(&mut self, method: &str, params: Value) -> (Reply, Vec<Value>) {
         let id = self.next;
         self.next += 1;
         let reply = self.raw(
@@ -258,13 +258,13 @@ impl McpHttp {
         (reply, msgs)
     }
 
-    pub fn notify(&self, method: &str) {
+    pub(crate) fn notify(&self, method: &str) {
         let r = self.raw(&serde_json::json!({"jsonrpc": "2.0", "method": method}));
         assert!(r.status < 300, "{method}: {} {}", r.status, r.body);
     }
 
     /// `tools/call`, returning the call's result object.
-    pub fn call(&mut self, tool: &str, args: Value) -> Value {
+    pub(crate) fn call(&mut self, tool: &str, args: Value) -> Value {
         let (reply, msgs) = self.send(
             "tools/call",
             serde_json::json!({"name": tool, "arguments": args}),

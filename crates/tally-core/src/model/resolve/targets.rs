@@ -17,7 +17,7 @@ use crate::time::Grain;
 use crate::yaml::Spanned;
 
 /// Resolve the checks of a project against its resolved model.
-pub fn resolve(spec: &ProjectSpec, model: &Model) -> (Checks, Vec<Diagnostic>) {
+pub(super) fn resolve(spec: &ProjectSpec, model: &Model) -> (Checks, Vec<Diagnostic>) {
     let mut diags = Vec::new();
     let mut checks = Checks {
         endpoints: endpoints(spec, model),
@@ -144,7 +144,7 @@ fn parse_grain(g: &Spanned<String>, what: &str, code: &'static str) -> Result<Gr
 }
 
 /// `10%` -> relative 0.10, `5` -> absolute 5.
-pub fn parse_band(s: &Spanned<String>, code: &'static str) -> Result<Band, Diagnostic> {
+pub(super) fn parse_band(s: &Spanned<String>, code: &'static str) -> Result<Band, Diagnostic> {
     let t = s.value.trim();
     let (num, relative) = match t.strip_suffix('%') {
         Some(n) => (n.trim(), true),
