@@ -1,6 +1,6 @@
 //! What the two binaries share: the context of a command (`Ctx`), the exit codes, and the
 //! commands that run no SQL on DuckDB (`validate`, `sql`, `list`, `model`, `graph`, `lineage`,
-//! `schema`, `docs`). The lean `tally` binary runs these itself and hands every other command to
+//! `schema`, `docs`, `calendars` but `check --duckdb`). The lean `tally` binary runs these itself and hands every other command to
 //! `tally-engine` (`handoff`); `tally-engine` runs them all.
 
 use crate::args::{Cli, Command, QueryArgs};
@@ -88,6 +88,11 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
             | Command::Lineage { .. }
             | Command::Schema { .. }
             | Command::Docs { .. }
+    ) || matches!(
+        // Only `check --duckdb` runs SQL (`calendars::check`, in the engine).
+        &command,
+        Command::Calendars { action, duckdb, .. }
+            if !(*action == choices::CalendarsAction::Check && duckdb.is_some())
     );
     if !runs_no_sql {
         return Err(command);
@@ -112,6 +117,13 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
         Command::Lineage { metric, format } => lineage(ctx, &metric, format),
         Command::Schema { kind, write } => schema(ctx, kind.kind(), write.as_deref()),
         Command::Docs { action } => crate::docs::run(ctx, action),
+        Command::Calendars {
+            action,
+            calendar,
+            format,
+            dialect,
+            duckdb: _,
+        } => crate::calendar_export::run(ctx, action, calendar.as_deref(), format, dialect),
         other => return Err(other),
     })
 }

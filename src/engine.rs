@@ -5,6 +5,7 @@
 
 mod args;
 mod cache;
+mod calendar_export;
 mod calendars;
 mod check;
 mod choices;
@@ -116,19 +117,11 @@ fn run_sql_command(ctx: &Ctx, command: Command) -> u8 {
         Command::Test { filter, format } => ci::test(ctx, filter.as_deref(), format),
         Command::Cache { action, duckdb } => cache::run(ctx, action, duckdb.as_deref()),
         Command::Calendars {
-            action,
+            action: choices::CalendarsAction::Check,
             calendar,
-            format,
-            dialect,
-            duckdb,
-        } => calendars::run(
-            ctx,
-            action,
-            calendar.as_deref(),
-            format,
-            dialect,
-            duckdb.as_deref(),
-        ),
+            duckdb: Some(db),
+            ..
+        } => calendars::check(ctx, calendar.as_deref(), &db),
         Command::Diff {
             base,
             format,

@@ -10,6 +10,7 @@
 // Shared with `tally-engine`, which uses all of them; what only its commands use is dead here.
 #[allow(dead_code)]
 mod args;
+mod calendar_export;
 #[allow(dead_code)]
 mod choices;
 mod ci_paths;

@@ -82,9 +82,11 @@ fn commands_without_sql_need_no_engine_and_a_missing_engine_is_a_coded_error() {
     let sql = run(&alone, &sql_args);
     assert_eq!(sql.code, 0, "{}", sql.stderr);
     assert!(sql.stdout.contains("SELECT"), "{}", sql.stdout);
-    let others: [&[&str]; 2] = [
+    let others: [&[&str]; 4] = [
         &["graph", "--format", "json"],
         &["list", "metrics", "--search", "csat"],
+        &["calendars", "list"],
+        &["calendars", "check", "--dialect", "postgres"],
     ];
     for args in others {
         let out = run(&alone, &[&["--project", project][..], args].concat());
@@ -99,6 +101,21 @@ fn commands_without_sql_need_no_engine_and_a_missing_engine_is_a_coded_error() {
     assert!(query.stdout.is_empty(), "{}", query.stdout);
     assert!(query.stderr.contains("E0001"), "{}", query.stderr);
     assert!(query.stderr.contains("tally-engine"), "{}", query.stderr);
+
+    let db = dir.path().join("none.duckdb");
+    let check = run(
+        &alone,
+        &[
+            "--project",
+            project,
+            "calendars",
+            "check",
+            "--duckdb",
+            p(&db),
+        ],
+    );
+    assert_eq!(check.code, 2, "{}", check.stderr);
+    assert!(check.stderr.contains("tally-engine"), "{}", check.stderr);
 
     let json = run(
         &alone,
