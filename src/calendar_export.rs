@@ -14,10 +14,7 @@ use tally_core::model::Model;
 /// it maps to), else of every calendar; an unknown name is reported (E0808) and the exit code
 /// returned.
 pub(crate) fn clocks(ctx: &Ctx, calendar: Option<&str>) -> Result<(Model, Vec<clock::Clock>), u8> {
-    let model = match ctx.load() {
-        Ok(m) => m,
-        Err(code) => return Err(code),
-    };
+    let model = ctx.load()?;
     let cals = &model.calendars;
     let names: Vec<&str> = match calendar {
         Some(n) => {
