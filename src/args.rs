@@ -75,7 +75,7 @@ impl Cli {
 #[derive(Subcommand, Debug)]
 pub(crate) enum Command {
     /// Evaluate targets and alerts at --as-of, report statuses by owner, notify (tally check).
-    Check(crate::check::CheckArgs),
+    Check(CheckArgs),
     /// Check the project and report every problem at once.
     Validate {
         /// Output format.
@@ -310,6 +310,39 @@ pub(crate) struct ServeArgs {
     /// Do not reload the project when its files change (POST /v1/reload still does).
     #[arg(long)]
     pub no_watch: bool,
+}
+
+/// The flags of `tally check`.
+#[derive(clap::Args, Debug, Clone)]
+pub(crate) struct CheckArgs {
+    /// Metrics to check (default: every metric with targets or alerts).
+    pub metrics: Vec<String>,
+    /// The evaluation time (`2026-06-30` or `2026-06-30 23:59:59`); default: `checks.as_of` of
+    /// tally.yml, else now (UTC).
+    #[arg(long)]
+    pub as_of: Option<String>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
+    pub format: CheckFormat,
+    /// Exit 1 when a status or firing alert reaches this level (default: `checks.default_fail_on`,
+    /// else off_track).
+    #[arg(long, value_enum)]
+    pub fail_on: Option<FailOnArg>,
+    /// none, dry-run (print the notifications), or send (deliver them and update the state file).
+    #[arg(long, value_enum, default_value_t = Notify::None)]
+    pub notify: Notify,
+    /// The state file (default: `checks.state` of tally.yml, else `.tally/check-state.json`).
+    #[arg(long, value_name = "FILE")]
+    pub state: Option<PathBuf>,
+    /// The DuckDB database to read (default: `duckdb:` of tally.yml).
+    #[arg(long, value_name = "FILE")]
+    pub duckdb: Option<PathBuf>,
+    /// Print the check queries instead of running them.
+    #[arg(long)]
+    pub sql: bool,
+    /// The dialect of `--sql` (default: the project's `dialect:`, else duckdb).
+    #[arg(long, value_enum, ignore_case = true)]
+    pub dialect: Option<DialectArg>,
 }
 
 /// Query flags, compatible with `mf query`.

@@ -1,94 +1,20 @@
-//! `tally calendars`: list the project's business calendars, export a calendar's business clock
-//! (CSV seed or `CREATE TABLE` SQL for a dialect), print the staleness check query, or run it on
-//! a DuckDB database (`check --duckdb FILE`: exit code 1 when a copy is missing or stale).
+//! `tally calendars check --duckdb FILE`: the staleness check run on a DuckDB database (exit code 1
+//! when a copy is missing or stale; listing, exporting and printing the query are
+//! `calendar_export`'s, without DuckDB), and the range warnings of the business durations a query
+//! on DuckDB read.
 
-use crate::choices::{CalendarsAction, DialectArg, ExportFormat};
-use crate::{pick_dialect, report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
+use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::Path;
-use tally_core::calendar::{clock, export};
-use tally_core::diag::{codes, did_you_mean, Diagnostic};
+use tally_core::calendar::clock;
+use tally_core::diag::{codes, Diagnostic};
 
-pub(crate) fn run(
-    ctx: &Ctx,
-    action: CalendarsAction,
-    calendar: Option<&str>,
-    format: ExportFormat,
-    dialect: Option<DialectArg>,
-    duckdb: Option<&Path>,
-) -> u8 {
-    let model = match ctx.load() {
-        Ok(m) => m,
-        Err(code) => return code,
-    };
-    let cals = &model.calendars;
-    let names: Vec<&str> = match calendar {
-        Some(n) => {
-            if cals.calendars.contains_key(n) {
-                cals.schedules_of(n)
-                    .into_iter()
-                    .map(|s| s.name.as_str())
-                    .collect()
-            } else {
-                let mut d = Diagnostic::error(
-                    codes::UNKNOWN_CALENDAR,
-                    format!("unknown business calendar `{n}`"),
-                );
-                if let Some(s) = did_you_mean(n, cals.declared.iter().map(|s| s.as_str())) {
-                    d = d.with_help(format!("did you mean `{s}`?"));
-                }
-                return report::fail(ctx, d, EXIT_USAGE);
-            }
-        }
-        None => cals
-            .calendars
-            .keys()
-            .filter_map(|n| cals.schedule(n).map(|s| s.name.as_str()))
-            .collect(),
-    };
-    let clocks: Vec<clock::Clock> = names
-        .iter()
-        .filter_map(|n| cals.schedule(n))
-        .map(clock::expand)
-        .collect();
-    if action == CalendarsAction::List {
-        for c in &clocks {
-            let s = cals.schedule(&c.calendar).expect("a schedule");
-            println!(
-                "{}\t{}\t{}..{}\t{} days\tfingerprint {}",
-                c.calendar,
-                s.timezone,
-                s.range.0,
-                s.range.1,
-                c.days.len(),
-                c.fingerprint
-            );
-        }
-        return EXIT_OK;
+/// `tally calendars check --duckdb FILE` (the rest of `tally calendars` runs no SQL:
+/// `calendar_export`).
+pub(crate) fn check(ctx: &Ctx, calendar: Option<&str>, db: &Path) -> u8 {
+    match crate::calendar_export::clocks(ctx, calendar) {
+        Ok((_, clocks)) => check_duckdb(ctx, db, &clocks),
+        Err(code) => code,
     }
-    if (action, format) == (CalendarsAction::Export, ExportFormat::Csv) {
-        print!(
-            "{}",
-            clocks.iter().map(export::csv).collect::<Vec<_>>().join("")
-        );
-        return EXIT_OK;
-    }
-    if let (CalendarsAction::Check, Some(db)) = (action, duckdb) {
-        return check_duckdb(ctx, db, &clocks);
-    }
-    let d = match pick_dialect(ctx, &model, dialect) {
-        Ok(d) => d,
-        Err(code) => return code,
-    };
-    if action == CalendarsAction::Export {
-        let ddl: Vec<String> = clocks
-            .iter()
-            .map(|c| tally_core::dialect::values::create_clock_table(c, d))
-            .collect();
-        println!("{}", ddl.join("\n").trim_end());
-        return EXIT_OK;
-    }
-    println!("{}", d.clock_check_query(&clocks).trim_end());
-    EXIT_OK
 }
 
 /// `tally calendars check --duckdb FILE`: the check run on the database (read-only). Stale and

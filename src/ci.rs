@@ -1,57 +1,16 @@
-//! Metrics in CI: the paths of CI formats (relative to the repository
-//! root; `tally validate` is in `project`), `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
+//! Metrics in CI: `tally test` (the project's metric tests on in-memory DuckDB) and `tally diff` (what changed
 //! since a git ref, what it affects and who must know).
 
 use crate::choices::{DiagFormat, DiffFormat};
+use crate::ci_paths::ci_sources;
 use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::{Path, PathBuf};
 use std::process::Command;
 use tally_core::diag::{self, codes, Diagnostic, JunitCase, JunitProblem, JunitProblemKind};
 use tally_core::model::Model;
-use tally_core::source::{SourceFile, SourceMap};
+use tally_core::source::SourceMap;
 use tally_duckdb::engine::Value;
 use tally_duckdb::testing::{Outcome, TestReport};
-
-// ----- paths for CI ----------------------------------------------------------------------------------
-
-/// The project's directory relative to the root of its git work tree (`""` at the root, else
-/// `sub/dir/`), found by looking for `.git` upwards; `""` outside a repository. CI tools resolve
-/// annotation paths from the repository root.
-fn repo_prefix(project: &Path) -> String {
-    let Ok(abs) = project.canonicalize() else {
-        return String::new();
-    };
-    let mut dir: &Path = &abs;
-    loop {
-        if dir.join(".git").exists() {
-            let rel = abs.strip_prefix(dir).unwrap_or(Path::new(""));
-            let s = rel.to_string_lossy().replace('\\', "/");
-            return if s.is_empty() { s } else { format!("{s}/") };
-        }
-        match dir.parent() {
-            Some(p) => dir = p,
-            None => return String::new(),
-        }
-    }
-}
-
-/// The same files, named relative to the repository root (file ids are unchanged).
-fn rebased(sources: &SourceMap, prefix: &str) -> SourceMap {
-    let mut out = SourceMap::new();
-    for (_, f) in sources.files() {
-        out.add(SourceFile::new(
-            format!("{prefix}{}", f.name),
-            &f.path,
-            f.text.clone(),
-        ));
-    }
-    out
-}
-
-/// The project's files named relative to the repository root (annotations, SARIF, JUnit).
-pub(crate) fn ci_sources(ctx: &Ctx, model: &Model) -> SourceMap {
-    rebased(&model.sources, &repo_prefix(&ctx.project))
-}
 
 // ----- test ----------------------------------------------------------------------------------------
 

@@ -1,6 +1,6 @@
 //! The project as every command reads it, in one place: loaded once (the database settings of
 //! its spec kept before resolution consumes the spec), validated once (`tally validate` in every
-//! format), and its DuckDB database opened by one function.
+//! format), and where its DuckDB database is (`open` opens it, in the engine binary only).
 
 use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::{Path, PathBuf};
@@ -114,16 +114,20 @@ pub(crate) fn validate(ctx: &Ctx, format: crate::choices::DiagFormat) -> u8 {
         ),
         DiagFormat::Github => print!(
             "{}",
-            diag::render_github(&crate::ci::ci_sources(ctx, model), diags)
+            diag::render_github(&crate::ci_paths::ci_sources(ctx, model), diags)
         ),
         DiagFormat::Junit => print!(
             "{}",
-            diag::render_junit(&crate::ci::ci_sources(ctx, model), diags, "tally validate")
+            diag::render_junit(
+                &crate::ci_paths::ci_sources(ctx, model),
+                diags,
+                "tally validate"
+            )
         ),
         DiagFormat::Sarif => println!(
             "{}",
             serde_json::to_string_pretty(&diag::to_sarif(
-                &crate::ci::ci_sources(ctx, model),
+                &crate::ci_paths::ci_sources(ctx, model),
                 diags
             ))
             .expect("json")
@@ -181,80 +185,4 @@ pub(crate) fn database_path(
         return Err(report::fail(ctx, d, EXIT_USAGE));
     }
     Ok(Some(path))
-}
-
-/// What a command does when the project names no database.
-#[derive(Clone, Copy, PartialEq, Eq)]
-pub(crate) enum WithoutDatabase {
-    /// Query a sealed in-memory database (`tally query` of a project whose SQL reads no table).
-    InMemory,
-    /// Refuse: the command reads the project's data (`tally check`).
-    Refuse,
-}
-
-/// The project's DuckDB database for reading (`--duckdb`, else tally.yml's `duckdb:`, else a dbt
-/// DuckDB target's `path:`; sample data generated first when configured and missing). Errors are
-/// reported; the exit code returned.
-pub(crate) fn open_database(
-    ctx: &Ctx,
-    flag: Option<&Path>,
-    without: WithoutDatabase,
-) -> Result<
-    (
-        tally_duckdb::duckdb::Connection,
-        tally_duckdb::cache::Session,
-    ),
-    u8,
-> {
-    let settings = database_settings(ctx);
-    let path = database_path(ctx, settings.setting.as_deref(), flag)?;
-    let Some(path) = path else {
-        if without == WithoutDatabase::Refuse {
-            let d = Diagnostic::error(codes::USAGE, "no DuckDB database")
-                .with_help("pass --duckdb FILE or set `duckdb:` in tally.yml");
-            return Err(report::fail(ctx, d, EXIT_USAGE));
-        }
-        let opened = tally_duckdb::engine::open_sandboxed_in_memory()
-            .and_then(|c| tally_duckdb::engine::seal(&c).map(|()| c))
-            .map(|c| (c, tally_duckdb::cache::Session::off()));
-        return opened.map_err(|e| cannot_open(ctx, &e.to_string()));
-    };
-    if flag.is_none() && !path.exists() {
-        if settings.from_dbt {
-            let d = Diagnostic::error(
-                codes::IO,
-                format!(
-                    "the dbt target's DuckDB database `{}` does not exist",
-                    path.display()
-                ),
-            )
-            .with_help(
-                "build it with `dbt build` (or `dbt seed` and `dbt run`), or pass --duckdb FILE",
-            );
-            return Err(report::fail(ctx, d, EXIT_USAGE));
-        }
-        if let Some(cfg) = &settings.sample {
-            crate::generate_from_config(ctx, &path, cfg)?;
-        }
-    }
-    // Never create a database tally was asked to read: a mistyped path is an error.
-    if !path.is_file() {
-        let d = Diagnostic::error(
-            codes::IO,
-            format!(
-                "DuckDB database {} does not exist (or is not a file)",
-                path.display()
-            ),
-        )
-        .with_help("check the path, or create the database first (`tally sample-data intercom --duckdb PATH`)");
-        return Err(report::fail(ctx, d, EXIT_USAGE));
-    }
-    tally_duckdb::engine::open_project_database_cached(&path, ctx.cache)
-        .map_err(|e| cannot_open(ctx, &e.to_string()))
-}
-
-fn cannot_open(ctx: &Ctx, e: &str) -> u8 {
-    let d = Diagnostic::error(codes::IO, format!("cannot open DuckDB database: {e}"))
-        .with_help("check that the file is a DuckDB database that this DuckDB version reads");
-    report::fail(ctx, d, EXIT_USAGE)
 }

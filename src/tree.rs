@@ -40,10 +40,10 @@ pub(crate) fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         Err(msg) => return usage(ctx, &msg),
     };
     let grain = args.grain.grain();
-    let (conn, mut session) = match crate::project::open_database(
+    let (conn, mut session) = match crate::open::open_database(
         ctx,
         args.duckdb,
-        crate::project::WithoutDatabase::InMemory,
+        crate::open::WithoutDatabase::InMemory,
     ) {
         Ok(c) => c,
         Err(c) => return c,

@@ -9,8 +9,9 @@ pub(crate) mod notify;
 pub(crate) mod output;
 
 use super::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
-use crate::choices::{CheckFormat, DialectArg, FailOnArg, Notify};
-use crate::project::WithoutDatabase;
+pub(crate) use crate::args::CheckArgs;
+use crate::choices::{DialectArg, FailOnArg, Notify};
+use crate::open::WithoutDatabase;
 use std::path::{Path, PathBuf};
 use tally_core::diag::{self, Diagnostic};
 use tally_core::model::Model;
@@ -18,39 +19,6 @@ use tally_core::targets::eval::{self, SeriesRequest, Values};
 use tally_core::targets::period::parse_as_of;
 use tally_core::targets::state::{self, Notice, State};
 use tally_core::targets::{query, FailOn};
-
-/// The flags of `tally check`.
-#[derive(clap::Args, Debug, Clone)]
-pub(crate) struct CheckArgs {
-    /// Metrics to check (default: every metric with targets or alerts).
-    pub metrics: Vec<String>,
-    /// The evaluation time (`2026-06-30` or `2026-06-30 23:59:59`); default: `checks.as_of` of
-    /// tally.yml, else now (UTC).
-    #[arg(long)]
-    pub as_of: Option<String>,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = CheckFormat::Human)]
-    pub format: CheckFormat,
-    /// Exit 1 when a status or firing alert reaches this level (default: `checks.default_fail_on`,
-    /// else off_track).
-    #[arg(long, value_enum)]
-    pub fail_on: Option<FailOnArg>,
-    /// none, dry-run (print the notifications), or send (deliver them and update the state file).
-    #[arg(long, value_enum, default_value_t = Notify::None)]
-    pub notify: Notify,
-    /// The state file (default: `checks.state` of tally.yml, else `.tally/check-state.json`).
-    #[arg(long, value_name = "FILE")]
-    pub state: Option<PathBuf>,
-    /// The DuckDB database to read (default: `duckdb:` of tally.yml).
-    #[arg(long, value_name = "FILE")]
-    pub duckdb: Option<PathBuf>,
-    /// Print the check queries instead of running them.
-    #[arg(long)]
-    pub sql: bool,
-    /// The dialect of `--sql` (default: the project's `dialect:`, else duckdb).
-    #[arg(long, value_enum, ignore_case = true)]
-    pub dialect: Option<DialectArg>,
-}
 
 /// The evaluation time: the flag, else tally.yml's `checks.as_of` (a `{{ var('x') }}` reads the
 /// project variable), else now.
@@ -219,7 +187,7 @@ fn read_values(
     requests: &[SeriesRequest],
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
-    let (conn, mut session) = crate::project::open_database(ctx, flag, WithoutDatabase::Refuse)?;
+    let (conn, mut session) = crate::open::open_database(ctx, flag, WithoutDatabase::Refuse)?;
     crate::install_clocks(ctx, &conn, model)?;
     let wanted = requests
         .iter()
