@@ -50,6 +50,20 @@ pub(crate) fn run(
         .filter_map(|n| cals.schedule(n))
         .map(clock::expand)
         .collect();
+    if let Some(db) = duckdb {
+        match action {
+            CalendarsAction::Check => return check_duckdb(ctx, db, &clocks),
+            CalendarsAction::Export => return export_duckdb(ctx, db, &clocks, format, dialect),
+            CalendarsAction::List => {
+                let d = Diagnostic::error(
+                    codes::USAGE,
+                    "`tally calendars list` reads the project only; --duckdb is for `check` and `export`",
+                )
+                .with_help("see whether the copies in a DuckDB database are current with `tally calendars check --duckdb FILE`");
+                return report::fail(ctx, d, EXIT_USAGE);
+            }
+        }
+    }
     if action == CalendarsAction::List {
         for c in &clocks {
             let s = cals.schedule(&c.calendar).expect("a schedule");
@@ -72,9 +86,6 @@ pub(crate) fn run(
         );
         return EXIT_OK;
     }
-    if let (CalendarsAction::Check, Some(db)) = (action, duckdb) {
-        return check_duckdb(ctx, db, &clocks);
-    }
     let d = match pick_dialect(ctx, &model, dialect) {
         Ok(d) => d,
         Err(code) => return code,
@@ -88,6 +99,64 @@ pub(crate) fn run(
         return EXIT_OK;
     }
     println!("{}", d.clock_check_query(&clocks).trim_end());
+    EXIT_OK
+}
+
+/// `tally calendars export --duckdb FILE`: the copies written into a DuckDB database (created
+/// when missing; only a DuckDB database is written), each `tally_bh__<calendar>` replaced. A CSV
+/// export or another dialect asks for text, not a database: a usage error.
+fn export_duckdb(
+    ctx: &Ctx,
+    db: &Path,
+    clocks: &[clock::Clock],
+    format: ExportFormat,
+    dialect: Option<DialectArg>,
+) -> u8 {
+    let conflict = if format == ExportFormat::Csv {
+        Some("--format csv writes a seed file on stdout")
+    } else if dialect.is_some_and(|DialectArg(d)| d != tally_core::dialect::Dialect::DuckDb) {
+        Some("--dialect names a warehouse whose SQL is printed")
+    } else {
+        None
+    };
+    if let Some(why) = conflict {
+        let d = Diagnostic::error(
+            codes::USAGE,
+            format!("--duckdb loads the business clocks into a DuckDB database, but {why}"),
+        )
+        .with_help("drop --duckdb to print the export, or drop the other flag to load it");
+        return report::fail(ctx, d, EXIT_USAGE);
+    }
+    if let Err(why) = crate::database::inspect(db) {
+        let d = Diagnostic::error(
+            codes::USAGE,
+            format!("refusing to write {}: {why}", db.display()),
+        )
+        .with_help("give the path of a DuckDB database, or of a new one");
+        return report::fail(ctx, d, EXIT_USAGE);
+    }
+    let loaded = tally_duckdb::engine::open(Some(db)).and_then(|conn| {
+        tally_duckdb::clock_check::load(&conn, clocks)?;
+        conn.close().map_err(|(_, e)| e)
+    });
+    if let Err(e) = loaded {
+        let d = Diagnostic::error(
+            codes::DATABASE,
+            format!("cannot load the business clocks into {}: {e}", db.display()),
+        )
+        .with_help("see the SQL with `tally calendars export --format sql --dialect duckdb`");
+        return report::fail(ctx, d, EXIT_PROBLEMS);
+    }
+    let names: Vec<String> = clocks
+        .iter()
+        .map(|c| tally_core::calendar::duration::clock_relation(&c.calendar))
+        .collect();
+    eprintln!(
+        "wrote {} business clock table(s) to {}: {}",
+        names.len(),
+        db.display(),
+        names.join(", ")
+    );
     EXIT_OK
 }
 
@@ -153,10 +222,10 @@ fn check_duckdb(ctx: &Ctx, db: &Path, clocks: &[clock::Clock]) -> u8 {
     EXIT_PROBLEMS
 }
 
-/// After a query on DuckDB: the range warnings (E0809) of the business durations it read, on
-/// stderr (human text, or the JSON diagnostics array when the command prints JSON, so that stdout
-/// stays the rows). Results and exit code are unchanged; a check that cannot run is said with
-/// `-v` only.
+/// After a query on DuckDB: the range warnings (E0809) of the business durations it read, in the
+/// command's format (`report::warn`: human text on stderr, or with JSON output in the JSON
+/// diagnostics array on stderr, so that stdout stays the rows). Results and exit code are
+/// unchanged; a check that cannot run is said with `-v` only.
 pub(crate) fn warn_out_of_range(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
@@ -217,19 +286,5 @@ fn collect_warnings(
 }
 
 fn print_warnings(ctx: &Ctx, model: &tally_core::model::Model, warnings: &[Diagnostic]) {
-    if warnings.is_empty() {
-        return;
-    }
-    if ctx.json {
-        let json = tally_core::diag::to_json(&model.sources, warnings);
-        eprintln!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
-    } else {
-        eprint!(
-            "{}",
-            tally_core::diag::render_human(&model.sources, warnings, ctx.color)
-        );
-    }
+    report::warn(ctx, &model.sources, warnings);
 }

@@ -56,6 +56,10 @@ struct Ctx {
     color: bool,
     /// The command prints JSON: its own errors are printed as JSON diagnostics on stdout too.
     json: bool,
+    /// The format of the command's warnings and notes (`report::warn`).
+    diag_format: choices::DiagFormat,
+    /// Warnings not printed yet (every format but human; `report::flush`).
+    pending: std::cell::RefCell<report::Pending>,
     /// `--cache`: the materialisation cache of queries run on the local DuckDB.
     cache: tally_duckdb::cache::Mode,
     /// `-v`: say what the cache did.
@@ -97,6 +101,8 @@ fn run(cli: Cli) -> u8 {
         },
         color,
         json: cli.command.prints_json(),
+        diag_format: cli.command.diag_format(),
+        pending: Default::default(),
         cache: cache::mode(cli.cache),
         verbose: cli.verbose,
         loads: Default::default(),
@@ -104,10 +110,16 @@ fn run(cli: Cli) -> u8 {
     };
     if cli.manifest.is_none() && !matches!(cli.command, Command::Schema { .. }) {
         if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
-            eprintln!(
-                "note: {} is newer than the project's YAML files; tally reads the YAML.\n      To read dbt's rendered manifest instead, pass `--manifest {}`.",
-                m.display(),
-                m.display()
+            report::note(
+                &ctx,
+                format!(
+                    "{} is newer than the project's YAML files; tally reads the YAML",
+                    m.display()
+                ),
+                Some(format!(
+                    "to read dbt's rendered manifest instead, pass `--manifest {}`",
+                    m.display()
+                )),
             );
         }
     }
@@ -202,6 +214,7 @@ fn run(cli: Cli) -> u8 {
         Command::Docs { action } => docs::run(&ctx, action),
         Command::Check(a) => check::run(&ctx, &a),
     };
+    report::flush(&ctx);
     project::debug_loads(&ctx);
     code
 }
@@ -452,10 +465,14 @@ fn generate_from_config(
     let generator = cfg.generator;
     let conversations = cfg.conversations.min(usize::MAX as u64) as usize;
     let seed = cfg.seed;
-    eprintln!(
-        "note: {} does not exist; generating {} sample data ({conversations} conversations, seed {seed}) first",
-        path.display(),
-        generator.name()
+    report::note(
+        ctx,
+        format!(
+            "{} does not exist; generating {} sample data ({conversations} conversations, seed {seed}) first",
+            path.display(),
+            generator.name()
+        ),
+        None,
     );
     // Concurrent first runs: one generates under the lock, the others wait and then read it.
     match publish_sample(ctx, generator, conversations, seed, path, true) {
@@ -506,21 +523,23 @@ fn publish_sample(
     });
     match result {
         Ok(database::Published::AlreadyThere) => {
-            eprintln!(
-                "note: {} was generated meanwhile by another tally",
+            let text = format!(
+                "{} was generated meanwhile by another tally",
                 path.display()
             );
+            report::note(ctx, text, None);
             EXIT_OK
         }
         Ok(database::Published::Generated) => {
             if let Some(summary) = summary {
                 let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
-                eprintln!(
-                    "note: wrote {} tables ({rows} rows) to {}, as of {}",
+                let text = format!(
+                    "wrote {} tables ({rows} rows) to {}, as of {}",
                     summary.tables.len(),
                     path.display(),
                     summary.as_of
                 );
+                report::note(ctx, text, None);
             }
             EXIT_OK
         }

@@ -149,8 +149,17 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         }
         Notify::None => {}
     }
-    print!("{}", output::render(&model, &report, &notices, a.format));
-    // The report is on stdout already: delivery failures go to stderr as text in every format.
+    // The warnings so far (the project's, the data's) inside a JUnit or SARIF document.
+    let warnings = match a.format {
+        CheckFormat::Junit | CheckFormat::Sarif => report::take_warnings(ctx),
+        _ => Vec::new(),
+    };
+    print!(
+        "{}",
+        output::render(&model, &report, &notices, &warnings, a.format)
+    );
+    // The report is on stdout already: delivery failures are reported after it, in the format's
+    // way for diagnostics (human text or JSON on stderr, GitHub annotations).
     let undelivered: Vec<Diagnostic> = failures
         .iter()
         .map(|f| {
@@ -161,7 +170,7 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
             .with_help("it is retried on the next run")
         })
         .collect();
-    report::print_human(ctx, &undelivered);
+    report::warn(ctx, &model.sources, &undelivered);
     let fail = fail_on(&model, a.fail_on);
     if output::fails_with(&model, &report, fail) || !failures.is_empty() {
         EXIT_PROBLEMS

@@ -164,21 +164,7 @@ pub(crate) fn ids(tags: TagSet) -> impl Iterator<Item = Id> {
 /// `tag` (a non-history table): the deleted tag last synced when it was deleted.
 pub(crate) fn write_tags(sink: &mut Sink<'_>) -> duckdb::Result<()> {
     for t in &TAGS {
-        let id = Id::dec(t.id);
-        let synced = if t.deleted {
-            sync_of(LEGACY_END)
-        } else {
-            AS_OF
-        };
-        sink.row(
-            T_TAG,
-            &[
-                V::S(id.as_str()),
-                V::St(t.name),
-                V::B(t.deleted),
-                V::T(synced),
-            ],
-        )?;
+        write_named_row(sink, T_TAG, t.id, t.name, t.deleted)?;
     }
     Ok(())
 }

@@ -65,6 +65,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// The project configurations as written (time spines with their spans), for validation.
+    #[serde(skip)]
+    pub project_configurations: Vec<spec::ProjectConfiguration>,
     /// Targets, alerts and notification endpoints (`tally check`), resolved with the model and
     /// evaluated by [`crate::targets`].
     #[serde(skip)]
