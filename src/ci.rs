@@ -393,7 +393,9 @@ fn render_test_human(
         };
         out.push_str(&format!("test {} ... {word}\n", r.name));
         if !r.warnings.is_empty() {
-            out.push_str(&diag::render_human(&model.sources, &r.warnings, ctx.color));
+            let text = diag::render_human(&model.sources, &r.warnings, ctx.color);
+            out.push_str(text.trim_end());
+            out.push('\n');
         }
     }
     let bad: Vec<&TestReport> = reports.iter().filter(|r| !r.passed()).collect();

@@ -13,7 +13,7 @@
 
 use super::conv::{Conv, Ev, Kind, To, Who};
 use super::rng::mix64;
-use super::sink::{Id, Sink, T_TAG, V};
+use super::sink::{Id, Sink, T_TAG};
 use super::world::*;
 
 pub(crate) struct Tag {
