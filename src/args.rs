@@ -200,7 +200,8 @@ pub(crate) enum Command {
         #[arg(long, value_enum, ignore_case = true)]
         dialect: Option<DialectArg>,
         /// check: run the check on this DuckDB database file (read-only) instead of printing the
-        /// query; exit code 1 when a copy is missing or stale.
+        /// query; exit code 1 when a copy is missing or stale. export: load the clock tables
+        /// into this DuckDB database (replacing earlier copies) instead of printing SQL.
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
@@ -397,7 +398,26 @@ impl Command {
             Command::Lineage { format, .. } => *format == LineageFormat::Json,
             Command::Model { format } => *format == ModelFormat::Json,
             Command::Diff { format, .. } => *format == DiffFormat::Json,
+            Command::Tree { format, .. } => *format == TreeFormat::Json,
+            Command::Check(a) => a.format == CheckFormat::Json,
             _ => false,
+        }
+    }
+
+    /// How the command's warnings and notes are rendered (`report::warn`): in the diagnostic
+    /// format it was asked for, JSON for any JSON output, else human text.
+    pub(crate) fn diag_format(&self) -> DiagFormat {
+        match self {
+            Command::Validate { format } | Command::Test { format, .. } => *format,
+            Command::Check(a) => match a.format {
+                CheckFormat::Json => DiagFormat::Json,
+                CheckFormat::Github => DiagFormat::Github,
+                CheckFormat::Junit => DiagFormat::Junit,
+                CheckFormat::Sarif => DiagFormat::Sarif,
+                CheckFormat::Human | CheckFormat::Markdown => DiagFormat::Human,
+            },
+            _ if self.prints_json() => DiagFormat::Json,
+            _ => DiagFormat::Human,
         }
     }
 }

@@ -111,22 +111,23 @@ pub(crate) fn run(ctx: &Ctx, action: crate::choices::CacheAction, flag: Option<&
                 println!("no cache at {}", path.display());
                 EXIT_OK
             }
-            Err(e) => {
-                eprintln!("error[{}]: {e}", diag::codes::IO);
-                EXIT_PROBLEMS
-            }
+            Err(e) => cache_error(ctx, &e),
         },
-        CacheAction::Status => status(&db, &path),
+        CacheAction::Status => status(ctx, &db, &path),
     }
 }
 
-fn status(db: &Path, path: &Path) -> u8 {
+/// The cache file cannot be read or removed: a coded error (E0001).
+fn cache_error(ctx: &Ctx, e: &str) -> u8 {
+    let d = Diagnostic::error(diag::codes::IO, format!("the materialisation cache: {e}"))
+    .with_help("check the file's permissions; `tally cache clear` deletes it, `--cache off` runs without it");
+    crate::report::fail(ctx, d, EXIT_PROBLEMS)
+}
+
+fn status(ctx: &Ctx, db: &Path, path: &Path) -> u8 {
     let entries = match cache::entries(db) {
         Ok(e) => e,
-        Err(e) => {
-            eprintln!("error[{}]: {e}", diag::codes::IO);
-            return EXIT_PROBLEMS;
-        }
+        Err(e) => return cache_error(ctx, &e),
     };
     let size = std::fs::metadata(path).map(|m| m.len()).unwrap_or(0);
     if !path.exists() {

@@ -55,11 +55,21 @@ pub(crate) fn run(
     calendar: Option<&str>,
     format: ExportFormat,
     dialect: Option<DialectArg>,
+    duckdb: bool,
 ) -> u8 {
     let (model, clocks) = match clocks(ctx, calendar) {
         Ok(c) => c,
         Err(code) => return code,
     };
+    if duckdb {
+        // `check` and `export` with --duckdb run in the engine; only `list` comes here with it.
+        let d = Diagnostic::error(
+            codes::USAGE,
+            "`tally calendars list` reads the project only; --duckdb is for `check` and `export`",
+        )
+        .with_help("see whether the copies in a DuckDB database are current with `tally calendars check --duckdb FILE`");
+        return report::fail(ctx, d, EXIT_USAGE);
+    }
     let cals = &model.calendars;
     if action == CalendarsAction::List {
         for c in &clocks {

@@ -3,6 +3,7 @@
 //! `calendar_export`'s, without DuckDB), and the range warnings of the business durations a query
 //! on DuckDB read.
 
+use crate::choices::{DialectArg, ExportFormat};
 use crate::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::path::Path;
 use tally_core::calendar::clock;
@@ -15,6 +16,78 @@ pub(crate) fn check(ctx: &Ctx, calendar: Option<&str>, db: &Path) -> u8 {
         Ok((_, clocks)) => check_duckdb(ctx, db, &clocks),
         Err(code) => code,
     }
+}
+
+/// `tally calendars export --duckdb FILE` (see [`export_duckdb`]).
+pub(crate) fn export(
+    ctx: &Ctx,
+    calendar: Option<&str>,
+    db: &Path,
+    format: ExportFormat,
+    dialect: Option<DialectArg>,
+) -> u8 {
+    match crate::calendar_export::clocks(ctx, calendar) {
+        Ok((_, clocks)) => export_duckdb(ctx, db, &clocks, format, dialect),
+        Err(code) => code,
+    }
+}
+
+/// `tally calendars export --duckdb FILE`: the copies written into a DuckDB database (created
+/// when missing; only a DuckDB database is written), each `tally_bh__<calendar>` replaced. A CSV
+/// export or another dialect asks for text, not a database: a usage error.
+fn export_duckdb(
+    ctx: &Ctx,
+    db: &Path,
+    clocks: &[clock::Clock],
+    format: ExportFormat,
+    dialect: Option<DialectArg>,
+) -> u8 {
+    let conflict = if format == ExportFormat::Csv {
+        Some("--format csv writes a seed file on stdout")
+    } else if dialect.is_some_and(|DialectArg(d)| d != tally_core::dialect::Dialect::DuckDb) {
+        Some("--dialect names a warehouse whose SQL is printed")
+    } else {
+        None
+    };
+    if let Some(why) = conflict {
+        let d = Diagnostic::error(
+            codes::USAGE,
+            format!("--duckdb loads the business clocks into a DuckDB database, but {why}"),
+        )
+        .with_help("drop --duckdb to print the export, or drop the other flag to load it");
+        return report::fail(ctx, d, EXIT_USAGE);
+    }
+    if let Err(why) = crate::database::inspect(db) {
+        let d = Diagnostic::error(
+            codes::USAGE,
+            format!("refusing to write {}: {why}", db.display()),
+        )
+        .with_help("give the path of a DuckDB database, or of a new one");
+        return report::fail(ctx, d, EXIT_USAGE);
+    }
+    let loaded = tally_duckdb::engine::open(Some(db)).and_then(|conn| {
+        tally_duckdb::clock_check::load(&conn, clocks)?;
+        conn.close().map_err(|(_, e)| e)
+    });
+    if let Err(e) = loaded {
+        let d = Diagnostic::error(
+            codes::DATABASE,
+            format!("cannot load the business clocks into {}: {e}", db.display()),
+        )
+        .with_help("see the SQL with `tally calendars export --format sql --dialect duckdb`");
+        return report::fail(ctx, d, EXIT_PROBLEMS);
+    }
+    let names: Vec<String> = clocks
+        .iter()
+        .map(|c| tally_core::calendar::duration::clock_relation(&c.calendar))
+        .collect();
+    eprintln!(
+        "wrote {} business clock table(s) to {}: {}",
+        names.len(),
+        db.display(),
+        names.join(", ")
+    );
+    EXIT_OK
 }
 
 /// `tally calendars check --duckdb FILE`: the check run on the database (read-only). Stale and
@@ -79,10 +152,10 @@ fn check_duckdb(ctx: &Ctx, db: &Path, clocks: &[clock::Clock]) -> u8 {
     EXIT_PROBLEMS
 }
 
-/// After a query on DuckDB: the range warnings (E0809) of the business durations it read, on
-/// stderr (human text, or the JSON diagnostics array when the command prints JSON, so that stdout
-/// stays the rows). Results and exit code are unchanged; a check that cannot run is said with
-/// `-v` only.
+/// After a query on DuckDB: the range warnings (E0809) of the business durations it read, in the
+/// command's format (`report::warn`: human text on stderr, or with JSON output in the JSON
+/// diagnostics array on stderr, so that stdout stays the rows). Results and exit code are
+/// unchanged; a check that cannot run is said with `-v` only.
 pub(crate) fn warn_out_of_range(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
@@ -143,19 +216,5 @@ fn collect_warnings(
 }
 
 fn print_warnings(ctx: &Ctx, model: &tally_core::model::Model, warnings: &[Diagnostic]) {
-    if warnings.is_empty() {
-        return;
-    }
-    if ctx.json {
-        let json = tally_core::diag::to_json(&model.sources, warnings);
-        eprintln!(
-            "{}",
-            serde_json::to_string_pretty(&json).unwrap_or_default()
-        );
-    } else {
-        eprint!(
-            "{}",
-            tally_core::diag::render_human(&model.sources, warnings, ctx.color)
-        );
-    }
+    report::warn(ctx, &model.sources, warnings);
 }

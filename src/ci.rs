@@ -46,6 +46,13 @@ pub(crate) fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
         print_project_errors(ctx, &model, &sources, &project_errors, format);
         return EXIT_PROBLEMS;
     }
+    // The project's warnings (not the tests' own problems, reported per test).
+    let warnings: Vec<Diagnostic> = diags
+        .iter()
+        .filter(|d| !d.is_error() && !test_diags.contains(d))
+        .cloned()
+        .collect();
+    report::warn(ctx, &model.sources, &warnings);
     // Duplicate test names belong to no single test.
     let extra: Vec<Diagnostic> = test_diags
         .into_iter()
@@ -58,6 +65,7 @@ pub(crate) fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
         .iter()
         .cloned()
         .chain(reports.iter().flat_map(|r| r.to_diagnostics()))
+        .chain(reports.iter().flat_map(|r| r.warnings.iter().cloned()))
         .collect();
     match format {
         DiagFormat::Human => print!(
@@ -79,12 +87,15 @@ pub(crate) fn test(ctx: &Ctx, filter: Option<&str>, format: DiagFormat) -> u8 {
             let mut cases: Vec<JunitCase> =
                 reports.iter().map(|r| junit_case(&sources, r)).collect();
             cases.extend(extra.iter().map(|d| junit_extra_case(&sources, d)));
+            cases.extend(junit_warnings_case(&sources, &report::take_warnings(ctx)));
             print!("{}", diag::render_junit_cases("tally test", &cases));
         }
-        DiagFormat::Sarif => println!(
-            "{}",
-            serde_json::to_string_pretty(&diag::to_sarif(&sources, &all_diags)).expect("json")
-        ),
+        DiagFormat::Sarif => {
+            let mut all = report::take_warnings(ctx);
+            all.extend(all_diags);
+            let sarif = diag::to_sarif(&sources, &all);
+            println!("{}", serde_json::to_string_pretty(&sarif).expect("json"));
+        }
     }
     if reports.is_empty() && format == DiagFormat::Human {
         eprintln!(
@@ -174,7 +185,7 @@ fn test_json(
                 "kind": r.kind,
                 "status": status(r),
                 "diff": match &r.outcome { Outcome::Failed { diff, .. } => Some(diff.clone()), _ => None },
-                "diagnostics": diag::to_json(sources, &r.to_diagnostics()),
+                "diagnostics": diag::to_json(sources, &r.diagnostics_and_warnings()),
                 "sql": r.sql,
             })
         })
@@ -207,7 +218,13 @@ fn junit_case(sources: &SourceMap, r: &TestReport) -> JunitCase {
         file: loc.as_ref().map(|l| l.0.clone()),
         line: loc.as_ref().map(|l| l.1),
         problem: junit_problem(sources, r),
-        output: None,
+        output: (!r.warnings.is_empty()).then(|| {
+            r.warnings
+                .iter()
+                .map(|d| diag::plain_text(sources, d))
+                .collect::<Vec<_>>()
+                .join("\n")
+        }),
     }
 }
 
@@ -249,6 +266,24 @@ fn junit_problem(sources: &SourceMap, r: &TestReport) -> Option<JunitProblem> {
                 .join("\n"),
         }),
     }
+}
+
+/// The project's warnings as a passing JUnit case, in its `<system-out>`.
+fn junit_warnings_case(sources: &SourceMap, warnings: &[Diagnostic]) -> Option<JunitCase> {
+    (!warnings.is_empty()).then(|| JunitCase {
+        name: "the project's warnings".into(),
+        classname: "tally.test".into(),
+        file: None,
+        line: None,
+        problem: None,
+        output: Some(
+            warnings
+                .iter()
+                .map(|d| diag::plain_text(sources, d))
+                .collect::<Vec<_>>()
+                .join("\n"),
+        ),
+    })
 }
 
 /// A diagnostic of no single test (a duplicate name) as an erroring JUnit case.
@@ -311,6 +346,11 @@ fn render_test_human(
             Outcome::Error => "ERROR",
         };
         out.push_str(&format!("test {} ... {word}\n", r.name));
+        if !r.warnings.is_empty() {
+            let text = diag::render_human(&model.sources, &r.warnings, ctx.color);
+            out.push_str(text.trim_end());
+            out.push('\n');
+        }
     }
     let bad: Vec<&TestReport> = reports.iter().filter(|r| !r.passed()).collect();
     if !bad.is_empty() || !extra.is_empty() {
@@ -566,13 +606,16 @@ pub(crate) fn diff(
         ctx.print_diags(&loaded.model, &loaded.diags);
         return EXIT_USAGE;
     }
+    loaded.report_warnings(ctx);
     let (head, head_diags) = (loaded.model, loaded.diags);
     if base_errors > 0 {
-        eprintln!("note: the project at `{base}` has {base_errors} error(s); objects with errors are left out of the comparison");
+        let text = format!("the project at `{base}` has {base_errors} error(s); objects with errors are left out of the comparison");
+        report::note(ctx, text, None);
     }
     let head_errors = head_diags.iter().filter(|d| d.is_error()).count();
     if head_errors > 0 {
-        eprintln!("note: the working tree has {head_errors} error(s) (see `tally validate`); objects with errors are left out of the comparison");
+        let text = format!("the working tree has {head_errors} error(s) (see `tally validate`); objects with errors are left out of the comparison");
+        report::note(ctx, text, None);
     }
     let d = tally_core::diff::diff_models(&base_model, &head);
     let values = if data {

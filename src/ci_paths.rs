@@ -42,5 +42,10 @@ fn rebased(sources: &SourceMap, prefix: &str) -> SourceMap {
 
 /// The project's files named relative to the repository root (annotations, SARIF, JUnit).
 pub(crate) fn ci_sources(ctx: &Ctx, model: &Model) -> SourceMap {
-    rebased(&model.sources, &repo_prefix(&ctx.project))
+    ci_files(ctx, &model.sources)
+}
+
+/// `sources` named relative to the repository root.
+pub(crate) fn ci_files(ctx: &Ctx, sources: &SourceMap) -> SourceMap {
+    rebased(sources, &repo_prefix(&ctx.project))
 }

@@ -26,6 +26,10 @@ pub(crate) struct Ctx {
     pub(crate) color: bool,
     /// The command prints JSON: its own errors are printed as JSON diagnostics on stdout too.
     pub(crate) json: bool,
+    /// The format of the command's warnings and notes (`report::warn`).
+    pub(crate) diag_format: choices::DiagFormat,
+    /// Warnings not printed yet (every format but human; `report::flush`).
+    pub(crate) pending: std::cell::RefCell<report::Pending>,
     /// `--cache`: the materialisation cache of queries run on the local DuckDB.
     pub(crate) cache: crate::args::CacheMode,
     /// `-v`: say what the cache did.
@@ -68,6 +72,8 @@ pub(crate) fn context(cli: &Cli) -> Ctx {
         },
         color,
         json: cli.command.prints_json(),
+        diag_format: cli.command.diag_format(),
+        pending: Default::default(),
         cache: cli.cache,
         verbose: cli.verbose,
         loads: Default::default(),
@@ -89,10 +95,10 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
             | Command::Schema { .. }
             | Command::Docs { .. }
     ) || matches!(
-        // Only `check --duckdb` runs SQL (`calendars::check`, in the engine).
+        // `check --duckdb` and `export --duckdb` run SQL (`calendars`, in the engine).
         &command,
         Command::Calendars { action, duckdb, .. }
-            if !(*action == choices::CalendarsAction::Check && duckdb.is_some())
+            if *action == choices::CalendarsAction::List || duckdb.is_none()
     );
     if !runs_no_sql {
         return Err(command);
@@ -122,8 +128,15 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
             calendar,
             format,
             dialect,
-            duckdb: _,
-        } => crate::calendar_export::run(ctx, action, calendar.as_deref(), format, dialect),
+            duckdb,
+        } => crate::calendar_export::run(
+            ctx,
+            action,
+            calendar.as_deref(),
+            format,
+            dialect,
+            duckdb.is_some(),
+        ),
         other => return Err(other),
     })
 }
@@ -133,10 +146,16 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
 pub(crate) fn prelude(ctx: &Ctx, command: &Command) -> Result<(), u8> {
     if ctx.opts.manifest.is_none() && !matches!(command, Command::Schema { .. }) {
         if let Some(m) = tally_core::load::newer_manifest(&ctx.project) {
-            eprintln!(
-                "note: {} is newer than the project's YAML files; tally reads the YAML.\n      To read dbt's rendered manifest instead, pass `--manifest {}`.",
-                m.display(),
-                m.display()
+            report::note(
+                ctx,
+                format!(
+                    "{} is newer than the project's YAML files; tally reads the YAML",
+                    m.display()
+                ),
+                Some(format!(
+                    "to read dbt's rendered manifest instead, pass `--manifest {}`",
+                    m.display()
+                )),
             );
         }
     }

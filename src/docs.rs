@@ -45,9 +45,8 @@ fn generate(ctx: &Ctx, out: Option<PathBuf>) -> u8 {
                 out.join("index.html").display()
             );
             if errors > 0 {
-                eprintln!(
-                    "warning: the project has {errors} error(s); objects with errors are left out, and the site lists the problems on diagnostics.html"
-                );
+                let text = format!("the project has {errors} error(s); objects with errors are left out, and the site lists the problems on diagnostics.html");
+                report::note(ctx, text, Some("see them with `tally validate`".into()));
             }
             EXIT_OK
         }

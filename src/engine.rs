@@ -56,6 +56,7 @@ fn run(cli: Cli) -> u8 {
         Ok(code) => code,
         Err(command) => run_sql_command(&ctx, command),
     };
+    report::flush(&ctx);
     project::debug_loads(&ctx);
     code
 }
@@ -122,6 +123,13 @@ fn run_sql_command(ctx: &Ctx, command: Command) -> u8 {
             duckdb: Some(db),
             ..
         } => calendars::check(ctx, calendar.as_deref(), &db),
+        Command::Calendars {
+            action: choices::CalendarsAction::Export,
+            calendar,
+            format,
+            dialect,
+            duckdb: Some(db),
+        } => calendars::export(ctx, calendar.as_deref(), &db, format, dialect),
         Command::Diff {
             base,
             format,
@@ -245,10 +253,14 @@ fn generate_from_config(
     let generator = cfg.generator;
     let conversations = cfg.conversations.min(usize::MAX as u64) as usize;
     let seed = cfg.seed;
-    eprintln!(
-        "note: {} does not exist; generating {} sample data ({conversations} conversations, seed {seed}) first",
-        path.display(),
-        generator.name()
+    report::note(
+        ctx,
+        format!(
+            "{} does not exist; generating {} sample data ({conversations} conversations, seed {seed}) first",
+            path.display(),
+            generator.name()
+        ),
+        None,
     );
     // Concurrent first runs: one generates under the lock, the others wait and then read it.
     match publish_sample(ctx, generator, conversations, seed, path, true) {
@@ -299,21 +311,23 @@ fn publish_sample(
     });
     match result {
         Ok(database::Published::AlreadyThere) => {
-            eprintln!(
-                "note: {} was generated meanwhile by another tally",
+            let text = format!(
+                "{} was generated meanwhile by another tally",
                 path.display()
             );
+            report::note(ctx, text, None);
             EXIT_OK
         }
         Ok(database::Published::Generated) => {
             if let Some(summary) = summary {
                 let rows: u64 = summary.tables.iter().map(|(_, n)| n).sum();
-                eprintln!(
-                    "note: wrote {} tables ({rows} rows) to {}, as of {}",
+                let text = format!(
+                    "wrote {} tables ({rows} rows) to {}, as of {}",
                     summary.tables.len(),
                     path.display(),
                     summary.as_of
                 );
+                report::note(ctx, text, None);
             }
             EXIT_OK
         }

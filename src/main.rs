@@ -51,6 +51,7 @@ fn run(cli: Cli, argv: &[OsString]) -> u8 {
     let ctx = commands::context(&cli);
     match commands::run(&ctx, cli.command) {
         Ok(code) => {
+            report::flush(&ctx);
             project::debug_loads(&ctx);
             code
         }

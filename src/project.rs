@@ -46,6 +46,18 @@ impl Loaded {
     pub(crate) fn errors(&self) -> usize {
         self.diags.iter().filter(|d| d.is_error()).count()
     }
+
+    /// Report the project's warnings and notes (a command that goes on with the project), in the
+    /// command's format (`report::warn`): once per command, as it reads the project once.
+    pub(crate) fn report_warnings(&self, ctx: &Ctx) {
+        let warnings: Vec<Diagnostic> = self
+            .diags
+            .iter()
+            .filter(|d| !d.is_error())
+            .cloned()
+            .collect();
+        report::warn(ctx, &self.model.sources, &warnings);
+    }
 }
 
 /// Read the project's files: the only place the CLI reads a project (the base version of `tally
@@ -75,9 +87,12 @@ pub(crate) fn load_valid(ctx: &Ctx) -> Result<Model, u8> {
     let errors = loaded.errors();
     if errors > 0 {
         ctx.print_diags(&loaded.model, &loaded.diags);
-        eprintln!("the project has {errors} error(s); run `tally validate` for details");
+        if !ctx.json {
+            eprintln!("the project has {errors} error(s); run `tally validate` for details");
+        }
         return Err(EXIT_PROBLEMS);
     }
+    loaded.report_warnings(ctx);
     Ok(loaded.model)
 }
 

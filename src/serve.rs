@@ -58,8 +58,10 @@ fn open(ctx: &Ctx, args: &ServeArgs) -> Result<Arc<Service>, u8> {
     match Service::open(opts, settings) {
         Ok((service, notes)) => {
             for n in notes {
-                eprintln!("note: {n}");
+                report::note(ctx, n, None);
             }
+            let loaded = service.loaded();
+            report::warn(ctx, &loaded.model.sources, &loaded.warnings);
             Ok(Arc::new(service))
         }
         Err(e) => {

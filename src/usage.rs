@@ -37,8 +37,8 @@ pub(crate) fn report(e: &clap::Error, args: &[OsString]) -> u8 {
 
 /// The commands whose errors are JSON on stdout when they are asked for `--format json`
 /// ([`crate::args::Command::prints_json`]; a test keeps the two in step).
-const JSON_COMMANDS: [&str; 7] = [
-    "validate", "test", "query", "graph", "lineage", "model", "diff",
+const JSON_COMMANDS: [&str; 9] = [
+    "validate", "test", "query", "graph", "lineage", "model", "diff", "tree", "check",
 ];
 
 /// Whether the command line, read as far as it parses, asks for JSON output: one of

@@ -75,7 +75,7 @@ fn concurrent_first_queries_generate_once_and_agree() {
     // Generated exactly once; the others waited for it.
     let generated = outs
         .iter()
-        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("note: wrote"))
+        .filter(|o| String::from_utf8_lossy(&o.stderr).contains("note[E0011]: wrote"))
         .count();
     assert_eq!(
         generated,

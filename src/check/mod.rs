@@ -10,7 +10,7 @@ pub(crate) mod output;
 
 use super::{report, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 pub(crate) use crate::args::CheckArgs;
-use crate::choices::{DialectArg, FailOnArg, Notify};
+use crate::choices::{CheckFormat, DialectArg, FailOnArg, Notify};
 use crate::open::WithoutDatabase;
 use std::path::{Path, PathBuf};
 use tally_core::diag::{self, Diagnostic};
@@ -117,8 +117,17 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         }
         Notify::None => {}
     }
-    print!("{}", output::render(&model, &report, &notices, a.format));
-    // The report is on stdout already: delivery failures go to stderr as text in every format.
+    // The warnings so far (the project's, the data's) inside a JUnit or SARIF document.
+    let warnings = match a.format {
+        CheckFormat::Junit | CheckFormat::Sarif => report::take_warnings(ctx),
+        _ => Vec::new(),
+    };
+    print!(
+        "{}",
+        output::render(&model, &report, &notices, &warnings, a.format)
+    );
+    // The report is on stdout already: delivery failures are reported after it, in the format's
+    // way for diagnostics (human text or JSON on stderr, GitHub annotations).
     let undelivered: Vec<Diagnostic> = failures
         .iter()
         .map(|f| {
@@ -129,7 +138,7 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
             .with_help("it is retried on the next run")
         })
         .collect();
-    report::print_human(ctx, &undelivered);
+    report::warn(ctx, &model.sources, &undelivered);
     let fail = fail_on(&model, a.fail_on);
     if output::fails_with(&model, &report, fail) || !failures.is_empty() {
         EXIT_PROBLEMS

@@ -8,10 +8,13 @@ use tally_core::targets::eval::{fmt_num, AlertEvaluation, AlertState, Evaluation
 use tally_core::targets::state::Notice;
 use tally_core::targets::{Condition, FailOn, Severity, Status};
 
+/// The report in `format`; `warnings` (the project's and the data's) go into the SARIF and
+/// JUnit documents (other formats report them apart, `report::warn`).
 pub(crate) fn render(
     model: &Model,
     report: &Report,
     notices: &[Notice],
+    warnings: &[Diagnostic],
     format: CheckFormat,
 ) -> String {
     match format {
@@ -21,11 +24,12 @@ pub(crate) fn render(
         CheckFormat::Markdown => markdown(report),
         CheckFormat::Github => diag::render_github(&model.sources, &findings(model, report)),
         CheckFormat::Sarif => {
-            serde_json::to_string_pretty(&diag::to_sarif(&model.sources, &findings(model, report)))
-                .expect("json")
+            let mut all = findings(model, report);
+            all.extend_from_slice(warnings);
+            serde_json::to_string_pretty(&diag::to_sarif(&model.sources, &all)).expect("json")
                 + "\n"
         }
-        CheckFormat::Junit => junit(report),
+        CheckFormat::Junit => junit(model, report, warnings),
         CheckFormat::Human => human(model, report, notices),
     }
 }
@@ -327,7 +331,7 @@ fn findings(model: &Model, report: &Report) -> Vec<Diagnostic> {
     out
 }
 
-fn junit(report: &Report) -> String {
+fn junit(model: &Model, report: &Report, warnings: &[Diagnostic]) -> String {
     let mut cases = Vec::new();
     for e in &report.evaluations {
         let problem = e
@@ -369,6 +373,21 @@ fn junit(report: &Report) -> String {
             line: None,
             problem,
             output: None,
+        });
+    }
+    if !warnings.is_empty() {
+        // Warnings are no failures: a passing case that carries them in `<system-out>`.
+        let text: Vec<String> = warnings
+            .iter()
+            .map(|d| diag::plain_text(&model.sources, d))
+            .collect();
+        cases.push(JunitCase {
+            name: "warnings".into(),
+            classname: "tally.check".into(),
+            file: None,
+            line: None,
+            problem: None,
+            output: Some(text.join("\n")),
         });
     }
     diag::render_junit_cases("tally check", &cases)

@@ -62,6 +62,7 @@ fn codes_without_fixture() {
         "E0001", // I/O: tested by the CLI tests.
         "E0014", // a semantic manifest's JSON (`--manifest`): tests/dbt_spec.rs.
         "E0010", // command-line flags: CLI tests (tests/bad_input.rs).
+        "E0011", // notes on what a command did: the CLI's tests/polish.rs.
         "E0406", // DuckDB runtime errors: CLI tests (tests/bad_input.rs).
         "E0112", "E0203", "E0204", "E0210", "E0401", "E0402", "E0403", "E0404",
         "E0405", // queries and later rules: CLI and plan tests.

@@ -47,6 +47,7 @@ pub fn run_check_test(model: &Model, test: &CheckTest) -> TestReport {
         sql: None,
         actual: None,
         kind: CHECK_TEST,
+        warnings: Vec::new(),
     };
     let prepared = match check_test::prepare(&project(model), test) {
         Ok(p) => p,

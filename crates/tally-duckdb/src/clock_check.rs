@@ -59,3 +59,23 @@ pub fn check(conn: &duckdb::Connection, clocks: &[Clock]) -> Result<Vec<Stale>, 
     out.sort_by_key(order);
     Ok(out)
 }
+
+/// Load the copies of `clocks` into the database (`tally calendars export --duckdb FILE`): each
+/// `tally_bh__<calendar>` table replaced by the export's `CREATE TABLE` and inserts, all in one
+/// transaction (a failure leaves the database as it was). Afterwards [`check`] finds them current.
+pub fn load(conn: &duckdb::Connection, clocks: &[Clock]) -> Result<(), duckdb::Error> {
+    let mut sql = String::from("BEGIN TRANSACTION;\n");
+    for c in clocks {
+        let rel = Dialect::DuckDb.ident(&clock_relation(&c.calendar));
+        sql.push_str(&format!("DROP TABLE IF EXISTS {rel};\n"));
+        sql.push_str(&tally_core::dialect::values::create_clock_table(
+            c,
+            Dialect::DuckDb,
+        ));
+        sql.push('\n');
+    }
+    sql.push_str("COMMIT;");
+    conn.execute_batch(&sql).inspect_err(|_| {
+        let _ = conn.execute_batch("ROLLBACK");
+    })
+}

@@ -55,11 +55,21 @@ pub struct TestReport {
     pub actual: Option<ResultTable>,
     /// `metric test` or `check test`.
     pub kind: &'static str,
+    /// Warnings of a test that ran, whatever its outcome: its fixture rows outside a business
+    /// calendar's `range` (E0809), as `tally query` warns about the database's rows.
+    pub warnings: Vec<Diagnostic>,
 }
 
 impl TestReport {
     pub fn passed(&self) -> bool {
         self.outcome == Outcome::Passed
+    }
+
+    /// [`TestReport::to_diagnostics`], then the warnings.
+    pub fn diagnostics_and_warnings(&self) -> Vec<Diagnostic> {
+        let mut out = self.to_diagnostics();
+        out.extend(self.warnings.iter().cloned());
+        out
     }
 
     /// The report as diagnostics: a failure is E0507 at the test's name with the diff as help; an
@@ -132,6 +142,7 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
         sql: None,
         actual: None,
         kind: METRIC_TEST,
+        warnings: Vec::new(),
     };
     let (prepared, compiled) = match metric_test::check_test(model, test) {
         Ok(x) => x,
@@ -201,6 +212,13 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
         },
     };
     report.actual = Some(actual);
+    // Fixture rows outside a calendar's range make NULL durations: said, as a query says it. A
+    // check that cannot run changes nothing (the test's own query ran).
+    report.warnings = crate::clock::range_warnings(&conn, model, &compiled.plan.query)
+        .unwrap_or_default()
+        .into_iter()
+        .map(|d| d.at_if_unset(test.name.span))
+        .collect();
     report
 }
 

@@ -647,68 +647,19 @@ impl Sim<'_> {
         self.humans_from(from, false)
     }
 
-    #[allow(clippy::too_many_lines)] // TODO(#12): over 150 lines, to be split by job
+    /// The human part of a conversation from `from`: the first teammate reply (or none), the
+    /// exchanges that follow (escalations, snoozes, follow-ups) and the close.
     fn humans_from(&mut self, from: i64, assigned: bool) -> Outcome {
-        let team = self.team;
-        let tp = &TEAMS[team];
         let first_mean = match self.c.chan {
-            Chan::Chat => tp.first_reply_chat,
-            Chan::Email => tp.first_reply_email,
+            Chan::Chat => TEAMS[self.team].first_reply_chat,
+            Chan::Email => TEAMS[self.team].first_reply_email,
             Chan::Phone => 45.0,
         };
         if !assigned && self.rng.chance(0.025) {
-            // Never answered: closed as spam, or left in the queue.
-            if self.rng.chance(0.6) {
-                let tc = self.admin_time(team, from, first_mean);
-                let a = self.staff(tc);
-                self.push(tc, Kind::Close { by: Who::Admin(a) }, None);
-            }
-            return Outcome::Unanswered;
+            return self.unanswered(from, first_mean);
         }
-        let t1 = self.admin_time(team, from, first_mean);
-        let a = self.staff(t1);
-        if self.rng.chance(tp.note_p * 0.5) {
-            let body = *self.rng.pick(&NOTES);
-            self.push(
-                t1,
-                Kind::Note {
-                    admin: a,
-                    reopen: false,
-                },
-                Some(body),
-            );
-        }
-        let body = *self.rng.pick(&ADMIN_FIRST);
-        let r = self.rng.f64();
-        if !assigned && r < 0.03 {
-            // Reply-and-close: the first teammate reply travels on the close part.
-            self.push(t1, Kind::Close { by: Who::Admin(a) }, Some(body));
-            return self.after_close();
-        } else if !assigned && r < 0.2 {
-            // Reply-and-assign: the reply travels on the assignment part.
-            self.push(
-                t1,
-                Kind::Assign {
-                    by: Who::Admin(a),
-                    to: To::Admin(a),
-                    ptype: "assignment",
-                },
-                Some(body),
-            );
-        } else if !assigned && r < 0.6 {
-            self.push(
-                t1,
-                Kind::Assign {
-                    by: Who::Admin(a),
-                    to: To::Admin(a),
-                    ptype: "assignment",
-                },
-                None,
-            );
-            let t = t1 + self.rng.range(20, 240);
-            self.reply(t, body);
-        } else {
-            self.reply(t1, body);
+        if let Some(closed) = self.first_reply(from, assigned, first_mean) {
+            return closed;
         }
         let mut last_customer = from;
         let mut escalated = false;
@@ -725,92 +676,16 @@ impl Sim<'_> {
             last_customer = tc;
             if self.team == TIER1 && !escalated && self.rng.chance(0.15) {
                 escalated = true;
-                let te = self.admin_time(TIER1, tc, 600.0);
-                let a = self.staff(te);
-                self.push(
-                    te,
-                    Kind::Note {
-                        admin: a,
-                        reopen: false,
-                    },
-                    Some(NOTE_ESCALATE),
-                );
-                self.push(
-                    te + 5,
-                    Kind::Assign {
-                        by: Who::Admin(a),
-                        to: To::Team(TECH),
-                        ptype: "assignment",
-                    },
-                    None,
-                );
-                self.team = TECH;
-                self.admin = None;
-                let t2 = self.admin_time(TECH, self.last, TEAMS[TECH].first_reply_email / 3.0);
-                let b = self.staff(t2);
-                self.push(
-                    t2,
-                    Kind::Assign {
-                        by: Who::Admin(b),
-                        to: To::Admin(b),
-                        ptype: "assignment",
-                    },
-                    None,
-                );
-                let t3 = t2 + self.rng.range(30, 600);
-                self.reply(t3, ADMIN_FIRST[2]);
+                self.escalate(tc);
                 continue;
             }
             if self.rng.chance(tp.snooze_p) {
-                let followup = tp.followup;
-                let ts = self.admin_time(self.team, tc, followup);
-                let body = *self.rng.pick(&ADMIN_SNOOZE);
-                let ts = self.reply(ts, body);
-                let a = self.staff(ts);
-                let until = ts + self.rng.range(1, 3) * DAY;
-                let ts = self.push(
-                    ts + self.rng.range(5, 60),
-                    Kind::Snooze { admin: a, until },
-                    None,
-                );
-                if self.rng.chance(0.35) {
-                    // The customer writes before the timer: that wakes the conversation up.
-                    let tc2 = ts
-                        + self
-                            .rng
-                            .range(2 * HOUR, (until - ts - 60).max(2 * HOUR + 1));
-                    let body = *self.rng.pick(&CUSTOMER_FOLLOWUP);
-                    last_customer = self.customer(tc2, body, false);
-                } else {
-                    self.push(
-                        until,
-                        Kind::Unsnooze {
-                            by: Who::Bot,
-                            ptype: "timer_unsnooze",
-                        },
-                        None,
-                    );
+                if let Some(t) = self.snooze(tc) {
+                    last_customer = t;
                 }
-                let tf = self.admin_time(self.team, self.last, followup);
-                let body = *self.rng.pick(&ADMIN_FOLLOWUP);
-                self.reply(tf, body);
                 continue;
             }
-            let tf = self.admin_time(self.team, tc, tp.followup);
-            if self.rng.chance(tp.note_p * 0.3) {
-                let a = self.staff(tf);
-                let body = *self.rng.pick(&NOTES);
-                self.push(
-                    tf,
-                    Kind::Note {
-                        admin: a,
-                        reopen: false,
-                    },
-                    Some(body),
-                );
-            }
-            let body = *self.rng.pick(&ADMIN_FOLLOWUP);
-            self.reply(tf, body);
+            self.follow_up(tc);
         }
         if self.rng.chance(TEAMS[self.team].silent_p) {
             return self.silent();
@@ -824,6 +699,156 @@ impl Sim<'_> {
         let tclose = self.admin_time(self.team, self.last, 8.0 * MIN as f64);
         self.close(tclose);
         self.after_close()
+    }
+
+    /// Never answered: closed as spam, or left in the queue.
+    fn unanswered(&mut self, from: i64, first_mean: f64) -> Outcome {
+        if self.rng.chance(0.6) {
+            let tc = self.admin_time(self.team, from, first_mean);
+            let a = self.staff(tc);
+            self.push(tc, Kind::Close { by: Who::Admin(a) }, None);
+        }
+        Outcome::Unanswered
+    }
+
+    /// The first teammate reply: alone, after an assignment, on the assignment part, or on a
+    /// close part (reply-and-close: the conversation's outcome, returned).
+    fn first_reply(&mut self, from: i64, assigned: bool, first_mean: f64) -> Option<Outcome> {
+        let team = self.team;
+        let t1 = self.admin_time(team, from, first_mean);
+        let a = self.staff(t1);
+        if self.rng.chance(TEAMS[team].note_p * 0.5) {
+            let body = *self.rng.pick(&NOTES);
+            self.push(
+                t1,
+                Kind::Note {
+                    admin: a,
+                    reopen: false,
+                },
+                Some(body),
+            );
+        }
+        let body = *self.rng.pick(&ADMIN_FIRST);
+        let r = self.rng.f64();
+        let assign = Kind::Assign {
+            by: Who::Admin(a),
+            to: To::Admin(a),
+            ptype: "assignment",
+        };
+        if !assigned && r < 0.03 {
+            // Reply-and-close: the first teammate reply travels on the close part.
+            self.push(t1, Kind::Close { by: Who::Admin(a) }, Some(body));
+            return Some(self.after_close());
+        } else if !assigned && r < 0.2 {
+            // Reply-and-assign: the reply travels on the assignment part.
+            self.push(t1, assign, Some(body));
+        } else if !assigned && r < 0.6 {
+            self.push(t1, assign, None);
+            let t = t1 + self.rng.range(20, 240);
+            self.reply(t, body);
+        } else {
+            self.reply(t1, body);
+        }
+        None
+    }
+
+    /// Tier 1 escalates to the technical team after the customer's message at `tc`: a note, the
+    /// assignment to the team, a teammate of it picking the conversation up and replying.
+    fn escalate(&mut self, tc: i64) {
+        let te = self.admin_time(TIER1, tc, 600.0);
+        let a = self.staff(te);
+        self.push(
+            te,
+            Kind::Note {
+                admin: a,
+                reopen: false,
+            },
+            Some(NOTE_ESCALATE),
+        );
+        self.push(
+            te + 5,
+            Kind::Assign {
+                by: Who::Admin(a),
+                to: To::Team(TECH),
+                ptype: "assignment",
+            },
+            None,
+        );
+        self.team = TECH;
+        self.admin = None;
+        let t2 = self.admin_time(TECH, self.last, TEAMS[TECH].first_reply_email / 3.0);
+        let b = self.staff(t2);
+        self.push(
+            t2,
+            Kind::Assign {
+                by: Who::Admin(b),
+                to: To::Admin(b),
+                ptype: "assignment",
+            },
+            None,
+        );
+        let t3 = t2 + self.rng.range(30, 600);
+        self.reply(t3, ADMIN_FIRST[2]);
+    }
+
+    /// The teammate answers the customer's message at `tc` and snoozes the conversation; it
+    /// wakes up by the customer writing first (that message's time, returned) or by the timer,
+    /// and the teammate follows up.
+    fn snooze(&mut self, tc: i64) -> Option<i64> {
+        let followup = TEAMS[self.team].followup;
+        let ts = self.admin_time(self.team, tc, followup);
+        let body = *self.rng.pick(&ADMIN_SNOOZE);
+        let ts = self.reply(ts, body);
+        let a = self.staff(ts);
+        let until = ts + self.rng.range(1, 3) * DAY;
+        let ts = self.push(
+            ts + self.rng.range(5, 60),
+            Kind::Snooze { admin: a, until },
+            None,
+        );
+        let mut woken_by = None;
+        if self.rng.chance(0.35) {
+            // The customer writes before the timer: that wakes the conversation up.
+            let tc2 = ts
+                + self
+                    .rng
+                    .range(2 * HOUR, (until - ts - 60).max(2 * HOUR + 1));
+            let body = *self.rng.pick(&CUSTOMER_FOLLOWUP);
+            woken_by = Some(self.customer(tc2, body, false));
+        } else {
+            self.push(
+                until,
+                Kind::Unsnooze {
+                    by: Who::Bot,
+                    ptype: "timer_unsnooze",
+                },
+                None,
+            );
+        }
+        let tf = self.admin_time(self.team, self.last, followup);
+        let body = *self.rng.pick(&ADMIN_FOLLOWUP);
+        self.reply(tf, body);
+        woken_by
+    }
+
+    /// The teammate's answer to the customer's message at `tc`, sometimes after a note.
+    fn follow_up(&mut self, tc: i64) {
+        let tp = &TEAMS[self.team];
+        let tf = self.admin_time(self.team, tc, tp.followup);
+        if self.rng.chance(tp.note_p * 0.3) {
+            let a = self.staff(tf);
+            let body = *self.rng.pick(&NOTES);
+            self.push(
+                tf,
+                Kind::Note {
+                    admin: a,
+                    reopen: false,
+                },
+                Some(body),
+            );
+        }
+        let body = *self.rng.pick(&ADMIN_FOLLOWUP);
+        self.reply(tf, body);
     }
 
     /// A teammate closes, sometimes with a closing message on the close part.

@@ -756,21 +756,7 @@ impl<'w> Gen<'w> {
             ],
         )?;
         for t in &TEAMS {
-            let id = Id::dec(t.id);
-            let synced = if t.deleted {
-                sync_of(LEGACY_END)
-            } else {
-                AS_OF
-            };
-            sink.row(
-                T_TEAM,
-                &[
-                    V::S(id.as_str()),
-                    V::S(t.name),
-                    V::B(t.deleted),
-                    V::T(synced),
-                ],
-            )?;
+            write_named_row(sink, T_TEAM, t.id, t.name, t.deleted)?;
         }
         super::membership::write_team_admin(self.w, sink)?;
         super::tags::write_tags(sink)

@@ -13,7 +13,7 @@
 
 use super::conv::{Conv, Ev, Kind, To, Who};
 use super::rng::mix64;
-use super::sink::{Id, Sink, T_TAG, V};
+use super::sink::{Id, Sink, T_TAG};
 use super::world::*;
 
 pub(crate) struct Tag {
@@ -164,21 +164,7 @@ pub(crate) fn ids(tags: TagSet) -> impl Iterator<Item = Id> {
 /// `tag` (a non-history table): the deleted tag last synced when it was deleted.
 pub(crate) fn write_tags(sink: &mut Sink<'_>) -> duckdb::Result<()> {
     for t in &TAGS {
-        let id = Id::dec(t.id);
-        let synced = if t.deleted {
-            sync_of(LEGACY_END)
-        } else {
-            AS_OF
-        };
-        sink.row(
-            T_TAG,
-            &[
-                V::S(id.as_str()),
-                V::St(t.name),
-                V::B(t.deleted),
-                V::T(synced),
-            ],
-        )?;
+        write_named_row(sink, T_TAG, t.id, t.name, t.deleted)?;
     }
     Ok(())
 }

@@ -31,6 +31,25 @@ pub(crate) const fn sync_of(t: i64) -> i64 {
     AS_OF - (AS_OF - t) / SYNC_EVERY * SYNC_EVERY
 }
 
+/// One row of a directory table of the workspace's named objects (`team`, `tag`: id, name,
+/// deleted, synced): an object deleted in the workspace went with the Legacy Support team, and
+/// was last synced then; the others at the data's cut-off.
+pub(crate) fn write_named_row(
+    sink: &mut super::sink::Sink<'_>,
+    table: usize,
+    id: u64,
+    name: &'static str,
+    deleted: bool,
+) -> duckdb::Result<()> {
+    use super::sink::{Id, V};
+    let id = Id::dec(id);
+    let synced = if deleted { sync_of(LEGACY_END) } else { AS_OF };
+    sink.row(
+        table,
+        &[V::S(id.as_str()), V::St(name), V::B(deleted), V::T(synced)],
+    )
+}
+
 /// Workspace office hours, used for Intercom's `statistics_time_to_*` (office hours removed).
 pub(crate) const WORKSPACE_HOURS: Hours = Hours {
     weekday: (8, 20),

@@ -328,6 +328,7 @@ async fn query(
             "truncated": r.truncated,
             "row_limit": r.row_limit,
             "sql": r.sql,
+            "warnings": r.warnings,
         }),
     ))
 }

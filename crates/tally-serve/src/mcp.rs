@@ -203,6 +203,17 @@ impl McpServer {
                     meta.insert("tally/truncated".into(), json!(r.truncated));
                     meta.insert("tally/row_limit".into(), json!(r.row_limit));
                     meta.insert("tally/row_count".into(), json!(r.table.rows.len()));
+                    let warnings = r.warnings.as_array().cloned().unwrap_or_default();
+                    for w in &warnings {
+                        out.content.push(ContentBlock::text(format!(
+                            "Warning ({}): {}",
+                            w["code"].as_str().unwrap_or_default(),
+                            w["message"].as_str().unwrap_or_default()
+                        )));
+                    }
+                    if !warnings.is_empty() {
+                        meta.insert("tally/warnings".into(), r.warnings.clone());
+                    }
                     out.meta = Some(MetaObject(meta));
                     if r.truncated {
                         out.content.push(ContentBlock::text(format!(

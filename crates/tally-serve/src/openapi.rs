@@ -67,7 +67,8 @@ pub fn document() -> Value {
             "row_count": {"type": "integer"},
             "truncated": {"type": "boolean", "description": "true when the server's row limit cut the rows"},
             "row_limit": {"type": "integer"},
-            "sql": {"type": "string", "description": "the DuckDB SQL that ran"}}}),
+            "sql": {"type": "string", "description": "the DuckDB SQL that ran"},
+            "warnings": {"type": "array", "items": {"type": "object"}, "description": "diagnostics about the rows, as `tally validate --format json` prints them (code, severity, message, file, line, help): E0809 when business durations are NULL because the data leaves a calendar's range"}}}),
     );
     let format_param = json!({"name": "format", "in": "query", "required": false,
         "schema": {"type": "string", "enum": ["json", "csv"]},

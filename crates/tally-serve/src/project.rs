@@ -42,6 +42,11 @@ pub struct Loaded {
     pub database: Database,
     /// Group-by items each metric accepts (computed on first use).
     pub(crate) accepted: Mutex<HashMap<String, Arc<crate::catalog::Accepted>>>,
+    /// The project's warnings (a server starts on a project without errors).
+    pub warnings: Vec<diag::Diagnostic>,
+    /// The range warnings (E0809) of each semantic model whose business durations a query read,
+    /// by its position: checked once per load, as the database is read-only.
+    pub(crate) range_warnings: Mutex<HashMap<usize, Vec<diag::Diagnostic>>>,
 }
 
 /// A note for the operator (the CLI prints it on stderr), such as sample data being generated.
@@ -99,6 +104,8 @@ pub fn load(opts: &ProjectOptions) -> Result<(Loaded, Notes), ServeError> {
             extras,
             database,
             accepted: Mutex::new(HashMap::new()),
+            warnings: diags.into_iter().filter(|d| !d.is_error()).collect(),
+            range_warnings: Mutex::new(HashMap::new()),
         },
         notes,
     ))

@@ -46,6 +46,8 @@ pub struct Compiled {
     pub dialect: &'static str,
     /// Whether the rows come in an asked-for order.
     pub ordered: bool,
+    /// The semantic models whose business durations the query reads (their range checks).
+    pub business_models: Vec<usize>,
 }
 
 /// A query's result.
@@ -56,6 +58,10 @@ pub struct QueryResult {
     pub truncated: bool,
     /// The cap that cut the rows (the server's row limit).
     pub row_limit: usize,
+    /// Warnings about the rows, as a JSON array of diagnostics (`tally validate --format json`'s
+    /// shape): business durations NULL because the data leaves a calendar's `range` (E0809), as
+    /// `tally query` warns.
+    pub warnings: Value,
 }
 
 impl QueryResult {
@@ -183,12 +189,66 @@ impl Service {
                 .rows
                 .sort_by(|a, b| tally_duckdb::engine::compare_rows(a, b));
         }
+        let warnings = self
+            .range_warnings(&loaded, &compiled.business_models)
+            .await;
+        let warnings = tally_core::diag::to_json(&loaded.model.sources, &warnings);
         Ok(QueryResult {
             table,
             sql: compiled.sql,
             truncated: rows.truncated,
             row_limit: cap,
+            warnings,
         })
+    }
+
+    /// The range warnings (E0809) of the semantic models a query read: each model's check runs
+    /// once per loaded project, under the executor's limits. A check that cannot run (busy,
+    /// timed out) warns nothing and is tried again by the next query.
+    async fn range_warnings(
+        &self,
+        loaded: &Loaded,
+        models: &[usize],
+    ) -> Vec<tally_core::diag::Diagnostic> {
+        let model = &loaded.model;
+        let mut out = Vec::new();
+        for &m in models {
+            let known = loaded
+                .range_warnings
+                .lock()
+                .unwrap_or_else(|p| p.into_inner())
+                .get(&m)
+                .cloned();
+            let warnings = match known {
+                Some(w) => w,
+                None => {
+                    let Ok(Some(check)) =
+                        tally_core::sql::range_check::range_check(model, m, Dialect::DuckDb)
+                    else {
+                        continue;
+                    };
+                    let Ok(rows) = self.executor.run(&loaded.database, check.sql, 1).await else {
+                        continue;
+                    };
+                    let w = rows.table.rows.first().map_or_else(Vec::new, |row| {
+                        tally_core::model::business_range::range_warnings(
+                            &model.semantic_models[m],
+                            &model.calendars,
+                            &rows.table.columns,
+                            row,
+                        )
+                    });
+                    loaded
+                        .range_warnings
+                        .lock()
+                        .unwrap_or_else(|p| p.into_inner())
+                        .insert(m, w.clone());
+                    w
+                }
+            };
+            out.extend(warnings);
+        }
+        out
     }
 
     /// `get_dimension_values`: distinct values of one dimension, as strings, nulls dropped.
@@ -358,6 +418,10 @@ fn compile_with(loaded: &Loaded, p: &QueryParams, d: Dialect) -> Result<Compiled
         sql: compiled.sql,
         dialect: d.name(),
         ordered: crate::query::has_order(&req),
+        business_models: tally_core::sql::range_check::business_models_read(
+            model,
+            &compiled.plan.query,
+        ),
     })
 }
 

@@ -29,6 +29,7 @@ codes! {
     JSON_SYNTAX = "E0014": "A JSON file (dbt's semantic manifest, `--manifest`) is not valid JSON.";
     OUTSIDE_PROJECT = "E0009": "A path (`paths:`, `csv:`, `duckdb:`, a symbolic link) leads outside the project directory.";
     USAGE = "E0010": "A command-line flag has an invalid value (out of range, or a file tally must not replace).";
+    NOTE = "E0011": "A note on what a command did, not a problem: dbt's manifest is newer than the YAML read, sample data was generated first, objects with errors were left out of a diff.";
     // E01xx: names and semantic models.
     DUPLICATE_NAME = "E0101": "Two objects of the same kind share a name.";
     INVALID_NAME = "E0102": "A name is not a lower-case identifier, or uses the reserved `__` separator or a reserved word.";

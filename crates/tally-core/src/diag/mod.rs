@@ -79,6 +79,14 @@ impl Diagnostic {
         }
     }
 
+    /// A note: not a problem, something the user should know (what a command did, E0011).
+    pub fn note(code: &'static str, message: impl Into<String>) -> Diagnostic {
+        Diagnostic {
+            severity: Severity::Note,
+            ..Diagnostic::error(code, message)
+        }
+    }
+
     /// A bug in tally itself (E0901): an internal invariant broken, a panic, generated SQL that
     /// does not parse. It counts as an error and asks the user to report it.
     pub fn bug(message: impl Into<String>) -> Diagnostic {

@@ -26,6 +26,7 @@ pub mod business;
 mod business_deadline;
 pub mod business_range;
 pub mod checks;
+mod elements;
 mod ir;
 mod lookup;
 mod resolve;
@@ -33,6 +34,7 @@ mod resolve;
 pub use bind::{
     bind_filter, bind_item, item_out, join_path, BoundFilter, FilterRef, Item, MetricRef, Target,
 };
+pub use elements::{ElementId, ElementPath, ModelElements};
 pub use ir::{DerivedFormula, Filter, FormulaName};
 
 pub(crate) use resolve::is_valid_name;
@@ -65,6 +67,9 @@ pub struct Model {
     /// tally's declared source tables for metric tests.
     #[serde(skip)]
     pub test_tables: Vec<spec::TestTable>,
+    /// The project configurations as written (time spines with their spans), for validation.
+    #[serde(skip)]
+    pub project_configurations: Vec<spec::ProjectConfiguration>,
     /// Targets, alerts and notification endpoints (`tally check`), resolved with the model and
     /// evaluated by [`crate::targets`].
     #[serde(skip)]
@@ -107,10 +112,8 @@ pub struct ModelIndex {
     built_for: usize,
     /// Measure name -> (semantic model, measure), the first in model order.
     measures: std::collections::HashMap<String, (usize, usize)>,
-    /// Dimension or entity name -> the grain of the first time dimension of that name, if any.
-    elements: std::collections::HashMap<String, Option<Grain>>,
-    /// Entity name -> the semantic models (ascending) whose entity of that name is not foreign.
-    keyed_by: std::collections::HashMap<String, Vec<usize>>,
+    /// Element names bound to ids, and where each occurs ([`elements`]).
+    elements: elements::Elements,
     /// The names of the semantic models, lower-cased (CTE names keep clear of them).
     model_names: Arc<std::collections::HashSet<String>>,
 }

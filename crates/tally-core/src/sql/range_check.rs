@@ -59,12 +59,18 @@ pub fn range_checks(
 ) -> Result<Vec<RangeCheck>, Diagnostic> {
     let mut out = Vec::new();
     for m in business_models_read(model, query) {
-        let sm = &model.semantic_models[m];
-        let Some(text) = crate::model::business_range::range_check_sql(sm, &model.calendars) else {
-            continue;
-        };
-        let sql = crate::jinja::render_sql(&text, sm.span, &model.macros, d.name(), &model.vars)?;
-        out.push(RangeCheck { model: m, sql });
+        out.extend(range_check(model, m, d)?);
     }
     Ok(out)
+}
+
+/// The range check of semantic model `m` (its position in the model), rendered for `d`; `None`
+/// when the model has no business durations to check.
+pub fn range_check(model: &Model, m: usize, d: Dialect) -> Result<Option<RangeCheck>, Diagnostic> {
+    let sm = &model.semantic_models[m];
+    let Some(text) = crate::model::business_range::range_check_sql(sm, &model.calendars) else {
+        return Ok(None);
+    };
+    let sql = crate::jinja::render_sql(&text, sm.span, &model.macros, d.name(), &model.vars)?;
+    Ok(Some(RangeCheck { model: m, sql }))
 }

@@ -4,43 +4,18 @@ use super::Validator;
 use crate::diag::{codes, Diagnostic};
 use crate::model::{Metric, MetricKind};
 use crate::source::Span;
-use crate::spec::ProjectConfiguration;
 use crate::time::Grain;
-use crate::yaml;
-use std::cell::RefCell;
 use std::collections::BTreeMap;
 
 impl<'m> Validator<'m> {
-    /// The project configurations again, parsed from the sources: the model keeps time spines
-    /// without spans.
-    pub(super) fn project_configurations(&self) -> Vec<ProjectConfiguration> {
-        let mut out = Vec::new();
-        for (id, f) in self.model.sources.files() {
-            if !f.text.contains("project_configuration") {
-                continue;
-            }
-            let Ok(docs) = yaml::parse(id, &f.text) else {
-                continue;
-            };
-            for doc in &docs {
-                if let Some(node) = doc.get("project_configuration") {
-                    let cell = RefCell::new(Vec::new());
-                    if let Some(pc) = yaml::decode::<ProjectConfiguration>(node, &cell) {
-                        out.push(pc);
-                    }
-                }
-            }
-        }
-        out
-    }
-
     pub(super) fn time_spines(&mut self) {
         let model = self.model;
-        let configs = self.project_configurations();
+        // As loaded: the spec's configurations, kept on the model with their spans.
+        let configs = &model.project_configurations;
         // One spine per grain.
         let mut by_grain: BTreeMap<Grain, (Span, String)> = BTreeMap::new();
         let mut custom: BTreeMap<String, Span> = BTreeMap::new();
-        for pc in &configs {
+        for pc in configs {
             for ts in &pc.time_spines {
                 let Some(g) = Grain::parse(&ts.primary_column.time_granularity) else {
                     continue;
@@ -90,7 +65,7 @@ impl<'m> Validator<'m> {
                 }
             }
         }
-        for pc in &configs {
+        for pc in configs {
             for t in &pc.time_spine_table_configurations {
                 let Some(g) = Grain::parse(&t.grain) else {
                     continue;

@@ -42,6 +42,7 @@ pub fn spec_to_model(spec: ProjectSpec, templates: &Templates) -> (Model, Vec<Di
     model.metric_tests = spec.metric_tests;
     model.test_tables = spec.test_tables;
     model.check_tests = spec.check_tests;
+    model.project_configurations = spec.project_configurations;
     model.sources = spec.sources;
     (model, diags)
 }
