@@ -265,15 +265,11 @@ fn entity_type(t: EntityType) -> &'static str {
 /// Joins from model `i`: (entity, target model) for each entity that is a key of another model.
 fn joins_from(model: &Model, i: usize) -> Vec<(String, String)> {
     let sm = &model.semantic_models[i];
+    let ids = &model.model_elements(i).entities;
     let mut out = Vec::new();
-    for e in &sm.entities {
-        for (j, t) in model.semantic_models.iter().enumerate() {
-            if j != i
-                && t.entity(&e.name)
-                    .is_some_and(|x| x.kind != EntityType::Foreign)
-            {
-                out.push((e.name.clone(), t.name.clone()));
-            }
+    for (e, &id) in sm.entities.iter().zip(ids) {
+        for &j in model.keyed_by(id).iter().filter(|&&j| j != i) {
+            out.push((e.name.clone(), model.semantic_models[j].name.clone()));
         }
     }
     out

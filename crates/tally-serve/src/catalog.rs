@@ -87,17 +87,15 @@ fn candidates(model: &Model) -> Vec<Candidate> {
             }
         }
     }
-    for sm in &model.semantic_models {
-        for e in &sm.entities {
+    for (mi, sm) in model.semantic_models.iter().enumerate() {
+        for (e, &id) in sm.entities.iter().zip(&model.model_elements(mi).entities) {
             if seen.insert(e.name.clone()) {
                 // An entity's type is where it is a key, if it is one anywhere.
                 let kind = model
-                    .semantic_models
-                    .iter()
-                    .filter_map(|m| m.entity(&e.name))
-                    .map(|x| x.kind)
-                    .find(|k| *k != EntityType::Foreign)
-                    .unwrap_or(EntityType::Foreign);
+                    .keyed_by(id)
+                    .first()
+                    .and_then(|&m| model.entity_of(m, id))
+                    .map_or(EntityType::Foreign, |(_, x)| x.kind);
                 out.push(Candidate {
                     name: e.name.clone(),
                     kind: CandidateKind::Entity,

@@ -266,11 +266,20 @@ impl<'m> Planner<'m> {
     /// Partitions with the same name on the root model and a joined model must match: a
     /// partitioned model is keyed by its entity and its partition.
     fn partition_conditions(&mut self, fb: &FromBuilder, to: usize, alias: &str) -> Vec<Expr> {
-        let root = &self.cx.model.semantic_models[fb.model];
-        let target = &self.cx.model.semantic_models[to];
+        let model = self.cx.model;
+        let target = &model.semantic_models[to];
+        let ids = &model.model_elements(to).dimensions;
         let mut pairs = Vec::new();
-        for d in target.dimensions.iter().filter(|d| d.is_partition) {
-            if let Some(r) = root.dimension(&d.name).filter(|r| r.is_partition) {
+        for (d, &id) in target
+            .dimensions
+            .iter()
+            .zip(ids)
+            .filter(|(d, _)| d.is_partition)
+        {
+            if let Some((_, r)) = model
+                .dimension_of(fb.model, id)
+                .filter(|(_, r)| r.is_partition)
+            {
                 let g = match (r.time_grain, d.time_grain) {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     _ => None,

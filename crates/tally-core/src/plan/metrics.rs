@@ -95,13 +95,12 @@ pub(crate) struct LeafGroup {
     pub leaves: Vec<(usize, MeasureRef)>,
 }
 
-/// What makes two plain aggregations the same: measure, time dimension, filters, time
-/// constraint and group-by items.
+/// What makes two plain aggregations the same: measure (its aggregation time dimension with
+/// it), filters, time constraint and group-by items.
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct LeafKey {
     model: usize,
     measure: usize,
-    agg_time_dimension: String,
     filters: Vec<String>,
     lo: Option<Ts>,
     hi: Option<Ts>,
@@ -119,17 +118,10 @@ pub(crate) struct Leaves {
     pub built: IndexMap<LeafKey, usize>,
 }
 
-fn leaf_key(
-    m: &MeasureRef,
-    atd: &str,
-    filters: &[Filter],
-    bounds: &Bounds,
-    items: &[Item],
-) -> LeafKey {
+fn leaf_key(m: &MeasureRef, filters: &[Filter], bounds: &Bounds, items: &[Item]) -> LeafKey {
     LeafKey {
         model: m.model,
         measure: m.measure,
-        agg_time_dimension: atd.to_string(),
         filters: filters.iter().map(|f| f.text.clone()).collect(),
         lo: bounds.lo,
         hi: bounds.hi,
@@ -571,7 +563,7 @@ impl<'m> Planner<'m> {
         let atd = measure.agg_time_dimension.clone();
         let non_additive = measure.non_additive.clone();
         // The same aggregation already built for these group-by items.
-        let key = leaf_key(m, &atd, &filters, &bounds, &self.q.items);
+        let key = leaf_key(m, &filters, &bounds, &self.q.items);
         if let Some(id) = self.leaves.built.get(&key) {
             return *id;
         }
@@ -618,7 +610,7 @@ impl<'m> Planner<'m> {
                 for (id, m) in &g.leaves {
                     let col = self.cx.model.measure(m).name.clone();
                     self.leaves.columns[*id] = Some((cte.clone(), col));
-                    let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
+                    let key = leaf_key(m, &g.filters, &g.bounds, &self.q.items);
                     self.leaves.built.entry(key).or_insert(*id);
                 }
             }
@@ -667,7 +659,7 @@ impl<'m> Planner<'m> {
                 for (id, m) in &g.leaves {
                     let col = cols.next().unwrap_or_default();
                     self.leaves.columns[*id] = Some((cte.clone(), col));
-                    let key = leaf_key(m, &g.atd, &g.filters, &g.bounds, &self.q.items);
+                    let key = leaf_key(m, &g.filters, &g.bounds, &self.q.items);
                     self.leaves.built.entry(key).or_insert(*id);
                 }
             }

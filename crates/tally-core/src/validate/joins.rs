@@ -2,34 +2,27 @@
 
 use super::Validator;
 use crate::diag::{codes, Diagnostic};
-use crate::spec::EntityType;
+use crate::model::ElementId;
 use std::collections::{BTreeMap, BTreeSet};
 
 impl<'m> Validator<'m> {
     pub(super) fn joins(&mut self) {
-        let models = &self.model.semantic_models;
-        let mut entities: BTreeSet<&str> = BTreeSet::new();
-        for sm in models {
-            for e in &sm.entities {
-                entities.insert(&e.name);
-            }
-        }
-        for e in entities {
+        let model = self.model;
+        let models = &model.semantic_models;
+        // Element ids sort as their names do.
+        let entities: BTreeSet<ElementId> = (0..models.len())
+            .flat_map(|i| model.model_elements(i).entities.iter().copied())
+            .collect();
+        for id in entities {
+            let e = model.element_name(id);
             let with: Vec<usize> = (0..models.len())
-                .filter(|&i| models[i].entity(e).is_some())
+                .filter(|&i| model.entity_of(i, id).is_some())
                 .collect();
-            let keyed: Vec<usize> = with
-                .iter()
-                .copied()
-                .filter(|&i| {
-                    models[i]
-                        .entity(e)
-                        .is_some_and(|x| x.kind != EntityType::Foreign)
-                })
-                .collect();
+            // The models whose (first) entity `e` is not foreign.
+            let keyed = model.keyed_by(id);
             // A foreign entity whose every other occurrence is foreign joins nowhere.
             if keyed.is_empty() && with.len() > 1 {
-                let first = models[with[0]].entity(e).expect("filtered");
+                let (_, first) = model.entity_of(with[0], id).expect("filtered");
                 let others: Vec<&str> =
                     with[1..].iter().map(|&i| models[i].name.as_str()).collect();
                 self.push(
@@ -52,19 +45,20 @@ impl<'m> Validator<'m> {
                 continue;
             }
             // Dimensions reachable as `e__d` on more than one keyed model.
-            let mut dims: BTreeMap<&str, Vec<usize>> = BTreeMap::new();
-            for &i in &keyed {
-                for d in &models[i].dimensions {
-                    dims.entry(&d.name).or_default().push(i);
+            let mut dims: BTreeMap<ElementId, Vec<usize>> = BTreeMap::new();
+            for &i in keyed {
+                for &d in &model.model_elements(i).dimensions {
+                    dims.entry(d).or_default().push(i);
                 }
             }
-            for (d, holders) in dims {
+            for (did, holders) in dims {
                 if holders.len() < 2 {
                     continue;
                 }
+                let d = model.element_name(did);
                 let primary = holders
                     .iter()
-                    .filter(|&&i| models[i].primary_entity_name() == Some(e))
+                    .filter(|&&i| model.model_elements(i).primary == Some(id))
                     .count();
                 // The planner prefers the one model on which `e` is the primary entity.
                 if primary == 1 {
@@ -77,8 +71,8 @@ impl<'m> Validator<'m> {
                 }
                 let a = &models[holders[0]];
                 let b = &models[holders[1]];
-                let da = a.dimension(d).expect("holder");
-                let db = b.dimension(d).expect("holder");
+                let (_, da) = model.dimension_of(holders[0], did).expect("holder");
+                let (_, db) = model.dimension_of(holders[1], did).expect("holder");
                 self.push(
                     Diagnostic::error(
                         codes::AMBIGUOUS_JOIN,
