@@ -71,9 +71,14 @@ struct StageTimes {
 }
 
 impl StageTimes {
-    /// Load `dir` stage by stage (what `pipeline::load_model` does, each stage timed alone), then
-    /// build the project graph; the model and every diagnostic.
+    /// Load `dir` stage by stage (what `pipeline::load_model` does, each stage timed alone, on
+    /// the threads it uses: see `tally_core::heap`), then build the project graph; the model and
+    /// every diagnostic.
     fn load(dir: &Path) -> (StageTimes, Model, Vec<tally_core::diag::Diagnostic>) {
+        tally_core::heap::apart(|| Self::load_here(dir))
+    }
+
+    fn load_here(dir: &Path) -> (StageTimes, Model, Vec<tally_core::diag::Diagnostic>) {
         let mut st = StageTimes::default();
         let t = thread_cpu();
         let (spec, mut diags) = tally_core::load::load_project(dir, &LoadOptions::default());
@@ -82,9 +87,13 @@ impl StageTimes {
         let (model, more) = tally_core::model::spec_to_model(spec, &tally_templates::builtin());
         st.resolve = thread_cpu().saturating_sub(t);
         diags.extend(more);
-        let t = thread_cpu();
-        diags.extend(tally_core::validate::validate_model(&model));
-        st.validate = thread_cpu().saturating_sub(t);
+        let (validated, validate) = tally_core::heap::apart(|| {
+            let t = thread_cpu();
+            let v = tally_core::validate::validate_model(&model);
+            (v, thread_cpu().saturating_sub(t))
+        });
+        diags.extend(validated);
+        st.validate = validate;
         let t = thread_cpu();
         diags.extend(tally_core::metric_test::check_tests(&model));
         st.tests = thread_cpu().saturating_sub(t);
@@ -156,6 +165,50 @@ pub(crate) fn child(opts: &Options) -> Result<(), String> {
         "wide": wide,
     });
     println!("{out}");
+    Ok(())
+}
+
+/// `wide-query --dir DIR [--runs N]`: load the generated project in DIR, then compile the 50-wide
+/// query N times and print its shape (CTEs, SQL bytes) and mean CPU time. For profilers: the
+/// compiles run in [`wide_runs`] alone (`valgrind --tool=callgrind --collect-atstart=no
+/// --toggle-collect='*wide_runs*'`), so a profile of the query leaves out the loading.
+pub(crate) fn wide_profile(opts: &Options) -> Result<(), String> {
+    let dir = opts.dir.as_deref().ok_or("wide-query needs --dir")?;
+    let (model, diags) =
+        tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
+    if diags.iter().any(|d| d.is_error()) {
+        return Err(tally_core::diag::render_human(
+            &model.sources,
+            &diags,
+            false,
+        ));
+    }
+    let req = wide_query(WIDTHS[WIDTHS.len() - 1]);
+    let sql = compile_ok(&model, &req)?;
+    let plan = tally_core::plan::plan_query(&model, &req)
+        .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?;
+    let t = thread_cpu();
+    wide_runs(&model, &req, opts.runs)?;
+    let d = thread_cpu().saturating_sub(t) / opts.runs.max(1) as u32;
+    println!(
+        "metrics {} semantic models {}: wide {} query: {} CTEs, {} bytes of SQL, {:.1} ms (mean CPU of {} compiles)",
+        model.metrics.len(),
+        model.semantic_models.len(),
+        req.metrics.len(),
+        plan.query.ctes.len(),
+        sql.len(),
+        ms(d),
+        opts.runs
+    );
+    Ok(())
+}
+
+/// `runs` compiles of `req` (see [`wide_profile`]).
+#[inline(never)]
+fn wide_runs(model: &Model, req: &QueryRequest, runs: usize) -> Result<(), String> {
+    for _ in 0..runs {
+        std::hint::black_box(compile_ok(model, req)?);
+    }
     Ok(())
 }
 

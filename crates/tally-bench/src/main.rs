@@ -11,6 +11,7 @@
 //! tally-bench cache [--conversations 1M] [--runs 3] [--only TEXT]  (the materialisation cache)
 //! tally-bench check [--conversations 1M] [--duckdb FILE]  (`tally check` over every target, cold and warm cache)
 //! tally-bench compare --bin NAME=COMMAND --bin NAME=COMMAND [--runs 20] [--project DIR] [--query Q]
+//! tally-bench wide-query --dir DIR [--runs 5]  (load a generated project, compile the 50-wide query; for profilers)
 //! ```
 //!
 //! Each project size is measured in a child process (this binary re-executed with `compile-child`)
@@ -46,6 +47,7 @@ fn main() {
         "check" => check::run(&opts),
         "all" => compile::run(&opts).and_then(|()| exec::run(&opts)),
         "compile-child" => compile::child(&opts),
+        "wide-query" => compile::wide_profile(&opts),
         "serve" => serve::run(&Options {
             conversations: if opts.conversations == [1_000_000] {
                 vec![20_000]

@@ -8,6 +8,7 @@ pub mod expr;
 pub mod files;
 pub mod fragments;
 pub mod graph;
+pub mod heap;
 pub mod jinja;
 pub mod json;
 pub mod literal;

@@ -15,14 +15,26 @@ pub fn load_model(
     opts: &LoadOptions,
     templates: &Templates,
 ) -> (Model, Vec<Diagnostic>) {
-    let (spec, diags) = load_project(root, opts);
-    check_spec(spec, diags, templates)
+    // On a thread of its own, so that the model's heap stays apart from the caller's ([`heap`]).
+    crate::heap::apart(|| {
+        let (spec, diags) = load_project(root, opts);
+        resolve_and_check(spec, diags, templates)
+    })
 }
 
 /// Resolve, validate and check a loaded project (`diags` are the loader's): the second half of
 /// [`load_model`], for callers that read settings of the spec (its database) before resolution
 /// consumes it, so that the project is read once.
 pub fn check_spec(
+    spec: ProjectSpec,
+    diags: Vec<Diagnostic>,
+    templates: &Templates,
+) -> (Model, Vec<Diagnostic>) {
+    crate::heap::apart(|| resolve_and_check(spec, diags, templates))
+}
+
+/// [`check_spec`] on the calling thread; validation on a thread of its own ([`crate::heap`]).
+fn resolve_and_check(
     spec: ProjectSpec,
     mut diags: Vec<Diagnostic>,
     templates: &Templates,
@@ -33,7 +45,7 @@ pub fn check_spec(
     diags.extend(check_tests(&model));
     // Semantic validation runs on whatever resolved (objects with errors are already left out);
     // a problem reported by resolution at the same place under the same code is not repeated.
-    for d in crate::validate::validate_model(&model) {
+    for d in crate::heap::apart(|| crate::validate::validate_model(&model)) {
         if !diags.iter().any(|x| x.code == d.code && x.span == d.span) {
             diags.push(d);
         }
