@@ -26,6 +26,7 @@ use tally_core::diag::{self, Diagnostic};
 use tally_core::dialect::{self, Dialect};
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
+use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 
@@ -124,7 +125,8 @@ fn run(cli: Cli) -> u8 {
             query,
             dialect,
             stage,
-        } => sql(&ctx, &query, dialect, stage),
+            clock,
+        } => sql(&ctx, &query, dialect, stage, clock.form()),
         Command::Query {
             query,
             duckdb,
@@ -332,6 +334,7 @@ fn compile(
     model: &Model,
     q: &QueryArgs,
     d: Dialect,
+    clock: ClockForm,
 ) -> Result<tally_core::pipeline::Compiled, u8> {
     let req = match request(model, q) {
         Ok(r) => r,
@@ -340,13 +343,19 @@ fn compile(
             return Err(EXIT_PROBLEMS);
         }
     };
-    tally_core::pipeline::compile(model, d, &req).map_err(|diags| {
+    tally_core::pipeline::compile_with(model, d, clock, &req).map_err(|diags| {
         ctx.print_diags(model, &diags);
         EXIT_PROBLEMS
     })
 }
 
-fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<DialectArg>, stage: Stage) -> u8 {
+fn sql(
+    ctx: &Ctx,
+    q: &QueryArgs,
+    dialect: Option<DialectArg>,
+    stage: Stage,
+    clock: ClockForm,
+) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -355,7 +364,7 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<DialectArg>, stage: Stage) -> u
         Ok(d) => d,
         Err(c) => return c,
     };
-    let compiled = match compile(ctx, &model, q, d) {
+    let compiled = match compile(ctx, &model, q, d, clock) {
         Ok(c) => c,
         Err(c) => return c,
     };
@@ -374,7 +383,9 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
         Ok(m) => m,
         Err(c) => return c,
     };
-    let mut compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
+    // The business clocks are read from temporary tables (`tally_duckdb::clock`).
+    let local = ClockForm::Relation;
+    let mut compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb, local) {
         Ok(c) => c,
         Err(c) => return c,
     };
@@ -383,27 +394,28 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
             Ok(c) => c,
             Err(c) => return c,
         };
-    if let Err(c) = install_clocks(ctx, &conn, &model) {
-        return c;
-    }
     // The `sql:` relations the query reads, materialised once (`tally cache`).
     if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
-        compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
+        compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb, local) {
             Ok(c) => c,
             Err(c) => return c,
         };
     }
+    if let Err(c) = install_clocks(ctx, &conn, &model, &compiled.sql) {
+        return c;
+    }
     run_query(ctx, &conn, &model, q, &compiled, format)
 }
 
-/// The business clocks too large to inline, as temporary tables of the session
-/// (`tally_duckdb::clock`). Errors are printed; the exit code returned.
+/// The business clocks `sql` reads, as temporary tables of the session (`tally_duckdb::clock`).
+/// Errors are printed; the exit code returned.
 fn install_clocks(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
     model: &Model,
+    sql: &str,
 ) -> Result<(), u8> {
-    tally_duckdb::clock::install(conn, model).map_err(|e| {
+    tally_duckdb::clock::install_read(conn, model, sql).map(|_| ()).map_err(|e| {
         let d = Diagnostic::error(
             diag::codes::DATABASE,
             format!("cannot create the business clock tables in DuckDB: {e}"),
