@@ -415,13 +415,15 @@ fn install_clocks(
     model: &Model,
     sql: &str,
 ) -> Result<(), u8> {
-    tally_duckdb::clock::install_read(conn, model, sql).map(|_| ()).map_err(|e| {
-        let d = Diagnostic::error(
-            diag::codes::DATABASE,
-            format!("cannot create the business clock tables in DuckDB: {e}"),
-        );
-        report::fail(ctx, d, EXIT_PROBLEMS)
-    })
+    tally_duckdb::clock::install_read(conn, model, sql)
+        .map(|_| ())
+        .map_err(|e| {
+            let d = Diagnostic::error(
+                diag::codes::DATABASE,
+                format!("cannot create the business clock tables in DuckDB: {e}"),
+            );
+            report::fail(ctx, d, EXIT_PROBLEMS)
+        })
 }
 
 fn run_query(

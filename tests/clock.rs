@@ -39,7 +39,15 @@ fn tally_sql_is_self_contained_unless_asked_for_the_relation_form() {
     // Another dialect: the relation form too.
     let pg = sql(&root, &["--clock", "relation", "--dialect", "postgres"]);
     assert!(pg.contains("tally_bh__support_workspace"));
-    let bad = tally(&["--project", p(&root), "sql", "--metrics", "x", "--clock", "inlined"]);
+    let bad = tally(&[
+        "--project",
+        p(&root),
+        "sql",
+        "--metrics",
+        "x",
+        "--clock",
+        "inlined",
+    ]);
     assert_eq!(bad.code, 2, "{}", bad.stderr);
     assert!(bad.stderr.contains("E0010"), "{}", bad.stderr);
 }

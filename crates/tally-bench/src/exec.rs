@@ -557,24 +557,14 @@ mod tests {
             if let Err(e) = same_rows(&tally_rows, &hand_rows) {
                 disagreements.push(format!("{}: {e}", q.metric));
             }
-            // A business-time metric: the self-contained SQL (the clock's rows inlined, as
-            // `tally sql` prints it) gives the same rows as the relation form run above.
-            let inline =
-                compiled_sql(&conn, &model, q, tally_core::pipeline::ClockForm::Inline).unwrap();
-            if inline != tally_sql {
+            if tally_sql.contains("tally_bh__") {
                 business += 1;
-                assert!(tally_sql.contains("tally_bh__"), "{}", q.metric);
-                assert!(!inline.contains("tally_bh__"), "{}", q.metric);
-                let inline_rows = engine::run(&conn, &inline).unwrap();
-                if let Err(e) = same_rows(&tally_rows, &inline_rows) {
-                    disagreements.push(format!("{} (inline clock): {e}", q.metric));
-                }
             }
         }
         assert!(disagreements.is_empty(), "{disagreements:#?}");
-        // Every business-time metric of the project (`metrics/business_hours.yml`) was compared
-        // in both forms.
-        assert!(business >= 10, "{business} business-time metrics");
+        // The business-time metrics ran as `tally query` runs them, the clock read from its
+        // temporary tables (tally-duckdb's `tests/clock_form.rs` compares both forms).
+        assert!(business >= 14, "{business} business-time metrics");
     }
 
     #[test]

@@ -157,11 +157,11 @@ pub fn check_test(
         crate::calendar::duration::ClockForm::Relation,
         &prepared.request,
     )
-        .map_err(|ds| {
-            ds.into_iter()
-                .map(|d| d.at_if_unset(test.name.span))
-                .collect::<Vec<_>>()
-        })?;
+    .map_err(|ds| {
+        ds.into_iter()
+            .map(|d| d.at_if_unset(test.name.span))
+            .collect::<Vec<_>>()
+    })?;
     let diags = check_expected_columns(&prepared, &compiled.plan.columns);
     if diags.is_empty() {
         Ok((prepared, compiled))

@@ -6,8 +6,8 @@ use std::collections::BTreeSet;
 use std::path::Path;
 
 use tally_core::dialect::Dialect::DuckDb;
-use tally_core::pipeline::ClockForm;
 use tally_core::model::{Model, Relation};
+use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
 use tally_duckdb::cache::{self, Mode, Outcome, Status};
 use tally_duckdb::engine::{self, ResultTable, Value};
@@ -322,10 +322,16 @@ fn a_changed_calendar_is_another_table() {
     let first = run_cached(&conn, &mut s, &mut load_project(), metric);
     assert!(matches!(
         business_events(&s)[..],
-        [Outcome::Built { replaced: false, .. }]
+        [Outcome::Built {
+            replaced: false,
+            ..
+        }]
     ));
     s.events.clear();
-    assert!(same(&first, &run_cached(&conn, &mut s, &mut load_project(), metric)));
+    assert!(same(
+        &first,
+        &run_cached(&conn, &mut s, &mut load_project(), metric)
+    ));
     assert!(matches!(business_events(&s)[..], [Outcome::Hit { .. }]));
 
     // The workspace's hours change.
@@ -344,15 +350,27 @@ fn a_changed_calendar_is_another_table() {
     let changed = run_cached(&conn, &mut s, &mut load_from(copy.path()), metric);
     let events = business_events(&s);
     assert!(
-        matches!(events[..], [Outcome::Built { replaced: false, .. }]),
+        matches!(
+            events[..],
+            [Outcome::Built {
+                replaced: false,
+                ..
+            }]
+        ),
         "{events:?}"
     );
     let plain = engine::open_project_database(&db).unwrap();
-    assert!(same(&changed, &run_plain(&plain, &load_from(copy.path()), metric)));
+    assert!(same(
+        &changed,
+        &run_plain(&plain, &load_from(copy.path()), metric)
+    ));
     assert!(!same(&first, &changed), "the hours changed the durations");
     // Both tables stay, each valid for its own calendar.
     s.events.clear();
-    assert!(same(&first, &run_cached(&conn, &mut s, &mut load_project(), metric)));
+    assert!(same(
+        &first,
+        &run_cached(&conn, &mut s, &mut load_project(), metric)
+    ));
     assert!(matches!(business_events(&s)[..], [Outcome::Hit { .. }]));
 }
 

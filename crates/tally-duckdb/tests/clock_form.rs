@@ -37,39 +37,55 @@ fn only_the_clocks_a_statement_reads_are_created() {
     let model = common::load_valid(&common::repository());
     let conn = engine::open(None).unwrap();
     // No business duration: no clock.
-    let plain = sql(&model, "conversation_volume", "metric_time__month", ClockForm::Relation);
+    let plain = sql(
+        &model,
+        "conversation_volume",
+        "metric_time__month",
+        ClockForm::Relation,
+    );
     assert!(!plain.contains("tally_bh__"));
     assert_eq!(
         tally_duckdb::clock::install_read(&conn, &model, &plain).unwrap(),
         0
     );
     assert!(clock_tables(&conn).is_empty());
-    // The workspace's hours only.
-    let workspace = sql(
+    // A business-time metric: the clocks of the relation with durations it reads (that model's
+    // calendars), not the project's others.
+    for (metric, model_name) in [
+        ("reply_time_business_median", "conversation_replies"),
+        ("first_response_time_business_median", "conversations"),
+    ] {
+        let conn = engine::open(None).unwrap();
+        let text = sql(&model, metric, "metric_time__month", ClockForm::Relation);
+        let n = tally_duckdb::clock::install_read(&conn, &model, &text).unwrap();
+        let sm = model
+            .semantic_models
+            .iter()
+            .find(|s| s.name == model_name)
+            .unwrap();
+        let mut expected: Vec<String> = sm
+            .business
+            .as_ref()
+            .unwrap()
+            .clocks
+            .iter()
+            .map(|c| format!("tally_bh__{}", c.calendar))
+            .collect();
+        expected.sort();
+        assert_eq!(clock_tables(&conn), expected, "{metric}");
+        assert_eq!(n, expected.len());
+    }
+    let all = tally_duckdb::clock::relation_clocks(&model).len();
+    let replies = sql(
         &model,
-        "first_response_time_business_median",
+        "reply_time_business_median",
         "metric_time__month",
         ClockForm::Relation,
     );
-    assert_eq!(
-        tally_duckdb::clock::install_read(&conn, &model, &workspace).unwrap(),
-        1
+    assert!(
+        tally_duckdb::clock::read_by(tally_duckdb::clock::relation_clocks(&model), &replies).len()
+            < all
     );
-    assert_eq!(clock_tables(&conn), ["tally_bh__support_workspace"]);
-    // The conversations model's relation with durations reads every calendar its durations use
-    // (the team calendar picks one of four schedules per row): all of them, and no more than the
-    // project declares.
-    let team = sql(
-        &model,
-        "team_first_response_time_business_median",
-        "metric_time__month",
-        ClockForm::Relation,
-    );
-    let n = tally_duckdb::clock::install_read(&conn, &model, &team).unwrap();
-    let tables = clock_tables(&conn);
-    assert_eq!(tables.len(), n);
-    assert!(tables.contains(&"tally_bh__tier1_hours".to_string()), "{tables:?}");
-    assert!(n <= tally_duckdb::clock::relation_clocks(&model).len());
 }
 
 #[test]
@@ -124,8 +140,7 @@ fn same(a: &ResultTable, b: &ResultTable) -> bool {
         })
 }
 
-/// Every metric of the project that reads business durations, by month and by team, gives the
-/// same rows with the clock inlined and read from its temporary tables, on generated data.
+/// Every metric of the project that reads business durations, by month, gives the same rows with the clock inlined and read from its temporary tables, on generated data.
 #[test]
 fn both_forms_give_the_same_rows_for_every_business_time_metric() {
     let model = common::load_valid(&common::repository());
@@ -140,35 +155,30 @@ fn both_forms_give_the_same_rows_for_every_business_time_metric() {
     )
     .unwrap();
     let mut compared = Vec::new();
+    let by = "metric_time__month";
     for metric in model.metrics.keys() {
-        for by in ["metric_time__month", "team__team_name"] {
-            let req = QueryRequest::of(&[metric.as_str()], &[by], &[] as &[&str]);
-            let Ok(relation) =
-                tally_core::pipeline::compile_with(&model, DuckDb, ClockForm::Relation, &req)
-            else {
-                continue; // not groupable by this item
-            };
-            let inline = sql(&model, metric, by, ClockForm::Inline);
-            if inline == relation.sql {
-                continue; // no business duration
-            }
-            tally_duckdb::clock::install_read(&conn, &model, &relation.sql).unwrap();
-            let a = sorted(engine::run(&conn, &relation.sql).unwrap());
-            let b = sorted(engine::run(&conn, &inline).unwrap());
-            assert!(!a.rows.is_empty(), "{metric} by {by}: no rows");
-            assert!(same(&a, &b), "{metric} by {by}: {a:?} vs {b:?}");
-            compared.push(format!("{metric} by {by}"));
+        let req = QueryRequest::of(&[metric.as_str()], &[by], &[] as &[&str]);
+        let relation =
+            tally_core::pipeline::compile_with(&model, DuckDb, ClockForm::Relation, &req)
+                .unwrap_or_else(|d| panic!("{metric}: {d:?}"));
+        let inline = sql(&model, metric, by, ClockForm::Inline);
+        if inline == relation.sql {
+            continue; // no business duration
         }
+        tally_duckdb::clock::install_read(&conn, &model, &relation.sql).unwrap();
+        let a = sorted(engine::run(&conn, &relation.sql).unwrap());
+        let b = sorted(engine::run(&conn, &inline).unwrap());
+        assert!(!a.rows.is_empty(), "{metric}: no rows");
+        assert!(same(&a, &b), "{metric}: {a:?} vs {b:?}");
+        compared.push(format!("{metric} by {by}"));
     }
-    // Every metric of metrics/business_hours.yml reads business durations.
-    let business = std::fs::read_to_string(common::repository().join("metrics/business_hours.yml"))
-        .unwrap();
-    for line in business.lines() {
-        if let Some(name) = line.strip_prefix("  - name: ") {
-            assert!(
-                compared.iter().any(|c| c.starts_with(&format!("{name} by "))),
-                "{name} was not compared: {compared:?}"
-            );
-        }
-    }
+    // The project's business-time metrics (`metrics/business_hours.yml`, the office-hours
+    // reconciliation of `models/calendars.yml`): 17 read business durations.
+    assert!(compared.len() >= 17, "{compared:?}");
+    assert!(compared
+        .iter()
+        .any(|c| c.starts_with("team_first_response_time_business_median ")));
+    assert!(compared
+        .iter()
+        .any(|c| c.starts_with("first_response_sla_breach_rate ")));
 }

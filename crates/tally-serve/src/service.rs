@@ -12,8 +12,8 @@ use crate::project::{Loaded, ProjectHandle, ProjectOptions};
 use serde_json::{json, Value};
 use std::sync::Arc;
 use tally_core::diag::codes;
-use tally_core::pipeline::ClockForm;
 use tally_core::dialect::{self, Dialect};
+use tally_core::pipeline::ClockForm;
 use tally_duckdb::engine::{ResultTable, Value as Cell};
 
 /// Settings of a server.
@@ -213,7 +213,12 @@ impl Service {
             group_by: Some(vec![crate::params::GroupByParam::Name(p.dimension.clone())]),
             ..QueryParams::default()
         };
-        let compiled = compile_with(&loaded, &params, dialect::Dialect::DuckDb, ClockForm::Relation)?;
+        let compiled = compile_with(
+            &loaded,
+            &params,
+            dialect::Dialect::DuckDb,
+            ClockForm::Relation,
+        )?;
         // Values beyond the server's row cap are not read either.
         let cap = (p.limit as usize).min(self.executor.limits.max_rows.max(1));
         // Nulls are dropped after reading, so read one more row per possible null group.

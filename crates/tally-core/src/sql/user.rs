@@ -31,11 +31,7 @@ pub fn render_user_sql_with(
 
 /// [`render_user_sql`] on a query the caller gives up (validation, which only wants the errors,
 /// saves a copy of every plan).
-pub fn render_user_sql_in(
-    model: &Model,
-    d: Dialect,
-    q: Query,
-) -> Result<Query, Vec<Diagnostic>> {
+pub fn render_user_sql_in(model: &Model, d: Dialect, q: Query) -> Result<Query, Vec<Diagnostic>> {
     render(model, d, ClockForm::Inline, q)
 }
 

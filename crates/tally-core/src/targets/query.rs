@@ -84,7 +84,12 @@ pub fn series_sql(
     dialect: Dialect,
     req: &SeriesRequest,
 ) -> Result<String, Vec<Diagnostic>> {
-    series_sql_with(model, dialect, crate::calendar::duration::ClockForm::Inline, req)
+    series_sql_with(
+        model,
+        dialect,
+        crate::calendar::duration::ClockForm::Inline,
+        req,
+    )
 }
 
 /// [`series_sql`] with the business clocks in `clock`'s form (`Relation` on tally's DuckDB).
