@@ -62,8 +62,8 @@ pub fn compile(
 }
 
 /// [`compile`] with the business clocks in `clock`'s form: [`ClockForm::Relation`] for SQL that
-/// tally runs on its local DuckDB, where the clocks are temporary tables of the session
-/// (tally-duckdb's `clock::install_read`).
+/// tally runs on its own local engine, where the clocks are temporary tables of the session
+/// (created by the engine crate's `clock::install_read`).
 pub fn compile_with(
     model: &Model,
     dialect: Dialect,
