@@ -93,6 +93,10 @@ pub(crate) enum Command {
         /// Which stage to show: sql, or plan (the relational plan as JSON).
         #[arg(long, value_enum, default_value_t = Stage::Sql)]
         stage: Stage,
+        /// Business clocks: inline (self-contained SQL) or relation (read from
+        /// `tally_bh__<calendar>`, as `tally query` runs it on DuckDB).
+        #[arg(long, value_enum, default_value_t = ClockArg::Inline)]
+        clock: ClockArg,
     },
     /// Run a metric query on DuckDB and print the result.
     Query {

@@ -113,6 +113,24 @@ pub(crate) enum Stage {
     Plan,
 }
 
+/// `tally sql --clock`: how business clocks appear in the SQL (`tally_core`'s `ClockForm`).
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum ClockArg {
+    /// Self-contained: constant rows up to 5,000 clock days, `tally_bh__<calendar>` past them.
+    Inline,
+    /// Read from the relations `tally_bh__<calendar>` (what `tally query` runs on DuckDB).
+    Relation,
+}
+
+impl ClockArg {
+    pub(crate) fn form(self) -> tally_core::pipeline::ClockForm {
+        match self {
+            ClockArg::Inline => tally_core::pipeline::ClockForm::Inline,
+            ClockArg::Relation => tally_core::pipeline::ClockForm::Relation,
+        }
+    }
+}
+
 /// `tally query --format`.
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub(crate) enum QueryFormat {

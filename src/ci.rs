@@ -930,13 +930,18 @@ fn by_month(
         order_by: vec![Spanned::synthetic("metric_time__month".to_string())],
         ..Default::default()
     };
-    let compiled = tally_core::pipeline::compile(model, tally_core::dialect::Dialect::DuckDb, &req)
-        .map_err(|d| {
-            d.first()
-                .map(|d| format!("{}: {}", d.code, d.message))
-                .unwrap_or_default()
-        })?;
-    tally_duckdb::clock::install(conn, model).map_err(|e| e.to_string())?;
+    let compiled = tally_core::pipeline::compile_with(
+        model,
+        tally_core::dialect::Dialect::DuckDb,
+        tally_core::pipeline::ClockForm::Relation,
+        &req,
+    )
+    .map_err(|d| {
+        d.first()
+            .map(|d| format!("{}: {}", d.code, d.message))
+            .unwrap_or_default()
+    })?;
+    tally_duckdb::clock::install_read(conn, model, &compiled.sql).map_err(|e| e.to_string())?;
     let table = tally_duckdb::engine::run(conn, &compiled.sql)
         .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
     Ok(table

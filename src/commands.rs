@@ -12,6 +12,7 @@ use tally_core::diag::{self, Diagnostic};
 use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
+use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 
@@ -112,7 +113,8 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
             query,
             dialect,
             stage,
-        } => sql(ctx, &query, dialect, stage),
+            clock,
+        } => sql(ctx, &query, dialect, stage, clock.form()),
         Command::List { what, search } => list(ctx, what, search.as_deref()),
         Command::Model { format: _ } => model_cmd(ctx),
         Command::Graph {
@@ -280,6 +282,7 @@ pub(crate) fn compile(
     model: &Model,
     q: &QueryArgs,
     d: Dialect,
+    clock: ClockForm,
 ) -> Result<tally_core::pipeline::Compiled, u8> {
     let req = match request(model, q) {
         Ok(r) => r,
@@ -288,13 +291,19 @@ pub(crate) fn compile(
             return Err(EXIT_PROBLEMS);
         }
     };
-    tally_core::pipeline::compile(model, d, &req).map_err(|diags| {
+    tally_core::pipeline::compile_with(model, d, clock, &req).map_err(|diags| {
         ctx.print_diags(model, &diags);
         EXIT_PROBLEMS
     })
 }
 
-fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<DialectArg>, stage: Stage) -> u8 {
+fn sql(
+    ctx: &Ctx,
+    q: &QueryArgs,
+    dialect: Option<DialectArg>,
+    stage: Stage,
+    clock: ClockForm,
+) -> u8 {
     let model = match ctx.load() {
         Ok(m) => m,
         Err(c) => return c,
@@ -303,7 +312,7 @@ fn sql(ctx: &Ctx, q: &QueryArgs, dialect: Option<DialectArg>, stage: Stage) -> u
         Ok(d) => d,
         Err(c) => return c,
     };
-    let compiled = match compile(ctx, &model, q, d) {
+    let compiled = match compile(ctx, &model, q, d, clock) {
         Ok(c) => c,
         Err(c) => return c,
     };

@@ -33,6 +33,7 @@ use std::process::ExitCode;
 use tally_core::diag::{self, Diagnostic};
 use tally_core::dialect;
 use tally_core::model::Model;
+use tally_core::pipeline::ClockForm;
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
@@ -175,7 +176,9 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
         Ok(m) => m,
         Err(c) => return c,
     };
-    let mut compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
+    // The business clocks are read from temporary tables (`tally_duckdb::clock`).
+    let local = ClockForm::Relation;
+    let mut compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb, local) {
         Ok(c) => c,
         Err(c) => return c,
     };
@@ -184,33 +187,36 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
             Ok(c) => c,
             Err(c) => return c,
         };
-    if let Err(c) = install_clocks(ctx, &conn, &model) {
-        return c;
-    }
     // The `sql:` relations the query reads, materialised once (`tally cache`).
     if cache::prepare(ctx, &mut session, &conn, &mut model, [&compiled.plan]) {
-        compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb) {
+        compiled = match compile(ctx, &model, q, dialect::Dialect::DuckDb, local) {
             Ok(c) => c,
             Err(c) => return c,
         };
     }
+    if let Err(c) = install_clocks(ctx, &conn, &model, &compiled.sql) {
+        return c;
+    }
     run_query(ctx, &conn, &model, q, &compiled, format)
 }
 
-/// The business clocks too large to inline, as temporary tables of the session
-/// (`tally_duckdb::clock`). Errors are printed; the exit code returned.
+/// The business clocks `sql` reads, as temporary tables of the session (`tally_duckdb::clock`).
+/// Errors are printed; the exit code returned.
 fn install_clocks(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
     model: &Model,
+    sql: &str,
 ) -> Result<(), u8> {
-    tally_duckdb::clock::install(conn, model).map_err(|e| {
-        let d = Diagnostic::error(
-            diag::codes::DATABASE,
-            format!("cannot create the business clock tables in DuckDB: {e}"),
-        );
-        report::fail(ctx, d, EXIT_PROBLEMS)
-    })
+    tally_duckdb::clock::install_read(conn, model, sql)
+        .map(|_| ())
+        .map_err(|e| {
+            let d = Diagnostic::error(
+                diag::codes::DATABASE,
+                format!("cannot create the business clock tables in DuckDB: {e}"),
+            );
+            report::fail(ctx, d, EXIT_PROBLEMS)
+        })
 }
 
 fn run_query(

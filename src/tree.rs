@@ -48,9 +48,6 @@ pub(crate) fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
         Ok(c) => c,
         Err(c) => return c,
     };
-    if let Err(c) = crate::install_clocks(ctx, &conn, &model) {
-        return c;
-    }
     let as_of = match args.as_of.map(parse_time) {
         Some(Some(t)) => t,
         Some(None) => {
@@ -352,14 +349,20 @@ fn run_request(
     conn: &Connection,
     req: &QueryRequest,
 ) -> Result<tally_duckdb::engine::ResultTable, String> {
-    let compiled = tally_core::pipeline::compile(model, tally_core::dialect::Dialect::DuckDb, req)
-        .map_err(|diags| {
-            diags
-                .iter()
-                .map(|d| d.message.clone())
-                .collect::<Vec<_>>()
-                .join("; ")
-        })?;
+    let compiled = tally_core::pipeline::compile_with(
+        model,
+        tally_core::dialect::Dialect::DuckDb,
+        tally_core::pipeline::ClockForm::Relation,
+        req,
+    )
+    .map_err(|diags| {
+        diags
+            .iter()
+            .map(|d| d.message.clone())
+            .collect::<Vec<_>>()
+            .join("; ")
+    })?;
+    tally_duckdb::clock::install_read(conn, model, &compiled.sql).map_err(|e| e.to_string())?;
     tally_duckdb::engine::run(conn, &compiled.sql).map_err(|e| e.to_string())
 }
 

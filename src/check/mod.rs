@@ -197,7 +197,6 @@ fn read_values(
     flag: Option<&Path>,
 ) -> Result<Values, u8> {
     let (conn, mut session) = crate::open::open_database(ctx, flag, WithoutDatabase::Refuse)?;
-    crate::install_clocks(ctx, &conn, model)?;
     let wanted = requests
         .iter()
         .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));
@@ -205,11 +204,13 @@ fn read_values(
     let model = &*model;
     let mut values = Values::new();
     for r in requests {
-        let sql =
-            query::series_sql(model, tally_core::dialect::Dialect::DuckDb, r).map_err(|diags| {
+        let form = tally_core::pipeline::ClockForm::Relation;
+        let sql = query::series_sql_with(model, tally_core::dialect::Dialect::DuckDb, form, r)
+            .map_err(|diags| {
                 ctx.print_diags(model, &diags);
                 EXIT_PROBLEMS
             })?;
+        crate::install_clocks(ctx, &conn, model, &sql)?;
         let table = tally_duckdb::engine::run(&conn, &sql).map_err(|e| {
             let d = crate::database_error(&format!("{e} (the check query of {})", r.key.metric))
                 .with_help("see the SQL with `tally check --sql`");

@@ -123,15 +123,54 @@ fn copy_tree(from: &Path, to: &Path) -> std::io::Result<()> {
     }
 }
 
+/// The generator version recorded in a sample database (`tally_sample_metadata`): `None` when it
+/// records none (a database of a generator before versions were recorded); an error when the file
+/// cannot be opened (never a reason to generate it again). Opened as the benchmark opens it
+/// (read-write: a write-ahead log left by an interrupted run is replayed).
+pub(crate) fn generator_version(db: &Path) -> Result<Option<String>, String> {
+    let conn = engine::open(Some(db)).map_err(|e| format!("{}: {e}", db.display()))?;
+    let sql = format!(
+        "SELECT value FROM intercom.{} WHERE key = 'generator_version'",
+        tally_sample::METADATA_TABLE
+    );
+    let found = match conn.prepare(&sql) {
+        Ok(mut stmt) => stmt.query_row([], |r| r.get::<_, String>(0)).ok(),
+        // No metadata table: not a database of a versioned generator.
+        Err(_) => None,
+    };
+    Ok(found)
+}
+
 pub(crate) fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
+    let current = tally_sample::GENERATOR_VERSION;
     if let (Some(db), 1) = (&opts.duckdb, opts.conversations.len()) {
+        let found = generator_version(db)?;
+        if found.as_deref() != Some(current) {
+            eprintln!(
+                "warning: {} was written by generator version {} (current: {current})",
+                db.display(),
+                found.as_deref().unwrap_or("unknown")
+            );
+        }
         return Ok(db.clone());
     }
     let home = std::env::var_os("HOME").ok_or("HOME is not set")?;
     let dir = PathBuf::from(home).join(".cache/tally-bench");
     std::fs::create_dir_all(&dir).map_err(|e| e.to_string())?;
     let db = dir.join(format!("intercom-{n}.duckdb"));
-    if !db.exists() {
+    let stale = db.exists() && {
+        let found = generator_version(&db)?;
+        let stale = found.as_deref() != Some(current);
+        if stale {
+            eprintln!(
+                "{} was written by generator version {} (current: {current}): generating it again",
+                db.display(),
+                found.as_deref().unwrap_or("unknown")
+            );
+        }
+        stale
+    };
+    if !db.exists() || stale {
         let tally = std::env::current_exe()
             .map_err(|e| e.to_string())?
             .with_file_name("tally");
@@ -146,6 +185,7 @@ pub(crate) fn database(opts: &Options, n: usize) -> Result<PathBuf, String> {
                 "--duckdb",
             ])
             .arg(&db)
+            .args(stale.then_some("--force"))
             .arg("--project")
             .arg(&opts.project)
             .status()
@@ -193,20 +233,18 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     if !missing.is_empty() && opts.only.is_none() {
         println!("metrics without hand-written SQL: {missing:?}\n");
     }
-    println!("| metric | rows | tally | hand-written | ratio | same rows |");
-    println!("|---|---:|---:|---:|---:|---|");
+    println!("wall time, and CPU time of the process (DuckDB's threads; the machine may be shared: CPU time moves less with its load); the ratio is CPU time's:\n");
+    println!("| metric | rows | tally | hand-written | tally CPU | hand-written CPU | ratio | same rows |");
+    println!("|---|---:|---:|---:|---:|---:|---:|---|");
     let (mut total_tally, mut total_hand) = (Duration::ZERO, Duration::ZERO);
     let mut worst = (0.0_f64, String::new());
     for q in &queries {
-        let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
-        let tally_sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
-            .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
-            .sql;
+        let tally_sql = local_sql(&conn, &model, q)?;
         let hand_sql = fill_models(&model, &q.sql)?;
-        let timed = |sql: &str| -> Result<(Duration, ResultTable), String> {
-            let t = Instant::now();
+        let timed = |sql: &str| -> Result<(Timing, ResultTable), String> {
+            let (t, cpu) = (Instant::now(), process_cpu());
             let r = engine::run(&conn, sql).map_err(|e| format!("{}: {e}", q.metric))?;
-            Ok((t.elapsed(), r))
+            Ok(((t.elapsed(), process_cpu().saturating_sub(cpu)), r))
         };
         // The first run of each gives the rows compared; the two alternate so that load from
         // other processes falls on both alike.
@@ -218,10 +256,10 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
             ta.push(timed(&tally_sql)?.0);
             tb.push(timed(&hand_sql)?.0);
         }
-        let (ta, tb) = (median(ta), median(tb));
-        total_tally += ta;
-        total_hand += tb;
-        let ratio = ta.as_secs_f64() / tb.as_secs_f64().max(1e-9);
+        let (ta, tb) = (medians(&ta), medians(&tb));
+        total_tally += ta.1;
+        total_hand += tb.1;
+        let ratio = ta.1.as_secs_f64() / tb.1.as_secs_f64().max(1e-9);
         if ratio > worst.0 {
             worst = (ratio, q.metric.clone());
         }
@@ -231,11 +269,13 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
             format!(" (by {})", q.group_by)
         };
         println!(
-            "| {}{by} | {} | {:.0} ms | {:.0} ms | {ratio:.2}{} | {} |",
+            "| {}{by} | {} | {:.0} ms | {:.0} ms | {:.0} ms | {:.0} ms | {ratio:.2}{} | {} |",
             q.metric,
             a.rows.len(),
-            ms(ta),
-            ms(tb),
+            ms(ta.0),
+            ms(tb.0),
+            ms(ta.1),
+            ms(tb.1),
             if ratio > GOAL_RATIO { " **over**" } else { "" },
             match &agree {
                 Ok(()) => "yes".to_string(),
@@ -244,7 +284,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
         );
     }
     println!(
-        "\ntotal: tally {:.2} s, hand-written {:.2} s ({:.2}x); worst ratio {:.2} ({})\n",
+        "\ntotal CPU: tally {:.2} s, hand-written {:.2} s ({:.2}x); worst ratio {:.2} ({})\n",
         total_tally.as_secs_f64(),
         total_hand.as_secs_f64(),
         total_tally.as_secs_f64() / total_hand.as_secs_f64().max(1e-9),
@@ -252,6 +292,35 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
         worst.1
     );
     Ok(())
+}
+
+/// Wall time and CPU time of one run.
+type Timing = (Duration, Duration);
+
+/// The medians of wall and CPU times, each on its own.
+fn medians(runs: &[Timing]) -> Timing {
+    (
+        median(runs.iter().map(|t| t.0).collect()),
+        median(runs.iter().map(|t| t.1).collect()),
+    )
+}
+
+/// CPU time (user and system) of this process so far, every thread (`utime` and `stime` of
+/// /proc/self/stat, in clock ticks of 10 ms): DuckDB runs the queries on threads of this process.
+fn process_cpu() -> Duration {
+    let ticks = std::fs::read_to_string("/proc/self/stat")
+        .ok()
+        .and_then(|s| {
+            let rest = s.rsplit_once(')')?.1.to_string();
+            let f: Vec<u64> = rest
+                .split_whitespace()
+                .map(|x| x.parse().unwrap_or(0))
+                .collect();
+            // After the command name: state is field 3, utime 14 and stime 15.
+            Some(f.get(11)? + f.get(12)?)
+        })
+        .unwrap_or(0);
+    Duration::from_millis(ticks * 10)
 }
 
 /// `tally-bench explain --only METRIC [--duckdb FILE]`: for each matching metric, the time DuckDB
@@ -283,10 +352,7 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
         queries.extend(parse_sections(TIME_SQL));
         queries.retain(|q| only.split(',').any(|o| q.metric == o.trim()));
         for q in &queries {
-            let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
-            let tally_sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
-                .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
-                .sql;
+            let tally_sql = local_sql(&conn, &model, q)?;
             let hand_sql = fill_models(&model, &q.sql)?;
             explain_one(&conn, &format!("{} (tally)", q.metric), &tally_sql)?;
             explain_one(&conn, &format!("{} (hand-written)", q.metric), &hand_sql)?;
@@ -295,6 +361,32 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
     });
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// tally's SQL for a hand-written query's metric as `tally query` runs it on DuckDB: the business
+/// clocks read from temporary tables (`ClockForm::Relation`), created on `conn`.
+fn local_sql(
+    conn: &tally_duckdb::duckdb::Connection,
+    model: &Model,
+    q: &HandQuery,
+) -> Result<String, String> {
+    compiled_sql(conn, model, q, tally_core::pipeline::ClockForm::Relation)
+}
+
+/// tally's SQL for a hand-written query's metric with the clocks in `form`, the clocks it reads
+/// created on `conn`.
+fn compiled_sql(
+    conn: &tally_duckdb::duckdb::Connection,
+    model: &Model,
+    q: &HandQuery,
+    form: tally_core::pipeline::ClockForm,
+) -> Result<String, String> {
+    let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
+    let sql = tally_core::pipeline::compile_with(model, Dialect::DuckDb, form, &req)
+        .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
+        .sql;
+    tally_duckdb::clock::install_read(conn, model, &sql).map_err(|e| e.to_string())?;
+    Ok(sql)
 }
 
 fn explain_one(
@@ -456,11 +548,9 @@ mod tests {
         let mut queries = parse_sections(METRICS_SQL);
         queries.extend(parse_sections(TIME_SQL));
         let mut disagreements = Vec::new();
+        let mut business = 0;
         for q in &queries {
-            let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
-            let tally_sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
-                .unwrap()
-                .sql;
+            let tally_sql = local_sql(&conn, &model, q).unwrap();
             let tally_rows = engine::run(&conn, &tally_sql).unwrap();
             let hand_rows = engine::run(&conn, &fill_models(&model, &q.sql).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", q.metric));
@@ -468,8 +558,37 @@ mod tests {
             if let Err(e) = same_rows(&tally_rows, &hand_rows) {
                 disagreements.push(format!("{}: {e}", q.metric));
             }
+            if tally_sql.contains("tally_bh__") {
+                business += 1;
+            }
         }
         assert!(disagreements.is_empty(), "{disagreements:#?}");
+        // The business-time metrics ran as `tally query` runs them, the clock read from its
+        // temporary tables (tally-duckdb's `tests/clock_form.rs` compares both forms).
+        assert!(business >= 14, "{business} business-time metrics");
+    }
+
+    /// A cached database records its generator's version; one without it, or with another, is
+    /// regenerated by `database`; a file that cannot be opened is an error, not a reason to.
+    #[test]
+    fn the_generator_version_is_read_from_the_metadata() {
+        let tmp = tempfile::tempdir().unwrap();
+        let versioned = tmp.path().join("v.duckdb");
+        let conn = engine::open(Some(&versioned)).unwrap();
+        conn.execute_batch(&format!(
+            "CREATE SCHEMA intercom; CREATE TABLE intercom.{} (key VARCHAR, value VARCHAR); \
+             INSERT INTO intercom.{0} VALUES ('as_of', 'x'), ('generator_version', '4');",
+            tally_sample::METADATA_TABLE
+        ))
+        .unwrap();
+        drop(conn);
+        assert_eq!(generator_version(&versioned).unwrap().as_deref(), Some("4"));
+        let bare = tmp.path().join("bare.duckdb");
+        drop(engine::open(Some(&bare)).unwrap());
+        assert_eq!(generator_version(&bare).unwrap(), None);
+        let text = tmp.path().join("notes.txt");
+        std::fs::write(&text, "not a database").unwrap();
+        assert!(generator_version(&text).is_err());
     }
 
     #[test]

@@ -142,7 +142,8 @@ fn check_test_plan(model: &Model, test: &MetricTest) -> Vec<Diagnostic> {
     }
 }
 
-/// Prepare one test and compile its query for DuckDB (the engine tests run on): the prepared test
+/// Prepare one test and compile its query for DuckDB (the engine tests run on, business clocks
+/// read from the temporary tables the runner creates: `ClockForm::Relation`): the prepared test
 /// and the compiled SQL, or every problem found.
 pub fn check_test(
     model: &Model,
@@ -150,12 +151,17 @@ pub fn check_test(
 ) -> Result<(PreparedTest, crate::query::Compiled), Vec<Diagnostic>> {
     let prepared = prepare(model, test)?;
     // A problem of the query that has no place of its own is the test's.
-    let compiled = crate::query::compile(model, crate::dialect::Dialect::DuckDb, &prepared.request)
-        .map_err(|ds| {
-            ds.into_iter()
-                .map(|d| d.at_if_unset(test.name.span))
-                .collect::<Vec<_>>()
-        })?;
+    let compiled = crate::query::compile_with(
+        model,
+        crate::dialect::Dialect::DuckDb,
+        crate::calendar::duration::ClockForm::Relation,
+        &prepared.request,
+    )
+    .map_err(|ds| {
+        ds.into_iter()
+            .map(|d| d.at_if_unset(test.name.span))
+            .collect::<Vec<_>>()
+    })?;
     let diags = check_expected_columns(&prepared, &compiled.plan.columns);
     if diags.is_empty() {
         Ok((prepared, compiled))

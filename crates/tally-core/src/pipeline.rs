@@ -6,7 +6,8 @@ use crate::load::{load_project, LoadOptions, ProjectSpec};
 use crate::model::{spec_to_model, Model};
 use std::path::Path;
 
-pub use crate::query::{compile, plan, Compiled};
+pub use crate::calendar::duration::ClockForm;
+pub use crate::query::{compile, compile_with, plan, Compiled};
 
 /// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
 /// `templates` are the built-in macros the model's SQL renders with (`tally_templates::builtin()`).

@@ -2,11 +2,12 @@
 //! `metric_test` (which compiles a test's query) and `pipeline` (which composes loading, checking
 //! and these).
 
+use crate::calendar::duration::ClockForm;
 use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
 use crate::plan::{plan_query, Plan, QueryRequest};
-use crate::sql::user::render_user_sql;
+use crate::sql::user::render_user_sql_with;
 use crate::sql::{parse_back, query_sql, Query};
 
 /// A compiled query: its plan and its SQL in one dialect.
@@ -21,13 +22,14 @@ pub struct Compiled {
 /// `sql:` model costs several times its planning). The plan is the same for every dialect; the
 /// dialect checks what it cannot compute and renders users' SQL.
 pub fn plan(model: &Model, dialect: Dialect, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
-    checked_plan(model, dialect, req).map(|(plan, _)| plan)
+    checked_plan(model, dialect, ClockForm::Inline, req).map(|(plan, _)| plan)
 }
 
 /// The plan, and its query with users' SQL rendered for the dialect.
 fn checked_plan(
     model: &Model,
     dialect: Dialect,
+    clock: ClockForm,
     req: &QueryRequest,
 ) -> Result<(Plan, Query), Vec<Diagnostic>> {
     // The query's own filters are user SQL too: checked before they reach the generated SQL.
@@ -44,18 +46,31 @@ fn checked_plan(
     if !unsupported.is_empty() {
         return Err(unsupported);
     }
-    let query = render_user_sql(model, dialect, &plan.query)?;
+    let query = render_user_sql_with(model, dialect, clock, &plan.query)?;
     Ok((plan, query))
 }
 
-/// Plan a query and render its SQL; the SQL is parsed back with sqlparser in the dialect, and a
+/// Plan a query and render its SQL, self-contained ([`ClockForm::Inline`]: what `tally sql`
+/// prints and warehouses run); the SQL is parsed back with sqlparser in the dialect, and a
 /// statement that does not parse is reported as a bug (E0901).
 pub fn compile(
     model: &Model,
     dialect: Dialect,
     req: &QueryRequest,
 ) -> Result<Compiled, Vec<Diagnostic>> {
-    let (plan, query) = checked_plan(model, dialect, req)?;
+    compile_with(model, dialect, ClockForm::Inline, req)
+}
+
+/// [`compile`] with the business clocks in `clock`'s form: [`ClockForm::Relation`] for SQL that
+/// tally runs on its own local engine, where the clocks are temporary tables of the session
+/// (created by the engine crate's `clock::install_read`).
+pub fn compile_with(
+    model: &Model,
+    dialect: Dialect,
+    clock: ClockForm,
+    req: &QueryRequest,
+) -> Result<Compiled, Vec<Diagnostic>> {
+    let (plan, query) = checked_plan(model, dialect, clock, req)?;
     let sql = query_sql(dialect, &query);
     if let Err(e) = parse_back(dialect, &sql) {
         return Err(vec![Diagnostic::bug(format!(

@@ -305,12 +305,17 @@ impl Session {
                 continue;
             };
             let d = tally_core::dialect::Dialect::DuckDb;
-            let rendered = match tally_core::sql::user::render_relation(model, index, business, d) {
-                Some(Ok(s)) => s,
-                Some(Err(_)) | None => continue,
-            };
+            // The clock read from its temporary tables: the text names each calendar's
+            // fingerprint, so a changed calendar is another table.
+            let form = tally_core::calendar::duration::ClockForm::Relation;
+            let rendered =
+                match tally_core::sql::user::render_relation(model, index, business, d, form) {
+                    Some(Ok(s)) => s,
+                    Some(Err(_)) | None => continue,
+                };
             let name = table_name_with(&version, &rendered);
-            let outcome = self.ensure(conn, &sm.name, business, &name, &rendered);
+            let clocks = crate::clock::read_by(crate::clock::relation_clocks(model), &rendered);
+            let outcome = self.ensure(conn, &sm.name, business, &name, &rendered, &clocks);
             let cached = !matches!(outcome, Outcome::Skipped(_));
             self.events.push(Event {
                 model: sm.name.clone(),
@@ -338,6 +343,7 @@ impl Session {
         business: bool,
         name: &str,
         sql: &str,
+        clocks: &[&tally_core::calendar::clock::Clock],
     ) -> Outcome {
         let existing: Option<(String, i64, String)> = conn
             .query_row(
@@ -354,6 +360,13 @@ impl Session {
             }
         }
         let started = Instant::now();
+        // The clocks the relation reads, as temporary tables, only when it is built.
+        if let Some(e) = clocks
+            .iter()
+            .find_map(|c| crate::clock::install_clock(conn, c).err())
+        {
+            return Outcome::Skipped(first_line(&e));
+        }
         match self.build(conn, model, business, name, sql) {
             Ok(rows) => Outcome::Built {
                 rows,

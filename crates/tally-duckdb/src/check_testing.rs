@@ -85,7 +85,9 @@ pub fn run_check_test(model: &Model, test: &CheckTest) -> TestReport {
     let mut values = Values::new();
     let mut sqls = Vec::new();
     for r in &requests {
-        let sql = match query::series_sql(model, tally_core::dialect::Dialect::DuckDb, r) {
+        let form = tally_core::calendar::duration::ClockForm::Relation;
+        let sql = match query::series_sql_with(model, tally_core::dialect::Dialect::DuckDb, form, r)
+        {
             Ok(sql) => sql,
             Err(diags) => {
                 report.diagnostics = diags
@@ -95,6 +97,13 @@ pub fn run_check_test(model: &Model, test: &CheckTest) -> TestReport {
                 return report;
             }
         };
+        if let Err(e) = crate::clock::install_read(&conn, model, &sql) {
+            report.diagnostics.push(environment(
+                test.name.span,
+                format!("cannot create the business clock tables: {e}"),
+            ));
+            return report;
+        }
         match engine::run(&conn, &sql) {
             Ok(table) => {
                 values.insert(r.key.clone(), observations(&r.key, &table.rows));

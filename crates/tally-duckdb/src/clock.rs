@@ -1,8 +1,10 @@
-//! Business clocks too large to inline ([`tally_core::calendar::duration::INLINE_MAX_ROWS`]) are
-//! read from the relations `tally_bh__<calendar>`. On DuckDB tally creates them itself, as
-//! temporary tables of the session filled with the appender (no SQL text is built from the
-//! values), so `tally query`, `tally test`, `tally check` and the server need nothing by hand. A
-//! temporary table whose fingerprint matches the calendar's is kept.
+//! Business clocks on tally's local DuckDB are read from the relations `tally_bh__<calendar>`
+//! (SQL compiled with `ClockForm::Relation`: constant rows of a few thousand days cost DuckDB
+//! seconds of planning at every reference). tally creates them itself, as temporary tables of the
+//! session filled with the appender (no SQL text is built from the values), so `tally query`,
+//! `tally test`, `tally check` and the servers need nothing by hand; only the clocks a statement
+//! reads are created ([`install_read`]). A temporary table whose fingerprint matches the
+//! calendar's is kept.
 
 use duckdb::types::Value;
 use std::collections::HashSet;
@@ -10,21 +12,52 @@ use tally_core::calendar::clock::{utc_midnight, Clock, DAY};
 use tally_core::calendar::duration::{clock_columns, clock_relation};
 use tally_core::model::Model;
 
-/// The clocks the model's business durations read as relations, one per calendar.
+/// Every clock the model's business durations read, one per calendar.
 pub fn relation_clocks(model: &Model) -> Vec<&Clock> {
     let mut seen = HashSet::new();
     model
         .semantic_models
         .iter()
         .filter_map(|sm| sm.business.as_ref())
-        .filter(|b| !b.inline)
         .flat_map(|b| b.clocks.iter())
         .filter(|c| seen.insert(c.calendar.clone()))
         .map(|c| c.as_ref())
         .collect()
 }
 
-/// Create (or refresh) the temporary table of every clock the model reads as a relation.
+/// The clocks among `clocks` whose relation `sql` names (as a whole identifier).
+pub fn read_by<'a>(clocks: impl IntoIterator<Item = &'a Clock>, sql: &str) -> Vec<&'a Clock> {
+    clocks
+        .into_iter()
+        .filter(|c| names(sql, &clock_relation(&c.calendar)))
+        .collect()
+}
+
+/// `sql` holds `name` as a whole identifier.
+fn names(sql: &str, name: &str) -> bool {
+    let ident = |c: char| c.is_ascii_alphanumeric() || c == '_';
+    sql.match_indices(name).any(|(i, _)| {
+        !sql[..i].chars().next_back().is_some_and(ident)
+            && !sql[i + name.len()..].chars().next().is_some_and(ident)
+    })
+}
+
+/// Create (or refresh) the temporary table of every clock of the model that `sql` reads, before
+/// it runs. Returns how many clocks it reads.
+pub fn install_read(
+    conn: &duckdb::Connection,
+    model: &Model,
+    sql: &str,
+) -> Result<usize, duckdb::Error> {
+    let read = read_by(relation_clocks(model), sql);
+    for c in &read {
+        install_clock(conn, c)?;
+    }
+    Ok(read.len())
+}
+
+/// Create (or refresh) the temporary table of every clock the model's business durations read
+/// (commands that run many statements install what each reads with [`install_read`] instead).
 pub fn install(conn: &duckdb::Connection, model: &Model) -> Result<(), duckdb::Error> {
     for c in relation_clocks(model) {
         install_clock(conn, c)?;

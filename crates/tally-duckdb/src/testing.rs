@@ -174,7 +174,7 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
     if !report.diagnostics.is_empty() {
         return report;
     }
-    if let Err(e) = crate::clock::install(&conn, model) {
+    if let Err(e) = crate::clock::install_read(&conn, model, &compiled.sql) {
         report.diagnostics.push(
             Diagnostic::error(
                 codes::TEST_EXECUTION,

@@ -7,6 +7,7 @@ use std::path::Path;
 
 use tally_core::dialect::Dialect::DuckDb;
 use tally_core::model::{Model, Relation};
+use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
 use tally_duckdb::cache::{self, Mode, Outcome, Status};
 use tally_duckdb::engine::{self, ResultTable, Value};
@@ -71,24 +72,27 @@ fn sorted(mut t: ResultTable) -> ResultTable {
     t
 }
 
-/// Run a metric by month through the cache session (as `tally query` does: compile, cache the
-/// relations the plan reads, compile again).
+/// Run a metric by month through the cache session (as `tally query` does: compile with the
+/// business clocks read from temporary tables, cache the relations the plan reads, compile
+/// again, create the clocks the SQL still reads).
 fn run_cached(
     conn: &duckdb::Connection,
     session: &mut cache::Session,
     model: &mut Model,
     metric: &str,
 ) -> ResultTable {
-    let compiled =
-        tally_core::pipeline::compile(model, DuckDb, &request(metric)).expect("compiles");
+    let local = |model: &Model| {
+        tally_core::pipeline::compile_with(model, DuckDb, ClockForm::Relation, &request(metric))
+            .expect("compiles")
+    };
+    let compiled = local(model);
     let used = cache::relations_read(&compiled.plan);
     let sql = if session.prepare(conn, model, &used) {
-        tally_core::pipeline::compile(model, DuckDb, &request(metric))
-            .expect("compiles")
-            .sql
+        local(model).sql
     } else {
         compiled.sql
     };
+    tally_duckdb::clock::install_read(conn, model, &sql).expect("clocks");
     sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
 }
 
@@ -297,6 +301,77 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         events_of(&s3, "conversations")[..],
         [Outcome::Built { replaced: true, .. }]
     ));
+}
+
+/// The relation with business durations reads the clock from its temporary tables, so its SQL
+/// text no longer holds the clock's rows: the key holds each calendar's fingerprint, and a changed
+/// calendar is another table (not the stale one), with the new calendar's rows.
+#[test]
+fn a_changed_calendar_is_another_table() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let metric = "first_response_time_business_median";
+    let business_events = |s: &cache::Session| -> Vec<Outcome> {
+        s.events
+            .iter()
+            .filter(|e| e.model == "conversations" && e.business)
+            .map(|e| e.outcome.clone())
+            .collect()
+    };
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    let first = run_cached(&conn, &mut s, &mut load_project(), metric);
+    assert!(matches!(
+        business_events(&s)[..],
+        [Outcome::Built {
+            replaced: false,
+            ..
+        }]
+    ));
+    s.events.clear();
+    assert!(same(
+        &first,
+        &run_cached(&conn, &mut s, &mut load_project(), metric)
+    ));
+    assert!(matches!(business_events(&s)[..], [Outcome::Hit { .. }]));
+
+    // The workspace's hours change.
+    let copy = tempfile::tempdir().unwrap();
+    copy_project(copy.path());
+    let cals = copy.path().join("models/calendars.yml");
+    let text = std::fs::read_to_string(&cals).unwrap();
+    let edited = text.replacen(
+        "weekly: {weekdays: [\"08:00-20:00\"]}",
+        "weekly: {weekdays: [\"09:00-17:00\"]}",
+        1,
+    );
+    assert_ne!(text, edited);
+    std::fs::write(&cals, edited).unwrap();
+    s.events.clear();
+    let changed = run_cached(&conn, &mut s, &mut load_from(copy.path()), metric);
+    let events = business_events(&s);
+    assert!(
+        matches!(
+            events[..],
+            [Outcome::Built {
+                replaced: false,
+                ..
+            }]
+        ),
+        "{events:?}"
+    );
+    let plain = engine::open_project_database(&db).unwrap();
+    assert!(same(
+        &changed,
+        &run_plain(&plain, &load_from(copy.path()), metric)
+    ));
+    assert!(!same(&first, &changed), "the hours changed the durations");
+    // Both tables stay, each valid for its own calendar.
+    s.events.clear();
+    assert!(same(
+        &first,
+        &run_cached(&conn, &mut s, &mut load_project(), metric)
+    ));
+    assert!(matches!(business_events(&s)[..], [Outcome::Hit { .. }]));
 }
 
 #[test]

@@ -25,7 +25,8 @@ pub const LOCKDOWN: &[(&str, &str)] = &[
 pub struct Database {
     conn: std::sync::Mutex<duckdb::Connection>,
     pub path: Option<std::path::PathBuf>,
-    /// Business clocks read as relations: created as temporary tables on every connection.
+    /// The project's business clocks: those a query reads are created as temporary tables of
+    /// its connection.
     pub clocks: Vec<tally_core::calendar::clock::Clock>,
 }
 
@@ -64,8 +65,9 @@ impl Database {
         })
     }
 
-    /// A new connection to the same database (same settings).
-    pub fn connect(&self) -> Result<duckdb::Connection, ServeError> {
+    /// A new connection to the same database (same settings), with the business clocks `sql`
+    /// reads as temporary tables.
+    pub fn connect(&self, sql: &str) -> Result<duckdb::Connection, ServeError> {
         let guard = match self.conn.lock() {
             Ok(g) => g,
             Err(p) => p.into_inner(),
@@ -78,7 +80,7 @@ impl Database {
             )
         };
         let conn = guard.try_clone().map_err(fail)?;
-        for c in &self.clocks {
+        for c in tally_duckdb::clock::read_by(&self.clocks, sql) {
             tally_duckdb::clock::install_clock(&conn, c).map_err(fail)?;
         }
         Ok(conn)
@@ -159,7 +161,7 @@ impl Executor {
         max_rows: usize,
     ) -> Result<Rows, ServeError> {
         let permit = self.slot()?;
-        let conn = db.connect()?;
+        let conn = db.connect(&sql)?;
         let interrupt = conn.interrupt_handle();
         let mut task = tokio::task::spawn_blocking(move || {
             let _permit = permit;

@@ -13,6 +13,7 @@ use serde_json::{json, Value};
 use std::sync::Arc;
 use tally_core::diag::codes;
 use tally_core::dialect::{self, Dialect};
+use tally_core::pipeline::ClockForm;
 use tally_duckdb::engine::{ResultTable, Value as Cell};
 
 /// Settings of a server.
@@ -166,7 +167,7 @@ impl Service {
     pub fn compile(&self, p: &QueryParams) -> Result<Compiled, ServeError> {
         let loaded = self.loaded();
         let d = pick_dialect(&loaded, p.dialect.as_deref())?;
-        compile_with(&loaded, p, d)
+        compile_with(&loaded, p, d, ClockForm::Inline)
     }
 
     /// Compile for DuckDB and run under the limits.
@@ -177,7 +178,7 @@ impl Service {
             ));
         }
         let loaded = self.loaded();
-        let compiled = compile_with(&loaded, p, dialect::Dialect::DuckDb)?;
+        let compiled = compile_with(&loaded, p, dialect::Dialect::DuckDb, ClockForm::Relation)?;
         let cap = self.executor.limits.max_rows;
         let rows = self
             .executor
@@ -272,7 +273,12 @@ impl Service {
             group_by: Some(vec![crate::params::GroupByParam::Name(p.dimension.clone())]),
             ..QueryParams::default()
         };
-        let compiled = compile_with(&loaded, &params, dialect::Dialect::DuckDb)?;
+        let compiled = compile_with(
+            &loaded,
+            &params,
+            dialect::Dialect::DuckDb,
+            ClockForm::Relation,
+        )?;
         // Values beyond the server's row cap are not read either.
         let cap = (p.limit as usize).min(self.executor.limits.max_rows.max(1));
         // Nulls are dropped after reading, so read one more row per possible null group.
@@ -404,14 +410,21 @@ fn pick_dialect(loaded: &Loaded, name: Option<&str>) -> Result<Dialect, ServeErr
     })
 }
 
-fn compile_with(loaded: &Loaded, p: &QueryParams, d: Dialect) -> Result<Compiled, ServeError> {
+/// Compile for `d`: self-contained SQL for clients (`ClockForm::Inline`), or the business clocks
+/// read from the temporary tables of the connection for a query run here (`Relation`).
+fn compile_with(
+    loaded: &Loaded,
+    p: &QueryParams,
+    d: Dialect,
+    clock: ClockForm,
+) -> Result<Compiled, ServeError> {
     let model = &loaded.model;
     let metrics: Vec<String> = p.metrics.0.iter().map(|m| m.trim().to_string()).collect();
     if let Some(e) = catalog::unknown_metrics(model, &metrics) {
         return Err(e);
     }
     let req = crate::query::request(model, p)?;
-    let compiled = tally_core::pipeline::compile(model, d, &req)
+    let compiled = tally_core::pipeline::compile_with(model, d, clock, &req)
         .map_err(|diags| ServeError::from_diagnostics(&model.sources, &diags))?;
     only_one_select(d, &compiled.sql)?;
     Ok(Compiled {

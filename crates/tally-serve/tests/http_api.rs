@@ -326,7 +326,7 @@ fn injection_attempts_are_refused_and_the_database_is_unchanged() {
 #[test]
 fn the_database_is_read_only_and_locked_down() {
     let db = tally_serve::exec::Database::open(Some(sample_db())).expect("open");
-    let conn = db.connect().expect("connect");
+    let conn = db.connect("").expect("connect");
     for sql in [
         "CREATE TABLE intercom.evil (i INTEGER)",
         "DROP TABLE intercom.team",

@@ -1,10 +1,13 @@
-//! The business clock as SQL: the relation names and columns of the clock, and its rows. The
-//! clock reaches the warehouse as constant rows (`Dialect::values_table`: a `VALUES` list, Spark's
-//! inline table, BigQuery's split string) when the calendars' ranges total at most
-//! [`INLINE_MAX_ROWS`] UTC days, and as the relations `tally_bh__<calendar>` otherwise (written by
-//! `tally calendars export`; tally's DuckDB engine creates them in its session). Semantic models'
-//! business durations use them (`model/business.rs`): their Jinja text holds [`CLOCK_MARK`] where
-//! the rows go, filled in by the SQL stage once the dialect is known.
+//! The business clock as SQL: the relation names and columns of the clock, and its rows. Which
+//! form the clock takes is decided where SQL is produced for a target ([`ClockForm`], an option of
+//! the SQL stage): self-contained SQL (warehouses, `tally sql`) writes it as constant rows
+//! (`Dialect::values_table`: a `VALUES` list, Spark's inline table, BigQuery's split string) when
+//! the calendars' ranges total at most [`INLINE_MAX_ROWS`] UTC days, and reads the relations
+//! `tally_bh__<calendar>` otherwise (written by `tally calendars export`); SQL run by tally on its
+//! local DuckDB reads the relations whatever their size (tally-duckdb's `clock` creates them as
+//! temporary tables of its session). Semantic models' business durations use them
+//! (`model/business.rs`): their Jinja text holds [`CLOCK_MARK`] where the clock goes, filled in by
+//! the SQL stage once the dialect and the form are known.
 
 use super::clock::{self, Clock};
 use crate::literal::Literal;
@@ -17,6 +20,64 @@ pub const INLINE_MAX_ROWS: usize = 5000;
 
 /// Where the clock's constant rows go in a wrapped relation's text.
 pub const CLOCK_MARK: &str = "__tally_business_clock_rows__";
+
+/// How the SQL stage writes the business clock of a relation with business durations.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum ClockForm {
+    /// Self-contained SQL (warehouses, `tally sql`): the clock's rows as constants when the
+    /// calendars a model reads total at most [`INLINE_MAX_ROWS`] days, else the relations
+    /// `tally_bh__<calendar>` (loaded by `tally calendars export`).
+    #[default]
+    Inline,
+    /// Always the relations `tally_bh__<calendar>`: SQL run by tally on its local DuckDB, which
+    /// creates them as temporary tables of its session (constant rows cost DuckDB seconds of
+    /// planning: 3,650 rows bound at every reference).
+    Relation,
+}
+
+impl ClockForm {
+    /// Whether clocks of `rows` rows in all are read from their relations.
+    pub fn reads_relations(self, rows: usize) -> bool {
+        self == ClockForm::Relation || rows > INLINE_MAX_ROWS
+    }
+}
+
+/// The clocks read from their relations, as one `UNION ALL` with the columns of `k` slots
+/// (narrower clocks padded with zeros). A comment names each calendar's fingerprint, so the text
+/// changes with the calendar's definition (the materialisation cache is keyed by the text).
+pub fn clock_relations_sql(clocks: &[Arc<Clock>], k: usize) -> String {
+    clocks
+        .iter()
+        .map(|c| {
+            let ck = c.max_slots().max(1);
+            let cols: Vec<String> = clock_columns(k)
+                .into_iter()
+                .enumerate()
+                .map(|(i, n)| {
+                    if i >= 4 + 2 * ck {
+                        format!("0 AS {n}")
+                    } else {
+                        n
+                    }
+                })
+                .collect();
+            format!(
+                "SELECT {} FROM {} /* fingerprint {} */",
+                cols.join(", "),
+                clock_relation(&c.calendar),
+                comment_safe(&c.fingerprint)
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("\nUNION ALL ")
+}
+
+/// Text that cannot end a `/* */` comment.
+fn comment_safe(s: &str) -> String {
+    s.chars()
+        .filter(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.' | ':'))
+        .collect()
+}
 
 /// The relation a calendar's clock is read from when it is not inlined.
 pub fn clock_relation(calendar: &str) -> String {

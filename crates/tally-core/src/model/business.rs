@@ -8,7 +8,7 @@
 use super::{Dimension, Relation, SemanticModel};
 use crate::calendar::clock::{self, Clock};
 use crate::calendar::duration::{
-    clock_columns, clock_relation, clock_row, is_ident, slots, CLOCK_MARK, INLINE_MAX_ROWS,
+    clock_columns, clock_relations_sql, clock_row, is_ident, slots, ClockForm, CLOCK_MARK,
 };
 use crate::calendar::{Calendar, Calendars, Schedule};
 use crate::diag::{codes, Diagnostic};
@@ -28,25 +28,37 @@ pub struct Wrapped {
     pub definitions: Vec<(String, String)>,
     /// The clocks the durations read.
     pub clocks: Vec<Arc<Clock>>,
-    /// Whether the clocks are constant rows of the SQL (else the relations `tally_bh__<calendar>`).
-    pub inline: bool,
     /// Each duration's timestamps and calendar over the model's relation, for the range check
     /// ([`super::business_range`]).
     pub endpoints: Vec<super::business_range::Endpoint>,
 }
 
 impl Wrapped {
-    /// The rendered relation with the clock's rows written by `values_table` (the SQL stage's
-    /// `Dialect::values_table`); unchanged when the clocks are relations.
+    /// The clock rows of the calendars the durations read, in all.
+    pub fn clock_rows(&self) -> usize {
+        self.clocks.iter().map(|c| c.days.len()).sum()
+    }
+    /// Whether the SQL of `form` reads the clocks from the relations `tally_bh__<calendar>`.
+    pub fn reads_relations(&self, form: ClockForm) -> bool {
+        form.reads_relations(self.clock_rows())
+    }
+    /// The rendered relation with the clock written in `form`: the relations
+    /// `tally_bh__<calendar>`, or constant rows written by `values_table` (the SQL stage's
+    /// `Dialect::values_table`).
     pub fn with_clock(
         &self,
         rendered: &str,
+        form: ClockForm,
         values_table: impl Fn(&str, &[&str], &[Vec<Literal>]) -> String,
     ) -> String {
-        if !self.inline || !rendered.contains(CLOCK_MARK) {
+        let mark = format!("SELECT * FROM {CLOCK_MARK}");
+        if !rendered.contains(&mark) {
             return rendered.to_string();
         }
         let k = slots(&self.clocks);
+        if self.reads_relations(form) {
+            return rendered.replace(&mark, &clock_relations_sql(&self.clocks, k));
+        }
         let cols = clock_columns(k);
         let cols: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
         let rows: Vec<Vec<Literal>> = self
@@ -54,7 +66,8 @@ impl Wrapped {
             .iter()
             .flat_map(|c| c.days.iter().map(move |d| clock_row(c, d, k)))
             .collect();
-        rendered.replace(CLOCK_MARK, &values_table("tally_bh_rows", &cols, &rows))
+        let values = values_table("tally_bh_rows", &cols, &rows);
+        rendered.replace(&mark, &format!("SELECT * FROM {values}"))
     }
     /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
     pub fn used_by<'a>(
@@ -134,8 +147,7 @@ pub fn apply(
         .iter()
         .map(|s| Arc::new(clock::expand(s)))
         .collect();
-    let inline = clocks.iter().map(|c| c.days.len()).sum::<usize>() <= INLINE_MAX_ROWS;
-    let sql = wrapped_sql(&out.relation, &planned, &clocks, inline);
+    let sql = wrapped_sql(&out.relation, &planned, &clocks);
     let span = match &out.relation {
         Relation::Query(_, span) => *span,
         Relation::Table(_) => out.span,
@@ -148,7 +160,6 @@ pub fn apply(
             .map(|p| (p.d.name.value.clone(), definition(p, cals)))
             .collect(),
         clocks,
-        inline,
         endpoints: planned.iter().map(endpoint).collect(),
     });
     for p in &planned {
@@ -333,40 +344,11 @@ fn unit(u: Option<&SString>, diags: &mut Vec<Diagnostic>) -> Option<&'static str
     }
 }
 
-fn wrapped_sql(
-    base: &Relation,
-    planned: &[Planned],
-    clocks: &[Arc<Clock>],
-    inline: bool,
-) -> String {
+/// The relation with the durations as columns; the clock is [`CLOCK_MARK`], written by the SQL
+/// stage in the form of its target ([`Wrapped::with_clock`]).
+fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Arc<Clock>]) -> String {
     let k = slots(clocks);
-    let bh = if inline {
-        format!("SELECT * FROM {CLOCK_MARK}")
-    } else {
-        clocks
-            .iter()
-            .map(|c| {
-                let ck = c.max_slots().max(1);
-                let cols: Vec<String> = clock_columns(k)
-                    .into_iter()
-                    .enumerate()
-                    .map(|(i, n)| {
-                        if i >= 4 + 2 * ck {
-                            format!("0 AS {n}")
-                        } else {
-                            n
-                        }
-                    })
-                    .collect();
-                format!(
-                    "SELECT {} FROM {}",
-                    cols.join(", "),
-                    clock_relation(&c.calendar)
-                )
-            })
-            .collect::<Vec<_>>()
-            .join("\nUNION ALL ")
-    };
+    let bh = format!("SELECT * FROM {CLOCK_MARK}");
     let from = match base {
         Relation::Table(t) => t.clone(),
         Relation::Query(q, _) => format!("({q}\n)"),

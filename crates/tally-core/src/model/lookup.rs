@@ -96,15 +96,16 @@ impl Model {
         Some(r)
     }
     /// `make()`, the business relation of semantic model `model` rendered for `dialect` (from
-    /// `rendered`) with its clock's rows written out, kept for the same `rendered` text.
+    /// `rendered`) with its clock written in `form`, kept for the same `rendered` text.
     pub(crate) fn with_clock_cached(
         &self,
         model: usize,
         dialect: &str,
+        form: crate::calendar::duration::ClockForm,
         rendered: &str,
         make: impl FnOnce() -> String,
     ) -> String {
-        let key = (model, format!("{dialect}#business#clock"));
+        let key = (model, format!("{dialect}#business#clock#{form:?}"));
         let hit = self.with_clock.lock().ok().and_then(|c| {
             c.get(&key)
                 .filter(|(from, _)| from == rendered)

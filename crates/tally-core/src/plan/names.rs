@@ -135,7 +135,13 @@ impl Reads {
             return;
         };
         let relation = match (&m.business, business) {
-            (Some(b), true) => &b.relation,
+            (Some(b), true) => {
+                // The clock's relations, which the SQL stage may write in place of its rows.
+                for c in &b.clocks {
+                    self.table(&crate::calendar::duration::clock_relation(&c.calendar));
+                }
+                &b.relation
+            }
             _ => &m.relation,
         };
         match relation {

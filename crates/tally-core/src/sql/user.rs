@@ -3,30 +3,48 @@
 //! The plan keeps users' SQL as written ([`Expr::UserSql`], [`TableRef::Subquery`]); its Jinja
 //! calls the macro library, whose definitions differ by dialect, so it is rendered here, in the SQL
 //! stage, once the dialect is known. A semantic model's `sql:` is rendered once per model and
-//! dialect (kept on the model: validation plans every metric).
+//! dialect (kept on the model: validation plans every metric). A relation with business durations
+//! gets its business clock in the form the target asks for ([`ClockForm`]).
 
 use super::{Expr, Query, Select, TableRef};
+use crate::calendar::duration::ClockForm;
 use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
 use std::collections::HashMap;
 
 /// The query with every piece of users' SQL rendered for the dialect; every rendering error is
-/// reported.
+/// reported. Self-contained SQL ([`ClockForm::Inline`]).
 pub fn render_user_sql(model: &Model, d: Dialect, q: &Query) -> Result<Query, Vec<Diagnostic>> {
     render_user_sql_in(model, d, q.clone())
 }
 
-/// [`render_user_sql`] on a query the caller gives up (validation, which only wants the errors,
-/// saves a copy of every plan).
-pub fn render_user_sql_in(
+/// [`render_user_sql`] with the business clocks in `clock`'s form.
+pub fn render_user_sql_with(
     model: &Model,
     d: Dialect,
+    clock: ClockForm,
+    q: &Query,
+) -> Result<Query, Vec<Diagnostic>> {
+    render(model, d, clock, q.clone())
+}
+
+/// [`render_user_sql`] on a query the caller gives up (validation, which only wants the errors,
+/// saves a copy of every plan).
+pub fn render_user_sql_in(model: &Model, d: Dialect, q: Query) -> Result<Query, Vec<Diagnostic>> {
+    render(model, d, ClockForm::Inline, q)
+}
+
+fn render(
+    model: &Model,
+    d: Dialect,
+    clock: ClockForm,
     mut q: Query,
 ) -> Result<Query, Vec<Diagnostic>> {
     let mut r = Renderer {
         model,
         d,
+        clock,
         done: HashMap::new(),
         errors: Vec::new(),
     };
@@ -44,6 +62,7 @@ pub fn render_user_sql_in(
 struct Renderer<'a> {
     model: &'a Model,
     d: Dialect,
+    clock: ClockForm,
     /// Texts rendered so far in this query (a scan's `expr` is often read by several CTEs).
     done: HashMap<String, String>,
     errors: Vec<Diagnostic>,
@@ -75,7 +94,7 @@ impl Renderer<'_> {
             ..
         } = t
         {
-            match render_relation(self.model, *model, *business, self.d) {
+            match render_relation(self.model, *model, *business, self.d, self.clock) {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
                     self.errors.push(e);
@@ -114,20 +133,23 @@ impl Renderer<'_> {
 }
 
 /// A semantic model's relation (`sql:` rendered, with its business durations when `business`)
-/// as SQL for the dialect: the business clock's rows are written in the dialect's form of
-/// constant rows (`Dialect::values_table`). `None` for a table relation.
+/// as SQL for the dialect: the business clock is read from its relations or written in the
+/// dialect's form of constant rows (`Dialect::values_table`), as `clock` says. `None` for a
+/// table relation.
 pub fn render_relation(
     model: &crate::model::Model,
     index: usize,
     business: bool,
     d: crate::dialect::Dialect,
+    clock: ClockForm,
 ) -> Option<Result<String, crate::diag::Diagnostic>> {
     let r = model.render_relation_sql(index, business, d.name())?;
     let wrapped = model.semantic_models.get(index)?.business.as_ref();
     Some(r.map(|sql| match wrapped {
-        // The clock's rows (a row per calendar day) written once per dialect, not per query.
-        Some(b) if business => model.with_clock_cached(index, d.name(), &sql, || {
-            b.with_clock(&sql, |a, c, rows| d.values_table(a, c, rows))
+        // The clock (constant rows: a row per calendar day) written once per dialect and form,
+        // not per query.
+        Some(b) if business => model.with_clock_cached(index, d.name(), clock, &sql, || {
+            b.with_clock(&sql, clock, |a, c, rows| d.values_table(a, c, rows))
         }),
         _ => sql,
     }))

@@ -78,13 +78,28 @@ pub fn target_rows(
     out
 }
 
-/// The SQL of a series request, with its target joined when it has one.
+/// The SQL of a series request, with its target joined when it has one (self-contained).
 pub fn series_sql(
     model: &Model,
     dialect: Dialect,
     req: &SeriesRequest,
 ) -> Result<String, Vec<Diagnostic>> {
-    let compiled = crate::query::compile(model, dialect, &series_request(req))?;
+    series_sql_with(
+        model,
+        dialect,
+        crate::calendar::duration::ClockForm::Inline,
+        req,
+    )
+}
+
+/// [`series_sql`] with the business clocks in `clock`'s form (`Relation` on tally's DuckDB).
+pub fn series_sql_with(
+    model: &Model,
+    dialect: Dialect,
+    clock: crate::calendar::duration::ClockForm,
+    req: &SeriesRequest,
+) -> Result<String, Vec<Diagnostic>> {
+    let compiled = crate::query::compile_with(model, dialect, clock, &series_request(req))?;
     let inner = compiled.sql.trim().trim_end_matches(';').to_string();
     let time_col = format!("metric_time__{}", req.key.grain.name());
     let target = req.target.as_ref().and_then(|name| {

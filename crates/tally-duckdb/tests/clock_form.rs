@@ -1,0 +1,184 @@
+//! The business clock on tally's local DuckDB: SQL compiled with `ClockForm::Relation` reads the
+//! clocks from temporary tables, only the clocks a statement reads are created, and both forms
+//! give the same rows.
+
+use tally_core::dialect::Dialect::DuckDb;
+use tally_core::model::Model;
+use tally_core::pipeline::ClockForm;
+use tally_core::plan::QueryRequest;
+use tally_duckdb::engine::{self, ResultTable, Value};
+use tally_sample::{generate_intercom, SampleOptions};
+
+mod common;
+
+fn sql(model: &Model, metric: &str, by: &str, form: ClockForm) -> String {
+    let req = QueryRequest::of(&[metric], &[by], &[] as &[&str]);
+    tally_core::pipeline::compile_with(model, DuckDb, form, &req)
+        .unwrap_or_else(|d| panic!("{metric}: {d:?}"))
+        .sql
+}
+
+/// The temporary clock tables of the connection, sorted.
+fn clock_tables(conn: &duckdb::Connection) -> Vec<String> {
+    let mut stmt = conn
+        .prepare(
+            "SELECT table_name FROM duckdb_tables() WHERE temporary \
+             AND table_name LIKE 'tally_bh\\_\\_%' ESCAPE '\\' ORDER BY table_name",
+        )
+        .unwrap();
+    stmt.query_map([], |r| r.get::<_, String>(0))
+        .unwrap()
+        .map(Result::unwrap)
+        .collect()
+}
+
+#[test]
+fn only_the_clocks_a_statement_reads_are_created() {
+    let model = common::load_valid(&common::repository());
+    let conn = engine::open(None).unwrap();
+    // No business duration: no clock.
+    let plain = sql(
+        &model,
+        "conversation_volume",
+        "metric_time__month",
+        ClockForm::Relation,
+    );
+    assert!(!plain.contains("tally_bh__"));
+    assert_eq!(
+        tally_duckdb::clock::install_read(&conn, &model, &plain).unwrap(),
+        0
+    );
+    assert!(clock_tables(&conn).is_empty());
+    // A business-time metric: the clocks of the relation with durations it reads (that model's
+    // calendars), not the project's others.
+    for (metric, model_name) in [
+        ("reply_time_business_median", "conversation_replies"),
+        ("first_response_time_business_median", "conversations"),
+    ] {
+        let conn = engine::open(None).unwrap();
+        let text = sql(&model, metric, "metric_time__month", ClockForm::Relation);
+        let n = tally_duckdb::clock::install_read(&conn, &model, &text).unwrap();
+        let sm = model
+            .semantic_models
+            .iter()
+            .find(|s| s.name == model_name)
+            .unwrap();
+        let mut expected: Vec<String> = sm
+            .business
+            .as_ref()
+            .unwrap()
+            .clocks
+            .iter()
+            .map(|c| format!("tally_bh__{}", c.calendar))
+            .collect();
+        expected.sort();
+        assert_eq!(clock_tables(&conn), expected, "{metric}");
+        assert_eq!(n, expected.len());
+    }
+    let all = tally_duckdb::clock::relation_clocks(&model).len();
+    let replies = sql(
+        &model,
+        "reply_time_business_median",
+        "metric_time__month",
+        ClockForm::Relation,
+    );
+    assert!(
+        tally_duckdb::clock::read_by(tally_duckdb::clock::relation_clocks(&model), &replies).len()
+            < all
+    );
+}
+
+#[test]
+fn relation_form_reads_tables_and_names_fingerprints_inline_form_is_self_contained() {
+    let model = common::load_valid(&common::repository());
+    let m = "first_response_time_business_median";
+    let relation = sql(&model, m, "metric_time__month", ClockForm::Relation);
+    let inline = sql(&model, m, "metric_time__month", ClockForm::Inline);
+    let fp = &tally_duckdb::clock::relation_clocks(&model)
+        .into_iter()
+        .find(|c| c.calendar == "support_workspace")
+        .unwrap()
+        .fingerprint;
+    assert!(relation.contains("FROM tally_bh__support_workspace"));
+    assert!(relation.contains(&format!("fingerprint {fp}")));
+    assert!(!relation.contains("VALUES"));
+    assert!(!inline.contains("tally_bh__"));
+    assert!(inline.contains("VALUES"));
+    // The default `compile` is the self-contained form.
+    let req = QueryRequest::of(&[m], &["metric_time__month"], &[] as &[&str]);
+    assert_eq!(
+        tally_core::pipeline::compile(&model, DuckDb, &req)
+            .unwrap()
+            .sql,
+        inline
+    );
+    // Relation form for every dialect parses back (compile_with checks it) and differs from the
+    // inline form only where the clock goes.
+    for d in tally_core::dialect::Dialect::ALL {
+        tally_core::pipeline::compile_with(&model, d, ClockForm::Relation, &req)
+            .unwrap_or_else(|e| panic!("{d}: {e:?}"));
+    }
+}
+
+fn sorted(mut t: ResultTable) -> ResultTable {
+    t.rows
+        .sort_by(|a, b| format!("{a:?}").cmp(&format!("{b:?}")));
+    t
+}
+
+/// Same rows; floats within 1e-9 relative (a parallel sum's order moves the last digits).
+fn same(a: &ResultTable, b: &ResultTable) -> bool {
+    a.columns == b.columns
+        && a.rows.len() == b.rows.len()
+        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
+            x.iter().zip(y).all(|(u, v)| match (u, v) {
+                (Value::Float(p), Value::Float(q)) => {
+                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
+                }
+                _ => u == v,
+            })
+        })
+}
+
+/// Every metric of the project that reads business durations, by month, gives the same rows with the clock inlined and read from its temporary tables, on generated data.
+#[test]
+fn both_forms_give_the_same_rows_for_every_business_time_metric() {
+    let model = common::load_valid(&common::repository());
+    let conn = engine::open(None).unwrap();
+    generate_intercom(
+        &conn,
+        &SampleOptions {
+            conversations: 1_000,
+            seed: 11,
+            ..SampleOptions::default()
+        },
+    )
+    .unwrap();
+    let mut compared = Vec::new();
+    let by = "metric_time__month";
+    for metric in model.metrics.keys() {
+        let req = QueryRequest::of(&[metric.as_str()], &[by], &[] as &[&str]);
+        let relation =
+            tally_core::pipeline::compile_with(&model, DuckDb, ClockForm::Relation, &req)
+                .unwrap_or_else(|d| panic!("{metric}: {d:?}"));
+        let inline = sql(&model, metric, by, ClockForm::Inline);
+        if inline == relation.sql {
+            continue; // no business duration
+        }
+        tally_duckdb::clock::install_read(&conn, &model, &relation.sql).unwrap();
+        let a = sorted(engine::run(&conn, &relation.sql).unwrap());
+        let b = sorted(engine::run(&conn, &inline).unwrap());
+        assert!(!a.rows.is_empty(), "{metric}: no rows");
+        assert!(same(&a, &b), "{metric}: {a:?} vs {b:?}");
+        compared.push(format!("{metric} by {by}"));
+    }
+    // The project's business-time metrics (`metrics/business_hours.yml`, the office-hours
+    // reconciliation of `models/calendars.yml`): 17 read business durations.
+    assert!(compared.len() >= 17, "{compared:?}");
+    assert!(compared
+        .iter()
+        .any(|c| c.starts_with("team_first_response_time_business_median ")));
+    assert!(compared
+        .iter()
+        .any(|c| c.starts_with("first_response_sla_breach_rate ")));
+}
