@@ -15,6 +15,7 @@ mod report;
 mod serve;
 mod tree;
 mod usage;
+mod vcache;
 
 use args::{Cli, Command, QueryArgs};
 use choices::{DialectArg, GraphFormat, LineageFormat, ListWhat, QueryFormat, Stage};
