@@ -7,7 +7,8 @@
 //! digest covers the whole spec: every file the load read (name, path and bytes: a changed byte, a
 //! new file found or a file gone changes it), and every value the load derived from something that
 //! is not a file (dbt's `env_var()`, `--vars`, `--target`, a `profiles.yml` outside the project,
-//! `--source-schema`), through the spec's `Debug` form, which prints every field. The loader's
+//! `--source-schema`), through the spec's `Debug` form, which prints every field (for dbt
+//! projects only: tally's own YAML is a function of its files and the options). The loader's
 //! diagnostics and the options are hashed too. The spec is destructured field by field, so a field
 //! added to it cannot be left out of the digest without a compile error.
 
@@ -55,16 +56,24 @@ pub fn project_digest(
         h.bytes(name.as_bytes());
         h.bytes(text.as_bytes());
     }
-    // What the load made of them (and of the environment), and how it was asked.
-    h.debug(&(opts, load_diags, config, dbt));
-    h.debug(&(
-        semantic_models,
-        metrics,
-        saved_queries,
-        project_configurations,
-    ));
-    h.debug(&(metric_tests, test_tables, check_tests));
-    h.debug(&(business_calendars, holiday_sets));
+    // How the load was asked, and what it reported.
+    h.debug(&(opts, load_diags));
+    // What the load made of them. Without a dbt project the spec is a function of the files
+    // hashed above and the options (tally's own YAML reads no environment), so its `Debug` form,
+    // which costs as much as the YAML parse, is left out. A dbt project's values may come from
+    // outside the files (`env_var()`, `--vars` rendered into YAML, a `profiles.yml` outside the
+    // project, packages' `dbt_project.yml` files): everything it made is hashed.
+    if dbt.is_some() {
+        h.debug(&(config, dbt));
+        h.debug(&(
+            semantic_models,
+            metrics,
+            saved_queries,
+            project_configurations,
+        ));
+        h.debug(&(metric_tests, test_tables, check_tests));
+        h.debug(&(business_calendars, holiday_sets));
+    }
     let d = h.0.finalize();
     let mut hex = String::with_capacity(64);
     for b in d.iter() {
