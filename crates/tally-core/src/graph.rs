@@ -1014,18 +1014,22 @@ fn filter_nodes(
                 FilterRef::Item(Ok(i)) => i,
                 FilterRef::Item(Err(_)) => continue,
             };
-            let Some((links, element)) = i.element() else {
+            let (Some((links, element)), Some(path)) = (i.element(), i.path()) else {
                 continue;
             };
             let name = crate::model::join_path(links, element);
             let mut resolved: Vec<String> = Vec::new();
             let mut kind = LineageKind::Dimension;
             for &mi in models {
-                if let Ok(t) = crate::validate::resolve_element(model, mi, links, element) {
+                if let Ok(t) = crate::validate::resolve_element(model, mi, path) {
                     let sm = &model.semantic_models[t];
-                    let (expr, k) = match (sm.dimension(element), sm.entity(element)) {
-                        (Some(d), _) => (d.expr.clone(), LineageKind::Dimension),
-                        (None, Some(e)) => (e.expr.clone(), LineageKind::Entity),
+                    let (dim, ent) = (
+                        model.dimension_of(t, path.element),
+                        model.entity_of(t, path.element),
+                    );
+                    let (expr, k) = match (dim, ent) {
+                        (Some((_, d)), _) => (d.expr.clone(), LineageKind::Dimension),
+                        (None, Some((_, e))) => (e.expr.clone(), LineageKind::Entity),
                         (None, None) => continue,
                     };
                     kind = k;

@@ -7,7 +7,7 @@ mod common;
 
 use tally_core::diag::codes;
 use tally_core::dialect::Dialect;
-use tally_core::model::{BoundFilter, Filter, FilterRef, Item, Model, Target};
+use tally_core::model::{BoundFilter, ElementPath, Filter, FilterRef, Item, Model, Target};
 use tally_core::plan::{plan_query, QueryRequest};
 use tally_core::source::Span;
 use tally_core::time::{Grain, TimeGrain};
@@ -88,6 +88,10 @@ fn project_filters_are_bound_at_resolution() {
         Target::Element {
             links: vec!["customer".into()],
             element: "region".into(),
+            path: ElementPath {
+                links: vec![model.element_id("customer").expect("an entity")],
+                element: model.element_id("region").expect("a dimension"),
+            },
             grain: None,
             date_part: None,
         }

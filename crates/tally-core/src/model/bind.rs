@@ -15,7 +15,7 @@
 //! uses it, as a parse error is: where the filter is planned, once per place
 //! (validation keeps the first report of a code at a span).
 
-use super::{Filter, MetricId, Model};
+use super::{ElementPath, Filter, MetricId, Model};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{self, RefKind, Reference, Segment, Template};
 use crate::source::Span;
@@ -29,13 +29,36 @@ pub enum Target {
         grain: Option<TimeGrain>,
         date_part: Option<DatePart>,
     },
-    /// A dimension or entity named `element`, reached over the entity `links`.
+    /// A dimension or entity named `element`, reached over the entity `links`: the names as
+    /// written (for output names, SQL and messages) and `path`, the same bound to element ids
+    /// (what the join-path search reads; [`super::ElementId::UNKNOWN`] for a name no model has).
     Element {
+        links: Vec<String>,
+        element: String,
+        path: ElementPath,
+        grain: Option<TimeGrain>,
+        date_part: Option<DatePart>,
+    },
+}
+
+impl Target {
+    /// An element target, its names bound to ids.
+    pub fn element(
+        model: &Model,
         links: Vec<String>,
         element: String,
         grain: Option<TimeGrain>,
         date_part: Option<DatePart>,
-    },
+    ) -> Target {
+        let path = model.element_path(&links, &element);
+        Target::Element {
+            links,
+            element,
+            path,
+            grain,
+            date_part,
+        }
+    }
 }
 
 /// A reference read against the model: its target and its output column name.
@@ -74,10 +97,18 @@ impl Item {
         self.grain().and_then(TimeGrain::standard)
     }
 
-    /// The entity links and element of an element item; `None` for metric_time.
+    /// The entity links and element of an element item, as written; `None` for metric_time.
     pub fn element(&self) -> Option<(&[String], &str)> {
         match &self.target {
             Target::Element { links, element, .. } => Some((links, element)),
+            Target::MetricTime { .. } => None,
+        }
+    }
+
+    /// The element path of an element item, bound to ids; `None` for metric_time.
+    pub fn path(&self) -> Option<&ElementPath> {
+        match &self.target {
+            Target::Element { path, .. } => Some(path),
             Target::MetricTime { .. } => None,
         }
     }
@@ -99,6 +130,7 @@ pub fn item_out(target: &Target) -> String {
             element,
             grain,
             date_part,
+            ..
         } => (join_path(links, element), grain, date_part),
     };
     match (date_part, grain) {
@@ -300,8 +332,9 @@ pub fn bind_item(model: &Model, r: &Reference) -> Result<Item, Diagnostic> {
     }
     let element = parts.pop().unwrap_or_default();
     let links = parts;
-    let time_grain = model.element_time_grain(&element);
-    if grain.is_some() && time_grain.is_none() && model.element_exists(&element) {
+    let id = model.element_id_or_unknown(&element);
+    let time_grain = model.element_grain(id);
+    if grain.is_some() && time_grain.is_none() && model.is_element(id) {
         return Err(Diagnostic::error(
             codes::INVALID_QUERY,
             format!("`{element}` is not a time dimension, so it has no granularity"),
@@ -316,12 +349,7 @@ pub fn bind_item(model: &Model, r: &Reference) -> Result<Item, Diagnostic> {
     // on the model the item resolves to (set once paths are known), else the first one found.
     let own_grain = grain.is_none() && time_grain.is_some();
     let grain = grain.or(time_grain.map(TimeGrain::Standard));
-    let target = Target::Element {
-        links,
-        element,
-        grain,
-        date_part,
-    };
+    let target = Target::element(model, links, element, grain, date_part);
     Ok(Item {
         out: item_out(&target),
         target,
@@ -399,9 +427,9 @@ fn names_item(model: &Model, word: &str) -> bool {
             ..
         }) => true,
         Ok(Item {
-            target: Target::Element { element, .. },
+            target: Target::Element { path, .. },
             ..
-        }) => model.element_exists(&element),
+        }) => model.is_element(path.element),
         Err(_) => false,
     }
 }

@@ -5,7 +5,6 @@ use super::{
     Measure, MeasureRef, Metric, MetricId, Model, ModelIndex, Relation, SemanticModel, TimeSpine,
 };
 use crate::diag::Diagnostic;
-use crate::spec::EntityType;
 use crate::time::Grain;
 use std::sync::Arc;
 
@@ -26,6 +25,7 @@ impl ModelIndex {
     pub fn build(models: &[SemanticModel]) -> ModelIndex {
         let mut ix = ModelIndex {
             built_for: models.len(),
+            elements: super::elements::Elements::build(models),
             ..ModelIndex::default()
         };
         ix.model_names = Arc::new(models.iter().map(|m| m.name.to_ascii_lowercase()).collect());
@@ -33,20 +33,6 @@ impl ModelIndex {
         for (mi, m) in models.iter().enumerate() {
             for (i, x) in m.measures.iter().enumerate() {
                 ix.measures.entry(x.name.clone()).or_insert((mi, i));
-            }
-            for d in &m.dimensions {
-                let g = ix.elements.entry(d.name.clone()).or_insert(None);
-                if g.is_none() {
-                    *g = d.time_grain;
-                }
-            }
-            for (i, e) in m.entities.iter().enumerate() {
-                ix.elements.entry(e.name.clone()).or_insert(None);
-                // `entity(name)` finds the first entity of a name: only that one counts.
-                let first = m.entities.iter().position(|x| x.name == e.name) == Some(i);
-                if first && e.kind != EntityType::Foreign {
-                    ix.keyed_by.entry(e.name.clone()).or_default().push(mi);
-                }
             }
         }
         ix
@@ -193,43 +179,6 @@ impl Model {
         }
     }
 
-    /// The grain of the first time dimension named `element` in any semantic model.
-    pub fn element_time_grain(&self, element: &str) -> Option<Grain> {
-        match self.index() {
-            Some(ix) => ix.elements.get(element).copied().flatten(),
-            None => self
-                .semantic_models
-                .iter()
-                .find_map(|m| m.dimension(element).and_then(|d| d.time_grain)),
-        }
-    }
-    /// Whether any semantic model has a dimension or an entity named `element`.
-    pub fn element_exists(&self, element: &str) -> bool {
-        match self.index() {
-            Some(ix) => ix.elements.contains_key(element),
-            None => self
-                .semantic_models
-                .iter()
-                .any(|m| m.dimension(element).is_some() || m.entity(element).is_some()),
-        }
-    }
-    /// The semantic models (ascending) on which `entity` is a key (its entity of that name is not
-    /// foreign): the models a join on `entity` can reach.
-    pub fn models_keyed_by(&self, entity: &str) -> Vec<usize> {
-        match self.index() {
-            Some(ix) => ix.keyed_by.get(entity).cloned().unwrap_or_default(),
-            None => self
-                .semantic_models
-                .iter()
-                .enumerate()
-                .filter(|(_, t)| {
-                    t.entity(entity)
-                        .is_some_and(|e| e.kind != EntityType::Foreign)
-                })
-                .map(|(i, _)| i)
-                .collect(),
-        }
-    }
     /// Find a measure by name across all semantic models.
     pub fn find_measure(&self, name: &str) -> Option<(usize, usize)> {
         if let Some(&(mi, i)) = self.index().and_then(|ix| ix.measures.get(name)) {

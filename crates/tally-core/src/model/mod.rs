@@ -26,6 +26,7 @@ pub mod business;
 mod business_deadline;
 pub mod business_range;
 pub mod checks;
+mod elements;
 mod ir;
 mod lookup;
 mod resolve;
@@ -33,6 +34,7 @@ mod resolve;
 pub use bind::{
     bind_filter, bind_item, item_out, join_path, BoundFilter, FilterRef, Item, MetricRef, Target,
 };
+pub use elements::{ElementId, ElementPath, ModelElements};
 pub use ir::{DerivedFormula, Filter, FormulaName};
 
 pub(crate) use resolve::is_valid_name;
@@ -107,10 +109,8 @@ pub struct ModelIndex {
     built_for: usize,
     /// Measure name -> (semantic model, measure), the first in model order.
     measures: std::collections::HashMap<String, (usize, usize)>,
-    /// Dimension or entity name -> the grain of the first time dimension of that name, if any.
-    elements: std::collections::HashMap<String, Option<Grain>>,
-    /// Entity name -> the semantic models (ascending) whose entity of that name is not foreign.
-    keyed_by: std::collections::HashMap<String, Vec<usize>>,
+    /// Element names bound to ids, and where each occurs ([`elements`]).
+    elements: elements::Elements,
     /// The names of the semantic models, lower-cased (CTE names keep clear of them).
     model_names: Arc<std::collections::HashSet<String>>,
     /// Every part of the tables that table-backed semantic models read, lower-cased: reserved

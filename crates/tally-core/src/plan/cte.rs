@@ -7,7 +7,7 @@
 //! one is not added again.
 
 use super::names::ReservedNames;
-use crate::model::{Model, Relation};
+use crate::model::{ElementId, Model, Relation};
 use crate::sql::{Cte, Expr, Select, SelectItem, TableRef};
 use indexmap::IndexMap;
 use std::collections::BTreeSet;
@@ -106,6 +106,18 @@ impl CteBuilder {
             return;
         };
         self.project(sm, element, e);
+    }
+
+    /// [`Self::project_element`], the element given by id.
+    pub(crate) fn project_element_id(&mut self, model: &Model, sm: usize, element: ElementId) {
+        let e = if let Some((_, d)) = model.dimension_of(sm, element) {
+            &d.expr
+        } else if let Some((_, en)) = model.entity_of(sm, element) {
+            &en.expr
+        } else {
+            return;
+        };
+        self.project(sm, model.element_name(element), e);
     }
 
     /// Every CTE of the plan: the scans, then the others in the order they were made (taken out

@@ -6,7 +6,7 @@
 //! [`super::Planner`].
 
 use super::items::{Item, Target};
-use crate::model::{MeasureRef, Metric, MetricKind, Model, TimeSpine};
+use crate::model::{ElementId, MeasureRef, Metric, MetricKind, Model, TimeSpine};
 use crate::sql::Expr;
 use crate::time::{Grain, TimeGrain};
 
@@ -17,10 +17,6 @@ pub(crate) struct PlanCtx<'m> {
 }
 
 impl<'m> PlanCtx<'m> {
-    pub(crate) fn element_exists(&self, element: &str) -> bool {
-        self.model.element_exists(element)
-    }
-
     /// The measures a metric reads, through its inputs (followed by id).
     pub(crate) fn metric_measures(&self, m: &Metric, depth: usize) -> Vec<MeasureRef> {
         if depth > 64 {
@@ -43,11 +39,8 @@ impl<'m> PlanCtx<'m> {
 
     /// The grain of a measure's aggregation time dimension.
     pub(crate) fn measure_time_grain(&self, r: &MeasureRef) -> Grain {
-        let sm = &self.model.semantic_models[r.model];
-        let atd = &self.model.measure(r).agg_time_dimension;
-        sm.dimension(atd)
-            .and_then(|d| d.time_grain)
-            .unwrap_or(Grain::Day)
+        let atd = self.model.model_elements(r.model).agg_time[r.measure];
+        self.model.time_grain_on(r.model, atd).unwrap_or(Grain::Day)
     }
 
     /// The finest grain a metric can be queried at: the coarsest grain of its measures' aggregation
@@ -112,11 +105,12 @@ impl<'m> PlanCtx<'m> {
     pub(crate) fn is_agg_time_item(&self, item: &Item, m: &MeasureRef) -> bool {
         match &item.target {
             Target::MetricTime { .. } => true,
-            Target::Element { links, element, .. } => {
-                let sm = &self.model.semantic_models[m.model];
-                *element == self.model.measure(m).agg_time_dimension
-                    && links.len() == 1
-                    && sm.primary_entity_name() == Some(links[0].as_str())
+            Target::Element { path, .. } => {
+                let me = self.model.model_elements(m.model);
+                path.element != ElementId::UNKNOWN
+                    && path.element == me.agg_time[m.measure]
+                    && path.links.len() == 1
+                    && me.primary == Some(path.links[0])
             }
         }
     }

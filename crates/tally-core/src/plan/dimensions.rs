@@ -6,7 +6,7 @@
 //! appears, and metric_time comes from the time spine, cross joined.
 
 use super::filters::FRef;
-use super::items::{Item, Target};
+use super::items::Item;
 use super::joins::{FromBuilder, JoinKey};
 use super::spine_day;
 use super::{Plan, PlanCtx, Planner, QueryRequest};
@@ -165,8 +165,8 @@ impl<'m> PlanCtx<'m> {
             let mut total = 0;
             let mut ok = true;
             for it in needed {
-                if let Target::Element { links, element, .. } = &it.target {
-                    match self.reaches(mi, links, element) {
+                if let Some(path) = it.path() {
+                    match self.reaches(mi, path) {
                         Some(h) => total += h,
                         None => ok = false,
                     }

@@ -8,7 +8,7 @@ use super::joins::{FromBuilder, JoinKey};
 use super::{Bounds, MetricFilterKey, MetricFilterRel, Planner, QueryState};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::{Segment, Template};
-use crate::model::{BoundFilter, Filter, FilterRef, MetricRef};
+use crate::model::{BoundFilter, ElementPath, Filter, FilterRef, MetricRef};
 use crate::sql::{Expr, Join, SqlPart, TableRef};
 use std::sync::Arc;
 
@@ -199,14 +199,27 @@ impl<'m> Planner<'m> {
                     // (`account_id__customer_id__customer_third_hop_id`); the filtered rows
                     // join it on that entity as they reach it.
                     let outer = match &it.target {
-                        Target::Element { links, element, .. }
-                            if !links.is_empty()
-                                && self.cx.reaches(fb.model, &[], element).is_some() =>
+                        Target::Element { element, path, .. }
+                            if !path.links.is_empty()
+                                && self
+                                    .cx
+                                    .reaches(
+                                        fb.model,
+                                        &ElementPath {
+                                            links: Vec::new(),
+                                            element: path.element,
+                                        },
+                                    )
+                                    .is_some() =>
                         {
                             Item {
                                 target: Target::Element {
                                     links: Vec::new(),
                                     element: element.clone(),
+                                    path: ElementPath {
+                                        links: Vec::new(),
+                                        element: path.element,
+                                    },
                                     grain: None,
                                     date_part: None,
                                 },

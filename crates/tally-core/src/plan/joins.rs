@@ -2,10 +2,10 @@
 //! and validity-window conditions), and group-by items as expressions over them.
 
 use super::items::{Item, Target};
-use super::paths::{closest_names, Hop, MAX_JOIN_HOPS};
+use super::paths::{closest_names, Hop, Path, MAX_JOIN_HOPS};
 use super::{join_path, spine_column, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::model::Validity;
+use crate::model::{ElementPath, Validity};
 use crate::sql::{CmpOp, Expr, Join, JoinKind, TableRef};
 use crate::time::{DatePart, Grain, TimeGrain};
 use indexmap::IndexMap;
@@ -120,13 +120,10 @@ impl<'m> Planner<'m> {
         from: usize,
         links: &[String],
         element: &str,
+        path: &ElementPath,
         item: &Item,
-    ) -> Option<(Vec<Hop>, usize)> {
-        let res = match self.cx.resolve_path(from, links, element) {
-            Err(c) if c.is_empty() => self.cx.infer_path(from, links, element),
-            r => r,
-        };
-        match res {
+    ) -> Option<Path> {
+        match self.cx.item_path_from(from, path) {
             Ok(x) => Some(x),
             Err(candidates) => {
                 let name = join_path(links, element);
@@ -153,10 +150,9 @@ impl<'m> Planner<'m> {
                             same.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
                         ));
                     } else {
-                        if let Some(owner) =
-                            self.cx.model.semantic_models.iter().find(|m| {
-                                m.dimension(element).is_some() || m.entity(element).is_some()
-                            })
+                        if let Some(owner) = (0..self.cx.model.semantic_models.len())
+                            .find(|&m| self.cx.model.has_element(m, path.element))
+                            .map(|m| &self.cx.model.semantic_models[m])
                         {
                             d = d.with_help(format!(
                                 "`{element}` is on semantic model `{}`, which `{root}` does not reach within {MAX_JOIN_HOPS} joins (MetricFlow's limit); an entity path names the entities joined on",
@@ -175,7 +171,7 @@ impl<'m> Planner<'m> {
                             ));
                         }
                     }
-                    if links.is_empty() && self.cx.element_exists(element) {
+                    if links.is_empty() && self.cx.model.is_element(path.element) {
                         d = d.with_help("qualify a dimension with the entity it belongs to, e.g. `listing__country`");
                     }
                     self.err(d);
@@ -237,17 +233,19 @@ impl<'m> Planner<'m> {
             } else {
                 (fb.chains[ci].aliases[i - 1].clone(), hops[i - 1].to)
             };
+            let model = self.cx.model;
             let base: String = hops[..=i]
                 .iter()
-                .map(|h| h.entity.as_str())
+                .map(|h| model.element_name(h.entity))
                 .collect::<Vec<_>>()
                 .join("__");
             let alias = fb.fresh_alias(&base);
-            self.project_element(prev_model, &hop.entity);
-            self.project_element(hop.to, &hop.entity);
+            self.project_element_id(prev_model, hop.entity);
+            self.project_element_id(hop.to, hop.entity);
+            let entity = model.element_name(hop.entity);
             let mut on = vec![Expr::eq(
-                Expr::col(&prev_alias, &hop.entity),
-                Expr::col(&alias, &hop.entity),
+                Expr::col(&prev_alias, entity),
+                Expr::col(&alias, entity),
             )];
             on.extend(self.partition_conditions(fb, hop.to, &alias));
             on.extend(self.validity_conditions(fb, hop.to, &alias));
@@ -259,7 +257,7 @@ impl<'m> Planner<'m> {
                 },
                 on,
             });
-            fb.chains[ci].hops.push(hop.clone());
+            fb.chains[ci].hops.push(*hop);
             fb.chains[ci].aliases.push(alias);
         }
         fb.chains[ci].aliases[hops.len() - 1].clone()
@@ -427,17 +425,15 @@ impl<'m> Planner<'m> {
             Target::Element {
                 links,
                 element,
+                path,
                 grain,
                 date_part,
             } => {
-                let (hops, target) = self.element_path(fb.model, links, element, item)?;
+                let (hops, target) = self.element_path(fb.model, links, element, path, item)?;
                 let alias = self.ensure_chain(fb, &hops);
-                self.project_element(target, element);
+                self.project_element_id(target, path.element);
                 let col = Expr::col(&alias, element);
-                let dim_grain = self.cx.model.semantic_models[target]
-                    .dimension(element)
-                    .and_then(|d| d.time_grain);
-                match dim_grain {
+                match self.cx.model.time_grain_on(target, path.element) {
                     Some(g) => self.time_expr(fb, col, g, grain.as_ref(), *date_part),
                     None => Some(col),
                 }

@@ -294,6 +294,11 @@ impl<'m> Planner<'m> {
         self.ctes.project_element(self.cx.model, sm, element);
     }
 
+    /// [`Self::project_element`], the element given by id.
+    fn project_element_id(&mut self, sm: usize, element: crate::model::ElementId) {
+        self.ctes.project_element_id(self.cx.model, sm, element);
+    }
+
     /// Every CTE of the plan, scans first.
     fn finish_ctes(&mut self) -> Vec<Cte> {
         self.ctes.finish(self.cx.model)

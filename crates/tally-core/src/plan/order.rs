@@ -10,7 +10,7 @@
 //! the model it is joined through. The same element at several grains comes from the finest grain
 //! up, date parts after grains. The order the items were requested in plays no part.
 
-use super::items::{Item, Target};
+use super::items::Item;
 use super::paths::Hop;
 use super::PlanCtx;
 use crate::model::SemanticModel;
@@ -38,7 +38,7 @@ impl<'m> PlanCtx<'m> {
             let Some(first) = hops.first() else { continue };
             match joins.iter_mut().find(|(h, _, _)| h == first) {
                 Some(j) => j.1 += 1,
-                None => joins.push((first.clone(), 1, 0)),
+                None => joins.push((*first, 1, 0)),
             }
         }
         for (first, _, size) in joins.iter_mut() {
@@ -68,14 +68,7 @@ impl<'m> PlanCtx<'m> {
 
     /// The path from `root` to an item's model (the same resolution as planning uses).
     pub(crate) fn item_path(&self, root: usize, it: &Item) -> Option<(Vec<Hop>, usize)> {
-        let Target::Element { links, element, .. } = &it.target else {
-            return None;
-        };
-        match self.resolve_path(root, links, element) {
-            Ok(p) => Some(p),
-            Err(c) if c.is_empty() => self.infer_path(root, links, element).ok(),
-            Err(_) => None,
-        }
+        self.item_path_from(root, it.path()?).ok()
     }
 
     pub(crate) fn output_key(
@@ -85,23 +78,21 @@ impl<'m> PlanCtx<'m> {
         joins: &[(Hop, usize, usize)],
     ) -> Key {
         let grain = grain_rank(it.grain(), it.date_part());
-        let Target::Element { element, .. } = &it.target else {
+        let Some(element) = it.path().map(|p| p.element) else {
             // metric_time: a time dimension of the measure's model, after its own.
             return (0, 0, 1, 0, 0, grain);
         };
         let Some((hops, model)) = path else {
             return (3, usize::MAX, 0, 0, 0, 0);
         };
-        let sm = &self.model.semantic_models[*model];
         let is_time = it.grain().is_some() || it.date_part().is_some();
-        let (kind, index) = match sm.dimensions.iter().position(|d| d.name == *element) {
-            Some(i) => (if is_time { 0 } else { 2 }, i),
+        let (kind, index) = match self.model.dimension_of(*model, element) {
+            Some((i, _)) => (if is_time { 0 } else { 2 }, i),
             None => (
                 1,
-                sm.entities
-                    .iter()
-                    .position(|e| e.name == *element)
-                    .unwrap_or(usize::MAX),
+                self.model
+                    .entity_of(*model, element)
+                    .map_or(usize::MAX, |(i, _)| i),
             ),
         };
         let block = match hops.first() {
@@ -125,10 +116,11 @@ impl<'m> PlanCtx<'m> {
         let sm: &SemanticModel = &self.model.semantic_models[model];
         let time_specs =
             |g: Grain| Grain::ALL.iter().filter(|x| **x >= g).count() + DatePart::ALL.len();
-        let own_primary = sm
+        let own_primary = self
+            .model
+            .model_elements(model)
             .primary_entity
-            .as_deref()
-            .is_some_and(|p| sm.entity(p).is_none());
+            .is_some_and(|p| self.model.entity_of(model, p).is_none());
         let links = 1
             + sm.entities
                 .iter()

@@ -4,50 +4,50 @@
 
 use super::items::{item_out, Item, Target};
 use super::PlanCtx;
-use crate::model::{Metric, Model};
+use crate::model::{ElementId, ElementPath, Metric, Model};
 use crate::spec::EntityType;
 use crate::time::{Grain, TimeGrain};
 use std::collections::BTreeSet;
 
-/// One hop of a join path: over entity `entity` to model `to`.
-#[derive(Clone, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
+/// One hop of a join path: over entity `entity` to model `to`. Ids compare as their names do, so
+/// paths sort as by name.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub(crate) struct Hop {
-    pub entity: String,
+    pub entity: ElementId,
     pub to: usize,
 }
 
+/// A join path: the hops from the root model, and the model reached.
+pub(crate) type Path = (Vec<Hop>, usize);
+
 impl<'m> PlanCtx<'m> {
-    /// Find the join path from model `from` along entity links to a model that has `element`
-    /// (see [`find_path`]).
-    pub(crate) fn resolve_path(
-        &self,
-        from: usize,
-        links: &[String],
-        element: &str,
-    ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        find_path(self.model, from, links, element)
+    /// Find the join path from model `from` along the entity links of `path` to a model that
+    /// has its element (see [`find_path`]).
+    pub(crate) fn resolve_path(&self, from: usize, path: &ElementPath) -> Result<Path, Vec<Path>> {
+        find_path(self.model, from, path)
     }
 
-    /// The shortest of several paths (see [`pick_path`]).
-    pub(crate) fn pick_path(
+    /// [`Self::resolve_path`], or when no model has the element along those links, the path
+    /// MetricFlow infers from a shortened one ([`Self::infer_path`]): how planning resolves an
+    /// item.
+    pub(crate) fn item_path_from(
         &self,
-        found: Vec<(Vec<Hop>, usize)>,
-        links: &[String],
-    ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        pick_path(self.model, found, links)
+        from: usize,
+        path: &ElementPath,
+    ) -> Result<Path, Vec<Path>> {
+        match self.resolve_path(from, path) {
+            Err(c) if c.is_empty() => self.infer_path(from, path),
+            r => r,
+        }
     }
 
     /// MetricFlow lets an entity path be shortened to its last links (`user__home_state` for
     /// `listing__user__home_state` when `user` is only reachable through `listing`): the paths from
-    /// `from` of at most [`MAX_JOIN_HOPS`] joins whose last hops are `links` and end on a model with
-    /// `element`. The output column is named by the full path, as MetricFlow names it.
-    pub(crate) fn infer_path(
-        &self,
-        from: usize,
-        links: &[String],
-        element: &str,
-    ) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-        let models = &self.model.semantic_models;
+    /// `from` of at most [`MAX_JOIN_HOPS`] joins whose last hops are `path`'s links and end on a
+    /// model with its element. The output column is named by the full path, as MetricFlow names it.
+    pub(crate) fn infer_path(&self, from: usize, path: &ElementPath) -> Result<Path, Vec<Path>> {
+        let model = self.model;
+        let links = &path.links;
         // MetricFlow matches the given links as a suffix of the entity paths of the valid group-by
         // items, which are at most MAX_JOIN_HOPS joins long: only a path shorter than that can be
         // completed at its front.
@@ -55,29 +55,22 @@ impl<'m> PlanCtx<'m> {
             return Err(Vec::new());
         }
         let mut found = Vec::new();
-        let mut frontier: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
+        let mut frontier: Vec<Path> = vec![(Vec::new(), from)];
         for _ in 0..MAX_JOIN_HOPS {
             let mut next = Vec::new();
             for (hops, cur) in &frontier {
-                for e in &models[*cur].entities {
+                for &e in &model.model_elements(*cur).entities {
                     // No cycles: a path joins on an entity once.
-                    if hops.iter().any(|h| h.entity == e.name) {
+                    if hops.iter().any(|h| h.entity == e) {
                         continue;
                     }
-                    for (ti, t) in models.iter().enumerate() {
+                    for &ti in model.keyed_by(e) {
                         if ti == *cur || ti == from || hops.iter().any(|h| h.to == ti) {
                             continue;
                         }
-                        if t.entity(&e.name)
-                            .is_some_and(|te| te.kind != EntityType::Foreign)
-                        {
-                            let mut h = hops.clone();
-                            h.push(Hop {
-                                entity: e.name.clone(),
-                                to: ti,
-                            });
-                            next.push((h, ti));
-                        }
+                        let mut h = hops.clone();
+                        h.push(Hop { entity: e, to: ti });
+                        next.push((h, ti));
                     }
                 }
             }
@@ -85,12 +78,9 @@ impl<'m> PlanCtx<'m> {
                 let ends_with_links = hops.len() > links.len()
                     && hops[hops.len() - links.len()..]
                         .iter()
-                        .map(|h| &h.entity)
-                        .eq(links.iter());
-                let sm = &models[*m];
-                if ends_with_links
-                    && (sm.dimension(element).is_some() || sm.entity(element).is_some())
-                {
+                        .map(|h| h.entity)
+                        .eq(links.iter().copied());
+                if ends_with_links && model.has_element(*m, path.element) {
                     found.push((hops.clone(), *m));
                 }
             }
@@ -99,7 +89,7 @@ impl<'m> PlanCtx<'m> {
             }
             frontier = next;
         }
-        self.pick_path(found, links)
+        pick_path(model, found, links)
     }
 
     /// Rewrite group-by items whose entity path is a shortened form of a longer path (see
@@ -117,35 +107,32 @@ impl<'m> PlanCtx<'m> {
             roots = (0..self.model.semantic_models.len()).collect();
         }
         for it in items.iter_mut() {
-            let Target::Element { links, element, .. } = &it.target else {
+            let Some(path) = it.path().cloned() else {
                 continue;
             };
             // A time dimension without an explicit grain is at the grain it has on its model.
             if it.own_grain {
-                if let Some(g) = self.resolved_time_grain(&roots, links, element) {
+                if let Some(g) = self.resolved_time_grain(&roots, &path) {
                     if let Target::Element { grain, .. } = &mut it.target {
                         *grain = Some(TimeGrain::Standard(g));
                     }
                     it.out = item_out(&it.target);
                 }
             }
-            let Target::Element { links, element, .. } = &it.target else {
-                continue;
-            };
-            if links.is_empty()
-                || roots
-                    .iter()
-                    .any(|r| self.resolve_path(*r, links, element).is_ok())
-            {
+            if path.links.is_empty() || roots.iter().any(|r| self.resolve_path(*r, &path).is_ok()) {
                 continue;
             }
-            let inferred = roots
-                .iter()
-                .find_map(|r| self.infer_path(*r, links, element).ok());
+            let inferred = roots.iter().find_map(|r| self.infer_path(*r, &path).ok());
             if let Some((hops, _)) = inferred {
-                let full: Vec<String> = hops.iter().map(|h| h.entity.clone()).collect();
-                if let Target::Element { links, .. } = &mut it.target {
-                    *links = full;
+                if let Target::Element {
+                    links, path: ids, ..
+                } = &mut it.target
+                {
+                    *links = hops
+                        .iter()
+                        .map(|h| self.model.element_name(h.entity).to_string())
+                        .collect();
+                    ids.links = hops.iter().map(|h| h.entity).collect();
                 }
                 it.out = item_out(&it.target);
             }
@@ -155,20 +142,10 @@ impl<'m> PlanCtx<'m> {
     }
 
     /// The grain of a time dimension on the model the first root reaching it reaches.
-    pub(crate) fn resolved_time_grain(
-        &self,
-        roots: &[usize],
-        links: &[String],
-        element: &str,
-    ) -> Option<Grain> {
+    pub(crate) fn resolved_time_grain(&self, roots: &[usize], path: &ElementPath) -> Option<Grain> {
         roots.iter().find_map(|r| {
-            let (_, m) = match self.resolve_path(*r, links, element) {
-                Err(c) if c.is_empty() => self.infer_path(*r, links, element).ok()?,
-                x => x.ok()?,
-            };
-            self.model.semantic_models[m]
-                .dimension(element)
-                .and_then(|d| d.time_grain)
+            let (_, m) = self.item_path_from(*r, path).ok()?;
+            self.model.time_grain_on(m, path.element)
         })
     }
 
@@ -179,16 +156,10 @@ impl<'m> PlanCtx<'m> {
         valid_group_by_names(self.model, from)
     }
 
-    /// Whether `from` reaches every element item (directly or by a shortened path).
-    pub(crate) fn reaches(&self, from: usize, links: &[String], element: &str) -> Option<usize> {
-        match self.resolve_path(from, links, element) {
-            Ok((h, _)) => Some(h.len()),
-            Err(c) if c.is_empty() => self
-                .infer_path(from, links, element)
-                .ok()
-                .map(|(h, _)| h.len()),
-            Err(_) => None,
-        }
+    /// The number of joins from `from` to the element (directly or by a shortened path), if it
+    /// is reached.
+    pub(crate) fn reaches(&self, from: usize, path: &ElementPath) -> Option<usize> {
+        self.item_path_from(from, path).ok().map(|(h, _)| h.len())
     }
 }
 
@@ -196,19 +167,15 @@ impl<'m> PlanCtx<'m> {
 /// two joins away from the measure's semantic model.
 pub(crate) const MAX_JOIN_HOPS: usize = 2;
 
-/// The planner's join rule: from semantic model `from`, follow the entity `links` through models on
-/// which the link is a key (primary, unique or natural), and find the nearest model that has
-/// `element` (a dimension or entity). `Ok` with the path when there is exactly one (or exactly one
-/// ending on a model whose primary entity is the last link); `Err` with the candidates otherwise
-/// (empty when no model has it). Validation and the graph use the same rule.
-pub(crate) fn find_path(
-    model: &Model,
-    from: usize,
-    links: &[String],
-    element: &str,
-) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-    let models = &model.semantic_models;
-    let mut states: Vec<(Vec<Hop>, usize)> = vec![(Vec::new(), from)];
+/// The planner's join rule: from semantic model `from`, follow the entity links of `path` through
+/// models on which the link is a key (primary, unique or natural), and find the nearest model
+/// that has its element (a dimension or entity). `Ok` with the path when there is exactly one (or
+/// exactly one ending on a model whose primary entity is the last link); `Err` with the
+/// candidates otherwise (empty when no model has it). Validation and the graph use the same rule.
+/// Reads element ids only.
+pub(crate) fn find_path(model: &Model, from: usize, path: &ElementPath) -> Result<Path, Vec<Path>> {
+    let links = &path.links;
+    let mut states: Vec<Path> = vec![(Vec::new(), from)];
     // As in MetricFlow, an entity path is either one link naming the root model's own rows (a
     // local element: `booking__is_instant`) or the entities joined on, one per hop, at most
     // MAX_JOIN_HOPS of them: `listing__user__home_state` is not `listing` kept local, then `user`.
@@ -216,30 +183,30 @@ pub(crate) fn find_path(
     if links.len() > MAX_JOIN_HOPS {
         return Err(Vec::new());
     }
-    for link in links {
+    for &link in links {
         let mut next = Vec::new();
         for (hops, cur) in &states {
-            let m = &models[*cur];
+            let entity = model.entity_of(*cur, link);
             // `primary_entity:` names the rows' entity without a column: it qualifies local
             // dimensions only.
-            if m.entity(link).is_none() && m.primary_entity.as_deref() == Some(link.as_str()) {
+            if entity.is_none() && model.model_elements(*cur).primary_entity == Some(link) {
                 if local {
                     next.push((hops.clone(), *cur));
                 }
                 continue;
             }
-            let Some(e) = m.entity(link) else { continue };
+            let Some((_, e)) = entity else { continue };
             if local && e.kind != EntityType::Foreign {
                 next.push((hops.clone(), *cur));
             }
-            // The models on which `link` is a key, from the model's index.
-            for ti in model.models_keyed_by(link) {
+            // The models on which `link` is a key.
+            for &ti in model.keyed_by(link) {
                 if ti == *cur || ti == from || hops.iter().any(|h| h.to == ti) {
                     continue;
                 }
                 let mut h = hops.clone();
                 h.push(Hop {
-                    entity: link.clone(),
+                    entity: link,
                     to: ti,
                 });
                 next.push((h, ti));
@@ -247,24 +214,16 @@ pub(crate) fn find_path(
         }
         states = next;
     }
-    let found: Vec<(Vec<Hop>, usize)> = states
+    let found: Vec<Path> = states
         .into_iter()
-        .filter(|(_, m)| {
-            let sm = &models[*m];
-            sm.dimension(element).is_some() || sm.entity(element).is_some()
-        })
+        .filter(|(_, m)| model.has_element(*m, path.element))
         .collect();
     pick_path(model, found, links)
 }
 
 /// The shortest of several paths; several of the same length are ambiguous unless one ends on
 /// a model whose primary entity is the last link.
-fn pick_path(
-    model: &Model,
-    mut found: Vec<(Vec<Hop>, usize)>,
-    links: &[String],
-) -> Result<(Vec<Hop>, usize), Vec<(Vec<Hop>, usize)>> {
-    let models = &model.semantic_models;
+fn pick_path(model: &Model, mut found: Vec<Path>, links: &[ElementId]) -> Result<Path, Vec<Path>> {
     if found.is_empty() {
         return Err(Vec::new());
     }
@@ -273,14 +232,12 @@ fn pick_path(
     found.sort();
     found.dedup();
     if found.len() > 1 {
-        let last = links.last().cloned().unwrap_or_default();
-        let primary: Vec<(Vec<Hop>, usize)> = found
+        let last = links.last().copied();
+        let mut primary = found
             .iter()
-            .filter(|(_, m)| models[*m].primary_entity_name() == Some(last.as_str()))
-            .cloned()
-            .collect();
-        if primary.len() == 1 {
-            return Ok(primary.into_iter().next().expect("one"));
+            .filter(|(_, m)| last.is_some() && model.model_elements(*m).primary == last);
+        if let (Some(one), None) = (primary.next(), primary.next()) {
+            return Ok(one.clone());
         }
         return Err(found);
     }
@@ -323,17 +280,23 @@ pub(crate) fn valid_group_by_names(model: &Model, from: usize) -> Vec<String> {
     for link in &local_links {
         elements(from, &[*link], &mut out);
     }
-    for e1 in &root.entities {
-        for t in model.models_keyed_by(&e1.name) {
+    let ids = |m: usize| {
+        models[m]
+            .entities
+            .iter()
+            .zip(&model.model_elements(m).entities)
+    };
+    for (e1, &id1) in ids(from) {
+        for &t in model.keyed_by(id1) {
             if t == from {
                 continue;
             }
             elements(t, &[e1.name.as_str()], &mut out);
-            for e2 in &models[t].entities {
-                if e2.name == e1.name {
+            for (e2, &id2) in ids(t) {
+                if id2 == id1 {
                     continue;
                 }
-                for u in model.models_keyed_by(&e2.name) {
+                for &u in model.keyed_by(id2) {
                     if u == from || u == t {
                         continue;
                     }

@@ -2,7 +2,9 @@
 
 use super::{resolve_element, Validator};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{join_path, Filter, FilterRef, Item, MeasureRef, Metric, MetricKind, MetricRef};
+use crate::model::{
+    join_path, ElementPath, Filter, FilterRef, Item, MeasureRef, Metric, MetricKind, MetricRef,
+};
 use crate::plan::{plan_query, QueryRequest};
 use crate::spec::EntityType;
 use crate::yaml::Spanned;
@@ -114,15 +116,15 @@ impl<'m> Validator<'m> {
             );
         }
         for (g, item) in r.group_by.iter().zip(&r.items) {
-            let reached = item
-                .as_ref()
-                .ok()
-                .and_then(Item::element)
-                .is_some_and(|(_, e)| {
-                    models
-                        .iter()
-                        .any(|&mi| self.resolve_path(mi, &[], e).is_ok())
-                });
+            let reached = item.as_ref().ok().and_then(Item::path).is_some_and(|p| {
+                let local = ElementPath {
+                    links: Vec::new(),
+                    element: p.element,
+                };
+                models
+                    .iter()
+                    .any(|&mi| self.resolve_path(mi, &local).is_ok())
+            });
             if !reached {
                 let span = match item {
                     Ok(i) => i.span,
@@ -141,16 +143,16 @@ impl<'m> Validator<'m> {
 
     /// Check one bound item (from a filter or a group-by item) against the models it applies to.
     pub(super) fn check_item(&mut self, i: &Item, models: &BTreeSet<usize>, code: &'static str) {
-        let Some((links, element)) = i.element() else {
+        let (Some((links, element)), Some(path)) = (i.element(), i.path()) else {
             return;
         };
         for &mi in models {
-            match self.resolve_path(mi, links, element) {
+            match self.resolve_path(mi, path) {
                 Ok(()) => {}
                 Err(found) if found.is_empty() => {
                     let name = join_path(links, element);
                     let names = self.reachable_names(&[mi].into());
-                    let exists = self.model.element_exists(element);
+                    let exists = self.model.is_element(path.element);
                     let mut d = Diagnostic::error(
                         code,
                         format!(
@@ -194,13 +196,8 @@ impl<'m> Validator<'m> {
         }
     }
 
-    pub(super) fn resolve_path(
-        &self,
-        from: usize,
-        links: &[String],
-        element: &str,
-    ) -> Result<(), Vec<usize>> {
-        resolve_element(self.model, from, links, element).map(|_| ())
+    pub(super) fn resolve_path(&self, from: usize, path: &ElementPath) -> Result<(), Vec<usize>> {
+        resolve_element(self.model, from, path).map(|_| ())
     }
 
     /// Names reachable from some of `models` with at most one join, for suggestions.
@@ -208,14 +205,15 @@ impl<'m> Validator<'m> {
         let models = &self.model.semantic_models;
         let mut out = vec!["metric_time".to_string()];
         for &f in from {
-            for e in &models[f].entities {
+            let ids = &self.model.model_elements(f).entities;
+            for (e, &id) in models[f].entities.iter().zip(ids) {
                 out.push(e.name.clone());
+                let keyed_by = self.model.keyed_by(id);
                 for (ti, t) in models.iter().enumerate() {
                     let keyed = if ti == f {
                         e.kind != EntityType::Foreign
                     } else {
-                        t.entity(&e.name)
-                            .is_some_and(|te| te.kind != EntityType::Foreign)
+                        keyed_by.binary_search(&ti).is_ok()
                     };
                     if keyed {
                         out.extend(

@@ -35,7 +35,7 @@
 
 use crate::diag::{self, Diagnostic};
 use crate::dialect::Dialect;
-use crate::model::Model;
+use crate::model::{ElementPath, Model};
 use crate::source::Span;
 use std::collections::BTreeSet;
 
@@ -105,10 +105,9 @@ fn dedup(diags: Vec<Diagnostic>) -> Vec<Diagnostic> {
 pub(crate) fn resolve_element(
     model: &Model,
     from: usize,
-    links: &[String],
-    element: &str,
+    path: &ElementPath,
 ) -> Result<usize, Vec<usize>> {
-    crate::plan::find_path(model, from, links, element)
+    crate::plan::find_path(model, from, path)
         .map(|(_, m)| m)
         .map_err(|found| found.into_iter().map(|(_, m)| m).collect())
 }

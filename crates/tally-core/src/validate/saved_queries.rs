@@ -141,13 +141,10 @@ impl<'m> Validator<'m> {
                     continue;
                 }
             };
-            let Some((links, element)) = i.element() else {
+            let (Some((links, element)), Some(path)) = (i.element(), i.path()) else {
                 continue;
             };
-            if all
-                .iter()
-                .any(|&mi| self.resolve_path(mi, links, element).is_ok())
-            {
+            if all.iter().any(|&mi| self.resolve_path(mi, path).is_ok()) {
                 continue;
             }
             let name = crate::model::join_path(links, element);
