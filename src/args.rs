@@ -41,7 +41,8 @@ pub(crate) struct Cli {
     #[arg(long, global = true, value_enum, default_value_t = Color::Auto)]
     pub color: Color,
     /// The materialisation cache of `sql:` semantic models on the local DuckDB (`tally query`,
-    /// `check`, `tree`): on, off, or refresh (rebuild what the command uses).
+    /// `check`, `tree`) and the validation cache of project states: on, off, or refresh (rebuild
+    /// what the command uses, validate again).
     #[arg(long, global = true, value_enum, default_value_t = CacheMode::On)]
     pub cache: CacheMode,
     /// Say more on stderr (what the cache did).
@@ -209,8 +210,8 @@ pub(crate) enum Command {
         #[arg(long)]
         duckdb: Option<PathBuf>,
     },
-    /// The materialisation cache beside the project's DuckDB database: `status` lists its
-    /// tables (model, rows, fresh or stale), `clear` deletes it.
+    /// The validation cache and the materialisation cache beside the project's DuckDB database:
+    /// `status` lists them (tables: model, rows, fresh or stale), `clear` deletes them.
     Cache {
         #[arg(value_enum)]
         action: CacheAction,

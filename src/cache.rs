@@ -96,6 +96,20 @@ fn database(ctx: &Ctx, flag: Option<&Path>) -> Result<PathBuf, u8> {
 /// `tally cache status|clear`.
 pub(crate) fn run(ctx: &Ctx, action: crate::choices::CacheAction, flag: Option<&Path>) -> u8 {
     use crate::choices::CacheAction;
+    // The validation cache first (`vcache`): it needs no database.
+    match action {
+        CacheAction::Status => crate::vcache::status(),
+        CacheAction::Clear => {
+            if let Err(e) = crate::vcache::clear() {
+                eprintln!("error[{}]: {e}", diag::codes::IO);
+                return EXIT_PROBLEMS;
+            }
+        }
+    }
+    if flag.is_none() && crate::project::database_settings(ctx).setting.is_none() {
+        println!("no DuckDB database: no materialisation cache");
+        return EXIT_OK;
+    }
     let db = match database(ctx, flag) {
         Ok(p) => p,
         Err(c) => return c,

@@ -22,6 +22,7 @@ mod serve;
 mod table;
 mod tree;
 mod usage;
+mod vcache;
 
 use args::{Cli, Command, QueryArgs};
 use choices::QueryFormat;

@@ -24,6 +24,7 @@ mod project;
 mod report;
 mod table;
 mod usage;
+mod vcache;
 
 use args::Cli;
 use clap::Parser;

@@ -69,10 +69,31 @@ fn read_spec(ctx: &Ctx) -> (ProjectSpec, Vec<Diagnostic>) {
     (spec, diags)
 }
 
-/// Load, resolve and validate the project, with every diagnostic.
+/// Load, resolve and validate the project, with every diagnostic. A project state that validated
+/// before is not validated again: its recorded warnings are replayed (`vcache`).
 pub(crate) fn load(ctx: &Ctx) -> Loaded {
+    load_with(ctx, true)
+}
+
+/// Load, resolve and validate the project (the recorded validation of its state replayed when
+/// `replay`); a state that validates is recorded.
+fn load_with(ctx: &Ctx, replay: bool) -> Loaded {
     let (spec, diags) = read_spec(ctx);
-    let (model, diags) = tally_core::pipeline::check_spec(spec, diags, &tally_templates::builtin());
+    let templates = tally_templates::builtin();
+    let slot = crate::vcache::Slot::of(ctx, &spec, &diags);
+    if let Some(slot) = slot.as_ref().filter(|_| replay) {
+        if let Some(recorded) = slot.lookup(ctx, spec.sources.files().count()) {
+            let (model, _) = tally_core::model::spec_to_model(spec, &templates);
+            return Loaded {
+                model,
+                diags: recorded,
+            };
+        }
+    }
+    let (model, diags) = tally_core::pipeline::check_spec(spec, diags, &templates);
+    if let Some(slot) = slot {
+        slot.record(ctx, &diags);
+    }
     Loaded { model, diags }
 }
 
@@ -119,7 +140,8 @@ pub(crate) fn debug_loads(ctx: &Ctx) {
 /// name files relative to the repository root.
 pub(crate) fn validate(ctx: &Ctx, format: crate::choices::DiagFormat) -> u8 {
     use crate::choices::DiagFormat;
-    let loaded = load(ctx);
+    // The one command that always validates (and records the outcome for the others).
+    let loaded = load_with(ctx, false);
     let (model, diags) = (&loaded.model, &loaded.diags);
     let errors = loaded.errors();
     match format {

@@ -240,9 +240,11 @@ fn query_reads_the_project_once() {
 fn into_closed_pipe(args: &[&str]) -> (Option<i32>, String) {
     let (reader, writer) = std::io::pipe().expect("pipe");
     drop(reader);
+    let cache = tempfile::tempdir().expect("temp dir");
     let out = std::process::Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(args)
         .env("NO_COLOR", "1")
+        .env("TALLY_CACHE_DIR", cache.path())
         .stdout(writer)
         .output()
         .expect("run tally");

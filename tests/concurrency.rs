@@ -30,6 +30,11 @@ fn spawn(root: &Path, args: &[&str]) -> std::process::Child {
         .arg(root)
         .args(args)
         .env("NO_COLOR", "1")
+        // The validation cache beside the project copy, in the test's temporary directory.
+        .env(
+            "TALLY_CACHE_DIR",
+            root.parent().expect("parent").join("tally-cache"),
+        )
         .stdout(std::process::Stdio::piped())
         .stderr(std::process::Stdio::piped())
         .spawn()

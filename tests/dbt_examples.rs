@@ -407,10 +407,12 @@ fn dbt(venv: &Path, project: &Path, args: &[&str]) -> Result<(), String> {
 
 /// Runs tally in the project directory, as a user of the project would.
 fn tally_in(project: &Path, args: &[String]) -> common::Out {
+    let cache = tempfile::tempdir().expect("temp dir");
     let out = Command::new(env!("CARGO_BIN_EXE_tally"))
         .args(args)
         .current_dir(project)
         .env("NO_COLOR", "1")
+        .env("TALLY_CACHE_DIR", cache.path())
         .output()
         .expect("run tally");
     common::Out {

@@ -18,7 +18,11 @@ pub(crate) fn tally(args: &[&str]) -> Out {
 /// Run `tally` with the environment variables `remove`d, then `set`.
 pub(crate) fn tally_env(args: &[&str], set: &[(&str, String)], remove: &[&str]) -> Out {
     let mut c = Command::new(env!("CARGO_BIN_EXE_tally"));
-    c.args(args).env("NO_COLOR", "1");
+    // The validation cache in a directory of this run only (tests write only in temp dirs).
+    let cache = tempfile::tempdir().expect("temp dir");
+    c.args(args)
+        .env("NO_COLOR", "1")
+        .env("TALLY_CACHE_DIR", cache.path());
     for k in remove {
         c.env_remove(k);
     }

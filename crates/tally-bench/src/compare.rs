@@ -3,7 +3,10 @@
 //! placeholders `{metrics}`, `{group_by}` (comma-separated) and `{project}`; every command runs in
 //! the project directory. Runs are paired: each round runs every command once, in an order that
 //! rotates between rounds, so that the machine's load hits them alike. Prints medians, minimums
-//! and ratios to the first command.
+//! and ratios to the first command. Every command runs with `TALLY_CACHE_DIR` set to a directory
+//! of this run (tally's validation cache, README "Performance"), primed by one untimed run of each
+//! command: `tally sql` is the warm path (an unchanged project replays its validation) and
+//! `tally sql --cache off` the cold one (validated every time).
 //!
 //! ```text
 //! tally-bench compare --bin "new=target/release/tally sql --metrics {metrics} --group-by {group_by}" \
@@ -12,6 +15,7 @@
 //! ```
 
 use crate::{median, ms, Options};
+use std::path::Path;
 use std::process::Command;
 use std::time::{Duration, Instant};
 
@@ -49,6 +53,9 @@ fn default_bins() -> Result<Vec<Bin>, String> {
         parse_bin(&format!(
             "tally sql={t} sql --metrics {{metrics}} --group-by {{group_by}}"
         ))?,
+        parse_bin(&format!(
+            "tally sql --cache off={t} sql --cache off --metrics {{metrics}} --group-by {{group_by}}"
+        ))?,
         parse_bin(&format!("tally --version={t} --version"))?,
         parse_bin("/bin/true=/bin/true")?,
     ])
@@ -66,11 +73,12 @@ fn expand(template: &[String], metrics: &str, group_by: &str, project: &str) -> 
 }
 
 /// One run of a command: its wall time, or why it failed.
-fn once(argv: &[String], dir: &std::path::Path) -> Result<Duration, String> {
+fn once(argv: &[String], dir: &std::path::Path, cache: &Path) -> Result<Duration, String> {
     let t = Instant::now();
     let out = Command::new(&argv[0])
         .args(&argv[1..])
         .current_dir(dir)
+        .env("TALLY_CACHE_DIR", cache)
         .output()
         .map_err(|e| format!("cannot run {}: {e}", argv[0]))?;
     let took = t.elapsed();
@@ -103,6 +111,7 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
     };
     let runs = if opts.runs <= 1 { 20 } else { opts.runs };
     let project = opts.project.to_string_lossy().into_owned();
+    let cache = tempfile::tempdir().map_err(|e| e.to_string())?;
     println!("## Side by side\n");
     println!("machine: {}\n", crate::machine());
     println!(
@@ -121,6 +130,12 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
         // CPU time of the children, summed per command (the kernel counts it in ticks of 10 ms,
         // so only the mean over many runs means something).
         let mut cpu: Vec<Duration> = vec![Duration::ZERO; bins.len()];
+        // One untimed run of each: the validation cache primed, the files in the page cache.
+        for (i, argv) in argvs.iter().enumerate() {
+            if let Err(e) = once(argv, &opts.project, cache.path()) {
+                failed[i] = Some(e);
+            }
+        }
         for round in 0..runs {
             for k in 0..bins.len() {
                 let i = (k + round) % bins.len();
@@ -128,7 +143,7 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
                     continue;
                 }
                 let before = crate::cache::children_cpu();
-                let result = once(&argvs[i], &opts.project);
+                let result = once(&argvs[i], &opts.project, cache.path());
                 cpu[i] += crate::cache::children_cpu().saturating_sub(before);
                 match result {
                     Ok(t) => times[i].push(t),

@@ -4,6 +4,7 @@ pub mod dbt;
 pub mod diag;
 pub mod dialect;
 pub mod diff;
+pub mod digest;
 pub mod expr;
 pub mod files;
 pub mod fragments;

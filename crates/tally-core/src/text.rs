@@ -1,4 +1,8 @@
-//! Text helpers shared by the CLI and the dbt loader, importing nothing.
+//! Text helpers shared by the CLI, the dbt loader, the model's index and the planner's CTE names,
+//! importing no module of the crate.
+
+use sqlparser::dialect::GenericDialect;
+use sqlparser::tokenizer::{Token, Tokenizer};
 
 /// Split a comma-separated list, keeping commas inside parentheses, brackets, braces and quotes;
 /// items are trimmed, empty ones dropped. A closing bracket that closes nothing ends the list, so
@@ -44,6 +48,37 @@ pub fn split_list(s: &str) -> Vec<String> {
         out.push(cur.trim().to_string());
     }
     out
+}
+
+/// The parts of a qualified relation name (`"db"."Schema".claim` -> `db`, `schema`, `claim`),
+/// without quotes, lower-cased.
+pub(crate) fn relation_parts(name: &str) -> Vec<String> {
+    // Plain identifiers joined by dots (the common case) split without the tokenizer.
+    let plain = |p: &str| {
+        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
+    };
+    if name.split('.').all(plain) {
+        return name.split('.').map(str::to_ascii_lowercase).collect();
+    }
+    match Tokenizer::new(&GenericDialect {}, name).tokenize() {
+        Ok(tokens) => tokens
+            .into_iter()
+            .filter_map(|t| match t {
+                Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                _ => None,
+            })
+            .collect(),
+        Err(_) => words(name),
+    }
+}
+
+/// Every identifier-like word of a text, lower-cased.
+pub(crate) fn words(text: &str) -> Vec<String> {
+    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
+        .filter(|w| !w.is_empty())
+        .map(str::to_ascii_lowercase)
+        .collect()
 }
 
 #[cfg(test)]

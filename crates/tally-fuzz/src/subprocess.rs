@@ -49,6 +49,8 @@ pub fn run_tally(tally: &Path, args: &[String], limits: &Limits) -> std::io::Res
         .arg(tally)
         .args(args)
         .env("NO_COLOR", "1")
+        // Mutants are one-off projects: never remembered in the user's validation cache.
+        .env("TALLY_CACHE", "off")
         .stdin(Stdio::null())
         .stdout(Stdio::piped())
         .stderr(Stdio::piped())

@@ -8,6 +8,19 @@ use crate::diag::Diagnostic;
 use crate::time::Grain;
 use std::sync::Arc;
 
+/// Every part of the tables that table-backed semantic models read (`sql:` relations are read
+/// when a plan reads them: `plan::names`).
+fn table_relations(models: &[SemanticModel]) -> std::collections::BTreeSet<String> {
+    models
+        .iter()
+        .filter_map(|m| match &m.relation {
+            Relation::Table(t) => Some(crate::text::relation_parts(t)),
+            Relation::Query(..) => None,
+        })
+        .flatten()
+        .collect()
+}
+
 impl ModelIndex {
     pub fn build(models: &[SemanticModel]) -> ModelIndex {
         let mut ix = ModelIndex {
@@ -16,6 +29,7 @@ impl ModelIndex {
             ..ModelIndex::default()
         };
         ix.model_names = Arc::new(models.iter().map(|m| m.name.to_ascii_lowercase()).collect());
+        ix.table_relations = Arc::new(table_relations(models));
         for (mi, m) in models.iter().enumerate() {
             for (i, x) in m.measures.iter().enumerate() {
                 ix.measures.entry(x.name.clone()).or_insert((mi, i));
@@ -119,6 +133,14 @@ impl Model {
             c.insert(key, (rendered.to_string(), out.clone()));
         }
         out
+    }
+
+    /// Every part of the tables that table-backed semantic models read, lower-cased.
+    pub(crate) fn table_relation_parts(&self) -> Arc<std::collections::BTreeSet<String>> {
+        match self.index() {
+            Some(ix) => ix.table_relations.clone(),
+            None => Arc::new(table_relations(&self.semantic_models)),
+        }
     }
 
     /// The names of the semantic models, lower-cased.

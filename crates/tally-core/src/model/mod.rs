@@ -116,6 +116,10 @@ pub struct ModelIndex {
     elements: elements::Elements,
     /// The names of the semantic models, lower-cased (CTE names keep clear of them).
     model_names: Arc<std::collections::HashSet<String>>,
+    /// Every part of the tables that table-backed semantic models read, lower-cased: reserved
+    /// from a query's first plan on, so that a model reading a table named like itself does not
+    /// make the planner plan again (`plan::names`).
+    table_relations: Arc<BTreeSet<String>>,
 }
 
 #[derive(Debug, Clone, Serialize)]

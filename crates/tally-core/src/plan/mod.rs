@@ -219,7 +219,9 @@ pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnos
     let req = req.bound(model);
     let req = req.as_ref();
     const PASSES: usize = 3;
-    let mut reserved = ReservedNames::new(model, Default::default());
+    // The tables of table-backed models are known without rendering anything: reserved from the
+    // start, so that a model reading a table named like itself is planned once.
+    let mut reserved = ReservedNames::new(model, model.table_relation_parts());
     for _ in 0..PASSES {
         let plan = plan_with(model, req, reserved.clone())?;
         match names::shadowed(model, &plan.query, reserved.relations()) {

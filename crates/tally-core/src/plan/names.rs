@@ -9,7 +9,8 @@
 //! case-insensitively, as unquoted identifiers do.
 //!
 //! Which relations a query reads is known once it is planned, so [`super::plan_query`] plans with
-//! the names known so far (none at first) and, when a CTE turned out to take the name of a
+//! the names known so far (at first the tables of the table-backed semantic models, from the
+//! model's index: no rendering needed) and, when a CTE turned out to take the name of a
 //! relation the plan reads ([`shadowed`]), plans again with those names reserved: the relations a
 //! plan reads do not depend on its CTE names, so the second plan reads the same and takes none of
 //! them. A `sql:` relation's names are computed the first time a plan reads it (rendered for every
@@ -18,6 +19,7 @@
 
 use crate::model::{Model, Relation};
 use crate::sql::{Expr, Query, Select, SqlPart, TableRef};
+use crate::text::{relation_parts, words};
 use sqlparser::dialect::GenericDialect;
 use sqlparser::keywords::Keyword;
 use sqlparser::tokenizer::{Token, Tokenizer};
@@ -228,29 +230,6 @@ fn query_reads(model: &Model, sm: usize, business: bool, text: &str) -> Arc<BTre
     out
 }
 
-/// The parts of a qualified relation name (`"db"."Schema".claim` -> `db`, `schema`, `claim`),
-/// without quotes, lower-cased.
-pub(crate) fn relation_parts(name: &str) -> Vec<String> {
-    // Plain identifiers joined by dots (the common case) split without the tokenizer.
-    let plain = |p: &str| {
-        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    if name.split('.').all(plain) {
-        return name.split('.').map(str::to_ascii_lowercase).collect();
-    }
-    match Tokenizer::new(&GenericDialect {}, name).tokenize() {
-        Ok(tokens) => tokens
-            .into_iter()
-            .filter_map(|t| match t {
-                Token::Word(w) => Some(w.value.to_ascii_lowercase()),
-                _ => None,
-            })
-            .collect(),
-        Err(_) => words(name),
-    }
-}
-
 /// Every part of the relations a SQL text reads: the names after `FROM`, `JOIN` and the commas of
 /// a FROM list (`FROM a, b`). Unreadable SQL (unrendered Jinja, say) counts every word in it, which
 /// can only reserve more names than needed.
@@ -335,14 +314,6 @@ pub(crate) fn relations_read(sql: &str) -> BTreeSet<String> {
     out
 }
 
-/// Every identifier-like word of a text, lower-cased.
-fn words(text: &str) -> Vec<String> {
-    text.split(|c: char| !(c.is_alphanumeric() || c == '_'))
-        .filter(|w| !w.is_empty())
-        .map(str::to_ascii_lowercase)
-        .collect()
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -378,6 +349,54 @@ mod tests {
             ["db", "schema", "claim"]
         );
         assert_eq!(relation_parts("claim"), ["claim"]);
+    }
+
+    /// MetricFlow's bike-rental example: models read tables named like themselves. The tables of
+    /// table-backed models are reserved from the first plan on, so that plan is kept, and it is
+    /// the plan the planner made before on its second pass (plan, find the shadowed table, plan
+    /// again reserving what the first plan read).
+    #[test]
+    fn a_model_reading_a_table_named_like_itself_is_planned_once_as_before() {
+        let yaml = "semantic_models:
+  - name: rentals
+    node_relation: {schema_name: main, alias: rentals}
+    defaults: {agg_time_dimension: rented_at}
+    entities: [{name: rental, type: primary, expr: id}, {name: station, type: foreign, expr: station_id}]
+    dimensions: [{name: rented_at, type: time, type_params: {time_granularity: day}}]
+    measures: [{name: rentals, agg: count, expr: id}, {name: revenue, agg: sum, expr: price}]
+  - name: stations
+    node_relation: {schema_name: main, alias: stations}
+    entities: [{name: station, type: primary, expr: id}]
+    dimensions: [{name: city, type: categorical}]
+metrics:
+  - {name: rentals, type: simple, type_params: {measure: rentals}}
+  - {name: revenue, type: simple, type_params: {measure: revenue}}
+  - {name: revenue_per_rental, type: ratio, type_params: {numerator: revenue, denominator: rentals}}
+";
+        let (spec, _) = crate::load::load_files(&[("m.yml", yaml)], None, &Default::default());
+        let (model, diags) =
+            crate::model::spec_to_model(spec, &crate::jinja::Templates::new(tally_templates::BASE));
+        assert!(!diags.iter().any(|d| d.is_error()), "{diags:#?}");
+        let req = crate::plan::QueryRequest::of(
+            &["rentals", "revenue", "revenue_per_rental"],
+            &["metric_time__month", "station__city"],
+            &[] as &[&str],
+        );
+        let seeded = ReservedNames::new(&model, model.table_relation_parts());
+        assert!(seeded.is_relation("rentals") && seeded.is_relation("MAIN"));
+        let first = super::super::plan_with(&model, &req, seeded.clone()).expect("plans");
+        assert!(shadowed(&model, &first.query, seeded.relations()).is_none());
+        // The former way: no names reserved, a shadowed table found, planned again.
+        let none = ReservedNames::new(&model, Default::default());
+        let unseeded = super::super::plan_with(&model, &req, none.clone()).expect("plans");
+        let more =
+            shadowed(&model, &unseeded.query, none.relations()).expect("a scan named `rentals`");
+        let before =
+            super::super::plan_with(&model, &req, ReservedNames::new(&model, Arc::new(more)))
+                .expect("plans");
+        assert_eq!(first.query, before.query);
+        let now = crate::plan::plan_query(&model, &req).expect("plans");
+        assert_eq!(now.query, before.query);
     }
 
     #[test]

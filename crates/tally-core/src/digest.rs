@@ -1,0 +1,150 @@
+//! The digest of a loaded project: a name for everything resolution and validation read, so that a
+//! caller may remember that a project state validated (and with which warnings) and skip the
+//! validation of an unchanged project (the CLI's validation cache, `src/vcache.rs`).
+//!
+//! Resolution and validation are pure functions of the [`ProjectSpec`] (and of tally's code and
+//! built-in macros, which the caller adds as `salt`): they read no file and no environment. So the
+//! digest covers the whole spec: every file the load read (name, path and bytes: a changed byte, a
+//! new file found or a file gone changes it), and every value the load derived from something that
+//! is not a file (dbt's `env_var()`, `--vars`, `--target`, a `profiles.yml` outside the project,
+//! `--source-schema`), through the spec's `Debug` form, which prints every field (for dbt
+//! projects only: tally's own YAML is a function of its files and the options). The loader's
+//! diagnostics and the options are hashed too. The spec is destructured field by field, so a field
+//! added to it cannot be left out of the digest without a compile error.
+
+use crate::diag::Diagnostic;
+use crate::load::{LoadOptions, ProjectSpec};
+use sha2::{Digest, Sha256};
+use std::fmt::Write as _;
+
+/// The hex SHA-256 digest of a loaded project: `spec` and `load_diags` as `load_project` returned
+/// them for `opts`, and the caller's `salt` (tally's version and build).
+pub fn project_digest(
+    spec: &ProjectSpec,
+    load_diags: &[Diagnostic],
+    opts: &LoadOptions,
+    salt: &[u8],
+) -> String {
+    let ProjectSpec {
+        root,
+        sources,
+        config,
+        semantic_models,
+        metrics,
+        saved_queries,
+        project_configurations,
+        templates,
+        metric_tests,
+        test_tables,
+        check_tests,
+        business_calendars,
+        holiday_sets,
+        dbt,
+    } = spec;
+    let mut h = Hasher(Sha256::new());
+    h.bytes(b"tally project digest 1");
+    h.bytes(env!("CARGO_PKG_VERSION").as_bytes());
+    h.bytes(salt);
+    h.bytes(root.as_os_str().as_encoded_bytes());
+    // The files' bytes as they are (their Debug form would escape every character).
+    for (_, f) in sources.files() {
+        h.bytes(f.name.as_bytes());
+        h.bytes(f.path.as_os_str().as_encoded_bytes());
+        h.bytes(f.text.as_bytes());
+    }
+    for (name, text) in templates {
+        h.bytes(name.as_bytes());
+        h.bytes(text.as_bytes());
+    }
+    // How the load was asked, and what it reported.
+    h.debug(&(opts, load_diags));
+    // What the load made of them. Without a dbt project the spec is a function of the files
+    // hashed above and the options (tally's own YAML reads no environment), so its `Debug` form,
+    // which costs as much as the YAML parse, is left out. A dbt project's values may come from
+    // outside the files (`env_var()`, `--vars` rendered into YAML, a `profiles.yml` outside the
+    // project, packages' `dbt_project.yml` files): everything it made is hashed.
+    if dbt.is_some() {
+        h.debug(&(config, dbt));
+        h.debug(&(
+            semantic_models,
+            metrics,
+            saved_queries,
+            project_configurations,
+        ));
+        h.debug(&(metric_tests, test_tables, check_tests));
+        h.debug(&(business_calendars, holiday_sets));
+    }
+    let d = h.0.finalize();
+    let mut hex = String::with_capacity(64);
+    for b in d.iter() {
+        let _ = write!(hex, "{b:02x}");
+    }
+    hex
+}
+
+struct Hasher(Sha256);
+
+impl Hasher {
+    /// A length-prefixed field, so that two fields cannot run into each other.
+    fn bytes(&mut self, b: &[u8]) {
+        self.0.update((b.len() as u64).to_le_bytes());
+        self.0.update(b);
+    }
+
+    fn debug(&mut self, v: &dyn std::fmt::Debug) {
+        let _ = write!(self, "{v:?}");
+        self.0.update([0xff]);
+    }
+}
+
+impl std::fmt::Write for Hasher {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        self.0.update(s.as_bytes());
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::load::load_files;
+
+    fn digest(files: &[(&str, &str)], opts: &LoadOptions) -> String {
+        let (spec, diags) = load_files(files, None, opts);
+        project_digest(&spec, &diags, opts, b"build")
+    }
+
+    const MODEL: &str = "semantic_models:\n  - name: orders\n    model: ref('orders')\n    entities: [{name: order, type: primary}]\n    measures: [{name: n, agg: count, expr: '1'}]\n";
+
+    #[test]
+    fn the_digest_follows_every_byte_file_and_option() {
+        let opts = LoadOptions::default();
+        let base = digest(&[("a.yml", MODEL)], &opts);
+        assert_eq!(base, digest(&[("a.yml", MODEL)], &opts), "deterministic");
+        assert_eq!(base.len(), 64);
+        let edited = MODEL.replace("agg: count", "agg: sum");
+        assert_ne!(base, digest(&[("a.yml", &edited)], &opts), "a changed byte");
+        assert_ne!(base, digest(&[("b.yml", MODEL)], &opts), "a renamed file");
+        assert_ne!(
+            base,
+            digest(&[("a.yml", MODEL), ("b.yml", "metrics: []\n")], &opts),
+            "a new file"
+        );
+        let other = LoadOptions {
+            source_schema: Some("raw".into()),
+            ..LoadOptions::default()
+        };
+        assert_ne!(base, digest(&[("a.yml", MODEL)], &other), "an option");
+        let (spec, diags) = load_files(&[("a.yml", MODEL)], None, &opts);
+        assert_ne!(base, project_digest(&spec, &diags, &opts, b"other build"));
+    }
+
+    #[test]
+    fn fields_cannot_run_into_each_other() {
+        let opts = LoadOptions::default();
+        assert_ne!(
+            digest(&[("a.yml", "metrics: []\n"), ("b.yml", "\n")], &opts),
+            digest(&[("a.yml", "metrics: []\n\n"), ("b.yml", "")], &opts)
+        );
+    }
+}
