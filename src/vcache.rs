@@ -309,6 +309,10 @@ fn decode_diag(v: &serde_json::Value, files: usize) -> Option<Diagnostic> {
 // ----- `tally cache` ------------------------------------------------------------------------------------
 
 /// `tally cache status`: where the validation cache is and how many states it holds.
+#[allow(
+    dead_code,
+    reason = "`tally cache` runs in tally-engine; the lean binary shares the module"
+)]
 pub(crate) fn status() {
     match dir() {
         Some(d) if ours(&d) => println!(
@@ -322,6 +326,10 @@ pub(crate) fn status() {
 }
 
 /// `tally cache clear`: delete the validation cache (only a directory tally made).
+#[allow(
+    dead_code,
+    reason = "`tally cache` runs in tally-engine; the lean binary shares the module"
+)]
 pub(crate) fn clear() -> Result<(), String> {
     match dir() {
         Some(d) if ours(&d) => {
