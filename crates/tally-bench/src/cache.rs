@@ -26,9 +26,15 @@ fn refs(v: &[String]) -> Vec<&str> {
 }
 
 /// CPU time (user and system) of this process's waited-for children so far (`cutime` and
-/// `cstime` of /proc/self/stat, in clock ticks of 10 ms): the machine may be shared, and a
-/// process's CPU time moves less with the load than its wall time.
+/// `cstime` of /proc/self/stat): the machine may be shared, and a process's CPU time moves less
+/// with the load than its wall time.
 pub(crate) fn children_cpu() -> Duration {
+    stat_ticks(13)
+}
+
+/// Fields `first` and `first + 1` of /proc/self/stat after the command name (0 = the state),
+/// summed, as CPU time (clock ticks of 10 ms): `utime`/`stime` at 11, `cutime`/`cstime` at 13.
+pub(crate) fn stat_ticks(first: usize) -> Duration {
     let ticks = std::fs::read_to_string("/proc/self/stat")
         .ok()
         .and_then(|s| {
@@ -37,8 +43,7 @@ pub(crate) fn children_cpu() -> Duration {
                 .split_whitespace()
                 .map(|x| x.parse().unwrap_or(0))
                 .collect();
-            // After the command name: state is field 3, cutime 16 and cstime 17.
-            Some(f.get(13)? + f.get(14)?)
+            Some(f.get(first)? + f.get(first + 1)?)
         })
         .unwrap_or(0);
     Duration::from_millis(ticks * 10)

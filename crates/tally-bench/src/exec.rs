@@ -308,19 +308,7 @@ fn medians(runs: &[Timing]) -> Timing {
 /// CPU time (user and system) of this process so far, every thread (`utime` and `stime` of
 /// /proc/self/stat, in clock ticks of 10 ms): DuckDB runs the queries on threads of this process.
 fn process_cpu() -> Duration {
-    let ticks = std::fs::read_to_string("/proc/self/stat")
-        .ok()
-        .and_then(|s| {
-            let rest = s.rsplit_once(')')?.1.to_string();
-            let f: Vec<u64> = rest
-                .split_whitespace()
-                .map(|x| x.parse().unwrap_or(0))
-                .collect();
-            // After the command name: state is field 3, utime 14 and stime 15.
-            Some(f.get(11)? + f.get(12)?)
-        })
-        .unwrap_or(0);
-    Duration::from_millis(ticks * 10)
+    crate::cache::stat_ticks(11)
 }
 
 /// `tally-bench explain --only METRIC [--duckdb FILE]`: for each matching metric, the time DuckDB
