@@ -5,8 +5,10 @@
 //! `scripts/postgres`, skipped without it except under CI).
 
 mod common;
+mod duckdb_files;
 
-use common::{duckdb_file, p, project, tally, write};
+use common::{p, project, tally, write};
+use duckdb_files::duckdb_file;
 use std::path::{Path, PathBuf};
 use std::process::Command;
 

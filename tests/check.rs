@@ -410,3 +410,41 @@ fn a_failed_send_is_reported_and_retried_on_the_next_run() {
     assert_eq!(out.code, 0, "{}", out.stderr);
     assert_eq!(ok.lock().expect("lock").len(), 2);
 }
+
+#[test]
+fn a_failed_send_is_inside_a_junit_or_sarif_document() {
+    let (bad_port, _bad) = http_server(500);
+    let env = endpoints(bad_port);
+    for format in ["junit", "sarif"] {
+        let (_d, root) = project(1);
+        let out = check(
+            &root,
+            &["--notify", "send", "--fail-on", "never", "--format", format],
+            &env,
+        );
+        assert_eq!(out.code, 1, "a failed send fails the run\n{}", out.stderr);
+        assert!(
+            !out.stderr.contains("not delivered"),
+            "{format}: the failure is in the document, not on stderr:\n{}",
+            out.stderr
+        );
+        assert!(
+            out.stdout.contains("notification not delivered") && out.stdout.contains("HTTP 500"),
+            "{format}:\n{}",
+            out.stdout
+        );
+        if format == "junit" {
+            // A failing case of its own.
+            assert!(out.stdout.contains("type=\"E0313\""), "{}", out.stdout);
+        } else {
+            let doc: serde_json::Value = serde_json::from_str(&out.stdout).expect("SARIF");
+            let results = doc["runs"][0]["results"].as_array().expect("results");
+            assert!(
+                results
+                    .iter()
+                    .any(|r| r["ruleId"] == "E0313" && r["level"] == "error"),
+                "{doc}"
+            );
+        }
+    }
+}

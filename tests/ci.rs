@@ -3,6 +3,7 @@
 //! `tally diff` runs on a temporary git repository made here (no network).
 
 mod common;
+mod duckdb_files;
 
 use common::{assert_contains, git, git_commit_all, p, project, shop_models, tally, write};
 use std::path::PathBuf;
@@ -392,7 +393,7 @@ fn diff_without_changes_and_with_renames() {
 fn diff_data_shows_how_values_move() {
     let (_root, project) = repo();
     let db = project.join("warehouse.duckdb");
-    common::duckdb_file(
+    duckdb_files::duckdb_file(
         &db,
         "CREATE SCHEMA shop;
          CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, is_paid BOOLEAN, amount DOUBLE);

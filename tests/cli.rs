@@ -2,6 +2,7 @@
 //! projects. Queries run on an in-repo DuckDB database built from MetricFlow's fixtures.
 
 mod common;
+mod duckdb_files;
 
 use common::{assert_contains, metricflow_dir, p, tally};
 use std::path::PathBuf;
@@ -26,7 +27,7 @@ fn fixture_db() -> PathBuf {
         std::fs::create_dir_all(&dir).expect("tmp dir");
         let path = dir.join(format!("mf-{}.duckdb", std::process::id()));
         let _ = std::fs::remove_file(&path);
-        common::metricflow_db(&path);
+        duckdb_files::metricflow_db(&path);
         path
     })
     .clone()

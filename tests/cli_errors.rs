@@ -2,6 +2,7 @@
 //! stderr) is snapshotted, and a command asked for JSON gets its errors as JSON on stdout.
 
 mod common;
+mod duckdb_files;
 
 use common::{p, project, shop_models, tally, tally_env, transcript};
 use std::path::{Path, PathBuf};
@@ -68,7 +69,7 @@ fn shop(db_name: &str) -> (tempfile::TempDir, PathBuf, PathBuf) {
         ("metrics/metrics.yml", METRICS),
     ]);
     let db = dir.path().join(db_name);
-    common::duckdb_file(
+    duckdb_files::duckdb_file(
         &db,
         "CREATE SCHEMA shop;
          CREATE TABLE shop.orders (id INTEGER, ordered_at DATE, status VARCHAR, amount DOUBLE);

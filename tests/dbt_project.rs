@@ -5,6 +5,7 @@
 //! the tables dbt would create there, at the relations dbt would use.
 
 mod common;
+mod duckdb_files;
 
 use common::{assert_contains, copy_dir, p};
 use std::path::{Path, PathBuf};
@@ -18,7 +19,7 @@ fn fixture() -> PathBuf {
 fn project() -> tempfile::TempDir {
     let dir = tempfile::tempdir().expect("tempdir");
     copy_dir(&fixture(), dir.path());
-    common::duckdb_file(
+    duckdb_files::duckdb_file(
         &dir.path().join("shop.duckdb"),
         "create schema main_marts;
          create schema main_calendar;

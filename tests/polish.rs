@@ -4,8 +4,10 @@
 //! of `tally test` fixtures; `tally calendars --duckdb` for export and list.
 
 mod common;
+mod duckdb_files;
 
-use common::{duckdb_file, p, project, tally, transcript};
+use common::{p, project, tally, transcript};
+use duckdb_files::duckdb_file;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 

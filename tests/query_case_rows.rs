@@ -8,6 +8,7 @@
 //! seed [`SAMPLE_SEED`]) for `repository` cases, each written once into a temporary database.
 
 mod common;
+mod duckdb_files;
 
 #[path = "cases/case.rs"]
 mod case;
@@ -59,7 +60,7 @@ fn data_for(name: &str, tmp: &Path) -> Data {
     let mf = common::metricflow_dir();
     let database = tmp.join("metricflow-fixtures.duckdb");
     if !database.exists() {
-        common::metricflow_db(&database);
+        duckdb_files::metricflow_db(&database);
     }
     Data {
         project: mf.join("manifests").join(manifest),

@@ -4,6 +4,7 @@
 //! would be a circular reference.
 
 mod common;
+mod duckdb_files;
 
 use common::{p, tally};
 use std::path::Path;
@@ -15,7 +16,7 @@ const CLAIMS: &str = include_str!("fixtures/claims/claims.yml");
 fn claims() -> (tempfile::TempDir, std::path::PathBuf, std::path::PathBuf) {
     let (dir, project) = common::project(&[("claims.yml", CLAIMS)]);
     let db = dir.path().join("claims.duckdb");
-    common::duckdb_file(
+    duckdb_files::duckdb_file(
         &db,
         "CREATE TABLE claim (claim_id VARCHAR, claim_date DATE, status VARCHAR, amount BIGINT);
          INSERT INTO claim VALUES ('c1', '2024-01-01', 'open', 10), ('c2', '2024-01-05', 'open', 5), ('c3', '2024-02-03', NULL, 7);

@@ -3,6 +3,7 @@
 //! environment, failed under CI). Projects and databases are made in temporary directories.
 
 mod common;
+mod duckdb_files;
 
 use common::{assert_contains, p, tally, write};
 use std::path::{Path, PathBuf};
@@ -66,7 +67,7 @@ fn project() -> (tempfile::TempDir, PathBuf) {
         ],
     );
     let db = dir.path().join("warehouse.duckdb");
-    common::duckdb_file(
+    duckdb_files::duckdb_file(
         &db,
         "CREATE SCHEMA shop;
          CREATE TABLE shop.orders (id INTEGER, ordered_at TIMESTAMP, channel VARCHAR, amount DOUBLE, refund DOUBLE);

@@ -4,6 +4,7 @@
 //! repositories are made in temporary directories.
 
 mod common;
+mod duckdb_files;
 
 use common::{assert_contains, git, git_commit_all, p, tally, write};
 use std::path::{Path, PathBuf};
@@ -85,7 +86,7 @@ fn project(dir: &Path, metrics: &str) -> PathBuf {
     );
     let db = dir.join("warehouse.duckdb");
     if !db.exists() {
-        common::duckdb_file(&db, DATA);
+        duckdb_files::duckdb_file(&db, DATA);
     }
     db
 }

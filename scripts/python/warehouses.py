@@ -195,6 +195,8 @@ def check_spark(bundle, statements, workdir):
         .config("spark.sql.session.timeZone", "UTC")
         .config("spark.sql.ansi.enabled", "true")
         .config("spark.sql.warehouse.dir", os.path.join(workdir, "spark-warehouse"))
+        # Spark's scratch space (shuffle and block files) in the test's directory, not /tmp.
+        .config("spark.local.dir", os.path.join(workdir, "spark-local"))
         .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={workdir} -Duser.timezone=UTC")
         .getOrCreate()
     )

@@ -117,17 +117,9 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         }
         Notify::None => {}
     }
-    // The warnings so far (the project's, the data's) inside a JUnit or SARIF document.
-    let warnings = match a.format {
-        CheckFormat::Junit | CheckFormat::Sarif => report::take_warnings(ctx),
-        _ => Vec::new(),
-    };
-    print!(
-        "{}",
-        output::render(&model, &report, &notices, &warnings, a.format)
-    );
-    // The report is on stdout already: delivery failures are reported after it, in the format's
-    // way for diagnostics (human text or JSON on stderr, GitHub annotations).
+    // Notifications were sent before the report is printed, so a delivery failure is reported
+    // like any diagnostic of the run: inside a JUnit (a failing case) or SARIF document, else in
+    // the format's way for diagnostics (human text or JSON on stderr, GitHub annotations).
     let undelivered: Vec<Diagnostic> = failures
         .iter()
         .map(|f| {
@@ -139,6 +131,16 @@ pub(crate) fn run(ctx: &Ctx, a: &CheckArgs) -> u8 {
         })
         .collect();
     report::warn(ctx, &model.sources, &undelivered);
+    // The warnings so far (the project's, the data's, the deliveries') inside a JUnit or SARIF
+    // document.
+    let warnings = match a.format {
+        CheckFormat::Junit | CheckFormat::Sarif => report::take_warnings(ctx),
+        _ => Vec::new(),
+    };
+    print!(
+        "{}",
+        output::render(&model, &report, &notices, &warnings, a.format)
+    );
     let fail = fail_on(&model, a.fail_on);
     if output::fails_with(&model, &report, fail) || !failures.is_empty() {
         EXIT_PROBLEMS

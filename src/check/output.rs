@@ -375,6 +375,25 @@ fn junit(model: &Model, report: &Report, warnings: &[Diagnostic]) -> String {
             output: None,
         });
     }
+    // Errors among them (a notification not delivered) are failing cases of their own.
+    let (errors, warnings): (Vec<&Diagnostic>, Vec<&Diagnostic>) = warnings
+        .iter()
+        .partition(|d| d.severity == diag::Severity::Error);
+    for d in errors {
+        cases.push(JunitCase {
+            name: d.message.clone(),
+            classname: "tally.check".into(),
+            file: None,
+            line: None,
+            problem: Some(JunitProblem {
+                kind: JunitProblemKind::Failure,
+                type_: d.code.to_string(),
+                message: d.message.clone(),
+                text: diag::plain_text(&model.sources, d),
+            }),
+            output: None,
+        });
+    }
     if !warnings.is_empty() {
         // Warnings are no failures: a passing case that carries them in `<system-out>`.
         let text: Vec<String> = warnings

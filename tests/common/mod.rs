@@ -96,21 +96,6 @@ pub(crate) fn shop_models(dimension: &str, extra_measures: &str) -> String {
     )
 }
 
-/// A new DuckDB database at `path` made by the statements of `sql`.
-pub(crate) fn duckdb_file(path: &Path, sql: &str) {
-    let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
-    conn.execute_batch(sql).expect("DuckDB statements");
-    conn.close().map_err(|(_, e)| e).expect("close DuckDB");
-}
-
-/// A new DuckDB database at `path` with MetricFlow's fixture tables in schema `mf_src`.
-pub(crate) fn metricflow_db(path: &Path) {
-    let conn = tally_duckdb::engine::open(Some(path)).expect("create DuckDB");
-    tally_conformance::load_fixtures(&conn, &metricflow_dir(), tally_conformance::SOURCE_SCHEMA)
-        .expect("MetricFlow's fixtures load");
-    conn.close().map_err(|(_, e)| e).expect("close DuckDB");
-}
-
 /// Run `git -C dir ARGS` as a fixed user, without the machine's git configuration; panics with
 /// git's stderr when it fails.
 pub(crate) fn git(dir: &Path, args: &[&str]) {

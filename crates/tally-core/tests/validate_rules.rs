@@ -633,6 +633,59 @@ fn cumulative_metric_without_a_day_spine() {
     assert!(d.help[0].contains("time_spines"));
 }
 
+/// The shop models with `ordered_at` (orders' aggregation time dimension) and a `shipped_at`
+/// dimension kept to the hour.
+fn hourly_models() -> String {
+    MODELS.replace(
+        "- {name: ordered_at, type: time, type_params: {time_granularity: day}}",
+        "- {name: ordered_at, type: time, type_params: {time_granularity: hour}}\n      - {name: shipped_at, type: time, type_params: {time_granularity: hour}}",
+    )
+}
+
+#[test]
+fn a_time_dimension_finer_than_the_spine_warns_only_where_a_metric_joins_the_spine() {
+    let models = hourly_models();
+    // No metric joins the spine: an hourly dimension never meets it (dbt-semantic-interfaces
+    // warns here; tally does not).
+    let (model, diags) = run(&[
+        ("models/shop.yml", &models),
+        ("models/spine.yml", SPINE),
+        (
+            "metrics/m.yml",
+            "metrics:\n  - {name: revenue_total, type: simple, type_params: {measure: revenue}}\n",
+        ),
+    ]);
+    assert!(
+        diags.iter().all(|d| d.code != codes::TIME_SPINE),
+        "{}",
+        tally_core::diag::render_human(&model.sources, &diags, false)
+    );
+    // A cumulative metric on orders joins the spine on `ordered_at` (hour): one warning there,
+    // none for `shipped_at`, which no spine join reads.
+    let (model, diags) = run(&[
+        ("models/shop.yml", &models),
+        ("models/spine.yml", SPINE),
+        (
+            "metrics/m.yml",
+            "metrics:
+  - {name: revenue_running, type: cumulative, type_params: {measure: revenue}}
+  - {name: orders_running, type: cumulative, type_params: {measure: order_count}}
+",
+        ),
+    ]);
+    let d = only(&model, &diags, codes::TIME_SPINE);
+    assert_eq!(d.severity, Severity::Warning);
+    assert_eq!(text(&model, d), "ordered_at");
+    assert_eq!(
+        d.message,
+        "time dimension `ordered_at` has grain `hour`, finer than the finest time spine (`day`), and metric `revenue_running` joins the time spine on it"
+    );
+    assert_eq!(
+        d.help[0],
+        "add a time spine of grain `hour` so `revenue_running` can be queried at that grain"
+    );
+}
+
 // ----- labels --------------------------------------------------------------------------------------
 
 #[test]

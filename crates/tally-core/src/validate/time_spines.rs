@@ -5,7 +5,7 @@ use crate::diag::{codes, Diagnostic};
 use crate::model::{Metric, MetricKind};
 use crate::source::Span;
 use crate::time::Grain;
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, BTreeSet};
 
 impl<'m> Validator<'m> {
     pub(super) fn time_spines(&mut self) {
@@ -88,22 +88,22 @@ impl<'m> Validator<'m> {
             }
         }
         // Cumulative metrics, offsets and join_to_timespine read a day (or finer) spine.
+        let mut needing: Vec<&Metric> = model
+            .metrics
+            .values()
+            .filter(|m| {
+                matches!(m.kind, MetricKind::Cumulative { .. })
+                    || m.input_metrics()
+                        .iter()
+                        .any(|i| i.offset_window.is_some() || i.offset_to_grain.is_some())
+                    || match &m.kind {
+                        MetricKind::Simple(r) => r.join_to_timespine,
+                        _ => false,
+                    }
+            })
+            .collect();
+        needing.sort_by_key(|m| m.span);
         if model.spine_for(Grain::Day).is_none() {
-            let mut needing: Vec<&Metric> = model
-                .metrics
-                .values()
-                .filter(|m| {
-                    matches!(m.kind, MetricKind::Cumulative { .. })
-                        || m.input_metrics()
-                            .iter()
-                            .any(|i| i.offset_window.is_some() || i.offset_to_grain.is_some())
-                        || match &m.kind {
-                            MetricKind::Simple(r) => r.join_to_timespine,
-                            _ => false,
-                        }
-                })
-                .collect();
-            needing.sort_by_key(|m| m.span);
             if let Some(first) = needing.first() {
                 let mut d = Diagnostic::error(
                     codes::TIME_SPINE,
@@ -123,26 +123,47 @@ impl<'m> Validator<'m> {
                 self.push(d);
             }
         }
-        // MetricFlow recommends a spine at least as fine as the finest time dimension.
-        if let Some(smallest) = model.time_spines.iter().map(|s| s.grain).min() {
-            let finest = model
-                .semantic_models
-                .iter()
-                .flat_map(|s| s.dimensions.iter())
-                .filter_map(|d| d.time_grain.map(|g| (g, d)))
-                .min_by_key(|(g, d)| (*g, d.span));
-            if let Some((g, d)) = finest {
-                if g < smallest {
-                    self.push(
-                        Diagnostic::warning(
-                            codes::TIME_SPINE,
-                            format!("time dimension `{}` has grain `{g}`, finer than the finest time spine (`{smallest}`)", d.name),
-                        )
-                        .at(d.span)
-                        .with_label(format!("grain `{g}`"))
-                        .with_help(format!("add a time spine of grain `{g}` so queries at that grain can join to it")),
-                    );
+        // MetricFlow (dbt-semantic-interfaces' TimeSpineRule) warns when any time dimension is
+        // finer than the finest time spine. Only a metric that joins the spine (the ones above)
+        // meets it, and on its aggregation time dimension (metric_time): tally warns for those
+        // alone, so a deadline or a `breached_at` kept to the second does not warn on every
+        // command of a project whose spine-joining metrics are daily (docs/metricflow-differences.md).
+        self.spine_finer_than_data(&needing);
+    }
+}
+
+impl Validator<'_> {
+    /// E0210 (warning): an aggregation time dimension of a metric that joins the time spine is
+    /// finer than the finest spine, so that metric cannot be queried at that grain. One warning per
+    /// dimension, naming the first such metric (by position).
+    fn spine_finer_than_data(&mut self, needing: &[&Metric]) {
+        let model = self.model;
+        let Some(smallest) = model.time_spines.iter().map(|s| s.grain).min() else {
+            return;
+        };
+        let mut warned: BTreeSet<Span> = BTreeSet::new();
+        for m in needing {
+            for r in self.measures_of(&m.name) {
+                let sm = &model.semantic_models[r.model];
+                let Some(atd) = sm.dimension(&model.measure(r).agg_time_dimension) else {
+                    continue;
+                };
+                let Some(g) = atd.time_grain else { continue };
+                if g >= smallest || !warned.insert(atd.span) {
+                    continue;
                 }
+                self.push(
+                    Diagnostic::warning(
+                        codes::TIME_SPINE,
+                        format!(
+                            "time dimension `{}` has grain `{g}`, finer than the finest time spine (`{smallest}`), and metric `{}` joins the time spine on it",
+                            atd.name, m.name
+                        ),
+                    )
+                    .at(atd.span)
+                    .with_label(format!("grain `{g}`"))
+                    .with_help(format!("add a time spine of grain `{g}` so `{}` can be queried at that grain", m.name)),
+                );
             }
         }
     }
