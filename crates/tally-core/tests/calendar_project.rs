@@ -389,3 +389,85 @@ fn a_calendar_name_that_is_not_an_identifier_is_refused() {
         "{diags:?}"
     );
 }
+
+/// A query computes only the business durations it reads: their clock lookups, and a deadline's
+/// range join only when the deadline is read. Which ones is decided by the plan, the same for
+/// every dialect.
+#[test]
+fn a_query_computes_only_the_durations_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
+    let two = models("09:00-17:00").replace(
+        "    measures:\n",
+        "      - {name: due_at, start: created_at, after: 4, unit: hour, calendar: by_team}\n    measures:\n",
+    );
+    std::fs::write(dir.path().join("models/m.yml"), two).unwrap();
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    // (metric, group by, durations read, SQL that must be there, SQL that must not)
+    let cases: [(&str, &str, &[usize], &[&str], &[&str]); 3] = [
+        (
+            "response_time_business_median",
+            "metric_time__month",
+            &[0],
+            &["tally_bh1s", "tally_bh1e", " AS response_minutes"],
+            &["tally_bh2", "tally_bd2", "AS due_at", "cum_s <"],
+        ),
+        (
+            "ticket_count",
+            "ticket__due_at__day",
+            &[1],
+            &["tally_bh2s", "tally_bh2d", "cum_s <", "AS due_at"],
+            &["tally_bh1", "tally_bd1", "AS response_minutes"],
+        ),
+        (
+            "sla_tickets",
+            "ticket__due_at__day",
+            &[0, 1],
+            &["tally_bh1s", "tally_bh1e", "tally_bh2s", "tally_bh2d"],
+            &[],
+        ),
+    ];
+    for (metric, by, read, there, not_there) in cases {
+        let req = QueryRequest::of::<&str, &str, &str>(&[metric], &[by], &[]);
+        let mut plans = Vec::new();
+        for d in dialect::Dialect::ALL {
+            let compiled = tally_core::pipeline::compile(&model, d, &req)
+                .unwrap_or_else(|e| panic!("{} {metric}: {e:?}", d.name()));
+            for s in there {
+                assert!(
+                    compiled.sql.contains(s),
+                    "{} {metric}: `{s}` in\n{}",
+                    d.name(),
+                    compiled.sql
+                );
+            }
+            for s in not_there {
+                assert!(
+                    !compiled.sql.contains(s),
+                    "{} {metric}: `{s}` in\n{}",
+                    d.name(),
+                    compiled.sql
+                );
+            }
+            let lookups = compiled.sql.matches("LEFT JOIN tally_bh AS").count();
+            // Two lookups per duration; a deadline's one lookup and its range join.
+            assert_eq!(lookups, 2 * read.len(), "{} {metric}", d.name());
+            plans.push(serde_json::to_string(&compiled.plan).unwrap());
+        }
+        assert!(plans.windows(2).all(|w| w[0] == w[1]), "{metric}: one plan");
+        let durations = format!(
+            "\"durations\":[{}]",
+            read.iter()
+                .map(ToString::to_string)
+                .collect::<Vec<_>>()
+                .join(",")
+        );
+        assert!(plans[0].contains(&durations), "{metric}: {}", plans[0]);
+    }
+}

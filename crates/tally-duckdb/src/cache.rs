@@ -1,6 +1,7 @@
 //! The materialisation cache: the relations of `sql:` semantic models (and their relations with
-//! business durations, which join the business clock) computed once on the local DuckDB and read
-//! back as tables while nothing they depend on has changed.
+//! business durations, which join the business clock: with every duration of the model, which
+//! serves a query of any of them) computed once on the local DuckDB and read back as tables
+//! while nothing they depend on has changed.
 //!
 //! Where: a tally-owned DuckDB file beside the project's database (`<stem>.tally-cache.duckdb`,
 //! [`cache_path`]), ATTACHed as `tally_cache` before the connection is sealed. The user's
@@ -250,7 +251,9 @@ fn first_line(e: &duckdb::Error) -> String {
     e.to_string().lines().next().unwrap_or_default().to_string()
 }
 
-/// The `sql:` relations a plan reads: (semantic model, with business durations).
+/// The `sql:` relations a plan reads: (semantic model, with business durations). A scan of some
+/// of a model's business durations counts as its relation with every duration, which is what
+/// the cache stores ([`Session::prepare`]).
 pub fn relations_read(plan: &Plan) -> BTreeSet<(usize, bool)> {
     fn select(s: &Select, out: &mut BTreeSet<(usize, bool)>) {
         let tables = s.from.iter().chain(s.joins.iter().map(|j| &j.table));
@@ -289,6 +292,14 @@ impl Session {
     /// Make the relations in `used` cached tables and point the model at them, so that queries
     /// compiled from `model` afterwards read the tables. Returns whether the model changed (the
     /// caller compiles again). Relations that cannot be cached stay as they were.
+    ///
+    /// A relation with business durations is stored with every duration of its model, whichever
+    /// of them the plan read: one table per model serves a scan of any of its durations (it
+    /// holds each row of the model's relation once and each duration's column as a relation
+    /// with only that duration computes it), and building it costs about what a relation with
+    /// fewer durations does, since the model's own relation (the `sql:` of `conversations`:
+    /// most of the time) is computed either way. Tables per set of durations would compute the
+    /// model's relation again for each set a query reads.
     pub fn prepare(
         &mut self,
         conn: &Connection,
@@ -308,8 +319,10 @@ impl Session {
             // The clock read from its temporary tables: the text names each calendar's
             // fingerprint, so a changed calendar is another table.
             let form = tally_core::calendar::duration::ClockForm::Relation;
+            let all = sm.business.as_ref().map(|b| b.all());
+            let durations = all.as_deref().filter(|_| business);
             let rendered =
-                match tally_core::sql::user::render_relation(model, index, business, d, form) {
+                match tally_core::sql::user::render_relation(model, index, durations, d, form) {
                     Some(Ok(s)) => s,
                     Some(Err(_)) | None => continue,
                 };

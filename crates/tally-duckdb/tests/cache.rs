@@ -410,3 +410,129 @@ fn the_sealed_connection_still_reads_no_files() {
     assert!(err.is_err());
     assert!(conn.execute_batch("ATTACH ':memory:' AS other").is_err());
 }
+
+/// Queries read only the business durations they project (uncached, the relation computes only
+/// those), while the cache stores the relation with every duration of the model: two queries
+/// reading different durations get the rows they get without the cache, the first building the
+/// table and the second reading it.
+#[test]
+fn queries_reading_different_durations_share_one_table_with_the_same_rows() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let plain_model = load_project();
+    let plain = engine::open_project_database(&db).unwrap();
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    let mut model = load_project();
+    let conversations = model
+        .semantic_models
+        .iter()
+        .position(|m| m.name == "conversations")
+        .unwrap();
+    let columns = model.semantic_models[conversations]
+        .business
+        .as_ref()
+        .unwrap()
+        .columns
+        .clone();
+    // (metric, the durations of `conversations` its query reads)
+    let cases = [
+        (
+            "first_response_time_business_median",
+            vec!["first_response_business_minutes"],
+        ),
+        (
+            "time_to_last_close_business_median",
+            vec!["last_close_business_hours"],
+        ),
+        (
+            "first_response_sla_breaches",
+            vec![
+                "first_response_due_at",
+                "first_response_sla_business_minutes",
+            ],
+        ),
+    ];
+    for (i, (metric, read)) in cases.iter().enumerate() {
+        // Uncached: the scan computes those durations and no other.
+        let compiled = tally_core::pipeline::compile_with(
+            &plain_model,
+            DuckDb,
+            ClockForm::Relation,
+            &request(metric),
+        )
+        .unwrap();
+        let expected: Vec<usize> = read
+            .iter()
+            .map(|r| columns.iter().position(|c| c == r).unwrap())
+            .collect();
+        let scans = scanned_durations(&compiled.plan.query, conversations);
+        assert_eq!(scans, vec![expected], "{metric}");
+        for c in &columns {
+            let alias = format!(" AS {c}");
+            let computed = compiled.sql.match_indices(&alias).any(|(at, _)| {
+                !compiled.sql[at + alias.len()..]
+                    .starts_with(|x: char| x.is_ascii_alphanumeric() || x == '_')
+            });
+            assert_eq!(computed, read.contains(&c.as_str()), "{metric}: `{c}`");
+        }
+        s.events.clear();
+        let got = run_cached(&conn, &mut s, &mut model, metric);
+        assert!(
+            same(&run_plain(&plain, &plain_model, metric), &got),
+            "{metric}"
+        );
+        let business: Vec<&Outcome> = s
+            .events
+            .iter()
+            .filter(|e| e.model == "conversations" && e.business)
+            .map(|e| &e.outcome)
+            .collect();
+        match i {
+            0 => assert!(
+                matches!(business[..], [Outcome::Built { .. }]),
+                "{business:?}"
+            ),
+            // The table of the first query serves the others: no event, the model reads it.
+            _ => assert!(business.is_empty(), "{metric}: {business:?}"),
+        }
+    }
+    // One table of `conversations` with business durations, holding every duration.
+    drop(conn);
+    let entries = cache::entries(&db).unwrap();
+    let tables: Vec<_> = entries
+        .iter()
+        .filter(|e| e.model == "conversations" && e.business)
+        .collect();
+    assert_eq!(tables.len(), 1, "{entries:?}");
+    // A new process (a fresh model) reading another duration hits that table.
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    let metric = "time_to_first_close_business_median";
+    let got = run_cached(&conn, &mut s, &mut load_project(), metric);
+    assert!(same(&run_plain(&plain, &plain_model, metric), &got));
+    assert!(
+        s.events
+            .iter()
+            .any(|e| e.business && matches!(e.outcome, Outcome::Hit { .. })),
+        "{:?}",
+        s.events
+    );
+}
+
+/// The durations each scan of semantic model `sm` in `q` computes (one list per scan).
+fn scanned_durations(q: &tally_core::sql::Query, sm: usize) -> Vec<Vec<usize>> {
+    let mut out = Vec::new();
+    for c in &q.ctes {
+        if let Some(tally_core::sql::TableRef::Subquery {
+            model,
+            business: true,
+            durations,
+            ..
+        }) = &c.select.from
+        {
+            if *model == sm {
+                out.push(durations.clone());
+            }
+        }
+    }
+    out
+}

@@ -18,10 +18,13 @@ use crate::spec::{self, SString};
 use std::sync::Arc;
 
 /// A semantic model's relation with its business durations added as columns. A scan reads it
-/// only when it projects one of `columns` (or an expression that mentions one); other queries
-/// read the model's own relation and pay nothing for the clock.
+/// only when it projects one of `columns` (or an expression that mentions one), and then with
+/// only the durations it projects ([`Wrapped::read_by`], [`Wrapped::relation_of`]); other
+/// queries read the model's own relation and pay nothing for the clock.
 #[derive(Debug, Clone)]
 pub struct Wrapped {
+    /// The relation with every duration (the materialisation cache replaces it by the table it
+    /// made of it, which serves a scan of any of the durations).
     pub relation: Relation,
     pub columns: Vec<String>,
     /// Each duration's definition as text, calendars written out (for `tally diff`).
@@ -31,6 +34,26 @@ pub struct Wrapped {
     /// Each duration's timestamps and calendar over the model's relation, for the range check
     /// ([`super::business_range`]).
     pub endpoints: Vec<super::business_range::Endpoint>,
+    /// The SQL each duration adds to the relation, in `columns` order.
+    pieces: Vec<Piece>,
+    /// The model's own relation as the wrapped relation reads it (a table or `(query)`).
+    from: String,
+    span: crate::source::Span,
+}
+
+/// What one duration adds to the relation with business durations. Its columns are named by its
+/// position among all the model's durations (`tally_bd<n>_...`, the clock rows `tally_bh<n>...`),
+/// so a relation with some of the durations names each of them as the one with all does.
+#[derive(Debug, Clone)]
+struct Piece {
+    /// Columns of the model's rows it needs (start, calendar, end or second of day).
+    inner: Vec<String>,
+    /// The duration's column.
+    outer: String,
+    /// The equi-join lookups of its clock rows.
+    joins: String,
+    /// A deadline's range join (after every lookup).
+    range_join: String,
 }
 
 impl Wrapped {
@@ -74,9 +97,51 @@ impl Wrapped {
         &self,
         projected: impl IntoIterator<Item = (&'a String, &'a String)>,
     ) -> bool {
-        projected
-            .into_iter()
-            .any(|(name, expr)| self.columns.iter().any(|c| c == name || mentions(expr, c)))
+        !self.read_by(projected).is_empty()
+    }
+    /// The durations (positions in `columns`, ascending) a scan projecting these (name, SQL
+    /// expression) pairs reads: those projected under their name or mentioned by an expression.
+    pub fn read_by<'a>(
+        &self,
+        projected: impl IntoIterator<Item = (&'a String, &'a String)>,
+    ) -> Vec<usize> {
+        let mut read = vec![false; self.columns.len()];
+        for (name, expr) in projected {
+            for (i, c) in self.columns.iter().enumerate() {
+                read[i] = read[i] || c == name || mentions(expr, c);
+            }
+        }
+        (0..read.len()).filter(|&i| read[i]).collect()
+    }
+    /// Every duration (positions in `columns`).
+    pub fn all(&self) -> Vec<usize> {
+        (0..self.columns.len()).collect()
+    }
+    /// The relation with the durations `durations` (positions in `columns`; unknown ones are
+    /// ignored) and only those: their clock lookups and range joins, no other's. Each row of the
+    /// model's relation once, as in the relation with every duration (each lookup matches at
+    /// most one clock row), and each duration's column computed as there.
+    pub fn relation_of(&self, durations: &[usize]) -> Relation {
+        let bh = format!("SELECT * FROM {CLOCK_MARK}");
+        let mut inner = vec!["tally_base.*".to_string()];
+        let mut outer = vec!["tally_m.*".to_string()];
+        let (mut joins, mut range_joins) = (String::new(), String::new());
+        for p in durations.iter().filter_map(|&i| self.pieces.get(i)) {
+            inner.extend(p.inner.iter().cloned());
+            outer.push(p.outer.clone());
+            joins.push_str(&p.joins);
+            range_joins.push_str(&p.range_join);
+        }
+        joins.push_str(&range_joins);
+        Relation::Query(
+            format!(
+                "WITH tally_bh AS (\n{bh}\n),\ntally_m AS (\nSELECT {} FROM {} AS tally_base\n)\nSELECT {}\nFROM tally_m{joins}",
+                inner.join(", "),
+                self.from,
+                outer.join(",\n  ")
+            ),
+            self.span,
+        )
     }
 }
 
@@ -147,13 +212,17 @@ pub fn apply(
         .iter()
         .map(|s| Arc::new(clock::expand(s)))
         .collect();
-    let sql = wrapped_sql(&out.relation, &planned, &clocks);
     let span = match &out.relation {
         Relation::Query(_, span) => *span,
         Relation::Table(_) => out.span,
     };
-    out.business = Some(Wrapped {
-        relation: Relation::Query(sql, span),
+    let from = match &out.relation {
+        Relation::Table(t) => t.clone(),
+        Relation::Query(q, _) => format!("({q}\n)"),
+    };
+    let k = slots(&clocks);
+    let mut wrapped = Wrapped {
+        relation: Relation::Table(String::new()),
         columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
         definitions: planned
             .iter()
@@ -161,7 +230,16 @@ pub fn apply(
             .collect(),
         clocks,
         endpoints: planned.iter().map(endpoint).collect(),
-    });
+        pieces: planned
+            .iter()
+            .enumerate()
+            .map(|(i, p)| piece(i + 1, p, k))
+            .collect(),
+        from,
+        span,
+    };
+    wrapped.relation = wrapped.relation_of(&wrapped.all());
+    out.business = Some(wrapped);
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
             out.dimensions.push(Dimension {
@@ -344,64 +422,55 @@ fn unit(u: Option<&SString>, diags: &mut Vec<Diagnostic>) -> Option<&'static str
     }
 }
 
-/// The relation with the durations as columns; the clock is [`CLOCK_MARK`], written by the SQL
-/// stage in the form of its target ([`Wrapped::with_clock`]).
-fn wrapped_sql(base: &Relation, planned: &[Planned], clocks: &[Arc<Clock>]) -> String {
-    let k = slots(clocks);
-    let bh = format!("SELECT * FROM {CLOCK_MARK}");
-    let from = match base {
-        Relation::Table(t) => t.clone(),
-        Relation::Query(q, _) => format!("({q}\n)"),
-    };
-    let mut inner = vec!["tally_base.*".to_string()];
-    let mut outer = vec!["tally_m.*".to_string()];
-    let mut joins = String::new();
-    let mut deadline_joins = String::new();
-    for (i, p) in planned.iter().enumerate() {
-        let n = i + 1;
-        inner.push(format!("{} AS tally_bd{n}_s", p.start));
-        inner.push(format!("{} AS tally_bd{n}_c", p.calendar));
-        let (s, bs) = (format!("tally_m.tally_bd{n}_s"), format!("tally_bh{n}s"));
-        let mut lookups = vec![(bs.clone(), s.clone())];
-        match &p.kind {
-            Kind::Duration { end, divisor } => {
-                inner.push(format!("{end} AS tally_bd{n}_e"));
-                let (e, be) = (format!("tally_m.tally_bd{n}_e"), format!("tally_bh{n}e"));
-                let divisor = if *divisor == "day_s" {
-                    format!("{be}.day_s")
-                } else {
-                    divisor.to_string()
-                };
-                outer.push(format!(
-                    "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
-                    b_of(&e, &be, k),
-                    b_of(&s, &bs, k),
-                    p.d.name.value
-                ));
-                lookups.push((be, e));
-            }
-            Kind::Deadline { seconds } => {
-                inner.push(format!(
-                    "{} AS tally_bd{n}_sod",
-                    super::business_deadline::second_of_day(&jinja_str(&p.start))
-                ));
-                let (column, join) = super::business_deadline::sql(n, *seconds, k);
-                outer.push(format!("{column} AS {}", p.d.name.value));
-                deadline_joins.push_str(&join);
-            }
+/// The SQL duration `n` (its position among the model's durations, from 1) adds to the relation
+/// with durations; the clock is [`CLOCK_MARK`], written by the SQL stage in the form of its
+/// target ([`Wrapped::with_clock`]), with `k` interval slots per row.
+fn piece(n: usize, p: &Planned, k: usize) -> Piece {
+    let mut inner = vec![
+        format!("{} AS tally_bd{n}_s", p.start),
+        format!("{} AS tally_bd{n}_c", p.calendar),
+    ];
+    let (s, bs) = (format!("tally_m.tally_bd{n}_s"), format!("tally_bh{n}s"));
+    let mut lookups = vec![(bs.clone(), s.clone())];
+    let (outer, range_join) = match &p.kind {
+        Kind::Duration { end, divisor } => {
+            inner.push(format!("{end} AS tally_bd{n}_e"));
+            let (e, be) = (format!("tally_m.tally_bd{n}_e"), format!("tally_bh{n}e"));
+            let divisor = if *divisor == "day_s" {
+                format!("{be}.day_s")
+            } else {
+                (*divisor).to_string()
+            };
+            let outer = format!(
+                "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
+                b_of(&e, &be, k),
+                b_of(&s, &bs, k),
+                p.d.name.value
+            );
+            lookups.push((be, e));
+            (outer, String::new())
         }
-        for (alias, t) in lookups {
-            joins.push_str(&format!(
-                "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
+        Kind::Deadline { seconds } => {
+            inner.push(format!(
+                "{} AS tally_bd{n}_sod",
+                super::business_deadline::second_of_day(&jinja_str(&p.start))
             ));
+            let (column, join) = super::business_deadline::sql(n, *seconds, k);
+            (format!("{column} AS {}", p.d.name.value), join)
         }
+    };
+    let joins = lookups
+        .iter()
+        .map(|(alias, t)| format!(
+            "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
+        ))
+        .collect();
+    Piece {
+        inner,
+        outer,
+        joins,
+        range_join,
     }
-    joins.push_str(&deadline_joins);
-    format!(
-        "WITH tally_bh AS (\n{bh}\n),\ntally_m AS (\nSELECT {} FROM {from} AS tally_base\n)\nSELECT {}\nFROM tally_m{joins}",
-        inner.join(", "),
-        outer.join(",\n  ")
-    )
 }
 
 /// `B(t)` against the clock row `alias`.

@@ -73,28 +73,22 @@ impl Model {
         model: usize,
         dialect: &str,
     ) -> Option<Result<String, Diagnostic>> {
-        self.render_relation_sql(model, false, dialect)
+        self.render_relation_sql(model, None, dialect)
     }
-    /// [`Self::render_model_sql`], of the relation with the model's business durations when
-    /// `business` (cached apart).
+    /// [`Self::render_model_sql`], of the relation with the model's business durations
+    /// `business` (positions among them: [`super::business::Wrapped::relation_of`]) when given (each
+    /// set cached apart).
     pub fn render_relation_sql(
         &self,
         model: usize,
-        business: bool,
+        business: Option<&[usize]>,
         dialect: &str,
     ) -> Option<Result<String, Diagnostic>> {
         let sm = self.semantic_models.get(model)?;
-        let relation = match (&sm.business, business) {
-            (Some(b), true) => &b.relation,
-            _ => &sm.relation,
+        let key = match (&sm.business, business) {
+            (Some(_), Some(ds)) => (model, format!("{dialect}#business{ds:?}")),
+            _ => (model, dialect.to_string()),
         };
-        let Relation::Query(q, span) = relation else {
-            return None;
-        };
-        let key = (
-            model,
-            format!("{dialect}{}", if business { "#business" } else { "" }),
-        );
         if let Some(r) = self
             .rendered_sql
             .lock()
@@ -103,6 +97,17 @@ impl Model {
         {
             return Some(r);
         }
+        let subset;
+        let relation = match (&sm.business, business) {
+            (Some(b), Some(ds)) => {
+                subset = b.relation_of(ds);
+                &subset
+            }
+            _ => &sm.relation,
+        };
+        let Relation::Query(q, span) = relation else {
+            return None;
+        };
         let r = crate::jinja::render_sql(q, *span, &self.macros, dialect, &self.vars);
         if let Ok(mut c) = self.rendered_sql.lock() {
             c.insert(key, r.clone());
@@ -114,12 +119,16 @@ impl Model {
     pub(crate) fn with_clock_cached(
         &self,
         model: usize,
+        durations: &[usize],
         dialect: &str,
         form: crate::calendar::duration::ClockForm,
         rendered: &str,
         make: impl FnOnce() -> String,
     ) -> String {
-        let key = (model, format!("{dialect}#business#clock#{form:?}"));
+        let key = (
+            model,
+            format!("{dialect}#business{durations:?}#clock#{form:?}"),
+        );
         let hit = self.with_clock.lock().ok().and_then(|c| {
             c.get(&key)
                 .filter(|(from, _)| from == rendered)

@@ -140,9 +140,27 @@ impl CteBuilder {
 /// The CTE reading semantic model `sm` under `name`, projecting `cols`.
 fn scan_cte(model: &Model, sm: usize, cols: &IndexMap<String, String>, name: &str) -> Cte {
     let m = &model.semantic_models[sm];
-    // Business durations (`calendar::duration`): the clock joins only when used.
-    let business = m.business.as_ref().filter(|b| b.used_by(cols.iter()));
-    let relation = business.map_or(&m.relation, |b| &b.relation);
+    // Business durations (`calendar::duration`): the clock joins only when used, for the
+    // durations the scan reads and only those; a table the materialisation cache made of the
+    // relation with every duration serves any of them.
+    let business = m
+        .business
+        .as_ref()
+        .map(|b| (b, b.read_by(cols.iter())))
+        .filter(|(_, read)| !read.is_empty());
+    let subset;
+    let relation = match &business {
+        None => &m.relation,
+        Some((b, read))
+            if matches!(b.relation, Relation::Table(_)) || read.len() == b.columns.len() =>
+        {
+            &b.relation
+        }
+        Some((b, read)) => {
+            subset = b.relation_of(read);
+            &subset
+        }
+    };
     let (from, what) = match relation {
         Relation::Table(t) => (
             TableRef::Table {
@@ -156,6 +174,7 @@ fn scan_cte(model: &Model, sm: usize, cols: &IndexMap<String, String>, name: &st
                 sql: q.clone(),
                 model: sm,
                 business: business.is_some(),
+                durations: business.map(|(_, read)| read).unwrap_or_default(),
                 alias: format!("{}_sql", m.name),
             },
             "its SQL query".to_string(),

@@ -215,8 +215,11 @@ fn query_reads(model: &Model, sm: usize, business: bool, text: &str) -> Arc<BTre
     let mut out = BTreeSet::new();
     // Dialects whose macros render the SQL alike are tokenised once.
     let mut done: HashSet<String> = HashSet::new();
+    // With every business duration: a relation with some of them reads the same relations.
+    let all = model.semantic_models[sm].business.as_ref().map(|b| b.all());
+    let durations = all.as_deref().filter(|_| business);
     for d in crate::dialect::Dialect::ALL {
-        let sql = match model.render_relation_sql(sm, business, d.name()) {
+        let sql = match model.render_relation_sql(sm, durations, d.name()) {
             Some(Ok(s)) => s,
             _ => text.to_string(),
         };

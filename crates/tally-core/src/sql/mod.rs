@@ -258,8 +258,12 @@ pub enum TableRef {
     Subquery {
         sql: String,
         model: usize,
-        /// Whether it is the model's relation with its business durations (`calendar::duration`).
+        /// Whether it is the model's relation with business durations (`calendar::duration`).
         business: bool,
+        /// Which of them it computes (positions in `Wrapped::columns`, ascending: the ones the
+        /// scan reads); empty for the model's own relation.
+        #[serde(skip_serializing_if = "Vec::is_empty")]
+        durations: Vec<usize>,
         alias: String,
     },
     /// One of the query's CTEs.

@@ -91,10 +91,12 @@ impl Renderer<'_> {
             sql,
             model,
             business,
+            durations,
             ..
         } = t
         {
-            match render_relation(self.model, *model, *business, self.d, self.clock) {
+            let durations = business.then_some(durations.as_slice());
+            match render_relation(self.model, *model, durations, self.d, self.clock) {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
                     self.errors.push(e);
@@ -132,23 +134,23 @@ impl Renderer<'_> {
     }
 }
 
-/// A semantic model's relation (`sql:` rendered, with its business durations when `business`)
-/// as SQL for the dialect: the business clock is read from its relations or written in the
-/// dialect's form of constant rows (`Dialect::values_table`), as `clock` says. `None` for a
-/// table relation.
+/// A semantic model's relation (`sql:` rendered, with the business durations `business` when
+/// given: positions in `Wrapped::columns`) as SQL for the dialect: the business clock is read
+/// from its relations or written in the dialect's form of constant rows
+/// (`Dialect::values_table`), as `clock` says. `None` for a table relation.
 pub fn render_relation(
     model: &crate::model::Model,
     index: usize,
-    business: bool,
+    business: Option<&[usize]>,
     d: crate::dialect::Dialect,
     clock: ClockForm,
 ) -> Option<Result<String, crate::diag::Diagnostic>> {
     let r = model.render_relation_sql(index, business, d.name())?;
     let wrapped = model.semantic_models.get(index)?.business.as_ref();
-    Some(r.map(|sql| match wrapped {
-        // The clock (constant rows: a row per calendar day) written once per dialect and form,
-        // not per query.
-        Some(b) if business => model.with_clock_cached(index, d.name(), clock, &sql, || {
+    Some(r.map(|sql| match (wrapped, business) {
+        // The clock (constant rows: a row per calendar day) written once per dialect, form and
+        // set of durations, not per query.
+        (Some(b), Some(ds)) => model.with_clock_cached(index, ds, d.name(), clock, &sql, || {
             b.with_clock(&sql, clock, |a, c, rows| d.values_table(a, c, rows))
         }),
         _ => sql,
