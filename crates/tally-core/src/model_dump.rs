@@ -204,6 +204,7 @@ fn kind(model: &Model, k: &MetricKind) -> Value {
             calculation,
             window,
             constant_properties,
+            ..
         } => json!({
             "base": measure(model, base),
             "conversion": measure(model, conversion),

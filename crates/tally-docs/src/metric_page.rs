@@ -315,6 +315,7 @@ fn formula(cat: &Catalog, m: &Metric) -> (Vec<Value>, Vec<Value>) {
             calculation,
             window,
             constant_properties,
+            ..
         } => {
             let within = window
                 .as_ref()

@@ -174,6 +174,7 @@ fn metric_fields(model: &Model, m: &Metric, rename: &dyn Fn(&str) -> String) -> 
             calculation,
             window,
             constant_properties,
+            ..
         } => {
             measure_fields(model, base, "base ", &mut out);
             measure_fields(model, conversion, "conversion ", &mut out);

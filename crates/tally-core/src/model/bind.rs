@@ -114,6 +114,43 @@ impl Item {
     }
 }
 
+/// What tells two group-by items apart as columns of a relation, read from the bound target:
+/// metric_time or an element path (ids), with the date part or else the grain their output name
+/// carries (the typed counterpart of [`item_out`]: two items have the same key exactly when they
+/// have the same output name, for names the model knows).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ItemKey {
+    MetricTime(ItemPeriod),
+    Element(ElementPath, ItemPeriod),
+}
+
+/// The period part of an [`ItemKey`]: a date part wins over a grain, as in the output name.
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub enum ItemPeriod {
+    DatePart(DatePart),
+    Grain(Option<TimeGrain>),
+}
+
+impl Item {
+    /// The item's typed key ([`ItemKey`]).
+    pub fn key(&self) -> ItemKey {
+        let (grain, date_part) = match &self.target {
+            Target::MetricTime { grain, date_part }
+            | Target::Element {
+                grain, date_part, ..
+            } => (grain, date_part),
+        };
+        let period = match date_part {
+            Some(p) => ItemPeriod::DatePart(*p),
+            None => ItemPeriod::Grain(grain.clone()),
+        };
+        match &self.target {
+            Target::MetricTime { .. } => ItemKey::MetricTime(period),
+            Target::Element { path, .. } => ItemKey::Element(path.clone(), period),
+        }
+    }
+}
+
 /// `a__b__c` from path parts.
 pub fn join_path(links: &[String], element: &str) -> String {
     let mut parts: Vec<&str> = links.iter().map(String::as_str).collect();
@@ -517,6 +554,11 @@ pub(crate) fn bind_model_filters(model: &mut Model) {
             .group_by_parsed
             .iter()
             .map(|g| g.clone().and_then(|r| bind_item(model, &r)))
+            .collect();
+        sq.metric_ids = sq
+            .metrics
+            .iter()
+            .map(|m| model.metric_id(&m.value).unwrap_or(MetricId::UNBOUND))
             .collect();
     }
     model.saved_queries = saved;

@@ -8,10 +8,17 @@
 //! graph then ask these tables by id and never look an element up by its text. Names stay for
 //! rendering (SQL column names, output names, diagnostics).
 //!
+//! Names of elements written elsewhere in the project are bound here too: per measure, its
+//! aggregation time dimension and its non-additive dimension with its window groupings (in the
+//! per-model tables, [`ModelElements`]); per conversion metric, its entity and its constant
+//! properties ([`bind_metric_elements`], on the metric itself). A name no semantic model has
+//! binds to [`ElementId::UNKNOWN`] (resolution reports it, at its span, before anything reads the
+//! id).
+//!
 //! Ids are given in the names' sorted order, so ids compare as their names do: anything sorted by
 //! id (join paths, candidates in a message) comes out as it would sorted by name.
 
-use super::{Dimension, Entity, Model, SemanticModel};
+use super::{Dimension, Entity, MetricKind, Model, SemanticModel};
 use crate::spec::EntityType;
 use crate::time::Grain;
 use std::collections::HashMap;
@@ -49,6 +56,18 @@ pub struct ModelElements {
     /// Parallel to `measures`: each measure's aggregation time dimension
     /// ([`ElementId::UNKNOWN`] if no model has that name).
     pub agg_time: Vec<ElementId>,
+    /// Parallel to `measures`: each measure's non-additive dimension and window groupings, for
+    /// a semi-additive measure.
+    pub non_additive: Vec<Option<NonAdditiveIds>>,
+}
+
+/// A measure's `non_additive_dimension` bound to ids: the dimension, then the window groupings
+/// (entities), in the order written ([`ElementId::UNKNOWN`] for a name no model has; resolution
+/// reports a name that is not a time dimension or an entity of the measure's model).
+#[derive(Clone, Debug, PartialEq, Eq, Hash)]
+pub struct NonAdditiveIds {
+    pub dimension: ElementId,
+    pub window_groupings: Vec<ElementId>,
 }
 
 /// Where each element name occurs, by id.
@@ -103,11 +122,20 @@ impl Elements {
                 agg_time: m
                     .measures
                     .iter()
+                    .map(|x| ex.id_or_unknown(&x.agg_time_dimension))
+                    .collect(),
+                non_additive: m
+                    .measures
+                    .iter()
                     .map(|x| {
-                        ex.ids
-                            .get(&x.agg_time_dimension)
-                            .copied()
-                            .unwrap_or(ElementId::UNKNOWN)
+                        x.non_additive.as_ref().map(|n| NonAdditiveIds {
+                            dimension: ex.id_or_unknown(&n.dimension),
+                            window_groupings: n
+                                .window_groupings
+                                .iter()
+                                .map(|g| ex.id_or_unknown(g))
+                                .collect(),
+                        })
                     })
                     .collect(),
             };
@@ -129,6 +157,33 @@ impl Elements {
             ex.models.push(me);
         }
         ex
+    }
+
+    fn id_or_unknown(&self, name: &str) -> ElementId {
+        self.ids.get(name).copied().unwrap_or(ElementId::UNKNOWN)
+    }
+}
+
+/// Bind the element names metrics write to ids (once the semantic models, and so the ids, are
+/// final): a conversion metric's entity and its constant properties. Resolution has checked the
+/// entity against both measures' models; a constant property that is not an element of its side
+/// is reported by validation (and the planner) at its span.
+pub(crate) fn bind_metric_elements(model: &mut Model) {
+    let ids = &model.index.elements;
+    for m in model.metrics.values_mut() {
+        if let MetricKind::Conversion {
+            entity,
+            entity_id,
+            constant_properties,
+            ..
+        } = &mut m.kind
+        {
+            *entity_id = ids.id_or_unknown(entity);
+            for p in constant_properties {
+                p.base_id = ids.id_or_unknown(&p.base_property);
+                p.conversion_id = ids.id_or_unknown(&p.conversion_property);
+            }
+        }
     }
 }
 
@@ -212,6 +267,20 @@ impl Model {
     pub fn has_element(&self, model: usize, id: ElementId) -> bool {
         let me = self.model_elements(model);
         me.dimensions.contains(&id) || me.entities.contains(&id)
+    }
+
+    /// The non-additive dimension and window groupings of measure `measure` of semantic model
+    /// `model`, bound to ids; `None` for an additive measure.
+    pub fn non_additive_ids(&self, model: usize, measure: usize) -> Option<&NonAdditiveIds> {
+        self.model_elements(model)
+            .non_additive
+            .get(measure)
+            .and_then(Option::as_ref)
+    }
+
+    /// The aggregation time dimension of measure `measure` of semantic model `model`.
+    pub fn agg_time_id(&self, model: usize, measure: usize) -> ElementId {
+        self.model_elements(model).agg_time[measure]
     }
 
     /// The time grain of semantic model `model`'s dimension of this name, if it is a time

@@ -49,6 +49,13 @@ impl Model {
             .get_index_of(name)
             .map(|i| MetricId(u32::try_from(i).unwrap_or(u32::MAX)))
     }
+    /// Every metric with its id, in project order.
+    pub fn metrics_by_id(&self) -> impl Iterator<Item = (MetricId, &Metric)> {
+        self.metrics
+            .values()
+            .enumerate()
+            .map(|(i, m)| (MetricId(u32::try_from(i).unwrap_or(u32::MAX)), m))
+    }
     /// The metric an id names (`None` for [`MetricId::UNBOUND`]).
     pub fn metric_by_id(&self, id: MetricId) -> Option<&Metric> {
         self.metrics.get_index(id.index()).map(|(_, m)| m)

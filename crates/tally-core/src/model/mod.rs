@@ -32,9 +32,10 @@ mod lookup;
 mod resolve;
 
 pub use bind::{
-    bind_filter, bind_item, item_out, join_path, BoundFilter, FilterRef, Item, MetricRef, Target,
+    bind_filter, bind_item, item_out, join_path, BoundFilter, FilterRef, Item, ItemKey, ItemPeriod,
+    MetricRef, Target,
 };
-pub use elements::{ElementId, ElementPath, ModelElements};
+pub use elements::{ElementId, ElementPath, ModelElements, NonAdditiveIds};
 pub use ir::{DerivedFormula, Filter, FormulaName};
 
 pub(crate) use resolve::is_valid_name;
@@ -344,6 +345,13 @@ pub struct ConstantProperty {
     /// The characters of `conversion_property`'s value in the file.
     #[serde(skip)]
     pub conversion_span: Span,
+    /// `base_property` bound to its id by resolution ([`ElementId::UNKNOWN`] for a name no
+    /// semantic model has).
+    #[serde(skip)]
+    pub base_id: ElementId,
+    /// `conversion_property` bound to its id by resolution.
+    #[serde(skip)]
+    pub conversion_id: ElementId,
 }
 
 #[derive(Debug, Clone, Serialize)]
@@ -367,6 +375,9 @@ pub enum MetricKind {
         base: MeasureRef,
         conversion: MeasureRef,
         entity: String,
+        /// `entity` bound to its id by resolution (an entity of both measures' models).
+        #[serde(skip)]
+        entity_id: ElementId,
         calculation: ConversionCalculation,
         window: Option<Window>,
         constant_properties: Vec<ConstantProperty>,
@@ -473,6 +484,10 @@ pub struct SavedQuery {
     /// The characters of `limit`'s value in the file.
     #[serde(skip)]
     pub limit_span: Span,
+    /// `metrics` bound to ids by resolution, one per metric ([`MetricId::UNBOUND`] for a name no
+    /// metric has, which resolution reports).
+    #[serde(skip)]
+    pub metric_ids: Vec<MetricId>,
     /// `group_by`, parsed by resolution (spans exact in the file), one per item.
     #[serde(skip)]
     pub group_by_parsed: Vec<Result<crate::expr::Reference, Diagnostic>>,

@@ -4,9 +4,9 @@
 
 use super::items::Item;
 use super::joins::FromBuilder;
-use super::metrics::LeafGroup;
+use super::metrics::{LeafGroup, SemiAdditive};
 use super::Planner;
-use crate::model::{Filter, NonAdditive};
+use crate::model::{ElementId, Filter};
 use crate::spec::WindowChoice;
 use crate::sql::{Expr, Join, JoinKind, Select, SelectItem, TableRef};
 use crate::time::Grain;
@@ -16,7 +16,7 @@ impl<'m> Planner<'m> {
     pub(crate) fn filtered_fact(
         &mut self,
         model: usize,
-        atd: &str,
+        atd: ElementId,
         filters: &[crate::model::Filter],
         bounds: &super::Bounds,
         select: &mut Select,
@@ -27,7 +27,8 @@ impl<'m> Planner<'m> {
             let e = self.fact_filter(&mut fb, f)?;
             select.where_.push(e);
         }
-        if let Some(e) = bounds.on(Expr::col(&fb.alias, atd)) {
+        let atd_name = self.cx.model.element_name(atd);
+        if let Some(e) = bounds.on(Expr::col(&fb.alias, atd_name)) {
             select.where_.push(e);
         }
         Some(fb)
@@ -39,7 +40,7 @@ impl<'m> Planner<'m> {
             return self.build_semi_additive(g, na);
         }
         let mut select = Select::default();
-        let mut fb = self.filtered_fact(g.model, &g.atd, &g.filters, &g.bounds, &mut select)?;
+        let mut fb = self.filtered_fact(g.model, g.atd, &g.filters, &g.bounds, &mut select)?;
         let items = self.q.items.clone();
         for it in &items {
             let e = self.fact_item_expr(&mut fb, it)?;
@@ -89,7 +90,7 @@ impl<'m> Planner<'m> {
             .collect();
         let mut select = Select::default();
         let mut fb =
-            self.filtered_fact(first.model, &first.atd, &shared, &first.bounds, &mut select)?;
+            self.filtered_fact(first.model, first.atd, &shared, &first.bounds, &mut select)?;
         let items = self.q.items.clone();
         for it in &items {
             let e = self.fact_item_expr(&mut fb, it)?;
@@ -165,16 +166,17 @@ impl<'m> Planner<'m> {
     /// A semi-additive aggregation: the rows (filtered, with the query's items), the first or last
     /// value of the non-additive dimension per window grouping (and per the queried period of that
     /// dimension), and the aggregation of the rows at that value.
-    fn build_semi_additive(&mut self, g: &LeafGroup, na: &NonAdditive) -> Option<String> {
+    fn build_semi_additive(&mut self, g: &LeafGroup, semi: &SemiAdditive) -> Option<String> {
         let model_name = self.scan_name(g.model);
-        let sm = &self.cx.model.semantic_models[g.model];
-        let na_grain = sm
-            .dimension(&na.dimension)
-            .and_then(|d| d.time_grain)
+        let (na, ids) = (&semi.written, &semi.ids);
+        let na_grain = self
+            .cx
+            .model
+            .time_grain_on(g.model, ids.dimension)
             .unwrap_or(Grain::Day);
         let na_col = format!("{}__{}", na.dimension, na_grain);
         let mut rows = Select::default();
-        let mut fb = self.filtered_fact(g.model, &g.atd, &g.filters, &g.bounds, &mut rows)?;
+        let mut fb = self.filtered_fact(g.model, g.atd, &g.filters, &g.bounds, &mut rows)?;
         let items = self.q.items.clone();
         let mut row_cols: Vec<String> = Vec::new();
         for it in &items {
@@ -185,16 +187,18 @@ impl<'m> Planner<'m> {
             });
             row_cols.push(it.out.clone());
         }
-        self.project_element(g.model, &na.dimension);
+        self.project_element(g.model, ids.dimension);
         rows.columns.push(SelectItem {
             expr: Expr::Trunc(na_grain, Box::new(Expr::col(&fb.alias, &na.dimension))),
             alias: Some(na_col.clone()),
         });
-        for grouping in &na.window_groupings {
+        // Column names: a SELECT's aliases are unique, so a grouping already among the items'
+        // columns is not selected again.
+        for (grouping, &id) in na.window_groupings.iter().zip(&ids.window_groupings) {
             if row_cols.contains(grouping) {
                 continue;
             }
-            self.project_element(g.model, grouping);
+            self.project_element(g.model, id);
             rows.columns.push(SelectItem {
                 expr: Expr::col(&fb.alias, grouping),
                 alias: Some(grouping.clone()),
@@ -220,7 +224,7 @@ impl<'m> Planner<'m> {
         );
         // The first or last value of the non-additive dimension per grouping.
         let (snap_cte, choice) =
-            self.semi_additive_snapshot(g, na, &model_name, &rows_cte, &na_col, &items);
+            self.semi_additive_snapshot(g, semi, &model_name, &rows_cte, &na_col, &items);
         // Aggregate the rows at that value.
         let mut select = Select {
             from: Some(TableRef::Cte {
@@ -285,21 +289,21 @@ impl<'m> Planner<'m> {
     fn semi_additive_snapshot(
         &mut self,
         g: &LeafGroup,
-        na: &NonAdditive,
+        semi: &SemiAdditive,
         model_name: &str,
         rows_cte: &str,
         na_col: &str,
         items: &[Item],
     ) -> (String, &'static str) {
-        let atd = self
-            .cx
-            .model
-            .measure(&g.leaves[0].1)
-            .agg_time_dimension
-            .clone();
-        let queried_time = items.iter().find(|i| match &i.target {
-            super::items::Target::MetricTime { .. } => na.dimension == atd,
-            super::items::Target::Element { element, .. } => *element == na.dimension,
+        let na = &semi.written;
+        let dimension = semi.ids.dimension;
+        // metric_time is the non-additive dimension when that is the aggregation time dimension.
+        let queried_time = items.iter().find(|i| {
+            dimension != ElementId::UNKNOWN
+                && match &i.target {
+                    super::items::Target::MetricTime { .. } => dimension == g.atd,
+                    super::items::Target::Element { path, .. } => path.element == dimension,
+                }
         });
         let mut snap = Select {
             from: Some(TableRef::Cte {

@@ -6,7 +6,7 @@ use super::items::Item;
 use super::metrics::MetricExpr;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ConstantProperty, Filter, MeasureRef, Metric, MetricKind};
+use crate::model::{ConstantProperty, ElementId, Filter, MeasureRef, Metric, MetricKind};
 use crate::source::Span;
 use crate::spec::ConversionCalculation;
 use crate::sql::{CmpOp, Expr, Join, JoinKind, Select, SelectItem, TableRef, Window, WindowFunc};
@@ -27,6 +27,7 @@ impl<'m> Planner<'m> {
             base,
             conversion,
             entity,
+            entity_id,
             calculation,
             window,
             constant_properties,
@@ -47,6 +48,7 @@ impl<'m> Planner<'m> {
             metric: name,
             span,
             entity,
+            entity_id: *entity_id,
             properties: constant_properties,
             grain,
         };
@@ -111,15 +113,11 @@ impl<'m> Planner<'m> {
         bounds: &Bounds,
         items: &[Item],
     ) -> Option<String> {
-        let base_m = self.use_measure(base);
+        let model = self.cx.model;
+        self.use_measure(base);
+        let atd = model.agg_time_id(base.model, base.measure);
         let mut events = Select::default();
-        let mut fb = self.filtered_fact(
-            base.model,
-            &base_m.agg_time_dimension,
-            base_filters,
-            bounds,
-            &mut events,
-        )?;
+        let mut fb = self.filtered_fact(base.model, atd, base_filters, bounds, &mut events)?;
         for it in items {
             let e = self.fact_item_expr(&mut fb, it)?;
             events.columns.push(SelectItem {
@@ -127,7 +125,7 @@ impl<'m> Planner<'m> {
                 alias: Some(it.out.clone()),
             });
         }
-        self.project_element(base.model, ev.entity);
+        self.project_element(base.model, ev.entity_id);
         events.columns.push(SelectItem {
             expr: Expr::col(&fb.alias, ev.entity),
             alias: Some("entity_key".into()),
@@ -135,12 +133,12 @@ impl<'m> Planner<'m> {
         events.columns.push(SelectItem {
             expr: Expr::Trunc(
                 ev.grain,
-                Box::new(Expr::col(&fb.alias, &base_m.agg_time_dimension)),
+                Box::new(Expr::col(&fb.alias, model.element_name(atd))),
             ),
             alias: Some("event_time".into()),
         });
         for (i, p) in ev.properties.iter().enumerate() {
-            if !self.local_element(base.model, &p.base_property, ev.span) {
+            if !self.local_element(base.model, p.base_id, &p.base_property, ev.span) {
                 return None;
             }
             events.columns.push(SelectItem {
@@ -158,16 +156,18 @@ impl<'m> Planner<'m> {
 
     /// The conversion events, each with an id.
     fn conversion_events(&mut self, ev: &Events, conversion: &MeasureRef) -> Option<String> {
+        let model = self.cx.model;
         let conv_m = self.use_measure(conversion);
+        let atd = model.agg_time_id(conversion.model, conversion.measure);
         let mut conv = Select::default();
         let mut cfb = self.filtered_fact(
             conversion.model,
-            &conv_m.agg_time_dimension,
+            atd,
             &conversion.filters,
             &Bounds::default(),
             &mut conv,
         )?;
-        self.project_element(conversion.model, ev.entity);
+        self.project_element(conversion.model, ev.entity_id);
         conv.columns.push(SelectItem {
             expr: Expr::col(&cfb.alias, ev.entity),
             alias: Some("entity_key".into()),
@@ -175,12 +175,17 @@ impl<'m> Planner<'m> {
         conv.columns.push(SelectItem {
             expr: Expr::Trunc(
                 ev.grain,
-                Box::new(Expr::col(&cfb.alias, &conv_m.agg_time_dimension)),
+                Box::new(Expr::col(&cfb.alias, model.element_name(atd))),
             ),
             alias: Some("event_time".into()),
         });
         for (i, p) in ev.properties.iter().enumerate() {
-            if !self.local_element(conversion.model, &p.conversion_property, ev.span) {
+            if !self.local_element(
+                conversion.model,
+                p.conversion_id,
+                &p.conversion_property,
+                ev.span,
+            ) {
                 return None;
             }
             conv.columns.push(SelectItem {
@@ -306,11 +311,12 @@ impl<'m> Planner<'m> {
         ))
     }
 
-    /// Project a dimension or entity of a model, or report that it is not one.
-    fn local_element(&mut self, model: usize, element: &str, span: Span) -> bool {
+    /// Project a dimension or entity of a model (by id; `element` is its name as written), or
+    /// report that it is not one.
+    fn local_element(&mut self, model: usize, id: ElementId, element: &str, span: Span) -> bool {
         let sm = &self.cx.model.semantic_models[model];
-        if sm.dimension(element).is_some() || sm.entity(element).is_some() {
-            self.project_element(model, element);
+        if self.cx.model.has_element(model, id) {
+            self.project_element(model, id);
             return true;
         }
         let names: Vec<String> = sm
@@ -338,7 +344,9 @@ impl<'m> Planner<'m> {
 struct Events<'a> {
     metric: &'a str,
     span: Span,
+    /// The entity as written (its column) and bound.
     entity: &'a str,
+    entity_id: ElementId,
     properties: &'a [ConstantProperty],
     grain: Grain,
 }

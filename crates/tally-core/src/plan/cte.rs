@@ -95,21 +95,9 @@ impl CteBuilder {
             .or_insert_with(|| expr_sql.to_string());
     }
 
-    /// Ask the scan of semantic model `sm` to project a dimension or entity under its name.
-    pub(crate) fn project_element(&mut self, model: &Model, sm: usize, element: &str) {
-        let m = &model.semantic_models[sm];
-        let e = if let Some(d) = m.dimension(element) {
-            &d.expr
-        } else if let Some(en) = m.entity(element) {
-            &en.expr
-        } else {
-            return;
-        };
-        self.project(sm, element, e);
-    }
-
-    /// [`Self::project_element`], the element given by id.
-    pub(crate) fn project_element_id(&mut self, model: &Model, sm: usize, element: ElementId) {
+    /// Ask the scan of semantic model `sm` to project a dimension or entity (by id) under its
+    /// name; nothing when the model has no element of that id.
+    pub(crate) fn project_element(&mut self, model: &Model, sm: usize, element: ElementId) {
         let e = if let Some((_, d)) = model.dimension_of(sm, element) {
             &d.expr
         } else if let Some((_, en)) = model.entity_of(sm, element) {

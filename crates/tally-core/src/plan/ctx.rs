@@ -39,7 +39,7 @@ impl<'m> PlanCtx<'m> {
 
     /// The grain of a measure's aggregation time dimension.
     pub(crate) fn measure_time_grain(&self, r: &MeasureRef) -> Grain {
-        let atd = self.model.model_elements(r.model).agg_time[r.measure];
+        let atd = self.model.agg_time_id(r.model, r.measure);
         self.model.time_grain_on(r.model, atd).unwrap_or(Grain::Day)
     }
 

@@ -5,7 +5,7 @@ use super::items::{Item, Target};
 use super::paths::{closest_names, Hop, Path, MAX_JOIN_HOPS};
 use super::{join_path, spine_column, Planner};
 use crate::diag::{codes, Diagnostic};
-use crate::model::{ElementPath, Validity};
+use crate::model::{ElementId, ElementPath, Validity};
 use crate::sql::{CmpOp, Expr, Join, JoinKind, TableRef};
 use crate::time::{DatePart, Grain, TimeGrain};
 use indexmap::IndexMap;
@@ -94,22 +94,25 @@ impl FromBuilder {
 }
 
 impl<'m> Planner<'m> {
-    /// A FROM clause over the scan of `model`, with metric_time on its dimension `atd`.
+    /// A FROM clause over the scan of `model`, with metric_time on its dimension `atd` (a
+    /// measure's aggregation time dimension, by id).
     pub(crate) fn fact_from(
         &mut self,
         model: usize,
-        atd: Option<&str>,
+        atd: Option<ElementId>,
         join_kind: JoinKind,
     ) -> FromBuilder {
         let alias = self.scan_name(model);
         let mut fb = FromBuilder::new(model, &alias, join_kind);
         if let Some(atd) = atd {
             self.project_element(model, atd);
-            let grain = self.cx.model.semantic_models[model]
-                .dimension(atd)
-                .and_then(|d| d.time_grain)
+            let grain = self
+                .cx
+                .model
+                .time_grain_on(model, atd)
                 .unwrap_or(Grain::Day);
-            fb.time = Some((Expr::col(&alias, atd), grain));
+            let name = self.cx.model.element_name(atd);
+            fb.time = Some((Expr::col(&alias, name), grain));
         }
         fb
     }
@@ -240,8 +243,8 @@ impl<'m> Planner<'m> {
                 .collect::<Vec<_>>()
                 .join("__");
             let alias = fb.fresh_alias(&base);
-            self.project_element_id(prev_model, hop.entity);
-            self.project_element_id(hop.to, hop.entity);
+            self.project_element(prev_model, hop.entity);
+            self.project_element(hop.to, hop.entity);
             let entity = model.element_name(hop.entity);
             let mut on = vec![Expr::eq(
                 Expr::col(&prev_alias, entity),
@@ -284,13 +287,13 @@ impl<'m> Planner<'m> {
                     (Some(a), Some(b)) => Some(a.max(b)),
                     _ => None,
                 };
-                pairs.push((d.name.clone(), g));
+                pairs.push((id, d.name.clone(), g));
             }
         }
         let mut out = Vec::new();
-        for (name, g) in pairs {
-            self.project_element(fb.model, &name);
-            self.project_element(to, &name);
+        for (id, name, g) in pairs {
+            self.project_element(fb.model, id);
+            self.project_element(to, id);
             let l = Expr::col(&fb.alias, &name);
             let r = Expr::col(alias, &name);
             out.push(match g {
@@ -307,29 +310,29 @@ impl<'m> Planner<'m> {
         let Some((time, _)) = fb.time.clone() else {
             return Vec::new();
         };
-        let target = &self.cx.model.semantic_models[to];
-        let start = target
-            .dimensions
-            .iter()
-            .find(|d| d.validity == Some(Validity::Start))
-            .map(|d| (d.name.clone(), d.time_grain.unwrap_or(Grain::Day)));
-        let end = target
-            .dimensions
-            .iter()
-            .find(|d| d.validity == Some(Validity::End))
-            .map(|d| (d.name.clone(), d.time_grain.unwrap_or(Grain::Day)));
+        let model = self.cx.model;
+        let ids = &model.model_elements(to).dimensions;
+        let bound = |v: Validity| {
+            model.semantic_models[to]
+                .dimensions
+                .iter()
+                .zip(ids)
+                .find(|(d, _)| d.validity == Some(v))
+                .map(|(d, &id)| (id, d.name.as_str(), d.time_grain.unwrap_or(Grain::Day)))
+        };
+        let (start, end) = (bound(Validity::Start), bound(Validity::End));
         let mut out = Vec::new();
-        if let Some((s, g)) = start {
-            self.project_element(to, &s);
+        if let Some((id, s, g)) = start {
+            self.project_element(to, id);
             out.push(Expr::cmp(
                 Expr::Trunc(g, Box::new(time.clone())),
                 CmpOp::Ge,
-                Expr::Trunc(g, Box::new(Expr::col(alias, &s))),
+                Expr::Trunc(g, Box::new(Expr::col(alias, s))),
             ));
         }
-        if let Some((e, g)) = end {
-            self.project_element(to, &e);
-            let end_col = Expr::col(alias, &e);
+        if let Some((id, e, g)) = end {
+            self.project_element(to, id);
+            let end_col = Expr::col(alias, e);
             out.push(Expr::Or(vec![
                 Expr::cmp(
                     Expr::Trunc(g, Box::new(time)),
@@ -440,7 +443,7 @@ impl<'m> Planner<'m> {
             } => {
                 let (hops, target) = self.element_path(fb.model, links, element, path, item)?;
                 let alias = self.ensure_chain(fb, &hops);
-                self.project_element_id(target, path.element);
+                self.project_element(target, path.element);
                 let col = Expr::col(&alias, element);
                 match self.cx.model.time_grain_on(target, path.element) {
                     Some(g) => self.time_expr(fb, col, g, grain.as_ref(), *date_part),

@@ -22,7 +22,10 @@ use super::items::Item;
 use super::{Bounds, Planner};
 use crate::diag::{codes, Diagnostic};
 use crate::expr::Formula;
-use crate::model::{AggKind, Filter, MeasureRef, Metric, MetricInput, MetricKind, NonAdditive};
+use crate::model::{
+    AggKind, ElementId, Filter, ItemKey, MeasureRef, Metric, MetricInput, MetricKind, NonAdditive,
+    NonAdditiveIds,
+};
 use crate::source::Span;
 use crate::spec::PeriodAgg;
 use crate::sql::JoinKind;
@@ -87,16 +90,27 @@ pub(crate) struct Cumulative {
 #[derive(Clone, Debug)]
 pub(crate) struct LeafGroup {
     pub model: usize,
-    pub atd: String,
+    /// The measures' aggregation time dimension.
+    pub atd: ElementId,
     pub filters: Vec<Filter>,
     pub bounds: Bounds,
-    pub non_additive: Option<NonAdditive>,
+    pub non_additive: Option<SemiAdditive>,
     /// (leaf id, measure)
     pub leaves: Vec<(usize, MeasureRef)>,
 }
 
+/// The non-additive dimension of a semi-additive group: as written (the names of its SQL columns
+/// and comments) and bound to ids (what groups compare).
+#[derive(Clone, Debug)]
+pub(crate) struct SemiAdditive {
+    pub written: NonAdditive,
+    pub ids: NonAdditiveIds,
+}
+
 /// What makes two plain aggregations the same: measure (its aggregation time dimension with
-/// it), filters, time constraint and group-by items.
+/// it), filters (by their text: the same text is the same bound filter), time constraint and
+/// group-by items (as bound: metric_time or an element path, with the grain or date part that
+/// names their column).
 #[derive(Clone, Debug, PartialEq, Eq, Hash)]
 pub(crate) struct LeafKey {
     model: usize,
@@ -104,7 +118,7 @@ pub(crate) struct LeafKey {
     filters: Vec<String>,
     lo: Option<Ts>,
     hi: Option<Ts>,
-    items: Vec<String>,
+    items: Vec<ItemKey>,
 }
 
 /// The plain aggregations of the query being planned.
@@ -125,7 +139,7 @@ fn leaf_key(m: &MeasureRef, filters: &[Filter], bounds: &Bounds, items: &[Item])
         filters: filters.iter().map(|f| f.text.clone()).collect(),
         lo: bounds.lo,
         hi: bounds.hi,
-        items: items.iter().map(|i| i.out.clone()).collect(),
+        items: items.iter().map(Item::key).collect(),
     }
 }
 
@@ -133,14 +147,10 @@ fn same_filters(a: &[Filter], b: &[Filter]) -> bool {
     a.len() == b.len() && a.iter().zip(b).all(|(x, y)| x.text == y.text)
 }
 
-fn same_non_additive(a: &Option<NonAdditive>, b: &Option<NonAdditive>) -> bool {
+fn same_non_additive(a: Option<&SemiAdditive>, b: Option<&SemiAdditive>) -> bool {
     match (a, b) {
         (None, None) => true,
-        (Some(x), Some(y)) => {
-            x.dimension == y.dimension
-                && x.window_choice == y.window_choice
-                && x.window_groupings == y.window_groupings
-        }
+        (Some(x), Some(y)) => x.ids == y.ids && x.written.window_choice == y.written.window_choice,
         _ => false,
     }
 }
@@ -559,9 +569,17 @@ impl<'m> Planner<'m> {
         filters: Vec<Filter>,
         bounds: Bounds,
     ) -> usize {
-        let measure = self.cx.model.measure(m);
-        let atd = measure.agg_time_dimension.clone();
-        let non_additive = measure.non_additive.clone();
+        let model = self.cx.model;
+        let measure = model.measure(m);
+        let atd = model.agg_time_id(m.model, m.measure);
+        let non_additive = measure
+            .non_additive
+            .as_ref()
+            .zip(model.non_additive_ids(m.model, m.measure))
+            .map(|(written, ids)| SemiAdditive {
+                written: written.clone(),
+                ids: ids.clone(),
+            });
         // The same aggregation already built for these group-by items.
         let key = leaf_key(m, &filters, &bounds, &self.q.items);
         if let Some(id) = self.leaves.built.get(&key) {
@@ -572,7 +590,7 @@ impl<'m> Planner<'m> {
                 && g.atd == atd
                 && g.bounds == bounds
                 && same_filters(&g.filters, &filters)
-                && same_non_additive(&g.non_additive, &non_additive)
+                && same_non_additive(g.non_additive.as_ref(), non_additive.as_ref())
         });
         let gi = match gi {
             Some(gi) => gi,

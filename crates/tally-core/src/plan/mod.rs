@@ -27,7 +27,7 @@ mod dimensions;
 mod filters;
 mod items;
 mod joins;
-pub(crate) use paths::find_path;
+pub(crate) use paths::{find_path, queryable_names};
 mod metrics;
 mod names;
 mod options;
@@ -289,14 +289,9 @@ impl<'m> Planner<'m> {
         self.ctes.scan_name(self.cx.model, sm)
     }
 
-    /// Ask the scan of `sm` to project a dimension or entity under its name.
-    fn project_element(&mut self, sm: usize, element: &str) {
+    /// Ask the scan of `sm` to project a dimension or entity (by id) under its name.
+    fn project_element(&mut self, sm: usize, element: crate::model::ElementId) {
         self.ctes.project_element(self.cx.model, sm, element);
-    }
-
-    /// [`Self::project_element`], the element given by id.
-    fn project_element_id(&mut self, sm: usize, element: crate::model::ElementId) {
-        self.ctes.project_element_id(self.cx.model, sm, element);
     }
 
     /// Every CTE of the plan, scans first.

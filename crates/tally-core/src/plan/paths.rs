@@ -149,11 +149,9 @@ impl<'m> PlanCtx<'m> {
         })
     }
 
-    /// The group-by names valid from a model, as MetricFlow lists them: metric_time, the model's
-    /// entities, its own dimensions and entities under each entity naming its rows, and the
-    /// dimensions and entities of the models one or two joins away under the entities joined on.
+    /// The group-by names valid from a model ([`queryable_names`]), for "did you mean".
     pub(crate) fn reachable_names(&self, from: usize) -> Vec<String> {
-        valid_group_by_names(self.model, from)
+        queryable_names(self.model, [from])
     }
 
     /// The number of joins from `from` to the element (directly or by a shortened path), if it
@@ -250,7 +248,7 @@ fn pick_path(model: &Model, mut found: Vec<Path>, links: &[ElementId]) -> Result
 /// and the dimensions and entities of every model reached by one or two joins, each join on an
 /// entity of the model before it to a model keyed by that entity, under the entities joined on.
 /// Sorted, without duplicates; time dimensions without a grain.
-pub(crate) fn valid_group_by_names(model: &Model, from: usize) -> Vec<String> {
+fn valid_group_by_names(model: &Model, from: usize) -> Vec<String> {
     let models = &model.semantic_models;
     let root = &models[from];
     let mut out = vec!["metric_time".to_string()];
@@ -307,6 +305,27 @@ pub(crate) fn valid_group_by_names(model: &Model, from: usize) -> Vec<String> {
     }
     out.sort();
     out.dedup();
+    out
+}
+
+/// The group-by names a user can query from any of the semantic models `from` (each model's
+/// [`valid_group_by_names`], merged: sorted, without duplicates): the one list of suggestions
+/// for an item that cannot be reached, whether the planner or validation reports it.
+pub(crate) fn queryable_names(model: &Model, from: impl IntoIterator<Item = usize>) -> Vec<String> {
+    let mut from = from.into_iter();
+    let Some(first) = from.next() else {
+        return vec!["metric_time".to_string()];
+    };
+    let mut out = valid_group_by_names(model, first);
+    let mut more = false;
+    for f in from {
+        out.extend(valid_group_by_names(model, f));
+        more = true;
+    }
+    if more {
+        out.sort();
+        out.dedup();
+    }
     out
 }
 

@@ -3,17 +3,17 @@
 use super::{resolve_element, Validator};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{
-    join_path, ElementPath, Filter, FilterRef, Item, MeasureRef, Metric, MetricKind, MetricRef,
+    join_path, ElementPath, Filter, FilterRef, Item, MeasureRef, Metric, MetricId, MetricKind,
+    MetricRef,
 };
 use crate::plan::{plan_query, QueryRequest};
-use crate::spec::EntityType;
 use crate::yaml::Spanned;
 use std::collections::BTreeSet;
 
 impl<'m> Validator<'m> {
     /// Plan a one-metric query; where the planner cannot plan this kind of metric yet, check the
     /// metric's own filters here.
-    pub(super) fn plan_metric(&mut self, m: &Metric) {
+    pub(super) fn plan_metric(&mut self, id: MetricId, m: &Metric) {
         let req = QueryRequest {
             metrics: vec![Spanned::new(m.span, m.name.clone())],
             ..QueryRequest::default()
@@ -57,7 +57,7 @@ impl<'m> Validator<'m> {
         if complete {
             return;
         }
-        let own = self.filter_models(&m.name);
+        let own = self.filter_models(id);
         for f in &m.filters {
             self.check_filter(f, &own);
         }
@@ -74,7 +74,7 @@ impl<'m> Validator<'m> {
             }
         }
         for i in m.input_metrics() {
-            let models = self.filter_models_of(i.metric);
+            let models = self.filter_models(i.metric);
             for f in &i.filters {
                 self.check_filter(f, &models);
             }
@@ -200,41 +200,85 @@ impl<'m> Validator<'m> {
         resolve_element(self.model, from, path).map(|_| ())
     }
 
-    /// Names reachable from some of `models` with at most one join, for suggestions.
+    /// The names a user can query from some of `models`, for suggestions (the planner's list:
+    /// [`crate::plan::queryable_names`]).
     pub(super) fn reachable_names(&self, from: &BTreeSet<usize>) -> Vec<String> {
-        let models = &self.model.semantic_models;
-        let mut out = vec!["metric_time".to_string()];
-        for &f in from {
-            let ids = &self.model.model_elements(f).entities;
-            for (e, &id) in models[f].entities.iter().zip(ids) {
-                out.push(e.name.clone());
-                let keyed_by = self.model.keyed_by(id);
-                for (ti, t) in models.iter().enumerate() {
-                    let keyed = if ti == f {
-                        e.kind != EntityType::Foreign
-                    } else {
-                        keyed_by.binary_search(&ti).is_ok()
-                    };
-                    if keyed {
-                        out.extend(
-                            t.dimensions
-                                .iter()
-                                .map(|d| format!("{}__{}", e.name, d.name)),
-                        );
-                        out.extend(
-                            t.entities
-                                .iter()
-                                .filter(|x| x.name != e.name)
-                                .map(|x| format!("{}__{}", e.name, x.name)),
-                        );
-                    }
-                }
-            }
-        }
-        out.sort();
-        out.dedup();
-        out
+        crate::plan::queryable_names(self.model, from.iter().copied())
     }
 
     // ----- saved queries -----------------------------------------------------------------------
+}
+
+#[cfg(test)]
+mod tests {
+    use super::Validator;
+    use crate::dialect::Dialect;
+    use crate::load::LoadOptions;
+    use crate::model::{bind_item, Model};
+    use crate::plan::{find_path, PlanCtx};
+    use crate::source::Span;
+    use std::collections::BTreeSet;
+    use std::path::PathBuf;
+
+    fn manifest(name: &str) -> Model {
+        let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("../../tests/metricflow/manifests")
+            .join(name);
+        let opts = LoadOptions {
+            source_schema: Some("mf_src".into()),
+            ..LoadOptions::default()
+        };
+        let templates = crate::jinja::Templates::new(tally_templates::BASE);
+        crate::pipeline::load_model(&dir, &opts, &templates).0
+    }
+
+    /// Validation's "did you mean" offers what the planner's does: the names a user can query
+    /// (two joins deep), each of which the join-path search reaches; over several models, the
+    /// names of each.
+    #[test]
+    fn validation_and_the_planner_suggest_the_names_a_user_can_query() {
+        for project in ["simple_manifest", "multi_hop_join_manifest", "scd_manifest"] {
+            let model = manifest(project);
+            let v = Validator {
+                model: &model,
+                dialect: Dialect::DuckDb,
+                diags: Vec::new(),
+            };
+            let cx = PlanCtx { model: &model };
+            let n = model.semantic_models.len();
+            let mut union = Vec::new();
+            for mi in 0..n {
+                let names = v.reachable_names(&[mi].into());
+                assert_eq!(names, cx.reachable_names(mi), "{project}");
+                for name in names.iter().filter(|n| *n != "metric_time") {
+                    let r = crate::expr::parse_group_by(name, Span::DUMMY).expect("parses");
+                    let item = bind_item(&model, &r).expect("binds");
+                    let path = item.path().expect("an element");
+                    assert!(
+                        find_path(&model, mi, path).is_ok(),
+                        "{project}: `{name}` is suggested from `{}` but does not resolve",
+                        model.semantic_models[mi].name
+                    );
+                }
+                union.extend(names);
+            }
+            union.sort();
+            union.dedup();
+            let all: BTreeSet<usize> = (0..n).collect();
+            assert_eq!(v.reachable_names(&all), union, "{project}");
+            assert_eq!(v.reachable_names(&BTreeSet::new()), ["metric_time"]);
+        }
+        // Two joins deep: a name the one-join list of validation used to leave out.
+        let model = manifest("multi_hop_join_manifest");
+        let all: BTreeSet<usize> = (0..model.semantic_models.len()).collect();
+        let v = Validator {
+            model: &model,
+            dialect: Dialect::DuckDb,
+            diags: Vec::new(),
+        };
+        assert!(v
+            .reachable_names(&all)
+            .iter()
+            .any(|n| n.matches("__").count() == 2));
+    }
 }

@@ -214,22 +214,29 @@ impl<'m> Validator<'m> {
         properties: &[ConstantProperty],
     ) {
         let model = self.model;
-        let bsm = &model.semantic_models[base.model];
-        let csm = &model.semantic_models[conversion.model];
         for p in properties {
-            for (name, at, key, sm, side) in [
-                (&p.base_property, p.base_span, "base_property", bsm, "base"),
+            for (name, id, at, key, mi, side) in [
+                (
+                    &p.base_property,
+                    p.base_id,
+                    p.base_span,
+                    "base_property",
+                    base.model,
+                    "base",
+                ),
                 (
                     &p.conversion_property,
+                    p.conversion_id,
                     p.conversion_span,
                     "conversion_property",
-                    csm,
+                    conversion.model,
                     "conversion",
                 ),
             ] {
-                if sm.dimension(name).is_some() || sm.entity(name).is_some() {
+                if model.has_element(mi, id) {
                     continue;
                 }
+                let sm = &model.semantic_models[mi];
                 let candidates: Vec<&str> = sm
                     .dimensions
                     .iter()
@@ -313,13 +320,10 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// Every measure a metric reads, through its inputs.
-    pub(super) fn measures_of(&self, name: &str) -> Vec<&'m MeasureRef> {
+    /// Every measure metric `id` reads, through its inputs.
+    pub(super) fn measures_of(&self, id: MetricId) -> Vec<&'m MeasureRef> {
         let mut out = Vec::new();
-        let mut seen = BTreeSet::new();
-        if let Some(id) = self.model.metric_id(name) {
-            self.collect_measures(id, &mut out, &mut seen);
-        }
+        self.collect_measures(id, &mut out, &mut BTreeSet::new());
         out
     }
 
@@ -352,16 +356,9 @@ impl<'m> Validator<'m> {
         }
     }
 
-    /// The semantic models a metric's filters apply to (for a conversion metric, the base side).
-    pub(super) fn filter_models(&self, name: &str) -> BTreeSet<usize> {
-        self.model
-            .metric_id(name)
-            .map(|id| self.filter_models_of(id))
-            .unwrap_or_default()
-    }
-
-    /// [`Self::filter_models`] of a metric by id (an input, as resolution bound it).
-    pub(super) fn filter_models_of(&self, id: MetricId) -> BTreeSet<usize> {
+    /// The semantic models the filters of metric `id` apply to (for a conversion metric, the base
+    /// side); none for [`MetricId::UNBOUND`].
+    pub(super) fn filter_models(&self, id: MetricId) -> BTreeSet<usize> {
         let Some(m) = self.model.metric_by_id(id) else {
             return BTreeSet::new();
         };
@@ -373,13 +370,14 @@ impl<'m> Validator<'m> {
         out.iter().map(|r| r.model).collect()
     }
 
-    pub(super) fn metric_time_granularity(&mut self, m: &Metric) {
+    /// A metric's `time_granularity` is no finer than its measures' aggregation time dimensions.
+    pub(super) fn metric_time_granularity(&mut self, id: MetricId, m: &Metric) {
         let Some(g) = m.time_granularity else { return };
         let model = self.model;
         let mut coarsest: Option<(Grain, &crate::model::Dimension)> = None;
-        for r in self.measures_of(&m.name) {
-            let sm = &model.semantic_models[r.model];
-            let Some(atd) = sm.dimension(&model.measure(r).agg_time_dimension) else {
+        for r in self.measures_of(id) {
+            let atd = model.agg_time_id(r.model, r.measure);
+            let Some((_, atd)) = model.dimension_of(r.model, atd) else {
                 continue;
             };
             let dg = atd.time_grain.unwrap_or(Grain::Day);

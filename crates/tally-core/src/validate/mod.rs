@@ -64,15 +64,15 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
     v.labels();
     v.semantic_models();
     v.joins();
-    for m in model.metrics.values() {
+    for (id, m) in model.metrics_by_id() {
         v.metric_params(m);
-        v.metric_time_granularity(m);
+        v.metric_time_granularity(id, m);
     }
     v.time_spines();
     // Static checks first: when the planner reports the same problem at the same place, the
     // first report (with its help lines) is kept.
-    for m in model.metrics.values() {
-        v.plan_metric(m);
+    for (id, m) in model.metrics_by_id() {
+        v.plan_metric(id, m);
     }
     v.saved_queries();
     v.diags

@@ -81,9 +81,9 @@ impl<'m> Validator<'m> {
             }
             // The planner cannot plan one of the metrics yet: check the items here.
             let models: BTreeSet<usize> = sq
-                .metrics
+                .metric_ids
                 .iter()
-                .flat_map(|m| self.filter_models(&m.value))
+                .flat_map(|&id| self.filter_models(id))
                 .collect();
             let mut outputs: Vec<String> = sq.metrics.iter().map(|m| m.value.clone()).collect();
             for (g, item) in sq.group_by_parsed.iter().zip(&sq.group_by_items) {

@@ -8,7 +8,7 @@ use crate::spec::EntityType;
 impl<'m> Validator<'m> {
     pub(super) fn semantic_models(&mut self) {
         let model = self.model;
-        for sm in &model.semantic_models {
+        for (mi, sm) in model.semantic_models.iter().enumerate() {
             // model.rs reports a model with dimensions and no key entity; this is the case it leaves.
             let reported = !sm.dimensions.is_empty() && sm.key_entities().next().is_none();
             if !sm.measures.is_empty() && sm.primary_entity_name().is_none() && !reported {
@@ -25,11 +25,13 @@ impl<'m> Validator<'m> {
                 self.push(d);
             }
             // A non-additive dimension has the grain of the aggregation time dimension.
-            for m in &sm.measures {
-                let Some(na) = &m.non_additive else { continue };
-                let (Some(nd), Some(atd)) = (
-                    sm.dimension(&na.dimension),
-                    sm.dimension(&m.agg_time_dimension),
+            for (i, m) in sm.measures.iter().enumerate() {
+                let (Some(na), Some(ids)) = (&m.non_additive, model.non_additive_ids(mi, i)) else {
+                    continue;
+                };
+                let (Some((_, nd)), Some((_, atd))) = (
+                    model.dimension_of(mi, ids.dimension),
+                    model.dimension_of(mi, model.agg_time_id(mi, i)),
                 ) else {
                     continue;
                 };

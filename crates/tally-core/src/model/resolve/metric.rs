@@ -5,7 +5,7 @@ use super::inline::inline_agg;
 use super::{type_name, Resolver};
 use crate::diag::{codes, Diagnostic};
 use crate::model::{
-    ConstantProperty, DerivedFormula, Filter, MeasureRef, Metric, MetricId, MetricInput,
+    ConstantProperty, DerivedFormula, ElementId, Filter, MeasureRef, Metric, MetricId, MetricInput,
     MetricKind, MetricSpans, Model,
 };
 use crate::source::Span;
@@ -346,6 +346,8 @@ impl Resolver<'_> {
             base,
             conversion,
             entity: e.value.clone(),
+            // Bound once the semantic models are final (`elements::bind_metric_elements`).
+            entity_id: ElementId::UNKNOWN,
             calculation: ctp
                 .calculation
                 .as_ref()
@@ -360,6 +362,8 @@ impl Resolver<'_> {
                     conversion_property: p.conversion_property.value.clone(),
                     base_span: value_span(&self.spec.sources, &p.base_property),
                     conversion_span: value_span(&self.spec.sources, &p.conversion_property),
+                    base_id: ElementId::UNKNOWN,
+                    conversion_id: ElementId::UNKNOWN,
                 })
                 .collect(),
         })

@@ -143,6 +143,7 @@ impl<'a> Resolver<'a> {
         self.resolve_saved_queries(&mut model);
         // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
         model.index = ModelIndex::build(&model.semantic_models);
+        crate::model::elements::bind_metric_elements(&mut model);
         crate::model::bind::bind_model_filters(&mut model);
         model
     }

@@ -39,6 +39,8 @@ impl Resolver<'_> {
             name: sq.name.value.clone(),
             description: sq.description.clone(),
             metrics: sq.query_params.metrics.clone(),
+            // Bound with the filters, once the metrics are final.
+            metric_ids: Vec::new(),
             group_by: sq.query_params.group_by.clone(),
             where_: sq
                 .query_params

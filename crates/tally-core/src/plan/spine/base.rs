@@ -23,15 +23,11 @@ impl<'m> Planner<'m> {
         split_average: bool,
     ) -> Option<BaseRel> {
         let measure = self.use_measure(m);
-        let (name, agg, expr, atd) = (
-            measure.name.clone(),
-            measure.agg,
-            measure.expr.clone(),
-            measure.agg_time_dimension.clone(),
-        );
+        let (name, agg, expr) = (measure.name.clone(), measure.agg, measure.expr.clone());
+        let atd = self.cx.model.agg_time_id(m.model, m.measure);
         let grain = self.cx.measure_time_grain(m);
         let mut select = Select::default();
-        let mut fb = self.filtered_fact(m.model, &atd, row_filters, bounds, &mut select)?;
+        let mut fb = self.filtered_fact(m.model, atd, row_filters, bounds, &mut select)?;
         let mut key_cols = Vec::new();
         for it in keys {
             if key_cols.contains(&it.out) {
@@ -46,7 +42,8 @@ impl<'m> Planner<'m> {
             key_cols.push(it.out.clone());
         }
         let time = format!("metric_time__{grain}");
-        let t = Expr::Trunc(grain, Box::new(Expr::col(&fb.alias, &atd)));
+        let atd_name = self.cx.model.element_name(atd);
+        let t = Expr::Trunc(grain, Box::new(Expr::col(&fb.alias, atd_name)));
         select.columns.push(SelectItem {
             expr: t.clone(),
             alias: Some(time.clone()),
