@@ -165,4 +165,60 @@ mod tests {
             digest(&[("a.yml", "metrics: []\n\n"), ("b.yml", "")], &opts)
         );
     }
+
+    #[test]
+    fn a_dbt_load_is_keyed_by_what_it_consulted() {
+        use crate::dbt::{Consult, DbtInfo};
+        let opts = LoadOptions::default();
+        let with = |consulted: Vec<Consult>| {
+            let (mut spec, diags) = load_files(&[("a.yml", MODEL)], None, &opts);
+            spec.dbt = Some(DbtInfo {
+                consulted,
+                ..DbtInfo::default()
+            });
+            project_digest(&spec, &diags, &opts, b"build")
+        };
+        let ask = |kind: &'static str, key: &str, answer: Option<&str>| Consult {
+            kind,
+            key: key.into(),
+            answer: answer.map(str::to_string),
+        };
+        let base = with(vec![ask("env", "SCHEMA", Some("main"))]);
+        assert_eq!(base, with(vec![ask("env", "SCHEMA", Some("main"))]));
+        assert_ne!(
+            base,
+            with(vec![ask("env", "SCHEMA", Some("prod"))]),
+            "a value"
+        );
+        assert_ne!(base, with(vec![ask("env", "SCHEMA", None)]), "unset");
+        assert_ne!(
+            base,
+            with(vec![ask("env", "SCHEMA", Some(""))]),
+            "set empty"
+        );
+        assert_ne!(
+            base,
+            with(vec![ask("env", "OTHER", Some("main"))]),
+            "a name"
+        );
+        assert_ne!(
+            base,
+            with(vec![ask("read", "SCHEMA", Some("main"))]),
+            "a kind"
+        );
+        assert_ne!(
+            base,
+            with(vec![
+                ask("env", "SCHEMA", Some("main")),
+                ask("list", "m", Some(""))
+            ]),
+            "one more question"
+        );
+        assert_ne!(base, with(Vec::new()), "none");
+        assert_ne!(
+            with(Vec::new()),
+            digest(&[("a.yml", MODEL)], &opts),
+            "a dbt project"
+        );
+    }
 }
