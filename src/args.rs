@@ -69,6 +69,7 @@ impl Cli {
             target: self.target.clone(),
             vars: self.vars.clone(),
             env: None,
+            consulted: tally_core::dbt::Consulted::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
 //! What the two binaries share: the context of a command (`Ctx`), the exit codes, and the
 //! commands that run no SQL on DuckDB (`validate`, `sql`, `list`, `model`, `graph`, `lineage`,
-//! `schema`, `docs`, `calendars` but `check --duckdb`). The lean `tally` binary runs these itself and hands every other command to
+//! `schema`, `docs`, `calendars` but `check --duckdb`, `diff` but `--data`). The lean `tally` binary runs these itself and hands every other command to
 //! `tally-engine` (`handoff`); `tally-engine` runs them all.
 
 use crate::args::{Cli, Command, QueryArgs};
@@ -95,6 +95,8 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
             | Command::Lineage { .. }
             | Command::Schema { .. }
             | Command::Docs { .. }
+            // `diff --data` runs the metrics on DuckDB (`ci::diff`, in the engine).
+            | Command::Diff { data: false, .. }
     ) || matches!(
         // `check --duckdb` and `export --duckdb` run SQL (`calendars`, in the engine).
         &command,
@@ -125,6 +127,12 @@ pub(crate) fn run(ctx: &Ctx, command: Command) -> Result<u8, Command> {
         Command::Lineage { metric, format } => lineage(ctx, &metric, format),
         Command::Schema { kind, write } => schema(ctx, kind.kind(), write.as_deref()),
         Command::Docs { action } => crate::docs::run(ctx, action),
+        Command::Diff {
+            base,
+            format,
+            data: false,
+            duckdb: _,
+        } => crate::diff::run(ctx, &base, format, None),
         Command::Calendars {
             action,
             calendar,

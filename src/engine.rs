@@ -13,6 +13,7 @@ mod ci;
 mod ci_paths;
 mod commands;
 mod database;
+mod diff;
 mod docs;
 mod open;
 mod output;

@@ -16,6 +16,7 @@ mod choices;
 mod ci_paths;
 #[allow(dead_code)]
 mod commands;
+mod diff;
 mod docs;
 mod handoff;
 #[allow(dead_code)]

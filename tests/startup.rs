@@ -82,11 +82,12 @@ fn commands_without_sql_need_no_engine_and_a_missing_engine_is_a_coded_error() {
     let sql = run(&alone, &sql_args);
     assert_eq!(sql.code, 0, "{}", sql.stderr);
     assert!(sql.stdout.contains("SELECT"), "{}", sql.stdout);
-    let others: [&[&str]; 4] = [
+    let others: [&[&str]; 5] = [
         &["graph", "--format", "json"],
         &["list", "metrics", "--search", "csat"],
         &["calendars", "list"],
         &["calendars", "check", "--dialect", "postgres"],
+        &["diff", "--base", "HEAD", "--format", "json"],
     ];
     for args in others {
         let out = run(&alone, &[&["--project", project][..], args].concat());
@@ -116,6 +117,13 @@ fn commands_without_sql_need_no_engine_and_a_missing_engine_is_a_coded_error() {
     );
     assert_eq!(check.code, 2, "{}", check.stderr);
     assert!(check.stderr.contains("tally-engine"), "{}", check.stderr);
+    // `diff --data` runs the metrics on DuckDB.
+    let data = run(
+        &alone,
+        &["--project", project, "diff", "--base", "HEAD", "--data"],
+    );
+    assert_eq!(data.code, 2, "{}", data.stderr);
+    assert!(data.stderr.contains("tally-engine"), "{}", data.stderr);
 
     let json = run(
         &alone,
@@ -141,8 +149,17 @@ fn commands_without_sql_need_no_engine_and_a_missing_engine_is_a_coded_error() {
 fn both_binaries_answer_alike() {
     let project = repo();
     let project = p(&project);
-    let cases: [&[&str]; 6] = [
+    let cases: [&[&str]; 7] = [
         &["--version"],
+        &[
+            "--project",
+            project,
+            "diff",
+            "--base",
+            "HEAD",
+            "--format",
+            "json",
+        ],
         &[
             "--project",
             project,

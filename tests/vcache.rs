@@ -440,3 +440,96 @@ fn an_environment_variable_a_dbt_project_reads_is_part_of_the_state() {
     );
     assert_hit(&sql(Some("analytics")).stderr);
 }
+
+/// A dbt project's state is what its load consulted outside its sources too (`DbtInfo::consulted`
+/// hashed in place of the spec): `--vars`, `--target`, a `profiles.yml` outside the project, a
+/// model's SQL (its `config()`), a doc block, a package's `dbt_project.yml`, a new model file.
+/// Each change misses and prints the SQL a fresh load prints; the same state again hits.
+#[test]
+fn every_input_a_dbt_project_reads_outside_its_sources_is_part_of_the_state() {
+    let dir = tempfile::tempdir().expect("tempdir");
+    let root = dir.path().join("shop");
+    common::copy_dir(
+        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt_shop"),
+        &root,
+    );
+    let cache = dir.path().join("cache");
+    let profiles = dir.path().join("profiles");
+    write(
+        &profiles,
+        &[(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb, schema: outside}\n",
+        )],
+    );
+    // `tally sql` of order_total by order size (its expression reads `var('big_order')`), with
+    // `extra` arguments and environment; checked against the same command with the cache off.
+    let sql = |extra: &[&str], env: &[(&str, String)]| {
+        let mut args = vec![
+            "--project",
+            p(&root),
+            "-v",
+            "sql",
+            "--metrics",
+            "order_total",
+            "--group-by",
+            "order__size",
+        ];
+        args.extend_from_slice(extra);
+        let mut set = vec![
+            ("TALLY_CACHE_DIR", p(&cache).to_string()),
+            ("HOME", p(&dir.path().join("no-home")).to_string()),
+        ];
+        set.extend(env.iter().cloned());
+        let unset = ["DBT_PROFILES_DIR", "SHOP_SCHEMA", "TALLY_CACHE"];
+        let out = tally_env(&args, &set, &unset);
+        assert_eq!(out.code, 0, "{}", out.stderr);
+        args.push("--cache");
+        args.push("off");
+        let fresh = tally_env(&args, &set, &unset);
+        assert_eq!(out.stdout, fresh.stdout, "the SQL of a fresh load");
+        out
+    };
+    // A change: the first run misses, the second hits; both print `expect`.
+    let changed = |extra: &[&str], env: &[(&str, String)], expect: &str| {
+        let first = sql(extra, env);
+        assert_miss(&first.stderr);
+        assert_contains(&first.stdout, &[expect]);
+        let again = sql(extra, env);
+        assert_hit(&again.stderr);
+        assert_eq!(first.stdout, again.stdout);
+    };
+    changed(&[], &[], "\"main_marts\".\"fct_orders\"");
+    changed(&["--vars", "{big_order: 60}"], &[], ">= 60");
+    changed(&["--target", "prod"], &[], "\"prod_marts\"");
+    let outside = [("DBT_PROFILES_DIR", p(&profiles).to_string())];
+    changed(&[], &outside, "\"outside_marts\"");
+    write(
+        &profiles,
+        &[(
+            "profiles.yml",
+            "shop:\n  target: dev\n  outputs:\n    dev: {type: duckdb, path: shop.duckdb, schema: elsewhere}\n",
+        )],
+    );
+    changed(&[], &outside, "\"elsewhere_marts\"");
+    // Back to the project's own profile: that state was recorded first.
+    assert_hit(&sql(&[], &[]).stderr);
+    let model = root.join("models/marts/orders.sql");
+    let text = std::fs::read_to_string(&model).expect("read");
+    std::fs::write(&model, text.replace("'fct_orders'", "'fct_orders_v2'")).expect("write");
+    changed(&[], &[], "\"fct_orders_v2\"");
+    let docs = root.join("models/docs.md");
+    let text = std::fs::read_to_string(&docs).expect("read");
+    std::fs::write(
+        &docs,
+        format!("{text}\n{{% docs spare %}}x{{% enddocs %}}\n"),
+    )
+    .expect("write");
+    changed(&[], &[], "\"fct_orders_v2\"");
+    let package = root.join("dbt_packages/old_metrics/dbt_project.yml");
+    let text = std::fs::read_to_string(&package).expect("read");
+    std::fs::write(&package, format!("{text}# edited\n")).expect("write");
+    changed(&[], &[], "\"fct_orders_v2\"");
+    write(&root, &[("models/marts/extra.sql", "select 1 as id\n")]);
+    changed(&[], &[], "\"fct_orders_v2\"");
+}

@@ -3,14 +3,18 @@
 //! validation of an unchanged project (the CLI's validation cache, `src/vcache.rs`).
 //!
 //! Resolution and validation are pure functions of the [`ProjectSpec`] (and of tally's code and
-//! built-in macros, which the caller adds as `salt`): they read no file and no environment. So the
-//! digest covers the whole spec: every file the load read (name, path and bytes: a changed byte, a
-//! new file found or a file gone changes it), and every value the load derived from something that
-//! is not a file (dbt's `env_var()`, `--vars`, `--target`, a `profiles.yml` outside the project,
-//! `--source-schema`), through the spec's `Debug` form, which prints every field (for dbt
-//! projects only: tally's own YAML is a function of its files and the options). The loader's
-//! diagnostics and the options are hashed too. The spec is destructured field by field, so a field
-//! added to it cannot be left out of the digest without a compile error.
+//! built-in macros, which the caller adds as `salt`): they read no file and no environment. The
+//! spec in turn is a function of what the load read: every file kept as a source (name, path and
+//! bytes: a changed byte, a new file found or a file gone changes it), the project's macro files,
+//! the options (`--vars`, `--target`, `--profile`, `--profiles-dir`, `--source-schema`, ...)
+//! and, for a dbt project, what the dbt loader consulted besides its sources
+//! ([`crate::dbt::DbtInfo::consulted`]: every environment variable `env_var()` and the profile
+//! lookup asked for, with its value or its absence; every file it read and did not keep, such as
+//! a `profiles.yml` outside the project, a package's `dbt_project.yml`, models' SQL and doc
+//! blocks; every existence check and directory listing). So the digest hashes those inputs, never
+//! the spec that was made of them: the loader's diagnostics and the options are hashed too. The
+//! spec is destructured field by field, so a field added to it cannot be left out of the digest
+//! without a compile error (a field made from the inputs above is named and not hashed).
 
 use crate::diag::Diagnostic;
 use crate::load::{LoadOptions, ProjectSpec};
@@ -58,21 +62,35 @@ pub fn project_digest(
     }
     // How the load was asked, and what it reported.
     h.debug(&(opts, load_diags));
-    // What the load made of them. Without a dbt project the spec is a function of the files
-    // hashed above and the options (tally's own YAML reads no environment), so its `Debug` form,
-    // which costs as much as the YAML parse, is left out. A dbt project's values may come from
-    // outside the files (`env_var()`, `--vars` rendered into YAML, a `profiles.yml` outside the
-    // project, packages' `dbt_project.yml` files): everything it made is hashed.
-    if dbt.is_some() {
-        h.debug(&(config, dbt));
-        h.debug(&(
-            semantic_models,
-            metrics,
-            saved_queries,
-            project_configurations,
-        ));
-        h.debug(&(metric_tests, test_tables, check_tests));
-        h.debug(&(business_calendars, holiday_sets));
+    // What the load made of them is a function of the files and options hashed above, and, for
+    // a dbt project, of what it consulted outside its sources (the environment, files read and
+    // not kept, existence checks, listings), written down by the loader in order: hashed as
+    // answered. The spec made of them is not hashed (its `Debug` form cost as much as loading).
+    let _made_of_the_inputs = (
+        config,
+        semantic_models,
+        metrics,
+        saved_queries,
+        project_configurations,
+        metric_tests,
+        test_tables,
+        check_tests,
+        business_calendars,
+        holiday_sets,
+    );
+    if let Some(dbt) = dbt {
+        h.bytes(b"dbt");
+        for c in &dbt.consulted {
+            h.bytes(c.kind.as_bytes());
+            h.bytes(c.key.as_bytes());
+            match &c.answer {
+                Some(a) => {
+                    h.0.update([1]);
+                    h.bytes(a.as_bytes());
+                }
+                None => h.0.update([0]),
+            }
+        }
     }
     let d = h.0.finalize();
     let mut hex = String::with_capacity(64);
@@ -145,6 +163,62 @@ mod tests {
         assert_ne!(
             digest(&[("a.yml", "metrics: []\n"), ("b.yml", "\n")], &opts),
             digest(&[("a.yml", "metrics: []\n\n"), ("b.yml", "")], &opts)
+        );
+    }
+
+    #[test]
+    fn a_dbt_load_is_keyed_by_what_it_consulted() {
+        use crate::dbt::{Consult, DbtInfo};
+        let opts = LoadOptions::default();
+        let with = |consulted: Vec<Consult>| {
+            let (mut spec, diags) = load_files(&[("a.yml", MODEL)], None, &opts);
+            spec.dbt = Some(DbtInfo {
+                consulted,
+                ..DbtInfo::default()
+            });
+            project_digest(&spec, &diags, &opts, b"build")
+        };
+        let ask = |kind: &'static str, key: &str, answer: Option<&str>| Consult {
+            kind,
+            key: key.into(),
+            answer: answer.map(str::to_string),
+        };
+        let base = with(vec![ask("env", "SCHEMA", Some("main"))]);
+        assert_eq!(base, with(vec![ask("env", "SCHEMA", Some("main"))]));
+        assert_ne!(
+            base,
+            with(vec![ask("env", "SCHEMA", Some("prod"))]),
+            "a value"
+        );
+        assert_ne!(base, with(vec![ask("env", "SCHEMA", None)]), "unset");
+        assert_ne!(
+            base,
+            with(vec![ask("env", "SCHEMA", Some(""))]),
+            "set empty"
+        );
+        assert_ne!(
+            base,
+            with(vec![ask("env", "OTHER", Some("main"))]),
+            "a name"
+        );
+        assert_ne!(
+            base,
+            with(vec![ask("read", "SCHEMA", Some("main"))]),
+            "a kind"
+        );
+        assert_ne!(
+            base,
+            with(vec![
+                ask("env", "SCHEMA", Some("main")),
+                ask("list", "m", Some(""))
+            ]),
+            "one more question"
+        );
+        assert_ne!(base, with(Vec::new()), "none");
+        assert_ne!(
+            with(Vec::new()),
+            digest(&[("a.yml", MODEL)], &opts),
+            "a dbt project"
         );
     }
 }

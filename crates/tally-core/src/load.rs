@@ -186,12 +186,21 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
             }
         }
     }
-    let disk = DiskFiles {
-        root,
-        reader: &reader,
+    // A dbt load writes down what it consults besides its sources (files read and not kept,
+    // directory listings, environment variables) in a log of its own (`crate::digest`).
+    let dbt_opts = crate::dbt::DbtOptions {
+        consulted: crate::dbt::Consulted::default(),
+        ..opts.dbt.clone()
+    };
+    let disk = crate::dbt::Recorded {
+        files: &DiskFiles {
+            root,
+            reader: &reader,
+        },
+        log: &dbt_opts.consulted,
     };
     let mut dbt = if root.join("dbt_project.yml").is_file() {
-        crate::dbt::loader::DbtLoad::open(&disk, &mut spec.sources, root, &opts.dbt, &mut diags)
+        crate::dbt::loader::DbtLoad::open(&disk, &mut spec.sources, root, &dbt_opts, &mut diags)
     } else {
         None
     };
@@ -244,7 +253,8 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
                 spec.config.vars.insert(k.clone(), v.clone());
             }
         }
-        let (info, pc) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
+        let (mut info, pc) = d.finish(!spec.semantic_models.is_empty(), &spec.sources, &mut diags);
+        info.consulted = dbt_opts.consulted.take();
         // With a manifest its own project configuration (time spines) holds; the dbt project
         // still says which database its target writes to.
         if opts.manifest.is_none() {

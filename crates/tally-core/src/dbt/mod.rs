@@ -45,15 +45,105 @@ pub struct DbtOptions {
     pub vars: Option<String>,
     /// The environment (`env_var()`, `DBT_PROFILES_DIR`, `HOME`); `None` reads the process's.
     pub env: Option<BTreeMap<String, String>>,
+    /// Where the variables [`DbtOptions::env_var`] answered are written down (shared by the
+    /// clones the loader makes; `load_project` gives each load a log of its own).
+    pub consulted: Consulted,
 }
 
 impl DbtOptions {
-    /// An environment variable, from [`DbtOptions::env`] when set, else from the process.
+    /// An environment variable, from [`DbtOptions::env`] when set, else from the process; the
+    /// question and its answer are written down in [`DbtOptions::consulted`].
     pub fn env_var(&self, name: &str) -> Option<String> {
-        match &self.env {
+        let value = match &self.env {
             Some(m) => m.get(name).cloned(),
             None => std::env::var(name).ok(),
+        };
+        self.consulted.note("env", name, value.as_deref());
+        value
+    }
+}
+
+/// One question a dbt load asked outside the YAML files it keeps as sources, with its answer:
+/// an environment variable (`env`), a file read (`read`, its text or its error), whether a path
+/// is a file or a directory (`is_file`, `is_dir`), a directory's entries (`list`).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Consult {
+    pub kind: &'static str,
+    pub key: String,
+    pub answer: Option<String>,
+}
+
+/// What a dbt load consulted besides its sources, in the order it asked: with the project's
+/// files and the options, everything its spec is a function of (`crate::digest` hashes this
+/// instead of the spec). Clones share one log. Its `Debug` form does not print the log (the
+/// options' `Debug` form is part of the digest, which hashes the log itself).
+#[derive(Default, Clone)]
+pub struct Consulted(std::sync::Arc<std::sync::Mutex<Vec<Consult>>>);
+
+impl Consulted {
+    /// Write down one question and its answer.
+    pub fn note(&self, kind: &'static str, key: &str, answer: Option<&str>) {
+        if let Ok(mut log) = self.0.lock() {
+            log.push(Consult {
+                kind,
+                key: key.to_string(),
+                answer: answer.map(str::to_string),
+            });
         }
+    }
+
+    /// The questions asked so far, the log left empty.
+    pub fn take(&self) -> Vec<Consult> {
+        self.0
+            .lock()
+            .map(|mut log| std::mem::take(&mut *log))
+            .unwrap_or_default()
+    }
+}
+
+impl std::fmt::Debug for Consulted {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str("Consulted")
+    }
+}
+
+/// A [`Files`] that writes down every question asked of `files` in `log` (the CLI's dbt loads).
+pub struct Recorded<'a> {
+    pub files: &'a dyn Files,
+    pub log: &'a Consulted,
+}
+
+impl Files for Recorded<'_> {
+    fn read(&self, path: &Path) -> Result<String, String> {
+        let text = self.files.read(path);
+        let key = path.to_string_lossy();
+        match &text {
+            Ok(t) => self.log.note("read", &key, Some(t)),
+            Err(e) => self.log.note("read error", &key, Some(e)),
+        }
+        text
+    }
+    fn is_file(&self, path: &Path) -> bool {
+        let yes = self.files.is_file(path);
+        self.log
+            .note("is_file", &path.to_string_lossy(), yes.then_some(""));
+        yes
+    }
+    fn is_dir(&self, path: &Path) -> bool {
+        let yes = self.files.is_dir(path);
+        self.log
+            .note("is_dir", &path.to_string_lossy(), yes.then_some(""));
+        yes
+    }
+    fn list(&self, dir: &Path) -> Vec<PathBuf> {
+        let entries = self.files.list(dir);
+        let mut names = String::new();
+        for e in &entries {
+            names.push_str(&e.to_string_lossy());
+            names.push('\0');
+        }
+        self.log.note("list", &dir.to_string_lossy(), Some(&names));
+        entries
     }
 }
 
@@ -124,6 +214,10 @@ pub struct DbtInfo {
     pub models: IndexMap<(String, String), DbtRelation>,
     /// Source relations: (source name, table name) -> relation.
     pub sources: IndexMap<(String, String), DbtRelation>,
+    /// What the load consulted besides the sources (environment variables, files read and not
+    /// kept, directory listings), in order: the part of the project's state that is not in its
+    /// sources (`crate::digest`).
+    pub consulted: Vec<Consult>,
 }
 
 impl DbtInfo {
