@@ -163,3 +163,88 @@ fn a_group_by_name_too_far_away_is_rejected_with_the_valid_names() {
         "`policy__policy_number` cannot be reached from semantic model `claim`",
     );
 }
+
+/// A `sql:` model whose macro (the project's own, on the dialect's `cast_string`) reads a table
+/// named like the model on PostgreSQL only: `tally sql` names the model's CTE `line_2` there and
+/// `line` in every other dialect, `--stage plan` prints the same plan for every dialect, and the
+/// query runs on DuckDB. The claims project's `policy` reads `main.POLICY` in every dialect: its
+/// CTE is `policy_2` in all of them (`WITH policy AS (... FROM main.POLICY)` would read itself).
+#[test]
+fn a_cte_avoids_the_relations_of_the_dialect_it_is_written_for() {
+    let line = "semantic_model:
+  name: line
+  sql: \"select d.pcd_id, d.line_kind from {{ line_source() }} as d\"
+  entities:
+    - {name: line_id, type: primary, expr: pcd_id}
+  dimensions:
+    - {name: line_kind, type: categorical}
+";
+    let macros = "{% macro line_source() %}{% if 'TEXT' in cast_string('x') %}main.line\
+                  {% else %}main.claim_detail{% endif %}{% endmacro %}";
+    let (dir, project) = common::project(&[
+        ("claims.yml", CLAIMS),
+        ("line.yml", line),
+        ("templates/lines.sql", macros),
+    ]);
+    let sql = |dialect: &str, group_by: &str, stage: &str| {
+        let out = tally(&[
+            "--project",
+            p(&project),
+            "sql",
+            "--group-by",
+            group_by,
+            "--dialect",
+            dialect,
+            "--stage",
+            stage,
+        ]);
+        assert_eq!(out.code, 0, "{dialect}: {}", out.stderr);
+        out.stdout
+    };
+    let plan = sql("duckdb", "line_id__line_kind", "plan");
+    assert!(plan.contains("\"name\": \"line\""), "{plan}");
+    for dialect in [
+        "bigquery",
+        "databricks",
+        "duckdb",
+        "postgres",
+        "redshift",
+        "snowflake",
+        "trino",
+    ] {
+        assert_eq!(
+            sql(dialect, "line_id__line_kind", "plan"),
+            plan,
+            "{dialect}"
+        );
+        let text = sql(dialect, "line_id__line_kind", "sql");
+        if dialect == "postgres" {
+            assert!(
+                text.starts_with("WITH line_2 AS (") && text.contains("from main.line as d"),
+                "{text}"
+            );
+        } else {
+            assert!(
+                text.starts_with("WITH line AS (") && text.contains("from main.claim_detail as d"),
+                "{dialect}: {text}"
+            );
+        }
+        let text = sql(dialect, "policy__policy_number", "sql");
+        assert!(
+            text.starts_with("WITH policy_2 AS (") && text.contains("FROM policy_2"),
+            "{dialect}: {text}"
+        );
+    }
+    let db = dir.path().join("claims.duckdb");
+    duckdb_files::duckdb_file(
+        &db,
+        "CREATE TABLE claim_detail (claim_id VARCHAR, pcd_id VARCHAR, line_kind VARCHAR);
+         INSERT INTO claim_detail VALUES ('c1', 'd1', 'a'), ('c2', 'd2', 'b');
+         CREATE TABLE policy (policy_id VARCHAR, policy_number VARCHAR);
+         INSERT INTO policy VALUES ('p1', 'N-1'), ('p2', 'N-2');",
+    );
+    let rows = csv(&project, &db, &["--group-by", "line_id__line_kind"]);
+    assert_eq!(rows, "line_id__line_kind\r\na\r\nb\r\n");
+    let rows = csv(&project, &db, &["--group-by", "policy__policy_number"]);
+    assert_eq!(rows, "policy__policy_number\r\nN-1\r\nN-2\r\n");
+}

@@ -6,9 +6,9 @@ use crate::calendar::duration::ClockForm;
 use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
 use crate::model::Model;
-use crate::plan::{plan_query, Plan, QueryRequest};
+use crate::plan::{plan_query, plan_query_avoiding, Plan, QueryRequest};
 use crate::sql::user::render_user_sql_with;
-use crate::sql::{parse_back, query_sql, Query};
+use crate::sql::{parse_back, query_sql, reads, Query};
 
 /// A compiled query: its plan and its SQL in one dialect.
 #[derive(Debug, Clone)]
@@ -20,12 +20,15 @@ pub struct Compiled {
 /// Plan a query with every check of the user's side ([`compile`] without the SQL text): what
 /// validation needs, at a fraction of the cost (parsing back the SQL of a query that reads a large
 /// `sql:` model costs several times its planning). The plan is the same for every dialect; the
-/// dialect checks what it cannot compute and renders users' SQL.
+/// dialect checks what it cannot compute and renders users' SQL. Its CTE names are the plan's:
+/// the SQL of a dialect whose `sql:` models read a relation named like one of them names that CTE
+/// otherwise ([`compile`]).
 pub fn plan(model: &Model, dialect: Dialect, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
     checked_plan(model, dialect, ClockForm::Inline, req).map(|(plan, _)| plan)
 }
 
-/// The plan, and its query with users' SQL rendered for the dialect.
+/// The plan, and its query with users' SQL rendered for the dialect (its CTE names clear of the
+/// relations that dialect's rendering reads: [`clear_of_dialect_relations`]).
 fn checked_plan(
     model: &Model,
     dialect: Dialect,
@@ -47,7 +50,42 @@ fn checked_plan(
         return Err(unsupported);
     }
     let query = render_user_sql_with(model, dialect, clock, &plan.query)?;
+    let query = clear_of_dialect_relations(model, dialect, clock, req, &plan.query, query)?;
     Ok((plan, query))
+}
+
+/// `rendered`, the plan's query `q` with users' SQL rendered for the dialect, unless a CTE of it
+/// takes the name of a relation that SQL reads beyond those the plan avoided (those of its `sql:`
+/// models and users' macros as the dialect renders them: `sql::reads::shadowed`). Then the query
+/// is planned again with those names reserved, which reads the same relations (they do not depend
+/// on CTE names) and so takes none of them. The usual case is the first: the plan, the same for
+/// every dialect, avoids every relation known without a dialect. Should it ever not settle, the
+/// last plan reserves every relation the project's `sql:` models read in the dialect.
+fn clear_of_dialect_relations(
+    model: &Model,
+    dialect: Dialect,
+    clock: ClockForm,
+    req: &QueryRequest,
+    q: &Query,
+    rendered: Query,
+) -> Result<Query, Vec<Diagnostic>> {
+    const PASSES: usize = 3;
+    let Some(mut avoid) = reads::shadowed(model, dialect, q, &rendered) else {
+        return Ok(rendered);
+    };
+    let mut pass = 0;
+    loop {
+        if pass == PASSES {
+            avoid.extend(reads::every_sql_relation(model, dialect));
+        }
+        let again = plan_query_avoiding(model, req, &avoid)?;
+        let query = render_user_sql_with(model, dialect, clock, &again.query)?;
+        match reads::shadowed(model, dialect, &again.query, &query) {
+            Some(more) if pass < PASSES => avoid.extend(more),
+            _ => return Ok(query),
+        }
+        pass += 1;
+    }
 }
 
 /// Plan a query and render its SQL, self-contained ([`ClockForm::Inline`]: what `tally sql`

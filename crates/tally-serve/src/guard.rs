@@ -65,7 +65,7 @@ const REFUSED_WORDS: &[&str] = &[
 /// Check a client's where filter, parsed once by [`Filter::new`] (the planner uses the same
 /// parse); the error names what is refused and why.
 pub fn check_filter(filter: &Filter) -> Result<(), ServeError> {
-    let template = filter.parsed.as_ref().map_err(|d| {
+    let template = filter.template().map_err(|d| {
         ServeError::new(d.code, 422, format!("invalid where filter: {}", d.message))
             .with_help(d.help.join("; "))
     })?;
@@ -120,9 +120,8 @@ mod tests {
     #[test]
     fn an_unparsable_filter_is_refused_with_the_parsers_diagnostic() {
         let text = "{{ Dimension('team__team_name' }} = 'x'";
-        let parse_error = Filter::new(text, Span::DUMMY)
-            .parsed
-            .expect_err("does not parse");
+        let filter = Filter::new(text, Span::DUMMY);
+        let parse_error = filter.template().expect_err("does not parse");
         let err = check_filter(text).expect_err("refused");
         assert_eq!(err.code, parse_error.code);
         assert!(

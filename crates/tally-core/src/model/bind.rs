@@ -231,8 +231,7 @@ impl Filter {
     /// stays unbound (its parse error is reported instead).
     pub fn bind(&mut self, model: &Model) {
         self.bound = self
-            .parsed
-            .as_ref()
+            .template()
             .ok()
             .map(|t| Arc::new(bind_filter(model, t)));
     }
@@ -531,12 +530,7 @@ pub(crate) fn bind_model_filters(model: &mut Model) {
         .map(|m| {
             m.all_filters()
                 .into_iter()
-                .map(|f| {
-                    f.parsed
-                        .as_ref()
-                        .ok()
-                        .map(|t| Arc::new(bind_filter(model, t)))
-                })
+                .map(|f| f.template().ok().map(|t| Arc::new(bind_filter(model, t))))
                 .collect()
         })
         .collect();

@@ -17,9 +17,10 @@ pub struct Filter {
     pub text: String,
     #[serde(skip)]
     pub span: Span,
-    /// The parsed template, or the parse error (E0203) at the exact character.
+    /// The parsed template, or the parse error (E0203) at the exact character; shared, so that
+    /// the planner's copies of a filter (one per relation it filters) do not copy the template.
     #[serde(skip)]
-    pub parsed: Result<Template, Diagnostic>,
+    pub parsed: std::sync::Arc<Result<Template, Diagnostic>>,
     /// The parsed filter's references bound to the model ([`super::bind`]): by resolution for
     /// a project's filters, when the query is planned for a query's own; `None` until then, and
     /// for a filter that does not parse.
@@ -34,7 +35,7 @@ impl Filter {
         Filter {
             text: s.value.clone(),
             span: s.span,
-            parsed: expr::parse_filter_at(&s.value, &loc),
+            parsed: std::sync::Arc::new(expr::parse_filter_at(&s.value, &loc)),
             bound: None,
         }
     }
@@ -44,7 +45,7 @@ impl Filter {
     /// bound to the model when the query is planned ([`Filter::bind`]).
     pub fn new(text: impl Into<String>, span: Span) -> Filter {
         let text = text.into();
-        let parsed = expr::parse_filter_at(&text, &Located::plain(span));
+        let parsed = std::sync::Arc::new(expr::parse_filter_at(&text, &Located::plain(span)));
         Filter {
             text,
             span,
@@ -55,7 +56,7 @@ impl Filter {
 
     /// The parsed template, or the parse error.
     pub fn template(&self) -> Result<&Template, &Diagnostic> {
-        self.parsed.as_ref()
+        self.parsed.as_ref().as_ref()
     }
 }
 

@@ -9,7 +9,7 @@ use crate::time::Grain;
 use std::sync::Arc;
 
 /// Every part of the tables that table-backed semantic models read (`sql:` relations are read
-/// when a plan reads them: `plan::names`).
+/// when the SQL stage renders them for a dialect: `sql::reads`).
 fn table_relations(models: &[SemanticModel]) -> std::collections::BTreeSet<String> {
     models
         .iter()
@@ -172,10 +172,11 @@ impl Model {
         }
     }
 
-    /// The relation names a `sql:` relation reads, if computed from `text` before.
+    /// The relation names a `sql:` relation reads (semantic model, business, dialect name), if
+    /// computed from `text` before.
     pub(crate) fn relation_reads_cached(
         &self,
-        key: (usize, bool),
+        key: (usize, bool, &'static str),
         text: &str,
     ) -> Option<Arc<std::collections::BTreeSet<String>>> {
         let cache = self.relation_reads.lock().ok()?;
@@ -187,7 +188,7 @@ impl Model {
 
     pub(crate) fn cache_relation_reads(
         &self,
-        key: (usize, bool),
+        key: (usize, bool, &'static str),
         text: &str,
         reads: Arc<std::collections::BTreeSet<String>>,
     ) {

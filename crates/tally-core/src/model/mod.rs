@@ -86,9 +86,9 @@ pub struct Model {
     /// rendered once, not once per query (validation plans every metric).
     #[serde(skip)]
     rendered_sql: std::sync::Mutex<RenderedSql>,
-    /// The relation names each `sql:` relation reads in any dialect, per (semantic model, with
-    /// business durations), computed when a plan first reads it (`plan::names`) and kept with the
-    /// text it was computed from.
+    /// The relation names each `sql:` relation reads, per (semantic model, with business
+    /// durations, dialect name), computed when the SQL stage first needs them (`sql::reads`) and
+    /// kept with the rendered text they were computed from.
     #[serde(skip)]
     relation_reads: std::sync::Mutex<RelationReads>,
     /// Business relations with their clock's rows written for a dialect, per (semantic model,
@@ -97,9 +97,11 @@ pub struct Model {
     with_clock: std::sync::Mutex<std::collections::HashMap<(usize, String), (String, String)>>,
 }
 
-/// Relation names read by `sql:` relations: (semantic model, business) -> (the relation's text,
-/// every part of every relation it reads in any dialect, lower-cased).
-type RelationReads = std::collections::HashMap<(usize, bool), (String, Arc<BTreeSet<String>>)>;
+/// Relation names read by `sql:` relations: (semantic model, business, dialect name) -> (the
+/// relation's text as that dialect renders it, every part of every relation it reads,
+/// lower-cased).
+type RelationReads =
+    std::collections::HashMap<(usize, bool, &'static str), (String, Arc<BTreeSet<String>>)>;
 use std::collections::BTreeSet;
 
 /// Rendered `sql:` of semantic models by (semantic model, dialect name).

@@ -34,7 +34,7 @@ impl<'m> Planner<'m> {
     /// The filter's references as resolution bound them (a query's own filters are bound when
     /// the query is planned): the first problem of the filter is reported.
     fn parse_filter_refs(&mut self, f: &Filter) -> Option<(Arc<BoundFilter>, Vec<FRef>)> {
-        let bound = match (&f.parsed, &f.bound) {
+        let bound = match (f.template(), &f.bound) {
             (Err(d), _) => {
                 self.err(d.clone());
                 return None;

@@ -210,18 +210,37 @@ pub(crate) struct Planner<'m> {
 
 /// Plan a query. Every problem is reported; a plan is returned only when there are none.
 ///
-/// CTE names keep clear of the relations the query reads ([`names`]), which are known once it is
-/// planned: the first plan reserves none, and a plan with a CTE named like a relation it reads is
-/// made again with those names reserved (which it then reads again, its relations not depending
-/// on CTE names). Should that ever not settle, the last plan reserves every relation of the
-/// project.
+/// CTE names keep clear of the relations the query reads whatever the dialect ([`names`]), which
+/// are known once it is planned: the first plan reserves the tables of the table-backed models,
+/// and a plan with a CTE named like a relation it reads is made again with those names reserved
+/// (which it then reads again, its relations not depending on CTE names). Should that ever not
+/// settle, the last plan reserves every such relation of the project. The relations that a
+/// `sql:` model reads depend on the dialect its Jinja is rendered for: the SQL stage checks them
+/// and plans again with [`plan_query_avoiding`] when a CTE took one (`query::compile`).
 pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnostic>> {
+    plan_query_avoiding(model, req, &std::collections::BTreeSet::new())
+}
+
+/// [`plan_query`] with no CTE named like one of `relations` (lower-cased names): the relations
+/// one dialect's rendering of the query's `sql:` models reads (`sql::reads::shadowed`).
+pub fn plan_query_avoiding(
+    model: &Model,
+    req: &QueryRequest,
+    relations: &std::collections::BTreeSet<String>,
+) -> Result<Plan, Vec<Diagnostic>> {
     let req = req.bound(model);
     let req = req.as_ref();
     const PASSES: usize = 3;
     // The tables of table-backed models are known without rendering anything: reserved from the
     // start, so that a model reading a table named like itself is planned once.
-    let mut reserved = ReservedNames::new(model, model.table_relation_parts());
+    let tables = model.table_relation_parts();
+    let mut reserved = if relations.is_empty() {
+        ReservedNames::new(model, tables)
+    } else {
+        let mut all = relations.clone();
+        all.extend(tables.iter().cloned());
+        ReservedNames::new(model, std::sync::Arc::new(all))
+    };
     for _ in 0..PASSES {
         let plan = plan_with(model, req, reserved.clone())?;
         match names::shadowed(model, &plan.query, reserved.relations()) {
@@ -229,7 +248,7 @@ pub fn plan_query(model: &Model, req: &QueryRequest) -> Result<Plan, Vec<Diagnos
             Some(more) => reserved = ReservedNames::new(model, std::sync::Arc::new(more)),
         }
     }
-    plan_with(model, req, ReservedNames::whole_project(model))
+    plan_with(model, req, ReservedNames::whole_project(model, relations))
 }
 
 /// Plan a query with CTE names that avoid `reserved`.

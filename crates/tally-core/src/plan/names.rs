@@ -2,27 +2,24 @@
 //!
 //! `WITH claim AS (SELECT ... FROM claim)` is a circular reference on some warehouses, and on
 //! others it silently reads the CTE instead of the table. Every CTE name is therefore drawn from
-//! one allocator that avoids the relation names the query reads: each part of the qualified table
-//! names its SQL reads (semantic models, time spines, calendars' clocks), each part of the relations
-//! named after `FROM`/`JOIN` in the `sql:` of the semantic models it reads (as every dialect renders
-//! it, so that the plan is the same for all) and in users' expressions. Names compare
-//! case-insensitively, as unquoted identifiers do.
+//! one allocator that avoids the relation names the query reads, case-insensitively, as unquoted
+//! identifiers compare. The plan knows no dialect, so here it avoids what it reads whatever the
+//! dialect: each part of the qualified table names its SQL reads (semantic models, time spines,
+//! calendars' clocks) and the relations named after `FROM`/`JOIN` in users' expressions. The
+//! `sql:` of a semantic model is Jinja whose macros differ by dialect: the relations it reads are
+//! those of the one dialect the SQL stage renders, checked there (`sql::reads`), which plans the
+//! query again with them reserved ([`super::plan_query_avoiding`]) when a CTE took one.
 //!
 //! Which relations a query reads is known once it is planned, so [`super::plan_query`] plans with
 //! the names known so far (at first the tables of the table-backed semantic models, from the
-//! model's index: no rendering needed) and, when a CTE turned out to take the name of a
-//! relation the plan reads ([`shadowed`]), plans again with those names reserved: the relations a
-//! plan reads do not depend on its CTE names, so the second plan reads the same and takes none of
-//! them. A `sql:` relation's names are computed the first time a plan reads it (rendered for every
-//! dialect and tokenised) and kept on the model: a query pays for the models it reads, not for the
-//! project's.
+//! model's index) and, when a CTE turned out to take the name of a relation the plan reads
+//! ([`shadowed`]), plans again with those names reserved: the relations a plan reads do not
+//! depend on its CTE names, so the second plan reads the same and takes none of them.
 
 use crate::model::{Model, Relation};
+use crate::sql::reads::relations_read;
 use crate::sql::{Expr, Query, Select, SqlPart, TableRef};
-use crate::text::{relation_parts, words};
-use sqlparser::dialect::GenericDialect;
-use sqlparser::keywords::Keyword;
-use sqlparser::tokenizer::{Token, Tokenizer};
+use crate::text::relation_parts;
 use std::collections::{BTreeSet, HashSet};
 use std::sync::Arc;
 
@@ -44,9 +41,10 @@ impl ReservedNames {
         }
     }
 
-    /// Every relation the project may read: each semantic model's (as [`shadowed`] collects a
-    /// plan's) and each time spine's. The planner's last resort (see [`super::plan_query`]).
-    pub(crate) fn whole_project(model: &Model) -> ReservedNames {
+    /// Every relation the project may read whatever the dialect: each semantic model's (as
+    /// [`shadowed`] collects a plan's) and each time spine's, and `extra`. The planner's last
+    /// resort (see [`super::plan_query_avoiding`]).
+    pub(crate) fn whole_project(model: &Model, extra: &BTreeSet<String>) -> ReservedNames {
         let mut reads = Reads::default();
         for i in 0..model.semantic_models.len() {
             reads.model(model, i, false);
@@ -57,7 +55,9 @@ impl ReservedNames {
         for s in &model.time_spines {
             reads.table(&s.relation);
         }
-        ReservedNames::new(model, Arc::new(reads.union()))
+        let mut all = reads.own;
+        all.extend(extra.iter().cloned());
+        ReservedNames::new(model, Arc::new(all))
     }
 
     /// Whether a relation the query may read is named `name`.
@@ -91,44 +91,31 @@ pub(crate) fn shadowed(
     reads.select(model, &q.body);
     let clash = q.ctes.iter().any(|c| {
         let n = c.name.to_ascii_lowercase();
-        !reserved.contains(&n) && reads.contains(&n)
+        !reserved.contains(&n) && reads.own.contains(&n)
     });
     clash.then(|| {
-        let mut all = reads.union();
+        let mut all = reads.own;
         all.extend(reserved.iter().cloned());
         all
     })
 }
 
-/// The relation names a plan reads, gathered without copying the cached sets.
+/// The relation names a plan reads whatever the dialect.
 #[derive(Default)]
 struct Reads {
-    /// `sql:` relations' names (cached on the model).
-    cached: Vec<Arc<BTreeSet<String>>>,
     /// Table names' parts and the relations users' expressions read.
     own: BTreeSet<String>,
-    /// The `sql:` relations gathered already: (semantic model, business).
+    /// The semantic models' relations gathered already: (semantic model, business).
     seen: HashSet<(usize, bool)>,
 }
 
 impl Reads {
-    fn contains(&self, name: &str) -> bool {
-        self.own.contains(name) || self.cached.iter().any(|s| s.contains(name))
-    }
-
-    fn union(self) -> BTreeSet<String> {
-        let mut out = self.own;
-        for s in self.cached {
-            out.extend(s.iter().cloned());
-        }
-        out
-    }
-
     fn table(&mut self, name: &str) {
         self.own.extend(relation_parts(name));
     }
 
-    /// The relation of semantic model `sm` (with its business durations when `business`).
+    /// The relation of semantic model `sm` (with its business durations when `business`); a
+    /// `sql:` relation's own reads depend on the dialect (`sql::reads`).
     fn model(&mut self, model: &Model, sm: usize, business: bool) {
         if !self.seen.insert((sm, business)) {
             return;
@@ -146,9 +133,8 @@ impl Reads {
             }
             _ => &m.relation,
         };
-        match relation {
-            Relation::Table(t) => self.table(t),
-            Relation::Query(q, _) => self.cached.push(query_reads(model, sm, business, q)),
+        if let Relation::Table(t) = relation {
+            self.table(t);
         }
     }
 
@@ -205,145 +191,9 @@ fn user_texts(e: &Expr, f: &mut impl FnMut(&str)) {
     }
 }
 
-/// The relation names a `sql:` relation reads as any dialect renders it (an unrenderable text
-/// counts as written), computed once per relation and kept on the model.
-fn query_reads(model: &Model, sm: usize, business: bool, text: &str) -> Arc<BTreeSet<String>> {
-    let key = (sm, business);
-    if let Some(r) = model.relation_reads_cached(key, text) {
-        return r;
-    }
-    let mut out = BTreeSet::new();
-    // Dialects whose macros render the SQL alike are tokenised once.
-    let mut done: HashSet<String> = HashSet::new();
-    // With every business duration: a relation with some of them reads the same relations.
-    let all = model.semantic_models[sm].business.as_ref().map(|b| b.all());
-    let durations = all.as_deref().filter(|_| business);
-    for d in crate::dialect::Dialect::ALL {
-        let sql = match model.render_relation_sql(sm, durations, d.name()) {
-            Some(Ok(s)) => s,
-            _ => text.to_string(),
-        };
-        if !done.contains(&sql) {
-            out.extend(relations_read(&sql));
-            done.insert(sql);
-        }
-    }
-    let out = Arc::new(out);
-    model.cache_relation_reads(key, text, out.clone());
-    out
-}
-
-/// Every part of the relations a SQL text reads: the names after `FROM`, `JOIN` and the commas of
-/// a FROM list (`FROM a, b`). Unreadable SQL (unrendered Jinja, say) counts every word in it, which
-/// can only reserve more names than needed.
-pub(crate) fn relations_read(sql: &str) -> BTreeSet<String> {
-    let Ok(tokens) = Tokenizer::new(&GenericDialect {}, sql).tokenize() else {
-        return words(sql).into_iter().collect();
-    };
-    let tokens: Vec<Token> = tokens
-        .into_iter()
-        .filter(|t| !matches!(t, Token::Whitespace(_)))
-        .collect();
-    let mut out = BTreeSet::new();
-    let mut depth = 0usize;
-    // Depths at which a FROM list is open (a comma there starts another relation).
-    let mut from_lists: Vec<usize> = Vec::new();
-    let mut expect = false;
-    let mut i = 0;
-    while i < tokens.len() {
-        match &tokens[i] {
-            Token::LParen => {
-                depth += 1;
-                expect = false;
-            }
-            Token::RParen => {
-                depth = depth.saturating_sub(1);
-                while from_lists.last().is_some_and(|d| *d > depth) {
-                    from_lists.pop();
-                }
-                expect = false;
-            }
-            Token::Comma => expect = from_lists.last() == Some(&depth),
-            Token::Word(w)
-                if w.quote_style.is_none()
-                    && matches!(w.keyword, Keyword::FROM | Keyword::JOIN) =>
-            {
-                expect = true;
-                if from_lists.last() != Some(&depth) {
-                    from_lists.push(depth);
-                }
-            }
-            Token::Word(w)
-                if w.quote_style.is_none()
-                    && matches!(w.keyword, Keyword::LATERAL | Keyword::ONLY)
-                    && expect => {}
-            Token::Word(w) if expect => {
-                out.insert(w.value.to_ascii_lowercase());
-                // The rest of a qualified name.
-                while i + 2 < tokens.len() && tokens[i + 1] == Token::Period {
-                    if let Token::Word(part) = &tokens[i + 2] {
-                        out.insert(part.value.to_ascii_lowercase());
-                    }
-                    i += 2;
-                }
-                expect = false;
-            }
-            Token::Word(w)
-                if w.quote_style.is_none()
-                    && matches!(
-                        w.keyword,
-                        Keyword::WHERE
-                            | Keyword::GROUP
-                            | Keyword::HAVING
-                            | Keyword::ORDER
-                            | Keyword::LIMIT
-                            | Keyword::UNION
-                            | Keyword::EXCEPT
-                            | Keyword::INTERSECT
-                            | Keyword::QUALIFY
-                            | Keyword::WINDOW
-                            | Keyword::SELECT
-                    ) =>
-            {
-                if from_lists.last() == Some(&depth) {
-                    from_lists.pop();
-                }
-                expect = false;
-            }
-            _ => expect = false,
-        }
-        i += 1;
-    }
-    out
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    fn read(sql: &str) -> Vec<String> {
-        relations_read(sql).into_iter().collect()
-    }
-
-    #[test]
-    fn relations_after_from_join_and_commas_with_every_part() {
-        assert_eq!(
-            read("select a.x from main.Claim a join \"Raw\".policy p on a.id = p.id, other o where 1 = 1"),
-            ["claim", "main", "other", "policy", "raw"]
-        );
-        // A subquery's relations count; its alias and the columns do not.
-        assert_eq!(
-            read("SELECT c.id FROM (SELECT id FROM claims_raw) AS c, LATERAL unnest(xs) u"),
-            ["claims_raw", "unnest"]
-        );
-        // A FROM list ends at WHERE; later commas are not relations.
-        assert_eq!(read("select x from t where f(a, b) > 0"), ["t"]);
-        // With a CTE of the user's own.
-        assert_eq!(
-            read("with c as (select * from src.claim) select * from c left join d using (k)"),
-            ["c", "claim", "d", "src"]
-        );
-    }
 
     #[test]
     fn qualified_names_split_into_parts() {
@@ -402,12 +252,120 @@ metrics:
         assert_eq!(now.query, before.query);
     }
 
+    /// The CTE names of a statement of generated SQL, lower-cased.
+    fn cte_names(d: crate::dialect::Dialect, sql: &str) -> Vec<String> {
+        use sqlparser::ast::Statement;
+        let statements =
+            sqlparser::parser::Parser::parse_sql(d.parser().as_ref(), sql).expect("parses");
+        let Some(Statement::Query(q)) = statements.first() else {
+            panic!("not a query: {sql}");
+        };
+        q.with
+            .iter()
+            .flat_map(|w| &w.cte_tables)
+            .map(|c| c.alias.name.value.to_ascii_lowercase())
+            .collect()
+    }
+
+    /// A `sql:` model whose macro reads a relation named like the model on BigQuery only. The
+    /// plan, the same for every dialect, names the model's scan after the model; BigQuery's SQL
+    /// names it `claim_2`, the other dialects' keep `claim`; in no dialect does a CTE take the
+    /// name of a relation that dialect's SQL reads.
     #[test]
-    fn unreadable_sql_reserves_every_word() {
-        let r = read("select 'unterminated from x");
-        assert!(
-            r.contains(&"x".to_string()) && r.contains(&"select".to_string()),
-            "{r:?}"
+    fn a_relation_only_one_dialect_reads_renames_the_cte_in_that_dialect_only() {
+        use crate::dialect::Dialect;
+        let yaml = "semantic_models:
+  - name: claim
+    sql: \"select c.claim_id, c.amount, c.claim_date from {{ claims_source() }} as c\"
+    defaults: {agg_time_dimension: claim_date}
+    entities: [{name: claim_identifier, type: primary, expr: claim_id}]
+    dimensions: [{name: claim_date, type: time, type_params: {time_granularity: day}}]
+    measures: [{name: claim_amount, agg: sum, expr: amount}]
+metrics:
+  - {name: claim_amount, type: simple, type_params: {measure: claim_amount}}
+";
+        let base = format!(
+            "{}\n{{% macro claims_source() %}}raw.claims{{% endmacro %}}",
+            tally_templates::BASE
         );
+        let templates = crate::jinja::Templates::new(&base).with_dialect(
+            "bigquery",
+            "{% macro claims_source() %}raw.claim{% endmacro %}",
+        );
+        let (spec, _) = crate::load::load_files(&[("m.yml", yaml)], None, &Default::default());
+        let (model, diags) = crate::model::spec_to_model(spec, &templates);
+        assert!(!diags.iter().any(|d| d.is_error()), "{diags:#?}");
+        let req = crate::plan::QueryRequest::of(
+            &["claim_amount"],
+            &["metric_time__month"],
+            &[] as &[&str],
+        );
+        let plan = crate::plan::plan_query(&model, &req).expect("plans");
+        assert_eq!(plan.query.ctes[0].name, "claim");
+        for d in Dialect::ALL {
+            let compiled = crate::query::compile(&model, d, &req).expect("compiles");
+            // `tally sql --stage plan` prints the same plan for every dialect.
+            assert_eq!(compiled.plan.query, plan.query, "{d}");
+            let ctes = cte_names(d, &compiled.sql);
+            let rendered = model
+                .render_relation_sql(0, None, d.name())
+                .expect("a sql: model")
+                .expect("renders");
+            let reads = crate::sql::reads::relations_read(&rendered);
+            assert!(
+                ctes.iter().all(|c| !reads.contains(c)),
+                "{d}: {ctes:?} {reads:?}"
+            );
+            if d == Dialect::BigQuery {
+                assert!(reads.contains("claim"), "{reads:?}");
+                assert_eq!(ctes[0], "claim_2", "{}", compiled.sql);
+                assert!(
+                    compiled.sql.contains("from raw.claim as c"),
+                    "{}",
+                    compiled.sql
+                );
+            } else {
+                assert_eq!(ctes[0], "claim", "{d}: {}", compiled.sql);
+                assert!(
+                    compiled.sql.contains("from raw.claims as c"),
+                    "{}",
+                    compiled.sql
+                );
+            }
+            // The renamed CTE is read under its new name: only the names differ.
+            assert_eq!(ctes.len(), plan.query.ctes.len(), "{d}");
+        }
+    }
+
+    /// A `sql:` model reading a table named like itself in every dialect (the claims project's
+    /// `policy`): every dialect's SQL renames the scan, as the plan does not.
+    #[test]
+    fn a_relation_every_dialect_reads_renames_the_cte_in_every_dialect() {
+        use crate::dialect::Dialect;
+        let yaml = "semantic_models:
+  - name: policy
+    sql: \"select p.policy_id, p.policy_number from main.POLICY as p\"
+    entities: [{name: policy, type: primary, expr: policy_id}]
+    dimensions: [{name: policy_number, type: categorical}]
+";
+        let (spec, _) = crate::load::load_files(&[("m.yml", yaml)], None, &Default::default());
+        let (model, diags) =
+            crate::model::spec_to_model(spec, &crate::jinja::Templates::new(tally_templates::BASE));
+        assert!(!diags.iter().any(|d| d.is_error()), "{diags:#?}");
+        let req = crate::plan::QueryRequest::of(
+            &[] as &[&str],
+            &["policy__policy_number"],
+            &[] as &[&str],
+        );
+        for d in Dialect::ALL {
+            let compiled = crate::query::compile(&model, d, &req).expect("compiles");
+            assert_eq!(compiled.plan.query.ctes[0].name, "policy");
+            assert_eq!(
+                cte_names(d, &compiled.sql),
+                ["policy_2"],
+                "{d}: {}",
+                compiled.sql
+            );
+        }
     }
 }

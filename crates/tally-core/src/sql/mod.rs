@@ -9,6 +9,7 @@
 //! before the query is printed.
 
 pub mod range_check;
+pub mod reads;
 pub mod user;
 
 use crate::dialect::{Dialect, PercentileSpec};

@@ -84,7 +84,7 @@ impl<'m> Validator<'m> {
     /// Check that every reference of a filter, as resolution bound it, is reachable from each of
     /// `models`.
     pub(super) fn check_filter(&mut self, f: &Filter, models: &BTreeSet<usize>) {
-        let bound = match (&f.parsed, &f.bound) {
+        let bound = match (f.template(), &f.bound) {
             (Err(d), _) => {
                 self.push(d.clone());
                 return;

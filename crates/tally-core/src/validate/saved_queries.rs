@@ -164,7 +164,7 @@ impl<'m> Validator<'m> {
             );
         }
         for f in &sq.where_ {
-            if let Err(d) = &f.parsed {
+            if let Err(d) = f.template() {
                 self.push(d.clone());
             }
         }

@@ -143,9 +143,12 @@ impl Validator<'_> {
         };
         let mut warned: BTreeSet<Span> = BTreeSet::new();
         for m in needing {
-            for r in self.measures_of(&m.name) {
-                let sm = &model.semantic_models[r.model];
-                let Some(atd) = sm.dimension(&model.measure(r).agg_time_dimension) else {
+            let Some(id) = model.metric_id(&m.name) else {
+                continue;
+            };
+            for r in self.measures_of(id) {
+                let atd = model.agg_time_id(r.model, r.measure);
+                let Some((_, atd)) = model.dimension_of(r.model, atd) else {
                     continue;
                 };
                 let Some(g) = atd.time_grain else { continue };
