@@ -34,11 +34,15 @@ pub fn shadowed(
         sql_relations(&c.select, &mut sql);
     }
     sql_relations(&q.body, &mut sql);
+    // Users' expressions as written were avoided by the plan; only a macro's rendering can read
+    // more, so the rendered texts are read only when some text of `q` holds Jinja.
     let mut exprs = BTreeSet::new();
-    for c in &rendered.ctes {
-        user_reads(&c.select, &mut exprs);
+    if q.ctes.iter().any(|c| has_jinja(&c.select)) || has_jinja(&q.body) {
+        for c in &rendered.ctes {
+            user_reads(&c.select, &mut exprs);
+        }
+        user_reads(&rendered.body, &mut exprs);
     }
-    user_reads(&rendered.body, &mut exprs);
     if sql.is_empty() && exprs.is_empty() {
         return None;
     }
@@ -75,6 +79,33 @@ fn user_reads(s: &Select, out: &mut BTreeSet<String>) {
     s.group_by.iter().for_each(&mut expr);
     s.order_by.iter().for_each(|(e, _)| expr(e));
     s.union.iter().for_each(|u| user_reads(u, out));
+}
+
+/// Whether a text of users' SQL in `s` holds Jinja (`{{`, `{%` or `{#`; any `{` is taken as one).
+fn has_jinja(s: &Select) -> bool {
+    let mut found = false;
+    let mut expr = |e: &Expr| found = found || expr_has_jinja(e);
+    s.columns.iter().for_each(|c| expr(&c.expr));
+    s.joins.iter().flat_map(|j| &j.on).for_each(&mut expr);
+    s.where_.iter().for_each(&mut expr);
+    s.group_by.iter().for_each(&mut expr);
+    s.order_by.iter().for_each(|(e, _)| expr(e));
+    found || s.union.iter().any(has_jinja)
+}
+
+fn expr_has_jinja(e: &Expr) -> bool {
+    match e {
+        Expr::UserSql { text, .. } => text.contains('{'),
+        Expr::Splice(parts) => parts.iter().any(|p| match p {
+            SqlPart::Text(t) => t.contains('{'),
+            SqlPart::Expr(x) => expr_has_jinja(x),
+        }),
+        _ => {
+            let mut found = false;
+            e.for_each_child(|x| found = found || expr_has_jinja(x));
+            found
+        }
+    }
 }
 
 fn user_sql_reads(e: &Expr, out: &mut BTreeSet<String>) {
