@@ -8,7 +8,6 @@ use tally_core::dialect::Dialect::DuckDb;
 use tally_core::model::Model;
 use tally_core::pipeline::ClockForm;
 use tally_duckdb::engine;
-use tally_sample::{generate_intercom, SampleOptions};
 
 mod common;
 
@@ -55,15 +54,7 @@ fn subsets(n: usize, extra: usize) -> Vec<Vec<usize>> {
 fn a_relation_with_some_durations_agrees_with_the_one_with_all() {
     let model = common::load_valid(&common::repository());
     let conn = engine::open(None).unwrap();
-    generate_intercom(
-        &conn,
-        &SampleOptions {
-            conversations: 1_000,
-            seed: 23,
-            ..SampleOptions::default()
-        },
-    )
-    .unwrap();
+    common::generate(&conn, 1_000, 23);
     let mut compared = Vec::new();
     for (index, sm) in model.semantic_models.iter().enumerate() {
         let Some(b) = &sm.business else {

@@ -10,8 +10,7 @@ use tally_core::model::{Model, Relation};
 use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
 use tally_duckdb::cache::{self, Mode, Outcome, Status};
-use tally_duckdb::engine::{self, ResultTable, Value};
-use tally_sample::{generate_intercom, SampleOptions};
+use tally_duckdb::engine::{self, ResultTable};
 
 mod common;
 use common::repository;
@@ -49,15 +48,7 @@ fn copy_project(to: &Path) {
 fn database(dir: &Path) -> std::path::PathBuf {
     let path = dir.join("support.duckdb");
     let conn = engine::open(Some(&path)).expect("create the database");
-    generate_intercom(
-        &conn,
-        &SampleOptions {
-            conversations: 1_000,
-            seed: 7,
-            ..SampleOptions::default()
-        },
-    )
-    .expect("generate");
+    common::generate(&conn, 1_000, 7);
     drop(conn);
     path
 }
@@ -103,22 +94,6 @@ fn run_plain(conn: &duckdb::Connection, model: &Model, metric: &str) -> ResultTa
     sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
 }
 
-/// Same rows; floating-point values within 1e-9 relative (a table's row order may change the
-/// order of a parallel sum).
-fn same(a: &ResultTable, b: &ResultTable) -> bool {
-    a.columns == b.columns
-        && a.rows.len() == b.rows.len()
-        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
-            x.len() == y.len()
-                && x.iter().zip(y).all(|(u, v)| match (u, v) {
-                    (Value::Float(p), Value::Float(q)) => {
-                        (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
-                    }
-                    _ => u == v,
-                })
-        })
-}
-
 #[test]
 fn every_metric_gives_the_same_rows_with_and_without_the_cache() {
     let dir = tempfile::tempdir().unwrap();
@@ -140,7 +115,7 @@ fn every_metric_gives_the_same_rows_with_and_without_the_cache() {
         // Twice: the first run may build, the second reads.
         for round in 0..2 {
             let got = run_cached(&conn, &mut session, &mut model, m);
-            if !same(&expected, &got) {
+            if !common::same_rows(&expected, &got) {
                 problems.push(format!("{m} (round {round}): {expected:?} vs {got:?}"));
             }
         }
@@ -214,7 +189,10 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
     {
         let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
         let mut model = load_project();
-        assert!(same(&first, &run_cached(&conn, &mut s, &mut model, metric)));
+        assert!(common::same_rows(
+            &first,
+            &run_cached(&conn, &mut s, &mut model, metric)
+        ));
         assert!(matches!(
             events_of(&s, "conversations")[..],
             [Outcome::Hit { .. }]
@@ -234,8 +212,11 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         [Outcome::Built { replaced: true, .. }]
     ));
     let plain = engine::open_project_database(&db).unwrap();
-    assert!(same(&after, &run_plain(&plain, &load_project(), metric)));
-    assert!(!same(&first, &after), "the data changed");
+    assert!(common::same_rows(
+        &after,
+        &run_plain(&plain, &load_project(), metric)
+    ));
+    assert!(!common::same_rows(&first, &after), "the data changed");
 
     // A var the model's SQL reads changes: another table, built, with the new var's rows.
     let copy = tempfile::tempdir().unwrap();
@@ -263,11 +244,11 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         ),
         "{conv_events:?}"
     );
-    assert!(same(
+    assert!(common::same_rows(
         &with_var,
         &run_plain(&plain, &load_from(copy.path()), "reopen_rate")
     ));
-    assert!(!same(
+    assert!(!common::same_rows(
         &with_var,
         &run_plain(&plain, &load_project(), "reopen_rate")
     ));
@@ -328,7 +309,7 @@ fn a_changed_calendar_is_another_table() {
         }]
     ));
     s.events.clear();
-    assert!(same(
+    assert!(common::same_rows(
         &first,
         &run_cached(&conn, &mut s, &mut load_project(), metric)
     ));
@@ -360,14 +341,17 @@ fn a_changed_calendar_is_another_table() {
         "{events:?}"
     );
     let plain = engine::open_project_database(&db).unwrap();
-    assert!(same(
+    assert!(common::same_rows(
         &changed,
         &run_plain(&plain, &load_from(copy.path()), metric)
     ));
-    assert!(!same(&first, &changed), "the hours changed the durations");
+    assert!(
+        !common::same_rows(&first, &changed),
+        "the hours changed the durations"
+    );
     // Both tables stay, each valid for its own calendar.
     s.events.clear();
-    assert!(same(
+    assert!(common::same_rows(
         &first,
         &run_cached(&conn, &mut s, &mut load_project(), metric)
     ));
@@ -478,7 +462,7 @@ fn queries_reading_different_durations_share_one_table_with_the_same_rows() {
         s.events.clear();
         let got = run_cached(&conn, &mut s, &mut model, metric);
         assert!(
-            same(&run_plain(&plain, &plain_model, metric), &got),
+            common::same_rows(&run_plain(&plain, &plain_model, metric), &got),
             "{metric}"
         );
         let business: Vec<&Outcome> = s
@@ -508,7 +492,10 @@ fn queries_reading_different_durations_share_one_table_with_the_same_rows() {
     let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
     let metric = "time_to_first_close_business_median";
     let got = run_cached(&conn, &mut s, &mut load_project(), metric);
-    assert!(same(&run_plain(&plain, &plain_model, metric), &got));
+    assert!(common::same_rows(
+        &run_plain(&plain, &plain_model, metric),
+        &got
+    ));
     assert!(
         s.events
             .iter()

@@ -6,8 +6,7 @@ use tally_core::dialect::Dialect::DuckDb;
 use tally_core::model::Model;
 use tally_core::pipeline::ClockForm;
 use tally_core::plan::QueryRequest;
-use tally_duckdb::engine::{self, ResultTable, Value};
-use tally_sample::{generate_intercom, SampleOptions};
+use tally_duckdb::engine::{self, ResultTable};
 
 mod common;
 
@@ -126,34 +125,12 @@ fn sorted(mut t: ResultTable) -> ResultTable {
     t
 }
 
-/// Same rows; floats within 1e-9 relative (a parallel sum's order moves the last digits).
-fn same(a: &ResultTable, b: &ResultTable) -> bool {
-    a.columns == b.columns
-        && a.rows.len() == b.rows.len()
-        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
-            x.iter().zip(y).all(|(u, v)| match (u, v) {
-                (Value::Float(p), Value::Float(q)) => {
-                    (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
-                }
-                _ => u == v,
-            })
-        })
-}
-
 /// Every metric of the project that reads business durations, by month, gives the same rows with the clock inlined and read from its temporary tables, on generated data.
 #[test]
 fn both_forms_give_the_same_rows_for_every_business_time_metric() {
     let model = common::load_valid(&common::repository());
     let conn = engine::open(None).unwrap();
-    generate_intercom(
-        &conn,
-        &SampleOptions {
-            conversations: 1_000,
-            seed: 11,
-            ..SampleOptions::default()
-        },
-    )
-    .unwrap();
+    common::generate(&conn, 1_000, 11);
     let mut compared = Vec::new();
     let by = "metric_time__month";
     for metric in model.metrics.keys() {
@@ -169,7 +146,7 @@ fn both_forms_give_the_same_rows_for_every_business_time_metric() {
         let a = sorted(engine::run(&conn, &relation.sql).unwrap());
         let b = sorted(engine::run(&conn, &inline).unwrap());
         assert!(!a.rows.is_empty(), "{metric}: no rows");
-        assert!(same(&a, &b), "{metric}: {a:?} vs {b:?}");
+        assert!(common::same_rows(&a, &b), "{metric}: {a:?} vs {b:?}");
         compared.push(format!("{metric} by {by}"));
     }
     // The project's business-time metrics (`metrics/business_hours.yml`, the office-hours

@@ -24,7 +24,6 @@ use tally_core::model::Model;
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 use tally_duckdb::engine::{self, Value};
-use tally_sample::{generate_intercom, SampleOptions};
 
 #[path = "support/funnel_reference.rs"]
 mod funnel_reference;
@@ -588,15 +587,7 @@ fn close(a: f64, b: f64) -> bool {
 #[test]
 fn intercom_metrics_match_independent_sql_on_generated_data() {
     let conn = engine::open(None).expect("in-memory DuckDB");
-    generate_intercom(
-        &conn,
-        &SampleOptions {
-            conversations: CONVERSATIONS,
-            seed: SEED,
-            ..SampleOptions::default()
-        },
-    )
-    .expect("generate the sample");
+    common::generate(&conn, CONVERSATIONS, SEED);
     let model = load_project();
     // The reference tables are computed once, in schema `reference` next to the raw tables.
     let reference = REFERENCE.replace("@AS_OF", AS_OF);

@@ -26,3 +26,37 @@ pub(crate) fn load_valid(root: &Path) -> Model {
     );
     model
 }
+
+/// `conversations` generated Intercom conversations (seed `seed`) written into `conn`, in schema
+/// `intercom`.
+pub(crate) fn generate(conn: &tally_duckdb::duckdb::Connection, conversations: usize, seed: u64) {
+    tally_sample::generate_intercom(
+        conn,
+        &tally_sample::SampleOptions {
+            conversations,
+            seed,
+            ..tally_sample::SampleOptions::default()
+        },
+    )
+    .expect("generate the sample");
+}
+
+/// Same rows; floating-point values within 1e-9 relative (the order of a parallel sum moves the
+/// last digits).
+pub(crate) fn same_rows(
+    a: &tally_duckdb::engine::ResultTable,
+    b: &tally_duckdb::engine::ResultTable,
+) -> bool {
+    use tally_duckdb::engine::Value;
+    a.columns == b.columns
+        && a.rows.len() == b.rows.len()
+        && a.rows.iter().zip(&b.rows).all(|(x, y)| {
+            x.len() == y.len()
+                && x.iter().zip(y).all(|(u, v)| match (u, v) {
+                    (Value::Float(p), Value::Float(q)) => {
+                        (p - q).abs() <= 1e-9 * p.abs().max(q.abs()).max(1.0)
+                    }
+                    _ => u == v,
+                })
+        })
+}
