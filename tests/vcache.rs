@@ -396,15 +396,22 @@ fn the_cache_command_shows_and_clears_it() {
     assert_miss(&pr.sql().1);
 }
 
-/// dbt's `env_var()` changes what the load makes of unchanged files: another state.
-#[test]
-fn an_environment_variable_a_dbt_project_reads_is_part_of_the_state() {
+/// A copy of the dbt fixture project `tests/fixtures/dbt_shop` in a new temporary directory (as
+/// `shop/` in it).
+fn dbt_shop() -> (tempfile::TempDir, PathBuf) {
     let dir = tempfile::tempdir().expect("tempdir");
     let root = dir.path().join("shop");
     common::copy_dir(
         &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt_shop"),
         &root,
     );
+    (dir, root)
+}
+
+/// dbt's `env_var()` changes what the load makes of unchanged files: another state.
+#[test]
+fn an_environment_variable_a_dbt_project_reads_is_part_of_the_state() {
+    let (dir, root) = dbt_shop();
     let cache = dir.path().join("cache");
     let sql = |schema: Option<&str>| {
         let mut set = vec![
@@ -447,12 +454,7 @@ fn an_environment_variable_a_dbt_project_reads_is_part_of_the_state() {
 /// Each change misses and prints the SQL a fresh load prints; the same state again hits.
 #[test]
 fn every_input_a_dbt_project_reads_outside_its_sources_is_part_of_the_state() {
-    let dir = tempfile::tempdir().expect("tempdir");
-    let root = dir.path().join("shop");
-    common::copy_dir(
-        &PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("tests/fixtures/dbt_shop"),
-        &root,
-    );
+    let (dir, root) = dbt_shop();
     let cache = dir.path().join("cache");
     let profiles = dir.path().join("profiles");
     write(
