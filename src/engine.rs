@@ -17,6 +17,7 @@ mod diff;
 mod docs;
 mod open;
 mod output;
+mod parsed;
 mod project;
 mod report;
 mod serve;

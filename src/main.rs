@@ -19,6 +19,7 @@ mod commands;
 mod diff;
 mod docs;
 mod handoff;
+mod parsed;
 #[allow(dead_code)]
 mod project;
 #[allow(dead_code)]

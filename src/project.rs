@@ -64,7 +64,9 @@ impl Loaded {
 /// diff` aside, read from git). Counted, and the database settings remembered on `ctx`.
 fn read_spec(ctx: &Ctx) -> (ProjectSpec, Vec<Diagnostic>) {
     ctx.loads.set(ctx.loads.get() + 1);
+    crate::parsed::install(ctx);
     let (spec, diags) = tally_core::load::load_project(&ctx.project, &ctx.opts);
+    crate::parsed::flush(ctx);
     let _ = ctx.database.set(DatabaseSettings::of(&spec));
     (spec, diags)
 }

@@ -46,13 +46,13 @@ pub(crate) fn dir() -> Option<PathBuf> {
 }
 
 /// Whether this command may use the cache at all.
-fn enabled(ctx: &Ctx) -> bool {
+pub(crate) fn enabled(ctx: &Ctx) -> bool {
     ctx.cache != crate::args::CacheMode::Off && std::env::var("TALLY_CACHE").as_deref() != Ok("off")
 }
 
 /// This binary, as far as a cache entry is concerned: version, path, size, modification time
 /// (and inode on Unix), so that a rebuilt tally never trusts an older one's validation.
-fn build_salt() -> Option<Vec<u8>> {
+pub(crate) fn build_salt() -> Option<Vec<u8>> {
     let exe = std::env::current_exe().ok()?;
     let m = std::fs::metadata(&exe).ok()?;
     let modified = m
@@ -148,13 +148,13 @@ impl Slot {
 }
 
 /// Whether `dir` is the validation cache tally made (its tag is there).
-fn ours(dir: &Path) -> bool {
+pub(crate) fn ours(dir: &Path) -> bool {
     std::fs::read_to_string(dir.join("CACHEDIR.TAG")).is_ok_and(|t| t == TAG)
 }
 
 /// Create the cache directory (and its parents) unless it exists; an existing directory is used
 /// only when tally made it.
-fn make_dir(dir: &Path) -> Result<(), String> {
+pub(crate) fn make_dir(dir: &Path) -> Result<(), String> {
     if ours(dir) {
         return Ok(());
     }
@@ -175,7 +175,7 @@ fn make_dir(dir: &Path) -> Result<(), String> {
 }
 
 /// Write `path` whole or not at all: a temporary file of this process in `dir`, renamed.
-fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
+pub(crate) fn write_atomic(dir: &Path, path: &Path, bytes: &[u8]) -> std::io::Result<()> {
     use std::io::Write;
     static COUNTER: std::sync::atomic::AtomicU32 = std::sync::atomic::AtomicU32::new(0);
     let n = COUNTER.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
@@ -331,6 +331,7 @@ pub(crate) fn status() {
     reason = "`tally cache` runs in tally-engine; the lean binary shares the module"
 )]
 pub(crate) fn clear() -> Result<(), String> {
+    crate::parsed::stop();
     match dir() {
         Some(d) if ours(&d) => {
             std::fs::remove_dir_all(&d).map_err(|e| format!("{}: {e}", d.display()))?;

@@ -16,11 +16,25 @@ fn repo() -> PathBuf {
 }
 
 fn run(bin: &Path, args: &[&str]) -> common::Out {
-    let out = Command::new(bin)
-        .args(args)
-        .env("NO_COLOR", "1")
-        .output()
-        .expect("run");
+    // A binary this test just copied can be "busy" (ETXTBSY) for a moment: another test's thread
+    // may be forking while the copy's write descriptor is open, and the child holds it until it
+    // execs. Spawning again once it is closed is the usual remedy.
+    let mut tries = 0;
+    let out = loop {
+        match Command::new(bin)
+            .args(args)
+            .env("NO_COLOR", "1")
+            // Nothing written outside the test's directories (no validation cache).
+            .env("TALLY_CACHE", "off")
+            .output()
+        {
+            Err(e) if e.raw_os_error() == Some(26) && tries < 100 => {
+                tries += 1;
+                std::thread::sleep(std::time::Duration::from_millis(20));
+            }
+            other => break other.expect("run"),
+        }
+    };
     common::Out {
         code: out.status.code().unwrap_or(-1),
         stdout: String::from_utf8_lossy(&out.stdout).into_owned(),

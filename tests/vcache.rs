@@ -96,13 +96,37 @@ impl Project {
             .map(|rd| {
                 rd.filter_map(Result::ok)
                     .map(|e| e.file_name().to_string_lossy().into_owned())
-                    .filter(|n| n != "CACHEDIR.TAG" && n != ".gitignore")
+                    .filter(|n| n.ends_with(".json"))
                     .collect()
             })
             .unwrap_or_default();
         names.sort();
         names
     }
+}
+
+impl Project {
+    /// The files of parsed YAML (`src/parsed.rs`) in the cache directory.
+    fn packs(&self) -> Vec<PathBuf> {
+        let mut found: Vec<PathBuf> = std::fs::read_dir(self.cache.join("validation"))
+            .map(|rd| {
+                rd.filter_map(Result::ok)
+                    .map(|e| e.path())
+                    .filter(|p| {
+                        p.file_name()
+                            .is_some_and(|n| n.to_string_lossy().starts_with("parsed-"))
+                    })
+                    .collect()
+            })
+            .unwrap_or_default();
+        found.sort();
+        found
+    }
+}
+
+/// The line `-v` prints for the parsed YAML a load read: `hits` of `texts` remembered.
+fn parsed(hits: usize, texts: usize) -> String {
+    format!("parsed YAML: {hits} of {texts} text(s) from ")
 }
 
 #[track_caller]
@@ -534,4 +558,73 @@ fn every_input_a_dbt_project_reads_outside_its_sources_is_part_of_the_state() {
     changed(&[], &[], "\"fct_orders_v2\"");
     write(&root, &[("models/marts/extra.sql", "select 1 as id\n")]);
     changed(&[], &[], "\"fct_orders_v2\"");
+}
+
+#[test]
+fn parsed_yaml_is_remembered_per_text_and_never_changes_an_answer() {
+    let pr = project();
+    let (first, err) = pr.sql();
+    assert_contains(&err, &[&parsed(0, 3)]);
+    assert_eq!(pr.packs().len(), 1, "one file for the project");
+    let (again, err) = pr.sql();
+    assert_contains(&err, &[&parsed(3, 3)]);
+    assert_eq!(again, first);
+
+    // One file changed: the two others are remembered, the changed one scanned; the file is
+    // written again with the texts this load read, so the next run remembers all three.
+    let metrics = pr.root.join("metrics/metrics.yml");
+    let edited = METRICS.replace("name: revenue\n", "name: revenue\n    label: R\n");
+    std::fs::write(&metrics, &edited).expect("edit");
+    assert_contains(&pr.sql().1, &[&parsed(2, 3)]);
+    assert_contains(&pr.sql().1, &[&parsed(3, 3)]);
+    std::fs::write(&metrics, METRICS).expect("restore");
+    assert_contains(&pr.sql().1, &[&parsed(2, 3)]);
+
+    // A file that does not parse is reported exactly as without the cache, and never kept.
+    let bad = pr.root.join("metrics/bad.yml");
+    std::fs::write(&bad, "metrics:\n  - name: [unclosed\n").expect("bad");
+    let off = pr.run(&["validate", "--cache", "off"]);
+    for _ in 0..2 {
+        let on = pr.run(&["validate"]);
+        assert_eq!(on.code, off.code);
+        assert_eq!(on.stdout, off.stdout);
+        let shown = |e: &str| -> Vec<String> {
+            e.lines()
+                .filter(|l| !l.starts_with("parsed YAML: ") && !l.starts_with("validation: "))
+                .map(str::to_string)
+                .collect()
+        };
+        assert_eq!(shown(&on.stderr), shown(&off.stderr));
+        assert_contains(&on.stderr, &[&parsed(3, 3)]);
+    }
+    std::fs::remove_file(&bad).expect("rm");
+
+    // A damaged file (garbage, cut short, one byte changed) is a miss, never a different answer.
+    let pack = pr.packs().remove(0);
+    let good = std::fs::read(&pack).expect("pack");
+    let mut flipped = good.clone();
+    let last = flipped.len() - 1;
+    flipped[last / 2] ^= 0x55;
+    for damaged in [
+        b"garbage".to_vec(),
+        good[..good.len() / 2].to_vec(),
+        flipped,
+    ] {
+        std::fs::write(&pack, &damaged).expect("damage");
+        let (sql, err) = pr.sql();
+        assert_eq!(sql, first);
+        assert!(err.contains("parsed YAML: "), "{err}");
+    }
+    // `--cache off` neither reads nor writes it; `--cache refresh` scans every text.
+    std::fs::remove_file(&pack).expect("rm");
+    let off = pr.run(&["sql", "--metrics", "odd", "--cache", "off"]);
+    assert!(!off.stderr.contains("parsed YAML"), "{}", off.stderr);
+    assert!(pr.packs().is_empty());
+    assert_contains(&pr.sql().1, &[&parsed(0, 3)]);
+    assert_contains(
+        &pr.run(&["sql", "--metrics", "odd", "--cache", "refresh"])
+            .stderr,
+        &[&parsed(0, 3)],
+    );
+    assert_contains(&pr.sql().1, &[&parsed(3, 3)]);
 }

@@ -46,15 +46,16 @@ pub fn project_digest(
         dbt,
     } = spec;
     let mut h = Hasher(Sha256::new());
-    h.bytes(b"tally project digest 1");
+    h.bytes(b"tally project digest 2");
     h.bytes(env!("CARGO_PKG_VERSION").as_bytes());
     h.bytes(salt);
     h.bytes(root.as_os_str().as_encoded_bytes());
-    // The files' bytes as they are (their Debug form would escape every character).
+    // The files' bytes as they are, by their SHA-256 (computed once per file: the store of parsed
+    // YAML names them by it too).
     for (_, f) in sources.files() {
         h.bytes(f.name.as_bytes());
         h.bytes(f.path.as_os_str().as_encoded_bytes());
-        h.bytes(f.text.as_bytes());
+        h.bytes(&f.sha256());
     }
     for (name, text) in templates {
         h.bytes(name.as_bytes());
@@ -120,6 +121,16 @@ impl std::fmt::Write for Hasher {
         self.0.update(s.as_bytes());
         Ok(())
     }
+}
+
+/// The SHA-256 of `parts`, one after the other (a name for bytes the caller keeps, such as the
+/// CLI's file of parsed YAML).
+pub fn sha256(parts: &[&[u8]]) -> [u8; 32] {
+    let mut h = Sha256::new();
+    for p in parts {
+        h.update(p);
+    }
+    h.finalize().into()
 }
 
 #[cfg(test)]

@@ -639,8 +639,7 @@ fn read_yaml(
         }
     };
     let id = sources.add(SourceFile::new(name, path, text));
-    let text = &sources.get(id).expect("just added").text;
-    match yaml::parse(id, text) {
+    match yaml::parse_file(id, sources.get(id).expect("just added")) {
         Ok(docs) => Some((id, docs)),
         Err(d) => {
             diags.push(d);

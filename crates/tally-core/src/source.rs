@@ -4,6 +4,7 @@
 //! that file. Line and column numbers are computed on demand from the [`SourceMap`], so spans stay small
 //! and cheap to copy.
 
+use sha2::Digest as _;
 use std::path::{Path, PathBuf};
 
 /// Index of a file in the [`SourceMap`].
@@ -163,6 +164,8 @@ pub struct SourceFile {
     pub path: PathBuf,
     pub text: String,
     line_starts: Vec<usize>,
+    /// The text's SHA-256, computed on first use ([`SourceFile::sha256`]).
+    sha: std::sync::OnceLock<[u8; 32]>,
 }
 
 impl SourceFile {
@@ -174,7 +177,16 @@ impl SourceFile {
             path: path.as_ref().to_path_buf(),
             text,
             line_starts,
+            sha: std::sync::OnceLock::new(),
         }
+    }
+
+    /// The SHA-256 of the text, computed once: the name the validation cache's digest and the
+    /// store of parsed YAML ([`crate::yaml::remembered`]) both give the file.
+    pub fn sha256(&self) -> [u8; 32] {
+        *self
+            .sha
+            .get_or_init(|| sha2::Sha256::digest(self.text.as_bytes()).into())
     }
 
     /// 1-based line and column (column counted in characters) of a byte offset.

@@ -10,6 +10,7 @@ mod build;
 mod offsets;
 #[cfg(test)]
 mod reference;
+pub mod remembered;
 pub use offsets::{locate, value_offsets, value_span};
 
 use crate::diag::{codes, did_you_mean, Diagnostic};
@@ -79,8 +80,43 @@ impl Node {
 
 /// Parse a YAML file into its documents, in one pass over the text (`yaml/build.rs`). A syntax
 /// error becomes one diagnostic.
+///
+/// With a [`remembered::Store`] installed, a text parsed before (in any file, by any earlier run)
+/// is looked up by its SHA-256 instead of scanned, and a text that parses is handed to the store.
 pub fn parse(file: FileId, text: &str) -> Result<Vec<Node>, Diagnostic> {
-    build::parse(file, text)
+    match remembered::store() {
+        None => build::parse(file, text),
+        Some(store) => parse_keyed(store, file, text, remembered::key(text)),
+    }
+}
+
+/// [`parse`] for a file of the [`crate::source::SourceMap`]: a store looks it up by the SHA-256
+/// the file computes once (the validation cache's digest names the file by it too).
+pub fn parse_file(
+    file: FileId,
+    source: &crate::source::SourceFile,
+) -> Result<Vec<Node>, Diagnostic> {
+    match remembered::store() {
+        None => build::parse(file, &source.text),
+        Some(store) => parse_keyed(store, file, &source.text, source.sha256()),
+    }
+}
+
+fn parse_keyed(
+    store: &dyn remembered::Store,
+    file: FileId,
+    text: &str,
+    key: remembered::Key,
+) -> Result<Vec<Node>, Diagnostic> {
+    if let Some(docs) = store
+        .get(&key)
+        .and_then(|b| remembered::decode(&b, file, text.len()))
+    {
+        return Ok(docs);
+    }
+    let docs = build::parse(file, text)?;
+    store.put(key, remembered::encode(&docs));
+    Ok(docs)
 }
 
 /// The deepest nesting of lists and mappings tally reads. Real project files nest a dozen levels;

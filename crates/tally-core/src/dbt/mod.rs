@@ -253,8 +253,7 @@ pub(crate) fn parse_yaml(
     diags: &mut Vec<Diagnostic>,
 ) -> Option<(FileId, Vec<Node>)> {
     let id = sources.add(SourceFile::new(name, path, text));
-    let text = &sources.get(id).expect("just added").text;
-    match yaml::parse(id, text) {
+    match yaml::parse_file(id, sources.get(id).expect("just added")) {
         Ok(docs) => Some((id, docs)),
         Err(d) => {
             diags.push(d);
