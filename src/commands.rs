@@ -331,6 +331,11 @@ fn sql(
         ),
         Stage::Sql => print!("{}", compiled.sql),
     }
+    // The process ends with this command: freeing the project's model and the plan one
+    // allocation at a time would be most of a millisecond for nothing (2.6M instructions on the
+    // repository's project; they hold no file or lock).
+    std::mem::forget(compiled);
+    std::mem::forget(model);
     EXIT_OK
 }
 
