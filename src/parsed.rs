@@ -38,8 +38,9 @@ struct Pack {
 
 #[derive(Default)]
 struct State {
-    /// The texts this process read, in order, with their entries.
-    used: Vec<(Key, Arc<[u8]>)>,
+    /// The texts this load read, with their entries (each text once).
+    used: HashMap<Key, Arc<[u8]>>,
+    /// Of them, found in the file.
     hits: usize,
     /// A text was scanned: the file is written again.
     dirty: bool,
@@ -62,8 +63,15 @@ pub(crate) fn stop() {
 
 /// Install the store for `ctx`'s project (once per process; nothing when the cache is off or has
 /// no place).
+///
+/// A later call (a server reading the project again) starts a new load: what the next flush
+/// writes is that load's texts, so a long-running process keeps one state, not every one it saw.
 pub(crate) fn install(ctx: &Ctx) {
-    if PACK.get().is_some() || !crate::vcache::enabled(ctx) {
+    if let Some(pack) = PACK.get() {
+        *pack.state.lock().unwrap_or_else(|e| e.into_inner()) = State::default();
+        return;
+    }
+    if !crate::vcache::enabled(ctx) {
         return;
     }
     let (Some(dir), Some(salt)) = (crate::vcache::dir(), crate::vcache::build_salt()) else {
@@ -104,13 +112,14 @@ pub(crate) fn flush(ctx: &Ctx) {
     st.dirty = false;
     let mut bytes = MAGIC.to_vec();
     bytes.extend_from_slice(&pack.salt);
-    let mut seen = std::collections::HashSet::new();
+    #[allow(
+        clippy::iter_over_hash_type,
+        reason = "the file's entries are looked up by key; their order means nothing"
+    )]
     for (k, v) in &st.used {
-        if seen.insert(*k) {
-            bytes.extend_from_slice(k);
-            bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
-            bytes.extend_from_slice(v);
-        }
+        bytes.extend_from_slice(k);
+        bytes.extend_from_slice(&(v.len() as u64).to_le_bytes());
+        bytes.extend_from_slice(v);
     }
     drop(st);
     let sum = checksum(&bytes);
@@ -140,14 +149,15 @@ impl Store for Handle {
             .get(key)?
             .clone();
         let mut st = pack.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.used.push((*key, found.clone()));
-        st.hits += 1;
+        if st.used.insert(*key, found.clone()).is_none() {
+            st.hits += 1;
+        }
         Some(found)
     }
 
     fn put(&self, key: Key, encoded: Vec<u8>) {
         let mut st = self.0.state.lock().unwrap_or_else(|e| e.into_inner());
-        st.used.push((key, encoded.into()));
+        st.used.insert(key, encoded.into());
         st.dirty = true;
     }
 }
