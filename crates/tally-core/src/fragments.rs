@@ -19,11 +19,17 @@ use std::collections::HashMap;
 /// Every fragment of the model that does not parse in `dialect`.
 pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
     let mut out = Vec::new();
-    let mut exprs_seen: HashMap<String, Result<(), String>> = HashMap::new();
+    let mut exprs_seen: HashMap<String, Result<(), String>> = HashMap::with_capacity(
+        model
+            .semantic_models
+            .iter()
+            .map(|sm| sm.entities.len() + sm.dimensions.len() + sm.measures.len())
+            .sum(),
+    );
     for (i, sm) in model.semantic_models.iter().enumerate() {
         match &sm.relation {
             Relation::Table(name) => {
-                if let Err(e) = one_query(dialect, &format!("SELECT 1 FROM {name}")) {
+                if let Some(e) = table_problem(dialect, name) {
                     out.push(
                         bad(sm.span, format!("the relation `{name}` is not a table name: {e}"))
                             .with_help("a relation is `schema.table` or `database.schema.table`; check `node_relation`, `$source_schema` and --source-schema"),
@@ -31,20 +37,23 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
                 }
             }
             Relation::Query(_, span) => {
-                let rendered = model.render_model_sql(i, dialect.name());
-                if let Some(Ok(sql)) = rendered {
-                    if let Err(e) = one_query(dialect, &sql) {
-                        out.push(
-                            bad(
-                                *span,
-                                format!(
-                                    "the `sql:` of semantic model `{}` is not one query: {e}",
-                                    sm.name
-                                ),
-                            )
-                            .with_help("write a single SELECT (no `;` and no second statement)"),
-                        );
-                    }
+                // Template errors are reported when the model is planned.
+                let problem = model.with_model_sql(i, dialect.name(), |r| {
+                    r.as_ref()
+                        .ok()
+                        .and_then(|sql| one_query(dialect, sql).err())
+                });
+                if let Some(Some(e)) = problem {
+                    out.push(
+                        bad(
+                            *span,
+                            format!(
+                                "the `sql:` of semantic model `{}` is not one query: {e}",
+                                sm.name
+                            ),
+                        )
+                        .with_help("write a single SELECT (no `;` and no second statement)"),
+                    );
                 }
             }
         }
@@ -206,6 +215,17 @@ fn bad(span: Span, message: String) -> Diagnostic {
         .with_label("does not parse")
 }
 
+/// Why `SELECT 1 FROM name` is not one query, if it is not. Names joined by `.` that are each
+/// [`plain`] (no keyword, no quote the dialect does not delimit names with) are a table name
+/// without being parsed (`plain_is_what_sqlparser_parses`).
+fn table_problem(dialect: Dialect, name: &str) -> Option<String> {
+    let d = dialect.parser();
+    if name.split('.').all(|part| plain_name(d.as_ref(), part)) {
+        return None;
+    }
+    one_query(dialect, &format!("SELECT 1 FROM {name}")).err()
+}
+
 /// Exactly one query statement.
 fn one_query(dialect: Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
@@ -218,12 +238,18 @@ fn one_query(dialect: Dialect, sql: &str) -> Result<(), String> {
     }
 }
 
-/// Exactly one expression, not a wildcard.
+/// Exactly one expression, not a wildcard. A [`plain`] text is one without being parsed.
 fn one_expr(dialect: Dialect, sql: &str) -> Result<(), String> {
     let d = dialect.parser();
-    let mut p = Parser::new(d.as_ref())
-        .try_with_sql(sql)
-        .map_err(|e| clean(&e))?;
+    if plain(d.as_ref(), sql) {
+        return Ok(());
+    }
+    parse_one_expr(d.as_ref(), sql)
+}
+
+/// [`one_expr`] by sqlparser alone.
+fn parse_one_expr(d: &dyn sqlparser::dialect::Dialect, sql: &str) -> Result<(), String> {
+    let mut p = Parser::new(d).try_with_sql(sql).map_err(|e| clean(&e))?;
     let e = p.parse_expr().map_err(|e| clean(&e))?;
     if matches!(e, Expr::Wildcard(_) | Expr::QualifiedWildcard(..)) {
         return Err("`*` stands for all columns, not a value".into());
@@ -232,6 +258,52 @@ fn one_expr(dialect: Dialect, sql: &str) -> Result<(), String> {
         Token::EOF => Ok(()),
         t => Err(format!("unexpected `{t}` after the expression")),
     }
+}
+
+/// Whether `sql` is, in `d`, one of the texts that cannot fail to parse as one expression: an
+/// unsigned integer, a `'string'` without quotes or backslashes inside, or a column: names joined
+/// by `.`, each a word of the dialect's identifier characters that is no keyword of sqlparser's
+/// (`date`, `user` and `value` are parsed), or a non-empty name in a quote the dialect delimits
+/// identifiers with, holding no such quote. Nothing else, not even whitespace, so the tokenizer
+/// makes exactly the tokens the rule names, and the parser reads a value or an identifier chain
+/// from them: a keyword is what could start any other construct. Most `expr:` are such columns
+/// (an entity's or dimension's name by default), and parsing each took most of this check's time.
+/// `plain_is_what_sqlparser_parses` compares this with the parse on every fragment of the
+/// repository's projects, MetricFlow's manifests and awkward texts, in every dialect.
+fn plain(d: &dyn sqlparser::dialect::Dialect, sql: &str) -> bool {
+    const LONGEST_NUMBER: usize = 18;
+    if !sql.is_empty() && sql.len() <= LONGEST_NUMBER && sql.bytes().all(|b| b.is_ascii_digit()) {
+        return true;
+    }
+    if let Some(inner) = sql.strip_prefix('\'').and_then(|s| s.strip_suffix('\'')) {
+        return sql.len() >= 2
+            && inner
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != b'\'' && b != b'\\');
+    }
+    !sql.is_empty() && sql.split('.').all(|part| plain_name(d, part))
+}
+
+/// One part of a [`plain`] column.
+fn plain_name(d: &dyn sqlparser::dialect::Dialect, part: &str) -> bool {
+    let mut chars = part.chars();
+    let Some(first) = chars.next() else {
+        return false;
+    };
+    if (first == '"' || first == '`') && d.is_delimited_identifier_start(first) {
+        let inner = &part[1..];
+        return inner.len() >= 2
+            && inner.ends_with(first)
+            && inner[..inner.len() - 1]
+                .bytes()
+                .all(|b| (b' '..=b'~').contains(&b) && b != first as u8);
+    }
+    (first.is_ascii_alphabetic() || first == '_')
+        && d.is_identifier_start(first)
+        && chars.all(|c| (c.is_ascii_alphanumeric() || c == '_') && d.is_identifier_part(c))
+        && sqlparser::keywords::ALL_KEYWORDS
+            .binary_search(&part.to_ascii_uppercase().as_str())
+            .is_err()
 }
 
 /// sqlparser's message without its position, which is in the wrapped text, not the user's.
@@ -286,6 +358,7 @@ fn filters(model: &Model) -> Vec<&Filter> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use std::collections::BTreeSet;
 
     /// The check as it was: the bare form, then the parenthesised one, each parsed.
     fn two_parses(dialect: Dialect, sql: &str) -> Option<String> {
@@ -364,6 +437,174 @@ mod tests {
         for c in cases {
             agree(c);
         }
+    }
+
+    /// The `expr` of every entity, dimension and measure, and every table name, of the
+    /// repository's projects (its own, the examples, MetricFlow's manifests).
+    fn project_fragments() -> (BTreeSet<String>, BTreeSet<String>) {
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let mut dirs = vec![root.clone()];
+        for parent in ["examples", "tests/metricflow/manifests"] {
+            let entries = std::fs::read_dir(root.join(parent)).expect("the directory is there");
+            dirs.extend(
+                entries
+                    .map(|e| e.expect("an entry").path())
+                    .filter(|p| p.is_dir()),
+            );
+        }
+        let (mut texts, mut tables) = (BTreeSet::new(), BTreeSet::new());
+        for dir in dirs {
+            let (spec, _) = crate::load::load_project(&dir, &Default::default());
+            let templates = crate::jinja::Templates::new(tally_templates::BASE);
+            let (model, _) = crate::model::spec_to_model(spec, &templates);
+            for sm in &model.semantic_models {
+                texts.extend(sm.entities.iter().map(|e| e.expr.clone()));
+                texts.extend(sm.dimensions.iter().map(|d| d.expr.clone()));
+                texts.extend(sm.measures.iter().map(|m| m.expr.clone()));
+                if let Relation::Table(name) = &sm.relation {
+                    tables.insert(name.clone());
+                }
+            }
+        }
+        (texts, tables)
+    }
+
+    /// Where [`plain`] takes a text for one expression without parsing it, sqlparser parses it as
+    /// one, in every dialect: on every fragment of the repository's projects and on awkward texts
+    /// (keywords, quotes of the other dialects, escapes, whitespace, comments, numbers that are
+    /// not plain integers). Elsewhere the parse decides, so the check is unchanged.
+    #[test]
+    fn plain_is_what_sqlparser_parses() {
+        let (projects, tables) = project_fragments();
+        assert!(projects.len() > 200, "{} fragments", projects.len());
+        assert!(tables.len() > 10, "{} tables", tables.len());
+        let awkward = [
+            "date",
+            "DATE",
+            "t.date",
+            "user",
+            "value",
+            "select",
+            "from",
+            "null",
+            "NULL",
+            "true",
+            "case",
+            "interval",
+            "exists",
+            "not",
+            "current_date",
+            "a.b.c",
+            "\"a\"",
+            "\"a\".\"b\"",
+            "\"a b\"",
+            "\"a.b\"",
+            "\"\"",
+            "\"a\"\"b\"",
+            "\"a",
+            "a\"",
+            "`a`",
+            "`a`.`b`",
+            "``",
+            "'a'",
+            "'it''s'",
+            "'a\\'b'",
+            "''",
+            "'",
+            "'a",
+            "a'",
+            "'a\nb'",
+            "1",
+            "0",
+            "00",
+            "1.5",
+            "1e5",
+            "-1",
+            ".5",
+            "123456789012345678901234567890",
+            "_x",
+            "_",
+            "x$",
+            "$x",
+            "#x",
+            "@x",
+            "@@x",
+            "a..b",
+            ".a",
+            "a.",
+            "1a",
+            "a1",
+            "a b",
+            " a",
+            "a ",
+            "a\n",
+            "a--c",
+            "a/*c*/",
+            "*",
+            "t.*",
+            "é",
+            "ä.b",
+            "a.\"b\"",
+            "\"a\".b",
+            "x::int",
+            "a(b)",
+            "[a]",
+            "E'a'",
+            "N'a'",
+            "x'ab'",
+            "e",
+            "n",
+            "x",
+            "b",
+            "r",
+            "u&\"a\"",
+            "a.1",
+            "a.$1",
+            "$1",
+            "?",
+            "a;",
+            ";",
+        ];
+        let mut plain_texts = 0;
+        for d in Dialect::ALL {
+            let p = d.parser();
+            for t in projects.iter().map(String::as_str).chain(awkward) {
+                if plain(p.as_ref(), t) {
+                    plain_texts += 1;
+                    assert_eq!(parse_one_expr(p.as_ref(), t), Ok(()), "{d}: {t:?}");
+                }
+            }
+            // Table names: names joined by `.` each plain are a table name.
+            for t in tables.iter().map(String::as_str).chain(awkward) {
+                let sql = format!("SELECT 1 FROM {t}");
+                if t.split('.').all(|part| plain_name(p.as_ref(), part)) {
+                    assert_eq!(one_query(d, &sql), Ok(()), "{d}: {sql:?}");
+                    assert_eq!(table_problem(d, t), None);
+                } else {
+                    assert_eq!(table_problem(d, t), one_query(d, &sql).err(), "{d}: {t:?}");
+                }
+            }
+            // What is no plain text is parsed, as before.
+            for t in [
+                "date",
+                "select",
+                "\"a\"\"b\"",
+                "a b",
+                "1.5",
+                "'it''s'",
+                "*",
+                "a.",
+                "é",
+            ] {
+                assert!(!plain(p.as_ref(), t), "{d}: {t:?}");
+            }
+        }
+        // The fast path is the common one: most of the projects' fragments take it.
+        assert!(
+            plain_texts > projects.len() * 7 / 2,
+            "{plain_texts} of {}",
+            projects.len() * 7
+        );
     }
 
     /// Every filter of the repository's own project, with its references standing for columns.

@@ -82,6 +82,23 @@ impl Model {
     ) -> Option<Result<String, Diagnostic>> {
         self.render_relation_sql(model, None, dialect)
     }
+    /// `f` of [`Self::render_model_sql`]'s rendering, read where the model keeps it instead of
+    /// copied out (a `sql:` renders to kilobytes; fragment checks only read it). `f` runs with the
+    /// renderings locked, so it must not render.
+    pub(crate) fn with_model_sql<R>(
+        &self,
+        model: usize,
+        dialect: &str,
+        f: impl FnOnce(&Result<String, Diagnostic>) -> R,
+    ) -> Option<R> {
+        if let Ok(c) = self.rendered_sql.lock() {
+            // The key of a rendering without business durations (as `render_relation_sql`'s).
+            if let Some(r) = c.get(&(model, dialect.to_string())) {
+                return Some(f(r));
+            }
+        }
+        self.render_model_sql(model, dialect).map(|r| f(&r))
+    }
     /// [`Self::render_model_sql`], of the relation with the model's business durations
     /// `business` (positions among them: [`super::business::Wrapped::relation_of`]) when given (each
     /// set cached apart).
