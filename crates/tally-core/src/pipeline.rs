@@ -25,16 +25,21 @@ pub fn load_model(
 
 /// Resolve, validate and check a loaded project (`diags` are the loader's): the second half of
 /// [`load_model`], for callers that read settings of the spec (its database) before resolution
-/// consumes it, so that the project is read once.
+/// consumes it, so that the project is read once. On a thread of its own when the sources are
+/// large ([`crate::heap::APART_FROM_BYTES`]).
 pub fn check_spec(
     spec: ProjectSpec,
     diags: Vec<Diagnostic>,
     templates: &Templates,
 ) -> (Model, Vec<Diagnostic>) {
-    crate::heap::apart(|| resolve_and_check(spec, diags, templates))
+    let bytes: usize = spec.sources.files().map(|(_, f)| f.text.len()).sum();
+    crate::heap::apart_if(bytes >= crate::heap::APART_FROM_BYTES, || {
+        resolve_and_check(spec, diags, templates)
+    })
 }
 
-/// [`check_spec`] on the calling thread; validation on a thread of its own ([`crate::heap`]).
+/// [`check_spec`] on the calling thread; validation on a thread of its own when the model is large
+/// ([`crate::heap`]).
 fn resolve_and_check(
     spec: ProjectSpec,
     mut diags: Vec<Diagnostic>,
@@ -46,7 +51,8 @@ fn resolve_and_check(
     diags.extend(check_tests(&model));
     // Semantic validation runs on whatever resolved (objects with errors are already left out);
     // a problem reported by resolution at the same place under the same code is not repeated.
-    for d in crate::heap::apart(|| crate::validate::validate_model(&model)) {
+    let large = model.metrics.len() >= crate::heap::APART_FROM_METRICS;
+    for d in crate::heap::apart_if(large, || crate::validate::validate_model(&model)) {
         if !diags.iter().any(|x| x.code == d.code && x.span == d.span) {
             diags.push(d);
         }
