@@ -471,3 +471,57 @@ fn a_query_computes_only_the_durations_it_reads() {
         assert!(plans[0].contains(&durations), "{metric}: {}", plans[0]);
     }
 }
+
+/// A query's relation reads the clocks of the calendars of the durations it reads and no other,
+/// for every dialect: self-contained SQL inlines the rows of those calendars only, and the inline
+/// limit counts those rows (a query of the small calendar's duration is self-contained although
+/// the model's calendars together are past the limit).
+#[test]
+fn a_query_reads_only_the_clocks_of_the_durations_it_reads() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
+    let yml = models("09:00-17:00")
+        .replace(
+            "  - name: by_team\n",
+            "  - name: night\n    timezone: UTC\n    weekly: {weekdays: [\"22:00-06:00\"]}\n    range: {start: 2026-01-01, end: 2040-12-31}\n  - name: by_team\n",
+        )
+        .replace(
+            "    measures:\n",
+            "      - {name: night_minutes, start: created_at, end: replied_at, calendar: night}\n    measures:\n      - {name: night_minutes_max, agg: max, expr: night_minutes}\n",
+        )
+        + "  - name: night_time_max\n    label: Longest night response\n    type: simple\n    type_params: {measure: night_minutes_max}\n";
+    std::fs::write(dir.path().join("models/m.yml"), yml).unwrap();
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let compile = |d: dialect::Dialect, metrics: &[&str]| {
+        let req = QueryRequest::of::<&str, &str, &str>(metrics, &["metric_time__month"], &[]);
+        tally_core::pipeline::compile(&model, d, &req)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", d.name()))
+            .sql
+    };
+    for d in dialect::Dialect::ALL {
+        let name = d.name();
+        // `by_team` selects `office` only: 365 rows, inlined.
+        let office = compile(d, &["response_time_business_median"]);
+        assert!(!office.contains("tally_bh__"), "{name}: {office}");
+        assert!(!office.contains("night"), "{name}: no row of `night`");
+        assert!(
+            office.contains("2026-01-01"),
+            "{name}: the rows of `office`"
+        );
+        // `night`: 5,479 rows, past the limit, read from its relation only.
+        let night = compile(d, &["night_time_max"]);
+        assert!(night.contains("FROM tally_bh__night"), "{name}: {night}");
+        assert!(!night.contains("office"), "{name}: no clock of `office`");
+        assert!(!night.contains("VALUES"), "{name}: no constant rows");
+        // Both: 5,844 rows, both relations.
+        let both = compile(d, &["response_time_business_median", "night_time_max"]);
+        assert!(both.contains("FROM tally_bh__night"), "{name}: {both}");
+        assert!(both.contains("FROM tally_bh__office"), "{name}: {both}");
+    }
+}

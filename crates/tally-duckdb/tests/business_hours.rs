@@ -676,15 +676,28 @@ fn reference_deadline(model: &Model, cal: &str, start: i64, n: i64) -> i64 {
 /// `tally`'s deadlines (the inverse of the business clock: a range join on the clock's cumulative
 /// seconds, then a walk through the day's intervals) against the reference on 1,500 random starts
 /// over five calendars (DST in Dublin, New York and Lord Howe, Kathmandu's overnight shift across
-/// UTC midnight, closures and a schedule change), to the second.
+/// UTC midnight, closures and a schedule change), to the second. Each deadline is declared twice:
+/// with the calendar chosen by the team column, and with one fixed calendar (whose range join
+/// compares the clock's calendar with a constant), a different one per deadline.
 #[test]
 fn deadlines_match_reference_on_random_rows() {
     let dir = tempfile::tempdir().unwrap();
     let mut project = PROJECT.to_string();
-    for (name, after, _) in DEADLINES {
+    let fixed = [
+        "dublin",
+        "new_york",
+        "kathmandu",
+        "lord_howe",
+        "new_york_night",
+    ];
+    // (dimension, fixed calendar or none for `by_team`, seconds)
+    let mut cases: Vec<(String, Option<&str>, i64)> = Vec::new();
+    for ((name, after, n), cal) in DEADLINES.into_iter().zip(fixed) {
         project.push_str(&format!(
-            "      - {{name: {name}, start: started_at, {after}, calendar: by_team}}\n"
+            "      - {{name: {name}, start: started_at, {after}, calendar: by_team}}\n      - {{name: {name}_{cal}, start: started_at, {after}, calendar: {cal}}}\n"
         ));
+        cases.push((name.to_string(), None, n));
+        cases.push((format!("{name}_{cal}"), Some(cal), n));
     }
     let model = load_project_text(dir.path(), &project);
     let mut rows = random_rows(1500);
@@ -697,7 +710,7 @@ fn deadlines_match_reference_on_random_rows() {
         conn.execute_batch(&s).unwrap();
     }
     let mut bad = Vec::new();
-    for (name, _, n) in DEADLINES {
+    for (name, cal, n) in &cases {
         let group_by = ["span__span_id".to_string(), format!("span__{name}")];
         let req = QueryRequest::of::<&str, String, &str>(&[], &group_by, &[]);
         let sql = tally_core::pipeline::compile(&model, Dialect::DuckDb, &req)
@@ -722,9 +735,9 @@ fn deadlines_match_reference_on_random_rows() {
         for r in &rows {
             let want = fmt(reference_deadline(
                 &model,
-                team_calendar(r.team),
+                cal.unwrap_or(team_calendar(r.team)),
                 r.start,
-                n,
+                *n,
             ));
             let have = match &got[&r.id] {
                 Value::Time(t) => t.clone(),

@@ -1,8 +1,9 @@
 //! A relation with some of a model's business durations (what a query that reads only those
 //! scans, `Wrapped::relation_of`) against the relation with all of them, on generated data: the
 //! same rows, and the same values in every column it has (the model's columns, each duration's
-//! inputs and the durations themselves). Every set of one or two durations of the Intercom
-//! project's models and a few larger ones drawn at random (seeded).
+//! inputs and the durations themselves), reading the clocks of the calendars of its durations
+//! and no other. Every set of one or two durations of the Intercom project's models and a few
+//! larger ones drawn at random (seeded).
 
 use tally_core::dialect::Dialect::DuckDb;
 use tally_core::model::Model;
@@ -56,6 +57,7 @@ fn a_relation_with_some_durations_agrees_with_the_one_with_all() {
     let conn = engine::open(None).unwrap();
     common::generate(&conn, 1_000, 23);
     let mut compared = Vec::new();
+    let mut fewer_clocks = 0;
     for (index, sm) in model.semantic_models.iter().enumerate() {
         let Some(b) = &sm.business else {
             continue;
@@ -74,6 +76,25 @@ fn a_relation_with_some_durations_agrees_with_the_one_with_all() {
         );
         for set in subsets(all.len(), 24) {
             let sub = relation(&conn, &model, index, &set);
+            // Its clock: the calendars of the set's durations (every schedule of a calendar
+            // chosen by a column), no other.
+            let mut want: Vec<&str> = set
+                .iter()
+                .flat_map(|&i| model.calendars.schedules_of(&b.calendars[i]))
+                .map(|s| s.name.as_str())
+                .collect();
+            want.sort();
+            want.dedup();
+            let mut read: Vec<&str> =
+                tally_duckdb::clock::read_by(tally_duckdb::clock::relation_clocks(&model), &sub)
+                    .into_iter()
+                    .map(|c| c.calendar.as_str())
+                    .collect();
+            read.sort();
+            assert_eq!(read, want, "{} {set:?}: the clocks read", sm.name);
+            if read.len() < b.clocks.len() {
+                fewer_clocks += 1;
+            }
             // Only the durations of the set are computed.
             for (i, name) in b.columns.iter().enumerate() {
                 assert_eq!(
@@ -123,4 +144,7 @@ fn a_relation_with_some_durations_agrees_with_the_one_with_all() {
     assert!(compared
         .iter()
         .any(|c| c.starts_with("conversation_replies ")));
+    // `conversations`' sets without `first_response_team_business_minutes` read one calendar of
+    // its five.
+    assert!(fewer_clocks > 10, "{fewer_clocks}");
 }

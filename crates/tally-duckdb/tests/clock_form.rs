@@ -48,32 +48,61 @@ fn only_the_clocks_a_statement_reads_are_created() {
         0
     );
     assert!(clock_tables(&conn).is_empty());
-    // A business-time metric: the clocks of the relation with durations it reads (that model's
-    // calendars), not the project's others.
-    for (metric, model_name) in [
-        ("reply_time_business_median", "conversation_replies"),
-        ("first_response_time_business_median", "conversations"),
+    // A business-time metric: the clocks of the calendars of the durations it reads, not the
+    // other calendars of its model nor of the project. `conversations` uses five calendars
+    // (`support_workspace`, and `support_by_team`'s schedules).
+    let by_team = [
+        "office_08_17",
+        "office_08_18",
+        "support_workspace",
+        "technical_hours",
+        "tier1_hours",
+    ];
+    for (metric, calendars) in [
+        // `conversation_replies`: its one duration, in `support_workspace`.
+        ("reply_time_business_median", &["support_workspace"][..]),
+        // `first_response_business_minutes`, in `support_workspace`.
+        (
+            "first_response_time_business_median",
+            &["support_workspace"],
+        ),
+        // The SLA's minutes (a filter) and the decided count, in `support_workspace`.
+        ("first_response_sla_breach_rate", &["support_workspace"]),
+        // `first_response_team_business_minutes`, in `support_by_team`: every schedule it can
+        // select (its map's and its default).
+        ("team_first_response_time_business_median", &by_team),
     ] {
         let conn = engine::open(None).unwrap();
         let text = sql(&model, metric, "metric_time__month", ClockForm::Relation);
         let n = tally_duckdb::clock::install_read(&conn, &model, &text).unwrap();
-        let sm = model
-            .semantic_models
-            .iter()
-            .find(|s| s.name == model_name)
-            .unwrap();
-        let mut expected: Vec<String> = sm
-            .business
-            .as_ref()
-            .unwrap()
-            .clocks
-            .iter()
-            .map(|c| format!("tally_bh__{}", c.calendar))
-            .collect();
-        expected.sort();
+        let expected: Vec<String> = calendars.iter().map(|c| format!("tally_bh__{c}")).collect();
         assert_eq!(clock_tables(&conn), expected, "{metric}");
         assert_eq!(n, expected.len());
+        // The self-contained form inlines the rows of those calendars and no other.
+        let inline = sql(&model, metric, "metric_time__month", ClockForm::Inline);
+        for c in by_team {
+            assert_eq!(
+                inline.contains(&format!("('{c}', DATE '")),
+                calendars.contains(&c),
+                "{metric}: rows of {c}"
+            );
+        }
     }
+    // The clock of `conversations` has the five calendars in all (what the materialisation
+    // cache's relation with every duration reads).
+    let conversations = model
+        .semantic_models
+        .iter()
+        .find(|s| s.name == "conversations")
+        .and_then(|s| s.business.as_ref())
+        .unwrap();
+    let mut all: Vec<&str> = conversations
+        .clocks
+        .iter()
+        .map(|c| c.calendar.as_str())
+        .collect();
+    all.sort();
+    assert_eq!(all, by_team);
     let all = tally_duckdb::clock::relation_clocks(&model).len();
     let replies = sql(
         &model,

@@ -2,8 +2,9 @@
 //! form the clock takes is decided where SQL is produced for a target ([`ClockForm`], an option of
 //! the SQL stage): self-contained SQL (warehouses, `tally sql`) writes it as constant rows
 //! (`Dialect::values_table`: a `VALUES` list, Spark's inline table, BigQuery's split string) when
-//! the calendars' ranges total at most [`INLINE_MAX_ROWS`] UTC days, and reads the relations
-//! `tally_bh__<calendar>` otherwise (written by `tally calendars export`); SQL run by tally on its
+//! the ranges of the calendars a relation reads total at most [`INLINE_MAX_ROWS`] UTC days, and
+//! reads the relations `tally_bh__<calendar>` otherwise (written by `tally calendars export`); a
+//! relation reads the calendars of the durations it computes, no other. SQL run by tally on its
 //! local DuckDB reads the relations whatever their size (tally-duckdb's `clock` creates them as
 //! temporary tables of its session). Semantic models' business durations use them
 //! (`model/business.rs`): their Jinja text holds [`CLOCK_MARK`] where the clock goes, filled in by
@@ -13,9 +14,9 @@ use super::clock::{self, Clock};
 use crate::literal::Literal;
 use std::sync::Arc;
 
-/// Clock rows inlined into the SQL at most (summed over the calendars a model's durations use):
-/// about 300 kB of SQL, well below BigQuery's 1 MB query text and Snowflake's 16,384 `VALUES`
-/// rows; more than 13 years of one calendar.
+/// Clock rows inlined into the SQL at most (summed over the calendars of the durations a relation
+/// computes): about 300 kB of SQL, well below BigQuery's 1 MB query text and Snowflake's 16,384
+/// `VALUES` rows; more than 13 years of one calendar.
 pub const INLINE_MAX_ROWS: usize = 5000;
 
 /// Where the clock's constant rows go in a wrapped relation's text.
@@ -25,7 +26,7 @@ pub const CLOCK_MARK: &str = "__tally_business_clock_rows__";
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ClockForm {
     /// Self-contained SQL (warehouses, `tally sql`): the clock's rows as constants when the
-    /// calendars a model reads total at most [`INLINE_MAX_ROWS`] days, else the relations
+    /// calendars a relation reads total at most [`INLINE_MAX_ROWS`] days, else the relations
     /// `tally_bh__<calendar>` (loaded by `tally calendars export`).
     #[default]
     Inline,

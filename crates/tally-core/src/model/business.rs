@@ -29,8 +29,11 @@ pub struct Wrapped {
     pub columns: Vec<String>,
     /// Each duration's definition as text, calendars written out (for `tally diff`).
     pub definitions: Vec<(String, String)>,
-    /// The clocks the durations read.
+    /// The clocks the durations read, in all (one per schedule).
     pub clocks: Vec<Arc<Clock>>,
+    /// Each duration's calendar as declared (a schedule, or a calendar chosen by a column), in
+    /// `columns` order.
+    pub calendars: Vec<String>,
     /// Each duration's timestamps and calendar over the model's relation, for the range check
     /// ([`super::business_range`]).
     pub endpoints: Vec<super::business_range::Endpoint>,
@@ -54,23 +57,51 @@ struct Piece {
     joins: String,
     /// A deadline's range join (after every lookup).
     range_join: String,
+    /// The clocks its calendar can select (positions in `Wrapped::clocks`).
+    clocks: Vec<usize>,
 }
 
 impl Wrapped {
-    /// The clock rows of the calendars the durations read, in all.
-    pub fn clock_rows(&self) -> usize {
-        self.clocks.iter().map(|c| c.days.len()).sum()
+    /// The clocks the durations `durations` (positions in `columns`) read: those their calendars
+    /// can select (every schedule of a calendar chosen by a column), in `clocks` order; every
+    /// clock when none is known (so that the SQL stays valid).
+    pub fn clocks_of(&self, durations: &[usize]) -> Vec<Arc<Clock>> {
+        let mut used = vec![false; self.clocks.len()];
+        for p in durations.iter().filter_map(|&i| self.pieces.get(i)) {
+            for &c in &p.clocks {
+                if let Some(u) = used.get_mut(c) {
+                    *u = true;
+                }
+            }
+        }
+        if !used.contains(&true) {
+            return self.clocks.clone();
+        }
+        self.clocks
+            .iter()
+            .zip(used)
+            .filter(|(_, u)| *u)
+            .map(|(c, _)| c.clone())
+            .collect()
     }
-    /// Whether the SQL of `form` reads the clocks from the relations `tally_bh__<calendar>`.
-    pub fn reads_relations(&self, form: ClockForm) -> bool {
-        form.reads_relations(self.clock_rows())
+    /// The clock rows of the calendars the durations `durations` read, in all.
+    pub fn clock_rows(&self, durations: &[usize]) -> usize {
+        self.clocks_of(durations).iter().map(|c| c.days.len()).sum()
     }
-    /// The rendered relation with the clock written in `form`: the relations
-    /// `tally_bh__<calendar>`, or constant rows written by `values_table` (the SQL stage's
-    /// `Dialect::values_table`).
+    /// Whether the SQL of `form` with the durations `durations` reads their clocks from the
+    /// relations `tally_bh__<calendar>`.
+    pub fn reads_relations(&self, durations: &[usize], form: ClockForm) -> bool {
+        form.reads_relations(self.clock_rows(durations))
+    }
+    /// The rendered relation with the durations `durations` ([`Self::relation_of`]) with its
+    /// clock written in `form`: the clocks of those durations' calendars and no other, as the
+    /// relations `tally_bh__<calendar>` or as constant rows written by `values_table` (the SQL
+    /// stage's `Dialect::values_table`). The rows keep the interval slots of the model's widest
+    /// clock, which the durations' SQL reads.
     pub fn with_clock(
         &self,
         rendered: &str,
+        durations: &[usize],
         form: ClockForm,
         values_table: impl Fn(&str, &[&str], &[Vec<Literal>]) -> String,
     ) -> String {
@@ -79,13 +110,13 @@ impl Wrapped {
             return rendered.to_string();
         }
         let k = slots(&self.clocks);
-        if self.reads_relations(form) {
-            return rendered.replace(&mark, &clock_relations_sql(&self.clocks, k));
+        let clocks = self.clocks_of(durations);
+        if self.reads_relations(durations, form) {
+            return rendered.replace(&mark, &clock_relations_sql(&clocks, k));
         }
         let cols = clock_columns(k);
         let cols: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
-        let rows: Vec<Vec<Literal>> = self
-            .clocks
+        let rows: Vec<Vec<Literal>> = clocks
             .iter()
             .flat_map(|c| c.days.iter().map(move |d| clock_row(c, d, k)))
             .collect();
@@ -198,12 +229,18 @@ pub fn apply(
         let Some(p) = plan(out, d, cals, &known, diags) else {
             continue;
         };
+        let mut of = Vec::new();
         for s in cals.schedules_of(&d.calendar.value) {
-            if !schedules.iter().any(|o| o.name == s.name) {
-                schedules.push(s);
-            }
+            let at = match schedules.iter().position(|o| o.name == s.name) {
+                Some(at) => at,
+                None => {
+                    schedules.push(s);
+                    schedules.len() - 1
+                }
+            };
+            of.push(at);
         }
-        planned.push(p);
+        planned.push((p, of));
     }
     if planned.len() != sm.business_durations.len() || schedules.is_empty() {
         return;
@@ -221,6 +258,15 @@ pub fn apply(
         Relation::Query(q, _) => format!("({q}\n)"),
     };
     let k = slots(&clocks);
+    let pieces = planned
+        .iter()
+        .enumerate()
+        .map(|(i, (p, of))| Piece {
+            clocks: of.clone(),
+            ..piece(i + 1, p, k)
+        })
+        .collect();
+    let (planned, _): (Vec<Planned>, Vec<Vec<usize>>) = planned.into_iter().unzip();
     let mut wrapped = Wrapped {
         relation: Relation::Table(String::new()),
         columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
@@ -229,12 +275,9 @@ pub fn apply(
             .map(|p| (p.d.name.value.clone(), definition(p, cals)))
             .collect(),
         clocks,
+        calendars: planned.iter().map(|p| p.d.calendar.value.clone()).collect(),
         endpoints: planned.iter().map(endpoint).collect(),
-        pieces: planned
-            .iter()
-            .enumerate()
-            .map(|(i, p)| piece(i + 1, p, k))
-            .collect(),
+        pieces,
         from,
         span,
     };
@@ -470,6 +513,7 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
         outer,
         joins,
         range_join,
+        clocks: Vec::new(),
     }
 }
 

@@ -149,9 +149,9 @@ pub fn render_relation(
     let wrapped = model.semantic_models.get(index)?.business.as_ref();
     Some(r.map(|sql| match (wrapped, business) {
         // The clock (constant rows: a row per calendar day) written once per dialect, form and
-        // set of durations, not per query.
+        // set of durations, not per query: only the calendars of those durations.
         (Some(b), Some(ds)) => model.with_clock_cached(index, ds, d.name(), clock, &sql, || {
-            b.with_clock(&sql, clock, |a, c, rows| d.values_table(a, c, rows))
+            b.with_clock(&sql, ds, clock, |a, c, rows| d.values_table(a, c, rows))
         }),
         _ => sql,
     }))
