@@ -39,14 +39,6 @@ fn git_text(dir: &Path, args: &[&str]) -> Result<String, String> {
     })
 }
 
-/// Directories a project scan skips (as `load` does).
-const SKIP_DIRS: &[&str] = &[
-    "target",
-    "dbt_packages",
-    "node_modules",
-    "logs",
-    "dbt_modules",
-];
 const NOT_MODEL_FILES: &[&str] = &[
     "tally.yml",
     "tally.yaml",
@@ -110,7 +102,7 @@ fn base_model(
         if parts.iter().any(|p| p.starts_with('.'))
             || parts[..parts.len() - 1]
                 .iter()
-                .any(|p| SKIP_DIRS.contains(p))
+                .any(|p| tally_core::load::SKIP_DIRS.contains(p))
         {
             return false;
         }

@@ -106,8 +106,9 @@ const OUR_KEYS: &[&str] = &[
     "holiday_sets",
 ];
 
-/// Directories never read when a project is scanned recursively.
-const SKIP_DIRS: &[&str] = &[
+/// Directories never read when a project is scanned recursively (the CLI's `tally diff` skips the
+/// same ones in git's listing).
+pub const SKIP_DIRS: &[&str] = &[
     "target",
     "dbt_packages",
     "node_modules",
