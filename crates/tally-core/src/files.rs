@@ -36,6 +36,10 @@ pub struct FileReader {
     /// The project directory with symbolic links resolved (None when it cannot be resolved).
     canonical_root: Option<PathBuf>,
     allow_outside: bool,
+    /// Directories with symbolic links resolved, as found while this reader reads (`real_path`):
+    /// a project's files share a few directories, and resolving each file's whole path again
+    /// (`realpath` looks at every component) was most of the cost of reading them.
+    dirs: std::sync::Arc<std::sync::Mutex<std::collections::HashMap<PathBuf, PathBuf>>>,
 }
 
 impl FileReader {
@@ -44,7 +48,38 @@ impl FileReader {
             root: root.to_path_buf(),
             canonical_root: std::fs::canonicalize(root).ok(),
             allow_outside,
+            dirs: Default::default(),
         }
+    }
+
+    /// `path` with symbolic links resolved, as [`std::fs::canonicalize`] gives it: for a path
+    /// whose last component is a name that is no symbolic link, the resolved parent directory
+    /// (remembered) joined with that name; any other path is resolved whole.
+    fn real_path(&self, path: &Path) -> std::io::Result<PathBuf> {
+        let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
+            return std::fs::canonicalize(path);
+        };
+        // `a/b/.` has the file name `b` and the parent `a`: only a path that is its parent
+        // joined with its name, byte for byte, takes the short way.
+        let rejoined = parent.join(name);
+        if parent.as_os_str().is_empty() || rejoined.as_os_str() != path.as_os_str() {
+            return std::fs::canonicalize(path);
+        }
+        // An error here is the one canonicalize would give (the path does not exist, or a
+        // component is no directory).
+        if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
+            return std::fs::canonicalize(path);
+        }
+        let mut dirs = self.dirs.lock().unwrap_or_else(|e| e.into_inner());
+        let dir = match dirs.get(parent) {
+            Some(d) => d.clone(),
+            None => {
+                let d = std::fs::canonicalize(parent)?;
+                dirs.insert(parent.to_path_buf(), d.clone());
+                d
+            }
+        };
+        Ok(dir.join(name))
     }
 
     /// Whether `path` (absolute, or relative to the current directory like the root) stays inside
@@ -72,7 +107,7 @@ impl FileReader {
         if !lexical_inside {
             return Err(outside());
         }
-        if let (Ok(real), Some(root)) = (std::fs::canonicalize(path), &self.canonical_root) {
+        if let (Ok(real), Some(root)) = (self.real_path(path), &self.canonical_root) {
             if !real.starts_with(root) {
                 return Err(outside());
             }
@@ -208,5 +243,58 @@ mod tests {
                 .read(&root.join("models/l.yml"))
                 .is_ok());
         }
+    }
+
+    /// The remembered directories give what `canonicalize` gives: through linked directories
+    /// (inside and outside the root), linked files, `.` and `..`, missing paths and files used
+    /// as directories; a file below a linked directory that leaves the root stays outside.
+    #[cfg(unix)]
+    #[test]
+    fn real_paths_are_canonical_paths() {
+        use std::os::unix::fs::symlink;
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().join("p");
+        std::fs::create_dir_all(root.join("models/sub")).unwrap();
+        std::fs::create_dir_all(dir.path().join("elsewhere")).unwrap();
+        std::fs::write(root.join("models/a.yml"), "x: 1\n").unwrap();
+        std::fs::write(root.join("models/sub/b.yml"), "x: 1\n").unwrap();
+        std::fs::write(dir.path().join("elsewhere/s.yml"), "x: 2\n").unwrap();
+        symlink(root.join("models/sub"), root.join("models/in")).unwrap();
+        symlink(dir.path().join("elsewhere"), root.join("models/out")).unwrap();
+        symlink(root.join("models/a.yml"), root.join("models/l.yml")).unwrap();
+        let r = FileReader::new(&root, false);
+        for rel in [
+            "models/a.yml",
+            "models/sub/b.yml",
+            "models/in/b.yml",
+            "models/out/s.yml",
+            "models/l.yml",
+            "models/./a.yml",
+            "models/sub/../a.yml",
+            "models/in/../a.yml",
+            "models/a.yml/.",
+            "models/a.yml/x",
+            "models/missing.yml",
+            "models/missing/a.yml",
+            "models/sub/",
+            "models/sub/.",
+            "models/sub/..",
+            "models//a.yml",
+        ] {
+            let path = root.join(rel);
+            // Twice: the second time from the remembered directory.
+            for _ in 0..2 {
+                assert_eq!(
+                    r.real_path(&path).ok(),
+                    std::fs::canonicalize(&path).ok(),
+                    "{rel}"
+                );
+            }
+        }
+        assert!(matches!(
+            r.read(&root.join("models/out/s.yml")),
+            Err(ReadError::Outside(_))
+        ));
+        assert_eq!(r.read(&root.join("models/in/b.yml")).unwrap(), "x: 1\n");
     }
 }

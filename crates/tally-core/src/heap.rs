@@ -11,7 +11,8 @@
 //!
 //! So [`crate::pipeline::load_model`] and [`crate::pipeline::check_spec`] load on a thread of
 //! their own ([`apart`]), validation on another (a small project, under [`APART_FROM_BYTES`] of
-//! sources or [`APART_FROM_METRICS`] metrics, stays on the calling thread: see there): the model lives in the loader's arena, the
+//! sources or [`APART_FROM_METRICS`] metrics, stays on the calling thread: see there; `load_model`
+//! judges the sources by their files' sizes before reading them, `load::sources_reach`): the model lives in the loader's arena, the
 //! caller's arena stays as compact as it was, and validation's many short-lived plans do not
 //! hop across the load's holes. Nothing else changes: the same functions run, in order, and their
 //! results are returned; a panic is carried over to the caller. Where a thread cannot be started,

@@ -116,6 +116,86 @@ pub const SKIP_DIRS: &[&str] = &[
     "dbt_modules",
 ];
 
+/// The directories a project's YAML is read from when its configuration names none.
+const DEFAULT_DIRS: [&str; 3] = ["models", "metrics", "semantic_models"];
+
+/// How many directory entries [`sources_reach`] looks at before it takes a project for large.
+const SCAN_ENTRIES: usize = 20_000;
+
+/// Whether the files a load of `root` reads hold `bytes` or more, judged from directory listings
+/// and file sizes alone (no file is opened): the YAML, CSV and SQL files below the directories a
+/// project is read from by default ([`DEFAULT_DIRS`] and `templates`; the whole directory when it
+/// has none of them or no configuration), leaving out hidden directories and [`SKIP_DIRS`], as the loader does.
+/// Stops as soon as the sizes add up to `bytes`, and answers `true` after [`SCAN_ENTRIES`]
+/// entries. Only a hint for where to load ([`crate::pipeline::load_model`]): a project whose
+/// `paths:` name other directories is judged by the default ones; what a load reads and reports
+/// does not depend on it.
+pub fn sources_reach(root: &Path, bytes: u64) -> bool {
+    let mut scan = SizeScan {
+        left: bytes,
+        entries: SCAN_ENTRIES,
+    };
+    let dirs: Vec<PathBuf> = DEFAULT_DIRS
+        .iter()
+        .map(|d| root.join(d))
+        .filter(|d| d.is_dir())
+        .collect();
+    let is_project = ["tally.yml", "tally.yaml", "dbt_project.yml"]
+        .iter()
+        .any(|f| root.join(f).is_file());
+    if dirs.is_empty() || !is_project {
+        return scan.reaches(root);
+    }
+    dirs.iter()
+        .chain(std::iter::once(&root.join("templates")))
+        .any(|d| scan.reaches(d))
+}
+
+/// The state of [`sources_reach`]: the bytes still to find, the entries still to look at.
+struct SizeScan {
+    left: u64,
+    entries: usize,
+}
+
+impl SizeScan {
+    /// Whether the limit is reached within `dir` (symbolic links followed; the entry budget
+    /// ends any cycle).
+    fn reaches(&mut self, dir: &Path) -> bool {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return false;
+        };
+        for entry in entries.flatten() {
+            if self.entries == 0 {
+                return true;
+            }
+            self.entries -= 1;
+            let name = entry.file_name();
+            let name = name.to_string_lossy();
+            if name.starts_with('.') {
+                continue;
+            }
+            let path = entry.path();
+            let Ok(meta) = std::fs::metadata(&path) else {
+                continue;
+            };
+            if meta.is_dir() {
+                if !SKIP_DIRS.contains(&name.as_ref()) && self.reaches(&path) {
+                    return true;
+                }
+            } else if [".yml", ".yaml", ".csv", ".sql"]
+                .iter()
+                .any(|e| name.ends_with(e))
+            {
+                self.left = self.left.saturating_sub(meta.len());
+                if self.left == 0 {
+                    return true;
+                }
+            }
+        }
+        false
+    }
+}
+
 /// Load a project directory.
 pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagnostic>) {
     let mut spec = ProjectSpec {
@@ -533,7 +613,7 @@ fn project_files(
         .iter()
         .any(|f| root.join(f).is_file());
     if dirs.is_empty() && is_project {
-        for d in ["models", "metrics", "semantic_models"] {
+        for d in DEFAULT_DIRS {
             if root.join(d).is_dir() {
                 dirs.push(root.join(d));
             }
@@ -809,6 +889,35 @@ mod tests {
     use super::DiskFiles;
     use crate::dbt::Files;
     use crate::files::FileReader;
+
+    /// The size hint counts the files a load reads: below the default directories of a
+    /// configured project (not `target/`, hidden directories or other files), the whole of a
+    /// bare directory, and stops at the limit.
+    #[test]
+    fn sources_reach_counts_what_a_load_reads() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        let write = |rel: &str, bytes: usize| {
+            let p = root.join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, "x".repeat(bytes)).unwrap();
+        };
+        write("models/a.yml", 100);
+        write("metrics/deep/b.yaml", 50);
+        write("metrics/c.csv", 10);
+        write("metrics/notes.md", 1000);
+        write("metrics/.hidden/d.yml", 1000);
+        write("metrics/target/e.yml", 1000);
+        write("docs/f.yml", 1000);
+        // A bare directory: everything below it that is no hidden or skipped directory.
+        assert!(super::sources_reach(root, 1160));
+        assert!(!super::sources_reach(root, 1161));
+        // A project: its default directories.
+        write("tally.yml", 5);
+        assert!(super::sources_reach(root, 160));
+        assert!(!super::sources_reach(root, 161));
+        assert!(!super::sources_reach(&root.join("missing"), 1));
+    }
 
     /// A dbt project's own files are read confined to the project (a symbolic link out of it is
     /// refused); a `profiles.yml` the user keeps elsewhere (`~/.dbt`, `--profiles-dir`) is read.

@@ -16,11 +16,19 @@ pub fn load_model(
     opts: &LoadOptions,
     templates: &Templates,
 ) -> (Model, Vec<Diagnostic>) {
-    // On a thread of its own, so that the model's heap stays apart from the caller's ([`heap`]).
-    crate::heap::apart(|| {
+    // A large project on a thread of its own, so that the model's heap stays apart from the
+    // caller's ([`crate::heap`]); judged from the files' sizes before they are read. A small one
+    // is read here, then resolved as [`check_spec`] decides from the sources it read.
+    let large = crate::load::sources_reach(root, crate::heap::APART_FROM_BYTES as u64);
+    if large {
+        crate::heap::apart(|| {
+            let (spec, diags) = load_project(root, opts);
+            resolve_and_check(spec, diags, templates)
+        })
+    } else {
         let (spec, diags) = load_project(root, opts);
-        resolve_and_check(spec, diags, templates)
-    })
+        check_spec(spec, diags, templates)
+    }
 }
 
 /// Resolve, validate and check a loaded project (`diags` are the loader's): the second half of
