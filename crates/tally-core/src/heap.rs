@@ -11,17 +11,17 @@
 //!
 //! So [`crate::pipeline::load_model`] and [`crate::pipeline::check_spec`] load on a thread of
 //! their own ([`apart`]), validation on another (a small project, under [`APART_FROM_BYTES`] of
-//! sources or [`APART_FROM_METRICS`] metrics, stays on the calling thread: see there; `load_model`
-//! judges the sources by their files' sizes before reading them, `load::sources_reach`): the model lives in the loader's arena, the
-//! caller's arena stays as compact as it was, and validation's many short-lived plans do not
-//! hop across the load's holes. Nothing else changes: the same functions run, in order, and their
+//! sources or [`APART_FROM_METRICS`] metrics, stays on the calling thread: see there;
+//! `load_model` judges the sources by their files' sizes before reading them,
+//! `load::sources_reach`): the model lives in the loader's arena, the caller's arena stays as
+//! compact as it was, and validation's many short-lived plans do not hop across the load's holes. Nothing else changes: the same functions run, in order, and their
 //! results are returned; a panic is carried over to the caller. Where a thread cannot be started,
 //! the work runs on the calling thread.
 
-/// Projects whose sources hold fewer bytes than this are resolved and validated on the calling
-/// thread ([`apart_if`]): a thread's fresh arena faults in every page the work touches (about
-/// 1.4 ms of the repository's 260 KB project, whose load takes 8 ms), while the holes a small
-/// load leaves are too few to matter. The 10,000-metric benchmark project has 9 MB of YAML.
+/// Projects whose sources hold fewer bytes than this are read, resolved and validated on the
+/// calling thread ([`apart_if`]): a thread's fresh arena faults in every page the work touches
+/// (about 1.4 ms of the repository's 260 KB project, whose load takes 8 ms), while the holes a
+/// small load leaves are too few to matter. The 10,000-metric benchmark project has 9 MB of YAML.
 pub const APART_FROM_BYTES: usize = 2 << 20;
 
 /// Models with fewer metrics than this are validated on the thread that resolved them.
