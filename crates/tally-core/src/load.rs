@@ -124,12 +124,12 @@ const SCAN_ENTRIES: usize = 20_000;
 
 /// Whether the files a load of `root` reads hold `bytes` or more, judged from directory listings
 /// and file sizes alone (no file is opened): the YAML, CSV and SQL files below the directories a
-/// project is read from by default ([`DEFAULT_DIRS`] and `templates`; the whole directory when it
-/// has none of them or no configuration), leaving out hidden directories and [`SKIP_DIRS`], as the loader does.
-/// Stops as soon as the sizes add up to `bytes`, and answers `true` after [`SCAN_ENTRIES`]
-/// entries. Only a hint for where to load ([`crate::pipeline::load_model`]): a project whose
-/// `paths:` name other directories is judged by the default ones; what a load reads and reports
-/// does not depend on it.
+/// project is read from by default (`models`, `metrics`, `semantic_models` and `templates`; the
+/// whole directory when it has none of them or no configuration), leaving out hidden directories
+/// and [`SKIP_DIRS`], as the loader does. Stops as soon as the sizes add up to `bytes`, and
+/// answers `true` after `SCAN_ENTRIES` (20,000) entries. Only a hint for where to load
+/// ([`crate::pipeline::load_model`]): a project whose `paths:` name other directories is judged by
+/// the default ones; what a load reads and reports does not depend on it.
 pub fn sources_reach(root: &Path, bytes: u64) -> bool {
     let mut scan = SizeScan {
         left: bytes,
