@@ -55,9 +55,6 @@ struct Piece {
     outer: String,
     /// The equi-join lookups of its clock rows.
     joins: String,
-    /// A deadline's target column, computed in a step between the model's rows and the
-    /// lookups (`tally_bd<n>_t`; [`super::business_deadline::sql`]), and the lookup it reads.
-    step: Option<(String, String)>,
     /// A deadline's range join (after every lookup).
     range_join: String,
     /// The clocks its calendar can select (positions in `Wrapped::clocks`).
@@ -159,41 +156,19 @@ impl Wrapped {
         let bh = format!("SELECT * FROM {CLOCK_MARK}");
         let mut inner = vec!["tally_base.*".to_string()];
         let mut outer = vec!["tally_m.*".to_string()];
-        let mut step = vec!["tally_m.*".to_string()];
         let (mut joins, mut range_joins) = (String::new(), String::new());
-        let mut step_joins = String::new();
         for p in durations.iter().filter_map(|&i| self.pieces.get(i)) {
             inner.extend(p.inner.iter().cloned());
             outer.push(p.outer.clone());
             joins.push_str(&p.joins);
             range_joins.push_str(&p.range_join);
-            if let Some((column, join)) = &p.step {
-                step.push(column.clone());
-                step_joins.push_str(join);
-            }
         }
         joins.push_str(&range_joins);
-        // The deadlines' targets are columns of a step of their own (`tally_m` over `tally_m0`),
-        // so that their range joins compare plain columns.
-        let rows = if step.len() > 1 {
-            "tally_m0"
-        } else {
-            "tally_m"
-        };
-        let mut ctes = format!(
-            "WITH tally_bh AS (\n{bh}\n),\n{rows} AS (\nSELECT {} FROM {} AS tally_base\n)",
-            inner.join(", "),
-            self.from
-        );
-        if step.len() > 1 {
-            ctes.push_str(&format!(
-                ",\ntally_m AS (\nSELECT {} FROM tally_m0 AS tally_m{step_joins}\n)",
-                step.join(", ")
-            ));
-        }
         Relation::Query(
             format!(
-                "{ctes}\nSELECT {}\nFROM tally_m{joins}",
+                "WITH tally_bh AS (\n{bh}\n),\ntally_m AS (\nSELECT {} FROM {} AS tally_base\n)\nSELECT {}\nFROM tally_m{joins}",
+                inner.join(", "),
+                self.from,
                 outer.join(",\n  ")
             ),
             self.span,
@@ -221,8 +196,6 @@ struct Planned<'a> {
     d: &'a BusinessDuration,
     start: String,
     calendar: String,
-    /// Whether the calendar is one schedule (`calendar` is then its name, a string constant).
-    fixed: bool,
     kind: Kind,
 }
 
@@ -372,7 +345,6 @@ fn plan<'a>(
             None
         }
     };
-    let fixed = matches!(cal, Calendar::Schedule(_));
     let calendar = match cal {
         Calendar::Schedule(s) => format!("'{}'", s.name),
         Calendar::ByColumn(sel) => {
@@ -389,7 +361,6 @@ fn plan<'a>(
         d,
         start: start?,
         calendar,
-        fixed,
         kind: kind?,
     })
 }
@@ -504,7 +475,6 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
     ];
     let (s, bs) = (format!("tally_m.tally_bd{n}_s"), format!("tally_bh{n}s"));
     let mut lookups = vec![(bs.clone(), s.clone())];
-    let mut step = None;
     let (outer, range_join) = match &p.kind {
         Kind::Duration { end, divisor } => {
             inner.push(format!("{end} AS tally_bd{n}_e"));
@@ -528,39 +498,23 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
                 "{} AS tally_bd{n}_sod",
                 super::business_deadline::second_of_day(&jinja_str(&p.start))
             ));
-            let calendar = if p.fixed {
-                p.calendar.clone()
-            } else {
-                format!("tally_m.tally_bd{n}_c")
-            };
-            let d = super::business_deadline::sql(n, *seconds, k, &calendar);
-            if !d.target.is_empty() {
-                // The start's clock row is read by the step that computes the target.
-                step = Some((d.target, lookup(n, &bs, &s)));
-                lookups.clear();
-            }
-            (format!("{} AS {}", d.column, p.d.name.value), d.join)
+            let (column, join) = super::business_deadline::sql(n, *seconds, k);
+            (format!("{column} AS {}", p.d.name.value), join)
         }
     };
     let joins = lookups
         .iter()
-        .map(|(alias, t)| lookup(n, alias, t))
+        .map(|(alias, t)| format!(
+            "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
+        ))
         .collect();
     Piece {
         inner,
         outer,
         joins,
-        step,
         range_join,
         clocks: Vec::new(),
     }
-}
-
-/// The equi-join of duration `n`'s clock row `alias` of the UTC day of `t`.
-fn lookup(n: usize, alias: &str, t: &str) -> String {
-    format!(
-        "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
-    )
 }
 
 /// `B(t)` against the clock row `alias`.

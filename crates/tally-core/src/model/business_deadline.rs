@@ -5,8 +5,7 @@
 //! the deadline is the earliest instant `t >= start` with `B(t) >= T`. In SQL: the start's clock
 //! row (an equi-join, as for a duration) gives `T`; the deadline's UTC day is the one clock row of
 //! the calendar whose open seconds cover `T` (`cum_s < T <= cum_s + open seconds of the day`, a
-//! range join that matches at most one row, since the days' cumulative seconds only grow; `T` is a
-//! column of a step before it, see [`sql`]); within
+//! range join that matches at most one row, since the days' cumulative seconds only grow); within
 //! that day, `T - cum_s` seconds are walked through the day's open intervals. No time-zone
 //! function, the same Jinja for every dialect. `N = 0` gives the start itself; a start or a
 //! deadline outside the calendar's range gives NULL.
@@ -94,34 +93,15 @@ pub(super) fn second_of_day(expr: &str) -> String {
     )
 }
 
-/// What a deadline adds to the relation with business durations.
-pub(super) struct DeadlineSql {
-    /// The deadline's column (its expression).
-    pub column: String,
-    /// The target `T` as the column `tally_bd<n>_t`, computed in a step of its own after the
-    /// start's clock row is joined (empty for `after: 0`, which needs no range join).
-    pub target: String,
-    /// The range join, on the step's rows.
-    pub join: String,
-}
-
-/// The deadline of entry `n` (`seconds` after its start, clock rows of `k` slots, `calendar` the
-/// calendar's SQL: a string constant for one schedule, else the row's calendar column). The
-/// range join compares the clock with the precomputed column `tally_bd<n>_t` (not an expression
-/// of the start's clock row, which an engine would evaluate for every candidate pair), and a
-/// fixed calendar by its name, a constant: then no equality is left between the two sides and an
-/// engine can run an inequality join (a merge join over the sorted clock) instead of a hash join
-/// on the calendar with both inequalities left to check against every day of the calendar.
-pub(super) fn sql(n: usize, seconds: i64, k: usize, calendar: &str) -> DeadlineSql {
+/// The deadline column of entry `n` (`seconds` after its start, clock rows of `k` slots) and the
+/// range join it needs, placed after the start's clock row `tally_bh<n>s` is joined.
+pub(super) fn sql(n: usize, seconds: i64, k: usize) -> (String, String) {
     let bs = format!("tally_bh{n}s");
     if seconds == 0 {
-        return DeadlineSql {
-            column: format!(
-                "CASE WHEN {bs}.calendar_id IS NOT NULL THEN tally_m.tally_bd{n}_s END"
-            ),
-            target: String::new(),
-            join: String::new(),
-        };
+        return (
+            format!("CASE WHEN {bs}.calendar_id IS NOT NULL THEN tally_m.tally_bd{n}_s END"),
+            String::new(),
+        );
     }
     let sod = format!("tally_m.tally_bd{n}_sod");
     let mut target = format!("({bs}.cum_s");
@@ -130,16 +110,15 @@ pub(super) fn sql(n: usize, seconds: i64, k: usize, calendar: &str) -> DeadlineS
             " + GREATEST(0, LEAST({sod}, {bs}.e{i}) - {bs}.s{i})"
         ));
     }
-    target.push_str(&format!(" + {seconds}) AS tally_bd{n}_t"));
-    let t = format!("tally_m.tally_bd{n}_t");
+    target.push_str(&format!(" + {seconds})"));
     let bd = format!("tally_bh{n}d");
     let open: Vec<String> = (1..=k).map(|i| format!("{bd}.e{i} - {bd}.s{i}")).collect();
     let join = format!(
-        "\nLEFT JOIN tally_bh AS {bd} ON {bd}.calendar_id = {calendar} AND {bd}.cum_s < {t} AND {bd}.cum_s + {} >= {t}",
+        "\nLEFT JOIN tally_bh AS {bd} ON {bd}.calendar_id = tally_m.tally_bd{n}_c AND {bd}.cum_s < {target} AND {bd}.cum_s + {} >= {target}",
         open.join(" + ")
     );
     // Walk the remaining seconds r = T - cum_s through the day's intervals.
-    let r = format!("({t} - {bd}.cum_s)");
+    let r = format!("({target} - {bd}.cum_s)");
     let mut offset = "CASE".to_string();
     let mut before = String::from("0");
     for (i, len) in open.iter().enumerate() {
@@ -153,9 +132,5 @@ pub(super) fn sql(n: usize, seconds: i64, k: usize, calendar: &str) -> DeadlineS
     offset.push_str(" END");
     let column =
         format!("{{{{ dateadd('second', '({offset})', cast_timestamp('{bd}.day_utc')) }}}}");
-    DeadlineSql {
-        column,
-        target,
-        join,
-    }
+    (column, join)
 }
