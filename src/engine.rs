@@ -28,7 +28,6 @@ mod vcache;
 
 use args::{Cli, Command, QueryArgs};
 use choices::QueryFormat;
-use clap::Parser;
 pub(crate) use commands::{compile, pick_dialect, Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::io::IsTerminal;
 use std::path::Path;
@@ -40,7 +39,7 @@ use tally_core::pipeline::ClockForm;
 
 fn main() -> ExitCode {
     let argv: Vec<std::ffi::OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&argv) {
+    let cli = match Cli::parse_args(&argv) {
         Ok(c) => c,
         // A bad flag or value is a coded diagnostic too (E0010, E0004 for a dialect).
         Err(e) => return ExitCode::from(usage::report(&e, &argv)),

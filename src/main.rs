@@ -29,14 +29,13 @@ mod usage;
 mod vcache;
 
 use args::Cli;
-use clap::Parser;
 pub(crate) use commands::{Ctx, EXIT_OK, EXIT_PROBLEMS, EXIT_USAGE};
 use std::ffi::OsString;
 use std::process::ExitCode;
 
 fn main() -> ExitCode {
     let argv: Vec<OsString> = std::env::args_os().collect();
-    let cli = match Cli::try_parse_from(&argv) {
+    let cli = match Cli::parse_args(&argv) {
         Ok(c) => c,
         // A bad flag or value is a coded diagnostic too (E0010, E0004 for a dialect).
         Err(e) => return ExitCode::from(usage::report(&e, &argv)),

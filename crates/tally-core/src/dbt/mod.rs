@@ -28,6 +28,7 @@ use crate::source::{FileId, SourceFile, SourceMap};
 use crate::yaml::{self, Node, NodeKind};
 use indexmap::IndexMap;
 use std::collections::BTreeMap;
+use std::ffi::OsString;
 use std::path::{Path, PathBuf};
 
 pub use relations::DbtRelation;
@@ -78,13 +79,25 @@ pub struct Consult {
 /// instead of the spec). Clones share one log. Its `Debug` form does not print the log (the
 /// options' `Debug` form is part of the digest, which hashes the log itself).
 #[derive(Default, Clone)]
-pub struct Consulted(std::sync::Arc<std::sync::Mutex<Vec<Consult>>>);
+pub struct Consulted(std::sync::Arc<std::sync::Mutex<Log>>);
+
+/// The log of a [`Consulted`], and the directory questions answered so far: the loader walks the
+/// same directories several times (models, docs, schema YAML), and [`Recorded`] answers a
+/// repeated question from here, without the disk and without writing it down again.
+#[derive(Default)]
+struct Log {
+    asked: Vec<Consult>,
+    // Keyed by the path's bytes: comparing `Path`s component by component costs more than
+    // the disk's answer.
+    lists: BTreeMap<OsString, Vec<PathBuf>>,
+    dirs: BTreeMap<OsString, bool>,
+}
 
 impl Consulted {
     /// Write down one question and its answer.
     pub fn note(&self, kind: &'static str, key: &str, answer: Option<&str>) {
         if let Ok(mut log) = self.0.lock() {
-            log.push(Consult {
+            log.asked.push(Consult {
                 kind,
                 key: key.to_string(),
                 answer: answer.map(str::to_string),
@@ -92,12 +105,34 @@ impl Consulted {
         }
     }
 
-    /// The questions asked so far, the log left empty.
+    /// The questions asked so far, the log left empty (and the remembered answers forgotten).
     pub fn take(&self) -> Vec<Consult> {
         self.0
             .lock()
-            .map(|mut log| std::mem::take(&mut *log))
+            .map(|mut log| std::mem::take(&mut *log).asked)
             .unwrap_or_default()
+    }
+
+    /// A directory's entries or whether a path is a directory, as answered before in this log.
+    fn listed(&self, dir: &Path) -> Option<Vec<PathBuf>> {
+        self.0.lock().ok()?.lists.get(dir.as_os_str()).cloned()
+    }
+
+    fn is_dir(&self, path: &Path) -> Option<bool> {
+        self.0.lock().ok()?.dirs.get(path.as_os_str()).copied()
+    }
+
+    fn remember_list(&self, dir: &Path, entries: &[PathBuf]) {
+        if let Ok(mut log) = self.0.lock() {
+            log.lists
+                .insert(dir.as_os_str().to_owned(), entries.to_vec());
+        }
+    }
+
+    fn remember_dir(&self, path: &Path, yes: bool) {
+        if let Ok(mut log) = self.0.lock() {
+            log.dirs.insert(path.as_os_str().to_owned(), yes);
+        }
     }
 }
 
@@ -130,13 +165,21 @@ impl Files for Recorded<'_> {
         yes
     }
     fn is_dir(&self, path: &Path) -> bool {
+        if let Some(yes) = self.log.is_dir(path) {
+            return yes;
+        }
         let yes = self.files.is_dir(path);
         self.log
             .note("is_dir", &path.to_string_lossy(), yes.then_some(""));
+        self.log.remember_dir(path, yes);
         yes
     }
     fn list(&self, dir: &Path) -> Vec<PathBuf> {
+        if let Some(entries) = self.log.listed(dir) {
+            return entries;
+        }
         let entries = self.files.list(dir);
+        self.log.remember_list(dir, &entries);
         let mut names = String::new();
         for e in &entries {
             names.push_str(&e.to_string_lossy());

@@ -197,9 +197,12 @@ pub fn render_node(
     }
 }
 
-/// Whether a string holds Jinja.
+/// Whether a string holds Jinja (`{{`, `{%` or `{#`): one pass over the text, as every string
+/// of a schema YAML file is asked.
 pub fn has_jinja(s: &str) -> bool {
-    s.contains("{{") || s.contains("{%") || s.contains("{#")
+    let b = s.as_bytes();
+    b.windows(2)
+        .any(|w| w[0] == b'{' && matches!(w[1], b'{' | b'%' | b'#'))
 }
 
 /// Where the functions of an [`environment`] record why they failed.
