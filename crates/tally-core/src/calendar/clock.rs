@@ -56,6 +56,10 @@ impl LazyClock {
     pub fn calendar(&self) -> &str {
         &self.schedule.name
     }
+    /// The calendar the clock is made of.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
     /// The clock, expanded the first time it is asked for.
     pub fn get(&self) -> &Arc<Clock> {
         self.clock.get_or_init(|| Arc::new(expand(&self.schedule)))

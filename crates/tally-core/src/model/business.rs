@@ -29,8 +29,8 @@ pub struct Wrapped {
     /// which serves a scan of any of the durations.
     relation: OnceLock<Relation>,
     pub columns: Vec<String>,
-    /// Each duration's definition as text, calendars written out (for `tally diff`).
-    pub definitions: Vec<(String, String)>,
+    /// Each duration's definition as text, calendars written out ([`Self::definitions`]).
+    definitions: OnceLock<Vec<(String, String)>>,
     /// The clocks the durations read, in all (one per schedule; shared with the project's
     /// calendars, so each is expanded once).
     clocks: Vec<Arc<LazyClock>>,
@@ -77,6 +77,8 @@ struct Pending {
     kind: Kind,
     /// The clocks its calendar can select (positions in `Wrapped::clocks`).
     clocks: Vec<usize>,
+    /// Its definition but the calendars' ([`Wrapped::definitions`]).
+    head: String,
 }
 
 impl Wrapped {
@@ -108,6 +110,23 @@ impl Wrapped {
     /// The calendars of [`Self::clocks`], in order, without expanding them.
     pub fn clock_calendars(&self) -> impl Iterator<Item = &str> {
         self.clocks.iter().map(|c| c.calendar())
+    }
+    /// Each duration's definition as text with its calendars written out, so that `tally diff`
+    /// sees a calendar change as a change of every duration that uses it (made on first use).
+    pub fn definitions(&self) -> &[(String, String)] {
+        self.definitions.get_or_init(|| {
+            self.planned
+                .iter()
+                .map(|p| {
+                    let mut s = p.head.clone();
+                    for c in p.clocks.iter().filter_map(|&c| self.clocks.get(c)) {
+                        let sch = c.schedule();
+                        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
+                    }
+                    (p.name.clone(), s)
+                })
+                .collect()
+        })
     }
     /// Whether any of the clocks has been expanded (by this model or another that shares it).
     pub fn is_expanded(&self) -> bool {
@@ -334,16 +353,14 @@ pub fn apply(
             calendar: p.calendar.clone(),
             kind: p.kind.clone(),
             clocks: of.clone(),
+            head: definition_head(p, cals),
         })
         .collect();
     let (planned, _): (Vec<Planned>, Vec<Vec<usize>>) = planned.into_iter().unzip();
     out.business = Some(Wrapped {
         relation: OnceLock::new(),
         columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
-        definitions: planned
-            .iter()
-            .map(|p| (p.d.name.value.clone(), definition(p, cals)))
-            .collect(),
+        definitions: OnceLock::new(),
         clocks,
         expanded: OnceLock::new(),
         calendars: planned.iter().map(|p| p.d.calendar.value.clone()).collect(),
@@ -459,9 +476,9 @@ fn duration(
     Some(Kind::Duration { end, divisor })
 }
 
-/// A duration's definition with its calendars written out, so that `tally diff` sees a calendar
-/// change as a change of every duration that uses it.
-fn definition(p: &Planned, cals: &Calendars) -> String {
+/// A duration's definition but its calendars, which [`Wrapped::definitions`] writes out (the
+/// schedules its calendar can select, in `Calendars::schedules_of` order).
+fn definition_head(p: &Planned, cals: &Calendars) -> String {
     let d = p.d;
     let to = match (&d.end, &d.after) {
         (Some(e), _) => e.value.clone(),
@@ -483,9 +500,6 @@ fn definition(p: &Planned, cals: &Calendars) -> String {
             "by {}: {:?}, default {}\n",
             sel.by, sel.map, sel.default
         ));
-    }
-    for sch in cals.schedules_of(&d.calendar.value) {
-        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
     }
     s
 }
