@@ -141,7 +141,7 @@ fn semantic_model(m: &SemanticModel) -> Value {
     // Business durations (only when the model has some): each one's definition with its
     // calendars written out, so that a calendar's change shows too.
     if let Some(b) = &m.business {
-        let mut defs = b.definitions.clone();
+        let mut defs = b.definitions().to_vec();
         defs.sort();
         out["business_durations"] = defs
             .iter()

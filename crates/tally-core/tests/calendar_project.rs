@@ -348,8 +348,12 @@ fn range_checks_and_the_staleness_check_parse_back_in_every_dialect() {
         // Cached (the relation with durations made a table), the check reads that table's
         // columns of each duration's calendar and timestamps.
         let mut sm = model.semantic_models[0].clone();
-        sm.business.as_mut().unwrap().relation =
-            tally_core::model::Relation::Table("tally_cache.main.t".into());
+        sm.business
+            .as_mut()
+            .unwrap()
+            .set_relation(tally_core::model::Relation::Table(
+                "tally_cache.main.t".into(),
+            ));
         let text = tally_core::model::business_range::range_check_sql(&sm, cals).unwrap();
         assert!(
             text.contains("SELECT tally_bd1_c AS tally_c0, tally_bd1_s AS tally_t0_0, tally_bd1_e AS tally_t0_1 FROM tally_cache.main.t AS tally_base"),
@@ -524,4 +528,60 @@ fn a_query_reads_only_the_clocks_of_the_durations_it_reads() {
         assert!(both.contains("FROM tally_bh__night"), "{name}: {both}");
         assert!(both.contains("FROM tally_bh__office"), "{name}: {both}");
     }
+}
+
+/// A business clock is expanded only when something reads its rows: loading the project and
+/// compiling a query that reads no business duration expand none; a query that reads one expands
+/// the clocks of its calendar, once, shared by every semantic model whose durations use it.
+#[test]
+fn clocks_are_expanded_only_when_a_query_reads_a_duration() {
+    let dir = tempfile::tempdir().unwrap();
+    std::fs::create_dir_all(dir.path().join("models")).unwrap();
+    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
+    // No metric reads a duration (validation plans every metric), and two models use `office`.
+    let yml = models("09:00-17:00");
+    let yml = &yml[..yml.find("metrics:\n").unwrap()];
+    let yml = format!(
+        "{yml}  - name: replies\n    node_relation: {{alias: replies, schema_name: shop}}\n    defaults: {{agg_time_dimension: sent_at}}\n    entities:\n      - {{name: reply, type: primary, expr: id}}\n    dimensions:\n      - {{name: sent_at, type: time, type_params: {{time_granularity: day}}}}\n    business_durations:\n      - {{name: reply_minutes, start: sent_at, end: read_at, calendar: office}}\n    measures:\n      - {{name: reply_count, agg: count, expr: id}}\nmetrics:\n  - name: ticket_count\n    label: Tickets\n    type: simple\n    type_params: {{measure: tickets}}\n"
+    );
+    std::fs::write(dir.path().join("models/m.yml"), yml).unwrap();
+    let (model, diags) = tally_core::pipeline::load_model(
+        dir.path(),
+        &LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
+    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let wrapped = |name: &str| {
+        model
+            .semantic_models
+            .iter()
+            .find(|s| s.name == name)
+            .and_then(|s| s.business.as_ref())
+            .unwrap()
+    };
+    let (tickets, replies) = (wrapped("tickets"), wrapped("replies"));
+    assert!(!tickets.is_expanded() && !replies.is_expanded(), "loaded");
+    let compile = |d: dialect::Dialect, group_by: &[&str]| {
+        let req = QueryRequest::of::<&str, &str, &str>(&["ticket_count"], group_by, &[]);
+        tally_core::pipeline::compile(&model, d, &req)
+            .unwrap_or_else(|e| panic!("{}: {e:?}", d.name()))
+            .sql
+    };
+    for d in dialect::Dialect::ALL {
+        let sql = compile(d, &["metric_time__month", "ticket__team_id"]);
+        assert!(!sql.contains("tally_bh"), "{}: {sql}", d.name());
+    }
+    assert!(
+        !tickets.is_expanded() && !replies.is_expanded(),
+        "no duration read"
+    );
+    let sql = compile(dialect::Dialect::DuckDb, &["ticket__response_minutes"]);
+    assert!(sql.contains("2026-01-01"), "the rows of `office`: {sql}");
+    assert!(tickets.is_expanded() && replies.is_expanded(), "read");
+    // One clock, shared.
+    assert!(std::sync::Arc::ptr_eq(
+        &tickets.clocks()[0],
+        &replies.clocks()[0]
+    ));
+    assert_eq!(tickets.clocks().len(), 1);
 }

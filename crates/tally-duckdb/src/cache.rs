@@ -327,7 +327,7 @@ impl Session {
                     Some(Err(_)) | None => continue,
                 };
             let name = table_name_with(&version, &rendered);
-            let clocks = crate::clock::read_by(crate::clock::relation_clocks(model), &rendered);
+            let clocks = crate::clock::clocks_read(model, &rendered);
             let outcome = self.ensure(conn, &sm.name, business, &name, &rendered, &clocks);
             let cached = !matches!(outcome, Outcome::Skipped(_));
             self.events.push(Event {
@@ -339,7 +339,7 @@ impl Session {
                 let table = Relation::Table(format!("{CATALOG}.main.{name}"));
                 let sm = &mut model.semantic_models[index];
                 match (business, sm.business.as_mut()) {
-                    (true, Some(b)) => b.relation = table,
+                    (true, Some(b)) => b.set_relation(table),
                     (true, None) => continue,
                     (false, _) => sm.relation = table,
                 }

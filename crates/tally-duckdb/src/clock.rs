@@ -8,20 +8,38 @@
 
 use duckdb::types::Value;
 use std::collections::HashSet;
-use tally_core::calendar::clock::{utc_midnight, Clock, DAY};
+use tally_core::calendar::clock::{utc_midnight, Clock, LazyClock, DAY};
 use tally_core::calendar::duration::{clock_columns, clock_relation};
 use tally_core::model::Model;
 
-/// Every clock the model's business durations read, one per calendar.
-pub fn relation_clocks(model: &Model) -> Vec<&Clock> {
+/// Every clock the model's business durations read, one per calendar, unexpanded.
+fn lazy_clocks(model: &Model) -> Vec<&LazyClock> {
     let mut seen = HashSet::new();
     model
         .semantic_models
         .iter()
         .filter_map(|sm| sm.business.as_ref())
-        .flat_map(|b| b.clocks.iter())
-        .filter(|c| seen.insert(c.calendar.clone()))
+        .flat_map(|b| b.lazy_clocks().iter())
+        .filter(|c| seen.insert(c.calendar()))
         .map(|c| c.as_ref())
+        .collect()
+}
+
+/// Every clock the model's business durations read, one per calendar (each expanded).
+pub fn relation_clocks(model: &Model) -> Vec<&Clock> {
+    lazy_clocks(model)
+        .into_iter()
+        .map(|c| c.get().as_ref())
+        .collect()
+}
+
+/// The clocks of the model whose relation `sql` names: [`read_by`] over [`relation_clocks`],
+/// expanding only those.
+pub fn clocks_read<'a>(model: &'a Model, sql: &str) -> Vec<&'a Clock> {
+    lazy_clocks(model)
+        .into_iter()
+        .filter(|c| names(sql, &clock_relation(c.calendar())))
+        .map(|c| c.get().as_ref())
         .collect()
 }
 
@@ -49,7 +67,7 @@ pub fn install_read(
     model: &Model,
     sql: &str,
 ) -> Result<usize, duckdb::Error> {
-    let read = read_by(relation_clocks(model), sql);
+    let read = clocks_read(model, sql);
     for c in &read {
         install_clock(conn, c)?;
     }

@@ -92,7 +92,7 @@ fn a_relation_with_some_durations_agrees_with_the_one_with_all() {
                     .collect();
             read.sort();
             assert_eq!(read, want, "{} {set:?}: the clocks read", sm.name);
-            if read.len() < b.clocks.len() {
+            if read.len() < b.clocks().len() {
                 fewer_clocks += 1;
             }
             // Only the durations of the set are computed.

@@ -97,7 +97,7 @@ fn only_the_clocks_a_statement_reads_are_created() {
         .and_then(|s| s.business.as_ref())
         .unwrap();
     let mut all: Vec<&str> = conversations
-        .clocks
+        .clocks()
         .iter()
         .map(|c| c.calendar.as_str())
         .collect();

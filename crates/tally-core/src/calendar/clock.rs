@@ -12,6 +12,7 @@
 use super::Schedule;
 use jiff::civil::{Date, DateTime, Time};
 use jiff::tz::{AmbiguousOffset, TimeZone};
+use std::sync::{Arc, OnceLock};
 
 pub const DAY: i64 = 86_400;
 
@@ -33,6 +34,40 @@ pub struct Clock {
     /// Seconds in one business day of this calendar (`unit: business_day`).
     pub day_seconds: f64,
     pub days: Vec<ClockDay>,
+}
+
+/// A calendar's clock, expanded on first use ([`LazyClock::get`]) and then kept for every reader
+/// (threads and clones share it through its `Arc`): a load resolves every calendar, but only a
+/// query, check or export that reads a clock's rows pays for expanding it.
+#[derive(Debug)]
+pub struct LazyClock {
+    schedule: Schedule,
+    clock: OnceLock<Arc<Clock>>,
+}
+
+impl LazyClock {
+    pub fn new(schedule: Schedule) -> Self {
+        LazyClock {
+            schedule,
+            clock: OnceLock::new(),
+        }
+    }
+    /// The calendar's name (no expansion).
+    pub fn calendar(&self) -> &str {
+        &self.schedule.name
+    }
+    /// The calendar the clock is made of.
+    pub fn schedule(&self) -> &Schedule {
+        &self.schedule
+    }
+    /// The clock, expanded the first time it is asked for.
+    pub fn get(&self) -> &Arc<Clock> {
+        self.clock.get_or_init(|| Arc::new(expand(&self.schedule)))
+    }
+    /// Whether the clock has been expanded.
+    pub fn is_expanded(&self) -> bool {
+        self.clock.get().is_some()
+    }
 }
 
 /// Seconds since the Unix epoch of 00:00 UTC on `d`.

@@ -89,9 +89,30 @@ pub struct Calendars {
     pub calendars: IndexMap<String, Calendar>,
     /// Every declared name, including calendars left out for their errors (already reported).
     pub declared: Vec<String>,
+    /// Each schedule's clock, expanded when first read ([`clock::LazyClock`]), shared by every
+    /// semantic model whose business durations use the calendar.
+    clocks: IndexMap<String, std::sync::Arc<clock::LazyClock>>,
 }
 
 impl Calendars {
+    /// The clock of schedule `name` (expanded on first use).
+    pub fn clock(&self, name: &str) -> Option<&std::sync::Arc<clock::LazyClock>> {
+        self.clocks.get(name)
+    }
+    /// Make each schedule's (unexpanded) clock; resolution calls it once the calendars are final.
+    fn make_clocks(&mut self) {
+        self.clocks = self
+            .calendars
+            .values()
+            .filter_map(|c| match c {
+                Calendar::Schedule(s) => Some((
+                    s.name.clone(),
+                    std::sync::Arc::new(clock::LazyClock::new(s.clone())),
+                )),
+                Calendar::ByColumn(_) => None,
+            })
+            .collect();
+    }
     pub fn schedule(&self, name: &str) -> Option<&Schedule> {
         match self.calendars.get(name)? {
             Calendar::Schedule(s) => Some(s),

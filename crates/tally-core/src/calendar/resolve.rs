@@ -10,6 +10,15 @@ use jiff::civil::Date;
 const DAY: u32 = 86_400;
 const DAY_KEYS: [&str; 7] = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"];
 
+/// The tz database built into tally (jiff's bundled copy, `tzdb-bundle-always`), the same on
+/// every machine. jiff's default database is the system's `/usr/share/zoneinfo` when there is
+/// one, whose opening walks the whole directory (3.2M instructions and hundreds of system calls,
+/// once per process).
+fn tz_db() -> &'static jiff::tz::TimeZoneDatabase {
+    static DB: std::sync::OnceLock<jiff::tz::TimeZoneDatabase> = std::sync::OnceLock::new();
+    DB.get_or_init(jiff::tz::TimeZoneDatabase::bundled)
+}
+
 /// Resolve the project's calendars.
 pub fn resolve(
     calendars: &[spec::BusinessCalendar],
@@ -59,6 +68,7 @@ pub fn resolve(
         }
     }
     check_selectors(calendars, &out, diags);
+    out.make_clocks();
     out
 }
 
@@ -158,11 +168,10 @@ fn schedule(
         .unwrap_or_else(|| "UTC".into());
     let tz = match &c.timezone {
         None => jiff::tz::TimeZone::UTC,
-        Some(t) => match jiff::tz::TimeZone::get(&t.value) {
+        Some(t) => match tz_db().get(&t.value) {
             Ok(tz) => tz,
             Err(_) => {
-                let names: Vec<String> =
-                    jiff::tz::db().available().map(|n| n.to_string()).collect();
+                let names: Vec<String> = tz_db().available().map(|n| n.to_string()).collect();
                 diags.push(
                     Diagnostic::error(
                         codes::CALENDAR_ZONE,

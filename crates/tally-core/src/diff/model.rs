@@ -340,7 +340,7 @@ fn model_fields(sm: &SemanticModel) -> Vec<(Field, Target)> {
             Target::Measure(m.name.clone()),
         ));
     }
-    for (name, def) in sm.business.iter().flat_map(|b| &b.definitions) {
+    for (name, def) in sm.business.iter().flat_map(|b| b.definitions()) {
         out.push((
             field(format!("business duration `{name}`"), def.clone(), true),
             Target::Business(name.clone()),

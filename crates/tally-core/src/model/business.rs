@@ -6,7 +6,7 @@
 //! time-zone function is emitted.
 
 use super::{Dimension, Relation, SemanticModel};
-use crate::calendar::clock::{self, Clock};
+use crate::calendar::clock::{Clock, LazyClock};
 use crate::calendar::duration::{
     clock_columns, clock_relations_sql, clock_row, is_ident, slots, ClockForm, CLOCK_MARK,
 };
@@ -15,30 +15,37 @@ use crate::diag::{codes, Diagnostic};
 use crate::literal::Literal;
 use crate::spec::calendar::BusinessDuration;
 use crate::spec::{self, SString};
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 /// A semantic model's relation with its business durations added as columns. A scan reads it
 /// only when it projects one of `columns` (or an expression that mentions one), and then with
 /// only the durations it projects ([`Wrapped::read_by`], [`Wrapped::relation_of`]); other
-/// queries read the model's own relation and pay nothing for the clock.
+/// queries read the model's own relation and pay nothing for the clock: its clocks are expanded,
+/// and the durations' SQL (which depends on the widest clock) written, only when first read.
 #[derive(Debug, Clone)]
 pub struct Wrapped {
-    /// The relation with every duration (the materialisation cache replaces it by the table it
-    /// made of it, which serves a scan of any of the durations).
-    pub relation: Relation,
+    /// The relation with every duration, made when first read ([`Self::relation`]); the
+    /// materialisation cache replaces it by the table it made of it ([`Self::set_relation`]),
+    /// which serves a scan of any of the durations.
+    relation: OnceLock<Relation>,
     pub columns: Vec<String>,
-    /// Each duration's definition as text, calendars written out (for `tally diff`).
-    pub definitions: Vec<(String, String)>,
-    /// The clocks the durations read, in all (one per schedule).
-    pub clocks: Vec<Arc<Clock>>,
+    /// Each duration's definition as text, calendars written out ([`Self::definitions`]).
+    definitions: OnceLock<Vec<(String, String)>>,
+    /// The clocks the durations read, in all (one per schedule; shared with the project's
+    /// calendars, so each is expanded once).
+    clocks: Vec<Arc<LazyClock>>,
+    /// `clocks` expanded ([`Self::clocks`]).
+    expanded: OnceLock<Vec<Arc<Clock>>>,
     /// Each duration's calendar as declared (a schedule, or a calendar chosen by a column), in
     /// `columns` order.
     pub calendars: Vec<String>,
     /// Each duration's timestamps and calendar over the model's relation, for the range check
     /// ([`super::business_range`]).
     pub endpoints: Vec<super::business_range::Endpoint>,
-    /// The SQL each duration adds to the relation, in `columns` order.
-    pieces: Vec<Piece>,
+    /// Each duration's SQL before the clock's width is known, in `columns` order.
+    planned: Vec<Pending>,
+    /// The SQL each duration adds to the relation, in `columns` order ([`Self::pieces`]).
+    pieces: OnceLock<Vec<Piece>>,
     /// The model's own relation as the wrapped relation reads it (a table or `(query)`).
     from: String,
     span: crate::source::Span,
@@ -57,27 +64,99 @@ struct Piece {
     joins: String,
     /// A deadline's range join (after every lookup).
     range_join: String,
+}
+
+/// One duration as planned, turned into its [`Piece`] once the clock's width is known.
+#[derive(Debug, Clone)]
+struct Pending {
+    /// Its position among the model's durations, from 1.
+    n: usize,
+    name: String,
+    start: String,
+    calendar: String,
+    kind: Kind,
     /// The clocks its calendar can select (positions in `Wrapped::clocks`).
     clocks: Vec<usize>,
+    /// Its definition but the calendars' ([`Wrapped::definitions`]).
+    head: String,
 }
 
 impl Wrapped {
+    /// The relation with every duration (made on first use; or the table the materialisation
+    /// cache made of it).
+    pub fn relation(&self) -> &Relation {
+        self.relation.get_or_init(|| self.relation_of(&self.all()))
+    }
+    /// Replace the relation with every duration (by the table the materialisation cache made).
+    pub fn set_relation(&mut self, relation: Relation) {
+        self.relation = OnceLock::from(relation);
+    }
+    /// The table that replaced the relation with every duration, if any (nothing is expanded).
+    pub fn table(&self) -> Option<&String> {
+        match self.relation.get() {
+            Some(Relation::Table(t)) => Some(t),
+            _ => None,
+        }
+    }
+    /// The clocks the durations read, in all (one per schedule), expanded on first use.
+    pub fn clocks(&self) -> &[Arc<Clock>] {
+        self.expanded
+            .get_or_init(|| self.clocks.iter().map(|c| c.get().clone()).collect())
+    }
+    /// The clocks the durations read, unexpanded (shared with the project's calendars).
+    pub fn lazy_clocks(&self) -> &[Arc<LazyClock>] {
+        &self.clocks
+    }
+    /// The calendars of [`Self::clocks`], in order, without expanding them.
+    pub fn clock_calendars(&self) -> impl Iterator<Item = &str> {
+        self.clocks.iter().map(|c| c.calendar())
+    }
+    /// Each duration's definition as text with its calendars written out, so that `tally diff`
+    /// sees a calendar change as a change of every duration that uses it (made on first use).
+    pub fn definitions(&self) -> &[(String, String)] {
+        self.definitions.get_or_init(|| {
+            self.planned
+                .iter()
+                .map(|p| {
+                    let mut s = p.head.clone();
+                    for c in p.clocks.iter().filter_map(|&c| self.clocks.get(c)) {
+                        let sch = c.schedule();
+                        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
+                    }
+                    (p.name.clone(), s)
+                })
+                .collect()
+        })
+    }
+    /// Whether any of the clocks has been expanded (by this model or another that shares it).
+    pub fn is_expanded(&self) -> bool {
+        self.clocks.iter().any(|c| c.is_expanded())
+    }
+    /// The SQL of each duration, made on first use (with the interval slots of the model's
+    /// widest clock, which expands the clocks).
+    fn pieces(&self) -> &[Piece] {
+        self.pieces.get_or_init(|| {
+            let k = slots(self.clocks());
+            self.planned.iter().map(|p| piece(p, k)).collect()
+        })
+    }
     /// The clocks the durations `durations` (positions in `columns`) read: those their calendars
     /// can select (every schedule of a calendar chosen by a column), in `clocks` order; every
     /// clock when none is known (so that the SQL stays valid).
     pub fn clocks_of(&self, durations: &[usize]) -> Vec<Arc<Clock>> {
         let mut used = vec![false; self.clocks.len()];
-        for p in durations.iter().filter_map(|&i| self.pieces.get(i)) {
+        for p in durations.iter().filter_map(|&i| self.planned.get(i)) {
             for &c in &p.clocks {
                 if let Some(u) = used.get_mut(c) {
                     *u = true;
                 }
             }
         }
+        let clocks = self.clocks();
         if !used.contains(&true) {
-            return self.clocks.clone();
+            return clocks.to_vec();
         }
-        self.clocks
+        clocks
             .iter()
             .zip(used)
             .filter(|(_, u)| *u)
@@ -109,7 +188,7 @@ impl Wrapped {
         if !rendered.contains(&mark) {
             return rendered.to_string();
         }
-        let k = slots(&self.clocks);
+        let k = slots(self.clocks());
         let clocks = self.clocks_of(durations);
         if self.reads_relations(durations, form) {
             return rendered.replace(&mark, &clock_relations_sql(&clocks, k));
@@ -157,7 +236,8 @@ impl Wrapped {
         let mut inner = vec!["tally_base.*".to_string()];
         let mut outer = vec!["tally_m.*".to_string()];
         let (mut joins, mut range_joins) = (String::new(), String::new());
-        for p in durations.iter().filter_map(|&i| self.pieces.get(i)) {
+        let pieces = self.pieces();
+        for p in durations.iter().filter_map(|&i| pieces.get(i)) {
             inner.extend(p.inner.iter().cloned());
             outer.push(p.outer.clone());
             joins.push_str(&p.joins);
@@ -200,6 +280,7 @@ struct Planned<'a> {
 }
 
 /// A duration between two timestamps, or a deadline some business time after the start.
+#[derive(Debug, Clone)]
 enum Kind {
     Duration {
         end: String,
@@ -245,9 +326,14 @@ pub fn apply(
     if planned.len() != sm.business_durations.len() || schedules.is_empty() {
         return;
     }
-    let clocks: Vec<Arc<Clock>> = schedules
+    // Not expanded here: only when a query, check or export reads the rows (`Wrapped::clocks`).
+    let clocks: Vec<Arc<LazyClock>> = schedules
         .iter()
-        .map(|s| Arc::new(clock::expand(s)))
+        .map(|s| {
+            cals.clock(&s.name)
+                .cloned()
+                .unwrap_or_else(|| Arc::new(LazyClock::new((*s).clone())))
+        })
         .collect();
     let span = match &out.relation {
         Relation::Query(_, span) => *span,
@@ -257,32 +343,33 @@ pub fn apply(
         Relation::Table(t) => t.clone(),
         Relation::Query(q, _) => format!("({q}\n)"),
     };
-    let k = slots(&clocks);
-    let pieces = planned
+    let pending = planned
         .iter()
         .enumerate()
-        .map(|(i, (p, of))| Piece {
+        .map(|(i, (p, of))| Pending {
+            n: i + 1,
+            name: p.d.name.value.clone(),
+            start: p.start.clone(),
+            calendar: p.calendar.clone(),
+            kind: p.kind.clone(),
             clocks: of.clone(),
-            ..piece(i + 1, p, k)
+            head: definition_head(p, cals),
         })
         .collect();
     let (planned, _): (Vec<Planned>, Vec<Vec<usize>>) = planned.into_iter().unzip();
-    let mut wrapped = Wrapped {
-        relation: Relation::Table(String::new()),
+    out.business = Some(Wrapped {
+        relation: OnceLock::new(),
         columns: planned.iter().map(|p| p.d.name.value.clone()).collect(),
-        definitions: planned
-            .iter()
-            .map(|p| (p.d.name.value.clone(), definition(p, cals)))
-            .collect(),
+        definitions: OnceLock::new(),
         clocks,
+        expanded: OnceLock::new(),
         calendars: planned.iter().map(|p| p.d.calendar.value.clone()).collect(),
         endpoints: planned.iter().map(endpoint).collect(),
-        pieces,
+        planned: pending,
+        pieces: OnceLock::new(),
         from,
         span,
-    };
-    wrapped.relation = wrapped.relation_of(&wrapped.all());
-    out.business = Some(wrapped);
+    });
     for p in &planned {
         if out.dimension(&p.d.name.value).is_none() {
             out.dimensions.push(Dimension {
@@ -389,9 +476,9 @@ fn duration(
     Some(Kind::Duration { end, divisor })
 }
 
-/// A duration's definition with its calendars written out, so that `tally diff` sees a calendar
-/// change as a change of every duration that uses it.
-fn definition(p: &Planned, cals: &Calendars) -> String {
+/// A duration's definition but its calendars, which [`Wrapped::definitions`] writes out (the
+/// schedules its calendar can select, in `Calendars::schedules_of` order).
+fn definition_head(p: &Planned, cals: &Calendars) -> String {
     let d = p.d;
     let to = match (&d.end, &d.after) {
         (Some(e), _) => e.value.clone(),
@@ -413,9 +500,6 @@ fn definition(p: &Planned, cals: &Calendars) -> String {
             "by {}: {:?}, default {}\n",
             sel.by, sel.map, sel.default
         ));
-    }
-    for sch in cals.schedules_of(&d.calendar.value) {
-        s.push_str(&format!("calendar {}:\n{}", sch.name, sch.canonical()));
     }
     s
 }
@@ -468,7 +552,8 @@ fn unit(u: Option<&SString>, diags: &mut Vec<Diagnostic>) -> Option<&'static str
 /// The SQL duration `n` (its position among the model's durations, from 1) adds to the relation
 /// with durations; the clock is [`CLOCK_MARK`], written by the SQL stage in the form of its
 /// target ([`Wrapped::with_clock`]), with `k` interval slots per row.
-fn piece(n: usize, p: &Planned, k: usize) -> Piece {
+fn piece(p: &Pending, k: usize) -> Piece {
+    let n = p.n;
     let mut inner = vec![
         format!("{} AS tally_bd{n}_s", p.start),
         format!("{} AS tally_bd{n}_c", p.calendar),
@@ -488,7 +573,7 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
                 "CASE WHEN {e} >= {s} THEN ({} - {}) / {divisor} END AS {}",
                 b_of(&e, &be, k),
                 b_of(&s, &bs, k),
-                p.d.name.value
+                p.name
             );
             lookups.push((be, e));
             (outer, String::new())
@@ -499,7 +584,7 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
                 super::business_deadline::second_of_day(&jinja_str(&p.start))
             ));
             let (column, join) = super::business_deadline::sql(n, *seconds, k);
-            (format!("{column} AS {}", p.d.name.value), join)
+            (format!("{column} AS {}", p.name), join)
         }
     };
     let joins = lookups
@@ -513,7 +598,6 @@ fn piece(n: usize, p: &Planned, k: usize) -> Piece {
         outer,
         joins,
         range_join,
-        clocks: Vec::new(),
     }
 }
 

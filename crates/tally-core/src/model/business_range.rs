@@ -25,9 +25,8 @@ pub struct Endpoint {
 
 /// The calendars a wrapped relation's clocks stand for, with their ranges, in clock order.
 fn schedules<'a>(w: &Wrapped, cals: &'a crate::calendar::Calendars) -> Vec<&'a Schedule> {
-    w.clocks
-        .iter()
-        .filter_map(|c| cals.schedule(&c.calendar))
+    w.clock_calendars()
+        .filter_map(|c| cals.schedule(c))
         .collect()
 }
 
@@ -57,10 +56,7 @@ pub fn range_check_sql(sm: &SemanticModel, cals: &crate::calendar::Calendars) ->
     // The business relation as a table (the materialisation cache built it) already holds each
     // duration's calendar and timestamps (`tally_bd{n}_c`, `_s`, `_e`): a scan of three columns.
     // Otherwise the model's own relation, without the clock.
-    let cached = match &w.relation {
-        Relation::Table(t) => Some(t),
-        Relation::Query(..) => None,
-    };
+    let cached = w.table();
     let mut inner = Vec::new();
     let mut pairs = Vec::new(); // (calendar column, timestamp column)
     for (i, e) in w.endpoints.iter().enumerate() {

@@ -139,11 +139,7 @@ fn scan_cte(model: &Model, sm: usize, cols: &IndexMap<String, String>, name: &st
     let subset;
     let relation = match &business {
         None => &m.relation,
-        Some((b, read))
-            if matches!(b.relation, Relation::Table(_)) || read.len() == b.columns.len() =>
-        {
-            &b.relation
-        }
+        Some((b, read)) if b.table().is_some() || read.len() == b.columns.len() => b.relation(),
         Some((b, read)) => {
             subset = b.relation_of(read);
             &subset

@@ -126,10 +126,10 @@ impl Reads {
         let relation = match (&m.business, business) {
             (Some(b), true) => {
                 // The clock's relations, which the SQL stage may write in place of its rows.
-                for c in &b.clocks {
-                    self.table(&crate::calendar::duration::clock_relation(&c.calendar));
+                for c in b.clock_calendars() {
+                    self.table(&crate::calendar::duration::clock_relation(c));
                 }
-                &b.relation
+                b.relation()
             }
             _ => &m.relation,
         };

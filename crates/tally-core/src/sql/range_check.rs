@@ -7,7 +7,7 @@
 use super::{Query, Select, TableRef};
 use crate::diag::Diagnostic;
 use crate::dialect::Dialect;
-use crate::model::{Model, Relation};
+use crate::model::Model;
 
 /// One model's range check: run `sql` (one row) and read it with
 /// [`crate::model::business_range::range_warnings`].
@@ -32,7 +32,7 @@ pub fn business_models_read(model: &Model, query: &Query) -> Vec<usize> {
                 TableRef::Table { name, .. } => model.semantic_models.iter().position(|sm| {
                     sm.business
                         .as_ref()
-                        .is_some_and(|b| matches!(&b.relation, Relation::Table(t) if t == name))
+                        .is_some_and(|b| b.table() == Some(name))
                 }),
                 _ => None,
             };

@@ -152,7 +152,7 @@ pub fn every_sql_relation(model: &Model, d: Dialect) -> BTreeSet<String> {
         };
         add(false, &m.relation);
         if let Some(b) = &m.business {
-            add(true, &b.relation);
+            add(true, b.relation());
         }
     }
     all
@@ -195,7 +195,7 @@ fn relation_text(model: &Model, sm: usize, business: bool) -> String {
         return String::new();
     };
     let relation = match (&m.business, business) {
-        (Some(b), true) => &b.relation,
+        (Some(b), true) => b.relation(),
         _ => &m.relation,
     };
     match relation {

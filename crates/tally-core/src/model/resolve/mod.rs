@@ -138,11 +138,17 @@ impl<'a> Resolver<'a> {
         self.resolve_semantic_models(&mut model);
         self.check_element_consistency(&model);
         model.index = ModelIndex::build(&model.semantic_models);
+        let measures =
+            |m: &Model| -> usize { m.semantic_models.iter().map(|s| s.measures.len()).sum() };
+        let before = measures(&model);
         self.resolve_metrics(&mut model);
         self.check_metric_references(&mut model);
         self.resolve_saved_queries(&mut model);
-        // Rebuilt: resolving metrics may have added measures (inline `agg` metrics).
-        model.index = ModelIndex::build(&model.semantic_models);
+        // Rebuilt when resolving metrics added measures (inline `agg` metrics: the one change
+        // metric resolution makes to the semantic models).
+        if measures(&model) != before {
+            model.index = ModelIndex::build(&model.semantic_models);
+        }
         crate::model::elements::bind_metric_elements(&mut model);
         crate::model::bind::bind_model_filters(&mut model);
         model
