@@ -677,8 +677,8 @@ fn reference_deadline(model: &Model, cal: &str, start: i64, n: i64) -> i64 {
 /// seconds, then a walk through the day's intervals) against the reference on 1,500 random starts
 /// over five calendars (DST in Dublin, New York and Lord Howe, Kathmandu's overnight shift across
 /// UTC midnight, closures and a schedule change), to the second. Each deadline is declared twice:
-/// with the calendar chosen by the team column, and with one fixed calendar (whose range join
-/// compares the clock's calendar with a constant), a different one per deadline.
+/// with the calendar chosen by the team column, and with one fixed calendar (a different one per
+/// deadline), so both ways of naming the calendar are checked.
 #[test]
 fn deadlines_match_reference_on_random_rows() {
     let dir = tempfile::tempdir().unwrap();
