@@ -73,6 +73,9 @@ enum Offsets {
     Plain,
     /// Byte `i` of the value was written at `span.start + map[i]` (one more entry for the end).
     Mapped(Vec<usize>),
+    /// The value is its text inside one quote: byte `i` of the value (of `len` bytes) is byte
+    /// `span.start + 1 + i` of the file, the same offsets as the map `[1, 2, .., len + 1]`.
+    Quoted { len: usize },
     /// The value's text does not decode to it: every sub-span is the whole value.
     Whole,
 }
@@ -95,6 +98,16 @@ impl Located {
         }
     }
 
+    /// A non-empty value written as it reads between the quotes of a quoted scalar (no escape,
+    /// no line break): placed as [`Located::mapped`] with the map `[1, 2, .., len + 1]` would
+    /// place it, without the map.
+    pub fn quoted(span: Span, len: usize) -> Located {
+        Located {
+            span,
+            at: Offsets::Quoted { len },
+        }
+    }
+
     /// A value whose bytes cannot be placed in the file: sub-spans are the whole value.
     pub fn whole(span: Span) -> Located {
         Located {
@@ -111,6 +124,8 @@ impl Located {
         }
         match &self.at {
             Offsets::Plain => Located::plain(self.span.sub(start, end)),
+            // An identity map's slice is its own text, written plainly.
+            Offsets::Quoted { .. } => Located::plain(self.sub(start, end.max(start))),
             Offsets::Whole => Located::whole(self.span),
             Offsets::Mapped(map) => {
                 let last = map.len().saturating_sub(1);
@@ -135,6 +150,11 @@ impl Located {
         }
         match &self.at {
             Offsets::Plain => self.span.sub(start, end),
+            Offsets::Quoted { len } => {
+                let (vs, ve) = (start.min(*len), end.min(*len));
+                let base = self.span.start as usize + 1;
+                Span::new(self.span.file, base + vs, base + ve.max(vs))
+            }
             Offsets::Whole => self.span,
             Offsets::Mapped(map) => {
                 let last = map.len().saturating_sub(1);

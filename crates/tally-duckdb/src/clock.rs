@@ -8,12 +8,13 @@
 
 use duckdb::types::Value;
 use std::collections::HashSet;
+use std::sync::Arc;
 use tally_core::calendar::clock::{utc_midnight, Clock, LazyClock, DAY};
 use tally_core::calendar::duration::{clock_columns, clock_relation};
 use tally_core::model::Model;
 
 /// Every clock the model's business durations read, one per calendar, unexpanded.
-fn lazy_clocks(model: &Model) -> Vec<&LazyClock> {
+fn lazy_clocks(model: &Model) -> Vec<&Arc<LazyClock>> {
     let mut seen = HashSet::new();
     model
         .semantic_models
@@ -21,7 +22,6 @@ fn lazy_clocks(model: &Model) -> Vec<&LazyClock> {
         .filter_map(|sm| sm.business.as_ref())
         .flat_map(|b| b.lazy_clocks().iter())
         .filter(|c| seen.insert(c.calendar()))
-        .map(|c| c.as_ref())
         .collect()
 }
 
@@ -33,11 +33,27 @@ pub fn relation_clocks(model: &Model) -> Vec<&Clock> {
         .collect()
 }
 
+/// Every clock the model's business durations read, one per calendar, unexpanded and shared
+/// with the model: a server keeps them, and [`read_lazy`] expands one when a statement first
+/// reads it.
+pub fn shared_clocks(model: &Model) -> Vec<Arc<LazyClock>> {
+    lazy_clocks(model).into_iter().cloned().collect()
+}
+
 /// The clocks of the model whose relation `sql` names: [`read_by`] over [`relation_clocks`],
 /// expanding only those.
 pub fn clocks_read<'a>(model: &'a Model, sql: &str) -> Vec<&'a Clock> {
     lazy_clocks(model)
         .into_iter()
+        .filter(|c| names(sql, &clock_relation(c.calendar())))
+        .map(|c| c.get().as_ref())
+        .collect()
+}
+
+/// The clocks among `clocks` whose relation `sql` names, expanding only those.
+pub fn read_lazy<'a>(clocks: &'a [Arc<LazyClock>], sql: &str) -> Vec<&'a Clock> {
+    clocks
+        .iter()
         .filter(|c| names(sql, &clock_relation(c.calendar())))
         .map(|c| c.get().as_ref())
         .collect()

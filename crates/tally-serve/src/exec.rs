@@ -25,9 +25,9 @@ pub const LOCKDOWN: &[(&str, &str)] = &[
 pub struct Database {
     conn: std::sync::Mutex<duckdb::Connection>,
     pub path: Option<std::path::PathBuf>,
-    /// The project's business clocks: those a query reads are created as temporary tables of
-    /// its connection.
-    pub clocks: Vec<tally_core::calendar::clock::Clock>,
+    /// The project's business clocks, shared with its model and expanded when a query first
+    /// reads one: those a query reads are created as temporary tables of its connection.
+    pub clocks: Vec<Arc<tally_core::calendar::clock::LazyClock>>,
 }
 
 impl Database {
@@ -80,7 +80,7 @@ impl Database {
             )
         };
         let conn = guard.try_clone().map_err(fail)?;
-        for c in tally_duckdb::clock::read_by(&self.clocks, sql) {
+        for c in tally_duckdb::clock::read_lazy(&self.clocks, sql) {
             tally_duckdb::clock::install_clock(&conn, c).map_err(fail)?;
         }
         Ok(conn)

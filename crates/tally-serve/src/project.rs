@@ -94,10 +94,7 @@ pub fn load(opts: &ProjectOptions) -> Result<(Loaded, Notes), ServeError> {
         }
     }
     let mut database = Database::open(path.as_deref())?;
-    database.clocks = tally_duckdb::clock::relation_clocks(&model)
-        .into_iter()
-        .cloned()
-        .collect();
+    database.clocks = tally_duckdb::clock::shared_clocks(&model);
     Ok((
         Loaded {
             model,

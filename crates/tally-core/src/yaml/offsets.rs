@@ -56,24 +56,55 @@ impl Decoded {
 }
 
 /// Where the bytes of `value`, parsed from the scalar at `span`, were written: the locator the
-/// expression parsers compute spans with. A value written as it reads is plain; a quoted, escaped
-/// or block scalar gets its offset map; a text that does not decode to the value (a value tally
-/// made itself) points at the whole scalar.
+/// expression parsers compute spans with. A value written as it reads is plain; a quoted value
+/// written as it reads between its quotes is placed one byte in, without a map; an escaped,
+/// folded or block scalar gets its offset map; a text that does not decode to the value (a value
+/// tally made itself) points at the whole scalar.
 pub fn locate(sources: &crate::source::SourceMap, span: Span, value: &str) -> Located {
     if span.is_dummy() {
         return Located::plain(span);
     }
-    let Some(file) = sources.get(span.file) else {
-        return Located::plain(span);
-    };
+    match sources.get(span.file) {
+        Some(file) => locate_in(&file.text, span, value),
+        None => Located::plain(span),
+    }
+}
+
+/// [`locate`] in the text of the span's file.
+fn locate_in(text: &str, span: Span, value: &str) -> Located {
     let (start, end) = (span.start as usize, span.end as usize);
-    if file.text.get(start..end) == Some(value) {
+    let Some(src) = text.get(start..end) else {
+        return Located::whole(span);
+    };
+    if src == value {
         return Located::plain(span);
     }
-    match value_offsets(&file.text, start, end, value) {
+    if quoted_as_written(src, value) {
+        return Located::quoted(span, value.len());
+    }
+    match value_offsets(text, start, end, value) {
         Some(map) => Located::mapped(span, map),
         None => Located::whole(span),
     }
+}
+
+/// Whether `src` is `value` between a pair of quotes with nothing to decode: no escape (`''` in
+/// single quotes, a backslash or a quote in double quotes) and no line break (folding). Such a
+/// value's offset map is `[1, 2, .., len + 1]`, which [`Located::quoted`] stands for. An empty
+/// value keeps the full map (its end maps to the opening quote).
+fn quoted_as_written(src: &str, value: &str) -> bool {
+    let bytes = src.as_bytes();
+    let quote = match bytes.first() {
+        Some(&q @ (b'\'' | b'"')) => q,
+        _ => return false,
+    };
+    !value.is_empty()
+        && bytes.len() == value.len() + 2
+        && bytes[bytes.len() - 1] == quote
+        && &src[1..src.len() - 1] == value
+        && !value
+            .bytes()
+            .any(|b| b == quote || b == b'\n' || b == b'\r' || (quote == b'"' && b == b'\\'))
 }
 
 /// The characters of a string value in its file: inside the quotes of a quoted scalar, the
@@ -412,6 +443,56 @@ mod tests {
         let map = value_offsets(text, header, text.len() - 1, value).expect("decodes");
         assert_eq!(&text[header + map[4]..][..3], "two");
         assert_eq!(&text[header + map[8]..][..5], "three");
+    }
+
+    /// The quoted fast path places every sub-span and every slice's sub-span exactly as the full
+    /// offset map does; texts that need decoding keep the map.
+    #[test]
+    fn quoted_fast_path_places_every_byte_as_the_full_map() {
+        use super::{locate_in, quoted_as_written};
+        use crate::source::{FileId, Located, Span};
+        let cases: &[(&str, &str, bool)] = &[
+            ("'café = ü'", "café = ü", true),
+            ("\"a 'b' = \t1\"", "a 'b' = \t1", true),
+            ("'a\\b ✓'", "a\\b ✓", true),
+            ("'x'", "x", true),
+            (
+                "\"{{ Dimension('a__b') }} = 'x'\"",
+                "{{ Dimension('a__b') }} = 'x'",
+                true,
+            ),
+            ("\"x \\\"y\\\" ü\"", "x \"y\" ü", false),
+            ("'it''s ü'", "it's ü", false),
+            ("\"caf\\u00e9 \\t✓\"", "café \t✓", false),
+            ("'a = 1  \n    and b'", "a = 1 and b", false),
+            ("\"a\\\n   b ✓\"", "ab ✓", false),
+            ("'a\n\n  ü'", "a\nü", false),
+            ("''", "", false),
+            ("\"\"", "", false),
+            ("plain ü", "plain ü", false),
+        ];
+        for &(scalar, value, fast) in cases {
+            let text = format!("k: {scalar}\nnext: 1\n");
+            let (start, end) = (3, 3 + scalar.len());
+            let span = Span::new(FileId(0), start, end);
+            assert_eq!(quoted_as_written(scalar, value), fast, "{scalar:?}");
+            let got = locate_in(&text, span, value);
+            let map = value_offsets(&text, start, end, value).expect("decodes to the value");
+            let full = Located::mapped(span, map);
+            let n = value.len() + 2;
+            for a in 0..=n {
+                for b in 0..=n {
+                    assert_eq!(got.sub(a, b), full.sub(a, b), "{scalar:?} sub({a}, {b})");
+                    let (gs, fs) = (got.slice(a, b), full.slice(a, b));
+                    assert_eq!(gs.span, fs.span, "{scalar:?} slice({a}, {b})");
+                    for c in 0..=n {
+                        for d in 0..=n {
+                            assert_eq!(gs.sub(c, d), fs.sub(c, d), "{scalar:?} {a} {b} {c} {d}");
+                        }
+                    }
+                }
+            }
+        }
     }
 
     #[test]
