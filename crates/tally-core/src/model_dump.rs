@@ -132,7 +132,7 @@ fn semantic_model(m: &SemanticModel) -> Value {
         "description": description(&m.description),
         "relation": match &m.relation {
             Relation::Table(t) => json!({"table": table(t)}),
-            Relation::Query(q, _) => json!({"sql": q}),
+            Relation::Query(q, _) => json!({"sql": &**q}),
         },
         "primary_entity": m.primary_entity_name(),
         "entities": entities,

@@ -237,7 +237,7 @@ fn metrics_index(env: &Environment, cat: &Catalog, common: &Common) -> SiteFile 
 fn relation(r: &Relation) -> Value {
     match r {
         Relation::Table(t) => json!({"table": t, "sql": null}),
-        Relation::Query(q, _) => json!({"table": null, "sql": q}),
+        Relation::Query(q, _) => json!({"table": null, "sql": &**q}),
     }
 }
 

@@ -25,7 +25,7 @@ fn relation(conn: &duckdb::Connection, model: &Model, index: usize, durations: &
     .expect("a sql: relation")
     .expect("renders");
     tally_duckdb::clock::install_read(conn, model, &sql).expect("clocks");
-    sql
+    sql.to_string()
 }
 
 /// The sets of durations compared, out of `n`: every set of one or two, and `extra` more drawn

@@ -468,7 +468,7 @@ fn macro_names(text: &str) -> Vec<String> {
 fn model_sql(sm: &SemanticModel) -> String {
     let mut s = match &sm.relation {
         Relation::Table(t) => t.clone(),
-        Relation::Query(q, _) => q.clone(),
+        Relation::Query(q, _) => q.to_string(),
     };
     for e in &sm.entities {
         s.push('\n');

@@ -250,7 +250,8 @@ impl Wrapped {
                 inner.join(", "),
                 self.from,
                 outer.join(",\n  ")
-            ),
+            )
+            .into(),
             self.span,
         )
     }

@@ -79,7 +79,7 @@ impl Model {
         &self,
         model: usize,
         dialect: &str,
-    ) -> Option<Result<String, Diagnostic>> {
+    ) -> Option<Result<Arc<str>, Diagnostic>> {
         self.render_relation_sql(model, None, dialect)
     }
     /// `f` of [`Self::render_model_sql`]'s rendering, read where the model keeps it instead of
@@ -89,7 +89,7 @@ impl Model {
         &self,
         model: usize,
         dialect: &str,
-        f: impl FnOnce(&Result<String, Diagnostic>) -> R,
+        f: impl FnOnce(&Result<Arc<str>, Diagnostic>) -> R,
     ) -> Option<R> {
         if let Ok(c) = self.rendered_sql.lock() {
             // The key of a rendering without business durations (as `render_relation_sql`'s).
@@ -107,7 +107,7 @@ impl Model {
         model: usize,
         business: Option<&[usize]>,
         dialect: &str,
-    ) -> Option<Result<String, Diagnostic>> {
+    ) -> Option<Result<Arc<str>, Diagnostic>> {
         let sm = self.semantic_models.get(model)?;
         let key = match (&sm.business, business) {
             (Some(_), Some(ds)) => (model, format!("{dialect}#business{ds:?}")),
@@ -132,7 +132,8 @@ impl Model {
         let Relation::Query(q, span) = relation else {
             return None;
         };
-        let r = crate::jinja::render_sql(q, *span, &self.macros, dialect, &self.vars);
+        let r =
+            crate::jinja::render_sql(q, *span, &self.macros, dialect, &self.vars).map(Arc::from);
         if let Ok(mut c) = self.rendered_sql.lock() {
             c.insert(key, r.clone());
         }
@@ -146,24 +147,24 @@ impl Model {
         durations: &[usize],
         dialect: &str,
         form: crate::calendar::duration::ClockForm,
-        rendered: &str,
+        rendered: &Arc<str>,
         make: impl FnOnce() -> String,
-    ) -> String {
+    ) -> Arc<str> {
         let key = (
             model,
             format!("{dialect}#business{durations:?}#clock#{form:?}"),
         );
         let hit = self.with_clock.lock().ok().and_then(|c| {
             c.get(&key)
-                .filter(|(from, _)| from == rendered)
+                .filter(|(from, _)| Arc::ptr_eq(from, rendered) || from == rendered)
                 .map(|(_, out)| out.clone())
         });
         if let Some(out) = hit {
             return out;
         }
-        let out = make();
+        let out: Arc<str> = Arc::from(make());
         if let Ok(mut c) = self.with_clock.lock() {
-            c.insert(key, (rendered.to_string(), out.clone()));
+            c.insert(key, (rendered.clone(), out.clone()));
         }
         out
     }

@@ -94,7 +94,7 @@ pub struct Model {
     /// Business relations with their clock's rows written for a dialect, per (semantic model,
     /// dialect): (the rendered relation they were made from, the SQL).
     #[serde(skip)]
-    with_clock: std::sync::Mutex<std::collections::HashMap<(usize, String), (String, String)>>,
+    with_clock: std::sync::Mutex<std::collections::HashMap<(usize, String), (Arc<str>, Arc<str>)>>,
 }
 
 /// Relation names read by `sql:` relations: (semantic model, business, dialect name) -> (the
@@ -105,7 +105,7 @@ type RelationReads =
 use std::collections::BTreeSet;
 
 /// Rendered `sql:` of semantic models by (semantic model, dialect name).
-type RenderedSql = std::collections::HashMap<(usize, String), Result<String, Diagnostic>>;
+type RenderedSql = std::collections::HashMap<(usize, String), Result<Arc<str>, Diagnostic>>;
 
 /// Hash indexes from names to the semantic models that define them. Only looked up, never
 /// iterated, so output order does not depend on them. An index built for a different number of
@@ -151,8 +151,19 @@ pub enum Relation {
     /// A table or view, as written (`schema.table`).
     Table(String),
     /// A SQL query (tally's `sql:` key), rendered through the macro library for the target dialect
-    /// when a query is planned.
-    Query(String, #[serde(skip)] Span),
+    /// when a query is planned. Shared, not copied, by the plans that read it.
+    Query(
+        #[serde(serialize_with = "serialize_shared_str")] Arc<str>,
+        #[serde(skip)] Span,
+    ),
+}
+
+/// Serializes a shared text as the string it holds.
+pub(crate) fn serialize_shared_str<S: serde::Serializer>(
+    s: &Arc<str>,
+    ser: S,
+) -> Result<S::Ok, S::Error> {
+    ser.serialize_str(s)
 }
 
 #[derive(Debug, Clone, Serialize)]

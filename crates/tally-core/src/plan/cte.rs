@@ -155,7 +155,7 @@ fn scan_cte(model: &Model, sm: usize, cols: &IndexMap<String, String>, name: &st
         ),
         Relation::Query(q, _) => (
             TableRef::Subquery {
-                sql: q.clone(),
+                sql: std::sync::Arc::clone(q),
                 model: sm,
                 business: business.is_some(),
                 durations: business.map(|(_, read)| read).unwrap_or_default(),

@@ -257,7 +257,9 @@ pub enum TableRef {
     /// A user SQL query (a semantic model's `sql:`, index `model`), wrapped in parentheses; its
     /// Jinja is rendered for the dialect by the SQL stage ([`user`]).
     Subquery {
-        sql: String,
+        /// The text, shared with the model (planning and the SQL stage copy no text).
+        #[serde(serialize_with = "crate::model::serialize_shared_str")]
+        sql: std::sync::Arc<str>,
         model: usize,
         /// Whether it is the model's relation with business durations (`calendar::duration`).
         business: bool,

@@ -176,7 +176,7 @@ fn sql_relations(s: &Select, out: &mut Vec<(usize, bool)>) {
 
 /// The relation's SQL as `d` renders it (cached on the model); an unrenderable text counts as
 /// written (the rendering error is reported by the SQL stage).
-fn rendered_relation(model: &Model, d: Dialect, sm: usize, business: bool) -> String {
+fn rendered_relation(model: &Model, d: Dialect, sm: usize, business: bool) -> Arc<str> {
     // With every business duration: a relation with some of them reads no other relation.
     let all = model
         .semantic_models
@@ -186,7 +186,7 @@ fn rendered_relation(model: &Model, d: Dialect, sm: usize, business: bool) -> St
     let durations = all.as_deref().filter(|_| business);
     match model.render_relation_sql(sm, durations, d.name()) {
         Some(Ok(s)) => s,
-        _ => relation_text(model, sm, business),
+        _ => Arc::from(relation_text(model, sm, business)),
     }
 }
 
@@ -199,7 +199,7 @@ fn relation_text(model: &Model, sm: usize, business: bool) -> String {
         _ => &m.relation,
     };
     match relation {
-        Relation::Query(q, _) => q.clone(),
+        Relation::Query(q, _) => q.to_string(),
         Relation::Table(t) => t.clone(),
     }
 }

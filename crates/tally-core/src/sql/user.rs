@@ -100,7 +100,7 @@ impl Renderer<'_> {
                 Some(Ok(s)) => *sql = s,
                 Some(Err(e)) => {
                     self.errors.push(e);
-                    sql.clear();
+                    *sql = std::sync::Arc::from("");
                 }
                 None => {}
             }
@@ -144,7 +144,7 @@ pub fn render_relation(
     business: Option<&[usize]>,
     d: crate::dialect::Dialect,
     clock: ClockForm,
-) -> Option<Result<String, crate::diag::Diagnostic>> {
+) -> Option<Result<std::sync::Arc<str>, crate::diag::Diagnostic>> {
     let r = model.render_relation_sql(index, business, d.name())?;
     let wrapped = model.semantic_models.get(index)?.business.as_ref();
     Some(r.map(|sql| match (wrapped, business) {

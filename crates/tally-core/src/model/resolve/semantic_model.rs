@@ -108,7 +108,7 @@ impl Resolver<'_> {
     /// What a semantic model reads: its `sql:`, its `node_relation` or the table of its `model:`.
     fn semantic_model_relation(&mut self, sm: &spec::SemanticModel) -> Option<Relation> {
         if let Some(sql) = &sm.sql {
-            return Some(Relation::Query(sql.value.clone(), sql.span));
+            return Some(Relation::Query(sql.value.as_str().into(), sql.span));
         }
         if let Some(r) = &sm.node_relation {
             return Some(Relation::Table(self.relation_name(r)?));
