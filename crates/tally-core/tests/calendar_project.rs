@@ -56,9 +56,14 @@ metrics:
 }
 
 fn load(dir: &Path, hours: &str) -> Model {
+    load_yml(dir, &models(hours))
+}
+
+/// Load the project `TALLY_YML` with `yml` as its one models file; no error.
+fn load_yml(dir: &Path, yml: &str) -> Model {
     std::fs::create_dir_all(dir.join("models")).unwrap();
     std::fs::write(dir.join("tally.yml"), TALLY_YML).unwrap();
-    std::fs::write(dir.join("models/m.yml"), models(hours)).unwrap();
+    std::fs::write(dir.join("models/m.yml"), yml).unwrap();
     let (model, diags) =
         tally_core::pipeline::load_model(dir, &LoadOptions::default(), &tally_templates::builtin());
     let errors: Vec<_> = diags.iter().filter(|d| d.is_error()).cloned().collect();
@@ -223,15 +228,7 @@ fn deadlines_compile_everywhere_and_their_mistakes_are_coded() {
         "    measures:\n",
         "      - {name: due_at, start: created_at, after: 4, unit: hour, calendar: by_team}\n    measures:\n",
     );
-    std::fs::create_dir_all(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
-    std::fs::write(dir.path().join("models/m.yml"), &good).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(
-        dir.path(),
-        &LoadOptions::default(),
-        &tally_templates::builtin(),
-    );
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let model = load_yml(dir.path(), &good);
     let sm = model
         .semantic_models
         .iter()
@@ -400,19 +397,11 @@ fn a_calendar_name_that_is_not_an_identifier_is_refused() {
 #[test]
 fn a_query_computes_only_the_durations_it_reads() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
     let two = models("09:00-17:00").replace(
         "    measures:\n",
         "      - {name: due_at, start: created_at, after: 4, unit: hour, calendar: by_team}\n    measures:\n",
     );
-    std::fs::write(dir.path().join("models/m.yml"), two).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(
-        dir.path(),
-        &LoadOptions::default(),
-        &tally_templates::builtin(),
-    );
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let model = load_yml(dir.path(), &two);
     // (metric, group by, durations read, SQL that must be there, SQL that must not)
     let cases: [(&str, &str, &[usize], &[&str], &[&str]); 3] = [
         (
@@ -483,8 +472,6 @@ fn a_query_computes_only_the_durations_it_reads() {
 #[test]
 fn a_query_reads_only_the_clocks_of_the_durations_it_reads() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
     let yml = models("09:00-17:00")
         .replace(
             "  - name: by_team\n",
@@ -495,13 +482,7 @@ fn a_query_reads_only_the_clocks_of_the_durations_it_reads() {
             "      - {name: night_minutes, start: created_at, end: replied_at, calendar: night}\n    measures:\n      - {name: night_minutes_max, agg: max, expr: night_minutes}\n",
         )
         + "  - name: night_time_max\n    label: Longest night response\n    type: simple\n    type_params: {measure: night_minutes_max}\n";
-    std::fs::write(dir.path().join("models/m.yml"), yml).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(
-        dir.path(),
-        &LoadOptions::default(),
-        &tally_templates::builtin(),
-    );
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let model = load_yml(dir.path(), &yml);
     let compile = |d: dialect::Dialect, metrics: &[&str]| {
         let req = QueryRequest::of::<&str, &str, &str>(metrics, &["metric_time__month"], &[]);
         tally_core::pipeline::compile(&model, d, &req)
@@ -536,21 +517,13 @@ fn a_query_reads_only_the_clocks_of_the_durations_it_reads() {
 #[test]
 fn clocks_are_expanded_only_when_a_query_reads_a_duration() {
     let dir = tempfile::tempdir().unwrap();
-    std::fs::create_dir_all(dir.path().join("models")).unwrap();
-    std::fs::write(dir.path().join("tally.yml"), TALLY_YML).unwrap();
     // No metric reads a duration (validation plans every metric), and two models use `office`.
     let yml = models("09:00-17:00");
     let yml = &yml[..yml.find("metrics:\n").unwrap()];
     let yml = format!(
         "{yml}  - name: replies\n    node_relation: {{alias: replies, schema_name: shop}}\n    defaults: {{agg_time_dimension: sent_at}}\n    entities:\n      - {{name: reply, type: primary, expr: id}}\n    dimensions:\n      - {{name: sent_at, type: time, type_params: {{time_granularity: day}}}}\n    business_durations:\n      - {{name: reply_minutes, start: sent_at, end: read_at, calendar: office}}\n    measures:\n      - {{name: reply_count, agg: count, expr: id}}\nmetrics:\n  - name: ticket_count\n    label: Tickets\n    type: simple\n    type_params: {{measure: tickets}}\n"
     );
-    std::fs::write(dir.path().join("models/m.yml"), yml).unwrap();
-    let (model, diags) = tally_core::pipeline::load_model(
-        dir.path(),
-        &LoadOptions::default(),
-        &tally_templates::builtin(),
-    );
-    assert!(diags.iter().all(|d| !d.is_error()), "{diags:?}");
+    let model = load_yml(dir.path(), &yml);
     let wrapped = |name: &str| {
         model
             .semantic_models
