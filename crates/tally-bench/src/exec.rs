@@ -316,16 +316,9 @@ fn process_cpu() -> Duration {
 /// then `EXPLAIN ANALYZE` of both (operator timings), to find where a ratio over the goal goes.
 pub(crate) fn explain(opts: &Options) -> Result<(), String> {
     let n = *opts.conversations.first().ok_or("no --conversations")?;
-    if let Some(file) = &opts.sql {
-        let sql = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
-        let conn = engine::open(Some(&database(opts, n)?)).map_err(|e| e.to_string())?;
-        setup(&conn)?;
-        return explain_one(&conn, &file.display().to_string(), &sql);
+    if opts.sql.is_empty() && opts.only.is_none() {
+        return Err("explain needs --only METRIC or --sql FILE".into());
     }
-    let only = opts
-        .only
-        .as_deref()
-        .ok_or("explain needs --only METRIC or --sql FILE")?;
     let dir = std::env::temp_dir().join(format!("tally-bench-explain-{}", std::process::id()));
     let result = project_copy(&opts.project, &dir).and_then(|()| {
         let db = database(opts, n)?;
@@ -336,12 +329,24 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
         );
         let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
         setup(&conn)?;
+        if !opts.sql.is_empty() {
+            return explain_files(&conn, &model, opts);
+        }
+        let only = opts.only.as_deref().unwrap_or_default();
         let mut queries = parse_sections(METRICS_SQL);
         queries.extend(parse_sections(TIME_SQL));
         queries.retain(|q| only.split(',').any(|o| q.metric == o.trim()));
         for q in &queries {
             let tally_sql = local_sql(&conn, &model, q)?;
             let hand_sql = fill_models(&model, &q.sql)?;
+            if let Some(out) = &opts.dir {
+                let write = |kind: &str, sql: &str| {
+                    let file = out.join(format!("{}.{kind}.sql", q.metric));
+                    std::fs::write(&file, sql).map_err(|e| format!("{}: {e}", file.display()))
+                };
+                write("tally", &tally_sql)?;
+                write("hand", &hand_sql)?;
+            }
             explain_one(&conn, &format!("{} (tally)", q.metric), &tally_sql)?;
             explain_one(&conn, &format!("{} (hand-written)", q.metric), &hand_sql)?;
         }
@@ -349,6 +354,73 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
     });
     let _ = std::fs::remove_dir_all(&dir);
     result
+}
+
+/// `explain --sql FILE ..`: the clocks each file reads installed, `EXPLAIN ANALYZE` of each, then
+/// (with `--runs N`) every file run N times in rounds (the order alternating), median wall and
+/// CPU time, and whether its rows are the first file's.
+fn explain_files(
+    conn: &tally_duckdb::duckdb::Connection,
+    model: &Model,
+    opts: &Options,
+) -> Result<(), String> {
+    let mut files = Vec::new();
+    for file in &opts.sql {
+        let sql = std::fs::read_to_string(file).map_err(|e| format!("{}: {e}", file.display()))?;
+        tally_duckdb::clock::install_read(conn, model, &sql).map_err(|e| e.to_string())?;
+        explain_one(conn, &file.display().to_string(), &sql)?;
+        files.push((file.display().to_string(), sql));
+    }
+    if opts.runs < 2 {
+        return Ok(());
+    }
+    let timed = |sql: &str| -> Result<(Timing, ResultTable), String> {
+        let (t, cpu) = (Instant::now(), process_cpu());
+        let r = engine::run(conn, sql).map_err(|e| e.to_string())?;
+        Ok(((t.elapsed(), process_cpu().saturating_sub(cpu)), r))
+    };
+    let mut times: Vec<Vec<Timing>> = vec![Vec::new(); files.len()];
+    let mut rows: Vec<Option<ResultTable>> = vec![None; files.len()];
+    for round in 0..opts.runs {
+        for k in 0..files.len() {
+            let i = if round % 2 == 0 {
+                k
+            } else {
+                files.len() - 1 - k
+            };
+            let (t, r) = timed(&files[i].1).map_err(|e| format!("{}: {e}", files[i].0))?;
+            times[i].push(t);
+            rows[i].get_or_insert(r);
+        }
+    }
+    println!(
+        "median of {} runs, load average {}:
+",
+        opts.runs,
+        std::fs::read_to_string("/proc/loadavg")
+            .unwrap_or_default()
+            .trim()
+    );
+    println!("| file | wall | CPU | rows | same rows as the first |");
+    println!("|---|---:|---:|---:|---|");
+    for (i, (name, _)) in files.iter().enumerate() {
+        let (wall, cpu) = medians(&times[i]);
+        let (first, this) = (rows[0].as_ref(), rows[i].as_ref());
+        let same = match (first, this) {
+            (Some(a), Some(b)) => match same_rows(a, b) {
+                Ok(()) => "yes".to_string(),
+                Err(e) => format!("**no**: {e}"),
+            },
+            _ => "-".to_string(),
+        };
+        let n_rows = this.map_or(0, |r| r.rows.len());
+        println!(
+            "| {name} | {:.0} ms | {:.0} ms | {n_rows} | {same} |",
+            ms(wall),
+            ms(cpu)
+        );
+    }
+    Ok(())
 }
 
 /// tally's SQL for a hand-written query's metric as `tally query` runs it on DuckDB: the business

@@ -4,7 +4,8 @@
 //! ```text
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
-//! tally-bench explain --only METRIC[,METRIC] | --sql FILE [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE)
+//! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there)
+//! tally-bench explain --sql FILE [--sql FILE ..] [--runs N] [--conversations N] [--duckdb FILE]  (SQL files, clocks installed; --runs: paired timing)
 //! tally-bench all  (both, with their defaults)
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
@@ -103,8 +104,8 @@ pub struct Options {
     /// `compare`: the commands (`NAME=COMMAND`) and queries (`metrics|group_by`).
     pub bins: Vec<String>,
     pub queries: Vec<String>,
-    /// `explain --sql FILE`: time a SQL file instead of the metrics' queries.
-    pub sql: Option<PathBuf>,
+    /// `explain --sql FILE` (repeatable): time SQL files instead of the metrics' queries.
+    pub sql: Vec<PathBuf>,
 }
 
 impl Options {
@@ -122,7 +123,7 @@ impl Options {
             seconds: 60,
             bins: Vec::new(),
             queries: Vec::new(),
-            sql: None,
+            sql: Vec::new(),
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -142,7 +143,7 @@ impl Options {
                 "--dir" => o.dir = Some(PathBuf::from(value())),
                 "--bin" => o.bins.push(value()),
                 "--query" => o.queries.push(value()),
-                "--sql" => o.sql = Some(PathBuf::from(value())),
+                "--sql" => o.sql.push(PathBuf::from(value())),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
                 "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,

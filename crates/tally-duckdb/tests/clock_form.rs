@@ -188,3 +188,39 @@ fn both_forms_give_the_same_rows_for_every_business_time_metric() {
         .iter()
         .any(|c| c.starts_with("first_response_sla_breach_rate ")));
 }
+
+/// A deadline's range join reads the clock's relation itself in the relation form (read by that
+/// join alone, DuckDB narrows the scan to the days the targets reach, where the clock step the
+/// lookups share is materialised and scanned whole), and that step in the inline form.
+#[test]
+fn a_deadlines_range_join_reads_the_clock_relation_itself_in_the_relation_form() {
+    let model = common::load_valid(&common::repository());
+    let m = "first_response_sla_breaches";
+    let range_join = |form: ClockForm| {
+        let text = sql(&model, m, "metric_time__month", form);
+        let joins: Vec<String> = text
+            .split("LEFT JOIN ")
+            .skip(1)
+            .filter(|j| j.contains(".cum_s <"))
+            .map(str::to_string)
+            .collect();
+        assert_eq!(joins.len(), 1, "one range join in\n{text}");
+        assert!(
+            text.contains("LEFT JOIN tally_bh AS "),
+            "the lookups: {text}"
+        );
+        joins[0].clone()
+    };
+    let relation = range_join(ClockForm::Relation);
+    let inside = relation.strip_prefix('(').map(str::trim_start);
+    assert!(
+        inside.is_some_and(|r| r.starts_with("SELECT ")),
+        "{relation}"
+    );
+    assert!(
+        relation.contains("FROM tally_bh__support_workspace /* fingerprint "),
+        "{relation}"
+    );
+    let inline = range_join(ClockForm::Inline);
+    assert!(inline.starts_with("tally_bh AS "), "{inline}");
+}

@@ -22,6 +22,13 @@ pub const INLINE_MAX_ROWS: usize = 5000;
 /// Where the clock's constant rows go in a wrapped relation's text.
 pub const CLOCK_MARK: &str = "__tally_business_clock_rows__";
 
+/// The relation a deadline's range join reads in a wrapped relation's text: in the relation form
+/// the clock's relations themselves, read by that join alone (the engine narrows the scan to the
+/// days the join's targets can reach: on DuckDB a shared `tally_bh` step is materialised for its
+/// several readers and scanned whole, every start against all its calendar's days), else the
+/// `tally_bh` step (constant rows written once).
+pub const RANGE_CLOCK_MARK: &str = "__tally_business_clock_range__";
+
 /// How the SQL stage writes the business clock of a relation with business durations.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
 pub enum ClockForm {

@@ -9,6 +9,7 @@ use super::{Dimension, Relation, SemanticModel};
 use crate::calendar::clock::{Clock, LazyClock};
 use crate::calendar::duration::{
     clock_columns, clock_relations_sql, clock_row, is_ident, slots, ClockForm, CLOCK_MARK,
+    RANGE_CLOCK_MARK,
 };
 use crate::calendar::{Calendar, Calendars, Schedule};
 use crate::diag::{codes, Diagnostic};
@@ -191,7 +192,10 @@ impl Wrapped {
         let k = slots(self.clocks());
         let clocks = self.clocks_of(durations);
         if self.reads_relations(durations, form) {
-            return rendered.replace(&mark, &clock_relations_sql(&clocks, k));
+            let relations = clock_relations_sql(&clocks, k);
+            return rendered
+                .replace(RANGE_CLOCK_MARK, &format!("(\n{relations}\n)"))
+                .replace(&mark, &relations);
         }
         let cols = clock_columns(k);
         let cols: Vec<&str> = cols.iter().map(|c| c.as_str()).collect();
@@ -200,7 +204,9 @@ impl Wrapped {
             .flat_map(|c| c.days.iter().map(move |d| clock_row(c, d, k)))
             .collect();
         let values = values_table("tally_bh_rows", &cols, &rows);
-        rendered.replace(&mark, &format!("SELECT * FROM {values}"))
+        rendered
+            .replace(RANGE_CLOCK_MARK, "tally_bh")
+            .replace(&mark, &format!("SELECT * FROM {values}"))
     }
     /// Whether a scan projecting these (name, SQL expression) pairs needs the durations.
     pub fn used_by<'a>(

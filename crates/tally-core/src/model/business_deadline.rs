@@ -10,6 +10,7 @@
 //! function, the same Jinja for every dialect. `N = 0` gives the start itself; a start or a
 //! deadline outside the calendar's range gives NULL.
 
+use crate::calendar::duration::RANGE_CLOCK_MARK;
 use crate::diag::{codes, Diagnostic};
 use crate::spec::calendar::BusinessDuration;
 use crate::yaml::Spanned;
@@ -94,7 +95,8 @@ pub(super) fn second_of_day(expr: &str) -> String {
 }
 
 /// The deadline column of entry `n` (`seconds` after its start, clock rows of `k` slots) and the
-/// range join it needs, placed after the start's clock row `tally_bh<n>s` is joined.
+/// range join it needs, placed after the start's clock row `tally_bh<n>s` is joined (the join
+/// reads [`RANGE_CLOCK_MARK`], which the SQL stage writes for the clock's form).
 pub(super) fn sql(n: usize, seconds: i64, k: usize) -> (String, String) {
     let bs = format!("tally_bh{n}s");
     if seconds == 0 {
@@ -114,7 +116,7 @@ pub(super) fn sql(n: usize, seconds: i64, k: usize) -> (String, String) {
     let bd = format!("tally_bh{n}d");
     let open: Vec<String> = (1..=k).map(|i| format!("{bd}.e{i} - {bd}.s{i}")).collect();
     let join = format!(
-        "\nLEFT JOIN tally_bh AS {bd} ON {bd}.calendar_id = tally_m.tally_bd{n}_c AND {bd}.cum_s < {target} AND {bd}.cum_s + {} >= {target}",
+        "\nLEFT JOIN {RANGE_CLOCK_MARK} AS {bd} ON {bd}.calendar_id = tally_m.tally_bd{n}_c AND {bd}.cum_s < {target} AND {bd}.cum_s + {} >= {target}",
         open.join(" + ")
     );
     // Walk the remaining seconds r = T - cum_s through the day's intervals.
