@@ -87,25 +87,15 @@ fn timed(tally: &Path, project: &Path, args: &[&str]) -> Result<(String, Duratio
 }
 
 pub(crate) fn run(opts: &Options) -> Result<(), String> {
+    if opts.hits {
+        return hits(opts);
+    }
     let tally = tally()?;
     let n = opts.conversations.first().copied().unwrap_or(1_000_000);
     let db = crate::exec::database(opts, n)?;
     let dbs = db.to_string_lossy().into_owned();
     let project = &opts.project;
-    let (model, _) = tally_core::pipeline::load_model(
-        project,
-        &tally_core::load::LoadOptions::default(),
-        &tally_templates::builtin(),
-    );
-    let metrics: Vec<&String> = model
-        .metrics
-        .keys()
-        .filter(|m| {
-            opts.only
-                .as_deref()
-                .is_none_or(|o| o.split(',').any(|p| m.contains(p.trim())))
-        })
-        .collect();
+    let metrics = metric_names(opts);
     println!("## The materialisation cache\n");
     println!("machine: {}\n", crate::machine());
     println!(
@@ -123,23 +113,8 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
     let mut firsts = Duration::ZERO;
     let mut offs = Duration::ZERO;
     for m in &metrics {
-        let q = |mode: &'static str| {
-            vec![
-                "query".to_string(),
-                "--metrics".into(),
-                m.to_string(),
-                "--group-by".into(),
-                "metric_time__month".into(),
-                "--format".into(),
-                "csv".into(),
-                "--duckdb".into(),
-                dbs.clone(),
-                "--cache".into(),
-                mode.into(),
-            ]
-        };
-        let off_args = q("off");
-        let on_args = q("on");
+        let off_args = query_args(m, &dbs, "off");
+        let on_args = query_args(m, &dbs, "on");
         let (plain, off) = timed(&tally, project, &refs(&off_args))?;
         let (first_rows, first) = timed(&tally, project, &refs(&on_args))?;
         let mut ts = Vec::new();
@@ -179,6 +154,138 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
         ms(cpus.iter().max().copied().unwrap_or_default())
     );
     check(&tally, project, &dbs)
+}
+
+/// The metrics of the project whose name contains one of `--only`'s comma-separated parts (all
+/// without `--only`), sorted by name.
+fn metric_names(opts: &Options) -> Vec<String> {
+    let (model, _) = tally_core::pipeline::load_model(
+        &opts.project,
+        &tally_core::load::LoadOptions::default(),
+        &tally_templates::builtin(),
+    );
+    model
+        .metrics
+        .keys()
+        .filter(|m| {
+            opts.only
+                .as_deref()
+                .is_none_or(|o| o.split(',').any(|p| m.contains(p.trim())))
+        })
+        .cloned()
+        .collect()
+}
+
+/// `tally query` of one metric by month, CSV, on `db` with `--cache mode`.
+fn query_args(metric: &str, db: &str, mode: &str) -> Vec<String> {
+    [
+        "query",
+        "--metrics",
+        metric,
+        "--group-by",
+        "metric_time__month",
+        "--format",
+        "csv",
+        "--duckdb",
+        db,
+        "--cache",
+        mode,
+    ]
+    .map(String::from)
+    .to_vec()
+}
+
+/// `tally-bench cache --hits`: the cache hit of every metric (or those of `--only`) without
+/// clearing the cache or running `--cache off`: one run with the cache on (it builds what no
+/// earlier run built), then `--runs` runs timed. One line per metric, slowest CPU time first.
+/// CPU time is the children's (user and system, every thread) summed over the runs and divided
+/// by their number: the kernel adds each child's CPU time in nanoseconds and reports the sum in
+/// ticks of 10 ms, so the mean is exact to 10 ms / runs where one run's figure is not.
+fn hits(opts: &Options) -> Result<(), String> {
+    let tally = tally()?;
+    let n = opts.conversations.first().copied().unwrap_or(1_000_000);
+    let db = crate::exec::database(opts, n)?;
+    let dbs = db.to_string_lossy().into_owned();
+    let metrics = metric_names(opts);
+    println!("## Cache hits\n");
+    println!("machine: {}\n", crate::machine());
+    println!("load average before: {}\n", loadavg());
+    let mut rows = Vec::new();
+    for m in &metrics {
+        let args = query_args(m, &dbs, "on");
+        let mut warm = args.clone();
+        warm.push("-v".into());
+        let before = children_cpu();
+        let (_, first) = timed_stderr(&tally, &opts.project, &refs(&warm))?;
+        let first_cpu = children_cpu().saturating_sub(before);
+        let mut ts = Vec::new();
+        let before = children_cpu();
+        for _ in 0..opts.runs {
+            ts.push(timed(&tally, &opts.project, &refs(&args))?.1);
+        }
+        let cpu = children_cpu().saturating_sub(before) / opts.runs as u32;
+        rows.push((m.clone(), median(ts), cpu, first, first_cpu));
+    }
+    rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
+    println!(
+        "{} metrics by month on {n} conversations ({}), `tally query` as a process: a first run \
+         with the cache on (builds what is missing), then {} hits: median wall time, mean CPU time\n",
+        rows.len(),
+        db.display(),
+        opts.runs
+    );
+    println!("| metric | hit CPU | hit wall | first run wall / CPU |\n|---|---:|---:|---:|");
+    for (m, wall, cpu, first, first_cpu) in &rows {
+        println!(
+            "| `{m}` | {:.1} ms | {:.0} ms | {:.0} / {:.0} ms |",
+            ms(*cpu),
+            ms(*wall),
+            ms(*first),
+            ms(*first_cpu)
+        );
+    }
+    let cpus: Vec<Duration> = rows.iter().map(|r| r.2).collect();
+    let over = rows
+        .iter()
+        .filter(|r| r.2 >= Duration::from_millis(100))
+        .count();
+    println!(
+        "\nhit CPU time: median {:.1} ms, largest {:.1} ms, {over} of {} at or over 100 ms; \
+         load average after: {}\n",
+        ms(median(cpus.clone())),
+        ms(cpus.iter().max().copied().unwrap_or_default()),
+        rows.len(),
+        loadavg()
+    );
+    Ok(())
+}
+
+/// [`timed`], with the child's stderr (what `-v` says) passed through to ours.
+fn timed_stderr(tally: &Path, project: &Path, args: &[&str]) -> Result<((), Duration), String> {
+    let t = Instant::now();
+    let out = Command::new(tally)
+        .args(args)
+        .arg("--project")
+        .arg(project)
+        .stdout(std::process::Stdio::null())
+        .output()
+        .map_err(|e| e.to_string())?;
+    let took = t.elapsed();
+    let err = String::from_utf8_lossy(&out.stderr);
+    if !out.status.success() {
+        return Err(format!("tally {} failed: {err}", args.join(" ")));
+    }
+    for line in err.lines().filter(|l| l.contains("cache:")) {
+        eprintln!("{}: {line}", args.get(2).copied().unwrap_or_default());
+    }
+    Ok(((), took))
+}
+
+/// The first three fields of /proc/loadavg.
+fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
 }
 
 /// `tally check` over every target: cold cache, then warm (without the cache every series query

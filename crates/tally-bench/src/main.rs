@@ -10,6 +10,7 @@
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]
 //! tally-bench docs [--sizes 10000]  (`tally docs generate` on synthetic projects)
 //! tally-bench cache [--conversations 1M] [--runs 3] [--only TEXT]  (the materialisation cache)
+//! tally-bench cache --hits [--runs 5] [--only TEXT] [--duckdb FILE]  (every metric's cache hit, slowest first)
 //! tally-bench check [--conversations 1M] [--duckdb FILE]  (`tally check` over every target, cold and warm cache)
 //! tally-bench compare --bin NAME=COMMAND --bin NAME=COMMAND [--runs 20] [--project DIR] [--query Q]
 //! tally-bench wide-query --dir DIR [--runs 5]  (load a generated project, compile the 50-wide query; for profilers)
@@ -65,7 +66,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--hits] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -106,6 +107,8 @@ pub struct Options {
     pub queries: Vec<String>,
     /// `explain --sql FILE` (repeatable): time SQL files instead of the metrics' queries.
     pub sql: Vec<PathBuf>,
+    /// `cache --hits`: only the cache hits, on the cache as it is.
+    pub hits: bool,
 }
 
 impl Options {
@@ -124,6 +127,7 @@ impl Options {
             bins: Vec::new(),
             queries: Vec::new(),
             sql: Vec::new(),
+            hits: false,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -144,6 +148,7 @@ impl Options {
                 "--bin" => o.bins.push(value()),
                 "--query" => o.queries.push(value()),
                 "--sql" => o.sql.push(PathBuf::from(value())),
+                "--hits" => o.hits = true,
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
                 "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,

@@ -275,17 +275,14 @@ pub fn relations_read(plan: &Plan) -> BTreeSet<(usize, bool)> {
     out
 }
 
-fn duckdb_version() -> String {
-    // The library's version string (the bundled DuckDB); entries of another DuckDB are rebuilt.
-    duckdb::Connection::open_in_memory()
-        .ok()
-        .and_then(|c| {
-            c.query_row("SELECT library_version FROM pragma_version()", [], |r| {
-                r.get::<_, String>(0)
-            })
-            .ok()
-        })
-        .unwrap_or_default()
+/// The version of the DuckDB library `conn` runs on (the bundled one); entries of another DuckDB
+/// are rebuilt. Asked of the connection the command already has: a second, in-memory database
+/// instance for it (as before) initialised DuckDB again on every hit, static extensions and all.
+fn duckdb_version(conn: &Connection) -> String {
+    conn.query_row("SELECT library_version FROM pragma_version()", [], |r| {
+        r.get::<_, String>(0)
+    })
+    .unwrap_or_default()
 }
 
 impl Session {
@@ -309,7 +306,7 @@ impl Session {
         if !self.attached() {
             return false;
         }
-        let version = duckdb_version();
+        let version = duckdb_version(conn);
         let mut changed = false;
         for &(index, business) in used {
             let Some(sm) = model.semantic_models.get(index) else {
