@@ -68,6 +68,16 @@ fn same_csv(a: &str, b: &str) -> bool {
 }
 
 fn timed(tally: &Path, project: &Path, args: &[&str]) -> Result<(String, Duration), String> {
+    let (out, took) = run_tally(tally, project, args)?;
+    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), took))
+}
+
+/// Runs `tally ARGS --project PROJECT` to its end: its output and wall time, an error when it failed.
+fn run_tally(
+    tally: &Path,
+    project: &Path,
+    args: &[&str],
+) -> Result<(std::process::Output, Duration), String> {
     let t = Instant::now();
     let out = Command::new(tally)
         .args(args)
@@ -83,7 +93,7 @@ fn timed(tally: &Path, project: &Path, args: &[&str]) -> Result<(String, Duratio
             String::from_utf8_lossy(&out.stderr)
         ));
     }
-    Ok((String::from_utf8_lossy(&out.stdout).into_owned(), took))
+    Ok((out, took))
 }
 
 pub(crate) fn run(opts: &Options) -> Result<(), String> {
@@ -209,14 +219,14 @@ fn hits(opts: &Options) -> Result<(), String> {
     let metrics = metric_names(opts);
     println!("## Cache hits\n");
     println!("machine: {}\n", crate::machine());
-    println!("load average before: {}\n", loadavg());
+    println!("load average before: {}\n", crate::loadavg());
     let mut rows = Vec::new();
     for m in &metrics {
         let args = query_args(m, &dbs, "on");
         let mut warm = args.clone();
         warm.push("-v".into());
         let before = children_cpu();
-        let (_, first) = timed_stderr(&tally, &opts.project, &refs(&warm))?;
+        let first = timed_stderr(&tally, &opts.project, &refs(&warm))?;
         let first_cpu = children_cpu().saturating_sub(before);
         let mut ts = Vec::new();
         let before = children_cpu();
@@ -255,37 +265,19 @@ fn hits(opts: &Options) -> Result<(), String> {
         ms(median(cpus.clone())),
         ms(cpus.iter().max().copied().unwrap_or_default()),
         rows.len(),
-        loadavg()
+        crate::loadavg()
     );
     Ok(())
 }
 
-/// [`timed`], with the child's stderr (what `-v` says) passed through to ours.
-fn timed_stderr(tally: &Path, project: &Path, args: &[&str]) -> Result<((), Duration), String> {
-    let t = Instant::now();
-    let out = Command::new(tally)
-        .args(args)
-        .arg("--project")
-        .arg(project)
-        .stdout(std::process::Stdio::null())
-        .output()
-        .map_err(|e| e.to_string())?;
-    let took = t.elapsed();
+/// [`timed`], passing on what the child's `-v` says of the cache to our stderr.
+fn timed_stderr(tally: &Path, project: &Path, args: &[&str]) -> Result<Duration, String> {
+    let (out, took) = run_tally(tally, project, args)?;
     let err = String::from_utf8_lossy(&out.stderr);
-    if !out.status.success() {
-        return Err(format!("tally {} failed: {err}", args.join(" ")));
-    }
     for line in err.lines().filter(|l| l.contains("cache:")) {
         eprintln!("{}: {line}", args.get(2).copied().unwrap_or_default());
     }
-    Ok(((), took))
-}
-
-/// The first three fields of /proc/loadavg.
-fn loadavg() -> String {
-    std::fs::read_to_string("/proc/loadavg")
-        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
-        .unwrap_or_default()
+    Ok(took)
 }
 
 /// `tally check` over every target: cold cache, then warm (without the cache every series query

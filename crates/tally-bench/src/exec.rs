@@ -394,12 +394,9 @@ fn explain_files(
         }
     }
     println!(
-        "median of {} runs, load average {}:
-",
+        "median of {} runs, load average {}:\n",
         opts.runs,
-        std::fs::read_to_string("/proc/loadavg")
-            .unwrap_or_default()
-            .trim()
+        crate::loadavg()
     );
     println!("| file | wall | CPU | rows | same rows as the first |");
     println!("|---|---:|---:|---:|---|");

@@ -215,6 +215,13 @@ pub fn peak_rss_kib() -> u64 {
 }
 
 /// The machine the figures come from: CPU model, cores, memory.
+/// The first three fields of /proc/loadavg (empty where there is none).
+pub(crate) fn loadavg() -> String {
+    std::fs::read_to_string("/proc/loadavg")
+        .map(|s| s.split_whitespace().take(3).collect::<Vec<_>>().join(" "))
+        .unwrap_or_default()
+}
+
 pub fn machine() -> String {
     let cpu = std::fs::read_to_string("/proc/cpuinfo")
         .ok()
