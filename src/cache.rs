@@ -34,13 +34,19 @@ pub(crate) fn prepare<'p>(
         used.extend(cache::relations_read(p));
     }
     let changed = session.prepare(conn, model, &used);
+    report(ctx, session);
+    changed
+}
+
+/// With `-v`, say what the cache did since the last report (relations and results), and forget it.
+pub(crate) fn report(ctx: &Ctx, session: &mut Session) {
     if ctx.verbose {
         for line in session.describe() {
             eprintln!("{line}");
         }
     }
     session.events.clear();
-    changed
+    session.results.clear();
 }
 
 /// [`prepare`] for the plans of `requests` (requests that do not plan are left to the command,
@@ -154,7 +160,11 @@ fn status(ctx: &Ctx, db: &Path, path: &Path) -> u8 {
         size as f64 / 1e6,
         db.display()
     );
-    if entries.is_empty() {
+    let results = match cache::results(db) {
+        Ok(r) => r,
+        Err(e) => return cache_error(ctx, &e),
+    };
+    if entries.is_empty() && results.count == 0 {
         println!("no tables");
     }
     for e in &entries {
@@ -169,6 +179,15 @@ fn status(ctx: &Ctx, db: &Path, path: &Path) -> u8 {
             e.rows,
             if e.fresh { "fresh" } else { "stale" },
             e.table
+        );
+    }
+    if results.count > 0 {
+        println!(
+            "kept query results: {} ({} rows): {} fresh, {} stale",
+            results.count,
+            results.rows,
+            results.fresh,
+            results.count - results.fresh
         );
     }
     EXIT_OK

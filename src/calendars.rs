@@ -159,11 +159,12 @@ fn check_duckdb(ctx: &Ctx, db: &Path, clocks: &[clock::Clock]) -> u8 {
 pub(crate) fn warn_out_of_range(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
+    cache: &mut tally_duckdb::cache::Session,
     model: &tally_core::model::Model,
     query: &tally_core::sql::Query,
 ) {
     let mut warnings = Vec::new();
-    collect_warnings(ctx, conn, model, query, &mut warnings);
+    collect_warnings(ctx, conn, cache, model, query, &mut warnings);
     print_warnings(ctx, model, &warnings);
 }
 
@@ -172,6 +173,7 @@ pub(crate) fn warn_out_of_range(
 pub(crate) fn warn_out_of_range_of(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
+    cache: &mut tally_duckdb::cache::Session,
     model: &tally_core::model::Model,
     requests: impl IntoIterator<Item = tally_core::plan::QueryRequest>,
 ) {
@@ -187,7 +189,7 @@ pub(crate) fn warn_out_of_range_of(
             continue;
         }
         checked.extend(read);
-        collect_warnings(ctx, conn, model, &plan.query, &mut warnings);
+        collect_warnings(ctx, conn, cache, model, &plan.query, &mut warnings);
     }
     print_warnings(ctx, model, &warnings);
 }
@@ -195,11 +197,12 @@ pub(crate) fn warn_out_of_range_of(
 fn collect_warnings(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
+    cache: &mut tally_duckdb::cache::Session,
     model: &tally_core::model::Model,
     query: &tally_core::sql::Query,
     out: &mut Vec<Diagnostic>,
 ) {
-    match tally_duckdb::clock::range_warnings(conn, model, query) {
+    match tally_duckdb::clock::range_warnings(conn, cache, model, query) {
         Ok(w) => {
             for d in w {
                 if !out.iter().any(|o| o.message == d.message) {

@@ -196,10 +196,29 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
             Err(c) => return c,
         };
     }
-    if let Err(c) = install_clocks(ctx, &conn, &model, &compiled.sql) {
-        return c;
-    }
-    run_query(ctx, &conn, &model, q, &compiled, format)
+    // A result kept by an earlier run of the same SQL on the same data (`tally cache`); else the
+    // clocks the SQL reads, and the query, whose result is kept for the next run.
+    let result = match session.stored_result(&conn, "the query", &compiled.sql) {
+        Some(t) => Ok(t),
+        None => {
+            if let Err(c) = install_clocks(ctx, &conn, &model, &compiled.sql) {
+                return c;
+            }
+            session.run_and_keep(&conn, "the query", &compiled.sql)
+        }
+    };
+    let code = print_result(
+        ctx,
+        &conn,
+        &mut session,
+        &model,
+        q,
+        &compiled,
+        result,
+        format,
+    );
+    cache::report(ctx, &mut session);
+    code
 }
 
 /// The business clocks `sql` reads, as temporary tables of the session (`tally_duckdb::clock`).
@@ -221,15 +240,18 @@ fn install_clocks(
         })
 }
 
-fn run_query(
+#[allow(clippy::too_many_arguments)]
+fn print_result(
     ctx: &Ctx,
     conn: &tally_duckdb::duckdb::Connection,
+    session: &mut tally_duckdb::cache::Session,
     model: &Model,
     q: &QueryArgs,
     compiled: &tally_core::pipeline::Compiled,
+    result: Result<tally_duckdb::engine::ResultTable, tally_duckdb::duckdb::Error>,
     format: QueryFormat,
 ) -> u8 {
-    match tally_duckdb::engine::run(conn, &compiled.sql) {
+    match result {
         Ok(mut table) => {
             // Without an order (no --order, none in the saved query) the database returns groups
             // in any order; print them sorted by the group-by columns (the leading columns).
@@ -242,7 +264,7 @@ fn run_query(
                 table.rows.sort_by(|a, b| output::compare_rows(a, b));
             }
             print!("{}", output::render(&table, format));
-            calendars::warn_out_of_range(ctx, conn, model, &compiled.plan.query);
+            calendars::warn_out_of_range(ctx, conn, session, model, &compiled.plan.query);
             EXIT_OK
         }
         Err(e) => {

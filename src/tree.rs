@@ -134,7 +134,8 @@ pub(crate) fn run(ctx: &Ctx, args: &TreeArgs) -> u8 {
     let read = metrics
         .iter()
         .map(|m| crate::cache::metric_request(m, grain.name(), &[]));
-    crate::calendars::warn_out_of_range_of(ctx, &conn, &model, read);
+    crate::calendars::warn_out_of_range_of(ctx, &conn, &mut session, &model, read);
+    crate::cache::report(ctx, &mut session);
     EXIT_OK
 }
 

@@ -132,7 +132,8 @@ fn run(root: &Path, args: &[&str]) -> Output {
 }
 
 /// The materialisation cache across processes: the first query builds the `sql:` relation it
-/// reads, the next reads it (`-v` says which), the rows are those of `--cache off`, concurrent
+/// reads and keeps its result, the next reads both (`-v` says which), a query on the clock is
+/// never kept, the rows are those of `--cache off`, concurrent
 /// queries agree (a process that finds the cache file held runs uncached), `tally cache status`
 /// lists the table and `clear` removes the file.
 #[test]
@@ -145,12 +146,38 @@ fn the_cache_is_built_once_reused_and_shared_by_processes() {
     assert_eq!(first.status.code(), Some(0), "{}", text(&first));
     let err = String::from_utf8_lossy(&first.stderr);
     assert!(err.contains("cache: conversations: built in"), "{err}");
+    assert!(err.contains("cache: result of the query: kept ("), "{err}");
     let cache = root.join(".tally/support.tally-cache.duckdb");
     assert!(cache.is_file());
     let second = run(&root, &verbose);
     let err = String::from_utf8_lossy(&second.stderr);
     assert!(err.contains("cache: conversations: hit"), "{err}");
+    // The whole result again: read, not computed.
+    assert!(err.contains("cache: result of the query: hit ("), "{err}");
     assert_eq!(second.stdout, first.stdout);
+    // A filter on the clock: its answer changes with the day, so it is never kept. (DuckDB
+    // without its ICU extension has `now()` but no `current_date`.)
+    let mut today = verbose.clone();
+    today.extend([
+        "--where",
+        "{{ TimeDimension('metric_time', 'day') }} <= now()",
+    ]);
+    for _ in 0..2 {
+        let o = run(&root, &today);
+        assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(
+            err.contains("cache: result of the query: not kept: the SQL reads `now`"),
+            "{err}"
+        );
+    }
+    // Refresh computes it again.
+    let mut refresh = verbose.clone();
+    refresh.extend(["--cache", "refresh"]);
+    let again = run(&root, &refresh);
+    let err = String::from_utf8_lossy(&again.stderr);
+    assert!(err.contains("cache: result of the query: kept ("), "{err}");
+    assert_eq!(again.stdout, first.stdout);
     let mut off = QUERY.to_vec();
     off.extend(["--cache", "off", "-v"]);
     let plain = run(&root, &off);
@@ -167,6 +194,12 @@ fn the_cache_is_built_once_reused_and_shared_by_processes() {
     assert!(
         out.lines()
             .any(|l| l.starts_with("conversations ") && l.contains("fresh")),
+        "{}",
+        text(&status)
+    );
+    assert!(
+        out.lines()
+            .any(|l| l.starts_with("kept query results: 1 (") && l.ends_with("1 fresh, 0 stale")),
         "{}",
         text(&status)
     );

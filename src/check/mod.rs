@@ -226,7 +226,8 @@ fn read_values(
     let read = requests
         .iter()
         .map(|r| crate::cache::metric_request(&r.key.metric, r.key.grain.name(), &r.key.dims));
-    crate::calendars::warn_out_of_range_of(ctx, &conn, model, read);
+    crate::calendars::warn_out_of_range_of(ctx, &conn, &mut session, model, read);
+    crate::cache::report(ctx, &mut session);
     Ok(values)
 }
 

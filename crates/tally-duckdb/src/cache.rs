@@ -16,6 +16,21 @@
 //! or a new file renamed over it, changes the state and invalidates every entry (coarse but
 //! correct). Reads are stable while the connection is open: a read-only open holds a shared lock.
 //!
+//! Results: the rows of a query run on the local DuckDB (`tally query`, the calendar range
+//! check) are kept too, one row of `tally_query_results` per SQL text (keyed like a table, by the
+//! text as DuckDB runs it, which names the cached relations and each calendar's fingerprint)
+//! holding the rows as tally read them ([`encode_result`]), valid while the source state is the
+//! one recorded with it ([`Session::stored_result`], [`Session::run_and_keep`]). A repeated query
+//! then reads its rows instead of computing them again. A row, not a table per result: the
+//! catalog DuckDB reads on every attach stays the size of the relations, and a kept result is
+//! exactly the values the first run printed. Not kept: SQL that calls a function of the clock,
+//! chance or session state (`tally_core::sql::volatile`: its result changes while the data does
+//! not), results over [`RESULT_ROWS_MAX`] rows or [`RESULT_BYTES_MAX`] bytes, and anything with
+//! `--cache off`.
+//!
+//! The key also holds DuckDB's `TimeZone` setting (where DuckDB has one): casts between
+//! timestamps with and without a zone depend on it.
+//!
 //! Concurrency: DuckDB lets one process open a file for writing. A second `tally` process that
 //! finds the cache file locked runs without the cache (same results, the reason in `-v`); a
 //! materialisation is one transaction, so a crash leaves the old state.
@@ -32,6 +47,13 @@ use tally_core::sql::{Select, TableRef};
 /// The catalog name of the attached cache database.
 pub const CATALOG: &str = "tally_cache";
 const ENTRIES: &str = "tally_cache.main.tally_cache_entries";
+const RESULTS: &str = "tally_cache.main.tally_query_results";
+
+/// Query results of more rows than this are returned but not kept: a result that large is a
+/// listing, not an answer a dashboard asks for again, and would grow the cache file by its size.
+pub const RESULT_ROWS_MAX: u64 = 100_000;
+/// Nor are results whose encoding is larger than this (wide rows, long texts).
+pub const RESULT_BYTES_MAX: usize = 16_000_000;
 
 /// `--cache`.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -74,13 +96,24 @@ pub struct Event {
     pub outcome: Outcome,
 }
 
+/// What happened to the result of one query: `what` names it for `-v` (`the query`, `the range
+/// check of conversations`).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ResultEvent {
+    pub what: String,
+    pub outcome: Outcome,
+}
+
 /// A connection's cache: the state the entries are checked against, and what was done.
 #[derive(Debug)]
 pub struct Session {
     pub mode: Mode,
     pub status: Status,
     state: String,
+    /// DuckDB's version and time zone, read once per session ([`duckdb_version`]).
+    version: Option<String>,
     pub events: Vec<Event>,
+    pub results: Vec<ResultEvent>,
 }
 
 impl Session {
@@ -90,7 +123,9 @@ impl Session {
             mode: Mode::Off,
             status: Status::Off,
             state: String::new(),
+            version: None,
             events: Vec::new(),
+            results: Vec::new(),
         }
     }
 
@@ -125,7 +160,28 @@ impl Session {
                 Outcome::Skipped(why) => format!("cache: {what}: not cached: {why}"),
             });
         }
+        for r in &self.results {
+            let what = &r.what;
+            out.push(match &r.outcome {
+                Outcome::Hit { rows } => {
+                    format!("cache: result of {what}: hit ({})", plural_rows(*rows))
+                }
+                Outcome::Built { rows, millis, .. } => format!(
+                    "cache: result of {what}: kept ({}, computed in {millis} ms)",
+                    plural_rows(*rows)
+                ),
+                Outcome::Skipped(why) => format!("cache: result of {what}: not kept: {why}"),
+            });
+        }
         out
+    }
+}
+
+fn plural_rows(n: u64) -> String {
+    if n == 1 {
+        "1 row".to_string()
+    } else {
+        format!("{n} rows")
     }
 }
 
@@ -234,7 +290,9 @@ fn try_attach(conn: &Connection, db: &Path, path: &Path) -> Result<String, Strin
         .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
     let create = format!(
         "CREATE TABLE IF NOT EXISTS {ENTRIES} (name VARCHAR PRIMARY KEY, model VARCHAR, \
-         business BOOLEAN, source_state VARCHAR, row_count BIGINT, build_ms BIGINT, sql VARCHAR)"
+         business BOOLEAN, source_state VARCHAR, row_count BIGINT, build_ms BIGINT, sql VARCHAR);\n\
+         CREATE TABLE IF NOT EXISTS {RESULTS} (key VARCHAR PRIMARY KEY, source_state VARCHAR, \
+         row_count BIGINT, run_ms BIGINT, sql VARCHAR, result VARCHAR);"
     );
     if let Err(e) = conn.execute_batch(&create) {
         let _ = conn.execute_batch(&format!("DETACH {CATALOG}"));
@@ -275,13 +333,23 @@ pub fn relations_read(plan: &Plan) -> BTreeSet<(usize, bool)> {
     out
 }
 
-/// The version of the DuckDB library `conn` runs on (the bundled one); entries of another DuckDB
-/// are rebuilt. Asked of the connection the command already has: a second, in-memory database
-/// instance for it (as before) initialised DuckDB again on every hit, static extensions and all.
+/// The version of the DuckDB library `conn` runs on (the bundled one) and its time zone setting
+/// (none without ICU); entries of another DuckDB or zone are rebuilt. Asked of the connection the
+/// command already has: a second, in-memory database instance for it (as before) initialised
+/// DuckDB again on every hit, static extensions and all.
 fn duckdb_version(conn: &Connection) -> String {
-    conn.query_row("SELECT library_version FROM pragma_version()", [], |r| {
-        r.get::<_, String>(0)
-    })
+    conn.query_row(
+        "SELECT library_version, (SELECT string_agg(value, ',') FROM duckdb_settings() \
+         WHERE name = 'TimeZone') FROM pragma_version()",
+        [],
+        |r| {
+            let version = r.get::<_, String>(0)?;
+            Ok(match r.get::<_, Option<String>>(1)? {
+                Some(zone) => format!("{version} tz {zone}"),
+                None => version,
+            })
+        },
+    )
     .unwrap_or_default()
 }
 
@@ -306,7 +374,7 @@ impl Session {
         if !self.attached() {
             return false;
         }
-        let version = duckdb_version(conn);
+        let version = self.version(conn);
         let mut changed = false;
         for &(index, business) in used {
             let Some(sm) = model.semantic_models.get(index) else {
@@ -325,7 +393,12 @@ impl Session {
                 };
             let name = table_name_with(&version, &rendered);
             let clocks = crate::clock::clocks_read(model, &rendered);
-            let outcome = self.ensure(conn, &sm.name, business, &name, &rendered, &clocks);
+            let outcome = match tally_core::sql::volatile::volatile_word(&rendered) {
+                Some(word) => Outcome::Skipped(format!(
+                    "its SQL reads `{word}`, whose value changes while the data does not"
+                )),
+                None => self.ensure(conn, &sm.name, business, &name, &rendered, &clocks),
+            };
             let cached = !matches!(outcome, Outcome::Skipped(_));
             self.events.push(Event {
                 model: sm.name.clone(),
@@ -424,6 +497,219 @@ impl Session {
     }
 }
 
+impl Session {
+    fn version(&mut self, conn: &Connection) -> String {
+        self.version
+            .get_or_insert_with(|| duckdb_version(conn))
+            .clone()
+    }
+
+    /// Why the result of `sql` is not kept, if it is not: the cache is off or unavailable (an
+    /// empty reason: nothing to say), or the SQL's result changes while the data does not.
+    fn result_not_kept(&self, sql: &str) -> Option<String> {
+        if !self.attached() {
+            return Some(String::new());
+        }
+        tally_core::sql::volatile::volatile_word(sql)
+            .map(|w| format!("the SQL reads `{w}`, whose value changes while the data does not"))
+    }
+
+    /// The kept result of `sql` when it is fresh (same text, same source state, `--cache on`):
+    /// the rows, in their order, and columns the query gave when it was kept. `None` when there
+    /// is none or it cannot be read (then the caller runs the query, usually through
+    /// [`Session::run_and_keep`]).
+    pub fn stored_result(
+        &mut self,
+        conn: &Connection,
+        what: &str,
+        sql: &str,
+    ) -> Option<crate::engine::ResultTable> {
+        if self.mode != Mode::On || self.result_not_kept(sql).is_some() {
+            return None;
+        }
+        let key = result_key_with(&self.version(conn), sql);
+        let (state, text, encoded): (String, String, String) = conn
+            .query_row(
+                &format!("SELECT source_state, sql, result FROM {RESULTS} WHERE key = ?"),
+                [&key],
+                |r| Ok((r.get(0)?, r.get(1)?, r.get(2)?)),
+            )
+            .ok()?;
+        if state != self.state || text != sql {
+            return None;
+        }
+        let table = decode_result(&encoded)?;
+        self.results.push(ResultEvent {
+            what: what.to_string(),
+            outcome: Outcome::Hit {
+                rows: table.rows.len() as u64,
+            },
+        });
+        Some(table)
+    }
+
+    /// Run `sql` and keep its result for the next run (one row of the cache, replacing a stale
+    /// one), unless it is not to be kept ([`RESULT_ROWS_MAX`], [`RESULT_BYTES_MAX`], volatile
+    /// SQL, the cache off). The rows and the error are the query's either way: keeping is
+    /// attempted only after the query ran, and a failure to keep is said with `-v`.
+    pub fn run_and_keep(
+        &mut self,
+        conn: &Connection,
+        what: &str,
+        sql: &str,
+    ) -> Result<crate::engine::ResultTable, duckdb::Error> {
+        let skipped = self.result_not_kept(sql);
+        let started = Instant::now();
+        let table = crate::engine::run(conn, sql)?;
+        let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
+        let outcome = match skipped {
+            Some(why) if why.is_empty() => return Ok(table),
+            Some(why) => Outcome::Skipped(why),
+            None => self.keep(conn, sql, &table, millis),
+        };
+        self.results.push(ResultEvent {
+            what: what.to_string(),
+            outcome,
+        });
+        Ok(table)
+    }
+
+    fn keep(
+        &mut self,
+        conn: &Connection,
+        sql: &str,
+        table: &crate::engine::ResultTable,
+        millis: u64,
+    ) -> Outcome {
+        let rows = table.rows.len() as u64;
+        if rows > RESULT_ROWS_MAX {
+            return Outcome::Skipped(format!(
+                "{rows} rows, more than the {RESULT_ROWS_MAX} a kept result holds"
+            ));
+        }
+        let encoded = encode_result(table);
+        if encoded.len() > RESULT_BYTES_MAX {
+            return Outcome::Skipped(format!(
+                "{} MB, more than the {} MB a kept result holds",
+                encoded.len() / 1_000_000,
+                RESULT_BYTES_MAX / 1_000_000
+            ));
+        }
+        let key = result_key_with(&self.version(conn), sql);
+        let replaced = conn
+            .query_row(
+                &format!("SELECT count(*) FROM {RESULTS} WHERE key = ?"),
+                [&key],
+                |r| r.get::<_, i64>(0),
+            )
+            .unwrap_or(0)
+            > 0;
+        let write = || -> Result<(), duckdb::Error> {
+            conn.execute_batch("BEGIN TRANSACTION")?;
+            conn.execute(&format!("DELETE FROM {RESULTS} WHERE key = ?"), [&key])?;
+            conn.execute(
+                &format!(
+                    "INSERT INTO {RESULTS} (key, source_state, row_count, run_ms, sql, result) \
+                     VALUES (?, ?, ?, ?, ?, ?)"
+                ),
+                duckdb::params![key, self.state, rows as i64, millis as i64, sql, encoded],
+            )?;
+            conn.execute_batch("COMMIT")
+        };
+        match write() {
+            Ok(()) => Outcome::Built {
+                rows,
+                millis,
+                replaced,
+            },
+            Err(e) => {
+                let _ = conn.execute_batch("ROLLBACK");
+                Outcome::Skipped(first_line(&e))
+            }
+        }
+    }
+
+    /// [`Session::stored_result`], else [`Session::run_and_keep`].
+    pub fn query(
+        &mut self,
+        conn: &Connection,
+        what: &str,
+        sql: &str,
+    ) -> Result<crate::engine::ResultTable, duckdb::Error> {
+        match self.stored_result(conn, what, sql) {
+            Some(t) => Ok(t),
+            None => self.run_and_keep(conn, what, sql),
+        }
+    }
+}
+
+/// The key of a query's result: [`table_name_with`] of the text marked as a result.
+fn result_key_with(version: &str, sql: &str) -> String {
+    let name = table_name_with(&format!("{version} result"), sql);
+    format!("q_{}", &name[2..])
+}
+
+/// A result as one JSON text: `{"columns": [..], "rows": [[cell, ..], ..]}`, a cell being `null`,
+/// `true`/`false`, an integer (`Value::Int`), a string (`Value::Text`), `["f", "<f64>"]` (the
+/// shortest text that reads back as the same float, NaN and infinities included) or
+/// `["t", "<date or timestamp>"]`.
+fn encode_result(t: &crate::engine::ResultTable) -> String {
+    use crate::engine::Value;
+    use serde_json::json;
+    let cell = |v: &Value| match v {
+        Value::Null => serde_json::Value::Null,
+        Value::Bool(b) => json!(b),
+        Value::Int(i) => json!(i),
+        Value::Float(x) => json!(["f", x.to_string()]),
+        Value::Text(s) => json!(s),
+        Value::Time(s) => json!(["t", s]),
+    };
+    let rows: Vec<serde_json::Value> = t
+        .rows
+        .iter()
+        .map(|r| serde_json::Value::Array(r.iter().map(cell).collect()))
+        .collect();
+    json!({ "columns": t.columns, "rows": rows }).to_string()
+}
+
+/// [`encode_result`] read back; `None` for anything it did not write.
+fn decode_result(text: &str) -> Option<crate::engine::ResultTable> {
+    use crate::engine::Value;
+    use serde_json::Value as J;
+    let cell = |c: &J| -> Option<Value> {
+        Some(match c {
+            J::Null => Value::Null,
+            J::Bool(b) => Value::Bool(*b),
+            J::Number(n) => Value::Int(n.as_i64()?),
+            J::String(s) => Value::Text(s.clone()),
+            J::Array(a) => match (a.first()?.as_str()?, a.get(1)?.as_str()?) {
+                ("f", x) => Value::Float(x.parse().ok()?),
+                ("t", s) => Value::Time(s.to_string()),
+                _ => return None,
+            },
+            J::Object(_) => return None,
+        })
+    };
+    let doc: J = serde_json::from_str(text).ok()?;
+    let columns = doc
+        .get("columns")?
+        .as_array()?
+        .iter()
+        .map(|c| c.as_str().map(str::to_string))
+        .collect::<Option<Vec<_>>>()?;
+    let rows = doc
+        .get("rows")?
+        .as_array()?
+        .iter()
+        .map(|r| {
+            let r = r.as_array()?;
+            (r.len() == columns.len()).then_some(())?;
+            r.iter().map(cell).collect::<Option<Vec<_>>>()
+        })
+        .collect::<Option<Vec<_>>>()?;
+    Some(crate::engine::ResultTable { columns, rows })
+}
+
 /// The table of a rendered SQL text: a 128-bit digest of tally's and DuckDB's versions and the
 /// text (two SipHash passes with different prefixes). The entry keeps the text, which a hit must
 /// match, so a collision or another hash function after a Rust upgrade costs a rebuild, never a
@@ -447,6 +733,51 @@ pub struct Entry {
     pub rows: u64,
     /// Built against the database's current state.
     pub fresh: bool,
+}
+
+/// The kept query results of a cache file (`tally cache status`).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct Results {
+    pub count: u64,
+    pub rows: u64,
+    /// Kept against the database's current state.
+    pub fresh: u64,
+}
+
+/// The kept results of the cache of `db` (read-only; none without a cache file or in a file of a
+/// tally that kept none).
+pub fn results(db: &Path) -> Result<Results, String> {
+    let path = cache_path(db);
+    if !path.is_file() {
+        return Ok(Results::default());
+    }
+    let state = source_state(db)?;
+    let conn = crate::engine::open_read_only(&path)
+        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    let exists: i64 = conn
+        .query_row(
+            "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tally_query_results'",
+            [],
+            |r| r.get(0),
+        )
+        .map_err(|e| first_line(&e))?;
+    if exists == 0 {
+        return Ok(Results::default());
+    }
+    conn.query_row(
+        "SELECT count(*), coalesce(sum(row_count), 0)::BIGINT, count(*) FILTER (WHERE source_state = ?) \
+         FROM tally_query_results",
+        [&state],
+        |r| {
+            let n = |i: usize| r.get::<_, i64>(i).map(|v| u64::try_from(v).unwrap_or(0));
+            Ok(Results {
+                count: n(0)?,
+                rows: n(1)?,
+                fresh: n(2)?,
+            })
+        },
+    )
+    .map_err(|e| first_line(&e))
 }
 
 /// The entries of the cache of `db` (read-only; none when there is no cache file).
@@ -504,4 +835,67 @@ pub fn clear(db: &Path) -> Result<bool, String> {
     wal.push(".wal");
     let _ = std::fs::remove_file(PathBuf::from(wal));
     Ok(true)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{decode_result, encode_result};
+    use crate::engine::{ResultTable, Value};
+
+    #[test]
+    fn a_kept_result_reads_back_as_the_same_values() {
+        let t = ResultTable {
+            columns: vec!["k".into(), "x".into(), "when".into(), "note".into()],
+            rows: vec![
+                vec![
+                    Value::Int(i64::MIN),
+                    Value::Float(0.1 + 0.2),
+                    Value::Time("2026-01-01 08:00:00.000001".into()),
+                    Value::Text("[\"f\", \"1\"]".into()),
+                ],
+                vec![
+                    Value::Null,
+                    Value::Float(f64::NAN),
+                    Value::Time("2026-01-01".into()),
+                    Value::Bool(true),
+                ],
+                vec![
+                    Value::Int(0),
+                    Value::Float(-0.0),
+                    Value::Null,
+                    Value::Text(String::new()),
+                ],
+                vec![
+                    Value::Int(i64::MAX),
+                    Value::Float(f64::NEG_INFINITY),
+                    Value::Null,
+                    Value::Float(1e300),
+                ],
+            ],
+        };
+        let back = decode_result(&encode_result(&t)).expect("reads back");
+        assert_eq!(back.columns, t.columns);
+        // NaN is not equal to itself: compare the bits of floats.
+        let same = |a: &Value, b: &Value| match (a, b) {
+            (Value::Float(x), Value::Float(y)) => x.to_bits() == y.to_bits(),
+            _ => a == b,
+        };
+        assert_eq!(back.rows.len(), t.rows.len());
+        for (a, b) in back.rows.iter().zip(&t.rows) {
+            assert!(a.iter().zip(b).all(|(x, y)| same(x, y)), "{a:?} vs {b:?}");
+        }
+        let empty = ResultTable {
+            columns: vec!["n".into()],
+            rows: vec![],
+        };
+        assert_eq!(decode_result(&encode_result(&empty)), Some(empty));
+        for bad in [
+            "",
+            "{}",
+            "{\"columns\": [\"a\"], \"rows\": [[1, 2]]}",
+            "[1]",
+        ] {
+            assert_eq!(decode_result(bad), None, "{bad}");
+        }
+    }
 }

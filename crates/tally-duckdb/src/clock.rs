@@ -156,9 +156,11 @@ pub fn install_clock(conn: &duckdb::Connection, c: &Clock) -> Result<(), duckdb:
 /// `query` reads, one aggregate over the model's own relation (no clock join) counting the rows
 /// with a timestamp outside their calendar's range (`tally_core::model::business_range`). A query
 /// that reads no business duration runs nothing more. Warnings only: the query's rows are
-/// unchanged.
+/// unchanged. Each check's one row is kept in `cache` like a query's result (its SQL reads the
+/// model's cached table when there is one), so a repeated query does not scan the model again.
 pub fn range_warnings(
     conn: &duckdb::Connection,
+    cache: &mut crate::cache::Session,
     model: &Model,
     query: &tally_core::sql::Query,
 ) -> Result<Vec<tally_core::diag::Diagnostic>, String> {
@@ -167,7 +169,10 @@ pub fn range_warnings(
         .map_err(|d| d.message)?;
     let mut out = Vec::new();
     for c in checks {
-        let t = crate::engine::run(conn, &c.sql).map_err(|e| e.to_string())?;
+        let what = format!("the range check of {}", model.semantic_models[c.model].name);
+        let t = cache
+            .query(conn, &what, &c.sql)
+            .map_err(|e| e.to_string())?;
         if let Some(row) = t.rows.first() {
             out.extend(tally_core::model::business_range::range_warnings(
                 &model.semantic_models[c.model],

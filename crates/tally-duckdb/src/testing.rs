@@ -214,11 +214,16 @@ pub fn run_test(model: &Model, test: &MetricTest) -> TestReport {
     report.actual = Some(actual);
     // Fixture rows outside a calendar's range make NULL durations: said, as a query says it. A
     // check that cannot run changes nothing (the test's own query ran).
-    report.warnings = crate::clock::range_warnings(&conn, model, &compiled.plan.query)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|d| d.at_if_unset(test.name.span))
-        .collect();
+    report.warnings = crate::clock::range_warnings(
+        &conn,
+        &mut crate::cache::Session::off(),
+        model,
+        &compiled.plan.query,
+    )
+    .unwrap_or_default()
+    .into_iter()
+    .map(|d| d.at_if_unset(test.name.span))
+    .collect();
     report
 }
 

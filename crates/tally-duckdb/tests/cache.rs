@@ -83,8 +83,21 @@ fn run_cached(
     } else {
         compiled.sql
     };
-    tally_duckdb::clock::install_read(conn, model, &sql).expect("clocks");
-    sorted(engine::run(conn, &sql).unwrap_or_else(|e| panic!("{metric}: {e}")))
+    // The result kept by an earlier run, else the query (its result kept), as `tally query`.
+    let table = match session.stored_result(conn, metric, &sql) {
+        Some(t) => t,
+        None => {
+            tally_duckdb::clock::install_read(conn, model, &sql).expect("clocks");
+            session
+                .run_and_keep(conn, metric, &sql)
+                .unwrap_or_else(|e| panic!("{metric}: {e}"))
+        }
+    };
+    sorted(table)
+}
+
+fn result_events(session: &cache::Session) -> Vec<Outcome> {
+    session.results.iter().map(|r| r.outcome.clone()).collect()
 }
 
 fn run_plain(conn: &duckdb::Connection, model: &Model, metric: &str) -> ResultTable {
@@ -121,6 +134,16 @@ fn every_metric_gives_the_same_rows_with_and_without_the_cache() {
         }
     }
     assert!(problems.is_empty(), "{}", problems.join("\n"));
+    // Each metric's result was kept by its first run and read by its second.
+    for (i, m) in metrics.iter().enumerate() {
+        let pair = &session.results[2 * i..2 * i + 2];
+        assert!(
+            pair.iter().all(|r| &r.what == m)
+                && matches!(pair[0].outcome, Outcome::Built { .. })
+                && matches!(pair[1].outcome, Outcome::Hit { .. }),
+            "{m}: {pair:?}"
+        );
+    }
     // Every `sql:` model some metric reads was cached (built once, read after).
     let built: BTreeSet<(&str, bool)> = session
         .events
@@ -197,6 +220,7 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
             events_of(&s, "conversations")[..],
             [Outcome::Hit { .. }]
         ));
+        assert!(matches!(result_events(&s)[..], [Outcome::Hit { .. }]));
     }
     // A source table changes: half of the conversations' rows go.
     {
@@ -211,6 +235,15 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         events_of(&s, "conversations")[..],
         [Outcome::Built { replaced: true, .. }]
     ));
+    // The result kept before the change is stale: computed and kept again.
+    assert!(
+        matches!(
+            result_events(&s)[..],
+            [Outcome::Built { replaced: true, .. }]
+        ),
+        "{:?}",
+        s.results
+    );
     let plain = engine::open_project_database(&db).unwrap();
     assert!(common::same_rows(
         &after,
@@ -272,6 +305,28 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
         ),
         "{conv_events:?}"
     );
+    // SQL that calls a function of chance or of the clock is never cached: neither the
+    // relation nor a result that reads it. The rows are still the query's.
+    let text = std::fs::read_to_string(&conv).unwrap();
+    let edited = text.replacen("AND TRUE", "AND random() < 2", 1);
+    assert_ne!(text, edited);
+    std::fs::write(&conv, edited).unwrap();
+    for _ in 0..2 {
+        s2.events.clear();
+        s2.results.clear();
+        let rows = run_cached(&conn, &mut s2, &mut load_from(copy.path()), "reopen_rate");
+        assert!(common::same_rows(&rows, &with_var));
+        let conv_events = events_of(&s2, "conversations");
+        assert!(
+            matches!(&conv_events[..], [Outcome::Skipped(why)] if why.contains("`random`")),
+            "{conv_events:?}"
+        );
+        assert!(
+            matches!(&result_events(&s2)[..], [Outcome::Skipped(why)] if why.contains("`random`")),
+            "{:?}",
+            s2.results
+        );
+    }
     // Refresh rebuilds what is used even when fresh.
     drop(conn);
     drop(plain);
@@ -522,4 +577,109 @@ fn scanned_durations(q: &tally_core::sql::Query, sm: usize) -> Vec<Vec<usize>> {
         }
     }
     out
+}
+
+/// Kept results come back exactly as the query gave them (rows in the query's order, the same
+/// values and column names); SQL whose answer changes while the data does not (the clock,
+/// chance) and results over the size limit are returned but never kept; a change of the
+/// database makes every kept result stale.
+#[test]
+fn query_results_are_kept_in_order_and_only_when_stable() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let plain = engine::open_project_database(&db).unwrap();
+    let ordered = "SELECT hash(id) % 7 AS k, count(*) AS n, min(created_at) AS first, \
+                   avg(length(id)) / 3 AS ratio \
+                   FROM intercom.conversation_history GROUP BY 1 ORDER BY n DESC, k";
+    let expected = engine::run(&plain, ordered).unwrap();
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert!(s.stored_result(&conn, "q", ordered).is_none());
+    assert_eq!(s.query(&conn, "q", ordered).unwrap(), expected);
+    assert_eq!(s.query(&conn, "q", ordered).unwrap(), expected);
+    assert!(matches!(
+        result_events(&s)[..],
+        [
+            Outcome::Built {
+                rows: 7,
+                replaced: false,
+                ..
+            },
+            Outcome::Hit { rows: 7 }
+        ]
+    ));
+    // Another process later: still a hit, still the same table.
+    drop(conn);
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert_eq!(s.stored_result(&conn, "q", ordered), Some(expected.clone()));
+
+    s.results.clear();
+    for sql in [
+        "SELECT count(*) AS n FROM intercom.conversation_history WHERE created_at < now()",
+        "SELECT random() < 2 AS r",
+    ] {
+        if let Err(e) = engine::run(&plain, sql) {
+            panic!("{sql}: {e}");
+        }
+        for _ in 0..2 {
+            s.query(&conn, "clock", sql).unwrap();
+        }
+    }
+    let outcomes = result_events(&s);
+    assert_eq!(outcomes.len(), 4);
+    assert!(
+        outcomes
+            .iter()
+            .all(|o| matches!(o, Outcome::Skipped(why) if why.contains("changes while the data does not"))),
+        "{outcomes:?}"
+    );
+
+    s.results.clear();
+    let big = format!(
+        "SELECT range AS i FROM range({}) ORDER BY i",
+        cache::RESULT_ROWS_MAX + 1
+    );
+    for _ in 0..2 {
+        let t = s.query(&conn, "big", &big).unwrap();
+        assert_eq!(t.rows.len() as u64, cache::RESULT_ROWS_MAX + 1);
+    }
+    assert!(
+        result_events(&s)
+            .iter()
+            .all(|o| matches!(o, Outcome::Skipped(why) if why.contains("more than"))),
+        "{:?}",
+        s.results
+    );
+    // A query that fails gives its own error, and nothing is kept.
+    let bad = "SELECT no_such_column FROM intercom.conversation_history";
+    let plain_err = engine::run(&plain, bad).unwrap_err().to_string();
+    assert_eq!(
+        s.query(&conn, "bad", bad).unwrap_err().to_string(),
+        plain_err
+    );
+    assert!(s.stored_result(&conn, "bad", bad).is_none());
+    drop(conn);
+    drop(plain);
+    assert_eq!(cache::results(&db).unwrap().count, 1);
+
+    // The database changes: the kept result is stale and is computed again.
+    {
+        let rw = engine::open(Some(&db)).unwrap();
+        rw.execute_batch("DELETE FROM intercom.conversation_history WHERE hash(id) % 7 = 0")
+            .unwrap();
+    }
+    assert_eq!(cache::results(&db).unwrap().fresh, 0);
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    assert!(s.stored_result(&conn, "q", ordered).is_none());
+    let after = s.query(&conn, "q", ordered).unwrap();
+    assert_ne!(after, expected);
+    assert_eq!(
+        after,
+        engine::run(&engine::open_project_database(&db).unwrap(), ordered).unwrap()
+    );
+    // Off: neither read nor kept.
+    drop(conn);
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::Off).unwrap();
+    assert!(s.stored_result(&conn, "q", ordered).is_none());
+    s.query(&conn, "q", ordered).unwrap();
+    assert!(s.results.is_empty());
 }

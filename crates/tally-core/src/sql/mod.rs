@@ -11,6 +11,7 @@
 pub mod range_check;
 pub mod reads;
 pub mod user;
+pub mod volatile;
 
 use crate::dialect::{Dialect, PercentileSpec};
 use crate::model::AggKind;
