@@ -96,6 +96,15 @@ fn run_tally(
     Ok((out, took))
 }
 
+/// What the figures ran on: the generated database of `n` conversations, or the file `--duckdb`
+/// named (whose size the benchmark does not know).
+fn data_label(opts: &Options, n: usize, db: &Path) -> String {
+    match opts.duckdb {
+        Some(_) => format!("the database {}", db.display()),
+        None => format!("{n} conversations ({})", db.display()),
+    }
+}
+
 pub(crate) fn run(opts: &Options) -> Result<(), String> {
     if opts.hits {
         return hits(opts);
@@ -109,10 +118,10 @@ pub(crate) fn run(opts: &Options) -> Result<(), String> {
     println!("## The materialisation cache\n");
     println!("machine: {}\n", crate::machine());
     println!(
-        "{} metrics by month on {n} conversations ({}); `tally query` as a process, wall time; \
+        "{} metrics by month on {}; `tally query` as a process, wall time; \
          second run: median of {} runs\n",
         metrics.len(),
-        db.display(),
+        data_label(opts, n, &db),
         opts.runs
     );
     timed(&tally, project, &["cache", "clear", "--duckdb", &dbs])?;
@@ -238,10 +247,10 @@ fn hits(opts: &Options) -> Result<(), String> {
     }
     rows.sort_by(|a, b| b.2.cmp(&a.2).then_with(|| a.0.cmp(&b.0)));
     println!(
-        "{} metrics by month on {n} conversations ({}), `tally query` as a process: a first run \
+        "{} metrics by month on {}, `tally query` as a process: a first run \
          with the cache on (builds what is missing), then {} hits: median wall time, mean CPU time\n",
         rows.len(),
-        db.display(),
+        data_label(opts, n, &db),
         opts.runs
     );
     println!("| metric | hit CPU | hit wall | first run wall / CPU |\n|---|---:|---:|---:|");

@@ -214,6 +214,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     }
     let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
     setup(&conn)?;
+    limit_memory(&conn, opts)?;
     let mut queries = parse_sections(METRICS_SQL);
     queries.extend(parse_sections(TIME_SQL));
     if let Some(only) = &opts.only {
@@ -329,6 +330,7 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
         );
         let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
         setup(&conn)?;
+        limit_memory(&conn, opts)?;
         if !opts.sql.is_empty() {
             return explain_files(&conn, &model, opts);
         }
@@ -485,6 +487,19 @@ fn setup(conn: &tally_duckdb::duckdb::Connection) -> Result<(), String> {
     .map_err(|e| e.to_string())?;
     conn.execute_batch(CALENDARS_SQL)
         .map_err(|e| format!("benches/sql/calendars.sql: {e}"))
+}
+
+/// `--memory-limit SIZE`: DuckDB's memory limit for this connection (it spills larger operators
+/// to a temporary directory beside the database); DuckDB's default is 80% of the machine's memory.
+fn limit_memory(conn: &tally_duckdb::duckdb::Connection, opts: &Options) -> Result<(), String> {
+    let Some(size) = &opts.memory_limit else {
+        return Ok(());
+    };
+    conn.execute_batch(&format!(
+        "SET memory_limit = '{}'",
+        size.replace('\'', "''")
+    ))
+    .map_err(|e| format!("--memory-limit {size}: {e}"))
 }
 
 /// Whether two results have the same rows (in any order; numbers within a relative 1e-9).

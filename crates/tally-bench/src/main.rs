@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
-//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--project DIR] [--duckdb FILE]
+//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--memory-limit 8GB] [--project DIR] [--duckdb FILE]
 //! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there)
 //! tally-bench explain --sql FILE [--sql FILE ..] [--runs N] [--conversations N] [--duckdb FILE]  (SQL files, clocks installed; --runs: paired timing)
 //! tally-bench all  (both, with their defaults)
@@ -66,7 +66,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--hits] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--hits] [--memory-limit SIZE] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -109,6 +109,9 @@ pub struct Options {
     pub sql: Vec<PathBuf>,
     /// `cache --hits`: only the cache hits, on the cache as it is.
     pub hits: bool,
+    /// `exec`, `explain`: DuckDB's `memory_limit` for the benchmark's connection (`8GB`), so that
+    /// a 10M-conversation query spills to disk instead of growing past the machine's memory.
+    pub memory_limit: Option<String>,
 }
 
 impl Options {
@@ -128,6 +131,7 @@ impl Options {
             queries: Vec::new(),
             sql: Vec::new(),
             hits: false,
+            memory_limit: None,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -149,6 +153,7 @@ impl Options {
                 "--query" => o.queries.push(value()),
                 "--sql" => o.sql.push(PathBuf::from(value())),
                 "--hits" => o.hits = true,
+                "--memory-limit" => o.memory_limit = Some(value()),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),
                 "--seconds" => o.seconds = numbers(&value()).first().copied().unwrap_or(60) as u64,

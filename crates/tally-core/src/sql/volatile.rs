@@ -1,6 +1,6 @@
 //! Whether a SQL text's result can change while the data it reads does not: it calls a function
 //! of the clock (`current_date`, `now()`), of chance (`random()`, `uuid()`), of a sequence or of
-//! a session setting. Local caches of results (`tally_duckdb::cache`) keep no such result: a
+//! a session setting. The local engine's caches of results keep no such result: a
 //! result keyed by its SQL text and its tables' state would otherwise be yesterday's answer.
 //!
 //! The check reads words, not a parse: an unquoted word of the list anywhere outside a string
