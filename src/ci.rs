@@ -409,7 +409,7 @@ pub(crate) fn diff(
     data: bool,
     duckdb: Option<&Path>,
 ) -> u8 {
-    let values = |b: &Model, h: &Model, d: &tally_core::diff::ModelDiff| {
+    let values = |b: &mut Model, h: &mut Model, d: &tally_core::diff::ModelDiff| {
         let v = value_changes(ctx, b, h, d, duckdb);
         (v.to_json(), v.to_markdown())
     };
@@ -681,10 +681,15 @@ fn percent(r: f64) -> String {
 }
 
 /// A metric by month on an open database: month -> value.
+/// A metric by month as `tally query` computes it on the local DuckDB: the `sql:` relations it
+/// reads cached (`tally cache`), its result kept for the next run.
 fn by_month(
-    model: &Model,
+    ctx: &Ctx,
+    model: &mut Model,
     metric: &str,
+    label: &str,
     conn: &tally_duckdb::duckdb::Connection,
+    session: &mut tally_duckdb::cache::Session,
 ) -> Result<Vec<(String, Option<f64>)>, String> {
     use tally_core::yaml::Spanned;
     let req = tally_core::plan::QueryRequest {
@@ -693,20 +698,35 @@ fn by_month(
         order_by: vec![Spanned::synthetic("metric_time__month".to_string())],
         ..Default::default()
     };
-    let compiled = tally_core::pipeline::compile_with(
-        model,
-        tally_core::dialect::Dialect::DuckDb,
-        tally_core::pipeline::ClockForm::Relation,
-        &req,
-    )
-    .map_err(|d| {
-        d.first()
-            .map(|d| format!("{}: {}", d.code, d.message))
-            .unwrap_or_default()
-    })?;
-    tally_duckdb::clock::install_read(conn, model, &compiled.sql).map_err(|e| e.to_string())?;
-    let table = tally_duckdb::engine::run(conn, &compiled.sql)
-        .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?;
+    let compile = |model: &Model| {
+        tally_core::pipeline::compile_with(
+            model,
+            tally_core::dialect::Dialect::DuckDb,
+            tally_core::pipeline::ClockForm::Relation,
+            &req,
+        )
+        .map_err(|d| {
+            d.first()
+                .map(|d| format!("{}: {}", d.code, d.message))
+                .unwrap_or_default()
+        })
+    };
+    let mut compiled = compile(model)?;
+    if crate::cache::prepare(ctx, session, conn, model, [&compiled.plan]) {
+        compiled = compile(model)?;
+    }
+    let what = format!("{metric} ({label})");
+    let table = match session.stored_result(conn, &what, &compiled.sql) {
+        Some(t) => t,
+        None => {
+            tally_duckdb::clock::install_read(conn, model, &compiled.sql)
+                .map_err(|e| e.to_string())?;
+            session
+                .run_and_keep(conn, &what, &compiled.sql)
+                .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?
+        }
+    };
+    crate::cache::report(ctx, session);
     Ok(table
         .rows
         .iter()
@@ -727,8 +747,8 @@ fn by_month(
 
 fn value_changes(
     ctx: &Ctx,
-    base: &Model,
-    head: &Model,
+    base: &mut Model,
+    head: &mut Model,
     d: &tally_core::diff::ModelDiff,
     flag: Option<&Path>,
 ) -> ValueChanges {
@@ -753,26 +773,32 @@ fn value_changes(
             path.display()
         ));
     }
-    // Both versions of the project run sandboxed, like `tally query`.
-    let conn = match tally_duckdb::engine::open_project_database(&path) {
+    // Both versions of the project run sandboxed, like `tally query`, and share its cache: a
+    // `sql:` relation both definitions read is one table, and a side whose query did not change
+    // since the last run (the base, usually) reads its kept result.
+    let (conn, mut session) = match tally_duckdb::engine::open_project_database_cached(
+        &path,
+        crate::cache::mode(ctx.cache),
+    ) {
         Ok(c) => c,
         Err(e) => return ValueChanges::Skipped(format!("cannot open `{}`: {e}", path.display())),
     };
+    crate::cache::report(ctx, &mut session);
     // Statuses are judged at the project's evaluation time, as `tally check` does.
     let as_of = crate::check::evaluation_time(head, None).ok();
     // Metrics whose values may move, and those whose targets, bands or maturity changed.
-    let mut names: Vec<&str> = d
+    let mut names: Vec<String> = d
         .affected
         .iter()
         .filter(|a| a.values_may_change)
-        .map(|a| a.name.as_str())
+        .map(|a| a.name.clone())
         .collect();
     for m in head.checks.metrics.keys() {
-        if !names.contains(&m.as_str())
+        if !names.contains(m)
             && tally_core::targets::describe::fields(base, m)
                 != tally_core::targets::describe::fields(head, m)
         {
-            names.push(m);
+            names.push(m.clone());
         }
     }
     let mut metrics = Vec::new();
@@ -784,17 +810,17 @@ fn value_changes(
             .and_then(|m| m.renamed_from.clone());
         let base_name = renamed_from.unwrap_or_else(|| name.to_string());
         let mut notes = Vec::new();
-        let mut side = |model: &Model, name: &str, label: &str| -> Vec<(String, Option<f64>)> {
+        let mut side = |model: &mut Model, name: &str, label: &str| -> Vec<(String, Option<f64>)> {
             if !model.metrics.contains_key(name) {
                 return Vec::new();
             }
-            by_month(model, name, &conn).unwrap_or_else(|e| {
+            by_month(ctx, model, name, label, &conn, &mut session).unwrap_or_else(|e| {
                 notes.push(format!("{label}: {e}"));
                 Vec::new()
             })
         };
         let b = side(base, &base_name, "base");
-        let h = side(head, name, "head");
+        let h = side(head, &name, "head");
         let mut months: Vec<String> = b.iter().chain(&h).map(|(m, _)| m.clone()).collect();
         months.sort();
         months.dedup();
@@ -807,10 +833,10 @@ fn value_changes(
             })
             .collect();
         let flips = as_of
-            .map(|t| flips(base, head, &base_name, name, &rows, t))
+            .map(|t| flips(base, head, &base_name, &name, &rows, t))
             .unwrap_or_default();
         metrics.push(MetricValues {
-            metric: name.to_string(),
+            metric: name,
             rows,
             notes,
             flips,

@@ -153,7 +153,7 @@ fn base_model(
 /// What `--data` adds to the report: the metrics' values by month under both definitions, as
 /// JSON (`data`) and as Markdown; computed on DuckDB (`ci::value_changes`, engine only).
 pub(crate) type DataChanges<'a> =
-    &'a dyn Fn(&Model, &Model, &tally_core::diff::ModelDiff) -> (serde_json::Value, String);
+    &'a dyn Fn(&mut Model, &mut Model, &tally_core::diff::ModelDiff) -> (serde_json::Value, String);
 
 /// `tally diff --base <ref> [--format markdown|json]`, and with `data` (`--data`, in the engine)
 /// the values that move.
@@ -191,7 +191,7 @@ pub(crate) fn run(ctx: &Ctx, base: &str, format: DiffFormat, data: Option<DataCh
             return report::fail(ctx, d, EXIT_USAGE);
         }
     };
-    let (base_model, base_errors) = match base_model(ctx, &toplevel, &prefix, &commit) {
+    let (mut base_model, base_errors) = match base_model(ctx, &toplevel, &prefix, &commit) {
         Ok(x) => x,
         Err(e) => {
             let d = Diagnostic::error(
@@ -208,7 +208,7 @@ pub(crate) fn run(ctx: &Ctx, base: &str, format: DiffFormat, data: Option<DataCh
         return EXIT_USAGE;
     }
     loaded.report_warnings(ctx);
-    let (head, head_diags) = (loaded.model, loaded.diags);
+    let (mut head, head_diags) = (loaded.model, loaded.diags);
     if base_errors > 0 {
         let text = format!("the project at `{base}` has {base_errors} error(s); objects with errors are left out of the comparison");
         report::note(ctx, text, None);
@@ -219,7 +219,7 @@ pub(crate) fn run(ctx: &Ctx, base: &str, format: DiffFormat, data: Option<DataCh
         report::note(ctx, text, None);
     }
     let d = tally_core::diff::diff_models(&base_model, &head);
-    let values = data.map(|f| f(&base_model, &head, &d));
+    let values = data.map(|f| f(&mut base_model, &mut head, &d));
     match format {
         DiffFormat::Json => {
             let mut v = serde_json::to_value(&d).expect("diff serialises");

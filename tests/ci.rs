@@ -425,6 +425,29 @@ fn diff_data_shows_how_values_move() {
         md.contains("| 2026-01 | 5 | 54.5 | 49.5 (+990.00%) |"),
         "{md}"
     );
+    // The values are computed as `tally query` computes them, through its cache: a second run
+    // reads each side's kept result (`-v` says so) and prints the same report; `--cache off`
+    // computes them again, the same.
+    assert!(project.join("warehouse.tally-cache.duckdb").is_file());
+    let diff = |extra: &[&str]| {
+        let mut args = vec!["--project", p(&project), "diff", "--base", "HEAD", "--data"];
+        args.extend(extra);
+        tally(&args)
+    };
+    let again = diff(&["-v"]);
+    assert_eq!(again.code, 0, "{}", again.stderr);
+    assert_eq!(&again.stdout, md);
+    assert_contains(
+        &again.stderr,
+        &[
+            "cache: result of revenue (base): hit (",
+            "cache: result of revenue (head): hit (",
+        ],
+    );
+    let off = diff(&["--cache", "off", "-v"]);
+    assert_eq!(&off.stdout, md);
+    assert_contains(&off.stderr, &["cache: off"]);
+    assert!(!off.stderr.contains("result of"), "{}", off.stderr);
     // Without the database, the values are skipped with a note.
     std::fs::remove_file(&db).expect("rm db");
     let out = tally(&[
