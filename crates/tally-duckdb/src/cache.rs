@@ -112,6 +112,9 @@ pub struct Session {
     state: String,
     /// DuckDB's version and time zone, read once per session ([`duckdb_version`]).
     version: Option<String>,
+    /// Stale tables and results removed by this session's first write ([`Session::prune`]), or
+    /// `None` before it.
+    pub pruned: Option<(u64, u64)>,
     pub events: Vec<Event>,
     pub results: Vec<ResultEvent>,
 }
@@ -124,6 +127,7 @@ impl Session {
             status: Status::Off,
             state: String::new(),
             version: None,
+            pruned: None,
             events: Vec::new(),
             results: Vec::new(),
         }
@@ -159,6 +163,12 @@ impl Session {
                 ),
                 Outcome::Skipped(why) => format!("cache: {what}: not cached: {why}"),
             });
+        }
+        if let Some((tables, results)) = self.pruned.filter(|&(t, r)| t + r > 0) {
+            out.push(format!(
+                "cache: removed {tables} stale table(s) and {results} stale result(s), built \
+                 against an earlier state of the database"
+            ));
         }
         for r in &self.results {
             let what = &r.what;
@@ -420,7 +430,7 @@ impl Session {
     }
 
     fn ensure(
-        &self,
+        &mut self,
         conn: &Connection,
         model: &str,
         business: bool,
@@ -450,6 +460,7 @@ impl Session {
         {
             return Outcome::Skipped(first_line(&e));
         }
+        self.prune(conn);
         match self.build(conn, model, business, name, sql) {
             Ok(rows) => Outcome::Built {
                 rows,
@@ -595,6 +606,7 @@ impl Session {
                 RESULT_BYTES_MAX / 1_000_000
             ));
         }
+        self.prune(conn);
         let key = result_key_with(&self.version(conn), sql);
         let replaced = conn
             .query_row(
@@ -627,6 +639,42 @@ impl Session {
                 Outcome::Skipped(first_line(&e))
             }
         }
+    }
+
+    /// Before this session's first write: drop the tables and results built against another
+    /// state of the database. They can never be fresh again (the state holds the file's inode and
+    /// change time, which no write or restore brings back), so they only hold space. In its own
+    /// transaction; a failure leaves them for the next write.
+    fn prune(&mut self, conn: &Connection) {
+        if self.pruned.is_some() {
+            return;
+        }
+        let run = || -> Result<(u64, u64), duckdb::Error> {
+            let mut stmt = conn.prepare(&format!(
+                "SELECT name FROM {ENTRIES} WHERE source_state <> ? ORDER BY name"
+            ))?;
+            let stale = stmt
+                .query_map([&self.state], |r| r.get::<_, String>(0))?
+                .collect::<Result<Vec<_>, _>>()?;
+            conn.execute_batch("BEGIN TRANSACTION")?;
+            for name in &stale {
+                // Only names tally gives its tables reach SQL (the file could be anyone's).
+                if is_table_name(name) {
+                    conn.execute_batch(&format!("DROP TABLE IF EXISTS {CATALOG}.main.{name}"))?;
+                }
+                conn.execute(&format!("DELETE FROM {ENTRIES} WHERE name = ?"), [name])?;
+            }
+            let results = conn.execute(
+                &format!("DELETE FROM {RESULTS} WHERE source_state <> ?"),
+                [&self.state],
+            )?;
+            conn.execute_batch("COMMIT")?;
+            Ok((stale.len() as u64, results as u64))
+        };
+        self.pruned = Some(run().unwrap_or_else(|_| {
+            let _ = conn.execute_batch("ROLLBACK");
+            (0, 0)
+        }));
     }
 
     /// [`Session::stored_result`], else [`Session::run_and_keep`].
@@ -708,6 +756,15 @@ fn decode_result(text: &str) -> Option<crate::engine::ResultTable> {
         })
         .collect::<Option<Vec<_>>>()?;
     Some(crate::engine::ResultTable { columns, rows })
+}
+
+/// Whether `name` is one [`table_name_with`] gives: `m_` and 32 lower-case hex digits.
+fn is_table_name(name: &str) -> bool {
+    name.strip_prefix("m_").is_some_and(|h| {
+        h.len() == 32
+            && h.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+    })
 }
 
 /// The table of a rendered SQL text: a 128-bit digest of tally's and DuckDB's versions and the
@@ -841,6 +898,20 @@ pub fn clear(db: &Path) -> Result<bool, String> {
 mod tests {
     use super::{decode_result, encode_result};
     use crate::engine::{ResultTable, Value};
+
+    #[test]
+    fn only_names_tally_gives_are_table_names() {
+        let name = super::table_name_with("v1.2.0", "SELECT 1");
+        assert!(super::is_table_name(&name), "{name}");
+        for bad in [
+            "m_",
+            "m_x; DROP TABLE t",
+            "q_0123456789abcdef0123456789abcdef",
+            &name.to_uppercase(),
+        ] {
+            assert!(!super::is_table_name(bad), "{bad}");
+        }
+    }
 
     #[test]
     fn a_kept_result_reads_back_as_the_same_values() {

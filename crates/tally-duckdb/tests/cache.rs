@@ -237,13 +237,22 @@ fn a_changed_source_table_model_sql_or_var_rebuilds() {
     ));
     // The result kept before the change is stale: computed and kept again.
     assert!(
-        matches!(
-            result_events(&s)[..],
-            [Outcome::Built { replaced: true, .. }]
-        ),
+        matches!(result_events(&s)[..], [Outcome::Built { .. }]),
         "{:?}",
         s.results
     );
+    // The first write after the change removed what was built against the old state (the old
+    // result among them): nothing stale is left.
+    assert!(
+        matches!(s.pruned, Some((tables, results)) if tables >= 1 && results >= 1),
+        "{:?}",
+        s.pruned
+    );
+    drop(conn);
+    assert!(cache::entries(&db).unwrap().iter().all(|e| e.fresh));
+    let kept = cache::results(&db).unwrap();
+    assert_eq!(kept.fresh, kept.count);
+    let (conn, s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
     let plain = engine::open_project_database(&db).unwrap();
     assert!(common::same_rows(
         &after,
