@@ -477,16 +477,32 @@ fn explain_one(
 }
 
 /// The benchmark's own relations in schema `bench`: the day time spine of the benchmark-only
-/// metrics and the hand-made calendar table of `benches/sql/calendars.sql`.
+/// metrics and the hand-made calendar table of `benches/sql/calendars.sql`. Written only when
+/// they are missing or their SQL changed (`bench.setup_version` holds a digest of it): any write
+/// changes the database file's state, and with it every entry of tally's cache beside it.
 fn setup(conn: &tally_duckdb::duckdb::Connection) -> Result<(), String> {
-    conn.execute_batch(
-        "CREATE SCHEMA IF NOT EXISTS bench;
+    const SPINE: &str = "CREATE SCHEMA IF NOT EXISTS bench;
          CREATE TABLE IF NOT EXISTS bench.time_spine AS
-           SELECT CAST(range AS DATE) AS ds FROM range(DATE '2015-01-01', DATE '2035-01-01', INTERVAL 1 DAY);",
-    )
-    .map_err(|e| e.to_string())?;
+           SELECT CAST(range AS DATE) AS ds FROM range(DATE '2015-01-01', DATE '2035-01-01', INTERVAL 1 DAY);";
+    let version = {
+        use std::hash::{Hash, Hasher};
+        let mut h = std::collections::hash_map::DefaultHasher::new();
+        (SPINE, CALENDARS_SQL).hash(&mut h);
+        format!("{:016x}", h.finish())
+    };
+    let current: Option<String> = conn
+        .query_row("SELECT v FROM bench.setup_version", [], |r| r.get(0))
+        .ok();
+    if current.as_deref() == Some(version.as_str()) {
+        return Ok(());
+    }
+    conn.execute_batch(SPINE).map_err(|e| e.to_string())?;
     conn.execute_batch(CALENDARS_SQL)
-        .map_err(|e| format!("benches/sql/calendars.sql: {e}"))
+        .map_err(|e| format!("benches/sql/calendars.sql: {e}"))?;
+    conn.execute_batch(&format!(
+        "CREATE OR REPLACE TABLE bench.setup_version AS SELECT '{version}' AS v"
+    ))
+    .map_err(|e| e.to_string())
 }
 
 /// `--memory-limit SIZE`: DuckDB's memory limit for this connection (it spills larger operators
