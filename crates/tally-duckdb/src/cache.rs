@@ -792,6 +792,19 @@ pub struct Entry {
     pub fresh: bool,
 }
 
+/// The cache file of `db` opened read-only, with the database's current state to judge entries
+/// by; `None` when there is no cache file.
+fn open_for_status(db: &Path) -> Result<Option<(Connection, String)>, String> {
+    let path = cache_path(db);
+    if !path.is_file() {
+        return Ok(None);
+    }
+    let state = source_state(db)?;
+    let conn = crate::engine::open_read_only(&path)
+        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    Ok(Some((conn, state)))
+}
+
 /// The kept query results of a cache file (`tally cache status`).
 #[derive(Clone, Debug, Default, PartialEq)]
 pub struct Results {
@@ -804,13 +817,9 @@ pub struct Results {
 /// The kept results of the cache of `db` (read-only; none without a cache file or in a file of a
 /// tally that kept none).
 pub fn results(db: &Path) -> Result<Results, String> {
-    let path = cache_path(db);
-    if !path.is_file() {
+    let Some((conn, state)) = open_for_status(db)? else {
         return Ok(Results::default());
-    }
-    let state = source_state(db)?;
-    let conn = crate::engine::open_read_only(&path)
-        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    };
     let exists: i64 = conn
         .query_row(
             "SELECT count(*) FROM duckdb_tables() WHERE table_name = 'tally_query_results'",
@@ -839,13 +848,9 @@ pub fn results(db: &Path) -> Result<Results, String> {
 
 /// The entries of the cache of `db` (read-only; none when there is no cache file).
 pub fn entries(db: &Path) -> Result<Vec<Entry>, String> {
-    let path = cache_path(db);
-    if !path.is_file() {
+    let Some((conn, state)) = open_for_status(db)? else {
         return Ok(Vec::new());
-    }
-    let state = source_state(db)?;
-    let conn = crate::engine::open_read_only(&path)
-        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    };
     let mut stmt = conn
         .prepare(
             "SELECT name, model, business, row_count, source_state FROM tally_cache_entries \
