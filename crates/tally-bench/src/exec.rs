@@ -242,20 +242,20 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     for q in &queries {
         let tally_sql = local_sql(&conn, &model, q)?;
         let hand_sql = fill_models(&model, &q.sql)?;
-        let timed = |sql: &str| -> Result<(Timing, ResultTable), String> {
+        let timed = |side: &str, sql: &str| -> Result<(Timing, ResultTable), String> {
             let (t, cpu) = (Instant::now(), process_cpu());
-            let r = engine::run(&conn, sql).map_err(|e| format!("{}: {e}", q.metric))?;
+            let r = engine::run(&conn, sql).map_err(|e| format!("{} ({side}): {e}", q.metric))?;
             Ok(((t.elapsed(), process_cpu().saturating_sub(cpu)), r))
         };
         // The first run of each gives the rows compared; the two alternate so that load from
         // other processes falls on both alike.
-        let (t, a) = timed(&tally_sql)?;
-        let (h, b) = timed(&hand_sql)?;
+        let (t, a) = timed("tally's SQL", &tally_sql)?;
+        let (h, b) = timed("hand-written SQL", &hand_sql)?;
         let agree = same_rows(&a, &b);
         let (mut ta, mut tb) = (vec![t], vec![h]);
         for _ in 1..opts.runs {
-            ta.push(timed(&tally_sql)?.0);
-            tb.push(timed(&hand_sql)?.0);
+            ta.push(timed("tally's SQL", &tally_sql)?.0);
+            tb.push(timed("hand-written SQL", &hand_sql)?.0);
         }
         let (ta, tb) = (medians(&ta), medians(&tb));
         total_tally += ta.1;
