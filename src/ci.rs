@@ -716,16 +716,13 @@ fn by_month(
         compiled = compile(model)?;
     }
     let what = format!("{metric} ({label})");
-    let table = match session.stored_result(conn, &what, &compiled.sql) {
-        Some(t) => t,
-        None => {
-            tally_duckdb::clock::install_read(conn, model, &compiled.sql)
-                .map_err(|e| e.to_string())?;
-            session
-                .run_and_keep(conn, &what, &compiled.sql)
-                .map_err(|e| e.to_string().lines().next().unwrap_or("").to_string())?
-        }
-    };
+    use tally_duckdb::cache::RunError;
+    let table = session
+        .run_query(conn, model, &what, &compiled.sql)
+        .map_err(|e| match e {
+            RunError::Clocks(e) => e.to_string(),
+            RunError::Query(e) => e.to_string().lines().next().unwrap_or("").to_string(),
+        })?;
     crate::cache::report(ctx, session);
     Ok(table
         .rows

@@ -198,14 +198,11 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
     }
     // A result kept by an earlier run of the same SQL on the same data (`tally cache`); else the
     // clocks the SQL reads, and the query, whose result is kept for the next run.
-    let result = match session.stored_result(&conn, "the query", &compiled.sql) {
-        Some(t) => Ok(t),
-        None => {
-            if let Err(c) = install_clocks(ctx, &conn, &model, &compiled.sql) {
-                return c;
-            }
-            session.run_and_keep(&conn, "the query", &compiled.sql)
-        }
+    use tally_duckdb::cache::RunError;
+    let result = match session.run_query(&conn, &model, "the query", &compiled.sql) {
+        Ok(t) => Ok(t),
+        Err(RunError::Query(e)) => Err(e),
+        Err(RunError::Clocks(e)) => return clocks_failed(ctx, &e),
     };
     let code = print_result(
         ctx,
@@ -231,13 +228,16 @@ fn install_clocks(
 ) -> Result<(), u8> {
     tally_duckdb::clock::install_read(conn, model, sql)
         .map(|_| ())
-        .map_err(|e| {
-            let d = Diagnostic::error(
-                diag::codes::DATABASE,
-                format!("cannot create the business clock tables in DuckDB: {e}"),
-            );
-            report::fail(ctx, d, EXIT_PROBLEMS)
-        })
+        .map_err(|e| clocks_failed(ctx, &e))
+}
+
+/// The business clock tables could not be created: printed, the exit code returned.
+fn clocks_failed(ctx: &Ctx, e: &tally_duckdb::duckdb::Error) -> u8 {
+    let d = Diagnostic::error(
+        diag::codes::DATABASE,
+        format!("cannot create the business clock tables in DuckDB: {e}"),
+    );
+    report::fail(ctx, d, EXIT_PROBLEMS)
 }
 
 #[allow(clippy::too_many_arguments)]

@@ -96,6 +96,13 @@ pub struct Event {
     pub outcome: Outcome,
 }
 
+/// Why [`Session::run_query`] failed: creating the business clocks the SQL reads, or the query.
+#[derive(Debug)]
+pub enum RunError {
+    Clocks(duckdb::Error),
+    Query(duckdb::Error),
+}
+
 /// What happened to the result of one query: `what` names it for `-v` (`the query`, `the range
 /// check of conversations`).
 #[derive(Clone, Debug, PartialEq)]
@@ -675,6 +682,23 @@ impl Session {
             let _ = conn.execute_batch("ROLLBACK");
             (0, 0)
         }));
+    }
+
+    /// What every command that runs a query of `model` on the local DuckDB does: the kept result
+    /// of `sql`, else the business clocks it reads created ([`crate::clock::install_read`], only
+    /// then: a kept result needs none) and the query run, its result kept.
+    pub fn run_query(
+        &mut self,
+        conn: &Connection,
+        model: &Model,
+        what: &str,
+        sql: &str,
+    ) -> Result<crate::engine::ResultTable, RunError> {
+        if let Some(t) = self.stored_result(conn, what, sql) {
+            return Ok(t);
+        }
+        crate::clock::install_read(conn, model, sql).map_err(RunError::Clocks)?;
+        self.run_and_keep(conn, what, sql).map_err(RunError::Query)
     }
 
     /// [`Session::stored_result`], else [`Session::run_and_keep`].

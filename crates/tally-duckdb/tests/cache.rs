@@ -84,15 +84,9 @@ fn run_cached(
         compiled.sql
     };
     // The result kept by an earlier run, else the query (its result kept), as `tally query`.
-    let table = match session.stored_result(conn, metric, &sql) {
-        Some(t) => t,
-        None => {
-            tally_duckdb::clock::install_read(conn, model, &sql).expect("clocks");
-            session
-                .run_and_keep(conn, metric, &sql)
-                .unwrap_or_else(|e| panic!("{metric}: {e}"))
-        }
-    };
+    let table = session
+        .run_query(conn, model, metric, &sql)
+        .unwrap_or_else(|e| panic!("{metric}: {e:?}"));
     sorted(table)
 }
 
