@@ -155,8 +155,7 @@ fn the_cache_is_built_once_reused_and_shared_by_processes() {
     // The whole result again: read, not computed.
     assert!(err.contains("cache: result of the query: hit ("), "{err}");
     assert_eq!(second.stdout, first.stdout);
-    // A filter on the clock: its answer changes with the day, so it is never kept. (DuckDB
-    // without its ICU extension has `now()` but no `current_date`.)
+    // A filter on the clock: its answer changes with the day, so it is never kept.
     let mut today = verbose.clone();
     today.extend([
         "--where",
@@ -171,6 +170,21 @@ fn the_cache_is_built_once_reused_and_shared_by_processes() {
             "{err}"
         );
     }
+    // `current_date` too (the local engine defines it where DuckDB lacks it): never kept, and
+    // every sample row is before a date a thousand years from now.
+    let mut date = verbose.clone();
+    date.extend([
+        "--where",
+        "{{ TimeDimension('metric_time', 'day') }} < current_date + 365000",
+    ]);
+    let o = run(&root, &date);
+    assert_eq!(o.status.code(), Some(0), "{}", text(&o));
+    assert_eq!(o.stdout, first.stdout, "{}", text(&o));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("cache: result of the query: not kept: the SQL reads `current_date`"),
+        "{err}"
+    );
     // Refresh computes it again.
     let mut refresh = verbose.clone();
     refresh.extend(["--cache", "refresh"]);

@@ -41,11 +41,37 @@ fn sandbox(config: duckdb::Config) -> Result<duckdb::Config, duckdb::Error> {
 }
 
 /// From now on SQL on this connection cannot read or write files (`read_csv`, `read_text`,
-/// `COPY`, `ATTACH`) and cannot change any setting back (`lock_configuration`).
+/// `COPY`, `ATTACH`) and cannot change any setting back (`lock_configuration`). The connection
+/// also gets the date functions the bundled DuckDB lacks ([`install_date_functions`]).
 pub fn seal(conn: &duckdb::Connection) -> Result<(), duckdb::Error> {
     conn.execute_batch(
         "SET enable_external_access = false; SET autoload_known_extensions = false; \
          SET autoinstall_known_extensions = false; SET lock_configuration = true;",
+    )?;
+    install_date_functions(conn)
+}
+
+/// `current_date` and `today()` as temporary macros of this connection, where DuckDB has none.
+///
+/// The bundled DuckDB is built without its ICU extension, which holds both (and everything else
+/// that computes with `TIMESTAMP WITH TIME ZONE`: `now() - INTERVAL ...`, `date_trunc` of `now()`,
+/// casts to `DATE`). MetricFlow users filter on `current_date` often, so the local engine defines
+/// the two as the current date in UTC (the only zone DuckDB knows without ICU, the one `now()`
+/// prints), from the transaction's timestamp like DuckDB's own: `current_date - 30` and
+/// `current_date - INTERVAL 7 DAY` then work. A DuckDB that has the functions (built with ICU)
+/// keeps its own, in its `TimeZone`. Temporary objects belong to one connection, so every
+/// connection that runs a project's SQL calls this ([`seal`], the server's connections).
+pub fn install_date_functions(conn: &duckdb::Connection) -> Result<(), duckdb::Error> {
+    // Extension autoloading is off on every connection that gets here, so a missing function is
+    // a quick binder error, never a download.
+    if conn.execute_batch("SELECT current_date, today()").is_ok() {
+        return Ok(());
+    }
+    conn.execute_batch(
+        "CREATE OR REPLACE TEMP MACRO current_date() AS \
+             CAST(strftime(get_current_timestamp(), '%Y-%m-%d') AS DATE); \
+         CREATE OR REPLACE TEMP MACRO today() AS \
+             CAST(strftime(get_current_timestamp(), '%Y-%m-%d') AS DATE);",
     )
 }
 
@@ -245,6 +271,48 @@ fn convert(v: ValueRef<'_>) -> Value {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// Every sealed connection has `current_date` and `today()`: the UTC date of the
+    /// transaction's timestamp, a `DATE` that date arithmetic takes (compared within one
+    /// statement, so the test does not depend on the hour it runs at).
+    #[test]
+    fn sealed_connections_have_the_current_date() {
+        let conn = open_sandboxed_in_memory().unwrap();
+        seal(&conn).unwrap();
+        let t = run(
+            &conn,
+            "SELECT current_date = CAST(strftime(get_current_timestamp(), '%Y-%m-%d') AS DATE) AS same, \
+                    today() = current_date AS today, typeof(current_date) AS t, \
+                    current_date - 30 < current_date AS minus_days, \
+                    typeof(current_date - INTERVAL 7 DAY) AS minus_interval, \
+                    current_date() = current_date AS called",
+        )
+        .unwrap();
+        assert_eq!(
+            t.rows,
+            vec![vec![
+                Value::Bool(true),
+                Value::Bool(true),
+                Value::Text("DATE".into()),
+                Value::Bool(true),
+                Value::Text("TIMESTAMP".into()),
+                Value::Bool(true),
+            ]]
+        );
+        // Sealing twice (or a DuckDB with the functions) leaves them as they are.
+        install_date_functions(&conn).unwrap();
+        assert!(run(&conn, "SELECT current_date").is_ok());
+        // Temporary macros are the connection's: a project database opened read-only has them too.
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("p.duckdb");
+        open(Some(&path))
+            .unwrap()
+            .execute_batch("CREATE TABLE t AS SELECT DATE '2020-01-01' AS d")
+            .unwrap();
+        let ro = open_project_database(&path).unwrap();
+        let t = run(&ro, "SELECT count(*) FROM t WHERE d < current_date").unwrap();
+        assert_eq!(t.rows, vec![vec![Value::Int(1)]]);
+    }
 
     #[test]
     fn an_untyped_null_column_reads_as_nulls() {

@@ -66,7 +66,8 @@ impl Database {
     }
 
     /// A new connection to the same database (same settings), with the business clocks `sql`
-    /// reads as temporary tables.
+    /// reads as temporary tables and the local engine's date functions
+    /// (`tally_duckdb::engine::install_date_functions`).
     pub fn connect(&self, sql: &str) -> Result<duckdb::Connection, ServeError> {
         let guard = match self.conn.lock() {
             Ok(g) => g,
@@ -80,6 +81,7 @@ impl Database {
             )
         };
         let conn = guard.try_clone().map_err(fail)?;
+        tally_duckdb::engine::install_date_functions(&conn).map_err(fail)?;
         for c in tally_duckdb::clock::read_lazy(&self.clocks, sql) {
             tally_duckdb::clock::install_clock(&conn, c).map_err(fail)?;
         }

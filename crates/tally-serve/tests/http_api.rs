@@ -68,6 +68,25 @@ fn catalog_and_query_on_the_intercom_project() {
         q["sql"]
     );
 
+    // A filter on today's date: the server's connections have `current_date` (the bundled
+    // DuckDB lacks it; `tally_duckdb::engine::install_date_functions`). Every sample row is
+    // before a date a thousand years from now.
+    let unfiltered = post(
+        s.addr,
+        "/v1/query",
+        &json!({"metrics": ["csat"], "group_by": ["metric_time__month"]}),
+    );
+    assert_eq!(unfiltered.status, 200, "{}", unfiltered.body);
+    let today = post(
+        s.addr,
+        "/v1/query",
+        &json!({"metrics": ["csat"], "group_by": ["metric_time__month"],
+                "where": "{{ TimeDimension('metric_time', 'day') }} < current_date + 365000 and today() = current_date"}),
+    );
+    assert_eq!(today.status, 200, "{}", today.body);
+    assert_eq!(today.json()["rows"], unfiltered.json()["rows"]);
+    assert!(today.json()["row_count"].as_u64().unwrap() > 1);
+
     let csv = request(
         s.addr,
         "/v1/query?format=csv",
