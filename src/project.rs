@@ -86,6 +86,14 @@ fn load_with(ctx: &Ctx, replay: bool) -> Loaded {
     if let Some(slot) = slot.as_ref().filter(|_| replay) {
         if let Some(recorded) = slot.lookup(ctx, spec.sources.files().count()) {
             let (model, _) = tally_core::model::spec_to_model(spec, &templates);
+            // A recorded state validated: its users' SQL parsed in the validation's dialect
+            // (tally_core::validate::validate_model says the same when it runs).
+            if !recorded
+                .iter()
+                .any(|d| d.code == tally_core::diag::codes::EXPRESSION)
+            {
+                model.mark_sql_checked(tally_core::validate::validation_dialect(&model).name());
+            }
             return Loaded {
                 model,
                 diags: recorded,

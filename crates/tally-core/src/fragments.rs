@@ -116,6 +116,37 @@ pub fn check_model(model: &Model, dialect: Dialect) -> Vec<Diagnostic> {
 
 /// A where filter whose SQL (with its `{{ }}` references standing for columns) does not parse as
 /// a condition.
+/// E0203 when the `sql:` of semantic model `index`, as rendered for `dialect` (`sql`), is not one
+/// query in that dialect: the SQL stage's check of a model's SQL in a dialect validation did not
+/// check it in (`query::compile_with`), reported where the user wrote it, not as a bug of tally.
+pub(crate) fn check_relation_sql(
+    model: &Model,
+    index: usize,
+    dialect: Dialect,
+    sql: &str,
+) -> Option<Diagnostic> {
+    let e = one_query(dialect, sql).err()?;
+    let sm = model.semantic_models.get(index)?;
+    let span = match &sm.relation {
+        Relation::Query(_, span) => *span,
+        Relation::Table(_) => sm.span,
+    };
+    Some(
+        bad(
+            span,
+            format!(
+                "the `sql:` of semantic model `{}` does not parse as {}: {e}",
+                sm.name,
+                dialect.name()
+            ),
+        )
+        .with_help(format!(
+            "tally writes a model's SQL into the query as it is; write SQL that {} accepts, or what differs between dialects through tally's Jinja macros (`cast_date`, `dateadd`, ...) or a macro of the project's own `templates/*.sql`",
+            dialect.name()
+        )),
+    )
+}
+
 pub fn check_filter(dialect: Dialect, f: &Filter) -> Option<Diagnostic> {
     let sql = filter_sql(f)?;
     filter_problem(dialect, &sql).map(|e| filter_diagnostic(f, &e))

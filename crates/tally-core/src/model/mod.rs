@@ -95,6 +95,25 @@ pub struct Model {
     /// dialect): (the rendered relation they were made from, the SQL).
     #[serde(skip)]
     with_clock: std::sync::Mutex<std::collections::HashMap<(usize, String), (Arc<str>, Arc<str>)>>,
+    /// The dialect (its name) in which validation found every user SQL fragment of the project to
+    /// parse (`fragments::check_model` said nothing): the SQL stage then need not parse a
+    /// `sql:` query again when it writes that dialect ([`Model::sql_checked_in`]). Unset until
+    /// validation, or a replay of a validation of the same state, says so.
+    #[serde(skip)]
+    sql_checked: std::sync::OnceLock<String>,
+}
+
+impl Model {
+    /// Record that every user SQL fragment parses in `dialect` (validation's finding, or that
+    /// of a validation of the same project state, replayed). The first dialect recorded stays.
+    pub fn mark_sql_checked(&self, dialect: &str) {
+        let _ = self.sql_checked.set(dialect.to_string());
+    }
+
+    /// Whether validation found every user SQL fragment to parse in `dialect`.
+    pub fn sql_checked_in(&self, dialect: &str) -> bool {
+        self.sql_checked.get().is_some_and(|d| d == dialect)
+    }
 }
 
 /// Relation names read by `sql:` relations: (semantic model, business, dialect name) -> (the

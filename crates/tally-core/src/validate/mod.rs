@@ -47,12 +47,17 @@ mod saved_queries;
 mod semantic_models;
 mod time_spines;
 
-/// Run every semantic check on a model. Diagnostics are sorted and carry spans.
-pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
-    let dialect = match model.default_dialect.as_deref().map(str::parse::<Dialect>) {
+/// The dialect validation checks users' SQL in: the project's (`dialect:`), else DuckDB's.
+pub fn validation_dialect(model: &Model) -> Dialect {
+    match model.default_dialect.as_deref().map(str::parse::<Dialect>) {
         Some(Ok(d)) => d,
         _ => Dialect::DuckDb,
-    };
+    }
+}
+
+/// Run every semantic check on a model. Diagnostics are sorted and carry spans.
+pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
+    let dialect = validation_dialect(model);
     let mut v = Validator {
         model,
         dialect,
@@ -75,8 +80,11 @@ pub fn validate_model(model: &Model) -> Vec<Diagnostic> {
         v.plan_metric(id, m);
     }
     v.saved_queries();
-    v.diags
-        .extend(crate::fragments::check_model(model, dialect));
+    let fragments = crate::fragments::check_model(model, dialect);
+    if fragments.is_empty() {
+        model.mark_sql_checked(dialect.name());
+    }
+    v.diags.extend(fragments);
     // Spans inside filters, formulas and saved-query items are exact from resolution on.
     let mut out = dedup(v.diags);
     diag::sort(&mut out);
