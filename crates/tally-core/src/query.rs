@@ -88,7 +88,7 @@ fn clear_of_dialect_relations(
     }
 }
 
-/// What the E0901 self-check parses back: the query with the `sql:` of each semantic model it
+/// What the E0901 self-check parses back: `out`, the query, with the `sql:` of each semantic model it
 /// reads in full (not a relation with business durations, whose SQL is tally's around the
 /// user's) written as a stub, `None` when there is none. The check is of tally's own SQL: a
 /// model's query is the user's, checked on its own, where the user wrote it (E0203): by
@@ -97,7 +97,7 @@ fn clear_of_dialect_relations(
 fn users_sql_apart(
     model: &Model,
     dialect: Dialect,
-    query: &Query,
+    mut out: Query,
 ) -> Result<Option<Query>, Vec<Diagnostic>> {
     use crate::sql::{Select, TableRef};
     fn tables(s: &mut Select, f: &mut dyn FnMut(&mut TableRef)) {
@@ -112,7 +112,6 @@ fn users_sql_apart(
         }
     }
     const STUB: &str = "SELECT 1 AS tally_user_sql";
-    let mut out = query.clone();
     let mut seen: Vec<usize> = Vec::new();
     let mut errors = Vec::new();
     let mut stub = |t: &mut TableRef| {
@@ -166,7 +165,8 @@ pub fn compile_with(
 ) -> Result<Compiled, Vec<Diagnostic>> {
     let (plan, query) = checked_plan(model, dialect, clock, req)?;
     let sql = query_sql(dialect, &query);
-    let check = users_sql_apart(model, dialect, &query)?;
+    // The query is not needed past its text: the check's stubs are written into it, not a copy.
+    let check = users_sql_apart(model, dialect, query)?;
     let checked = check.as_ref().map(|q| query_sql(dialect, q));
     if let Err(e) = parse_back(dialect, checked.as_deref().unwrap_or(&sql)) {
         return Err(vec![Diagnostic::bug(format!(
