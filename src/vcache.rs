@@ -52,7 +52,13 @@ pub(crate) fn enabled(ctx: &Ctx) -> bool {
 
 /// This binary, as far as a cache entry is concerned: version, path, size, modification time
 /// (and inode on Unix), so that a rebuilt tally never trusts an older one's validation.
+/// Worked out once per process (the parsed-YAML store and the validation cache both ask).
 pub(crate) fn build_salt() -> Option<Vec<u8>> {
+    static SALT: std::sync::OnceLock<Option<Vec<u8>>> = std::sync::OnceLock::new();
+    SALT.get_or_init(salt_of_this_binary).clone()
+}
+
+fn salt_of_this_binary() -> Option<Vec<u8>> {
     let exe = std::env::current_exe().ok()?;
     let m = std::fs::metadata(&exe).ok()?;
     let modified = m

@@ -69,6 +69,32 @@ fn the_lean_binary_links_no_duckdb_and_the_engine_does() {
     );
 }
 
+/// The ELF file type (`e_type`: 2 an executable at a fixed address, 3 position-independent).
+fn elf_type(bytes: &[u8]) -> u16 {
+    u16::from_le_bytes([bytes[16], bytes[17]])
+}
+
+/// `build.rs`: on x86-64 and AArch64 Linux with glibc the lean binary is linked at a fixed
+/// address (the loader relocates none of its pointers at start), `tally-engine` (DuckDB's C++)
+/// stays position-independent; `TALLY_PIE=1` at build time links both position-independent.
+#[test]
+fn the_lean_binary_is_linked_at_a_fixed_address_and_the_engine_is_not() {
+    let linux_gnu = cfg!(all(
+        target_os = "linux",
+        target_env = "gnu",
+        any(target_arch = "x86_64", target_arch = "aarch64")
+    ));
+    if !linux_gnu {
+        return;
+    }
+    let lean = std::fs::read(LEAN).expect("read tally");
+    let engine = std::fs::read(ENGINE).expect("read tally-engine");
+    assert_eq!(&engine[..4], b"\x7fELF");
+    assert_eq!(elf_type(&engine), 3, "tally-engine is position-independent");
+    let pie = option_env!("TALLY_PIE").is_some_and(|v| v != "0");
+    assert_eq!(elf_type(&lean), if pie { 3 } else { 2 }, "TALLY_PIE={pie}");
+}
+
 /// The lean binary copied alone into a directory: the commands that run no SQL work without the
 /// engine; one that runs SQL is E0001 (exit 2), as text or as JSON, naming `tally-engine`.
 #[test]

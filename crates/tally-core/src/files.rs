@@ -54,21 +54,25 @@ impl FileReader {
 
     /// `path` with symbolic links resolved, as [`std::fs::canonicalize`] gives it: for a path
     /// whose last component is a name that is no symbolic link, the resolved parent directory
-    /// (remembered) joined with that name; any other path is resolved whole.
-    fn real_path(&self, path: &Path) -> std::io::Result<PathBuf> {
+    /// (remembered) joined with that name; any other path is resolved whole. Also the path's own
+    /// metadata when it was looked at on the way (the short way, a path that is no link), so that
+    /// reading the file does not ask the disk again.
+    fn real_path(&self, path: &Path) -> std::io::Result<(PathBuf, Option<std::fs::Metadata>)> {
+        let whole = |path: &Path| std::fs::canonicalize(path).map(|p| (p, None));
         let (Some(parent), Some(name)) = (path.parent(), path.file_name()) else {
-            return std::fs::canonicalize(path);
+            return whole(path);
         };
         // `a/b/.` has the file name `b` and the parent `a`: only a path that is its parent
         // joined with its name, byte for byte, takes the short way.
         let rejoined = parent.join(name);
         if parent.as_os_str().is_empty() || rejoined.as_os_str() != path.as_os_str() {
-            return std::fs::canonicalize(path);
+            return whole(path);
         }
         // An error here is the one canonicalize would give (the path does not exist, or a
         // component is no directory).
-        if std::fs::symlink_metadata(path)?.file_type().is_symlink() {
-            return std::fs::canonicalize(path);
+        let meta = std::fs::symlink_metadata(path)?;
+        if meta.file_type().is_symlink() {
+            return whole(path);
         }
         let mut dirs = self.dirs.lock().unwrap_or_else(|e| e.into_inner());
         let dir = match dirs.get(parent) {
@@ -79,15 +83,21 @@ impl FileReader {
                 d
             }
         };
-        Ok(dir.join(name))
+        Ok((dir.join(name), Some(meta)))
     }
 
     /// Whether `path` (absolute, or relative to the current directory like the root) stays inside
     /// the project: lexically (no `..` above the root, no other absolute path) and once symbolic
     /// links are resolved. A path that does not exist yet is judged lexically.
     pub fn check_inside(&self, path: &Path) -> Result<(), ReadError> {
+        self.inside(path).map(|_| ())
+    }
+
+    /// [`FileReader::check_inside`], keeping the metadata of a path that is no symbolic link
+    /// when the check looked at it.
+    fn inside(&self, path: &Path) -> Result<Option<std::fs::Metadata>, ReadError> {
         if self.allow_outside {
-            return Ok(());
+            return Ok(None);
         }
         // Shown relative to the project, as the user wrote it (no machine-specific prefix).
         let shown = path.strip_prefix(&self.root).unwrap_or(path);
@@ -107,18 +117,20 @@ impl FileReader {
         if !lexical_inside {
             return Err(outside());
         }
-        if let (Ok(real), Some(root)) = (self.real_path(path), &self.canonical_root) {
-            if !real.starts_with(root) {
-                return Err(outside());
-            }
+        let Some(root) = &self.canonical_root else {
+            return Ok(None);
+        };
+        match self.real_path(path) {
+            Ok((real, _)) if !real.starts_with(root) => Err(outside()),
+            Ok((_, meta)) => Ok(meta),
+            Err(_) => Ok(None),
         }
-        Ok(())
     }
 
     /// Read a project file as text.
     pub fn read(&self, path: &Path) -> Result<String, ReadError> {
-        self.check_inside(path)?;
-        read_limited(path)
+        let meta = self.inside(path)?;
+        read_limited_as(path, meta)
     }
 }
 
@@ -143,8 +155,17 @@ fn escapes(rel: &Path) -> bool {
 
 /// Read a regular file of at most [`MAX_FILE_BYTES`] as UTF-8 text.
 pub fn read_limited(path: &Path) -> Result<String, ReadError> {
-    let meta = std::fs::metadata(path)
-        .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
+    read_limited_as(path, None)
+}
+
+/// [`read_limited`] with the path's metadata when the caller has it (a path that is no symbolic
+/// link: its own metadata is the file's).
+fn read_limited_as(path: &Path, meta: Option<std::fs::Metadata>) -> Result<String, ReadError> {
+    let meta = match meta {
+        Some(m) => m,
+        None => std::fs::metadata(path)
+            .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?,
+    };
     if !meta.is_file() {
         let kind = if meta.is_dir() {
             "a directory"
@@ -161,7 +182,9 @@ pub fn read_limited(path: &Path) -> Result<String, ReadError> {
     }
     let file = std::fs::File::open(path)
         .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
-    let mut bytes = Vec::new();
+    // Sized from the metadata, so that a file is read in one call (and one more that finds its
+    // end) rather than in growing pieces; the limit still holds if the file grew meanwhile.
+    let mut bytes = Vec::with_capacity(meta.len() as usize + 1);
     file.take(MAX_FILE_BYTES + 1)
         .read_to_end(&mut bytes)
         .map_err(|e| ReadError::Io(format!("cannot read `{}`: {e}", path.display())))?;
@@ -285,7 +308,7 @@ mod tests {
             // Twice: the second time from the remembered directory.
             for _ in 0..2 {
                 assert_eq!(
-                    r.real_path(&path).ok(),
+                    r.real_path(&path).ok().map(|(real, _)| real),
                     std::fs::canonicalize(&path).ok(),
                     "{rel}"
                 );

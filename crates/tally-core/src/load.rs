@@ -61,6 +61,20 @@ pub struct LoadOptions {
 struct DiskFiles<'a> {
     root: &'a Path,
     reader: &'a FileReader,
+    /// Whether each entry of a listed directory is a directory, from the listing's file types
+    /// (no symbolic links: those are asked about when needed), so that a walk does not ask the
+    /// disk about each entry again.
+    kinds: std::cell::RefCell<std::collections::HashMap<PathBuf, bool>>,
+}
+
+impl<'a> DiskFiles<'a> {
+    fn new(root: &'a Path, reader: &'a FileReader) -> DiskFiles<'a> {
+        DiskFiles {
+            root,
+            reader,
+            kinds: Default::default(),
+        }
+    }
 }
 
 impl crate::dbt::Files for DiskFiles<'_> {
@@ -78,13 +92,29 @@ impl crate::dbt::Files for DiskFiles<'_> {
         path.is_file()
     }
     fn is_dir(&self, path: &Path) -> bool {
+        if let Some(&yes) = self.kinds.borrow().get(path) {
+            return yes;
+        }
         path.is_dir()
     }
     fn list(&self, dir: &Path) -> Vec<PathBuf> {
-        let mut out: Vec<PathBuf> = match std::fs::read_dir(dir) {
-            Ok(entries) => entries.filter_map(|e| e.ok().map(|e| e.path())).collect(),
-            Err(_) => Vec::new(),
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return Vec::new();
         };
+        let mut kinds = self.kinds.borrow_mut();
+        let mut out: Vec<PathBuf> = entries
+            .filter_map(|e| {
+                let e = e.ok()?;
+                let path = e.path();
+                match e.file_type() {
+                    Ok(t) if !t.is_symlink() => {
+                        kinds.insert(path.clone(), t.is_dir());
+                    }
+                    _ => {}
+                }
+                Some(path)
+            })
+            .collect();
         out.sort();
         out
     }
@@ -274,10 +304,7 @@ pub fn load_project(root: &Path, opts: &LoadOptions) -> (ProjectSpec, Vec<Diagno
         ..opts.dbt.clone()
     };
     let disk = crate::dbt::Recorded {
-        files: &DiskFiles {
-            root,
-            reader: &reader,
-        },
+        files: &DiskFiles::new(root, &reader),
         log: &dbt_opts.consulted,
     };
     let mut dbt = if root.join("dbt_project.yml").is_file() {
@@ -934,10 +961,7 @@ mod tests {
         std::os::unix::fs::symlink(&secret, project.path().join("models/leak.sql")).unwrap();
 
         let reader = FileReader::new(project.path(), false);
-        let disk = DiskFiles {
-            root: project.path(),
-            reader: &reader,
-        };
+        let disk = DiskFiles::new(project.path(), &reader);
         assert_eq!(
             disk.read(&project.path().join("models/own.sql")).unwrap(),
             "select 1"
@@ -953,10 +977,38 @@ mod tests {
         assert!(disk.read(&outside.path().join("profiles.yml")).is_ok());
 
         let trusting = FileReader::new(project.path(), true);
-        let disk = DiskFiles {
-            root: project.path(),
-            reader: &trusting,
-        };
+        let disk = DiskFiles::new(project.path(), &trusting);
         assert!(disk.read(&project.path().join("models/leak.sql")).is_ok());
+    }
+
+    /// A listing answers for its entries whether they are directories (from the directory's
+    /// file types) as the disk does, symbolic links included: a link to a directory is one (the
+    /// walk goes into it), a link to a file or a dangling link is not; paths never listed are
+    /// asked of the disk.
+    #[cfg(unix)]
+    #[test]
+    fn listed_entries_are_directories_as_the_disk_says() {
+        use std::os::unix::fs::symlink;
+        let project = tempfile::tempdir().unwrap();
+        let p = project.path();
+        std::fs::create_dir_all(p.join("models/sub")).unwrap();
+        std::fs::write(p.join("models/a.sql"), "select 1").unwrap();
+        symlink(p.join("models/sub"), p.join("models/to_dir")).unwrap();
+        symlink(p.join("models/a.sql"), p.join("models/to_file")).unwrap();
+        symlink(p.join("models/missing"), p.join("models/dangling")).unwrap();
+        let reader = FileReader::new(p, false);
+        let disk = DiskFiles::new(p, &reader);
+        let listed = disk.list(&p.join("models"));
+        assert_eq!(listed.len(), 5, "{listed:?}");
+        for path in &listed {
+            assert_eq!(disk.is_dir(path), path.is_dir(), "{}", path.display());
+        }
+        assert!(disk.is_dir(&p.join("models/to_dir")));
+        assert!(!disk.is_dir(&p.join("models/to_file")));
+        assert!(
+            disk.is_dir(&p.join("models")),
+            "never listed: asked of the disk"
+        );
+        assert!(!disk.is_dir(&p.join("nothing")));
     }
 }

@@ -459,8 +459,9 @@ metric_keys::metric_struct! {
         #[serde(rename = "type")]
         pub metric_type: Spanned<MetricType>,
         /// The metric's definition (MetricFlow's shape): measure, numerator/denominator, expr and metrics, window, ...
+        // Boxed: 2.4 KB inline, and a project's metrics are moved between lists while loading.
         #[serde(default)]
-        pub type_params: Option<MetricTypeParams>,
+        pub type_params: Option<Box<MetricTypeParams>>,
     }
     then {
         /// simple: the semantic model it aggregates (the latest spec: the model it is written under).

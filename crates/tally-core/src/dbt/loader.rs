@@ -37,6 +37,30 @@ pub struct DbtLoad {
     naming: Naming,
 }
 
+/// What [`DbtLoad::finish`] reads of a model entry (its name, `config:`, `time_spine:` with the
+/// `columns:` it names, whether it has a `semantic_model:`), copied out of the document; the
+/// rest (the latest spec's semantic columns, metrics, derived semantics) is tally's, read from
+/// the document itself, and was most of the copy.
+fn model_part(entry: &Node) -> Node {
+    let NodeKind::Map(pairs) = &entry.kind else {
+        return entry.clone();
+    };
+    let spine = entry.get("time_spine").is_some();
+    let kept = pairs
+        .iter()
+        .filter(|(k, _)| match k.as_str() {
+            Some("name" | "config" | "time_spine" | "semantic_model") => true,
+            Some("columns") => spine,
+            _ => false,
+        })
+        .cloned()
+        .collect();
+    Node {
+        span: entry.span,
+        kind: NodeKind::Map(kept),
+    }
+}
+
 /// Top-level keys of schema YAML that are tally's own, never rendered by dbt's rules.
 const TALLY_KEYS: &[&str] = &["metric_tests", "metric_test", "test_tables", "check_tests"];
 
@@ -178,7 +202,11 @@ impl DbtLoad {
                     _ => continue,
                 };
                 if let NodeKind::Seq(items) = &v.kind {
-                    keep.extend(items.iter().map(|i| (pkg, i.clone())));
+                    let models = key == "models";
+                    keep.extend(items.iter().map(|i| {
+                        let kept = if models { model_part(i) } else { i.clone() };
+                        (pkg, kept)
+                    }));
                 }
             }
         }

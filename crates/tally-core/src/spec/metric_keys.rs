@@ -46,14 +46,14 @@ macro_rules! metric_keys {
             #[serde(default)]
             pub fill_nulls_with: Option<$crate::yaml::Spanned<i64>>,
             #[serde(default)]
-            pub numerator: Option<$crate::spec::Input>,
+            pub numerator: Option<Box<$crate::spec::Input>>,
             #[serde(default)]
-            pub denominator: Option<$crate::spec::Input>,
+            pub denominator: Option<Box<$crate::spec::Input>>,
             #[serde(default)]
             pub input_metrics: Option<Vec<$crate::spec::Input>>,
             /// cumulative: the simple metric accumulated.
             #[serde(default)]
-            pub input_metric: Option<$crate::spec::Input>,
+            pub input_metric: Option<Box<$crate::spec::Input>>,
             /// cumulative and conversion: `<count> <granularity>`.
             #[serde(default)]
             pub window: Option<$crate::spec::SString>,
@@ -66,9 +66,9 @@ macro_rules! metric_keys {
             #[serde(default)]
             pub calculation: Option<$crate::yaml::Spanned<$crate::spec::ConversionCalculation>>,
             #[serde(default)]
-            pub base_metric: Option<$crate::spec::Input>,
+            pub base_metric: Option<Box<$crate::spec::Input>>,
             #[serde(default)]
-            pub conversion_metric: Option<$crate::spec::Input>,
+            pub conversion_metric: Option<Box<$crate::spec::Input>>,
             #[serde(default)]
             pub constant_properties: Vec<$crate::spec::ConstantProperty>,
             /// tally: who answers for the metric, in RACI roles; names come from the roster in tally.yml.

@@ -153,8 +153,8 @@ impl Resolver<'_> {
 
     fn ratio_metric(&mut self, m: &spec::Metric, tp: &TypeParams) -> Option<MetricKind> {
         let (Some(n), Some(d)) = (
-            tp.numerator.as_ref().or(m.numerator.as_ref()),
-            tp.denominator.as_ref().or(m.denominator.as_ref()),
+            tp.numerator.as_ref().or(m.numerator.as_deref()),
+            tp.denominator.as_ref().or(m.denominator.as_deref()),
         ) else {
             self.missing_param(
                 m,
@@ -219,7 +219,7 @@ impl Resolver<'_> {
         let ctp = tp.cumulative_type_params.clone().unwrap_or_default();
         let measure = if let Some(input) = tp.measure.as_ref() {
             self.measure_ref(model, input)?
-        } else if let Some(input) = ctp.metric.as_ref().or(m.input_metric.as_ref()) {
+        } else if let Some(input) = ctp.metric.as_ref().or(m.input_metric.as_deref()) {
             self.simple_metric_measure(m, input, model)?
         } else {
             self.missing_param(
@@ -285,7 +285,7 @@ impl Resolver<'_> {
         let base_in = ctp.base_measure.as_ref().map(|b| (b, false)).or_else(|| {
             ctp.base_metric
                 .as_ref()
-                .or(m.base_metric.as_ref())
+                .or(m.base_metric.as_deref())
                 .map(|b| (b, true))
         });
         let conv_in = ctp
@@ -295,7 +295,7 @@ impl Resolver<'_> {
             .or_else(|| {
                 ctp.conversion_metric
                     .as_ref()
-                    .or(m.conversion_metric.as_ref())
+                    .or(m.conversion_metric.as_deref())
                     .map(|c| (c, true))
             });
         let (Some((b, b_metric)), Some((c, c_metric)), Some(e)) =
