@@ -204,16 +204,18 @@ fn query_cmd(ctx: &Ctx, q: &QueryArgs, duckdb: Option<&Path>, format: QueryForma
         Err(RunError::Query(e)) => Err(e),
         Err(RunError::Clocks(e)) => return clocks_failed(ctx, &e),
     };
-    let code = print_result(
-        ctx,
-        &conn,
-        &mut session,
-        &model,
-        q,
-        &compiled,
-        result,
-        format,
-    );
+    let code = match result {
+        Ok(table) => {
+            print_table(&model, q, table, format);
+            calendars::warn_out_of_range(ctx, &conn, &mut session, &model, &compiled.plan.query);
+            EXIT_OK
+        }
+        Err(e) => {
+            let d = database_error(&e.to_string())
+                .with_help("see the SQL with `tally sql` and the same flags");
+            report::fail(ctx, d, EXIT_PROBLEMS)
+        }
+    };
     cache::report(ctx, &mut session);
     code
 }
@@ -240,39 +242,24 @@ fn clocks_failed(ctx: &Ctx, e: &tally_duckdb::duckdb::Error) -> u8 {
     report::fail(ctx, d, EXIT_PROBLEMS)
 }
 
-#[allow(clippy::too_many_arguments)]
-fn print_result(
-    ctx: &Ctx,
-    conn: &tally_duckdb::duckdb::Connection,
-    session: &mut tally_duckdb::cache::Session,
+/// A query's result on stdout in `format`. Without an order (no --order, none in the saved
+/// query) the database returns groups in any order: they are printed sorted by the group-by
+/// columns (the leading columns).
+fn print_table(
     model: &Model,
     q: &QueryArgs,
-    compiled: &tally_core::pipeline::Compiled,
-    result: Result<tally_duckdb::engine::ResultTable, tally_duckdb::duckdb::Error>,
+    mut table: tally_duckdb::engine::ResultTable,
     format: QueryFormat,
-) -> u8 {
-    match result {
-        Ok(mut table) => {
-            // Without an order (no --order, none in the saved query) the database returns groups
-            // in any order; print them sorted by the group-by columns (the leading columns).
-            let saved_order = q
-                .saved_query
-                .as_ref()
-                .and_then(|n| model.saved_queries.get(n))
-                .is_some_and(|sq| !sq.order_by.is_empty());
-            if q.order.is_empty() && !saved_order {
-                table.rows.sort_by(|a, b| output::compare_rows(a, b));
-            }
-            print!("{}", output::render(&table, format));
-            calendars::warn_out_of_range(ctx, conn, session, model, &compiled.plan.query);
-            EXIT_OK
-        }
-        Err(e) => {
-            let d = database_error(&e.to_string())
-                .with_help("see the SQL with `tally sql` and the same flags");
-            report::fail(ctx, d, EXIT_PROBLEMS)
-        }
+) {
+    let saved_order = q
+        .saved_query
+        .as_ref()
+        .and_then(|n| model.saved_queries.get(n))
+        .is_some_and(|sq| !sq.order_by.is_empty());
+    if q.order.is_empty() && !saved_order {
+        table.rows.sort_by(|a, b| output::compare_rows(a, b));
     }
+    print!("{}", output::render(&table, format));
 }
 
 fn generate_from_config(
