@@ -279,3 +279,31 @@ fn output_into_a_closed_pipe_ends_quietly() {
         );
     }
 }
+
+/// A query DuckDB cannot run (here the database lacks the model's table) is E0406 with DuckDB's
+/// message and a hint, exit 1, nothing on stdout; as JSON, the diagnostic on stdout.
+#[test]
+fn a_query_duckdb_cannot_run_is_a_coded_error_with_a_hint() {
+    let (dir, root, _) = shop("shop_data.duckdb");
+    let empty = dir.path().join("empty.duckdb");
+    duckdb_files::duckdb_file(&empty, "CREATE TABLE unrelated (x INTEGER);");
+    let out = query(&root, &empty, &[]);
+    assert_eq!(out.code, 1, "{}", out.stderr);
+    assert_eq!(out.stdout, "");
+    assert!(out.stderr.contains("E0406"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("DuckDB could not run the query"),
+        "{}",
+        out.stderr
+    );
+    assert!(out.stderr.contains("orders"), "{}", out.stderr);
+    assert!(
+        out.stderr.contains("see the SQL with `tally sql`"),
+        "{}",
+        out.stderr
+    );
+    let out = query(&root, &empty, &["--format", "json"]);
+    assert_eq!(out.code, 1);
+    let diags: serde_json::Value = serde_json::from_str(&out.stdout).expect("JSON on stdout");
+    assert_eq!(diags[0]["code"], "E0406");
+}
