@@ -542,7 +542,20 @@ impl Session {
         what: &str,
         sql: &str,
     ) -> Option<crate::engine::ResultTable> {
-        if self.mode != Mode::On || self.result_not_kept(sql).is_some() {
+        let not_kept = self.result_not_kept(sql);
+        self.stored_result_unless(conn, what, sql, &not_kept)
+    }
+
+    /// [`Session::stored_result`] with [`Session::result_not_kept`] of `sql` already known (the
+    /// volatile-word scan tokenises the whole SQL: once per query, not once per step).
+    fn stored_result_unless(
+        &mut self,
+        conn: &Connection,
+        what: &str,
+        sql: &str,
+        not_kept: &Option<String>,
+    ) -> Option<crate::engine::ResultTable> {
+        if self.mode != Mode::On || not_kept.is_some() {
             return None;
         }
         let key = result_key_with(&self.version(conn), sql);
@@ -577,6 +590,17 @@ impl Session {
         sql: &str,
     ) -> Result<crate::engine::ResultTable, duckdb::Error> {
         let skipped = self.result_not_kept(sql);
+        self.run_and_keep_unless(conn, what, sql, skipped)
+    }
+
+    /// [`Session::run_and_keep`] with [`Session::result_not_kept`] of `sql` already known.
+    fn run_and_keep_unless(
+        &mut self,
+        conn: &Connection,
+        what: &str,
+        sql: &str,
+        skipped: Option<String>,
+    ) -> Result<crate::engine::ResultTable, duckdb::Error> {
         let started = Instant::now();
         let table = crate::engine::run(conn, sql)?;
         let millis = u64::try_from(started.elapsed().as_millis()).unwrap_or(u64::MAX);
@@ -694,11 +718,13 @@ impl Session {
         what: &str,
         sql: &str,
     ) -> Result<crate::engine::ResultTable, RunError> {
-        if let Some(t) = self.stored_result(conn, what, sql) {
+        let not_kept = self.result_not_kept(sql);
+        if let Some(t) = self.stored_result_unless(conn, what, sql, &not_kept) {
             return Ok(t);
         }
         crate::clock::install_read(conn, model, sql).map_err(RunError::Clocks)?;
-        self.run_and_keep(conn, what, sql).map_err(RunError::Query)
+        self.run_and_keep_unless(conn, what, sql, not_kept)
+            .map_err(RunError::Query)
     }
 
     /// [`Session::stored_result`], else [`Session::run_and_keep`].
@@ -708,9 +734,10 @@ impl Session {
         what: &str,
         sql: &str,
     ) -> Result<crate::engine::ResultTable, duckdb::Error> {
-        match self.stored_result(conn, what, sql) {
+        let not_kept = self.result_not_kept(sql);
+        match self.stored_result_unless(conn, what, sql, &not_kept) {
             Some(t) => Ok(t),
-            None => self.run_and_keep(conn, what, sql),
+            None => self.run_and_keep_unless(conn, what, sql, not_kept),
         }
     }
 }
