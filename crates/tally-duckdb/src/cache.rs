@@ -542,20 +542,21 @@ impl Session {
         what: &str,
         sql: &str,
     ) -> Option<crate::engine::ResultTable> {
-        let not_kept = self.result_not_kept(sql);
-        self.stored_result_unless(conn, what, sql, &not_kept)
+        let not_kept = self.result_not_kept(sql).is_some();
+        self.stored_result_unless(conn, what, sql, not_kept)
     }
 
-    /// [`Session::stored_result`] with [`Session::result_not_kept`] of `sql` already known (the
-    /// volatile-word scan tokenises the whole SQL: once per query, not once per step).
+    /// [`Session::stored_result`] with whether [`Session::result_not_kept`] says anything of
+    /// `sql` already known (the volatile-word scan tokenises the whole SQL: once per query, not
+    /// once per step).
     fn stored_result_unless(
         &mut self,
         conn: &Connection,
         what: &str,
         sql: &str,
-        not_kept: &Option<String>,
+        not_kept: bool,
     ) -> Option<crate::engine::ResultTable> {
-        if self.mode != Mode::On || not_kept.is_some() {
+        if self.mode != Mode::On || not_kept {
             return None;
         }
         let key = result_key_with(&self.version(conn), sql);
@@ -719,7 +720,7 @@ impl Session {
         sql: &str,
     ) -> Result<crate::engine::ResultTable, RunError> {
         let not_kept = self.result_not_kept(sql);
-        if let Some(t) = self.stored_result_unless(conn, what, sql, &not_kept) {
+        if let Some(t) = self.stored_result_unless(conn, what, sql, not_kept.is_some()) {
             return Ok(t);
         }
         crate::clock::install_read(conn, model, sql).map_err(RunError::Clocks)?;
@@ -735,7 +736,7 @@ impl Session {
         sql: &str,
     ) -> Result<crate::engine::ResultTable, duckdb::Error> {
         let not_kept = self.result_not_kept(sql);
-        match self.stored_result_unless(conn, what, sql, &not_kept) {
+        match self.stored_result_unless(conn, what, sql, not_kept.is_some()) {
             Some(t) => Ok(t),
             None => self.run_and_keep_unless(conn, what, sql, not_kept),
         }
