@@ -197,7 +197,16 @@ def check_spark(bundle, statements, workdir):
         .config("spark.sql.warehouse.dir", os.path.join(workdir, "spark-warehouse"))
         # Spark's scratch space (shuffle and block files) in the test's directory, not /tmp.
         .config("spark.local.dir", os.path.join(workdir, "spark-local"))
-        .config("spark.driver.extraJavaOptions", f"-Dderby.system.home={workdir} -Duser.timezone=UTC")
+        # The driver is the whole of local mode. Spark's default heap (1 GB) ran out on a median over
+        # the Intercom project's parts in one CI run: G1 gave up on a 4 MB array after its default two
+        # retries while native code held the GC locker ("Retried waiting for GCLocker too often") and
+        # the query failed with an OutOfMemoryError. A 2 GB heap, and retrying instead of failing.
+        .config("spark.driver.memory", "2g")
+        .config(
+            "spark.driver.extraJavaOptions",
+            f"-Dderby.system.home={workdir} -Duser.timezone=UTC "
+            "-XX:+UnlockDiagnosticVMOptions -XX:GCLockerRetryAllocationCount=100",
+        )
         .getOrCreate()
     )
     spark.sparkContext.setLogLevel("ERROR")

@@ -6,7 +6,17 @@ use std::path::PathBuf;
 
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.
 fn metricflow_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
+    manifest_dir().join("../../tests/metricflow")
+}
+
+/// The package's directory: the one cargo gives the running test or binary (`CARGO_MANIFEST_DIR`
+/// in its environment) before the one compiled in. The compiled-in one is that of the checkout
+/// that last compiled this crate, and cargo does not compile a crate again when only the
+/// checkout's place changed: a second clone sharing the build cache read the first one's files
+/// (or failed when it was gone).
+fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
 }
 
 /// Number of `integration_test:` documents, counted from the raw text (not with the YAML parser).

@@ -55,9 +55,19 @@ pub struct Suite {
     _manifests: tempfile::TempDir,
 }
 
+/// The package's directory: the one cargo gives the running test or binary (`CARGO_MANIFEST_DIR`
+/// in its environment) before the one compiled in. The compiled-in one is that of the checkout
+/// that last compiled this crate, and cargo does not compile a crate again when only the
+/// checkout's place changed: a second clone sharing the build cache read the first one's files
+/// (or failed when it was gone).
+pub fn manifest_dir() -> PathBuf {
+    std::env::var_os("CARGO_MANIFEST_DIR")
+        .map_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")), PathBuf::from)
+}
+
 /// The repository root (the Intercom project).
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..")
+    manifest_dir().join("../..")
 }
 
 /// MetricFlow's conformance data, vendored in `tests/metricflow`.

@@ -1,10 +1,6 @@
 use super::*;
+use crate::crosscheck::metricflow_dir;
 use std::cell::RefCell;
-
-/// MetricFlow's conformance data, vendored in `tests/metricflow`.
-fn metricflow_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
-}
 
 fn table(columns: &[&str], rows: Vec<Vec<Value>>) -> Table {
     Table {

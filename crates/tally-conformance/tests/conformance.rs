@@ -6,13 +6,9 @@
 //! to rewrite the list from the current results.
 
 use std::path::PathBuf;
+use tally_conformance::crosscheck::metricflow_dir;
 use tally_conformance::tally::TallyCompiler;
 use tally_conformance::{self as conformance, Outcome};
-
-/// MetricFlow's conformance data, vendored in `tests/metricflow`.
-fn metricflow_dir() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../tests/metricflow")
-}
 
 #[test]
 fn metricflow_conformance() {
