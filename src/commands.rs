@@ -12,7 +12,7 @@ use tally_core::diag::{self, Diagnostic};
 use tally_core::dialect::Dialect;
 use tally_core::load::LoadOptions;
 use tally_core::model::Model;
-use tally_core::pipeline::ClockForm;
+use tally_core::pipeline::{ClockForm, NothingParsed, ParsedBefore};
 use tally_core::plan::QueryRequest;
 use tally_core::yaml::Spanned;
 
@@ -39,6 +39,9 @@ pub(crate) struct Ctx {
     pub(crate) loads: std::cell::Cell<u32>,
     /// The database settings of the project, read with it (`project::database_settings`).
     pub(crate) database: std::cell::OnceCell<project::DatabaseSettings>,
+    /// The validation cache's entry of the project state loaded first (`vcache`): it remembers
+    /// the generated SQL that parsed back.
+    pub(crate) validated: std::cell::OnceCell<crate::vcache::Slot>,
 }
 
 impl Ctx {
@@ -79,6 +82,7 @@ pub(crate) fn context(cli: &Cli) -> Ctx {
         verbose: cli.verbose,
         loads: Default::default(),
         database: Default::default(),
+        validated: Default::default(),
     }
 }
 
@@ -299,7 +303,11 @@ pub(crate) fn compile(
             return Err(EXIT_PROBLEMS);
         }
     };
-    tally_core::pipeline::compile_with(model, d, clock, &req).map_err(|diags| {
+    let memo: &dyn ParsedBefore = match ctx.validated.get() {
+        Some(slot) => slot,
+        None => &NothingParsed,
+    };
+    tally_core::pipeline::compile_remembering(model, d, clock, &req, memo).map_err(|diags| {
         ctx.print_diags(model, &diags);
         EXIT_PROBLEMS
     })

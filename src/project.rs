@@ -83,26 +83,32 @@ fn load_with(ctx: &Ctx, replay: bool) -> Loaded {
     let (spec, diags) = read_spec(ctx);
     let templates = tally_templates::builtin();
     let slot = crate::vcache::Slot::of(ctx, &spec, &diags);
-    if let Some(slot) = slot.as_ref().filter(|_| replay) {
-        if let Some(recorded) = slot.lookup(ctx, spec.sources.files().count()) {
-            let (model, _) = tally_core::model::spec_to_model(spec, &templates);
-            // A recorded state validated: its users' SQL parsed in the validation's dialect
-            // (tally_core::validate::validate_model says the same when it runs).
-            if !recorded
-                .iter()
-                .any(|d| d.code == tally_core::diag::codes::EXPRESSION)
-            {
-                model.mark_sql_checked(tally_core::validate::validation_dialect(&model).name());
-            }
-            return Loaded {
-                model,
-                diags: recorded,
-            };
+    let replayed = slot
+        .as_ref()
+        .filter(|_| replay)
+        .and_then(|slot| slot.lookup(ctx, spec.sources.files().count()));
+    if let Some(recorded) = replayed {
+        let (model, _) = tally_core::model::spec_to_model(spec, &templates);
+        // A recorded state validated: its users' SQL parsed in the validation's dialect
+        // (tally_core::validate::validate_model says the same when it runs).
+        if !recorded
+            .iter()
+            .any(|d| d.code == tally_core::diag::codes::EXPRESSION)
+        {
+            model.mark_sql_checked(tally_core::validate::validation_dialect(&model).name());
         }
+        if let Some(slot) = slot {
+            let _ = ctx.validated.set(slot);
+        }
+        return Loaded {
+            model,
+            diags: recorded,
+        };
     }
     let (model, diags) = tally_core::pipeline::check_spec(spec, diags, &templates);
     if let Some(slot) = slot {
         slot.record(ctx, &diags);
+        let _ = ctx.validated.set(slot);
     }
     Loaded { model, diags }
 }

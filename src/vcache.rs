@@ -1,7 +1,10 @@
 //! The validation cache: a project state that validated (no errors) is remembered under the digest
 //! of everything its load read (`tally_core::digest`, salted with this binary's identity), with
 //! the warnings it had, so that the next command on the same state skips the whole-project
-//! validation (which plans every metric) and replays the warnings. Per-query checks still run.
+//! validation (which plans every metric) and replays the warnings. Per-query checks still run,
+//! but for the self-check of generated SQL: the entry also lists the digests of the SQL texts
+//! that parsed back (at most [`KEEP_PARSED`]), and a text listed is not parsed again
+//! (`tally_core::pipeline::ParsedBefore`; whether a text parses depends on it and the build alone).
 //!
 //! Where: `$TALLY_CACHE_DIR/validation`, else `$XDG_CACHE_HOME/tally/validation`, else
 //! `~/.cache/tally/validation`: a directory tally creates (with a `CACHEDIR.TAG` and a
@@ -14,11 +17,16 @@
 use crate::Ctx;
 use std::path::{Path, PathBuf};
 use tally_core::diag::{codes, Diagnostic, Label, Severity};
+use tally_core::dialect::Dialect;
 use tally_core::load::ProjectSpec;
+use tally_core::pipeline::ParsedBefore;
 use tally_core::source::{FileId, Span};
 
 /// The most entries kept (one per project state; a few KB each).
 const KEEP: usize = 64;
+
+/// The most digests of generated SQL that parsed kept in an entry (the oldest go first).
+const KEEP_PARSED: usize = 256;
 
 /// The cache directory tag (<https://bford.info/cachedir/>); its first line is the standard's.
 const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
@@ -26,7 +34,7 @@ const TAG: &str = "Signature: 8a477f597d28d172789f06886806bc55\n\
 # For information about cache directory tags, see https://bford.info/cachedir/\n";
 
 /// The format of an entry; another version is a miss.
-const FORMAT: u64 = 1;
+const FORMAT: u64 = 2;
 
 /// The validation cache's directory, whether or not it exists.
 pub(crate) fn dir() -> Option<PathBuf> {
@@ -85,6 +93,17 @@ fn salt_of_this_binary() -> Option<Vec<u8>> {
 pub(crate) struct Slot {
     dir: PathBuf,
     key: String,
+    /// The entry as read or written, once the state is known to validate.
+    entry: std::cell::RefCell<Option<Entry>>,
+    /// `-v`: say when generated SQL is not parsed back again.
+    verbose: bool,
+}
+
+/// What an entry holds: the state's warnings (as the entry's JSON has them) and the digests of
+/// generated SQL that parsed back.
+struct Entry {
+    diagnostics: serde_json::Value,
+    parsed: Vec<String>,
 }
 
 impl Slot {
@@ -97,7 +116,12 @@ impl Slot {
         let dir = dir()?;
         let salt = build_salt()?;
         let key = tally_core::digest::project_digest(spec, diags, &ctx.opts, &salt);
-        Some(Slot { dir, key })
+        Some(Slot {
+            dir,
+            key,
+            entry: std::cell::RefCell::new(None),
+            verbose: ctx.verbose,
+        })
     }
 
     fn path(&self) -> PathBuf {
@@ -111,7 +135,10 @@ impl Slot {
             return None;
         }
         let text = std::fs::read_to_string(self.path()).ok()?;
-        let diags = decode(&text, &self.key, files);
+        let diags = decode(&text, &self.key, files).map(|(diags, entry)| {
+            *self.entry.borrow_mut() = Some(entry);
+            diags
+        });
         if ctx.verbose {
             match &diags {
                 Some(d) => eprintln!(
@@ -134,7 +161,15 @@ impl Slot {
         if diags.iter().any(Diagnostic::is_error) {
             return;
         }
-        let result = encode(&self.key, diags).and_then(|text| self.write(&text));
+        let result = encode_diagnostics(diags).and_then(|diagnostics| {
+            let entry = Entry {
+                diagnostics,
+                parsed: Vec::new(),
+            };
+            let written = self.write(&encode(&self.key, &entry));
+            *self.entry.borrow_mut() = Some(entry);
+            written
+        });
         if ctx.verbose {
             match result {
                 Ok(()) => eprintln!("validation: recorded in {}", self.path().display()),
@@ -221,13 +256,59 @@ fn prune(dir: &Path) {
     }
 }
 
+/// The name of a generated SQL text in an entry: 128 bits of the SHA-256 of the dialect's name
+/// and the text.
+fn parsed_digest(dialect: Dialect, sql: &str) -> String {
+    let hash = tally_core::digest::sha256(&[dialect.name().as_bytes(), b"\0", sql.as_bytes()]);
+    hash[..16].iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl ParsedBefore for Slot {
+    fn parsed_before(&self, dialect: Dialect, sql: &str) -> bool {
+        let entry = self.entry.borrow();
+        let known = entry
+            .as_ref()
+            .is_some_and(|e| e.parsed.contains(&parsed_digest(dialect, sql)));
+        if known && self.verbose {
+            eprintln!(
+                "generated SQL: parsed back before, not again ({})",
+                self.path().display()
+            );
+        }
+        known
+    }
+
+    /// Listed in the entry, written at once (a failure is silent: the text is parsed next time).
+    fn parsed_now(&self, dialect: Dialect, sql: &str) {
+        let mut entry = self.entry.borrow_mut();
+        let Some(e) = entry.as_mut() else { return };
+        let digest = parsed_digest(dialect, sql);
+        if e.parsed.contains(&digest) {
+            return;
+        }
+        e.parsed.push(digest);
+        let over = e.parsed.len().saturating_sub(KEEP_PARSED);
+        e.parsed.drain(..over);
+        let written = self.write(&encode(&self.key, e));
+        if self.verbose {
+            match written {
+                Ok(()) => eprintln!(
+                    "generated SQL: parsed back, remembered in {}",
+                    self.path().display()
+                ),
+                Err(e) => eprintln!("generated SQL: parsed back, not remembered ({e})"),
+            }
+        }
+    }
+}
+
 // ----- the entry's JSON -------------------------------------------------------------------------------
 
 fn span_json(s: Span) -> serde_json::Value {
     serde_json::json!([s.file.0, s.start, s.end])
 }
 
-fn encode(key: &str, diags: &[Diagnostic]) -> Result<String, String> {
+fn encode_diagnostics(diags: &[Diagnostic]) -> Result<serde_json::Value, String> {
     let mut out = Vec::with_capacity(diags.len());
     for d in diags {
         // Only codes that can be read back (every code tally has is in the table).
@@ -244,20 +325,46 @@ fn encode(key: &str, diags: &[Diagnostic]) -> Result<String, String> {
             "help": d.help,
         }));
     }
-    let doc = serde_json::json!({"format": FORMAT, "key": key, "diagnostics": out});
-    serde_json::to_string(&doc).map_err(|e| e.to_string())
+    Ok(serde_json::Value::Array(out))
 }
 
-fn decode(text: &str, key: &str, files: usize) -> Option<Vec<Diagnostic>> {
-    let doc: serde_json::Value = serde_json::from_str(text).ok()?;
+fn encode(key: &str, entry: &Entry) -> String {
+    serde_json::json!({
+        "format": FORMAT,
+        "key": key,
+        "diagnostics": entry.diagnostics,
+        "parsed": entry.parsed,
+    })
+    .to_string()
+}
+
+/// The entry's warnings and the entry; `None` for another key or format, or anything malformed.
+fn decode(text: &str, key: &str, files: usize) -> Option<(Vec<Diagnostic>, Entry)> {
+    let mut doc: serde_json::Value = serde_json::from_str(text).ok()?;
     if doc.get("format")?.as_u64()? != FORMAT || doc.get("key")?.as_str()? != key {
         return None;
     }
-    doc.get("diagnostics")?
+    let diags = doc
+        .get("diagnostics")?
         .as_array()?
         .iter()
         .map(|d| decode_diag(d, files))
-        .collect()
+        .collect::<Option<Vec<_>>>()?;
+    let parsed = doc
+        .get("parsed")?
+        .as_array()?
+        .iter()
+        .map(|d| {
+            d.as_str()
+                .filter(|d| d.len() == 32 && d.bytes().all(|b| b.is_ascii_hexdigit()))
+                .map(str::to_string)
+        })
+        .collect::<Option<Vec<_>>>()?;
+    let entry = Entry {
+        diagnostics: doc.get_mut("diagnostics")?.take(),
+        parsed,
+    };
+    Some((diags, entry))
 }
 
 fn decode_span(v: &serde_json::Value, files: usize) -> Option<Span> {
@@ -369,10 +476,63 @@ mod tests {
             message: "and here".into(),
         });
         let no_span = Diagnostic::warning(codes::IO, "elsewhere");
-        let text = encode("k", &[d.clone(), no_span.clone()]).expect("encode");
-        assert_eq!(decode(&text, "k", 2), Some(vec![d, no_span]));
-        assert_eq!(decode(&text, "other", 2), None, "another key");
-        assert_eq!(decode(&text, "k", 1), None, "a span past the files");
-        assert_eq!(decode("{not json", "k", 2), None);
+        let entry = Entry {
+            diagnostics: encode_diagnostics(&[d.clone(), no_span.clone()]).expect("encode"),
+            parsed: vec![parsed_digest(Dialect::DuckDb, "SELECT 1")],
+        };
+        let text = encode("k", &entry);
+        let (diags, back) = decode(&text, "k", 2).expect("decode");
+        assert_eq!(diags, vec![d, no_span]);
+        assert_eq!(back.parsed, entry.parsed);
+        assert!(decode(&text, "other", 2).is_none(), "another key");
+        assert!(decode(&text, "k", 1).is_none(), "a span past the files");
+        assert!(decode("{not json", "k", 2).is_none());
+        let bad = text.replace(&entry.parsed[0], "not a digest");
+        assert!(decode(&bad, "k", 2).is_none(), "a malformed digest");
+    }
+
+    #[test]
+    fn a_text_is_named_with_its_dialect() {
+        let a = parsed_digest(Dialect::DuckDb, "SELECT 1");
+        assert_eq!(a.len(), 32);
+        assert_eq!(a, parsed_digest(Dialect::DuckDb, "SELECT 1"));
+        assert_ne!(a, parsed_digest(Dialect::Postgres, "SELECT 1"));
+        assert_ne!(a, parsed_digest(Dialect::DuckDb, "SELECT 2"));
+    }
+
+    /// A slot remembers a text once the state is known to validate, and keeps the newest
+    /// [`KEEP_PARSED`]; nothing is remembered before.
+    #[test]
+    fn a_slot_remembers_texts_that_parsed() {
+        let dir = tempfile::tempdir().expect("temporary directory");
+        let slot = Slot {
+            dir: dir.path().join("validation"),
+            key: "k".into(),
+            entry: std::cell::RefCell::new(None),
+            verbose: false,
+        };
+        slot.parsed_now(Dialect::DuckDb, "SELECT 1");
+        assert!(
+            !slot.parsed_before(Dialect::DuckDb, "SELECT 1"),
+            "no entry yet"
+        );
+        *slot.entry.borrow_mut() = Some(Entry {
+            diagnostics: serde_json::json!([]),
+            parsed: Vec::new(),
+        });
+        for i in 0..=KEEP_PARSED {
+            slot.parsed_now(Dialect::DuckDb, &format!("SELECT {i}"));
+        }
+        assert!(
+            !slot.parsed_before(Dialect::DuckDb, "SELECT 0"),
+            "the oldest went"
+        );
+        assert!(slot.parsed_before(Dialect::DuckDb, "SELECT 1"));
+        assert!(slot.parsed_before(Dialect::DuckDb, &format!("SELECT {KEEP_PARSED}")));
+        assert!(!slot.parsed_before(Dialect::Postgres, "SELECT 1"));
+        // Written as it learns: the file read back holds the same list.
+        let text = std::fs::read_to_string(slot.path()).expect("the entry was written");
+        let (_, entry) = decode(&text, "k", 0).expect("decode");
+        assert_eq!(entry.parsed.len(), KEEP_PARSED);
     }
 }

@@ -306,6 +306,59 @@ fn a_corrupt_entry_is_validated_and_rewritten() {
     assert_hit(&pr.sql().1);
 }
 
+const PARSED_BEFORE: &str = "generated SQL: parsed back before, not again";
+const PARSED_NOW: &str = "generated SQL: parsed back, remembered in";
+
+/// The self-check of generated SQL (parsed back with sqlparser) runs once per text and dialect:
+/// the next `tally sql` of the same query skips it and prints the same SQL; another query or
+/// dialect is checked; `--cache off` always checks and remembers nothing; a changed project is
+/// a new entry, checked again.
+#[test]
+fn generated_sql_is_parsed_back_once_per_text() {
+    let pr = project();
+    let check = |err: &str, before: bool, now: bool| {
+        assert_eq!(err.contains(PARSED_BEFORE), before, "{err}");
+        assert_eq!(err.contains(PARSED_NOW), now, "{err}");
+    };
+    let (first, err) = pr.sql();
+    check(&err, false, true);
+    let (again, err) = pr.sql();
+    assert_eq!(again, first);
+    check(&err, true, false);
+    let by = ["--group-by", "metric_time__month"];
+    let other = pr.run(&[&["sql", "--metrics", "orders"][..], &by[..]].concat());
+    assert_eq!(other.code, 0, "{}", other.stderr);
+    check(&other.stderr, false, true);
+    let postgres = ["sql", "--metrics", "odd,orders", "--dialect", "postgres"];
+    let pg = pr.run(&[&postgres[..], &by[..]].concat());
+    assert_eq!(pg.code, 0, "{}", pg.stderr);
+    check(&pg.stderr, false, true);
+    check(
+        &pr.run(&[&postgres[..], &by[..]].concat()).stderr,
+        true,
+        false,
+    );
+    let off = pr.run(
+        &[
+            &["--cache", "off", "sql", "--metrics", "odd,orders"][..],
+            &by[..],
+        ]
+        .concat(),
+    );
+    assert_eq!(off.stdout, first);
+    check(&off.stderr, false, false);
+    write(
+        &pr.root,
+        &[(
+            "metrics/more.yml",
+            "metrics:\n  - {name: more, type: simple, type_params: {measure: order_count}}\n",
+        )],
+    );
+    let (changed, err) = pr.sql();
+    assert_eq!(changed, first);
+    check(&err, false, true);
+}
+
 #[test]
 fn concurrent_processes_write_one_entry() {
     let pr = project();

@@ -7,7 +7,9 @@ use crate::model::{spec_to_model, Model};
 use std::path::Path;
 
 pub use crate::calendar::duration::ClockForm;
-pub use crate::query::{compile, compile_with, plan, Compiled};
+pub use crate::query::{
+    compile, compile_remembering, compile_with, plan, Compiled, NothingParsed, ParsedBefore,
+};
 
 /// Load and resolve a project directory: files -> spec -> model, with every diagnostic found.
 /// `templates` are the built-in macros the model's SQL renders with (`tally_templates::builtin()`).

@@ -53,13 +53,25 @@ pub fn split_list(s: &str) -> Vec<String> {
 /// The parts of a qualified relation name (`"db"."Schema".claim` -> `db`, `schema`, `claim`),
 /// without quotes, lower-cased.
 pub(crate) fn relation_parts(name: &str) -> Vec<String> {
-    // Plain identifiers joined by dots (the common case) split without the tokenizer.
+    // Plain identifiers, or identifiers in double quotes without a quote or dot of their own,
+    // joined by dots (the common cases: dbt's relations are `"db"."schema"."table"`) split
+    // without the tokenizer, whose code a short process then never has to fault in.
     let plain = |p: &str| {
         p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
             && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
     };
-    if name.split('.').all(plain) {
-        return name.split('.').map(str::to_ascii_lowercase).collect();
+    fn part(p: &str, plain: impl Fn(&str) -> bool) -> Option<&str> {
+        match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
+            Some(inner) => (!inner.is_empty() && !inner.contains('"')).then_some(inner),
+            None => plain(p).then_some(p),
+        }
+    }
+    if let Some(parts) = name
+        .split('.')
+        .map(|p| part(p, plain))
+        .collect::<Option<Vec<_>>>()
+    {
+        return parts.into_iter().map(str::to_ascii_lowercase).collect();
     }
     match Tokenizer::new(&GenericDialect {}, name).tokenize() {
         Ok(tokens) => tokens
@@ -83,7 +95,37 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::split_list;
+    use super::{relation_parts, split_list};
+    use sqlparser::dialect::GenericDialect;
+    use sqlparser::tokenizer::{Token, Tokenizer};
+
+    /// The split without the tokenizer says what the tokenizer says.
+    #[test]
+    fn relation_parts_agree_with_the_tokenizer() {
+        let tokenized = |name: &str| -> Vec<String> {
+            Tokenizer::new(&GenericDialect {}, name)
+                .tokenize()
+                .unwrap()
+                .into_iter()
+                .filter_map(|t| match t {
+                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
+                    _ => None,
+                })
+                .collect()
+        };
+        for name in [
+            "claim",
+            "Main.Claim",
+            r#""db"."Schema"."claim""#,
+            r#""my db"."sch""ema".t"#,
+            r#""a.b".c"#,
+            r#"db . schema . t"#,
+            r#""Ünïcode"."ta ble""#,
+            r#"x."y""#,
+        ] {
+            assert_eq!(relation_parts(name), tokenized(name), "{name}");
+        }
+    }
 
     #[test]
     fn split_keeps_object_syntax_together() {
