@@ -5,12 +5,11 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use std::ffi::OsString;
 use std::path::PathBuf;
 
+/// What `tally --help` says first.
+const ABOUT: &str = "Metrics as code: check, graph, compile and run metric queries";
+
 #[derive(Parser, Debug)]
-#[command(
-    name = "tally",
-    version,
-    about = "Metrics as code: check, graph, compile and run metric queries"
-)]
+#[command(name = "tally", version, about = ABOUT)]
 pub(crate) struct Cli {
     /// The project directory (default: the current directory).
     #[arg(long, global = true)]
@@ -62,19 +61,51 @@ pub(crate) enum CacheMode {
 }
 
 impl Cli {
-    /// Parse the command line: `Cli::try_parse_from`. The subcommands' own arguments are built
-    /// only for the subcommand given (`#[command(defer = true)]` on [`Command`]). clap's command
-    /// tree is freed at once (about 0.17M instructions): kept to the end of the process, its
-    /// 160 KB or more (every global flag copied into every subcommand) stayed out of reach of
-    /// the load's allocations, which then took about 50 more fresh pages of memory (page faults
-    /// cost more than the freeing).
+    /// Parse the command line: `Cli::try_parse_from`, with the command tree of
+    /// [`Cli::command_for`]. The subcommands' own arguments are built only for the subcommand
+    /// given (`#[command(defer = true)]` on [`Command`]). clap's command tree is freed at once
+    /// (about 0.17M instructions): kept to the end of the process, it stayed out of reach of the
+    /// load's allocations, which then took about 50 more fresh pages of memory (page faults cost
+    /// more than the freeing).
     pub(crate) fn parse_args(argv: &[OsString]) -> Result<Cli, clap::Error> {
-        let mut cmd = Cli::command();
+        let mut cmd = Cli::command_for(argv);
         let parsed = cmd
             .try_get_matches_from_mut(argv)
             .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut cmd)));
         drop(cmd);
         parsed
+    }
+
+    /// clap's command tree for `argv`. When its first argument names a subcommand (`tally sql
+    /// ...`, the usual case), the tree holds that subcommand alone under the top level's own
+    /// flags and settings; else the whole tree (`tally`, `--help`, `--version`, `help`, a
+    /// misspelt subcommand and its suggestion). clap copies every global flag into every
+    /// subcommand of the tree it parses with when it builds the top level (11 flags into 18
+    /// subcommands: about 5% of a warm `tally sql`); with one subcommand, into one. Anything
+    /// after the subcommand's name is parsed by the subcommand itself, so both trees give the
+    /// same result or the same error (`tests::one_subcommand_parses_as_the_whole_tree`).
+    pub(crate) fn command_for(argv: &[OsString]) -> clap::Command {
+        let full = Cli::command();
+        let Some(sub) = argv
+            .get(1)
+            .and_then(|a| a.to_str())
+            .and_then(|name| full.get_subcommands().find(|s| s.get_name() == name))
+            .cloned()
+        else {
+            return full;
+        };
+        let mut lean = clap::Command::new("tally")
+            .version(env!("CARGO_PKG_VERSION"))
+            .about(ABOUT)
+            .subcommand_required(full.is_subcommand_required_set())
+            .arg_required_else_help(full.is_arg_required_else_help_set());
+        for a in full.get_arguments() {
+            lean = lean.arg(a.clone());
+        }
+        for g in full.get_groups() {
+            lean = lean.group(g.clone());
+        }
+        lean.subcommand(sub)
     }
 
     /// The dbt flags as load options (the environment is the process's).
@@ -449,6 +480,105 @@ impl Command {
             },
             _ if self.prints_json() => DiagFormat::Json,
             _ => DiagFormat::Human,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// `argv` parsed with `cmd`: the parsed command line's debug form, or clap's error (its
+    /// kind and its text).
+    fn outcome(mut cmd: clap::Command, argv: &[OsString]) -> String {
+        match cmd
+            .try_get_matches_from_mut(argv)
+            .and_then(|mut m| Cli::from_arg_matches_mut(&mut m).map_err(|e| e.format(&mut cmd)))
+        {
+            Ok(cli) => format!("ok {cli:?}"),
+            Err(e) => format!("error {:?}\n{}", e.kind(), e.render()),
+        }
+    }
+
+    /// Every subcommand, with its help, no arguments, an unknown flag, global flags before and
+    /// after its own, bad values and typical command lines: the tree of one subcommand gives
+    /// what the whole tree gives. Command lines that do not start with a subcommand's name use
+    /// the whole tree.
+    #[test]
+    fn one_subcommand_parses_as_the_whole_tree() {
+        let full = Cli::command();
+        let names: Vec<String> = full
+            .get_subcommands()
+            .map(|s| s.get_name().to_string())
+            .collect();
+        assert!(names.len() > 10, "{names:?}");
+        // Command lines as words (no value here has a space of its own).
+        let mut lines: Vec<String> = Vec::new();
+        for n in &names {
+            lines.extend(
+                [
+                    "",
+                    "--help",
+                    "-h",
+                    "--version",
+                    "--bogus",
+                    "--projct x",
+                    "--project p -v --color never --cache off",
+                    "--cache sometimes",
+                    "--format json",
+                    "--format nope",
+                    "extra words",
+                    "--vars {a:1} --manifest m.json --allow-outside-project",
+                ]
+                .map(|rest| format!("{n} {rest}")),
+            );
+        }
+        lines.extend(
+            [
+                "sql --metrics a,b --group-by metric_time__month",
+                "sql --metrics a --dialect Postgres --stage plan",
+                "sql --metrics a --dialect oracle",
+                "sql --metrics",
+                "query --metrics a --where x>1 --limit 3 --duckdb d",
+                "query --metrics a --limit many",
+                "list metrics --search rate",
+                "list everything",
+                "cache status",
+                "cache clear --help",
+                "cache nothing",
+                "validate --format sarif",
+                "tree csat --grain week --compare year",
+                "lineage",
+            ]
+            .map(String::from),
+        );
+        for line in &lines {
+            let argv: Vec<OsString> = std::iter::once("tally")
+                .chain(line.split_whitespace())
+                .map(OsString::from)
+                .collect();
+            let lean = Cli::command_for(&argv);
+            assert_eq!(
+                lean.get_subcommands().count(),
+                1,
+                "{line:?} starts with a subcommand's name"
+            );
+            assert_eq!(
+                outcome(lean, &argv),
+                outcome(Cli::command(), &argv),
+                "{line:?}"
+            );
+        }
+        for line in ["", "--help", "--version", "help sql", "sqll", "-v sql"] {
+            let argv: Vec<OsString> = std::iter::once("tally")
+                .chain(line.split_whitespace())
+                .map(OsString::from)
+                .collect();
+            assert_eq!(
+                Cli::command_for(&argv).get_subcommands().count(),
+                names.len(),
+                "{line:?}: the whole tree"
+            );
         }
     }
 }
