@@ -56,23 +56,22 @@ pub(crate) fn relation_parts(name: &str) -> Vec<String> {
     // Plain identifiers, or identifiers in double quotes without a quote or dot of their own,
     // joined by dots (the common cases: dbt's relations are `"db"."schema"."table"`) split
     // without the tokenizer, whose code a short process then never has to fault in.
-    let plain = |p: &str| {
-        p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
-            && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_')
-    };
-    fn part(p: &str, plain: impl Fn(&str) -> bool) -> Option<&str> {
+    fn part(p: &str) -> Option<&str> {
         match p.strip_prefix('"').and_then(|q| q.strip_suffix('"')) {
             Some(inner) => (!inner.is_empty() && !inner.contains('"')).then_some(inner),
-            None => plain(p).then_some(p),
+            None => (p.starts_with(|c: char| c.is_ascii_alphabetic() || c == '_')
+                && p.chars().all(|c| c.is_ascii_alphanumeric() || c == '_'))
+            .then_some(p),
         }
     }
-    if let Some(parts) = name
-        .split('.')
-        .map(|p| part(p, plain))
-        .collect::<Option<Vec<_>>>()
-    {
-        return parts.into_iter().map(str::to_ascii_lowercase).collect();
+    match name.split('.').map(part).collect::<Option<Vec<_>>>() {
+        Some(parts) => parts.into_iter().map(str::to_ascii_lowercase).collect(),
+        None => tokenized_parts(name),
     }
+}
+
+/// [`relation_parts`] by sqlparser's tokenizer (any quoting), else the name's words.
+fn tokenized_parts(name: &str) -> Vec<String> {
     match Tokenizer::new(&GenericDialect {}, name).tokenize() {
         Ok(tokens) => tokens
             .into_iter()
@@ -95,24 +94,11 @@ pub(crate) fn words(text: &str) -> Vec<String> {
 
 #[cfg(test)]
 mod tests {
-    use super::{relation_parts, split_list};
-    use sqlparser::dialect::GenericDialect;
-    use sqlparser::tokenizer::{Token, Tokenizer};
+    use super::{relation_parts, split_list, tokenized_parts};
 
     /// The split without the tokenizer says what the tokenizer says.
     #[test]
     fn relation_parts_agree_with_the_tokenizer() {
-        let tokenized = |name: &str| -> Vec<String> {
-            Tokenizer::new(&GenericDialect {}, name)
-                .tokenize()
-                .unwrap()
-                .into_iter()
-                .filter_map(|t| match t {
-                    Token::Word(w) => Some(w.value.to_ascii_lowercase()),
-                    _ => None,
-                })
-                .collect()
-        };
         for name in [
             "claim",
             "Main.Claim",
@@ -123,7 +109,7 @@ mod tests {
             r#""Ünïcode"."ta ble""#,
             r#"x."y""#,
         ] {
-            assert_eq!(relation_parts(name), tokenized(name), "{name}");
+            assert_eq!(relation_parts(name), tokenized_parts(name), "{name}");
         }
     }
 
