@@ -186,11 +186,7 @@ fn metric_names(opts: &Options) -> Vec<String> {
     model
         .metrics
         .keys()
-        .filter(|m| {
-            opts.only
-                .as_deref()
-                .is_none_or(|o| o.split(',').any(|p| m.contains(p.trim())))
-        })
+        .filter(|m| opts.picks(m))
         .cloned()
         .collect()
 }

@@ -217,9 +217,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     limit_memory(&conn, opts)?;
     let mut queries = parse_sections(METRICS_SQL);
     queries.extend(parse_sections(TIME_SQL));
-    if let Some(only) = &opts.only {
-        queries.retain(|q| only.split(',').any(|o| q.metric.contains(o.trim())));
-    }
+    queries.retain(|q| opts.picks(&q.metric));
     let covered: Vec<&str> = queries.iter().map(|q| q.metric.as_str()).collect();
     let missing: Vec<&String> = model
         .metrics

@@ -3,7 +3,7 @@
 //!
 //! ```text
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
-//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT] [--memory-limit 8GB] [--project DIR] [--duckdb FILE]
+//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT,^NAME$] [--memory-limit 8GB] [--project DIR] [--duckdb FILE]
 //! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there)
 //! tally-bench explain --sql FILE [--sql FILE ..] [--runs N] [--conversations N] [--duckdb FILE]  (SQL files, clocks installed; --runs: paired timing)
 //! tally-bench all  (both, with their defaults)
@@ -94,7 +94,8 @@ pub struct Options {
     pub runs: usize,
     pub project: PathBuf,
     pub duckdb: Option<PathBuf>,
-    /// `exec`: only the metrics whose name contains one of these (comma-separated).
+    /// `exec`, `cache`: only the metrics whose name contains one of these (comma-separated;
+    /// see [`Options::picks`]).
     pub only: Option<String>,
     /// `compile-child`: the generated project directory.
     pub dir: Option<PathBuf>,
@@ -112,6 +113,28 @@ pub struct Options {
     /// `exec`, `explain`: DuckDB's `memory_limit` for the benchmark's connection (`8GB`), so that
     /// a 10M-conversation query spills to disk instead of growing past the machine's memory.
     pub memory_limit: Option<String>,
+}
+
+impl Options {
+    /// Whether `--only` picks metric `name`: no `--only`, or one of its comma-separated patterns
+    /// is in the name. A pattern may be anchored: `^closed` at the name's start, `_median$` at its
+    /// end, `^closed_conversations$` the whole name (a plain `closed_conversations` also picks
+    /// `customers_with_closed_conversations`).
+    pub fn picks(&self, name: &str) -> bool {
+        let Some(only) = &self.only else {
+            return true;
+        };
+        only.split(',').map(str::trim).any(|p| {
+            let (start, p) = p.strip_prefix('^').map_or((false, p), |p| (true, p));
+            let (end, p) = p.strip_suffix('$').map_or((false, p), |p| (true, p));
+            match (start, end) {
+                (true, true) => name == p,
+                (true, false) => name.starts_with(p),
+                (false, true) => name.ends_with(p),
+                (false, false) => name.contains(p),
+            }
+        })
+    }
 }
 
 impl Options {
@@ -267,5 +290,18 @@ mod tests {
         let d = |n| Duration::from_millis(n);
         assert_eq!(median(vec![d(3), d(1), d(2)]), d(2));
         assert_eq!(median(vec![d(4), d(1), d(2), d(3)]), d(3));
+    }
+
+    #[test]
+    fn only_patterns_match_inside_or_anchored() {
+        let only = |o: &str| Options::parse(&["--only".into(), o.into()]);
+        let o = only("closed_conversations");
+        assert!(o.picks("closed_conversations") && o.picks("customers_with_closed_conversations"));
+        let o = only("^closed_conversations$, ^fin_");
+        assert!(o.picks("closed_conversations") && o.picks("fin_resolutions"));
+        assert!(!o.picks("customers_with_closed_conversations") && !o.picks("closed_conversations_x"));
+        let o = only("_median$");
+        assert!(o.picks("time_to_first_close_median") && !o.picks("median_of"));
+        assert!(Options::parse(&[]).picks("anything"));
     }
 }
