@@ -150,6 +150,55 @@ fn unknown_metric_is_reported_with_a_suggestion() {
 }
 
 #[test]
+fn a_misspelt_granularity_suggests_the_item_it_meant() {
+    // A granularity that is no granularity is reported as one, with the whole item suggested
+    // (not as an element the join search cannot reach, with `metric_time` suggested).
+    let out = mf(&[
+        "sql",
+        "--metrics",
+        "bookings",
+        "--group-by",
+        "metric_time__mnth",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_contains(
+        &out.stderr,
+        &[
+            "error[E0211]: unknown time granularity `mnth` in `metric_time__mnth`",
+            "did you mean `metric_time__month`?",
+        ],
+    );
+    let out = mf(&[
+        "sql",
+        "--metrics",
+        "bookings",
+        "--group-by",
+        "booking__ds__wek,metric_time__yeer",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_contains(
+        &out.stderr,
+        &[
+            "unknown time granularity `wek` in `booking__ds__wek`",
+            "did you mean `booking__ds__week`?",
+            "did you mean `metric_time__year`?",
+        ],
+    );
+    // Not after a time dimension: an element the join search does not reach.
+    let out = mf(&[
+        "sql",
+        "--metrics",
+        "bookings",
+        "--group-by",
+        "booking__is_instant__x",
+    ]);
+    assert_contains(
+        &out.stderr,
+        &["error[E0401]: `booking__is_instant__x` cannot be reached"],
+    );
+}
+
+#[test]
 fn query_runs_on_duckdb_in_every_format() {
     let m = simple_manifest();
     let db = fixture_db();

@@ -299,7 +299,9 @@ mod tests {
         assert!(o.picks("closed_conversations") && o.picks("customers_with_closed_conversations"));
         let o = only("^closed_conversations$, ^fin_");
         assert!(o.picks("closed_conversations") && o.picks("fin_resolutions"));
-        assert!(!o.picks("customers_with_closed_conversations") && !o.picks("closed_conversations_x"));
+        assert!(
+            !o.picks("customers_with_closed_conversations") && !o.picks("closed_conversations_x")
+        );
         let o = only("_median$");
         assert!(o.picks("time_to_first_close_median") && !o.picks("median_of"));
         assert!(Options::parse(&[]).picks("anything"));

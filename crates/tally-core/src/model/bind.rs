@@ -347,6 +347,8 @@ pub fn bind_item(model: &Model, r: &Reference) -> Result<Item, Diagnostic> {
                 grain = Some(g);
                 parts.pop();
             }
+        } else if let Some(d) = misspelt_grain(model, &parts, r.span) {
+            return Err(d);
         }
     }
     if r.kind == RefKind::Metric {
@@ -392,6 +394,42 @@ pub fn bind_item(model: &Model, r: &Reference) -> Result<Item, Diagnostic> {
         span: r.span,
         own_grain,
     })
+}
+
+/// A trailing part that is no granularity after metric_time or a time dimension
+/// (`metric_time__mnth`, `booking__ds__wek`), when it names no element either: a misspelt
+/// granularity, reported as one (with the item it most likely meant) rather than as an element
+/// the join search cannot reach.
+fn misspelt_grain(model: &Model, parts: &[String], span: Span) -> Option<Diagnostic> {
+    let (last, before) = parts.split_last()?;
+    let prev = before.last()?;
+    let after_time = match before.len() {
+        1 => prev == "metric_time",
+        _ => model
+            .element_grain(model.element_id_or_unknown(prev))
+            .is_some(),
+    };
+    if !after_time || model.is_element(model.element_id_or_unknown(last)) {
+        return None;
+    }
+    let prefix = before.join("__");
+    let grains = model.grain_names();
+    let items: Vec<String> = grains.iter().map(|g| format!("{prefix}__{g}")).collect();
+    Some(
+        Diagnostic::error(
+            codes::GRANULARITY,
+            format!("unknown time granularity `{last}` in `{prefix}__{last}`"),
+        )
+        .at(span)
+        .with_suggestion(
+            &format!("{prefix}__{last}"),
+            items.iter().map(String::as_str),
+        )
+        .with_help(format!(
+            "the granularities of `{prefix}`: {}",
+            grains.join(", ")
+        )),
+    )
 }
 
 /// MetricFlow evaluates filters over columns named after group-by items, so a filter's SQL may
