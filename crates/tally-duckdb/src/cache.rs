@@ -4,7 +4,8 @@
 //! while nothing they depend on has changed.
 //!
 //! Where: a tally-owned DuckDB file beside the project's database (`<stem>.tally-cache.duckdb`,
-//! [`cache_path`]), ATTACHed as `tally_cache` before the connection is sealed. The user's
+//! [`cache_path`]; a DuckDB database there with tables of its own is not tally's and is left
+//! alone), ATTACHed as `tally_cache` before the connection is sealed. The user's
 //! database is never written (it stays read-only). No file, no cache: an in-memory database runs
 //! uncached.
 //!
@@ -202,13 +203,33 @@ fn plural_rows(n: u64) -> String {
     }
 }
 
-/// The cache file of a database file: beside it, `<stem>.tally-cache.duckdb`.
+/// The cache file of a database file, beside it: `<stem>.tally-cache.duckdb` for `<stem>.duckdb`,
+/// `<name>.tally-cache.db` for any other name (`a.db` -> `a.db.tally-cache.db`, `a` ->
+/// `a.tally-cache.db`). One name a database: `a.duckdb`, `a.db` and `a` beside each other have
+/// caches of their own.
 pub fn cache_path(db: &Path) -> PathBuf {
-    let stem = db
-        .file_stem()
+    let name = db
+        .file_name()
         .map(|s| s.to_string_lossy().into_owned())
         .unwrap_or_else(|| "database".into());
-    db.with_file_name(format!("{stem}.tally-cache.duckdb"))
+    match name.strip_suffix(".duckdb").filter(|stem| !stem.is_empty()) {
+        Some(stem) => db.with_file_name(format!("{stem}.tally-cache.duckdb")),
+        None => db.with_file_name(format!("{name}.tally-cache.db")),
+    }
+}
+
+/// Whether the DuckDB database attached as `catalog` may be used as tally's cache: it holds
+/// tally's entries table, or no table or view at all (a file tally has just created). Any other
+/// database at the cache's path is someone else's, never written or deleted.
+fn is_ours(conn: &Connection, catalog: &str) -> Result<bool, String> {
+    conn.query_row(
+        "SELECT count(*) FILTER (WHERE schema_name = 'main' AND table_name = 'tally_cache_entries'), count(*) \
+         FROM (SELECT schema_name, table_name FROM duckdb_tables() WHERE database_name = ? \
+               UNION ALL SELECT schema_name, view_name FROM duckdb_views() WHERE database_name = ? AND NOT internal)",
+        [catalog, catalog],
+        |r| Ok(r.get::<_, i64>(0)? > 0 || r.get::<_, i64>(1)? == 0),
+    )
+    .map_err(|e| first_line(&e))
 }
 
 /// The state of a database file that the cached relations depend on: identity, size and times of
@@ -305,6 +326,13 @@ fn try_attach(conn: &Connection, db: &Path, path: &Path) -> Result<String, Strin
     );
     conn.execute_batch(&sql)
         .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    if !is_ours(conn, CATALOG).unwrap_or(false) {
+        let _ = conn.execute_batch(&format!("DETACH {CATALOG}"));
+        return Err(format!(
+            "{} is a DuckDB database with tables that are not tally's cache; left alone",
+            path.display()
+        ));
+    }
     let create = format!(
         "CREATE TABLE IF NOT EXISTS {ENTRIES} (name VARCHAR PRIMARY KEY, model VARCHAR, \
          business BOOLEAN, source_state VARCHAR, row_count BIGINT, build_ms BIGINT, sql VARCHAR);\n\
@@ -852,9 +880,24 @@ fn open_for_status(db: &Path) -> Result<Option<(Connection, String)>, String> {
         return Ok(None);
     }
     let state = source_state(db)?;
-    let conn = crate::engine::open_read_only(&path)
-        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    let conn = open_ours(&path)?;
     Ok(Some((conn, state)))
+}
+
+/// The cache file at `path` opened read-only, when it is tally's ([`is_ours`]).
+fn open_ours(path: &Path) -> Result<Connection, String> {
+    let conn = crate::engine::open_read_only(path)
+        .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
+    let catalog: String = conn
+        .query_row("SELECT current_database()", [], |r| r.get(0))
+        .map_err(|e| first_line(&e))?;
+    if !is_ours(&conn, &catalog)? {
+        return Err(format!(
+            "{} is a DuckDB database with tables that are not tally's cache; left alone",
+            path.display()
+        ));
+    }
+    Ok(conn)
 }
 
 /// The kept query results of a cache file (`tally cache status`).
@@ -925,7 +968,7 @@ pub fn entries(db: &Path) -> Result<Vec<Entry>, String> {
 }
 
 /// Delete the cache file of `db` (and its WAL). Returns whether there was one. Refuses a path
-/// that is not a regular DuckDB file.
+/// that is not a regular DuckDB file, or a DuckDB database with tables that are not tally's.
 pub fn clear(db: &Path) -> Result<bool, String> {
     let path = cache_path(db);
     match std::fs::symlink_metadata(&path) {
@@ -942,6 +985,7 @@ pub fn clear(db: &Path) -> Result<bool, String> {
                 path.display()
             ))
         }
+        Ok(m) if m.len() > 0 => drop(open_ours(&path)?),
         Ok(_) => {}
     }
     std::fs::remove_file(&path).map_err(|e| format!("cannot remove {}: {e}", path.display()))?;
@@ -955,6 +999,27 @@ pub fn clear(db: &Path) -> Result<bool, String> {
 mod tests {
     use super::{decode_result, encode_result};
     use crate::engine::{ResultTable, Value};
+
+    #[test]
+    fn each_database_file_has_a_cache_file_of_its_own() {
+        use std::path::Path;
+        let names: Vec<_> = [
+            "d/a.duckdb",
+            "d/a.db",
+            "d/a",
+            "d/a.tally-cache",
+            "d/.duckdb",
+        ]
+        .iter()
+        .map(|n| super::cache_path(Path::new(n)))
+        .collect();
+        assert_eq!(names[0], Path::new("d/a.tally-cache.duckdb"));
+        assert_eq!(names[1], Path::new("d/a.db.tally-cache.db"));
+        assert_eq!(names[2], Path::new("d/a.tally-cache.db"));
+        for (i, a) in names.iter().enumerate() {
+            assert!(names[i + 1..].iter().all(|b| a != b), "{a:?} twice");
+        }
+    }
 
     #[test]
     fn only_names_tally_gives_are_table_names() {

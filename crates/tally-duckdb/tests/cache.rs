@@ -438,6 +438,43 @@ fn off_attaches_nothing_and_a_foreign_cache_file_is_left_alone() {
 }
 
 #[test]
+fn a_duckdb_database_that_is_not_the_cache_is_never_written_or_deleted() {
+    let dir = tempfile::tempdir().unwrap();
+    let db = database(dir.path());
+    let path = cache::cache_path(&db);
+    {
+        let other = tally_duckdb::duckdb::Connection::open(&path).unwrap();
+        other
+            .execute_batch("CREATE TABLE notes AS SELECT 'keep me' AS note")
+            .unwrap();
+    }
+    let before = std::fs::read(&path).unwrap();
+    let (conn, mut s) = engine::open_project_database_cached(&db, Mode::On).unwrap();
+    match &s.status {
+        Status::Unavailable(why) => assert!(why.contains("not tally's cache"), "{why}"),
+        other => panic!("{other:?}"),
+    }
+    let rows = run_cached(&conn, &mut s, &mut load_project(), "conversation_volume");
+    assert!(!rows.rows.is_empty());
+    drop(conn);
+    let err = cache::clear(&db).unwrap_err();
+    assert!(err.contains("left alone"), "{err}");
+    assert!(cache::entries(&db)
+        .unwrap_err()
+        .contains("not tally's cache"));
+    assert_eq!(std::fs::read(&path).unwrap(), before);
+    let other = tally_duckdb::duckdb::Connection::open(&path).unwrap();
+    let tables: Vec<String> = other
+        .prepare("SELECT table_name FROM duckdb_tables() ORDER BY 1")
+        .unwrap()
+        .query_map([], |r| r.get(0))
+        .unwrap()
+        .collect::<Result<_, _>>()
+        .unwrap();
+    assert_eq!(tables, ["notes"]);
+}
+
+#[test]
 fn the_sealed_connection_still_reads_no_files() {
     let dir = tempfile::tempdir().unwrap();
     let db = database(dir.path());
