@@ -81,9 +81,12 @@ WHERE _tally_turns.is_human = 1 AND _tally_turns.turn_started_at IS NOT NULL
     center or the Messenger (article_view), and inbound conversations (their start, by the
     conversation's contact). A person is the contact, else the anonymous visitor id. A session is
     the 24-hour period (self_serve_session_hours) that starts at a person's first action; the
-    first action at or after its end starts the next one. That is a walk over each person's
-    actions in time order (a recursive CTE: a session start depends on the previous one, which
-    no fixed-gap window function can express).
+    first action at or after its end starts the next one. A gap of a session length or more
+    between two actions always starts a session, so windows split each person's actions into
+    segments at such gaps; a segment shorter than a session is one session, and only the rare
+    longer segments take a walk over their actions in time order (a recursive CTE: a session
+    start depends on the previous one, which no fixed-gap window function can express). The
+    walk's steps are the actions of the longest such segment, not of the busiest person.
     A conversation is "closed by automation" when Fin (or Custom Answers) resolved it
     (ai_agent_resolution_state assumed_resolution or confirmed_resolution) and no teammate ever
     replied; every other inbound conversation is a conversation with human support.
@@ -134,28 +137,67 @@ _tally_action AS (
          is_fin_answered, is_fin_closed, 1 - is_fin_closed
   FROM _tally_inbound
 ),
-_tally_numbered AS (
+_tally_ordered AS (
   SELECT _tally_action.*,
-         ROW_NUMBER() OVER (PARTITION BY person_key ORDER BY acted_at, kind, action_id) AS action_number
+         ROW_NUMBER() OVER (PARTITION BY person_key ORDER BY acted_at, kind, action_id) AS action_number,
+         LAG(acted_at) OVER (PARTITION BY person_key ORDER BY acted_at, kind, action_id) AS previous_acted_at
   FROM _tally_action
   WHERE person_key IS NOT NULL
 ),
+_tally_breaks AS (
+  -- A person's first action, and any action a whole session length or more after the previous
+  -- one, starts a session whatever came before (that session began at or before the previous
+  -- action); the actions from one such start to the next are a segment.
+  SELECT _tally_o.*,
+         CASE WHEN _tally_o.previous_acted_at IS NULL
+                OR _tally_o.acted_at >= {{ dateadd('hour', var('self_serve_session_hours'), '_tally_o.previous_acted_at') }}
+              THEN 1 ELSE 0 END AS starts_segment
+  FROM _tally_ordered AS _tally_o
+),
+_tally_segmented AS (
+  -- Each action's segment and the segment's start (starts only grow, so a running MAX).
+  SELECT _tally_b.*,
+         SUM(_tally_b.starts_segment)
+           OVER (PARTITION BY _tally_b.person_key ORDER BY _tally_b.action_number
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS segment,
+         MAX(CASE WHEN _tally_b.starts_segment = 1 THEN _tally_b.acted_at END)
+           OVER (PARTITION BY _tally_b.person_key ORDER BY _tally_b.action_number
+                 ROWS BETWEEN UNBOUNDED PRECEDING AND CURRENT ROW) AS segment_started_at
+  FROM _tally_breaks AS _tally_b
+),
+_tally_long_segment AS (
+  -- Segments with an action a session length or more after their start: only there does a
+  -- session start after the segment's first action, which takes the walk. Any other segment is
+  -- one session.
+  SELECT DISTINCT person_key, segment
+  FROM _tally_segmented
+  WHERE acted_at >= {{ dateadd('hour', var('self_serve_session_hours'), 'segment_started_at') }}
+),
+_tally_long AS (
+  SELECT _tally_s.person_key, _tally_s.segment, _tally_s.action_number, _tally_s.acted_at,
+         _tally_s.starts_segment
+  FROM _tally_segmented AS _tally_s
+  JOIN _tally_long_segment AS _tally_l
+    ON _tally_l.person_key = _tally_s.person_key AND _tally_l.segment = _tally_s.segment
+),
 _tally_walk AS (
-  SELECT person_key, action_number, acted_at AS session_started_at
-  FROM _tally_numbered
-  WHERE action_number = 1
+  SELECT person_key, segment, action_number, acted_at AS session_started_at
+  FROM _tally_long
+  WHERE starts_segment = 1
   UNION ALL
-  SELECT _tally_n.person_key, _tally_n.action_number,
+  SELECT _tally_n.person_key, _tally_n.segment, _tally_n.action_number,
          CASE WHEN _tally_n.acted_at >= {{ dateadd('hour', var('self_serve_session_hours'), '_tally_w.session_started_at') }}
               THEN _tally_n.acted_at ELSE _tally_w.session_started_at END
   FROM _tally_walk AS _tally_w
-  JOIN _tally_numbered AS _tally_n
-    ON _tally_n.person_key = _tally_w.person_key AND _tally_n.action_number = _tally_w.action_number + 1
+  JOIN _tally_long AS _tally_n
+    ON _tally_n.person_key = _tally_w.person_key AND _tally_n.segment = _tally_w.segment
+   AND _tally_n.action_number = _tally_w.action_number + 1
 )
 SELECT _tally_n.person_key, _tally_n.contact_id, _tally_n.kind, _tally_n.action_id,
-       _tally_n.conversation_id, _tally_n.acted_at, _tally_w.session_started_at,
+       _tally_n.conversation_id, _tally_n.acted_at,
+       COALESCE(_tally_w.session_started_at, _tally_n.segment_started_at) AS session_started_at,
        _tally_n.is_fin_answered, _tally_n.is_fin_closed, _tally_n.is_human
-FROM _tally_numbered AS _tally_n
-JOIN _tally_walk AS _tally_w
+FROM _tally_segmented AS _tally_n
+LEFT JOIN _tally_walk AS _tally_w
   ON _tally_w.person_key = _tally_n.person_key AND _tally_w.action_number = _tally_n.action_number
 {%- endmacro -%}
