@@ -174,8 +174,7 @@ _tally_long_segment AS (
   WHERE acted_at >= {{ dateadd('hour', var('self_serve_session_hours'), 'segment_started_at') }}
 ),
 _tally_long AS (
-  SELECT _tally_s.person_key, _tally_s.segment, _tally_s.action_number, _tally_s.acted_at,
-         _tally_s.starts_segment
+  SELECT _tally_s.*
   FROM _tally_segmented AS _tally_s
   JOIN _tally_long_segment AS _tally_l
     ON _tally_l.person_key = _tally_s.person_key AND _tally_l.segment = _tally_s.segment
@@ -193,11 +192,21 @@ _tally_walk AS (
     ON _tally_n.person_key = _tally_w.person_key AND _tally_n.segment = _tally_w.segment
    AND _tally_n.action_number = _tally_w.action_number + 1
 )
+-- The actions of the other segments are never joined to the walk (a join would build its hash
+-- table on whichever side the engine estimates smaller, and a recursive CTE's estimate is large).
 SELECT _tally_n.person_key, _tally_n.contact_id, _tally_n.kind, _tally_n.action_id,
-       _tally_n.conversation_id, _tally_n.acted_at,
-       COALESCE(_tally_w.session_started_at, _tally_n.segment_started_at) AS session_started_at,
+       _tally_n.conversation_id, _tally_n.acted_at, _tally_n.segment_started_at AS session_started_at,
        _tally_n.is_fin_answered, _tally_n.is_fin_closed, _tally_n.is_human
 FROM _tally_segmented AS _tally_n
-LEFT JOIN _tally_walk AS _tally_w
+WHERE NOT EXISTS (
+  SELECT 1 FROM _tally_long_segment AS _tally_l
+  WHERE _tally_l.person_key = _tally_n.person_key AND _tally_l.segment = _tally_n.segment
+)
+UNION ALL
+SELECT _tally_n.person_key, _tally_n.contact_id, _tally_n.kind, _tally_n.action_id,
+       _tally_n.conversation_id, _tally_n.acted_at, _tally_w.session_started_at,
+       _tally_n.is_fin_answered, _tally_n.is_fin_closed, _tally_n.is_human
+FROM _tally_long AS _tally_n
+JOIN _tally_walk AS _tally_w
   ON _tally_w.person_key = _tally_n.person_key AND _tally_w.action_number = _tally_n.action_number
 {%- endmacro -%}
