@@ -328,10 +328,7 @@ fn try_attach(conn: &Connection, db: &Path, path: &Path) -> Result<String, Strin
         .map_err(|e| format!("cannot open {}: {}", path.display(), first_line(&e)))?;
     if !is_ours(conn, CATALOG).unwrap_or(false) {
         let _ = conn.execute_batch(&format!("DETACH {CATALOG}"));
-        return Err(format!(
-            "{} is a DuckDB database with tables that are not tally's cache; left alone",
-            path.display()
-        ));
+        return Err(not_ours(path));
     }
     let create = format!(
         "CREATE TABLE IF NOT EXISTS {ENTRIES} (name VARCHAR PRIMARY KEY, model VARCHAR, \
@@ -884,6 +881,14 @@ fn open_for_status(db: &Path) -> Result<Option<(Connection, String)>, String> {
     Ok(Some((conn, state)))
 }
 
+/// Why the file at `path` is refused as the cache: a DuckDB database that is someone else's.
+fn not_ours(path: &Path) -> String {
+    format!(
+        "{} is a DuckDB database with tables that are not tally's cache; left alone",
+        path.display()
+    )
+}
+
 /// The cache file at `path` opened read-only, when it is tally's ([`is_ours`]).
 fn open_ours(path: &Path) -> Result<Connection, String> {
     let conn = crate::engine::open_read_only(path)
@@ -892,10 +897,7 @@ fn open_ours(path: &Path) -> Result<Connection, String> {
         .query_row("SELECT current_database()", [], |r| r.get(0))
         .map_err(|e| first_line(&e))?;
     if !is_ours(&conn, &catalog)? {
-        return Err(format!(
-            "{} is a DuckDB database with tables that are not tally's cache; left alone",
-            path.display()
-        ));
+        return Err(not_ours(path));
     }
     Ok(conn)
 }
