@@ -199,6 +199,46 @@ fn a_misspelt_granularity_suggests_the_item_it_meant() {
 }
 
 #[test]
+fn one_run_reports_every_problem_of_a_query() {
+    // A misspelt granularity, an unknown metric and an item the join search cannot reach: all
+    // three in one run, not the names' first and the join search's after they are fixed.
+    let out = mf(&[
+        "sql",
+        "--metrics",
+        "bookings,bookngs_growth",
+        "--group-by",
+        "metric_time__mnth,booking__is_instant__x",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_contains(
+        &out.stderr,
+        &[
+            "unknown time granularity `mnth` in `metric_time__mnth`",
+            "unknown metric `bookngs_growth`",
+            "error[E0401]: `booking__is_instant__x` cannot be reached",
+        ],
+    );
+    assert_eq!(out.stderr.matches("error[").count(), 3, "{}", out.stderr);
+    // The misspelt metric_time stands in as metric_time: an offset metric does not add that it
+    // needs metric_time.
+    let out = mf(&[
+        "sql",
+        "--metrics",
+        "bookings_growth_2_weeks",
+        "--group-by",
+        "metric_time__mnth",
+    ]);
+    assert_eq!(out.code, 1);
+    assert_contains(&out.stderr, &["unknown time granularity `mnth`"]);
+    assert_eq!(
+        out.stderr.matches("error[").count(),
+        1,
+        "one error only:\n{}",
+        out.stderr
+    );
+}
+
+#[test]
 fn query_runs_on_duckdb_in_every_format() {
     let m = simple_manifest();
     let db = fixture_db();

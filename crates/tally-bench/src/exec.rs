@@ -212,6 +212,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
             false,
         ));
     }
+    let mut model = model;
     let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
     setup(&conn)?;
     limit_memory(&conn, opts)?;
@@ -232,13 +233,24 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     if !missing.is_empty() && opts.only.is_none() {
         println!("metrics without hand-written SQL: {missing:?}\n");
     }
+    if opts.tables {
+        println!("`--tables`: each `sql:` semantic model a query reads is stored once as a table (schema `{TABLES_SCHEMA}` of the database, reused by later runs while its SQL is the same) and both sides read the tables: the figures are of the SQL each side adds on top of the models, which is what `tally query` runs once its materialisation cache holds them (business durations are still computed by the query, from the model's table). Storing a model is timed apart (below the table).\n");
+    }
     println!("wall time, and CPU time of the process (DuckDB's threads; the machine may be shared: CPU time moves less with its load); the ratio is CPU time's:\n");
     println!("| metric | rows | tally | hand-written | tally CPU | hand-written CPU | ratio | same rows |");
     println!("|---|---:|---:|---:|---:|---:|---:|---|");
     let (mut total_tally, mut total_hand) = (Duration::ZERO, Duration::ZERO);
     let mut worst = (0.0_f64, String::new());
     let mut failed: Vec<String> = Vec::new();
+    let mut stored = StoredModels::default();
     for q in &queries {
+        if opts.tables {
+            if let Err(e) = stored.read_from_tables(&conn, &mut model, q) {
+                println!("| {} | | **failed**: {e} | | | | | |", q.metric);
+                failed.push(q.metric.clone());
+                continue;
+            }
+        }
         let tally_sql = local_sql(&conn, &model, q)?;
         let hand_sql = fill_models(&model, &q.sql)?;
         let timed = |side: &str, sql: &str| -> Result<(Timing, ResultTable), String> {
@@ -309,7 +321,152 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     if !failed.is_empty() {
         println!("failed (not in the totals): {}\n", failed.join(", "));
     }
+    if opts.tables {
+        println!("models stored as tables (CPU time of storing each; reused: stored by an earlier run):\n");
+        println!("| model | rows | stored | CPU |");
+        println!("|---|---:|---|---:|");
+        for s in &stored.log {
+            println!(
+                "| {} | {} | {} | {} |",
+                s.model,
+                s.rows,
+                if s.reused { "reused" } else { "now" },
+                s.cpu.map_or(String::new(), |c| format!("{:.0} ms", ms(c)))
+            );
+        }
+        println!();
+    }
     Ok(())
+}
+
+/// The schema of the benchmark's database that `exec --tables` stores models in.
+const TABLES_SCHEMA: &str = "bench_models";
+
+/// `exec --tables`: the `sql:` semantic models stored as tables so far, by position in the model.
+#[derive(Default)]
+struct StoredModels {
+    tables: std::collections::BTreeMap<usize, String>,
+    /// Models that could not be stored (out of memory), not tried again.
+    failed: std::collections::BTreeMap<usize, String>,
+    log: Vec<Stored>,
+}
+
+struct Stored {
+    model: String,
+    rows: i64,
+    reused: bool,
+    cpu: Option<Duration>,
+}
+
+impl StoredModels {
+    /// Store every `sql:` semantic model that `q` reads on either side (a `{{ model }}` of the
+    /// hand-written SQL, a relation of tally's plan) as a table, once, and point `model` at it.
+    /// The table is named by a digest of the SQL as DuckDB runs it: a changed model (its `sql:`,
+    /// a macro) is another table, and the model's tables of other SQL are dropped.
+    fn read_from_tables(
+        &mut self,
+        conn: &tally_duckdb::duckdb::Connection,
+        model: &mut Model,
+        q: &HandQuery,
+    ) -> Result<(), String> {
+        let req = request(std::slice::from_ref(&q.metric), &[q.group_by.as_str()], &[]);
+        let plan = tally_core::pipeline::compile_with(
+            model,
+            Dialect::DuckDb,
+            tally_core::pipeline::ClockForm::Relation,
+            &req,
+        )
+        .map_err(|d| tally_core::diag::render_human(&model.sources, &d, false))?
+        .plan;
+        let mut read: std::collections::BTreeSet<usize> =
+            tally_duckdb::cache::relations_read(&plan)
+                .into_iter()
+                .map(|(i, _)| i)
+                .collect();
+        for (i, sm) in model.semantic_models.iter().enumerate() {
+            if q.sql.contains(&format!("{{{{ {} }}}}", sm.name)) {
+                read.insert(i);
+            }
+        }
+        for i in read {
+            if let Some(why) = self.failed.get(&i) {
+                return Err(format!("{why} (earlier)"));
+            }
+            if self.tables.contains_key(&i)
+                || !matches!(model.semantic_models[i].relation, Relation::Query(..))
+            {
+                continue;
+            }
+            let name = model.semantic_models[i].name.clone();
+            let sql = match model.render_model_sql(i, Dialect::DuckDb.name()) {
+                Some(r) => r.map_err(|d| format!("{name}: {}", d.message))?,
+                None => continue,
+            };
+            let digest = {
+                use std::hash::{Hash, Hasher};
+                let mut h = std::collections::hash_map::DefaultHasher::new();
+                sql.hash(&mut h);
+                h.finish()
+            };
+            let table_name = format!("m_{name}_{digest:016x}");
+            let table = format!("{TABLES_SCHEMA}.{table_name}");
+            let exists: bool = conn
+                .query_row(
+                    "SELECT count(*) > 0 FROM duckdb_tables() WHERE schema_name = ? AND table_name = ?",
+                    [TABLES_SCHEMA, table_name.as_str()],
+                    |r| r.get(0),
+                )
+                .map_err(|e| e.to_string())?;
+            let cpu = if exists {
+                None
+            } else {
+                eprintln!("storing {name} as {table} ...");
+                let mut script = format!("CREATE SCHEMA IF NOT EXISTS {TABLES_SCHEMA};\n");
+                let mut stmt = conn
+                    .prepare(
+                        "SELECT table_name FROM duckdb_tables() WHERE schema_name = ? AND starts_with(table_name, ?)",
+                    )
+                    .map_err(|e| e.to_string())?;
+                let old: Vec<String> = stmt
+                    .query_map([TABLES_SCHEMA, &format!("m_{name}_")], |r| r.get(0))
+                    .and_then(|rows| rows.collect())
+                    .map_err(|e| e.to_string())?;
+                for o in old {
+                    script.push_str(&format!("DROP TABLE {TABLES_SCHEMA}.{o};\n"));
+                }
+                // The rows' order is not kept: DuckDB then streams them into the table instead
+                // of holding what it cannot write in order (10M conversations' model ran out of
+                // 12 GB keeping it).
+                script.push_str(&format!(
+                    "SET preserve_insertion_order = false;\nCREATE TABLE {table} AS\n{sql}\n;\n"
+                ));
+                let start = process_cpu();
+                let stored = conn.execute_batch(&script);
+                let _ = conn.execute_batch("RESET preserve_insertion_order");
+                if let Err(e) = stored {
+                    let why = format!(
+                        "storing {name}: {}",
+                        e.to_string().lines().next().unwrap_or_default()
+                    );
+                    self.failed.insert(i, why.clone());
+                    return Err(why);
+                }
+                Some(process_cpu().saturating_sub(start))
+            };
+            let rows: i64 = conn
+                .query_row(&format!("SELECT count(*) FROM {table}"), [], |r| r.get(0))
+                .map_err(|e| e.to_string())?;
+            self.log.push(Stored {
+                model: name,
+                rows,
+                reused: exists,
+                cpu,
+            });
+            model.read_model_from(i, &table);
+            self.tables.insert(i, table);
+        }
+        Ok(())
+    }
 }
 
 /// Wall time and CPU time of one run.
@@ -671,6 +828,74 @@ mod tests {
         // The business-time metrics ran as `tally query` runs them, the clock read from its
         // temporary tables (tally-duckdb's `tests/clock_form.rs` compares both forms).
         assert!(business >= 14, "{business} business-time metrics");
+    }
+
+    /// `exec --tables`: with the `sql:` models each query reads stored as tables, tally's SQL
+    /// reads the tables (its business durations computed over them) and returns the rows it
+    /// returns without them, and so does the hand-written SQL; a second run reuses the tables.
+    #[test]
+    fn queries_over_stored_models_return_the_same_rows() {
+        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+        let tmp = tempfile::tempdir().unwrap();
+        let project = tmp.path().join("project");
+        project_copy(&root, &project).unwrap();
+        let load = || {
+            let (model, diags) = tally_core::pipeline::load_model(
+                &project,
+                &LoadOptions::default(),
+                &tally_templates::builtin(),
+            );
+            assert!(!diags.iter().any(|d| d.is_error()));
+            model
+        };
+        let (model, mut over_tables) = (load(), load());
+        let conn = engine::open(Some(&tmp.path().join("sample.duckdb"))).unwrap();
+        let opts = tally_sample::SampleOptions {
+            conversations: 1_000,
+            ..Default::default()
+        };
+        tally_sample::generate_intercom(&conn, &opts).unwrap();
+        setup(&conn).unwrap();
+        let mut queries = parse_sections(METRICS_SQL);
+        queries.extend(parse_sections(TIME_SQL));
+        let mut stored = StoredModels::default();
+        let (mut problems, mut over_stored) = (Vec::new(), 0);
+        for q in &queries {
+            let before = engine::run(&conn, &local_sql(&conn, &model, q).unwrap()).unwrap();
+            stored.read_from_tables(&conn, &mut over_tables, q).unwrap();
+            let sql = local_sql(&conn, &over_tables, q).unwrap();
+            let hand = fill_models(&over_tables, &q.sql).unwrap();
+            // Both sides read stored models, or neither (a query of table-backed models only).
+            let reads = |text: &str| text.contains(&format!("{TABLES_SCHEMA}.m_"));
+            if reads(&sql) != reads(&hand) {
+                problems.push(format!("{}: only one side reads stored models", q.metric));
+            }
+            over_stored += usize::from(reads(&sql));
+            let after = engine::run(&conn, &sql).unwrap();
+            let hand_rows = engine::run(&conn, &hand).unwrap();
+            for (what, r) in [
+                ("tally", same_rows(&before, &after)),
+                ("hand", same_rows(&after, &hand_rows)),
+            ] {
+                if let Err(e) = r {
+                    problems.push(format!("{} ({what}): {e}", q.metric));
+                }
+            }
+        }
+        assert!(problems.is_empty(), "{problems:#?}");
+        assert!(
+            over_stored >= 100,
+            "{over_stored} queries read stored models"
+        );
+        assert!(stored.log.len() >= 8, "{} models stored", stored.log.len());
+        assert!(stored.log.iter().all(|s| !s.reused && s.rows > 0));
+        // Another run finds every table stored.
+        let (mut again, mut fresh) = (StoredModels::default(), load());
+        for q in &queries {
+            again.read_from_tables(&conn, &mut fresh, q).unwrap();
+        }
+        assert_eq!(again.log.len(), stored.log.len());
+        assert!(again.log.iter().all(|s| s.reused));
     }
 
     /// A cached database records its generator's version; one without it, or with another, is

@@ -3,7 +3,8 @@
 //!
 //! ```text
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
-//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT,^NAME$] [--memory-limit 8GB] [--project DIR] [--duckdb FILE]
+//! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT,^NAME$] [--memory-limit 8GB] [--tables] [--project DIR] [--duckdb FILE]
+//!   (--tables: both sides read the `sql:` models from tables stored once: the SQL each adds on top)
 //! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there)
 //! tally-bench explain --sql FILE [--sql FILE ..] [--runs N] [--conversations N] [--duckdb FILE]  (SQL files, clocks installed; --runs: paired timing)
 //! tally-bench all  (both, with their defaults)
@@ -66,7 +67,7 @@ fn main() {
         }
         _ => {
             eprintln!(
-                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--hits] [--memory-limit SIZE] [--project DIR] [--duckdb FILE]"
+                "usage: tally-bench compile|exec|explain|all|serve|docs|cache|check|compare [--bin NAME=COMMAND] [--query METRICS|GROUP_BY] [--sizes N,N,..] [--clients N] [--requests N] [--seconds N] [--conversations N] [--runs N] [--only TEXT] [--hits] [--memory-limit SIZE] [--tables] [--project DIR] [--duckdb FILE]"
             );
             std::process::exit(2);
         }
@@ -113,6 +114,8 @@ pub struct Options {
     /// `exec`, `explain`: DuckDB's `memory_limit` for the benchmark's connection (`8GB`), so that
     /// a 10M-conversation query spills to disk instead of growing past the machine's memory.
     pub memory_limit: Option<String>,
+    /// `exec --tables`: both sides read the `sql:` semantic models from tables stored once.
+    pub tables: bool,
 }
 
 impl Options {
@@ -155,6 +158,7 @@ impl Options {
             sql: Vec::new(),
             hits: false,
             memory_limit: None,
+            tables: false,
         };
         let mut it = args.iter();
         while let Some(a) = it.next() {
@@ -176,6 +180,7 @@ impl Options {
                 "--query" => o.queries.push(value()),
                 "--sql" => o.sql.push(PathBuf::from(value())),
                 "--hits" => o.hits = true,
+                "--tables" => o.tables = true,
                 "--memory-limit" => o.memory_limit = Some(value()),
                 "--clients" => o.clients = numbers(&value()).first().copied().unwrap_or(4),
                 "--requests" => o.requests = numbers(&value()).first().copied().unwrap_or(400),

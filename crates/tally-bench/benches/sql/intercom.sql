@@ -834,12 +834,10 @@ GROUP BY 1;
 
 -- metric: office_hours_reconciled_conversations
 -- Reconciliation with Intercom's own office-hours statistics (statistics_time_to_*, seconds), read
--- from the current conversation_history rows: the business seconds between the same instants.
+-- from the current conversation_history rows (the `intercom_statistics` model: the latest row of each
+-- conversation): the business seconds between the same instants.
 WITH conversation AS (
-  SELECT *
-  FROM intercom.conversation_history
-  WHERE COALESCE(_fivetran_active, TRUE)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+  SELECT * FROM {{ intercom_statistics }}
 )
 SELECT DATE_TRUNC('month', statistics_first_contact_reply_at) AS metric_time__month, COUNT(statistics_time_to_admin_reply) AS office_hours_reconciled_conversations
 FROM conversation
@@ -847,10 +845,7 @@ GROUP BY 1;
 
 -- metric: office_hours_admin_reply_mismatches
 WITH conversation AS (
-  SELECT *
-  FROM intercom.conversation_history
-  WHERE COALESCE(_fivetran_active, TRUE)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+  SELECT * FROM {{ intercom_statistics }}
 )
 SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_admin_reply IS NOT NULL AND (CASE WHEN c.statistics_first_admin_reply_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_first_admin_reply_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_admin_reply) AS office_hours_admin_reply_mismatches
 FROM conversation AS c
@@ -860,10 +855,7 @@ GROUP BY 1;
 
 -- metric: office_hours_first_close_mismatches
 WITH conversation AS (
-  SELECT *
-  FROM intercom.conversation_history
-  WHERE COALESCE(_fivetran_active, TRUE)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+  SELECT * FROM {{ intercom_statistics }}
 )
 SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_first_close IS NOT NULL AND (CASE WHEN c.statistics_first_close_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_first_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_first_close) AS office_hours_first_close_mismatches
 FROM conversation AS c
@@ -873,10 +865,7 @@ GROUP BY 1;
 
 -- metric: office_hours_last_close_mismatches
 WITH conversation AS (
-  SELECT *
-  FROM intercom.conversation_history
-  WHERE COALESCE(_fivetran_active, TRUE)
-  QUALIFY ROW_NUMBER() OVER (PARTITION BY id ORDER BY updated_at DESC) = 1
+  SELECT * FROM {{ intercom_statistics }}
 )
 SELECT DATE_TRUNC('month', c.statistics_first_contact_reply_at) AS metric_time__month, COUNT(*) FILTER (WHERE c.statistics_time_to_last_close IS NOT NULL AND (CASE WHEN c.statistics_last_close_at >= c.statistics_first_contact_reply_at THEN (bench.business_clock(c.statistics_last_close_at, e.open_at, e.close_at, e.cum_s) - bench.business_clock(c.statistics_first_contact_reply_at, s.open_at, s.close_at, s.cum_s)) END) IS DISTINCT FROM c.statistics_time_to_last_close) AS office_hours_last_close_mismatches
 FROM conversation AS c

@@ -92,6 +92,12 @@ impl Wrapped {
     pub fn set_relation(&mut self, relation: Relation) {
         self.relation = OnceLock::from(relation);
     }
+    /// Read the model's own rows from `table` (where they were stored) instead of its `sql:`:
+    /// the relations with durations are made again over it, the durations still computed.
+    pub fn read_rows_from(&mut self, table: &str) {
+        self.from = table.to_string();
+        self.relation = OnceLock::new();
+    }
     /// The table that replaced the relation with every duration, if any (nothing is expanded).
     pub fn table(&self) -> Option<&String> {
         match self.relation.get() {

@@ -75,6 +75,30 @@ impl Model {
     }
     /// The SQL of semantic model `model` (a `sql:` query) rendered for the dialect named `dialect`
     /// (with its overrides of the built-in templates), or None when the model reads a table.
+    /// Read semantic model `model`'s rows from `table` from now on, in place of its relation (a
+    /// `sql:` whose rows were stored there): its relations with business durations are made again
+    /// over the table (the query still computes the durations), and what was rendered or derived
+    /// from its former relation is dropped. A benchmark reads models this way to time only the
+    /// SQL a query adds on top of them.
+    pub fn read_model_from(&mut self, model: usize, table: &str) {
+        let Some(sm) = self.semantic_models.get_mut(model) else {
+            return;
+        };
+        sm.relation = Relation::Table(table.to_string());
+        if let Some(b) = sm.business.as_mut() {
+            b.read_rows_from(table);
+        }
+        if let Ok(mut c) = self.rendered_sql.lock() {
+            c.retain(|k, _| k.0 != model);
+        }
+        if let Ok(mut c) = self.relation_reads.lock() {
+            c.retain(|k, _| k.0 != model);
+        }
+        if let Ok(mut c) = self.with_clock.lock() {
+            c.retain(|k, _| k.0 != model);
+        }
+    }
+
     pub fn render_model_sql(
         &self,
         model: usize,

@@ -24,10 +24,31 @@ pub(crate) fn apply_default_grain(items: &mut [Item], default: Grain) {
 }
 
 impl<'m> Planner<'m> {
+    /// A group-by item of the query. One that names metric_time but does not bind (a misspelt
+    /// granularity or date part) is reported and stands in as metric_time at the default
+    /// granularity, so that planning goes on to report the query's other problems without
+    /// adding that offset metrics need metric_time; the error keeps the plan from being used.
     pub(crate) fn parse_item(&mut self, text: &Spanned<String>) -> Option<Item> {
         let loc = crate::yaml::locate(&self.cx.model.sources, text.span, &text.value);
         match expr::parse_group_by_at(&text.value, &loc) {
-            Ok(r) => self.reference_to_item(&r),
+            Ok(r) => self.reference_to_item(&r).or_else(|| {
+                let names_metric_time = r.entity_path.is_empty()
+                    && expr::split_dunder(&r.name)
+                        .first()
+                        .is_some_and(|p| p.eq_ignore_ascii_case("metric_time"));
+                names_metric_time.then(|| {
+                    let target = Target::MetricTime {
+                        grain: None,
+                        date_part: None,
+                    };
+                    Item {
+                        out: item_out(&target),
+                        target,
+                        span: r.span,
+                        own_grain: false,
+                    }
+                })
+            }),
             Err(d) => {
                 self.err(d);
                 None

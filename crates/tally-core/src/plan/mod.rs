@@ -361,10 +361,20 @@ impl<'m> Planner<'m> {
             };
             metrics_asked.push((metric, m.span));
         }
-        if self.has_errors() {
+        let names: Vec<&'m Metric> = metrics_asked.iter().map(|(m, _)| *m).collect();
+        // Past an unknown metric or an item that did not bind, plan what did, so that one run
+        // reports every problem of the query (the join search's with the names'); the errors
+        // already reported keep the plan from being returned. Stop when nothing is left to plan:
+        // every metric asked unknown (planning the items alone would be another query), or no
+        // item left of a query of items.
+        let nothing_left = if req.metrics.is_empty() {
+            items.is_empty()
+        } else {
+            names.is_empty()
+        };
+        if self.has_errors() && nothing_left {
             return None;
         }
-        let names: Vec<&'m Metric> = metrics_asked.iter().map(|(m, _)| *m).collect();
         let default_grain = self.cx.query_default_grain(&names);
         items::apply_default_grain(&mut items, default_grain);
         self.cx.infer_item_paths(&mut items, &names);
