@@ -486,7 +486,7 @@ fn process_cpu() -> Duration {
     crate::cache::stat_ticks(11)
 }
 
-/// `tally-bench explain --only METRIC [--duckdb FILE]`: for each matching metric, the time DuckDB
+/// `tally-bench explain --only METRIC [--tables] [--duckdb FILE]`: for each matching metric, the time DuckDB
 /// takes to plan (`EXPLAIN`: parse, bind, optimise) and to run tally's SQL and the hand-written SQL,
 /// then `EXPLAIN ANALYZE` of both (operator timings), to find where a ratio over the goal goes.
 pub(crate) fn explain(opts: &Options) -> Result<(), String> {
@@ -497,7 +497,7 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
     let dir = std::env::temp_dir().join(format!("tally-bench-explain-{}", std::process::id()));
     let result = project_copy(&opts.project, &dir).and_then(|()| {
         let db = database(opts, n)?;
-        let (model, _) = tally_core::pipeline::load_model(
+        let (mut model, _) = tally_core::pipeline::load_model(
             &dir,
             &LoadOptions::default(),
             &tally_templates::builtin(),
@@ -512,7 +512,11 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
         let mut queries = parse_sections(METRICS_SQL);
         queries.extend(parse_sections(TIME_SQL));
         queries.retain(|q| only.split(',').any(|o| q.metric == o.trim()));
+        let mut stored = StoredModels::default();
         for q in &queries {
+            if opts.tables {
+                stored.read_from_tables(&conn, &mut model, q)?;
+            }
             let tally_sql = local_sql(&conn, &model, q)?;
             let hand_sql = fill_models(&model, &q.sql)?;
             if let Some(out) = &opts.dir {

@@ -5,7 +5,7 @@
 //! tally-bench compile [--sizes 1000,2500,5000,10000,20000] [--project DIR]
 //! tally-bench exec [--conversations 1000000] [--runs 1] [--only TEXT,^NAME$] [--memory-limit 8GB] [--tables] [--project DIR] [--duckdb FILE]
 //!   (--tables: both sides read the `sql:` models from tables stored once: the SQL each adds on top)
-//! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there)
+//! tally-bench explain --only METRIC[,METRIC] [--dir DIR] [--tables] [--conversations N] [--duckdb FILE]  (plan and run time, EXPLAIN ANALYZE; --dir: write both SQL texts there; --tables: over the stored models of `exec --tables`)
 //! tally-bench explain --sql FILE [--sql FILE ..] [--runs N] [--conversations N] [--duckdb FILE]  (SQL files, clocks installed; --runs: paired timing)
 //! tally-bench all  (both, with their defaults)
 //! tally-bench serve [--conversations 20000] [--clients 4] [--requests 400] [--seconds 60] [--duckdb FILE]

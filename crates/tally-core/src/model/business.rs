@@ -2,7 +2,7 @@
 //! query that adds one column per duration, computed from the business clock
 //! ([`crate::calendar::duration`]) with two equi-join lookups (the clock row of the start's UTC day
 //! and of the end's). The query is Jinja over the macro library (`cast_date`, `cast_timestamp`,
-//! `seconds_between`, `cast_string`, `cast_integer`), so the one text renders for every dialect; no
+//! `epoch_seconds`, `seconds_between`, `cast_string`, `cast_integer`), so the one text renders for every dialect; no
 //! time-zone function is emitted.
 
 use super::{Dimension, Relation, SemanticModel};
@@ -244,7 +244,7 @@ impl Wrapped {
     /// model's relation once, as in the relation with every duration (each lookup matches at
     /// most one clock row), and each duration's column computed as there.
     pub fn relation_of(&self, durations: &[usize]) -> Relation {
-        let bh = format!("SELECT * FROM {CLOCK_MARK}");
+        let bh = clock_step(slots(self.clocks()));
         let mut inner = vec!["tally_base.*".to_string()];
         let mut outer = vec!["tally_m.*".to_string()];
         let (mut joins, mut range_joins) = (String::new(), String::new());
@@ -267,6 +267,27 @@ impl Wrapped {
             self.span,
         )
     }
+}
+
+/// The shared clock step `tally_bh` of a relation with durations: the clock rows ([`CLOCK_MARK`],
+/// which the SQL stage writes in the target's form) with, for each of the `k` interval slots, its
+/// opening and closing as seconds since the epoch (`s<i>_at`, `e<i>_at`: the UTC day's midnight
+/// plus `s<i>`, `e<i>`). A duration's clock then reads the timestamp's own epoch seconds against
+/// them ([`b_of`]) instead of working out each row's second of the day from its date: the
+/// arithmetic is done once per clock row, not twice per row of the model (on DuckDB the cast of
+/// every timestamp to its day and back made single-calendar durations 1.3-1.6x the hand-written
+/// SQL's time over a stored model).
+fn clock_step(k: usize) -> String {
+    let day = "{{ epoch_seconds(cast_timestamp('tally_c.day_utc')) }}";
+    let mut cols = vec!["tally_c.*".to_string()];
+    for i in 1..=k {
+        cols.push(format!("{day} + tally_c.s{i} AS s{i}_at"));
+        cols.push(format!("{day} + tally_c.e{i} AS e{i}_at"));
+    }
+    format!(
+        "SELECT {} FROM (\nSELECT * FROM {CLOCK_MARK}\n) AS tally_c",
+        cols.join(", ")
+    )
 }
 
 /// `text` holds `name` as a whole identifier.
@@ -600,10 +621,17 @@ fn piece(p: &Pending, k: usize) -> Piece {
             (format!("{column} AS {}", p.name), join)
         }
     };
+    // A calendar named by the duration (a string literal, not a column's choice) is a constant
+    // of the join: the database filters the clock rows once and joins on the day alone.
+    let calendar = if p.calendar.starts_with('\'') {
+        p.calendar.clone()
+    } else {
+        format!("tally_m.tally_bd{n}_c")
+    };
     let joins = lookups
         .iter()
         .map(|(alias, t)| format!(
-            "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = tally_m.tally_bd{n}_c AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
+            "\nLEFT JOIN tally_bh AS {alias} ON {alias}.calendar_id = {calendar} AND {alias}.day_utc = {{{{ cast_date('{t}') }}}}"
         ))
         .collect();
     Piece {
@@ -614,13 +642,14 @@ fn piece(p: &Pending, k: usize) -> Piece {
     }
 }
 
-/// `B(t)` against the clock row `alias`.
+/// `B(t)` against the clock row `alias` of `t`'s UTC day: the open seconds before that day
+/// (`cum_s`) plus those of each interval up to `t`, in epoch seconds ([`clock_step`]).
 fn b_of(t: &str, alias: &str, k: usize) -> String {
-    let sod = format!("{{{{ seconds_between(cast_timestamp(cast_date('{t}')), '{t}') }}}}");
+    let at = format!("{{{{ epoch_seconds('{t}') }}}}");
     let mut s = format!("({alias}.cum_s");
     for i in 1..=k {
         s.push_str(&format!(
-            " + GREATEST(0, LEAST({sod}, {alias}.e{i}) - {alias}.s{i})"
+            " + GREATEST(0, LEAST({at}, {alias}.e{i}_at) - {alias}.s{i}_at)"
         ));
     }
     s.push(')');
