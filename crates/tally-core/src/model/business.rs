@@ -593,6 +593,13 @@ fn piece(p: &Pending, k: usize) -> Piece {
         format!("{} AS tally_bd{n}_c", p.calendar),
     ];
     let (s, bs) = (format!("tally_m.tally_bd{n}_s"), format!("tally_bh{n}s"));
+    // A calendar named by the duration (a string literal, not a column's choice) is a constant
+    // of the joins: the database filters the clock rows once and joins on the day alone.
+    let calendar = if p.calendar.starts_with('\'') {
+        p.calendar.clone()
+    } else {
+        format!("tally_m.tally_bd{n}_c")
+    };
     let mut lookups = vec![(bs.clone(), s.clone())];
     let (outer, range_join) = match &p.kind {
         Kind::Duration { end, divisor } => {
@@ -617,16 +624,9 @@ fn piece(p: &Pending, k: usize) -> Piece {
                 "{} AS tally_bd{n}_sod",
                 super::business_deadline::second_of_day(&jinja_str(&p.start))
             ));
-            let (column, join) = super::business_deadline::sql(n, *seconds, k);
+            let (column, join) = super::business_deadline::sql(n, *seconds, k, &calendar);
             (format!("{column} AS {}", p.name), join)
         }
-    };
-    // A calendar named by the duration (a string literal, not a column's choice) is a constant
-    // of the join: the database filters the clock rows once and joins on the day alone.
-    let calendar = if p.calendar.starts_with('\'') {
-        p.calendar.clone()
-    } else {
-        format!("tally_m.tally_bd{n}_c")
     };
     let joins = lookups
         .iter()
