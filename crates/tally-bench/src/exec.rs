@@ -58,6 +58,14 @@ pub(crate) fn parse_sections(text: &str) -> Vec<HandQuery> {
     out
 }
 
+/// Every hand-written query: the project's metrics (`benches/sql/intercom.sql`), then the
+/// benchmark-only time metrics (`benches/sql/time.sql`).
+fn hand_queries() -> Vec<HandQuery> {
+    let mut queries = parse_sections(METRICS_SQL);
+    queries.extend(parse_sections(TIME_SQL));
+    queries
+}
+
 /// Replace every `{{ name }}` by the rendered SQL of semantic model `name`, in parentheses.
 fn fill_models(model: &Model, sql: &str) -> Result<String, String> {
     let mut out = sql.to_string();
@@ -216,8 +224,7 @@ fn run_size(opts: &Options, project: &Path, n: usize) -> Result<(), String> {
     let conn = engine::open(Some(&db)).map_err(|e| e.to_string())?;
     setup(&conn)?;
     limit_memory(&conn, opts)?;
-    let mut queries = parse_sections(METRICS_SQL);
-    queries.extend(parse_sections(TIME_SQL));
+    let mut queries = hand_queries();
     queries.retain(|q| opts.picks(&q.metric));
     let covered: Vec<&str> = queries.iter().map(|q| q.metric.as_str()).collect();
     let missing: Vec<&String> = model
@@ -509,8 +516,7 @@ pub(crate) fn explain(opts: &Options) -> Result<(), String> {
             return explain_files(&conn, &model, opts);
         }
         let only = opts.only.as_deref().unwrap_or_default();
-        let mut queries = parse_sections(METRICS_SQL);
-        queries.extend(parse_sections(TIME_SQL));
+        let mut queries = hand_queries();
         queries.retain(|q| only.split(',').any(|o| q.metric == o.trim()));
         let mut stored = StoredModels::default();
         for q in &queries {
@@ -767,8 +773,7 @@ mod tests {
         );
         std::fs::remove_dir_all(&dir).unwrap();
         assert!(!diags.iter().any(|d| d.is_error()));
-        let mut queries = parse_sections(METRICS_SQL);
-        queries.extend(parse_sections(TIME_SQL));
+        let queries = hand_queries();
         // Every metric has hand-written SQL, except the ones listed as not written yet
         // (`tally-bench exec` prints them too). The list may only shrink.
         let mut missing: Vec<&str> = model
@@ -789,36 +794,61 @@ mod tests {
         }
     }
 
+    /// The repository's project (with the benchmark-only metrics) and `conversations` generated
+    /// conversations in a DuckDB file, the benchmark's own relations set up, all in a temporary
+    /// directory.
+    struct Sample {
+        conn: tally_duckdb::duckdb::Connection,
+        project: PathBuf,
+        _tmp: tempfile::TempDir,
+    }
+
+    impl Sample {
+        fn new(conversations: usize) -> Sample {
+            let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
+            let tmp = tempfile::tempdir().unwrap();
+            let project = tmp.path().join("project");
+            project_copy(&root, &project).unwrap();
+            let conn = engine::open(Some(&tmp.path().join("sample.duckdb"))).unwrap();
+            let opts = tally_sample::SampleOptions {
+                conversations,
+                ..Default::default()
+            };
+            tally_sample::generate_intercom(&conn, &opts).unwrap();
+            setup(&conn).unwrap();
+            Sample {
+                conn,
+                project,
+                _tmp: tmp,
+            }
+        }
+
+        /// The project's model (loaded without errors).
+        fn load(&self) -> Model {
+            let (model, diags) = tally_core::pipeline::load_model(
+                &self.project,
+                &LoadOptions::default(),
+                &tally_templates::builtin(),
+            );
+            assert!(!diags.iter().any(|d| d.is_error()));
+            model
+        }
+    }
+
     /// Every hand-written query returns the same rows as tally's SQL for its metric, on generated
     /// sample data (2,000 conversations, in a temporary DuckDB file), the comparison that
     /// `tally-bench exec` makes on 1M conversations.
     #[test]
     fn hand_written_sql_agrees_with_tally_on_sample_data() {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let tmp = tempfile::tempdir().unwrap();
-        let project = tmp.path().join("project");
-        project_copy(&root, &project).unwrap();
-        let (model, diags) = tally_core::pipeline::load_model(
-            &project,
-            &LoadOptions::default(),
-            &tally_templates::builtin(),
-        );
-        assert!(!diags.iter().any(|d| d.is_error()));
-        let conn = engine::open(Some(&tmp.path().join("sample.duckdb"))).unwrap();
-        let opts = tally_sample::SampleOptions {
-            conversations: 2_000,
-            ..Default::default()
-        };
-        tally_sample::generate_intercom(&conn, &opts).unwrap();
-        setup(&conn).unwrap();
-        let mut queries = parse_sections(METRICS_SQL);
-        queries.extend(parse_sections(TIME_SQL));
+        let sample = Sample::new(2_000);
+        let (model, conn) = (sample.load(), &sample.conn);
+        let queries = hand_queries();
         let mut disagreements = Vec::new();
         let mut business = 0;
         for q in &queries {
-            let tally_sql = local_sql(&conn, &model, q).unwrap();
-            let tally_rows = engine::run(&conn, &tally_sql).unwrap();
-            let hand_rows = engine::run(&conn, &fill_models(&model, &q.sql).unwrap())
+            let tally_sql = local_sql(conn, &model, q).unwrap();
+            let tally_rows = engine::run(conn, &tally_sql).unwrap();
+            let hand_rows = engine::run(conn, &fill_models(&model, &q.sql).unwrap())
                 .unwrap_or_else(|e| panic!("{}: {e}", q.metric));
             assert!(!tally_rows.rows.is_empty(), "{}: no rows", q.metric);
             if let Err(e) = same_rows(&tally_rows, &hand_rows) {
@@ -839,35 +869,16 @@ mod tests {
     /// returns without them, and so does the hand-written SQL; a second run reuses the tables.
     #[test]
     fn queries_over_stored_models_return_the_same_rows() {
-        let root = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../..");
-        let tmp = tempfile::tempdir().unwrap();
-        let project = tmp.path().join("project");
-        project_copy(&root, &project).unwrap();
-        let load = || {
-            let (model, diags) = tally_core::pipeline::load_model(
-                &project,
-                &LoadOptions::default(),
-                &tally_templates::builtin(),
-            );
-            assert!(!diags.iter().any(|d| d.is_error()));
-            model
-        };
-        let (model, mut over_tables) = (load(), load());
-        let conn = engine::open(Some(&tmp.path().join("sample.duckdb"))).unwrap();
-        let opts = tally_sample::SampleOptions {
-            conversations: 1_000,
-            ..Default::default()
-        };
-        tally_sample::generate_intercom(&conn, &opts).unwrap();
-        setup(&conn).unwrap();
-        let mut queries = parse_sections(METRICS_SQL);
-        queries.extend(parse_sections(TIME_SQL));
+        let sample = Sample::new(1_000);
+        let (model, mut over_tables) = (sample.load(), sample.load());
+        let conn = &sample.conn;
+        let queries = hand_queries();
         let mut stored = StoredModels::default();
         let (mut problems, mut over_stored) = (Vec::new(), 0);
         for q in &queries {
-            let before = engine::run(&conn, &local_sql(&conn, &model, q).unwrap()).unwrap();
-            stored.read_from_tables(&conn, &mut over_tables, q).unwrap();
-            let sql = local_sql(&conn, &over_tables, q).unwrap();
+            let before = engine::run(conn, &local_sql(conn, &model, q).unwrap()).unwrap();
+            stored.read_from_tables(conn, &mut over_tables, q).unwrap();
+            let sql = local_sql(conn, &over_tables, q).unwrap();
             let hand = fill_models(&over_tables, &q.sql).unwrap();
             // Both sides read stored models, or neither (a query of table-backed models only).
             let reads = |text: &str| text.contains(&format!("{TABLES_SCHEMA}.m_"));
@@ -875,8 +886,8 @@ mod tests {
                 problems.push(format!("{}: only one side reads stored models", q.metric));
             }
             over_stored += usize::from(reads(&sql));
-            let after = engine::run(&conn, &sql).unwrap();
-            let hand_rows = engine::run(&conn, &hand).unwrap();
+            let after = engine::run(conn, &sql).unwrap();
+            let hand_rows = engine::run(conn, &hand).unwrap();
             for (what, r) in [
                 ("tally", same_rows(&before, &after)),
                 ("hand", same_rows(&after, &hand_rows)),
@@ -894,9 +905,9 @@ mod tests {
         assert!(stored.log.len() >= 8, "{} models stored", stored.log.len());
         assert!(stored.log.iter().all(|s| !s.reused && s.rows > 0));
         // Another run finds every table stored.
-        let (mut again, mut fresh) = (StoredModels::default(), load());
+        let (mut again, mut fresh) = (StoredModels::default(), sample.load());
         for q in &queries {
-            again.read_from_tables(&conn, &mut fresh, q).unwrap();
+            again.read_from_tables(conn, &mut fresh, q).unwrap();
         }
         assert_eq!(again.log.len(), stored.log.len());
         assert!(again.log.iter().all(|s| s.reused));
